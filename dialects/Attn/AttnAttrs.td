@@ -1,0 +1,120 @@
+//===- AttnAttrs.td - carrier, link and anchor attributes --*- tablegen -*-===//
+#ifndef ATTN_ATTRS
+#define ATTN_ATTRS
+
+include "dialects/Attn/AttnDialect.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+
+def Attn_Link : I32EnumAttr<"Link", "evidence kernel turning scores into weights", [
+    I32EnumAttrCase<"exp", 0>, I32EnumAttrCase<"sigmoid", 1>,
+    I32EnumAttrCase<"relu", 2>, I32EnumAttrCase<"identity", 3>,
+    I32EnumAttrCase<"signed_exp", 4>, I32EnumAttrCase<"softplus", 5>]> {
+  let cppNamespace = "::attnc::attn";
+  let genSpecializedAttr = 0;
+}
+def Attn_LinkAttr : EnumAttr<Attn_Dialect, Attn_Link, "link"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Attn_Anchor : I32EnumAttr<"Anchor", "how weights are normalised", [
+    I32EnumAttrCase<"row", 0>, I32EnumAttrCase<"none", 1>,
+    I32EnumAttrCase<"row_abs", 2>, I32EnumAttrCase<"sinkhorn", 3>]> {
+  let cppNamespace = "::attnc::attn";
+  let genSpecializedAttr = 0;
+}
+def Attn_AnchorAttr : EnumAttr<Attn_Dialect, Attn_Anchor, "anchor"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Attn_Align : I32EnumAttr<"Align", "causal diagonal alignment when Lq != Lk", [
+    I32EnumAttrCase<"top_left", 0>, I32EnumAttrCase<"bottom_right", 1>]> {
+  let cppNamespace = "::attnc::attn";
+  let genSpecializedAttr = 0;
+}
+def Attn_AlignAttr : EnumAttr<Attn_Dialect, Attn_Align, "align"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Attn_RowNormKind : I32EnumAttr<"RowNormKind", "row normalisation of q/k", [
+    I32EnumAttrCase<"l2", 0>, I32EnumAttrCase<"rms", 1>]> {
+  let cppNamespace = "::attnc::attn";
+  let genSpecializedAttr = 0;
+}
+def Attn_RowNormKindAttr : EnumAttr<Attn_Dialect, Attn_RowNormKind, "row_norm_kind"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Attn_ReduceKind : I32EnumAttr<"ReduceKind", "reduction combiner", [
+    I32EnumAttrCase<"sum", 0>, I32EnumAttrCase<"max", 1>]> {
+  let cppNamespace = "::attnc::attn";
+  let genSpecializedAttr = 0;
+}
+def Attn_ReduceKindAttr : EnumAttr<Attn_Dialect, Attn_ReduceKind, "reduce_kind"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+class Attn_Attr<string name, string attrMnemonic> : AttrDef<Attn_Dialect, name> {
+  let mnemonic = attrMnemonic;
+}
+
+// Carrier families. An attention's carrier is the intersection of the
+// families listed in its `carrier` array and its mask region.
+def Attn_CausalAttr : Attn_Attr<"Causal", "causal"> {
+  let summary = "j <= i, with the diagonal aligned top-left or bottom-right";
+  let parameters = (ins "::attnc::attn::Align":$align);
+  let assemblyFormat = "`<` $align `>`";
+}
+
+def Attn_WindowAttr : Attn_Attr<"Window", "window"> {
+  let summary = "sliding window i - left <= j' <= i + right, plus the first `sinks` keys";
+  let description = [{ j' is j shifted by the bottom-right alignment offset
+    (Lk - Lq) when `align` is bottom_right. A negative right means unbounded. }];
+  let parameters = (ins "int64_t":$left, "int64_t":$right, "int64_t":$sinks,
+                        "::attnc::attn::Align":$align);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+def Attn_DocumentAttr : Attn_Attr<"Document", "document"> {
+  let summary = "doc(i) == doc(j) from cumulative sequence lengths (an extra input)";
+  let parameters = (ins "int64_t":$seqlens);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+def Attn_PrefixAttr : Attn_Attr<"Prefix", "prefix"> {
+  let summary = "prefix-LM: j < length or j <= i";
+  let parameters = (ins "int64_t":$length);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+def Attn_NeighborhoodAttr : Attn_Attr<"Neighborhood", "neighborhood"> {
+  let summary = "multi-dimensional neighborhood (NATTEN / GNA semantics)";
+  let description = [{ Tokens lie on a row-major grid. Per axis: window size,
+    dilation, stride (queries in groups of `stride` share one window), and
+    causality. Windows are clamped to stay inside the grid. }];
+  let parameters = (ins ArrayRefParameter<"int64_t">:$grid,
+                        ArrayRefParameter<"int64_t">:$window,
+                        ArrayRefParameter<"int64_t">:$dilation,
+                        ArrayRefParameter<"int64_t">:$stride,
+                        ArrayRefParameter<"bool">:$causal);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Attn_BlockListAttr : Attn_Attr<"BlockList", "block_list"> {
+  let summary = "block-sparse: (query block, key block) pairs in CSR extra inputs";
+  let description = [{ `offsets` [B, H, ceil(Lq/q_block)+1] and `indices`
+    [B, H, nnz] (i32 or i64) are extra inputs, named by their position. }];
+  let parameters = (ins "int64_t":$q_block, "int64_t":$k_block,
+                        "int64_t":$offsets, "int64_t":$indices);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+def Attn_ScoreConvAttr : Attn_Attr<"ScoreConv", "score_conv"> {
+  let summary = "multi-token convolution of scores over previous queries and keys";
+  let description = [{ s'[i, j] = sum_{a<queries, c<keys} w[h, a, c] s0[i-a, j-c],
+    with s0 the scores zeroed off the carrier; `weight` names an extra input. }];
+  let parameters = (ins "int64_t":$queries, "int64_t":$keys, "int64_t":$weight);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+#endif // ATTN_ATTRS

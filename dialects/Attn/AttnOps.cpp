@@ -1,0 +1,350 @@
+//===- AttnOps.cpp - attn op verifiers and queries -----------------------===//
+#include "dialects/Attn/AttnDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+using namespace mlir;
+using namespace attnc::attn;
+
+namespace {
+/// Two static extents that differ; dynamic extents are checked at run time.
+bool staticMismatch(int64_t a, int64_t b) {
+  return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
+}
+std::string extent(int64_t v) {
+  return ShapedType::isDynamic(v) ? std::string("?") : std::to_string(v);
+}
+bool isSignedLink(Link link) {
+  return link == Link::identity || link == Link::signed_exp;
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  auto q = cast<RankedTensorType>(getQuery().getType());
+  auto k = cast<RankedTensorType>(getKey().getType());
+  auto v = cast<RankedTensorType>(getValue().getType());
+  auto o = cast<RankedTensorType>(getResult().getType());
+  for (auto [name, t] : {std::pair<const char *, RankedTensorType>{"query", q},
+                         {"key", k}, {"value", v}, {"result", o}}) {
+    if (t.getRank() != 4)
+      return emitOpError() << name << " must be [B, H, L, D], got rank "
+                           << t.getRank();
+    if (!isa<FloatType>(t.getElementType()))
+      return emitOpError() << name << " must have a float element type";
+  }
+  if (q.getElementType() != k.getElementType() ||
+      q.getElementType() != v.getElementType() ||
+      q.getElementType() != o.getElementType())
+    return emitOpError("query, key, value and result must share an element type");
+  if (staticMismatch(q.getDimSize(3), k.getDimSize(3)))
+    return emitOpError() << "query head dim (" << q.getDimSize(3)
+                         << ") differs from key head dim (" << k.getDimSize(3)
+                         << ")";
+  if (staticMismatch(k.getDimSize(2), v.getDimSize(2)))
+    return emitOpError() << "key length (" << k.getDimSize(2)
+                         << ") differs from value length (" << v.getDimSize(2)
+                         << ")";
+  if (staticMismatch(k.getDimSize(1), v.getDimSize(1)))
+    return emitOpError() << "key heads (" << k.getDimSize(1)
+                         << ") differ from value heads (" << v.getDimSize(1)
+                         << ")";
+  for (auto t : {k, v, o})
+    if (staticMismatch(q.getDimSize(0), t.getDimSize(0)))
+      return emitOpError() << "batch sizes differ (" << extent(q.getDimSize(0))
+                           << " vs " << extent(t.getDimSize(0)) << ")";
+  if (staticMismatch(o.getDimSize(2), q.getDimSize(2)) ||
+      staticMismatch(o.getDimSize(3), v.getDimSize(3)))
+    return emitOpError("result must be [B, H, Lq, Dv]");
+  int64_t h = o.getDimSize(1), hq = q.getDimSize(1), hk = k.getDimSize(1);
+  if (!ShapedType::isDynamic(h)) {
+    for (auto [name, n] : {std::pair<const char *, int64_t>{"query", hq},
+                           {"key/value", hk}})
+      if (!ShapedType::isDynamic(n) && (n <= 0 || h % n != 0))
+        return emitOpError() << name << " heads (" << n
+                             << ") must divide the result heads (" << h << ")";
+    if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hk) &&
+        h != std::max(hq, hk))
+      return emitOpError() << "result heads (" << h
+                           << ") must be max(query heads, key heads) = "
+                           << std::max(hq, hk);
+  }
+
+  Link link = getLink();
+  Anchor anchor = getAnchor();
+  if (isSignedLink(link) && !getWeightsSigned())
+    return emitOpError() << "link '" << stringifyLink(link)
+                         << "' can give negative weights; declare "
+                            "`weights signed` if that is intended";
+  if (isSignedLink(link) && (anchor == Anchor::row || anchor == Anchor::sinkhorn))
+    return emitOpError() << "signed link '" << stringifyLink(link)
+                         << "' under a '" << stringifyAnchor(anchor)
+                         << "' anchor: row sums of signed weights can vanish; "
+                            "use anchor row_abs or none";
+  if (link == Link::relu && getLinkPower().convertToDouble() <= 0)
+    return emitOpError("relu link power must be positive");
+  if ((getNullLogit() || getNullLogitExtra()) && anchor != Anchor::row)
+    return emitOpError("a null key (null_logit) needs the row anchor");
+  if (anchor == Anchor::sinkhorn && getSinkhornIterations() < 1)
+    return emitOpError("sinkhorn anchor needs iterations >= 1");
+  if (anchor != Anchor::sinkhorn && getSinkhornIterations() != 0)
+    return emitOpError("sinkhorn_iterations given without the sinkhorn anchor");
+  if (static_cast<int64_t>(getSplitKv()) < 0)
+    return emitOpError("split_kv chunk must be positive");
+  if (getSplitKv() > 0 &&
+      (link != Link::exp || anchor != Anchor::row || getNullLogit() ||
+       getNullLogitExtra() || getScoreConv()))
+    return emitOpError("split_kv needs the softmax combine rule (link exp, "
+                       "anchor row, no null key, no score convolution)");
+
+  auto extras = getExtras();
+  auto extraOfRank = [&](int64_t idx, int64_t rank, bool integer,
+                         StringRef what) -> LogicalResult {
+    if (idx < 0 || idx >= (int64_t)extras.size())
+      return emitOpError() << what << " names extra input #" << idx
+                           << " but there are " << extras.size();
+    auto t = cast<RankedTensorType>(extras[idx].getType());
+    if (t.getRank() != rank)
+      return emitOpError() << what << " (extra #" << idx << ") must have rank "
+                           << rank << ", got " << t.getRank();
+    if (integer != t.getElementType().isIntOrIndex())
+      return emitOpError() << what << " (extra #" << idx << ") must have "
+                           << (integer ? "an integer" : "a float")
+                           << " element type";
+    return success();
+  };
+  if (auto idx = getNullLogitExtra())
+    if (failed(extraOfRank(*idx, 1, false, "null_logit")))
+      return failure();
+  if (auto conv = getScoreConvAttr()) {
+    if (conv.getQueries() < 1 || conv.getKeys() < 1)
+      return emitOpError("score_conv sizes must be positive");
+    if (failed(extraOfRank(conv.getWeight(), 3, false, "score_conv weight")))
+      return failure();
+  }
+  for (Attribute a : getCarrier()) {
+    if (auto w = dyn_cast<WindowAttr>(a)) {
+      if (w.getLeft() < 0 || w.getSinks() < 0)
+        return emitOpError("window left and sinks must be >= 0");
+      if (!ShapedType::isDynamic(k.getDimSize(2)) && w.getLeft() >= k.getDimSize(2) &&
+          w.getRight() < 0)
+        return emitOpError() << "window (left " << w.getLeft()
+                             << ") is larger than the key axis ("
+                             << k.getDimSize(2) << ")";
+    } else if (auto d = dyn_cast<DocumentAttr>(a)) {
+      if (failed(extraOfRank(d.getSeqlens(), 1, true, "document seqlens")))
+        return failure();
+    } else if (auto p = dyn_cast<PrefixAttr>(a)) {
+      if (p.getLength() < 0)
+        return emitOpError("prefix length must be >= 0");
+    } else if (auto n = dyn_cast<NeighborhoodAttr>(a)) {
+      int64_t tokens = 1;
+      for (int64_t g : n.getGrid())
+        tokens *= g;
+      for (auto [name, len] : {std::pair<const char *, int64_t>{"query", q.getDimSize(2)},
+                               {"key", k.getDimSize(2)}})
+        if (!ShapedType::isDynamic(len) && len != tokens)
+          return emitOpError() << "neighborhood grid has " << tokens
+                               << " tokens but the " << name << " length is "
+                               << len;
+    } else if (auto b = dyn_cast<BlockListAttr>(a)) {
+      if (b.getQBlock() < 1 || b.getKBlock() < 1)
+        return emitOpError("block_list block sizes must be positive");
+      if (failed(extraOfRank(b.getOffsets(), 3, true, "block_list offsets")) ||
+          failed(extraOfRank(b.getIndices(), 3, true, "block_list indices")))
+        return failure();
+    } else if (!isa<CausalAttr>(a)) {
+      return emitOpError() << "carrier entry " << a << " is not a carrier family";
+    }
+  }
+  return success();
+}
+
+LogicalResult AttentionOp::verifyRegions() {
+  auto elem = cast<RankedTensorType>(getResult().getType()).getElementType();
+  auto indexTy = IndexType::get(getContext());
+  auto checkRegion = [&](Region &r, StringRef name, ArrayRef<Type> args,
+                         Type yielded) -> LogicalResult {
+    if (r.empty())
+      return success();
+    if (!r.hasOneBlock())
+      return emitOpError() << name << " region must have one block";
+    Block &b = r.front();
+    if (b.getArgumentTypes() != TypeRange(args))
+      return emitOpError() << name << " region must take " << args.size()
+                           << " arguments (" << (name == "score" ? "s, " : "")
+                           << "b, h, i, j)";
+    auto y = dyn_cast<YieldOp>(b.getTerminator());
+    if (!y || y.getValues().size() != 1 || y.getValues()[0].getType() != yielded)
+      return emitOpError() << name << " region must yield one " << yielded;
+    return success();
+  };
+  if (failed(checkRegion(getMask(), "mask", {indexTy, indexTy, indexTy, indexTy},
+                         IntegerType::get(getContext(), 1))) ||
+      failed(checkRegion(getScore(), "score",
+                         {elem, indexTy, indexTy, indexTy, indexTy}, elem)))
+    return failure();
+  // Regions read extra inputs from above; they must be declared operands so
+  // that backends know every tensor the variant reads.
+  llvm::SmallPtrSet<Value, 8> declared(getExtras().begin(), getExtras().end());
+  Operation *self = getOperation();
+  WalkResult res = self->walk([&](Operation *inner) {
+    if (inner == self)
+      return WalkResult::advance();
+    for (Value operand : inner->getOperands()) {
+      if (!isa<RankedTensorType>(operand.getType()))
+        continue;
+      if (self->isAncestor(operand.getParentRegion()->getParentOp()))
+        continue;
+      if (!declared.contains(operand)) {
+        inner->emitOpError("reads a tensor from outside the attention that is "
+                           "not listed in its extras");
+        return WalkResult::interrupt();
+      }
+    }
+    return WalkResult::advance();
+  });
+  return failure(res.wasInterrupted());
+}
+
+int64_t AttentionOp::getKVPassCount() {
+  // Softmax: one pass with online rescaling (the (max, sum, acc) merge).
+  // Other row anchors and anchor none: one pass, nothing to rescale.
+  // Sinkhorn: each iteration needs the completed row sums before the column
+  // sums (2 passes), then one pass to apply the plan to V.
+  if (getAnchor() == Anchor::sinkhorn)
+    return 2 * getSinkhornIterations() + 1;
+  return 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Prologue transforms
+//===----------------------------------------------------------------------===//
+
+LogicalResult RopeOp::verify() {
+  auto t = cast<RankedTensorType>(getInput().getType());
+  if (t.getRank() != 4)
+    return emitOpError("rope input must be [B, H, L, D]");
+  if (!ShapedType::isDynamic(t.getDimSize(3)) && t.getDimSize(3) % 2 != 0)
+    return emitOpError() << "rope needs an even head dim, got "
+                         << t.getDimSize(3);
+  if (getTheta().convertToDouble() <= 0)
+    return emitOpError("rope theta must be positive");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Cascade ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult EinsumOp::verify() {
+  auto maps = getIndexingMaps().getAsValueRange<AffineMapAttr>();
+  SmallVector<AffineMap> m(maps.begin(), maps.end());
+  if (m.size() != getInputs().size() + 1)
+    return emitOpError() << "expects " << getInputs().size() + 1
+                         << " indexing maps (inputs, then output), got "
+                         << m.size();
+  unsigned dims = m.front().getNumDims();
+  for (auto [idx, map] : llvm::enumerate(m)) {
+    if (map.getNumDims() != dims || map.getNumSymbols() != 0)
+      return emitOpError() << "indexing map #" << idx
+                           << " must have " << dims << " dims and no symbols";
+    int64_t rank = idx < getInputs().size()
+                       ? cast<RankedTensorType>(getInputs()[idx].getType()).getRank()
+                       : getResult().getType().getRank();
+    if ((int64_t)map.getNumResults() != rank)
+      return emitOpError() << "indexing map #" << idx << " has "
+                           << map.getNumResults() << " results for rank "
+                           << rank;
+  }
+  if (!m.back().isProjectedPermutation())
+    return emitOpError("output map must be a projection of the iteration dims");
+  return success();
+}
+
+LogicalResult MapOp::verify() {
+  auto result = getResult().getType();
+  if (getIndexingMaps().size() != getInputs().size())
+    return emitOpError("expects one indexing map per input");
+  for (auto [idx, attr] : llvm::enumerate(getIndexingMaps())) {
+    AffineMap map = cast<AffineMapAttr>(attr).getValue();
+    auto in = cast<RankedTensorType>(getInputs()[idx].getType());
+    if ((int64_t)map.getNumDims() != result.getRank() ||
+        (int64_t)map.getNumResults() != in.getRank())
+      return emitOpError() << "indexing map #" << idx
+                           << " must map the result's " << result.getRank()
+                           << " dims to the input's " << in.getRank();
+  }
+  if (getSizes().size() != (size_t)result.getNumDynamicDims())
+    return emitOpError() << "expects " << result.getNumDynamicDims()
+                         << " sizes for the result's dynamic dims";
+  return success();
+}
+
+LogicalResult MapOp::verifyRegions() {
+  Block &b = getBody().front();
+  auto result = getResult().getType();
+  unsigned want = result.getRank() + getInputs().size();
+  if (b.getNumArguments() != want)
+    return emitOpError() << "body must take " << want
+                         << " arguments (indices, then input elements)";
+  for (unsigned d = 0; d < result.getRank(); ++d)
+    if (!b.getArgument(d).getType().isIndex())
+      return emitOpError() << "body argument #" << d << " must be an index";
+  for (auto [idx, in] : llvm::enumerate(getInputs()))
+    if (b.getArgument(result.getRank() + idx).getType() !=
+        cast<RankedTensorType>(in.getType()).getElementType())
+      return emitOpError() << "body argument #" << result.getRank() + idx
+                           << " must have input #" << idx << "'s element type";
+  auto y = cast<YieldOp>(b.getTerminator());
+  if (y.getValues().size() != 1 ||
+      y.getValues()[0].getType() != result.getElementType())
+    return emitOpError() << "body must yield one " << result.getElementType();
+  return success();
+}
+
+LogicalResult ReduceOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto out = getResult().getType();
+  int64_t count = static_cast<int64_t>(getCount());
+  if (count < 1 || count > in.getRank() ||
+      out.getRank() != in.getRank() - count)
+    return emitOpError() << "reducing " << getCount() << " trailing axes of rank "
+                         << in.getRank() << " must give rank "
+                         << in.getRank() - getCount();
+  for (int64_t d = 0; d < out.getRank(); ++d)
+    if (staticMismatch(in.getDimSize(d), out.getDimSize(d)))
+      return emitOpError() << "result dim " << d << " must match the input";
+  return success();
+}
+
+LogicalResult RowNormalizeOp::verify() {
+  auto acc = cast<RankedTensorType>(getAcc().getType());
+  auto denom = cast<RankedTensorType>(getDenom().getType());
+  if (denom.getRank() + 1 != acc.getRank())
+    return emitOpError("denominator must have one axis fewer than the accumulator");
+  if (acc != getResult().getType())
+    return emitOpError("result must have the accumulator's type");
+  return success();
+}
+
+LogicalResult MergePartialsOp::verify() {
+  auto m = cast<RankedTensorType>(getMax().getType());
+  auto l = cast<RankedTensorType>(getSum().getType());
+  auto acc = cast<RankedTensorType>(getAcc().getType());
+  if (m != l || m.getRank() != 4 || acc.getRank() != 5 ||
+      getResult().getType().getRank() != 4)
+    return emitOpError("expects max, sum [B, H, Lq, N], acc [B, H, Lq, N, Dv] "
+                       "and result [B, H, Lq, Dv]");
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "dialects/Attn/AttnOps.cpp.inc"

@@ -1,0 +1,158 @@
+//===- AttnOps.td - attn dialect operations ----------------*- tablegen -*-===//
+#ifndef ATTN_OPS
+#define ATTN_OPS
+
+include "dialects/Attn/AttnDialect.td"
+include "dialects/Attn/AttnAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/OpAsmInterface.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+
+def Attn_YieldOp : Attn_Op<"yield", [Pure, Terminator, ReturnLike]> {
+  let summary = "yields the value of an attn region";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+}
+
+//===----------------------------------------------------------------------===//
+// High level: one op per variant, and the prologue transforms.
+//===----------------------------------------------------------------------===//
+
+def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
+  let summary = "attention variant: carrier, score modifications, link, anchor";
+  let description = [{
+    Q [B, Hq, Lq, D], K [B, Hk, Lk, D], V [B, Hk, Lk, Dv] -> O [B, H, Lq, Dv]
+    with H = max(Hq, Hk) and both head counts dividing H: query head
+    h * Hq / H and KV head h * Hk / H meet in output head h (MHA, MQA, GQA,
+    and SQA when Hq < Hk).
+
+    S = scale * Q K^T, then the `score` region (args: s, b, h, i, j) is
+    applied; keys off the carrier (the `carrier` families, the `mask` region
+    (args: b, h, i, j) and the bounds) get weight 0; the link maps scores to
+    weights and the anchor normalises them. A row with no key gives 0.
+    Values the regions read from above must be listed in `extras`.
+  }];
+  let arguments = (ins AnyRankedTensor:$query, AnyRankedTensor:$key,
+                       AnyRankedTensor:$value, Variadic<AnyRankedTensor>:$extras,
+                       DefaultValuedAttr<ArrayAttr, "{}">:$carrier,
+                       OptionalAttr<F64Attr>:$scale,
+                       Attn_LinkAttr:$link,
+                       DefaultValuedAttr<F64Attr, "1.0">:$link_power,
+                       Attn_AnchorAttr:$anchor,
+                       OptionalAttr<F64Attr>:$null_logit,
+                       OptionalAttr<I64Attr>:$null_logit_extra,
+                       DefaultValuedAttr<I64Attr, "0">:$sinkhorn_iterations,
+                       OptionalAttr<Attn_ScoreConvAttr>:$score_conv,
+                       UnitAttr:$weights_signed,
+                       DefaultValuedAttr<I64Attr, "0">:$split_kv);
+  let results = (outs AnyRankedTensor:$result);
+  let regions = (region AnyRegion:$mask, AnyRegion:$score);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`extras` `(` $extras^ `:` type($extras) `)`)?
+    attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($result)
+    (`mask` $mask^)? (`score` $score^)?
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    /// How many passes over K/V the cheapest schedule of this variant needs.
+    int64_t getKVPassCount();
+  }];
+}
+
+def Attn_RopeOp : Attn_Op<"rope", [Pure, SameOperandsAndResultType]> {
+  let summary = "rotary position embedding on [B, H, L, D] (pairs d, d + D/2)";
+  let description = [{ Rotates channel pairs (d, d + D/2) by angle
+    pos * theta^(-2d/D), with pos = i + offset. }];
+  let arguments = (ins AnyRankedTensor:$input, F64Attr:$theta,
+                       DefaultValuedAttr<I64Attr, "0">:$offset);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Attn_RowNormOp : Attn_Op<"row_norm", [Pure, SameOperandsAndResultType]> {
+  let summary = "normalise the last axis: x / ||x||_2 (l2) or x / rms(x) (rms)";
+  let arguments = (ins AnyRankedTensor:$input, Attn_RowNormKindAttr:$kind,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$eps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+//===----------------------------------------------------------------------===//
+// The einsum cascade.
+//===----------------------------------------------------------------------===//
+
+def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
+  let summary = "sum of products over the iteration dims absent from the output map";
+  let description = [{ out[o] = sum over the other dims of prod_k in_k[map_k(d)].
+    The last map is the output's; it must be a projection. }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, AffineMapArrayAttr:$indexing_maps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Attn_MapOp : Attn_Op<"map", [RecursiveMemoryEffects, AttrSizedOperandSegments]> {
+  let summary = "elementwise map with index arguments";
+  let description = [{ Iterates over the result's index space. The region gets
+    one index per result dim, then one element per input (read at the input's
+    indexing map); it yields the result element. It may read tensors defined
+    above with tensor.extract (gathers, tables). }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, AffineMapArrayAttr:$indexing_maps,
+                       Variadic<Index>:$sizes);
+  let results = (outs AnyRankedTensor:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    ( `ins` `(` $inputs^ `:` type($inputs) `)` )? (`sizes` `(` $sizes^ `)`)?
+    attr-dict `->` type($result) $body
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+}
+
+def Attn_ReduceOp : Attn_Op<"reduce", [Pure]> {
+  let summary = "sum or max over the trailing `count` axes";
+  let arguments = (ins AnyRankedTensor:$input, Attn_ReduceKindAttr:$kind,
+                       DefaultValuedAttr<I64Attr, "1">:$count);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$kind $input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Attn_RowNormalizeOp : Attn_Op<"row_normalize", [Pure]> {
+  let summary = "row anchor: acc[..., i, e] / denom[..., i], 0 where denom is 0";
+  let description = [{ The zero guard is the anchor's rule for empty rows: a
+    query with no key on its carrier yields 0, never NaN. }];
+  let arguments = (ins AnyRankedTensor:$acc, AnyRankedTensor:$denom);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$acc `by` $denom attr-dict `:` type($acc) `,` type($denom) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Attn_SinkhornOp : Attn_Op<"sinkhorn", [Pure, SameOperandsAndResultType]> {
+  let summary = "entropic-OT anchor: alternate row and column normalisation";
+  let description = [{ On nonnegative weights [..., Lq, Lk]: `iterations` times,
+    divide each row by its sum, then each column by its sum (zero sums
+    leave zeros). Needs the whole plan: it cannot be computed online. }];
+  let arguments = (ins AnyRankedTensor:$weights, I64Attr:$iterations);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$weights attr-dict `:` type($weights)";
+}
+
+def Attn_MergePartialsOp : Attn_Op<"merge_partials", [Pure]> {
+  let summary = "softmax combine rule: merge (max, sum, acc) partials over KV splits";
+  let description = [{ m, l: [B, H, Lq, N]; acc: [B, H, Lq, N, Dv] ->
+    [B, H, Lq, Dv]. M = max_n m_n, L = sum_n l_n e^(m_n - M),
+    O = sum_n acc_n e^(m_n - M) / L, 0 where L is 0. Associative: it is
+    what split-KV decode and ring attention merge with. }];
+  let arguments = (ins AnyRankedTensor:$max, AnyRankedTensor:$sum, AnyRankedTensor:$acc);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$max `,` $sum `,` $acc attr-dict `:` type($max) `,` type($sum) `,` type($acc) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+#endif // ATTN_OPS

@@ -1,0 +1,163 @@
+//===- SpecAST.h - The attention spec language, parsed ----------*- C++ -*-===//
+//
+// A spec describes one attention variant as a small dataflow program:
+//
+//   variant NAME
+//   dims B, H, Hk, Lq, Lk, D            # symbolic sizes, bound at run time
+//   input q : [B, H, Lq, D]             # tensors (Q, K, V and extra inputs)
+//   let qr = rope(q, theta = 10000)     # prologue transforms on q/k-like tensors
+//   attention a(qr, k, v) {             # one score chart with its carrier,
+//     carrier causal(align = bottom_right)   # modifications, link and anchor
+//     mask doc[i] == doc[j]
+//     scale 0.125
+//     score s + slopes[h] * (j - i)
+//     link exp
+//     anchor row
+//   }
+//   output o = a                        # elementwise over (b, h, i, d)
+//
+// The text form (.attn) and the JSON form map onto these structures 1:1; every
+// node carries the location it came from so that errors point at the source.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_SPEC_SPECAST_H
+#define ATTNC_SPEC_SPECAST_H
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace attnc::spec {
+
+/// A place in a source: a file and a 1-based line and column. For the JSON
+/// form, `file` is "FILE:/json/pointer" and line/col point into the
+/// expression string held at that pointer (line 1) or into the file.
+struct SourceLoc {
+  std::string file;
+  unsigned line = 0;
+  unsigned col = 0;
+  std::string str() const {
+    return file + ":" + std::to_string(line) + ":" + std::to_string(col);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Expressions: scalars over index variables, inputs and other scalars.
+//===----------------------------------------------------------------------===//
+
+struct Expr;
+using ExprPtr = std::shared_ptr<Expr>;
+
+/// Scalar expression. Index variables (b, h, i, j, d) and dims are integers;
+/// integer arithmetic (+ - * // % and comparisons) stays integer; anything
+/// that meets a float (s, x, a tensor element, a float literal, `/`, a
+/// function such as exp) is floating point.
+struct Expr {
+  enum class Kind {
+    Number,  // 1, 2.5, 1e-3, inf
+    Ident,   // s, x, b, h, i, j, d, a dim name, a tensor name (output exprs)
+    Index,   // name[e1, e2, ...]: element of an input tensor
+    Unary,   // -e, !e
+    Binary,  // + - * / // % ^ == != < <= > >= && ||
+    Call,    // f(e1, ...): exp log tanh sigmoid relu abs sqrt min max pow
+             // softcap select floor elu silu sign softplus
+  };
+  Kind kind;
+  SourceLoc loc;
+  double number = 0;       // Number
+  bool isInteger = false;  // Number written without '.', 'e' or 'inf'
+  std::string name;        // Ident, Index, Call: the name; Unary/Binary: op
+  std::vector<ExprPtr> args;  // Index: subscripts; Unary: 1; Binary: 2; Call
+};
+
+//===----------------------------------------------------------------------===//
+// Declarations.
+//===----------------------------------------------------------------------===//
+
+/// `input NAME : [DIM, ...]` (a dim may also be an integer literal).
+struct InputDecl {
+  std::string name;
+  std::vector<std::string> shape;  // dim names or decimal literals
+  SourceLoc loc;
+};
+
+/// A named argument `key = value` of a carrier, transform or clause. Values
+/// are numbers, identifiers (enum words, tensor names) or lists of them.
+struct Arg {
+  std::string key;  // empty for positional arguments
+  SourceLoc loc;
+  enum class Kind { Number, Word, List } kind = Kind::Number;
+  double number = 0;
+  std::string word;
+  std::vector<Arg> list;  // List: elements (Number or Word)
+};
+
+/// `let NAME = FN(TENSOR, args...)`: a prologue transform producing a tensor
+/// of the same shape: rope(x, theta=, dims=), l2norm(x), rmsnorm(x, eps=),
+/// or map(x, EXPR) with `x` the element and b, h, i, d its indices.
+struct LetDecl {
+  std::string name;
+  std::string fn;
+  std::string source;     // the tensor transformed
+  std::vector<Arg> args;  // keyword arguments
+  ExprPtr expr;           // map's expression
+  SourceLoc loc;
+};
+
+/// One carrier family: causal, window, document, prefix, neighborhood,
+/// block_list. Several carrier lines (and mask lines) intersect.
+struct CarrierDecl {
+  std::string kind;
+  std::vector<Arg> args;
+  SourceLoc loc;
+};
+
+/// `attention NAME(Q, K, V) { clauses }`.
+struct AttentionDecl {
+  std::string name;
+  std::string q, k, v;
+  std::vector<CarrierDecl> carriers;
+  std::vector<ExprPtr> masks;   // boolean predicates over b, h, i, j
+  std::optional<ExprPtr> scale; // default 1/sqrt(head dim)
+  std::vector<ExprPtr> scores;  // applied in order; `s` is the running score
+  struct ScoreConv {            // multi-token score convolution
+    std::string weight;         // input [H, QW, KW]
+    int64_t queries = 1, keys = 1;
+    SourceLoc loc;
+  };
+  std::optional<ScoreConv> scoreConv;
+  std::string link = "exp";     // exp sigmoid relu identity signed_exp softplus
+  std::vector<Arg> linkArgs;    // relu: power=
+  std::string anchor = "row";   // row none row_abs sinkhorn
+  std::vector<Arg> anchorArgs;  // row: null= (logit of a null key, an expr
+                                // word naming an [H] input or a number);
+                                // sinkhorn: iterations=
+  bool signedWeights = false;   // `weights signed`
+  int64_t splitKV = 0;          // `schedule split_kv(CHUNK)`; 0: none
+  SourceLoc loc, linkLoc, anchorLoc;
+};
+
+/// `output NAME = EXPR`: elementwise over (b, h, i, d) of attention results.
+struct OutputDecl {
+  std::string name;
+  ExprPtr expr;
+  SourceLoc loc;
+};
+
+struct Spec {
+  std::string name;
+  SourceLoc loc;
+  std::vector<std::string> dims;
+  std::vector<SourceLoc> dimLocs;
+  std::vector<InputDecl> inputs;
+  std::vector<LetDecl> lets;
+  std::vector<AttentionDecl> attentions;
+  std::vector<OutputDecl> outputs;
+};
+
+} // namespace attnc::spec
+
+#endif // ATTNC_SPEC_SPECAST_H

@@ -1,0 +1,158 @@
+//===- Carrier.cpp - the carrier predicate of an attention ---------------===//
+#include "passes/Carrier.h"
+#include "passes/CascadeBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace attnc;
+using namespace attnc::attn;
+
+namespace {
+/// Signed index arithmetic in a compact form.
+struct IndexMath {
+  OpBuilder &b;
+  Location loc;
+  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value div(Value x, Value y) { return arith::FloorDivSIOp::create(b, loc, x, y); }
+  Value rem(Value x, Value y) { return arith::RemSIOp::create(b, loc, x, y); }
+  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value max(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value le(Value x, Value y) { return cmp(arith::CmpIPredicate::sle, x, y); }
+  Value lt(Value x, Value y) { return cmp(arith::CmpIPredicate::slt, x, y); }
+  Value eq(Value x, Value y) { return cmp(arith::CmpIPredicate::eq, x, y); }
+  Value land(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  Value lor(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  Value t() { return arith::ConstantIntOp::create(b, loc, 1, 1); }
+  Value f() { return arith::ConstantIntOp::create(b, loc, 0, 1); }
+  /// Element of an integer tensor as an index.
+  Value load(Value tensor, ValueRange indices) {
+    Value v = tensor::ExtractOp::create(b, loc, tensor, indices);
+    if (v.getType().isIndex())
+      return v;
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  }
+};
+
+/// Query position aligned to the key axis: bottom-right alignment puts the
+/// last query on the last key.
+Value alignedQuery(IndexMath &m, Align align, Value i, Value lq, Value lk) {
+  if (align == Align::top_left)
+    return i;
+  return m.add(i, m.sub(lk, lq));
+}
+
+/// One neighborhood axis (docs/semantics.md): dilation groups, stride
+/// leaders, border-clamped or causal windows.
+Value neighborhoodAxis(IndexMath &m, Value qi, Value kj, int64_t n, int64_t k,
+                       int64_t d, int64_t s, bool causal) {
+  Value cd = m.c(d), cs = m.c(s), ck = m.c(k);
+  Value qg = m.rem(qi, cd);
+  Value sameGroup = m.eq(qg, m.rem(kj, cd));
+  Value qq = m.div(qi, cd), kk = m.div(kj, cd);
+  Value len = m.div(m.sub(m.add(m.c(n), cd), m.add(qg, m.c(1))), cd);
+  Value last = m.sub(len, m.c(1));
+  Value groupStart = m.mul(m.div(qq, cs), cs);
+  Value leader = m.min(m.add(groupStart, m.c(causal ? s - 1 : (s - 1) / 2)), last);
+  Value keep;
+  if (causal) {
+    keep = m.land(m.le(m.sub(leader, m.c(k - 1)), kk), m.le(kk, leader));
+  } else {
+    Value start = m.sub(leader, m.c(k / 2));
+    start = m.min(m.max(start, m.c(0)), m.max(m.sub(len, ck), m.c(0)));
+    keep = m.land(m.le(start, kk), m.lt(kk, m.add(start, ck)));
+  }
+  return m.land(sameGroup, keep);
+}
+
+/// Which document a packed position belongs to: the count of boundaries
+/// cu[1..N] at or below it; positions past cu[N] get -1.
+Value documentOf(OpBuilder &b, Location loc, IndexMath &m, Value cu, Value t) {
+  Value n = tensor::DimOp::create(b, loc, cu, 0);
+  Value total = m.load(cu, {m.sub(n, m.c(1))});
+  auto loop = scf::ForOp::create(
+      b, loc, m.c(1), n, m.c(1), ValueRange{m.c(0)},
+      [&](OpBuilder &nb, Location nl, Value k, ValueRange iter) {
+        IndexMath im{nb, nl};
+        Value bound = im.load(cu, {k});
+        Value inc = arith::SelectOp::create(nb, nl, im.le(bound, t), im.c(1), im.c(0));
+        scf::YieldOp::create(nb, nl, ValueRange{im.add(iter[0], inc)});
+      });
+  Value doc = loop.getResult(0);
+  return arith::SelectOp::create(b, loc, m.lt(t, total), doc, m.c(-1));
+}
+} // namespace
+
+bool attnc::isFullCarrier(AttentionOp op) {
+  return op.getCarrier().empty() && op.getMask().empty();
+}
+
+Value attnc::buildKeepPredicate(OpBuilder &b, Location loc, AttentionOp op,
+                                Value batch, Value head, Value i, Value j,
+                                Value lq, Value lk) {
+  IndexMath m{b, loc};
+  Value keep = m.t();
+  auto extras = op.getExtras();
+  for (Attribute a : op.getCarrier()) {
+    Value term;
+    if (auto c = dyn_cast<CausalAttr>(a)) {
+      term = m.le(j, alignedQuery(m, c.getAlign(), i, lq, lk));
+    } else if (auto w = dyn_cast<WindowAttr>(a)) {
+      Value qi = alignedQuery(m, w.getAlign(), i, lq, lk);
+      Value inWindow = m.le(m.sub(qi, m.c(w.getLeft())), j);
+      if (w.getRight() >= 0)
+        inWindow = m.land(inWindow, m.le(j, m.add(qi, m.c(w.getRight()))));
+      term = w.getSinks() > 0 ? m.lor(inWindow, m.lt(j, m.c(w.getSinks())))
+                              : inWindow;
+    } else if (auto d = dyn_cast<DocumentAttr>(a)) {
+      Value cu = extras[d.getSeqlens()];
+      Value di = documentOf(b, loc, m, cu, i);
+      Value dj = documentOf(b, loc, m, cu, j);
+      term = m.land(m.eq(di, dj), m.le(m.c(0), di));
+    } else if (auto p = dyn_cast<PrefixAttr>(a)) {
+      term = m.lor(m.lt(j, m.c(p.getLength())), m.le(j, i));
+    } else if (auto n = dyn_cast<NeighborhoodAttr>(a)) {
+      // Row-major coordinates, last axis fastest.
+      Value qi = i, kj = j;
+      term = m.t();
+      for (int64_t ax = (int64_t)n.getGrid().size() - 1; ax >= 0; --ax) {
+        Value g = m.c(n.getGrid()[ax]);
+        Value qc = m.rem(qi, g), kc = m.rem(kj, g);
+        qi = m.div(qi, g);
+        kj = m.div(kj, g);
+        term = m.land(term, neighborhoodAxis(m, qc, kc, n.getGrid()[ax],
+                                             n.getWindow()[ax],
+                                             n.getDilation()[ax],
+                                             n.getStride()[ax],
+                                             n.getCausal()[ax]));
+      }
+    } else if (auto bl = dyn_cast<BlockListAttr>(a)) {
+      Value offsets = extras[bl.getOffsets()];
+      Value indices = extras[bl.getIndices()];
+      Value qb = m.div(i, m.c(bl.getQBlock()));
+      Value kb = m.div(j, m.c(bl.getKBlock()));
+      Value start = m.load(offsets, {batch, head, qb});
+      Value end = m.load(offsets, {batch, head, m.add(qb, m.c(1))});
+      auto loop = scf::ForOp::create(
+          b, loc, start, end, m.c(1), ValueRange{m.f()},
+          [&](OpBuilder &nb, Location nl, Value p, ValueRange iter) {
+            IndexMath im{nb, nl};
+            Value hit = im.eq(im.load(indices, {batch, head, p}), kb);
+            scf::YieldOp::create(nb, nl, ValueRange{im.lor(iter[0], hit)});
+          });
+      term = loop.getResult(0);
+    }
+    keep = m.land(keep, term);
+  }
+  if (!op.getMask().empty())
+    keep = m.land(keep, inlineRegion(b, op.getMask(), {batch, head, i, j}));
+  return keep;
+}

@@ -1,0 +1,44 @@
+//===- Passes.td - attnc transformation passes -------------*- tablegen -*-===//
+#ifndef ATTNC_PASSES
+#define ATTNC_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def AttnDecompose : Pass<"attn-decompose", "mlir::ModuleOp"> {
+  let summary = "Rewrite attn.attention and the prologue ops into the einsum cascade";
+  let description = [{
+    Each attn.attention becomes: the score contraction (attn.einsum), the
+    score modifications and carrier predicate (attn.map with index
+    arguments), the link, and the anchor's reductions and normalisation
+    (attn.reduce, attn.row_normalize, attn.sinkhorn); with `split_kv` the
+    softmax is computed per KV chunk and merged with attn.merge_partials.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::math::MathDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def AttnLowerCascadeToLinalg : Pass<"attn-lower-cascade-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lower the einsum cascade to linalg.generic on tensors";
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect", "mlir::math::MathDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def AttnDestinationABI : Pass<"attn-destination-abi", "mlir::ModuleOp"> {
+  let summary = "Turn tensor functions into memref functions writing into output arguments";
+  let description = [{
+    `func @f(tensor...) -> (tensor...)` becomes `func @f(memref... inputs,
+    memref... outputs)` with llvm.emit_c_interface, so hosts pass every
+    buffer (the CPU JIT and the AOT object use this ABI).
+  }];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
+def AttnPrintPassCount : Pass<"attn-print-pass-count", "mlir::ModuleOp"> {
+  let summary = "Report, per attention, how many passes over K/V it needs";
+  let description = [{ Emits a remark per attn.attention: the FuseMax-style
+    lower bound of passes over K/V given its anchor and link. }];
+}
+
+#endif // ATTNC_PASSES

@@ -1,0 +1,25 @@
+//===- PrintPassCount.cpp - report the passes over K/V per attention -----===//
+#include "attnc/Passes/Passes.h"
+#include "dialects/Attn/AttnDialect.h"
+
+namespace attnc {
+#define GEN_PASS_DEF_ATTNPRINTPASSCOUNT
+#include "passes/Passes.h.inc"
+} // namespace attnc
+
+using namespace mlir;
+using namespace attnc::attn;
+
+namespace {
+struct AttnPrintPassCountPass
+    : public attnc::impl::AttnPrintPassCountBase<AttnPrintPassCountPass> {
+  void runOnOperation() override {
+    getOperation()->walk([](AttentionOp op) {
+      int64_t n = op.getKVPassCount();
+      op.emitRemark() << n << (n == 1 ? " pass" : " passes") << " over K/V ("
+                      << "link " << stringifyLink(op.getLink()) << ", anchor "
+                      << stringifyAnchor(op.getAnchor()) << ")";
+    });
+  }
+};
+} // namespace
