@@ -207,7 +207,11 @@ Value AttentionDecomposer::splitSoftmax(Value s, Value keep, Value v) {
   int64_t chunk = op.getSplitKv();
   Value lkV = cb.value(Lk);
   Value chunkV = cb.idx(chunk);
-  OpFoldResult N = arith::CeilDivUIOp::create(b, loc, lkV, chunkV).getResult();
+  OpFoldResult N;
+  if (auto lk = getConstantIntValue(Lk))
+    N = b.getIndexAttr((*lk + chunk - 1) / chunk);
+  else
+    N = arith::CeilDivUIOp::create(b, loc, lkV, chunkV).getResult();
   // Scores and values re-laid out as [.., N, chunk] with padding (-inf / 0)
   // past Lk: each split then reduces over its own trailing axis.
   Value sp = cb.map({B, H, Lq, N, b.getIndexAttr(chunk)}, elem, {}, {},

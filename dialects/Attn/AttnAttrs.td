@@ -96,7 +96,11 @@ def Attn_NeighborhoodAttr : Attn_Attr<"Neighborhood", "neighborhood"> {
                         ArrayRefParameter<"int64_t">:$dilation,
                         ArrayRefParameter<"int64_t">:$stride,
                         ArrayRefParameter<"bool">:$causal);
-  let assemblyFormat = "`<` struct(params) `>`";
+  let assemblyFormat = [{
+    `<` `grid` `=` `[` $grid `]` `,` `window` `=` `[` $window `]` `,`
+    `dilation` `=` `[` $dilation `]` `,` `stride` `=` `[` $stride `]` `,`
+    `causal` `=` `[` $causal `]` `>`
+  }];
   let genVerifyDecl = 1;
 }
 

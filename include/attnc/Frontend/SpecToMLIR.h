@@ -1,0 +1,35 @@
+//===- SpecToMLIR.h - build attn IR from a checked spec ----------*- C++ -*-===//
+#ifndef ATTNC_FRONTEND_SPECTOMLIR_H
+#define ATTNC_FRONTEND_SPECTOMLIR_H
+
+#include "attnc/Spec/SpecAST.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace attnc {
+
+struct LoweringOptions {
+  /// Sizes bound on the command line; unbound dims stay dynamic.
+  llvm::StringMap<int64_t> dims;
+  /// Element type of the float tensors: 32 or 64.
+  unsigned floatBits = 32;
+};
+
+/// Whether each input is read as integers (i32): carrier arguments
+/// (seqlens, block lists) and inputs read only by masks; all else is float.
+llvm::StringMap<bool> inferIntegerInputs(const spec::Spec &spec);
+
+/// Builds `func @<variant>(inputs...) -> (outputs...)` holding attn ops.
+/// Errors are reported through the context's diagnostics with the spec's
+/// locations; returns null on error.
+mlir::OwningOpRef<mlir::ModuleOp> buildModule(mlir::MLIRContext &ctx,
+                                              const spec::Spec &spec,
+                                              const LoweringOptions &options);
+
+/// Loads the dialects the frontend and the CPU pipeline need.
+void registerAttncDialects(mlir::DialectRegistry &registry);
+
+} // namespace attnc
+
+#endif // ATTNC_FRONTEND_SPECTOMLIR_H

@@ -1,0 +1,17 @@
+# lit configuration for attnc: pass tests (.mlir through attnc-opt) and spec
+# tests (.attn through attnc), each checked with FileCheck.
+import os
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "ATTNC"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".attn", ".json"]
+config.test_source_root = os.path.join(os.path.dirname(__file__), "lit")
+config.test_exec_root = os.path.join(config.attnc_obj_root, "test", "lit")
+config.excludes = ["Inputs"]
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.add_tool_substitutions(
+    ["attnc-opt", "attnc"], [os.path.join(config.attnc_obj_root, "bin")])
+config.substitutions.append(("%examples", os.path.join(config.attnc_src_root, "examples")))

@@ -1,0 +1,308 @@
+// RUN: attnc-opt %s --split-input-file --verify-diagnostics
+// Every attn.attention verifier diagnostic, one per case.
+
+func.func @f(%q: tensor<4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{query must be [B, H, L, D], got rank 3}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf64>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{query, key, value and result must share an element type}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf64>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x32xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{query head dim (16) differs from key head dim (32)}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x4x8x32xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x9x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{key length (8) differs from value length (9)}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x9x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{key heads (4) differ from value heads (2)}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tensor<2x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{batch sizes differ (1 vs 2)}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x32xf32> {
+  // expected-error @+1 {{result must be [B, H, Lq, Dv]}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x32xf32>
+  return %o : tensor<1x4x8x32xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x3x8x16xf32>, %v: tensor<1x3x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{key/value heads (3) must divide the result heads (4)}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x3x8x16xf32>, tensor<1x3x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x8x8x16xf32> {
+  // expected-error @+1 {{result heads (8) must be max(query heads, key heads) = 4}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32> -> tensor<1x8x8x16xf32>
+  return %o : tensor<1x8x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{link 'identity' can give negative weights; declare `weights signed` if that is intended}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<identity>, anchor = #attn.anchor<none>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{signed link 'identity' under a 'row' anchor: row sums of signed weights can vanish; use anchor row_abs or none}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<identity>, anchor = #attn.anchor<row>, weights_signed} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{signed link 'signed_exp' under a 'sinkhorn' anchor}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<signed_exp>, anchor = #attn.anchor<sinkhorn>, sinkhorn_iterations = 2, weights_signed} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{relu link power must be positive}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<relu>, link_power = 0.0, anchor = #attn.anchor<none>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{a null key (null_logit) needs the row anchor}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<none>, null_logit = 0.0} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{sinkhorn anchor needs iterations >= 1}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<sinkhorn>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{sinkhorn_iterations given without the sinkhorn anchor}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, sinkhorn_iterations = 2} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{split_kv needs the softmax combine rule}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<sigmoid>, anchor = #attn.anchor<none>, split_kv = 64} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{window (left 8) is larger than the key axis (8)}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.window<left = 8, right = 0, sinks = 0, align = bottom_right>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{document seqlens names extra input #0 but there are 0}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.document<seqlens = 0>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>, %cu: tensor<3xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{document seqlens (extra #0) must have an integer element type}}
+  %o = attn.attention %q, %k, %v extras(%cu : tensor<3xf32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.document<seqlens = 0>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{neighborhood grid has 9 tokens but the query length is 8}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [3, 3], window = [3, 3], dilation = [1, 1], stride = [1, 1], causal = [false, false]>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{block_list block sizes must be positive}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.block_list<q_block = 0, k_block = 4, offsets = 0, indices = 1>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{carrier entry #attn.link<exp> is not a carrier family}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.link<exp>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>, %w: tensor<4x2xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{score_conv weight (extra #0) must have rank 3, got 2}}
+  %o = attn.attention %q, %k, %v extras(%w : tensor<4x2xf32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, score_conv = #attn.score_conv<queries = 2, keys = 2, weight = 0>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{mask region must yield one 'i1'}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c = arith.constant 1.0 : f32
+    attn.yield %c : f32
+  }
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{score region must take 5 arguments (s, b, h, i, j)}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  score {
+  ^bb0(%s: f32):
+    attn.yield %s : f32
+  }
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @capture(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>, %t: tensor<4xf32>) -> tensor<1x4x8x16xf32> {
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    // expected-error @+1 {{reads a tensor from outside the attention that is not listed in its extras}}
+    %x = tensor.extract %t[%h] : tensor<4xf32>
+    %r = arith.addf %s, %x : f32
+    attn.yield %r : f32
+  }
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+// expected-error @+1 {{neighborhood axis 0: window 5 x dilation 2 is larger than the axis (8)}}
+func.func private @nbr() attributes {c = #attn.neighborhood<grid = [8], window = [5], dilation = [2], stride = [1], causal = [false]>}
+
+// -----
+
+// expected-error @+1 {{neighborhood axis 0: stride 4 is larger than the window 3}}
+func.func private @nbr2() attributes {c = #attn.neighborhood<grid = [8], window = [3], dilation = [1], stride = [4], causal = [false]>}
+
+// -----
+
+// expected-error @+1 {{neighborhood: grid, window, dilation, stride and causal must all have 2 entries}}
+func.func private @nbr3() attributes {c = #attn.neighborhood<grid = [8, 8], window = [3], dilation = [1, 1], stride = [1, 1], causal = [false, false]>}
+
+// -----
+
+func.func @einsum(%a: tensor<4x8xf32>, %b: tensor<8x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{expects 3 indexing maps (inputs, then output), got 2}}
+  %r = attn.einsum %a, %b {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (k, j)>]} : tensor<4x8xf32>, tensor<8x4xf32> -> tensor<4x4xf32>
+  return %r : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @einsum_out(%a: tensor<4x8xf32>, %b: tensor<8x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{output map must be a projection of the iteration dims}}
+  %r = attn.einsum %a, %b {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (i + j, j)>]} : tensor<4x8xf32>, tensor<8x4xf32> -> tensor<4x4xf32>
+  return %r : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @reduce(%a: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{reducing 1 trailing axes of rank 2 must give rank 1}}
+  %r = attn.reduce <sum> %a : tensor<4x8xf32> -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @map(%a: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{body must yield one 'f32'}}
+  %r = attn.map ins(%a : tensor<4x8xf32>) {indexing_maps = [affine_map<(i, j) -> (i, j)>]} -> tensor<4x8xf32> {
+  ^bb0(%i: index, %j: index, %x: f32):
+    attn.yield %i : index
+  }
+  return %r : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @map_dyn(%a: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{expects 1 sizes for the result's dynamic dims}}
+  %r = attn.map ins(%a : tensor<?x8xf32>) {indexing_maps = [affine_map<(i, j) -> (i, j)>]} -> tensor<?x8xf32> {
+  ^bb0(%i: index, %j: index, %x: f32):
+    attn.yield %x : f32
+  }
+  return %r : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @rownorm(%a: tensor<4x8x2xf32>, %d: tensor<4xf32>) -> tensor<4x8x2xf32> {
+  // expected-error @+1 {{denominator must have one axis fewer than the accumulator}}
+  %r = attn.row_normalize %a by %d : tensor<4x8x2xf32>, tensor<4xf32> -> tensor<4x8x2xf32>
+  return %r : tensor<4x8x2xf32>
+}
+
+// -----
+
+func.func @rope(%a: tensor<1x2x8x15xf32>) -> tensor<1x2x8x15xf32> {
+  // expected-error @+1 {{rope needs an even head dim, got 15}}
+  %r = attn.rope %a {theta = 10000.0 : f64} : tensor<1x2x8x15xf32>
+  return %r : tensor<1x2x8x15xf32>
+}

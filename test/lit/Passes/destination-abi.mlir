@@ -1,0 +1,12 @@
+// RUN: attnc-opt %s --attn-destination-abi | FileCheck %s
+// Tensor functions become memref functions that write into output buffers.
+
+// CHECK-LABEL: func.func @f(%arg0: memref<2x3xf32>, %arg1: memref<2x3xf32>) attributes {llvm.emit_c_interface}
+// CHECK: %[[T:.*]] = bufferization.to_tensor %arg0 restrict : memref<2x3xf32> to tensor<2x3xf32>
+// CHECK: %[[R:.*]] = math.exp %[[T]]
+// CHECK: bufferization.materialize_in_destination %[[R]] in restrict writable %arg1
+// CHECK: return{{$}}
+func.func @f(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %r = math.exp %x : tensor<2x3xf32>
+  return %r : tensor<2x3xf32>
+}

@@ -1,0 +1,337 @@
+//===- attnc.cpp - the attnc command line compiler -----------------------===//
+//
+//   attnc check SPEC                      parse, verify, canonical form, pass count
+//   attnc compile SPEC --emit=attn|cascade|llvm [--dim N=V ...]
+//   attnc run SPEC --backend=cpu --dim N=V ... (--random --seed N | --input NAME=FILE.npy ...)
+//             [--output NAME=FILE.npy] [--dtype=f32|f64]
+//
+//===----------------------------------------------------------------------===//
+#include "attnc/CPU/CPUBackend.h"
+#include "attnc/Frontend/SpecToMLIR.h"
+#include "attnc/Passes/Passes.h"
+#include "attnc/Spec/Parser.h"
+#include "attnc/Support/Npy.h"
+#include "dialects/Attn/AttnDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+using namespace mlir;
+using namespace attnc;
+namespace cl = llvm::cl;
+
+static cl::SubCommand checkCmd("check", "Parse and verify a spec; print its canonical form and pass count");
+static cl::SubCommand compileCmd("compile", "Compile a spec and print the IR at a level");
+static cl::SubCommand runCmd("run", "Run a spec on a backend on .npy or random inputs");
+
+static cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.attn | spec.json>"),
+                                     cl::Required, cl::sub(checkCmd), cl::sub(compileCmd),
+                                     cl::sub(runCmd));
+static cl::list<std::string> dimArgs("dim", cl::desc("Bind a dim: NAME=VALUE (repeatable)"),
+                                     cl::sub(checkCmd), cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<std::string> dtypeArg("dtype", cl::desc("Float element type: f32 or f64"),
+                                     cl::init("f32"), cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<bool> quiet("quiet", cl::desc("Print only errors"), cl::sub(cl::SubCommand::getAll()));
+
+enum class Emit { Attn, Cascade, LLVM };
+static cl::opt<Emit> emitLevel(
+    "emit", cl::desc("IR level to print"), cl::init(Emit::Attn),
+    cl::values(clEnumValN(Emit::Attn, "attn", "the attn.attention level"),
+               clEnumValN(Emit::Cascade, "cascade", "the einsum cascade"),
+               clEnumValN(Emit::LLVM, "llvm", "the LLVM dialect (CPU pipeline)")),
+    cl::sub(compileCmd));
+static cl::opt<std::string> outputFile("o", cl::desc("Write the IR here instead of stdout"),
+                                       cl::value_desc("file"), cl::sub(compileCmd));
+
+static cl::opt<std::string> backend("backend", cl::desc("Backend: cpu"), cl::init("cpu"),
+                                    cl::sub(runCmd));
+static cl::list<std::string> inputArgs("input", cl::desc("NAME=FILE.npy (repeatable)"),
+                                       cl::sub(runCmd));
+static cl::list<std::string> outputArgs("output", cl::desc("NAME=FILE.npy (repeatable)"),
+                                        cl::sub(runCmd));
+static cl::opt<bool> randomInputs("random", cl::desc("Fill float inputs with N(0,1) samples"),
+                                  cl::sub(runCmd));
+static cl::opt<uint64_t> seed("seed", cl::desc("Seed for --random"), cl::init(0), cl::sub(runCmd));
+
+namespace {
+int fail(const llvm::Twine &msg) {
+  llvm::errs() << "attnc: error: " << msg << "\n";
+  return 1;
+}
+int fail(llvm::Error err) {
+  std::string msg = llvm::toString(std::move(err));
+  llvm::errs() << msg << (llvm::StringRef(msg).ends_with("\n") ? "" : "\n");
+  return 1;
+}
+
+/// Splits NAME=VALUE.
+bool splitBinding(llvm::StringRef arg, llvm::StringRef &name, llvm::StringRef &value) {
+  std::tie(name, value) = arg.split('=');
+  return !name.empty() && !value.empty() && arg.contains('=');
+}
+
+/// Parses --dim bindings against the spec's declared dims.
+llvm::Expected<LoweringOptions> loweringOptions(const spec::Spec &spec) {
+  LoweringOptions opts;
+  if (dtypeArg != "f32" && dtypeArg != "f64")
+    return llvm::createStringError("--dtype must be f32 or f64, got '%s'", dtypeArg.c_str());
+  opts.floatBits = dtypeArg == "f64" ? 64 : 32;
+  for (const std::string &arg : dimArgs) {
+    llvm::StringRef name, value;
+    int64_t v;
+    if (!splitBinding(arg, name, value) || value.getAsInteger(10, v) || v <= 0)
+      return llvm::createStringError("--dim expects NAME=POSITIVE_INTEGER, got '%s'", arg.c_str());
+    if (!llvm::is_contained(spec.dims, name)) {
+      std::string declared;
+      for (const std::string &d : spec.dims)
+        declared += (declared.empty() ? "" : ", ") + d;
+      return llvm::createStringError("--dim %s: the spec declares no dim '%s' (it declares %s)",
+                                     arg.c_str(), name.str().c_str(), declared.c_str());
+    }
+    if (opts.dims.count(name))
+      return llvm::createStringError("--dim %s: '%s' is bound twice", arg.c_str(), name.str().c_str());
+    opts.dims[name] = v;
+  }
+  return opts;
+}
+
+/// Diagnostics as `file:line:col: error: message`.
+struct DiagnosticPrinter {
+  ScopedDiagnosticHandler handler;
+  explicit DiagnosticPrinter(MLIRContext &ctx)
+      : handler(&ctx, [](Diagnostic &d) {
+          llvm::errs() << d.getLocation() << ": "
+                       << (d.getSeverity() == DiagnosticSeverity::Error     ? "error: "
+                           : d.getSeverity() == DiagnosticSeverity::Warning ? "warning: "
+                           : d.getSeverity() == DiagnosticSeverity::Remark  ? "remark: "
+                                                                            : "note: ")
+                       << d << "\n";
+          for (Diagnostic &note : d.getNotes())
+            llvm::errs() << note.getLocation() << ": note: " << note << "\n";
+          return success();
+        }) {}
+};
+
+std::string shapeStr(llvm::ArrayRef<int64_t> s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+int checkMain(MLIRContext &ctx, const spec::Spec &spec) {
+  auto opts = loweringOptions(spec);
+  if (!opts)
+    return fail(opts.takeError());
+  OwningOpRef<ModuleOp> module = buildModule(ctx, spec, *opts);
+  if (!module)
+    return 1;
+  if (quiet)
+    return 0;
+  llvm::outs() << spec::printSpec(spec);
+  llvm::outs() << "\n# passes over K/V\n";
+  module->walk([&](attn::AttentionOp op) {
+    std::string name = "?";
+    if (auto l = dyn_cast<FileLineColLoc>(op.getLoc()))
+      for (const spec::AttentionDecl &a : spec.attentions)
+        if (a.loc.line == l.getLine())
+          name = a.name;
+    int64_t n = op.getKVPassCount();
+    llvm::outs() << "# attention " << name << ": " << n << (n == 1 ? " pass" : " passes") << "\n";
+  });
+  return 0;
+}
+
+int compileMain(MLIRContext &ctx, const spec::Spec &spec) {
+  auto opts = loweringOptions(spec);
+  if (!opts)
+    return fail(opts.takeError());
+  OwningOpRef<ModuleOp> module = buildModule(ctx, spec, *opts);
+  if (!module)
+    return 1;
+  if (emitLevel == Emit::Cascade) {
+    PassManager pm(&ctx);
+    pm.addPass(createAttnDecompose());
+    if (failed(pm.run(*module)))
+      return 1;
+  } else if (emitLevel == Emit::LLVM) {
+    if (failed(lowerToLLVMDialect(*module)))
+      return 1;
+  }
+  std::string err;
+  auto out = mlir::openOutputFile(outputFile.empty() ? "-" : outputFile, &err);
+  if (!out)
+    return fail(err);
+  module->print(out->os());
+  out->keep();
+  return 0;
+}
+
+/// N(0, 1) samples (Box-Muller) so that runs are reproducible everywhere.
+void fillRandom(NpyArray &a, std::mt19937_64 &rng) {
+  std::uniform_real_distribution<double> u(1e-12, 1.0);
+  size_t n = a.numElements();
+  for (size_t k = 0; k < n; ++k) {
+    double x = std::sqrt(-2.0 * std::log(u(rng))) * std::cos(2 * M_PI * u(rng));
+    if (a.dtype == DType::F32)
+      reinterpret_cast<float *>(a.data.data())[k] = (float)x;
+    else
+      reinterpret_cast<double *>(a.data.data())[k] = x;
+  }
+}
+
+int runMain(MLIRContext &ctx, const spec::Spec &spec) {
+  if (backend != "cpu")
+    return fail("--backend=" + backend + " is not available in this build (backends: cpu)");
+  auto opts = loweringOptions(spec);
+  if (!opts)
+    return fail(opts.takeError());
+  for (const std::string &d : spec.dims)
+    if (!opts->dims.count(d))
+      return fail("missing --dim " + d + "=VALUE: running needs every dim bound");
+  OwningOpRef<ModuleOp> module = buildModule(ctx, spec, *opts);
+  if (!module)
+    return 1;
+  auto fn = module->lookupSymbol<func::FuncOp>(spec.name);
+
+  llvm::StringMap<std::string> inputFiles;
+  for (const std::string &arg : inputArgs) {
+    llvm::StringRef name, file;
+    if (!splitBinding(arg, name, file))
+      return fail("--input expects NAME=FILE.npy, got '" + arg + "'");
+    if (!llvm::any_of(spec.inputs, [&](const spec::InputDecl &in) { return in.name == name; }))
+      return fail("--input " + arg + ": the spec has no input '" + name + "'");
+    inputFiles[name] = file.str();
+  }
+  std::mt19937_64 rng(seed);
+  std::vector<NpyArray> arrays;
+  std::vector<std::string> names;
+  for (auto [in, ty] : llvm::zip(spec.inputs, fn.getFunctionType().getInputs())) {
+    auto tt = cast<RankedTensorType>(ty);
+    bool isInt = tt.getElementType().isInteger(32);
+    DType want = isInt ? DType::I32 : (opts->floatBits == 64 ? DType::F64 : DType::F32);
+    names.push_back(in.name);
+    auto it = inputFiles.find(in.name);
+    if (it == inputFiles.end()) {
+      if (!randomInputs)
+        return fail("input '" + in.name + "' has no --input " + in.name + "=FILE.npy (or use --random)");
+      if (isInt)
+        return fail("integer input '" + in.name + "' cannot be random: give --input " + in.name +
+                    "=FILE.npy (int32)");
+      NpyArray a;
+      a.dtype = want;
+      a.shape.assign(tt.getShape().begin(), tt.getShape().end());
+      a.data.assign(a.numElements() * a.elementSize(), 0);
+      fillRandom(a, rng);
+      arrays.push_back(std::move(a));
+      continue;
+    }
+    auto a = readNpy(it->second);
+    if (!a)
+      return fail(a.takeError());
+    if (isInt && a->dtype == DType::I64) {
+      // Index inputs may come as int64; narrow them with a range check.
+      NpyArray narrow;
+      narrow.dtype = DType::I32;
+      narrow.shape = a->shape;
+      narrow.data.resize(a->numElements() * 4);
+      for (size_t k = 0; k < a->numElements(); ++k) {
+        int64_t v;
+        std::memcpy(&v, a->data.data() + 8 * k, 8);
+        if (v < INT32_MIN || v > INT32_MAX)
+          return fail(it->second + ": value " + std::to_string(v) + " does not fit int32");
+        int32_t w = (int32_t)v;
+        std::memcpy(narrow.data.data() + 4 * k, &w, 4);
+      }
+      *a = std::move(narrow);
+    }
+    if (a->dtype != want)
+      return fail(it->second + ": input '" + in.name + "' must be " + dtypeName(want).str() +
+                  " (run --dtype=" + dtypeArg + "), but the file holds " + dtypeName(a->dtype).str());
+    if (llvm::ArrayRef<int64_t>(a->shape) != tt.getShape())
+      return fail(it->second + ": input '" + in.name + "' must have shape " +
+                  shapeStr(tt.getShape()) + " (from " + shapeStr({}) + "the dims bound), but the file has " +
+                  shapeStr(a->shape));
+    arrays.push_back(std::move(*a));
+  }
+  llvm::StringMap<std::string> outputFiles;
+  for (const std::string &arg : outputArgs) {
+    llvm::StringRef name, file;
+    if (!splitBinding(arg, name, file))
+      return fail("--output expects NAME=FILE.npy, got '" + arg + "'");
+    if (!llvm::any_of(spec.outputs, [&](const spec::OutputDecl &o) { return o.name == name; }))
+      return fail("--output " + arg + ": the spec has no output '" + name + "'");
+    outputFiles[name] = file.str();
+  }
+  std::vector<const NpyArray *> ptrs;
+  for (NpyArray &a : arrays)
+    ptrs.push_back(&a);
+  auto result = runOnCPU(*module, spec.name, names, ptrs);
+  if (!result)
+    return fail(result.takeError());
+  for (auto [o, arr] : llvm::zip(spec.outputs, result->outputs)) {
+    auto it = outputFiles.find(o.name);
+    if (it != outputFiles.end()) {
+      if (llvm::Error err = writeNpy(it->second, arr))
+        return fail(std::move(err));
+    } else if (!quiet) {
+      double sum = 0;
+      for (size_t k = 0; k < arr.numElements(); ++k)
+        sum += arr.dtype == DType::F32 ? reinterpret_cast<const float *>(arr.data.data())[k]
+                                       : reinterpret_cast<const double *>(arr.data.data())[k];
+      llvm::outs() << "output " << o.name << " " << shapeStr(arr.shape) << " sum " << sum << "\n";
+    }
+  }
+  if (!quiet)
+    llvm::outs() << llvm::format("ran %s on cpu (%s): compile %.1f ms, run %.2f ms\n",
+                                 spec.name.c_str(), dtypeArg.c_str(), result->compileMs,
+                                 result->runMs);
+  return 0;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  // Accept global flags before the subcommand (`attnc --quiet run ...`):
+  // LLVM only recognises a subcommand in first position.
+  std::vector<char *> args(argv, argv + argc);
+  for (size_t k = 2; k < args.size(); ++k) {
+    llvm::StringRef a = args[k];
+    if (a == "check" || a == "compile" || a == "run") {
+      bool allFlags = true;
+      for (size_t p = 1; p < k; ++p)
+        allFlags &= llvm::StringRef(args[p]).starts_with("-");
+      if (allFlags)
+        std::rotate(args.begin() + 1, args.begin() + k, args.begin() + k + 1);
+      break;
+    }
+  }
+  cl::ParseCommandLineOptions((int)args.size(), args.data(),
+                              "attnc: a compiler for attention variants\n");
+  if (!checkCmd && !compileCmd && !runCmd)
+    return fail("expected a subcommand: check, compile or run (see --help)");
+
+  auto spec = spec::parseSpecFile(specPath);
+  if (!spec)
+    return fail(spec.takeError());
+  DialectRegistry registry;
+  registerAttncDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  DiagnosticPrinter diagnostics(ctx);
+  if (checkCmd)
+    return checkMain(ctx, *spec);
+  if (compileCmd)
+    return compileMain(ctx, *spec);
+  return runMain(ctx, *spec);
+}
