@@ -15,3 +15,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     ["attnc-opt", "attnc"], [os.path.join(config.attnc_obj_root, "bin")])
 config.substitutions.append(("%examples", os.path.join(config.attnc_src_root, "examples")))
+
+# GPU code generation tests need the GPU passes (ATTNC_ENABLE_GPU=ON).
+if getattr(config, "attnc_gpu_codegen", "OFF").upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("gpu-codegen")

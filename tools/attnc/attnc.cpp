@@ -17,7 +17,9 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -105,19 +107,30 @@ llvm::Expected<LoweringOptions> loweringOptions(const spec::Spec &spec) {
   return opts;
 }
 
+/// `file:line:col` for spec locations, MLIR's form otherwise.
+std::string place(Location loc) {
+  if (auto l = dyn_cast<FileLineColLoc>(loc))
+    return (l.getFilename().str() + ":" + std::to_string(l.getLine()) + ":" +
+            std::to_string(l.getColumn()));
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << loc;
+  return s;
+}
+
 /// Diagnostics as `file:line:col: error: message`.
 struct DiagnosticPrinter {
   ScopedDiagnosticHandler handler;
   explicit DiagnosticPrinter(MLIRContext &ctx)
       : handler(&ctx, [](Diagnostic &d) {
-          llvm::errs() << d.getLocation() << ": "
+          llvm::errs() << place(d.getLocation()) << ": "
                        << (d.getSeverity() == DiagnosticSeverity::Error     ? "error: "
                            : d.getSeverity() == DiagnosticSeverity::Warning ? "warning: "
                            : d.getSeverity() == DiagnosticSeverity::Remark  ? "remark: "
                                                                             : "note: ")
                        << d << "\n";
           for (Diagnostic &note : d.getNotes())
-            llvm::errs() << note.getLocation() << ": note: " << note << "\n";
+            llvm::errs() << place(note.getLocation()) << ": note: " << note << "\n";
           return success();
         }) {}
 };
@@ -169,7 +182,7 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec) {
       return 1;
   }
   std::string err;
-  auto out = mlir::openOutputFile(outputFile.empty() ? "-" : outputFile, &err);
+  auto out = mlir::openOutputFile(outputFile.empty() ? std::string("-") : std::string(outputFile), &err);
   if (!out)
     return fail(err);
   module->print(out->os());
@@ -190,6 +203,86 @@ void fillRandom(NpyArray &a, std::mt19937_64 &rng) {
   }
 }
 
+/// Index inputs steer loads in the generated code (document boundaries,
+/// block-list rows): check them before running so that bad data gives an
+/// error instead of an out-of-bounds read.
+llvm::Error validateIndexInputs(const spec::Spec &spec, const std::vector<std::string> &names,
+                                const std::vector<NpyArray> &arrays,
+                                const llvm::StringMap<int64_t> &dims) {
+  auto find = [&](llvm::StringRef name) -> const NpyArray * {
+    for (size_t k = 0; k < names.size(); ++k)
+      if (names[k] == name)
+        return &arrays[k];
+    return nullptr;
+  };
+  auto wordArg = [](const spec::CarrierDecl &c, llvm::StringRef key) -> std::string {
+    for (const spec::Arg &a : c.args)
+      if (a.key == key && a.kind == spec::Arg::Kind::Word)
+        return a.word;
+    return "";
+  };
+  auto numArg = [](const spec::CarrierDecl &c, llvm::StringRef key, int64_t dflt) -> int64_t {
+    for (const spec::Arg &a : c.args)
+      if (a.key == key && a.kind == spec::Arg::Kind::Number)
+        return (int64_t)a.number;
+    return dflt;
+  };
+  auto dimOf = [&](const std::string &tensor, size_t axis) -> int64_t {
+    for (const spec::InputDecl &in : spec.inputs)
+      if (in.name == tensor && axis < in.shape.size()) {
+        int64_t lit;
+        if (!llvm::StringRef(in.shape[axis]).getAsInteger(10, lit))
+          return lit;
+        return dims.lookup(in.shape[axis]);
+      }
+    return -1;
+  };
+  for (const spec::AttentionDecl &a : spec.attentions)
+    for (const spec::CarrierDecl &c : a.carriers) {
+      if (c.kind == "document") {
+        std::string name = wordArg(c, "seqlens");
+        const NpyArray *cu = find(name);
+        if (!cu)
+          continue;
+        const int32_t *v = cu->as<int32_t>();
+        if (cu->numElements() < 1)
+          return llvm::createStringError("%s:%u:%u: seqlens input '%s' is empty; it needs the "
+                                         "cumulative offsets [0, l0, l0+l1, ...]",
+                                         c.loc.file.c_str(), c.loc.line, c.loc.col, name.c_str());
+        for (size_t n = 1; n < cu->numElements(); ++n)
+          if (v[n] < v[n - 1])
+            return llvm::createStringError("seqlens input '%s' must be nondecreasing, but "
+                                           "%s[%zu] = %d < %s[%zu] = %d",
+                                           name.c_str(), name.c_str(), n, v[n], name.c_str(),
+                                           n - 1, v[n - 1]);
+      } else if (c.kind == "block_list") {
+        std::string offName = wordArg(c, "offsets"), idxName = wordArg(c, "indices");
+        const NpyArray *off = find(offName), *idx = find(idxName);
+        if (!off || !idx)
+          continue;
+        int64_t qBlock = numArg(c, "q_block", 64);
+        int64_t lq = dimOf(a.q, 2);
+        int64_t rows = (lq + qBlock - 1) / qBlock + 1;
+        if (off->shape.size() != 3 || off->shape[2] < rows)
+          return llvm::createStringError(
+              "block_list offsets '%s' must be [B, H, ceil(Lq/%lld)+1] = [.., .., %lld] for Lq = %lld",
+              offName.c_str(), (long long)qBlock, (long long)rows, (long long)lq);
+        int64_t nnz = idx->shape.size() == 3 ? idx->shape[2] : 0;
+        const int32_t *o = off->as<int32_t>();
+        size_t perHead = off->shape[2];
+        for (size_t r = 0; r < off->numElements(); ++r) {
+          bool rowStart = r % perHead == 0;
+          if (o[r] < 0 || o[r] > nnz || (!rowStart && o[r] < o[r - 1]))
+            return llvm::createStringError(
+                "block_list offsets '%s' must be nondecreasing along the last axis and within "
+                "[0, %lld] (the indices' last extent); element %zu is %d",
+                offName.c_str(), (long long)nnz, r, o[r]);
+        }
+      }
+    }
+  return llvm::Error::success();
+}
+
 int runMain(MLIRContext &ctx, const spec::Spec &spec) {
   if (backend != "cpu")
     return fail("--backend=" + backend + " is not available in this build (backends: cpu)");
@@ -203,6 +296,21 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
   if (!module)
     return 1;
   auto fn = module->lookupSymbol<func::FuncOp>(spec.name);
+  // The reference materialises [B, H, Lq, Lk] intermediates: refuse runs
+  // that cannot fit rather than fail inside the JIT-compiled code.
+  double bytes = 0;
+  module->walk([&](attn::AttentionOp op) {
+    auto r = cast<RankedTensorType>(op.getResult().getType());
+    auto k = cast<RankedTensorType>(op.getKey().getType());
+    bytes += 8.0 * r.getDimSize(0) * r.getDimSize(1) * r.getDimSize(2) * k.getDimSize(2) *
+             (opts->floatBits / 8);
+  });
+  double limit = 16.0 * (1ull << 30);
+  if (bytes > limit)
+    return fail(llvm::formatv("this run needs about {0:F1} GiB for the CPU reference's "
+                              "[B, H, Lq, Lk] buffers (limit {1:F0} GiB); use smaller dims",
+                              bytes / (1ull << 30), limit / (1ull << 30))
+                    .str());
 
   llvm::StringMap<std::string> inputFiles;
   for (const std::string &arg : inputArgs) {
@@ -260,7 +368,7 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
                   " (run --dtype=" + dtypeArg + "), but the file holds " + dtypeName(a->dtype).str());
     if (llvm::ArrayRef<int64_t>(a->shape) != tt.getShape())
       return fail(it->second + ": input '" + in.name + "' must have shape " +
-                  shapeStr(tt.getShape()) + " (from " + shapeStr({}) + "the dims bound), but the file has " +
+                  shapeStr(tt.getShape()) + " (from the dims bound), but the file has " +
                   shapeStr(a->shape));
     arrays.push_back(std::move(*a));
   }
@@ -273,6 +381,8 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
       return fail("--output " + arg + ": the spec has no output '" + name + "'");
     outputFiles[name] = file.str();
   }
+  if (llvm::Error err = validateIndexInputs(spec, names, arrays, opts->dims))
+    return fail(std::move(err));
   std::vector<const NpyArray *> ptrs;
   for (NpyArray &a : arrays)
     ptrs.push_back(&a);
@@ -328,6 +438,8 @@ int main(int argc, char **argv) {
   registerAttncDialects(registry);
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
+  // Users see their spec's lines, not the IR of the failing op.
+  ctx.printOpOnDiagnostic(false);
   DiagnosticPrinter diagnostics(ctx);
   if (checkCmd)
     return checkMain(ctx, *spec);

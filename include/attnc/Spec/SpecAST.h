@@ -82,6 +82,7 @@ struct InputDecl {
   std::string name;
   std::vector<std::string> shape;  // dim names or decimal literals
   SourceLoc loc;
+  std::vector<SourceLoc> shapeLocs;  // one per shape entry (may be empty)
 };
 
 /// A named argument `key = value` of a carrier, transform or clause. Values
@@ -105,6 +106,7 @@ struct LetDecl {
   std::vector<Arg> args;  // keyword arguments
   ExprPtr expr;           // map's expression
   SourceLoc loc;
+  SourceLoc fnLoc, sourceLoc;  // where FN and TENSOR were written
 };
 
 /// One carrier family: causal, window, document, prefix, neighborhood,
@@ -138,6 +140,7 @@ struct AttentionDecl {
   bool signedWeights = false;   // `weights signed`
   int64_t splitKV = 0;          // `schedule split_kv(CHUNK)`; 0: none
   SourceLoc loc, linkLoc, anchorLoc;
+  SourceLoc qLoc, kLoc, vLoc;   // where Q, K and V were written
 };
 
 /// `output NAME = EXPR`: elementwise over (b, h, i, d) of attention results.

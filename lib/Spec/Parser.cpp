@@ -1,0 +1,898 @@
+//===- Parser.cpp - The spec text form (.attn) ----------------------------===//
+//
+// A hand-written recursive descent parser over the tokens of Lexer.h. Errors
+// stop the parse at the first problem (later errors are usually consequences)
+// and quote the source line with a caret.
+//
+// Statements end at a newline; the lexer hides newlines inside () and [], so
+// a statement continues while a bracket is open. An expression therefore ends
+// at the first token that cannot continue it, which must be the end of the
+// line (or the '}' of an attention block).
+//
+//===----------------------------------------------------------------------===//
+
+#include "attnc/Spec/Parser.h"
+
+#include "Lexer.h"
+#include "SpecUtil.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <cmath>
+#include <optional>
+
+using namespace attnc::spec;
+using namespace attnc::spec::detail;
+using TK = Token::Kind;
+
+namespace {
+
+/// Deeper expressions are rejected so that every recursive walk over the AST
+/// (checker, printer, lowering, destructors) stays far from the stack limit.
+constexpr unsigned kMaxExprDepth = 500;
+/// Bracket/unary nesting allowed while parsing (each level costs ~10 frames).
+constexpr unsigned kMaxNesting = 100;
+/// Integers must be exact as doubles.
+constexpr double kMaxExactInteger = 9007199254740992.0; // 2^53
+
+/// An expression and the depth of its tree.
+struct Parsed {
+  ExprPtr e;
+  unsigned depth = 0;
+  explicit operator bool() const { return e != nullptr; }
+};
+
+class Parser {
+public:
+  Parser(llvm::StringRef text, std::string file, bool exprMode, unsigned firstLine = 1,
+         unsigned firstCol = 1)
+      : text(text), file(std::move(file)), firstLine(firstLine), firstCol(firstCol),
+        toks(lex(text, exprMode, firstLine, firstCol)) {}
+
+  bool parseSpec(Spec &spec);
+  ExprPtr parseWholeExpr();
+  llvm::Error takeError() {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), error.value_or(""));
+  }
+
+private:
+  llvm::StringRef text;
+  std::string file;
+  unsigned firstLine, firstCol;
+  std::vector<Token> toks;
+  size_t pos = 0;
+  unsigned nesting = 0;
+  std::optional<std::string> error;
+  // Brackets open around the current token, innermost last: hitting the end
+  // of the file inside one is reported as that bracket being unterminated.
+  std::vector<Token> openers;
+  struct OpenScope {
+    Parser &p;
+    OpenScope(Parser &p, const Token &opener) : p(p) { p.openers.push_back(opener); }
+    ~OpenScope() { p.openers.pop_back(); }
+  };
+
+  //===--------------------------------------------------------------------===//
+  // Tokens and errors
+  //===--------------------------------------------------------------------===//
+
+  const Token &tok() const { return toks[pos]; }
+  const Token &peekTok(size_t n = 1) const { return toks[std::min(pos + n, toks.size() - 1)]; }
+  const Token &prevTok() const { return toks[pos ? pos - 1 : 0]; }
+  void consume() {
+    if (!tok().is(TK::Eof))
+      ++pos;
+  }
+  SourceLoc loc(const Token &t) const { return SourceLoc{file, t.line, t.col}; }
+  std::string pos2str(const Token &t) const {
+    return std::to_string(t.line) + ":" + std::to_string(t.col);
+  }
+
+  /// Records the first error (with the source line and a caret); returns
+  /// false so that callers can `return fail(...)`.
+  bool fail(const SourceLoc &l, const llvm::Twine &msg) {
+    if (error)
+      return false;
+    // Columns on the first line are offset by where the text starts.
+    unsigned relLine = l.line >= firstLine ? l.line - firstLine + 1 : 0;
+    unsigned caret = relLine == 1 ? (l.col >= firstCol ? l.col - firstCol + 1 : 1) : l.col;
+    error = formatError(l, msg, lineOf(text, relLine), caret);
+    return false;
+  }
+  /// Fails at token T; a malformed token reports its own problem instead.
+  bool failAt(const Token &t, const llvm::Twine &msg) {
+    if (t.is(TK::Error))
+      return fail(loc(t), t.message);
+    if (t.is(TK::Eof) && !openers.empty())
+      return failUnterminated(openers.back());
+    return fail(loc(t), msg);
+  }
+  bool failUnterminated(const Token &opener) {
+    llvm::StringRef closer = opener.text == "(" ? ")" : "]";
+    const Token &p = prevTok();
+    return fail(SourceLoc{file, p.line, pos > 0 ? p.endCol() : p.col},
+                "unterminated '" + opener.text + "': expected '" + closer + "' to close the '" +
+                    opener.text + "' at " + pos2str(opener));
+  }
+  /// Fails where CLOSER was expected. When the offending token is on a later
+  /// line (or is the end of file), the closer was forgotten at the end of the
+  /// previous line: point there and name the unclosed opener.
+  bool failUnclosed(const Token &opener, llvm::StringRef closer, const llvm::Twine &expected) {
+    const Token &t = tok();
+    const Token &p = prevTok();
+    if (!t.is(TK::Error) && (t.is(TK::Eof) || t.line > p.line) && pos > 0)
+      return failUnterminated(opener);
+    return failAt(t, "expected " + expected + ", got " + t.describe());
+  }
+
+  bool expectPunct(llvm::StringRef p, const llvm::Twine &context) {
+    if (tok().isPunct(p)) {
+      consume();
+      return true;
+    }
+    return failAt(tok(), "expected '" + p + "' " + context + ", got " + tok().describe());
+  }
+  bool expectIdent(std::string &out, const llvm::Twine &what, SourceLoc *where = nullptr) {
+    if (!tok().is(TK::Ident))
+      return failAt(tok(), "expected " + what + ", got " + tok().describe());
+    out = tok().text.str();
+    if (where)
+      *where = loc(tok());
+    consume();
+    return true;
+  }
+  /// A statement (or clause) ends at a newline or at the end of the file;
+  /// inside an attention block a '}' may also end the last clause.
+  bool expectEndOfStatement(const llvm::Twine &what, bool allowBrace = false) {
+    if (tok().is(TK::Newline)) {
+      consume();
+      return true;
+    }
+    if (tok().is(TK::Eof) || (allowBrace && tok().isPunct("}")))
+      return true;
+    std::string hint;
+    if (tok().isPunct("="))
+      hint = "; did you mean '=='?";
+    return failAt(tok(), "unexpected " + tok().describe() + " after " + what +
+                             "; expected end of line" + hint);
+  }
+  void skipNewlines() {
+    while (tok().is(TK::Newline))
+      consume();
+  }
+
+  bool numberValue(const Token &t, double &value, bool &isInteger) {
+    isInteger = llvm::all_of(t.text, llvm::isDigit);
+    if (t.text.getAsDouble(value, /*AllowInexact=*/true) || std::isinf(value))
+      return failAt(t, "number " + t.describe() + " is out of range");
+    if (isInteger && value > kMaxExactInteger)
+      return failAt(t, "integer " + t.describe() + " is too large (at most 2^53)");
+    return true;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Statements
+  //===--------------------------------------------------------------------===//
+
+  bool parseStatement(Spec &spec, std::optional<SourceLoc> &variantLoc);
+  bool parseInput(Spec &spec);
+  bool parseLet(Spec &spec);
+  bool parseAttention(Spec &spec);
+  bool parseOutput(Spec &spec);
+
+  struct SeenClauses {
+    std::optional<SourceLoc> scale, scoreConv, link, anchor, weights, schedule;
+  };
+  bool parseClause(AttentionDecl &a, SeenClauses &seen);
+  bool checkUnique(std::optional<SourceLoc> &seen, const Token &kw, const AttentionDecl &a) {
+    if (seen)
+      return fail(loc(kw), "duplicate '" + kw.text + "' clause in attention '" + a.name +
+                               "'; the first is at " + std::to_string(seen->line) + ":" +
+                               std::to_string(seen->col));
+    seen = loc(kw);
+    return true;
+  }
+
+  bool parseArgList(std::vector<Arg> &args);
+  bool parseArg(Arg &arg);
+  bool parseValue(Arg &arg, bool allowList);
+
+  //===--------------------------------------------------------------------===//
+  // Expressions, lowest to highest precedence
+  //===--------------------------------------------------------------------===//
+
+  Parsed parseExpression() { return parseOr(); }
+  Parsed parseOr();
+  Parsed parseAnd();
+  Parsed parseComparison();
+  Parsed parseAdditive();
+  Parsed parseMultiplicative();
+  Parsed parseUnary();
+  Parsed parsePower();
+  Parsed parsePrimary();
+  Parsed makeBinary(const Token &op, Parsed lhs, Parsed rhs);
+  /// An expression used as a clause or statement body.
+  ExprPtr parseBodyExpr() {
+    Parsed p = parseExpression();
+    return p.e;
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Statements
+//===----------------------------------------------------------------------===//
+
+bool Parser::parseSpec(Spec &spec) {
+  spec.loc = SourceLoc{file, 1, 1};
+  std::optional<SourceLoc> variantLoc;
+  while (true) {
+    skipNewlines();
+    if (tok().is(TK::Eof))
+      return true;
+    if (!parseStatement(spec, variantLoc))
+      return false;
+  }
+}
+
+bool Parser::parseStatement(Spec &spec, std::optional<SourceLoc> &variantLoc) {
+  const Token kw = tok();
+  if (!kw.is(TK::Ident))
+    return failAt(kw, "expected a statement (" + joinNames(statementKeywords()) + "), got " +
+                          kw.describe());
+  llvm::StringRef w = kw.text;
+  if (w == "variant") {
+    consume();
+    if (variantLoc)
+      return fail(loc(kw), "duplicate 'variant' statement; the first is at " +
+                               std::to_string(variantLoc->line) + ":" +
+                               std::to_string(variantLoc->col));
+    variantLoc = loc(kw);
+    if (!expectIdent(spec.name, "a variant name after 'variant'", &spec.loc))
+      return false;
+    return expectEndOfStatement("the variant name");
+  }
+  if (w == "dims") {
+    consume();
+    while (true) {
+      std::string d;
+      SourceLoc l;
+      if (!expectIdent(d, "a dim name", &l))
+        return false;
+      spec.dims.push_back(d);
+      spec.dimLocs.push_back(l);
+      if (!tok().isPunct(","))
+        return expectEndOfStatement("the dims list (separate dims with ',')");
+      consume();
+    }
+  }
+  if (w == "input")
+    return consume(), parseInput(spec);
+  if (w == "let")
+    return consume(), parseLet(spec);
+  if (w == "attention")
+    return consume(), parseAttention(spec);
+  if (w == "output")
+    return consume(), parseOutput(spec);
+  std::string hint = didYouMean(w, statementKeywords());
+  if (hint.empty() && llvm::is_contained(clauseKeywords(), w))
+    hint = "; '" + w.str() + "' is a clause and belongs inside an attention { } block";
+  return fail(loc(kw), "unknown statement '" + w + "'; expected one of " +
+                           joinNames(statementKeywords()) + hint);
+}
+
+bool Parser::parseInput(Spec &spec) {
+  InputDecl in;
+  if (!expectIdent(in.name, "an input name after 'input'", &in.loc) ||
+      !expectPunct(":", "after the input name (input NAME : [DIM, ...])"))
+    return false;
+  const Token open = tok();
+  if (!expectPunct("[", "to start the shape (input NAME : [DIM, ...])"))
+    return false;
+  OpenScope scope(*this, open);
+  while (true) {
+    const Token &t = tok();
+    if (t.is(TK::Ident)) {
+      in.shape.push_back(t.text.str());
+    } else if (t.is(TK::Number) && llvm::all_of(t.text, llvm::isDigit)) {
+      double v;
+      bool isInt;
+      if (!numberValue(t, v, isInt))
+        return false;
+      in.shape.push_back(std::to_string((long long)v));
+    } else {
+      if (t.isPunct("]") && in.shape.empty())
+        return failAt(t, "a shape needs at least one dim");
+      return failAt(t, "expected a dim name or a positive integer in the shape, got " +
+                           t.describe());
+    }
+    in.shapeLocs.push_back(loc(t));
+    consume();
+    if (tok().isPunct(",")) {
+      consume();
+      continue;
+    }
+    if (tok().isPunct("]")) {
+      consume();
+      break;
+    }
+    return failUnclosed(open, "]", "',' or ']' in the shape");
+  }
+  spec.inputs.push_back(std::move(in));
+  return expectEndOfStatement("the input shape");
+}
+
+bool Parser::parseLet(Spec &spec) {
+  LetDecl let;
+  if (!expectIdent(let.name, "a name after 'let'", &let.loc) ||
+      !expectPunct("=", "after the let name (let NAME = FN(TENSOR, ...))") ||
+      !expectIdent(let.fn, "a transform (" + joinNames(familyNames(letFamilies())) + ")",
+                   &let.fnLoc))
+    return false;
+  if (!findFamily(letFamilies(), let.fn)) {
+    std::vector<std::string> names = familyNames(letFamilies());
+    return fail(let.fnLoc, "unknown transform '" + let.fn + "'; expected one of " +
+                               joinNames(names) + didYouMean(let.fn, names));
+  }
+  const Token open = tok();
+  if (!expectPunct("(", "after '" + let.fn + "'"))
+    return false;
+  OpenScope scope(*this, open);
+  if (!expectIdent(let.source, "the tensor to transform", &let.sourceLoc))
+    return false;
+  if (let.fn == "map") {
+    // map's second argument is an expression, not a keyword argument.
+    if (!tok().isPunct(","))
+      return tok().isPunct(")")
+                 ? failAt(tok(), "map needs an expression: map(" + let.source + ", EXPR)")
+                 : failUnclosed(open, ")", "',' after the tensor (map(TENSOR, EXPR))");
+    consume();
+    let.expr = parseBodyExpr();
+    if (!let.expr)
+      return false;
+    if (tok().isPunct(","))
+      return failAt(tok(), "map takes one expression: map(" + let.source + ", EXPR)");
+    if (!tok().isPunct(")"))
+      return failUnclosed(open, ")", "')' after map's expression");
+    consume();
+  } else {
+    while (tok().isPunct(",")) {
+      consume();
+      Arg a;
+      if (!parseArg(a))
+        return false;
+      let.args.push_back(std::move(a));
+    }
+    if (!tok().isPunct(")"))
+      return failUnclosed(open, ")", "',' or ')' in the arguments of '" + let.fn + "'");
+    consume();
+  }
+  spec.lets.push_back(std::move(let));
+  return expectEndOfStatement("the let statement");
+}
+
+bool Parser::parseAttention(Spec &spec) {
+  AttentionDecl a;
+  if (!expectIdent(a.name, "an attention name after 'attention'", &a.loc))
+    return false;
+  a.linkLoc = a.anchorLoc = a.loc;
+  const Token open = tok();
+  if (!expectPunct("(", "after the attention name (attention NAME(Q, K, V) {)"))
+    return false;
+  std::optional<OpenScope> scope(std::in_place, *this, open);
+  if (!expectIdent(a.q, "the query tensor", &a.qLoc) ||
+      !expectPunct(",", "after the query tensor") ||
+      !expectIdent(a.k, "the key tensor", &a.kLoc) || !expectPunct(",", "after the key tensor") ||
+      !expectIdent(a.v, "the value tensor", &a.vLoc))
+    return false;
+  if (!tok().isPunct(")"))
+    return failUnclosed(open, ")", "')' after the value tensor");
+  consume();
+  scope.reset();
+  const Token brace = tok();
+  if (!expectPunct("{", "to open the attention block"))
+    return false;
+  SeenClauses seen;
+  while (true) {
+    skipNewlines();
+    const Token &t = tok();
+    if (t.isPunct("}")) {
+      consume();
+      break;
+    }
+    // A top-level keyword here almost always means a forgotten '}'.
+    if (t.is(TK::Eof) ||
+        (t.is(TK::Ident) && llvm::is_contained(statementKeywords(), t.text)))
+      return failAt(t, "expected '}' to close attention '" + a.name + "' (opened at " +
+                           pos2str(brace) + ") before " + t.describe());
+    if (!parseClause(a, seen) || !expectEndOfStatement("the clause", /*allowBrace=*/true))
+      return false;
+  }
+  spec.attentions.push_back(std::move(a));
+  return expectEndOfStatement("the attention block's '}'");
+}
+
+bool Parser::parseClause(AttentionDecl &a, SeenClauses &seen) {
+  const Token kw = tok();
+  if (!kw.is(TK::Ident))
+    return failAt(kw, "expected a clause (" + joinNames(clauseKeywords()) + ") or '}', got " +
+                          kw.describe());
+  llvm::StringRef w = kw.text;
+  consume();
+  if (w == "carrier") {
+    CarrierDecl c;
+    if (!expectIdent(c.kind, "a carrier kind (" + joinNames(familyNames(carrierFamilies())) + ")",
+                     &c.loc))
+      return false;
+    if (tok().isPunct("(") && !parseArgList(c.args))
+      return false;
+    a.carriers.push_back(std::move(c));
+    return true;
+  }
+  if (w == "mask" || w == "score" || w == "scale") {
+    if (w == "scale" && !checkUnique(seen.scale, kw, a))
+      return false;
+    ExprPtr e = parseBodyExpr();
+    if (!e)
+      return false;
+    if (w == "mask")
+      a.masks.push_back(std::move(e));
+    else if (w == "score")
+      a.scores.push_back(std::move(e));
+    else
+      a.scale = std::move(e);
+    return true;
+  }
+  if (w == "score_conv") {
+    if (!checkUnique(seen.scoreConv, kw, a))
+      return false;
+    std::vector<Arg> args;
+    if (!tok().isPunct("("))
+      return failAt(tok(), "expected '(' after 'score_conv' (score_conv(weight=W, queries=Q, "
+                           "keys=K)), got " +
+                               tok().describe());
+    if (!parseArgList(args))
+      return false;
+    AttentionDecl::ScoreConv conv;
+    if (std::optional<Diag> d = buildScoreConv(args, loc(kw), conv))
+      return fail(d->loc, d->message);
+    a.scoreConv = std::move(conv);
+    return true;
+  }
+  if (w == "link" || w == "anchor") {
+    bool isLink = w == "link";
+    if (!checkUnique(isLink ? seen.link : seen.anchor, kw, a))
+      return false;
+    const auto &table = isLink ? linkFamilies() : anchorFamilies();
+    std::string name;
+    SourceLoc l;
+    if (!expectIdent(name, "a" + std::string(isLink ? " link" : "n anchor") + " (" +
+                               joinNames(familyNames(table)) + ")",
+                     &l))
+      return false;
+    std::vector<Arg> args;
+    if (tok().isPunct("(") && !parseArgList(args))
+      return false;
+    (isLink ? a.link : a.anchor) = name;
+    (isLink ? a.linkArgs : a.anchorArgs) = std::move(args);
+    (isLink ? a.linkLoc : a.anchorLoc) = l;
+    return true;
+  }
+  if (w == "weights") {
+    if (!checkUnique(seen.weights, kw, a))
+      return false;
+    if (!tok().isIdent("signed"))
+      return failAt(tok(), "expected 'signed' after 'weights', got " + tok().describe());
+    consume();
+    a.signedWeights = true;
+    return true;
+  }
+  if (w == "schedule") {
+    if (!checkUnique(seen.schedule, kw, a))
+      return false;
+    if (!tok().isIdent("split_kv"))
+      return tok().is(TK::Ident)
+                 ? failAt(tok(), "unknown schedule '" + tok().text + "'; expected split_kv")
+                 : failAt(tok(), "expected a schedule (split_kv(CHUNK)), got " +
+                                     tok().describe());
+    consume();
+    const Token open = tok();
+    if (!expectPunct("(", "after 'split_kv' (split_kv(CHUNK))"))
+      return false;
+    OpenScope scope(*this, open);
+    const Token &n = tok();
+    double v;
+    bool isInt;
+    if (!n.is(TK::Number))
+      return failAt(n, "expected the chunk size (a positive integer), got " + n.describe());
+    if (!numberValue(n, v, isInt))
+      return false;
+    if (!isInt || v < 1 || v > 1e12)
+      return failAt(n, "the split_kv chunk must be a positive integer, got " + n.describe());
+    a.splitKV = (int64_t)v;
+    consume();
+    if (!tok().isPunct(")"))
+      return failUnclosed(open, ")", "')' after the chunk size");
+    consume();
+    return true;
+  }
+  std::vector<std::string> clauses(clauseKeywords().begin(), clauseKeywords().end());
+  return fail(loc(kw), "unknown clause '" + w + "' in attention '" + a.name +
+                           "'; expected one of " + joinNames(clauses) + didYouMean(w, clauses));
+}
+
+bool Parser::parseArgList(std::vector<Arg> &args) {
+  const Token open = tok();
+  consume(); // '('
+  OpenScope scope(*this, open);
+  if (tok().isPunct(")")) {
+    consume();
+    return true;
+  }
+  while (true) {
+    Arg a;
+    if (!parseArg(a))
+      return false;
+    args.push_back(std::move(a));
+    if (tok().isPunct(",")) {
+      consume();
+      continue;
+    }
+    if (tok().isPunct(")")) {
+      consume();
+      return true;
+    }
+    return failUnclosed(open, ")", "',' or ')' in the argument list");
+  }
+}
+
+bool Parser::parseArg(Arg &arg) {
+  arg.loc = loc(tok());
+  if (tok().is(TK::Ident) && peekTok().isPunct("=")) {
+    arg.key = tok().text.str();
+    consume();
+    consume();
+  }
+  return parseValue(arg, /*allowList=*/true);
+}
+
+bool Parser::parseValue(Arg &arg, bool allowList) {
+  const Token &t = tok();
+  if (t.isPunct("-") || t.is(TK::Number) || t.isIdent("inf")) {
+    bool negative = t.isPunct("-");
+    if (negative)
+      consume();
+    const Token &n = tok();
+    arg.kind = Arg::Kind::Number;
+    if (n.isIdent("inf")) {
+      arg.number = INFINITY;
+    } else if (n.is(TK::Number)) {
+      bool isInt;
+      if (!numberValue(n, arg.number, isInt))
+        return false;
+    } else {
+      return failAt(n, "expected a number after '-', got " + n.describe());
+    }
+    if (negative)
+      arg.number = -arg.number;
+    consume();
+    return true;
+  }
+  if (t.is(TK::Ident)) {
+    arg.kind = Arg::Kind::Word;
+    arg.word = t.text.str();
+    consume();
+    return true;
+  }
+  if (t.isPunct("[")) {
+    if (!allowList)
+      return failAt(t, "lists cannot be nested");
+    const Token open = t;
+    consume();
+    OpenScope scope(*this, open);
+    arg.kind = Arg::Kind::List;
+    while (true) {
+      Arg elem;
+      elem.loc = loc(tok());
+      if (!parseValue(elem, /*allowList=*/false))
+        return false;
+      arg.list.push_back(std::move(elem));
+      if (tok().isPunct(",")) {
+        consume();
+        continue;
+      }
+      if (tok().isPunct("]")) {
+        consume();
+        return true;
+      }
+      return failUnclosed(open, "]", "',' or ']' in the list");
+    }
+  }
+  return failAt(t, "expected a value (a number, a name or a [list]), got " + t.describe());
+}
+
+bool Parser::parseOutput(Spec &spec) {
+  OutputDecl o;
+  if (!expectIdent(o.name, "an output name after 'output'", &o.loc) ||
+      !expectPunct("=", "after the output name (output NAME = EXPR)"))
+    return false;
+  o.expr = parseBodyExpr();
+  if (!o.expr)
+    return false;
+  spec.outputs.push_back(std::move(o));
+  return expectEndOfStatement("the output expression");
+}
+
+//===----------------------------------------------------------------------===//
+// Expressions
+//===----------------------------------------------------------------------===//
+
+bool isComparison(const Token &t) {
+  return t.is(TK::Punct) && (t.text == "==" || t.text == "!=" || t.text == "<" ||
+                             t.text == "<=" || t.text == ">" || t.text == ">=");
+}
+
+Parsed Parser::makeBinary(const Token &op, Parsed lhs, Parsed rhs) {
+  auto e = std::make_shared<Expr>();
+  e->kind = Expr::Kind::Binary;
+  e->loc = loc(op);
+  e->name = op.text.str();
+  unsigned depth = std::max(lhs.depth, rhs.depth) + 1;
+  e->args = {std::move(lhs.e), std::move(rhs.e)};
+  if (depth > kMaxExprDepth) {
+    fail(loc(op), "expression is too deeply nested (more than " +
+                      std::to_string(kMaxExprDepth) + " levels)");
+    return {};
+  }
+  return {std::move(e), depth};
+}
+
+Parsed Parser::parseOr() {
+  Parsed lhs = parseAnd();
+  while (lhs && tok().isPunct("||")) {
+    Token op = tok();
+    consume();
+    Parsed rhs = parseAnd();
+    if (!rhs)
+      return {};
+    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
+  }
+  return lhs;
+}
+
+Parsed Parser::parseAnd() {
+  Parsed lhs = parseComparison();
+  while (lhs && tok().isPunct("&&")) {
+    Token op = tok();
+    consume();
+    Parsed rhs = parseComparison();
+    if (!rhs)
+      return {};
+    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
+  }
+  return lhs;
+}
+
+Parsed Parser::parseComparison() {
+  Parsed lhs = parseAdditive();
+  if (!lhs || !isComparison(tok()))
+    return lhs;
+  Token op = tok();
+  consume();
+  Parsed rhs = parseAdditive();
+  if (!rhs)
+    return {};
+  // `a < b < c` reads like a range test but would compare a boolean with c.
+  if (isComparison(tok())) {
+    failAt(tok(), "comparisons cannot be chained; combine them with '&&' (a < b && b < c)");
+    return {};
+  }
+  return makeBinary(op, std::move(lhs), std::move(rhs));
+}
+
+Parsed Parser::parseAdditive() {
+  Parsed lhs = parseMultiplicative();
+  while (lhs && (tok().isPunct("+") || tok().isPunct("-"))) {
+    Token op = tok();
+    consume();
+    Parsed rhs = parseMultiplicative();
+    if (!rhs)
+      return {};
+    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
+  }
+  return lhs;
+}
+
+Parsed Parser::parseMultiplicative() {
+  Parsed lhs = parseUnary();
+  while (lhs && (tok().isPunct("*") || tok().isPunct("/") || tok().isPunct("//") ||
+                 tok().isPunct("%"))) {
+    Token op = tok();
+    consume();
+    Parsed rhs = parseUnary();
+    if (!rhs)
+      return {};
+    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
+  }
+  return lhs;
+}
+
+Parsed Parser::parseUnary() {
+  if (nesting >= kMaxNesting) {
+    failAt(tok(), "expression is too deeply nested (more than " + std::to_string(kMaxNesting) +
+                      " levels of brackets or unary operators)");
+    return {};
+  }
+  if (!tok().isPunct("-") && !tok().isPunct("!"))
+    return parsePower();
+  Token op = tok();
+  consume();
+  ++nesting;
+  Parsed operand = parseUnary();
+  --nesting;
+  if (!operand)
+    return {};
+  auto e = std::make_shared<Expr>();
+  e->kind = Expr::Kind::Unary;
+  e->loc = loc(op);
+  e->name = op.text.str();
+  e->args = {std::move(operand.e)};
+  return {std::move(e), operand.depth + 1};
+}
+
+Parsed Parser::parsePower() {
+  Parsed base = parsePrimary();
+  if (!base || !tok().isPunct("^"))
+    return base;
+  Token op = tok();
+  consume();
+  // The exponent is a unary expression: right associative (2^3^2 = 2^9) and
+  // allows a sign (2^-1).
+  ++nesting;
+  Parsed exponent = parseUnary();
+  --nesting;
+  if (!exponent)
+    return {};
+  return makeBinary(op, std::move(base), std::move(exponent));
+}
+
+Parsed Parser::parsePrimary() {
+  const Token t = tok();
+  auto e = std::make_shared<Expr>();
+  e->loc = loc(t);
+  if (t.is(TK::Number)) {
+    e->kind = Expr::Kind::Number;
+    if (!numberValue(t, e->number, e->isInteger))
+      return {};
+    consume();
+    return {std::move(e), 1};
+  }
+  if (t.isPunct("(")) {
+    consume();
+    OpenScope scope(*this, t);
+    ++nesting;
+    Parsed inner = parseExpression();
+    --nesting;
+    if (!inner)
+      return {};
+    if (!tok().isPunct(")")) {
+      failUnclosed(t, ")", "')' to close the parenthesis");
+      return {};
+    }
+    consume();
+    return inner;
+  }
+  if (!t.is(TK::Ident)) {
+    failAt(t, "expected an expression, got " + t.describe());
+    return {};
+  }
+  consume();
+  if (t.text == "inf") {
+    e->kind = Expr::Kind::Number;
+    e->number = INFINITY;
+    return {std::move(e), 1};
+  }
+  e->name = t.text.str();
+  bool call = tok().isPunct("(");
+  if (!call && !tok().isPunct("[")) {
+    e->kind = Expr::Kind::Ident;
+    return {std::move(e), 1};
+  }
+  // f(args...) or name[subscripts...]
+  e->kind = call ? Expr::Kind::Call : Expr::Kind::Index;
+  const Token open = tok();
+  llvm::StringRef closer = call ? ")" : "]";
+  consume();
+  OpenScope scope(*this, open);
+  unsigned depth = 1;
+  if (call && tok().isPunct(")")) {
+    consume();
+    return {std::move(e), depth};
+  }
+  ++nesting;
+  while (true) {
+    Parsed arg = parseExpression();
+    if (!arg) {
+      --nesting;
+      return {};
+    }
+    depth = std::max(depth, arg.depth + 1);
+    e->args.push_back(std::move(arg.e));
+    if (tok().isPunct(",")) {
+      consume();
+      continue;
+    }
+    if (tok().isPunct(closer)) {
+      consume();
+      break;
+    }
+    --nesting;
+    failUnclosed(open, closer,
+                 "',' or '" + closer + "' in the " +
+                     (call ? "arguments of '" + e->name + "'" : "subscripts of '" + e->name + "'"));
+    return {};
+  }
+  --nesting;
+  if (depth > kMaxExprDepth) {
+    fail(e->loc, "expression is too deeply nested");
+    return {};
+  }
+  return {std::move(e), depth};
+}
+
+ExprPtr Parser::parseWholeExpr() {
+  Parsed p = parseExpression();
+  if (!p)
+    return nullptr;
+  if (!tok().is(TK::Eof)) {
+    std::string hint = tok().isPunct("=") ? "; did you mean '=='?" : "";
+    failAt(tok(), "unexpected " + tok().describe() + " after the expression" + hint);
+    return nullptr;
+  }
+  return p.e;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<Spec> attnc::spec::parseSpecText(llvm::StringRef text, llvm::StringRef filename) {
+  Parser p(text, filename.str(), /*exprMode=*/false);
+  Spec spec;
+  if (!p.parseSpec(spec))
+    return p.takeError();
+  return spec;
+}
+
+llvm::Expected<ExprPtr> attnc::spec::parseExpr(llvm::StringRef text, SourceLoc start) {
+  unsigned line = std::max(1u, start.line), col = std::max(1u, start.col);
+  Parser p(text, start.file, /*exprMode=*/true, line, col);
+  ExprPtr e = p.parseWholeExpr();
+  if (!e)
+    return p.takeError();
+  return e;
+}
+
+llvm::Expected<Spec> attnc::spec::parseSpecFile(llvm::StringRef path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf)
+    return makeError(SourceLoc{path.str(), 1, 1},
+                     "cannot read the spec file: " + buf.getError().message());
+  llvm::StringRef text = (*buf)->getBuffer();
+  bool json = path.ends_with_insensitive(".json");
+  auto spec = json ? parseSpecJson(text, path) : parseSpecText(text, path);
+  if (!spec)
+    return spec.takeError();
+  // Quote the offending line for text specs; JSON locations mix file and
+  // expression-string positions, so those errors stand alone.
+  auto sourceLine = [&](const SourceLoc &l) -> std::string {
+    if (json || l.file != path)
+      return "";
+    return lineOf(text, l.line).str();
+  };
+  if (llvm::Error err = checkSpecImpl(*spec, sourceLine))
+    return std::move(err);
+  return spec;
+}

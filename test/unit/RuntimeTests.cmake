@@ -1,0 +1,19 @@
+# GoogleTest for the attnc runtime (include/attnc/Runtime, lib/Runtime):
+# manifests, launch validation, the no-driver path and the kernel cache. Runs
+# without a GPU; the GPU test skips itself when no device is found.
+# Included from test/unit/CMakeLists.txt.
+if(NOT TARGET GTest::gtest_main)
+  find_package(GTest REQUIRED)
+endif()
+if(NOT TARGET attnc_runtime)
+  add_subdirectory(${CMAKE_CURRENT_LIST_DIR}/../../lib/Runtime ${CMAKE_CURRENT_BINARY_DIR}/attnc_runtime)
+endif()
+add_executable(attnc-runtime-tests
+  ${CMAKE_CURRENT_LIST_DIR}/RuntimeTest.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/RuntimeCacheTest.cpp)
+target_link_libraries(attnc-runtime-tests PRIVATE attnc_runtime GTest::gtest_main)
+get_filename_component(ATTNC_RUNTIME_FIXTURE_DIR
+  ${CMAKE_CURRENT_LIST_DIR}/../../scripts/gpu-check.d/fixture ABSOLUTE)
+target_compile_definitions(attnc-runtime-tests PRIVATE
+  ATTNC_RUNTIME_FIXTURE_DIR="${ATTNC_RUNTIME_FIXTURE_DIR}")
+add_test(NAME attnc-runtime-tests COMMAND attnc-runtime-tests)
