@@ -61,10 +61,12 @@ Value neighborhoodAxis(IndexMath &m, Value qi, Value kj, int64_t n, int64_t k,
   Value len = m.div(m.sub(m.add(m.c(n), cd), m.add(qg, m.c(1))), cd);
   Value last = m.sub(len, m.c(1));
   Value groupStart = m.mul(m.div(qq, cs), cs);
-  Value leader = m.min(m.add(groupStart, m.c(causal ? s - 1 : (s - 1) / 2)), last);
+  // GNA: a stride group shares the window of its leader (the centre query,
+  // or the last one when causal); a causal query still sees no later key.
+  Value leader = m.min(m.add(groupStart, m.c(causal ? s - 1 : s / 2)), last);
   Value keep;
   if (causal) {
-    keep = m.land(m.le(m.sub(leader, m.c(k - 1)), kk), m.le(kk, leader));
+    keep = m.land(m.le(m.sub(leader, m.c(k - 1)), kk), m.le(kk, qq));
   } else {
     Value start = m.sub(leader, m.c(k / 2));
     start = m.min(m.max(start, m.c(0)), m.max(m.sub(len, ck), m.c(0)));
@@ -73,23 +75,45 @@ Value neighborhoodAxis(IndexMath &m, Value qi, Value kj, int64_t n, int64_t k,
   return m.land(sameGroup, keep);
 }
 
-/// Which document a packed position belongs to: the count of boundaries
-/// cu[1..N] at or below it; positions past cu[N] get -1.
-Value documentOf(OpBuilder &b, Location loc, IndexMath &m, Value cu, Value t) {
-  Value n = tensor::DimOp::create(b, loc, cu, 0);
-  Value total = m.load(cu, {m.sub(n, m.c(1))});
+} // namespace
+
+CarrierAccess::~CarrierAccess() = default;
+
+Value CarrierAccess::loadIndex(OpBuilder &b, Location loc, unsigned n,
+                               ValueRange indices) {
+  IndexMath m{b, loc};
+  return m.load(extras[n], indices);
+}
+
+Value CarrierAccess::dim(OpBuilder &b, Location loc, unsigned n, unsigned d) {
+  return tensor::DimOp::create(b, loc, extras[n], d);
+}
+
+Value CarrierAccess::inlineMask(OpBuilder &b, Location loc, Region &mask,
+                                ValueRange args) {
+  return inlineRegion(b, mask, args);
+}
+
+std::pair<Value, Value> CarrierAccess::documentSpan(OpBuilder &b, Location loc,
+                                                    unsigned n, Value t) {
+  IndexMath m{b, loc};
+  Value len = dim(b, loc, n, 0);
+  Value total = loadIndex(b, loc, n, {m.sub(len, m.c(1))});
   auto loop = scf::ForOp::create(
-      b, loc, m.c(1), n, m.c(1), ValueRange{m.c(0)},
+      b, loc, m.c(1), len, m.c(1), ValueRange{m.c(0)},
       [&](OpBuilder &nb, Location nl, Value k, ValueRange iter) {
         IndexMath im{nb, nl};
-        Value bound = im.load(cu, {k});
+        Value bound = loadIndex(nb, nl, n, {k});
         Value inc = arith::SelectOp::create(nb, nl, im.le(bound, t), im.c(1), im.c(0));
         scf::YieldOp::create(nb, nl, ValueRange{im.add(iter[0], inc)});
       });
-  Value doc = loop.getResult(0);
-  return arith::SelectOp::create(b, loc, m.lt(t, total), doc, m.c(-1));
+  Value inDoc = m.land(m.lt(t, total), m.le(m.c(0), t));
+  Value doc = arith::SelectOp::create(b, loc, inDoc, loop.getResult(0), m.c(0));
+  Value start = loadIndex(b, loc, n, {doc});
+  Value end = loadIndex(b, loc, n, {m.add(doc, m.c(1))});
+  return {arith::SelectOp::create(b, loc, inDoc, start, m.c(0)),
+          arith::SelectOp::create(b, loc, inDoc, end, m.c(0))};
 }
-} // namespace
 
 bool attnc::isFullCarrier(AttentionOp op) {
   return op.getCarrier().empty() && op.getMask().empty();
@@ -97,11 +121,14 @@ bool attnc::isFullCarrier(AttentionOp op) {
 
 Value attnc::buildKeepPredicate(OpBuilder &b, Location loc, AttentionOp op,
                                 Value batch, Value head, Value i, Value j,
-                                Value lq, Value lk) {
+                                Value lq, Value lk, CarrierAccess *access) {
   IndexMath m{b, loc};
   Value keep = m.t();
-  auto extras = op.getExtras();
+  CarrierAccess fallback(op.getExtras());
+  CarrierAccess &ex = access ? *access : fallback;
   for (Attribute a : op.getCarrier()) {
+    if (ex.skipFamily(a))
+      continue;
     Value term;
     if (auto c = dyn_cast<CausalAttr>(a)) {
       term = m.le(j, alignedQuery(m, c.getAlign(), i, lq, lk));
@@ -113,10 +140,10 @@ Value attnc::buildKeepPredicate(OpBuilder &b, Location loc, AttentionOp op,
       term = w.getSinks() > 0 ? m.lor(inWindow, m.lt(j, m.c(w.getSinks())))
                               : inWindow;
     } else if (auto d = dyn_cast<DocumentAttr>(a)) {
-      Value cu = extras[d.getSeqlens()];
-      Value di = documentOf(b, loc, m, cu, i);
-      Value dj = documentOf(b, loc, m, cu, j);
-      term = m.land(m.eq(di, dj), m.le(m.c(0), di));
+      // doc(i) == doc(j) != none, i.e. j lies in the (non-empty) packed
+      // document span [cu[doc(i)], cu[doc(i) + 1]) of i.
+      auto [start, end] = ex.documentSpan(b, loc, d.getSeqlens(), i);
+      term = m.land(m.le(start, j), m.lt(j, end));
     } else if (auto p = dyn_cast<PrefixAttr>(a)) {
       term = m.lor(m.lt(j, m.c(p.getLength())), m.le(j, i));
     } else if (auto n = dyn_cast<NeighborhoodAttr>(a)) {
@@ -135,17 +162,16 @@ Value attnc::buildKeepPredicate(OpBuilder &b, Location loc, AttentionOp op,
                                              n.getCausal()[ax]));
       }
     } else if (auto bl = dyn_cast<BlockListAttr>(a)) {
-      Value offsets = extras[bl.getOffsets()];
-      Value indices = extras[bl.getIndices()];
+      unsigned offsets = bl.getOffsets(), indices = bl.getIndices();
       Value qb = m.div(i, m.c(bl.getQBlock()));
       Value kb = m.div(j, m.c(bl.getKBlock()));
-      Value start = m.load(offsets, {batch, head, qb});
-      Value end = m.load(offsets, {batch, head, m.add(qb, m.c(1))});
+      Value start = ex.loadIndex(b, loc, offsets, {batch, head, qb});
+      Value end = ex.loadIndex(b, loc, offsets, {batch, head, m.add(qb, m.c(1))});
       auto loop = scf::ForOp::create(
           b, loc, start, end, m.c(1), ValueRange{m.f()},
           [&](OpBuilder &nb, Location nl, Value p, ValueRange iter) {
             IndexMath im{nb, nl};
-            Value hit = im.eq(im.load(indices, {batch, head, p}), kb);
+            Value hit = im.eq(ex.loadIndex(nb, nl, indices, {batch, head, p}), kb);
             scf::YieldOp::create(nb, nl, ValueRange{im.lor(iter[0], hit)});
           });
       term = loop.getResult(0);
@@ -153,6 +179,6 @@ Value attnc::buildKeepPredicate(OpBuilder &b, Location loc, AttentionOp op,
     keep = m.land(keep, term);
   }
   if (!op.getMask().empty())
-    keep = m.land(keep, inlineRegion(b, op.getMask(), {batch, head, i, j}));
+    keep = m.land(keep, ex.inlineMask(b, loc, op.getMask(), {batch, head, i, j}));
   return keep;
 }

@@ -6,7 +6,7 @@ from lit.llvm import llvm_config
 
 config.name = "ATTNC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".attn", ".json"]
+config.suffixes = [".mlir", ".attn", ".json", ".test"]
 config.test_source_root = os.path.join(os.path.dirname(__file__), "lit")
 config.test_exec_root = os.path.join(config.attnc_obj_root, "test", "lit")
 config.excludes = ["Inputs"]

@@ -151,9 +151,9 @@ def _axis_keep(n, k, d=1, s=1, causal=False):
             m = (n - qi % d + d - 1) // d
             if causal:
                 ql = min((qq // s) * s + s - 1, m - 1)
-                keep[qi, kj] = ql - k + 1 <= kk <= ql
+                keep[qi, kj] = ql - k + 1 <= kk <= qq
             else:
-                ql = min((qq // s) * s + (s - 1) // 2, m - 1)
+                ql = min((qq // s) * s + s // 2, m - 1)
                 start = min(max(ql - k // 2, 0), max(m - k, 0))
                 keep[qi, kj] = start <= kk < start + k
     return keep
@@ -606,9 +606,9 @@ def self_test():
                             qq = group.index(qi)
                             if causal:
                                 leader = min((qq // st) * st + st - 1, m - 1)
-                                want = set(group[max(0, leader - kw + 1):leader + 1])
+                                want = set(group[max(0, leader - kw + 1):qq + 1])
                             else:
-                                leader = min((qq // st) * st + (st - 1) // 2, m - 1)
+                                leader = min((qq // st) * st + st // 2, m - 1)
                                 runs = [group[a:a + kw] for a in range(max(m - kw, 0) + 1)]
                                 best = min(range(len(runs)), key=lambda a: abs(a - (leader - kw // 2)))
                                 want = set(runs[best])

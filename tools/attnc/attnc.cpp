@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/CPU/CPUBackend.h"
+#include "attnc/CPU/CPUObject.h"
 #include "attnc/Frontend/SpecToMLIR.h"
 #include "attnc/Passes/Passes.h"
 #include "attnc/Spec/Parser.h"
@@ -52,8 +53,13 @@ static cl::opt<Emit> emitLevel(
                clEnumValN(Emit::Cascade, "cascade", "the einsum cascade"),
                clEnumValN(Emit::LLVM, "llvm", "the LLVM dialect (CPU pipeline)")),
     cl::sub(compileCmd));
-static cl::opt<std::string> outputFile("o", cl::desc("Write the IR here instead of stdout"),
-                                       cl::value_desc("file"), cl::sub(compileCmd));
+static cl::opt<std::string> outputFile(
+    "o", cl::desc("With --emit: write the IR here instead of stdout; with --target: the output directory"),
+    cl::value_desc("path"), cl::sub(compileCmd));
+static cl::opt<std::string> target(
+    "target", cl::desc("Write ahead-of-time artifacts for a target into -o DIR: cpu (object, "
+                       "header, manifest)"),
+    cl::sub(compileCmd));
 
 static cl::opt<std::string> backend("backend", cl::desc("Backend: cpu"), cl::init("cpu"),
                                     cl::sub(runCmd));
@@ -172,6 +178,18 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec) {
   OwningOpRef<ModuleOp> module = buildModule(ctx, spec, *opts);
   if (!module)
     return 1;
+  if (!target.empty()) {
+    if (outputFile.empty())
+      return fail("--target=" + target + " needs -o DIR for the artifacts");
+    if (target == "cpu") {
+      if (llvm::Error err = writeCPUArtifacts(*module, spec, opts->floatBits, outputFile))
+        return fail(std::move(err));
+      if (!quiet)
+        llvm::outs() << "wrote " << outputFile << "/" << spec.name << ".{o,h,json}\n";
+      return 0;
+    }
+    return fail("unknown --target '" + target + "' (targets: cpu)");
+  }
   if (emitLevel == Emit::Cascade) {
     PassManager pm(&ctx);
     pm.addPass(createAttnDecompose());

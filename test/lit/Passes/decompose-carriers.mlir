@@ -21,12 +21,15 @@ func.func @window_sinks(%q: tensor<1x1x6x4xf32>, %k: tensor<1x1x10x4xf32>, %v: t
 // -----
 
 // Documents from cumulative lengths: a loop counts the boundaries at or
-// below each position, for i and for j.
+// below i (its document), whose span [cu[doc], cu[doc+1]) must hold j.
 // CHECK-LABEL: func.func @document
 // CHECK: attn.map {{.*}} -> tensor<1x1x8x8xi1>
+// CHECK: ^bb0(%{{.*}}: index, %{{.*}}: index, %[[I:.*]]: index, %[[J:.*]]: index):
 // CHECK: scf.for
-// CHECK: scf.for
-// CHECK: arith.cmpi eq
+// CHECK:   tensor.extract %arg3
+// CHECK:   arith.cmpi sle, %{{.*}}, %[[I]]
+// CHECK: arith.cmpi sle, %{{.*}}, %[[J]]
+// CHECK: arith.cmpi slt, %[[J]], %{{.*}}
 func.func @document(%q: tensor<1x1x8x4xf32>, %k: tensor<1x1x8x4xf32>, %v: tensor<1x1x8x4xf32>, %cu: tensor<3xi32>) -> tensor<1x1x8x4xf32> {
   %o = attn.attention %q, %k, %v extras(%cu : tensor<3xi32>) {carrier = [#attn.document<seqlens = 0>, #attn.causal<top_left>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32> -> tensor<1x1x8x4xf32>
   return %o : tensor<1x1x8x4xf32>
