@@ -505,7 +505,8 @@ Value ModuleBuilder::emitLet(const LetDecl &let) {
 }
 
 Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
-  Location l = loc(a.loc);
+  // The name travels with the op so that tools can report per attention.
+  Location l = NameLoc::get(b.getStringAttr(a.name), loc(a.loc));
   Value q = tensors.lookup(a.q), k = tensors.lookup(a.k), v = tensors.lookup(a.v);
   for (auto [name, t] : {std::pair<const std::string &, Value>{a.q, q}, {a.k, k}, {a.v, v}})
     if (!t || cast<RankedTensorType>(t.getType()).getRank() != 4 ||

@@ -78,6 +78,9 @@ int fail(const llvm::Twine &msg) {
 }
 int fail(llvm::Error err) {
   std::string msg = llvm::toString(std::move(err));
+  // Spec errors already carry their place; everything else gets the tool's.
+  if (!llvm::StringRef(msg).contains(": error: "))
+    msg = "attnc: error: " + msg;
   llvm::errs() << msg << (llvm::StringRef(msg).ends_with("\n") ? "" : "\n");
   return 1;
 }
@@ -115,6 +118,8 @@ llvm::Expected<LoweringOptions> loweringOptions(const spec::Spec &spec) {
 
 /// `file:line:col` for spec locations, MLIR's form otherwise.
 std::string place(Location loc) {
+  if (auto n = dyn_cast<NameLoc>(loc))
+    return place(n.getChildLoc());
   if (auto l = dyn_cast<FileLineColLoc>(loc))
     return (l.getFilename().str() + ":" + std::to_string(l.getLine()) + ":" +
             std::to_string(l.getColumn()));
@@ -161,12 +166,11 @@ int checkMain(MLIRContext &ctx, const spec::Spec &spec) {
   llvm::outs() << "\n# passes over K/V\n";
   module->walk([&](attn::AttentionOp op) {
     std::string name = "?";
-    if (auto l = dyn_cast<FileLineColLoc>(op.getLoc()))
-      for (const spec::AttentionDecl &a : spec.attentions)
-        if (a.loc.line == l.getLine())
-          name = a.name;
+    if (auto l = dyn_cast<NameLoc>(op.getLoc()))
+      name = l.getName().str();
     int64_t n = op.getKVPassCount();
-    llvm::outs() << "# attention " << name << ": " << n << (n == 1 ? " pass" : " passes") << "\n";
+    llvm::outs() << "# attention " << name << ": " << n << (n == 1 ? " pass" : " passes")
+                 << " over K/V\n";
   });
   return 0;
 }
