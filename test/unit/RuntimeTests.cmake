@@ -16,4 +16,7 @@ get_filename_component(ATTNC_RUNTIME_FIXTURE_DIR
   ${CMAKE_CURRENT_LIST_DIR}/../../scripts/gpu-check.d/fixture ABSOLUTE)
 target_compile_definitions(attnc-runtime-tests PRIVATE
   ATTNC_RUNTIME_FIXTURE_DIR="${ATTNC_RUNTIME_FIXTURE_DIR}")
-add_test(NAME attnc-runtime-tests COMMAND attnc-runtime-tests)
+# One ctest entry per test so that GPU tests show as skipped (not passed) on
+# machines without a GPU.
+include(GoogleTest)
+gtest_discover_tests(attnc-runtime-tests TEST_PREFIX "runtime." DISCOVERY_MODE PRE_TEST)
