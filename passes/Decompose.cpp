@@ -435,6 +435,12 @@ struct AttnDecomposePass : public attnc::impl::AttnDecomposeBase<AttnDecomposePa
         worklist.push_back(o);
     });
     for (Operation *o : worklist) {
+      Type elem = cast<RankedTensorType>(o->getResult(0).getType()).getElementType();
+      if (!elem.isF32() && !elem.isF64()) {
+        o->emitError("the einsum cascade (CPU reference) needs f32 or f64 tensors, got ")
+            << elem << "; 16-bit types are for GPU targets";
+        return signalPassFailure();
+      }
       OpBuilder b(o);
       Value replacement;
       if (auto a = dyn_cast<AttentionOp>(o))

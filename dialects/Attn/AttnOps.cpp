@@ -167,7 +167,11 @@ LogicalResult AttentionOp::verify() {
 }
 
 LogicalResult AttentionOp::verifyRegions() {
-  auto elem = cast<RankedTensorType>(getResult().getType()).getElementType();
+  // Score arithmetic runs in f64 for f64 tensors and in f32 otherwise (the
+  // 16-bit types only store Q, K, V and O).
+  Type resultElem = cast<RankedTensorType>(getResult().getType()).getElementType();
+  Type elem = resultElem.isF64() ? (Type)Float64Type::get(getContext())
+                                 : (Type)Float32Type::get(getContext());
   auto indexTy = IndexType::get(getContext());
   auto checkRegion = [&](Region &r, StringRef name, ArrayRef<Type> args,
                          Type yielded) -> LogicalResult {

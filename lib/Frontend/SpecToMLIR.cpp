@@ -115,7 +115,13 @@ class ModuleBuilder {
 public:
   ModuleBuilder(MLIRContext &ctx, const Spec &spec, const LoweringOptions &opts)
       : ctx(ctx), spec(spec), opts(opts), b(&ctx) {
-    elem = opts.floatBits == 64 ? (Type)b.getF64Type() : (Type)b.getF32Type();
+    switch (opts.floatBits) {
+    case 64: elem = b.getF64Type(); break;
+    case 16: elem = opts.bfloat ? (Type)b.getBF16Type() : (Type)b.getF16Type(); break;
+    default: elem = b.getF32Type(); break;
+    }
+    // Scalar arithmetic (regions, maps) runs in f32 for 16-bit tensors.
+    scalar = opts.floatBits == 64 ? (Type)b.getF64Type() : (Type)b.getF32Type();
   }
   OwningOpRef<ModuleOp> build();
 
@@ -149,8 +155,16 @@ private:
   const Spec &spec;
   const LoweringOptions &opts;
   OpBuilder b;
-  Type elem;
+  Type elem;    // element type of q/k/v-like tensors and results
+  Type scalar;  // type of scalar arithmetic and of the other float inputs
   bool failedFlag = false;
+  llvm::StringMap<bool> attentionOperands;  // inputs that feed q/k/v
+  Value toElem(OpBuilder &eb, Location l, Value v) {
+    return v.getType() == elem ? v : arith::TruncFOp::create(eb, l, elem, v).getResult();
+  }
+  Value toScalar(OpBuilder &eb, Location l, Value v) {
+    return v.getType() == scalar ? v : arith::ExtFOp::create(eb, l, scalar, v).getResult();
+  }
   llvm::StringMap<bool> integerInputs;
   llvm::StringMap<Value> tensors;          // inputs, lets, attentions
   llvm::StringMap<const InputDecl *> inputDecls;
@@ -169,7 +183,9 @@ RankedTensorType ModuleBuilder::inputType(const InputDecl &in) {
     else
       shape.push_back(ShapedType::kDynamic);
   }
-  Type et = integerInputs.lookup(in.name) ? (Type)b.getI32Type() : elem;
+  Type et = integerInputs.lookup(in.name)      ? (Type)b.getI32Type()
+            : attentionOperands.lookup(in.name) ? elem
+                                                : scalar;
   return RankedTensorType::get(shape, et);
 }
 
@@ -196,9 +212,9 @@ Value ModuleBuilder::toFloat(OpBuilder &eb, Location l, TV x) {
   if (x.k == Kind::Float)
     return x.v;
   if (x.k == Kind::Bool)
-    return arith::UIToFPOp::create(eb, l, elem, x.v);
+    return arith::UIToFPOp::create(eb, l, scalar, x.v);
   Value i64 = arith::IndexCastOp::create(eb, l, eb.getI64Type(), x.v);
-  return arith::SIToFPOp::create(eb, l, elem, i64);
+  return arith::SIToFPOp::create(eb, l, scalar, i64);
 }
 
 std::optional<double> ModuleBuilder::foldConstant(const Expr &e) {
@@ -246,7 +262,7 @@ std::optional<double> ModuleBuilder::foldConstant(const Expr &e) {
 
 std::optional<TV> ModuleBuilder::emit(OpBuilder &eb, const Expr &e, const Scope &scope) {
   Location l = loc(e.loc);
-  auto fconst = [&](double v) { return arith::ConstantOp::create(eb, l, eb.getFloatAttr(elem, v)).getResult(); };
+  auto fconst = [&](double v) { return arith::ConstantOp::create(eb, l, eb.getFloatAttr(scalar, v)).getResult(); };
   switch (e.kind) {
   case Expr::Kind::Number:
     if (e.isInteger)
@@ -256,7 +272,8 @@ std::optional<TV> ModuleBuilder::emit(OpBuilder &eb, const Expr &e, const Scope 
     if (auto it = scope.vars.find(e.name); it != scope.vars.end())
       return it->second;
     if (auto it = scope.tensors.find(e.name); it != scope.tensors.end())
-      return TV{tensor::ExtractOp::create(eb, l, it->second, scope.indices), Kind::Float};
+      return TV{toScalar(eb, l, tensor::ExtractOp::create(eb, l, it->second, scope.indices)),
+                Kind::Float};
     if (Value d = dimValue(eb, l, e.name))
       return TV{d, Kind::Int};
     error(e.loc) << "'" << e.name << "' is not available here";
@@ -282,7 +299,7 @@ std::optional<TV> ModuleBuilder::emit(OpBuilder &eb, const Expr &e, const Scope 
     Value v = tensor::ExtractOp::create(eb, l, t, idx);
     if (v.getType().isInteger(32))
       return TV{arith::IndexCastOp::create(eb, l, eb.getIndexType(), v), Kind::Int};
-    return TV{v, Kind::Float};
+    return TV{toScalar(eb, l, v), Kind::Float};
   }
   case Expr::Kind::Unary: {
     auto x = emit(eb, *e.args[0], scope);
@@ -488,8 +505,9 @@ Value ModuleBuilder::emitLet(const LetDecl &let) {
       if (ty.getRank() == 4)
         scope.vars[names[d]] = TV{a, Kind::Int};
     }
-    scope.vars["x"] = TV{blk->addArgument(ty.getElementType(), l), Kind::Float};
+    Value x = blk->addArgument(ty.getElementType(), l);
     OpBuilder eb = OpBuilder::atBlockEnd(blk);
+    scope.vars["x"] = TV{toScalar(eb, l, x), Kind::Float};
     auto v = emit(eb, *let.expr, scope);
     if (!v)
       return nullptr;
@@ -497,7 +515,7 @@ Value ModuleBuilder::emitLet(const LetDecl &let) {
       error(let.expr->loc) << "map expression must be a number, not a condition";
       return nullptr;
     }
-    attn::YieldOp::create(eb, l, toFloat(eb, l, *v));
+    attn::YieldOp::create(eb, l, toElem(eb, l, toFloat(eb, l, *v)));
     return op.getResult();
   }
   error(let.loc) << "unknown transform '" << let.fn << "'";
@@ -659,7 +677,7 @@ Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
   if (!a.scores.empty() || dynamicScale) {
     Block *blk = new Block();
     op.getScore().push_back(blk);
-    Value s = blk->addArgument(elem, l);
+    Value s = blk->addArgument(scalar, l);
     for (int n = 0; n < 4; ++n)
       blk->addArgument(indexTy, l);
     Scope scope = indexScope(blk, 1);
@@ -733,7 +751,7 @@ Value ModuleBuilder::emitOutput(const OutputDecl &o) {
     error(o.expr->loc) << "an output must be a number, not a condition";
     return nullptr;
   }
-  attn::YieldOp::create(eb, l, toFloat(eb, l, *v));
+  attn::YieldOp::create(eb, l, toElem(eb, l, toFloat(eb, l, *v)));
   return op.getResult();
 }
 
@@ -741,6 +759,16 @@ OwningOpRef<ModuleOp> ModuleBuilder::build() {
   Location l = loc(spec.loc);
   OwningOpRef<ModuleOp> module = ModuleOp::create(l);
   integerInputs = inferIntegerInputs(spec);
+  // q/k/v (and the inputs their lets transform) take the tensor element type.
+  llvm::StringMap<std::string> letSource;
+  for (const LetDecl &let : spec.lets)
+    letSource[let.name] = let.source;
+  for (const AttentionDecl &a : spec.attentions)
+    for (std::string name : {a.q, a.k, a.v}) {
+      while (letSource.count(name))
+        name = letSource[name];
+      attentionOperands[name] = true;
+    }
   SmallVector<Type> argTypes;
   for (const InputDecl &in : spec.inputs) {
     argTypes.push_back(inputType(in));

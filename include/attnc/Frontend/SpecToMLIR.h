@@ -12,8 +12,11 @@ namespace attnc {
 struct LoweringOptions {
   /// Sizes bound on the command line; unbound dims stay dynamic.
   llvm::StringMap<int64_t> dims;
-  /// Element type of the float tensors: 32 or 64.
+  /// Element type of q, k, v and the results: 64, 32, or 16 (bf16 when
+  /// `bfloat`, else f16). Other float inputs and scalar arithmetic use f64
+  /// for 64 and f32 otherwise.
   unsigned floatBits = 32;
+  bool bfloat = true;
 };
 
 /// Whether each input is read as integers (i32): carrier arguments
