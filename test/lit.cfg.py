@@ -19,3 +19,11 @@ config.substitutions.append(("%examples", os.path.join(config.attnc_src_root, "e
 # GPU code generation tests need the GPU passes (ATTNC_ENABLE_GPU=ON).
 if getattr(config, "attnc_gpu_codegen", "OFF").upper() in ("ON", "1", "TRUE", "YES"):
     config.available_features.add("gpu-codegen")
+
+# mlir-runner and its C runner utils (tests that execute host IR).
+_runner_utils = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib",
+                             "libmlir_c_runner_utils.so")
+if os.path.exists(_runner_utils) and os.path.exists(
+        os.path.join(config.llvm_tools_dir, "mlir-runner")):
+    config.available_features.add("mlir-runner")
+    config.substitutions.append(("%mlir_c_runner_utils", _runner_utils))

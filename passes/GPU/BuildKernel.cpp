@@ -17,15 +17,26 @@
 //===----------------------------------------------------------------------===//
 #include "attnc/GPU/Passes.h"
 #include "dialects/Attn/AttnDialect.h"
+#include "passes/Carrier.h"
+#include "passes/GPU/CarrierTiles.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
 #include <cmath>
+#include <functional>
+#include <map>
+#include <optional>
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNGPUBUILDKERNEL
@@ -48,6 +59,25 @@ struct KernelConfig {
   double scale = 1.0;
   Region *score = nullptr; // null when empty
   Region *mask = nullptr;
+  mutable attnc::attn::AttentionOp op;
+  attnc::CarrierTilePlan plan;
+  attnc::attn::Link link = attnc::attn::Link::exp;
+  attnc::attn::Anchor anchor = attnc::attn::Anchor::row;
+  double power = 1.0;
+  std::optional<double> nullLogit; // row(null = c)
+  int64_t nullExtra = -1;          // row(null = extra[h])
+  /// Extras: one device pointer each (float extras as f32, integer ones as
+  /// their i32/i64 type), then one i32 per dynamic extent.
+  struct Extra {
+    RankedTensorType type;
+    Type elem; // f32, i32 or i64 as passed
+    SmallVector<int64_t> dimParam; // per dim: parameter index or -1 (static)
+  };
+  SmallVector<Extra> extras;
+  int64_t numParams = 11;
+  bool isExp() const { return link == attnc::attn::Link::exp; }
+  std::string linkName() const { return attnc::attn::stringifyLink(link).str(); }
+  std::string anchorName() const { return attnc::attn::stringifyAnchor(anchor).str(); }
 
   int64_t qBytes() const { return (D / 64) * BM * 128; }
   int64_t kBytes() const { return (D / 64) * BN * 128; }
@@ -99,6 +129,40 @@ std::string buildManifest(const KernelConfig &c) {
                                 {"shape", json::Array{"B", "H", "Lq"}}});
   for (StringRef s : {"B", "H", "Hq", "Hk", "Lq", "Lk"})
     params.push_back(json::Object{{"name", s}, {"kind", "i32"}, {"value", s}});
+  auto typeName = [](Type t) -> std::string {
+    return t.isF32() ? "f32" : t.isInteger(64) ? "i64" : "i32";
+  };
+  for (auto [n, e] : llvm::enumerate(c.extras)) {
+    json::Array shape;
+    for (int64_t d = 0; d < e.type.getRank(); ++d) {
+      if (e.type.isDynamicDim(d))
+        shape.push_back(llvm::formatv("extra_{0}.dim{1}", n, d).str());
+      else
+        shape.push_back(e.type.getDimSize(d));
+    }
+    std::string nm = llvm::formatv("extra_{0}", n).str();
+    params.push_back(json::Object{{"name", nm}, {"kind", "ptr"}, {"tensor", nm},
+                                  {"dtype", typeName(e.elem)},
+                                  {"shape", std::move(shape)}});
+  }
+  for (auto [n, e] : llvm::enumerate(c.extras))
+    for (int64_t d = 0; d < e.type.getRank(); ++d)
+      if (e.type.isDynamicDim(d))
+        params.push_back(json::Object{
+            {"name", llvm::formatv("extra_{0}_dim{1}", n, d).str()},
+            {"kind", "i32"},
+            {"value", llvm::formatv("extra_{0}.dim{1}", n, d).str()}});
+  json::Array carrier, exact, bounding;
+  for (Attribute a : c.op.getCarrier()) {
+    std::string str;
+    llvm::raw_string_ostream os(str);
+    os << a;
+    carrier.push_back(str);
+  }
+  for (auto &x : c.plan.exact)
+    exact.push_back(x);
+  for (auto &x : c.plan.bounding)
+    bounding.push_back(x);
   json::Object m{
       {"abi_version", 1},
       {"kernel", c.name},
@@ -112,6 +176,16 @@ std::string buildManifest(const KernelConfig &c) {
       {"scale", c.scale},
       {"has_score_region", c.score != nullptr},
       {"has_mask_region", c.mask != nullptr},
+      {"carrier", std::move(carrier)},
+      {"tiles_exact", std::move(exact)},
+      {"tiles_bounding", std::move(bounding)},
+      {"link", c.linkName()},
+      {"link_power", c.power},
+      {"anchor", c.anchorName()},
+      {"null_logit", c.nullLogit ? json::Value(*c.nullLogit)
+                     : c.nullExtra >= 0
+                         ? json::Value(llvm::formatv("extra_{0}[h]", c.nullExtra).str())
+                         : json::Value(nullptr)},
       {"params", std::move(params)},
       {"grid", json::Array{llvm::formatv("ceildiv(Lq,{0})", c.BM).str(), "H", "B"}},
       {"block", json::Array{128 * KernelConfig::kWarpgroups, 1, 1}},
@@ -140,6 +214,18 @@ public:
 
   LogicalResult emit(gpu::GPUFuncOp fn);
 
+  // ---- extras (used by KernelAccess too) ----
+  /// Extent d of extra n as an index.
+  Value extraDim(OpBuilder &ob, unsigned n, unsigned d);
+  /// Element of extra n (f32 for float extras, i32/i64 for integer ones).
+  Value loadExtra(OpBuilder &ob, unsigned n, ValueRange indices);
+  /// The document span of t (binary search over cu = extra n).
+  std::pair<Value, Value> documentSpan(OpBuilder &ob, unsigned n, Value t);
+  /// Clones a single-block attn region with f32 in place of the element
+  /// type; returns the yielded value.
+  FailureOr<Value> inlineRegion(Region &r, ArrayRef<Value> args);
+  bool regionFailed = false;
+
 private:
   OpBuilder &b;
   Location loc;
@@ -153,7 +239,8 @@ private:
   Value qMap, kMap, vMap, oPtr, lsePtr;
   Value argB, argH, argHq, argHk, argLq, argLk;
   Value tid, isT0, wg, warp, lane, quadRow, quadCol;
-  Value bIdx, hIdx, m0, bhq, bhk, bhOut, causalOff;
+  Value bIdx, hIdx, m0, bhq, bhk, bhOut;
+  SmallVector<Value> fnArgs;
   Value fullBar, qBar;
   Value rowA, rowB; // global query rows of this thread's two accumulator rows
 
@@ -278,13 +365,152 @@ private:
     Value l = half(lo), h = half(hi);
     return orI(l, arith::ShLIOp::create(b, loc, h, ci32(16)));
   }
-  /// Clones a single-block attn region with f32 in place of the element
-  /// type; returns the yielded value.
-  FailureOr<Value> inlineRegion(Region &r, ArrayRef<Value> args);
+  FailureOr<Value> materializeOuter(Value v);
+  Value linkWeight(Value s);
+  SmallVector<Value> extraArgs;
 
   void issueKV(Value tileI32, Value stageIdx);
   Value rowOf(int64_t r) { return ((r / 2) % 2) ? rowB : rowA; }
 };
+
+/// The carrier predicate's view of the kernel: extras are device pointers,
+/// the mask region is inlined in f32, document spans of this thread's rows
+/// are computed once, and block lists are guaranteed by the tile schedule.
+class KernelAccess : public attnc::CarrierAccess {
+public:
+  KernelAccess(KernelEmitter &e) : CarrierAccess(ValueRange{}), e(e) {}
+  Value loadIndex(OpBuilder &ob, Location loc, unsigned n, ValueRange idx) override {
+    Value v = e.loadExtra(ob, n, idx);
+    return arith::IndexCastOp::create(ob, loc, ob.getIndexType(), v);
+  }
+  Value dim(OpBuilder &ob, Location, unsigned n, unsigned d) override {
+    return e.extraDim(ob, n, d);
+  }
+  Value inlineMask(OpBuilder &ob, Location loc, Region &mask, ValueRange args) override {
+    FailureOr<Value> v = e.inlineRegion(mask, SmallVector<Value>(args));
+    if (failed(v)) {
+      e.regionFailed = true;
+      return arith::ConstantIntOp::create(ob, loc, 1, 1);
+    }
+    return *v;
+  }
+  std::pair<Value, Value> documentSpan(OpBuilder &ob, Location, unsigned n, Value t) override {
+    auto it = memo.find({n, t});
+    if (it != memo.end())
+      return it->second;
+    return e.documentSpan(ob, n, t);
+  }
+  /// Precomputes the span of `t` (a value that dominates every later use).
+  void remember(OpBuilder &ob, unsigned n, Value t) {
+    memo[{n, t}] = e.documentSpan(ob, n, t);
+  }
+  bool skipFamily(Attribute a) override { return isa<attnc::attn::BlockListAttr>(a); }
+
+private:
+  KernelEmitter &e;
+  std::map<std::pair<unsigned, Value>, std::pair<Value, Value>,
+           std::function<bool(const std::pair<unsigned, Value> &,
+                              const std::pair<unsigned, Value> &)>>
+      memo{[](const std::pair<unsigned, Value> &x, const std::pair<unsigned, Value> &y) {
+        return std::make_pair(x.first, x.second.getAsOpaquePointer()) <
+               std::make_pair(y.first, y.second.getAsOpaquePointer());
+      }};
+};
+
+Value KernelEmitter::extraDim(OpBuilder &ob, unsigned n, unsigned d) {
+  const KernelConfig::Extra &e = c.extras[n];
+  if (e.dimParam[d] < 0)
+    return arith::ConstantIndexOp::create(ob, loc, e.type.getDimSize(d));
+  Value v = fnArgs[e.dimParam[d]];
+  return arith::IndexCastOp::create(ob, loc, ob.getIndexType(), v);
+}
+
+Value KernelEmitter::loadExtra(OpBuilder &ob, unsigned n, ValueRange indices) {
+  const KernelConfig::Extra &e = c.extras[n];
+  Value lin;
+  for (auto [d, ix] : llvm::enumerate(indices)) {
+    Value i = ix;
+    if (!i.getType().isIndex())
+      i = arith::IndexCastOp::create(ob, loc, ob.getIndexType(), i);
+    lin = lin ? arith::AddIOp::create(
+                    ob, loc, arith::MulIOp::create(ob, loc, lin, extraDim(ob, n, d)), i)
+              : i;
+  }
+  Value off = arith::IndexCastOp::create(ob, loc, ob.getI64Type(), lin);
+  Value ptr = LLVM::GEPOp::create(ob, loc, ptrTy, e.elem, extraArgs[n], ValueRange{off});
+  return LLVM::LoadOp::create(ob, loc, e.elem, ptr, /*alignment=*/e.elem.isInteger(64) ? 8 : 4);
+}
+
+std::pair<Value, Value> KernelEmitter::documentSpan(OpBuilder &ob, unsigned n, Value t) {
+  Type it = ob.getIndexType();
+  auto ci = [&](int64_t v) { return arith::ConstantIndexOp::create(ob, loc, v).getResult(); };
+  auto ld = [&](OpBuilder &bb, Value k) {
+    return arith::IndexCastOp::create(bb, loc, it, loadExtra(bb, n, {k})).getResult();
+  };
+  Value len = extraDim(ob, n, 0); // N + 1
+  // First k in [1, N] with cu[k] > t (N + 1 if none): doc = k - 1.
+  auto w = scf::WhileOp::create(
+      ob, loc, TypeRange{it, it}, ValueRange{ci(1), len},
+      [&](OpBuilder &bb, Location l, ValueRange a) {
+        Value go = arith::CmpIOp::create(bb, l, arith::CmpIPredicate::slt, a[0], a[1]);
+        scf::ConditionOp::create(bb, l, go, a);
+      },
+      [&](OpBuilder &bb, Location l, ValueRange a) {
+        Value mid = arith::ShRUIOp::create(bb, l, arith::AddIOp::create(bb, l, a[0], a[1]),
+                                           arith::ConstantIndexOp::create(bb, l, 1));
+        Value le = arith::CmpIOp::create(bb, l, arith::CmpIPredicate::sle, ld(bb, mid), t);
+        Value lo = arith::SelectOp::create(
+            bb, l, le, arith::AddIOp::create(bb, l, mid, arith::ConstantIndexOp::create(bb, l, 1)),
+            a[0]);
+        Value hi = arith::SelectOp::create(bb, l, le, a[1], mid);
+        scf::YieldOp::create(bb, l, ValueRange{lo, hi});
+      });
+  Value doc = arith::SubIOp::create(ob, loc, w.getResult(0), ci(1));
+  Value total = ld(ob, arith::SubIOp::create(ob, loc, len, ci(1)));
+  Value inDoc = arith::AndIOp::create(
+      ob, loc, arith::CmpIOp::create(ob, loc, arith::CmpIPredicate::sle, ci(0), t),
+      arith::CmpIOp::create(ob, loc, arith::CmpIPredicate::slt, t, total));
+  Value dc = arith::SelectOp::create(ob, loc, inDoc, doc, ci(0));
+  Value st = ld(ob, dc), en = ld(ob, arith::AddIOp::create(ob, loc, dc, ci(1)));
+  return {arith::SelectOp::create(ob, loc, inDoc, st, ci(0)),
+          arith::SelectOp::create(ob, loc, inDoc, en, ci(0))};
+}
+
+/// A value a region reads from above: a constant, or a tensor.dim of q, k,
+/// v or an extra (how the frontend passes dims).
+FailureOr<Value> KernelEmitter::materializeOuter(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (auto cst = dyn_cast_or_null<arith::ConstantOp>(def)) {
+    if (auto fa = dyn_cast<FloatAttr>(cst.getValue()))
+      return cf32(fa.getValueAsDouble());
+    return b.clone(*def)->getResult(0);
+  }
+  if (auto dimOp = dyn_cast_or_null<tensor::DimOp>(def)) {
+    std::optional<int64_t> d = dimOp.getConstantIndex();
+    auto ty = cast<RankedTensorType>(dimOp.getSource().getType());
+    if (d) {
+      if (!ty.isDynamicDim(*d))
+        return cidx(ty.getDimSize(*d));
+      Value src = dimOp.getSource();
+      Value q = c.op.getQuery(), k = c.op.getKey(), vv = c.op.getValue();
+      if (src == q || src == k || src == vv) {
+        Value r;
+        if (*d == 0) r = argB;
+        else if (*d == 1) r = src == q ? argHq : argHk;
+        else if (*d == 2) r = src == q ? argLq : argLk;
+        if (r)
+          return toIdx(r);
+      }
+      for (auto [n, e] : llvm::enumerate(c.op.getExtras()))
+        if (e == src)
+          return extraDim(b, n, *d);
+    }
+  }
+  return emitError(v.getLoc(), "GPU kernel: a score/mask region reads a value "
+                               "from above that is neither a constant nor a "
+                               "dim of q, k, v or an extra"),
+         failure();
+}
 
 FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
   Block &blk = r.front();
@@ -292,22 +518,77 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
   for (auto [a, v] : llvm::zip(blk.getArguments(), args))
     map.map(a, v);
   for (Operation &op : blk.without_terminator()) {
+    for (Value v : op.getOperands())
+      if (!map.contains(v) && !r.isAncestor(v.getParentRegion()) &&
+          !(isa<tensor::ExtractOp>(op) && v == op.getOperand(0))) {
+        FailureOr<Value> mv = materializeOuter(v);
+        if (failed(mv))
+          return failure();
+        map.map(v, *mv);
+      }
     if (auto cst = dyn_cast<arith::ConstantOp>(op)) {
       if (auto fa = dyn_cast<FloatAttr>(cst.getValue())) {
         map.map(cst.getResult(), cf32(fa.getValueAsDouble()));
         continue;
       }
     }
+    if (auto ex = dyn_cast<tensor::ExtractOp>(op)) {
+      auto extras = c.op.getExtras();
+      auto it = llvm::find(extras, ex.getTensor());
+      if (it == extras.end())
+        return op.emitOpError("GPU kernel: tensor.extract in a region must read "
+                              "an extras operand");
+      SmallVector<Value> idx;
+      for (Value i : ex.getIndices())
+        idx.push_back(map.lookup(i));
+      map.map(ex.getResult(), loadExtra(b, it - extras.begin(), idx));
+      continue;
+    }
+    if (isa<arith::ExtFOp, arith::TruncFOp>(op)) {
+      Value in = map.lookup(op.getOperand(0));
+      Type out = op.getResult(0).getType();
+      if (out == c.elemTy || isa<FloatType>(out))
+        if (in.getType() == f32 && (out == c.elemTy || out == f32 ||
+                                    out.getIntOrFloatBitWidth() < 32)) {
+          map.map(op.getResult(0), in);
+          continue;
+        }
+    }
     if (op.getNumRegions() != 0 || !isa<arith::ArithDialect, math::MathDialect>(op.getDialect()))
-      return op.emitOpError("v1 GPU kernel: only arith/math ops (no regions, no "
-                            "extra inputs) are supported in score/mask regions");
+      return op.emitOpError("GPU kernel: only arith/math ops and tensor.extract of "
+                            "extras are supported in score/mask regions");
     Operation *cl = b.clone(op, map);
     for (Value res : cl->getResults())
-      if (res.getType() == c.elemTy)
+      if (isa<FloatType>(res.getType()) && res.getType() != f32)
         res.setType(f32);
   }
   auto y = cast<attnc::attn::YieldOp>(blk.getTerminator());
   return map.lookupOrDefault(y.getValues()[0]);
+}
+
+/// Weight of a (masked: -inf) score in natural units for the non-exp links.
+Value KernelEmitter::linkWeight(Value sc) {
+  using attnc::attn::Link;
+  const double log2e = 1.4426950408889634;
+  if (c.link == Link::sigmoid) {
+    Value e = ex2(fmul(sc, cf32(-log2e))); // exp(-s): +inf for a masked score
+    return arith::DivFOp::create(b, loc, cf32(1.0), fadd(cf32(1.0), e));
+  }
+  // relu(power = p): max(s, 0)^p.
+  Value r = fmax(sc, cf32(0.0));
+  double p = c.power;
+  if (p == 1.0)
+    return r;
+  if (p == 2.0)
+    return fmul(r, r);
+  if (p == 3.0)
+    return fmul(fmul(r, r), r);
+  if (p == 4.0) {
+    Value r2 = fmul(r, r);
+    return fmul(r2, r2);
+  }
+  // r^p = 2^(p lg2 r); lg2(0) = -inf gives 0 for p > 0.
+  return ex2(fmul(lg2(r), cf32(p)));
 }
 
 void KernelEmitter::issueKV(Value tileI32, Value stageIdx) {
@@ -358,6 +639,9 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
   argHk = args[8];
   argLq = args[9];
   argLk = args[10];
+  fnArgs.assign(args.begin(), args.end());
+  for (size_t n = 0; n < c.extras.size(); ++n)
+    extraArgs.push_back(args[11 + n]);
   (void)argB;
 
   tid = toI32(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
@@ -379,19 +663,56 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
   bhk = add(mul(bIdx, argHk), hk);
   bhOut = add(mul(bIdx, argH), hIdx);
   m0 = mul(bx, ci32(c.BM));
-  causalOff = c.causal == CausalKind::BottomRight ? sub(argLk, argLq) : ci32(0);
   rowA = add(add(m0, mul(wg, ci32(64))), add(mul(warp, ci32(16)), quadRow));
   rowB = add(rowA, ci32(8));
 
-  // Number of KV tiles: all of them, or up to the diagonal of the last row.
+  // Tile schedule and classification of this query tile (CarrierTiles.h):
+  // emitted once here, evaluated by the producer (thread 0) and the
+  // consumers alike so both walk the same tile sequence.
+  Value bI = toIdx(bIdx), hI = toIdx(hIdx), lqI = toIdx(argLq), lkI = toIdx(argLk);
+  Value rowAIdx = toIdx(rowA), rowBIdx = toIdx(rowB);
+  KernelAccess access(*this);
+  for (Attribute a : c.op.getCarrier())
+    if (auto d = dyn_cast<attnc::attn::DocumentAttr>(a)) {
+      access.remember(b, d.getSeqlens(), rowAIdx);
+      access.remember(b, d.getSeqlens(), rowBIdx);
+    }
+  attnc::TileEnv env{bI, hI, lqI, lkI, &access};
+  attnc::QueryTileCarrier qtc(b, loc, c.plan, c.op, env, toIdx(bx));
+  Value nSlots = qtc.numSlots();
   Value nTot = arith::DivSIOp::create(b, loc, add(argLk, ci32(c.BN - 1)), ci32(c.BN));
-  Value nEnd = nTot;
-  if (c.causal != CausalKind::None) {
-    Value last = add(add(m0, ci32(c.BM - 1)), causalOff);
-    Value lim = add(arith::DivSIOp::create(b, loc, last, ci32(c.BN)), ci32(1));
-    lim = arith::MinSIOp::create(b, loc, lim, nTot);
-    nEnd = select(cmp(arith::CmpIPredicate::slt, last, ci32(0)), ci32(0), lim);
-  }
+  // First valid slot at or after `from` (list mode skips tiles outside the
+  // other families' ranges); nSlots when none.
+  auto nextSlot = [&](Value from) -> Value {
+    if (!qtc.listMode())
+      return from;
+    Type it = idx;
+    auto w = scf::WhileOp::create(
+        b, loc, TypeRange{it}, ValueRange{from},
+        [&](OpBuilder &bb, Location l, ValueRange a) {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(bb.getInsertionBlock(), bb.getInsertionPoint());
+          Value in = cmp(arith::CmpIPredicate::slt, a[0], nSlots);
+          // skip = in && !valid(tile(t)); the CSR read only when in range.
+          auto ifIn = scf::IfOp::create(b, l, TypeRange{b.getI1Type()}, in, true);
+          {
+            OpBuilder::InsertionGuard g4(b);
+            b.setInsertionPointToStart(ifIn.thenBlock());
+            Value ok = qtc.slotIsValid(b, l, qtc.tileOfSlot(b, l, a[0]));
+            scf::YieldOp::create(b, l, ValueRange{arith::XOrIOp::create(
+                b, l, ok, arith::ConstantIntOp::create(b, l, 1, 1)).getResult()});
+            b.setInsertionPointToStart(ifIn.elseBlock());
+            scf::YieldOp::create(b, l, ValueRange{arith::ConstantIntOp::create(b, l, 0, 1).getResult()});
+          }
+          scf::ConditionOp::create(b, l, ifIn.getResult(0), a);
+        },
+        [&](OpBuilder &bb, Location l, ValueRange a) {
+          scf::YieldOp::create(bb, l, ValueRange{arith::AddIOp::create(bb, l, a[0],
+              arith::ConstantIndexOp::create(bb, l, 1)).getResult()});
+        });
+    return w.getResult(0);
+  };
+  (void)nTot;
 
   // Shared memory: align the base to 1024 for the 128B-swizzled tiles.
   auto smemTy = MemRefType::get({ShapedType::kDynamic}, i8, MemRefLayoutAttrInterface{}, wgAS);
@@ -416,7 +737,7 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
   });
   gpu::BarrierOp::create(b, loc);
 
-  // Prologue loads: Q, and KV tile 0 into stage 0.
+  // Prologue loads: Q, and the first scheduled KV tile into stage 0.
   ifThen(isT0, [&] {
     nvgpu::MBarrierArriveExpectTxOp::create(b, loc, qBar, cidx(c.qBytes()), cidx(0),
                                             Value());
@@ -426,8 +747,9 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
                                     ValueRange{cidx(ch * 64), toIdx(m0), toIdx(bhq)},
                                     cidx(0), Value(), Value());
     }
-    ifThen(cmp(arith::CmpIPredicate::sgt, nEnd, ci32(0)),
-           [&] { issueKV(ci32(0), cidx(0)); });
+    Value first = nextSlot(cidx(0));
+    ifThen(cmp(arith::CmpIPredicate::slt, first, nSlots),
+           [&] { issueKV(toI32(qtc.tileOfSlot(b, loc, first)), cidx(0)); });
   });
   Value ticks = cidx(10000000);
   nvgpu::MBarrierTryWaitParityOp::create(b, loc, qBar,
@@ -454,25 +776,28 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
   Value ninf = negInf();
   Value zeroF = cf32(0.0);
   const double log2e = 1.4426950408889634;
+  const bool expLink = c.isExp();
 
-  auto forOp = scf::ForOp::create(b, loc, cidx(0), toIdx(nEnd), cidx(1),
-                                  ValueRange{oInit, ninf, ninf, zeroF, zeroF});
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(forOp.getBody());
-    Value nIdx = forOp.getInductionVar();
-    auto it = forOp.getRegionIterArgs();
+  // One scheduled KV tile: slot t, tile `tile` (index), ordinal k (how many
+  // tiles were loaded before it: stage k % 2, phase (k / 2) % 2).
+  auto emitTile = [&](Value t, Value tile, Value kOrd,
+                      ValueRange it) -> FailureOr<SmallVector<Value>> {
     Value oAcc = it[0], mA = it[1], mB = it[2], lA = it[3], lB = it[4];
-    Value n = toI32(nIdx);
-    Value stage = arith::RemUIOp::create(b, loc, nIdx, cidx(2));
+    Value n = toI32(tile);
+    Value k32 = toI32(kOrd);
+    Value stage = arith::RemUIOp::create(b, loc, kOrd, cidx(2));
     Value parity = arith::TruncIOp::create(
-        b, loc, b.getI1Type(), andI(arith::ShRUIOp::create(b, loc, n, ci32(1)), ci32(1)));
+        b, loc, b.getI1Type(), andI(arith::ShRUIOp::create(b, loc, k32, ci32(1)), ci32(1)));
 
-    // Prefetch tile n + 1 into the other stage (freed by the barrier that
-    // closed iteration n - 1).
-    Value next = add(n, ci32(1));
-    ifThen(andI(isT0, cmp(arith::CmpIPredicate::slt, next, nEnd)), [&] {
-      issueKV(next, arith::RemUIOp::create(b, loc, toIdx(next), cidx(2)));
+    // Prefetch the next scheduled tile into the other stage (freed by the
+    // barrier that closed the previous tile).
+    ifThen(isT0, [&] {
+      Value nextT = nextSlot(arith::AddIOp::create(b, loc, t, cidx(1)));
+      ifThen(cmp(arith::CmpIPredicate::slt, nextT, nSlots), [&] {
+        Value nk = arith::RemUIOp::create(b, loc, arith::AddIOp::create(b, loc, kOrd, cidx(1)),
+                                          cidx(2));
+        issueKV(toI32(qtc.tileOfSlot(b, loc, nextT)), nk);
+      });
     });
     nvgpu::MBarrierTryWaitParityOp::create(b, loc, fullBar, parity, ticks, stage);
 
@@ -491,96 +816,93 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
     NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
 
-    // Scores in the log2 domain.
+    // Scores: log2 domain for exp, natural units for the other links.
     int64_t nS = c.BN / 2;
     SmallVector<Value> sv = unpack(s, nS);
     Value jBase = add(mul(n, ci32(c.BN)), mul(quadCol, ci32(2)));
     auto colOf = [&](int64_t r) { return add(jBase, ci32((r / 4) * 8 + (r % 2))); };
-    SmallVector<Value> t(nS);
+    auto rowIdxOf = [&](int64_t r) { return ((r / 2) % 2) ? rowBIdx : rowAIdx; };
+    SmallVector<Value> tv(nS);
+    double post = expLink ? log2e : 1.0;
     if (!c.score) {
-      Value k = cf32(c.scale * log2e);
+      Value kk = cf32(c.scale * post);
       for (int64_t r = 0; r < nS; ++r)
-        t[r] = fmul(sv[r], k);
+        tv[r] = fmul(sv[r], kk);
     } else {
-      Value k = cf32(c.scale), l2e = cf32(log2e);
-      Value bI = toIdx(bIdx), hI = toIdx(hIdx);
+      Value kk = cf32(c.scale), l2e = cf32(post);
       for (int64_t r = 0; r < nS; ++r) {
         FailureOr<Value> v = inlineRegion(
-            *c.score, {fmul(sv[r], k), bI, hI, toIdx(rowOf(r)), toIdx(colOf(r))});
+            *c.score, {fmul(sv[r], kk), bI, hI, rowIdxOf(r), toIdx(colOf(r))});
         if (failed(v))
           return failure();
-        t[r] = fmul(*v, l2e);
+        tv[r] = expLink ? fmul(*v, l2e) : *v;
       }
     }
 
-    // Mask only where needed: the tile crosses Lk, the causal diagonal, or
-    // there is a mask region.
+    // Mask only partial tiles (CarrierTiles classification) and the tile
+    // crossing Lk; the predicate is the shared carrier definition.
     Value tileEnd = add(mul(n, ci32(c.BN)), ci32(c.BN));
-    Value needMask = cmp(arith::CmpIPredicate::sgt, tileEnd, argLk);
-    if (c.causal != CausalKind::None)
-      needMask = orI(needMask, cmp(arith::CmpIPredicate::sgt, sub(tileEnd, ci32(1)),
-                                   add(m0, causalOff)));
-    if (c.mask)
-      needMask = arith::ConstantIntOp::create(b, loc, 1, 1);
+    Value needMask = orI(cmp(arith::CmpIPredicate::sgt, tileEnd, argLk),
+                         arith::XOrIOp::create(b, loc, qtc.isFull(b, loc, tile),
+                                               arith::ConstantIntOp::create(b, loc, 1, 1)));
     auto ifMask = scf::IfOp::create(b, loc, SmallVector<Type>(nS, f32), needMask,
                                     /*withElse=*/true);
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(ifMask.thenBlock());
       SmallVector<Value> masked(nS);
-      Value bI, hI;
-      if (c.mask) {
-        bI = toIdx(bIdx);
-        hI = toIdx(hIdx);
-      }
       for (int64_t r = 0; r < nS; ++r) {
-        Value j = colOf(r), i = rowOf(r);
+        Value j = colOf(r);
         Value keep = cmp(arith::CmpIPredicate::slt, j, argLk);
-        if (c.causal != CausalKind::None)
-          keep = andI(keep, cmp(arith::CmpIPredicate::sle, j, add(i, causalOff)));
-        if (c.mask) {
-          FailureOr<Value> mk = inlineRegion(*c.mask, {bI, hI, toIdx(i), toIdx(j)});
-          if (failed(mk))
-            return failure();
-          keep = andI(keep, *mk);
-        }
-        masked[r] = select(keep, t[r], ninf);
+        keep = andI(keep, attnc::buildKeepPredicate(b, loc, c.op, bI, hI, rowIdxOf(r),
+                                                    toIdx(j), lqI, lkI, &access));
+        if (regionFailed)
+          return failure();
+        masked[r] = select(keep, tv[r], ninf);
       }
       scf::YieldOp::create(b, loc, masked);
       b.setInsertionPointToStart(ifMask.elseBlock());
-      scf::YieldOp::create(b, loc, t);
+      scf::YieldOp::create(b, loc, tv);
     }
     for (int64_t r = 0; r < nS; ++r)
-      t[r] = ifMask.getResult(r);
+      tv[r] = ifMask.getResult(r);
 
-    // Online softmax: each thread holds rows A (r % 4 < 2) and B.
-    Value mxA = ninf, mxB = ninf;
-    for (int64_t r = 0; r < nS; ++r) {
-      if ((r / 2) % 2)
-        mxB = fmax(mxB, t[r]);
-      else
-        mxA = fmax(mxA, t[r]);
-    }
-    Value mNewA = fmax(mA, quadMax(mxA));
-    Value mNewB = fmax(mB, quadMax(mxB));
-    auto safe = [&](Value m) {
-      return select(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m, ninf),
-                    zeroF, m);
-    };
-    Value mUseA = safe(mNewA), mUseB = safe(mNewB);
-    Value alphaA = ex2(fsub(mA, mUseA)), alphaB = ex2(fsub(mB, mUseB));
     SmallVector<Value> p(nS);
     Value sumA = zeroF, sumB = zeroF;
+    Value mNewA = mA, mNewB = mB, alphaA, alphaB;
+    if (expLink) {
+      // Online softmax: each thread holds rows A (r % 4 < 2) and B.
+      Value mxA = ninf, mxB = ninf;
+      for (int64_t r = 0; r < nS; ++r) {
+        if ((r / 2) % 2)
+          mxB = fmax(mxB, tv[r]);
+        else
+          mxA = fmax(mxA, tv[r]);
+      }
+      mNewA = fmax(mA, quadMax(mxA));
+      mNewB = fmax(mB, quadMax(mxB));
+      auto safe = [&](Value m) {
+        return select(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m, ninf),
+                      zeroF, m);
+      };
+      Value mUseA = safe(mNewA), mUseB = safe(mNewB);
+      alphaA = ex2(fsub(mA, mUseA));
+      alphaB = ex2(fsub(mB, mUseB));
+      for (int64_t r = 0; r < nS; ++r)
+        p[r] = ex2(fsub(tv[r], ((r / 2) % 2) ? mUseB : mUseA));
+    } else {
+      // Bounded or unnormalised links: no running max, no rescaling.
+      for (int64_t r = 0; r < nS; ++r)
+        p[r] = linkWeight(tv[r]);
+    }
     for (int64_t r = 0; r < nS; ++r) {
-      bool rb = (r / 2) % 2;
-      p[r] = ex2(fsub(t[r], rb ? mUseB : mUseA));
-      if (rb)
+      if ((r / 2) % 2)
         sumB = fadd(sumB, p[r]);
       else
         sumA = fadd(sumA, p[r]);
     }
-    Value lNewA = fadd(fmul(lA, alphaA), sumA);
-    Value lNewB = fadd(fmul(lB, alphaB), sumB);
+    Value lNewA = expLink ? fadd(fmul(lA, alphaA), sumA) : fadd(lA, sumA);
+    Value lNewB = expLink ? fadd(fmul(lB, alphaB), sumB) : fadd(lB, sumB);
 
     // P -> shared memory, K-major, 128B swizzle (16-byte chunk ^= row % 8;
     // row % 8 == quadRow for both rows of this thread).
@@ -600,11 +922,14 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
     NVVM::BarrierOp::create(b, loc, TypeRange{}, add(wg, ci32(1)), ci32(128),
                             NVVM::BarrierReductionAttr(), Value());
 
-    // O = alpha O + P V.
-    SmallVector<Value> ov = unpack(oAcc, c.Dv / 2);
-    for (int64_t r = 0; r < c.Dv / 2; ++r)
-      ov[r] = fmul(ov[r], ((r / 2) % 2) ? alphaB : alphaA);
-    Value o = pack(oTy, ov);
+    // O = alpha O + P V (alpha = 1 without the running max).
+    Value o = oAcc;
+    if (expLink) {
+      SmallVector<Value> ov = unpack(oAcc, c.Dv / 2);
+      for (int64_t r = 0; r < c.Dv / 2; ++r)
+        ov[r] = fmul(ov[r], ((r / 2) % 2) ? alphaB : alphaA);
+      o = pack(oTy, ov);
+    }
     NVVM::WgmmaFenceAlignedOp::create(b, loc);
     for (int64_t ch = 0; ch < c.BN / 64; ++ch)
       for (int64_t kk = 0; kk < 4; ++kk)
@@ -615,7 +940,37 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     // Everyone is done with this stage and with P before they are refilled.
     gpu::BarrierOp::create(b, loc);
-    scf::YieldOp::create(b, loc, ValueRange{o, mNewA, mNewB, lNewA, lNewB});
+    return SmallVector<Value>{o, mNewA, mNewB, lNewA, lNewB,
+                              arith::AddIOp::create(b, loc, kOrd, cidx(1)).getResult()};
+  };
+
+  auto forOp = scf::ForOp::create(b, loc, cidx(0), nSlots, cidx(1),
+                                  ValueRange{oInit, ninf, ninf, zeroF, zeroF, cidx(0)});
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    Value t = forOp.getInductionVar();
+    auto it = forOp.getRegionIterArgs();
+    Value tile = qtc.tileOfSlot(b, loc, t);
+    if (Value valid = qtc.slotIsValid(b, loc, tile)) {
+      auto ifV = scf::IfOp::create(b, loc, forOp.getResultTypes(), valid, /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard g3(b);
+        b.setInsertionPointToStart(ifV.thenBlock());
+        FailureOr<SmallVector<Value>> r = emitTile(t, tile, it[5], it);
+        if (failed(r))
+          return failure();
+        scf::YieldOp::create(b, loc, *r);
+        b.setInsertionPointToStart(ifV.elseBlock());
+        scf::YieldOp::create(b, loc, it);
+      }
+      scf::YieldOp::create(b, loc, ifV.getResults());
+    } else {
+      FailureOr<SmallVector<Value>> r = emitTile(t, tile, it[5], it);
+      if (failed(r))
+        return failure();
+      scf::YieldOp::create(b, loc, *r);
+    }
   }
 
   // Epilogue: normalise, store O and LSE.
@@ -625,11 +980,43 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
   SmallVector<Value> ov = unpack(oFin, c.Dv / 2);
   Value one = cf32(1.0);
   const double ln2 = 0.6931471805599453;
+  // The null key (row anchor): score c, value 0.
+  Value nullC;
+  if (c.nullLogit)
+    nullC = cf32(*c.nullLogit);
+  else if (c.nullExtra >= 0)
+    nullC = loadExtra(b, c.nullExtra, ValueRange{hI});
   for (int rr = 0; rr < 2; ++rr) {
     Value row = rr ? rowB : rowA;
     Value l = lFin[rr];
-    Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l, zeroF);
-    Value inv = select(pos, arith::DivFOp::create(b, loc, one, l), zeroF);
+    Value lse, inv;
+    if (expLink) {
+      Value m = mFin[rr]; // log2 domain; -inf for an empty row
+      Value mUse = select(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m, ninf),
+                          zeroF, m);
+      Value scaleO = one;
+      if (nullC) {
+        Value c2 = fmul(nullC, cf32(log2e));
+        Value mF = fmax(mUse, c2);
+        // Empty row: l = 0, so the key mass vanishes and only exp(c) stays.
+        Value beta = ex2(fsub(mUse, mF));
+        l = fadd(fmul(l, beta), ex2(fsub(c2, mF)));
+        scaleO = beta;
+        mUse = mF;
+      }
+      Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l, zeroF);
+      inv = select(pos, arith::DivFOp::create(b, loc, scaleO, l), zeroF);
+      lse = select(pos, fmul(fadd(mUse, lg2(l)), cf32(ln2)), ninf);
+    } else {
+      if (nullC && c.anchor == attnc::attn::Anchor::row)
+        l = fadd(l, linkWeight(nullC));
+      Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l, zeroF);
+      // lse = ln(sum of weights) (the row anchor's denominator).
+      lse = select(pos, fmul(lg2(l), cf32(ln2)), ninf);
+      inv = c.anchor == attnc::attn::Anchor::row
+                ? select(pos, arith::DivFOp::create(b, loc, one, l), zeroF)
+                : one;
+    }
     ifThen(cmp(arith::CmpIPredicate::slt, row, argLq), [&] {
       Value rowLin = arith::ExtUIOp::create(b, loc, i64,
                                             add(mul(bhOut, argLq), row));
@@ -644,7 +1031,6 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
                               ptr, /*alignment=*/4);
       }
       ifThen(cmp(arith::CmpIPredicate::eq, quadCol, ci32(0)), [&] {
-        Value lse = select(pos, fmul(fadd(mFin[rr], lg2(l)), cf32(ln2)), ninf);
         Value ptr = LLVM::GEPOp::create(b, loc, ptrTy, i8, lsePtr,
                                         ValueRange{mul(rowLin, ci64(4))});
         LLVM::StoreOp::create(b, loc, lse, ptr, /*alignment=*/4);
@@ -658,6 +1044,17 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
 struct AttnGPUBuildKernelPass
     : public attnc::impl::AttnGPUBuildKernelBase<AttnGPUBuildKernelPass> {
   using Base::Base;
+
+  /// Also registers what gpu-module-to-binary needs later in the same
+  /// pipeline (LLVM IR translations, the NVVM target), so that any driver
+  /// that runs this pass can serialize without extra registration.
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    registerLLVMDialectTranslation(registry);
+    registerNVVMDialectTranslation(registry);
+    registerGPUDialectTranslation(registry);
+    NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  }
 
   FailureOr<KernelConfig> configure(attnc::attn::AttentionOp op, StringRef name) {
     using namespace attnc::attn;
@@ -689,29 +1086,87 @@ struct AttnGPUBuildKernelPass
       return op.emitOpError() << "GPU kernel v1: needs " << c.sharedBytes()
                               << " bytes of shared memory (max 232448); use block-n=64",
              failure();
-    if (op.getLink() != Link::exp || op.getAnchor() != Anchor::row)
-      return op.emitOpError("GPU kernel v1: only softmax (link exp, anchor row)"), failure();
-    if (op.getNullLogit() || op.getNullLogitExtra() || op.getScoreConv() ||
-        op.getSinkhornIterations() != 0 || op.getWeightsSigned() ||
-        op.getLinkPower().convertToDouble() != 1.0)
-      return op.emitOpError("GPU kernel v1: null key, score_conv, sinkhorn, signed "
-                            "weights and link powers are not supported"),
+    // Links and anchors: softmax (exp + row, optionally a null key), and the
+    // bounded/unnormalised links sigmoid and relu^p under anchor none or row.
+    c.link = op.getLink();
+    c.anchor = op.getAnchor();
+    c.power = op.getLinkPower().convertToDouble();
+    if (c.anchor == Anchor::sinkhorn)
+      return op.emitOpError("GPU kernel: anchor sinkhorn needs the whole weight "
+                            "matrix (column normalisation) and cannot run online; "
+                            "use the CPU backend"),
              failure();
-    if (!op.getExtras().empty())
-      return op.emitOpError("GPU kernel v1: extra inputs are not supported yet"), failure();
-    for (Attribute a : op.getCarrier()) {
-      auto causal = dyn_cast<CausalAttr>(a);
-      if (!causal)
-        return op.emitOpError() << "GPU kernel v1: carrier " << a << " not supported",
+    if (c.anchor == Anchor::row_abs)
+      return op.emitOpError("GPU kernel: anchor row_abs (signed weights) is not "
+                            "supported; anchors are row and none"),
+             failure();
+    if (op.getWeightsSigned() || c.link == Link::identity || c.link == Link::signed_exp)
+      return op.emitOpError() << "GPU kernel: signed link '" << stringifyLink(c.link)
+                              << "' is not supported (links: exp, sigmoid, relu)",
+             failure();
+    if (c.link == Link::softplus)
+      return op.emitOpError("GPU kernel: link softplus is not supported (links: "
+                            "exp, sigmoid, relu)"),
+             failure();
+    if (c.link == Link::exp && c.anchor != Anchor::row)
+      return op.emitOpError("GPU kernel: link exp needs anchor row (an unshifted "
+                            "exp under anchor none is not supported)"),
+             failure();
+    if (c.link != Link::relu && c.power != 1.0)
+      return op.emitOpError("GPU kernel: link_power applies to relu only"), failure();
+    if (c.link == Link::relu && !(c.power > 0.0))
+      return op.emitOpError("GPU kernel: relu power must be > 0"), failure();
+    if (op.getScoreConv())
+      return op.emitOpError("GPU kernel: score_conv mixes the scores of "
+                            "neighbouring (i, j) across tiles and is not supported"),
+             failure();
+    if (op.getSinkhornIterations() != 0)
+      return op.emitOpError("GPU kernel: sinkhorn iterations need anchor "
+                            "sinkhorn, which is not supported"),
+             failure();
+    if (op.getSplitKv() != 0)
+      return op.emitOpError("GPU kernel: split_kv is a CPU schedule (the GPU kernel "
+                            "tiles KV itself); drop the schedule for the GPU"),
+             failure();
+    if (op.getNullLogit())
+      c.nullLogit = op.getNullLogit()->convertToDouble();
+    if (op.getNullLogitExtra())
+      c.nullExtra = *op.getNullLogitExtra();
+    if ((c.nullLogit || c.nullExtra >= 0) && c.anchor != Anchor::row)
+      return op.emitOpError("GPU kernel: a null logit needs anchor row"), failure();
+    // Extras: device pointers, then one i32 per dynamic extent.
+    int64_t next = 11 + (int64_t)op.getExtras().size();
+    for (Value e : op.getExtras()) {
+      auto t = cast<RankedTensorType>(e.getType());
+      KernelConfig::Extra x;
+      x.type = t;
+      Type el = t.getElementType();
+      if (isa<FloatType>(el))
+        x.elem = Float32Type::get(op.getContext());
+      else if (el.isInteger(32) || el.isInteger(64))
+        x.elem = el;
+      else
+        return op.emitOpError() << "GPU kernel: extra of element type " << el
+                                << " (float, i32 or i64 only)",
                failure();
-      CausalKind k = causal.getAlign() == Align::top_left ? CausalKind::TopLeft
-                                                          : CausalKind::BottomRight;
-      if (c.causal != CausalKind::None && c.causal != k)
-        return op.emitOpError("GPU kernel v1: two causal carriers with different "
-                              "alignments"),
-               failure();
-      c.causal = k;
+      for (int64_t d = 0; d < t.getRank(); ++d)
+        x.dimParam.push_back(t.isDynamicDim(d) ? next++ : -1);
+      c.extras.push_back(x);
     }
+    c.numParams = next;
+    if (c.nullExtra >= 0 && !c.extras[c.nullExtra].elem.isF32())
+      return op.emitOpError("GPU kernel: the null-logit extra must be a float [H]"),
+             failure();
+    c.op = op;
+    FailureOr<attnc::CarrierTilePlan> plan = attnc::CarrierTilePlan::get(op, c.BM, c.BN);
+    if (failed(plan))
+      return failure();
+    c.plan = *plan;
+    for (Attribute a : op.getCarrier())
+      if (auto causal = dyn_cast<CausalAttr>(a))
+        if (c.causal == CausalKind::None)
+          c.causal = causal.getAlign() == Align::top_left ? CausalKind::TopLeft
+                                                          : CausalKind::BottomRight;
     c.scale = op.getScaleAttr() ? op.getScaleAttr().getValueAsDouble() : 1.0 / std::sqrt((double)c.D);
     if (!op.getScore().empty())
       c.score = &op.getScore();
@@ -756,6 +1211,8 @@ struct AttnGPUBuildKernelPass
         Type i32 = IntegerType::get(ctx, 32);
         SmallVector<Type> argTys(5, ptrTy);
         argTys.append(6, i32);
+        argTys.append(cfg->extras.size(), ptrTy);
+        argTys.append(cfg->numParams - argTys.size(), i32);
         mb.setInsertionPointToEnd(gm.getBody());
         auto fn = gpu::GPUFuncOp::create(mb, op.getLoc(), name,
                                          FunctionType::get(ctx, argTys, {}));

@@ -8,6 +8,9 @@
 //===----------------------------------------------------------------------===//
 #include "attnc/CPU/CPUBackend.h"
 #include "attnc/CPU/CPUObject.h"
+#ifdef ATTNC_HAVE_GPU
+#include "attnc/GPU/GPUArtifacts.h"
+#endif
 #include "attnc/Frontend/SpecToMLIR.h"
 #include "attnc/Passes/Passes.h"
 #include "attnc/Spec/Parser.h"
@@ -42,8 +45,10 @@ static cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.attn | spec
                                      cl::sub(runCmd));
 static cl::list<std::string> dimArgs("dim", cl::desc("Bind a dim: NAME=VALUE (repeatable)"),
                                      cl::sub(checkCmd), cl::sub(compileCmd), cl::sub(runCmd));
-static cl::opt<std::string> dtypeArg("dtype", cl::desc("Float element type: f32 or f64"),
-                                     cl::init("f32"), cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<std::string> dtypeArg(
+    "dtype", cl::desc("Element type of q, k, v and outputs: f32 or f64 (CPU; default f32), bf16 "
+                      "or f16 (GPU targets; default bf16)"),
+    cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<bool> quiet("quiet", cl::desc("Print only errors"), cl::sub(cl::SubCommand::getAll()));
 
 enum class Emit { Attn, Cascade, LLVM };
@@ -57,8 +62,8 @@ static cl::opt<std::string> outputFile(
     "o", cl::desc("With --emit: write the IR here instead of stdout; with --target: the output directory"),
     cl::value_desc("path"), cl::sub(compileCmd));
 static cl::opt<std::string> target(
-    "target", cl::desc("Write ahead-of-time artifacts for a target into -o DIR: cpu (object, "
-                       "header, manifest)"),
+    "target", cl::desc("Write ahead-of-time artifacts into -o DIR: cpu (object, header, "
+                       "manifest) or sm_90a (cubin, PTX, manifest per attention, launch header)"),
     cl::sub(compileCmd));
 
 static cl::opt<std::string> backend("backend", cl::desc("Backend: cpu"), cl::init("cpu"),
@@ -94,9 +99,18 @@ bool splitBinding(llvm::StringRef arg, llvm::StringRef &name, llvm::StringRef &v
 /// Parses --dim bindings against the spec's declared dims.
 llvm::Expected<LoweringOptions> loweringOptions(const spec::Spec &spec) {
   LoweringOptions opts;
-  if (dtypeArg != "f32" && dtypeArg != "f64")
-    return llvm::createStringError("--dtype must be f32 or f64, got '%s'", dtypeArg.c_str());
-  opts.floatBits = dtypeArg == "f64" ? 64 : 32;
+  bool gpuTarget = compileCmd && (target == "sm_90a" || target == "sm_100a");
+  std::string dtype = dtypeArg.empty() ? std::string(gpuTarget ? "bf16" : "f32") : std::string(dtypeArg);
+  if (dtype == "f32" || dtype == "f64") {
+    opts.floatBits = dtype == "f64" ? 64 : 32;
+  } else if ((dtype == "bf16" || dtype == "f16") && compileCmd) {
+    opts.floatBits = 16;
+    opts.bfloat = dtype == "bf16";
+  } else {
+    return llvm::createStringError("--dtype must be f32 or f64%s, got '%s'",
+                                   compileCmd ? " (or bf16/f16 for GPU targets)" : "",
+                                   dtype.c_str());
+  }
   for (const std::string &arg : dimArgs) {
     llvm::StringRef name, value;
     int64_t v;
@@ -192,7 +206,24 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec) {
         llvm::outs() << "wrote " << outputFile << "/" << spec.name << ".{o,h,json}\n";
       return 0;
     }
-    return fail("unknown --target '" + target + "' (targets: cpu)");
+#ifdef ATTNC_HAVE_GPU
+    if (target == "sm_90a" || target == "sm_100a") {
+      auto kernels = compileForGPU(*module, spec, target);
+      if (!kernels)
+        return fail(kernels.takeError());
+      if (llvm::Error err = writeGPUArtifacts(*kernels, spec, outputFile))
+        return fail(std::move(err));
+      if (!quiet)
+        for (const GPUKernelArtifact &k : *kernels)
+          llvm::outs() << "wrote " << outputFile << "/" << k.kernel << ".{cubin,ptx,json} and "
+                       << outputFile << "/" << spec.name << ".h\n";
+      return 0;
+    }
+    return fail("unknown --target '" + target + "' (targets: cpu, sm_90a, sm_100a)");
+#else
+    return fail("unknown --target '" + target + "' (targets: cpu; this build has no GPU code "
+                "generation)");
+#endif
   }
   if (emitLevel == Emit::Cascade) {
     PassManager pm(&ctx);
@@ -387,7 +418,7 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
     }
     if (a->dtype != want)
       return fail(it->second + ": input '" + in.name + "' must be " + dtypeName(want).str() +
-                  " (run --dtype=" + dtypeArg + "), but the file holds " + dtypeName(a->dtype).str());
+                  " (run --dtype=" + std::string(opts->floatBits == 64 ? "f64" : "f32") + "), but the file holds " + dtypeName(a->dtype).str());
     if (llvm::ArrayRef<int64_t>(a->shape) != tt.getShape())
       return fail(it->second + ": input '" + in.name + "' must have shape " +
                   shapeStr(tt.getShape()) + " (from the dims bound), but the file has " +
@@ -426,7 +457,7 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
   }
   if (!quiet)
     llvm::outs() << llvm::format("ran %s on cpu (%s): compile %.1f ms, run %.2f ms\n",
-                                 spec.name.c_str(), dtypeArg.c_str(), result->compileMs,
+                                 spec.name.c_str(), opts->floatBits == 64 ? "f64" : "f32", result->compileMs,
                                  result->runMs);
   return 0;
 }

@@ -1,0 +1,49 @@
+"""PyTorch anchors for the same shapes as bench_attnc, in the same device run:
+SDPA (cuDNN and flash backends) and FlexAttention, bf16, forward. TFLOP/s of
+useful work (kept pairs only), CUDA events, median of 30 after warm-up."""
+import sys
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import sdpa_kernel, SDPBackend
+from torch.nn.attention.flex_attention import flex_attention, create_block_mask
+
+flex = torch.compile(flex_attention, dynamic=False)
+
+
+def bench(fn, iters=30, warm=5):
+    for _ in range(warm):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iters):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record(); fn(); b.record(); torch.cuda.synchronize()
+        times.append(a.elapsed_time(b))
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main():
+    D = 128
+    for (B, H, S) in [(8, 16, 4096), (2, 16, 16384)]:
+        q, k, v = (torch.randn(B, H, S, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+        for causal in (False, True):
+            pairs = S * (S + 1) / 2 if causal else S * S
+            fl = 4.0 * B * H * pairs * D
+            name = "causal" if causal else "full"
+            for be, label in [(SDPBackend.CUDNN_ATTENTION, "sdpa-cudnn"), (SDPBackend.FLASH_ATTENTION, "sdpa-flash")]:
+                try:
+                    with sdpa_kernel([be]):
+                        ms = bench(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))
+                    print(f"{label:11s} {name:7s} B{B} H{H} S{S} D{D} {ms:8.3f} ms {fl / ms / 1e9:7.1f} TFLOP/s", flush=True)
+                except Exception as ex:  # a backend may be unavailable
+                    print(f"{label} {name} failed: {str(ex)[:100]}", flush=True)
+            bm = create_block_mask(lambda b, h, i, j: i >= j, None, None, S, S) if causal else None
+            ms = bench(lambda: flex(q, k, v, block_mask=bm))
+            print(f"{'flex':11s} {name:7s} B{B} H{H} S{S} D{D} {ms:8.3f} ms {fl / ms / 1e9:7.1f} TFLOP/s", flush=True)
+        del q, k, v
+        torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

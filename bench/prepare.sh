@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Here (with MLIR): compile the benchmarked kernels into bench-artifacts/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ATTNC=${ATTNC:-build/bin/attnc}
+rm -rf bench-artifacts
+$ATTNC compile bench/dense_full.attn --target=sm_90a --dim D=128 -o bench-artifacts/full
+$ATTNC compile examples/02_causal_self.attn --target=sm_90a --dim D=128 -o bench-artifacts/causal

@@ -1,0 +1,35 @@
+//===- GPUArtifacts.h - ahead-of-time GPU artifacts --------------*- C++ -*-===//
+#ifndef ATTNC_GPU_GPUARTIFACTS_H
+#define ATTNC_GPU_GPUARTIFACTS_H
+
+#include "attnc/Spec/SpecAST.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace attnc {
+
+/// One compiled kernel: its name, the cubin and PTX, and its manifest (JSON
+/// per docs/gpu-abi.md, with the spec's input names added).
+struct GPUKernelArtifact {
+  std::string kernel;
+  std::string attention;  // the spec's attention name
+  std::string cubin, ptx, manifest;
+};
+
+/// Compiles every attention of `module` (attn level, 16-bit tensors, static
+/// head dims) for `chip` to cubin and PTX.
+llvm::Expected<std::vector<GPUKernelArtifact>>
+compileForGPU(mlir::ModuleOp module, const spec::Spec &spec, llvm::StringRef chip);
+
+/// Writes DIR/<kernel>.{cubin,ptx,json} per attention and DIR/<variant>.h, a
+/// C header with a load and a typed launch function per kernel over the
+/// attnc runtime's C API.
+llvm::Error writeGPUArtifacts(llvm::ArrayRef<GPUKernelArtifact> kernels,
+                              const spec::Spec &spec, llvm::StringRef dir);
+
+} // namespace attnc
+
+#endif // ATTNC_GPU_GPUARTIFACTS_H

@@ -1,0 +1,235 @@
+//===- GPUArtifacts.cpp - ahead-of-time GPU artifacts --------------------===//
+//
+// Runs the GPU pipeline twice (cubin, then PTX) on copies of the attn-level
+// module and writes, per attention, the binary, the PTX and the manifest the
+// runtime loads; plus a C header whose launch functions take the spec's
+// tensors by name.
+//
+//===----------------------------------------------------------------------===//
+#include "attnc/GPU/GPUArtifacts.h"
+#include "attnc/GPU/Passes.h"
+#include "dialects/Attn/AttnDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace attnc;
+
+namespace {
+/// Runs the GPU pipeline on a copy; returns kernel name -> (binary, manifest).
+llvm::Expected<std::map<std::string, std::pair<std::string, std::string>>>
+runPipeline(ModuleOp module, StringRef chip, StringRef format) {
+  OwningOpRef<ModuleOp> copy = module.clone();
+  std::string diagText;
+  llvm::raw_string_ostream os(diagText);
+  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
+    if (auto l = dyn_cast<FileLineColLoc>(d.getLocation()))
+      os << l.getFilename() << ":" << l.getLine() << ":" << l.getColumn();
+    else if (auto n = dyn_cast<NameLoc>(d.getLocation()))
+      if (auto c = dyn_cast<FileLineColLoc>(n.getChildLoc()))
+        os << c.getFilename() << ":" << c.getLine() << ":" << c.getColumn();
+    os << ": error: " << d << "\n";
+    return success();
+  });
+  PassManager pm(module.getContext());
+  if (failed(buildGPUPipeline(pm, chip, format)))
+    return llvm::createStringError("the GPU pipeline does not support chip '%s' yet (sm_90a)",
+                                   chip.str().c_str());
+  if (failed(pm.run(*copy)))
+    return llvm::createStringError("%s", diagText.empty() ? "GPU compilation failed\n"
+                                                          : diagText.c_str());
+  auto manifests = (*copy)->getAttrOfType<DictionaryAttr>("attnc.gpu.manifests");
+  std::string binary;
+  copy->walk([&](gpu::BinaryOp bin) {
+    for (Attribute a : bin.getObjects())
+      binary = cast<gpu::ObjectAttr>(a).getObject().getValue().str();
+  });
+  if (!manifests || binary.empty())
+    return llvm::createStringError("the GPU pipeline produced no kernel");
+  std::map<std::string, std::pair<std::string, std::string>> out;
+  for (NamedAttribute m : manifests)
+    out[m.getName().str()] = {binary, cast<StringAttr>(m.getValue()).getValue().str()};
+  return out;
+}
+
+llvm::Error writeFile(const std::string &path, StringRef data) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return llvm::createStringError(ec, "cannot write %s: %s", path.c_str(), ec.message().c_str());
+  os << data;
+  return llvm::Error::success();
+}
+} // namespace
+
+llvm::Expected<std::vector<GPUKernelArtifact>>
+attnc::compileForGPU(ModuleOp module, const spec::Spec &spec, StringRef chip) {
+  // Which spec names each attention reads (q, k, v, extras), in kernel order.
+  auto fn = module.lookupSymbol<func::FuncOp>(spec.name);
+  if (!fn)
+    return llvm::createStringError("no function '%s'", spec.name.c_str());
+  auto argName = [&](Value v) -> std::string {
+    if (auto arg = dyn_cast<BlockArgument>(v))
+      if (arg.getOwner()->getParentOp() == fn.getOperation())
+        return spec.inputs[arg.getArgNumber()].name;
+    return "";
+  };
+  SmallVector<attn::AttentionOp> ops;
+  fn.walk([&](attn::AttentionOp op) { ops.push_back(op); });
+  for (Operation &op : fn.getBody().front().without_terminator())
+    if (isa<attn::AttnDialect>(op.getDialect()) && !isa<attn::AttentionOp>(op))
+      return llvm::createStringError(
+          "the GPU target compiles attention ops only: '%s' (a let or an output expression "
+          "that is not a bare attention result) runs on the CPU backend",
+          op.getName().getStringRef().str().c_str());
+  for (attn::AttentionOp op : ops) {
+    auto q = cast<RankedTensorType>(op.getQuery().getType());
+    auto v = cast<RankedTensorType>(op.getValue().getType());
+    if (q.isDynamicDim(3) || v.isDynamicDim(3))
+      return llvm::createStringError("the GPU target needs static head dims: bind them with "
+                                     "--dim (64, 128 or 256)");
+  }
+
+  auto bins = runPipeline(module, chip, "bin");
+  if (!bins)
+    return bins.takeError();
+  auto ptxs = runPipeline(module, chip, "isa");
+  if (!ptxs)
+    return ptxs.takeError();
+  std::vector<GPUKernelArtifact> result;
+  for (auto [k, op] : llvm::enumerate(ops)) {
+    std::string kernel = spec.name + "_kernel" + (ops.size() > 1 ? std::to_string(k) : "");
+    auto b = bins->find(kernel), p = ptxs->find(kernel);
+    if (b == bins->end() || p == ptxs->end())
+      return llvm::createStringError("no kernel '%s' in the GPU module", kernel.c_str());
+    // Add the spec's names so hosts and tools can bind tensors by name.
+    auto parsed = llvm::json::parse(b->second.second);
+    if (!parsed)
+      return parsed.takeError();
+    llvm::json::Object *obj = parsed->getAsObject();
+    llvm::json::Object names{{"q", argName(op.getQuery())},
+                             {"k", argName(op.getKey())},
+                             {"v", argName(op.getValue())}};
+    llvm::json::Array extras;
+    for (Value e : op.getExtras())
+      extras.push_back(argName(e));
+    names["extras"] = std::move(extras);
+    std::string attention = "?";
+    if (auto n = dyn_cast<NameLoc>(op.getLoc()))
+      attention = n.getName().str();
+    (*obj)["spec"] = llvm::json::Object{{"variant", spec.name},
+                                        {"attention", attention},
+                                        {"inputs", std::move(names)}};
+    std::string manifest;
+    llvm::raw_string_ostream ms(manifest);
+    ms << llvm::formatv("{0:2}", llvm::json::Value(std::move(*parsed))) << "\n";
+    result.push_back({kernel, attention, b->second.first, p->second.first, manifest});
+  }
+  return result;
+}
+
+llvm::Error attnc::writeGPUArtifacts(ArrayRef<GPUKernelArtifact> kernels,
+                                     const spec::Spec &spec, StringRef dir) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    return llvm::createStringError(ec, "cannot create %s", dir.str().c_str());
+  std::string h;
+  llvm::raw_string_ostream hs(h);
+  std::string guard = "ATTNC_" + StringRef(spec.name).upper() + "_GPU_H";
+  hs << "/* Generated by attnc for variant '" << spec.name << "' (GPU). Link with the attnc\n"
+     << "   runtime (lib/Runtime, libattnc_runtime.a) and -ldl. Load a kernel once, then launch it\n"
+     << "   on device buffers (contiguous, row-major); every argument is validated first. */\n"
+     << "#ifndef " << guard << "\n#define " << guard << "\n#include <stdio.h>\n"
+     << "#include \"attnc/Runtime/attnc_runtime.h\"\n\n";
+  for (const GPUKernelArtifact &k : kernels) {
+    std::string base = (dir + "/" + k.kernel).str();
+    if (llvm::Error e = writeFile(base + ".cubin", k.cubin))
+      return e;
+    if (llvm::Error e = writeFile(base + ".ptx", k.ptx))
+      return e;
+    if (llvm::Error e = writeFile(base + ".json", k.manifest))
+      return e;
+    auto parsed = llvm::json::parse(k.manifest);
+    if (!parsed)
+      return parsed.takeError();
+    const llvm::json::Object &m = *parsed->getAsObject();
+    int64_t d = m.getInteger("head_dim").value_or(0), dv = m.getInteger("head_dim_v").value_or(0);
+    std::string dtype = m.getString("dtype").value_or("bf16").str();
+    std::string dt = dtype == "f16" ? "ATTNC_DTYPE_F16" : "ATTNC_DTYPE_BF16";
+    const llvm::json::Object *names = m.getObject("spec")->getObject("inputs");
+    std::string fnBase = "attnc_" + spec.name + "_" + k.attention;
+    hs << "/* attention '" << k.attention << "': kernel " << k.kernel << ", head dims " << d
+       << "/" << dv << ", " << dtype << " */\n"
+       << "static inline attnc_status " << fnBase << "_load(const char *dir, attnc_kernel **kernel) {\n"
+       << "  char path[4096];\n"
+       << "  snprintf(path, sizeof path, \"%s/" << k.kernel << ".json\", dir);\n"
+       << "  return attnc_kernel_load(path, kernel);\n}\n";
+    // Launch: q [B,Hq,Lq,D], k [B,Hk,Lk,D], v [B,Hk,Lk,Dv], o [B,H,Lq,Dv],
+    // lse [B,H,Lq] f32, then the extras in manifest order.
+    hs << "static inline attnc_status " << fnBase << "_launch(attnc_kernel *kernel, const void *"
+       << names->getString("q").value_or("q") << ", const void *"
+       << names->getString("k").value_or("k") << ", const void *"
+       << names->getString("v").value_or("v") << ", void *o, float *lse";
+    std::vector<std::string> extraNames;
+    for (const llvm::json::Value &e : *names->getArray("extras"))
+      extraNames.push_back(e.getAsString().value_or("extra").str());
+    for (const std::string &e : extraNames)
+      hs << ", const void *" << e;
+    hs << ",\n    int64_t B, int64_t Hq, int64_t Hk, int64_t Lq, int64_t Lk, int device, void *stream) {\n"
+       << "  int64_t H = Hq > Hk ? Hq : Hk;\n"
+       << "  int64_t sq[4] = {B, Hq, Lq, " << d << "}, sk[4] = {B, Hk, Lk, " << d
+       << "}, sv[4] = {B, Hk, Lk, " << dv << "};\n"
+       << "  int64_t so[4] = {B, H, Lq, " << dv << "}, sl[3] = {B, H, Lq};\n"
+       << "  attnc_tensor args[" << 5 + extraNames.size() << "];\n"
+       << "  args[0] = attnc_tensor_contiguous((void *)" << names->getString("q").value_or("q")
+       << ", " << dt << ", 4, sq, device);\n"
+       << "  args[1] = attnc_tensor_contiguous((void *)" << names->getString("k").value_or("k")
+       << ", " << dt << ", 4, sk, device);\n"
+       << "  args[2] = attnc_tensor_contiguous((void *)" << names->getString("v").value_or("v")
+       << ", " << dt << ", 4, sv, device);\n"
+       << "  args[3] = attnc_tensor_contiguous(o, " << dt << ", 4, so, device);\n"
+       << "  args[4] = attnc_tensor_contiguous(lse, ATTNC_DTYPE_F32, 3, sl, device);\n";
+    // Extras: their shapes come from the manifest's params (symbolic dims
+    // over B, H, Hq, Hk, Lq, Lk and literals).
+    size_t e = 0;
+    if (const llvm::json::Array *params = m.getArray("params"))
+      for (const llvm::json::Value &pv : *params) {
+        const llvm::json::Object *p = pv.getAsObject();
+        auto tensor = p->getString("tensor");
+        if (!tensor || *tensor == "q" || *tensor == "k" || *tensor == "v" || *tensor == "o" ||
+            *tensor == "lse" || e >= extraNames.size())
+          continue;
+        const llvm::json::Array *shape = p->getArray("shape");
+        std::string pdt = p->getString("dtype").value_or("f32").str();
+        std::string code = pdt == "i32" ? "ATTNC_DTYPE_I32" : pdt == "bf16" ? "ATTNC_DTYPE_BF16"
+                           : pdt == "f16" ? "ATTNC_DTYPE_F16" : "ATTNC_DTYPE_F32";
+        hs << "  {\n    int64_t s[" << (shape ? shape->size() : 1) << "] = {";
+        if (shape)
+          for (size_t n = 0; n < shape->size(); ++n) {
+            const llvm::json::Value &x = (*shape)[n];
+            hs << (n ? ", " : "");
+            if (auto i = x.getAsInteger())
+              hs << *i;
+            else
+              hs << "(" << x.getAsString().value_or("1") << ")";
+          }
+        else
+          hs << "1";
+        hs << "};\n    args[" << 5 + e << "] = attnc_tensor_contiguous((void *)" << extraNames[e]
+           << ", " << code << ", " << (shape ? shape->size() : 1) << ", s, device);\n  }\n";
+        ++e;
+      }
+    hs << "  return attnc_kernel_launch(kernel, args, " << 5 + extraNames.size()
+       << ", NULL, stream);\n}\n\n";
+  }
+  hs << "#endif\n";
+  return writeFile((dir + "/" + spec.name + ".h").str(), h);
+}

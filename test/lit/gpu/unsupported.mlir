@@ -1,0 +1,72 @@
+// RUN: attnc-opt --attn-gpu-build-kernel -verify-diagnostics -split-input-file %s
+// What the Hopper kernel rejects, with the reason.
+
+func.func @f32(%q: tensor<1x1x?x128xf32>, %k: tensor<1x1x?x128xf32>, %v: tensor<1x1x?x128xf32>) -> tensor<1x1x?x128xf32> {
+  // expected-error @+1 {{GPU kernel v1: q/k/v must be bf16 or f16}}
+  %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x1x?x128xf32>, tensor<1x1x?x128xf32>, tensor<1x1x?x128xf32> -> tensor<1x1x?x128xf32>
+  return %o : tensor<1x1x?x128xf32>
+}
+
+// -----
+
+func.func @sinkhorn(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
+  // expected-error @+1 {{GPU kernel: anchor sinkhorn needs the whole weight matrix (column normalisation) and cannot run online; use the CPU backend}}
+  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<sinkhorn>, sinkhorn_iterations = 3 : i64} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
+  return %o : tensor<1x2x?x64xbf16>
+}
+
+// -----
+
+func.func @signed(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
+  // expected-error @+1 {{GPU kernel: signed link 'identity' is not supported (links: exp, sigmoid, relu)}}
+  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<identity>, anchor = #attn.anchor<none>, weights_signed} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
+  return %o : tensor<1x2x?x64xbf16>
+}
+
+// -----
+
+func.func @signed_exp(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
+  // expected-error @+1 {{GPU kernel: anchor row_abs (signed weights) is not supported; anchors are row and none}}
+  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<signed_exp>, anchor = #attn.anchor<row_abs>, weights_signed} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
+  return %o : tensor<1x2x?x64xbf16>
+}
+
+// -----
+
+func.func @softplus(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
+  // expected-error @+1 {{GPU kernel: link softplus is not supported (links: exp, sigmoid, relu)}}
+  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<softplus>, anchor = #attn.anchor<row>} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
+  return %o : tensor<1x2x?x64xbf16>
+}
+
+// -----
+
+func.func @exp_none(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
+  // expected-error @+1 {{GPU kernel: link exp needs anchor row (an unshifted exp under anchor none is not supported)}}
+  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<none>} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
+  return %o : tensor<1x2x?x64xbf16>
+}
+
+// -----
+
+func.func @score_conv(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>, %w: tensor<2x2x2xf32>) -> tensor<1x2x?x64xbf16> {
+  // expected-error @+1 {{GPU kernel: score_conv mixes the scores of neighbouring (i, j) across tiles and is not supported}}
+  %o = attn.attention %q, %k, %v extras(%w : tensor<2x2x2xf32>) {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, score_conv = #attn.score_conv<queries = 2, keys = 2, weight = 0>} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
+  return %o : tensor<1x2x?x64xbf16>
+}
+
+// -----
+
+func.func @split_kv(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
+  // expected-error @+1 {{GPU kernel: split_kv is a CPU schedule (the GPU kernel tiles KV itself); drop the schedule for the GPU}}
+  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, split_kv = 256 : i64} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
+  return %o : tensor<1x2x?x64xbf16>
+}
+
+// -----
+
+func.func @block_list_small(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>, %off: tensor<1x2x?xi32>, %idx: tensor<1x2x?xi32>) -> tensor<1x2x?x64xbf16> {
+  // expected-error @+1 {{GPU kernel: block_list(q_block = 64, k_block = 128) needs BLOCK_M = 128 to divide q_block and BLOCK_N = 128 to divide k_block}}
+  %o = attn.attention %q, %k, %v extras(%off, %idx : tensor<1x2x?xi32>, tensor<1x2x?xi32>) {carrier = [#attn.block_list<q_block = 64, k_block = 128, offsets = 0, indices = 1>], scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
+  return %o : tensor<1x2x?x64xbf16>
+}
