@@ -27,3 +27,7 @@ if os.path.exists(_runner_utils) and os.path.exists(
         os.path.join(config.llvm_tools_dir, "mlir-runner")):
     config.available_features.add("mlir-runner")
     config.substitutions.append(("%mlir_c_runner_utils", _runner_utils))
+
+# The CUDA toolkit (ptxas) turns GPU modules into cubins.
+if os.path.exists(os.environ.get("CUDA_HOME", "/usr/local/cuda") + "/bin/ptxas"):
+    config.available_features.add("cuda-toolkit")

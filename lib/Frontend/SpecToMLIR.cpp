@@ -284,7 +284,11 @@ std::optional<TV> ModuleBuilder::emit(OpBuilder &eb, const Expr &e, const Scope 
                 Kind::Float};
     if (Value d = dimValue(eb, l, e.name))
       return TV{d, Kind::Int};
-    error(e.loc) << "'" << e.name << "' is not available here";
+    if (llvm::is_contained(spec.dims, e.name))
+      error(e.loc) << "dim '" << e.name << "' is not the extent of any input, so its value "
+                   << "must be given: bind it with --dim " << e.name << "=VALUE";
+    else
+      error(e.loc) << "'" << e.name << "' is not available here";
     return std::nullopt;
   }
   case Expr::Kind::Index: {

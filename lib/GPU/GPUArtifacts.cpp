@@ -33,10 +33,10 @@ runPipeline(ModuleOp module, StringRef chip, StringRef format) {
   llvm::raw_string_ostream os(diagText);
   ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
     if (auto l = dyn_cast<FileLineColLoc>(d.getLocation()))
-      os << l.getFilename() << ":" << l.getLine() << ":" << l.getColumn();
+      os << l.getFilename().getValue() << ":" << l.getLine() << ":" << l.getColumn();
     else if (auto n = dyn_cast<NameLoc>(d.getLocation()))
       if (auto c = dyn_cast<FileLineColLoc>(n.getChildLoc()))
-        os << c.getFilename() << ":" << c.getLine() << ":" << c.getColumn();
+        os << c.getFilename().getValue() << ":" << c.getLine() << ":" << c.getColumn();
     os << ": error: " << d << "\n";
     return success();
   });

@@ -13,7 +13,11 @@ public:
 
   bool run(std::string &err) {
     int root;
-    if (!cmp(root, 0) || (skipWs(), P != T.size() && fail("unexpected " + here()))) {
+    bool ok = cmp(root, 0);
+    skipWs();
+    if (ok && P != T.size())
+      ok = fail("unexpected " + here());
+    if (!ok) {
       err = Err;
       return false;
     }
@@ -147,8 +151,9 @@ private:
     }
     if (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
       size_t s = P;
-      while (P < T.size() && (T[P] == '_' || (T[P] >= 'a' && T[P] <= 'z') || (T[P] >= 'A' && T[P] <= 'Z') ||
-                              (T[P] >= '0' && T[P] <= '9')))
+      // Names may be dotted ("extra_0.dim1": a size of an extra input).
+      while (P < T.size() && (T[P] == '_' || T[P] == '.' || (T[P] >= 'a' && T[P] <= 'z') ||
+                              (T[P] >= 'A' && T[P] <= 'Z') || (T[P] >= '0' && T[P] <= '9')))
         ++P;
       std::string name = T.substr(s, P - s);
       skipWs();

@@ -1,7 +1,7 @@
 // gpu-check-run: runs attnc kernels through the attnc runtime (attnc_runtime.h)
 // on a GPU and checks them against a reference. Driven by scripts/gpu-check.
 //
-//   gpu-check-run [--quick] [--seed N] [--dump DIR] MANIFEST.json ...
+//   gpu-check-run [--quick] [--seed N] [--dump DIR] [--dry-run] (MANIFEST.json | CASE_DIR) ...
 //
 // Per manifest (kinds recognised from the manifest):
 //  - the runtime test fixture ("fixture": "scaled_copy"; NOT an attention
@@ -14,6 +14,13 @@
 //    (all rows, or a sample for large shapes); with --dump DIR each case's
 //    inputs and outputs are also written as .npy for torch_ref.py.
 // Kernels with score/mask regions are skipped (no reference without the spec).
+//  - case folders written by scripts/make-gpu-cases (a CASE_DIR holding
+//    case.json, or --case CASE_DIR): the inputs (.npy '<f4'/'<i4'; q/k/v
+//    converted to the kernel's 16-bit type exactly), the launch dims and the
+//    expected o (float64 CPU reference, as f32) come from the case; tensors
+//    are matched to spec input names through the manifest's "spec" object;
+//    o and lse are poisoned with NaN; pass if rel_l2 <= 1e-2, max_abs <=
+//    2e-2 * max(1, max|ref|) and no NaN in o or lse.
 // Prints one line per case with max abs and relative error; exit status 1 if
 // any case failed.
 #include "attnc/Runtime/attnc_runtime.h"
@@ -21,12 +28,14 @@
 #include <cuda.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdarg>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <sys/stat.h>
@@ -409,40 +418,715 @@ void runAttention(attnc_kernel *k, const Attn &a, bool quick, uint64_t &seed, co
   }
 }
 
+// ---- case folders (scripts/make-gpu-cases) ------------------------------
+// A minimal JSON reader (objects, arrays, strings, numbers, true/false/null)
+// for case.json and the manifest's "spec" object.
+struct Json {
+  enum Kind { Null, Bool, Num, Str, Arr, Obj } kind = Null;
+  bool b = false;
+  double num = 0;
+  std::string str;
+  std::vector<Json> arr;
+  std::vector<std::pair<std::string, Json>> obj;
+  const Json *get(const std::string &key) const {
+    if (kind != Obj)
+      return nullptr;
+    for (const auto &kv : obj)
+      if (kv.first == key)
+        return &kv.second;
+    return nullptr;
+  }
+};
+
+struct JsonParser {
+  const std::string &s;
+  size_t i = 0;
+  std::string err;
+  explicit JsonParser(const std::string &text) : s(text) {}
+  void ws() {
+    while (i < s.size() && isspace((unsigned char)s[i]))
+      ++i;
+  }
+  bool fail(const char *what) {
+    if (err.empty())
+      err = std::string(what) + " at offset " + std::to_string(i);
+    return false;
+  }
+  bool str(std::string &out) {
+    if (i >= s.size() || s[i] != '"')
+      return fail("expected a string");
+    ++i;
+    while (i < s.size() && s[i] != '"') {
+      char c = s[i++];
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (i >= s.size())
+        return fail("bad escape");
+      char e = s[i++];
+      switch (e) {
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'u': {
+        if (i + 4 > s.size())
+          return fail("bad \\u escape");
+        unsigned cp = (unsigned)strtoul(s.substr(i, 4).c_str(), nullptr, 16);
+        i += 4;
+        if (cp < 0x80) {
+          out += (char)cp;
+        } else if (cp < 0x800) {
+          out += (char)(0xc0 | (cp >> 6));
+          out += (char)(0x80 | (cp & 0x3f));
+        } else {
+          out += (char)(0xe0 | (cp >> 12));
+          out += (char)(0x80 | ((cp >> 6) & 0x3f));
+          out += (char)(0x80 | (cp & 0x3f));
+        }
+        break;
+      }
+      default: out += e;
+      }
+    }
+    if (i >= s.size())
+      return fail("unterminated string");
+    ++i;
+    return true;
+  }
+  bool value(Json &v) {
+    ws();
+    if (i >= s.size())
+      return fail("unexpected end");
+    char c = s[i];
+    if (c == '{') {
+      v.kind = Json::Obj;
+      ++i;
+      ws();
+      if (i < s.size() && s[i] == '}') {
+        ++i;
+        return true;
+      }
+      while (true) {
+        ws();
+        std::string key;
+        if (!str(key))
+          return false;
+        ws();
+        if (i >= s.size() || s[i] != ':')
+          return fail("expected ':'");
+        ++i;
+        Json x;
+        if (!value(x))
+          return false;
+        v.obj.emplace_back(std::move(key), std::move(x));
+        ws();
+        if (i < s.size() && s[i] == ',') {
+          ++i;
+          continue;
+        }
+        if (i < s.size() && s[i] == '}') {
+          ++i;
+          return true;
+        }
+        return fail("expected ',' or '}'");
+      }
+    }
+    if (c == '[') {
+      v.kind = Json::Arr;
+      ++i;
+      ws();
+      if (i < s.size() && s[i] == ']') {
+        ++i;
+        return true;
+      }
+      while (true) {
+        Json x;
+        if (!value(x))
+          return false;
+        v.arr.push_back(std::move(x));
+        ws();
+        if (i < s.size() && s[i] == ',') {
+          ++i;
+          continue;
+        }
+        if (i < s.size() && s[i] == ']') {
+          ++i;
+          return true;
+        }
+        return fail("expected ',' or ']'");
+      }
+    }
+    if (c == '"') {
+      v.kind = Json::Str;
+      return str(v.str);
+    }
+    if (!s.compare(i, 4, "true")) {
+      v.kind = Json::Bool;
+      v.b = true;
+      i += 4;
+      return true;
+    }
+    if (!s.compare(i, 5, "false")) {
+      v.kind = Json::Bool;
+      i += 5;
+      return true;
+    }
+    if (!s.compare(i, 4, "null")) {
+      i += 4;
+      return true;
+    }
+    char *end = nullptr;
+    v.num = strtod(s.c_str() + i, &end);
+    if (end == s.c_str() + i)
+      return fail("unexpected character");
+    v.kind = Json::Num;
+    i = (size_t)(end - s.c_str());
+    return true;
+  }
+};
+
+bool readFile(const std::string &path, std::string &out) {
+  FILE *f = fopen(path.c_str(), "rb");
+  if (!f)
+    return false;
+  char buf[65536];
+  size_t n;
+  out.clear();
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+    out.append(buf, n);
+  fclose(f);
+  return true;
+}
+
+bool readJson(const std::string &path, Json &v, std::string &err) {
+  std::string text;
+  if (!readFile(path, text)) {
+    err = "cannot read " + path;
+    return false;
+  }
+  JsonParser p(text);
+  if (!p.value(v)) {
+    err = path + ": " + p.err;
+    return false;
+  }
+  return true;
+}
+
+// A minimal .npy reader: little-endian '<f4', '<i4' (also '<f8', '<i8'), C order.
+struct Npy {
+  std::string descr;
+  std::vector<int64_t> shape;
+  std::vector<char> data;
+  size_t count() const {
+    size_t n = 1;
+    for (int64_t d : shape)
+      n *= (size_t)d;
+    return n;
+  }
+  size_t itemSize() const { return descr == "<f8" || descr == "<i8" ? 8 : 4; }
+  double at(size_t i) const {
+    if (descr == "<f4") {
+      float f;
+      memcpy(&f, &data[i * 4], 4);
+      return f;
+    }
+    if (descr == "<i4") {
+      int32_t x;
+      memcpy(&x, &data[i * 4], 4);
+      return x;
+    }
+    if (descr == "<f8") {
+      double d;
+      memcpy(&d, &data[i * 8], 8);
+      return d;
+    }
+    int64_t x;
+    memcpy(&x, &data[i * 8], 8);
+    return (double)x;
+  }
+  int64_t atInt(size_t i) const {
+    if (descr == "<i4") {
+      int32_t x;
+      memcpy(&x, &data[i * 4], 4);
+      return x;
+    }
+    if (descr == "<i8") {
+      int64_t x;
+      memcpy(&x, &data[i * 8], 8);
+      return x;
+    }
+    return (int64_t)at(i);
+  }
+  bool isFloat() const { return descr[1] == 'f'; }
+  std::string shapeText() const {
+    std::string r = "[";
+    for (size_t i = 0; i < shape.size(); ++i)
+      r += (i ? ", " : "") + std::to_string(shape[i]);
+    return r + "]";
+  }
+};
+
+bool readNpy(const std::string &path, Npy &a, std::string &err) {
+  std::string raw;
+  if (!readFile(path, raw)) {
+    err = "cannot read " + path;
+    return false;
+  }
+  if (raw.size() < 10 || memcmp(raw.data(), "\x93NUMPY", 6) != 0) {
+    err = path + ": not a .npy file";
+    return false;
+  }
+  unsigned major = (unsigned char)raw[6];
+  size_t hlen, off;
+  if (major == 1) {
+    hlen = (unsigned char)raw[8] | ((size_t)(unsigned char)raw[9] << 8);
+    off = 10;
+  } else {
+    if (raw.size() < 12) {
+      err = path + ": truncated header";
+      return false;
+    }
+    hlen = 0;
+    for (int b = 0; b < 4; ++b)
+      hlen |= (size_t)(unsigned char)raw[8 + b] << (8 * b);
+    off = 12;
+  }
+  if (off + hlen > raw.size()) {
+    err = path + ": truncated header";
+    return false;
+  }
+  std::string h = raw.substr(off, hlen);
+  auto field = [&](const char *key) -> size_t {
+    size_t p = h.find(std::string("'") + key + "'");
+    return p == std::string::npos ? p : h.find(':', p) + 1;
+  };
+  size_t p = field("descr");
+  size_t q1 = p == std::string::npos ? p : h.find('\'', p);
+  size_t q2 = q1 == std::string::npos ? q1 : h.find('\'', q1 + 1);
+  if (q2 == std::string::npos) {
+    err = path + ": no descr in the header";
+    return false;
+  }
+  a.descr = h.substr(q1 + 1, q2 - q1 - 1);
+  if (a.descr != "<f4" && a.descr != "<i4" && a.descr != "<f8" && a.descr != "<i8") {
+    err = path + ": dtype '" + a.descr + "' not supported (want <f4 or <i4)";
+    return false;
+  }
+  p = field("fortran_order");
+  if (p != std::string::npos && h.find("True", p) != std::string::npos && h.find("True", p) < h.find(',', p)) {
+    err = path + ": Fortran order not supported";
+    return false;
+  }
+  p = field("shape");
+  size_t l = p == std::string::npos ? p : h.find('(', p), r = l == std::string::npos ? l : h.find(')', l);
+  if (r == std::string::npos) {
+    err = path + ": no shape in the header";
+    return false;
+  }
+  a.shape.clear();
+  std::string dims = h.substr(l + 1, r - l - 1);
+  for (size_t s = 0; s < dims.size();) {
+    while (s < dims.size() && (dims[s] == ' ' || dims[s] == ','))
+      ++s;
+    if (s >= dims.size())
+      break;
+    char *end = nullptr;
+    long long v = strtoll(dims.c_str() + s, &end, 10);
+    if (end == dims.c_str() + s) {
+      err = path + ": bad shape '" + dims + "'";
+      return false;
+    }
+    a.shape.push_back(v);
+    s = (size_t)(end - dims.c_str());
+  }
+  size_t bytes = a.count() * a.itemSize(), start = off + hlen;
+  if (raw.size() - start < bytes) {
+    err = path + ": " + std::to_string(raw.size() - start) + " data bytes, shape " + a.shapeText() + " needs " +
+          std::to_string(bytes);
+    return false;
+  }
+  a.data.assign(raw.begin() + (long)start, raw.begin() + (long)(start + bytes));
+  return true;
+}
+
+std::string dirName(const std::string &p) {
+  size_t s = p.find_last_of('/');
+  return s == std::string::npos ? "." : s == 0 ? "/" : p.substr(0, s);
+}
+bool fileExists(const std::string &p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// --dry-run: no GPU; buffers live in host memory, launches are only
+// validated (attnc_kernel_validate) and o is the reference rounded to bf16,
+// which checks the reading, mapping and comparison paths of the harness.
+bool DryRun = false;
+
+struct CaseBuf {
+  size_t n = 0;
+  CUdeviceptr p = 0;
+  void *host = nullptr;
+  explicit CaseBuf(size_t bytes) : n(bytes ? bytes : 1) {
+    if (DryRun)
+      host = aligned_alloc(256, (n + 255) / 256 * 256);
+    else
+      CK(cuMemAlloc(&p, n));
+  }
+  ~CaseBuf() {
+    if (DryRun)
+      free(host);
+    else
+      cuMemFree(p);
+  }
+  void *ptr() const { return DryRun ? host : (void *)(uintptr_t)p; }
+  void upload(const void *src, size_t bytes) {
+    if (DryRun)
+      memcpy(host, src, bytes);
+    else
+      CK(cuMemcpyHtoD(p, src, bytes));
+  }
+  void download(void *dst, size_t bytes) const {
+    if (DryRun)
+      memcpy(dst, host, bytes);
+    else
+      CK(cuMemcpyDtoH(dst, p, bytes));
+  }
+  void fill16(uint16_t v, size_t count) {
+    if (DryRun)
+      for (size_t i = 0; i < count; ++i)
+        memcpy((char *)host + 2 * i, &v, 2);
+    else
+      CK(cuMemsetD16(p, v, count));
+  }
+  void fill32(uint32_t v, size_t count) {
+    if (DryRun)
+      for (size_t i = 0; i < count; ++i)
+        memcpy((char *)host + 4 * i, &v, 4);
+    else
+      CK(cuMemsetD32(p, v, count));
+  }
+};
+
+struct LoadedKernel {
+  attnc_kernel *k = nullptr;
+  Json manifest;
+};
+
+// Loads a manifest (parsed here too, for the case's tensor names) and the
+// binary beside it through the runtime.
+bool loadKernel(const std::string &mpath, LoadedKernel &n, std::string &err) {
+  std::string text;
+  if (!readFile(mpath, text)) {
+    err = "cannot read the manifest";
+    return false;
+  }
+  JsonParser p(text);
+  if (!p.value(n.manifest)) {
+    err = p.err;
+    return false;
+  }
+  if (attnc_kernel_load(mpath.c_str(), &n.k) != ATTNC_OK) {
+    err = attnc_last_error();
+    return false;
+  }
+  return true;
+}
+
+// One case folder: inputs, expected o, case.json; the manifest in the
+// example folder (the case's grandparent) or beside case.json.
+void runCase(const std::string &caseArg, std::vector<std::pair<std::string, LoadedKernel>> &cache) {
+  std::string dir = caseArg;
+  if (dir.size() >= 9 && dir.compare(dir.size() - 9, 9, "case.json") == 0)
+    dir = dirName(dir);
+  while (dir.size() > 1 && dir.back() == '/')
+    dir.pop_back();
+  std::string err;
+  Json cj;
+  std::string label = dir;
+  auto failCase = [&](const std::string &why) { result(false, "%-44s %s", label.c_str(), why.c_str()); };
+  if (!readJson(dir + "/case.json", cj, err))
+    return failCase("case.json: " + err);
+  const Json *ex = cj.get("example");
+  size_t cs = dir.find_last_of('/');
+  std::string caseName = cs == std::string::npos ? dir : dir.substr(cs + 1);
+  if (ex && ex->kind == Json::Str)
+    label = ex->str + " #" + caseName;
+  const Json *mf = cj.get("manifest");
+  if (!mf || mf->kind != Json::Str)
+    return failCase("case.json has no \"manifest\"");
+  std::string mpath = mf->str;
+  if (mpath.empty() || mpath[0] != '/') {
+    std::string beside = dir + "/" + mpath, up = dirName(dirName(dir)) + "/" + mpath;
+    mpath = fileExists(beside) ? beside : up;
+  }
+  LoadedKernel *lk = nullptr;
+  for (auto &c : cache)
+    if (c.first == mpath)
+      lk = &c.second;
+  if (!lk) {
+    LoadedKernel n;
+    if (!loadKernel(mpath, n, err))
+      return failCase("load " + mpath + ": " + err);
+    cache.emplace_back(mpath, std::move(n));
+    lk = &cache.back().second;
+  }
+  attnc_kernel *k = lk->k;
+  const Json *specIn = lk->manifest.get("spec") ? lk->manifest.get("spec")->get("inputs") : nullptr;
+  if (!specIn)
+    return failCase("manifest " + mpath + " has no \"spec\".\"inputs\" (name mapping)");
+  const Json *inputs = cj.get("inputs"), *expected = cj.get("expected"), *dimsJ = cj.get("dims");
+  if (!inputs || !expected || !dimsJ)
+    return failCase("case.json needs \"inputs\", \"expected\" and \"dims\"");
+  const Json *eo = expected->get("o");
+  if (!eo || eo->kind != Json::Str)
+    return failCase("case.json: \"expected\" has no \"o\"");
+  for (const auto &kv : expected->obj)
+    if (kv.first != "o")
+      printf("# %s: expected output '%s' ignored (the kernel writes o and lse)\n", label.c_str(), kv.first.c_str());
+  Npy ref;
+  if (!readNpy(dir + "/" + eo->str, ref, err))
+    return failCase(err);
+
+  auto dimOf = [&](const char *n) -> long {
+    const Json *d = dimsJ->get(n);
+    return d && d->kind == Json::Num ? (long)d->num : -1;
+  };
+  long B = dimOf("B"), H = dimOf("H"), Hq = dimOf("Hq"), Hk = dimOf("Hk"), Lq = dimOf("Lq"), Lk = dimOf("Lk");
+  int D = (int)attnc_kernel_info_int(k, "head_dim", 0), Dv = (int)attnc_kernel_info_int(k, "head_dim_v", D);
+  char shapeText[160];
+  snprintf(shapeText, sizeof shapeText, "B=%ld H=%ld Hq=%ld Hk=%ld Lq=%ld Lk=%ld D=%d", B, H, Hq, Hk, Lq, Lk, D);
+  label += std::string(" ") + shapeText;
+  if (B < 1 || H < 1 || Lq < 1)
+    return failCase("case.json dims need B, H, Lq (and Hq, Hk, Lk)");
+  std::vector<int64_t> oshape = {B, H, Lq, Dv};
+  if (ref.shape != oshape)
+    return failCase("expected o has shape " + ref.shapeText() + ", the kernel writes [" + std::to_string(B) + ", " +
+                    std::to_string(H) + ", " + std::to_string(Lq) + ", " + std::to_string(Dv) + "]");
+
+  int nt = attnc_kernel_num_tensors(k);
+  std::vector<attnc_tensor> args(nt);
+  std::vector<std::unique_ptr<CaseBuf>> bufs;
+  CaseBuf *oBuf = nullptr, *lseBuf = nullptr;
+  attnc_dtype oType = ATTNC_DTYPE_BF16;
+  size_t no = (size_t)B * H * Lq * Dv, nl = (size_t)B * H * Lq;
+  long inexact = 0;
+  for (int t = 0; t < nt; ++t) {
+    std::string tn = attnc_kernel_tensor_name(k, t);
+    attnc_dtype dt = attnc_kernel_tensor_dtype(k, t);
+    if (tn == "o" || tn == "lse") {
+      bool isO = tn == "o";
+      size_t n = isO ? no : nl;
+      bufs.emplace_back(new CaseBuf(n * attnc_dtype_size(dt)));
+      CaseBuf *b = bufs.back().get();
+      if (dt == ATTNC_DTYPE_F32)
+        b->fill32(0x7fc00000u, n); // NaN
+      else
+        b->fill16(0x7fff, n); // NaN in bf16 and f16
+      int64_t shp[4] = {B, H, Lq, Dv};
+      args[t] = attnc_tensor_contiguous(b->ptr(), dt, isO ? 4 : 3, shp, 0);
+      (isO ? oBuf : lseBuf) = b;
+      if (isO)
+        oType = dt;
+      continue;
+    }
+    // A kernel input: find its spec name.
+    std::string specName;
+    if (tn == "q" || tn == "k" || tn == "v") {
+      const Json *n = specIn->get(tn);
+      if (n && n->kind == Json::Str)
+        specName = n->str;
+    } else if (tn.compare(0, 6, "extra_") == 0) {
+      const Json *ex = specIn->get("extras");
+      size_t idx = (size_t)atoi(tn.c_str() + 6);
+      if (ex && ex->kind == Json::Arr && idx < ex->arr.size() && ex->arr[idx].kind == Json::Str)
+        specName = ex->arr[idx].str;
+    }
+    if (specName.empty())
+      return failCase("manifest tensor '" + tn + "' has no spec input name in the manifest's \"spec\"");
+    const Json *file = inputs->get(specName);
+    if (!file || file->kind != Json::Str)
+      return failCase("case.json has no input '" + specName + "' (kernel tensor " + tn + ")");
+    Npy a;
+    if (!readNpy(dir + "/" + file->str, a, err))
+      return failCase(err);
+    size_t n = a.count(), es = attnc_dtype_size(dt);
+    std::vector<char> host(n * es);
+    switch (dt) {
+    case ATTNC_DTYPE_BF16:
+    case ATTNC_DTYPE_F16:
+      if (!a.isFloat())
+        return failCase(specName + ": " + a.descr + " data for a " + attnc_dtype_name(dt) + " tensor");
+      for (size_t i = 0; i < n; ++i) {
+        float f = (float)a.at(i);
+        uint16_t h = dt == ATTNC_DTYPE_BF16 ? f2bf(f) : f2h(f);
+        if ((dt == ATTNC_DTYPE_BF16 ? bf2f(h) : h2f(h)) != f)
+          ++inexact;
+        memcpy(&host[i * 2], &h, 2);
+      }
+      break;
+    case ATTNC_DTYPE_F32:
+      for (size_t i = 0; i < n; ++i) {
+        float f = (float)a.at(i);
+        memcpy(&host[i * 4], &f, 4);
+      }
+      break;
+    case ATTNC_DTYPE_F64:
+      for (size_t i = 0; i < n; ++i) {
+        double d = a.at(i);
+        memcpy(&host[i * 8], &d, 8);
+      }
+      break;
+    case ATTNC_DTYPE_I32:
+      if (a.isFloat())
+        return failCase(specName + ": float data for an i32 tensor");
+      for (size_t i = 0; i < n; ++i) {
+        int32_t x = (int32_t)a.atInt(i);
+        memcpy(&host[i * 4], &x, 4);
+      }
+      break;
+    case ATTNC_DTYPE_I64:
+      if (a.isFloat())
+        return failCase(specName + ": float data for an i64 tensor");
+      for (size_t i = 0; i < n; ++i) {
+        int64_t x = a.atInt(i);
+        memcpy(&host[i * 8], &x, 8);
+      }
+      break;
+    default:
+      return failCase(specName + ": kernel tensor dtype " + attnc_dtype_name(dt) + " not supported by gpu-check");
+    }
+    bufs.emplace_back(new CaseBuf(host.size()));
+    CaseBuf *b = bufs.back().get();
+    if (!host.empty())
+      b->upload(host.data(), host.size());
+    args[t] = attnc_tensor_contiguous(b->ptr(), dt, (int)a.shape.size(), a.shape.data(), 0);
+  }
+  if (!oBuf)
+    return failCase("the kernel has no tensor 'o'");
+  if (inexact)
+    return failCase(std::to_string(inexact) +
+                    " q/k/v values are not exactly representable in the kernel's 16-bit type (regenerate the case)");
+  int nd = attnc_kernel_num_dims(k);
+  std::vector<int64_t> dims(nd, -1);
+  for (int d = 0; d < nd; ++d) {
+    const Json *v = dimsJ->get(attnc_kernel_dim_name(k, d));
+    if (v && v->kind == Json::Num)
+      dims[d] = (int64_t)v->num;
+  }
+  attnc_status st = DryRun ? attnc_kernel_validate(k, args.data(), nt, dims.data(), nullptr)
+                           : attnc_kernel_launch(k, args.data(), nt, dims.data(), nullptr);
+  if (st != ATTNC_OK)
+    return failCase(std::string(DryRun ? "validate: " : "launch: ") + attnc_status_name(st) + ": " +
+                    attnc_last_error());
+  if (DryRun) { // stand in for the kernel: o = the reference in the kernel's type, lse = 0
+    std::vector<uint16_t> fake(no);
+    for (size_t i = 0; i < no; ++i)
+      fake[i] = oType == ATTNC_DTYPE_F16 ? f2h((float)ref.at(i)) : f2bf((float)ref.at(i));
+    oBuf->upload(fake.data(), no * 2);
+    if (lseBuf)
+      lseBuf->fill32(0, nl);
+  }
+  CUresult sync = DryRun ? CUDA_SUCCESS : cuCtxSynchronize();
+  if (sync != CUDA_SUCCESS) {
+    const char *s = nullptr;
+    cuGetErrorString(sync, &s);
+    failCase(std::string("kernel failed: ") + (s ? s : "?"));
+    fprintf(stderr, "gpu-check-run: the CUDA context is unusable after a kernel fault; stopping\n");
+    exit(2);
+  }
+  std::vector<uint16_t> ob(no);
+  std::vector<float> lse(nl);
+  oBuf->download(ob.data(), no * 2);
+  long lseNan = 0;
+  if (lseBuf) {
+    lseBuf->download(lse.data(), nl * 4);
+    for (float x : lse)
+      lseNan += std::isnan(x);
+  }
+  double maxAbs = 0, maxRef = 0, es = 0, rs = 0;
+  long nan = 0;
+  size_t worst = 0;
+  for (size_t i = 0; i < no; ++i) {
+    double got = oType == ATTNC_DTYPE_F16 ? h2f(ob[i]) : bf2f(ob[i]), want = ref.at(i);
+    maxRef = std::max(maxRef, std::fabs(want));
+    if (std::isnan(got)) {
+      ++nan;
+      continue;
+    }
+    double e = got - want;
+    es += e * e;
+    rs += want * want;
+    if (std::fabs(e) > maxAbs) {
+      maxAbs = std::fabs(e);
+      worst = i;
+    }
+  }
+  double relL2 = rs > 0 ? std::sqrt(es / rs) : std::sqrt(es);
+  double rel = maxRef > 0 ? maxAbs / maxRef : maxAbs;
+  bool ok = nan == 0 && lseNan == 0 && relL2 <= 1e-2 && maxAbs <= 2e-2 * std::max(1.0, maxRef);
+  char where[96] = "";
+  if (!ok && maxAbs > 0) {
+    size_t d = worst % Dv, i = (worst / Dv) % Lq, h = (worst / Dv / Lq) % H, b = worst / Dv / Lq / H;
+    snprintf(where, sizeof where, " worst at [b=%zu h=%zu i=%zu d=%zu]", b, h, i, d);
+  }
+  result(ok, "%-44s max_abs=%.2e max_ref=%.2e rel=%.2e rel_l2=%.2e nan=%ld lse_nan=%ld%s", label.c_str(), maxAbs,
+         maxRef, rel, relL2, nan, lseNan, where);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   bool quick = false;
   uint64_t seed = 20251122;
   std::string dumpDir;
-  std::vector<std::string> manifests;
+  std::vector<std::string> manifests, cases;
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
     if (s == "--quick")
       quick = true;
     else if (s == "--seed" && i + 1 < argc)
       seed = strtoull(argv[++i], nullptr, 10);
+    else if (s == "--dry-run")
+      DryRun = true;
     else if (s == "--dump" && i + 1 < argc)
       dumpDir = argv[++i];
     else if (s == "-h" || s == "--help") {
-      printf("usage: %s [--quick] [--seed N] [--dump DIR] MANIFEST.json ...\n", argv[0]);
+      printf("usage: %s [--quick] [--seed N] [--dump DIR] [--dry-run] (MANIFEST.json | CASE_DIR | CASE_DIR/case.json) "
+             "...\n",
+             argv[0]);
       return 0;
-    } else
+    } else if (s == "--case" && i + 1 < argc)
+      cases.push_back(argv[++i]);
+    else if ((s.size() >= 9 && s.compare(s.size() - 9, 9, "case.json") == 0) || fileExists(s + "/case.json"))
+      cases.push_back(s);
+    else
       manifests.push_back(s);
   }
-  if (attnc_driver_available() != ATTNC_OK) {
+  if (DryRun) {
+    if (!manifests.empty())
+      fprintf(stderr, "gpu-check-run: --dry-run runs case folders only; ignoring %zu manifests\n", manifests.size());
+    manifests.clear();
+  } else if (attnc_driver_available() != ATTNC_OK) {
     fprintf(stderr, "gpu-check-run: %s\n", attnc_last_error());
     return 2;
   }
-  CK(cuInit(0));
-  CUdevice dev;
-  CK(cuDeviceGet(&dev, 0));
-  CUcontext ctx;
-  CK(cuDevicePrimaryCtxRetain(&ctx, dev));
-  CK(cuCtxSetCurrent(ctx));
-  char devName[128] = {0};
-  cuDeviceGetName(devName, sizeof devName, dev);
-  printf("# device 0: %s\n", devName);
+  if (DryRun) {
+    printf("# dry run: no GPU; launches are only validated and o is the reference rounded to 16 bits\n");
+  } else {
+    CK(cuInit(0));
+    CUdevice dev;
+    CK(cuDeviceGet(&dev, 0));
+    CUcontext ctx;
+    CK(cuDevicePrimaryCtxRetain(&ctx, dev));
+    CK(cuCtxSetCurrent(ctx));
+    char devName[128] = {0};
+    cuDeviceGetName(devName, sizeof devName, dev);
+    printf("# device 0: %s\n", devName);
+  }
   for (const std::string &m : manifests) {
     attnc_kernel *k = nullptr;
     if (attnc_kernel_load(m.c_str(), &k) != ATTNC_OK) {
@@ -479,6 +1163,16 @@ int main(int argc, char **argv) {
       ++Skips;
     }
     attnc_kernel_free(k);
+  }
+  if (!cases.empty()) {
+    printf("# %zu case folders (scripts/make-gpu-cases): inputs and float64 CPU reference from the case; "
+           "pass: rel_l2 <= 1e-2, max_abs <= 2e-2 * max(1, max|ref|), no NaN in o or lse\n",
+           cases.size());
+    std::vector<std::pair<std::string, LoadedKernel>> cache;
+    for (const std::string &c : cases)
+      runCase(c, cache);
+    for (auto &c : cache)
+      attnc_kernel_free(c.second.k);
   }
   printf("%s: %d passed, %d failed, %d skipped\n", Failures ? "FAIL" : "PASS", Passes, Failures, Skips);
   return Failures ? 1 : 0;

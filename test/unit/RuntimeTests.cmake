@@ -10,7 +10,10 @@ if(NOT TARGET attnc_runtime)
 endif()
 add_executable(attnc-runtime-tests
   ${CMAKE_CURRENT_LIST_DIR}/RuntimeTest.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/RuntimeCacheTest.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/RuntimeCacheTest.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/RuntimeExprTest.cpp)
+# The expression tests reach the runtime's private header.
+target_include_directories(attnc-runtime-tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../../lib/Runtime)
 target_link_libraries(attnc-runtime-tests PRIVATE attnc_runtime GTest::gtest_main)
 get_filename_component(ATTNC_RUNTIME_FIXTURE_DIR
   ${CMAKE_CURRENT_LIST_DIR}/../../scripts/gpu-check.d/fixture ABSOLUTE)
