@@ -69,6 +69,7 @@ const Api *driver(std::string &why) {
   sym(TheApi.MemAlloc, "cuMemAlloc_v2");
   sym(TheApi.MemFree, "cuMemFree_v2");
   sym(TheApi.MemcpyHtoD, "cuMemcpyHtoD_v2");
+  sym(TheApi.MemcpyDtoH, "cuMemcpyDtoH_v2");
   sym(TheApi.MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
   sym(TheApi.MemAllocAsync, "cuMemAllocAsync");
   sym(TheApi.MemFreeAsync, "cuMemFreeAsync");
@@ -87,7 +88,7 @@ const Api *driver(std::string &why) {
   REQ(ModuleUnload, "cuModuleUnload") REQ(ModuleGetFunction, "cuModuleGetFunction")
   REQ(FuncSetAttribute, "cuFuncSetAttribute") REQ(LaunchKernel, "cuLaunchKernel")
   REQ(TensorMapEncodeTiled, "cuTensorMapEncodeTiled (needs a CUDA 12 driver)") REQ(MemAlloc, "cuMemAlloc_v2")
-  REQ(MemFree, "cuMemFree_v2") REQ(MemcpyHtoD, "cuMemcpyHtoD_v2") REQ(StreamSynchronize, "cuStreamSynchronize")
+  REQ(MemFree, "cuMemFree_v2") REQ(MemcpyHtoD, "cuMemcpyHtoD_v2") REQ(MemcpyDtoH, "cuMemcpyDtoH_v2") REQ(StreamSynchronize, "cuStreamSynchronize")
   REQ(PointerGetAttribute, "cuPointerGetAttribute")
 #undef REQ
   if (missing) {

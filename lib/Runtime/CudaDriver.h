@@ -78,6 +78,7 @@ struct Api {
   Result (*MemAlloc)(DevicePtr *, size_t);
   Result (*MemFree)(DevicePtr);
   Result (*MemcpyHtoD)(DevicePtr, const void *, size_t);
+  Result (*MemcpyDtoH)(void *, DevicePtr, size_t);
   Result (*MemcpyHtoDAsync)(DevicePtr, const void *, size_t, Stream);
   Result (*MemAllocAsync)(DevicePtr *, size_t, Stream);
   Result (*MemFreeAsync)(DevicePtr, Stream);

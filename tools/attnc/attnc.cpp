@@ -66,7 +66,7 @@ static cl::opt<std::string> target(
                        "manifest) or sm_90a (cubin, PTX, manifest per attention, launch header)"),
     cl::sub(compileCmd));
 
-static cl::opt<std::string> backend("backend", cl::desc("Backend: cpu"), cl::init("cpu"),
+static cl::opt<std::string> backend("backend", cl::desc("Backend: cpu, or gpu (Hopper, bf16/f16; float32 .npy inputs)"), cl::init("cpu"),
                                     cl::sub(runCmd));
 static cl::list<std::string> inputArgs("input", cl::desc("NAME=FILE.npy (repeatable)"),
                                        cl::sub(runCmd));
@@ -99,16 +99,17 @@ bool splitBinding(llvm::StringRef arg, llvm::StringRef &name, llvm::StringRef &v
 /// Parses --dim bindings against the spec's declared dims.
 llvm::Expected<LoweringOptions> loweringOptions(const spec::Spec &spec) {
   LoweringOptions opts;
-  bool gpuTarget = compileCmd && (target == "sm_90a" || target == "sm_100a");
+  bool gpuTarget = (compileCmd && (target == "sm_90a" || target == "sm_100a")) ||
+                   (runCmd && backend == "gpu");
   std::string dtype = dtypeArg.empty() ? std::string(gpuTarget ? "bf16" : "f32") : std::string(dtypeArg);
   if (dtype == "f32" || dtype == "f64") {
     opts.floatBits = dtype == "f64" ? 64 : 32;
-  } else if ((dtype == "bf16" || dtype == "f16") && compileCmd) {
+  } else if ((dtype == "bf16" || dtype == "f16") && gpuTarget) {
     opts.floatBits = 16;
     opts.bfloat = dtype == "bf16";
   } else {
-    return llvm::createStringError("--dtype must be f32 or f64%s, got '%s'",
-                                   compileCmd ? " (or bf16/f16 for GPU targets)" : "",
+    return llvm::createStringError("--dtype must be f32 or f64, got '%s' (bf16 and f16 are for "
+                                   "--backend=gpu and GPU --targets)",
                                    dtype.c_str());
   }
   for (const std::string &arg : dimArgs) {
@@ -337,8 +338,14 @@ llvm::Error validateIndexInputs(const spec::Spec &spec, const std::vector<std::s
 }
 
 int runMain(MLIRContext &ctx, const spec::Spec &spec) {
+#ifdef ATTNC_HAVE_GPU
+  if (backend != "cpu" && backend != "gpu")
+    return fail("unknown --backend=" + backend + " (backends: cpu, gpu)");
+#else
   if (backend != "cpu")
     return fail("--backend=" + backend + " is not available in this build (backends: cpu)");
+#endif
+  bool onGPU = backend == "gpu";
   auto opts = loweringOptions(spec);
   if (!opts)
     return fail(opts.takeError());
@@ -359,7 +366,7 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
              (opts->floatBits / 8);
   });
   double limit = 16.0 * (1ull << 30);
-  if (bytes > limit)
+  if (!onGPU && bytes > limit)
     return fail(llvm::formatv("this run needs about {0:F1} GiB for the CPU reference's "
                               "[B, H, Lq, Lk] buffers (limit {1:F0} GiB); use smaller dims",
                               bytes / (1ull << 30), limit / (1ull << 30))
@@ -380,6 +387,7 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
   for (auto [in, ty] : llvm::zip(spec.inputs, fn.getFunctionType().getInputs())) {
     auto tt = cast<RankedTensorType>(ty);
     bool isInt = tt.getElementType().isInteger(32);
+    // The GPU backend reads float32 files and rounds q/k/v to its 16-bit type.
     DType want = isInt ? DType::I32 : (opts->floatBits == 64 ? DType::F64 : DType::F32);
     names.push_back(in.name);
     auto it = inputFiles.find(in.name);
@@ -439,10 +447,26 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
   std::vector<const NpyArray *> ptrs;
   for (NpyArray &a : arrays)
     ptrs.push_back(&a);
-  auto result = runOnCPU(*module, spec.name, names, ptrs);
-  if (!result)
-    return fail(result.takeError());
-  for (auto [o, arr] : llvm::zip(spec.outputs, result->outputs)) {
+  double compileMs = 0, runMs = 0;
+  std::vector<NpyArray> outputs;
+  if (onGPU) {
+#ifdef ATTNC_HAVE_GPU
+    auto result = runOnGPU(*module, spec, "sm_90a", ptrs);
+    if (!result)
+      return fail(result.takeError());
+    outputs = std::move(result->outputs);
+    compileMs = result->compileMs;
+    runMs = result->runMs;
+#endif
+  } else {
+    auto result = runOnCPU(*module, spec.name, names, ptrs);
+    if (!result)
+      return fail(result.takeError());
+    outputs = std::move(result->outputs);
+    compileMs = result->compileMs;
+    runMs = result->runMs;
+  }
+  for (auto [o, arr] : llvm::zip(spec.outputs, outputs)) {
     auto it = outputFiles.find(o.name);
     if (it != outputFiles.end()) {
       if (llvm::Error err = writeNpy(it->second, arr))
@@ -456,9 +480,11 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
     }
   }
   if (!quiet)
-    llvm::outs() << llvm::format("ran %s on cpu (%s): compile %.1f ms, run %.2f ms\n",
-                                 spec.name.c_str(), opts->floatBits == 64 ? "f64" : "f32", result->compileMs,
-                                 result->runMs);
+    llvm::outs() << llvm::format("ran %s on %s (%s): compile %.1f ms, run %.2f ms\n",
+                                 spec.name.c_str(), onGPU ? "gpu" : "cpu",
+                                 onGPU ? (opts->bfloat ? "bf16" : "f16")
+                                       : (opts->floatBits == 64 ? "f64" : "f32"),
+                                 compileMs, runMs);
   return 0;
 }
 } // namespace

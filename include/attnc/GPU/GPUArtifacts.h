@@ -3,6 +3,7 @@
 #define ATTNC_GPU_GPUARTIFACTS_H
 
 #include "attnc/Spec/SpecAST.h"
+#include "attnc/Support/Npy.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
@@ -29,6 +30,20 @@ compileForGPU(mlir::ModuleOp module, const spec::Spec &spec, llvm::StringRef chi
 /// attnc runtime's C API.
 llvm::Error writeGPUArtifacts(llvm::ArrayRef<GPUKernelArtifact> kernels,
                               const spec::Spec &spec, llvm::StringRef dir);
+
+struct GPURunResult {
+  std::vector<NpyArray> outputs;  // float32, one per spec output
+  double compileMs = 0, runMs = 0;
+};
+
+/// JIT path of `attnc run --backend=gpu`: compiles `module` (attn level,
+/// 16-bit q/k/v, every dim bound) for `chip`, loads the kernels through the
+/// attnc runtime, uploads `inputs` (float32 .npy for float tensors: q/k/v are
+/// rounded to the 16-bit type; int32 for index tensors), launches every
+/// attention and returns the outputs as float32.
+llvm::Expected<GPURunResult> runOnGPU(mlir::ModuleOp module, const spec::Spec &spec,
+                                      llvm::StringRef chip,
+                                      llvm::ArrayRef<const NpyArray *> inputs);
 
 } // namespace attnc
 

@@ -169,6 +169,16 @@ attnc_status attnc_kernel_launch(attnc_kernel *kernel, const attnc_tensor *args,
 
 /* ---- driver ------------------------------------------------------------- */
 
+/* Device memory for hosts that have no CUDA runtime of their own (the attnc
+ * CLI, tests): allocation on a device (its primary context is made current),
+ * and synchronous copies. Errors name the call and the driver's reason. */
+attnc_status attnc_device_alloc(int device, size_t bytes, void **out);
+attnc_status attnc_device_free(void *ptr);
+attnc_status attnc_copy_to_device(void *dst, const void *src, size_t bytes);
+attnc_status attnc_copy_to_host(void *dst, const void *src, size_t bytes);
+/* Waits for the work queued on a stream (NULL: the default stream). */
+attnc_status attnc_stream_synchronize(void *stream);
+
 /* ATTNC_OK if libcuda can be loaded, initialised and has a device; else
  * ATTNC_ERR_NO_DRIVER with the reason in attnc_last_error(). */
 attnc_status attnc_driver_available(void);
