@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "attnc/GPU/GPUArtifacts.h"
 #include "attnc/GPU/Passes.h"
+#include "attnc/Runtime/KernelCache.h"
 #include "dialects/Attn/AttnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -232,4 +233,64 @@ llvm::Error attnc::writeGPUArtifacts(ArrayRef<GPUKernelArtifact> kernels,
   }
   hs << "#endif\n";
   return writeFile((dir + "/" + spec.name + ".h").str(), h);
+}
+
+llvm::Expected<std::vector<GPUKernelArtifact>>
+attnc::compileForGPUCached(ModuleOp module, const spec::Spec &spec, StringRef chip,
+                           StringRef cacheDir, std::string *status) {
+  if (cacheDir.empty()) {
+    if (status)
+      *status = "compiled (no cache)";
+    return compileForGPU(module, spec, chip);
+  }
+  rt::CacheKey key;
+  llvm::raw_string_ostream ks(key.specText);
+  module.print(ks, OpPrintingFlags().elideLargeElementsAttrs());
+  key.target = chip.str();
+  key.compilerVersion = "attnc 0.1 (gpu abi 1, MLIR 22)";
+  std::optional<llvm::Error> compileError;
+  std::vector<GPUKernelArtifact> compiled;
+  auto compiler = [&](const rt::CacheKey &, rt::CacheArtifact &out, std::string &err) {
+    auto kernels = compileForGPU(module, spec, chip);
+    if (!kernels) {
+      err = llvm::toString(kernels.takeError());
+      return false;
+    }
+    // One index line per kernel (name, attention), then its files.
+    std::string index;
+    for (const GPUKernelArtifact &k : *kernels) {
+      index += k.kernel + " " + k.attention + "\n";
+      out.add(k.kernel + ".cubin", k.cubin);
+      out.add(k.kernel + ".ptx", k.ptx);
+      out.add(k.kernel + ".json", k.manifest);
+    }
+    out.add("index", index);
+    compiled = std::move(*kernels);
+    return true;
+  };
+  rt::KernelCache cache(cacheDir.str());
+  rt::CacheArtifact artifact;
+  std::string diag;
+  rt::CacheStatus st = cache.getOrCompile(key, compiler, artifact, diag);
+  if (st == rt::CacheStatus::Error)
+    return llvm::createStringError("%s", diag.c_str());
+  if (status)
+    *status = st == rt::CacheStatus::Hit ? "cache hit" : "compiled";
+  if (st != rt::CacheStatus::Hit && !compiled.empty())
+    return compiled;
+  const std::string *index = artifact.find("index");
+  if (!index)
+    return llvm::createStringError("cache entry %s has no index", cache.entryPath(key.hex()).c_str());
+  std::vector<GPUKernelArtifact> kernels;
+  for (StringRef line : llvm::split(StringRef(*index).trim(), '\n')) {
+    auto [name, attention] = line.split(' ');
+    const std::string *cubin = artifact.find((name + ".cubin").str());
+    const std::string *ptx = artifact.find((name + ".ptx").str());
+    const std::string *manifest = artifact.find((name + ".json").str());
+    if (!cubin || !ptx || !manifest)
+      return llvm::createStringError("cache entry for %s lacks files of kernel %s",
+                                     spec.name.c_str(), name.str().c_str());
+    kernels.push_back({name.str(), attention.str(), *cubin, *ptx, *manifest});
+  }
+  return kernels;
 }

@@ -74,7 +74,8 @@ struct KernelHandle {
 } // namespace
 
 llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, const spec::Spec &spec,
-                                             StringRef chip, ArrayRef<const NpyArray *> inputs) {
+                                             StringRef chip, ArrayRef<const NpyArray *> inputs,
+                                             StringRef cacheDir) {
   auto fn = module.lookupSymbol<func::FuncOp>(spec.name);
   if (!fn)
     return llvm::createStringError("no function '%s'", spec.name.c_str());
@@ -82,7 +83,7 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, const spec::Spec &
   if (attnc_driver_available() != ATTNC_OK)
     return runtimeError("--backend=gpu needs a GPU");
   auto t0 = std::chrono::steady_clock::now();
-  auto kernels = compileForGPU(module, spec, chip);
+  auto kernels = compileForGPUCached(module, spec, chip, cacheDir);
   if (!kernels)
     return kernels.takeError();
   auto t1 = std::chrono::steady_clock::now();

@@ -66,6 +66,12 @@ static cl::opt<std::string> target(
                        "manifest) or sm_90a (cubin, PTX, manifest per attention, launch header)"),
     cl::sub(compileCmd));
 
+static cl::opt<std::string> cacheDir(
+    "cache-dir",
+    cl::desc("GPU kernel cache directory (default $ATTNC_CACHE_DIR; none if unset). Entries are "
+             "keyed by the spec, dims, dtype, target and compiler version; a filled cache works "
+             "without recompiling"),
+    cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<std::string> backend("backend", cl::desc("Backend: cpu, or gpu (Hopper, bf16/f16; float32 .npy inputs)"), cl::init("cpu"),
                                     cl::sub(runCmd));
 static cl::list<std::string> inputArgs("input", cl::desc("NAME=FILE.npy (repeatable)"),
@@ -88,6 +94,14 @@ int fail(llvm::Error err) {
     msg = "attnc: error: " + msg;
   llvm::errs() << msg << (llvm::StringRef(msg).ends_with("\n") ? "" : "\n");
   return 1;
+}
+
+/// --cache-dir, else $ATTNC_CACHE_DIR, else no cache.
+std::string kernelCacheDir() {
+  if (!cacheDir.empty())
+    return cacheDir;
+  const char *env = getenv("ATTNC_CACHE_DIR");
+  return env ? env : "";
 }
 
 /// Splits NAME=VALUE.
@@ -209,9 +223,12 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec) {
     }
 #ifdef ATTNC_HAVE_GPU
     if (target == "sm_90a" || target == "sm_100a") {
-      auto kernels = compileForGPU(*module, spec, target);
+      std::string status;
+      auto kernels = compileForGPUCached(*module, spec, target, kernelCacheDir(), &status);
       if (!kernels)
         return fail(kernels.takeError());
+      if (!quiet)
+        llvm::outs() << "kernels: " << status << "\n";
       if (llvm::Error err = writeGPUArtifacts(*kernels, spec, outputFile))
         return fail(std::move(err));
       if (!quiet)
@@ -451,7 +468,7 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
   std::vector<NpyArray> outputs;
   if (onGPU) {
 #ifdef ATTNC_HAVE_GPU
-    auto result = runOnGPU(*module, spec, "sm_90a", ptrs);
+    auto result = runOnGPU(*module, spec, "sm_90a", ptrs, kernelCacheDir());
     if (!result)
       return fail(result.takeError());
     outputs = std::move(result->outputs);

@@ -25,6 +25,13 @@ struct GPUKernelArtifact {
 llvm::Expected<std::vector<GPUKernelArtifact>>
 compileForGPU(mlir::ModuleOp module, const spec::Spec &spec, llvm::StringRef chip);
 
+/// compileForGPU through the on-disk kernel cache in `cacheDir` (empty: no
+/// cache). The key hashes the attn-level module text (spec, dims, dtype), the
+/// chip, and the compiler version; `status` says "hit" or "compiled".
+llvm::Expected<std::vector<GPUKernelArtifact>>
+compileForGPUCached(mlir::ModuleOp module, const spec::Spec &spec, llvm::StringRef chip,
+                    llvm::StringRef cacheDir, std::string *status = nullptr);
+
 /// Writes DIR/<kernel>.{cubin,ptx,json} per attention and DIR/<variant>.h, a
 /// C header with a load and a typed launch function per kernel over the
 /// attnc runtime's C API.
@@ -43,7 +50,8 @@ struct GPURunResult {
 /// attention and returns the outputs as float32.
 llvm::Expected<GPURunResult> runOnGPU(mlir::ModuleOp module, const spec::Spec &spec,
                                       llvm::StringRef chip,
-                                      llvm::ArrayRef<const NpyArray *> inputs);
+                                      llvm::ArrayRef<const NpyArray *> inputs,
+                                      llvm::StringRef cacheDir = "");
 
 } // namespace attnc
 
