@@ -1,6 +1,7 @@
 //===- Carrier.cpp - the carrier predicate of an attention ---------------===//
 #include "passes/Carrier.h"
 #include "passes/CascadeBuilder.h"
+#include "passes/IndexMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -11,36 +12,6 @@ using namespace attnc;
 using namespace attnc::attn;
 
 namespace {
-/// Signed index arithmetic in a compact form.
-struct IndexMath {
-  OpBuilder &b;
-  Location loc;
-  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value div(Value x, Value y) { return arith::FloorDivSIOp::create(b, loc, x, y); }
-  Value rem(Value x, Value y) { return arith::RemSIOp::create(b, loc, x, y); }
-  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
-  Value max(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, p, x, y);
-  }
-  Value le(Value x, Value y) { return cmp(arith::CmpIPredicate::sle, x, y); }
-  Value lt(Value x, Value y) { return cmp(arith::CmpIPredicate::slt, x, y); }
-  Value eq(Value x, Value y) { return cmp(arith::CmpIPredicate::eq, x, y); }
-  Value land(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
-  Value lor(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
-  Value t() { return arith::ConstantIntOp::create(b, loc, 1, 1); }
-  Value f() { return arith::ConstantIntOp::create(b, loc, 0, 1); }
-  /// Element of an integer tensor as an index.
-  Value load(Value tensor, ValueRange indices) {
-    Value v = tensor::ExtractOp::create(b, loc, tensor, indices);
-    if (v.getType().isIndex())
-      return v;
-    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
-  }
-};
 
 /// Query position aligned to the key axis: bottom-right alignment puts the
 /// last query on the last key.

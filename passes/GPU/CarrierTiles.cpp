@@ -1,5 +1,6 @@
 //===- CarrierTiles.cpp - the carrier at tile granularity -----------------===//
 #include "passes/GPU/CarrierTiles.h"
+#include "passes/IndexMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
@@ -8,36 +9,7 @@ using namespace attnc;
 using namespace attnc::attn;
 
 namespace {
-/// Signed index arithmetic (floor division, so negative positions round
-/// towards -inf).
-struct IM {
-  OpBuilder &b;
-  Location loc;
-  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value add(Value x, int64_t y) { return y ? add(x, c(y)) : x; }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value mul(Value x, int64_t y) { return y == 1 ? x : mul(x, c(y)); }
-  Value fdiv(Value x, int64_t y) {
-    return y == 1 ? x : arith::FloorDivSIOp::create(b, loc, x, c(y));
-  }
-  Value cdiv(Value x, int64_t y) { return fdiv(add(x, y - 1), y); }
-  Value rem(Value x, int64_t y) { return arith::RemSIOp::create(b, loc, x, c(y)); }
-  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
-  Value max(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, p, x, y);
-  }
-  Value le(Value x, Value y) { return cmp(arith::CmpIPredicate::sle, x, y); }
-  Value lt(Value x, Value y) { return cmp(arith::CmpIPredicate::slt, x, y); }
-  Value eq(Value x, Value y) { return cmp(arith::CmpIPredicate::eq, x, y); }
-  Value land(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
-  Value lor(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
-  Value sel(Value p, Value x, Value y) { return arith::SelectOp::create(b, loc, p, x, y); }
-  Value t() { return arith::ConstantIntOp::create(b, loc, 1, 1); }
-  Value f() { return arith::ConstantIntOp::create(b, loc, 0, 1); }
-};
+using IM = attnc::IndexMath;
 
 Value alignOffset(IM &m, Align a, Value lq, Value lk) {
   return a == Align::top_left ? m.c(0) : m.sub(lk, lq);

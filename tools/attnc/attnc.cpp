@@ -110,6 +110,24 @@ bool splitBinding(llvm::StringRef arg, llvm::StringRef &name, llvm::StringRef &v
   return !name.empty() && !value.empty() && arg.contains('=');
 }
 
+/// --input / --output NAME=FILE.npy bindings, each naming a spec tensor.
+llvm::Expected<llvm::StringMap<std::string>>
+fileBindings(llvm::StringRef flag, const cl::list<std::string> &args,
+             const std::vector<std::string> &names) {
+  llvm::StringMap<std::string> files;
+  for (const std::string &arg : args) {
+    llvm::StringRef name, file;
+    if (!splitBinding(arg, name, file))
+      return llvm::createStringError("--%s expects NAME=FILE.npy, got '%s'", flag.str().c_str(),
+                                     arg.c_str());
+    if (!llvm::is_contained(names, name))
+      return llvm::createStringError("--%s %s: the spec has no %s '%s'", flag.str().c_str(),
+                                     arg.c_str(), flag.str().c_str(), name.str().c_str());
+    files[name] = file.str();
+  }
+  return files;
+}
+
 /// Parses --dim bindings against the spec's declared dims.
 llvm::Expected<LoweringOptions> loweringOptions(const spec::Spec &spec) {
   LoweringOptions opts;
@@ -389,15 +407,14 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
                               bytes / (1ull << 30), limit / (1ull << 30))
                     .str());
 
-  llvm::StringMap<std::string> inputFiles;
-  for (const std::string &arg : inputArgs) {
-    llvm::StringRef name, file;
-    if (!splitBinding(arg, name, file))
-      return fail("--input expects NAME=FILE.npy, got '" + arg + "'");
-    if (!llvm::any_of(spec.inputs, [&](const spec::InputDecl &in) { return in.name == name; }))
-      return fail("--input " + arg + ": the spec has no input '" + name + "'");
-    inputFiles[name] = file.str();
-  }
+  std::vector<std::string> inputNames, outputNames;
+  for (const spec::InputDecl &in : spec.inputs)
+    inputNames.push_back(in.name);
+  for (const spec::OutputDecl &o : spec.outputs)
+    outputNames.push_back(o.name);
+  auto inputFiles = fileBindings("input", inputArgs, inputNames);
+  if (!inputFiles)
+    return fail(inputFiles.takeError());
   std::mt19937_64 rng(seed);
   std::vector<NpyArray> arrays;
   std::vector<std::string> names;
@@ -407,8 +424,8 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
     // The GPU backend reads float32 files and rounds q/k/v to its 16-bit type.
     DType want = isInt ? DType::I32 : (opts->floatBits == 64 ? DType::F64 : DType::F32);
     names.push_back(in.name);
-    auto it = inputFiles.find(in.name);
-    if (it == inputFiles.end()) {
+    auto it = inputFiles->find(in.name);
+    if (it == inputFiles->end()) {
       if (!randomInputs)
         return fail("input '" + in.name + "' has no --input " + in.name + "=FILE.npy (or use --random)");
       if (isInt)
@@ -450,15 +467,9 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
                   shapeStr(a->shape));
     arrays.push_back(std::move(*a));
   }
-  llvm::StringMap<std::string> outputFiles;
-  for (const std::string &arg : outputArgs) {
-    llvm::StringRef name, file;
-    if (!splitBinding(arg, name, file))
-      return fail("--output expects NAME=FILE.npy, got '" + arg + "'");
-    if (!llvm::any_of(spec.outputs, [&](const spec::OutputDecl &o) { return o.name == name; }))
-      return fail("--output " + arg + ": the spec has no output '" + name + "'");
-    outputFiles[name] = file.str();
-  }
+  auto outputFiles = fileBindings("output", outputArgs, outputNames);
+  if (!outputFiles)
+    return fail(outputFiles.takeError());
   if (llvm::Error err = validateIndexInputs(spec, names, arrays, opts->dims))
     return fail(std::move(err));
   std::vector<const NpyArray *> ptrs;
@@ -484,8 +495,8 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
     runMs = result->runMs;
   }
   for (auto [o, arr] : llvm::zip(spec.outputs, outputs)) {
-    auto it = outputFiles.find(o.name);
-    if (it != outputFiles.end()) {
+    auto it = outputFiles->find(o.name);
+    if (it != outputFiles->end()) {
       if (llvm::Error err = writeNpy(it->second, arr))
         return fail(std::move(err));
     } else if (!quiet) {
