@@ -13,6 +13,11 @@
 //   S = Q K^T (wgmma m64nBNk16, K-major A and B), mask (partial/diagonal
 //   tiles only), online softmax (log2 domain), P -> smem (bf16/f16,
 //   swizzled), O = alpha O + P V (wgmma m64nDvk16, V MN-major), barrier.
+// That is schedule v1 (the default). Schedule v2 (option schedule=v2, see
+// emitTileV2) issues P_{n-1} V_{n-1} right after S_n so the PV can overlap
+// the softmax of tile n; correct on every harness kernel but not faster on
+// the H100 yet: ptxas hoists its wait_group 0 to the top of the block
+// (bench/NOTES.md, "v2 outcome").
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/GPU/Passes.h"
@@ -56,6 +61,9 @@ struct KernelConfig {
   int64_t BM = 128, BN = 128;
   static constexpr int64_t kWarpgroups = 2;
   CausalKind causal = CausalKind::None;
+  /// Schedule v2 (see the header comment): PV of tile n-1 overlaps the
+  /// softmax of tile n; K and V have their own full barriers.
+  bool v2 = false;
   double scale = 1.0;
   Region *score = nullptr; // null when empty
   Region *mask = nullptr;
@@ -242,6 +250,7 @@ private:
   Value bIdx, hIdx, m0, bhq, bhk, bhOut;
   SmallVector<Value> fnArgs;
   Value fullBar, qBar;
+  Value kFullBar, vFullBar; // schedule v2: one ring each for K and V
   Value rowA, rowB; // global query rows of this thread's two accumulator rows
 
   // ---- small helpers ----
@@ -370,6 +379,8 @@ private:
   SmallVector<Value> extraArgs;
 
   void issueKV(Value tileI32, Value stageIdx);
+  /// Schedule v2: K (or V) of one tile into its own stage, on its own barrier.
+  void issueOne(Value tileI32, Value stageIdx, bool isV);
   Value rowOf(int64_t r) { return ((r / 2) % 2) ? rowB : rowA; }
 };
 
@@ -614,6 +625,24 @@ void KernelEmitter::issueKV(Value tileI32, Value stageIdx) {
   }
 }
 
+void KernelEmitter::issueOne(Value tileI32, Value stageIdx, bool isV) {
+  Value bar = isV ? vFullBar : kFullBar;
+  int64_t bytes = isV ? c.vBytes() : c.kBytes();
+  Value stageOff = arith::MulIOp::create(b, loc, stageIdx, cidx(c.stageBytes()));
+  Value base = arith::AddIOp::create(b, loc, stageOff,
+                                     cidx(c.qBytes() + (isV ? c.kBytes() : 0)));
+  nvgpu::MBarrierArriveExpectTxOp::create(b, loc, bar, cidx(bytes), stageIdx, Value());
+  Value row = toIdx(mul(tileI32, ci32(c.BN)));
+  Value bh = toIdx(bhk);
+  MemRefType t = tileType(c.BN);
+  for (int64_t ch = 0; ch < (isV ? c.Dv : c.D) / 64; ++ch) {
+    Value dst = smemView(arith::AddIOp::create(b, loc, base, cidx(ch * c.BN * 128)), t);
+    nvgpu::TmaAsyncLoadOp::create(b, loc, dst, bar, isV ? vMap : kMap,
+                                  ValueRange{cidx(ch * 64), row, bh}, stageIdx,
+                                  Value(), Value());
+  }
+}
+
 LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
   Block &entry = fn.getBody().front();
   b.setInsertionPointToEnd(&entry);
@@ -725,11 +754,19 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
                                             arith::AddIOp::create(b, loc, baseIdx, pad));
 
   auto barTy = [&](unsigned n) { return nvgpu::MBarrierGroupType::get(ctx, wgAS, n); };
-  fullBar = nvgpu::MBarrierCreateOp::create(b, loc, barTy(2));
+  if (c.v2) {
+    kFullBar = nvgpu::MBarrierCreateOp::create(b, loc, barTy(2));
+    vFullBar = nvgpu::MBarrierCreateOp::create(b, loc, barTy(2));
+  } else {
+    fullBar = nvgpu::MBarrierCreateOp::create(b, loc, barTy(2));
+  }
   qBar = nvgpu::MBarrierCreateOp::create(b, loc, barTy(1));
   ifThen(isT0, [&] {
-    nvgpu::MBarrierInitOp::create(b, loc, fullBar, cidx(1), cidx(0), Value());
-    nvgpu::MBarrierInitOp::create(b, loc, fullBar, cidx(1), cidx(1), Value());
+    for (Value bar : {fullBar, kFullBar, vFullBar})
+      if (bar) {
+        nvgpu::MBarrierInitOp::create(b, loc, bar, cidx(1), cidx(0), Value());
+        nvgpu::MBarrierInitOp::create(b, loc, bar, cidx(1), cidx(1), Value());
+      }
     nvgpu::MBarrierInitOp::create(b, loc, qBar, cidx(1), cidx(0), Value());
     nvgpu::TmaPrefetchOp::create(b, loc, qMap, Value());
     nvgpu::TmaPrefetchOp::create(b, loc, kMap, Value());
@@ -748,8 +785,20 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
                                     cidx(0), Value(), Value());
     }
     Value first = nextSlot(cidx(0));
-    ifThen(cmp(arith::CmpIPredicate::slt, first, nSlots),
-           [&] { issueKV(toI32(qtc.tileOfSlot(b, loc, first)), cidx(0)); });
+    ifThen(cmp(arith::CmpIPredicate::slt, first, nSlots), [&] {
+      Value tile0 = toI32(qtc.tileOfSlot(b, loc, first));
+      if (!c.v2) {
+        issueKV(tile0, cidx(0));
+        return;
+      }
+      // v2: K and V of tile 0 into stage 0, K of tile 1 into K stage 1.
+      issueOne(tile0, cidx(0), /*isV=*/false);
+      issueOne(tile0, cidx(0), /*isV=*/true);
+      Value s1 = nextSlot(arith::AddIOp::create(b, loc, first, cidx(1)));
+      ifThen(cmp(arith::CmpIPredicate::slt, s1, nSlots), [&] {
+        issueOne(toI32(qtc.tileOfSlot(b, loc, s1)), cidx(1), /*isV=*/false);
+      });
+    });
   });
   Value ticks = cidx(10000000);
   nvgpu::MBarrierTryWaitParityOp::create(b, loc, qBar,
@@ -778,44 +827,54 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
   const double log2e = 1.4426950408889634;
   const bool expLink = c.isExp();
 
-  // One scheduled KV tile: slot t, tile `tile` (index), ordinal k (how many
-  // tiles were loaded before it: stage k % 2, phase (k / 2) % 2).
-  auto emitTile = [&](Value t, Value tile, Value kOrd,
-                      ValueRange it) -> FailureOr<SmallVector<Value>> {
-    Value oAcc = it[0], mA = it[1], mB = it[2], lA = it[3], lB = it[4];
-    Value n = toI32(tile);
-    Value k32 = toI32(kOrd);
-    Value stage = arith::RemUIOp::create(b, loc, kOrd, cidx(2));
-    Value parity = arith::TruncIOp::create(
-        b, loc, b.getI1Type(), andI(arith::ShRUIOp::create(b, loc, k32, ci32(1)), ci32(1)));
-
-    // Prefetch the next scheduled tile into the other stage (freed by the
-    // barrier that closed the previous tile).
-    ifThen(isT0, [&] {
-      Value nextT = nextSlot(arith::AddIOp::create(b, loc, t, cidx(1)));
-      ifThen(cmp(arith::CmpIPredicate::slt, nextT, nSlots), [&] {
-        Value nk = arith::RemUIOp::create(b, loc, arith::AddIOp::create(b, loc, kOrd, cidx(1)),
-                                          cidx(2));
-        issueKV(toI32(qtc.tileOfSlot(b, loc, nextT)), nk);
-      });
-    });
-    nvgpu::MBarrierTryWaitParityOp::create(b, loc, fullBar, parity, ticks, stage);
-
-    // S = Q K^T.
+  // ---- pieces of one KV tile, shared by the schedules ----
+  // K / V descriptors of stage `stage` (index).
+  auto kDescOf = [&](Value stage) {
     Value stage64 = arith::IndexCastUIOp::create(b, loc, i64, stage);
     Value kOff = add(ci64(c.qBytes()), mul(stage64, ci64(c.stageBytes())));
-    Value kDesc = makeDesc(kOff, 16, 1024);
-    Value vDesc = makeDesc(add(kOff, ci64(c.kBytes())), c.BN * 128, 1024);
-    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    return makeDesc(kOff, 16, 1024);
+  };
+  auto vDescOf = [&](Value stage) {
+    Value stage64 = arith::IndexCastUIOp::create(b, loc, i64, stage);
+    Value kOff = add(ci64(c.qBytes()), mul(stage64, ci64(c.stageBytes())));
+    return makeDesc(add(kOff, ci64(c.kBytes())), c.BN * 128, 1024);
+  };
+  // S = Q K^T (issued, not waited).
+  auto issueS = [&](Value kDesc) {
     Value s = sZero;
     for (int64_t ch = 0; ch < c.D / 64; ++ch)
       for (int64_t kk = 0; kk < 4; ++kk)
         s = wgmma(s, descPlus(qDesc, ch * c.BM * 128 + kk * 32),
                   descPlus(kDesc, ch * c.BN * 128 + kk * 32), c.BN,
                   /*zeroInit=*/ch == 0 && kk == 0, /*bMNMajor=*/false);
-    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-
+    return s;
+  };
+  // O += P V with P from this warpgroup's shared buffer (issued, not waited).
+  auto issuePV = [&](Value o, Value vDesc) {
+    for (int64_t ch = 0; ch < c.BN / 64; ++ch)
+      for (int64_t kk = 0; kk < 4; ++kk)
+        o = wgmma(o, descPlus(pDesc, ch * 8192 + kk * 32),
+                  descPlus(vDesc, (ch * 4 + kk) * 2048), c.Dv, /*zeroInit=*/false,
+                  /*bMNMajor=*/true);
+    return o;
+  };
+  struct Soft {
+    SmallVector<Value> p;
+    Value mA, mB, lA, lB, alphaA, alphaB;
+  };
+  // Scores, mask and (online) softmax of one tile: P in f32 registers, the
+  // new running max / sum and the factor for O (null without a running max).
+  // Mask only partial tiles (CarrierTiles classification) and the tile
+  // crossing Lk.
+  auto needMaskOf = [&](Value n, Value tile) {
+    Value tileEnd = add(mul(n, ci32(c.BN)), ci32(c.BN));
+    return orI(cmp(arith::CmpIPredicate::sgt, tileEnd, argLk),
+               arith::XOrIOp::create(b, loc, qtc.isFull(b, loc, tile),
+                                     arith::ConstantIntOp::create(b, loc, 1, 1)));
+  };
+  enum class MaskMode { Never, Always, IfNeeded };
+  auto softmaxTile = [&](Value s, Value n, Value tile, Value mA, Value mB, Value lA,
+                         Value lB, MaskMode mode = MaskMode::IfNeeded) -> FailureOr<Soft> {
     // Scores: log2 domain for exp, natural units for the other links.
     int64_t nS = c.BN / 2;
     SmallVector<Value> sv = unpack(s, nS);
@@ -839,17 +898,8 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
       }
     }
 
-    // Mask only partial tiles (CarrierTiles classification) and the tile
-    // crossing Lk; the predicate is the shared carrier definition.
-    Value tileEnd = add(mul(n, ci32(c.BN)), ci32(c.BN));
-    Value needMask = orI(cmp(arith::CmpIPredicate::sgt, tileEnd, argLk),
-                         arith::XOrIOp::create(b, loc, qtc.isFull(b, loc, tile),
-                                               arith::ConstantIntOp::create(b, loc, 1, 1)));
-    auto ifMask = scf::IfOp::create(b, loc, SmallVector<Type>(nS, f32), needMask,
-                                    /*withElse=*/true);
-    {
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(ifMask.thenBlock());
+    // The predicate is the shared carrier definition.
+    auto applyMask = [&]() -> FailureOr<SmallVector<Value>> {
       SmallVector<Value> masked(nS);
       for (int64_t r = 0; r < nS; ++r) {
         Value j = colOf(r);
@@ -860,14 +910,33 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
           return failure();
         masked[r] = select(keep, tv[r], ninf);
       }
-      scf::YieldOp::create(b, loc, masked);
-      b.setInsertionPointToStart(ifMask.elseBlock());
-      scf::YieldOp::create(b, loc, tv);
+      return masked;
+    };
+    if (mode == MaskMode::Always) {
+      FailureOr<SmallVector<Value>> masked = applyMask();
+      if (failed(masked))
+        return failure();
+      tv = *masked;
+    } else if (mode == MaskMode::IfNeeded) {
+      auto ifMask = scf::IfOp::create(b, loc, SmallVector<Type>(nS, f32), needMaskOf(n, tile),
+                                      /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(ifMask.thenBlock());
+        FailureOr<SmallVector<Value>> masked = applyMask();
+        if (failed(masked))
+          return failure();
+        scf::YieldOp::create(b, loc, *masked);
+        b.setInsertionPointToStart(ifMask.elseBlock());
+        scf::YieldOp::create(b, loc, tv);
+      }
+      for (int64_t r = 0; r < nS; ++r)
+        tv[r] = ifMask.getResult(r);
     }
-    for (int64_t r = 0; r < nS; ++r)
-      tv[r] = ifMask.getResult(r);
 
-    SmallVector<Value> p(nS);
+    Soft out;
+    SmallVector<Value> &p = out.p;
+    p.resize(nS);
     Value sumA = zeroF, sumB = zeroF;
     Value mNewA = mA, mNewB = mB, alphaA, alphaB;
     if (expLink) {
@@ -901,12 +970,19 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
       else
         sumA = fadd(sumA, p[r]);
     }
-    Value lNewA = expLink ? fadd(fmul(lA, alphaA), sumA) : fadd(lA, sumA);
-    Value lNewB = expLink ? fadd(fmul(lB, alphaB), sumB) : fadd(lB, sumB);
-
-    // P -> shared memory, K-major, 128B swizzle (16-byte chunk ^= row % 8;
-    // row % 8 == quadRow for both rows of this thread).
-    for (int64_t r = 0; r < nS; r += 2) {
+    out.lA = expLink ? fadd(fmul(lA, alphaA), sumA) : fadd(lA, sumA);
+    out.lB = expLink ? fadd(fmul(lB, alphaB), sumB) : fadd(lB, sumB);
+    out.mA = mNewA;
+    out.mB = mNewB;
+    out.alphaA = alphaA;
+    out.alphaB = alphaB;
+    return out;
+  };
+  // P -> shared memory, K-major, 128B swizzle (16-byte chunk ^= row % 8;
+  // row % 8 == quadRow for both rows of this thread), then the proxy fence
+  // that orders the stores before the tensor cores read them.
+  auto storeP = [&](ArrayRef<Value> p) {
+    for (int64_t r = 0; r < (int64_t)p.size(); r += 2) {
       int64_t colChunk = r / 4; // 8-column group
       int64_t ch = colChunk / 8;
       int64_t rowExtra = ((r / 2) % 2) ? 8 : 0;
@@ -919,34 +995,146 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
     NVVM::FenceProxyOp::create(
         b, loc, NVVM::ProxyKind::async_shared,
         NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+  };
+  // O = alpha O (alpha = 1 without the running max).
+  auto rescaleO = [&](Value oAcc, Value alphaA, Value alphaB) -> Value {
+    if (!expLink)
+      return oAcc;
+    SmallVector<Value> ov = unpack(oAcc, c.Dv / 2);
+    for (int64_t r = 0; r < c.Dv / 2; ++r)
+      ov[r] = fmul(ov[r], ((r / 2) % 2) ? alphaB : alphaA);
+    return pack(oTy, ov);
+  };
+  auto parityOf = [&](Value kOrd) { // (k / 2) % 2 as i1
+    return arith::TruncIOp::create(
+        b, loc, b.getI1Type(),
+        andI(arith::ShRUIOp::create(b, loc, toI32(kOrd), ci32(1)), ci32(1)));
+  };
+
+  // Schedule v1. One scheduled KV tile: slot t, tile `tile` (index), ordinal
+  // k (how many tiles were loaded before it: stage k % 2, phase (k / 2) % 2).
+  auto emitTile = [&](Value t, Value tile, Value kOrd,
+                      ValueRange it) -> FailureOr<SmallVector<Value>> {
+    Value oAcc = it[0], mA = it[1], mB = it[2], lA = it[3], lB = it[4];
+    Value n = toI32(tile);
+    Value stage = arith::RemUIOp::create(b, loc, kOrd, cidx(2));
+    Value parity = parityOf(kOrd);
+
+    // Prefetch the next scheduled tile into the other stage (freed by the
+    // barrier that closed the previous tile).
+    ifThen(isT0, [&] {
+      Value nextT = nextSlot(arith::AddIOp::create(b, loc, t, cidx(1)));
+      ifThen(cmp(arith::CmpIPredicate::slt, nextT, nSlots), [&] {
+        Value nk = arith::RemUIOp::create(b, loc, arith::AddIOp::create(b, loc, kOrd, cidx(1)),
+                                          cidx(2));
+        issueKV(toI32(qtc.tileOfSlot(b, loc, nextT)), nk);
+      });
+    });
+    nvgpu::MBarrierTryWaitParityOp::create(b, loc, fullBar, parity, ticks, stage);
+
+    // S = Q K^T.
+    Value kDesc = kDescOf(stage);
+    Value vDesc = vDescOf(stage);
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    Value s = issueS(kDesc);
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+
+    FailureOr<Soft> sm = softmaxTile(s, n, tile, mA, mB, lA, lB);
+    if (failed(sm))
+      return failure();
+    storeP(sm->p);
     NVVM::BarrierOp::create(b, loc, TypeRange{}, add(wg, ci32(1)), ci32(128),
                             NVVM::BarrierReductionAttr(), Value());
 
-    // O = alpha O + P V (alpha = 1 without the running max).
-    Value o = oAcc;
-    if (expLink) {
-      SmallVector<Value> ov = unpack(oAcc, c.Dv / 2);
-      for (int64_t r = 0; r < c.Dv / 2; ++r)
-        ov[r] = fmul(ov[r], ((r / 2) % 2) ? alphaB : alphaA);
-      o = pack(oTy, ov);
-    }
+    // O = alpha O + P V.
+    Value o = rescaleO(oAcc, sm->alphaA, sm->alphaB);
     NVVM::WgmmaFenceAlignedOp::create(b, loc);
-    for (int64_t ch = 0; ch < c.BN / 64; ++ch)
-      for (int64_t kk = 0; kk < 4; ++kk)
-        o = wgmma(o, descPlus(pDesc, ch * 8192 + kk * 32),
-                  descPlus(vDesc, (ch * 4 + kk) * 2048), c.Dv, /*zeroInit=*/false,
-                  /*bMNMajor=*/true);
+    o = issuePV(o, vDesc);
     NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     // Everyone is done with this stage and with P before they are refilled.
     gpu::BarrierOp::create(b, loc);
-    return SmallVector<Value>{o, mNewA, mNewB, lNewA, lNewB,
+    return SmallVector<Value>{o, sm->mA, sm->mB, sm->lA, sm->lB,
                               arith::AddIOp::create(b, loc, kOrd, cidx(1)).getResult()};
   };
 
-  auto forOp = scf::ForOp::create(b, loc, cidx(0), nSlots, cidx(1),
-                                  ValueRange{oInit, ninf, ninf, zeroF, zeroF, cidx(0)});
-  {
+  // Schedule v2. Tile k (ordinal) is split across two loop iterations: S_k
+  // and its softmax in iteration k, P_k V_k in iteration k + 1, issued right
+  // after S_{k+1} so that the tensor cores run it while the warpgroup does
+  // the softmax of tile k + 1 (wait_group 1, then wait_group 0 before O is
+  // rescaled). K and V have separate two-stage rings: at the end of
+  // iteration k (after the CTA barrier: S_k and P_{k-1} V_{k-1} are done in
+  // both warpgroups) thread 0 loads K_{k+2} into K stage k % 2 and V_{k+1}
+  // into V stage (k + 1) % 2, so each load has one iteration of slack.
+  // Producer step at the end of iteration k (slot t): V of the next valid
+  // slot, K of the one after.
+  auto produceV2 = [&](Value t, Value kOrd) {
+    ifThen(isT0, [&] {
+      Value s1 = nextSlot(arith::AddIOp::create(b, loc, t, cidx(1)));
+      ifThen(cmp(arith::CmpIPredicate::slt, s1, nSlots), [&] {
+        Value k1 = arith::AddIOp::create(b, loc, kOrd, cidx(1));
+        issueOne(toI32(qtc.tileOfSlot(b, loc, s1)),
+                 arith::RemUIOp::create(b, loc, k1, cidx(2)), /*isV=*/true);
+        Value s2 = nextSlot(arith::AddIOp::create(b, loc, s1, cidx(1)));
+        ifThen(cmp(arith::CmpIPredicate::slt, s2, nSlots), [&] {
+          issueOne(toI32(qtc.tileOfSlot(b, loc, s2)),
+                   arith::RemUIOp::create(b, loc, kOrd, cidx(2)), /*isV=*/false);
+        });
+      });
+    });
+  };
+  // Iteration k >= 1 of v2 (slot t, tile `tile`); it = {O, mA, mB, lA, lB, k}.
+  auto emitTileV2 = [&](Value t, Value tile, Value kOrd,
+                        ValueRange it) -> FailureOr<SmallVector<Value>> {
+    Value oAcc = it[0], mA = it[1], mB = it[2], lA = it[3], lB = it[4];
+    Value n = toI32(tile);
+    Value kPrev = arith::SubIOp::create(b, loc, kOrd, cidx(1));
+    Value kStage = arith::RemUIOp::create(b, loc, kOrd, cidx(2));
+    Value vStage = arith::RemUIOp::create(b, loc, kPrev, cidx(2));
+    nvgpu::MBarrierTryWaitParityOp::create(b, loc, kFullBar, parityOf(kOrd), ticks, kStage);
+    nvgpu::MBarrierTryWaitParityOp::create(b, loc, vFullBar, parityOf(kPrev), ticks, vStage);
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    Value s = issueS(kDescOf(kStage));
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    Value o = issuePV(oAcc, vDescOf(vStage));
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+    // Softmax under the PV, then wait_group 0, O rescale and P_k -> smem, in
+    // two copies (masked / unmasked tile): no control-flow merge between the
+    // two waits, since ptxas waits for the in-flight PV at a merge point.
+    auto ifMask = scf::IfOp::create(b, loc, TypeRange{oTy, f32, f32, f32, f32},
+                                    needMaskOf(n, tile), /*withElse=*/true);
+    for (int br = 0; br < 2; ++br) {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(br == 0 ? ifMask.thenBlock() : ifMask.elseBlock());
+      FailureOr<Soft> sm = softmaxTile(s, n, tile, mA, mB, lA, lB,
+                                       br == 0 ? MaskMode::Always : MaskMode::Never);
+      if (failed(sm))
+        return failure();
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+      Value ob = rescaleO(o, sm->alphaA, sm->alphaB);
+      storeP(sm->p);
+      scf::YieldOp::create(b, loc, ValueRange{ob, sm->mA, sm->mB, sm->lA, sm->lB});
+    }
+    o = ifMask.getResult(0);
+    struct {
+      Value mA, mB, lA, lB;
+    } res{ifMask.getResult(1), ifMask.getResult(2), ifMask.getResult(3),
+          ifMask.getResult(4)};
+    auto *sm = &res;
+    // P_k visible to the warpgroup; K stage k % 2 and V stage (k - 1) % 2
+    // free in both warpgroups.
+    gpu::BarrierOp::create(b, loc);
+    produceV2(t, kOrd);
+    return SmallVector<Value>{o, sm->mA, sm->mB, sm->lA, sm->lB,
+                              arith::AddIOp::create(b, loc, kOrd, cidx(1)).getResult()};
+  };
+
+  // The slot loop: slots [lo, nSlots), invalid slots (list mode) skipped.
+  auto slotLoop = [&](Value lo, ValueRange init,
+                      auto &&body) -> FailureOr<scf::ForOp> {
+    auto forOp = scf::ForOp::create(b, loc, lo, nSlots, cidx(1), init);
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(forOp.getBody());
     Value t = forOp.getInductionVar();
@@ -957,7 +1145,7 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
       {
         OpBuilder::InsertionGuard g3(b);
         b.setInsertionPointToStart(ifV.thenBlock());
-        FailureOr<SmallVector<Value>> r = emitTile(t, tile, it[5], it);
+        FailureOr<SmallVector<Value>> r = body(t, tile, it[5], it);
         if (failed(r))
           return failure();
         scf::YieldOp::create(b, loc, *r);
@@ -966,17 +1154,84 @@ LogicalResult KernelEmitter::emit(gpu::GPUFuncOp fn) {
       }
       scf::YieldOp::create(b, loc, ifV.getResults());
     } else {
-      FailureOr<SmallVector<Value>> r = emitTile(t, tile, it[5], it);
+      FailureOr<SmallVector<Value>> r = body(t, tile, it[5], it);
       if (failed(r))
         return failure();
       scf::YieldOp::create(b, loc, *r);
     }
-  }
+    return forOp;
+  };
 
+  Value oFin, mFin[2], lFinRaw[2];
+  if (!c.v2) {
+    FailureOr<scf::ForOp> forOp =
+        slotLoop(cidx(0), ValueRange{oInit, ninf, ninf, zeroF, zeroF, cidx(0)}, emitTile);
+    if (failed(forOp))
+      return failure();
+    oFin = forOp->getResult(0);
+    mFin[0] = forOp->getResult(1);
+    mFin[1] = forOp->getResult(2);
+    lFinRaw[0] = forOp->getResult(3);
+    lFinRaw[1] = forOp->getResult(4);
+  } else {
+    // Iteration 0: S_0 and its softmax (no PV yet).
+    Value first = nextSlot(cidx(0));
+    Value hasAny = cmp(arith::CmpIPredicate::slt, first, nSlots);
+    auto pro = scf::IfOp::create(b, loc, TypeRange{f32, f32, f32, f32}, hasAny,
+                                 /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(pro.thenBlock());
+      Value tile = qtc.tileOfSlot(b, loc, first);
+      nvgpu::MBarrierTryWaitParityOp::create(
+          b, loc, kFullBar, arith::ConstantIntOp::create(b, loc, 0, 1), ticks, cidx(0));
+      NVVM::WgmmaFenceAlignedOp::create(b, loc);
+      Value s = issueS(kDescOf(cidx(0)));
+      NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+      FailureOr<Soft> sm = softmaxTile(s, toI32(tile), tile, ninf, ninf, zeroF, zeroF);
+      if (failed(sm))
+        return failure();
+      storeP(sm->p);
+      gpu::BarrierOp::create(b, loc);
+      produceV2(first, cidx(0));
+      scf::YieldOp::create(b, loc, ValueRange{sm->mA, sm->mB, sm->lA, sm->lB});
+      b.setInsertionPointToStart(pro.elseBlock());
+      scf::YieldOp::create(b, loc, ValueRange{ninf, ninf, zeroF, zeroF});
+    }
+    // Iterations 1..: from the slot after the first valid one.
+    Value lo = arith::AddIOp::create(b, loc, first, cidx(1));
+    FailureOr<scf::ForOp> forOp = slotLoop(
+        lo,
+        ValueRange{oInit, pro.getResult(0), pro.getResult(1), pro.getResult(2),
+                   pro.getResult(3), cidx(1)},
+        emitTileV2);
+    if (failed(forOp))
+      return failure();
+    // Drain: O += P_{k-1} V_{k-1} for the last tile.
+    auto drain = scf::IfOp::create(b, loc, TypeRange{oTy}, hasAny, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(drain.thenBlock());
+      Value kPrev = arith::SubIOp::create(b, loc, forOp->getResult(5), cidx(1));
+      Value vStage = arith::RemUIOp::create(b, loc, kPrev, cidx(2));
+      nvgpu::MBarrierTryWaitParityOp::create(b, loc, vFullBar, parityOf(kPrev), ticks, vStage);
+      NVVM::WgmmaFenceAlignedOp::create(b, loc);
+      Value o = issuePV(forOp->getResult(0), vDescOf(vStage));
+      NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+      scf::YieldOp::create(b, loc, o);
+      b.setInsertionPointToStart(drain.elseBlock());
+      scf::YieldOp::create(b, loc, forOp->getResult(0));
+    }
+    oFin = drain.getResult(0);
+    mFin[0] = forOp->getResult(1);
+    mFin[1] = forOp->getResult(2);
+    lFinRaw[0] = forOp->getResult(3);
+    lFinRaw[1] = forOp->getResult(4);
+  }
   // Epilogue: normalise, store O and LSE.
-  Value oFin = forOp.getResult(0);
-  Value mFin[2] = {forOp.getResult(1), forOp.getResult(2)};
-  Value lFin[2] = {quadSum(forOp.getResult(3)), quadSum(forOp.getResult(4))};
+  Value lFin[2] = {quadSum(lFinRaw[0]), quadSum(lFinRaw[1])};
   SmallVector<Value> ov = unpack(oFin, c.Dv / 2);
   Value one = cf32(1.0);
   const double ln2 = 0.6931471805599453;
@@ -1080,6 +1335,11 @@ struct AttnGPUBuildKernelPass
     if ((c.D != 64 && c.D != 128 && c.D != 256) || (c.Dv != 64 && c.Dv != 128 && c.Dv != 256))
       return op.emitOpError("GPU kernel v1: head dims must be 64, 128 or 256"), failure();
     c.BN = blockN > 0 ? blockN : (std::max(c.D, c.Dv) > 128 ? 64 : 128);
+    if (schedule != "v1" && schedule != "v2")
+      return op.emitOpError() << "GPU kernel: schedule must be v1 or v2, got '"
+                              << schedule << "'",
+             failure();
+    c.v2 = schedule == "v2";
     if (c.BN != 64 && c.BN != 128)
       return op.emitOpError("GPU kernel v1: block-n must be 64 or 128"), failure();
     if (c.sharedBytes() > 232448)

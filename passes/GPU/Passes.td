@@ -28,6 +28,10 @@ def AttnGPUBuildKernel : Pass<"attn-gpu-build-kernel", "mlir::ModuleOp"> {
            "Keep the host functions that held the attentions">,
     Option<"blockN", "block-n", "int64_t", /*default=*/"0",
            "KV tile (64 or 128; 0 picks 128 for D <= 128, 64 for D = 256)">,
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"v1\"",
+           "Per-tile schedule: v1 (S, softmax, PV serial; CTA barrier per "
+           "tile) or v2 (PV of tile n-1 issued after S of tile n, overlapping "
+           "the softmax of tile n; separate K and V rings)">,
   ];
   let dependentDialects = [
     "mlir::gpu::GPUDialect", "mlir::nvgpu::NVGPUDialect", "mlir::NVVM::NVVMDialect",

@@ -25,11 +25,14 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
   PassOptions::Option<std::string> format{
       *this, "format", llvm::cl::desc("isa (PTX), bin (cubin) or fatbin"),
       llvm::cl::init("bin")};
+  PassOptions::Option<std::string> schedule{
+      *this, "schedule", llvm::cl::desc("kernel schedule v1 or v2 (empty: pass default)"),
+      llvm::cl::init("")};
 };
 } // namespace
 
 LogicalResult attnc::buildGPUPipeline(OpPassManager &pm, StringRef chip,
-                                      StringRef format) {
+                                      StringRef format, StringRef schedule) {
   if (chip != "sm_90a") {
     llvm::errs() << "attnc GPU pipeline: chip '" << chip
                  << "' not supported (the v1 kernel uses wgmma: sm_90a only)\n";
@@ -39,7 +42,10 @@ LogicalResult attnc::buildGPUPipeline(OpPassManager &pm, StringRef chip,
     llvm::errs() << "attnc GPU pipeline: format must be isa, bin or fatbin\n";
     return failure();
   }
-  pm.addPass(createAttnGPUBuildKernel());
+  AttnGPUBuildKernelOptions kopts;
+  if (!schedule.empty())
+    kopts.schedule = schedule.str();
+  pm.addPass(createAttnGPUBuildKernel(kopts));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
@@ -77,7 +83,7 @@ void attnc::registerGPUPasses() {
       "attnc-gpu-pipeline",
       "attn.attention -> Hopper kernel -> gpu.binary (cubin/PTX); options chip, format",
       [](OpPassManager &pm, const GPUPipelineOptions &o) {
-        if (failed(buildGPUPipeline(pm, o.chip, o.format)))
+        if (failed(buildGPUPipeline(pm, o.chip, o.format, o.schedule)))
           llvm::report_fatal_error("attnc-gpu-pipeline: bad options");
       });
 }

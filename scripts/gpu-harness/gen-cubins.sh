@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Regenerates the Hopper attention cubins (+ PTX and manifests) under gpu-artifacts/.
-# Usage: scripts/gpu-harness/gen-cubins.sh [BUILD_DIR] [OUT_DIR]
+# Usage: [ATTNC_SCHEDULE=v1|v2] scripts/gpu-harness/gen-cubins.sh [BUILD_DIR] [OUT_DIR]
+# ATTNC_SCHEDULE picks attn-gpu-build-kernel's schedule (default: the pass default).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build-gpu}
 OUT=${2:-$ROOT/gpu-artifacts}
-TOOL=$BUILD/bin/attnc-gpu-compile
+TOOL_BIN=$BUILD/bin/attnc-gpu-compile
+tool() { "$TOOL_BIN" ${ATTNC_SCHEDULE:+--schedule=$ATTNC_SCHEDULE} "$@"; }
+TOOL=tool
 SRC=$OUT/src
 mkdir -p "$SRC"
 gen() { # name dtype D causal(none|bottom_right|top_left)
@@ -21,8 +24,8 @@ func.func @$name(%q: $t, %k: $t, %v: $t) -> $t {
   return %o : $t
 }
 MLIR
-  "$TOOL" "$SRC/$name.mlir" -o "$OUT" --format=bin
-  "$TOOL" "$SRC/$name.mlir" -o "$OUT" --format=isa
+  $TOOL "$SRC/$name.mlir" -o "$OUT" --format=bin
+  $TOOL "$SRC/$name.mlir" -o "$OUT" --format=isa
 }
 gen attn_bf16_d64_full   bf16 64  none
 gen attn_bf16_d64_causal bf16 64  bottom_right
@@ -58,12 +61,12 @@ func.func @attn_bf16_d128_biaswin(%q: $T, %k: $T, %v: $T) -> $T {
   return %o : $T
 }
 MLIR
-"$TOOL" "$SRC/attn_bf16_d128_biaswin.mlir" -o "$OUT" --format=bin
-"$TOOL" "$SRC/attn_bf16_d128_biaswin.mlir" -o "$OUT" --format=isa
+$TOOL "$SRC/attn_bf16_d128_biaswin.mlir" -o "$OUT" --format=bin
+$TOOL "$SRC/attn_bf16_d128_biaswin.mlir" -o "$OUT" --format=isa
 
 # ---- GPU backend v1, item 2: carriers at tile granularity, extras, links ----
 # compile NAME: writes the cubin, the PTX and the manifest of $SRC/NAME.mlir.
-compile() { "$TOOL" "$SRC/$1.mlir" -o "$OUT" --format=bin && "$TOOL" "$SRC/$1.mlir" -o "$OUT" --format=isa; }
+compile() { $TOOL "$SRC/$1.mlir" -o "$OUT" --format=bin && $TOOL "$SRC/$1.mlir" -o "$OUT" --format=isa; }
 # attn NAME D CARRIER ATTRS [EXTRA_ARGS EXTRAS_CLAUSE] [REGIONS]: one attention.
 attn() {
   local name=$1 d=$2 carrier=$3 attrs=$4 eargs=${5:-} eclause=${6:-} regions=${7:-}

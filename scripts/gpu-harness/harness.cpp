@@ -5,7 +5,8 @@
 // float32/float64 CPU reference (all rows, or a random sample of rows for big
 // shapes), then times the big shapes (CUDA events, warm-up, median of 30).
 //
-//   harness [--time] [--quick] DIR/kernel.json ...
+//   harness [--time] [--long] [--quick] DIR/kernel.json ...
+// --long (with --time) also times the dense/causal kernels at B=1, S=16384.
 // Exit status: 0 if every check passed.
 #include <cuda.h>
 #include <cuda_bf16.h>
@@ -555,12 +556,13 @@ static int runShape(Kernel &k, const Shape &s, bool doTime, uint64_t seed) {
 }
 
 int main(int argc, char **argv) {
-  bool doTime = false, quick = false;
+  bool doTime = false, quick = false, longTime = false;
   std::vector<std::string> manifests;
   for (int a = 1; a < argc; ++a) {
     std::string s = argv[a];
     if (s == "--time") doTime = true;
     else if (s == "--quick") quick = true;
+    else if (s == "--long") longTime = true;
     else manifests.push_back(s);
   }
   CK(cuInit(0));
@@ -631,6 +633,7 @@ int main(int argc, char **argv) {
         for (int S : {4096, 8192, 16384}) shapes.push_back({std::max(1, Bt * 4096 / S), Ht, Ht, Ht, S, S, true});
       } else if (!cr.nb) {
         shapes.push_back({Bt, Ht, Ht, Ht, 4096, 4096, true});
+        if (longTime) shapes.push_back({1, Ht, Ht, Ht, 16384, 16384, true});
       }
     }
     for (const Shape &s : shapes) fails += runShape(k, s, s.time, seed++);

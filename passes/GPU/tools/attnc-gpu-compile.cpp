@@ -1,6 +1,6 @@
 //===- attnc-gpu-compile.cpp - .mlir (attn.attention) -> cubin/PTX + manifest
 //
-// attnc-gpu-compile IN.mlir -o DIR [--chip=sm_90a] [--format=bin|isa]
+// attnc-gpu-compile IN.mlir -o DIR [--chip=sm_90a] [--format=bin|isa] [--schedule=v1|v2]
 //                   [--dump-kernel-ir=FILE]
 // Writes DIR/<kernel>.cubin (bin) or DIR/<kernel>.ptx (isa), and DIR/<kernel>.json.
 //===----------------------------------------------------------------------===//
@@ -30,6 +30,8 @@ static cl::opt<std::string> outDir("o", cl::desc("output directory"), cl::init("
 static cl::opt<std::string> chip("chip", cl::init("sm_90a"));
 static cl::opt<std::string> format("format", cl::desc("bin | isa | fatbin"),
                                    cl::init("bin"));
+static cl::opt<std::string> schedule("schedule", cl::desc("kernel schedule: v1 | v2 (default: the pass default)"),
+                                     cl::init(""));
 static cl::opt<std::string> dumpKernelIR("dump-kernel-ir",
                                          cl::desc("write the kernel IR (before lowering)"),
                                          cl::init(""));
@@ -75,7 +77,10 @@ int main(int argc, char **argv) {
   if (!dumpKernelIR.empty()) {
     OwningOpRef<ModuleOp> copy = module->clone();
     PassManager pm(&ctx);
-    pm.addPass(attnc::createAttnGPUBuildKernel());
+    attnc::AttnGPUBuildKernelOptions kopts;
+    if (!schedule.empty())
+      kopts.schedule = schedule;
+    pm.addPass(attnc::createAttnGPUBuildKernel(kopts));
     if (failed(pm.run(*copy)))
       return 1;
     std::string s;
@@ -86,7 +91,7 @@ int main(int argc, char **argv) {
   }
 
   PassManager pm(&ctx);
-  if (failed(attnc::buildGPUPipeline(pm, chip, format)))
+  if (failed(attnc::buildGPUPipeline(pm, chip, format, schedule)))
     return 1;
   if (failed(pm.run(*module)))
     return 1;

@@ -1,6 +1,77 @@
-// RUN: attnc-opt --attn-gpu-build-kernel %s | FileCheck %s
-// RUN: attnc-opt --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=CAUSAL
-// RUN: attnc-opt --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=REGIONS
+// RUN: attnc-opt --attn-gpu-build-kernel="schedule=v1" %s | FileCheck %s
+// RUN: attnc-opt --attn-gpu-build-kernel="schedule=v1" %s | FileCheck %s --check-prefix=CAUSAL
+// RUN: attnc-opt --attn-gpu-build-kernel="schedule=v1" %s | FileCheck %s --check-prefix=REGIONS
+// RUN: attnc-opt --attn-gpu-build-kernel="schedule=v2" %s | FileCheck %s --check-prefix=V2
+// RUN: attnc-opt --attn-gpu-build-kernel="schedule=v2" %s | FileCheck %s --check-prefix=REGIONS
+// RUN: not attnc-opt --attn-gpu-build-kernel="schedule=v3" %s 2>&1 | FileCheck %s --check-prefix=BADSCHED
+// BADSCHED: schedule must be v1 or v2, got 'v3'
+
+// Schedule v2: separate K and V rings (two full barriers each); prologue
+// loads Q, K_0, V_0 and K_1; iteration 0 is peeled (S_0 + softmax, P_0 to
+// smem, bar.sync, then V_1 and K_2); each later iteration issues S_k and
+// P_{k-1} V_{k-1} back to back, waits for S_k only (wait_group 1), runs the
+// softmax under the PV, then waits for everything (wait_group 0), rescales
+// O and stores P_k; the last PV drains after the loop.
+// V2-LABEL: gpu.func @full_d128_kernel
+// V2: %[[KB:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 2>
+// V2-NEXT: %[[VB:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 2>
+// V2: nvgpu.mbarrier.arrive.expect_tx %[[KB]][%{{.*}}], %c32768
+// V2-COUNT-2: nvgpu.tma.async.load %{{.*}}, %[[KB]]
+// V2: nvgpu.mbarrier.arrive.expect_tx %[[VB]][%{{.*}}], %c32768
+// V2-COUNT-2: nvgpu.tma.async.load %{{.*}}, %[[VB]]
+// V2: nvgpu.mbarrier.arrive.expect_tx %[[KB]][%{{.*}}], %c32768
+// V2-COUNT-2: nvgpu.tma.async.load %{{.*}}, %[[KB]]
+// V2: scf.if %{{.*}} -> (f32, f32, f32, f32) {
+// V2: nvgpu.mbarrier.try_wait.parity %[[KB]]
+// V2-NEXT: nvvm.wgmma.fence.aligned
+// V2-COUNT-8: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 128, k = 16>, {{.*}}B[<bf16>, <one>, <col>]
+// V2-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// V2-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// V2: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// V2: memref.store %{{.*}} : memref<8192xi32, #gpu.address_space<workgroup>>
+// V2: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// V2-NEXT: gpu.barrier
+// V2: nvgpu.tma.async.load %{{.*}}, %[[VB]]
+// V2: nvgpu.tma.async.load %{{.*}}, %[[KB]]
+// V2: scf.for {{.*}} iter_args
+// V2: nvgpu.mbarrier.try_wait.parity %[[KB]]
+// V2: nvgpu.mbarrier.try_wait.parity %[[VB]]
+// V2-NEXT: nvvm.wgmma.fence.aligned
+// V2-COUNT-8: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 128, k = 16>, {{.*}}B[<bf16>, <one>, <col>]
+// V2-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// V2-COUNT-8: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 128, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// V2-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// V2-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
+// Masked and unmasked copies of softmax + wait_group 0 + rescale + P store
+// (no control-flow merge while the PV is in flight).
+// V2: scf.if %{{.*}} -> (!llvm.struct<(f32, {{.*}}, f32, f32, f32, f32) {
+// V2: arith.select %{{.*}}, %{{.*}}, %cst
+// V2: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// V2: nvvm.wgmma.wait.group.sync.aligned 0
+// V2: arith.mulf
+// V2: memref.store %{{.*}} : memref<8192xi32, #gpu.address_space<workgroup>>
+// V2: nvvm.fence.proxy
+// V2-NEXT: scf.yield
+// V2-NEXT: } else {
+// V2-NOT: arith.select %{{.*}}, %{{.*}}, %cst
+// V2: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// V2: nvvm.wgmma.wait.group.sync.aligned 0
+// V2: memref.store %{{.*}} : memref<8192xi32, #gpu.address_space<workgroup>>
+// V2: nvvm.fence.proxy
+// V2-NEXT: scf.yield
+// V2-NEXT: }
+// V2-NEXT: gpu.barrier
+// V2: nvgpu.tma.async.load %{{.*}}, %[[VB]]
+// V2: nvgpu.tma.async.load %{{.*}}, %[[KB]]
+// V2: scf.yield
+// V2: scf.if %{{.*}} -> (!llvm.struct
+// V2: nvgpu.mbarrier.try_wait.parity %[[VB]]
+// V2-NEXT: nvvm.wgmma.fence.aligned
+// V2-COUNT-8: nvvm.wgmma.mma_async {{.*}}B[<bf16>, <one>, <row>]
+// V2-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// V2-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// V2: llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"
+// V2: gpu.return
 
 // The host functions are replaced by one gpu.module; manifests ride on the module.
 // CHECK: module attributes {attnc.gpu.manifests = {{.*}}gpu.container_module
