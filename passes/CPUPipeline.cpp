@@ -19,6 +19,8 @@ void attnc::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createAttnDestinationABI());
   bufferization::OneShotBufferizePassOptions bufferization;
   bufferization.bufferizeFunctionBoundaries = false;
+  // The Sinkhorn loop yields a fresh plan per iteration.
+  bufferization.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);

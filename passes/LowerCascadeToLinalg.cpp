@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -192,7 +193,14 @@ Value Lowerer::lower(SinkhornOp op) {
                      linalg::YieldOp::create(nb, nl, guardedDiv(nb, nl, a[0], a[1]));
                    });
   };
-  for (int64_t it = 0; it < (int64_t)op.getIterations(); ++it) {
+  // One scf.for over the iterations (not unrolled: K may be large), the plan
+  // carried as an iteration argument.
+  Value zero = cb.idx(0), one = cb.idx(1), count = cb.idx((int64_t)op.getIterations());
+  auto loop = scf::ForOp::create(b, loc, zero, count, one, ValueRange{w});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  w = loop.getRegionIterArgs()[0];
+  {
     // Row sums over the last axis, column sums over the second to last.
     SmallVector<OpFoldResult> sizes = sizesOf(w);
     SmallVector<OpFoldResult> rowSizes(sizes.begin(), sizes.end() - 1);
@@ -214,7 +222,8 @@ Value Lowerer::lower(SinkhornOp op) {
                          });
     w = normalise(w, cols, colMap);
   }
-  return w;
+  scf::YieldOp::create(b, loc, ValueRange{w});
+  return loop.getResult(0);
 }
 
 Value Lowerer::lower(MergePartialsOp op) {

@@ -62,16 +62,17 @@ func.func @row_normalize(%a: tensor<4x8x2xf32>, %d: tensor<4x8xf32>) -> tensor<4
 
 // -----
 
-// Two Sinkhorn iterations: (row sums, divide, column sums, divide) twice.
+// Sinkhorn: a loop over the iterations (2 here) whose body computes row sums,
+// divides, computes column sums and divides, yielding the new plan.
 // CHECK-LABEL: func.func @sinkhorn
+// CHECK: %[[C2:.*]] = arith.constant 2 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C2]] step %{{.*}} iter_args(%[[W:.*]] = %arg0) -> (tensor<2x4x4xf32>)
 // CHECK: iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME: ins(%[[W]]
 // CHECK: iterator_types = ["parallel", "parallel", "parallel"]
 // CHECK: iterator_types = ["parallel", "reduction", "parallel"]
-// CHECK: iterator_types = ["parallel", "parallel", "parallel"]
-// CHECK: iterator_types = ["parallel", "parallel", "reduction"]
-// CHECK: iterator_types = ["parallel", "parallel", "parallel"]
-// CHECK: iterator_types = ["parallel", "reduction", "parallel"]
-// CHECK: iterator_types = ["parallel", "parallel", "parallel"]
+// CHECK: %[[NEW:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel"]
+// CHECK: scf.yield %[[NEW]]
 // CHECK-NOT: linalg.generic
 // CHECK: return
 func.func @sinkhorn(%w: tensor<2x4x4xf32>) -> tensor<2x4x4xf32> {
