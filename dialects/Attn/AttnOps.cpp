@@ -126,6 +126,10 @@ LogicalResult AttentionOp::verify() {
   if (auto conv = getScoreConvAttr()) {
     if (conv.getQueries() < 1 || conv.getKeys() < 1)
       return emitOpError("score_conv sizes must be positive");
+    // Each (query, key) offset is one term of every score: keep it a stencil.
+    if (conv.getQueries() * conv.getKeys() > 4096)
+      return emitOpError() << "score_conv of " << conv.getQueries() << " x " << conv.getKeys()
+                           << " offsets is too large (at most 4096 terms per score)";
     if (failed(extraOfRank(conv.getWeight(), 3, false, "score_conv weight")))
       return failure();
   }

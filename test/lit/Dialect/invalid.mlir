@@ -306,3 +306,11 @@ func.func @rope(%a: tensor<1x2x8x15xf32>) -> tensor<1x2x8x15xf32> {
   %r = attn.rope %a {theta = 10000.0 : f64} : tensor<1x2x8x15xf32>
   return %r : tensor<1x2x8x15xf32>
 }
+
+// -----
+
+func.func @conv_too_large(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>, %w: tensor<4x100x100xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{score_conv of 100 x 100 offsets is too large (at most 4096 terms per score)}}
+  %o = attn.attention %q, %k, %v extras(%w : tensor<4x100x100xf32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, score_conv = #attn.score_conv<queries = 100, keys = 100, weight = 0>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
