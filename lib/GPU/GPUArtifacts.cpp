@@ -175,29 +175,13 @@ llvm::Error attnc::writeGPUArtifacts(ArrayRef<GPUKernelArtifact> kernels,
        << "  return attnc_kernel_load(path, kernel);\n}\n";
     // Launch: q [B,Hq,Lq,D], k [B,Hk,Lk,D], v [B,Hk,Lk,Dv], o [B,H,Lq,Dv],
     // lse [B,H,Lq] f32, then the extras in manifest order.
-    hs << "static inline attnc_status " << fnBase << "_launch(attnc_kernel *kernel, const void *"
-       << names->getString("q").value_or("q") << ", const void *"
-       << names->getString("k").value_or("k") << ", const void *"
-       << names->getString("v").value_or("v") << ", void *o, float *lse";
     std::vector<std::string> extraNames;
     for (const llvm::json::Value &e : *names->getArray("extras"))
       extraNames.push_back(e.getAsString().value_or("extra").str());
-    for (const std::string &e : extraNames)
-      hs << ", const void *" << e;
-    hs << ",\n    int64_t B, int64_t Hq, int64_t Hk, int64_t Lq, int64_t Lk, int device, void *stream) {\n"
-       << "  int64_t H = Hq > Hk ? Hq : Hk;\n"
-       << "  int64_t sq[4] = {B, Hq, Lq, " << d << "}, sk[4] = {B, Hk, Lk, " << d
-       << "}, sv[4] = {B, Hk, Lk, " << dv << "};\n"
-       << "  int64_t so[4] = {B, H, Lq, " << dv << "}, sl[3] = {B, H, Lq};\n"
-       << "  attnc_tensor args[" << 5 + extraNames.size() << "];\n"
-       << "  args[0] = attnc_tensor_contiguous((void *)" << names->getString("q").value_or("q")
-       << ", " << dt << ", 4, sq, device);\n"
-       << "  args[1] = attnc_tensor_contiguous((void *)" << names->getString("k").value_or("k")
-       << ", " << dt << ", 4, sk, device);\n"
-       << "  args[2] = attnc_tensor_contiguous((void *)" << names->getString("v").value_or("v")
-       << ", " << dt << ", 4, sv, device);\n"
-       << "  args[3] = attnc_tensor_contiguous(o, " << dt << ", 4, so, device);\n"
-       << "  args[4] = attnc_tensor_contiguous(lse, ATTNC_DTYPE_F32, 3, sl, device);\n";
+    const std::vector<std::string> kernelDims = {"B", "H", "Hq", "Hk", "Lq", "Lk"};
+    std::vector<std::string> extraDimParams;
+    std::string extrasBody;
+    llvm::raw_string_ostream es(extrasBody);
     // Extras: their shapes come from the manifest's params (symbolic dims
     // over B, H, Hq, Hk, Lq, Lk and literals).
     size_t e = 0;
@@ -212,22 +196,55 @@ llvm::Error attnc::writeGPUArtifacts(ArrayRef<GPUKernelArtifact> kernels,
         std::string pdt = p->getString("dtype").value_or("f32").str();
         std::string code = pdt == "i32" ? "ATTNC_DTYPE_I32" : pdt == "bf16" ? "ATTNC_DTYPE_BF16"
                            : pdt == "f16" ? "ATTNC_DTYPE_F16" : "ATTNC_DTYPE_F32";
-        hs << "  {\n    int64_t s[" << (shape ? shape->size() : 1) << "] = {";
+        es << "  {\n    int64_t s[" << (shape ? shape->size() : 1) << "] = {";
         if (shape)
           for (size_t n = 0; n < shape->size(); ++n) {
             const llvm::json::Value &x = (*shape)[n];
-            hs << (n ? ", " : "");
-            if (auto i = x.getAsInteger())
-              hs << *i;
-            else
-              hs << "(" << x.getAsString().value_or("1") << ")";
+            es << (n ? ", " : "");
+            if (auto i = x.getAsInteger()) {
+              es << *i;
+              continue;
+            }
+            std::string dim = x.getAsString().value_or("1").str();
+            // Extents of an extra that no other tensor fixes ("extra_0.dim1")
+            // become parameters named after the spec's input.
+            if (!llvm::is_contained(kernelDims, dim)) {
+              std::string param = extraNames[e] + "_dim" + std::to_string(n);
+              if (!llvm::is_contained(extraDimParams, param))
+                extraDimParams.push_back(param);
+              dim = param;
+            }
+            es << dim;
           }
         else
-          hs << "1";
-        hs << "};\n    args[" << 5 + e << "] = attnc_tensor_contiguous((void *)" << extraNames[e]
+          es << "1";
+        es << "};\n    args[" << 5 + e << "] = attnc_tensor_contiguous((void *)" << extraNames[e]
            << ", " << code << ", " << (shape ? shape->size() : 1) << ", s, device);\n  }\n";
         ++e;
       }
+    hs << "static inline attnc_status " << fnBase << "_launch(attnc_kernel *kernel, const void *"
+       << names->getString("q").value_or("q") << ", const void *"
+       << names->getString("k").value_or("k") << ", const void *"
+       << names->getString("v").value_or("v") << ", void *o, float *lse";
+    for (const std::string &e : extraNames)
+      hs << ", const void *" << e;
+    for (const std::string &p : extraDimParams)
+      hs << ", int64_t " << p;
+    hs << ",\n    int64_t B, int64_t Hq, int64_t Hk, int64_t Lq, int64_t Lk, int device, void *stream) {\n"
+       << "  int64_t H = Hq > Hk ? Hq : Hk;\n"
+       << "  int64_t sq[4] = {B, Hq, Lq, " << d << "}, sk[4] = {B, Hk, Lk, " << d
+       << "}, sv[4] = {B, Hk, Lk, " << dv << "};\n"
+       << "  int64_t so[4] = {B, H, Lq, " << dv << "}, sl[3] = {B, H, Lq};\n"
+       << "  attnc_tensor args[" << 5 + extraNames.size() << "];\n"
+       << "  args[0] = attnc_tensor_contiguous((void *)" << names->getString("q").value_or("q")
+       << ", " << dt << ", 4, sq, device);\n"
+       << "  args[1] = attnc_tensor_contiguous((void *)" << names->getString("k").value_or("k")
+       << ", " << dt << ", 4, sk, device);\n"
+       << "  args[2] = attnc_tensor_contiguous((void *)" << names->getString("v").value_or("v")
+       << ", " << dt << ", 4, sv, device);\n"
+       << "  args[3] = attnc_tensor_contiguous(o, " << dt << ", 4, so, device);\n"
+       << "  args[4] = attnc_tensor_contiguous(lse, ATTNC_DTYPE_F32, 3, sl, device);\n";
+    hs << extrasBody;
     hs << "  return attnc_kernel_launch(kernel, args, " << 5 + extraNames.size()
        << ", NULL, stream);\n}\n\n";
   }

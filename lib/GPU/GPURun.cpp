@@ -118,7 +118,6 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, const spec::Spec &
   double runMs = 0;
   for (auto [k, op] : llvm::zip(*kernels, ops)) {
     auto q = cast<RankedTensorType>(op.getQuery().getType());
-    auto kt = cast<RankedTensorType>(op.getKey().getType());
     auto o = cast<RankedTensorType>(op.getResult().getType());
     KernelHandle handle;
     if (attnc_kernel_load_memory(k.manifest.data(), k.manifest.size(), k.cubin.data(),
@@ -151,7 +150,6 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, const spec::Spec &
     args.push_back(attnc_tensor_contiguous(*lseBuf, ATTNC_DTYPE_F32, 3, o.getShape().data(), 0));
     for (Value e : op.getExtras())
       args.push_back(tensorOf(e));
-    (void)kt;
     auto s0 = std::chrono::steady_clock::now();
     if (attnc_kernel_launch(handle.k, args.data(), (int)args.size(), nullptr, nullptr) != ATTNC_OK)
       return runtimeError("launch refused");
