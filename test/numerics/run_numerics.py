@@ -638,6 +638,24 @@ def bad_invocations(args, workdir):
     cases.append(("int input as float64 (cu)",
                   attnc_cmd(args.attnc, os.path.join(EXAMPLES, "02_varlen_packed.attn"), vdims, vfiles_bad, out),
                   r"int32"))
+    # A key block listed twice in one query block's row.
+    bdims = block_dims(1, 1, 20, 70, 4)
+    bx = cast_inputs(block_list_inputs(np.random.default_rng(5), bdims), "f64")
+    bdims = dict(bdims, NNZ=int(bx["idx"].shape[2]), NQB1=int(bx["off"].shape[2]))
+    row = next(r for r in range(bx["off"].shape[2] - 1) if bx["off"][0, 0, r + 1] > bx["off"][0, 0, r])
+    first = int(bx["off"][0, 0, row])
+    if bx["off"][0, 0, row + 1] - first < 2:  # make room: the row's only entry, repeated
+        bx["idx"] = np.concatenate([bx["idx"], bx["idx"][:, :, first:first + 1]], axis=2)
+        bx["off"][0, 0, row + 1:] += 1
+        bdims["NNZ"] += 1
+    bx["idx"][0, 0, first + 1] = bx["idx"][0, 0, first]
+    bfiles = {}
+    for name, a in bx.items():
+        bfiles[name] = os.path.join(tmp, "blocks_" + name + ".npy")
+        np.save(bfiles[name], a)
+    cases.append(("block list repeating a key block",
+                  attnc_cmd(args.attnc, os.path.join(EXAMPLES, "12_block_list.attn"), bdims, bfiles, out),
+                  r"twice"))
     results = []
     for what, cmd, pattern in cases:
         r = expect_failure(args, "bad-invocation", what, cmd, pattern)

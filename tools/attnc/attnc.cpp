@@ -31,6 +31,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <set>
 
 using namespace mlir;
 using namespace attnc;
@@ -367,6 +368,26 @@ llvm::Error validateIndexInputs(const spec::Spec &spec, const std::vector<std::s
                 "[0, %lld] (the indices' last extent); element %zu is %d",
                 offName.c_str(), (long long)nnz, r, o[r]);
         }
+        // A block listed twice in one row is one block of the carrier (a set),
+        // but a kernel that visits the list would count it twice: refuse it.
+        if (idx->shape.size() != 3 || idx->shape[0] != off->shape[0] ||
+            idx->shape[1] != off->shape[1])
+          return llvm::createStringError("block_list indices '%s' must be [B, H, NNZ] with the "
+                                         "offsets' B and H",
+                                         idxName.c_str());
+        const int32_t *ix = idx->as<int32_t>();
+        size_t heads = off->numElements() / perHead;
+        for (size_t p = 0; p < heads; ++p)
+          for (size_t r = 0; r + 1 < perHead; ++r) {
+            int32_t lo = o[p * perHead + r], hi = o[p * perHead + r + 1];
+            std::set<int32_t> seen;
+            for (int32_t e = lo; e < hi; ++e)
+              if (!seen.insert(ix[p * nnz + e]).second)
+                return llvm::createStringError(
+                    "block_list indices '%s' list key block %d twice in query block %zu of "
+                    "(batch, head) %zu",
+                    idxName.c_str(), ix[p * nnz + e], r, p);
+          }
       }
     }
   return llvm::Error::success();
