@@ -144,6 +144,13 @@ LogicalResult AttentionOp::verify() {
     } else if (auto d = dyn_cast<DocumentAttr>(a)) {
       if (failed(extraOfRank(d.getSeqlens(), 1, true, "document seqlens")))
         return failure();
+      // One set of cumulative lengths numbers both queries and keys: the
+      // documents are packed self-attention.
+      if (staticMismatch(q.getDimSize(2), k.getDimSize(2)))
+        return emitOpError() << "document carrier packs queries and keys with one seqlens, so "
+                                "the query length ("
+                             << q.getDimSize(2) << ") must equal the key length ("
+                             << k.getDimSize(2) << ")";
     } else if (auto p = dyn_cast<PrefixAttr>(a)) {
       if (p.getLength() < 0)
         return emitOpError("prefix length must be >= 0");

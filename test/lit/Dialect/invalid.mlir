@@ -314,3 +314,11 @@ func.func @conv_too_large(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v
   %o = attn.attention %q, %k, %v extras(%w : tensor<4x100x100xf32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, score_conv = #attn.score_conv<queries = 100, keys = 100, weight = 0>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
   return %o : tensor<1x4x8x16xf32>
 }
+
+// -----
+
+func.func @document_cross(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x9x16xf32>, %v: tensor<1x4x9x16xf32>, %cu: tensor<3xi32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{document carrier packs queries and keys with one seqlens, so the query length (8) must equal the key length (9)}}
+  %o = attn.attention %q, %k, %v extras(%cu : tensor<3xi32>) {carrier = [#attn.document<seqlens = 0>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x4x9x16xf32>, tensor<1x4x9x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
