@@ -13,12 +13,16 @@ def AttnGPUBuildKernel : Pass<"attn-gpu-build-kernel", "mlir::ModuleOp"> {
     and mask/score regions reading extras; bf16/f16; D = Dv in {64, 128,
     256}), emits
     a gpu.func kernel in gpu.module @attnc_gpu following docs/gpu-abi.md:
-    TMA (nvgpu.tma.async.load) loads of Q and of K/V tiles into a two-stage
-    shared-memory ring completed on mbarriers, nvvm.wgmma.mma_async for
-    S = Q K^T and O += P V (P through 128B-swizzled shared memory), online
-    softmax in registers (row max across the quad with shuffles), the score
-    region inlined (promoted to f32), the mask applied only on partial or
-    partial tiles, tiles outside the carrier's schedule never loaded, and LSE as a
+    384 threads in three warpgroups. Warpgroup 0 produces: one thread loads Q
+    and walks the carrier's tile schedule (passes/GPU/CarrierTiles; tiles
+    outside it are never loaded), loading K and V tiles with TMA into a
+    multi-stage ring guarded by full/empty mbarriers. Warpgroups 1 and 2
+    consume 64 query rows each (setmaxnreg moves registers to them): S = Q K^T
+    with nvvm.wgmma.mma_async, the score region inlined in f32, the mask only
+    on partial tiles, online softmax in registers (exp2, scale folded in),
+    O += P V with P kept in registers (register-A wgmma), issued with the next
+    tile's S so the softmax overlaps tensor-core work; with schedule=pingpong
+    the two consumers take turns issuing. LSE is a
     second output. The kernel carries its JSON manifest in `attnc.manifest`;
     the module gets `attnc.gpu.manifests` (kernel name -> JSON). The host
     functions are erased unless keep-host is set.
@@ -28,10 +32,11 @@ def AttnGPUBuildKernel : Pass<"attn-gpu-build-kernel", "mlir::ModuleOp"> {
            "Keep the host functions that held the attentions">,
     Option<"blockN", "block-n", "int64_t", /*default=*/"0",
            "KV tile (64 or 128; 0 picks 128 for D <= 128, 64 for D = 256)">,
-    Option<"schedule", "schedule", "std::string", /*default=*/"\"v1\"",
-           "Per-tile schedule: v1 (S, softmax, PV serial; CTA barrier per "
-           "tile) or v2 (PV of tile n-1 issued after S of tile n, overlapping "
-           "the softmax of tile n; separate K and V rings)">,
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"pingpong\"",
+           "Consumer schedule: pingpong (the two consumer warpgroups take turns "
+           "issuing GEMMs, FlashAttention-3) or ws (warp-specialized, no turns)">,
+    Option<"stages", "stages", "int64_t", /*default=*/"0",
+           "K/V ring depth (0: the deepest of 2-4 that fits shared memory)">,
   ];
   let dependentDialects = [
     "mlir::gpu::GPUDialect", "mlir::nvgpu::NVGPUDialect", "mlir::NVVM::NVVMDialect",

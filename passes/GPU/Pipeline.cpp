@@ -26,7 +26,7 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "format", llvm::cl::desc("isa (PTX), bin (cubin) or fatbin"),
       llvm::cl::init("bin")};
   PassOptions::Option<std::string> schedule{
-      *this, "schedule", llvm::cl::desc("kernel schedule v1 or v2 (empty: pass default)"),
+      *this, "schedule", llvm::cl::desc("consumer schedule pingpong or ws (empty: pass default)"),
       llvm::cl::init("")};
 };
 } // namespace
@@ -35,7 +35,7 @@ LogicalResult attnc::buildGPUPipeline(OpPassManager &pm, StringRef chip,
                                       StringRef format, StringRef schedule) {
   if (chip != "sm_90a") {
     llvm::errs() << "attnc GPU pipeline: chip '" << chip
-                 << "' not supported (the v1 kernel uses wgmma: sm_90a only)\n";
+                 << "' not supported (the kernel uses wgmma: sm_90a only)\n";
     return failure();
   }
   if (format != "isa" && format != "bin" && format != "fatbin") {

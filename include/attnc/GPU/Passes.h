@@ -31,11 +31,11 @@ void registerGPUPasses();
 
 /// attn.attention (in func.func) -> gpu.module -> gpu.binary holding a cubin
 /// (format=bin), PTX (format=isa) or a fatbin (format=fatbin).
-/// chip: sm_90a (the v1 kernel uses wgmma, which is sm_90a-only: sm_100a is
+/// chip: sm_90a (the kernel uses wgmma, which is sm_90a-only: sm_100a is
 /// rejected until the tcgen05 kernel exists). The CUDA toolkit is taken from
 /// $CUDA_HOME, else /usr/local/cuda.
 /// schedule: the kernel's per-tile schedule (attn-gpu-build-kernel's
-/// `schedule` option, v1 or v2); empty keeps the pass default.
+/// `schedule` option, pingpong or ws); empty keeps the pass default.
 mlir::LogicalResult buildGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef chip,
                                      llvm::StringRef format,
                                      llvm::StringRef schedule = "");

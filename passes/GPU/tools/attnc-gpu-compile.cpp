@@ -1,6 +1,6 @@
 //===- attnc-gpu-compile.cpp - .mlir (attn.attention) -> cubin/PTX + manifest
 //
-// attnc-gpu-compile IN.mlir -o DIR [--chip=sm_90a] [--format=bin|isa] [--schedule=v1|v2]
+// attnc-gpu-compile IN.mlir -o DIR [--chip=sm_90a] [--format=bin|isa] [--schedule=pingpong|ws]
 //                   [--dump-kernel-ir=FILE]
 // Writes DIR/<kernel>.cubin (bin) or DIR/<kernel>.ptx (isa), and DIR/<kernel>.json.
 //===----------------------------------------------------------------------===//
@@ -30,7 +30,7 @@ static cl::opt<std::string> outDir("o", cl::desc("output directory"), cl::init("
 static cl::opt<std::string> chip("chip", cl::init("sm_90a"));
 static cl::opt<std::string> format("format", cl::desc("bin | isa | fatbin"),
                                    cl::init("bin"));
-static cl::opt<std::string> schedule("schedule", cl::desc("kernel schedule: v1 | v2 (default: the pass default)"),
+static cl::opt<std::string> schedule("schedule", cl::desc("consumer schedule: pingpong | ws (default: the pass default)"),
                                      cl::init(""));
 static cl::opt<std::string> dumpKernelIR("dump-kernel-ir",
                                          cl::desc("write the kernel IR (before lowering)"),
