@@ -23,24 +23,32 @@ def bench(fn, iters=30, warm=5):
     return times[len(times) // 2]
 
 
+# (mask, B, Hq, Hk, S, D): the shapes bench/run.sh times attnc on.
+CASES = [("full", 8, 16, 16, 4096, 128), ("causal", 8, 16, 16, 4096, 128),
+         ("full", 2, 16, 16, 16384, 128), ("causal", 2, 16, 16, 16384, 128),
+         ("full", 4, 16, 16, 8192, 64), ("causal", 4, 16, 16, 8192, 64),
+         ("full", 4, 8, 8, 8192, 256), ("causal", 4, 8, 8, 8192, 256),
+         ("causal", 4, 32, 8, 8192, 128)]
+
+
 def main():
-    D = 128
-    for (B, H, S) in [(8, 16, 4096), (2, 16, 16384)]:
-        q, k, v = (torch.randn(B, H, S, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
-        for causal in (False, True):
-            pairs = S * (S + 1) / 2 if causal else S * S
-            fl = 4.0 * B * H * pairs * D
-            name = "causal" if causal else "full"
-            for be, label in [(SDPBackend.CUDNN_ATTENTION, "sdpa-cudnn"), (SDPBackend.FLASH_ATTENTION, "sdpa-flash")]:
-                try:
-                    with sdpa_kernel([be]):
-                        ms = bench(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))
-                    print(f"{label:11s} {name:7s} B{B} H{H} S{S} D{D} {ms:8.3f} ms {fl / ms / 1e9:7.1f} TFLOP/s", flush=True)
-                except Exception as ex:  # a backend may be unavailable
-                    print(f"{label} {name} failed: {str(ex)[:100]}", flush=True)
-            bm = create_block_mask(lambda b, h, i, j: i >= j, None, None, S, S) if causal else None
-            ms = bench(lambda: flex(q, k, v, block_mask=bm))
-            print(f"{'flex':11s} {name:7s} B{B} H{H} S{S} D{D} {ms:8.3f} ms {fl / ms / 1e9:7.1f} TFLOP/s", flush=True)
+    for (mask, B, H, Hk, S, D) in CASES:
+        causal = mask == "causal"
+        q = torch.randn(B, H, S, D, device="cuda", dtype=torch.bfloat16)
+        k, v = (torch.randn(B, Hk, S, D, device="cuda", dtype=torch.bfloat16) for _ in range(2))
+        pairs = S * (S + 1) / 2 if causal else S * S
+        fl = 4.0 * B * H * pairs * D
+        gqa = Hk != H
+        for be, label in [(SDPBackend.CUDNN_ATTENTION, "sdpa-cudnn"), (SDPBackend.FLASH_ATTENTION, "sdpa-flash")]:
+            try:
+                with sdpa_kernel([be]):
+                    ms = bench(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=gqa))
+                print(f"anchor {label} {mask} B{B} H{H} Hk{Hk} S{S} D{D} {ms:.4f} ms {fl / ms / 1e9:.1f} TFLOP/s", flush=True)
+            except Exception as ex:  # a backend may be unavailable for a shape
+                print(f"anchor {label} {mask} B{B} H{H} Hk{Hk} S{S} D{D} failed: {str(ex)[:80]}", flush=True)
+        bm = create_block_mask(lambda b, h, i, j: i >= j, None, None, S, S) if causal else None
+        ms = bench(lambda: flex(q, k, v, block_mask=bm, enable_gqa=gqa))
+        print(f"anchor flex {mask} B{B} H{H} Hk{Hk} S{S} D{D} {ms:.4f} ms {fl / ms / 1e9:.1f} TFLOP/s", flush=True)
         del q, k, v
         torch.cuda.empty_cache()
 

@@ -4,5 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ATTNC=${ATTNC:-build/bin/attnc}
 rm -rf bench-artifacts
-$ATTNC compile bench/dense_full.attn --target=sm_90a --dim D=128 -o bench-artifacts/full
-$ATTNC compile examples/02_causal_self.attn --target=sm_90a --dim D=128 -o bench-artifacts/causal
+for D in 64 128 256; do
+  $ATTNC compile bench/dense_full.attn --target=sm_90a --dim D=$D -o bench-artifacts/d$D/full
+  $ATTNC compile examples/02_causal_self.attn --target=sm_90a --dim D=$D -o bench-artifacts/d$D/causal
+done
+$ATTNC compile bench/gqa_causal.attn --target=sm_90a --dim D=128 -o bench-artifacts/gqa/causal

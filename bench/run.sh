@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
 # On the device machine: build the runtime + bench_attnc, time attnc's kernels
 # (bench-artifacts/, compiled here by bench/prepare.sh) and the PyTorch anchors
-# in the same run. Prints one line per (implementation, mask, shape).
+# (SDPA cuDNN and flash, FlexAttention) in the same run on the same shapes,
+# then print one table with ratios (bench/ratios.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S bench -B /tmp/bench-build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C /tmp/bench-build >/dev/null
 A=bench-artifacts
-for S in 4096 16384; do
-  B=$((32768 / S / 1)); [ $S = 4096 ] && B=8
-  /tmp/bench-build/bench_attnc $A/full/dense_full_kernel.json full $B 16 16 $S $S
-  /tmp/bench-build/bench_attnc $A/causal/causal_self_kernel.json causal $B 16 16 $S $S
+LOG=${OUT:-/tmp}/bench.log
+: > "$LOG"
+# case: artifact-dir manifest mask B Hq Hk S
+CASES=(
+  "d128/full dense_full_kernel full 8 16 16 4096"
+  "d128/causal causal_self_kernel causal 8 16 16 4096"
+  "d128/full dense_full_kernel full 2 16 16 16384"
+  "d128/causal causal_self_kernel causal 2 16 16 16384"
+  "d64/full dense_full_kernel full 4 16 16 8192"
+  "d64/causal causal_self_kernel causal 4 16 16 8192"
+  "d256/full dense_full_kernel full 4 8 8 8192"
+  "d256/causal causal_self_kernel causal 4 8 8 8192"
+  "gqa/causal gqa_causal_kernel causal 4 32 8 8192"
+)
+for c in "${CASES[@]}"; do
+  set -- $c
+  /tmp/bench-build/bench_attnc "$A/$1/$2.json" "$3" "$4" "$5" "$6" "$7" "$7" | tee -a "$LOG"
 done
-python3 bench/anchors_same_run.py
+python3 bench/anchors_same_run.py | tee -a "$LOG"
+python3 bench/ratios.py "$LOG"

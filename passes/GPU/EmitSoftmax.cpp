@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "passes/GPU/KernelEmitter.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
+
 using namespace mlir;
 using namespace attnc::gpu;
 
@@ -50,8 +52,15 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
   SmallVector<Value> tv(nS);
   const bool expLink = c.isExp();
   double post = expLink ? kLog2e : 1.0;
-  if (!c.score) {
-    Value kk = cf32(c.scale * post);
+  // Without a score region and with a positive scale, the scale commutes
+  // with the row max: keep raw scores and fold scale and shift into one FMA
+  // per element (exp2(s * k - m)) instead of a multiply and a subtract.
+  const bool foldScale = expLink && !c.score && c.scale > 0.0;
+  const double k = c.scale * post;
+  if (foldScale) {
+    tv = sv;
+  } else if (!c.score) {
+    Value kk = cf32(k);
     for (int64_t r = 0; r < nS; ++r)
       tv[r] = fmul(sv[r], kk);
   } else {
@@ -97,6 +106,10 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
       else
         mxA = fmax(mxA, tv[r]);
     }
+    if (foldScale) {
+      mxA = fmul(mxA, cf32(k));
+      mxB = fmul(mxB, cf32(k));
+    }
     out.st.mA = fmax(in.mA, quadMax(mxA));
     out.st.mB = fmax(in.mB, quadMax(mxB));
     // An all-masked row so far keeps max -inf; shift by 0 instead (no NaN).
@@ -107,8 +120,16 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
     Value mUseA = safe(out.st.mA), mUseB = safe(out.st.mB);
     out.alphaA = ex2(fsub(in.mA, mUseA));
     out.alphaB = ex2(fsub(in.mB, mUseB));
-    for (int64_t r = 0; r < nS; ++r)
-      p[r] = ex2(fsub(tv[r], ((r / 2) % 2) ? mUseB : mUseA));
+    if (foldScale) {
+      Value kk = cf32(k);
+      Value negA = arith::NegFOp::create(b, loc, mUseA);
+      Value negB = arith::NegFOp::create(b, loc, mUseB);
+      for (int64_t r = 0; r < nS; ++r)
+        p[r] = ex2(math::FmaOp::create(b, loc, tv[r], kk, ((r / 2) % 2) ? negB : negA));
+    } else {
+      for (int64_t r = 0; r < nS; ++r)
+        p[r] = ex2(fsub(tv[r], ((r / 2) % 2) ? mUseB : mUseA));
+    }
   } else {
     // Bounded or unnormalised links: no running max, no rescaling.
     for (int64_t r = 0; r < nS; ++r)

@@ -35,15 +35,16 @@ func.func @doc(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tenso
   return %o : tensor<?x?x?x128xbf16>
 }
 
-// Block list: the schedule is the query block's CSR row (offsets, indices);
-// thread 0 looks for the next valid slot (scf.while) before each prefetch,
-// and every thread skips invalid slots (scf.if around the tile).
+// Block list: the schedule is the query block's CSR row (offsets, indices).
+// The producer and the consumers skip invalid slots (scf.if around the
+// tile); the consumers find the first valid slot (scf.while) to peel it.
 // LIST-LABEL: gpu.func @list_kernel
+// LIST: scf.for
+// LIST: scf.if %{{.*}} -> (index)
+// LIST: nvgpu.tma.async.load
 // LIST: scf.while
 // LIST: scf.for
 // LIST: scf.if %{{.*}} -> (!llvm.struct
-// LIST: scf.while
-// LIST: nvgpu.tma.async.load
 func.func @list(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>, %off: tensor<?x?x?xi32>, %idx: tensor<?x?x?xi32>) -> tensor<?x?x?x128xbf16> {
   %o = attn.attention %q, %k, %v extras(%off, %idx : tensor<?x?x?xi32>, tensor<?x?x?xi32>) {carrier = [#attn.block_list<q_block = 256, k_block = 128, offsets = 0, indices = 1>, #attn.causal<bottom_right>], scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
   return %o : tensor<?x?x?x128xbf16>

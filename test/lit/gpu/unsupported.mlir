@@ -2,7 +2,7 @@
 // What the Hopper kernel rejects, with the reason.
 
 func.func @f32(%q: tensor<1x1x?x128xf32>, %k: tensor<1x1x?x128xf32>, %v: tensor<1x1x?x128xf32>) -> tensor<1x1x?x128xf32> {
-  // expected-error @+1 {{GPU kernel v1: q/k/v must be bf16 or f16}}
+  // expected-error @+1 {{GPU kernel: q/k/v must be bf16 or f16}}
   %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x1x?x128xf32>, tensor<1x1x?x128xf32>, tensor<1x1x?x128xf32> -> tensor<1x1x?x128xf32>
   return %o : tensor<1x1x?x128xf32>
 }
