@@ -51,6 +51,37 @@ def main():
         print(f"anchor flex {mask} B{B} H{H} Hk{Hk} S{S} D{D} {ms:.4f} ms {fl / ms / 1e9:.1f} TFLOP/s", flush=True)
         del q, k, v
         torch.cuda.empty_cache()
+    variants()
+
+
+# Score/mask variants against FlexAttention (the only anchor that runs them):
+# (name, mask as bench_attnc counts it, B, H, S); D = 128, causal.
+VARIANTS = [("swa", "window=1024", 4, 16, 4096), ("swa", "window=1024", 1, 16, 16384),
+            ("alibi", "causal", 4, 16, 4096), ("alibi", "causal", 1, 16, 16384),
+            ("softcap", "causal", 4, 16, 4096), ("softcap", "causal", 1, 16, 16384)]
+
+
+def variants():
+    D = 128
+    for (name, mask, B, H, S) in VARIANTS:
+        q, k, v = (torch.randn(B, H, S, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+        slopes = torch.exp2(-8.0 * torch.arange(1, H + 1, device="cuda", dtype=torch.float32) / H)
+        if name == "swa":
+            mm, sm = (lambda b, h, i, j: (i >= j) & (i - j < 1024)), None
+            pairs = sum(min(i + 1, 1024) for i in range(S))
+        else:
+            mm = lambda b, h, i, j: i >= j
+            pairs = S * (S + 1) / 2
+            if name == "alibi":
+                sm = lambda s, b, h, i, j: s + slopes[h] * (j - i)
+            else:
+                sm = lambda s, b, h, i, j: 30.0 * torch.tanh(s / 30.0)
+        bm = create_block_mask(mm, None, None, S, S)
+        fl = 4.0 * B * H * pairs * D
+        ms = bench(lambda: flex(q, k, v, score_mod=sm, block_mask=bm))
+        print(f"anchor flex {mask} B{B} H{H} Hk{H} S{S} D{D} {ms:.4f} ms {fl / ms / 1e9:.1f} TFLOP/s variant={name}", flush=True)
+        del q, k, v
+        torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":

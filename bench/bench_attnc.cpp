@@ -3,7 +3,7 @@
 // Useful FLOPs count only kept (i, j) pairs: 4 * B * H * pairs * D.
 //
 //   bench_attnc MANIFEST.json MASK B Hq Hk Lq Lk [ITERS]
-//     MASK: full | causal (bottom-right) -- how pairs are counted
+//     MASK: full | causal (bottom-right) | window=W (causal, W keys) -- how pairs are counted
 #include "attnc/Runtime/attnc_runtime.h"
 
 #include <cuda_runtime.h>
@@ -97,7 +97,11 @@ int main(int argc, char **argv) {
   std::sort(ms.begin(), ms.end());
   double med = ms[ms.size() / 2];
   double pairs = 0;
-  if (mask == "causal") {
+  if (mask.rfind("window=", 0) == 0) { // causal sliding window of W keys
+    int64_t W = atoll(mask.c_str() + 7);
+    for (int64_t i = 0; i < Lq; ++i)
+      pairs += (double)std::min<int64_t>(W, std::max<int64_t>(0, i + (Lk - Lq) + 1));
+  } else if (mask == "causal") {
     for (int64_t i = 0; i < Lq; ++i)
       pairs += (double)std::min<int64_t>(Lk, std::max<int64_t>(0, i + (Lk - Lq) + 1));
   } else {

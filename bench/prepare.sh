@@ -9,3 +9,6 @@ for D in 64 128 256; do
   $ATTNC compile examples/02_causal_self.attn --target=sm_90a --dim D=$D -o bench-artifacts/d$D/causal
 done
 $ATTNC compile bench/gqa_causal.attn --target=sm_90a --dim D=128 -o bench-artifacts/gqa/causal
+for v in swa alibi softcap; do
+  $ATTNC compile bench/${v}_causal.attn --target=sm_90a --dim D=128 -o bench-artifacts/$v
+done

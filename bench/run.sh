@@ -21,6 +21,12 @@ CASES=(
   "d256/full dense_full_kernel full 4 8 8 8192"
   "d256/causal causal_self_kernel causal 4 8 8 8192"
   "gqa/causal gqa_causal_kernel causal 4 32 8 8192"
+  "swa swa_causal_kernel window=1024 4 16 16 4096"
+  "swa swa_causal_kernel window=1024 1 16 16 16384"
+  "alibi alibi_causal_kernel causal 4 16 16 4096"
+  "alibi alibi_causal_kernel causal 1 16 16 16384"
+  "softcap softcap_causal_kernel causal 4 16 16 4096"
+  "softcap softcap_causal_kernel causal 1 16 16 16384"
 )
 for c in "${CASES[@]}"; do
   set -- $c

@@ -48,7 +48,12 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
     extraArgs.push_back(args[11 + n]);
 
   tid = toI32(mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x));
-  Value bx = toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x));
+  // Query tiles in reverse launch order: under causal-like carriers the last
+  // tiles carry the most key tiles, so they start first and the grid's tail
+  // is filled with the short ones.
+  Value bx = sub(sub(toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::x)),
+                     ci32(1)),
+                 toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x)));
   hIdx = toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::y));
   bIdx = toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::z));
   wg = arith::ShRUIOp::create(b, loc, tid, ci32(7));
