@@ -7,6 +7,10 @@ import torch.nn.functional as F
 from torch.nn.attention import sdpa_kernel, SDPBackend
 from torch.nn.attention.flex_attention import flex_attention, create_block_mask
 
+# Every mask and score_mod is a new compile; the default cache limit (8) would
+# make later cases fall back to the unfused eager path.
+torch._dynamo.config.cache_size_limit = 256
+torch._dynamo.config.accumulated_cache_size_limit = 1024
 flex = torch.compile(flex_attention, dynamic=False)
 
 

@@ -160,6 +160,20 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
       map.map(ex.getResult(), loadExtra(b, it - extras.begin(), idx));
       continue;
     }
+    // tanh (softcap) as the hardware approximation (MUFU.TANH, relative error
+    // about 2^-11), as FlashAttention-3 does: the libm-style expansion is a
+    // dozen dependent instructions per score.
+    if (auto th = dyn_cast<math::TanhOp>(op); th && th.getType().isF32()) {
+      // LLVM 22's NVPTX has no intrinsic for it: one line of PTX.
+      map.map(th.getResult(),
+              LLVM::InlineAsmOp::create(b, loc, f32, ValueRange{map.lookup(th.getOperand())},
+                                        "tanh.approx.f32 $0, $1;", "=f,f",
+                                        /*has_side_effects=*/false, /*is_align_stack=*/false,
+                                        LLVM::tailcallkind::TailCallKind::None,
+                                        LLVM::AsmDialectAttr(), ArrayAttr())
+                  .getResult(0));
+      continue;
+    }
     if (isa<arith::ExtFOp, arith::TruncFOp>(op)) {
       Value in = map.lookup(op.getOperand(0));
       Type out = op.getResult(0).getType();
