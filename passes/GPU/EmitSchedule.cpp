@@ -226,25 +226,20 @@ void KernelEmitter::loadQ() {
   }
 }
 
-void KernelEmitter::loadK(Value tile, Value stage) {
-  Value base = add(cidx(c.kOff(0)), mul(stage, cidx(c.kBytes())));
-  nvgpu::MBarrierArriveExpectTxOp::create(b, loc, kFull, cidx(c.kBytes()), stage, Value());
-  Value row = mul(tile, cidx(c.BN));
-  for (int64_t ch = 0; ch < c.D / 64; ++ch) {
-    Value dst = smemView(add(base, cidx(ch * c.BN * 128)), tileType(c.BN));
-    nvgpu::TmaAsyncLoadOp::create(b, loc, dst, kFull, kMap,
-                                  ValueRange{cidx(ch * 64), row, toIdx(bhk)}, stage, Value(),
-                                  Value());
-  }
-}
+void KernelEmitter::loadK(Value tile, Value stage) { loadKV(tile, stage, /*isV=*/false); }
+void KernelEmitter::loadV(Value tile, Value stage) { loadKV(tile, stage, /*isV=*/true); }
 
-void KernelEmitter::loadV(Value tile, Value stage) {
-  Value base = add(cidx(c.vOff(0)), mul(stage, cidx(c.vBytes())));
-  nvgpu::MBarrierArriveExpectTxOp::create(b, loc, vFull, cidx(c.vBytes()), stage, Value());
+/// One K or V tile into its ring slot: expect its bytes on the slot's full
+/// barrier, then one TMA box per 64 columns.
+void KernelEmitter::loadKV(Value tile, Value stage, bool isV) {
+  int64_t bytes = isV ? c.vBytes() : c.kBytes();
+  Value full = isV ? vFull : kFull, map = isV ? vMap : kMap;
+  Value base = add(cidx(isV ? c.vOff(0) : c.kOff(0)), mul(stage, cidx(bytes)));
+  nvgpu::MBarrierArriveExpectTxOp::create(b, loc, full, cidx(bytes), stage, Value());
   Value row = mul(tile, cidx(c.BN));
-  for (int64_t ch = 0; ch < c.Dv / 64; ++ch) {
+  for (int64_t ch = 0; ch < (isV ? c.Dv : c.D) / 64; ++ch) {
     Value dst = smemView(add(base, cidx(ch * c.BN * 128)), tileType(c.BN));
-    nvgpu::TmaAsyncLoadOp::create(b, loc, dst, vFull, vMap,
+    nvgpu::TmaAsyncLoadOp::create(b, loc, dst, full, map,
                                   ValueRange{cidx(ch * 64), row, toIdx(bhk)}, stage, Value(),
                                   Value());
   }

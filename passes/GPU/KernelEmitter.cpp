@@ -67,23 +67,18 @@ Value KernelEmitter::lg2(Value x) {
                                        ValueRange{x})
       .getResult(0);
 }
+Value KernelEmitter::quadReduce(Value v, llvm::function_ref<Value(Value, Value)> combine) {
+  for (int64_t off : {1, 2})
+    v = combine(v, mlir::gpu::ShuffleOp::create(b, loc, v, ci32(off), ci32(32),
+                                                mlir::gpu::ShuffleMode::XOR)
+                       .getShuffleResult());
+  return v;
+}
 Value KernelEmitter::quadMax(Value v) {
-  auto shfl = [&](Value x, int64_t off) {
-    return mlir::gpu::ShuffleOp::create(b, loc, x, ci32(off), ci32(32),
-                                        mlir::gpu::ShuffleMode::XOR)
-        .getShuffleResult();
-  };
-  v = fmax(v, shfl(v, 1));
-  return fmax(v, shfl(v, 2));
+  return quadReduce(v, [&](Value x, Value y) { return fmax(x, y); });
 }
 Value KernelEmitter::quadSum(Value v) {
-  auto shfl = [&](Value x, int64_t off) {
-    return mlir::gpu::ShuffleOp::create(b, loc, x, ci32(off), ci32(32),
-                                        mlir::gpu::ShuffleMode::XOR)
-        .getShuffleResult();
-  };
-  v = fadd(v, shfl(v, 1));
-  return fadd(v, shfl(v, 2));
+  return quadReduce(v, [&](Value x, Value y) { return fadd(x, y); });
 }
 void KernelEmitter::ifThen(Value cond, llvm::function_ref<void()> body) {
   auto ifOp = scf::IfOp::create(b, loc, TypeRange{}, cond, /*withElse=*/false);

@@ -145,6 +145,7 @@ private:
   void loadQ();
   void loadK(mlir::Value tile, mlir::Value stage);
   void loadV(mlir::Value tile, mlir::Value stage);
+  void loadKV(mlir::Value tile, mlir::Value stage, bool isV);
   void emitProducer();
   mlir::LogicalResult emitConsumer();
   void emitEpilogue(mlir::Value o, RowState st);
@@ -215,6 +216,9 @@ public:
   mlir::Value lg2(mlir::Value x);
   mlir::Value quadMax(mlir::Value v);
   mlir::Value quadSum(mlir::Value v);
+  /// Combines v across the 4 threads of a quad (one accumulator row).
+  mlir::Value quadReduce(mlir::Value v,
+                         llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> combine);
   void ifThen(mlir::Value cond, llvm::function_ref<void()> body);
   mlir::MemRefType tileType(int64_t rows);
   mlir::Value smemView(mlir::Value byteOff, mlir::MemRefType t);
