@@ -44,6 +44,12 @@ public:
   /// Families the caller already guarantees (e.g. a GPU tile schedule that
   /// only visits listed blocks): their term is left out.
   virtual bool skipFamily(mlir::Attribute family) { return false; }
+  /// A value the mask region reads from above (a constant, a dim), usable at
+  /// b's insertion point; null when it cannot be had there. Default: the
+  /// value itself (the region is inlined where its op was).
+  virtual mlir::Value outerValue(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v) {
+    return v;
+  }
 
 protected:
   mlir::SmallVector<mlir::Value> extras;

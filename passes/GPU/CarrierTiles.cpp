@@ -1,5 +1,6 @@
 //===- CarrierTiles.cpp - the carrier at tile granularity -----------------===//
 #include "passes/GPU/CarrierTiles.h"
+#include "passes/GPU/MaskBounds.h"
 #include "passes/IndexMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -96,7 +97,7 @@ FailureOr<CarrierTilePlan> CarrierTilePlan::get(AttentionOp op, int64_t BM, int6
     }
   }
   if (!op.getMask().empty())
-    p.bounding.push_back("mask region (tiles partial)");
+    p.bounding.push_back("mask region (tiles bounded by interval evaluation)");
   return p;
 }
 
@@ -104,6 +105,7 @@ QueryTileCarrier::QueryTileCarrier(OpBuilder &b, Location loc,
                                    const CarrierTilePlan &plan, AttentionOp op,
                                    const TileEnv &env, Value qTile)
     : plan(plan), op(op), env(env) {
+  hasMask = !op.getMask().empty();
   IM m{b, loc};
   CarrierAccess &ex = *env.access;
   const int64_t BN = plan.BN;
@@ -202,13 +204,28 @@ Value QueryTileCarrier::tileOfSlot(OpBuilder &b, Location loc, Value t) const {
   return r == 1 ? blk : m.add(m.mul(blk, r), m.rem(t, r));
 }
 
+/// The mask region bounded over query rows [i0, i1] and the keys of tile
+/// `kTile` (clipped to Lk).
+static MaskBox maskBoxOfTile(IM &m, AttentionOp op, const CarrierTilePlan &plan,
+                             const TileEnv &env, Value i0, Value i1, Value kTile) {
+  Value j0 = m.mul(kTile, plan.BN);
+  Value j1 = m.sub(m.min(m.add(j0, plan.BN), env.lk), m.c(1));
+  return boundMaskOverBox(m.b, m.loc, op, *env.access, env.batch, env.head, i0, i1, j0, j1);
+}
+
 Value QueryTileCarrier::slotIsValid(OpBuilder &b, Location loc, Value tile) const {
-  if (!plan.blockList)
-    return Value();
   IM m{b, loc};
-  Value inP = m.land(m.le(p0, tile), m.lt(tile, p1));
-  Value inQ = m.land(m.le(q0, tile), m.lt(tile, q1));
-  return m.lor(inP, inQ);
+  Value valid;
+  if (plan.blockList) {
+    Value inP = m.land(m.le(p0, tile), m.lt(tile, p1));
+    Value inQ = m.land(m.le(q0, tile), m.lt(tile, q1));
+    valid = m.lor(inP, inQ);
+  }
+  if (hasMask) {
+    Value may = maskBoxOfTile(m, op, plan, env, i0, i1, tile).may;
+    valid = valid ? m.land(valid, may) : may;
+  }
+  return valid;
 }
 
 Value QueryTileCarrier::isFull(OpBuilder &b, Location loc, Value kTile) const {
@@ -254,7 +271,7 @@ Value QueryTileCarrier::isFull(OpBuilder &b, Location loc, Value kTile) const {
     if (term)
       full = m.land(full, term);
   }
-  if (!op.getMask().empty())
-    full = m.f();
+  if (hasMask)
+    full = m.land(full, maskBoxOfTile(m, op, plan, env, i0, i1, kTile).must);
   return full;
 }

@@ -73,9 +73,12 @@ public:
   /// list mode; no tile appears twice (given a CSR row without duplicates).
   mlir::Value numSlots() const { return slots; }
   mlir::Value tileOfSlot(mlir::OpBuilder &b, mlir::Location loc, mlir::Value t) const;
-  /// Null outside list mode (every slot is valid).
+  /// Null when every slot is valid (no block list, no mask region).
   mlir::Value slotIsValid(mlir::OpBuilder &b, mlir::Location loc, mlir::Value tile) const;
   bool listMode() const { return (bool)plan.blockList; }
+  /// Some slots may be invalid: list mode, or a mask region whose bounds
+  /// over a tile (MaskBounds.h) can rule the whole tile out.
+  bool filtersSlots() const { return listMode() || hasMask; }
 
   /// i1: every in-bounds (i, j) of key tile `kTile` is kept.
   mlir::Value isFull(mlir::OpBuilder &b, mlir::Location loc, mlir::Value kTile) const;
@@ -89,6 +92,7 @@ private:
   // Visited tiles: [p0, p1) then [q0, q1) (p empty without a sink window).
   mlir::Value p0, p1, q0, q1, pCount;
   mlir::Value slots;
+  bool hasMask = false;
   // List mode: CSR row start.
   mlir::Value listStart;
   // Per family, per query tile values used by isFull.

@@ -29,6 +29,10 @@ std::pair<Value, Value> KernelAccess::documentSpan(OpBuilder &ob, Location, unsi
     return it->second;
   return e.documentSpan(ob, n, t);
 }
+Value KernelAccess::outerValue(OpBuilder &ob, Location loc, Value v) {
+  FailureOr<Value> mv = e.materializeOuter(v);
+  return succeeded(mv) ? *mv : Value();
+}
 void KernelAccess::remember(OpBuilder &ob, unsigned n, Value t) {
   memo[{n, t.getAsOpaquePointer()}] = e.documentSpan(ob, n, t);
 }

@@ -133,9 +133,10 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
 }
 
 /// First valid slot at or after `from` (list mode skips tiles outside the
-/// other families' ranges); nSlots when none.
+/// other families' ranges, a mask region tiles it rules out); nSlots when
+/// none.
 Value KernelEmitter::nextSlot(Value from) {
-  if (!qtc->listMode())
+  if (!qtc->filtersSlots())
     return from;
   auto w = scf::WhileOp::create(
       b, loc, TypeRange{idx}, ValueRange{from},

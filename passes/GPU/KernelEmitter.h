@@ -102,6 +102,7 @@ public:
                          mlir::ValueRange args) override;
   std::pair<mlir::Value, mlir::Value> documentSpan(mlir::OpBuilder &ob, mlir::Location,
                                                    unsigned n, mlir::Value t) override;
+  mlir::Value outerValue(mlir::OpBuilder &ob, mlir::Location loc, mlir::Value v) override;
   /// Precomputes the span of `t` (a value that dominates every later use).
   void remember(mlir::OpBuilder &ob, unsigned n, mlir::Value t);
   bool skipFamily(mlir::Attribute a) override {
@@ -190,9 +191,9 @@ private:
   mlir::Value rescaleO(mlir::Value o, mlir::Value alphaA, mlir::Value alphaB);
   llvm::SmallVector<mlir::Value> packP(llvm::ArrayRef<mlir::Value> p);
   mlir::Value linkWeight(mlir::Value s);
-  mlir::FailureOr<mlir::Value> materializeOuter(mlir::Value v);
 
 public:
+  mlir::FailureOr<mlir::Value> materializeOuter(mlir::Value v);
   // ---- small builders ----
   mlir::Value ci32(int64_t v);
   mlir::Value ci64(int64_t v);

@@ -128,7 +128,7 @@ func.func @causal_d64(%q: tensor<2x4x?x64xf16>, %k: tensor<2x4x?x64xf16>, %v: te
 // REGIONS: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 64, k = 16>
 // REGIONS: arith.sitofp %{{.*}} : i64 to f32
 // REGIONS: arith.mulf %{{.*}}, %{{.*}} : f32
-// A mask region makes every tile partial (the classification folds to true).
+// A mask region is bounded per tile (MaskBounds.h); partial tiles apply it per element.
 // REGIONS: scf.if %{{.*}} -> (f32,
 // REGIONS: arith.cmpi sge, %{{.*}}, %{{.*}} : index
 // REGIONS: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16

@@ -10,7 +10,7 @@
 // a tile called full that drops a pair) must never happen; the last two
 // measure exactness: 0 for the exact families, > 0 where the tiling is a
 // bounding range (intersections of row-dependent families, dilation, masks).
-// DEFINE: %{lower} = --canonicalize --one-shot-bufferize=bufferize-function-boundaries --convert-scf-to-cf --convert-vector-to-llvm --expand-strided-metadata --finalize-memref-to-llvm --convert-arith-to-llvm --convert-index-to-llvm --convert-cf-to-llvm --convert-func-to-llvm --reconcile-unrealized-casts
+// DEFINE: %{lower} = --canonicalize --one-shot-bufferize=bufferize-function-boundaries --convert-scf-to-cf --convert-vector-to-llvm --expand-strided-metadata --finalize-memref-to-llvm --convert-math-to-llvm --convert-arith-to-llvm --convert-index-to-llvm --convert-cf-to-llvm --convert-func-to-llvm --reconcile-unrealized-casts
 // RUN: attnc-opt %s --pass-pipeline="builtin.module(func.func(attn-test-carrier-tiles{bm=8 bn=4}))" \
 // RUN:   | attnc-opt %{lower} | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_c_runner_utils \
 // RUN:   | FileCheck %s
@@ -54,6 +54,15 @@
 // CHECK-DAG: tilecheck nb2d: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck nb3d: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck mask_region: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+// Mask regions are bounded per tile by interval evaluation (MaskBounds.h):
+// never a violation; exact (nothing visited empty, nothing kept left
+// partial) for block-causal, the head-dependent mask, the band and padding.
+// CHECK-DAG: tilecheck mask_block_causal: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
+// CHECK-DAG: tilecheck mask_dilated_window: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+// CHECK-DAG: tilecheck mask_head_or_causal: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
+// CHECK-DAG: tilecheck mask_select_band: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+// CHECK-DAG: tilecheck mask_float_unknown: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+// CHECK-DAG: tilecheck mask_padding: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck nb1d_causal_full: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck nb1d_full: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 
@@ -224,6 +233,105 @@ func.func @nb1d_full() {
   %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [40], window = [21], dilation = [1], stride = [3], causal = [false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
   return
 }
+func.func @mask_block_causal() {
+  %c8 = arith.constant 8 : index
+  %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c4 = arith.constant 4 : index
+    %qi = arith.floordivsi %i, %c4 : index
+    %kj = arith.floordivsi %j, %c4 : index
+    %keep = arith.cmpi sle, %kj, %qi : index
+    attn.yield %keep : i1
+  }
+  return
+}
+func.func @mask_dilated_window() {
+  %c8 = arith.constant 8 : index
+  %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c3 = arith.constant 3 : index
+    %c9 = arith.constant 9 : index
+    %c0 = arith.constant 0 : index
+    %d = arith.subi %i, %j : index
+    %fq = arith.floordivsi %d, %c3 : index
+    %fm = arith.muli %fq, %c3 : index
+    %md = arith.subi %d, %fm : index
+    %on = arith.cmpi eq, %md, %c0 : index
+    %ad = math.absi %d : index
+    %near = arith.cmpi sle, %ad, %c9 : index
+    %keep = arith.andi %on, %near : i1
+    attn.yield %keep : i1
+  }
+  return
+}
+func.func @mask_head_or_causal() {
+  %c8 = arith.constant 8 : index
+  %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c0 = arith.constant 0 : index
+    %h0 = arith.cmpi eq, %h, %c0 : index
+    %causal = arith.cmpi sle, %j, %i : index
+    %keep = arith.ori %h0, %causal : i1
+    attn.yield %keep : i1
+  }
+  return
+}
+func.func @mask_select_band() {
+  %c8 = arith.constant 8 : index
+  %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c5 = arith.constant 5 : index
+    %gt = arith.cmpi sgt, %i, %j : index
+    %a = arith.subi %i, %j : index
+    %n = arith.subi %j, %i : index
+    %d = arith.select %gt, %a, %n : index
+    %in = arith.cmpi slt, %d, %c5 : index
+    %true = arith.constant true
+    %out = arith.xori %in, %true : i1
+    %keep = arith.xori %out, %true : i1
+    attn.yield %keep : i1
+  }
+  return
+}
+func.func @mask_float_unknown() {
+  %c8 = arith.constant 8 : index
+  %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %ii = arith.index_cast %i : index to i64
+    %jj = arith.index_cast %j : index to i64
+    %fi = arith.sitofp %ii : i64 to f32
+    %fj = arith.sitofp %jj : i64 to f32
+    %half = arith.constant 0.5 : f32
+    %hi = arith.mulf %fi, %half : f32
+    %keep = arith.cmpf oge, %hi, %fj : f32
+    attn.yield %keep : i1
+  }
+  return
+}
+func.func @mask_padding() {
+  %c8 = arith.constant 8 : index
+  %len = arith.constant dense<[5, 13]> : tensor<2xi32>
+  %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q extras(%len : tensor<2xi32>) {carrier = [#attn.causal<bottom_right>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %l = tensor.extract %len[%h] : tensor<2xi32>
+    %li = arith.index_cast %l : i32 to index
+    %keep = arith.cmpi slt, %j, %li : index
+    attn.yield %keep : i1
+  }
+  return
+}
 func.func @main() {
   call @nb1d_causal_full() : () -> ()
   call @nb1d_full() : () -> ()
@@ -250,5 +358,11 @@ func.func @main() {
   call @nb2d() : () -> ()
   call @nb3d() : () -> ()
   call @mask_region() : () -> ()
+  call @mask_block_causal() : () -> ()
+  call @mask_dilated_window() : () -> ()
+  call @mask_head_or_causal() : () -> ()
+  call @mask_select_band() : () -> ()
+  call @mask_float_unknown() : () -> ()
+  call @mask_padding() : () -> ()
   return
 }
