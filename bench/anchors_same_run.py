@@ -58,30 +58,51 @@ def main():
     variants()
 
 
-# Score/mask variants against FlexAttention (the only anchor that runs them):
-# (name, mask as bench_attnc counts it, B, H, S); D = 128, causal.
-VARIANTS = [("swa", "window=1024", 4, 16, 4096), ("swa", "window=1024", 1, 16, 16384),
-            ("alibi", "causal", 4, 16, 4096), ("alibi", "causal", 1, 16, 16384),
-            ("softcap", "causal", 4, 16, 4096), ("softcap", "causal", 1, 16, 16384)]
+# Score/mask variants against FlexAttention (the only anchor that runs them),
+# D = 128: (attnc variant = bench/<name>.attn, mask as bench_attnc counts it,
+# B, H, S). The mask_* variants are written as mask lines in the spec.
+VARIANTS = [("swa_causal", "window=1024", 4, 16, 4096), ("swa_causal", "window=1024", 1, 16, 16384),
+            ("alibi_causal", "causal", 4, 16, 4096), ("alibi_causal", "causal", 1, 16, 16384),
+            ("softcap_causal", "causal", 4, 16, 4096), ("softcap_causal", "causal", 1, 16, 16384)]
+MASK_VARIANTS = ["mask_causal", "mask_dilated", "mask_block_causal", "mask_head", "mask_prefix",
+                 "mask_band"]
+MASKS = {
+    "swa_causal": lambda b, h, i, j: (i >= j) & (i - j < 1024),
+    "mask_causal": lambda b, h, i, j: j <= i,
+    "mask_dilated": lambda b, h, i, j: (j <= i) & ((i - j) % 2 == 0) & (i - j < 2048),
+    "mask_block_causal": lambda b, h, i, j: j // 128 <= i // 128,
+    "mask_head": lambda b, h, i, j: (h % 2 == 0) | (j <= i),
+    "mask_prefix": lambda b, h, i, j: (j <= i) | (j < 1024),
+    "mask_band": lambda b, h, i, j: (i - j).abs() <= 256,
+}
+
+
+def kept_pairs(mm, H, S):
+    """Kept (h, i, j) triples of a mask_mod, counted on the GPU in row chunks."""
+    total = 0
+    j = torch.arange(S, device="cuda")[None, :]
+    for h in range(H):
+        hh = torch.tensor(h, device="cuda")
+        for i0 in range(0, S, 2048):
+            i = torch.arange(i0, min(S, i0 + 2048), device="cuda")[:, None]
+            total += int(mm(0, hh, i, j).sum())
+    return total
 
 
 def variants():
     D = 128
-    for (name, mask, B, H, S) in VARIANTS:
+    cases = VARIANTS + [(n, "mask", B, 16, S) for n in MASK_VARIANTS for (B, S) in [(4, 4096), (1, 16384)]]
+    for (name, mask, B, H, S) in cases:
         q, k, v = (torch.randn(B, H, S, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
         slopes = torch.exp2(-8.0 * torch.arange(1, H + 1, device="cuda", dtype=torch.float32) / H)
-        if name == "swa":
-            mm, sm = (lambda b, h, i, j: (i >= j) & (i - j < 1024)), None
-            pairs = sum(min(i + 1, 1024) for i in range(S))
-        else:
-            mm = lambda b, h, i, j: i >= j
-            pairs = S * (S + 1) / 2
-            if name == "alibi":
-                sm = lambda s, b, h, i, j: s + slopes[h] * (j - i)
-            else:
-                sm = lambda s, b, h, i, j: 30.0 * torch.tanh(s / 30.0)
-        bm = create_block_mask(mm, None, None, S, S)
-        fl = 4.0 * B * H * pairs * D
+        mm = MASKS.get(name, lambda b, h, i, j: i >= j)
+        sm = None
+        if name == "alibi_causal":
+            sm = lambda s, b, h, i, j: s + slopes[h] * (j - i)
+        elif name == "softcap_causal":
+            sm = lambda s, b, h, i, j: 30.0 * torch.tanh(s / 30.0)
+        bm = create_block_mask(mm, None, H, S, S)
+        fl = 4.0 * B * kept_pairs(mm, H, S) * D
         ms = bench(lambda: flex(q, k, v, score_mod=sm, block_mask=bm))
         print(f"anchor flex {mask} B{B} H{H} Hk{H} S{S} D{D} {ms:.4f} ms {fl / ms / 1e9:.1f} TFLOP/s variant={name}", flush=True)
         del q, k, v

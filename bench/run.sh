@@ -28,6 +28,9 @@ CASES=(
   "softcap softcap_causal_kernel causal 4 16 16 4096"
   "softcap softcap_causal_kernel causal 1 16 16 16384"
 )
+for m in mask_causal mask_dilated mask_block_causal mask_head mask_prefix mask_band; do
+  CASES+=("$m ${m}_kernel mask 4 16 16 4096" "$m ${m}_kernel mask 1 16 16 16384")
+done
 for c in "${CASES[@]}"; do
   set -- $c
   /tmp/bench-build/bench_attnc "$A/$1/$2.json" "$3" "$4" "$5" "$6" "$7" "$7" | tee -a "$LOG"

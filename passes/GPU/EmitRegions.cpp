@@ -178,6 +178,16 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
                   .getResult(0));
       continue;
     }
+    // Integer abs as compare + select: math.absi on index has no lowering in
+    // the NVVM pipeline.
+    if (auto ab = dyn_cast<math::AbsIOp>(op)) {
+      Value x = map.lookup(ab.getOperand());
+      Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(x.getType()));
+      Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, zero);
+      map.map(ab.getResult(),
+              select(neg, arith::SubIOp::create(b, loc, zero, x), x));
+      continue;
+    }
     if (isa<arith::ExtFOp, arith::TruncFOp>(op)) {
       Value in = map.lookup(op.getOperand(0));
       Type out = op.getResult(0).getType();
