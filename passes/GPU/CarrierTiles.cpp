@@ -2,6 +2,7 @@
 #include "passes/GPU/CarrierTiles.h"
 #include "passes/GPU/MaskBounds.h"
 #include "passes/IndexMath.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
@@ -180,6 +181,14 @@ QueryTileCarrier::QueryTileCarrier(OpBuilder &b, Location loc,
     q0 = tl;
     q1 = th;
   }
+  if (hasMask && !plan.blockList) {
+    // The mask's bounds over a run of tiles shrink each tile range to the
+    // tiles it may keep: interval bounds are inclusion-monotone, so the
+    // first and last such tiles are found by bisection (O(log n) bounds per
+    // query tile instead of one per key tile in the slot loop).
+    std::tie(p0, p1) = narrowToMask(b, loc, p0, p1);
+    std::tie(q0, q1) = narrowToMask(b, loc, q0, q1);
+  }
   pCount = m.max(m.sub(p1, p0), m.c(0));
   Value qCount = m.max(m.sub(q1, q0), m.c(0));
   if (!plan.blockList) {
@@ -211,6 +220,53 @@ static MaskBox maskBoxOfTile(IM &m, AttentionOp op, const CarrierTilePlan &plan,
   Value j0 = m.mul(kTile, plan.BN);
   Value j1 = m.sub(m.min(m.add(j0, plan.BN), env.lk), m.c(1));
   return boundMaskOverBox(m.b, m.loc, op, *env.access, env.batch, env.head, i0, i1, j0, j1);
+}
+
+/// The mask's `may` over key tiles [t0, t1] (t0 <= t1).
+static Value mayOverTiles(IM &m, AttentionOp op, const CarrierTilePlan &plan,
+                          const TileEnv &env, Value i0, Value i1, Value t0, Value t1) {
+  Value j0 = m.mul(t0, plan.BN);
+  Value j1 = m.sub(m.min(m.mul(m.add(t1, 1), plan.BN), env.lk), m.c(1));
+  return boundMaskOverBox(m.b, m.loc, op, *env.access, env.batch, env.head, i0, i1, j0, j1)
+      .may;
+}
+
+/// Smallest t in [lo, hi] such that `pred(t)` holds, for a predicate that is
+/// false then true over the range (hi when it never holds in [lo, hi)).
+static Value bisect(OpBuilder &b, Location loc, Value lo, Value hi,
+                    llvm::function_ref<Value(OpBuilder &, Location, Value)> pred) {
+  Type it = b.getIndexType();
+  auto w = scf::WhileOp::create(
+      b, loc, TypeRange{it, it}, ValueRange{lo, hi},
+      [&](OpBuilder &bb, Location l, ValueRange a) {
+        IM m{bb, l};
+        scf::ConditionOp::create(bb, l, m.lt(a[0], a[1]), a);
+      },
+      [&](OpBuilder &bb, Location l, ValueRange a) {
+        IM m{bb, l};
+        Value mid = m.fdiv(m.add(a[0], a[1]), 2);
+        Value holds = pred(bb, l, mid);
+        scf::YieldOp::create(bb, l, ValueRange{m.sel(holds, a[0], m.add(mid, 1)),
+                                               m.sel(holds, mid, a[1])});
+      });
+  return w.getResult(0);
+}
+
+std::pair<Value, Value> QueryTileCarrier::narrowToMask(OpBuilder &b, Location loc, Value t0,
+                                                       Value t1) const {
+  IM m{b, loc};
+  // First tile: the first t whose prefix [t0, t] may keep a pair.
+  Value first = bisect(b, loc, t0, t1, [&](OpBuilder &bb, Location l, Value t) {
+    IM im{bb, l};
+    return mayOverTiles(im, op, plan, env, i0, i1, t0, t);
+  });
+  // End: the first t whose suffix [t, t1 - 1] keeps nothing.
+  Value end = bisect(b, loc, first, t1, [&](OpBuilder &bb, Location l, Value t) {
+    IM im{bb, l};
+    Value may = mayOverTiles(im, op, plan, env, i0, i1, t, im.sub(t1, im.c(1)));
+    return arith::XOrIOp::create(bb, l, may, im.t()).getResult();
+  });
+  return {first, m.max(first, end)};
 }
 
 Value QueryTileCarrier::slotIsValid(OpBuilder &b, Location loc, Value tile) const {

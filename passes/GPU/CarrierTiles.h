@@ -84,6 +84,9 @@ public:
   mlir::Value isFull(mlir::OpBuilder &b, mlir::Location loc, mlir::Value kTile) const;
 
 private:
+  /// [t0, t1) without the leading and trailing tiles the mask rules out.
+  std::pair<mlir::Value, mlir::Value> narrowToMask(mlir::OpBuilder &b, mlir::Location loc,
+                                                   mlir::Value t0, mlir::Value t1) const;
   const CarrierTilePlan &plan;
   mutable attn::AttentionOp op;
   TileEnv env;
