@@ -1,6 +1,8 @@
 """PyTorch anchors for the same shapes as bench_attnc, in the same device run:
 SDPA (cuDNN and flash backends) and FlexAttention, bf16, forward. TFLOP/s of
 useful work (kept pairs only), CUDA events, median of 30 after warm-up."""
+import os
+import re
 import sys
 import torch
 import torch.nn.functional as F
@@ -35,8 +37,13 @@ CASES = [("full", 8, 16, 16, 4096, 128), ("causal", 8, 16, 16, 4096, 128),
          ("causal", 4, 32, 8, 8192, 128)]
 
 
+ONLY = re.compile(os.environ.get("BENCH_ONLY", "."))
+
+
 def main():
     for (mask, B, H, Hk, S, D) in CASES:
+        if not ONLY.search(f"d{D}/{mask}" if Hk == H else f"gqa/{mask}"):
+            continue
         causal = mask == "causal"
         q = torch.randn(B, H, S, D, device="cuda", dtype=torch.bfloat16)
         k, v = (torch.randn(B, Hk, S, D, device="cuda", dtype=torch.bfloat16) for _ in range(2))
@@ -93,6 +100,8 @@ def variants():
     D = 128
     cases = VARIANTS + [(n, "mask", B, 16, S) for n in MASK_VARIANTS for (B, S) in [(4, 4096), (1, 16384)]]
     for (name, mask, B, H, S) in cases:
+        if not ONLY.search(name):
+            continue
         q, k, v = (torch.randn(B, H, S, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
         slopes = torch.exp2(-8.0 * torch.arange(1, H + 1, device="cuda", dtype=torch.float32) / H)
         mm = MASKS.get(name, lambda b, h, i, j: i >= j)

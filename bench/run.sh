@@ -31,8 +31,12 @@ CASES=(
 for m in mask_causal mask_dilated mask_block_causal mask_head mask_prefix mask_band; do
   CASES+=("$m ${m}_kernel mask 4 16 16 4096" "$m ${m}_kernel mask 1 16 16 16384")
 done
+# BENCH_ONLY=REGEX restricts the run to the cases (and anchors) whose
+# artifact name matches.
+ONLY=${BENCH_ONLY:-.}
 for c in "${CASES[@]}"; do
   set -- $c
+  [[ $1 =~ $ONLY ]] || continue
   /tmp/bench-build/bench_attnc "$A/$1/$2.json" "$3" "$4" "$5" "$6" "$7" "$7" | tee -a "$LOG"
 done
 python3 bench/anchors_same_run.py | tee -a "$LOG"

@@ -61,9 +61,16 @@ struct AttnGPUBuildKernelPass
     if (ShapedType::isDynamic(c.D) || ShapedType::isDynamic(c.Dv) || c.D != kT.getDimSize(3))
       return op.emitOpError("GPU kernel: head dims must be static and q/k must agree"),
              failure();
-    if ((c.D != 64 && c.D != 128 && c.D != 256) || (c.Dv != 64 && c.Dv != 128 && c.Dv != 256))
-      return op.emitOpError("GPU kernel: head dims must be 64, 128 or 256"), failure();
-    c.BN = blockN > 0 ? blockN : (std::max(c.D, c.Dv) > 128 ? 64 : 128);
+    // TMA needs rows of a multiple of 16 bytes; one wgmma N is at most 256.
+    auto headDimOk = [](int64_t d) { return d >= 16 && d <= 256 && d % 16 == 0; };
+    if (!headDimOk(c.D) || !headDimOk(c.Dv))
+      return op.emitOpError() << "GPU kernel: head dims must be multiples of 16 from 16 to "
+                                 "256, got D = "
+                              << c.D << ", Dv = " << c.Dv,
+             failure();
+    c.Dp = llvm::alignTo(c.D, 64);
+    c.Dvp = llvm::alignTo(c.Dv, 64);
+    c.BN = blockN > 0 ? blockN : (std::max(c.Dp, c.Dvp) > 128 ? 64 : 128);
     if (schedule != "pingpong" && schedule != "ws")
       return op.emitOpError() << "GPU kernel: schedule must be pingpong or ws, got '"
                               << schedule << "'",

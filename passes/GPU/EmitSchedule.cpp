@@ -219,7 +219,7 @@ void KernelEmitter::arriveBar(Value group, Value stage) {
 
 void KernelEmitter::loadQ() {
   nvgpu::MBarrierArriveExpectTxOp::create(b, loc, qBar, cidx(c.qBytes()), cidx(0), Value());
-  for (int64_t ch = 0; ch < c.D / 64; ++ch) {
+  for (int64_t ch = 0; ch < c.Dp / 64; ++ch) {
     Value dst = smemView(cidx(ch * c.BM * 128), tileType(c.BM));
     nvgpu::TmaAsyncLoadOp::create(b, loc, dst, qBar, qMap,
                                   ValueRange{cidx(ch * 64), toIdx(m0), toIdx(bhq)}, cidx(0),
@@ -238,7 +238,7 @@ void KernelEmitter::loadKV(Value tile, Value stage, bool isV) {
   Value base = add(cidx(isV ? c.vOff(0) : c.kOff(0)), mul(stage, cidx(bytes)));
   nvgpu::MBarrierArriveExpectTxOp::create(b, loc, full, cidx(bytes), stage, Value());
   Value row = mul(tile, cidx(c.BN));
-  for (int64_t ch = 0; ch < (isV ? c.Dv : c.D) / 64; ++ch) {
+  for (int64_t ch = 0; ch < (isV ? c.Dvp : c.Dp) / 64; ++ch) {
     Value dst = smemView(add(base, cidx(ch * c.BN * 128)), tileType(c.BN));
     nvgpu::TmaAsyncLoadOp::create(b, loc, dst, full, map,
                                   ValueRange{cidx(ch * 64), row, toIdx(bhk)}, stage, Value(),
@@ -320,7 +320,7 @@ LogicalResult KernelEmitter::emitConsumer() {
 
   // Tiles 1..: S_n and P_{n-1} V_{n-1} issued together, softmax of S_n
   // while the PV runs. it = {O, mA, mB, lA, lB, k, P...}.
-  SmallVector<Value> init{LLVM::ZeroOp::create(b, loc, accType(c.Dv))};
+  SmallVector<Value> init{LLVM::ZeroOp::create(b, loc, accType(c.Dvp))};
   llvm::append_range(init, pro.getResults().take_front(4));
   init.push_back(cidx(1));
   llvm::append_range(init, pro.getResults().drop_front(4));
@@ -382,7 +382,7 @@ LogicalResult KernelEmitter::emitConsumer() {
 void KernelEmitter::emitEpilogue(Value oFin, RowState st) {
   Value lFin[2] = {quadSum(st.lA), quadSum(st.lB)};
   Value mFin[2] = {st.mA, st.mB};
-  SmallVector<Value> ov = unpack(oFin, c.Dv / 2);
+  SmallVector<Value> ov = unpack(oFin, c.Dvp / 2);
   Value one = cf32(1.0), zeroF = cf32(0.0), ninf = negInf();
   // The null key (row anchor): score c, value 0.
   Value nullC;
@@ -425,8 +425,9 @@ void KernelEmitter::emitEpilogue(Value oFin, RowState st) {
       Value rowLin = arith::ExtUIOp::create(b, loc, i64, add(mul(bhOut, argLq), row));
       Value rowByte = mul(rowLin, ci64(c.Dv * 2));
       Value colBase = arith::ExtUIOp::create(b, loc, i64, mul(quadCol, ci32(4)));
-      for (int64_t r = 0; r < c.Dv / 2; r += 2) {
-        if (((r / 2) % 2) != rr)
+      for (int64_t r = 0; r < c.Dvp / 2; r += 2) {
+        // Entry r covers columns (r / 4) * 8 .. + 7; Dv is a multiple of 8.
+        if (((r / 2) % 2) != rr || (r / 4) * 8 >= c.Dv)
           continue;
         Value off = add(rowByte, add(colBase, ci64((r / 4) * 16)));
         Value ptr = LLVM::GEPOp::create(b, loc, ptrTy, i8, oPtr, ValueRange{off});

@@ -150,8 +150,8 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
 Value KernelEmitter::rescaleO(Value o, Value alphaA, Value alphaB) {
   if (!c.isExp())
     return o;
-  SmallVector<Value> ov = unpack(o, c.Dv / 2);
-  for (int64_t r = 0; r < c.Dv / 2; ++r)
+  SmallVector<Value> ov = unpack(o, c.Dvp / 2);
+  for (int64_t r = 0; r < c.Dvp / 2; ++r)
     ov[r] = fmul(ov[r], ((r / 2) % 2) ? alphaB : alphaA);
   return pack(o.getType(), ov);
 }

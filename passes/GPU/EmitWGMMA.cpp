@@ -85,7 +85,7 @@ Value KernelEmitter::vDescOf(Value stage) {
 Value KernelEmitter::issueS(Value kDesc) {
   NVVM::WgmmaFenceAlignedOp::create(b, loc);
   Value s = LLVM::ZeroOp::create(b, loc, accType(c.BN));
-  for (int64_t ch = 0; ch < c.D / 64; ++ch)
+  for (int64_t ch = 0; ch < c.Dp / 64; ++ch)
     for (int64_t kk = 0; kk < 4; ++kk)
       s = wgmmaSS(s, descPlus(qDesc, ch * c.BM * 128 + kk * 32),
                   descPlus(kDesc, ch * c.BN * 128 + kk * 32), c.BN,
@@ -97,7 +97,7 @@ Value KernelEmitter::issueS(Value kDesc) {
 Value KernelEmitter::issuePV(Value o, ArrayRef<Value> pPacked, Value vDesc) {
   NVVM::WgmmaFenceAlignedOp::create(b, loc);
   for (int64_t t = 0; t < c.BN / 16; ++t)
-    o = wgmmaRS(o, pPacked.slice(4 * t, 4), descPlus(vDesc, t * 2048), c.Dv);
+    o = wgmmaRS(o, pPacked.slice(4 * t, 4), descPlus(vDesc, t * 2048), c.Dvp);
   NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
   return o;
 }

@@ -35,6 +35,10 @@ struct KernelConfig {
   std::string name;
   mlir::Type elemTy;
   int64_t D = 0, Dv = 0;
+  /// D and Dv rounded up to the 64-column chunks of the tiles: TMA fills the
+  /// columns past D with zeros (they add nothing to QK^T) and the epilogue
+  /// stores only the first Dv columns of O.
+  int64_t Dp = 0, Dvp = 0;
   int64_t BM = 128, BN = 128;
   /// Depth of the K and V rings (each stage holds one K and one V tile).
   int64_t stages = 2;
@@ -72,9 +76,9 @@ struct KernelConfig {
   /// Shared memory (offsets from a 1024-aligned base), 128B-swizzled tiles of
   /// 64 columns: Q [D/64][BM][64], then the K ring [stages][D/64][BN][64],
   /// then the V ring [stages][Dv/64][BN][64].
-  int64_t qBytes() const { return (D / 64) * BM * 128; }
-  int64_t kBytes() const { return (D / 64) * BN * 128; }
-  int64_t vBytes() const { return (Dv / 64) * BN * 128; }
+  int64_t qBytes() const { return (Dp / 64) * BM * 128; }
+  int64_t kBytes() const { return (Dp / 64) * BN * 128; }
+  int64_t vBytes() const { return (Dvp / 64) * BN * 128; }
   int64_t kOff(int64_t s) const { return qBytes() + s * kBytes(); }
   int64_t vOff(int64_t s) const { return qBytes() + stages * kBytes() + s * vBytes(); }
   int64_t sharedBytes() const {

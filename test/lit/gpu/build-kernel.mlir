@@ -1,6 +1,7 @@
 // RUN: attnc-opt --attn-gpu-build-kernel %s | FileCheck %s
 // RUN: attnc-opt --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=CAUSAL
 // RUN: attnc-opt --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=REGIONS
+// RUN: attnc-opt --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=PADDED
 // RUN: attnc-opt --attn-gpu-build-kernel="schedule=ws stages=2" %s | FileCheck %s --check-prefix=WS
 // RUN: not attnc-opt --attn-gpu-build-kernel="schedule=v3" %s 2>&1 | FileCheck %s --check-prefix=BADSCHED
 // RUN: not attnc-opt --attn-gpu-build-kernel="stages=4" %s 2>&1 | FileCheck %s --check-prefix=BADSTAGES
@@ -152,4 +153,25 @@ func.func @regions_d256(%q: tensor<?x?x?x256xbf16>, %k: tensor<?x?x?x256xbf16>, 
     attn.yield %r : f32
   }
   return %o : tensor<?x?x?x256xbf16>
+}
+
+// Head dims that are not multiples of 64 run in 64-column chunks: D = 96 is
+// loaded as two 64-column TMA boxes (the second zero-filled past column 96),
+// S takes 8 k16 steps, O has 128 columns and the epilogue stores 96 of them
+// (12 groups of 8 columns per accumulator row instead of 16).
+// PADDED-LABEL: gpu.func @d96_kernel
+// PADDED-SAME: head_dim\22: 96
+// PADDED-SAME: shared_bytes\22: 230400
+// PADDED-COUNT-8: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 128, k = 16>
+// PADDED: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n128k16
+// PADDED: llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"
+// PADDED-COUNT-12: llvm.store {{.*}} : i32, !llvm.ptr
+// PADDED-NOT: llvm.store {{.*}} : i32, !llvm.ptr
+// PADDED: llvm.store {{.*}} : f32, !llvm.ptr
+// PADDED-COUNT-12: llvm.store {{.*}} : i32, !llvm.ptr
+// PADDED-NOT: llvm.store {{.*}} : i32, !llvm.ptr
+// PADDED: gpu.return
+func.func @d96(%q: tensor<?x?x?x96xbf16>, %k: tensor<?x?x?x96xbf16>, %v: tensor<?x?x?x96xbf16>) -> tensor<?x?x?x96xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.10206207261596575 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x96xbf16>, tensor<?x?x?x96xbf16>, tensor<?x?x?x96xbf16> -> tensor<?x?x?x96xbf16>
+  return %o : tensor<?x?x?x96xbf16>
 }

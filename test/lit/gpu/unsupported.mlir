@@ -70,3 +70,19 @@ func.func @block_list_small(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>
   %o = attn.attention %q, %k, %v extras(%off, %idx : tensor<1x2x?xi32>, tensor<1x2x?xi32>) {carrier = [#attn.block_list<q_block = 64, k_block = 128, offsets = 0, indices = 1>], scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
   return %o : tensor<1x2x?x64xbf16>
 }
+
+// -----
+
+func.func @head_dim_40(%q: tensor<1x1x?x40xbf16>, %k: tensor<1x1x?x40xbf16>, %v: tensor<1x1x?x40xbf16>) -> tensor<1x1x?x40xbf16> {
+  // expected-error @+1 {{GPU kernel: head dims must be multiples of 16 from 16 to 256, got D = 40, Dv = 40}}
+  %o = attn.attention %q, %k, %v {scale = 0.15 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x1x?x40xbf16>, tensor<1x1x?x40xbf16>, tensor<1x1x?x40xbf16> -> tensor<1x1x?x40xbf16>
+  return %o : tensor<1x1x?x40xbf16>
+}
+
+// -----
+
+func.func @head_dim_288(%q: tensor<1x1x?x288xbf16>, %k: tensor<1x1x?x288xbf16>, %v: tensor<1x1x?x64xbf16>) -> tensor<1x1x?x64xbf16> {
+  // expected-error @+1 {{GPU kernel: head dims must be multiples of 16 from 16 to 256, got D = 288, Dv = 64}}
+  %o = attn.attention %q, %k, %v {scale = 0.05 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x1x?x288xbf16>, tensor<1x1x?x288xbf16>, tensor<1x1x?x64xbf16> -> tensor<1x1x?x64xbf16>
+  return %o : tensor<1x1x?x64xbf16>
+}
