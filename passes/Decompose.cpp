@@ -205,6 +205,11 @@ Value AttentionDecomposer::nullLogit(FMath &m, Value head) {
 Value AttentionDecomposer::splitSoftmax(Value s, Value keep, Value v) {
   MLIRContext *ctx = b.getContext();
   int64_t chunk = op.getSplitKv();
+  // A chunk longer than the keys is one chunk of Lk: the padded buffers are
+  // then no larger than the unsplit ones (split_kv = 2^31 - 1 on 8 keys
+  // padded every row to 2^31 entries).
+  if (auto lk = getConstantIntValue(Lk))
+    chunk = std::max<int64_t>(1, std::min(chunk, *lk));
   Value lkV = cb.value(Lk);
   Value chunkV = cb.idx(chunk);
   OpFoldResult N;
@@ -301,7 +306,9 @@ Value AttentionDecomposer::softmax(Value s, Value keep, Value v) {
     Value ok = el[1];
     if (shift)
       ok = arith::AndIOp::create(nb, nl, ok,
-                                 arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::ONE, shift, m.ninf()));
+                                 // UNE: a NaN row max (a NaN score) propagates
+                                 // instead of zeroing the row.
+                                 arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNE, shift, m.ninf()));
     return m.select(ok, weight, m.c(0.0));
   });
 

@@ -6,6 +6,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace attnc::attn;
@@ -157,7 +158,9 @@ LogicalResult AttentionOp::verify() {
     } else if (auto n = dyn_cast<NeighborhoodAttr>(a)) {
       int64_t tokens = 1;
       for (int64_t g : n.getGrid())
-        tokens *= g;
+        if (g < 1 || llvm::MulOverflow(tokens, g, tokens))
+          return emitOpError() << "neighborhood grid extents must be positive and their "
+                                  "product must fit in 64 bits";
       for (auto [name, len] : {std::pair<const char *, int64_t>{"query", q.getDimSize(2)},
                                {"key", k.getDimSize(2)}})
         if (!ShapedType::isDynamic(len) && len != tokens)

@@ -364,13 +364,22 @@ std::optional<TV> ModuleBuilder::emit(OpBuilder &eb, const Expr &e, const Scope 
       if (op == "+") r = arith::AddIOp::create(eb, l, x->v, y->v);
       else if (op == "-") r = arith::SubIOp::create(eb, l, x->v, y->v);
       else if (op == "*") r = arith::MulIOp::create(eb, l, x->v, y->v);
-      else if (op == "//") r = arith::FloorDivSIOp::create(eb, l, x->v, y->v);
-      else if (op == "%") {
+      else if (op == "//" || op == "%") {
+        // Floor division; by zero it is 0 (docs/semantics.md), so that the
+        // identity x == (x // y) * y + x % y gives x % 0 == x. The divisor is
+        // replaced by 1 before dividing: division by zero is undefined
+        // behaviour in LLVM and gave arbitrary results.
+        Type t = x->v.getType();
+        Value zero = arith::ConstantOp::create(eb, l, eb.getZeroAttr(t));
+        Value one = arith::ConstantOp::create(eb, l, eb.getIntegerAttr(t, 1));
+        Value isZero = arith::CmpIOp::create(eb, l, arith::CmpIPredicate::eq, y->v, zero);
+        Value safe = arith::SelectOp::create(eb, l, isZero, one, y->v);
+        Value q = arith::SelectOp::create(
+            eb, l, isZero, zero, arith::FloorDivSIOp::create(eb, l, x->v, safe));
         // Python-style modulo: the result takes the divisor's sign.
-        Value rem = arith::RemSIOp::create(eb, l, x->v, y->v);
-        Value q = arith::FloorDivSIOp::create(eb, l, x->v, y->v);
-        r = arith::SubIOp::create(eb, l, x->v, arith::MulIOp::create(eb, l, q, y->v));
-        (void)rem;
+        r = op == "//" ? q
+                       : arith::SubIOp::create(eb, l, x->v, arith::MulIOp::create(eb, l, q, y->v))
+                             .getResult();
       }
       if (r)
         return TV{r, Kind::Int};

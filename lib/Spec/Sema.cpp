@@ -199,6 +199,8 @@ bool Checker::checkInput(const InputDecl &in) {
       unsigned long long v;
       if (llvm::StringRef(d).getAsInteger(10, v) || v == 0)
         return fail(l, "shape entries must be declared dims or positive integers, got " + d);
+      if (v > (unsigned long long)kMaxIntParam)
+        return fail(l, "shape entry " + d + " is larger than " + std::to_string(kMaxIntParam));
       continue;
     }
     if (!dims.contains(d)) {
@@ -310,6 +312,11 @@ bool Checker::checkValue(const Arg &a, const KeyInfo &key, llvm::StringRef what,
     if (a.kind != Arg::Kind::Number || std::isnan(a.number) ||
         (integer && !isIntegral(a.number)) || a.number < lo || (lo > 0 && a.number == 0))
       return fail(a.loc, what + " '" + a.key + "' must be " + desc);
+    if (integer && std::fabs(a.number) > (double)key.max)
+      return fail(a.loc, what + " '" + a.key + "' must be " +
+                             (lo >= 0 ? "at most " + std::to_string(key.max)
+                                      : "between -" + std::to_string(key.max) + " and " +
+                                            std::to_string(key.max)));
     return true;
   };
   switch (key.kind) {
@@ -349,6 +356,10 @@ bool Checker::checkValue(const Arg &a, const KeyInfo &key, llvm::StringRef what,
       if (!ok)
         return fail(x.loc.line ? x.loc : a.loc,
                     what + " '" + a.key + "' elements must be " + elem);
+      if (!bools && x.number > (double)key.max)
+        return fail(x.loc.line ? x.loc : a.loc, what + " '" + a.key +
+                                                    "' elements must be at most " +
+                                                    std::to_string(key.max));
     }
     return true;
   }
@@ -500,6 +511,8 @@ bool Checker::checkAttention(const AttentionDecl &a) {
     return false;
   if (a.splitKV < 0)
     return fail(a.loc, "schedule split_kv needs a positive chunk size");
+  if (a.splitKV > kMaxIntParam)
+    return fail(a.loc, "schedule split_kv chunk must be at most " + std::to_string(kMaxIntParam));
   attentions[a.name] = &a;
   return true;
 }

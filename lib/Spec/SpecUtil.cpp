@@ -154,7 +154,8 @@ llvm::ArrayRef<FamilyInfo> detail::anchorFamilies() {
       {"row", {{"null", ValueKind::NullLogit, false, {}}}},
       {"none", {}},
       {"row_abs", {}},
-      {"sinkhorn", {{"iterations", ValueKind::PosInt, true, {}}}},
+      // Each iteration is two sweeps over K/V: 10000 bounds a run's passes.
+      {"sinkhorn", {{"iterations", ValueKind::PosInt, true, {}, 10000}}},
   };
   return table;
 }

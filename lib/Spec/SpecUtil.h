@@ -73,6 +73,8 @@ struct KeyInfo {
   ValueKind kind;
   bool required = false;
   std::vector<std::string> words; // Enum only
+  /// Integer kinds: the largest accepted value.
+  int64_t max = kMaxIntParam;
 };
 
 /// A carrier kind, link, anchor or let transform with its keyword arguments.

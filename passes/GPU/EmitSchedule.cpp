@@ -408,13 +408,13 @@ void KernelEmitter::emitEpilogue(Value oFin, RowState st) {
         scaleO = beta;
         mUse = mF;
       }
-      Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l, zeroF);
+      Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UGT, l, zeroF);
       inv = select(pos, arith::DivFOp::create(b, loc, scaleO, l), zeroF);
       lse = select(pos, fmul(fadd(mUse, lg2(l)), cf32(kLn2)), ninf);
     } else {
       if (nullC && c.anchor == attnc::attn::Anchor::row)
         l = fadd(l, linkWeight(nullC));
-      Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l, zeroF);
+      Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UGT, l, zeroF);
       // lse = ln(sum of weights) (the row anchor's denominator).
       lse = select(pos, fmul(lg2(l), cf32(kLn2)), ninf);
       inv = c.anchor == attnc::attn::Anchor::row

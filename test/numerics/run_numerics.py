@@ -571,6 +571,36 @@ def expect_failure(args, label, what, cmd, pattern):
                   note="(expected failure: %s)" % first_lines(text, 1)[:100] if args.verbose else "")
 
 
+def nan_semantics(args, workdir):
+    """docs/semantics.md: a NaN score propagates to the rows that see its key
+    (as PyTorch's SDPA), and rows that mask the key out are unaffected."""
+    tmp = os.path.join(workdir, "nan-semantics")
+    os.makedirs(tmp, exist_ok=True)
+    ex = os.path.join(EXAMPLES, "02_causal_self.attn")
+    dims = dict(B=1, H=2, L=9, D=4)
+    rng = np.random.default_rng(11)
+    x = {n: rng.standard_normal((1, 2, 9, 4)) for n in ("q", "k", "v")}
+    x["k"][0, :, 4, 1] = np.nan  # key 4 has a NaN: rows 4.. see it (causal)
+    files = {}
+    for name, a in x.items():
+        files[name] = os.path.join(tmp, name + ".npy")
+        np.save(files[name], a)
+    out = os.path.join(tmp, "o.npy")
+    rc, text = run_cmd(attnc_cmd(args.attnc, ex, dims, files, {"o": out}, "f64"), args)
+    if rc != 0:
+        return [Result("nan-semantics", "key 4 NaN", "f64", False, note=first_lines(text, 2))]
+    o = np.load(out)
+    clean = dict(x, k=x["k"].copy())
+    clean["k"][0, :, 4, 1] = 0.0
+    ref = R.attention(clean["q"], clean["k"], clean["v"], keep=R.causal_keep(9, 9, "bottom_right"))
+    before, after = o[:, :, :4], o[:, :, 4:]
+    ok = bool(np.all(np.isnan(after))) and not np.any(np.isnan(before))
+    err = float(np.max(np.abs(before - ref[:, :, :4]))) if not np.any(np.isnan(before)) else float("nan")
+    ok = ok and err < 1e-9
+    return [Result("nan-semantics", "key 4 NaN: rows 4.. NaN, rows 0-3 exact", "f64", ok, err, err,
+                   note="" if ok else "rows 4..: %s" % np.isnan(after).all(axis=-1).tolist())]
+
+
 def bad_invocations(args, workdir):
     """Invocations that must fail with a message naming the problem."""
     tmp = os.path.join(workdir, "bad-invocations")
@@ -733,7 +763,7 @@ def main():
                 print(r.line(), flush=True)
                 results.append(r)
         if run_bad:
-            for r in bad_invocations(args, workdir):
+            for r in bad_invocations(args, workdir) + nan_semantics(args, workdir):
                 print(r.line(), flush=True)
                 results.append(r)
     finally:

@@ -150,6 +150,9 @@ llvm::Expected<LoweringOptions> loweringOptions(const spec::Spec &spec) {
     int64_t v;
     if (!splitBinding(arg, name, value) || value.getAsInteger(10, v) || v <= 0)
       return llvm::createStringError("--dim expects NAME=POSITIVE_INTEGER, got '%s'", arg.c_str());
+    if (v > attnc::spec::kMaxIntParam)
+      return llvm::createStringError("--dim %s: at most %lld (sizes are 32-bit on the GPU)",
+                                     arg.c_str(), (long long)attnc::spec::kMaxIntParam);
     if (!llvm::is_contained(spec.dims, name)) {
       std::string declared;
       for (const std::string &d : spec.dims)
@@ -412,20 +415,39 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
   if (!module)
     return 1;
   auto fn = module->lookupSymbol<func::FuncOp>(spec.name);
-  // The reference materialises [B, H, Lq, Lk] intermediates: refuse runs
-  // that cannot fit rather than fail inside the JIT-compiled code.
-  double bytes = 0;
+  // Every buffer of the run is counted before anything is allocated (in
+  // double, so that no product wraps): the inputs and outputs as bound, and
+  // the [B, H, Lq, Lk] intermediates the CPU reference materialises. A run
+  // over the limit is refused here rather than failing inside the
+  // JIT-compiled code.
+  double ioBytes = 0, refBytes = 0;
+  auto tensorBytes = [&](Type t) {
+    auto rt = dyn_cast<RankedTensorType>(t);
+    if (!rt)
+      return 0.0;
+    double n = 1;
+    for (int64_t d : rt.getShape())
+      n *= (double)d;
+    return n * std::max<unsigned>(1, rt.getElementTypeBitWidth() / 8);
+  };
+  for (Type t : fn.getFunctionType().getInputs())
+    ioBytes += tensorBytes(t);
+  for (Type t : fn.getFunctionType().getResults())
+    ioBytes += tensorBytes(t);
   module->walk([&](attn::AttentionOp op) {
     auto r = cast<RankedTensorType>(op.getResult().getType());
     auto k = cast<RankedTensorType>(op.getKey().getType());
-    bytes += 8.0 * r.getDimSize(0) * r.getDimSize(1) * r.getDimSize(2) * k.getDimSize(2) *
-             (opts->floatBits / 8);
+    refBytes += 8.0 * r.getDimSize(0) * r.getDimSize(1) * r.getDimSize(2) * k.getDimSize(2) *
+                (opts->floatBits / 8);
   });
   double limit = 16.0 * (1ull << 30);
-  if (!onGPU && bytes > limit)
-    return fail(llvm::formatv("this run needs about {0:F1} GiB for the CPU reference's "
-                              "[B, H, Lq, Lk] buffers (limit {1:F0} GiB); use smaller dims",
-                              bytes / (1ull << 30), limit / (1ull << 30))
+  double bytes = ioBytes + (onGPU ? 0.0 : refBytes);
+  if (bytes > limit)
+    return fail(llvm::formatv("this run needs about {0:E1} bytes ({1:F1} GiB) for its "
+                              "inputs, outputs{2} (limit {3:F0} GiB); use smaller dims",
+                              bytes, bytes / (1ull << 30),
+                              onGPU ? "" : " and the CPU reference's [B, H, Lq, Lk] buffers",
+                              limit / (1ull << 30))
                     .str());
 
   std::vector<std::string> inputNames, outputNames;

@@ -32,6 +32,10 @@
 
 namespace attnc::spec {
 
+/// Integer parameters, literal shape entries and --dim values are at most
+/// this (the GPU kernels take sizes as i32; docs/semantics.md).
+constexpr int64_t kMaxIntParam = 2147483647;
+
 /// A place in a source: a file and a 1-based line and column. For the JSON
 /// form, `file` is "FILE:/json/pointer" and line/col point into the
 /// expression string held at that pointer (line 1) or into the file.
