@@ -161,7 +161,8 @@ CacheStatus KernelCache::lookup(const std::string &keyHex, CacheArtifact &out, s
     return CacheStatus::Miss;
   }
   std::string path = entryPath(keyHex);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO planted as an entry must not block open().
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (errno != ENOENT)
       diag = "cannot read cache entry '" + path + "': " + strerror(errno);

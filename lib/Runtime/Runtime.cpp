@@ -15,6 +15,10 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -327,20 +331,36 @@ attnc_status validate(const attnc_kernel *k, const attnc_tensor *args, int nargs
   return ATTNC_OK;
 }
 
+/// Manifests and kernel images are small: a larger file, or one that is not
+/// a regular file (/dev/zero, a FIFO), is refused before reading. O_NONBLOCK
+/// keeps open() from waiting for a FIFO's writer.
+constexpr uint64_t kMaxArtifactBytes = 256ull << 20;
+
 bool readFile(const std::string &path, std::string &out, std::string &err) {
-  FILE *f = fopen(path.c_str(), "rb");
-  if (!f) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
     err = "cannot read '" + path + "': " + strerror(errno);
     return false;
   }
-  out.clear();
-  char buf[1 << 16];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-    out.append(buf, n);
-  bool bad = ferror(f);
-  fclose(f);
-  if (bad) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > kMaxArtifactBytes) {
+    ::close(fd);
+    err = "cannot read '" + path + "': not a regular file of at most " +
+          std::to_string(kMaxArtifactBytes >> 20) + " MiB";
+    return false;
+  }
+  out.assign((size_t)st.st_size, '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    ssize_t r = ::read(fd, &out[got], out.size() - got);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN))
+      continue;
+    if (r <= 0)
+      break;
+    got += (size_t)r;
+  }
+  ::close(fd);
+  if (got != out.size()) {
     err = "cannot read '" + path + "': read error";
     return false;
   }

@@ -17,6 +17,7 @@
 #include "SpecUtil.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "attnc/Support/Files.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
@@ -876,11 +877,14 @@ llvm::Expected<ExprPtr> attnc::spec::parseExpr(llvm::StringRef text, SourceLoc s
 }
 
 llvm::Expected<Spec> attnc::spec::parseSpecFile(llvm::StringRef path) {
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  auto buf = readCappedFile(path, kMaxSpecFileBytes, /*isText=*/true);
   if (!buf)
     return makeError(SourceLoc{path.str(), 1, 1},
-                     "cannot read the spec file: " + buf.getError().message());
+                     "cannot read the spec file: " + llvm::toString(buf.takeError()));
   llvm::StringRef text = (*buf)->getBuffer();
+  // A UTF-8 byte order mark is accepted and skipped in both forms (the JSON
+  // reader skipped it, the text lexer refused it).
+  text.consume_front("\xEF\xBB\xBF");
   bool json = path.ends_with_insensitive(".json");
   auto spec = json ? parseSpecJson(text, path) : parseSpecText(text, path);
   if (!spec)

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/Support/Npy.h"
+#include "attnc/Support/Files.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -164,9 +165,11 @@ private:
       return error("expected a non-negative integer in the shape");
     uint64_t v = 0;
     while (llvm::isDigit(peek())) {
-      v = v * 10 + (uint64_t)(text[pos++] - '0');
-      if (v > (uint64_t)INT64_MAX)
+      uint64_t d = (uint64_t)(text[pos++] - '0');
+      // Checked before the multiply: 18446744073709551620 wrapped to 4.
+      if (v > ((uint64_t)INT64_MAX - d) / 10)
         return error("shape dimension does not fit in 64 bits");
+      v = v * 10 + d;
     }
     consume('L'); // Python 2 longs: (3L, 4L)
     out = (int64_t)v;
@@ -477,10 +480,9 @@ llvm::Expected<NpyArray> attnc::parseNpy(llvm::ArrayRef<char> bytes,
 }
 
 llvm::Expected<NpyArray> attnc::readNpy(StringRef path) {
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                         /*RequiresNullTerminator=*/false);
+  auto buf = readCappedFile(path, kMaxNpyFileBytes, /*isText=*/false);
   if (!buf)
-    return fail(path, "cannot read: " + buf.getError().message());
+    return fail(path, llvm::toString(buf.takeError()));
   StringRef b = (*buf)->getBuffer();
   return parseNpy(llvm::ArrayRef<char>(b.data(), b.size()), path);
 }

@@ -124,7 +124,9 @@ fileBindings(llvm::StringRef flag, const cl::list<std::string> &args,
     if (!llvm::is_contained(names, name))
       return llvm::createStringError("--%s %s: the spec has no %s '%s'", flag.str().c_str(),
                                      arg.c_str(), flag.str().c_str(), name.str().c_str());
-    files[name] = file.str();
+    if (!files.try_emplace(name, file.str()).second)
+      return llvm::createStringError("--%s %s: '%s' is bound twice", flag.str().c_str(),
+                                     arg.c_str(), name.str().c_str());
   }
   return files;
 }
