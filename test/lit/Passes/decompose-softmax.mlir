@@ -19,7 +19,8 @@
 // CHECK: %[[MAX:.*]] = attn.reduce <max> %[[MASKED]] : tensor<2x4x33x40xf32> -> tensor<2x4x33xf32>
 // CHECK: %[[W:.*]] = attn.map ins(%[[SM]], %[[KEEP]], %[[MAX]] : {{.*}})
 // CHECK:   math.exp
-// CHECK:   arith.cmpf one
+// A NaN row max (a NaN score) propagates: unordered not-equal.
+// CHECK:   arith.cmpf une
 // CHECK: %[[L:.*]] = attn.reduce <sum> %[[W]]
 // CHECK: %[[PV:.*]] = attn.einsum %[[W]], %[[VX]] {{.*}} -> tensor<2x4x33x8xf32>
 // CHECK: %[[O:.*]] = attn.row_normalize %[[PV]] by %[[L]]
