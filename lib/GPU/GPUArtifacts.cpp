@@ -18,7 +18,11 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include "BuildId.h"
 
 #include <map>
 
@@ -252,6 +256,50 @@ llvm::Error attnc::writeGPUArtifacts(ArrayRef<GPUKernelArtifact> kernels,
   return writeFile((dir + "/" + spec.name + ".h").str(), h);
 }
 
+/// What the cached kernels depend on besides the module: this compiler's
+/// build (a hash of its sources, cmake/BuildId.cmake) and the ptxas that
+/// assembles them. Computed once per process.
+static const std::string &compilerIdentity() {
+  static const std::string id = [] {
+    std::string out = std::string("attnc ") + ATTNC_BUILD_ID + " (gpu abi 1)";
+    const char *cuda = std::getenv("CUDA_HOME");
+    std::string ptxas = std::string(cuda && *cuda ? cuda : "/usr/local/cuda") + "/bin/ptxas";
+    llvm::SmallString<128> tmp;
+    if (llvm::sys::fs::createTemporaryFile("attnc-ptxas", "txt", tmp))
+      return out;
+    std::optional<StringRef> redirects[] = {std::nullopt, StringRef(tmp), StringRef(tmp)};
+    int rc = llvm::sys::ExecuteAndWait(ptxas, {ptxas, "--version"}, std::nullopt, redirects);
+    auto buf = llvm::MemoryBuffer::getFile(tmp);
+    llvm::sys::fs::remove(tmp);
+    if (rc == 0 && buf)
+      out += "; " + (*buf)->getBuffer().trim().str();
+    return out;
+  }();
+  return id;
+}
+
+/// A cached kernel's manifest is usable only if it has what this compiler
+/// writes and the launch header reads (a planted or foreign entry is
+/// rebuilt, never trusted into a crash).
+static bool manifestLooksOurs(StringRef text) {
+  auto parsed = llvm::json::parse(text);
+  if (!parsed)
+    return false;
+  const llvm::json::Object *m = parsed->getAsObject();
+  if (!m)
+    return false;
+  const llvm::json::Object *specObj = m->getObject("spec");
+  const llvm::json::Object *inputs = specObj ? specObj->getObject("inputs") : nullptr;
+  if (!inputs || !m->getInteger("head_dim") || !m->getInteger("head_dim_v") ||
+      !m->getString("kernel") || !m->getArray("params") || !m->getString("dtype"))
+    return false;
+  // The launch header reads the input names: q, k, v and the extras.
+  const llvm::json::Array *extras = inputs->getArray("extras");
+  if (!extras || !inputs->getString("q") || !inputs->getString("k") || !inputs->getString("v"))
+    return false;
+  return llvm::all_of(*extras, [](const llvm::json::Value &e) { return e.getAsString(); });
+}
+
 llvm::Expected<std::vector<GPUKernelArtifact>>
 attnc::compileForGPUCached(ModuleOp module, const spec::Spec &spec, StringRef chip,
                            StringRef cacheDir, std::string *status) {
@@ -264,7 +312,7 @@ attnc::compileForGPUCached(ModuleOp module, const spec::Spec &spec, StringRef ch
   llvm::raw_string_ostream ks(key.specText);
   module.print(ks, OpPrintingFlags().elideLargeElementsAttrs());
   key.target = chip.str();
-  key.compilerVersion = "attnc 0.1 (gpu abi 1, MLIR 22)";
+  key.compilerVersion = compilerIdentity();
   std::optional<llvm::Error> compileError;
   std::vector<GPUKernelArtifact> compiled;
   auto compiler = [&](const rt::CacheKey &, rt::CacheArtifact &out, std::string &err) {
@@ -293,21 +341,38 @@ attnc::compileForGPUCached(ModuleOp module, const spec::Spec &spec, StringRef ch
     return llvm::createStringError("%s", diag.c_str());
   if (status)
     *status = st == rt::CacheStatus::Hit ? "cache hit" : "compiled";
+  // What the cache repaired or could not write reaches the user.
+  if (!diag.empty())
+    llvm::errs() << "attnc: warning: kernel cache: " << StringRef(diag).trim() << "\n";
   if (st != rt::CacheStatus::Hit && !compiled.empty())
     return compiled;
-  const std::string *index = artifact.find("index");
-  if (!index)
-    return llvm::createStringError("cache entry %s has no index", cache.entryPath(key.hex()).c_str());
+  // A hit is used only if every kernel it lists is complete and its manifest
+  // is one this compiler writes; otherwise the entry is rebuilt.
   std::vector<GPUKernelArtifact> kernels;
-  for (StringRef line : llvm::split(StringRef(*index).trim(), '\n')) {
+  const std::string *index = artifact.find("index");
+  bool usable = index != nullptr;
+  for (StringRef line : llvm::split(index ? StringRef(*index).trim() : StringRef(), '\n')) {
+    if (!usable || line.empty())
+      break;
     auto [name, attention] = line.split(' ');
     const std::string *cubin = artifact.find((name + ".cubin").str());
     const std::string *ptx = artifact.find((name + ".ptx").str());
     const std::string *manifest = artifact.find((name + ".json").str());
-    if (!cubin || !ptx || !manifest)
-      return llvm::createStringError("cache entry for %s lacks files of kernel %s",
-                                     spec.name.c_str(), name.str().c_str());
-    kernels.push_back({name.str(), attention.str(), *cubin, *ptx, *manifest});
+    usable = cubin && ptx && manifest && manifestLooksOurs(*manifest);
+    if (usable)
+      kernels.push_back({name.str(), attention.str(), *cubin, *ptx, *manifest});
   }
-  return kernels;
+  if (usable && !kernels.empty())
+    return kernels;
+  llvm::errs() << "attnc: warning: kernel cache: entry " << cache.entryPath(key.hex())
+               << " was not written by this compiler; rebuilding it\n";
+  rt::CacheArtifact fresh;
+  std::string err;
+  if (!compiler(key, fresh, err))
+    return llvm::createStringError("%s", err.c_str());
+  if (!cache.store(key.hex(), fresh, err))
+    llvm::errs() << "attnc: warning: kernel cache: " << err << "\n";
+  if (status)
+    *status = "compiled (cache entry rebuilt)";
+  return compiled;
 }

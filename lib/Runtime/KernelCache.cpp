@@ -110,11 +110,35 @@ bool mkdirs(const std::string &dir, std::string &err) {
     if (j == std::string::npos)
       j = dir.size();
     cur = dir.substr(0, j);
-    if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
+    // The cache directory itself is private to the user; parents as usual.
+    mode_t mode = j == dir.size() ? 0700 : 0755;
+    if (!cur.empty() && ::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) {
       err = "cannot create directory '" + cur + "': " + strerror(errno);
       return false;
     }
     i = j + 1;
+  }
+  return true;
+}
+
+/// Entries are trusted once their checksum verifies, so the directory must
+/// be one nobody else can write to (as ssh treats its keys): an existing
+/// directory owned by another user, or writable by group or others, is
+/// refused.
+bool checkPrivateDir(const std::string &dir, std::string &err) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0)
+    return true; // created private by mkdirs
+  if (!S_ISDIR(st.st_mode)) {
+    err = "kernel cache '" + dir + "' is not a directory";
+    return false;
+  }
+  if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    char mode[8];
+    snprintf(mode, sizeof mode, "%04o", (unsigned)(st.st_mode & 07777));
+    err = "kernel cache directory '" + dir + "' (mode " + mode +
+          ") can be written by another user; use a directory only you can write (chmod 700)";
+    return false;
   }
   return true;
 }
@@ -297,6 +321,10 @@ bool KernelCache::store(const std::string &keyHex, const CacheArtifact &a, std::
 CacheStatus KernelCache::getOrCompile(const CacheKey &key, const Compiler &compile, CacheArtifact &out,
                                       std::string &diag) const {
   std::string k = key.hex(), d;
+  if (!checkPrivateDir(Dir, d)) {
+    diag += d;
+    return CacheStatus::Error;
+  }
   CacheStatus st = lookup(k, out, d);
   if (st == CacheStatus::Hit)
     return st;
