@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake ninja-build clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev
+packages=(cmake ninja-build clang-22 libclang-rt-22-dev lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev
           mlir-22-tools nlohmann-json3-dev libgtest-dev python3 python3-numpy)
 missing=()
 for p in "${packages[@]}"; do
