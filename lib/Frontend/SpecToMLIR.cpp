@@ -22,6 +22,7 @@
 #include "mlir/Dialect/Index/IR/IndexDialect.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -369,13 +370,22 @@ std::optional<TV> ModuleBuilder::emit(OpBuilder &eb, const Expr &e, const Scope 
         // identity x == (x // y) * y + x % y gives x % 0 == x. The divisor is
         // replaced by 1 before dividing: division by zero is undefined
         // behaviour in LLVM and gave arbitrary results.
+        // A nonzero constant divisor needs no guard (and keeps the plain
+        // form that the GPU's mask bounds and LLVM's strength reduction
+        // understand).
         Type t = x->v.getType();
-        Value zero = arith::ConstantOp::create(eb, l, eb.getZeroAttr(t));
-        Value one = arith::ConstantOp::create(eb, l, eb.getIntegerAttr(t, 1));
-        Value isZero = arith::CmpIOp::create(eb, l, arith::CmpIPredicate::eq, y->v, zero);
-        Value safe = arith::SelectOp::create(eb, l, isZero, one, y->v);
-        Value q = arith::SelectOp::create(
-            eb, l, isZero, zero, arith::FloorDivSIOp::create(eb, l, x->v, safe));
+        APInt divisor;
+        Value q;
+        if (matchPattern(y->v, m_ConstantInt(&divisor)) && !divisor.isZero()) {
+          q = arith::FloorDivSIOp::create(eb, l, x->v, y->v);
+        } else {
+          Value zero = arith::ConstantOp::create(eb, l, eb.getZeroAttr(t));
+          Value one = arith::ConstantOp::create(eb, l, eb.getIntegerAttr(t, 1));
+          Value isZero = arith::CmpIOp::create(eb, l, arith::CmpIPredicate::eq, y->v, zero);
+          Value safe = arith::SelectOp::create(eb, l, isZero, one, y->v);
+          q = arith::SelectOp::create(eb, l, isZero, zero,
+                                      arith::FloorDivSIOp::create(eb, l, x->v, safe));
+        }
         // Python-style modulo: the result takes the divisor's sign.
         r = op == "//" ? q
                        : arith::SubIOp::create(eb, l, x->v, arith::MulIOp::create(eb, l, q, y->v))

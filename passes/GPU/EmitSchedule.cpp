@@ -358,6 +358,15 @@ LogicalResult KernelEmitter::emitConsumer() {
   if (failed(loop))
     return failure();
 
+  // Consumer 1 arrived on consumer 0's turn barrier once more than
+  // consumer 0 waited on it (its initial arrive); consumer 0 takes that
+  // phase so that no named barrier is left half-arrived when the block ends.
+  if (c.pingpong)
+    ifThen(andI(hasAny, cmp(arith::CmpIPredicate::eq, cw, ci32(0))), [&] {
+      NVVM::BarrierOp::create(b, loc, TypeRange{}, ci32(1), ci32(256),
+                              NVVM::BarrierReductionAttr(), Value());
+    });
+
   // Drain: O += P V of the last tile.
   Value oLoop = loop->getResult(0);
   auto drain = scf::IfOp::create(b, loc, TypeRange{oLoop.getType()}, hasAny, true);
