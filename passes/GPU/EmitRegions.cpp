@@ -52,6 +52,14 @@ Value KernelEmitter::loadExtra(OpBuilder &ob, unsigned n, ValueRange indices) {
     Value i = ix;
     if (!i.getType().isIndex())
       i = arith::IndexCastOp::create(ob, loc, ob.getIndexType(), i);
+    // Scores and masks are evaluated on whole tiles, including rows past Lq
+    // and columns past Lk that are dropped afterwards; their table indices
+    // (e.g. rel[h, i - j + Lk - 1]) may fall outside the table, so every
+    // index is clamped into it: a read stays in bounds whatever the position.
+    Value zero = arith::ConstantIndexOp::create(ob, loc, 0);
+    Value last = arith::SubIOp::create(ob, loc, extraDim(ob, n, d),
+                                       arith::ConstantIndexOp::create(ob, loc, 1));
+    i = arith::MinSIOp::create(ob, loc, arith::MaxSIOp::create(ob, loc, i, zero), last);
     lin = lin ? arith::AddIOp::create(
                     ob, loc, arith::MulIOp::create(ob, loc, lin, extraDim(ob, n, d)), i)
               : i;
