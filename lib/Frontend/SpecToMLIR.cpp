@@ -262,6 +262,8 @@ std::optional<double> ModuleBuilder::foldConstant(const Expr &e) {
     if (e.name == "exp" && a.size() == 1) return std::exp(a[0]);
     if (e.name == "log" && a.size() == 1) return std::log(a[0]);
     if (e.name == "pow" && a.size() == 2) return std::pow(a[0], a[1]);
+    if (e.name == "exp2" && a.size() == 1) return std::exp2(a[0]);
+    if (e.name == "log2" && a.size() == 1) return std::log2(a[0]);
     return std::nullopt;
   }
   default:
@@ -467,6 +469,17 @@ std::optional<TV> ModuleBuilder::emit(OpBuilder &eb, const Expr &e, const Scope 
     if (fn == "exp") r = math::ExpOp::create(eb, l, x);
     else if (fn == "log") r = math::LogOp::create(eb, l, x);
     else if (fn == "tanh") r = math::TanhOp::create(eb, l, x);
+    else if (fn == "sin") r = math::SinOp::create(eb, l, x);
+    else if (fn == "cos") r = math::CosOp::create(eb, l, x);
+    else if (fn == "tan") r = math::TanOp::create(eb, l, x);
+    else if (fn == "erf") r = math::ErfOp::create(eb, l, x);
+    else if (fn == "log2") r = math::Log2Op::create(eb, l, x);
+    else if (fn == "exp2") r = math::Exp2Op::create(eb, l, x);
+    else if (fn == "gelu") // exact form: x / 2 * (1 + erf(x / sqrt(2)))
+      r = arith::MulFOp::create(
+          eb, l, arith::MulFOp::create(eb, l, fconst(0.5), x),
+          arith::AddFOp::create(eb, l, one(),
+                                math::ErfOp::create(eb, l, arith::MulFOp::create(eb, l, x, fconst(0.7071067811865476)))));
     else if (fn == "sqrt") r = math::SqrtOp::create(eb, l, x);
     else if (fn == "abs") r = math::AbsFOp::create(eb, l, x);
     else if (fn == "floor") r = math::FloorOp::create(eb, l, x);

@@ -172,6 +172,20 @@ def ref_relative_bias(x, d):
                        scores=[lambda s, b, h, i, j: s + rel[h, i - j + Lk - 1]])
 
 
+_erf = np.vectorize(math.erf)
+
+
+def _gelu(t):
+    return 0.5 * t * (1.0 + _erf(t / math.sqrt(2.0)))
+
+
+PERIODIC_SCORES = [
+    lambda s, b, h, i, j: s + 0.5 * np.sin((i - j) / 8.0) + 0.25 * np.cos(2.0 ** (-(h + 1.0)) * (i - j)),
+    lambda s, b, h, i, j: (s - 0.1 * _gelu(np.log2(1.0 + np.abs(i - j)) - 2.0)
+                           + 0.05 * np.tan(0.1 * _erf((j - i) / 16.0))),
+]
+
+
 def ref_alibi(x, d):
     sl = x["slopes"]
     return R.attention(x["q"], x["k"], x["v"], keep=R.causal_keep(d["L"], d["L"]),
@@ -337,6 +351,8 @@ CASES = [
     ("05_alibi.attn", S_SELF,
      with_(qkv_self, slopes=lambda rng, d: 2.0 ** (-8.0 * (np.arange(d["H"]) + 1) / d["H"])
            * rng.uniform(0.5, 1.5, d["H"])), ref_alibi),
+    ("05_periodic_bias.attn", S_SELF, qkv_self,
+     att(keep=lambda x, d: R.causal_keep(d["L"], d["L"]), scores=PERIODIC_SCORES)),
     ("05_softcap.attn", S_SELF, qkv_self,
      att(keep=lambda x, d: R.causal_keep(d["L"], d["L"]), scale=0.5,
          scores=[lambda s, b, h, i, j: R.softcap(s, 2.0)])),
