@@ -282,12 +282,18 @@ TEST(SpecSema, FunctionsAndArity) {
             "t.attn:7:9: error: function 'select' takes 3 arguments, got 2");
   EXPECT_EQ(clauseError("  score expp(s)\n"),
             "t.attn:7:9: error: unknown function 'expp'; expected one of exp, log, tanh, "
-            "sigmoid, relu, abs, sqrt, floor, elu, silu, sign, softplus, min, max, pow, softcap, "
+            "sigmoid, relu, abs, sqrt, floor, elu, silu, sign, softplus, sin, cos, tan, erf, gelu, "
+            "log2, exp2, min, max, pow, softcap, "
             "select; did you mean 'exp'?");
   EXPECT_EQ(clauseError("  score s + doc(i)\n", "input doc : [L]\n"),
             "t.attn:8:13: error: unknown function 'doc'; expected one of exp, log, tanh, "
-            "sigmoid, relu, abs, sqrt, floor, elu, silu, sign, softplus, min, max, pow, softcap, "
+            "sigmoid, relu, abs, sqrt, floor, elu, silu, sign, softplus, sin, cos, tan, erf, gelu, "
+            "log2, exp2, min, max, pow, softcap, "
             "select; 'doc' is an input: index it with [ ]");
+  // The transcendental functions take one argument.
+  for (const char *fn : {"sin", "cos", "tan", "erf", "gelu", "log2", "exp2"})
+    EXPECT_EQ(clauseError(std::string("  score ") + fn + "(s, s)\n"),
+              std::string("t.attn:7:9: error: function '") + fn + "' takes 1 argument, got 2");
 }
 
 TEST(SpecSema, ConditionsAndNumbers) {
