@@ -4,6 +4,9 @@
 #ifdef ATTNC_HAVE_GPU_PASSES
 #include "attnc/GPU/Passes.h"
 #endif
+#ifdef ATTNC_HAVE_TEST_PASSES
+#include "test/lib/GPU/TestPasses.h"
+#endif
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -19,6 +22,9 @@ int main(int argc, char **argv) {
       [](mlir::OpPassManager &pm) { attnc::buildCPULoweringPipeline(pm); });
 #ifdef ATTNC_HAVE_GPU_PASSES
   attnc::registerGPUPasses();
+#endif
+#ifdef ATTNC_HAVE_TEST_PASSES
+  attnc::registerAttncTestPasses();
 #endif
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -7,13 +7,13 @@
 // (lower to LLVM and run with mlir-runner).
 //
 //===----------------------------------------------------------------------===//
-#include "attnc/GPU/Passes.h"
+#include "test/lib/GPU/TestPasses.h"
 #include "passes/Carrier.h"
 #include "passes/GPU/CarrierTiles.h"
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNTESTCARRIERTILES
-#include "passes/GPU/Passes.h.inc"
+#include "test/lib/GPU/TestPasses.h.inc"
 } // namespace attnc
 
 using namespace mlir;
