@@ -4,7 +4,7 @@
 // as text, and both must read back to the same canonical text.
 //
 //===----------------------------------------------------------------------===//
-#include "attnc/Spec/Parser.h"
+#include "FuzzSpecCommon.h"
 
 #include "llvm/Support/Error.h"
 
@@ -12,16 +12,9 @@
 #include <cstdlib>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
-  auto spec = attnc::spec::parseSpecJson(text, "fuzz.json");
-  if (!spec) {
-    llvm::consumeError(spec.takeError());
+  std::optional<attnc::spec::Spec> spec = parseAndCheck(data, size, /*json=*/true);
+  if (!spec)
     return 0;
-  }
-  if (llvm::Error e = attnc::spec::checkSpec(*spec)) {
-    llvm::consumeError(std::move(e));
-    return 0;
-  }
   std::string canonical = attnc::spec::printSpec(*spec);
   std::string json = attnc::spec::printSpecJson(*spec);
   auto fromJson = attnc::spec::parseSpecJson(json, "printed.json");

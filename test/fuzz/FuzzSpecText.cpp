@@ -5,7 +5,7 @@
 // point). A crash, a sanitizer report or a broken round trip is a finding.
 //
 //===----------------------------------------------------------------------===//
-#include "attnc/Spec/Parser.h"
+#include "FuzzSpecCommon.h"
 
 #include "llvm/Support/Error.h"
 
@@ -13,16 +13,9 @@
 #include <cstdlib>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
-  auto spec = attnc::spec::parseSpecText(text, "fuzz.attn");
-  if (!spec) {
-    llvm::consumeError(spec.takeError());
+  std::optional<attnc::spec::Spec> spec = parseAndCheck(data, size, /*json=*/false);
+  if (!spec)
     return 0;
-  }
-  if (llvm::Error e = attnc::spec::checkSpec(*spec)) {
-    llvm::consumeError(std::move(e));
-    return 0;
-  }
   std::string printed = attnc::spec::printSpec(*spec);
   auto again = attnc::spec::parseSpecText(printed, "printed.attn");
   if (!again) {
