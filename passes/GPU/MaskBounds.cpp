@@ -51,25 +51,13 @@ private:
   CarrierAccess &access;
   llvm::DenseMap<Value, Bound> vals;
 
-  static Bound range(Value lo, Value hi) {
-    Bound x;
-    x.kind = Bound::Int;
-    x.lo = lo;
-    x.hi = hi;
-    return x;
-  }
+  static Bound range(Value lo, Value hi) { return {Bound::Int, lo, hi, {}, {}, false}; }
   static Bound pointOf(Value v) {
     Bound x = range(v, v);
     x.point = true;
     return x;
   }
-  static Bound boolean(Value may, Value must) {
-    Bound x;
-    x.kind = Bound::Bool;
-    x.may = may;
-    x.must = must;
-    return x;
-  }
+  static Bound boolean(Value may, Value must) { return {Bound::Bool, {}, {}, may, must, false}; }
   Bound unknownBool() { return boolean(m.t(), m.f()); }
   Value toIndex(Value v) {
     if (v.getType().isIndex())
