@@ -78,6 +78,32 @@ private:
     vals[v] = x;
     return x;
   }
+  static unsigned bitWidth(Type t) { return t.isIndex() ? 64 : t.getIntOrFloatBitWidth(); }
+
+  /// Bounds after an integer cast from `from` to `to` bits (two's
+  /// complement, compared as signed afterwards). Same width: the bits and so
+  /// the value are unchanged. Widening: sign extension keeps the value; zero
+  /// extension turns a negative one into [2^(from-1), 2^from). Narrowing
+  /// wraps values outside the target's range. Bounds pass through only when
+  /// they are in range, otherwise they widen to what the result can hold.
+  Bound afterIntCast(const Bound &x, unsigned from, unsigned to, bool zeroExtend) {
+    if (to == from || (to > from && !zeroExtend))
+      return x;
+    int64_t lo, hi;
+    if (to > from) { // zero extension of a `from`-bit value
+      lo = 0;
+      hi = from >= 63 ? INT64_MAX : (int64_t(1) << from) - 1;
+    } else { // truncation to `to` bits
+      lo = -(int64_t(1) << (to - 1));
+      hi = (int64_t(1) << (to - 1)) - 1;
+    }
+    Value inRange = to > from ? m.le(m.c(0), x.lo)
+                              : m.land(m.le(m.c(lo), x.lo), m.le(x.hi, m.c(hi)));
+    Bound r = range(m.sel(inRange, x.lo, m.c(lo)), m.sel(inRange, x.hi, m.c(hi)));
+    r.point = x.point;
+    return r;
+  }
+
   /// The positive constant a value is, or 0.
   int64_t positiveConstant(Value v) {
     APInt c;
@@ -105,15 +131,15 @@ private:
         return ia.getValue().isZero() ? boolean(m.f(), m.f()) : boolean(m.t(), m.t());
       return pointOf(m.c(ia.getValue().getSExtValue()));
     }
-    if (isa<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp, arith::TruncIOp>(o)) {
+    if (isa<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp, arith::ExtUIOp,
+            arith::TruncIOp>(o)) {
       Bound x = get(o.getOperand(0));
-      return x.kind == Bound::Int ? x : Bound{};
-    }
-    if (isa<arith::ExtUIOp>(o)) {
-      Bound x = get(o.getOperand(0));
-      if (x.kind == Bound::Bool) // a bool as 0 / 1
+      if (x.kind == Bound::Bool && isa<arith::ExtUIOp>(o)) // a bool as 0 / 1
         return range(m.sel(x.must, m.c(1), m.c(0)), m.sel(x.may, m.c(1), m.c(0)));
-      return x.kind == Bound::Int ? x : Bound{};
+      if (x.kind != Bound::Int)
+        return {};
+      return afterIntCast(x, bitWidth(o.getOperand(0).getType()), bitWidth(o.getResult(0).getType()),
+                  isa<arith::IndexCastUIOp, arith::ExtUIOp>(o));
     }
     if (auto c = dyn_cast<arith::CmpIOp>(o))
       return compare(c.getPredicate(), get(c.getLhs()), get(c.getRhs()));

@@ -62,6 +62,9 @@
 // CHECK-DAG: tilecheck mask_head_or_causal: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck mask_select_band: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
 // CHECK-DAG: tilecheck mask_float_unknown: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+// Casts: i * 2^32 truncated to i32 is always 0, so every pair is kept; a
+// bound that ignored the wrap-around skipped tiles (a violation).
+// CHECK-DAG: tilecheck mask_truncation: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
 // CHECK-DAG: tilecheck mask_padding: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck nb1d_causal_full: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck nb1d_full: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
@@ -332,6 +335,26 @@ func.func @mask_padding() {
   }
   return
 }
+func.func @mask_truncation() {
+  %c8 = arith.constant 8 : index
+  %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %ii = arith.index_cast %i : index to i64
+    %big = arith.constant 4294967296 : i64
+    %p = arith.muli %ii, %big : i64
+    %t = arith.trunci %p : i64 to i32
+    %zero = arith.constant 0 : i32
+    %wrapped = arith.cmpi eq, %t, %zero : i32
+    %jj = arith.index_castui %j : index to i64
+    %mj = arith.constant -1 : i64
+    %nonneg = arith.cmpi sgt, %jj, %mj : i64
+    %keep = arith.andi %wrapped, %nonneg : i1
+    attn.yield %keep : i1
+  }
+  return
+}
 func.func @main() {
   call @nb1d_causal_full() : () -> ()
   call @nb1d_full() : () -> ()
@@ -364,5 +387,6 @@ func.func @main() {
   call @mask_select_band() : () -> ()
   call @mask_float_unknown() : () -> ()
   call @mask_padding() : () -> ()
+  call @mask_truncation() : () -> ()
   return
 }
