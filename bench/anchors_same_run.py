@@ -63,6 +63,40 @@ def main():
         del q, k, v
         torch.cuda.empty_cache()
     variants()
+    decode()
+
+
+# Decode: GQA 32/8, D = 128, 32k cached keys, Lq new queries (bench/run.sh).
+# SDPA's is_causal is top-left for Lq != Lk, so the anchors run without a
+# mask: for Lq = 1 that is the same attention, for Lq = 4 / 16 it adds at
+# most Lq - 1 pairs of 32768 per row.
+DECODE = [(8, 32, 8, lq, 32768, 128) for lq in (1, 4, 16)]
+
+
+def decode():
+    if not ONLY.search("decode"):
+        return
+    for (B, H, Hk, Lq, Lk, D) in DECODE:
+        q = torch.randn(B, H, Lq, D, device="cuda", dtype=torch.bfloat16)
+        k, v = (torch.randn(B, Hk, Lk, D, device="cuda", dtype=torch.bfloat16) for _ in range(2))
+        nbytes = 2.0 * (2 * q.numel() + k.numel() + v.numel())  # q, k, v, o
+        runs = []
+        for be, label in [(SDPBackend.CUDNN_ATTENTION, "sdpa-cudnn"), (SDPBackend.FLASH_ATTENTION, "sdpa-flash")]:
+            def f(be=be):
+                with sdpa_kernel([be]):
+                    return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+            runs.append((label, f))
+        runs.append(("flex", lambda: flex(q, k, v, enable_gqa=True)))
+        for label, f in runs:
+            try:
+                ms = bench(f, iters=100)
+                print(f"anchor {label} decode B{B} H{H} Hk{Hk} Lq{Lq} Lk{Lk} D{D} {ms:.4f} ms "
+                      f"{nbytes / ms / 1e9:.3f} TB/s", flush=True)
+            except Exception as ex:
+                print(f"anchor {label} decode B{B} H{H} Hk{Hk} Lq{Lq} Lk{Lk} D{D} failed: {str(ex)[:80]}",
+                      flush=True)
+        del q, k, v
+        torch.cuda.empty_cache()
 
 
 # Score/mask variants against FlexAttention (the only anchor that runs them),

@@ -2,8 +2,12 @@
 // (lib/Runtime) with CUDA events: warm-up, then the median of N launches.
 // Useful FLOPs count only kept (i, j) pairs: 4 * B * H * pairs * D.
 //
-//   bench_attnc MANIFEST.json MASK B Hq Hk Lq Lk [ITERS]
+//   bench_attnc MANIFEST.json MASK B Hq Hk Lq Lk [ITERS [NAME=V,...]]
+//     NAME=V: run-time sizes given to the runtime (e.g. S=8, a decode kernel's
+//     split count; the runtime chooses those not given)
 //     MASK: full | causal (bottom-right) | window=W (causal, W keys) -- how pairs are counted
+//           decode: a decode kernel (bottom-right causal); prints TB/s of q, k, v and o
+//           moved once instead of TFLOP/s
 #include "attnc/Runtime/attnc_runtime.h"
 
 #include <cuda_runtime.h>
@@ -67,10 +71,20 @@ int main(int argc, char **argv) {
   attnc_tensor args[5] = {attnc_tensor_contiguous(q, dt, 4, sq, 0), attnc_tensor_contiguous(k, dt, 4, sk, 0),
                           attnc_tensor_contiguous(v, dt, 4, sv, 0), attnc_tensor_contiguous(o, dt, 4, so, 0),
                           attnc_tensor_contiguous(lse, ATTNC_DTYPE_F32, 3, sl, 0)};
+  std::vector<int64_t> dims(attnc_kernel_num_dims(kernel), -1);
+  std::string given = argc > 9 ? argv[9] : "";
+  for (size_t p = 0; p < given.size();) {
+    size_t comma = given.find(',', p), eq = given.find('=', p);
+    std::string name = given.substr(p, eq - p);
+    for (int d = 0; d < (int)dims.size(); ++d)
+      if (name == attnc_kernel_dim_name(kernel, d))
+        dims[d] = atoll(given.c_str() + eq + 1);
+    p = comma == std::string::npos ? given.size() : comma + 1;
+  }
   cudaStream_t stream;
   CUDA_CK(cudaStreamCreate(&stream));
   auto launch = [&]() -> bool {
-    if (attnc_kernel_launch(kernel, args, 5, nullptr, stream) != ATTNC_OK) {
+    if (attnc_kernel_launch(kernel, args, 5, dims.data(), stream) != ATTNC_OK) {
       fprintf(stderr, "launch: %s\n", attnc_last_error());
       return false;
     }
@@ -106,6 +120,14 @@ int main(int argc, char **argv) {
       pairs += (double)std::min<int64_t>(Lk, std::max<int64_t>(0, i + (Lk - Lq) + 1));
   } else {
     pairs = (double)Lq * Lk;
+  }
+  if (mask == "decode") {
+    double bytes = 2.0 * (double)(nq + nk + nv + no);
+    printf("attnc decode %-28s B%lld H%lld(kv %lld) Lq%lld Lk%lld D%lld  %8.4f ms %7.3f TB/s %s\n",
+           attnc_kernel_name(kernel), (long long)B, (long long)H, (long long)Hk, (long long)Lq,
+           (long long)Lk, (long long)D, med, bytes / (med * 1e-3) / 1e12, given.c_str());
+    attnc_kernel_free(kernel);
+    return 0;
   }
   double tflops = 4.0 * B * H * pairs * D / (med * 1e-3) / 1e12;
   printf("attnc %-8s %-28s B%lld H%lld(kv %lld) Lq%lld Lk%lld D%lld  %8.3f ms %7.1f TFLOP/s\n",

@@ -12,6 +12,7 @@ $ATTNC compile bench/gqa_causal.attn --target=sm_90a --dim D=128 -o bench-artifa
 for v in swa alibi softcap; do
   $ATTNC compile bench/${v}_causal.attn --target=sm_90a --dim D=128 -o bench-artifacts/$v
 done
+$ATTNC compile bench/decode_gqa.attn --target=sm_90a --dim D=128 --decode -o bench-artifacts/decode
 for v in mask_causal mask_dilated mask_block_causal mask_head mask_prefix mask_band; do
   $ATTNC compile bench/$v.attn --target=sm_90a --dim D=128 -o bench-artifacts/$v
 done

@@ -11,6 +11,35 @@ import sys
 ATTNC = re.compile(r"^attnc (\S+)\s+(\S+)\s+B(\d+) H(\d+)\(kv (\d+)\) Lq(\d+) Lk\d+ D(\d+)\s+([\d.]+) ms\s+([\d.]+) TFLOP/s")
 ANCHOR = re.compile(r"^anchor (\S+) (\S+) B(\d+) H(\d+) Hk(\d+) S(\d+) D(\d+) ([\d.]+) ms ([\d.]+) TFLOP/s(?: variant=(\w+))?")
 NAMES = ["attnc", "sdpa-cudnn", "sdpa-flash", "flex"]
+DEC_ATTNC = re.compile(r"^attnc decode\s+\S+\s+B(\d+) H(\d+)\(kv (\d+)\) Lq(\d+) Lk(\d+) D(\d+)\s+([\d.]+) ms\s+([\d.]+) TB/s")
+DEC_ANCHOR = re.compile(r"^anchor (\S+) decode B(\d+) H(\d+) Hk(\d+) Lq(\d+) Lk(\d+) D(\d+) ([\d.]+) ms ([\d.]+) TB/s")
+
+
+def decode_table(path):
+    """Decode: TB/s (q, k, v, o moved once) and attnc's speed vs each anchor."""
+    rows, order = {}, []
+    for line in open(path):
+        m = DEC_ATTNC.match(line)
+        if m:
+            key = tuple(m.groups()[:6])
+            rows.setdefault(key, {})["attnc"] = (float(m[7]), float(m[8]))
+            order.append(key)
+            continue
+        m = DEC_ANCHOR.match(line)
+        if m:
+            rows.setdefault(tuple(m.groups()[1:7]), {})[m[1]] = (float(m[8]), float(m[9]))
+    if not order:
+        return
+    print()
+    print("| decode case | " + " | ".join(n + " TB/s" for n in NAMES) + " | vs cuDNN | vs flash | vs Flex |")
+    print("|---" * (len(NAMES) + 4) + "|")
+    for key in order:
+        r = rows[key]
+        B, H, Hk, Lq, Lk, D = key
+        ms = r["attnc"][0]
+        cells = [f"{r[n][1]:.2f}" if n in r else "-" for n in NAMES]
+        ratios = [f"{r[n][0] / ms:.2f}" if n in r else "-" for n in NAMES[1:]]
+        print(f"| D{D} B{B} H{H}/{Hk} Lq{Lq} Lk{Lk} | " + " | ".join(cells + ratios) + " |")
 
 
 def variant_of(kernel):
@@ -53,3 +82,4 @@ def main(path):
 
 if __name__ == "__main__":
     main(sys.argv[1])
+    decode_table(sys.argv[1])

@@ -28,6 +28,10 @@ CASES=(
   "softcap softcap_causal_kernel causal 4 16 16 4096"
   "softcap softcap_causal_kernel causal 1 16 16 16384"
 )
+# Decode (GQA 32/8, 32k cached keys): bench_attnc prints TB/s.
+for lq in 1 4 16; do
+  CASES+=("decode decode_gqa_kernel decode 8 32 8 $lq 32768")
+done
 for m in mask_causal mask_dilated mask_block_causal mask_head mask_prefix mask_band; do
   CASES+=("$m ${m}_kernel mask 4 16 16 4096" "$m ${m}_kernel mask 1 16 16 16384")
 done
@@ -37,7 +41,11 @@ ONLY=${BENCH_ONLY:-.}
 for c in "${CASES[@]}"; do
   set -- $c
   [[ $1 =~ $ONLY ]] || continue
-  /tmp/bench-build/bench_attnc "$A/$1/$2.json" "$3" "$4" "$5" "$6" "$7" "$7" | tee -a "$LOG"
+  if [ $# -ge 8 ]; then  # decode: Lq and Lk
+    /tmp/bench-build/bench_attnc "$A/$1/$2.json" "$3" "$4" "$5" "$6" "$7" "$8" 100 | tee -a "$LOG"
+  else
+    /tmp/bench-build/bench_attnc "$A/$1/$2.json" "$3" "$4" "$5" "$6" "$7" "$7" | tee -a "$LOG"
+  fi
 done
 python3 bench/anchors_same_run.py | tee -a "$LOG"
 python3 bench/ratios.py "$LOG"

@@ -32,7 +32,7 @@ using namespace attnc;
 namespace {
 /// Runs the GPU pipeline on a copy; returns kernel name -> (binary, manifest).
 llvm::Expected<std::map<std::string, std::pair<std::string, std::string>>>
-runPipeline(ModuleOp module, StringRef chip, StringRef format) {
+runPipeline(ModuleOp module, StringRef chip, StringRef format, const GPUKernelOptions &opts) {
   OwningOpRef<ModuleOp> copy = module.clone();
   std::string diagText;
   llvm::raw_string_ostream os(diagText);
@@ -46,7 +46,10 @@ runPipeline(ModuleOp module, StringRef chip, StringRef format) {
     return success();
   });
   PassManager pm(module.getContext());
-  if (failed(buildGPUPipeline(pm, chip, format)))
+  AttnGPUBuildKernelOptions kernel;
+  kernel.decode = opts.decode;
+  kernel.blockN = opts.blockN;
+  if (failed(buildGPUPipeline(pm, chip, format, kernel)))
     return llvm::createStringError("the GPU pipeline does not support chip '%s' yet (sm_90a)",
                                    chip.str().c_str());
   if (failed(pm.run(*copy)))
@@ -77,7 +80,8 @@ llvm::Error writeFile(const std::string &path, StringRef data) {
 } // namespace
 
 llvm::Expected<std::vector<GPUKernelArtifact>>
-attnc::compileForGPU(ModuleOp module, const spec::Spec &spec, StringRef chip) {
+attnc::compileForGPU(ModuleOp module, const spec::Spec &spec, StringRef chip,
+                     const GPUKernelOptions &options) {
   // Which spec names each attention reads (q, k, v, extras), in kernel order.
   auto fn = module.lookupSymbol<func::FuncOp>(spec.name);
   if (!fn)
@@ -104,10 +108,10 @@ attnc::compileForGPU(ModuleOp module, const spec::Spec &spec, StringRef chip) {
                                      "--dim (64, 128 or 256)");
   }
 
-  auto bins = runPipeline(module, chip, "bin");
+  auto bins = runPipeline(module, chip, "bin", options);
   if (!bins)
     return bins.takeError();
-  auto ptxs = runPipeline(module, chip, "isa");
+  auto ptxs = runPipeline(module, chip, "isa", options);
   if (!ptxs)
     return ptxs.takeError();
   std::vector<GPUKernelArtifact> result;
@@ -302,21 +306,23 @@ static bool manifestLooksOurs(StringRef text) {
 
 llvm::Expected<std::vector<GPUKernelArtifact>>
 attnc::compileForGPUCached(ModuleOp module, const spec::Spec &spec, StringRef chip,
-                           StringRef cacheDir, std::string *status) {
+                           StringRef cacheDir, std::string *status,
+                           const GPUKernelOptions &options) {
   if (cacheDir.empty()) {
     if (status)
       *status = "compiled (no cache)";
-    return compileForGPU(module, spec, chip);
+    return compileForGPU(module, spec, chip, options);
   }
   rt::CacheKey key;
   llvm::raw_string_ostream ks(key.specText);
   module.print(ks, OpPrintingFlags().elideLargeElementsAttrs());
-  key.target = chip.str();
+  key.target = chip.str() + (options.decode ? "+decode" : "") +
+               (options.blockN ? "+bn" + std::to_string(options.blockN) : "");
   key.compilerVersion = compilerIdentity();
   std::optional<llvm::Error> compileError;
   std::vector<GPUKernelArtifact> compiled;
   auto compiler = [&](const rt::CacheKey &, rt::CacheArtifact &out, std::string &err) {
-    auto kernels = compileForGPU(module, spec, chip);
+    auto kernels = compileForGPU(module, spec, chip, options);
     if (!kernels) {
       err = llvm::toString(kernels.takeError());
       return false;

@@ -75,7 +75,8 @@ struct KernelHandle {
 
 llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, const spec::Spec &spec,
                                              StringRef chip, ArrayRef<const NpyArray *> inputs,
-                                             StringRef cacheDir) {
+                                             StringRef cacheDir,
+                                             const GPUKernelOptions &options) {
   auto fn = module.lookupSymbol<func::FuncOp>(spec.name);
   if (!fn)
     return llvm::createStringError("no function '%s'", spec.name.c_str());
@@ -83,7 +84,7 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, const spec::Spec &
   if (attnc_driver_available() != ATTNC_OK)
     return runtimeError("--backend=gpu needs a GPU");
   auto t0 = std::chrono::steady_clock::now();
-  auto kernels = compileForGPUCached(module, spec, chip, cacheDir);
+  auto kernels = compileForGPUCached(module, spec, chip, cacheDir, nullptr, options);
   if (!kernels)
     return kernels.takeError();
   auto t1 = std::chrono::steady_clock::now();

@@ -73,6 +73,7 @@ const Api *driver(std::string &why) {
   sym(TheApi.MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
   sym(TheApi.MemAllocAsync, "cuMemAllocAsync");
   sym(TheApi.MemFreeAsync, "cuMemFreeAsync");
+  sym(TheApi.MemsetD32Async, "cuMemsetD32Async");
   sym(TheApi.StreamSynchronize, "cuStreamSynchronize");
   sym(TheApi.PointerGetAttribute, "cuPointerGetAttribute");
   sym(TheApi.GetErrorString, "cuGetErrorString");
@@ -89,6 +90,7 @@ const Api *driver(std::string &why) {
   REQ(FuncSetAttribute, "cuFuncSetAttribute") REQ(LaunchKernel, "cuLaunchKernel")
   REQ(TensorMapEncodeTiled, "cuTensorMapEncodeTiled (needs a CUDA 12 driver)") REQ(MemAlloc, "cuMemAlloc_v2")
   REQ(MemFree, "cuMemFree_v2") REQ(MemcpyHtoD, "cuMemcpyHtoD_v2") REQ(MemcpyDtoH, "cuMemcpyDtoH_v2") REQ(StreamSynchronize, "cuStreamSynchronize")
+  REQ(MemsetD32Async, "cuMemsetD32Async")
   REQ(PointerGetAttribute, "cuPointerGetAttribute")
 #undef REQ
   if (missing) {

@@ -50,6 +50,7 @@ enum : int {
   DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
   DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97,
   DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED = 115,
+  DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16,
 };
 enum : int { FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8 };
 enum : int { // CUtensorMapDataType
@@ -82,6 +83,7 @@ struct Api {
   Result (*MemcpyHtoDAsync)(DevicePtr, const void *, size_t, Stream);
   Result (*MemAllocAsync)(DevicePtr *, size_t, Stream);
   Result (*MemFreeAsync)(DevicePtr, Stream);
+  Result (*MemsetD32Async)(DevicePtr, unsigned, size_t, Stream);
   Result (*StreamSynchronize)(Stream);
   Result (*PointerGetAttribute)(void *, int, DevicePtr);
   Result (*GetErrorString)(Result, const char **);

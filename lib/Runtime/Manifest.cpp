@@ -112,6 +112,24 @@ public:
     if (M.sharedBytes.isLiteral() && (M.sharedBytes.literalValue() < 0 || M.sharedBytes.literalValue() > (1 << 30)))
       return fail("shared_bytes", "out of range");
 
+    if (const JsonValue *sk = r.get("split_kv")) {
+      std::string dim;
+      if (!sk->isObject())
+        return fail("split_kv", "expected an object");
+      if (!str(*sk, "dim", dim, true, "split_kv"))
+        return false;
+      M.splitDim = dimIndex(dim);
+      if (M.splitDim < 0)
+        return fail("split_kv.dim", "'" + dim + "' is not a dim of the kernel");
+      const JsonValue *mx = sk->get("max_splits"), *kt = sk->get("key_tiles");
+      if (!mx || !mx->isInteger() || mx->integer() < 1 || mx->integer() > 65535)
+        return fail("split_kv.max_splits", "expected an integer from 1 to 65535");
+      M.maxSplits = mx->integer();
+      if (!kt)
+        return fail("split_kv.key_tiles", "missing field");
+      if (!expr(*kt, "split_kv.key_tiles", M.keyTiles))
+        return false;
+    }
     if (const JsonValue *c = r.get("constraints")) {
       if (!c->isArray())
         return fail("constraints", "expected an array of expression strings");
@@ -310,6 +328,17 @@ private:
       }
       if (!tensorRef(p, f, dt, shape, false, align, ps.tensor))
         return false;
+    } else if (kind == "workspace") {
+      ps.kind = ParamSpec::Workspace;
+      const JsonValue *by = p.get("bytes"), *z = p.get("zero_bytes");
+      if (!by)
+        return fail(f + ".bytes", "missing field");
+      if (!expr(*by, f + ".bytes", ps.bytes))
+        return false;
+      if (!z)
+        ps.zeroBytes = Expr::literal(0);
+      else if (!expr(*z, f + ".zero_bytes", ps.zeroBytes))
+        return false;
     } else if (kind == "tensormap") {
       ps.kind = ParamSpec::TensorMap;
       if (!dtypeField(p, f, ps.mapDtype))
@@ -378,7 +407,7 @@ private:
       if (!tensorRef(p, f, ps.mapDtype, shape, true, 16, ps.tensor))
         return false;
     } else {
-      return fail(f + ".kind", "unknown kind '" + kind + "' (known: tensormap, ptr, i32)");
+      return fail(f + ".kind", "unknown kind '" + kind + "' (known: tensormap, ptr, i32, workspace)");
     }
     M.params.push_back(std::move(ps));
     return true;

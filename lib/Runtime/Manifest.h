@@ -23,11 +23,14 @@ struct TensorSpec {
 };
 
 struct ParamSpec {
-  enum Kind { TensorMap, Ptr, I32 };
+  enum Kind { TensorMap, Ptr, I32, Workspace };
   std::string name;
   Kind kind = Ptr;
   int tensor = -1; ///< TensorMap, Ptr
   Expr value;      ///< I32
+  /// Workspace: device scratch the runtime allocates per launch (stream
+  /// ordered); its first zeroBytes bytes are zeroed before the launch.
+  Expr bytes, zeroBytes;
   // TensorMap (innermost dimension first, as cuTensorMapEncodeTiled wants):
   attnc_dtype mapDtype = ATTNC_DTYPE_INVALID;
   int rank = 0;
@@ -46,6 +49,12 @@ struct Manifest {
   std::vector<ParamSpec> params;
   Expr grid[3], block[3], sharedBytes;
   std::vector<Expr> constraints;
+  /// Split-KV: the dim (index into dims) holding the split count, chosen by
+  /// the runtime from the grid, key tiles and SM count when the caller does
+  /// not give it; -1 when the kernel has none.
+  int splitDim = -1;
+  int64_t maxSplits = 1;
+  Expr keyTiles;
   JsonValue root; ///< the whole document, for informational fields
 
   /// Parses and checks a manifest. err names the field ("params[2].shape[1]: ...").

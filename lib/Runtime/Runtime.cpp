@@ -19,6 +19,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
+#include <cmath>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -39,6 +41,18 @@ struct attnc_kernel {
     int64_t sharedSet;   // the MAX_DYNAMIC_SHARED_SIZE_BYTES we set
     int sharedOptin;     // the device's per-block opt-in limit
     bool memPools;
+    /// Per stream: the device buffer holding the tensor maps and the
+    /// workspace of the last launch on it (reused while large enough; the
+    /// maps are uploaded again only when they change). Launches on one
+    /// stream are ordered, so reuse is safe; other streams get their own.
+    struct StreamBuffer {
+      cu::Stream stream;
+      cu::DevicePtr base; // 256-aligned, inside the allocation at `alloc`
+      cu::DevicePtr alloc;
+      size_t bytes;
+      std::vector<char> maps; // what base holds
+    };
+    std::vector<StreamBuffer> buffers;
   };
   std::vector<PerContext> loaded;
 };
@@ -85,7 +99,29 @@ struct Bound {
   std::vector<int64_t> extentBytes; // per tensor: bytes from data to one past the last element
   int64_t grid[3] = {0, 0, 0}, block[3] = {0, 0, 0}, shared = 0;
   std::vector<int64_t> i32Values; // per param (I32 only)
+  int64_t wsBytes = 0, wsZeroBytes = 0; // the workspace param, if any
 };
+
+/// Split-KV count: 1 when the grid already fills the device, else the
+/// smallest split whose waves use the SMs within 85% as well as the best
+/// split does (FlashAttention's rule), at most max_splits and at most half
+/// the key tiles (the two consumers of a block take alternate tiles).
+int64_t chooseSplits(int64_t ctas, int64_t keyTiles, int64_t sms, int64_t maxSplits) {
+  if (sms < 1 || ctas >= sms * 8 / 10)
+    return 1;
+  int64_t cap = std::max<int64_t>(1, std::min(maxSplits, keyTiles / 2));
+  auto eff = [&](int64_t s) {
+    double waves = double(ctas * s) / double(sms);
+    return waves / std::ceil(waves);
+  };
+  double best = 0;
+  for (int64_t s = 1; s <= cap; ++s)
+    best = std::max(best, eff(s));
+  for (int64_t s = 1; s <= cap; ++s)
+    if (eff(s) >= 0.85 * best)
+      return s;
+  return 1;
+}
 
 attnc_status evalOrFail(const Expr &e, const Bound &b, const std::string &what, int64_t &out) {
   std::string err;
@@ -108,7 +144,10 @@ std::string dimsText(const attnc_kernel *k, const Bound &b, const Expr &e) {
   return r;
 }
 
-attnc_status validate(const attnc_kernel *k, const attnc_tensor *args, int nargs, const int64_t *dimsIn, Bound &b) {
+/// sms: the device's SM count for the split-KV choice (0: assume 132, an
+/// H100/H200, when no device is at hand).
+attnc_status validate(const attnc_kernel *k, const attnc_tensor *args, int nargs, const int64_t *dimsIn, Bound &b,
+                      int sms = 0) {
   if (!k)
     return fail(ATTNC_ERR_INVALID_ARGUMENT, "kernel is NULL");
   const Manifest &m = k->m;
@@ -178,6 +217,11 @@ attnc_status validate(const attnc_kernel *k, const attnc_tensor *args, int nargs
       }
     }
   }
+  const bool chooseSplit = m.splitDim >= 0 && src[m.splitDim].empty();
+  if (chooseSplit) {
+    b.dims[m.splitDim] = 1; // for now; chosen below
+    src[m.splitDim] = "the runtime's split-KV choice";
+  }
   for (size_t d = 0; d < nd; ++d) {
     if (src[d].empty())
       return fail(ATTNC_ERR_SHAPE, "size " + m.dims[d] + " is not given by any tensor's shape; pass it in dims[" +
@@ -217,6 +261,26 @@ attnc_status validate(const attnc_kernel *k, const attnc_tensor *args, int nargs
     if (!v)
       return fail(ATTNC_ERR_SHAPE, "constraint '" + c.text() + "' does not hold (" + dimsText(k, b, c) + ")");
   }
+  // The split-KV count: given, or chosen from the grid of one split.
+  if (m.splitDim >= 0) {
+    int64_t keyTiles;
+    if (attnc_status s = evalOrFail(m.keyTiles, b, "split_kv.key_tiles", keyTiles))
+      return s;
+    if (chooseSplit) {
+      int64_t g[3];
+      for (int a = 0; a < 3; ++a)
+        if (attnc_status s = evalOrFail(m.grid[a], b, "grid", g[a]))
+          return s;
+      int64_t ctas = 0;
+      if (__builtin_mul_overflow(g[0], g[1], &ctas) || __builtin_mul_overflow(ctas, g[2], &ctas))
+        return fail(ATTNC_ERR_LIMIT, "the grid overflows 64 bits");
+      b.dims[m.splitDim] = chooseSplits(ctas, keyTiles, sms > 0 ? sms : 132, m.maxSplits);
+    } else if (b.dims[m.splitDim] > m.maxSplits) {
+      return fail(ATTNC_ERR_LIMIT, "split count " + m.dims[m.splitDim] + " = " +
+                                       std::to_string(b.dims[m.splitDim]) + " exceeds the kernel's maximum " +
+                                       std::to_string(m.maxSplits));
+    }
+  }
   // Scalar parameters and the launch configuration.
   b.i32Values.assign(m.params.size(), 0);
   for (size_t p = 0; p < m.params.size(); ++p) {
@@ -248,6 +312,18 @@ attnc_status validate(const attnc_kernel *k, const attnc_tensor *args, int nargs
   }
   if (b.block[0] * b.block[1] * b.block[2] > 1024)
     return fail(ATTNC_ERR_LIMIT, "block has more than 1024 threads");
+  for (const ParamSpec &ps : m.params) {
+    if (ps.kind != ParamSpec::Workspace)
+      continue;
+    if (attnc_status s = evalOrFail(ps.bytes, b, ps.name + ".bytes", b.wsBytes))
+      return s;
+    if (attnc_status s = evalOrFail(ps.zeroBytes, b, ps.name + ".zero_bytes", b.wsZeroBytes))
+      return s;
+    // 64 GiB: more than any device holds; the product was overflow-checked.
+    if (b.wsBytes < 0 || b.wsBytes > (int64_t(1) << 36) || b.wsZeroBytes < 0 || b.wsZeroBytes > b.wsBytes)
+      return fail(ATTNC_ERR_LIMIT, ps.name + ": " + std::to_string(b.wsBytes) + " bytes (" +
+                                       std::to_string(b.wsZeroBytes) + " zeroed) is out of range");
+  }
   if (attnc_status s = evalOrFail(m.sharedBytes, b, "shared_bytes", b.shared))
     return s;
   if (b.shared < 0 || b.shared > INT32_MAX)
@@ -605,8 +681,11 @@ void attnc_kernel_free(attnc_kernel *k) {
   if (!k->loaded.empty()) {
     std::string why;
     if (const cu::Api *api = cu::driver(why))
-      for (auto &e : k->loaded)
+      for (auto &e : k->loaded) {
+        for (auto &sb : e.buffers)
+          api->MemFree(sb.alloc);
         api->ModuleUnload(e.mod);
+      }
   }
   delete k;
 }
@@ -701,6 +780,14 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
   cu::Device ctxDev = 0;
   if ((r = A.CtxGetDevice(&ctxDev)) != cu::SUCCESS)
     return fail(ATTNC_ERR_CUDA, "cuCtxGetDevice failed: " + cu::errorText(A, r));
+  // The split-KV choice depends on the device's SM count.
+  if (m.splitDim >= 0) {
+    int sms = 0;
+    A.DeviceGetAttribute(&sms, cu::DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ctxDev);
+    if (sms > 0)
+      if (attnc_status s = validate(k, args, nargs, dims, b, sms))
+        return s;
+  }
 
   // Device checks of every pointer.
   for (int i = 0; i < nargs; ++i) {
@@ -800,22 +887,55 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
     maps.push_back(tm);
   }
 
-  // The maps live in global memory for the kernel's lifetime: stream-ordered
-  // allocation when the device has memory pools, else a synchronous fallback.
-  cu::DevicePtr mapBuf = 0, mapBase = 0;
+  // The maps and the workspace live in global memory for the kernel's
+  // lifetime: a buffer per stream, kept across launches (PerContext::
+  // StreamBuffer). A launch uploads the maps only when they differ from the
+  // buffer's and zeroes the workspace's prefix (the split-KV counters) with
+  // a stream-ordered memset.
   size_t mapBytes = maps.size() * sizeof(cu::TensorMap);
-  bool async = pc->memPools;
-  if (!maps.empty()) {
-    r = async ? A.MemAllocAsync(&mapBuf, mapBytes + 128, st) : A.MemAlloc(&mapBuf, mapBytes + 128);
-    if (r != cu::SUCCESS)
-      return fail((attnc_status)cuStatus(r), "allocating " + std::to_string(mapBytes) +
-                                                 " bytes for the tensor maps failed: " + cu::errorText(A, r));
-    mapBase = (mapBuf + 127) & ~(cu::DevicePtr)127; // CUtensorMap is 128-byte aligned
-    r = async ? A.MemcpyHtoDAsync(mapBase, maps.data(), mapBytes, st) : A.MemcpyHtoD(mapBase, maps.data(), mapBytes);
-    if (r != cu::SUCCESS) {
-      async ? A.MemFreeAsync(mapBuf, st) : A.MemFree(mapBuf);
-      return fail(ATTNC_ERR_CUDA, "copying the tensor maps to the device failed: " + cu::errorText(A, r));
+  size_t mapPart = (mapBytes + 255) & ~(size_t)255;
+  size_t need = mapPart + (size_t)b.wsBytes;
+  cu::DevicePtr mapBase = 0;
+  if (need) {
+    attnc_kernel::PerContext::StreamBuffer *sb = nullptr;
+    for (auto &e : pc->buffers)
+      if (e.stream == st)
+        sb = &e;
+    if (sb && sb->bytes < need) {
+      // In use by earlier launches on this stream: freed in stream order.
+      if (pc->memPools) {
+        A.MemFreeAsync(sb->alloc, st);
+      } else {
+        A.StreamSynchronize(st);
+        A.MemFree(sb->alloc);
+      }
+      pc->buffers.erase(pc->buffers.begin() + (sb - pc->buffers.data()));
+      sb = nullptr;
     }
+    if (!sb) {
+      attnc_kernel::PerContext::StreamBuffer e = {};
+      e.stream = st;
+      e.bytes = need;
+      if ((r = A.MemAlloc(&e.alloc, need + 256)) != cu::SUCCESS)
+        return fail((attnc_status)cuStatus(r), "allocating " + std::to_string(need) +
+                                                   " bytes for the tensor maps and the workspace failed: " +
+                                                   cu::errorText(A, r));
+      e.base = (e.alloc + 255) & ~(cu::DevicePtr)255; // CUtensorMap is 128-byte aligned
+      pc->buffers.push_back(e);
+      sb = &pc->buffers.back();
+    }
+    mapBase = sb->base;
+    const char *mp = (const char *)maps.data();
+    if (mapBytes && (sb->maps.size() != mapBytes || memcmp(sb->maps.data(), mp, mapBytes) != 0)) {
+      if ((r = A.MemcpyHtoDAsync(mapBase, mp, mapBytes, st)) != cu::SUCCESS) {
+        sb->maps.clear();
+        return fail(ATTNC_ERR_CUDA, "copying the tensor maps to the device failed: " + cu::errorText(A, r));
+      }
+      sb->maps.assign(mp, mp + mapBytes);
+    }
+    if (b.wsZeroBytes > 0 &&
+        (r = A.MemsetD32Async(mapBase + mapPart, 0, (size_t)b.wsZeroBytes / 4, st)) != cu::SUCCESS)
+      return fail(ATTNC_ERR_CUDA, "zeroing the workspace failed: " + cu::errorText(A, r));
   }
   std::vector<uint64_t> slots(m.params.size(), 0);
   std::vector<void *> ptrs(m.params.size(), nullptr);
@@ -825,6 +945,8 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
       slots[p] = mapBase + (uint64_t)mapOfParam[p] * sizeof(cu::TensorMap);
     } else if (ps.kind == ParamSpec::Ptr) {
       slots[p] = (uint64_t)(uintptr_t)args[ps.tensor].data;
+    } else if (ps.kind == ParamSpec::Workspace) {
+      slots[p] = mapBase + mapPart;
     } else {
       int32_t v = (int32_t)b.i32Values[p];
       memcpy(&slots[p], &v, sizeof v);
@@ -841,15 +963,6 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
              (long long)b.block[2], (long long)b.shared);
     result = fail((attnc_status)cuStatus(r), "cuLaunchKernel of " + m.kernel + " (" + cfg +
                                                  ") failed: " + cu::errorText(A, r));
-  }
-  if (mapBuf) {
-    if (async) {
-      A.MemFreeAsync(mapBuf, st);
-    } else {
-      if (result == ATTNC_OK)
-        A.StreamSynchronize(st);
-      A.MemFree(mapBuf);
-    }
   }
   return result;
 }

@@ -70,12 +70,21 @@ struct AttnGPUBuildKernelPass
              failure();
     c.Dp = llvm::alignTo(c.D, 64);
     c.Dvp = llvm::alignTo(c.Dv, 64);
-    c.BN = blockN > 0 ? blockN : (std::max(c.Dp, c.Dvp) > 128 ? 64 : 128);
+    // Decode streams K/V with little work per tile: smaller tiles, a deeper
+    // ring (bench/NOTES.md, decode).
+    c.BN = blockN > 0 ? blockN : (decode || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128);
     if (schedule != "pingpong" && schedule != "ws")
       return op.emitOpError() << "GPU kernel: schedule must be pingpong or ws, got '"
                               << schedule << "'",
              failure();
     c.pingpong = schedule == "pingpong";
+    if (decode) {
+      // Both consumers read the same 64 rows and take turns by tile, not
+      // by GEMM (docs/gpu-abi.md, decode).
+      c.decode = true;
+      c.BM = 64;
+      c.pingpong = false;
+    }
     if (c.BN != 64 && c.BN != 128)
       return op.emitOpError("GPU kernel: block-n must be 64 or 128"), failure();
     // The deepest K/V ring (at most 4 stages) that fits the 227 KiB of
@@ -85,14 +94,27 @@ struct AttnGPUBuildKernelPass
     if (stages > 0) {
       c.stages = stages;
     } else {
-      while (c.stages < 4) {
+      const int64_t maxStages = c.decode ? 8 : 4;
+      while (c.stages < maxStages) {
         ++c.stages;
         if (c.sharedBytes() > kMaxShared) {
           --c.stages;
           break;
         }
       }
+      // Decode: the consumers take alternate tiles, so with an even ring
+      // each slot always serves the same consumer, which then waits for its
+      // phases in order (an odd ring lets a consumer wait on a slot whose
+      // previous phase, the other consumer's tile, has not completed yet,
+      // and the parity wait passes early).
+      if (c.decode)
+        c.stages &= ~int64_t(1);
     }
+    if (c.decode && c.stages % 2 != 0)
+      return op.emitOpError() << "GPU kernel: the decode schedule needs an even number of "
+                                 "stages (the two consumers own alternate slots), got "
+                              << c.stages,
+             failure();
     if (c.stages < 2 || c.sharedBytes() > kMaxShared)
       return op.emitOpError() << "GPU kernel: " << c.stages << " stages need "
                               << c.sharedBytes() << " bytes of shared memory (max "
@@ -165,6 +187,10 @@ struct AttnGPUBuildKernelPass
         x.dimParam.push_back(t.isDynamicDim(d) ? next++ : -1);
       c.extras.push_back(x);
     }
+    if (c.decode) {
+      c.wsParam = next++;
+      c.sParam = next++;
+    }
     c.numParams = next;
     if (c.nullExtra >= 0 && !c.extras[c.nullExtra].elem.isF32())
       return op.emitOpError("GPU kernel: the null-logit extra must be a float [H]"),
@@ -184,6 +210,10 @@ struct AttnGPUBuildKernelPass
       c.score = &op.getScore();
     if (!op.getMask().empty())
       c.mask = &op.getMask();
+    // Packing the heads of a KV head into one tile gives the tile several
+    // heads: only where the tile schedule does not depend on the head.
+    auto readsHead = [](Region *r) { return r && !r->front().getArgument(1).use_empty(); };
+    c.packHeads = c.decode && !c.plan.blockList && !readsHead(c.mask);
     return c;
   }
 
@@ -221,10 +251,13 @@ struct AttnGPUBuildKernelPass
           return signalPassFailure();
         Type ptrTy = LLVM::LLVMPointerType::get(ctx);
         Type i32 = IntegerType::get(ctx, 32);
-        SmallVector<Type> argTys(5, ptrTy);
-        argTys.append(6, i32);
-        argTys.append(cfg->extras.size(), ptrTy);
-        argTys.append(cfg->numParams - argTys.size(), i32);
+        SmallVector<Type> argTys(cfg->numParams, i32);
+        for (int64_t p = 0; p < 5; ++p)
+          argTys[p] = ptrTy;
+        for (size_t n = 0; n < cfg->extras.size(); ++n)
+          argTys[11 + n] = ptrTy;
+        if (cfg->decode)
+          argTys[cfg->wsParam] = ptrTy;
         mb.setInsertionPointToEnd(gm.getBody());
         auto fn = mlir::gpu::GPUFuncOp::create(mb, op.getLoc(), name,
                                          FunctionType::get(ctx, argTys, {}));

@@ -104,14 +104,15 @@ FailureOr<CarrierTilePlan> CarrierTilePlan::get(AttentionOp op, int64_t BM, int6
 
 QueryTileCarrier::QueryTileCarrier(OpBuilder &b, Location loc,
                                    const CarrierTilePlan &plan, AttentionOp op,
-                                   const TileEnv &env, Value qTile)
+                                   const TileEnv &env, Value qTile, Value firstRow,
+                                   Value lastRow)
     : plan(plan), op(op), env(env) {
   hasMask = !op.getMask().empty();
   IM m{b, loc};
   CarrierAccess &ex = *env.access;
   const int64_t BN = plan.BN;
-  i0 = m.mul(qTile, plan.BM);
-  i1 = m.sub(m.min(m.add(i0, plan.BM), env.lq), m.c(1));
+  i0 = firstRow ? firstRow : m.mul(qTile, plan.BM);
+  i1 = lastRow ? lastRow : m.sub(m.min(m.add(i0, plan.BM), env.lq), m.c(1));
   nTot = m.cdiv(env.lk, BN);
   // Key (not tile) bounds first, so that intersections and the clipping to
   // [0, Lk) are exact; tiles at the end.

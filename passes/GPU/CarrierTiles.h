@@ -61,11 +61,15 @@ struct TileEnv {
 /// The schedule and classification of one query tile. Built once (the
 /// per-query-tile values: aligned rows, document spans, CSR row, ranges are
 /// emitted at the builder's insertion point), then queried per key tile.
+/// firstRow / lastRow (index values) override the rows the tile covers
+/// (default [qTile * BM, min(qTile * BM + BM, Lq) - 1]): a decode tile that
+/// packs several heads covers the union of their query positions.
 class QueryTileCarrier {
 public:
   QueryTileCarrier(mlir::OpBuilder &b, mlir::Location loc,
                    const CarrierTilePlan &plan, attn::AttentionOp op,
-                   const TileEnv &env, mlir::Value qTile);
+                   const TileEnv &env, mlir::Value qTile,
+                   mlir::Value firstRow = {}, mlir::Value lastRow = {});
 
   /// Number of schedule slots. Slot t in [0, numSlots()) names key tile
   /// tileOfSlot(t); visit it iff slotIsValid(tile) (always true outside list

@@ -23,16 +23,16 @@ static constexpr double kLn2 = 0.6931471805599453;
 
 void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
   auto args = fn.getBody().front().getArguments();
-  auto mapTy = [&](int64_t rows) {
+  auto mapTy = [&](int64_t rows, bool flat = false) {
     return nvgpu::TensorMapDescriptorType::get(
-        ctx, tileType(rows), nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+        ctx, tileType(rows, flat), nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
         nvgpu::TensorMapL2PromoKind::L2PROMO_NONE, nvgpu::TensorMapOOBKind::OOB_ZERO,
         nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
   };
-  auto castMap = [&](Value p, int64_t rows) {
-    return UnrealizedConversionCastOp::create(b, loc, mapTy(rows), p).getResult(0);
+  auto castMap = [&](Value p, int64_t rows, bool flat = false) {
+    return UnrealizedConversionCastOp::create(b, loc, mapTy(rows, flat), p).getResult(0);
   };
-  qMap = castMap(args[0], c.BM);
+  qMap = castMap(args[0], c.BM, /*flat=*/c.decode);
   kMap = castMap(args[1], c.BN);
   vMap = castMap(args[2], c.BN);
   oPtr = args[3];
@@ -56,6 +56,13 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
                  toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x)));
   hIdx = toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::y));
   bIdx = toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::z));
+  if (c.decode) {
+    // grid.z = B * S: batch and split.
+    argS = args[c.sParam];
+    wsPtr = args[c.wsParam];
+    splitIdx = arith::RemUIOp::create(b, loc, bIdx, argS);
+    bIdx = arith::DivUIOp::create(b, loc, bIdx, argS);
+  }
   wg = arith::ShRUIOp::create(b, loc, tid, ci32(7));
   // Consumer index (the producer computes with 0; it uses no row values).
   cw = select(cmp(arith::CmpIPredicate::eq, wg, ci32(0)), ci32(0), sub(wg, ci32(1)));
@@ -66,21 +73,55 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
   quadRow = arith::ShRUIOp::create(b, loc, lane, ci32(2));
   quadCol = andI(lane, ci32(3));
 
-  // Heads: output head h reads q head h / (H/Hq) and kv head h / (H/Hk).
-  Value hq = arith::DivUIOp::create(b, loc, hIdx, arith::DivUIOp::create(b, loc, argH, argHq));
-  Value hk = arith::DivUIOp::create(b, loc, hIdx, arith::DivUIOp::create(b, loc, argH, argHk));
+  // Heads: output head h reads q head h / (H/Hq) and kv head h / (H/Hk). A
+  // decode tile holds G = H / grid.y heads, h0 .. h0 + G - 1, whose rows lie
+  // back to back in q and o: G = H/Hk when the manifest packs the heads of a
+  // KV head (Hq == H), else 1.
+  Value G = c.decode ? arith::DivUIOp::create(
+                           b, loc, argH,
+                           toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::y)))
+                           .getResult()
+                     : ci32(1);
+  h0 = mul(hIdx, G);
+  Value hq = arith::DivUIOp::create(b, loc, h0, arith::DivUIOp::create(b, loc, argH, argHq));
+  Value hk = arith::DivUIOp::create(b, loc, h0, arith::DivUIOp::create(b, loc, argH, argHk));
   bhq = add(mul(bIdx, argHq), hq);
   bhk = add(mul(bIdx, argHk), hk);
-  bhOut = add(mul(bIdx, argH), hIdx);
+  bhOut = add(mul(bIdx, argH), h0);
+  rowsValid = mul(G, argLq);
   m0 = mul(bx, ci32(c.BM));
-  rowA = add(add(m0, mul(cw, ci32(64))), add(mul(warp, ci32(16)), quadRow));
+  Value rowOff = c.decode ? ci32(0) : mul(cw, ci32(64));
+  rowA = add(add(m0, rowOff), add(mul(warp, ci32(16)), quadRow));
   rowB = add(rowA, ci32(8));
   bI = toIdx(bIdx);
-  hI = toIdx(hIdx);
   lqI = toIdx(argLq);
   lkI = toIdx(argLk);
-  rowAIdx = toIdx(rowA);
-  rowBIdx = toIdx(rowB);
+  Value firstRow, lastRow;
+  if (c.decode) {
+    // Row r: head h0 + r / Lq, query r % Lq (r clamped to the group's rows:
+    // rows past them are computed but never stored).
+    Value lastValid = sub(rowsValid, ci32(1));
+    auto headAndPos = [&](Value r, Value &h, Value &i) {
+      Value rc = arith::MinUIOp::create(b, loc, r, lastValid);
+      h = toIdx(add(h0, arith::DivUIOp::create(b, loc, rc, argLq)));
+      i = toIdx(arith::RemUIOp::create(b, loc, rc, argLq));
+    };
+    headAndPos(rowA, hAIdx, rowAIdx);
+    headAndPos(rowB, hBIdx, rowBIdx);
+    hI = toIdx(h0);
+    // The tile's query positions: one head's run, else all of [0, Lq).
+    Value r1 = arith::MinUIOp::create(b, loc, add(m0, ci32(c.BM - 1)), lastValid);
+    Value oneHead = cmp(arith::CmpIPredicate::eq, arith::DivUIOp::create(b, loc, m0, argLq),
+                        arith::DivUIOp::create(b, loc, r1, argLq));
+    firstRow = toIdx(select(oneHead, arith::RemUIOp::create(b, loc, m0, argLq), ci32(0)));
+    lastRow = toIdx(select(oneHead, arith::RemUIOp::create(b, loc, r1, argLq),
+                           sub(argLq, ci32(1))));
+  } else {
+    hI = toIdx(hIdx);
+    hAIdx = hBIdx = hI;
+    rowAIdx = toIdx(rowA);
+    rowBIdx = toIdx(rowB);
+  }
 
   // Tile schedule and classification of this query tile (CarrierTiles.h),
   // evaluated by every thread so producer and consumers walk one sequence.
@@ -91,8 +132,31 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
       access->remember(b, d.getSeqlens(), rowBIdx);
     }
   attnc::TileEnv env{bI, hI, lqI, lkI, access.get()};
-  qtc = std::make_unique<attnc::QueryTileCarrier>(b, loc, c.plan, c.op, env, toIdx(bx));
+  qtc = std::make_unique<attnc::QueryTileCarrier>(b, loc, c.plan, c.op, env, toIdx(bx),
+                                                  firstRow, lastRow);
   nSlots = qtc->numSlots();
+  slotLo = cidx(0);
+  slotHi = nSlots;
+  if (c.decode) {
+    // Split s takes slots [s * per, min((s + 1) * per, n)), per = ceil(n / S).
+    Value sI = toIdx(argS);
+    Value per = arith::CeilDivUIOp::create(b, loc, nSlots, sI);
+    slotLo = arith::MinUIOp::create(b, loc, mul(toIdx(splitIdx), per), nSlots);
+    slotHi = arith::MinUIOp::create(b, loc, add(slotLo, per), nSlots);
+    // The output tile's counter: (b, head group, query tile).
+    Value gx = toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::x));
+    Value gy = toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::y));
+    tileId = add(mul(add(mul(bIdx, gy), hIdx), gx), bx);
+    nRowsAll = mul(mul(argB, argH), argLq);
+    // Workspace sections (EmitDecode.cpp): counters, padded to 256 bytes,
+    // then O of every partial, then (m, l) of every partial.
+    Value nTiles = arith::ExtUIOp::create(b, loc, i64, mul(mul(gx, gy), argB));
+    wsOBase = mul(arith::DivUIOp::create(b, loc, add(mul(nTiles, ci64(4)), ci64(255)), ci64(256)),
+                  ci64(256));
+    Value parts = arith::ExtUIOp::create(b, loc, i64, mul(argS, ci32(2)));
+    wsMLBase = add(wsOBase, mul(mul(parts, arith::ExtUIOp::create(b, loc, i64, nRowsAll)),
+                                ci64(c.Dv * 4)));
+  }
 
   // Shared memory: align the base to 1024 for the 128B-swizzled tiles.
   auto smemTy =
@@ -116,11 +180,11 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
     for (int64_t s = 0; s < c.stages; ++s) {
       nvgpu::MBarrierInitOp::create(b, loc, kFull, cidx(1), cidx(s), Value());
       nvgpu::MBarrierInitOp::create(b, loc, vFull, cidx(1), cidx(s), Value());
-      // One arrival per consumer warpgroup (its leader, after its wgmma wait).
-      nvgpu::MBarrierInitOp::create(b, loc, kEmpty, cidx(KernelConfig::kConsumerWGs),
-                                    cidx(s), Value());
-      nvgpu::MBarrierInitOp::create(b, loc, vEmpty, cidx(KernelConfig::kConsumerWGs),
-                                    cidx(s), Value());
+      // One arrival per consumer warpgroup that reads the slot (its leader,
+      // after its wgmma wait): both, or in decode the one whose tile it is.
+      int64_t readers = c.decode ? 1 : KernelConfig::kConsumerWGs;
+      nvgpu::MBarrierInitOp::create(b, loc, kEmpty, cidx(readers), cidx(s), Value());
+      nvgpu::MBarrierInitOp::create(b, loc, vEmpty, cidx(readers), cidx(s), Value());
     }
     nvgpu::TmaPrefetchOp::create(b, loc, qMap, Value());
     nvgpu::TmaPrefetchOp::create(b, loc, kMap, Value());
@@ -128,13 +192,14 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
   });
   mlir::gpu::BarrierOp::create(b, loc);
   ticks = cidx(10000000);
-  Value cw64 = arith::ExtUIOp::create(b, loc, i64, cw);
+  // Each consumer's 64 rows of Q (decode: both read the same 64).
+  Value cw64 = arith::ExtUIOp::create(b, loc, i64, c.decode ? ci32(0) : cw);
   qDesc = makeDesc(mul(cw64, ci64(64 * 128)), /*lbo=*/16, /*sbo=*/1024);
 }
 
 /// First valid slot at or after `from` (list mode skips tiles outside the
-/// other families' ranges, a mask region tiles it rules out); nSlots when
-/// none.
+/// other families' ranges, a mask region tiles it rules out); slotHi when
+/// none (or `from` itself when it is past slotHi).
 Value KernelEmitter::nextSlot(Value from) {
   if (!qtc->filtersSlots())
     return from;
@@ -143,7 +208,7 @@ Value KernelEmitter::nextSlot(Value from) {
       [&](OpBuilder &bb, Location l, ValueRange a) {
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPoint(bb.getInsertionBlock(), bb.getInsertionPoint());
-        Value in = cmp(arith::CmpIPredicate::slt, a[0], nSlots);
+        Value in = cmp(arith::CmpIPredicate::slt, a[0], slotHi);
         // skip = in && !valid(tile(t)); the CSR read only when in range.
         auto ifIn = scf::IfOp::create(b, l, TypeRange{b.getI1Type()}, in, true);
         {
@@ -171,7 +236,7 @@ Value KernelEmitter::nextSlot(Value from) {
 }
 
 FailureOr<scf::ForOp> KernelEmitter::slotLoop(Value lo, ValueRange init, SlotBody body) {
-  auto forOp = scf::ForOp::create(b, loc, lo, nSlots, cidx(1), init);
+  auto forOp = scf::ForOp::create(b, loc, lo, slotHi, cidx(1), init);
   OpBuilder::InsertionGuard g(b);
   b.setInsertionPointToStart(forOp.getBody());
   Value t = forOp.getInductionVar();
@@ -220,10 +285,13 @@ void KernelEmitter::arriveBar(Value group, Value stage) {
 void KernelEmitter::loadQ() {
   nvgpu::MBarrierArriveExpectTxOp::create(b, loc, qBar, cidx(c.qBytes()), cidx(0), Value());
   for (int64_t ch = 0; ch < c.Dp / 64; ++ch) {
-    Value dst = smemView(cidx(ch * c.BM * 128), tileType(c.BM));
-    nvgpu::TmaAsyncLoadOp::create(b, loc, dst, qBar, qMap,
-                                  ValueRange{cidx(ch * 64), toIdx(m0), toIdx(bhq)}, cidx(0),
-                                  Value(), Value());
+    Value dst = smemView(cidx(ch * c.BM * 128), tileType(c.BM, /*flat=*/c.decode));
+    // Decode: a 2-D map over the [B*Hq*Lq, D] rows of q (a tile may span
+    // heads).
+    SmallVector<Value> at{cidx(ch * 64), toIdx(m0), toIdx(bhq)};
+    if (c.decode)
+      at = {cidx(ch * 64), toIdx(add(mul(bhq, argLq), m0))};
+    nvgpu::TmaAsyncLoadOp::create(b, loc, dst, qBar, qMap, at, cidx(0), Value(), Value());
   }
 }
 
@@ -253,7 +321,7 @@ void KernelEmitter::emitProducer() {
     loadQ();
     // A fresh mbarrier counts as having completed the phase before phase 0,
     // so the first round over the ring waits for nothing.
-    (void)slotLoop(cidx(0), ValueRange{cidx(0)},
+    (void)slotLoop(slotLo, ValueRange{cidx(0)},
                    [&](Value, Value tile, ValueRange it) -> FailureOr<SmallVector<Value>> {
                      Value k = it[0], stage = stageOf(k);
                      Value freeParity = arith::XOrIOp::create(
@@ -282,8 +350,16 @@ LogicalResult KernelEmitter::emitConsumer() {
     if (c.pingpong)
       NVVM::BarrierArriveOp::create(b, loc, sub(ci32(2), cw), ci32(256));
   };
-  Value first = nextSlot(cidx(0));
-  Value hasAny = cmp(arith::CmpIPredicate::slt, first, nSlots);
+  // The tiles this consumer takes: all of them (each consumer owns its own
+  // rows), or in decode every other one: the k-th valid tile of the split
+  // (k from 0) goes to consumer k % 2, which keeps the ring in order.
+  Value f0 = nextSlot(slotLo), first = f0, kFirst = cidx(0);
+  if (c.decode) {
+    Value isOne = cmp(arith::CmpIPredicate::eq, cw, ci32(1));
+    first = select(isOne, nextSlot(add(f0, cidx(1))), f0);
+    kFirst = select(isOne, cidx(1), cidx(0));
+  }
+  Value hasAny = cmp(arith::CmpIPredicate::slt, first, slotHi);
   if (c.pingpong)
     ifThen(andI(hasAny, cmp(arith::CmpIPredicate::eq, cw, ci32(1))),
            [&] { NVVM::BarrierArriveOp::create(b, loc, ci32(1), ci32(256)); });
@@ -294,18 +370,19 @@ LogicalResult KernelEmitter::emitConsumer() {
   SmallVector<Type> proTypes(stTypes);
   proTypes.append(nP, i32);
 
-  // Tile 0: S_0 and its softmax; no PV yet.
+  // The first tile: S and its softmax; no PV yet.
   auto pro = scf::IfOp::create(b, loc, proTypes, hasAny, /*withElse=*/true);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(pro.thenBlock());
     Value tile = qtc->tileOfSlot(b, loc, first);
-    waitBar(kFull, cidx(0), arith::ConstantIntOp::create(b, loc, 0, 1));
+    Value stage0 = stageOf(kFirst);
+    waitBar(kFull, stage0, parityOf(kFirst));
     turnBegin();
-    Value s = issueS(kDescOf(cidx(0)));
+    Value s = issueS(kDescOf(stage0));
     turnEnd();
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-    arriveBar(kEmpty, cidx(0));
+    arriveBar(kEmpty, stage0);
     FailureOr<Soft> sm = softmaxTile(s, toI32(tile), tile, {ninf, ninf, zeroF, zeroF});
     if (failed(sm))
       return failure();
@@ -318,16 +395,18 @@ LogicalResult KernelEmitter::emitConsumer() {
     scf::YieldOp::create(b, loc, e);
   }
 
-  // Tiles 1..: S_n and P_{n-1} V_{n-1} issued together, softmax of S_n
-  // while the PV runs. it = {O, mA, mB, lA, lB, k, P...}.
+  // Later tiles: S_n and P_prev V_prev issued together, softmax of S_n
+  // while the PV runs. it = {O, mA, mB, lA, lB, k, kPrev, P_prev...}: k is
+  // the ordinal of this slot's tile, kPrev that of this consumer's last one.
   SmallVector<Value> init{LLVM::ZeroOp::create(b, loc, accType(c.Dvp))};
   llvm::append_range(init, pro.getResults().take_front(4));
-  init.push_back(cidx(1));
+  init.push_back(add(kFirst, cidx(1)));
+  init.push_back(kFirst);
   llvm::append_range(init, pro.getResults().drop_front(4));
-  auto body = [&](Value, Value tile, ValueRange it) -> FailureOr<SmallVector<Value>> {
-    Value k = it[5], kPrev = sub(k, cidx(1));
+  auto process = [&](Value tile, ValueRange it) -> FailureOr<SmallVector<Value>> {
+    Value k = it[5], kPrev = it[6];
     Value stage = stageOf(k), pStage = stageOf(kPrev);
-    SmallVector<Value> pPrev(it.drop_front(6));
+    SmallVector<Value> pPrev(it.drop_front(7));
     waitBar(kFull, stage, parityOf(k));
     waitBar(vFull, pStage, parityOf(kPrev));
     turnBegin();
@@ -350,9 +429,27 @@ LogicalResult KernelEmitter::emitConsumer() {
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     arriveBar(vEmpty, pStage);
     o = rescaleO(o, sm->alphaA, sm->alphaB);
-    SmallVector<Value> next{o, sm->st.mA, sm->st.mB, sm->st.lA, sm->st.lB, add(k, cidx(1))};
+    SmallVector<Value> next{o, sm->st.mA, sm->st.mB, sm->st.lA, sm->st.lB, add(k, cidx(1)), k};
     llvm::append_range(next, packP(sm->p));
     return next;
+  };
+  auto body = [&](Value, Value tile, ValueRange it) -> FailureOr<SmallVector<Value>> {
+    if (!c.decode)
+      return process(tile, it);
+    Value mine = cmp(arith::CmpIPredicate::eq, arith::RemUIOp::create(b, loc, it[5], cidx(2)),
+                     toIdx(cw));
+    auto ifMine = scf::IfOp::create(b, loc, TypeRange(it), mine, /*withElse=*/true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifMine.thenBlock());
+    FailureOr<SmallVector<Value>> r = process(tile, it);
+    if (failed(r))
+      return failure();
+    scf::YieldOp::create(b, loc, *r);
+    b.setInsertionPointToStart(ifMine.elseBlock());
+    SmallVector<Value> skip(it);
+    skip[5] = add(it[5], cidx(1));
+    scf::YieldOp::create(b, loc, skip);
+    return SmallVector<Value>(ifMine.getResults());
   };
   FailureOr<scf::ForOp> loop = slotLoop(add(first, cidx(1)), init, body);
   if (failed(loop))
@@ -367,40 +464,46 @@ LogicalResult KernelEmitter::emitConsumer() {
                               NVVM::BarrierReductionAttr(), Value());
     });
 
-  // Drain: O += P V of the last tile.
+  // Drain: O += P V of this consumer's last tile.
   Value oLoop = loop->getResult(0);
   auto drain = scf::IfOp::create(b, loc, TypeRange{oLoop.getType()}, hasAny, true);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(drain.thenBlock());
-    Value kPrev = sub(loop->getResult(5), cidx(1));
+    Value kPrev = loop->getResult(6);
     waitBar(vFull, stageOf(kPrev), parityOf(kPrev));
-    SmallVector<Value> pLast(loop->getResults().drop_front(6));
+    SmallVector<Value> pLast(loop->getResults().drop_front(7));
     Value o = issuePV(oLoop, pLast, vDescOf(stageOf(kPrev)));
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    arriveBar(vEmpty, stageOf(kPrev));
     scf::YieldOp::create(b, loc, o);
     b.setInsertionPointToStart(drain.elseBlock());
     scf::YieldOp::create(b, loc, oLoop);
   }
-  emitEpilogue(drain.getResult(0), {loop->getResult(1), loop->getResult(2),
-                                    loop->getResult(3), loop->getResult(4)});
+  RowState fin{loop->getResult(1), loop->getResult(2), loop->getResult(3), loop->getResult(4)};
+  if (c.decode)
+    emitDecodeEpilogue(drain.getResult(0), fin);
+  else
+    emitEpilogue(drain.getResult(0), fin);
   return success();
 }
 
 /// Normalise (anchor row, null key), store O (bf16/f16) and the LSE (f32).
-void KernelEmitter::emitEpilogue(Value oFin, RowState st) {
-  Value lFin[2] = {quadSum(st.lA), quadSum(st.lB)};
+void KernelEmitter::emitEpilogue(Value oFin, RowState st, bool lReduced) {
+  Value lFin[2] = {st.lA, st.lB};
+  if (!lReduced)
+    lFin[0] = quadSum(st.lA), lFin[1] = quadSum(st.lB);
   Value mFin[2] = {st.mA, st.mB};
   SmallVector<Value> ov = unpack(oFin, c.Dvp / 2);
   Value one = cf32(1.0), zeroF = cf32(0.0), ninf = negInf();
   // The null key (row anchor): score c, value 0.
-  Value nullC;
-  if (c.nullLogit)
-    nullC = cf32(*c.nullLogit);
-  else if (c.nullExtra >= 0)
-    nullC = loadExtra(b, c.nullExtra, ValueRange{hI});
   for (int rr = 0; rr < 2; ++rr) {
     Value row = rr ? rowB : rowA;
+    Value nullC;
+    if (c.nullLogit)
+      nullC = cf32(*c.nullLogit);
+    else if (c.nullExtra >= 0)
+      nullC = loadExtra(b, c.nullExtra, ValueRange{rr ? hBIdx : hAIdx});
     Value l = lFin[rr];
     Value lse, inv;
     if (c.isExp()) {
@@ -430,7 +533,7 @@ void KernelEmitter::emitEpilogue(Value oFin, RowState st) {
                 ? select(pos, arith::DivFOp::create(b, loc, one, l), zeroF)
                 : one;
     }
-    ifThen(cmp(arith::CmpIPredicate::slt, row, argLq), [&] {
+    ifThen(cmp(arith::CmpIPredicate::slt, row, rowsValid), [&] {
       Value rowLin = arith::ExtUIOp::create(b, loc, i64, add(mul(bhOut, argLq), row));
       Value rowByte = mul(rowLin, ci64(c.Dv * 2));
       Value colBase = arith::ExtUIOp::create(b, loc, i64, mul(quadCol, ci32(4)));

@@ -35,8 +35,9 @@ FailureOr<SmallVector<Value>> KernelEmitter::maskScores(ArrayRef<Value> tv, Valu
   for (int64_t r = 0; r < nS; ++r) {
     Value j = add(jBase, ci32((r / 4) * 8 + (r % 2)));
     Value keep = cmp(arith::CmpIPredicate::slt, j, argLk);
-    keep = andI(keep, attnc::buildKeepPredicate(b, loc, c.op, bI, hI,
-                                                ((r / 2) % 2) ? rowBIdx : rowAIdx, toIdx(j),
+    bool rowB = (r / 2) % 2;
+    keep = andI(keep, attnc::buildKeepPredicate(b, loc, c.op, bI, rowB ? hBIdx : hAIdx,
+                                                rowB ? rowBIdx : rowAIdx, toIdx(j),
                                                 lqI, lkI, access.get()));
     if (regionFailed)
       return failure();
@@ -69,7 +70,8 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
     for (int64_t r = 0; r < nS; ++r) {
       Value j = toIdx(add(jBase, ci32((r / 4) * 8 + (r % 2))));
       FailureOr<Value> v = inlineRegion(
-          *c.score, {fmul(sv[r], kk), bI, hI, ((r / 2) % 2) ? rowBIdx : rowAIdx, j});
+          *c.score, {fmul(sv[r], kk), bI, ((r / 2) % 2) ? hBIdx : hAIdx,
+                     ((r / 2) % 2) ? rowBIdx : rowAIdx, j});
       if (failed(v))
         return failure();
       tv[r] = expLink ? fmul(*v, l2e) : *v;

@@ -86,7 +86,9 @@ void KernelEmitter::ifThen(Value cond, llvm::function_ref<void()> body) {
   b.setInsertionPointToStart(ifOp.thenBlock());
   body();
 }
-MemRefType KernelEmitter::tileType(int64_t rows) {
+MemRefType KernelEmitter::tileType(int64_t rows, bool flat) {
+  if (flat)
+    return MemRefType::get({rows, 64}, c.elemTy, MemRefLayoutAttrInterface{}, wgAS);
   return MemRefType::get({1, rows, 64}, c.elemTy, MemRefLayoutAttrInterface{}, wgAS);
 }
 Value KernelEmitter::smemView(Value byteOff, MemRefType t) {

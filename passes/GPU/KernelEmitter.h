@@ -51,6 +51,19 @@ struct KernelConfig {
   /// The two consumer warpgroups take turns issuing their GEMMs (named
   /// barriers), so one's softmax runs under the other's tensor-core work.
   bool pingpong = true;
+  /// Decode schedule (few query rows, long keys): BM = 64 rows shared by both
+  /// consumers, which take alternate key tiles; the grid's z axis also splits
+  /// the key tiles (run-time split count S); every consumer writes a partial
+  /// (O, max, sum) to the workspace and the last to finish merges them.
+  bool decode = false;
+  /// Decode only: the query heads of one KV head may share a tile (row r:
+  /// head h0 + r / Lq, query r % Lq), so K/V are read once per group. The
+  /// grid packs them when Hq == H (G = H / grid.y, chosen at run time); only
+  /// where the tile schedule does not depend on the head (no block list, no
+  /// mask region reading h).
+  bool packHeads = false;
+  /// Decode only: parameter indices of the workspace pointer and of S.
+  int64_t wsParam = -1, sParam = -1;
   CausalKind causal = CausalKind::None;
   double scale = 1.0;
   mlir::Region *score = nullptr; // null when empty
@@ -81,9 +94,9 @@ struct KernelConfig {
   int64_t vBytes() const { return (Dvp / 64) * BN * 128; }
   int64_t kOff(int64_t s) const { return qBytes() + s * kBytes(); }
   int64_t vOff(int64_t s) const { return qBytes() + stages * kBytes() + s * vBytes(); }
-  int64_t sharedBytes() const {
-    return qBytes() + stages * (kBytes() + vBytes()) + 1024;
-  }
+  /// Decode: one flag word per consumer (is it the last partial?).
+  int64_t flagsOff() const { return qBytes() + stages * (kBytes() + vBytes()); }
+  int64_t sharedBytes() const { return flagsOff() + (decode ? 16 : 0) + 1024; }
   std::string dtypeName() const { return elemTy.isBF16() ? "bf16" : "f16"; }
   std::string causalName() const;
 };
@@ -153,7 +166,14 @@ private:
   void loadKV(mlir::Value tile, mlir::Value stage, bool isV);
   void emitProducer();
   mlir::LogicalResult emitConsumer();
-  void emitEpilogue(mlir::Value o, RowState st);
+  /// lReduced: st.l already holds the row's sum (not this thread's part).
+  void emitEpilogue(mlir::Value o, RowState st, bool lReduced = false);
+  /// Decode: store this consumer's partial, count it, and let the last
+  /// partial of the output tile merge all of them and run the epilogue.
+  void emitDecodeEpilogue(mlir::Value o, RowState st);
+  /// Decode: (O, row max, row sum) merged over the tile's partials.
+  std::pair<mlir::Value, RowState> mergePartials();
+  mlir::Value partialRow(mlir::Value row);
   /// Slot loop over [lo, nSlots) skipping invalid slots (list mode);
   /// `body(slot, tile, iterArgs)` returns the next iter args.
   using SlotBody = llvm::function_ref<mlir::FailureOr<llvm::SmallVector<mlir::Value>>(
@@ -225,7 +245,9 @@ public:
   mlir::Value quadReduce(mlir::Value v,
                          llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> combine);
   void ifThen(mlir::Value cond, llvm::function_ref<void()> body);
-  mlir::MemRefType tileType(int64_t rows);
+  /// A TMA box of `rows` x 64 elements: [1, rows, 64] for the 3-D maps over
+  /// [B*H, L, D], [rows, 64] (flat) for the 2-D map of packed q rows.
+  mlir::MemRefType tileType(int64_t rows, bool flat = false);
   mlir::Value smemView(mlir::Value byteOff, mlir::MemRefType t);
   mlir::LLVM::LLVMStructType accType(int64_t n);
   llvm::SmallVector<mlir::Value> unpack(mlir::Value st, int64_t n);
@@ -247,6 +269,13 @@ private:
   mlir::Value tid, wg, cw, warp, lane, quadRow, quadCol, isWGLeader;
   mlir::Value bIdx, hIdx, m0, bhq, bhk, bhOut;
   mlir::Value bI, hI, lqI, lkI, rowA, rowB, rowAIdx, rowBIdx;
+  // Per accumulator row: output head (index); rowAIdx/rowBIdx hold the query
+  // position i. rowsValid: rows of this (b, head group) that exist.
+  mlir::Value hAIdx, hBIdx, rowsValid, h0;
+  // Decode: split index and S, the slot range [slotLo, slotHi) of the split,
+  // the workspace, and the output tile's id (its counter).
+  mlir::Value argS, splitIdx, wsPtr, tileId, nRowsAll, wsOBase, wsMLBase;
+  mlir::Value slotLo, slotHi;
   llvm::SmallVector<mlir::Value> fnArgs, extraArgs;
   mlir::Value qBar, kFull, kEmpty, vFull, vEmpty;
   mlir::Value qDesc, nSlots, ticks;

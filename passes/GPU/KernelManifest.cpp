@@ -24,7 +24,20 @@ std::string attnc::gpu::buildManifest(const KernelConfig &c) {
         {"l2_promotion", "l2_128b"}, {"oob_fill", "zero"}};
   };
   json::Array params;
-  params.push_back(mapParam("q_map", "q", c.D, "Lq", "Hq", c.BM));
+  if (c.decode) {
+    // The rows of q as one [B*Hq*Lq, D] matrix: a tile may span heads.
+    params.push_back(json::Object{
+        {"name", "q_map"}, {"kind", "tensormap"}, {"tensor", "q"},
+        {"dtype", c.dtypeName()}, {"rank", 2},
+        {"global_dims", json::Array{c.D, "B*Hq*Lq"}},
+        {"global_strides_bytes", json::Array{c.D * 2}},
+        {"box", json::Array{64, c.BM}},
+        {"element_strides", json::Array{1, 1}},
+        {"interleave", "none"}, {"swizzle", 128},
+        {"l2_promotion", "l2_128b"}, {"oob_fill", "zero"}});
+  } else {
+    params.push_back(mapParam("q_map", "q", c.D, "Lq", "Hq", c.BM));
+  }
   params.push_back(mapParam("k_map", "k", c.D, "Lk", "Hk", c.BN));
   params.push_back(mapParam("v_map", "v", c.Dv, "Lk", "Hk", c.BN));
   params.push_back(json::Object{{"name", "o"}, {"kind", "ptr"}, {"tensor", "o"},
@@ -58,6 +71,26 @@ std::string attnc::gpu::buildManifest(const KernelConfig &c) {
             {"name", llvm::formatv("extra_{0}_dim{1}", n, d).str()},
             {"kind", "i32"},
             {"value", llvm::formatv("extra_{0}.dim{1}", n, d).str()}});
+  // Decode: grid (query tiles, head groups, B * S), the workspace
+  // (EmitDecode.cpp) and the split count S, which the runtime chooses when
+  // the caller does not (docs/gpu-abi.md).
+  std::string gx = llvm::formatv("ceildiv(Lq,{0})", c.BM).str(), gy = "H", gz = "B";
+  if (c.decode) {
+    if (c.packHeads) {
+      // Head groups: Hk when Hq == H (Hq / H is then 1, else 0), else H;
+      // the kernel reads G = H / grid.y.
+      gy = "Hk*(Hq/H)+H*(1-Hq/H)";
+      gx = llvm::formatv("ceildiv((H/({0}))*Lq,{1})", gy, c.BM).str();
+    }
+    gz = "B*S";
+    std::string bytes = llvm::formatv("256*ceildiv(4*({0})*({1})*B,256)+2*S*B*H*Lq*{2}", gx, gy,
+                                      c.Dv * 4 + 8)
+                            .str();
+    std::string zero = llvm::formatv("256*ceildiv(4*({0})*({1})*B,256)", gx, gy).str();
+    params.push_back(json::Object{{"name", "workspace"}, {"kind", "workspace"},
+                                  {"bytes", bytes}, {"zero_bytes", zero}});
+    params.push_back(json::Object{{"name", "S"}, {"kind", "i32"}, {"value", "S"}});
+  }
   json::Array carrier, exact, bounding;
   for (Attribute a : c.op.getCarrier()) {
     std::string str;
@@ -93,11 +126,18 @@ std::string attnc::gpu::buildManifest(const KernelConfig &c) {
                          ? json::Value(llvm::formatv("extra_{0}[h]", c.nullExtra).str())
                          : json::Value(nullptr)},
       {"params", std::move(params)},
-      {"grid", json::Array{llvm::formatv("ceildiv(Lq,{0})", c.BM).str(), "H", "B"}},
+      {"grid", json::Array{gx, gy, gz}},
       {"block", json::Array{KernelConfig::kThreads, 1, 1}},
       {"stages", c.stages},
       {"schedule", c.pingpong ? "pingpong" : "ws"},
       {"shared_bytes", c.sharedBytes()}};
+  if (c.decode) {
+    m["decode"] = true;
+    m["pack_heads"] = c.packHeads;
+    m["split_kv"] = json::Object{{"dim", "S"},
+                                 {"max_splits", 64},
+                                 {"key_tiles", llvm::formatv("ceildiv(Lk,{0})", c.BN).str()}};
+  }
   std::string out;
   llvm::raw_string_ostream os(out);
   os << llvm::formatv("{0:2}", json::Value(std::move(m)));

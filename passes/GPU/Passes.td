@@ -37,6 +37,12 @@ def AttnGPUBuildKernel : Pass<"attn-gpu-build-kernel", "mlir::ModuleOp"> {
            "issuing GEMMs, FlashAttention-3) or ws (warp-specialized, no turns)">,
     Option<"stages", "stages", "int64_t", /*default=*/"0",
            "K/V ring depth (0: the deepest of 2-4 that fits shared memory)">,
+    Option<"decode", "decode", "bool", /*default=*/"false",
+           "Decode schedule (few queries, long keys): 64-row tiles shared by "
+           "both consumers, which take alternate key tiles; the key tiles "
+           "split across the grid (run-time split count S, partials merged "
+           "in the kernel); the query heads of a KV head packed into one "
+           "tile where the tile schedule allows it">,
   ];
   let dependentDialects = [
     "mlir::gpu::GPUDialect", "mlir::nvgpu::NVGPUDialect", "mlir::NVVM::NVVMDialect",

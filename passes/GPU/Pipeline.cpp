@@ -28,11 +28,18 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
   PassOptions::Option<std::string> schedule{
       *this, "schedule", llvm::cl::desc("consumer schedule pingpong or ws (empty: pass default)"),
       llvm::cl::init("")};
+  PassOptions::Option<bool> decode{*this, "decode",
+                                   llvm::cl::desc("decode schedule (split-KV, packed heads)"),
+                                   llvm::cl::init(false)};
+  PassOptions::Option<int64_t> blockN{*this, "block-n",
+                                      llvm::cl::desc("KV tile (64 or 128; 0: the kernel's choice)"),
+                                      llvm::cl::init(0)};
 };
 } // namespace
 
 LogicalResult attnc::buildGPUPipeline(OpPassManager &pm, StringRef chip,
-                                      StringRef format, StringRef schedule) {
+                                      StringRef format,
+                                      const AttnGPUBuildKernelOptions &kopts) {
   if (chip != "sm_90a") {
     llvm::errs() << "attnc GPU pipeline: chip '" << chip
                  << "' not supported (the kernel uses wgmma: sm_90a only)\n";
@@ -42,9 +49,6 @@ LogicalResult attnc::buildGPUPipeline(OpPassManager &pm, StringRef chip,
     llvm::errs() << "attnc GPU pipeline: format must be isa, bin or fatbin\n";
     return failure();
   }
-  AttnGPUBuildKernelOptions kopts;
-  if (!schedule.empty())
-    kopts.schedule = schedule.str();
   pm.addPass(createAttnGPUBuildKernel(kopts));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -83,7 +87,12 @@ void attnc::registerGPUPasses() {
       "attnc-gpu-pipeline",
       "attn.attention -> Hopper kernel -> gpu.binary (cubin/PTX); options chip, format",
       [](OpPassManager &pm, const GPUPipelineOptions &o) {
-        if (failed(buildGPUPipeline(pm, o.chip, o.format, o.schedule)))
+        AttnGPUBuildKernelOptions k;
+        if (!o.schedule.empty())
+          k.schedule = o.schedule;
+        k.decode = o.decode;
+        k.blockN = o.blockN;
+        if (failed(buildGPUPipeline(pm, o.chip, o.format, k)))
           llvm::report_fatal_error("attnc-gpu-pipeline: bad options");
       });
 }

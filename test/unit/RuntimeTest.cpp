@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -465,6 +466,96 @@ TEST_F(AttnKernel, NullDataAndLimits) {
   a.H = a.Hq = a.Hk = 70000; // grid.y = H
   a.build();
   EXPECT_ERR(check(a), ATTNC_ERR_LIMIT, "grid.y = H = 70000 is outside 1..65535");
+}
+
+// A decode manifest as passes/GPU writes it (attnc compile --decode; D = 128,
+// packed heads): q through a 2-D map over its rows, a workspace, and the
+// split count S that the runtime chooses unless dims[] gives it.
+std::string decodeManifest() {
+  std::string gy = "Hk*(Hq/H)+H*(1-Hq/H)", gx = "ceildiv((H/(" + gy + "))*Lq,64)";
+  std::string cnt = "256*ceildiv(4*(" + gx + ")*(" + gy + ")*B,256)";
+  return R"json({
+  "abi_version": 1, "kernel": "decode_kernel", "chip": "sm_90a", "dtype": "bf16",
+  "head_dim": 128, "head_dim_v": 128, "block_m": 64, "block_n": 64, "decode": true,
+  "split_kv": {"dim": "S", "max_splits": 64, "key_tiles": "ceildiv(Lk,64)"},
+  "params": [
+    {"name": "q_map", "kind": "tensormap", "tensor": "q", "dtype": "bf16", "rank": 2,
+     "global_dims": [128, "B*Hq*Lq"], "global_strides_bytes": [256], "box": [64, 64], "element_strides": [1, 1],
+     "interleave": "none", "swizzle": 128, "l2_promotion": "l2_128b", "oob_fill": "zero"},
+    {"name": "k_map", "kind": "tensormap", "tensor": "k", "dtype": "bf16", "rank": 3,
+     "global_dims": [128, "Lk", "B*Hk"], "global_strides_bytes": [256, "Lk*256"],
+     "box": [64, 64, 1], "element_strides": [1, 1, 1],
+     "interleave": "none", "swizzle": 128, "l2_promotion": "l2_128b", "oob_fill": "zero"},
+    {"name": "v_map", "kind": "tensormap", "tensor": "v", "dtype": "bf16", "rank": 3,
+     "global_dims": [128, "Lk", "B*Hk"], "global_strides_bytes": [256, "Lk*256"],
+     "box": [64, 64, 1], "element_strides": [1, 1, 1],
+     "interleave": "none", "swizzle": 128, "l2_promotion": "l2_128b", "oob_fill": "zero"},
+    {"name": "o", "kind": "ptr", "tensor": "o", "dtype": "bf16", "shape": ["B", "H", "Lq", 128]},
+    {"name": "lse", "kind": "ptr", "tensor": "lse", "dtype": "f32", "shape": ["B", "H", "Lq"]},
+    {"name": "B", "kind": "i32", "value": "B"}, {"name": "H", "kind": "i32", "value": "H"},
+    {"name": "Hq", "kind": "i32", "value": "Hq"}, {"name": "Hk", "kind": "i32", "value": "Hk"},
+    {"name": "Lq", "kind": "i32", "value": "Lq"}, {"name": "Lk", "kind": "i32", "value": "Lk"},
+    {"name": "workspace", "kind": "workspace", "bytes": ")json" + cnt + R"json(+2*S*B*H*Lq*520",
+     "zero_bytes": ")json" + cnt + R"json("},
+    {"name": "S", "kind": "i32", "value": "S"}
+  ],
+  "grid": [")json" + gx + R"json(", ")json" + gy + R"json(", "B*S"], "block": [384, 1, 1], "shared_bytes": 214032
+})json";
+}
+
+TEST(RuntimeValidation, DecodeSplitCountAndHeadGroups) {
+  attnc_status st;
+  attnc_kernel *k = loadText(decodeManifest(), &st);
+  ASSERT_EQ(st, ATTNC_OK) << attnc_last_error();
+  // The workspace is no tensor of the launch.
+  EXPECT_EQ(attnc_kernel_num_tensors(k), 5);
+  ASSERT_EQ(attnc_kernel_num_dims(k), 7);
+  EXPECT_STREQ(attnc_kernel_dim_name(k, 6), "S");
+  auto resolve = [&](int64_t B, int64_t Hq, int64_t Hk, int64_t Lq, int64_t Lk, int64_t S, int64_t *out) {
+    AttnArgs a;
+    a.B = B, a.H = std::max(Hq, Hk), a.Hq = Hq, a.Hk = Hk, a.Lq = Lq, a.Lk = Lk;
+    a.build();
+    int64_t dims[7] = {-1, -1, -1, -1, -1, -1, S};
+    return attnc_kernel_validate(k, a.t, 5, dims, out);
+  };
+  int64_t d[7];
+  // GQA 32/8, 8 sequences, one query: 1 x 8 x 8 = 64 blocks per split on an
+  // assumed 132 SMs; 2 splits fill 128 of them (97%), the smallest split
+  // within 85% of the best wave efficiency.
+  ASSERT_EQ(resolve(8, 32, 8, 1, 32768, -1, d), ATTNC_OK) << attnc_last_error();
+  EXPECT_EQ(d[6], 2);
+  // One sequence: 8 blocks per split; 15 splits fill 120 SMs (91%), 14 only
+  // 112 (85%), and the best (33 splits, 264 blocks, two full waves) is 100%.
+  ASSERT_EQ(resolve(1, 32, 8, 1, 32768, -1, d), ATTNC_OK) << attnc_last_error();
+  EXPECT_EQ(d[6], 15);
+  // A full grid is not split; nor are short key ranges (at most Lk/64/2).
+  ASSERT_EQ(resolve(64, 32, 8, 1, 4096, -1, d), ATTNC_OK) << attnc_last_error();
+  EXPECT_EQ(d[6], 1);
+  ASSERT_EQ(resolve(1, 8, 8, 1, 200, -1, d), ATTNC_OK) << attnc_last_error();
+  EXPECT_EQ(d[6], 2);
+  // Given splits are kept, up to the kernel's maximum.
+  ASSERT_EQ(resolve(8, 32, 8, 1, 32768, 7, d), ATTNC_OK) << attnc_last_error();
+  EXPECT_EQ(d[6], 7);
+  EXPECT_ERR(resolve(8, 32, 8, 1, 32768, 65, d), ATTNC_ERR_LIMIT,
+             "split count S = 65 exceeds the kernel's maximum 64");
+  attnc_kernel_free(k);
+}
+
+TEST(RuntimeManifest, WorkspaceAndSplitFieldsAreChecked) {
+  std::string m = decodeManifest();
+  attnc_status st;
+  attnc_kernel *k = loadText(replaced(m, "\"dim\": \"S\"", "\"dim\": \"T\""), &st);
+  EXPECT_EQ(k, nullptr);
+  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
+  EXPECT_NE(std::string(attnc_last_error()).find("split_kv.dim: 'T' is not a dim of the kernel"), std::string::npos)
+      << attnc_last_error();
+  k = loadText(replaced(m, "\"max_splits\": 64", "\"max_splits\": 0"), &st);
+  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
+  EXPECT_NE(std::string(attnc_last_error()).find("split_kv.max_splits"), std::string::npos) << attnc_last_error();
+  k = loadText(replaced(m, "\"bytes\":", "\"size\":"), &st);
+  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
+  EXPECT_NE(std::string(attnc_last_error()).find(".bytes: missing field"), std::string::npos) << attnc_last_error();
+  attnc_kernel_free(k);
 }
 
 TEST(RuntimeValidation, ExpressionOverflowIsALimitError) {

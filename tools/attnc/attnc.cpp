@@ -67,6 +67,17 @@ static cl::opt<std::string> target(
                        "manifest) or sm_90a (cubin, PTX, manifest per attention, launch header)"),
     cl::sub(compileCmd));
 
+static cl::opt<bool> decodeKernel(
+    "decode",
+    cl::desc("GPU: the decode schedule, for few queries over long keys (64-row tiles with the "
+             "query heads of a KV head packed together, key tiles split across the grid and "
+             "merged in the kernel)"),
+    cl::sub(compileCmd), cl::sub(runCmd));
+
+static cl::opt<int64_t> blockN(
+    "block-n", cl::desc("GPU: rows of a K/V tile, 64 or 128 (default: the kernel's choice)"),
+    cl::init(0), cl::sub(compileCmd), cl::sub(runCmd));
+
 static cl::opt<std::string> cacheDir(
     "cache-dir",
     cl::desc("GPU kernel cache directory (default $ATTNC_CACHE_DIR; none if unset). Entries are "
@@ -248,7 +259,11 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec) {
 #ifdef ATTNC_HAVE_GPU
     if (target == "sm_90a" || target == "sm_100a") {
       std::string status;
-      auto kernels = compileForGPUCached(*module, spec, target, kernelCacheDir(), &status);
+      GPUKernelOptions kopts;
+      kopts.decode = decodeKernel;
+      kopts.blockN = blockN;
+      auto kernels =
+          compileForGPUCached(*module, spec, target, kernelCacheDir(), &status, kopts);
       if (!kernels)
         return fail(kernels.takeError());
       if (!quiet)
@@ -524,7 +539,10 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
   std::vector<NpyArray> outputs;
   if (onGPU) {
 #ifdef ATTNC_HAVE_GPU
-    auto result = runOnGPU(*module, spec, "sm_90a", ptrs, kernelCacheDir());
+    GPUKernelOptions kopts;
+    kopts.decode = decodeKernel;
+    kopts.blockN = blockN;
+    auto result = runOnGPU(*module, spec, "sm_90a", ptrs, kernelCacheDir(), kopts);
     if (!result)
       return fail(result.takeError());
     outputs = std::move(result->outputs);

@@ -20,17 +20,30 @@ struct GPUKernelArtifact {
   std::string cubin, ptx, manifest;
 };
 
+/// Kernel choices that the spec does not make.
+struct GPUKernelOptions {
+  /// The decode schedule (attn-gpu-build-kernel{decode}): 64-row tiles with
+  /// the query heads of a KV head packed together, key tiles split across
+  /// the grid, partials merged in the kernel (docs/gpu-abi.md).
+  bool decode = false;
+  /// KV tile rows (64 or 128); 0: the kernel's choice.
+  int64_t blockN = 0;
+};
+
 /// Compiles every attention of `module` (attn level, 16-bit tensors, static
 /// head dims) for `chip` to cubin and PTX.
 llvm::Expected<std::vector<GPUKernelArtifact>>
-compileForGPU(mlir::ModuleOp module, const spec::Spec &spec, llvm::StringRef chip);
+compileForGPU(mlir::ModuleOp module, const spec::Spec &spec, llvm::StringRef chip,
+              const GPUKernelOptions &options = {});
 
 /// compileForGPU through the on-disk kernel cache in `cacheDir` (empty: no
 /// cache). The key hashes the attn-level module text (spec, dims, dtype), the
-/// chip, and the compiler version; `status` says "hit" or "compiled".
+/// chip, the options, and the compiler version; `status` says "hit" or
+/// "compiled".
 llvm::Expected<std::vector<GPUKernelArtifact>>
 compileForGPUCached(mlir::ModuleOp module, const spec::Spec &spec, llvm::StringRef chip,
-                    llvm::StringRef cacheDir, std::string *status = nullptr);
+                    llvm::StringRef cacheDir, std::string *status = nullptr,
+                    const GPUKernelOptions &options = {});
 
 /// Writes DIR/<kernel>.{cubin,ptx,json} per attention and DIR/<variant>.h, a
 /// C header with a load and a typed launch function per kernel over the
@@ -51,7 +64,8 @@ struct GPURunResult {
 llvm::Expected<GPURunResult> runOnGPU(mlir::ModuleOp module, const spec::Spec &spec,
                                       llvm::StringRef chip,
                                       llvm::ArrayRef<const NpyArray *> inputs,
-                                      llvm::StringRef cacheDir = "");
+                                      llvm::StringRef cacheDir = "",
+                                      const GPUKernelOptions &options = {});
 
 } // namespace attnc
 

@@ -34,11 +34,11 @@ void registerGPUPasses();
 /// chip: sm_90a (the kernel uses wgmma, which is sm_90a-only: sm_100a is
 /// rejected until the tcgen05 kernel exists). The CUDA toolkit is taken from
 /// $CUDA_HOME, else /usr/local/cuda.
-/// schedule: the kernel's per-tile schedule (attn-gpu-build-kernel's
-/// `schedule` option, pingpong or ws); empty keeps the pass default.
+/// kernel: the options of attn-gpu-build-kernel (schedule, decode, block-n,
+/// stages).
 mlir::LogicalResult buildGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef chip,
                                      llvm::StringRef format,
-                                     llvm::StringRef schedule = "");
+                                     const AttnGPUBuildKernelOptions &kernel = {});
 
 } // namespace attnc
 

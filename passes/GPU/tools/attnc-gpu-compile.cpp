@@ -91,7 +91,10 @@ int main(int argc, char **argv) {
   }
 
   PassManager pm(&ctx);
-  if (failed(attnc::buildGPUPipeline(pm, chip, format, schedule)))
+  attnc::AttnGPUBuildKernelOptions kopts;
+  if (!schedule.empty())
+    kopts.schedule = schedule;
+  if (failed(attnc::buildGPUPipeline(pm, chip, format, kopts)))
     return 1;
   if (failed(pm.run(*module)))
     return 1;

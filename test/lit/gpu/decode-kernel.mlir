@@ -1,0 +1,61 @@
+// RUN: attnc-opt --attn-gpu-build-kernel="decode=true" %s | FileCheck %s
+// RUN: attnc-opt --attn-gpu-build-kernel="decode=true" %s | FileCheck %s --check-prefix=MANIFEST
+// RUN: attnc-opt --attn-gpu-build-kernel="decode=true" %s | FileCheck %s --check-prefix=UNPACKED
+// RUN: not attnc-opt --attn-gpu-build-kernel="decode=true stages=3" %s 2>&1 | FileCheck %s --check-prefix=ODD
+// ODD: the decode schedule needs an even number of stages (the two consumers own alternate slots), got 3
+
+// The decode schedule: 64-row tiles whose rows may span heads (q through a
+// 2-D map over its [B*Hq*Lq, D] rows), the split s = blockIdx.z % S and the
+// batch blockIdx.z / S, both consumers read the same Q rows, each ring slot
+// has one reader (the consumer whose tile it holds), and the consumers take
+// alternate tiles (ordinal % 2 == consumer).
+// CHECK-LABEL: gpu.func @gqa_decode_kernel(
+// CHECK-SAME: %{{.*}}: !llvm.ptr, %[[S:.*]]: i32) kernel
+// CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.ptr to !nvgpu.tensormap.descriptor<tensor = memref<64x64xbf16, #gpu.address_space<workgroup>>
+// CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.ptr to !nvgpu.tensormap.descriptor<tensor = memref<1x64x64xbf16
+// CHECK: %[[Z:.*]] = gpu.block_id  z
+// CHECK: arith.remui %{{.*}}, %[[S]] : i32
+// CHECK: arith.divui %{{.*}}, %[[S]] : i32
+// CHECK: gpu.grid_dim  y
+// CHECK: %[[KE:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 6>
+// CHECK: nvgpu.mbarrier.init %[[KE]][%{{.*}}], %c1{{(_[0-9]+)?}} :
+// CHECK: nvvm.setmaxregister  decrease 24
+// CHECK: nvgpu.tma.async.load %{{.*}}[%{{.*}}, %{{.*}}], %{{.*}}[%{{.*}}] to %{{.*}} : <tensor = memref<64x64xbf16
+// CHECK: nvvm.setmaxregister  increase 240
+// CHECK: arith.remui %{{.*}}, %c2 : index
+// CHECK: nvvm.wgmma.mma_async
+// Partials: stored, released, counted; the last one merges and normalises.
+// CHECK: llvm.store %{{.*}} {alignment = 8 : i64} : vector<2xf32>, !llvm.ptr
+// CHECK: llvm.inline_asm has_side_effects "fence.acq_rel.gpu;"
+// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %c128
+// CHECK: llvm.inline_asm has_side_effects "atom.acq_rel.gpu.add.u32 $0, [$1], 1;", "=r,l,~{memory}"
+// CHECK: memref.load
+// CHECK: scf.for
+// CHECK: llvm.nvvm.ex2.approx.ftz.f32
+// CHECK: llvm.store %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr
+// MANIFEST: gqa_decode_kernel = "{{[^"]*}}\22decode\22: true
+// MANIFEST-SAME: {{[^"]*}}\22Hk*(Hq/H)+H*(1-Hq/H)\22,\0A    \22B*S\22
+// MANIFEST-SAME: {{[^"]*}}\22pack_heads\22: true
+// MANIFEST-SAME: {{[^"]*}}\22kind\22: \22workspace\22
+// MANIFEST-SAME: {{[^"]*}}\22split_kv\22: {\0A    \22dim\22: \22S\22,\0A    \22key_tiles\22: \22ceildiv(Lk,64)\22,\0A    \22max_splits\22: 64
+func.func @gqa_decode(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.causal<bottom_right>]} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  return %o : tensor<?x?x?x128xbf16>
+}
+
+// A mask region that reads the head: the tile schedule is per head, so the
+// heads are not packed (one head per tile row block; grid.y = H).
+// UNPACKED: head_mask_kernel = "{{[^"]*}}\22grid\22: [\0A    \22ceildiv(Lq,64)\22,\0A    \22H\22,\0A    \22B*S\22
+// UNPACKED-SAME: {{[^"]*}}\22pack_heads\22: false
+func.func @head_mask(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c2 = arith.constant 2 : index
+    %r = arith.remui %h, %c2 : index
+    %c0 = arith.constant 0 : index
+    %keep = arith.cmpi eq, %r, %c0 : index
+    attn.yield %keep : i1
+  }
+  return %o : tensor<?x?x?x128xbf16>
+}
