@@ -163,7 +163,13 @@ attnc_status attnc_kernel_validate(const attnc_kernel *kernel, const attnc_tenso
 /* attnc_kernel_validate, then the device checks (each pointer is device
  * memory of the current context's device and the allocation holds the whole
  * tensor), then encodes the tensor maps and launches asynchronously on stream
- * (a CUstream; NULL = the default stream). */
+ * (a CUstream; NULL = the default stream).
+ * The tensor maps and a decode kernel's workspace live in a device buffer
+ * that the kernel keeps per (context, stream) and reuses across launches on
+ * that stream (maps are uploaded only when they change); attnc_kernel_free
+ * releases them. A decode kernel's split count (the manifest's split_kv dim,
+ * usually "S") is taken from dims[] when given (>= 0), else chosen from the
+ * grid and the device's SM count. */
 attnc_status attnc_kernel_launch(attnc_kernel *kernel, const attnc_tensor *args, int nargs,
                                  const int64_t *dims, void *stream);
 
