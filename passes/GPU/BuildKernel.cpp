@@ -56,6 +56,9 @@ struct AttnGPUBuildKernelPass
              failure();
     if (qT.getRank() != 4 || kT.getRank() != 4 || vT.getRank() != 4)
       return op.emitOpError("GPU kernel: q, k, v must be [B, H, L, D]"), failure();
+    // `schedule split_kv(C)` asks for the KV range split and merged: the
+    // decode schedule, whose split count the runtime chooses (or dims[S]).
+    const bool useDecode = decode || op.getSplitKv() != 0;
     c.D = qT.getDimSize(3);
     c.Dv = vT.getDimSize(3);
     if (ShapedType::isDynamic(c.D) || ShapedType::isDynamic(c.Dv) || c.D != kT.getDimSize(3))
@@ -72,13 +75,13 @@ struct AttnGPUBuildKernelPass
     c.Dvp = llvm::alignTo(c.Dv, 64);
     // Decode streams K/V with little work per tile: smaller tiles, a deeper
     // ring (bench/NOTES.md, decode).
-    c.BN = blockN > 0 ? blockN : (decode || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128);
+    c.BN = blockN > 0 ? blockN : (useDecode || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128);
     if (schedule != "pingpong" && schedule != "ws")
       return op.emitOpError() << "GPU kernel: schedule must be pingpong or ws, got '"
                               << schedule << "'",
              failure();
     c.pingpong = schedule == "pingpong";
-    if (decode) {
+    if (useDecode) {
       // Both consumers read the same 64 rows and take turns by tile, not
       // by GEMM (docs/gpu-abi.md, decode).
       c.decode = true;
@@ -157,10 +160,6 @@ struct AttnGPUBuildKernelPass
     if (op.getSinkhornIterations() != 0)
       return op.emitOpError("GPU kernel: sinkhorn iterations need anchor "
                             "sinkhorn, which is not supported"),
-             failure();
-    if (op.getSplitKv() != 0)
-      return op.emitOpError("GPU kernel: split_kv is a CPU schedule (the GPU kernel "
-                            "tiles KV itself); drop the schedule for the GPU"),
              failure();
     if (op.getNullLogit())
       c.nullLogit = op.getNullLogit()->convertToDouble();

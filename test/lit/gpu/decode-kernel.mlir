@@ -1,6 +1,7 @@
 // RUN: attnc-opt --attn-gpu-build-kernel="decode=true" %s | FileCheck %s
 // RUN: attnc-opt --attn-gpu-build-kernel="decode=true" %s | FileCheck %s --check-prefix=MANIFEST
 // RUN: attnc-opt --attn-gpu-build-kernel="decode=true" %s | FileCheck %s --check-prefix=UNPACKED
+// RUN: attnc-opt --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=SPLITKV
 // RUN: not attnc-opt --attn-gpu-build-kernel="decode=true stages=3" %s 2>&1 | FileCheck %s --check-prefix=ODD
 // ODD: the decode schedule needs an even number of stages (the two consumers own alternate slots), got 3
 
@@ -58,4 +59,12 @@ func.func @head_mask(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v:
     attn.yield %keep : i1
   }
   return %o : tensor<?x?x?x128xbf16>
+}
+
+// `schedule split_kv(C)` selects the decode schedule without the option (the
+// split count is the runtime's; the chunk is the CPU schedule's).
+// SPLITKV: split_kv_kernel = "{{[^"]*}}\22block_m\22: 64,{{[^"]*}}\22decode\22: true
+func.func @split_kv(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, split_kv = 256 : i64} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
+  return %o : tensor<1x2x?x64xbf16>
 }

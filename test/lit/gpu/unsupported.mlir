@@ -57,14 +57,6 @@ func.func @score_conv(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: 
 
 // -----
 
-func.func @split_kv(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
-  // expected-error @+1 {{GPU kernel: split_kv is a CPU schedule (the GPU kernel tiles KV itself); drop the schedule for the GPU}}
-  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, split_kv = 256 : i64} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
-  return %o : tensor<1x2x?x64xbf16>
-}
-
-// -----
-
 func.func @block_list_small(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>, %off: tensor<1x2x?xi32>, %idx: tensor<1x2x?xi32>) -> tensor<1x2x?x64xbf16> {
   // expected-error @+1 {{GPU kernel: block_list(q_block = 64, k_block = 128) needs BLOCK_M = 128 to divide q_block and BLOCK_N = 128 to divide k_block}}
   %o = attn.attention %q, %k, %v extras(%off, %idx : tensor<1x2x?xi32>, tensor<1x2x?xi32>) {carrier = [#attn.block_list<q_block = 64, k_block = 128, offsets = 0, indices = 1>], scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
