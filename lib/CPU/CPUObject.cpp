@@ -9,6 +9,7 @@
 #include "attnc/CPU/CPUObject.h"
 #include "attnc/CPU/CPUBackend.h"
 #include "attnc/Frontend/SpecToMLIR.h"
+#include "attnc/Support/Files.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -33,13 +34,7 @@ using namespace attnc;
 
 namespace {
 llvm::Error writeFile(llvm::StringRef path, llvm::StringRef text) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec)
-    return llvm::createStringError(ec, "cannot write %s: %s", path.str().c_str(),
-                                   ec.message().c_str());
-  os << text;
-  return llvm::Error::success();
+  return writeFileAtomic(path, text);
 }
 
 std::string cType(Type t) {
@@ -96,14 +91,14 @@ llvm::Error attnc::writeCPUArtifacts(ModuleOp attnModule, const spec::Spec &spec
 
   std::string base = (dir + "/" + spec.name).str();
   {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(base + ".o", ec, llvm::sys::fs::OF_None);
-    if (ec)
-      return llvm::createStringError(ec, "cannot write %s.o", base.c_str());
+    llvm::SmallString<0> obj;
+    llvm::raw_svector_ostream os(obj);
     llvm::legacy::PassManager pm;
     if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
       return llvm::createStringError("the target cannot emit object files");
     pm.run(*llvmModule);
+    if (llvm::Error e = writeFileAtomic(base + ".o", obj.str()))
+      return e;
   }
 
   // Header: descriptor types, the exported function, a wrapper over

@@ -9,6 +9,7 @@
 #include "attnc/GPU/GPUArtifacts.h"
 #include "attnc/GPU/Passes.h"
 #include "attnc/Runtime/KernelCache.h"
+#include "attnc/Support/Files.h"
 #include "dialects/Attn/AttnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -70,12 +71,7 @@ runPipeline(ModuleOp module, StringRef chip, StringRef format, const GPUKernelOp
 }
 
 llvm::Error writeFile(const std::string &path, StringRef data) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
-  if (ec)
-    return llvm::createStringError(ec, "cannot write %s: %s", path.c_str(), ec.message().c_str());
-  os << data;
-  return llvm::Error::success();
+  return writeFileAtomic(path, data);
 }
 } // namespace
 

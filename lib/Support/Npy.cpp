@@ -544,11 +544,5 @@ llvm::Error attnc::writeNpy(StringRef path, const NpyArray &a) {
   auto bytes = serializeNpy(a, path);
   if (!bytes)
     return bytes.takeError();
-  llvm::Error err = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
-    os.write(bytes->data(), bytes->size());
-    return llvm::Error::success();
-  });
-  if (err)
-    return fail(path, "cannot write: " + llvm::toString(std::move(err)));
-  return llvm::Error::success();
+  return writeFileAtomic(path, llvm::StringRef(bytes->data(), bytes->size()));
 }

@@ -84,8 +84,12 @@ static cl::opt<std::string> cacheDir(
              "keyed by the spec, dims, dtype, target and compiler version; a filled cache works "
              "without recompiling"),
     cl::sub(compileCmd), cl::sub(runCmd));
-static cl::opt<std::string> backend("backend", cl::desc("Backend: cpu, or gpu (Hopper, bf16/f16; float32 .npy inputs)"), cl::init("cpu"),
-                                    cl::sub(runCmd));
+enum class Backend { CPU, GPU };
+static cl::opt<Backend> backend(
+    "backend", cl::desc("Backend"), cl::init(Backend::CPU),
+    cl::values(clEnumValN(Backend::CPU, "cpu", "the CPU backend (f32/f64)"),
+               clEnumValN(Backend::GPU, "gpu", "Hopper (bf16/f16; float32 .npy inputs)")),
+    cl::sub(runCmd));
 static cl::list<std::string> inputArgs("input", cl::desc("NAME=FILE.npy (repeatable)"),
                                        cl::sub(runCmd));
 static cl::list<std::string> outputArgs("output", cl::desc("NAME=FILE.npy (repeatable)"),
@@ -146,7 +150,7 @@ fileBindings(llvm::StringRef flag, const cl::list<std::string> &args,
 llvm::Expected<LoweringOptions> loweringOptions(const spec::Spec &spec) {
   LoweringOptions opts;
   bool gpuTarget = (compileCmd && (target == "sm_90a" || target == "sm_100a")) ||
-                   (runCmd && backend == "gpu");
+                   (runCmd && backend == Backend::GPU);
   std::string dtype = dtypeArg.empty() ? std::string(gpuTarget ? "bf16" : "f32") : std::string(dtypeArg);
   if (dtype == "f32" || dtype == "f64") {
     opts.floatBits = dtype == "f64" ? 64 : 32;
@@ -414,14 +418,11 @@ llvm::Error validateIndexInputs(const spec::Spec &spec, const std::vector<std::s
 }
 
 int runMain(MLIRContext &ctx, const spec::Spec &spec) {
-#ifdef ATTNC_HAVE_GPU
-  if (backend != "cpu" && backend != "gpu")
-    return fail("unknown --backend=" + backend + " (backends: cpu, gpu)");
-#else
-  if (backend != "cpu")
-    return fail("--backend=" + backend + " is not available in this build (backends: cpu)");
+#ifndef ATTNC_HAVE_GPU
+  if (backend == Backend::GPU)
+    return fail("--backend=gpu is not available in this build (backends: cpu)");
 #endif
-  bool onGPU = backend == "gpu";
+  bool onGPU = backend == Backend::GPU;
   auto opts = loweringOptions(spec);
   if (!opts)
     return fail(opts.takeError());

@@ -13,10 +13,28 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <memory>
 
 namespace attnc {
+
+/// Writes an artifact atomically (a temporary file renamed into place, so a
+/// reader never sees half a file): the one way the compiler writes outputs.
+inline llvm::Error writeFileAtomic(llvm::StringRef path,
+                                   llvm::function_ref<void(llvm::raw_ostream &)> write) {
+  llvm::Error err = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+    write(os);
+    return llvm::Error::success();
+  });
+  if (err)
+    return llvm::createStringError(std::errc::io_error, "%s: cannot write: %s",
+                                   path.str().c_str(), llvm::toString(std::move(err)).c_str());
+  return llvm::Error::success();
+}
+inline llvm::Error writeFileAtomic(llvm::StringRef path, llvm::StringRef data) {
+  return writeFileAtomic(path, [&](llvm::raw_ostream &os) { os << data; });
+}
 
 /// Spec files (text or JSON) are at most this.
 constexpr uint64_t kMaxSpecFileBytes = 16ull << 20;
