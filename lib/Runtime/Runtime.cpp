@@ -523,6 +523,60 @@ attnc_status moduleFor(attnc_kernel *k, const cu::Api &api, cu::Context ctx, int
   return ATTNC_OK;
 }
 
+/// The device buffer of a launch on `st`: the tensor maps (uploaded only
+/// when they differ from what the stream's buffer holds), then the
+/// workspace, whose zeroed prefix (the split-KV counters) is cleared with a
+/// stream-ordered memset. One buffer per (context, stream), kept across
+/// launches: launches on one stream are ordered, so reusing it is safe, and
+/// other streams get their own. base = 0 when the kernel needs none.
+attnc_status launchBuffer(const cu::Api &A, attnc_kernel::PerContext *pc, cu::Stream st, const void *maps,
+                          size_t mapBytes, size_t mapPart, const Bound &b, cu::DevicePtr &base) {
+  size_t need = mapPart + (size_t)b.wsBytes;
+  base = 0;
+  if (!need)
+    return ATTNC_OK;
+  cu::Result r;
+  attnc_kernel::PerContext::StreamBuffer *sb = nullptr;
+  for (auto &e : pc->buffers)
+    if (e.stream == st)
+      sb = &e;
+  if (sb && sb->bytes < need) {
+    // In use by earlier launches on this stream: freed in stream order.
+    if (pc->memPools) {
+      A.MemFreeAsync(sb->alloc, st);
+    } else {
+      A.StreamSynchronize(st);
+      A.MemFree(sb->alloc);
+    }
+    pc->buffers.erase(pc->buffers.begin() + (sb - pc->buffers.data()));
+    sb = nullptr;
+  }
+  if (!sb) {
+    attnc_kernel::PerContext::StreamBuffer e = {};
+    e.stream = st;
+    e.bytes = need;
+    if ((r = A.MemAlloc(&e.alloc, need + 256)) != cu::SUCCESS)
+      return fail((attnc_status)cuStatus(r), "allocating " + std::to_string(need) +
+                                                 " bytes for the tensor maps and the workspace failed: " +
+                                                 cu::errorText(A, r));
+    e.base = (e.alloc + 255) & ~(cu::DevicePtr)255; // CUtensorMap is 128-byte aligned
+    pc->buffers.push_back(e);
+    sb = &pc->buffers.back();
+  }
+  base = sb->base;
+  const char *mp = (const char *)maps;
+  if (mapBytes && (sb->maps.size() != mapBytes || memcmp(sb->maps.data(), mp, mapBytes) != 0)) {
+    if ((r = A.MemcpyHtoDAsync(base, mp, mapBytes, st)) != cu::SUCCESS) {
+      sb->maps.clear();
+      return fail(ATTNC_ERR_CUDA, "copying the tensor maps to the device failed: " + cu::errorText(A, r));
+    }
+    sb->maps.assign(mp, mp + mapBytes);
+  }
+  if (b.wsZeroBytes > 0 && (r = A.MemsetD32Async(base + mapPart, 0, (size_t)b.wsZeroBytes / 4, st)) != cu::SUCCESS)
+    return fail(ATTNC_ERR_CUDA, "zeroing the workspace failed: " + cu::errorText(A, r));
+  return ATTNC_OK;
+}
+
 int tmaType(attnc_dtype d) {
   switch (d) {
   case ATTNC_DTYPE_F32: return cu::TMA_FLOAT32;
@@ -887,56 +941,11 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
     maps.push_back(tm);
   }
 
-  // The maps and the workspace live in global memory for the kernel's
-  // lifetime: a buffer per stream, kept across launches (PerContext::
-  // StreamBuffer). A launch uploads the maps only when they differ from the
-  // buffer's and zeroes the workspace's prefix (the split-KV counters) with
-  // a stream-ordered memset.
   size_t mapBytes = maps.size() * sizeof(cu::TensorMap);
   size_t mapPart = (mapBytes + 255) & ~(size_t)255;
-  size_t need = mapPart + (size_t)b.wsBytes;
   cu::DevicePtr mapBase = 0;
-  if (need) {
-    attnc_kernel::PerContext::StreamBuffer *sb = nullptr;
-    for (auto &e : pc->buffers)
-      if (e.stream == st)
-        sb = &e;
-    if (sb && sb->bytes < need) {
-      // In use by earlier launches on this stream: freed in stream order.
-      if (pc->memPools) {
-        A.MemFreeAsync(sb->alloc, st);
-      } else {
-        A.StreamSynchronize(st);
-        A.MemFree(sb->alloc);
-      }
-      pc->buffers.erase(pc->buffers.begin() + (sb - pc->buffers.data()));
-      sb = nullptr;
-    }
-    if (!sb) {
-      attnc_kernel::PerContext::StreamBuffer e = {};
-      e.stream = st;
-      e.bytes = need;
-      if ((r = A.MemAlloc(&e.alloc, need + 256)) != cu::SUCCESS)
-        return fail((attnc_status)cuStatus(r), "allocating " + std::to_string(need) +
-                                                   " bytes for the tensor maps and the workspace failed: " +
-                                                   cu::errorText(A, r));
-      e.base = (e.alloc + 255) & ~(cu::DevicePtr)255; // CUtensorMap is 128-byte aligned
-      pc->buffers.push_back(e);
-      sb = &pc->buffers.back();
-    }
-    mapBase = sb->base;
-    const char *mp = (const char *)maps.data();
-    if (mapBytes && (sb->maps.size() != mapBytes || memcmp(sb->maps.data(), mp, mapBytes) != 0)) {
-      if ((r = A.MemcpyHtoDAsync(mapBase, mp, mapBytes, st)) != cu::SUCCESS) {
-        sb->maps.clear();
-        return fail(ATTNC_ERR_CUDA, "copying the tensor maps to the device failed: " + cu::errorText(A, r));
-      }
-      sb->maps.assign(mp, mp + mapBytes);
-    }
-    if (b.wsZeroBytes > 0 &&
-        (r = A.MemsetD32Async(mapBase + mapPart, 0, (size_t)b.wsZeroBytes / 4, st)) != cu::SUCCESS)
-      return fail(ATTNC_ERR_CUDA, "zeroing the workspace failed: " + cu::errorText(A, r));
-  }
+  if (attnc_status s = launchBuffer(A, pc, st, maps.data(), mapBytes, mapPart, b, mapBase))
+    return s;
   std::vector<uint64_t> slots(m.params.size(), 0);
   std::vector<void *> ptrs(m.params.size(), nullptr);
   for (size_t p = 0; p < m.params.size(); ++p) {

@@ -73,55 +73,8 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
   quadRow = arith::ShRUIOp::create(b, loc, lane, ci32(2));
   quadCol = andI(lane, ci32(3));
 
-  // Heads: output head h reads q head h / (H/Hq) and kv head h / (H/Hk). A
-  // decode tile holds G = H / grid.y heads, h0 .. h0 + G - 1, whose rows lie
-  // back to back in q and o: G = H/Hk when the manifest packs the heads of a
-  // KV head (Hq == H), else 1.
-  Value G = c.decode ? arith::DivUIOp::create(
-                           b, loc, argH,
-                           toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::y)))
-                           .getResult()
-                     : ci32(1);
-  h0 = mul(hIdx, G);
-  Value hq = arith::DivUIOp::create(b, loc, h0, arith::DivUIOp::create(b, loc, argH, argHq));
-  Value hk = arith::DivUIOp::create(b, loc, h0, arith::DivUIOp::create(b, loc, argH, argHk));
-  bhq = add(mul(bIdx, argHq), hq);
-  bhk = add(mul(bIdx, argHk), hk);
-  bhOut = add(mul(bIdx, argH), h0);
-  rowsValid = mul(G, argLq);
-  m0 = mul(bx, ci32(c.BM));
-  Value rowOff = c.decode ? ci32(0) : mul(cw, ci32(64));
-  rowA = add(add(m0, rowOff), add(mul(warp, ci32(16)), quadRow));
-  rowB = add(rowA, ci32(8));
-  bI = toIdx(bIdx);
-  lqI = toIdx(argLq);
-  lkI = toIdx(argLk);
   Value firstRow, lastRow;
-  if (c.decode) {
-    // Row r: head h0 + r / Lq, query r % Lq (r clamped to the group's rows:
-    // rows past them are computed but never stored).
-    Value lastValid = sub(rowsValid, ci32(1));
-    auto headAndPos = [&](Value r, Value &h, Value &i) {
-      Value rc = arith::MinUIOp::create(b, loc, r, lastValid);
-      h = toIdx(add(h0, arith::DivUIOp::create(b, loc, rc, argLq)));
-      i = toIdx(arith::RemUIOp::create(b, loc, rc, argLq));
-    };
-    headAndPos(rowA, hAIdx, rowAIdx);
-    headAndPos(rowB, hBIdx, rowBIdx);
-    hI = toIdx(h0);
-    // The tile's query positions: one head's run, else all of [0, Lq).
-    Value r1 = arith::MinUIOp::create(b, loc, add(m0, ci32(c.BM - 1)), lastValid);
-    Value oneHead = cmp(arith::CmpIPredicate::eq, arith::DivUIOp::create(b, loc, m0, argLq),
-                        arith::DivUIOp::create(b, loc, r1, argLq));
-    firstRow = toIdx(select(oneHead, arith::RemUIOp::create(b, loc, m0, argLq), ci32(0)));
-    lastRow = toIdx(select(oneHead, arith::RemUIOp::create(b, loc, r1, argLq),
-                           sub(argLq, ci32(1))));
-  } else {
-    hI = toIdx(hIdx);
-    hAIdx = hBIdx = hI;
-    rowAIdx = toIdx(rowA);
-    rowBIdx = toIdx(rowB);
-  }
+  setUpRows(bx, firstRow, lastRow);
 
   // Tile schedule and classification of this query tile (CarrierTiles.h),
   // evaluated by every thread so producer and consumers walk one sequence.
@@ -195,6 +148,62 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
   // Each consumer's 64 rows of Q (decode: both read the same 64).
   Value cw64 = arith::ExtUIOp::create(b, loc, i64, c.decode ? ci32(0) : cw);
   qDesc = makeDesc(mul(cw64, ci64(64 * 128)), /*lbo=*/16, /*sbo=*/1024);
+}
+
+/// Heads and rows of this block: which q/k/v heads it reads, the output
+/// rows it owns, and per accumulator row the head and query position (a
+/// decode tile packs several heads). firstRow / lastRow: the query positions
+/// the tile covers, when they are not the default [m0, m0 + BM) (decode).
+void KernelEmitter::setUpRows(Value bx, Value &firstRow, Value &lastRow) {
+  // Heads: output head h reads q head h / (H/Hq) and kv head h / (H/Hk). A
+  // decode tile holds G = H / grid.y heads, h0 .. h0 + G - 1, whose rows lie
+  // back to back in q and o: G = H/Hk when the manifest packs the heads of a
+  // KV head (Hq == H), else 1.
+  Value G = c.decode ? arith::DivUIOp::create(
+                           b, loc, argH,
+                           toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::y)))
+                           .getResult()
+                     : ci32(1);
+  h0 = mul(hIdx, G);
+  Value hq = arith::DivUIOp::create(b, loc, h0, arith::DivUIOp::create(b, loc, argH, argHq));
+  Value hk = arith::DivUIOp::create(b, loc, h0, arith::DivUIOp::create(b, loc, argH, argHk));
+  bhq = add(mul(bIdx, argHq), hq);
+  bhk = add(mul(bIdx, argHk), hk);
+  bhOut = add(mul(bIdx, argH), h0);
+  rowsValid = mul(G, argLq);
+  m0 = mul(bx, ci32(c.BM));
+  Value rowOff = c.decode ? ci32(0) : mul(cw, ci32(64));
+  rowA = add(add(m0, rowOff), add(mul(warp, ci32(16)), quadRow));
+  rowB = add(rowA, ci32(8));
+  bI = toIdx(bIdx);
+  lqI = toIdx(argLq);
+  lkI = toIdx(argLk);
+  if (c.decode) {
+    // Row r: head h0 + r / Lq, query r % Lq (r clamped to the group's rows:
+    // rows past them are computed but never stored).
+    Value lastValid = sub(rowsValid, ci32(1));
+    auto headAndPos = [&](Value r, Value &h, Value &i) {
+      Value rc = arith::MinUIOp::create(b, loc, r, lastValid);
+      h = toIdx(add(h0, arith::DivUIOp::create(b, loc, rc, argLq)));
+      i = toIdx(arith::RemUIOp::create(b, loc, rc, argLq));
+    };
+    headAndPos(rowA, hAIdx, rowAIdx);
+    headAndPos(rowB, hBIdx, rowBIdx);
+    hI = toIdx(h0);
+    // The tile's query positions: one head's run, else all of [0, Lq).
+    Value r1 = arith::MinUIOp::create(b, loc, add(m0, ci32(c.BM - 1)), lastValid);
+    Value oneHead = cmp(arith::CmpIPredicate::eq, arith::DivUIOp::create(b, loc, m0, argLq),
+                        arith::DivUIOp::create(b, loc, r1, argLq));
+    firstRow = toIdx(select(oneHead, arith::RemUIOp::create(b, loc, m0, argLq), ci32(0)));
+    lastRow = toIdx(select(oneHead, arith::RemUIOp::create(b, loc, r1, argLq),
+                           sub(argLq, ci32(1))));
+  } else {
+    hI = toIdx(hIdx);
+    hAIdx = hBIdx = hI;
+    rowAIdx = toIdx(rowA);
+    rowBIdx = toIdx(rowB);
+  }
+
 }
 
 /// First valid slot at or after `from` (list mode skips tiles outside the

@@ -159,6 +159,7 @@ public:
 private:
   // ---- EmitSchedule.cpp ----
   void setUp(mlir::gpu::GPUFuncOp fn);
+  void setUpRows(mlir::Value bx, mlir::Value &firstRow, mlir::Value &lastRow);
   mlir::Value nextSlot(mlir::Value from);
   void loadQ();
   void loadK(mlir::Value tile, mlir::Value stage);
