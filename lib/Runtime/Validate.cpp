@@ -1,0 +1,333 @@
+//===- Validate.cpp - the host-side checks of a launch ---------------------===//
+//
+// Everything a manifest lets the runtime check without a GPU: argument
+// count, dtypes, ranks, shapes against the manifest's symbolic shapes, sizes
+// consistent across tensors, constraints, i32 and grid limits, strides,
+// alignment; and the split-KV count of decode kernels.
+//
+//===----------------------------------------------------------------------===//
+#include "RuntimeInternal.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
+using namespace attnc::rt;
+
+/// Split-KV count: 1 when the grid already fills the device, else the
+/// smallest split whose waves use the SMs within 85% as well as the best
+/// split does (FlashAttention's rule), at most max_splits and at most half
+/// the key tiles (the two consumers of a block take alternate tiles).
+static int64_t chooseSplits(int64_t ctas, int64_t keyTiles, int64_t sms, int64_t maxSplits) {
+  if (sms < 1 || ctas >= sms * 8 / 10)
+    return 1;
+  int64_t cap = std::max<int64_t>(1, std::min(maxSplits, keyTiles / 2));
+  auto eff = [&](int64_t s) {
+    double waves = double(ctas * s) / double(sms);
+    return waves / std::ceil(waves);
+  };
+  double best = 0;
+  for (int64_t s = 1; s <= cap; ++s)
+    best = std::max(best, eff(s));
+  for (int64_t s = 1; s <= cap; ++s)
+    if (eff(s) >= 0.85 * best)
+      return s;
+  return 1;
+}
+
+attnc_status attnc::rt::evalOrFail(const Expr &e, const Bound &b, const std::string &what, int64_t &out) {
+  std::string err;
+  if (!e.eval(b.dims.data(), out, err))
+    return fail(ATTNC_ERR_LIMIT, what + ": " + err);
+  return ATTNC_OK;
+}
+
+static std::string dimsText(const attnc_kernel *k, const Bound &b, const Expr &e) {
+  std::vector<int> ids;
+  e.collectDims(ids);
+  std::string r;
+  std::vector<bool> seen(k->m.dims.size(), false);
+  for (int id : ids) {
+    if (seen[id])
+      continue;
+    seen[id] = true;
+    r += (r.empty() ? "" : ", ") + k->m.dims[id] + "=" + std::to_string(b.dims[id]);
+  }
+  return r;
+}
+
+attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args, int nargs, const int64_t *dimsIn, Bound &b,
+                      int sms) {
+  if (!k)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "kernel is NULL");
+  const Manifest &m = k->m;
+  const int nt = (int)m.tensors.size();
+  if (nargs < 0 || (nargs > 0 && !args))
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "args is NULL but nargs is " + std::to_string(nargs));
+  if (nargs != nt) {
+    std::string names;
+    for (int i = 0; i < nt; ++i)
+      names += (i ? ", " : "") + m.tensors[i].name;
+    return fail(ATTNC_ERR_ARG_COUNT, "kernel " + m.kernel + " takes " + std::to_string(nt) + " tensors (" + names +
+                                         ") but " + std::to_string(nargs) + " were given");
+  }
+  const size_t nd = m.dims.size();
+  b.dims.assign(nd, 0);
+  std::vector<std::string> src(nd); // where each dim got its value; empty = unbound
+  if (dimsIn) {
+    for (size_t d = 0; d < nd; ++d) {
+      if (dimsIn[d] < -1)
+        return fail(ATTNC_ERR_INVALID_ARGUMENT, "dims[" + std::to_string(d) + "] (" + m.dims[d] + ") is " +
+                                                    std::to_string(dimsIn[d]) +
+                                                    ": expected a size >= 0, or -1 to infer it from the tensors");
+      if (dimsIn[d] >= 0) {
+        b.dims[d] = dimsIn[d];
+        src[d] = "dims[" + std::to_string(d) + "] (" + m.dims[d] + ")";
+      }
+    }
+  }
+  // dtype and rank.
+  for (int i = 0; i < nt; ++i) {
+    const attnc_tensor &t = args[i];
+    const TensorSpec &ts = m.tensors[i];
+    if (!validDtype(t.dtype))
+      return fail(ATTNC_ERR_DTYPE, argName(k, i) + ": invalid dtype code " + std::to_string(t.dtype) +
+                                       ", the kernel needs " + attnc_dtype_name(ts.dtype));
+    if (t.dtype != ts.dtype)
+      return fail(ATTNC_ERR_DTYPE, argName(k, i) + ": dtype is " + attnc_dtype_name((attnc_dtype)t.dtype) +
+                                       ", the kernel needs " + attnc_dtype_name(ts.dtype));
+    if (t.rank < 0 || t.rank > ATTNC_MAX_RANK)
+      return fail(ATTNC_ERR_RANK, argName(k, i) + ": invalid rank " + std::to_string(t.rank));
+    if (t.rank != (int)ts.shape.size())
+      return fail(ATTNC_ERR_RANK, argName(k, i) + ": rank is " + std::to_string(t.rank) + " (shape " +
+                                      shapeText(t) + "), the kernel needs rank " + std::to_string(ts.shape.size()) +
+                                      " " + shapeText(ts.shape));
+    for (int j = 0; j < t.rank; ++j)
+      if (t.shape[j] < 0)
+        return fail(ATTNC_ERR_SHAPE, argName(k, i) + ": shape[" + std::to_string(j) + "] is negative (" +
+                                         std::to_string(t.shape[j]) + ")");
+  }
+  // Bind the named sizes from dimensions the manifest names directly.
+  for (int i = 0; i < nt; ++i) {
+    const TensorSpec &ts = m.tensors[i];
+    for (size_t j = 0; j < ts.shape.size(); ++j) {
+      int d = ts.shape[j].dimId();
+      if (d < 0)
+        continue;
+      int64_t v = args[i].shape[j];
+      std::string here = argName(k, i) + " shape[" + std::to_string(j) + "]";
+      if (src[d].empty()) {
+        b.dims[d] = v;
+        src[d] = here;
+      } else if (b.dims[d] != v) {
+        return fail(ATTNC_ERR_SHAPE, "inconsistent size " + m.dims[d] + ": " + src[d] + " = " +
+                                         std::to_string(b.dims[d]) + " but " + here + " = " + std::to_string(v) +
+                                         " (expected shape " + shapeText(ts.shape) + ", got " + shapeText(args[i]) +
+                                         ")");
+      }
+    }
+  }
+  const bool chooseSplit = m.splitDim >= 0 && src[m.splitDim].empty();
+  if (chooseSplit) {
+    b.dims[m.splitDim] = 1; // for now; chosen below
+    src[m.splitDim] = "the runtime's split-KV choice";
+  }
+  for (size_t d = 0; d < nd; ++d) {
+    if (src[d].empty())
+      return fail(ATTNC_ERR_SHAPE, "size " + m.dims[d] + " is not given by any tensor's shape; pass it in dims[" +
+                                       std::to_string(d) + "]");
+    if (b.dims[d] < 1)
+      return fail(ATTNC_ERR_SHAPE, "size " + m.dims[d] + " = " + std::to_string(b.dims[d]) + " (from " + src[d] +
+                                       "): every run-time size must be at least 1");
+    if (b.dims[d] > INT32_MAX)
+      return fail(ATTNC_ERR_LIMIT, "size " + m.dims[d] + " = " + std::to_string(b.dims[d]) + " (from " + src[d] +
+                                       ") exceeds the kernel's i32 range");
+  }
+  // Every other shape entry: literals and expressions.
+  for (int i = 0; i < nt; ++i) {
+    const TensorSpec &ts = m.tensors[i];
+    for (size_t j = 0; j < ts.shape.size(); ++j) {
+      if (ts.shape[j].dimId() >= 0)
+        continue;
+      int64_t want;
+      if (attnc_status s = evalOrFail(ts.shape[j], b, argName(k, i) + " shape[" + std::to_string(j) + "]", want))
+        return s;
+      if (args[i].shape[j] != want) {
+        std::string why = ts.shape[j].isLiteral() ? std::to_string(want)
+                                                  : ts.shape[j].text() + " = " + std::to_string(want) + " (" +
+                                                        dimsText(k, b, ts.shape[j]) + ")";
+        return fail(ATTNC_ERR_SHAPE, argName(k, i) + ": shape[" + std::to_string(j) + "] is " +
+                                         std::to_string(args[i].shape[j]) + ", the kernel needs " + why +
+                                         " (expected shape " + shapeText(ts.shape) + ", got " + shapeText(args[i]) +
+                                         ")");
+      }
+    }
+  }
+  // Constraints among the sizes.
+  for (const Expr &c : m.constraints) {
+    int64_t v;
+    if (attnc_status s = evalOrFail(c, b, "constraint '" + c.text() + "'", v))
+      return s;
+    if (!v)
+      return fail(ATTNC_ERR_SHAPE, "constraint '" + c.text() + "' does not hold (" + dimsText(k, b, c) + ")");
+  }
+  // The split-KV count: given, or chosen from the grid of one split.
+  if (m.splitDim >= 0) {
+    int64_t keyTiles;
+    if (attnc_status s = evalOrFail(m.keyTiles, b, "split_kv.key_tiles", keyTiles))
+      return s;
+    if (chooseSplit) {
+      int64_t g[3];
+      for (int a = 0; a < 3; ++a)
+        if (attnc_status s = evalOrFail(m.grid[a], b, "grid", g[a]))
+          return s;
+      int64_t ctas = 0;
+      if (__builtin_mul_overflow(g[0], g[1], &ctas) || __builtin_mul_overflow(ctas, g[2], &ctas))
+        return fail(ATTNC_ERR_LIMIT, "the grid overflows 64 bits");
+      b.dims[m.splitDim] = chooseSplits(ctas, keyTiles, sms > 0 ? sms : 132, m.maxSplits);
+    } else if (b.dims[m.splitDim] > m.maxSplits) {
+      return fail(ATTNC_ERR_LIMIT, "split count " + m.dims[m.splitDim] + " = " +
+                                       std::to_string(b.dims[m.splitDim]) + " exceeds the kernel's maximum " +
+                                       std::to_string(m.maxSplits));
+    }
+  }
+  // Scalar parameters and the launch configuration.
+  b.i32Values.assign(m.params.size(), 0);
+  for (size_t p = 0; p < m.params.size(); ++p) {
+    const ParamSpec &ps = m.params[p];
+    if (ps.kind != ParamSpec::I32)
+      continue;
+    int64_t v;
+    if (attnc_status s = evalOrFail(ps.value, b, "parameter " + ps.name, v))
+      return s;
+    if (v < INT32_MIN || v > INT32_MAX)
+      return fail(ATTNC_ERR_LIMIT, "parameter " + ps.name + " = " + ps.value.text() + " = " + std::to_string(v) +
+                                       " does not fit in i32");
+    b.i32Values[p] = v;
+  }
+  static const char *axis[] = {"x", "y", "z"};
+  for (int a = 0; a < 3; ++a) {
+    if (attnc_status s = evalOrFail(m.grid[a], b, std::string("grid.") + axis[a], b.grid[a]))
+      return s;
+    int64_t lim = a == 0 ? INT32_MAX : 65535;
+    if (b.grid[a] < 1 || b.grid[a] > lim)
+      return fail(ATTNC_ERR_LIMIT, std::string("grid.") + axis[a] + " = " + m.grid[a].text() + " = " +
+                                       std::to_string(b.grid[a]) + " is outside 1.." + std::to_string(lim) + " (" +
+                                       dimsText(k, b, m.grid[a]) + ")");
+    if (attnc_status s = evalOrFail(m.block[a], b, std::string("block.") + axis[a], b.block[a]))
+      return s;
+    if (b.block[a] < 1 || b.block[a] > 1024)
+      return fail(ATTNC_ERR_LIMIT, std::string("block.") + axis[a] + " = " + std::to_string(b.block[a]) +
+                                       " is outside 1..1024");
+  }
+  if (b.block[0] * b.block[1] * b.block[2] > 1024)
+    return fail(ATTNC_ERR_LIMIT, "block has more than 1024 threads");
+  for (const ParamSpec &ps : m.params) {
+    if (ps.kind != ParamSpec::Workspace)
+      continue;
+    if (attnc_status s = evalOrFail(ps.bytes, b, ps.name + ".bytes", b.wsBytes))
+      return s;
+    if (attnc_status s = evalOrFail(ps.zeroBytes, b, ps.name + ".zero_bytes", b.wsZeroBytes))
+      return s;
+    // 64 GiB: more than any device holds; the product was overflow-checked.
+    if (b.wsBytes < 0 || b.wsBytes > (int64_t(1) << 36) || b.wsZeroBytes < 0 || b.wsZeroBytes > b.wsBytes)
+      return fail(ATTNC_ERR_LIMIT, ps.name + ": " + std::to_string(b.wsBytes) + " bytes (" +
+                                       std::to_string(b.wsZeroBytes) + " zeroed) is out of range");
+  }
+  if (attnc_status s = evalOrFail(m.sharedBytes, b, "shared_bytes", b.shared))
+    return s;
+  if (b.shared < 0 || b.shared > INT32_MAX)
+    return fail(ATTNC_ERR_LIMIT, "shared_bytes = " + std::to_string(b.shared) + " is out of range");
+
+  // Layout, extent and alignment of each tensor.
+  b.extentBytes.assign(nt, 0);
+  for (int i = 0; i < nt; ++i) {
+    const attnc_tensor &t = args[i];
+    const TensorSpec &ts = m.tensors[i];
+    int64_t es = (int64_t)attnc_dtype_size(ts.dtype);
+    int64_t last = 0; // offset of the last element, in elements
+    bool empty = false;
+    for (int j = 0; j < t.rank; ++j) {
+      if (t.strides[j] < 0)
+        return fail(ATTNC_ERR_STRIDE, argName(k, i) + ": stride[" + std::to_string(j) + "] is negative (" +
+                                          std::to_string(t.strides[j]) + ")");
+      if (t.shape[j] == 0)
+        empty = true;
+      int64_t term;
+      if (t.shape[j] > 0 && (__builtin_mul_overflow(t.shape[j] - 1, t.strides[j], &term) ||
+                             __builtin_add_overflow(last, term, &last)))
+        return fail(ATTNC_ERR_LIMIT, argName(k, i) + ": its extent overflows 64 bits");
+    }
+    int64_t bytes = 0;
+    if (!empty && (__builtin_add_overflow(last, (int64_t)1, &bytes) || __builtin_mul_overflow(bytes, es, &bytes)))
+      return fail(ATTNC_ERR_LIMIT, argName(k, i) + ": its extent overflows 64 bits");
+    b.extentBytes[i] = bytes;
+    if (bytes > 0 && !t.data)
+      return fail(ATTNC_ERR_POINTER, argName(k, i) + ": data is NULL");
+    // Pointer parameters: row-major contiguous (size-1 dims may have any stride).
+    bool ptrUse = false;
+    for (const ParamSpec &ps : m.params)
+      if (ps.kind == ParamSpec::Ptr && ps.tensor == i)
+        ptrUse = true;
+    if (ptrUse) {
+      int64_t expect = 1;
+      for (int j = t.rank - 1; j >= 0; --j) {
+        if (t.shape[j] != 1 && t.strides[j] != expect)
+          return fail(ATTNC_ERR_STRIDE, argName(k, i) + ": stride[" + std::to_string(j) + "] is " +
+                                            std::to_string(t.strides[j]) + " elements, the kernel needs " +
+                                            std::to_string(expect) + " (a contiguous row-major tensor)");
+        expect *= t.shape[j] > 0 ? t.shape[j] : 1;
+      }
+    }
+    // Tensor-map parameters: the strides the map is encoded with.
+    for (size_t p = 0; p < m.params.size(); ++p) {
+      const ParamSpec &ps = m.params[p];
+      if (ps.kind != ParamSpec::TensorMap || ps.tensor != i)
+        continue;
+      int j = t.rank; // logical dims consumed from the innermost end
+      for (int g = 0; g < ps.rank; ++g) {
+        int64_t base = 1; // element stride the map needs for this group's innermost dim
+        if (g > 0) {
+          int64_t sb;
+          if (attnc_status s = evalOrFail(ps.globalStridesBytes[g - 1], b,
+                                          ps.name + ".global_strides_bytes[" + std::to_string(g - 1) + "]", sb))
+            return s;
+          if (sb % es != 0 || sb % 16 != 0)
+            return fail(ATTNC_ERR_STRIDE, ps.name + ": global stride " + std::to_string(sb) +
+                                              " bytes is not a multiple of 16 (TMA rule)");
+          base = sb / es;
+        }
+        int64_t expect = base;
+        for (int c = 0; c < ps.groupSizes[g]; ++c) {
+          --j;
+          if (t.shape[j] != 1 && t.strides[j] != expect)
+            return fail(ATTNC_ERR_STRIDE,
+                        argName(k, i) + ": stride[" + std::to_string(j) + "] is " + std::to_string(t.strides[j]) +
+                            " elements, the kernel's tensor map " + ps.name + " needs " + std::to_string(expect) +
+                            " (a contiguous row-major tensor)");
+          expect *= t.shape[j] > 0 ? t.shape[j] : 1;
+        }
+      }
+    }
+    if (t.data && ts.align > 1 && ((uintptr_t)t.data % (uintptr_t)ts.align) != 0)
+      return fail(ATTNC_ERR_ALIGNMENT, argName(k, i) + ": data pointer " + hex(t.data) + " is not " +
+                                           std::to_string(ts.align) + "-byte aligned" +
+                                           (ts.viaMap ? " (the tensor map (TMA) needs 16 bytes)" : ""));
+  }
+  return ATTNC_OK;
+}
+
+extern "C" {
+
+attnc_status attnc_kernel_validate(const attnc_kernel *k, const attnc_tensor *args, int nargs, const int64_t *dims,
+                                   int64_t *resolved) {
+  Bound b;
+  if (attnc_status s = validate(k, args, nargs, dims, b))
+    return s;
+  if (resolved)
+    for (size_t d = 0; d < b.dims.size(); ++d)
+      resolved[d] = b.dims[d];
+  return ATTNC_OK;
+}
+
+} // extern "C"
