@@ -24,6 +24,7 @@
 // Prints one line per case with max abs and relative error; exit status 1 if
 // any case failed.
 #include "attnc/Runtime/attnc_runtime.h"
+#include "ManifestJson.h"
 
 #include <cuda.h>
 
@@ -419,174 +420,9 @@ void runAttention(attnc_kernel *k, const Attn &a, bool quick, uint64_t &seed, co
 }
 
 // ---- case folders (scripts/make-gpu-cases) ------------------------------
-// A minimal JSON reader (objects, arrays, strings, numbers, true/false/null)
-// for case.json and the manifest's "spec" object.
-struct Json {
-  enum Kind { Null, Bool, Num, Str, Arr, Obj } kind = Null;
-  bool b = false;
-  double num = 0;
-  std::string str;
-  std::vector<Json> arr;
-  std::vector<std::pair<std::string, Json>> obj;
-  const Json *get(const std::string &key) const {
-    if (kind != Obj)
-      return nullptr;
-    for (const auto &kv : obj)
-      if (kv.first == key)
-        return &kv.second;
-    return nullptr;
-  }
-};
-
-struct JsonParser {
-  const std::string &s;
-  size_t i = 0;
-  std::string err;
-  explicit JsonParser(const std::string &text) : s(text) {}
-  void ws() {
-    while (i < s.size() && isspace((unsigned char)s[i]))
-      ++i;
-  }
-  bool fail(const char *what) {
-    if (err.empty())
-      err = std::string(what) + " at offset " + std::to_string(i);
-    return false;
-  }
-  bool str(std::string &out) {
-    if (i >= s.size() || s[i] != '"')
-      return fail("expected a string");
-    ++i;
-    while (i < s.size() && s[i] != '"') {
-      char c = s[i++];
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (i >= s.size())
-        return fail("bad escape");
-      char e = s[i++];
-      switch (e) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'u': {
-        if (i + 4 > s.size())
-          return fail("bad \\u escape");
-        unsigned cp = (unsigned)strtoul(s.substr(i, 4).c_str(), nullptr, 16);
-        i += 4;
-        if (cp < 0x80) {
-          out += (char)cp;
-        } else if (cp < 0x800) {
-          out += (char)(0xc0 | (cp >> 6));
-          out += (char)(0x80 | (cp & 0x3f));
-        } else {
-          out += (char)(0xe0 | (cp >> 12));
-          out += (char)(0x80 | ((cp >> 6) & 0x3f));
-          out += (char)(0x80 | (cp & 0x3f));
-        }
-        break;
-      }
-      default: out += e;
-      }
-    }
-    if (i >= s.size())
-      return fail("unterminated string");
-    ++i;
-    return true;
-  }
-  bool value(Json &v) {
-    ws();
-    if (i >= s.size())
-      return fail("unexpected end");
-    char c = s[i];
-    if (c == '{') {
-      v.kind = Json::Obj;
-      ++i;
-      ws();
-      if (i < s.size() && s[i] == '}') {
-        ++i;
-        return true;
-      }
-      while (true) {
-        ws();
-        std::string key;
-        if (!str(key))
-          return false;
-        ws();
-        if (i >= s.size() || s[i] != ':')
-          return fail("expected ':'");
-        ++i;
-        Json x;
-        if (!value(x))
-          return false;
-        v.obj.emplace_back(std::move(key), std::move(x));
-        ws();
-        if (i < s.size() && s[i] == ',') {
-          ++i;
-          continue;
-        }
-        if (i < s.size() && s[i] == '}') {
-          ++i;
-          return true;
-        }
-        return fail("expected ',' or '}'");
-      }
-    }
-    if (c == '[') {
-      v.kind = Json::Arr;
-      ++i;
-      ws();
-      if (i < s.size() && s[i] == ']') {
-        ++i;
-        return true;
-      }
-      while (true) {
-        Json x;
-        if (!value(x))
-          return false;
-        v.arr.push_back(std::move(x));
-        ws();
-        if (i < s.size() && s[i] == ',') {
-          ++i;
-          continue;
-        }
-        if (i < s.size() && s[i] == ']') {
-          ++i;
-          return true;
-        }
-        return fail("expected ',' or ']'");
-      }
-    }
-    if (c == '"') {
-      v.kind = Json::Str;
-      return str(v.str);
-    }
-    if (!s.compare(i, 4, "true")) {
-      v.kind = Json::Bool;
-      v.b = true;
-      i += 4;
-      return true;
-    }
-    if (!s.compare(i, 5, "false")) {
-      v.kind = Json::Bool;
-      i += 5;
-      return true;
-    }
-    if (!s.compare(i, 4, "null")) {
-      i += 4;
-      return true;
-    }
-    char *end = nullptr;
-    v.num = strtod(s.c_str() + i, &end);
-    if (end == s.c_str() + i)
-      return fail("unexpected character");
-    v.kind = Json::Num;
-    i = (size_t)(end - s.c_str());
-    return true;
-  }
-};
+// case.json and the manifest's "spec" object are read with the runtime's
+// JSON reader (lib/Runtime/ManifestJson.h).
+using attnc::rt::JsonValue;
 
 bool readFile(const std::string &path, std::string &out) {
   FILE *f = fopen(path.c_str(), "rb");
@@ -601,15 +437,14 @@ bool readFile(const std::string &path, std::string &out) {
   return true;
 }
 
-bool readJson(const std::string &path, Json &v, std::string &err) {
+bool readJson(const std::string &path, JsonValue &v, std::string &err) {
   std::string text;
   if (!readFile(path, text)) {
     err = "cannot read " + path;
     return false;
   }
-  JsonParser p(text);
-  if (!p.value(v)) {
-    err = path + ": " + p.err;
+  if (!JsonValue::parse(text, v, err)) {
+    err = path + ": " + err;
     return false;
   }
   return true;
@@ -813,22 +648,14 @@ struct CaseBuf {
 
 struct LoadedKernel {
   attnc_kernel *k = nullptr;
-  Json manifest;
+  JsonValue manifest;
 };
 
 // Loads a manifest (parsed here too, for the case's tensor names) and the
 // binary beside it through the runtime.
 bool loadKernel(const std::string &mpath, LoadedKernel &n, std::string &err) {
-  std::string text;
-  if (!readFile(mpath, text)) {
-    err = "cannot read the manifest";
+  if (!readJson(mpath, n.manifest, err))
     return false;
-  }
-  JsonParser p(text);
-  if (!p.value(n.manifest)) {
-    err = p.err;
-    return false;
-  }
   if (attnc_kernel_load(mpath.c_str(), &n.k) != ATTNC_OK) {
     err = attnc_last_error();
     return false;
@@ -845,20 +672,20 @@ void runCase(const std::string &caseArg, std::vector<std::pair<std::string, Load
   while (dir.size() > 1 && dir.back() == '/')
     dir.pop_back();
   std::string err;
-  Json cj;
+  JsonValue cj;
   std::string label = dir;
   auto failCase = [&](const std::string &why) { result(false, "%-44s %s", label.c_str(), why.c_str()); };
   if (!readJson(dir + "/case.json", cj, err))
     return failCase("case.json: " + err);
-  const Json *ex = cj.get("example");
+  const JsonValue *ex = cj.get("example");
   size_t cs = dir.find_last_of('/');
   std::string caseName = cs == std::string::npos ? dir : dir.substr(cs + 1);
-  if (ex && ex->kind == Json::Str)
-    label = ex->str + " #" + caseName;
-  const Json *mf = cj.get("manifest");
-  if (!mf || mf->kind != Json::Str)
+  if (ex && ex->isString())
+    label = ex->str() + " #" + caseName;
+  const JsonValue *mf = cj.get("manifest");
+  if (!mf || !mf->isString())
     return failCase("case.json has no \"manifest\"");
-  std::string mpath = mf->str;
+  std::string mpath = mf->str();
   if (mpath.empty() || mpath[0] != '/') {
     std::string beside = dir + "/" + mpath, up = dirName(dirName(dir)) + "/" + mpath;
     mpath = fileExists(beside) ? beside : up;
@@ -875,25 +702,25 @@ void runCase(const std::string &caseArg, std::vector<std::pair<std::string, Load
     lk = &cache.back().second;
   }
   attnc_kernel *k = lk->k;
-  const Json *specIn = lk->manifest.get("spec") ? lk->manifest.get("spec")->get("inputs") : nullptr;
+  const JsonValue *specIn = lk->manifest.get("spec") ? lk->manifest.get("spec")->get("inputs") : nullptr;
   if (!specIn)
     return failCase("manifest " + mpath + " has no \"spec\".\"inputs\" (name mapping)");
-  const Json *inputs = cj.get("inputs"), *expected = cj.get("expected"), *dimsJ = cj.get("dims");
+  const JsonValue *inputs = cj.get("inputs"), *expected = cj.get("expected"), *dimsJ = cj.get("dims");
   if (!inputs || !expected || !dimsJ)
     return failCase("case.json needs \"inputs\", \"expected\" and \"dims\"");
-  const Json *eo = expected->get("o");
-  if (!eo || eo->kind != Json::Str)
+  const JsonValue *eo = expected->get("o");
+  if (!eo || !eo->isString())
     return failCase("case.json: \"expected\" has no \"o\"");
-  for (const auto &kv : expected->obj)
+  for (const auto &kv : expected->object())
     if (kv.first != "o")
       printf("# %s: expected output '%s' ignored (the kernel writes o and lse)\n", label.c_str(), kv.first.c_str());
   Npy ref;
-  if (!readNpy(dir + "/" + eo->str, ref, err))
+  if (!readNpy(dir + "/" + eo->str(), ref, err))
     return failCase(err);
 
   auto dimOf = [&](const char *n) -> long {
-    const Json *d = dimsJ->get(n);
-    return d && d->kind == Json::Num ? (long)d->num : -1;
+    const JsonValue *d = dimsJ->get(n);
+    return d && d->isNumber() ? (long)d->number() : -1;
   };
   long B = dimOf("B"), H = dimOf("H"), Hq = dimOf("Hq"), Hk = dimOf("Hk"), Lq = dimOf("Lq"), Lk = dimOf("Lk");
   int D = (int)attnc_kernel_info_int(k, "head_dim", 0), Dv = (int)attnc_kernel_info_int(k, "head_dim_v", D);
@@ -936,22 +763,22 @@ void runCase(const std::string &caseArg, std::vector<std::pair<std::string, Load
     // A kernel input: find its spec name.
     std::string specName;
     if (tn == "q" || tn == "k" || tn == "v") {
-      const Json *n = specIn->get(tn);
-      if (n && n->kind == Json::Str)
-        specName = n->str;
+      const JsonValue *n = specIn->get(tn);
+      if (n && n->isString())
+        specName = n->str();
     } else if (tn.compare(0, 6, "extra_") == 0) {
-      const Json *ex = specIn->get("extras");
+      const JsonValue *ex = specIn->get("extras");
       size_t idx = (size_t)atoi(tn.c_str() + 6);
-      if (ex && ex->kind == Json::Arr && idx < ex->arr.size() && ex->arr[idx].kind == Json::Str)
-        specName = ex->arr[idx].str;
+      if (ex && ex->isArray() && idx < ex->array().size() && ex->array()[idx].isString())
+        specName = ex->array()[idx].str();
     }
     if (specName.empty())
       return failCase("manifest tensor '" + tn + "' has no spec input name in the manifest's \"spec\"");
-    const Json *file = inputs->get(specName);
-    if (!file || file->kind != Json::Str)
+    const JsonValue *file = inputs->get(specName);
+    if (!file || !file->isString())
       return failCase("case.json has no input '" + specName + "' (kernel tensor " + tn + ")");
     Npy a;
-    if (!readNpy(dir + "/" + file->str, a, err))
+    if (!readNpy(dir + "/" + file->str(), a, err))
       return failCase(err);
     size_t n = a.count(), es = attnc_dtype_size(dt);
     std::vector<char> host(n * es);
@@ -1013,9 +840,9 @@ void runCase(const std::string &caseArg, std::vector<std::pair<std::string, Load
   int nd = attnc_kernel_num_dims(k);
   std::vector<int64_t> dims(nd, -1);
   for (int d = 0; d < nd; ++d) {
-    const Json *v = dimsJ->get(attnc_kernel_dim_name(k, d));
-    if (v && v->kind == Json::Num)
-      dims[d] = (int64_t)v->num;
+    const JsonValue *v = dimsJ->get(attnc_kernel_dim_name(k, d));
+    if (v && v->isNumber())
+      dims[d] = (int64_t)v->number();
   }
   attnc_status st = DryRun ? attnc_kernel_validate(k, args.data(), nt, dims.data(), nullptr)
                            : attnc_kernel_launch(k, args.data(), nt, dims.data(), nullptr);
