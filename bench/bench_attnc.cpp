@@ -74,12 +74,18 @@ int main(int argc, char **argv) {
   std::vector<int64_t> dims(attnc_kernel_num_dims(kernel), -1);
   std::string given = argc > 9 ? argv[9] : "";
   for (size_t p = 0; p < given.size();) {
-    size_t comma = given.find(',', p), eq = given.find('=', p);
-    std::string name = given.substr(p, eq - p);
-    for (int d = 0; d < (int)dims.size(); ++d)
-      if (name == attnc_kernel_dim_name(kernel, d))
-        dims[d] = atoll(given.c_str() + eq + 1);
-    p = comma == std::string::npos ? given.size() : comma + 1;
+    size_t comma = std::min(given.find(',', p), given.size());
+    std::string item = given.substr(p, comma - p);
+    size_t eq = item.find('=');
+    int d = 0;
+    while (eq != std::string::npos && d < (int)dims.size() && item.substr(0, eq) != attnc_kernel_dim_name(kernel, d))
+      ++d;
+    if (eq == std::string::npos || d == (int)dims.size()) {
+      fprintf(stderr, "bench_attnc: '%s' is not NAME=VALUE for a dim of %s\n", item.c_str(), attnc_kernel_name(kernel));
+      return 2;
+    }
+    dims[d] = atoll(item.c_str() + eq + 1);
+    p = comma + 1;
   }
   cudaStream_t stream;
   CUDA_CK(cudaStreamCreate(&stream));

@@ -74,6 +74,13 @@ const Api *driver(std::string &why) {
   sym(TheApi.MemAllocAsync, "cuMemAllocAsync");
   sym(TheApi.MemFreeAsync, "cuMemFreeAsync");
   sym(TheApi.MemsetD32Async, "cuMemsetD32Async");
+  sym(TheApi.StreamGetId, "cuStreamGetId");
+  sym(TheApi.StreamIsCapturing, "cuStreamIsCapturing");
+  sym(TheApi.EventCreate, "cuEventCreate");
+  sym(TheApi.EventRecord, "cuEventRecord");
+  sym(TheApi.EventQuery, "cuEventQuery");
+  sym(TheApi.EventSynchronize, "cuEventSynchronize");
+  sym(TheApi.EventDestroy, "cuEventDestroy_v2");
   sym(TheApi.StreamSynchronize, "cuStreamSynchronize");
   sym(TheApi.PointerGetAttribute, "cuPointerGetAttribute");
   sym(TheApi.GetErrorString, "cuGetErrorString");
@@ -90,7 +97,10 @@ const Api *driver(std::string &why) {
   REQ(FuncSetAttribute, "cuFuncSetAttribute") REQ(LaunchKernel, "cuLaunchKernel")
   REQ(TensorMapEncodeTiled, "cuTensorMapEncodeTiled (needs a CUDA 12 driver)") REQ(MemAlloc, "cuMemAlloc_v2")
   REQ(MemFree, "cuMemFree_v2") REQ(MemcpyHtoD, "cuMemcpyHtoD_v2") REQ(MemcpyDtoH, "cuMemcpyDtoH_v2") REQ(StreamSynchronize, "cuStreamSynchronize")
-  REQ(MemsetD32Async, "cuMemsetD32Async")
+  REQ(MemsetD32Async, "cuMemsetD32Async") REQ(StreamGetId, "cuStreamGetId (needs a CUDA 12 driver)")
+  REQ(StreamIsCapturing, "cuStreamIsCapturing") REQ(EventCreate, "cuEventCreate")
+  REQ(EventRecord, "cuEventRecord") REQ(EventQuery, "cuEventQuery")
+  REQ(EventSynchronize, "cuEventSynchronize") REQ(EventDestroy, "cuEventDestroy_v2")
   REQ(PointerGetAttribute, "cuPointerGetAttribute")
 #undef REQ
   if (missing) {

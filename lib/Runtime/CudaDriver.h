@@ -23,6 +23,7 @@ typedef struct CtxSt *Context;
 typedef struct ModSt *Module;
 typedef struct FuncSt *Function;
 typedef struct StreamSt *Stream;
+typedef struct EventSt *Event;
 typedef unsigned long long DevicePtr; // CUdeviceptr (64-bit)
 struct alignas(128) TensorMap {
   uint64_t opaque[16];
@@ -84,6 +85,13 @@ struct Api {
   Result (*MemAllocAsync)(DevicePtr *, size_t, Stream);
   Result (*MemFreeAsync)(DevicePtr, Stream);
   Result (*MemsetD32Async)(DevicePtr, unsigned, size_t, Stream);
+  Result (*StreamGetId)(Stream, unsigned long long *);
+  Result (*StreamIsCapturing)(Stream, int *); // CUstreamCaptureStatus
+  Result (*EventCreate)(Event *, unsigned);
+  Result (*EventRecord)(Event, Stream);
+  Result (*EventQuery)(Event);
+  Result (*EventSynchronize)(Event);
+  Result (*EventDestroy)(Event);
   Result (*StreamSynchronize)(Stream);
   Result (*PointerGetAttribute)(void *, int, DevicePtr);
   Result (*GetErrorString)(Result, const char **);

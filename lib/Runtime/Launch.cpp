@@ -67,56 +67,85 @@ attnc_status moduleFor(attnc_kernel *k, const cu::Api &api, cu::Context ctx, int
   return ATTNC_OK;
 }
 
-/// The device buffer of a launch on `st`: the tensor maps (uploaded only
-/// when they differ from what the stream's buffer holds), then the
-/// workspace, whose zeroed prefix (the split-KV counters) is cleared with a
-/// stream-ordered memset. One buffer per (context, stream), kept across
-/// launches: launches on one stream are ordered, so reusing it is safe, and
-/// other streams get their own. base = 0 when the kernel needs none.
+/// Buffers of streams beyond this many are freed once idle.
+constexpr size_t kMaxStreamBuffers = 8;
+
+} // namespace
+
+void attnc::rt::freeStreamBuffer(const cu::Api &A, attnc_kernel::PerContext::StreamBuffer &sb) {
+  A.EventSynchronize(sb.done);
+  A.EventDestroy(sb.done);
+  A.MemFree(sb.alloc);
+}
+
+namespace {
+
+/// The device buffer of a launch on `st` (PerContext::StreamBuffer): the
+/// tensor maps, uploaded only when they differ from what the buffer holds,
+/// then the workspace, whose zeroed prefix (the split-KV counters) is cleared
+/// with a stream-ordered memset. sb = null when the kernel needs none.
 attnc_status launchBuffer(const cu::Api &A, attnc_kernel::PerContext *pc, cu::Stream st, const void *maps,
-                          size_t mapBytes, size_t mapPart, const Bound &b, cu::DevicePtr &base) {
+                          size_t mapBytes, size_t mapPart, const Bound &b,
+                          attnc_kernel::PerContext::StreamBuffer *&sb) {
   size_t need = mapPart + (size_t)b.wsBytes;
-  base = 0;
+  sb = nullptr;
   if (!need)
     return ATTNC_OK;
-  cu::Result r;
-  attnc_kernel::PerContext::StreamBuffer *sb = nullptr;
-  for (auto &e : pc->buffers)
-    if (e.stream == st)
+  // A captured graph would keep this buffer's address while later launches
+  // rewrite it, and the upload from pageable memory cannot be captured.
+  int capture = 0;
+  cu::Result r = A.StreamIsCapturing(st, &capture);
+  if (r != cu::SUCCESS)
+    return fail(ATTNC_ERR_CUDA, "cuStreamIsCapturing failed: " + cu::errorText(A, r));
+  if (capture != 0)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "the stream is being captured into a CUDA graph: launches of this "
+                                            "kernel cannot be captured yet (its tensor maps and workspace are "
+                                            "uploaded per launch)");
+  unsigned long long id = 0;
+  if ((r = A.StreamGetId(st, &id)) != cu::SUCCESS)
+    return fail(ATTNC_ERR_CUDA, "cuStreamGetId failed: " + cu::errorText(A, r));
+  auto &bufs = pc->buffers;
+  for (auto &e : bufs)
+    if (e.streamId == id)
       sb = &e;
   if (sb && sb->bytes < need) {
-    // In use by earlier launches on this stream: freed in stream order.
-    if (pc->memPools) {
-      A.MemFreeAsync(sb->alloc, st);
-    } else {
-      A.StreamSynchronize(st);
-      A.MemFree(sb->alloc);
-    }
-    pc->buffers.erase(pc->buffers.begin() + (sb - pc->buffers.data()));
+    freeStreamBuffer(A, *sb);
+    bufs.erase(bufs.begin() + (sb - bufs.data()));
     sb = nullptr;
   }
   if (!sb) {
+    // Many streams: free the buffers whose launches have all completed.
+    if (bufs.size() >= kMaxStreamBuffers)
+      for (size_t i = bufs.size(); i-- > 0;)
+        if (A.EventQuery(bufs[i].done) == cu::SUCCESS) {
+          freeStreamBuffer(A, bufs[i]);
+          bufs.erase(bufs.begin() + i);
+        }
     attnc_kernel::PerContext::StreamBuffer e = {};
-    e.stream = st;
+    e.streamId = id;
     e.bytes = need;
     if ((r = A.MemAlloc(&e.alloc, need + 256)) != cu::SUCCESS)
       return fail((attnc_status)cuStatus(r), "allocating " + std::to_string(need) +
                                                  " bytes for the tensor maps and the workspace failed: " +
                                                  cu::errorText(A, r));
+    if ((r = A.EventCreate(&e.done, /*CU_EVENT_DISABLE_TIMING*/ 2)) != cu::SUCCESS) {
+      A.MemFree(e.alloc);
+      return fail(ATTNC_ERR_CUDA, "cuEventCreate failed: " + cu::errorText(A, r));
+    }
     e.base = (e.alloc + 255) & ~(cu::DevicePtr)255; // CUtensorMap is 128-byte aligned
-    pc->buffers.push_back(e);
-    sb = &pc->buffers.back();
+    bufs.push_back(std::move(e));
+    sb = &bufs.back();
   }
-  base = sb->base;
   const char *mp = (const char *)maps;
   if (mapBytes && (sb->maps.size() != mapBytes || memcmp(sb->maps.data(), mp, mapBytes) != 0)) {
-    if ((r = A.MemcpyHtoDAsync(base, mp, mapBytes, st)) != cu::SUCCESS) {
+    if ((r = A.MemcpyHtoDAsync(sb->base, mp, mapBytes, st)) != cu::SUCCESS) {
       sb->maps.clear();
       return fail(ATTNC_ERR_CUDA, "copying the tensor maps to the device failed: " + cu::errorText(A, r));
     }
     sb->maps.assign(mp, mp + mapBytes);
   }
-  if (b.wsZeroBytes > 0 && (r = A.MemsetD32Async(base + mapPart, 0, (size_t)b.wsZeroBytes / 4, st)) != cu::SUCCESS)
+  if (b.wsZeroBytes > 0 &&
+      (r = A.MemsetD32Async(sb->base + mapPart, 0, (size_t)b.wsZeroBytes / 4, st)) != cu::SUCCESS)
     return fail(ATTNC_ERR_CUDA, "zeroing the workspace failed: " + cu::errorText(A, r));
   return ATTNC_OK;
 }
@@ -280,9 +309,10 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
 
   size_t mapBytes = maps.size() * sizeof(cu::TensorMap);
   size_t mapPart = (mapBytes + 255) & ~(size_t)255;
-  cu::DevicePtr mapBase = 0;
-  if (attnc_status s = launchBuffer(A, pc, st, maps.data(), mapBytes, mapPart, b, mapBase))
+  attnc_kernel::PerContext::StreamBuffer *sb = nullptr;
+  if (attnc_status s = launchBuffer(A, pc, st, maps.data(), mapBytes, mapPart, b, sb))
     return s;
+  cu::DevicePtr mapBase = sb ? sb->base : 0;
   std::vector<uint64_t> slots(m.params.size(), 0);
   std::vector<void *> ptrs(m.params.size(), nullptr);
   for (size_t p = 0; p < m.params.size(); ++p) {
@@ -310,6 +340,8 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
     result = fail((attnc_status)cuStatus(r), "cuLaunchKernel of " + m.kernel + " (" + cfg +
                                                  ") failed: " + cu::errorText(A, r));
   }
+  if (sb && (r = A.EventRecord(sb->done, st)) != cu::SUCCESS && result == ATTNC_OK)
+    result = fail(ATTNC_ERR_CUDA, "cuEventRecord failed: " + cu::errorText(A, r));
   return result;
 }
 

@@ -121,6 +121,11 @@ public:
       M.splitDim = dimIndex(dim);
       if (M.splitDim < 0)
         return fail("split_kv.dim", "'" + dim + "' is not a dim of the kernel");
+      for (const TensorSpec &t : M.tensors)
+        for (const Expr &e : t.shape)
+          if (e.dimId() == M.splitDim)
+            return fail("split_kv.dim", "'" + dim + "' is a size of tensor '" + t.name +
+                                            "'; the split count must be a dim of its own");
       const JsonValue *mx = sk->get("max_splits"), *kt = sk->get("key_tiles");
       if (!mx || !mx->isInteger() || mx->integer() < 1 || mx->integer() > 65535)
         return fail("split_kv.max_splits", "expected an integer from 1 to 65535");
@@ -329,6 +334,9 @@ private:
       if (!tensorRef(p, f, dt, shape, false, align, ps.tensor))
         return false;
     } else if (kind == "workspace") {
+      for (const ParamSpec &q : M.params)
+        if (q.kind == ParamSpec::Workspace)
+          return fail(f + ".kind", "a second workspace parameter (the runtime provides one)");
       ps.kind = ParamSpec::Workspace;
       const JsonValue *by = p.get("bytes"), *z = p.get("zero_bytes");
       if (!by)

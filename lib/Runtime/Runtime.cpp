@@ -279,12 +279,18 @@ void attnc_kernel_free(attnc_kernel *k) {
     return;
   if (!k->loaded.empty()) {
     std::string why;
-    if (const cu::Api *api = cu::driver(why))
+    if (const cu::Api *api = cu::driver(why)) {
+      // Each context's buffers and module are released in that context.
+      cu::Context prev = nullptr;
+      api->CtxGetCurrent(&prev);
       for (auto &e : k->loaded) {
+        api->CtxSetCurrent(e.ctx);
         for (auto &sb : e.buffers)
-          api->MemFree(sb.alloc);
+          freeStreamBuffer(*api, sb);
         api->ModuleUnload(e.mod);
       }
+      api->CtxSetCurrent(prev);
+    }
   }
   delete k;
 }

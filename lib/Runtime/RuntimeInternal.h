@@ -34,16 +34,19 @@ struct attnc_kernel {
     int64_t sharedSet;   // the MAX_DYNAMIC_SHARED_SIZE_BYTES we set
     int sharedOptin;     // the device's per-block opt-in limit
     bool memPools;
-    /// Per stream: the device buffer holding the tensor maps and the
-    /// workspace of the last launch on it (reused while large enough; the
-    /// maps are uploaded again only when they change). Launches on one
-    /// stream are ordered, so reuse is safe; other streams get their own.
+    /// Per stream (by cuStreamGetId, unique for the context's lifetime):
+    /// the device buffer holding the tensor maps and the workspace of the
+    /// launches on it, reused while large enough (the maps are uploaded
+    /// again only when they change). Launches on one stream are ordered, so
+    /// reuse is safe; other streams get their own. `done` is recorded after
+    /// each launch, so idle buffers can be freed (Launch.cpp).
     struct StreamBuffer {
-      attnc::rt::cu::Stream stream;
+      unsigned long long streamId;
       attnc::rt::cu::DevicePtr base; // 256-aligned, inside the allocation at `alloc`
       attnc::rt::cu::DevicePtr alloc;
       size_t bytes;
       std::vector<char> maps; // what base holds
+      attnc::rt::cu::Event done;
     };
     std::vector<StreamBuffer> buffers;
   };
@@ -75,12 +78,15 @@ struct Bound {
   int64_t wsBytes = 0, wsZeroBytes = 0; // the workspace param, if any
 };
 
+/// Frees a launch buffer once the launches that used it are done (Launch.cpp).
+void freeStreamBuffer(const cu::Api &A, attnc_kernel::PerContext::StreamBuffer &sb);
+
 /// Evaluates a manifest expression for a launch, or fails (ATTNC_ERR_LIMIT)
 /// naming `what`.
 attnc_status evalOrFail(const Expr &e, const Bound &b, const std::string &what, int64_t &out);
 /// Every host-side check of a launch (attnc_kernel_validate). sms: the
-/// device's SM count for the split-KV choice (0: assume 132, an H100/H200,
-/// when no device is at hand).
+/// device's SM count for the split-KV choice (0: assume 132, an H100 SXM or
+/// H200, when no device is at hand).
 attnc_status validate(const attnc_kernel *k, const attnc_tensor *args, int nargs, const int64_t *dimsIn,
                       Bound &b, int sms = 0);
 

@@ -56,6 +56,33 @@ static std::string dimsText(const attnc_kernel *k, const Bound &b, const Expr &e
   return r;
 }
 
+/// The split-KV count (the manifest's split_kv dim): the caller's, checked
+/// against the kernel's maximum, or (choose) picked by chooseSplits from
+/// the grid of one split. sms: the device's, or 0 for the assumed 132.
+static attnc_status splitCount(const attnc_kernel *k, bool choose, int sms, Bound &b) {
+  const Manifest &m = k->m;
+  if (m.splitDim < 0)
+    return ATTNC_OK;
+  if (!choose) {
+    if (b.dims[m.splitDim] > m.maxSplits)
+      return fail(ATTNC_ERR_LIMIT, "split count " + m.dims[m.splitDim] + " = " +
+                                       std::to_string(b.dims[m.splitDim]) + " exceeds the kernel's maximum " +
+                                       std::to_string(m.maxSplits));
+    return ATTNC_OK;
+  }
+  int64_t keyTiles, g[3], ctas = 0;
+  b.dims[m.splitDim] = 1;
+  if (attnc_status s = evalOrFail(m.keyTiles, b, "split_kv.key_tiles", keyTiles))
+    return s;
+  for (int a = 0; a < 3; ++a)
+    if (attnc_status s = evalOrFail(m.grid[a], b, "grid", g[a]))
+      return s;
+  if (__builtin_mul_overflow(g[0], g[1], &ctas) || __builtin_mul_overflow(ctas, g[2], &ctas))
+    return fail(ATTNC_ERR_LIMIT, "the grid overflows 64 bits");
+  b.dims[m.splitDim] = chooseSplits(ctas, keyTiles, sms > 0 ? sms : 132, m.maxSplits);
+  return ATTNC_OK;
+}
+
 attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args, int nargs, const int64_t *dimsIn, Bound &b,
                       int sms) {
   if (!k)
@@ -129,7 +156,7 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
   }
   const bool chooseSplit = m.splitDim >= 0 && src[m.splitDim].empty();
   if (chooseSplit) {
-    b.dims[m.splitDim] = 1; // for now; chosen below
+    b.dims[m.splitDim] = 1; // chosen by splitCount once the other sizes are bound
     src[m.splitDim] = "the runtime's split-KV choice";
   }
   for (size_t d = 0; d < nd; ++d) {
@@ -143,6 +170,9 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
       return fail(ATTNC_ERR_LIMIT, "size " + m.dims[d] + " = " + std::to_string(b.dims[d]) + " (from " + src[d] +
                                        ") exceeds the kernel's i32 range");
   }
+  // The split count before anything that may read it.
+  if (attnc_status s = splitCount(k, chooseSplit, sms, b))
+    return s;
   // Every other shape entry: literals and expressions.
   for (int i = 0; i < nt; ++i) {
     const TensorSpec &ts = m.tensors[i];
@@ -170,26 +200,6 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
       return s;
     if (!v)
       return fail(ATTNC_ERR_SHAPE, "constraint '" + c.text() + "' does not hold (" + dimsText(k, b, c) + ")");
-  }
-  // The split-KV count: given, or chosen from the grid of one split.
-  if (m.splitDim >= 0) {
-    int64_t keyTiles;
-    if (attnc_status s = evalOrFail(m.keyTiles, b, "split_kv.key_tiles", keyTiles))
-      return s;
-    if (chooseSplit) {
-      int64_t g[3];
-      for (int a = 0; a < 3; ++a)
-        if (attnc_status s = evalOrFail(m.grid[a], b, "grid", g[a]))
-          return s;
-      int64_t ctas = 0;
-      if (__builtin_mul_overflow(g[0], g[1], &ctas) || __builtin_mul_overflow(ctas, g[2], &ctas))
-        return fail(ATTNC_ERR_LIMIT, "the grid overflows 64 bits");
-      b.dims[m.splitDim] = chooseSplits(ctas, keyTiles, sms > 0 ? sms : 132, m.maxSplits);
-    } else if (b.dims[m.splitDim] > m.maxSplits) {
-      return fail(ATTNC_ERR_LIMIT, "split count " + m.dims[m.splitDim] + " = " +
-                                       std::to_string(b.dims[m.splitDim]) + " exceeds the kernel's maximum " +
-                                       std::to_string(m.maxSplits));
-    }
   }
   // Scalar parameters and the launch configuration.
   b.i32Values.assign(m.params.size(), 0);
@@ -229,10 +239,14 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
       return s;
     if (attnc_status s = evalOrFail(ps.zeroBytes, b, ps.name + ".zero_bytes", b.wsZeroBytes))
       return s;
-    // 64 GiB: more than any device holds; the product was overflow-checked.
-    if (b.wsBytes < 0 || b.wsBytes > (int64_t(1) << 36) || b.wsZeroBytes < 0 || b.wsZeroBytes > b.wsBytes)
+    // A sanity cap (64 GiB) on what the expressions give; the driver's
+    // allocation reports what the device cannot hold. The zeroed prefix is
+    // cleared in 4-byte words.
+    if (b.wsBytes < 0 || b.wsBytes > (int64_t(1) << 36) || b.wsZeroBytes < 0 || b.wsZeroBytes > b.wsBytes ||
+        b.wsZeroBytes % 4 != 0)
       return fail(ATTNC_ERR_LIMIT, ps.name + ": " + std::to_string(b.wsBytes) + " bytes (" +
-                                       std::to_string(b.wsZeroBytes) + " zeroed) is out of range");
+                                       std::to_string(b.wsZeroBytes) +
+                                       " zeroed, a multiple of 4 at most that) is out of range");
   }
   if (attnc_status s = evalOrFail(m.sharedBytes, b, "shared_bytes", b.shared))
     return s;

@@ -10,7 +10,8 @@
 // warpgroup that brings the count to 2S merges the partials with the
 // anchor's combine rule (softmax: rescale by 2^(m_p - M); the sums of the
 // other links: plain sums) and runs the common epilogue, which adds the null
-// key once and normalises. The merge resets the counter for the next launch.
+// key once and normalises. The runtime zeroes the counters before each
+// launch (a stream-ordered memset).
 //
 //===----------------------------------------------------------------------===//
 #include "passes/GPU/KernelEmitter.h"
@@ -18,32 +19,27 @@
 using namespace mlir;
 using namespace attnc::gpu;
 
-namespace {
-Value inlinePtx(OpBuilder &b, Location loc, Type resTy, ValueRange args, StringRef text,
-                StringRef constraints) {
-  auto op = LLVM::InlineAsmOp::create(b, loc, resTy, args, text, constraints,
-                                      /*has_side_effects=*/true, /*is_align_stack=*/false,
-                                      LLVM::tailcallkind::TailCallKind::None,
-                                      LLVM::AsmDialectAttr(), ArrayAttr());
-  return resTy ? op.getResult(0) : Value();
-}
-} // namespace
-
-/// Byte offset (i64) of output row `row` (tile row index, i32) of partial
-/// `p` in the O part of the workspace; the m/l part is addressed alike.
+/// The output row (i64) of tile row `row` (i32) as the workspace indexes
+/// partials; rows past the group's are clamped (read, never stored).
 Value KernelEmitter::partialRow(Value row) {
-  // Rows past the group's are clamped: they are read but never stored.
-  Value r = arith::MinUIOp::create(b, loc, row, sub(rowsValid, ci32(1)));
-  return arith::ExtUIOp::create(b, loc, i64, add(mul(bhOut, argLq), r));
+  return outputRow(arith::MinUIOp::create(b, loc, row, sub(rowsValid, ci32(1))));
+}
+
+/// Address of column `col` (i32) of partial `p` (i64) of output row `rowLin`
+/// (i64) in the workspace's O section.
+Value KernelEmitter::partialOAddr(Value p, Value rowLin, Value col) {
+  Value off = mul(add(mul(p, nRowsAll), rowLin), ci64(c.Dv * 4));
+  off = add(add(wsOBase, off), mul(arith::ExtUIOp::create(b, loc, i64, col), ci64(4)));
+  return LLVM::GEPOp::create(b, loc, ptrTy, i8, wsPtr, ValueRange{off});
+}
+
+/// Address of m (which = 0) or l (which = 1) of partial `p` of row `rowLin`.
+Value KernelEmitter::partialMLAddr(Value p, Value rowLin, int64_t which) {
+  Value off = add(wsMLBase, mul(add(mul(p, nRowsAll), rowLin), ci64(8)));
+  return LLVM::GEPOp::create(b, loc, ptrTy, i8, wsPtr, ValueRange{add(off, ci64(which * 4))});
 }
 
 void KernelEmitter::emitDecodeEpilogue(Value oFin, RowState st) {
-  Value rows64 = arith::ExtUIOp::create(b, loc, i64, nRowsAll);
-  auto mlAddr = [&](Value p, Value rowLin, int64_t which) {
-    Value off = add(wsMLBase, mul(add(mul(p, rows64), rowLin), ci64(8)));
-    return LLVM::GEPOp::create(b, loc, ptrTy, i8, wsPtr, ValueRange{add(off, ci64(which * 4))})
-        .getResult();
-  };
   Value colBase = mul(quadCol, ci32(2));
   auto colOf = [&](int64_t r) { return add(colBase, ci32((r / 4) * 8 + (r % 2))); };
 
@@ -60,17 +56,15 @@ void KernelEmitter::emitDecodeEpilogue(Value oFin, RowState st) {
         if (((r / 2) % 2) != rr || (r / 4) * 8 >= c.Dv)
           continue;
         // Columns (r / 4) * 8 + 2 * quadCol + {0, 1}: one 8-byte store.
-        Value off = add(mul(add(mul(me, rows64), rowLin), ci64(c.Dv * 4)),
-                        arith::ExtUIOp::create(b, loc, i64, mul(colOf(r), ci32(4))));
-        Value ptr = LLVM::GEPOp::create(b, loc, ptrTy, i8, wsPtr, ValueRange{add(wsOBase, off)});
+        Value ptr = partialOAddr(me, rowLin, colOf(r));
         Value pair = LLVM::UndefOp::create(b, loc, VectorType::get({2}, f32));
         pair = LLVM::InsertElementOp::create(b, loc, pair, ov[r], ci32(0));
         pair = LLVM::InsertElementOp::create(b, loc, pair, ov[r + 1], ci32(1));
         LLVM::StoreOp::create(b, loc, pair, ptr, /*alignment=*/8);
       }
       ifThen(cmp(arith::CmpIPredicate::eq, quadCol, ci32(0)), [&] {
-        LLVM::StoreOp::create(b, loc, mRow[rr], mlAddr(me, rowLin, 0), 4);
-        LLVM::StoreOp::create(b, loc, lRow[rr], mlAddr(me, rowLin, 1), 4);
+        LLVM::StoreOp::create(b, loc, mRow[rr], partialMLAddr(me, rowLin, 0), 4);
+        LLVM::StoreOp::create(b, loc, lRow[rr], partialMLAddr(me, rowLin, 1), 4);
       });
     });
   }
@@ -79,8 +73,7 @@ void KernelEmitter::emitDecodeEpilogue(Value oFin, RowState st) {
   // atomic (fence, then the warpgroup's barrier); the leader's acq_rel
   // atomic tells whether this partial is the last; it is broadcast through
   // shared memory.
-  Type voidTy = Type();
-  inlinePtx(b, loc, voidTy, {}, "fence.acq_rel.gpu;", "~{memory}");
+  inlinePtx(Type(), {}, "fence.acq_rel.gpu;", "~{memory}");
   Value barId = add(cw, ci32(3));
   auto wgBarrier = [&] {
     NVVM::BarrierOp::create(b, loc, TypeRange{}, barId, ci32(128), NVVM::BarrierReductionAttr(),
@@ -95,12 +88,10 @@ void KernelEmitter::emitDecodeEpilogue(Value oFin, RowState st) {
                                                     ci64(4))});
   Value total = mul(argS, ci32(2));
   ifThen(isWGLeader, [&] {
-    Value old = inlinePtx(b, loc, i32, {cntPtr}, "atom.acq_rel.gpu.add.u32 $0, [$1], 1;",
+    Value old = inlinePtx(i32, {cntPtr}, "atom.acq_rel.gpu.add.u32 $0, [$1], 1;",
                           "=r,l,~{memory}");
     Value last = cmp(arith::CmpIPredicate::eq, old, sub(total, ci32(1)));
     memref::StoreOp::create(b, loc, arith::ExtUIOp::create(b, loc, i32, last), flags, flagAt);
-    // The counter is back at zero for the next launch.
-    ifThen(last, [&] { LLVM::StoreOp::create(b, loc, ci32(0), cntPtr, 4); });
   });
   wgBarrier();
   Value isLast =
@@ -108,14 +99,13 @@ void KernelEmitter::emitDecodeEpilogue(Value oFin, RowState st) {
 
   // 3. The last partial merges all of them (its own included, re-read).
   ifThen(isLast, [&] {
-    inlinePtx(b, loc, voidTy, {}, "fence.acq_rel.gpu;", "~{memory}");
+    inlinePtx(Type(), {}, "fence.acq_rel.gpu;", "~{memory}");
     auto [o, merged] = mergePartials();
     emitEpilogue(o, merged, /*lReduced=*/true);
   });
 }
 
 std::pair<Value, RowState> KernelEmitter::mergePartials() {
-  Value rows64 = arith::ExtUIOp::create(b, loc, i64, nRowsAll);
   Value parts = toIdx(mul(argS, ci32(2)));
   Value rowLin[2] = {partialRow(rowA), partialRow(rowB)};
   Value colBase = mul(quadCol, ci32(2));
@@ -134,12 +124,8 @@ std::pair<Value, RowState> KernelEmitter::mergePartials() {
     SmallVector<Value> next(it.begin(), it.end());
     Value scaleOld[2], scaleNew[2];
     for (int rr = 0; rr < 2; ++rr) {
-      Value off = add(wsMLBase, mul(add(mul(p, rows64), rowLin[rr]), ci64(8)));
-      Value mp = LLVM::LoadOp::create(
-          b, loc, f32, LLVM::GEPOp::create(b, loc, ptrTy, i8, wsPtr, ValueRange{off}), 4);
-      Value lp = LLVM::LoadOp::create(
-          b, loc, f32,
-          LLVM::GEPOp::create(b, loc, ptrTy, i8, wsPtr, ValueRange{add(off, ci64(4))}), 4);
+      Value mp = LLVM::LoadOp::create(b, loc, f32, partialMLAddr(p, rowLin[rr], 0), 4);
+      Value lp = LLVM::LoadOp::create(b, loc, f32, partialMLAddr(p, rowLin[rr], 1), 4);
       Value M = it[nO + rr], L = it[nO + 2 + rr];
       if (c.isExp()) {
         // Rescale both sides to the new max (an empty side has m = -inf and
@@ -162,10 +148,8 @@ std::pair<Value, RowState> KernelEmitter::mergePartials() {
       if (col >= c.Dv)
         continue;
       int rr = (r / 2) % 2;
-      Value off = add(wsOBase, mul(add(mul(p, rows64), rowLin[rr]), ci64(c.Dv * 4)));
-      off = add(off, arith::ExtUIOp::create(b, loc, i64, mul(add(colBase, ci32(col)), ci32(4))));
-      Value v = LLVM::LoadOp::create(
-          b, loc, f32, LLVM::GEPOp::create(b, loc, ptrTy, i8, wsPtr, ValueRange{off}), 4);
+      Value v =
+          LLVM::LoadOp::create(b, loc, f32, partialOAddr(p, rowLin[rr], add(colBase, ci32(col))), 4);
       next[r] = scaleOld[rr] ? fadd(fmul(it[r], scaleOld[rr]), fmul(v, scaleNew[rr]))
                              : fadd(it[r], v);
     }

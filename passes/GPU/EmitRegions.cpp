@@ -177,13 +177,9 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
     // dozen dependent instructions per score.
     if (auto th = dyn_cast<math::TanhOp>(op); th && th.getType().isF32()) {
       // LLVM 22's NVPTX has no intrinsic for it: one line of PTX.
-      map.map(th.getResult(),
-              LLVM::InlineAsmOp::create(b, loc, f32, ValueRange{map.lookup(th.getOperand())},
+      map.map(th.getResult(), inlinePtx(f32, ValueRange{map.lookup(th.getOperand())},
                                         "tanh.approx.f32 $0, $1;", "=f,f",
-                                        /*has_side_effects=*/false, /*is_align_stack=*/false,
-                                        LLVM::tailcallkind::TailCallKind::None,
-                                        LLVM::AsmDialectAttr(), ArrayAttr())
-                  .getResult(0));
+                                        /*sideEffects=*/false));
       continue;
     }
     // Integer abs as compare + select: math.absi on index has no lowering in

@@ -100,15 +100,15 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
     Value gx = toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::x));
     Value gy = toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::y));
     tileId = add(mul(add(mul(bIdx, gy), hIdx), gx), bx);
-    nRowsAll = mul(mul(argB, argH), argLq);
+    auto ext = [&](Value v) { return arith::ExtUIOp::create(b, loc, i64, v).getResult(); };
+    nRowsAll = mul(mul(ext(argB), ext(argH)), ext(argLq));
     // Workspace sections (EmitDecode.cpp): counters, padded to 256 bytes,
     // then O of every partial, then (m, l) of every partial.
     Value nTiles = arith::ExtUIOp::create(b, loc, i64, mul(mul(gx, gy), argB));
     wsOBase = mul(arith::DivUIOp::create(b, loc, add(mul(nTiles, ci64(4)), ci64(255)), ci64(256)),
                   ci64(256));
     Value parts = arith::ExtUIOp::create(b, loc, i64, mul(argS, ci32(2)));
-    wsMLBase = add(wsOBase, mul(mul(parts, arith::ExtUIOp::create(b, loc, i64, nRowsAll)),
-                                ci64(c.Dv * 4)));
+    wsMLBase = add(wsOBase, mul(mul(parts, nRowsAll), ci64(c.Dv * 4)));
   }
 
   // Shared memory: align the base to 1024 for the 128B-swizzled tiles.
@@ -497,6 +497,11 @@ LogicalResult KernelEmitter::emitConsumer() {
   return success();
 }
 
+Value KernelEmitter::outputRow(Value row) {
+  auto ext = [&](Value v) { return arith::ExtUIOp::create(b, loc, i64, v).getResult(); };
+  return add(mul(ext(bhOut), ext(argLq)), ext(row));
+}
+
 /// Normalise (anchor row, null key), store O (bf16/f16) and the LSE (f32).
 void KernelEmitter::emitEpilogue(Value oFin, RowState st, bool lReduced) {
   Value lFin[2] = {st.lA, st.lB};
@@ -543,7 +548,7 @@ void KernelEmitter::emitEpilogue(Value oFin, RowState st, bool lReduced) {
                 : one;
     }
     ifThen(cmp(arith::CmpIPredicate::slt, row, rowsValid), [&] {
-      Value rowLin = arith::ExtUIOp::create(b, loc, i64, add(mul(bhOut, argLq), row));
+      Value rowLin = outputRow(row);
       Value rowByte = mul(rowLin, ci64(c.Dv * 2));
       Value colBase = arith::ExtUIOp::create(b, loc, i64, mul(quadCol, ci32(4)));
       for (int64_t r = 0; r < c.Dvp / 2; r += 2) {

@@ -65,11 +65,7 @@ Value KernelEmitter::wgmmaRS(Value acc, ArrayRef<Value> a, Value descB, int64_t 
   operands.push_back(descB);
   operands.push_back(ci32(1)); // scale-d: accumulate
   llvm::append_range(operands, unpack(acc, nAcc));
-  return LLVM::InlineAsmOp::create(b, loc, acc.getType(), operands, asmStr, cons,
-                                   /*has_side_effects=*/true, /*is_align_stack=*/false,
-                                   LLVM::tailcallkind::TailCallKind::None,
-                                   LLVM::AsmDialectAttr(), ArrayAttr())
-      .getResult(0);
+  return inlinePtx(acc.getType(), operands, asmStr, cons);
 }
 
 Value KernelEmitter::kDescOf(Value stage) {

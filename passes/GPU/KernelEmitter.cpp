@@ -113,6 +113,14 @@ Value KernelEmitter::pack(Type st, ArrayRef<Value> vals) {
 /// Two f32 -> packed 2 x (bf16|f16) in an i32 (lo = first): one
 /// fptrunc of a 2-vector, which NVPTX emits as a single cvt.rn.bf16x2.f32
 /// (f16x2) instead of two conversions, two zero-extensions, a shift and an or.
+Value KernelEmitter::inlinePtx(Type resTy, ValueRange args, StringRef text,
+                               StringRef constraints, bool sideEffects) {
+  auto op = LLVM::InlineAsmOp::create(b, loc, resTy, args, text, constraints, sideEffects, /*is_align_stack=*/false,
+                                      LLVM::tailcallkind::TailCallKind::None,
+                                      LLVM::AsmDialectAttr(), ArrayAttr());
+  return resTy ? op.getResult(0) : Value();
+}
+
 Value KernelEmitter::packHalf2(Value lo, Value hi) {
   auto v2f32 = VectorType::get({2}, f32);
   Value v = LLVM::PoisonOp::create(b, loc, v2f32);

@@ -175,6 +175,11 @@ private:
   /// Decode: (O, row max, row sum) merged over the tile's partials.
   std::pair<mlir::Value, RowState> mergePartials();
   mlir::Value partialRow(mlir::Value row);
+  mlir::Value partialOAddr(mlir::Value p, mlir::Value rowLin, mlir::Value col);
+  mlir::Value partialMLAddr(mlir::Value p, mlir::Value rowLin, int64_t which);
+  /// Row index (i64) into o / lse of tile row `row` (i32): (b * H + h0) * Lq
+  /// + row, in 64 bits (B * H * Lq may pass 2^31).
+  mlir::Value outputRow(mlir::Value row);
   /// Slot loop over [lo, nSlots) skipping invalid slots (list mode);
   /// `body(slot, tile, iterArgs)` returns the next iter args.
   using SlotBody = llvm::function_ref<mlir::FailureOr<llvm::SmallVector<mlir::Value>>(
@@ -254,6 +259,10 @@ public:
   llvm::SmallVector<mlir::Value> unpack(mlir::Value st, int64_t n);
   mlir::Value pack(mlir::Type st, llvm::ArrayRef<mlir::Value> vals);
   mlir::Value packHalf2(mlir::Value lo, mlir::Value hi);
+  /// One inline PTX statement; resTy null for none. sideEffects = false lets
+  /// LLVM treat it as a pure function of its operands.
+  mlir::Value inlinePtx(mlir::Type resTy, mlir::ValueRange args, llvm::StringRef text,
+                        llvm::StringRef constraints, bool sideEffects = true);
 
 private:
   mlir::OpBuilder &b;
@@ -274,7 +283,8 @@ private:
   // position i. rowsValid: rows of this (b, head group) that exist.
   mlir::Value hAIdx, hBIdx, rowsValid, h0;
   // Decode: split index and S, the slot range [slotLo, slotHi) of the split,
-  // the workspace, and the output tile's id (its counter).
+  // the workspace, and the output tile's id (its counter). nRowsAll =
+  // B * H * Lq (i64).
   mlir::Value argS, splitIdx, wsPtr, tileId, nRowsAll, wsOBase, wsMLBase;
   mlir::Value slotLo, slotHi;
   llvm::SmallVector<mlir::Value> fnArgs, extraArgs;

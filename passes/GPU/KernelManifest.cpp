@@ -133,6 +133,10 @@ std::string attnc::gpu::buildManifest(const KernelConfig &c) {
       {"shared_bytes", c.sharedBytes()}};
   if (c.decode) {
     m["decode"] = true;
+    // The ABI's head constraints (a manifest's own list replaces the
+    // runtime's defaults), and q's rows as one TMA coordinate (signed 32-bit).
+    m["constraints"] = json::Array{"H == max(Hq, Hk)", "H % Hq == 0", "H % Hk == 0",
+                                   "B*Hq*Lq <= 2147483647"};
     m["pack_heads"] = c.packHeads;
     m["split_kv"] = json::Object{{"dim", "S"},
                                  {"max_splits", 64},

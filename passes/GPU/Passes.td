@@ -10,8 +10,8 @@ def AttnGPUBuildKernel : Pass<"attn-gpu-build-kernel", "mlir::ModuleOp"> {
     For each func.func holding attn.attention ops (link exp + anchor row,
     optionally with a null logit; links sigmoid / relu^p under anchors none
     or row; every carrier family (tile schedule from passes/GPU/CarrierTiles)
-    and mask/score regions reading extras; bf16/f16; D = Dv in {64, 128,
-    256}), emits
+    and mask/score regions reading extras; bf16/f16; head dims multiples of
+    16 up to 256), emits
     a gpu.func kernel in gpu.module @attnc_gpu following docs/gpu-abi.md:
     384 threads in three warpgroups. Warpgroup 0 produces: one thread loads Q
     and walks the carrier's tile schedule (passes/GPU/CarrierTiles; tiles
@@ -31,7 +31,8 @@ def AttnGPUBuildKernel : Pass<"attn-gpu-build-kernel", "mlir::ModuleOp"> {
     Option<"keepHost", "keep-host", "bool", /*default=*/"false",
            "Keep the host functions that held the attentions">,
     Option<"blockN", "block-n", "int64_t", /*default=*/"0",
-           "KV tile (64 or 128; 0 picks 128 for D <= 128, 64 for D = 256)">,
+           "KV tile (64 or 128; 0 picks 128 for padded head dims up to 128, 64 "
+           "above and for the decode schedule)">,
     Option<"schedule", "schedule", "std::string", /*default=*/"\"pingpong\"",
            "Consumer schedule: pingpong (the two consumer warpgroups take turns "
            "issuing GEMMs, FlashAttention-3) or ws (warp-specialized, no turns)">,

@@ -555,6 +555,26 @@ TEST(RuntimeManifest, WorkspaceAndSplitFieldsAreChecked) {
   k = loadText(replaced(m, "\"bytes\":", "\"size\":"), &st);
   EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
   EXPECT_NE(std::string(attnc_last_error()).find(".bytes: missing field"), std::string::npos) << attnc_last_error();
+  // The split count cannot be a size that a tensor fixes.
+  k = loadText(replaced(m, "\"dim\": \"S\"", "\"dim\": \"B\""), &st);
+  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
+  EXPECT_NE(std::string(attnc_last_error()).find("split_kv.dim: 'B' is a size of tensor 'q'"), std::string::npos)
+      << attnc_last_error();
+  // One workspace: the runtime gives every workspace parameter the same buffer.
+  k = loadText(replaced(m, "{\"name\": \"S\", \"kind\": \"i32\", \"value\": \"S\"}",
+                        "{\"name\": \"ws2\", \"kind\": \"workspace\", \"bytes\": 64}, "
+                        "{\"name\": \"S\", \"kind\": \"i32\", \"value\": \"S\"}"),
+               &st);
+  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
+  EXPECT_NE(std::string(attnc_last_error()).find("a second workspace parameter"), std::string::npos)
+      << attnc_last_error();
+  // A zeroed prefix the runtime cannot clear in 4-byte words.
+  k = loadText(replaced(m, "\"zero_bytes\": \"", "\"zero_bytes\": \"2+"), &st);
+  ASSERT_EQ(st, ATTNC_OK) << attnc_last_error();
+  AttnArgs a;
+  a.B = 1, a.H = 8, a.Hq = 8, a.Hk = 2, a.Lq = 1, a.Lk = 1000;
+  a.build();
+  EXPECT_ERR(attnc_kernel_validate(k, a.t, 5, nullptr, nullptr), ATTNC_ERR_LIMIT, "a multiple of 4");
   attnc_kernel_free(k);
 }
 

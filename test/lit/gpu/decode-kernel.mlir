@@ -34,7 +34,9 @@
 // CHECK: scf.for
 // CHECK: llvm.nvvm.ex2.approx.ftz.f32
 // CHECK: llvm.store %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr
-// MANIFEST: gqa_decode_kernel = "{{[^"]*}}\22decode\22: true
+// CHECK: llvm.store %{{.*}} {alignment = 4 : i64} : f32, !llvm.ptr
+// MANIFEST: gqa_decode_kernel = "{{[^"]*}}\22constraints\22: [\0A    \22H == max(Hq, Hk)\22,\0A    \22H % Hq == 0\22,\0A    \22H % Hk == 0\22,\0A    \22B*Hq*Lq <= 2147483647\22\0A  ],
+// MANIFEST-SAME: {{[^"]*}}\22decode\22: true
 // MANIFEST-SAME: {{[^"]*}}\22Hk*(Hq/H)+H*(1-Hq/H)\22,\0A    \22B*S\22
 // MANIFEST-SAME: {{[^"]*}}\22pack_heads\22: true
 // MANIFEST-SAME: {{[^"]*}}\22kind\22: \22workspace\22
