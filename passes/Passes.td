@@ -35,10 +35,4 @@ def AttnDestinationABI : Pass<"attn-destination-abi", "mlir::ModuleOp"> {
                            "mlir::memref::MemRefDialect"];
 }
 
-def AttnPrintPassCount : Pass<"attn-print-pass-count", "mlir::ModuleOp"> {
-  let summary = "Report, per attention, how many passes over K/V it needs";
-  let description = [{ Emits a remark per attn.attention: the FuseMax-style
-    lower bound of passes over K/V given its anchor and link. }];
-}
-
 #endif // ATTNC_PASSES

@@ -1,5 +1,5 @@
 //===- AttnDialect.cpp - dialect registration and attributes -------------===//
-#include "dialects/Attn/AttnDialect.h"
+#include "attnc/Dialect/Attn/AttnDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -11,19 +11,19 @@
 using namespace mlir;
 using namespace attnc::attn;
 
-#include "dialects/Attn/AttnDialect.cpp.inc"
-#include "dialects/Attn/AttnEnums.cpp.inc"
+#include "attnc/Dialect/Attn/AttnDialect.cpp.inc"
+#include "attnc/Dialect/Attn/AttnEnums.cpp.inc"
 #define GET_ATTRDEF_CLASSES
-#include "dialects/Attn/AttnAttrs.cpp.inc"
+#include "attnc/Dialect/Attn/AttnAttrs.cpp.inc"
 
 void AttnDialect::initialize() {
   addAttributes<
 #define GET_ATTRDEF_LIST
-#include "dialects/Attn/AttnAttrs.cpp.inc"
+#include "attnc/Dialect/Attn/AttnAttrs.cpp.inc"
       >();
   addOperations<
 #define GET_OP_LIST
-#include "dialects/Attn/AttnOps.cpp.inc"
+#include "attnc/Dialect/Attn/AttnOps.cpp.inc"
       >();
   // Regions are built from these; loading them with the dialect lets
   // attnc-opt parse attn IR without extra flags.

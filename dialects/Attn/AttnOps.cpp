@@ -1,5 +1,5 @@
 //===- AttnOps.cpp - attn op verifiers and queries -----------------------===//
-#include "dialects/Attn/AttnDialect.h"
+#include "attnc/Dialect/Attn/AttnDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -364,4 +364,4 @@ LogicalResult MergePartialsOp::verify() {
 }
 
 #define GET_OP_CLASSES
-#include "dialects/Attn/AttnOps.cpp.inc"
+#include "attnc/Dialect/Attn/AttnOps.cpp.inc"

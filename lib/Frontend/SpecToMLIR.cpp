@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/Frontend/SpecToMLIR.h"
-#include "dialects/Attn/AttnDialect.h"
+#include "attnc/Dialect/Attn/AttnDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"

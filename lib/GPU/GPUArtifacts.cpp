@@ -7,10 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/GPU/GPUArtifacts.h"
-#include "attnc/GPU/Passes.h"
+#include "attnc/Passes/AttnToNVVM.h"
 #include "attnc/Runtime/KernelCache.h"
 #include "attnc/Support/Files.h"
-#include "dialects/Attn/AttnDialect.h"
+#include "attnc/Dialect/Attn/AttnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"

@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "attnc/GPU/GPUArtifacts.h"
 #include "attnc/Runtime/attnc_runtime.h"
-#include "dialects/Attn/AttnDialect.h"
+#include "attnc/Dialect/Attn/AttnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/JSON.h"

@@ -1,11 +1,11 @@
 //===- attnc-opt.cpp - the attnc pass driver (for lit tests) -------------===//
 #include "attnc/Passes/Passes.h"
-#include "dialects/Attn/AttnDialect.h"
+#include "attnc/Dialect/Attn/AttnDialect.h"
 #ifdef ATTNC_HAVE_GPU_PASSES
-#include "attnc/GPU/Passes.h"
+#include "attnc/Passes/AttnToNVVM.h"
 #endif
 #ifdef ATTNC_HAVE_TEST_PASSES
-#include "test/lib/GPU/TestPasses.h"
+#include "test/lib/Analysis/TestPasses.h"
 #endif
 
 #include "mlir/IR/DialectRegistry.h"

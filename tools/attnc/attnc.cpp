@@ -15,7 +15,7 @@
 #include "attnc/Passes/Passes.h"
 #include "attnc/Spec/Parser.h"
 #include "attnc/Support/Npy.h"
-#include "dialects/Attn/AttnDialect.h"
+#include "attnc/Dialect/Attn/AttnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"

@@ -16,10 +16,10 @@
 namespace attnc {
 
 #define GEN_PASS_DECL
-#include "passes/Passes.h.inc"
+#include "attnc/Passes/Passes.h.inc"
 
 #define GEN_PASS_REGISTRATION
-#include "passes/Passes.h.inc"
+#include "attnc/Passes/Passes.h.inc"
 
 /// attn (tensors) -> LLVM dialect, ready for the ExecutionEngine or for
 /// translation to an object file.

@@ -1,7 +1,7 @@
 // REQUIRES: mlir-runner
 // Brute-force check of the GPU tile schedule and classification
-// (passes/GPU/CarrierTiles) against the shared carrier predicate
-// (passes/Carrier.cpp, buildKeepPredicate): for every Lq, Lk in [1, 40] (Lq =
+// (passes/Analysis/CarrierTiles) against the shared carrier predicate
+// (passes/Analysis/Carrier.cpp, buildKeepPredicate): for every Lq, Lk in [1, 40] (Lq =
 // Lk = prod(grid) for neighborhoods), batch, head and BLOCK_M x BLOCK_N tile,
 // the loops count
 //   tiles, visited, visited-and-full, violations, visited-but-empty,

@@ -1,7 +1,7 @@
 // RUN: attnc-opt --attn-gpu-build-kernel --canonicalize %s | FileCheck %s --check-prefix=SINKS
 // RUN: attnc-opt --attn-gpu-build-kernel --canonicalize %s | FileCheck %s --check-prefix=DOC
 // RUN: attnc-opt --attn-gpu-build-kernel --canonicalize %s | FileCheck %s --check-prefix=LIST
-// The tile schedule/classification IR (passes/GPU/CarrierTiles) in the kernel.
+// The tile schedule/classification IR (passes/Analysis/CarrierTiles) in the kernel.
 // Behaviour is checked by brute force in carrier-tiles-exec.mlir.
 
 // Window with sinks: two tile ranges (sinks, then the band), so the gap is

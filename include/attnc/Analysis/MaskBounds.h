@@ -1,0 +1,38 @@
+//===- MaskBounds.h - a mask region bounded over a tile of (i, j) -*- C++ -*-===//
+//
+// Interval evaluation of an attention's mask region over a box of index
+// values: b and h single values, i in [i0, i1], j in [j0, j1]. The result
+// says whether some pair of the box may be kept (`may`) and whether every
+// pair is kept (`must`), so that a tile can be skipped (may = false) or run
+// without the per-element mask (must = true).
+//
+// Sound for any region: an op it cannot bound (float arithmetic, lookups
+// indexed by i or j, unsigned compares) gives "unknown" (may = true,
+// must = false), never a wrong answer. Exact for comparisons of expressions
+// monotone in i or j (+, -, *, // and % by constants, min, max, abs, and
+// lookups indexed by b and h only, which are loaded).
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_PASSES_GPU_MASKBOUNDS_H
+#define ATTNC_PASSES_GPU_MASKBOUNDS_H
+
+#include "attnc/Dialect/Attn/AttnDialect.h"
+#include "attnc/Analysis/Carrier.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace attnc {
+
+struct MaskBox {
+  mlir::Value may, must; // i1
+};
+
+/// Emits IR at b's insertion point bounding `op`'s mask region over the box;
+/// every bound is an index value (i0 <= i1, j0 <= j1).
+MaskBox boundMaskOverBox(mlir::OpBuilder &b, mlir::Location loc, attn::AttentionOp op,
+                         CarrierAccess &access, mlir::Value batch, mlir::Value head,
+                         mlir::Value i0, mlir::Value i1, mlir::Value j0, mlir::Value j1);
+
+} // namespace attnc
+
+#endif // ATTNC_PASSES_GPU_MASKBOUNDS_H

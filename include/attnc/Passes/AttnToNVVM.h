@@ -1,0 +1,45 @@
+//===- Passes.h - attnc GPU (Hopper) passes ---------------------*- C++ -*-===//
+#ifndef ATTNC_GPU_PASSES_H
+#define ATTNC_GPU_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringRef.h"
+
+namespace attnc {
+
+#define GEN_PASS_DECL
+#include "attnc/Passes/AttnToNVVM.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "attnc/Passes/AttnToNVVM.h.inc"
+
+/// Registers the GPU passes (attn-gpu-build-kernel) and the pipeline
+/// `attnc-gpu-pipeline{chip=sm_90a format=bin}`.
+void registerGPUPasses();
+
+/// attn.attention (in func.func) -> gpu.module -> gpu.binary holding a cubin
+/// (format=bin), PTX (format=isa) or a fatbin (format=fatbin).
+/// chip: sm_90a (the kernel uses wgmma, which is sm_90a-only: sm_100a is
+/// rejected until the tcgen05 kernel exists). The CUDA toolkit is taken from
+/// $CUDA_HOME, else /usr/local/cuda.
+/// kernel: the options of attn-gpu-build-kernel (schedule, decode, block-n,
+/// stages).
+mlir::LogicalResult buildGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef chip,
+                                     llvm::StringRef format,
+                                     const AttnGPUBuildKernelOptions &kernel = {});
+
+} // namespace attnc
+
+#endif // ATTNC_GPU_PASSES_H

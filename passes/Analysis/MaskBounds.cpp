@@ -1,0 +1,288 @@
+//===- MaskBounds.cpp - interval evaluation of a mask region over a tile --===//
+#include "attnc/Analysis/MaskBounds.h"
+#include "attnc/Dialect/Attn/IndexMath.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+using namespace mlir;
+using namespace attnc;
+using namespace attnc::attn;
+
+namespace {
+
+/// What is known of one SSA value of the region over the box.
+struct Bound {
+  enum Kind { Unknown, Int, Bool } kind = Unknown;
+  Value lo, hi;    // Int: index bounds, lo <= every value <= hi
+  Value may, must; // Bool: some / every pair of the box gives true
+  bool point = false; // Int: one value over the box (depends on b, h only)
+};
+
+class Evaluator {
+public:
+  Evaluator(OpBuilder &b, Location loc, AttentionOp op, CarrierAccess &access)
+      : b(b), loc(loc), m{b, loc}, op(op), access(access) {}
+
+  MaskBox run(Value batch, Value head, Value i0, Value i1, Value j0, Value j1) {
+    Block &blk = op.getMask().front();
+    auto args = blk.getArguments();
+    vals[args[0]] = pointOf(batch);
+    vals[args[1]] = pointOf(head);
+    vals[args[2]] = range(i0, i1);
+    vals[args[3]] = range(j0, j1);
+    for (Operation &o : blk.without_terminator())
+      visit(o);
+    Bound r = get(cast<YieldOp>(blk.getTerminator()).getValues()[0]);
+    if (r.kind != Bound::Bool)
+      return {m.t(), m.f()};
+    return {r.may, r.must};
+  }
+
+private:
+  OpBuilder &b;
+  Location loc;
+  IndexMath m;
+  AttentionOp op;
+  CarrierAccess &access;
+  llvm::DenseMap<Value, Bound> vals;
+
+  static Bound range(Value lo, Value hi) { return {Bound::Int, lo, hi, {}, {}, false}; }
+  static Bound pointOf(Value v) {
+    Bound x = range(v, v);
+    x.point = true;
+    return x;
+  }
+  static Bound boolean(Value may, Value must) { return {Bound::Bool, {}, {}, may, must, false}; }
+  Bound unknownBool() { return boolean(m.t(), m.f()); }
+  Value toIndex(Value v) {
+    if (v.getType().isIndex())
+      return v;
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  }
+  Value lnot(Value x) { return arith::XOrIOp::create(b, loc, x, m.t()); }
+
+  /// A value from above, or one the walk has bounded.
+  Bound get(Value v) {
+    auto it = vals.find(v);
+    if (it != vals.end())
+      return it->second;
+    Bound x;
+    if (v.getType().isIntOrIndex() && !v.getType().isInteger(1))
+      if (Value o = access.outerValue(b, loc, v))
+        x = pointOf(toIndex(o));
+    vals[v] = x;
+    return x;
+  }
+  static unsigned bitWidth(Type t) { return t.isIndex() ? 64 : t.getIntOrFloatBitWidth(); }
+
+  /// Bounds after an integer cast from `from` to `to` bits (two's
+  /// complement, compared as signed afterwards). Same width: the bits and so
+  /// the value are unchanged. Widening: sign extension keeps the value; zero
+  /// extension turns a negative one into [2^(from-1), 2^from). Narrowing
+  /// wraps values outside the target's range. Bounds pass through only when
+  /// they are in range, otherwise they widen to what the result can hold.
+  Bound afterIntCast(const Bound &x, unsigned from, unsigned to, bool zeroExtend) {
+    if (to == from || (to > from && !zeroExtend))
+      return x;
+    int64_t lo, hi;
+    if (to > from) { // zero extension of a `from`-bit value
+      lo = 0;
+      hi = from >= 63 ? INT64_MAX : (int64_t(1) << from) - 1;
+    } else { // truncation to `to` bits
+      lo = -(int64_t(1) << (to - 1));
+      hi = (int64_t(1) << (to - 1)) - 1;
+    }
+    Value inRange = to > from ? m.le(m.c(0), x.lo)
+                              : m.land(m.le(m.c(lo), x.lo), m.le(x.hi, m.c(hi)));
+    Bound r = range(m.sel(inRange, x.lo, m.c(lo)), m.sel(inRange, x.hi, m.c(hi)));
+    r.point = x.point;
+    return r;
+  }
+
+  /// The positive constant a value is, or 0.
+  int64_t positiveConstant(Value v) {
+    APInt c;
+    if (matchPattern(v, m_ConstantInt(&c)) && c.isStrictlyPositive() && c.getActiveBits() < 62)
+      return c.getSExtValue();
+    return 0;
+  }
+
+  void visit(Operation &o) {
+    if (o.getNumResults() != 1)
+      return;
+    Value r = o.getResult(0);
+    Bound out = eval(o);
+    if (out.kind == Bound::Unknown && r.getType().isInteger(1))
+      out = unknownBool();
+    vals[r] = out;
+  }
+
+  Bound eval(Operation &o) {
+    if (auto c = dyn_cast<arith::ConstantOp>(o)) {
+      auto ia = dyn_cast<IntegerAttr>(c.getValue());
+      if (!ia)
+        return {};
+      if (ia.getType().isInteger(1))
+        return ia.getValue().isZero() ? boolean(m.f(), m.f()) : boolean(m.t(), m.t());
+      return pointOf(m.c(ia.getValue().getSExtValue()));
+    }
+    if (isa<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp, arith::ExtUIOp,
+            arith::TruncIOp>(o)) {
+      Bound x = get(o.getOperand(0));
+      if (x.kind == Bound::Bool && isa<arith::ExtUIOp>(o)) // a bool as 0 / 1
+        return range(m.sel(x.must, m.c(1), m.c(0)), m.sel(x.may, m.c(1), m.c(0)));
+      if (x.kind != Bound::Int)
+        return {};
+      return afterIntCast(x, bitWidth(o.getOperand(0).getType()), bitWidth(o.getResult(0).getType()),
+                  isa<arith::IndexCastUIOp, arith::ExtUIOp>(o));
+    }
+    if (auto c = dyn_cast<arith::CmpIOp>(o))
+      return compare(c.getPredicate(), get(c.getLhs()), get(c.getRhs()));
+    if (isa<arith::AndIOp, arith::OrIOp, arith::XOrIOp>(o) && o.getResult(0).getType().isInteger(1))
+      return logic(o, get(o.getOperand(0)), get(o.getOperand(1)));
+    if (auto s = dyn_cast<arith::SelectOp>(o))
+      return selectOf(get(s.getCondition()), get(s.getTrueValue()), get(s.getFalseValue()));
+    if (auto ex = dyn_cast<tensor::ExtractOp>(o))
+      return lookup(ex);
+    if (o.getNumOperands() == 1 && isa<math::AbsIOp>(o)) {
+      Bound x = get(o.getOperand(0));
+      if (x.kind != Bound::Int)
+        return {};
+      Value neg = m.sub(m.c(0), x.lo);
+      Bound r = range(m.sel(m.le(m.c(0), x.lo), x.lo,
+                            m.sel(m.le(x.hi, m.c(0)), m.sub(m.c(0), x.hi), m.c(0))),
+                      m.max(neg, x.hi));
+      r.point = x.point;
+      return r;
+    }
+    if (o.getNumOperands() != 2)
+      return {};
+    Bound x = get(o.getOperand(0)), y = get(o.getOperand(1));
+    if (x.kind != Bound::Int || y.kind != Bound::Int)
+      return {};
+    Bound r = arithmetic(o, x, y);
+    if (r.kind == Bound::Int)
+      r.point = x.point && y.point;
+    return r;
+  }
+
+  Bound arithmetic(Operation &o, const Bound &x, const Bound &y) {
+    if (isa<arith::AddIOp>(o))
+      return range(m.add(x.lo, y.lo), m.add(x.hi, y.hi));
+    if (isa<arith::SubIOp>(o))
+      return range(m.sub(x.lo, y.hi), m.sub(x.hi, y.lo));
+    if (isa<arith::MulIOp>(o)) {
+      Value a = m.mul(x.lo, y.lo), bb = m.mul(x.lo, y.hi), c = m.mul(x.hi, y.lo),
+            d = m.mul(x.hi, y.hi);
+      return range(m.min(m.min(a, bb), m.min(c, d)), m.max(m.max(a, bb), m.max(c, d)));
+    }
+    if (isa<arith::MinSIOp>(o))
+      return range(m.min(x.lo, y.lo), m.min(x.hi, y.hi));
+    if (isa<arith::MaxSIOp>(o))
+      return range(m.max(x.lo, y.lo), m.max(x.hi, y.hi));
+    int64_t c = positiveConstant(o.getOperand(1));
+    if (!c)
+      return {};
+    // Division by a positive constant is monotone (floor and truncation).
+    if (isa<arith::FloorDivSIOp>(o))
+      return range(m.fdiv(x.lo, c), m.fdiv(x.hi, c));
+    if (isa<arith::DivSIOp>(o))
+      return range(arith::DivSIOp::create(b, loc, x.lo, m.c(c)),
+                   arith::DivSIOp::create(b, loc, x.hi, m.c(c)));
+    if (isa<arith::RemSIOp>(o)) {
+      // Non-negative and within one period: exact; otherwise the remainder's
+      // range for the sign of x.
+      Value nonNeg = m.le(m.c(0), x.lo);
+      Value onePeriod = m.land(nonNeg, m.eq(m.fdiv(x.lo, c), m.fdiv(x.hi, c)));
+      Value lo = m.sel(onePeriod, m.rem(x.lo, c), m.sel(nonNeg, m.c(0), m.c(1 - c)));
+      Value hi = m.sel(onePeriod, m.rem(x.hi, c), m.c(c - 1));
+      return range(lo, hi);
+    }
+    return {};
+  }
+
+  Bound compare(arith::CmpIPredicate p, const Bound &x, const Bound &y) {
+    using P = arith::CmpIPredicate;
+    if (x.kind != Bound::Int || y.kind != Bound::Int)
+      return unknownBool();
+    switch (p) {
+    case P::slt: return boolean(m.lt(x.lo, y.hi), m.lt(x.hi, y.lo));
+    case P::sle: return boolean(m.le(x.lo, y.hi), m.le(x.hi, y.lo));
+    case P::sgt: return boolean(m.lt(y.lo, x.hi), m.lt(y.hi, x.lo));
+    case P::sge: return boolean(m.le(y.lo, x.hi), m.le(y.hi, x.lo));
+    case P::eq: {
+      Value overlap = m.land(m.le(x.lo, y.hi), m.le(y.lo, x.hi));
+      Value same = m.land(m.land(m.eq(x.lo, x.hi), m.eq(y.lo, y.hi)), m.eq(x.lo, y.lo));
+      return boolean(overlap, same);
+    }
+    case P::ne: {
+      Value overlap = m.land(m.le(x.lo, y.hi), m.le(y.lo, x.hi));
+      Value same = m.land(m.land(m.eq(x.lo, x.hi), m.eq(y.lo, y.hi)), m.eq(x.lo, y.lo));
+      return boolean(lnot(same), lnot(overlap));
+    }
+    default: // unsigned: negative bounds would wrap
+      return unknownBool();
+    }
+  }
+
+  Bound logic(Operation &o, const Bound &x, const Bound &y) {
+    if (x.kind != Bound::Bool || y.kind != Bound::Bool)
+      return unknownBool();
+    if (isa<arith::AndIOp>(o))
+      return boolean(m.land(x.may, y.may), m.land(x.must, y.must));
+    if (isa<arith::OrIOp>(o))
+      return boolean(m.lor(x.may, y.may), m.lor(x.must, y.must));
+    // xor: true somewhere iff one side can be true while the other can be
+    // false; everywhere iff the sides are constant and differ.
+    Value may = m.lor(m.land(x.may, lnot(y.must)), m.land(lnot(x.must), y.may));
+    Value must = m.lor(m.land(x.must, lnot(y.may)), m.land(lnot(x.may), y.must));
+    return boolean(may, must);
+  }
+
+  Bound selectOf(const Bound &c, const Bound &x, const Bound &y) {
+    if (c.kind != Bound::Bool || x.kind != y.kind || x.kind == Bound::Unknown)
+      return {};
+    if (x.kind == Bound::Bool) {
+      Value may = m.lor(m.land(c.may, x.may), m.land(lnot(c.must), y.may));
+      Value must = m.land(m.lor(lnot(c.may), x.must), m.lor(c.must, y.must));
+      return boolean(may, must);
+    }
+    // Only the true side when c always holds, only the false side when it
+    // never does, else the hull.
+    Value lo = m.sel(c.must, x.lo, m.sel(c.may, m.min(x.lo, y.lo), y.lo));
+    Value hi = m.sel(c.must, x.hi, m.sel(c.may, m.max(x.hi, y.hi), y.hi));
+    return range(lo, hi);
+  }
+
+  /// An integer table read at indices that are single values over the box
+  /// (they depend on b and h only): loaded; anything else is unknown.
+  Bound lookup(tensor::ExtractOp ex) {
+    if (!ex.getType().isIntOrIndex())
+      return {};
+    auto extras = op.getExtras();
+    auto it = llvm::find(extras, ex.getTensor());
+    if (it == extras.end())
+      return {};
+    SmallVector<Value> idx;
+    for (Value i : ex.getIndices()) {
+      Bound x = get(i);
+      if (x.kind != Bound::Int || !x.point)
+        return {};
+      idx.push_back(x.lo);
+    }
+    return pointOf(access.loadIndex(b, loc, it - extras.begin(), idx));
+  }
+};
+
+} // namespace
+
+MaskBox attnc::boundMaskOverBox(OpBuilder &b, Location loc, AttentionOp op,
+                                CarrierAccess &access, Value batch, Value head, Value i0,
+                                Value i1, Value j0, Value j1) {
+  return Evaluator(b, loc, op, access).run(batch, head, i0, i1, j0, j1);
+}

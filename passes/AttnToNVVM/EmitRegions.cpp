@@ -1,0 +1,241 @@
+//===- EmitRegions.cpp - extras, score/mask regions and links in the kernel ===//
+#include "KernelEmitter.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/IRMapping.h"
+
+using namespace mlir;
+using namespace attnc::gpu;
+
+Value KernelAccess::loadIndex(OpBuilder &ob, Location loc, unsigned n, ValueRange idx) {
+  Value v = e.loadExtra(ob, n, idx);
+  return arith::IndexCastOp::create(ob, loc, ob.getIndexType(), v);
+}
+Value KernelAccess::dim(OpBuilder &ob, Location, unsigned n, unsigned d) {
+  return e.extraDim(ob, n, d);
+}
+Value KernelAccess::inlineMask(OpBuilder &ob, Location loc, Region &mask, ValueRange args) {
+  FailureOr<Value> v = e.inlineRegion(mask, SmallVector<Value>(args));
+  if (failed(v)) {
+    e.regionFailed = true;
+    return arith::ConstantIntOp::create(ob, loc, 1, 1);
+  }
+  return *v;
+}
+std::pair<Value, Value> KernelAccess::documentSpan(OpBuilder &ob, Location, unsigned n,
+                                                   Value t) {
+  auto it = memo.find({n, t.getAsOpaquePointer()});
+  if (it != memo.end())
+    return it->second;
+  return e.documentSpan(ob, n, t);
+}
+Value KernelAccess::outerValue(OpBuilder &ob, Location loc, Value v) {
+  FailureOr<Value> mv = e.materializeOuter(v);
+  return succeeded(mv) ? *mv : Value();
+}
+void KernelAccess::remember(OpBuilder &ob, unsigned n, Value t) {
+  memo[{n, t.getAsOpaquePointer()}] = e.documentSpan(ob, n, t);
+}
+
+Value KernelEmitter::extraDim(OpBuilder &ob, unsigned n, unsigned d) {
+  const KernelConfig::Extra &e = c.extras[n];
+  if (e.dimParam[d] < 0)
+    return arith::ConstantIndexOp::create(ob, loc, e.type.getDimSize(d));
+  Value v = fnArgs[e.dimParam[d]];
+  return arith::IndexCastOp::create(ob, loc, ob.getIndexType(), v);
+}
+
+Value KernelEmitter::loadExtra(OpBuilder &ob, unsigned n, ValueRange indices) {
+  const KernelConfig::Extra &e = c.extras[n];
+  Value lin;
+  for (auto [d, ix] : llvm::enumerate(indices)) {
+    Value i = ix;
+    if (!i.getType().isIndex())
+      i = arith::IndexCastOp::create(ob, loc, ob.getIndexType(), i);
+    // Scores and masks are evaluated on whole tiles, including rows past Lq
+    // and columns past Lk that are dropped afterwards; their table indices
+    // (e.g. rel[h, i - j + Lk - 1]) may fall outside the table, so every
+    // index is clamped into it: a read stays in bounds whatever the position.
+    Value zero = arith::ConstantIndexOp::create(ob, loc, 0);
+    Value last = arith::SubIOp::create(ob, loc, extraDim(ob, n, d),
+                                       arith::ConstantIndexOp::create(ob, loc, 1));
+    i = arith::MinSIOp::create(ob, loc, arith::MaxSIOp::create(ob, loc, i, zero), last);
+    lin = lin ? arith::AddIOp::create(
+                    ob, loc, arith::MulIOp::create(ob, loc, lin, extraDim(ob, n, d)), i)
+              : i;
+  }
+  Value off = arith::IndexCastOp::create(ob, loc, ob.getI64Type(), lin);
+  Value ptr = LLVM::GEPOp::create(ob, loc, ptrTy, e.elem, extraArgs[n], ValueRange{off});
+  return LLVM::LoadOp::create(ob, loc, e.elem, ptr, /*alignment=*/e.elem.isInteger(64) ? 8 : 4);
+}
+
+std::pair<Value, Value> KernelEmitter::documentSpan(OpBuilder &ob, unsigned n, Value t) {
+  Type it = ob.getIndexType();
+  auto ci = [&](int64_t v) { return arith::ConstantIndexOp::create(ob, loc, v).getResult(); };
+  auto ld = [&](OpBuilder &bb, Value k) {
+    return arith::IndexCastOp::create(bb, loc, it, loadExtra(bb, n, {k})).getResult();
+  };
+  Value len = extraDim(ob, n, 0); // N + 1
+  // First k in [1, N] with cu[k] > t (N + 1 if none): doc = k - 1.
+  auto w = scf::WhileOp::create(
+      ob, loc, TypeRange{it, it}, ValueRange{ci(1), len},
+      [&](OpBuilder &bb, Location l, ValueRange a) {
+        Value go = arith::CmpIOp::create(bb, l, arith::CmpIPredicate::slt, a[0], a[1]);
+        scf::ConditionOp::create(bb, l, go, a);
+      },
+      [&](OpBuilder &bb, Location l, ValueRange a) {
+        Value mid = arith::ShRUIOp::create(bb, l, arith::AddIOp::create(bb, l, a[0], a[1]),
+                                           arith::ConstantIndexOp::create(bb, l, 1));
+        Value le = arith::CmpIOp::create(bb, l, arith::CmpIPredicate::sle, ld(bb, mid), t);
+        Value lo = arith::SelectOp::create(
+            bb, l, le, arith::AddIOp::create(bb, l, mid, arith::ConstantIndexOp::create(bb, l, 1)),
+            a[0]);
+        Value hi = arith::SelectOp::create(bb, l, le, a[1], mid);
+        scf::YieldOp::create(bb, l, ValueRange{lo, hi});
+      });
+  Value doc = arith::SubIOp::create(ob, loc, w.getResult(0), ci(1));
+  Value total = ld(ob, arith::SubIOp::create(ob, loc, len, ci(1)));
+  Value inDoc = arith::AndIOp::create(
+      ob, loc, arith::CmpIOp::create(ob, loc, arith::CmpIPredicate::sle, ci(0), t),
+      arith::CmpIOp::create(ob, loc, arith::CmpIPredicate::slt, t, total));
+  Value dc = arith::SelectOp::create(ob, loc, inDoc, doc, ci(0));
+  Value st = ld(ob, dc), en = ld(ob, arith::AddIOp::create(ob, loc, dc, ci(1)));
+  return {arith::SelectOp::create(ob, loc, inDoc, st, ci(0)),
+          arith::SelectOp::create(ob, loc, inDoc, en, ci(0))};
+}
+
+/// A value a region reads from above: a constant, or a tensor.dim of q, k,
+/// v or an extra (how the frontend passes dims).
+FailureOr<Value> KernelEmitter::materializeOuter(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (auto cst = dyn_cast_or_null<arith::ConstantOp>(def)) {
+    if (auto fa = dyn_cast<FloatAttr>(cst.getValue()))
+      return cf32(fa.getValueAsDouble());
+    return b.clone(*def)->getResult(0);
+  }
+  if (auto dimOp = dyn_cast_or_null<tensor::DimOp>(def)) {
+    std::optional<int64_t> d = dimOp.getConstantIndex();
+    auto ty = cast<RankedTensorType>(dimOp.getSource().getType());
+    if (d) {
+      if (!ty.isDynamicDim(*d))
+        return cidx(ty.getDimSize(*d));
+      Value src = dimOp.getSource();
+      Value q = c.op.getQuery(), k = c.op.getKey(), vv = c.op.getValue();
+      if (src == q || src == k || src == vv) {
+        Value r;
+        if (*d == 0) r = argB;
+        else if (*d == 1) r = src == q ? argHq : argHk;
+        else if (*d == 2) r = src == q ? argLq : argLk;
+        if (r)
+          return toIdx(r);
+      }
+      for (auto [n, e] : llvm::enumerate(c.op.getExtras()))
+        if (e == src)
+          return extraDim(b, n, *d);
+    }
+  }
+  return emitError(v.getLoc(), "GPU kernel: a score/mask region reads a value "
+                               "from above that is neither a constant nor a "
+                               "dim of q, k, v or an extra"),
+         failure();
+}
+
+FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
+  Block &blk = r.front();
+  IRMapping map;
+  for (auto [a, v] : llvm::zip(blk.getArguments(), args))
+    map.map(a, v);
+  for (Operation &op : blk.without_terminator()) {
+    for (Value v : op.getOperands())
+      if (!map.contains(v) && !r.isAncestor(v.getParentRegion()) &&
+          !(isa<tensor::ExtractOp>(op) && v == op.getOperand(0))) {
+        FailureOr<Value> mv = materializeOuter(v);
+        if (failed(mv))
+          return failure();
+        map.map(v, *mv);
+      }
+    if (auto cst = dyn_cast<arith::ConstantOp>(op)) {
+      if (auto fa = dyn_cast<FloatAttr>(cst.getValue())) {
+        map.map(cst.getResult(), cf32(fa.getValueAsDouble()));
+        continue;
+      }
+    }
+    if (auto ex = dyn_cast<tensor::ExtractOp>(op)) {
+      auto extras = c.op.getExtras();
+      auto it = llvm::find(extras, ex.getTensor());
+      if (it == extras.end())
+        return op.emitOpError("GPU kernel: tensor.extract in a region must read "
+                              "an extras operand");
+      SmallVector<Value> idx;
+      for (Value i : ex.getIndices())
+        idx.push_back(map.lookup(i));
+      map.map(ex.getResult(), loadExtra(b, it - extras.begin(), idx));
+      continue;
+    }
+    // tanh (softcap) as the hardware approximation (MUFU.TANH, relative error
+    // about 2^-11), as FlashAttention-3 does: the libm-style expansion is a
+    // dozen dependent instructions per score.
+    if (auto th = dyn_cast<math::TanhOp>(op); th && th.getType().isF32()) {
+      // LLVM 22's NVPTX has no intrinsic for it: one line of PTX.
+      map.map(th.getResult(), inlinePtx(f32, ValueRange{map.lookup(th.getOperand())},
+                                        "tanh.approx.f32 $0, $1;", "=f,f",
+                                        /*sideEffects=*/false));
+      continue;
+    }
+    // Integer abs as compare + select: math.absi on index has no lowering in
+    // the NVVM pipeline.
+    if (auto ab = dyn_cast<math::AbsIOp>(op)) {
+      Value x = map.lookup(ab.getOperand());
+      Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(x.getType()));
+      Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, zero);
+      map.map(ab.getResult(),
+              select(neg, arith::SubIOp::create(b, loc, zero, x), x));
+      continue;
+    }
+    if (isa<arith::ExtFOp, arith::TruncFOp>(op)) {
+      Value in = map.lookup(op.getOperand(0));
+      Type out = op.getResult(0).getType();
+      if (out == c.elemTy || isa<FloatType>(out))
+        if (in.getType() == f32 && (out == c.elemTy || out == f32 ||
+                                    out.getIntOrFloatBitWidth() < 32)) {
+          map.map(op.getResult(0), in);
+          continue;
+        }
+    }
+    if (op.getNumRegions() != 0 || !isa<arith::ArithDialect, math::MathDialect>(op.getDialect()))
+      return op.emitOpError("GPU kernel: only arith/math ops and tensor.extract of "
+                            "extras are supported in score/mask regions");
+    Operation *cl = b.clone(op, map);
+    for (Value res : cl->getResults())
+      if (isa<FloatType>(res.getType()) && res.getType() != f32)
+        res.setType(f32);
+  }
+  auto y = cast<attnc::attn::YieldOp>(blk.getTerminator());
+  return map.lookupOrDefault(y.getValues()[0]);
+}
+
+/// Weight of a (masked: -inf) score in natural units for the non-exp links.
+Value KernelEmitter::linkWeight(Value sc) {
+  using attnc::attn::Link;
+  const double log2e = 1.4426950408889634;
+  if (c.link == Link::sigmoid) {
+    Value e = ex2(fmul(sc, cf32(-log2e))); // exp(-s): +inf for a masked score
+    return arith::DivFOp::create(b, loc, cf32(1.0), fadd(cf32(1.0), e));
+  }
+  // relu(power = p): max(s, 0)^p.
+  Value r = fmax(sc, cf32(0.0));
+  double p = c.power;
+  if (p == 1.0)
+    return r;
+  if (p == 2.0)
+    return fmul(r, r);
+  if (p == 3.0)
+    return fmul(fmul(r, r), r);
+  if (p == 4.0) {
+    Value r2 = fmul(r, r);
+    return fmul(r2, r2);
+  }
+  // r^p = 2^(p lg2 r); lg2(0) = -inf gives 0 for p > 0.
+  return ex2(fmul(lg2(r), cf32(p)));
+}
+

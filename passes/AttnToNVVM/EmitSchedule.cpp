@@ -1,0 +1,587 @@
+//===- EmitSchedule.cpp - warp roles of the Hopper attention kernel -------===//
+//
+// 384 threads, three warpgroups (the FlashAttention-3 recipe):
+//  - warpgroup 0, the producer, gives registers back (setmaxnreg 24); one
+//    thread loads Q, then walks the carrier's tile schedule and loads K_n and
+//    V_n into a `stages`-deep ring, each slot guarded by a full mbarrier
+//    (TMA bytes arrive) and an empty one (both consumers released it);
+//  - warpgroups 1 and 2, the consumers (setmaxnreg 240), own 64 query rows
+//    each. Iteration n issues S_n = Q K_n^T and O += P_{n-1} V_{n-1} (P in
+//    registers) together, then runs the mask and online softmax of S_n while
+//    the tensor cores work; with ping-pong the two consumers take turns
+//    issuing (named barriers 1 and 2), so one's softmax overlaps the other's
+//    GEMMs. Tile 0 is peeled (no PV yet) and the last PV drains after the loop.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelEmitter.h"
+
+using namespace mlir;
+using namespace attnc::gpu;
+
+static constexpr double kLog2e = 1.4426950408889634;
+static constexpr double kLn2 = 0.6931471805599453;
+
+void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
+  auto args = fn.getBody().front().getArguments();
+  auto mapTy = [&](int64_t rows, bool flat = false) {
+    return nvgpu::TensorMapDescriptorType::get(
+        ctx, tileType(rows, flat), nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+        nvgpu::TensorMapL2PromoKind::L2PROMO_NONE, nvgpu::TensorMapOOBKind::OOB_ZERO,
+        nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+  };
+  auto castMap = [&](Value p, int64_t rows, bool flat = false) {
+    return UnrealizedConversionCastOp::create(b, loc, mapTy(rows, flat), p).getResult(0);
+  };
+  qMap = castMap(args[0], c.BM, /*flat=*/c.decode);
+  kMap = castMap(args[1], c.BN);
+  vMap = castMap(args[2], c.BN);
+  oPtr = args[3];
+  lsePtr = args[4];
+  argB = args[5];
+  argH = args[6];
+  argHq = args[7];
+  argHk = args[8];
+  argLq = args[9];
+  argLk = args[10];
+  fnArgs.assign(args.begin(), args.end());
+  for (size_t n = 0; n < c.extras.size(); ++n)
+    extraArgs.push_back(args[11 + n]);
+
+  tid = toI32(mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x));
+  // Query tiles in reverse launch order: under causal-like carriers the last
+  // tiles carry the most key tiles, so they start first and the grid's tail
+  // is filled with the short ones.
+  Value bx = sub(sub(toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::x)),
+                     ci32(1)),
+                 toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x)));
+  hIdx = toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::y));
+  bIdx = toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::z));
+  if (c.decode) {
+    // grid.z = B * S: batch and split.
+    argS = args[c.sParam];
+    wsPtr = args[c.wsParam];
+    splitIdx = arith::RemUIOp::create(b, loc, bIdx, argS);
+    bIdx = arith::DivUIOp::create(b, loc, bIdx, argS);
+  }
+  wg = arith::ShRUIOp::create(b, loc, tid, ci32(7));
+  // Consumer index (the producer computes with 0; it uses no row values).
+  cw = select(cmp(arith::CmpIPredicate::eq, wg, ci32(0)), ci32(0), sub(wg, ci32(1)));
+  Value lt = andI(tid, ci32(127));
+  isWGLeader = cmp(arith::CmpIPredicate::eq, lt, ci32(0));
+  warp = arith::ShRUIOp::create(b, loc, lt, ci32(5));
+  lane = andI(tid, ci32(31));
+  quadRow = arith::ShRUIOp::create(b, loc, lane, ci32(2));
+  quadCol = andI(lane, ci32(3));
+
+  Value firstRow, lastRow;
+  setUpRows(bx, firstRow, lastRow);
+
+  // Tile schedule and classification of this query tile (CarrierTiles.h),
+  // evaluated by every thread so producer and consumers walk one sequence.
+  access = std::make_unique<KernelAccess>(*this);
+  for (Attribute a : c.op.getCarrier())
+    if (auto d = dyn_cast<attnc::attn::DocumentAttr>(a)) {
+      access->remember(b, d.getSeqlens(), rowAIdx);
+      access->remember(b, d.getSeqlens(), rowBIdx);
+    }
+  attnc::TileEnv env{bI, hI, lqI, lkI, access.get()};
+  qtc = std::make_unique<attnc::QueryTileCarrier>(b, loc, c.plan, c.op, env, toIdx(bx),
+                                                  firstRow, lastRow);
+  nSlots = qtc->numSlots();
+  slotLo = cidx(0);
+  slotHi = nSlots;
+  if (c.decode) {
+    // Split s takes slots [s * per, min((s + 1) * per, n)), per = ceil(n / S).
+    Value sI = toIdx(argS);
+    Value per = arith::CeilDivUIOp::create(b, loc, nSlots, sI);
+    slotLo = arith::MinUIOp::create(b, loc, mul(toIdx(splitIdx), per), nSlots);
+    slotHi = arith::MinUIOp::create(b, loc, add(slotLo, per), nSlots);
+    // The output tile's counter: (b, head group, query tile).
+    Value gx = toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::x));
+    Value gy = toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::y));
+    tileId = add(mul(add(mul(bIdx, gy), hIdx), gx), bx);
+    auto ext = [&](Value v) { return arith::ExtUIOp::create(b, loc, i64, v).getResult(); };
+    nRowsAll = mul(mul(ext(argB), ext(argH)), ext(argLq));
+    // Workspace sections (EmitDecode.cpp): counters, padded to 256 bytes,
+    // then O of every partial, then (m, l) of every partial.
+    Value nTiles = arith::ExtUIOp::create(b, loc, i64, mul(mul(gx, gy), argB));
+    wsOBase = mul(arith::DivUIOp::create(b, loc, add(mul(nTiles, ci64(4)), ci64(255)), ci64(256)),
+                  ci64(256));
+    Value parts = arith::ExtUIOp::create(b, loc, i64, mul(argS, ci32(2)));
+    wsMLBase = add(wsOBase, mul(mul(parts, nRowsAll), ci64(c.Dv * 4)));
+  }
+
+  // Shared memory: align the base to 1024 for the 128B-swizzled tiles.
+  auto smemTy =
+      MemRefType::get({ShapedType::kDynamic}, i8, MemRefLayoutAttrInterface{}, wgAS);
+  dyn = mlir::gpu::DynamicSharedMemoryOp::create(b, loc, smemTy);
+  Value baseIdx = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, dyn);
+  Value rem = arith::RemUIOp::create(b, loc, baseIdx, cidx(1024));
+  pad = arith::RemUIOp::create(b, loc, arith::SubIOp::create(b, loc, cidx(1024), rem),
+                               cidx(1024));
+  smemBase64 =
+      arith::IndexCastUIOp::create(b, loc, i64, arith::AddIOp::create(b, loc, baseIdx, pad));
+
+  auto barTy = [&](unsigned n) { return nvgpu::MBarrierGroupType::get(ctx, wgAS, n); };
+  qBar = nvgpu::MBarrierCreateOp::create(b, loc, barTy(1));
+  kFull = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
+  kEmpty = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
+  vFull = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
+  vEmpty = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
+  ifThen(cmp(arith::CmpIPredicate::eq, tid, ci32(0)), [&] {
+    nvgpu::MBarrierInitOp::create(b, loc, qBar, cidx(1), cidx(0), Value());
+    for (int64_t s = 0; s < c.stages; ++s) {
+      nvgpu::MBarrierInitOp::create(b, loc, kFull, cidx(1), cidx(s), Value());
+      nvgpu::MBarrierInitOp::create(b, loc, vFull, cidx(1), cidx(s), Value());
+      // One arrival per consumer warpgroup that reads the slot (its leader,
+      // after its wgmma wait): both, or in decode the one whose tile it is.
+      int64_t readers = c.decode ? 1 : KernelConfig::kConsumerWGs;
+      nvgpu::MBarrierInitOp::create(b, loc, kEmpty, cidx(readers), cidx(s), Value());
+      nvgpu::MBarrierInitOp::create(b, loc, vEmpty, cidx(readers), cidx(s), Value());
+    }
+    nvgpu::TmaPrefetchOp::create(b, loc, qMap, Value());
+    nvgpu::TmaPrefetchOp::create(b, loc, kMap, Value());
+    nvgpu::TmaPrefetchOp::create(b, loc, vMap, Value());
+  });
+  mlir::gpu::BarrierOp::create(b, loc);
+  ticks = cidx(10000000);
+  // Each consumer's 64 rows of Q (decode: both read the same 64).
+  Value cw64 = arith::ExtUIOp::create(b, loc, i64, c.decode ? ci32(0) : cw);
+  qDesc = makeDesc(mul(cw64, ci64(64 * 128)), /*lbo=*/16, /*sbo=*/1024);
+}
+
+/// Heads and rows of this block: which q/k/v heads it reads, the output
+/// rows it owns, and per accumulator row the head and query position (a
+/// decode tile packs several heads). firstRow / lastRow: the query positions
+/// the tile covers, when they are not the default [m0, m0 + BM) (decode).
+void KernelEmitter::setUpRows(Value bx, Value &firstRow, Value &lastRow) {
+  // Heads: output head h reads q head h / (H/Hq) and kv head h / (H/Hk). A
+  // decode tile holds G = H / grid.y heads, h0 .. h0 + G - 1, whose rows lie
+  // back to back in q and o: G = H/Hk when the manifest packs the heads of a
+  // KV head (Hq == H), else 1.
+  Value G = c.decode ? arith::DivUIOp::create(
+                           b, loc, argH,
+                           toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::y)))
+                           .getResult()
+                     : ci32(1);
+  h0 = mul(hIdx, G);
+  Value hq = arith::DivUIOp::create(b, loc, h0, arith::DivUIOp::create(b, loc, argH, argHq));
+  Value hk = arith::DivUIOp::create(b, loc, h0, arith::DivUIOp::create(b, loc, argH, argHk));
+  bhq = add(mul(bIdx, argHq), hq);
+  bhk = add(mul(bIdx, argHk), hk);
+  bhOut = add(mul(bIdx, argH), h0);
+  rowsValid = mul(G, argLq);
+  m0 = mul(bx, ci32(c.BM));
+  Value rowOff = c.decode ? ci32(0) : mul(cw, ci32(64));
+  rowA = add(add(m0, rowOff), add(mul(warp, ci32(16)), quadRow));
+  rowB = add(rowA, ci32(8));
+  bI = toIdx(bIdx);
+  lqI = toIdx(argLq);
+  lkI = toIdx(argLk);
+  if (c.decode) {
+    // Row r: head h0 + r / Lq, query r % Lq (r clamped to the group's rows:
+    // rows past them are computed but never stored).
+    Value lastValid = sub(rowsValid, ci32(1));
+    auto headAndPos = [&](Value r, Value &h, Value &i) {
+      Value rc = arith::MinUIOp::create(b, loc, r, lastValid);
+      h = toIdx(add(h0, arith::DivUIOp::create(b, loc, rc, argLq)));
+      i = toIdx(arith::RemUIOp::create(b, loc, rc, argLq));
+    };
+    headAndPos(rowA, hAIdx, rowAIdx);
+    headAndPos(rowB, hBIdx, rowBIdx);
+    hI = toIdx(h0);
+    // The tile's query positions: one head's run, else all of [0, Lq).
+    Value r1 = arith::MinUIOp::create(b, loc, add(m0, ci32(c.BM - 1)), lastValid);
+    Value oneHead = cmp(arith::CmpIPredicate::eq, arith::DivUIOp::create(b, loc, m0, argLq),
+                        arith::DivUIOp::create(b, loc, r1, argLq));
+    firstRow = toIdx(select(oneHead, arith::RemUIOp::create(b, loc, m0, argLq), ci32(0)));
+    lastRow = toIdx(select(oneHead, arith::RemUIOp::create(b, loc, r1, argLq),
+                           sub(argLq, ci32(1))));
+  } else {
+    hI = toIdx(hIdx);
+    hAIdx = hBIdx = hI;
+    rowAIdx = toIdx(rowA);
+    rowBIdx = toIdx(rowB);
+  }
+
+}
+
+/// First valid slot at or after `from` (list mode skips tiles outside the
+/// other families' ranges, a mask region tiles it rules out); slotHi when
+/// none (or `from` itself when it is past slotHi).
+Value KernelEmitter::nextSlot(Value from) {
+  if (!qtc->filtersSlots())
+    return from;
+  auto w = scf::WhileOp::create(
+      b, loc, TypeRange{idx}, ValueRange{from},
+      [&](OpBuilder &bb, Location l, ValueRange a) {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPoint(bb.getInsertionBlock(), bb.getInsertionPoint());
+        Value in = cmp(arith::CmpIPredicate::slt, a[0], slotHi);
+        // skip = in && !valid(tile(t)); the CSR read only when in range.
+        auto ifIn = scf::IfOp::create(b, l, TypeRange{b.getI1Type()}, in, true);
+        {
+          OpBuilder::InsertionGuard g4(b);
+          b.setInsertionPointToStart(ifIn.thenBlock());
+          Value ok = qtc->slotIsValid(b, l, qtc->tileOfSlot(b, l, a[0]));
+          scf::YieldOp::create(
+              b, l,
+              ValueRange{arith::XOrIOp::create(b, l, ok,
+                                               arith::ConstantIntOp::create(b, l, 1, 1))
+                             .getResult()});
+          b.setInsertionPointToStart(ifIn.elseBlock());
+          scf::YieldOp::create(b, l,
+                               ValueRange{arith::ConstantIntOp::create(b, l, 0, 1).getResult()});
+        }
+        scf::ConditionOp::create(b, l, ifIn.getResult(0), a);
+      },
+      [&](OpBuilder &bb, Location l, ValueRange a) {
+        scf::YieldOp::create(
+            bb, l,
+            ValueRange{arith::AddIOp::create(bb, l, a[0], arith::ConstantIndexOp::create(bb, l, 1))
+                           .getResult()});
+      });
+  return w.getResult(0);
+}
+
+FailureOr<scf::ForOp> KernelEmitter::slotLoop(Value lo, ValueRange init, SlotBody body) {
+  auto forOp = scf::ForOp::create(b, loc, lo, slotHi, cidx(1), init);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(forOp.getBody());
+  Value t = forOp.getInductionVar();
+  auto it = forOp.getRegionIterArgs();
+  Value tile = qtc->tileOfSlot(b, loc, t);
+  Value valid = qtc->slotIsValid(b, loc, tile);
+  if (!valid) {
+    FailureOr<SmallVector<Value>> r = body(t, tile, it);
+    if (failed(r))
+      return failure();
+    scf::YieldOp::create(b, loc, *r);
+    return forOp;
+  }
+  auto ifV = scf::IfOp::create(b, loc, forOp.getResultTypes(), valid, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(ifV.thenBlock());
+    FailureOr<SmallVector<Value>> r = body(t, tile, it);
+    if (failed(r))
+      return failure();
+    scf::YieldOp::create(b, loc, *r);
+    b.setInsertionPointToStart(ifV.elseBlock());
+    scf::YieldOp::create(b, loc, it);
+  }
+  scf::YieldOp::create(b, loc, ifV.getResults());
+  return forOp;
+}
+
+Value KernelEmitter::stageOf(Value k) { return arith::RemUIOp::create(b, loc, k, cidx(c.stages)); }
+
+Value KernelEmitter::parityOf(Value k) {
+  Value round = arith::DivUIOp::create(b, loc, k, cidx(c.stages));
+  return arith::TruncIOp::create(b, loc, b.getI1Type(), toI32(round));
+}
+
+void KernelEmitter::waitBar(Value group, Value stage, Value parity) {
+  nvgpu::MBarrierTryWaitParityOp::create(b, loc, group, parity, ticks, stage);
+}
+
+void KernelEmitter::arriveBar(Value group, Value stage) {
+  ifThen(isWGLeader, [&] {
+    nvgpu::MBarrierArriveOp::create(b, loc, nvgpu::MBarrierTokenType::get(ctx), group, stage);
+  });
+}
+
+void KernelEmitter::loadQ() {
+  nvgpu::MBarrierArriveExpectTxOp::create(b, loc, qBar, cidx(c.qBytes()), cidx(0), Value());
+  for (int64_t ch = 0; ch < c.Dp / 64; ++ch) {
+    Value dst = smemView(cidx(ch * c.BM * 128), tileType(c.BM, /*flat=*/c.decode));
+    // Decode: a 2-D map over the [B*Hq*Lq, D] rows of q (a tile may span
+    // heads).
+    SmallVector<Value> at{cidx(ch * 64), toIdx(m0), toIdx(bhq)};
+    if (c.decode)
+      at = {cidx(ch * 64), toIdx(add(mul(bhq, argLq), m0))};
+    nvgpu::TmaAsyncLoadOp::create(b, loc, dst, qBar, qMap, at, cidx(0), Value(), Value());
+  }
+}
+
+void KernelEmitter::loadK(Value tile, Value stage) { loadKV(tile, stage, /*isV=*/false); }
+void KernelEmitter::loadV(Value tile, Value stage) { loadKV(tile, stage, /*isV=*/true); }
+
+/// One K or V tile into its ring slot: expect its bytes on the slot's full
+/// barrier, then one TMA box per 64 columns.
+void KernelEmitter::loadKV(Value tile, Value stage, bool isV) {
+  int64_t bytes = isV ? c.vBytes() : c.kBytes();
+  Value full = isV ? vFull : kFull, map = isV ? vMap : kMap;
+  Value base = add(cidx(isV ? c.vOff(0) : c.kOff(0)), mul(stage, cidx(bytes)));
+  nvgpu::MBarrierArriveExpectTxOp::create(b, loc, full, cidx(bytes), stage, Value());
+  Value row = mul(tile, cidx(c.BN));
+  for (int64_t ch = 0; ch < (isV ? c.Dvp : c.Dp) / 64; ++ch) {
+    Value dst = smemView(add(base, cidx(ch * c.BN * 128)), tileType(c.BN));
+    nvgpu::TmaAsyncLoadOp::create(b, loc, dst, full, map,
+                                  ValueRange{cidx(ch * 64), row, toIdx(bhk)}, stage, Value(),
+                                  Value());
+  }
+}
+
+void KernelEmitter::emitProducer() {
+  NVVM::SetMaxRegisterOp::create(b, loc, KernelConfig::kProducerRegs,
+                                 NVVM::SetMaxRegisterAction::decrease);
+  ifThen(cmp(arith::CmpIPredicate::eq, tid, ci32(0)), [&] {
+    loadQ();
+    // A fresh mbarrier counts as having completed the phase before phase 0,
+    // so the first round over the ring waits for nothing.
+    (void)slotLoop(slotLo, ValueRange{cidx(0)},
+                   [&](Value, Value tile, ValueRange it) -> FailureOr<SmallVector<Value>> {
+                     Value k = it[0], stage = stageOf(k);
+                     Value freeParity = arith::XOrIOp::create(
+                         b, loc, parityOf(k), arith::ConstantIntOp::create(b, loc, 1, 1));
+                     waitBar(kEmpty, stage, freeParity);
+                     loadK(tile, stage);
+                     waitBar(vEmpty, stage, freeParity);
+                     loadV(tile, stage);
+                     return SmallVector<Value>{add(k, cidx(1))};
+                   });
+  });
+}
+
+LogicalResult KernelEmitter::emitConsumer() {
+  NVVM::SetMaxRegisterOp::create(b, loc, KernelConfig::kConsumerRegs,
+                                 NVVM::SetMaxRegisterAction::increase);
+  waitBar(qBar, cidx(0), arith::ConstantIntOp::create(b, loc, 0, 1));
+  // Ping-pong: consumer w issues after named barrier 1 + w completes, i.e.
+  // after the other consumer has issued its GEMMs (consumer 0 goes first).
+  auto turnBegin = [&] {
+    if (c.pingpong)
+      NVVM::BarrierOp::create(b, loc, TypeRange{}, add(cw, ci32(1)), ci32(256),
+                              NVVM::BarrierReductionAttr(), Value());
+  };
+  auto turnEnd = [&] {
+    if (c.pingpong)
+      NVVM::BarrierArriveOp::create(b, loc, sub(ci32(2), cw), ci32(256));
+  };
+  // The tiles this consumer takes: all of them (each consumer owns its own
+  // rows), or in decode every other one: the k-th valid tile of the split
+  // (k from 0) goes to consumer k % 2, which keeps the ring in order.
+  Value f0 = nextSlot(slotLo), first = f0, kFirst = cidx(0);
+  if (c.decode) {
+    Value isOne = cmp(arith::CmpIPredicate::eq, cw, ci32(1));
+    first = select(isOne, nextSlot(add(f0, cidx(1))), f0);
+    kFirst = select(isOne, cidx(1), cidx(0));
+  }
+  Value hasAny = cmp(arith::CmpIPredicate::slt, first, slotHi);
+  if (c.pingpong)
+    ifThen(andI(hasAny, cmp(arith::CmpIPredicate::eq, cw, ci32(1))),
+           [&] { NVVM::BarrierArriveOp::create(b, loc, ci32(1), ci32(256)); });
+
+  Value ninf = negInf(), zeroF = cf32(0.0);
+  int64_t nP = c.BN / 4; // packed P registers per thread
+  SmallVector<Type> stTypes(4, f32);
+  SmallVector<Type> proTypes(stTypes);
+  proTypes.append(nP, i32);
+
+  // The first tile: S and its softmax; no PV yet.
+  auto pro = scf::IfOp::create(b, loc, proTypes, hasAny, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(pro.thenBlock());
+    Value tile = qtc->tileOfSlot(b, loc, first);
+    Value stage0 = stageOf(kFirst);
+    waitBar(kFull, stage0, parityOf(kFirst));
+    turnBegin();
+    Value s = issueS(kDescOf(stage0));
+    turnEnd();
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    arriveBar(kEmpty, stage0);
+    FailureOr<Soft> sm = softmaxTile(s, toI32(tile), tile, {ninf, ninf, zeroF, zeroF});
+    if (failed(sm))
+      return failure();
+    SmallVector<Value> y{sm->st.mA, sm->st.mB, sm->st.lA, sm->st.lB};
+    llvm::append_range(y, packP(sm->p));
+    scf::YieldOp::create(b, loc, y);
+    b.setInsertionPointToStart(pro.elseBlock());
+    SmallVector<Value> e{ninf, ninf, zeroF, zeroF};
+    e.append(nP, ci32(0));
+    scf::YieldOp::create(b, loc, e);
+  }
+
+  // Later tiles: S_n and P_prev V_prev issued together, softmax of S_n
+  // while the PV runs. it = {O, mA, mB, lA, lB, k, kPrev, P_prev...}: k is
+  // the ordinal of this slot's tile, kPrev that of this consumer's last one.
+  SmallVector<Value> init{LLVM::ZeroOp::create(b, loc, accType(c.Dvp))};
+  llvm::append_range(init, pro.getResults().take_front(4));
+  init.push_back(add(kFirst, cidx(1)));
+  init.push_back(kFirst);
+  llvm::append_range(init, pro.getResults().drop_front(4));
+  auto process = [&](Value tile, ValueRange it) -> FailureOr<SmallVector<Value>> {
+    Value k = it[5], kPrev = it[6];
+    Value stage = stageOf(k), pStage = stageOf(kPrev);
+    SmallVector<Value> pPrev(it.drop_front(7));
+    waitBar(kFull, stage, parityOf(k));
+    waitBar(vFull, pStage, parityOf(kPrev));
+    turnBegin();
+    Value s = issueS(kDescOf(stage));
+    Value o = issuePV(it[0], pPrev, vDescOf(pStage));
+    turnEnd();
+    // A score region over b, h, i, j needs registers for its index math; with
+    // P_{n-1} and O pinned by the in-flight PV it spilled (ALiBi: 252 bytes),
+    // so such kernels also wait for the PV and rely on the ping-pong turns
+    // for the overlap (ALiBi +16-22%; softcap, which reads only s, keeps the
+    // overlap: -5% without it). bench/NOTES.md, run 5.
+    bool scoreUsesIndices =
+        c.score && llvm::any_of(c.score->front().getArguments().drop_front(1),
+                                [](BlockArgument a) { return !a.use_empty(); });
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, scoreUsesIndices ? 0 : 1);
+    arriveBar(kEmpty, stage);
+    FailureOr<Soft> sm = softmaxTile(s, toI32(tile), tile, {it[1], it[2], it[3], it[4]});
+    if (failed(sm))
+      return failure();
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    arriveBar(vEmpty, pStage);
+    o = rescaleO(o, sm->alphaA, sm->alphaB);
+    SmallVector<Value> next{o, sm->st.mA, sm->st.mB, sm->st.lA, sm->st.lB, add(k, cidx(1)), k};
+    llvm::append_range(next, packP(sm->p));
+    return next;
+  };
+  auto body = [&](Value, Value tile, ValueRange it) -> FailureOr<SmallVector<Value>> {
+    if (!c.decode)
+      return process(tile, it);
+    Value mine = cmp(arith::CmpIPredicate::eq, arith::RemUIOp::create(b, loc, it[5], cidx(2)),
+                     toIdx(cw));
+    auto ifMine = scf::IfOp::create(b, loc, TypeRange(it), mine, /*withElse=*/true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifMine.thenBlock());
+    FailureOr<SmallVector<Value>> r = process(tile, it);
+    if (failed(r))
+      return failure();
+    scf::YieldOp::create(b, loc, *r);
+    b.setInsertionPointToStart(ifMine.elseBlock());
+    SmallVector<Value> skip(it);
+    skip[5] = add(it[5], cidx(1));
+    scf::YieldOp::create(b, loc, skip);
+    return SmallVector<Value>(ifMine.getResults());
+  };
+  FailureOr<scf::ForOp> loop = slotLoop(add(first, cidx(1)), init, body);
+  if (failed(loop))
+    return failure();
+
+  // Consumer 1 arrived on consumer 0's turn barrier once more than
+  // consumer 0 waited on it (its initial arrive); consumer 0 takes that
+  // phase so that no named barrier is left half-arrived when the block ends.
+  if (c.pingpong)
+    ifThen(andI(hasAny, cmp(arith::CmpIPredicate::eq, cw, ci32(0))), [&] {
+      NVVM::BarrierOp::create(b, loc, TypeRange{}, ci32(1), ci32(256),
+                              NVVM::BarrierReductionAttr(), Value());
+    });
+
+  // Drain: O += P V of this consumer's last tile.
+  Value oLoop = loop->getResult(0);
+  auto drain = scf::IfOp::create(b, loc, TypeRange{oLoop.getType()}, hasAny, true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(drain.thenBlock());
+    Value kPrev = loop->getResult(6);
+    waitBar(vFull, stageOf(kPrev), parityOf(kPrev));
+    SmallVector<Value> pLast(loop->getResults().drop_front(7));
+    Value o = issuePV(oLoop, pLast, vDescOf(stageOf(kPrev)));
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    arriveBar(vEmpty, stageOf(kPrev));
+    scf::YieldOp::create(b, loc, o);
+    b.setInsertionPointToStart(drain.elseBlock());
+    scf::YieldOp::create(b, loc, oLoop);
+  }
+  RowState fin{loop->getResult(1), loop->getResult(2), loop->getResult(3), loop->getResult(4)};
+  if (c.decode)
+    emitDecodeEpilogue(drain.getResult(0), fin);
+  else
+    emitEpilogue(drain.getResult(0), fin);
+  return success();
+}
+
+Value KernelEmitter::outputRow(Value row) {
+  auto ext = [&](Value v) { return arith::ExtUIOp::create(b, loc, i64, v).getResult(); };
+  return add(mul(ext(bhOut), ext(argLq)), ext(row));
+}
+
+/// Normalise (anchor row, null key), store O (bf16/f16) and the LSE (f32).
+void KernelEmitter::emitEpilogue(Value oFin, RowState st, bool lReduced) {
+  Value lFin[2] = {st.lA, st.lB};
+  if (!lReduced)
+    lFin[0] = quadSum(st.lA), lFin[1] = quadSum(st.lB);
+  Value mFin[2] = {st.mA, st.mB};
+  SmallVector<Value> ov = unpack(oFin, c.Dvp / 2);
+  Value one = cf32(1.0), zeroF = cf32(0.0), ninf = negInf();
+  // The null key (row anchor): score c, value 0.
+  for (int rr = 0; rr < 2; ++rr) {
+    Value row = rr ? rowB : rowA;
+    Value nullC;
+    if (c.nullLogit)
+      nullC = cf32(*c.nullLogit);
+    else if (c.nullExtra >= 0)
+      nullC = loadExtra(b, c.nullExtra, ValueRange{rr ? hBIdx : hAIdx});
+    Value l = lFin[rr];
+    Value lse, inv;
+    if (c.isExp()) {
+      Value m = mFin[rr]; // log2 domain; -inf for an empty row
+      Value mUse =
+          select(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m, ninf), zeroF, m);
+      Value scaleO = one;
+      if (nullC) {
+        Value c2 = fmul(nullC, cf32(kLog2e));
+        Value mF = fmax(mUse, c2);
+        // Empty row: l = 0, so the key mass vanishes and only exp(c) stays.
+        Value beta = ex2(fsub(mUse, mF));
+        l = fadd(fmul(l, beta), ex2(fsub(c2, mF)));
+        scaleO = beta;
+        mUse = mF;
+      }
+      Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UGT, l, zeroF);
+      inv = select(pos, arith::DivFOp::create(b, loc, scaleO, l), zeroF);
+      lse = select(pos, fmul(fadd(mUse, lg2(l)), cf32(kLn2)), ninf);
+    } else {
+      if (nullC && c.anchor == attnc::attn::Anchor::row)
+        l = fadd(l, linkWeight(nullC));
+      Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UGT, l, zeroF);
+      // lse = ln(sum of weights) (the row anchor's denominator).
+      lse = select(pos, fmul(lg2(l), cf32(kLn2)), ninf);
+      inv = c.anchor == attnc::attn::Anchor::row
+                ? select(pos, arith::DivFOp::create(b, loc, one, l), zeroF)
+                : one;
+    }
+    ifThen(cmp(arith::CmpIPredicate::slt, row, rowsValid), [&] {
+      Value rowLin = outputRow(row);
+      Value rowByte = mul(rowLin, ci64(c.Dv * 2));
+      Value colBase = arith::ExtUIOp::create(b, loc, i64, mul(quadCol, ci32(4)));
+      for (int64_t r = 0; r < c.Dvp / 2; r += 2) {
+        // Entry r covers columns (r / 4) * 8 .. + 7; Dv is a multiple of 8.
+        if (((r / 2) % 2) != rr || (r / 4) * 8 >= c.Dv)
+          continue;
+        Value off = add(rowByte, add(colBase, ci64((r / 4) * 16)));
+        Value ptr = LLVM::GEPOp::create(b, loc, ptrTy, i8, oPtr, ValueRange{off});
+        LLVM::StoreOp::create(b, loc, packHalf2(fmul(ov[r], inv), fmul(ov[r + 1], inv)), ptr,
+                              /*alignment=*/4);
+      }
+      ifThen(cmp(arith::CmpIPredicate::eq, quadCol, ci32(0)), [&] {
+        Value ptr =
+            LLVM::GEPOp::create(b, loc, ptrTy, i8, lsePtr, ValueRange{mul(rowLin, ci64(4))});
+        LLVM::StoreOp::create(b, loc, lse, ptr, /*alignment=*/4);
+      });
+    });
+  }
+}
+
+LogicalResult KernelEmitter::emit(mlir::gpu::GPUFuncOp fn) {
+  b.setInsertionPointToEnd(&fn.getBody().front());
+  setUp(fn);
+  Value isProducer = cmp(arith::CmpIPredicate::eq, wg, ci32(0));
+  auto roles = scf::IfOp::create(b, loc, TypeRange{}, isProducer, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(roles.thenBlock());
+    emitProducer();
+    b.setInsertionPointToStart(roles.elseBlock());
+    if (failed(emitConsumer()))
+      return failure();
+  }
+  mlir::gpu::ReturnOp::create(b, loc);
+  return success();
+}

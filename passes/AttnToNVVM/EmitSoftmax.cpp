@@ -1,0 +1,168 @@
+//===- EmitSoftmax.cpp - scores, mask and online softmax of one KV tile ---===//
+//
+// Per thread: the two accumulator rows A and B of the wgmma fragment (entry r
+// of a 64 x BN accumulator is row (r / 2) % 2 ? B : A, column
+// (r / 4) * 8 + 2 * quadCol + r % 2). Scores are kept in the log2 domain for
+// the exp link (the scale and log2(e) folded into one multiply), in natural
+// units for the other links.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelEmitter.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+using namespace mlir;
+using namespace attnc::gpu;
+
+static constexpr double kLog2e = 1.4426950408889634;
+
+/// Mask only partial tiles (CarrierTiles classification) and the tile that
+/// crosses Lk.
+Value KernelEmitter::needMaskOf(Value n, Value tile) {
+  Value tileEnd = add(mul(n, ci32(c.BN)), ci32(c.BN));
+  return orI(cmp(arith::CmpIPredicate::sgt, tileEnd, argLk),
+             arith::XOrIOp::create(b, loc, qtc->isFull(b, loc, tile),
+                                   arith::ConstantIntOp::create(b, loc, 1, 1)));
+}
+
+/// The scores with dropped pairs at -inf. The predicate is the shared carrier
+/// definition (include/attnc/Analysis/Carrier.h).
+FailureOr<SmallVector<Value>> KernelEmitter::maskScores(ArrayRef<Value> tv, Value n) {
+  int64_t nS = tv.size();
+  Value jBase = add(mul(n, ci32(c.BN)), mul(quadCol, ci32(2)));
+  Value ninf = negInf();
+  SmallVector<Value> masked(nS);
+  for (int64_t r = 0; r < nS; ++r) {
+    Value j = add(jBase, ci32((r / 4) * 8 + (r % 2)));
+    Value keep = cmp(arith::CmpIPredicate::slt, j, argLk);
+    bool rowB = (r / 2) % 2;
+    keep = andI(keep, attnc::buildKeepPredicate(b, loc, c.op, bI, rowB ? hBIdx : hAIdx,
+                                                rowB ? rowBIdx : rowAIdx, toIdx(j),
+                                                lqI, lkI, access.get()));
+    if (regionFailed)
+      return failure();
+    masked[r] = select(keep, tv[r], ninf);
+  }
+  return masked;
+}
+
+FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Value tile,
+                                                          RowState in) {
+  int64_t nS = c.BN / 2;
+  SmallVector<Value> sv = unpack(s, nS);
+  SmallVector<Value> tv(nS);
+  const bool expLink = c.isExp();
+  double post = expLink ? kLog2e : 1.0;
+  // Without a score region and with a positive scale, the scale commutes
+  // with the row max: keep raw scores and fold scale and shift into one FMA
+  // per element (exp2(s * k - m)) instead of a multiply and a subtract.
+  const bool foldScale = expLink && !c.score && c.scale > 0.0;
+  const double k = c.scale * post;
+  if (foldScale) {
+    tv = sv;
+  } else if (!c.score) {
+    Value kk = cf32(k);
+    for (int64_t r = 0; r < nS; ++r)
+      tv[r] = fmul(sv[r], kk);
+  } else {
+    Value jBase = add(mul(n, ci32(c.BN)), mul(quadCol, ci32(2)));
+    Value kk = cf32(c.scale), l2e = cf32(post);
+    for (int64_t r = 0; r < nS; ++r) {
+      Value j = toIdx(add(jBase, ci32((r / 4) * 8 + (r % 2))));
+      FailureOr<Value> v = inlineRegion(
+          *c.score, {fmul(sv[r], kk), bI, ((r / 2) % 2) ? hBIdx : hAIdx,
+                     ((r / 2) % 2) ? rowBIdx : rowAIdx, j});
+      if (failed(v))
+        return failure();
+      tv[r] = expLink ? fmul(*v, l2e) : *v;
+    }
+  }
+
+  auto ifMask = scf::IfOp::create(b, loc, SmallVector<Type>(nS, f32), needMaskOf(n, tile),
+                                  /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifMask.thenBlock());
+    FailureOr<SmallVector<Value>> masked = maskScores(tv, n);
+    if (failed(masked))
+      return failure();
+    scf::YieldOp::create(b, loc, *masked);
+    b.setInsertionPointToStart(ifMask.elseBlock());
+    scf::YieldOp::create(b, loc, tv);
+  }
+  for (int64_t r = 0; r < nS; ++r)
+    tv[r] = ifMask.getResult(r);
+
+  Soft out;
+  SmallVector<Value> &p = out.p;
+  p.resize(nS);
+  Value zeroF = cf32(0.0), ninf = negInf();
+  Value sumA = zeroF, sumB = zeroF;
+  out.st = in;
+  if (expLink) {
+    // Online softmax: running max per row across the quad (4 threads).
+    Value mxA = ninf, mxB = ninf;
+    for (int64_t r = 0; r < nS; ++r) {
+      if ((r / 2) % 2)
+        mxB = fmax(mxB, tv[r]);
+      else
+        mxA = fmax(mxA, tv[r]);
+    }
+    if (foldScale) {
+      mxA = fmul(mxA, cf32(k));
+      mxB = fmul(mxB, cf32(k));
+    }
+    out.st.mA = fmax(in.mA, quadMax(mxA));
+    out.st.mB = fmax(in.mB, quadMax(mxB));
+    // An all-masked row so far keeps max -inf; shift by 0 instead (no NaN).
+    auto safe = [&](Value m) {
+      return select(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m, ninf), zeroF,
+                    m);
+    };
+    Value mUseA = safe(out.st.mA), mUseB = safe(out.st.mB);
+    out.alphaA = ex2(fsub(in.mA, mUseA));
+    out.alphaB = ex2(fsub(in.mB, mUseB));
+    if (foldScale) {
+      Value kk = cf32(k);
+      Value negA = arith::NegFOp::create(b, loc, mUseA);
+      Value negB = arith::NegFOp::create(b, loc, mUseB);
+      for (int64_t r = 0; r < nS; ++r)
+        p[r] = ex2(math::FmaOp::create(b, loc, tv[r], kk, ((r / 2) % 2) ? negB : negA));
+    } else {
+      for (int64_t r = 0; r < nS; ++r)
+        p[r] = ex2(fsub(tv[r], ((r / 2) % 2) ? mUseB : mUseA));
+    }
+  } else {
+    // Bounded or unnormalised links: no running max, no rescaling.
+    for (int64_t r = 0; r < nS; ++r)
+      p[r] = linkWeight(tv[r]);
+  }
+  for (int64_t r = 0; r < nS; ++r) {
+    if ((r / 2) % 2)
+      sumB = fadd(sumB, p[r]);
+    else
+      sumA = fadd(sumA, p[r]);
+  }
+  out.st.lA = expLink ? fadd(fmul(in.lA, out.alphaA), sumA) : fadd(in.lA, sumA);
+  out.st.lB = expLink ? fadd(fmul(in.lB, out.alphaB), sumB) : fadd(in.lB, sumB);
+  return out;
+}
+
+/// O = alpha O (no-op without a running max).
+Value KernelEmitter::rescaleO(Value o, Value alphaA, Value alphaB) {
+  if (!c.isExp())
+    return o;
+  SmallVector<Value> ov = unpack(o, c.Dvp / 2);
+  for (int64_t r = 0; r < c.Dvp / 2; ++r)
+    ov[r] = fmul(ov[r], ((r / 2) % 2) ? alphaB : alphaA);
+  return pack(o.getType(), ov);
+}
+
+/// P as wgmma register-A fragments: entry m = (p[2m], p[2m + 1]) in 16 bits;
+/// k16 step t of P V reads entries 4t .. 4t + 3.
+SmallVector<Value> KernelEmitter::packP(ArrayRef<Value> p) {
+  SmallVector<Value> out;
+  for (size_t r = 0; r + 1 < p.size(); r += 2)
+    out.push_back(packHalf2(p[r], p[r + 1]));
+  return out;
+}

@@ -1,0 +1,99 @@
+//===- EmitWGMMA.cpp - wgmma for S = Q K^T and O += P V -------------------===//
+//
+// S = Q K^T takes both operands from shared memory (nvvm.wgmma.mma_async).
+// O += P V takes P from registers: the f32 accumulator fragment of S, packed
+// in pairs, is exactly wgmma's register-A fragment for 16-bit types, so P
+// never goes through shared memory. nvvm.wgmma.mma_async only takes a
+// descriptor for A in LLVM 22, hence inline PTX for that one instruction.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelEmitter.h"
+
+using namespace mlir;
+using namespace attnc::gpu;
+
+/// wgmma shared-memory descriptor for a 1024-aligned 128B-swizzled tile at
+/// byte offset `off` (i64, relative to the aligned base) with the given
+/// leading / stride byte offsets.
+Value KernelEmitter::makeDesc(Value off, int64_t lbo, int64_t sbo) {
+  Value addr = add(smemBase64, off);
+  Value lo = andI(arith::ShRUIOp::create(b, loc, addr, ci64(4)), ci64(0x3FFF));
+  uint64_t hi = ((uint64_t)((lbo >> 4) & 0x3FFF) << 16) |
+                ((uint64_t)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
+  return orI(lo, ci64((int64_t)hi));
+}
+
+Value KernelEmitter::descPlus(Value desc, int64_t bytes) {
+  if (!bytes)
+    return desc;
+  return add(desc, ci64(bytes >> 4));
+}
+
+Value KernelEmitter::wgmmaSS(Value acc, Value descA, Value descB, int64_t n, bool zeroInit,
+                             bool bMNMajor) {
+  NVVM::WGMMATypes ty = c.elemTy.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
+  auto shape = NVVM::MMAShapeAttr::get(ctx, 64, n, 16);
+  // LLVM 22 emits imm-trans-b = 1 - layoutB: `col` = K-major B (trans 0),
+  // `row` = MN-major B (trans 1). A is K-major (`row`, imm-trans-a 0).
+  return NVVM::WgmmaMmaAsyncOp::create(
+      b, loc, acc.getType(), acc, descA, descB, shape, ty, ty, NVVM::WGMMATypes::f32,
+      zeroInit ? NVVM::WGMMAScaleOut::zero : NVVM::WGMMAScaleOut::one,
+      NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+      bMNMajor ? NVVM::MMALayout::row : NVVM::MMALayout::col, NVVM::MMAIntOverflowAttr());
+}
+
+/// acc += A(registers, 4 x packed pairs) * B(descriptor, MN-major), m64nNk16.
+Value KernelEmitter::wgmmaRS(Value acc, ArrayRef<Value> a, Value descB, int64_t n) {
+  int64_t nAcc = n / 2;
+  std::string ty = c.elemTy.isBF16() ? "bf16" : "f16";
+  std::string regs;
+  for (int64_t r = 0; r < nAcc; ++r)
+    regs += (r ? ", $" : "$") + std::to_string(r);
+  auto op = [](int64_t i) { return "$" + std::to_string(i); };
+  std::string asmStr = "{\n.reg .pred p;\nsetp.ne.b32 p, " + op(nAcc + 5) +
+                       ", 0;\nwgmma.mma_async.sync.aligned.m64n" + std::to_string(n) +
+                       "k16.f32." + ty + "." + ty + " {" + regs + "}, {" + op(nAcc) + ", " +
+                       op(nAcc + 1) + ", " + op(nAcc + 2) + ", " + op(nAcc + 3) + "}, " +
+                       op(nAcc + 4) + ", p, 1, 1, 1;\n}";
+  std::string cons;
+  for (int64_t r = 0; r < nAcc; ++r)
+    cons += "=f,";
+  cons += "r,r,r,r,l,r";
+  for (int64_t r = 0; r < nAcc; ++r)
+    cons += "," + std::to_string(r);
+  SmallVector<Value> operands(a.begin(), a.end());
+  operands.push_back(descB);
+  operands.push_back(ci32(1)); // scale-d: accumulate
+  llvm::append_range(operands, unpack(acc, nAcc));
+  return inlinePtx(acc.getType(), operands, asmStr, cons);
+}
+
+Value KernelEmitter::kDescOf(Value stage) {
+  Value stage64 = arith::IndexCastUIOp::create(b, loc, i64, stage);
+  return makeDesc(add(ci64(c.kOff(0)), mul(stage64, ci64(c.kBytes()))), 16, 1024);
+}
+
+Value KernelEmitter::vDescOf(Value stage) {
+  Value stage64 = arith::IndexCastUIOp::create(b, loc, i64, stage);
+  return makeDesc(add(ci64(c.vOff(0)), mul(stage64, ci64(c.vBytes()))), c.BN * 128, 1024);
+}
+
+Value KernelEmitter::issueS(Value kDesc) {
+  NVVM::WgmmaFenceAlignedOp::create(b, loc);
+  Value s = LLVM::ZeroOp::create(b, loc, accType(c.BN));
+  for (int64_t ch = 0; ch < c.Dp / 64; ++ch)
+    for (int64_t kk = 0; kk < 4; ++kk)
+      s = wgmmaSS(s, descPlus(qDesc, ch * c.BM * 128 + kk * 32),
+                  descPlus(kDesc, ch * c.BN * 128 + kk * 32), c.BN,
+                  /*zeroInit=*/ch == 0 && kk == 0, /*bMNMajor=*/false);
+  NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+  return s;
+}
+
+Value KernelEmitter::issuePV(Value o, ArrayRef<Value> pPacked, Value vDesc) {
+  NVVM::WgmmaFenceAlignedOp::create(b, loc);
+  for (int64_t t = 0; t < c.BN / 16; ++t)
+    o = wgmmaRS(o, pPacked.slice(4 * t, 4), descPlus(vDesc, t * 2048), c.Dvp);
+  NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+  return o;
+}

@@ -1,0 +1,54 @@
+//===- Passes.td - attnc GPU (Hopper) passes ---------------*- tablegen -*-===//
+#ifndef ATTNC_GPU_PASSES
+#define ATTNC_GPU_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def AttnGPUBuildKernel : Pass<"attn-gpu-build-kernel", "mlir::ModuleOp"> {
+  let summary = "Build a Hopper flash-attention kernel (gpu.module) for each attn.attention";
+  let description = [{
+    For each func.func holding attn.attention ops (link exp + anchor row,
+    optionally with a null logit; links sigmoid / relu^p under anchors none
+    or row; every carrier family (tile schedule from passes/Analysis/CarrierTiles)
+    and mask/score regions reading extras; bf16/f16; head dims multiples of
+    16 up to 256), emits
+    a gpu.func kernel in gpu.module @attnc_gpu following docs/gpu-abi.md:
+    384 threads in three warpgroups. Warpgroup 0 produces: one thread loads Q
+    and walks the carrier's tile schedule (passes/Analysis/CarrierTiles; tiles
+    outside it are never loaded), loading K and V tiles with TMA into a
+    multi-stage ring guarded by full/empty mbarriers. Warpgroups 1 and 2
+    consume 64 query rows each (setmaxnreg moves registers to them): S = Q K^T
+    with nvvm.wgmma.mma_async, the score region inlined in f32, the mask only
+    on partial tiles, online softmax in registers (exp2, scale folded in),
+    O += P V with P kept in registers (register-A wgmma), issued with the next
+    tile's S so the softmax overlaps tensor-core work; with schedule=pingpong
+    the two consumers take turns issuing. LSE is a
+    second output. The kernel carries its JSON manifest in `attnc.manifest`;
+    the module gets `attnc.gpu.manifests` (kernel name -> JSON). The host
+    functions are erased unless keep-host is set.
+  }];
+  let options = [
+    Option<"keepHost", "keep-host", "bool", /*default=*/"false",
+           "Keep the host functions that held the attentions">,
+    Option<"blockN", "block-n", "int64_t", /*default=*/"0",
+           "KV tile (64 or 128; 0 picks 128 for padded head dims up to 128, 64 "
+           "above and for the decode schedule)">,
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"pingpong\"",
+           "Consumer schedule: pingpong (the two consumer warpgroups take turns "
+           "issuing GEMMs, FlashAttention-3) or ws (warp-specialized, no turns)">,
+    Option<"stages", "stages", "int64_t", /*default=*/"0",
+           "K/V ring depth (0: the deepest of 2-4 that fits shared memory)">,
+    Option<"decode", "decode", "bool", /*default=*/"false",
+           "Decode schedule (few queries, long keys): 64-row tiles shared by "
+           "both consumers, which take alternate key tiles; the key tiles "
+           "split across the grid (run-time split count S, partials merged "
+           "in the kernel); the query heads of a KV head packed into one "
+           "tile where the tile schedule allows it">,
+  ];
+  let dependentDialects = [
+    "mlir::gpu::GPUDialect", "mlir::nvgpu::NVGPUDialect", "mlir::NVVM::NVVMDialect",
+    "mlir::LLVM::LLVMDialect", "mlir::arith::ArithDialect", "mlir::scf::SCFDialect",
+    "mlir::memref::MemRefDialect"];
+}
+
+#endif // ATTNC_GPU_PASSES
