@@ -74,8 +74,8 @@ llvm::Expected<CPURunResult> attnc::runOnCPU(ModuleOp attnModule, StringRef func
                                      name.c_str());
     if (dtypeOf(tt.getElementType()) != inputs[n]->dtype)
       return llvm::createStringError("input '%s': expected %s, got %s", name.c_str(),
-                                     dtypeName(*dtypeOf(tt.getElementType())).str().c_str(),
-                                     dtypeName(inputs[n]->dtype).str().c_str());
+                                     dtypeName(*dtypeOf(tt.getElementType())).c_str(),
+                                     dtypeName(inputs[n]->dtype).c_str());
     if (ArrayRef<int64_t>(inputs[n]->shape) != tt.getShape())
       return llvm::createStringError("input '%s': expected shape %s, got %s", name.c_str(),
                                      shapeStr(tt.getShape()).c_str(),

@@ -300,7 +300,7 @@ TEST_P(NpyRoundTrip, InMemory) {
     EXPECT_EQ((*bytes)[9 + headerLen], '\n');
     EXPECT_EQ(bytes->size(), 10 + headerLen + a.data.size());
     std::string header((*bytes).data() + 10, headerLen);
-    EXPECT_NE(header.find("'descr': '" + npyDescr(t).str() + "'"), std::string::npos) << header;
+    EXPECT_NE(header.find("'descr': '" + npyDescr(t) + "'"), std::string::npos) << header;
     EXPECT_NE(header.find("'shape': " + npyShapeString(shape)), std::string::npos) << header;
 
     auto back = parseNpy(*bytes, "mem.npy");
@@ -336,7 +336,7 @@ INSTANTIATE_TEST_SUITE_P(AllNumpyDTypes, NpyRoundTrip,
                          ::testing::Values(DType::F32, DType::F64, DType::I32,
                                            DType::I64, DType::F16),
                          [](const ::testing::TestParamInfo<DType> &info) {
-                           return dtypeName(info.param).str();
+                           return dtypeName(info.param);
                          });
 
 TEST(Npy, Bf16IsNotWritten) {

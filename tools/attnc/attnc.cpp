@@ -520,8 +520,8 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
       *a = std::move(narrow);
     }
     if (a->dtype != want)
-      return fail(it->second + ": input '" + in.name + "' must be " + dtypeName(want).str() +
-                  " (run --dtype=" + std::string(opts->floatBits == 64 ? "f64" : "f32") + "), but the file holds " + dtypeName(a->dtype).str());
+      return fail(it->second + ": input '" + in.name + "' must be " + dtypeName(want) +
+                  " (run --dtype=" + std::string(opts->floatBits == 64 ? "f64" : "f32") + "), but the file holds " + dtypeName(a->dtype));
     if (llvm::ArrayRef<int64_t>(a->shape) != tt.getShape())
       return fail(it->second + ": input '" + in.name + "' must have shape " +
                   shapeStr(tt.getShape()) + " (from the dims bound), but the file has " +
