@@ -9,6 +9,25 @@
 using namespace attnc::spec;
 using namespace attnc::spec::detail;
 
+namespace {
+
+/// Line LINE (1-based) of TEXT without its newline; empty if out of range.
+llvm::StringRef lineOf(llvm::StringRef text, unsigned line) {
+  if (line == 0)
+    return {};
+  size_t start = 0;
+  for (unsigned l = 1; l < line; ++l) {
+    size_t nl = text.find('\n', start);
+    if (nl == llvm::StringRef::npos)
+      return {};
+    start = nl + 1;
+  }
+  llvm::StringRef rest = text.substr(start);
+  return rest.take_until([](char c) { return c == '\n'; }).rtrim("\r");
+}
+
+} // namespace
+
 bool DiagnosticSink::quotedLine(const SourceLoc &l, std::string &line) const {
   if (!hasSource || l.line < firstLine || l.col == 0)
     return false;
@@ -69,18 +88,4 @@ llvm::Error detail::makeError(const SourceLoc &loc, const llvm::Twine &message) 
   DiagnosticSink diags;
   diags.error(loc, message);
   return diags.takeError();
-}
-
-llvm::StringRef detail::lineOf(llvm::StringRef text, unsigned line) {
-  if (line == 0)
-    return {};
-  size_t start = 0;
-  for (unsigned l = 1; l < line; ++l) {
-    size_t nl = text.find('\n', start);
-    if (nl == llvm::StringRef::npos)
-      return {};
-    start = nl + 1;
-  }
-  llvm::StringRef rest = text.substr(start);
-  return rest.take_until([](char c) { return c == '\n'; }).rtrim("\r");
 }

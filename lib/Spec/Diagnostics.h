@@ -80,9 +80,6 @@ private:
 /// One error with no quoted source, as an llvm::Error.
 llvm::Error makeError(const SourceLoc &loc, const llvm::Twine &message);
 
-/// Line LINE (1-based) of TEXT without its newline; empty if out of range.
-llvm::StringRef lineOf(llvm::StringRef text, unsigned line);
-
 } // namespace attnc::spec::detail
 
 #endif // ATTNC_LIB_SPEC_DIAGNOSTICS_H
