@@ -287,27 +287,28 @@ private:
 
 class JsonReader {
 public:
-  JsonReader(llvm::StringRef text, std::string file) : text(text), file(std::move(file)) {}
+  JsonReader(llvm::StringRef text, std::string file)
+      : text(text), file(std::move(file)), diags(text, this->file, 1, 1, /*pointerFiles=*/true) {}
 
   bool read(const Json &root, Spec &spec);
   bool fail(const std::string &ptr, const llvm::Twine &msg) { return failAt(at(ptr), msg); }
+  /// The first error only: the reader stops there, as the text parser does.
   bool failAt(const SourceLoc &l, const llvm::Twine &msg) {
-    if (!error)
-      error = formatError(l, msg, lineOf(text, l.line), l.col);
+    if (!diags.errorCount())
+      diags.error(l, msg);
     return false;
   }
   bool failWith(llvm::Error err) {
-    std::string msg = llvm::toString(std::move(err));
-    if (!error)
-      error = msg;
+    diags.errorCount() ? llvm::consumeError(std::move(err)) : diags.append(std::move(err));
     return false;
   }
-  std::optional<std::string> error;
+  llvm::Error takeError() { return diags.takeError(); }
   std::map<std::string, Position> positions, keyPositions;
 
 private:
   llvm::StringRef text;
   std::string file;
+  DiagnosticSink diags;
 
   SourceLoc at(const std::string &ptr) const {
     Position p;
@@ -633,11 +634,8 @@ bool JsonReader::readAttention(const Json &j, const std::string &ptr, AttentionD
         !readArgs(*it, sptr, args))
       return false;
     AttentionDecl::ScoreConv conv;
-    if (std::optional<Diag> d = buildScoreConv(args, at(sptr), conv)) {
-      if (!error)
-        error = formatError(d->loc, d->message, lineOf(text, d->loc.line), d->loc.col);
-      return false;
-    }
+    if (std::optional<Diag> d = buildScoreConv(args, at(sptr), conv))
+      return failAt(d->loc, d->message);
     a.scoreConv = std::move(conv);
   }
   if (auto it = j.find("link"); it != j.end() &&
@@ -748,8 +746,9 @@ llvm::Expected<Spec> attnc::spec::parseSpecJson(llvm::StringRef text, llvm::Stri
     size_t colon = what.find(": ", what.find("parse error"));
     if (colon != llvm::StringRef::npos)
       what = what.substr(colon + 2);
-    return makeError(SourceLoc{filename.str(), p.line, p.col}, "invalid JSON: " + what,
-                     lineOf(text, p.line), p.col);
+    DiagnosticSink diags(text, filename);
+    diags.error(SourceLoc{filename.str(), p.line, p.col}, "invalid JSON: " + what);
+    return diags.takeError();
   } catch (const Json::exception &e) {
     return makeError(SourceLoc{filename.str(), 1, 1}, llvm::Twine("invalid JSON: ") + e.what());
   }
@@ -758,10 +757,11 @@ llvm::Expected<Spec> attnc::spec::parseSpecJson(llvm::StringRef text, llvm::Stri
   if (auto dup = scanner.run()) {
     llvm::StringRef ptr = dup->first;
     std::string key = ptr.substr(ptr.rfind('/') + 1).str();
-    return makeError(SourceLoc{filename.str() + ":" + dup->first, dup->second.line,
-                               dup->second.col},
-                     "duplicate key '" + key + "'", lineOf(text, dup->second.line),
-                     dup->second.col);
+    DiagnosticSink diags(text, filename, 1, 1, /*pointerFiles=*/true);
+    diags.error(SourceLoc{filename.str() + ":" + dup->first, dup->second.line, dup->second.col,
+                          (unsigned)key.size() + 2},
+                "duplicate key '" + key + "'");
+    return diags.takeError();
   }
 
   Spec spec;
@@ -774,8 +774,7 @@ llvm::Expected<Spec> attnc::spec::parseSpecJson(llvm::StringRef text, llvm::Stri
                      llvm::Twine("unexpected JSON structure: ") + e.what());
   }
   if (!ok)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   reader.error.value_or("invalid JSON spec"));
+    return reader.takeError();
   return spec;
 }
 

@@ -17,8 +17,6 @@
 #include "SpecUtil.h"
 
 #include "llvm/ADT/StringExtras.h"
-#include "attnc/Support/Files.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
 #include <optional>
@@ -48,23 +46,19 @@ class Parser {
 public:
   Parser(llvm::StringRef text, std::string file, bool exprMode, unsigned firstLine = 1,
          unsigned firstCol = 1)
-      : text(text), file(std::move(file)), firstLine(firstLine), firstCol(firstCol),
-        toks(lex(text, exprMode, firstLine, firstCol)) {}
+      : file(std::move(file)), toks(lex(text, exprMode, firstLine, firstCol)),
+        diags(text, this->file, firstLine, firstCol) {}
 
   bool parseSpec(Spec &spec);
   ExprPtr parseWholeExpr();
-  llvm::Error takeError() {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), error.value_or(""));
-  }
+  llvm::Error takeError() { return diags.takeError(); }
 
 private:
-  llvm::StringRef text;
   std::string file;
-  unsigned firstLine, firstCol;
   std::vector<Token> toks;
+  DiagnosticSink diags;
   size_t pos = 0;
   unsigned nesting = 0;
-  std::optional<std::string> error;
   // Brackets open around the current token, innermost last: hitting the end
   // of the file inside one is reported as that bracket being unterminated.
   std::vector<Token> openers;
@@ -85,20 +79,18 @@ private:
     if (!tok().is(TK::Eof))
       ++pos;
   }
-  SourceLoc loc(const Token &t) const { return SourceLoc{file, t.line, t.col}; }
+  SourceLoc loc(const Token &t) const {
+    return SourceLoc{file, t.line, t.col, (unsigned)t.text.size()};
+  }
   std::string pos2str(const Token &t) const {
     return std::to_string(t.line) + ":" + std::to_string(t.col);
   }
 
-  /// Records the first error (with the source line and a caret); returns
-  /// false so that callers can `return fail(...)`.
+  /// Records the first error (later ones are mostly its consequences);
+  /// returns false so that callers can `return fail(...)`.
   bool fail(const SourceLoc &l, const llvm::Twine &msg) {
-    if (error)
-      return false;
-    // Columns on the first line are offset by where the text starts.
-    unsigned relLine = l.line >= firstLine ? l.line - firstLine + 1 : 0;
-    unsigned caret = relLine == 1 ? (l.col >= firstCol ? l.col - firstCol + 1 : 1) : l.col;
-    error = formatError(l, msg, lineOf(text, relLine), caret);
+    if (!diags.errorCount())
+      diags.error(l, msg);
     return false;
   }
   /// Fails at token T; a malformed token reports its own problem instead.
@@ -203,7 +195,14 @@ private:
   // Expressions, lowest to highest precedence
   //===--------------------------------------------------------------------===//
 
-  Parsed parseExpression() { return parseOr(); }
+  Parsed parseExpression() {
+    const Token first = tok();
+    Parsed p = parseOr();
+    // The whole expression (for ranges), when it fits on one line.
+    if (p && prevTok().line == first.line)
+      p.e->extent = SourceLoc{file, first.line, first.col, prevTok().endCol() - first.col};
+    return p;
+  }
   Parsed parseOr();
   Parsed parseAnd();
   Parsed parseComparison();
@@ -874,29 +873,4 @@ llvm::Expected<ExprPtr> attnc::spec::parseExpr(llvm::StringRef text, SourceLoc s
   if (!e)
     return p.takeError();
   return e;
-}
-
-llvm::Expected<Spec> attnc::spec::parseSpecFile(llvm::StringRef path) {
-  auto buf = readCappedFile(path, kMaxSpecFileBytes, /*isText=*/true);
-  if (!buf)
-    return makeError(SourceLoc{path.str(), 1, 1},
-                     "cannot read the spec file: " + llvm::toString(buf.takeError()));
-  llvm::StringRef text = (*buf)->getBuffer();
-  // A UTF-8 byte order mark is accepted and skipped in both forms (the JSON
-  // reader skipped it, the text lexer refused it).
-  text.consume_front("\xEF\xBB\xBF");
-  bool json = path.ends_with_insensitive(".json");
-  auto spec = json ? parseSpecJson(text, path) : parseSpecText(text, path);
-  if (!spec)
-    return spec.takeError();
-  // Quote the offending line for text specs; JSON locations mix file and
-  // expression-string positions, so those errors stand alone.
-  auto sourceLine = [&](const SourceLoc &l) -> std::string {
-    if (json || l.file != path)
-      return "";
-    return lineOf(text, l.line).str();
-  };
-  if (llvm::Error err = checkSpecImpl(*spec, sourceLine))
-    return std::move(err);
-  return spec;
 }

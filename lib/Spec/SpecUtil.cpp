@@ -12,43 +12,8 @@ using namespace attnc::spec;
 using namespace attnc::spec::detail;
 
 //===----------------------------------------------------------------------===//
-// Diagnostics
+// Names
 //===----------------------------------------------------------------------===//
-
-std::string detail::formatError(const SourceLoc &loc, const llvm::Twine &message,
-                                llvm::StringRef sourceLine, unsigned caretCol) {
-  std::string out = loc.str() + ": error: " + message.str();
-  if (sourceLine.empty() || caretCol == 0)
-    return out;
-  out += "\n";
-  out += sourceLine.str();
-  out += "\n";
-  // Copy tabs from the source so that the caret lines up in any tab width.
-  for (unsigned k = 0; k + 1 < caretCol; ++k)
-    out += k < sourceLine.size() && sourceLine[k] == '\t' ? '\t' : ' ';
-  out += "^";
-  return out;
-}
-
-llvm::Error detail::makeError(const SourceLoc &loc, const llvm::Twine &message,
-                              llvm::StringRef sourceLine, unsigned caretCol) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 formatError(loc, message, sourceLine, caretCol));
-}
-
-llvm::StringRef detail::lineOf(llvm::StringRef text, unsigned line) {
-  if (line == 0)
-    return {};
-  size_t start = 0;
-  for (unsigned l = 1; l < line; ++l) {
-    size_t nl = text.find('\n', start);
-    if (nl == llvm::StringRef::npos)
-      return {};
-    start = nl + 1;
-  }
-  llvm::StringRef rest = text.substr(start);
-  return rest.take_until([](char c) { return c == '\n'; }).rtrim("\r");
-}
 
 std::string detail::closestMatch(llvm::StringRef word,
                                  llvm::ArrayRef<std::string> candidates) {

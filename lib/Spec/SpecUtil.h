@@ -1,17 +1,19 @@
 //===- SpecUtil.h - Shared helpers of the spec front end ---------*- C++ -*-===//
 //
-// Private to lib/Spec: error formatting, the tables of known carriers, links,
-// anchors, transforms and functions (shared by the checker, both parsers and
-// the printers so that they never disagree), and number formatting.
+// Private to lib/Spec: names and suggestions, the tables of known carriers,
+// links, anchors, transforms and functions (shared by the checker, both
+// parsers and the printers so that they never disagree), and number
+// formatting. Diagnostics live in Diagnostics.h.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_LIB_SPEC_SPECUTIL_H
 #define ATTNC_LIB_SPEC_SPECUTIL_H
 
+#include "Diagnostics.h"
+
 #include "attnc/Spec/SpecAST.h"
 
 #include "llvm/ADT/ArrayRef.h"
-#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/Error.h"
@@ -23,19 +25,8 @@
 namespace attnc::spec::detail {
 
 //===----------------------------------------------------------------------===//
-// Diagnostics
+// Names
 //===----------------------------------------------------------------------===//
-
-/// `LOC: error: MESSAGE`, then SOURCE_LINE and a caret under column
-/// CARET_COL when SOURCE_LINE is not empty.
-std::string formatError(const SourceLoc &loc, const llvm::Twine &message,
-                        llvm::StringRef sourceLine = {}, unsigned caretCol = 0);
-
-llvm::Error makeError(const SourceLoc &loc, const llvm::Twine &message,
-                      llvm::StringRef sourceLine = {}, unsigned caretCol = 0);
-
-/// Line LINE (1-based) of TEXT without its newline; empty if out of range.
-llvm::StringRef lineOf(llvm::StringRef text, unsigned line);
 
 /// The candidate closest to WORD if it is close enough to be a plausible typo
 /// (edit distance <= 2, and <= 1 for words of one or two letters).
@@ -131,10 +122,9 @@ std::optional<Diag> buildScoreConv(llvm::ArrayRef<Arg> args, const SourceLoc &lo
 std::vector<const Arg *> canonicalArgOrder(const std::vector<Arg> &args,
                                            const FamilyInfo *family);
 
-/// checkSpec, with a callback that returns the source line for a location so
-/// that errors can quote it (empty: quote nothing).
-using SourceLineFn = llvm::function_ref<std::string(const SourceLoc &)>;
-llvm::Error checkSpecImpl(const Spec &spec, SourceLineFn sourceLine);
+/// checkSpec, reporting every independent error (and its notes) into DIAGS,
+/// which quotes the source where it has it. Returns whether SPEC is valid.
+bool checkSpecImpl(const Spec &spec, DiagnosticSink &diags);
 
 } // namespace attnc::spec::detail
 

@@ -437,11 +437,12 @@ TEST(SpecParser, PrintIsIdempotent) {
 // Syntax errors
 //===----------------------------------------------------------------------===//
 
-TEST(SpecParserErrors, QuotesTheSourceLineWithACaret) {
+TEST(SpecParserErrors, QuotesTheSourceLineWithACaretAndRange) {
+  // The caret marks the column, the range the whole offending token.
   EXPECT_EQ(errorOf(withClauses("  link exp\n  link sigmoid\n")),
             "t.attn:8:3: error: duplicate 'link' clause in attention 'a'; the first is at 7:3\n"
             "  link sigmoid\n"
-            "  ^");
+            "  ^~~~");
 }
 
 TEST(SpecParserErrors, DuplicateClauses) {
@@ -598,7 +599,7 @@ TEST(SpecParserErrors, FilesAreReadAndChecked) {
             path + ":7:8: error: unknown link 'expo'; expected one of exp, sigmoid, relu, "
                    "identity, signed_exp, softplus; did you mean 'exp'?\n"
                    "  link expo\n"
-                   "       ^");
+                   "       ^~~~");
   std::remove(path.c_str());
   auto missing = parseSpecFile(dir + "/no_such_spec.attn");
   ASSERT_FALSE(missing);

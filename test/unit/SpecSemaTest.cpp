@@ -41,7 +41,7 @@ TEST(SpecSema, Variant) {
 
 TEST(SpecSema, Names) {
   EXPECT_EQ(firstLine(errorOf("variant t\ndims B, H, B\n")),
-            "t.attn:2:12: error: duplicate name 'B'; it is already declared at 2:6");
+            "t.attn:2:12: error: duplicate name 'B'");
   EXPECT_EQ(firstLine(errorOf("variant t\ndims B, i\n")),
             "t.attn:2:9: error: 'i' is reserved (s, x, b, h, i, j, d are index variables and "
             "the score/element); rename this dim");
@@ -51,13 +51,13 @@ TEST(SpecSema, Names) {
   EXPECT_EQ(firstLine(errorOf(std::string(kPreamble) + "input inf : [B]\n")),
             "t.attn:6:7: error: 'inf' is the infinity literal; rename this input");
   EXPECT_EQ(firstLine(errorOf(std::string(kPreamble) + "input q : [B]\n")),
-            "t.attn:6:7: error: duplicate name 'q'; it is already declared at 3:7");
+            "t.attn:6:7: error: duplicate name 'q'");
   EXPECT_EQ(firstLine(errorOf(std::string(kPreamble) + "let k = l2norm(q)\n")),
-            "t.attn:6:5: error: duplicate name 'k'; it is already declared at 4:7");
+            "t.attn:6:5: error: duplicate name 'k'");
   EXPECT_EQ(firstLine(errorOf(withClauses("") + "output a = a\n")),
-            "t.attn:9:8: error: duplicate name 'a'; it is already declared at 6:11");
+            "t.attn:9:8: error: duplicate name 'a'");
   EXPECT_EQ(firstLine(errorOf(withClauses("") + "output o = a\n")),
-            "t.attn:9:8: error: duplicate name 'o'; it is already declared at 8:8");
+            "t.attn:9:8: error: duplicate name 'o'");
 }
 
 TEST(SpecSema, Shapes) {
@@ -124,7 +124,7 @@ TEST(SpecSema, Carriers) {
             "t.attn:7:18: error: carrier 'window' takes keyword arguments (left=...); expected "
             "one of left, right, sinks, align");
   EXPECT_EQ(clauseError("  carrier window(left=2, left=3)\n"),
-            "t.attn:7:26: error: duplicate key 'left' for carrier 'window'; the first is at 7:18");
+            "t.attn:7:26: error: duplicate key 'left' for carrier 'window'");
   EXPECT_EQ(clauseError("  carrier window(left=1.5)\n"),
             "t.attn:7:18: error: carrier 'window' 'left' must be a non-negative integer");
   EXPECT_EQ(clauseError("  carrier window(left=-1)\n"),
@@ -347,6 +347,111 @@ TEST(SpecSema, HandBuiltSpecsAreChecked) {
   err = checkSpec(s);
   EXPECT_EQ(firstLine(llvm::toString(std::move(err))),
             ":0:0: error: missing expression for an output");
+}
+
+//===----------------------------------------------------------------------===//
+// Several errors, notes and ranges
+//===----------------------------------------------------------------------===//
+
+TEST(SpecSemaDiagnostics, IndependentErrorsAreReportedTogether) {
+  // Unrelated errors in three statements: all of them, in source order.
+  EXPECT_EQ(errorOf(std::string(kPreamble) +
+                    "input bias : [H, Lq]\n"     // 6: unknown dim
+                    "attention a(q, k, v) {\n"  // 7
+                    "  mask i >= jj\n"          // 8: unknown identifier
+                    "  link expo\n"             // 9: unknown link (same attention)
+                    "}\n"
+                    "output o = a * 2 + bb\n"), // 11: unknown identifier
+            "t.attn:6:18: error: unknown dim 'Lq' in the shape of 'bias'; did you mean 'L'?\n"
+            "t.attn:8:13: error: unknown identifier 'jj'; did you mean 'j'?\n"
+            "t.attn:9:8: error: unknown link 'expo'; expected one of exp, sigmoid, relu, "
+            "identity, signed_exp, softplus; did you mean 'exp'?\n"
+            "t.attn:11:20: error: unknown identifier 'bb'; did you mean 'b'?");
+  // Both operands of one expression are checked.
+  EXPECT_EQ(errorOf(withClauses("  mask foo[i] == bar[j]\n")),
+            "t.attn:7:8: error: unknown input 'foo'; only inputs can be indexed\n"
+            "t.attn:7:18: error: unknown input 'bar'; only inputs can be indexed");
+}
+
+TEST(SpecSemaDiagnostics, FailedDeclarationsDoNotCascade) {
+  // 'w' has a bad shape: its uses (a let, an attention, an index) add no
+  // errors of their own, while an unrelated error later still shows.
+  EXPECT_EQ(errorOf(std::string(kPreamble) +
+                    "input w : [B, H, Q, D]\n"
+                    "let y = rope(w)\n"
+                    "attention a(y, k, v) {\n"
+                    "  score s + w[b, h, i, 0]\n"
+                    "}\n"
+                    "output o = a + zz\n"),
+            "t.attn:6:18: error: unknown dim 'Q' in the shape of 'w'; declare it in the dims "
+            "statement\n"
+            "t.attn:11:16: error: unknown identifier 'zz'; an output may use b, h, i, d, dims, "
+            "indexed inputs, attention results");
+}
+
+TEST(SpecSemaDiagnostics, DuplicatesNoteTheFirstDeclaration) {
+  EXPECT_EQ(errorOf("variant t\ndims B, H, B\n"),
+            "t.attn:2:12: error: duplicate name 'B'\n"
+            "t.attn:2:6: note: 'B' is first declared here\n"
+            "t.attn:1:9: error: the spec has no output; add one such as 'output o = a'");
+  // Lets, attentions and outputs against inputs ('a' is never declared; an
+  // output named twice is not checked further).
+  EXPECT_EQ(errorOf(std::string(kPreamble) + "let v = l2norm(q)\n" +
+                    "attention q(q, k, v) {\n}\noutput o = a\noutput k = a\n"),
+            "t.attn:6:5: error: duplicate name 'v'\n"
+            "t.attn:5:7: note: 'v' is first declared here\n"
+            "t.attn:7:11: error: duplicate name 'q'\n"
+            "t.attn:3:7: note: 'q' is first declared here\n"
+            "t.attn:9:12: error: unknown identifier 'a'; an output may use b, h, i, d, dims, "
+            "indexed inputs, attention results\n"
+            "t.attn:10:8: error: duplicate name 'k'\n"
+            "t.attn:4:7: note: 'k' is first declared here");
+  // Duplicate keyword arguments note the first one too.
+  EXPECT_EQ(errorOf(withClauses("  carrier window(left=4, left=8)\n")),
+            "t.attn:7:26: error: duplicate key 'left' for carrier 'window'\n"
+            "t.attn:7:18: note: the first 'left' is here");
+}
+
+TEST(SpecSemaDiagnostics, FilesQuoteLinesWithCaretsAndRanges) {
+  // parseSpecFile quotes the source: a caret at the location and a range
+  // under the token or expression, for errors and notes alike.
+  EXPECT_EQ(fileErrorOf(std::string(kPreamble) +
+                        "input q : [B]\n"
+                        "attention a(q, k, v) {\n"
+                        "  mask i + j * 2\n"
+                        "  link expo\n"
+                        "}\n"
+                        "output o = a\n"),
+            "DIR/t.attn:6:7: error: duplicate name 'q'\n"
+            "input q : [B]\n"
+            "      ^\n"
+            "DIR/t.attn:3:7: note: 'q' is first declared here\n"
+            "input q : [B, H, L, D]\n"
+            "      ^\n"
+            "DIR/t.attn:8:8: error: a mask must be a condition (a comparison such as i >= j, "
+            "combined with &&, || and !), not a number\n"
+            "  mask i + j * 2\n"
+            "       ^~~~~~~~~\n"
+            "DIR/t.attn:9:8: error: unknown link 'expo'; expected one of exp, sigmoid, relu, "
+            "identity, signed_exp, softplus; did you mean 'exp'?\n"
+            "  link expo\n"
+            "       ^~~~");
+}
+
+TEST(SpecSemaDiagnostics, JsonFormErrorsKeepTheirPointers) {
+  // Several semantic errors of the JSON form, each at its JSON pointer.
+  std::string msg = jsonErrorOf(R"({"variant": "t", "dims": ["B", "H", "L", "D"],
+  "inputs": [{"name": "q", "shape": ["B", "H", "L", "D"]},
+             {"name": "k", "shape": ["B", "H", "L", "E"]}],
+  "attentions": [{"name": "a", "q": "q", "k": "k", "v": "vv", "link": "expo"}],
+  "outputs": [{"name": "o", "expr": "a"}]})");
+  EXPECT_EQ(msg,
+            "t.json:/inputs/1/shape/3:3:53: error: unknown dim 'E' in the shape of 'k'; declare it "
+            "in the dims statement\n"
+            "t.json:/attentions/0/v:4:57: error: unknown tensor 'vv' as the value of attention "
+            "'a'; expected an input or a let\n"
+            "t.json:/attentions/0/link:4:71: error: unknown link 'expo'; expected one of exp, "
+            "sigmoid, relu, identity, signed_exp, softplus; did you mean 'exp'?");
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 
 namespace attnc::spec::test {
@@ -33,6 +34,31 @@ inline std::string jsonErrorOf(llvm::StringRef text, llvm::StringRef file = "t.j
   if (llvm::Error err = checkSpec(*spec))
     return llvm::toString(std::move(err));
   return "";
+}
+
+/// Writes TEXT to a file named NAME in the test's temporary directory and
+/// reads it with parseSpecFile (which quotes source lines in its errors);
+/// the error text with the directory replaced by "DIR", or "" on success.
+inline std::string fileErrorOf(llvm::StringRef text, llvm::StringRef name = "t.attn") {
+  std::string dir = ::testing::TempDir();
+  if (!llvm::StringRef(dir).ends_with("/"))
+    dir += "/";
+  std::string path = dir + name.str();
+  std::FILE *f = std::fopen(path.c_str(), "w");
+  if (!f) {
+    ADD_FAILURE() << "cannot write " << path;
+    return "";
+  }
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fclose(f);
+  auto spec = parseSpecFile(path);
+  std::remove(path.c_str());
+  if (spec)
+    return "";
+  std::string msg = llvm::toString(spec.takeError());
+  for (size_t at; (at = msg.find(dir)) != std::string::npos;)
+    msg.replace(at, dir.size(), "DIR/");
+  return msg;
 }
 
 /// Parses and checks a spec that must be valid.

@@ -4,10 +4,15 @@
 // interchangeable forms, the text form (.attn) and the JSON form (.json); both
 // produce the AST of SpecAST.h and both print back canonically.
 //
-// Every error is an llvm::StringError whose first line is exactly
-//   FILE:LINE:COL: error: MESSAGE
-// optionally followed by the offending source line and a caret line. For the
-// JSON form FILE is "PATH:/json/pointer" (see SourceLoc).
+// Every error is an llvm::StringError holding every diagnostic of the run,
+// printed in order by llvm::SMDiagnostic: each error, and each note that
+// follows it (e.g. where a duplicated name was first declared), is a line
+//   FILE:LINE:COL: error: MESSAGE      (or "note:")
+// followed, where the source is at hand, by the source line and a caret with
+// a range under the offending token or expression. The message's first line
+// is therefore always the first error. For the JSON form FILE is
+// "PATH:/json/pointer" (see SourceLoc). Parsing stops at the first syntax
+// error; the semantic checks report every independent error.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_SPEC_PARSER_H
@@ -38,7 +43,8 @@ llvm::Expected<Spec> parseSpecFile(llvm::StringRef path);
 llvm::Expected<ExprPtr> parseExpr(llvm::StringRef text, SourceLoc start);
 
 /// Semantic checks: names, shapes, carriers, links, anchors, expression
-/// scoping, arities and boolean/number typing. Returns the first error.
+/// scoping, arities and boolean/number typing. Returns all errors (without
+/// source lines: the AST does not keep its text; parseSpecFile quotes them).
 llvm::Error checkSpec(const Spec &spec);
 
 /// The canonical text form: one statement per line, clauses in a fixed order,

@@ -38,11 +38,14 @@ constexpr int64_t kMaxIntParam = 2147483647;
 
 /// A place in a source: a file and a 1-based line and column. For the JSON
 /// form, `file` is "FILE:/json/pointer" and line/col point into the
-/// expression string held at that pointer (line 1) or into the file.
+/// expression string held at that pointer (line 1) or into the file. LEN is
+/// how many columns the token or expression covers on that line (0: a point);
+/// diagnostics underline them.
 struct SourceLoc {
   std::string file;
   unsigned line = 0;
   unsigned col = 0;
+  unsigned len = 0;
   std::string str() const {
     return file + ":" + std::to_string(line) + ":" + std::to_string(col);
   }
@@ -70,7 +73,8 @@ struct Expr {
              // softcap select floor elu silu sign softplus
   };
   Kind kind;
-  SourceLoc loc;
+  SourceLoc loc;     // its token (a binary node's: the operator)
+  SourceLoc extent;  // the whole expression, where the parser knows it
   double number = 0;       // Number
   bool isInteger = false;  // Number written without '.', 'e' or 'inf'
   std::string name;        // Ident, Index, Call: the name; Unary/Binary: op
