@@ -28,7 +28,7 @@ corpus=build-asan/fuzz
 rm -rf "$corpus" && mkdir -p "$corpus"/{spec-text,spec-json,npy,manifest}
 cp examples/*.attn "$corpus/spec-text/"
 cp examples/*.json "$corpus/spec-json/"
-cp scripts/gpu-check.d/fixture/*.json "$corpus/manifest/"
+cp test/Inputs/scaled-copy/*.json "$corpus/manifest/"
 # Debian's python3 (python3-numpy), as the numerics test uses.
 /usr/bin/python3 -c "
 import numpy as np, sys

@@ -13,7 +13,9 @@ config.excludes = ["Inputs"]
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["attnc-opt", "attnc"], [os.path.join(config.attnc_obj_root, "bin")])
+    ["attnc-opt", "attnc", "attnc-device-check"], [os.path.join(config.attnc_obj_root, "bin")])
+config.substitutions.append(("%make_cases", os.path.join(config.attnc_src_root, "test", "device", "make-cases")))
+config.substitutions.append(("%attnc_bin", os.path.join(config.attnc_obj_root, "bin", "attnc")))
 config.substitutions.append(("%examples", os.path.join(config.attnc_src_root, "examples")))
 
 # GPU code generation tests need the GPU passes (ATTNC_ENABLE_GPU=ON).

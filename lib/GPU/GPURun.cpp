@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "attnc/GPU/GPUArtifacts.h"
 #include "attnc/Runtime/attnc_runtime.h"
+#include "attnc/Support/Float16.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -22,33 +23,6 @@ using namespace attnc;
 namespace {
 llvm::Error runtimeError(const char *what) {
   return llvm::createStringError("%s: %s", what, attnc_last_error());
-}
-
-/// float -> bfloat16 bits, round to nearest even (NaN stays NaN).
-uint16_t toBF16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffff) > 0x7f800000)
-    return (uint16_t)((u >> 16) | 0x40);
-  u += 0x7fff + ((u >> 16) & 1);
-  return (uint16_t)(u >> 16);
-}
-float fromBF16(uint16_t h) {
-  uint32_t u = (uint32_t)h << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-uint16_t toF16(float f) {
-  _Float16 h = (_Float16)f;
-  uint16_t u;
-  std::memcpy(&u, &h, 2);
-  return u;
-}
-float fromF16(uint16_t u) {
-  _Float16 h;
-  std::memcpy(&h, &u, 2);
-  return (float)h;
 }
 
 /// Device buffers freed on every exit path.

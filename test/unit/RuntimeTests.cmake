@@ -16,7 +16,7 @@ add_executable(attnc-runtime-tests
 target_include_directories(attnc-runtime-tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../../lib/Runtime)
 target_link_libraries(attnc-runtime-tests PRIVATE attnc_runtime GTest::gtest_main)
 get_filename_component(ATTNC_RUNTIME_FIXTURE_DIR
-  ${CMAKE_CURRENT_LIST_DIR}/../../scripts/gpu-check.d/fixture ABSOLUTE)
+  ${CMAKE_CURRENT_LIST_DIR}/../../test/Inputs/scaled-copy ABSOLUTE)
 target_compile_definitions(attnc-runtime-tests PRIVATE
   ATTNC_RUNTIME_FIXTURE_DIR="${ATTNC_RUNTIME_FIXTURE_DIR}")
 # One ctest entry per test so that GPU tests show as skipped (not passed) on
