@@ -18,7 +18,6 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
@@ -32,7 +31,7 @@ using namespace attnc;
 
 namespace {
 /// Runs the GPU pipeline on a copy; returns kernel name -> (binary, manifest).
-llvm::Expected<std::map<std::string, std::pair<std::string, std::string>>>
+llvm::Expected<std::map<std::string, std::pair<std::string, manifest::Kernel>>>
 runPipeline(ModuleOp module, StringRef chip, StringRef format, const GPUKernelOptions &opts) {
   OwningOpRef<ModuleOp> copy = module.clone();
   std::string diagText;
@@ -64,9 +63,13 @@ runPipeline(ModuleOp module, StringRef chip, StringRef format, const GPUKernelOp
   });
   if (!manifests || binary.empty())
     return llvm::createStringError("the GPU pipeline produced no kernel");
-  std::map<std::string, std::pair<std::string, std::string>> out;
-  for (NamedAttribute m : manifests)
-    out[m.getName().str()] = {binary, cast<StringAttr>(m.getValue()).getValue().str()};
+  std::map<std::string, std::pair<std::string, manifest::Kernel>> out;
+  for (NamedAttribute m : manifests) {
+    auto k = readManifestAttr(cast<DictionaryAttr>(m.getValue()));
+    if (!k)
+      return k.takeError();
+    out[m.getName().str()] = {binary, std::move(*k)};
+  }
   return out;
 }
 
@@ -117,29 +120,109 @@ attnc::compileForGPU(ModuleOp module, const spec::Spec &spec, StringRef chip,
     if (b == bins->end() || p == ptxs->end())
       return llvm::createStringError("no kernel '%s' in the GPU module", kernel.c_str());
     // Add the spec's names so hosts and tools can bind tensors by name.
-    auto parsed = llvm::json::parse(b->second.second);
-    if (!parsed)
-      return parsed.takeError();
-    llvm::json::Object *obj = parsed->getAsObject();
-    llvm::json::Object names{{"q", argName(op.getQuery())},
-                             {"k", argName(op.getKey())},
-                             {"v", argName(op.getValue())}};
-    llvm::json::Array extras;
+    manifest::Kernel &m = b->second.second;
+    manifest::SpecNames &names = m.spec.emplace();
+    names.variant = spec.name;
+    names.q = argName(op.getQuery()), names.k = argName(op.getKey()), names.v = argName(op.getValue());
     for (Value e : op.getExtras())
-      extras.push_back(argName(e));
-    names["extras"] = std::move(extras);
+      names.extras.push_back(argName(e));
     std::string attention = "?";
     if (auto n = dyn_cast<NameLoc>(op.getLoc()))
       attention = n.getName().str();
-    (*obj)["spec"] = llvm::json::Object{{"variant", spec.name},
-                                        {"attention", attention},
-                                        {"inputs", std::move(names)}};
-    std::string manifest;
-    llvm::raw_string_ostream ms(manifest);
-    ms << llvm::formatv("{0:2}", llvm::json::Value(std::move(*parsed))) << "\n";
+    names.attention = attention;
+    std::string manifest = manifest::printManifest(m);
     result.push_back({kernel, attention, b->second.first, p->second.first, manifest});
   }
   return result;
+}
+
+/// The extras' arguments of a launch function: each extra's shape from its
+/// parameter (literals and dims over B, H, Hq, Hk, Lq, Lk); an extent no
+/// other tensor fixes ("extra_0.dim1") becomes a parameter of the function,
+/// named after the spec's input.
+static void writeExtraArgs(raw_ostream &es, const manifest::Kernel &m,
+                           std::vector<std::string> &extraDimParams) {
+  const std::vector<std::string> kernelDims = {"B", "H", "Hq", "Hk", "Lq", "Lk"};
+  const std::vector<std::string> &extraNames = m.spec->extras;
+  size_t e = 0;
+  for (const manifest::Param &p : m.params) {
+    if (p.kind != manifest::Param::Kind::Ptr || p.tensor == "o" || p.tensor == "lse" ||
+        e >= extraNames.size())
+      continue;
+    std::string code = p.dtype == "i32" ? "ATTNC_DTYPE_I32" : p.dtype == "i64" ? "ATTNC_DTYPE_I64"
+                                                                             : "ATTNC_DTYPE_F32";
+    size_t rank = std::max<size_t>(p.shape.size(), 1);
+    es << "  {\n    int64_t s[" << rank << "] = {";
+    for (size_t n = 0; n < p.shape.size(); ++n) {
+      std::string dim = p.shape[n];
+      if (!llvm::all_of(dim, llvm::isDigit) && !llvm::is_contained(kernelDims, dim)) {
+        std::string param = extraNames[e] + "_dim" + std::to_string(n);
+        if (!llvm::is_contained(extraDimParams, param))
+          extraDimParams.push_back(param);
+        dim = param;
+      }
+      es << (n ? ", " : "") << dim;
+    }
+    if (p.shape.empty())
+      es << "1";
+    es << "};\n    args[" << 5 + e << "] = attnc_tensor_contiguous((void *)" << extraNames[e] << ", "
+       << code << ", " << rank << ", s, device);\n  }\n";
+    ++e;
+  }
+}
+
+/// A load and a typed launch function for one kernel: q [B,Hq,Lq,D],
+/// k [B,Hk,Lk,D], v [B,Hk,Lk,Dv], o [B,H,Lq,Dv], lse [B,H,Lq] f32, then the
+/// extras in manifest order.
+static void writeLaunchFunctions(raw_ostream &hs, const manifest::Kernel &m,
+                                 const std::string &variant) {
+  const manifest::Attention &a = *m.attention;
+  const manifest::SpecNames &names = *m.spec;
+  std::string dt = a.dtype == "f16" ? "ATTNC_DTYPE_F16" : "ATTNC_DTYPE_BF16";
+  std::string fnBase = "attnc_" + variant + "_" + names.attention;
+  hs << "/* attention '" << names.attention << "': kernel " << m.kernel << ", head dims "
+     << a.headDim << "/" << a.headDimV << ", " << a.dtype << " */\n"
+     << "static inline attnc_status " << fnBase << "_load(const char *dir, attnc_kernel **kernel) {\n"
+     << "  char path[4096];\n"
+     << "  snprintf(path, sizeof path, \"%s/" << m.kernel << ".json\", dir);\n"
+     << "  return attnc_kernel_load(path, kernel);\n}\n";
+  std::vector<std::string> extraDimParams;
+  std::string extrasBody;
+  llvm::raw_string_ostream es(extrasBody);
+  writeExtraArgs(es, m, extraDimParams);
+  hs << "static inline attnc_status " << fnBase << "_launch(attnc_kernel *kernel, const void *"
+     << names.q << ", const void *" << names.k << ", const void *" << names.v
+     << ", void *o, float *lse";
+  for (const std::string &e : names.extras)
+    hs << ", const void *" << e;
+  for (const std::string &p : extraDimParams)
+    hs << ", int64_t " << p;
+  hs << ",\n    int64_t B, int64_t Hq, int64_t Hk, int64_t Lq, int64_t Lk, int device, void *stream) {\n"
+     << "  int64_t H = Hq > Hk ? Hq : Hk;\n"
+     << "  int64_t sq[4] = {B, Hq, Lq, " << a.headDim << "}, sk[4] = {B, Hk, Lk, " << a.headDim
+     << "}, sv[4] = {B, Hk, Lk, " << a.headDimV << "};\n"
+     << "  int64_t so[4] = {B, H, Lq, " << a.headDimV << "}, sl[3] = {B, H, Lq};\n"
+     << "  attnc_tensor args[" << 5 + names.extras.size() << "];\n"
+     << "  args[0] = attnc_tensor_contiguous((void *)" << names.q << ", " << dt << ", 4, sq, device);\n"
+     << "  args[1] = attnc_tensor_contiguous((void *)" << names.k << ", " << dt << ", 4, sk, device);\n"
+     << "  args[2] = attnc_tensor_contiguous((void *)" << names.v << ", " << dt << ", 4, sv, device);\n"
+     << "  args[3] = attnc_tensor_contiguous(o, " << dt << ", 4, so, device);\n"
+     << "  args[4] = attnc_tensor_contiguous(lse, ATTNC_DTYPE_F32, 3, sl, device);\n"
+     << extrasBody << "  return attnc_kernel_launch(kernel, args, " << 5 + names.extras.size()
+     << ", NULL, stream);\n}\n\n";
+}
+
+/// The manifest of a compiled or cached kernel, with what the launch header
+/// reads (a planted or foreign cache entry fails here and is rebuilt, never
+/// trusted into a crash).
+static llvm::Expected<manifest::Kernel> readOurManifest(StringRef text) {
+  manifest::Kernel m;
+  std::string err;
+  if (!manifest::parseManifest(text.str(), m, err))
+    return llvm::createStringError("kernel manifest: %s", err.c_str());
+  if (!m.attention || !m.spec || m.attention->headDim <= 0 || m.attention->headDimV <= 0)
+    return llvm::createStringError("kernel manifest: no attention head dims or spec names");
+  return m;
 }
 
 llvm::Error attnc::writeGPUArtifacts(ArrayRef<GPUKernelArtifact> kernels,
@@ -162,95 +245,10 @@ llvm::Error attnc::writeGPUArtifacts(ArrayRef<GPUKernelArtifact> kernels,
       return e;
     if (llvm::Error e = writeFile(base + ".json", k.manifest))
       return e;
-    auto parsed = llvm::json::parse(k.manifest);
-    if (!parsed)
-      return parsed.takeError();
-    const llvm::json::Object &m = *parsed->getAsObject();
-    int64_t d = m.getInteger("head_dim").value_or(0), dv = m.getInteger("head_dim_v").value_or(0);
-    std::string dtype = m.getString("dtype").value_or("bf16").str();
-    std::string dt = dtype == "f16" ? "ATTNC_DTYPE_F16" : "ATTNC_DTYPE_BF16";
-    const llvm::json::Object *names = m.getObject("spec")->getObject("inputs");
-    std::string fnBase = "attnc_" + spec.name + "_" + k.attention;
-    hs << "/* attention '" << k.attention << "': kernel " << k.kernel << ", head dims " << d
-       << "/" << dv << ", " << dtype << " */\n"
-       << "static inline attnc_status " << fnBase << "_load(const char *dir, attnc_kernel **kernel) {\n"
-       << "  char path[4096];\n"
-       << "  snprintf(path, sizeof path, \"%s/" << k.kernel << ".json\", dir);\n"
-       << "  return attnc_kernel_load(path, kernel);\n}\n";
-    // Launch: q [B,Hq,Lq,D], k [B,Hk,Lk,D], v [B,Hk,Lk,Dv], o [B,H,Lq,Dv],
-    // lse [B,H,Lq] f32, then the extras in manifest order.
-    std::vector<std::string> extraNames;
-    for (const llvm::json::Value &e : *names->getArray("extras"))
-      extraNames.push_back(e.getAsString().value_or("extra").str());
-    const std::vector<std::string> kernelDims = {"B", "H", "Hq", "Hk", "Lq", "Lk"};
-    std::vector<std::string> extraDimParams;
-    std::string extrasBody;
-    llvm::raw_string_ostream es(extrasBody);
-    // Extras: their shapes come from the manifest's params (symbolic dims
-    // over B, H, Hq, Hk, Lq, Lk and literals).
-    size_t e = 0;
-    if (const llvm::json::Array *params = m.getArray("params"))
-      for (const llvm::json::Value &pv : *params) {
-        const llvm::json::Object *p = pv.getAsObject();
-        auto tensor = p->getString("tensor");
-        if (!tensor || *tensor == "q" || *tensor == "k" || *tensor == "v" || *tensor == "o" ||
-            *tensor == "lse" || e >= extraNames.size())
-          continue;
-        const llvm::json::Array *shape = p->getArray("shape");
-        std::string pdt = p->getString("dtype").value_or("f32").str();
-        std::string code = pdt == "i32" ? "ATTNC_DTYPE_I32" : pdt == "bf16" ? "ATTNC_DTYPE_BF16"
-                           : pdt == "f16" ? "ATTNC_DTYPE_F16" : "ATTNC_DTYPE_F32";
-        es << "  {\n    int64_t s[" << (shape ? shape->size() : 1) << "] = {";
-        if (shape)
-          for (size_t n = 0; n < shape->size(); ++n) {
-            const llvm::json::Value &x = (*shape)[n];
-            es << (n ? ", " : "");
-            if (auto i = x.getAsInteger()) {
-              es << *i;
-              continue;
-            }
-            std::string dim = x.getAsString().value_or("1").str();
-            // Extents of an extra that no other tensor fixes ("extra_0.dim1")
-            // become parameters named after the spec's input.
-            if (!llvm::is_contained(kernelDims, dim)) {
-              std::string param = extraNames[e] + "_dim" + std::to_string(n);
-              if (!llvm::is_contained(extraDimParams, param))
-                extraDimParams.push_back(param);
-              dim = param;
-            }
-            es << dim;
-          }
-        else
-          es << "1";
-        es << "};\n    args[" << 5 + e << "] = attnc_tensor_contiguous((void *)" << extraNames[e]
-           << ", " << code << ", " << (shape ? shape->size() : 1) << ", s, device);\n  }\n";
-        ++e;
-      }
-    hs << "static inline attnc_status " << fnBase << "_launch(attnc_kernel *kernel, const void *"
-       << names->getString("q").value_or("q") << ", const void *"
-       << names->getString("k").value_or("k") << ", const void *"
-       << names->getString("v").value_or("v") << ", void *o, float *lse";
-    for (const std::string &e : extraNames)
-      hs << ", const void *" << e;
-    for (const std::string &p : extraDimParams)
-      hs << ", int64_t " << p;
-    hs << ",\n    int64_t B, int64_t Hq, int64_t Hk, int64_t Lq, int64_t Lk, int device, void *stream) {\n"
-       << "  int64_t H = Hq > Hk ? Hq : Hk;\n"
-       << "  int64_t sq[4] = {B, Hq, Lq, " << d << "}, sk[4] = {B, Hk, Lk, " << d
-       << "}, sv[4] = {B, Hk, Lk, " << dv << "};\n"
-       << "  int64_t so[4] = {B, H, Lq, " << dv << "}, sl[3] = {B, H, Lq};\n"
-       << "  attnc_tensor args[" << 5 + extraNames.size() << "];\n"
-       << "  args[0] = attnc_tensor_contiguous((void *)" << names->getString("q").value_or("q")
-       << ", " << dt << ", 4, sq, device);\n"
-       << "  args[1] = attnc_tensor_contiguous((void *)" << names->getString("k").value_or("k")
-       << ", " << dt << ", 4, sk, device);\n"
-       << "  args[2] = attnc_tensor_contiguous((void *)" << names->getString("v").value_or("v")
-       << ", " << dt << ", 4, sv, device);\n"
-       << "  args[3] = attnc_tensor_contiguous(o, " << dt << ", 4, so, device);\n"
-       << "  args[4] = attnc_tensor_contiguous(lse, ATTNC_DTYPE_F32, 3, sl, device);\n";
-    hs << extrasBody;
-    hs << "  return attnc_kernel_launch(kernel, args, " << 5 + extraNames.size()
-       << ", NULL, stream);\n}\n\n";
+    auto m = readOurManifest(k.manifest);
+    if (!m)
+      return m.takeError();
+    writeLaunchFunctions(hs, *m, spec.name);
   }
   hs << "#endif\n";
   return writeFile((dir + "/" + spec.name + ".h").str(), h);
@@ -276,28 +274,6 @@ static const std::string &compilerIdentity() {
     return out;
   }();
   return id;
-}
-
-/// A cached kernel's manifest is usable only if it has what this compiler
-/// writes and the launch header reads (a planted or foreign entry is
-/// rebuilt, never trusted into a crash).
-static bool manifestLooksOurs(StringRef text) {
-  auto parsed = llvm::json::parse(text);
-  if (!parsed)
-    return false;
-  const llvm::json::Object *m = parsed->getAsObject();
-  if (!m)
-    return false;
-  const llvm::json::Object *specObj = m->getObject("spec");
-  const llvm::json::Object *inputs = specObj ? specObj->getObject("inputs") : nullptr;
-  if (!inputs || !m->getInteger("head_dim") || !m->getInteger("head_dim_v") ||
-      !m->getString("kernel") || !m->getArray("params") || !m->getString("dtype"))
-    return false;
-  // The launch header reads the input names: q, k, v and the extras.
-  const llvm::json::Array *extras = inputs->getArray("extras");
-  if (!extras || !inputs->getString("q") || !inputs->getString("k") || !inputs->getString("v"))
-    return false;
-  return llvm::all_of(*extras, [](const llvm::json::Value &e) { return e.getAsString(); });
 }
 
 llvm::Expected<std::vector<GPUKernelArtifact>>
@@ -360,7 +336,13 @@ attnc::compileForGPUCached(ModuleOp module, const spec::Spec &spec, StringRef ch
     const std::string *cubin = artifact.find((name + ".cubin").str());
     const std::string *ptx = artifact.find((name + ".ptx").str());
     const std::string *manifest = artifact.find((name + ".json").str());
-    usable = cubin && ptx && manifest && manifestLooksOurs(*manifest);
+    usable = cubin && ptx && manifest;
+    if (usable) {
+      auto m = readOurManifest(*manifest);
+      usable = static_cast<bool>(m);
+      if (!m)
+        llvm::consumeError(m.takeError());
+    }
     if (usable)
       kernels.push_back({name.str(), attention.str(), *cubin, *ptx, *manifest});
   }

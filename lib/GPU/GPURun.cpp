@@ -11,7 +11,6 @@
 #include "attnc/Dialect/Attn/AttnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "llvm/Support/JSON.h"
 
 #include <chrono>
 #include <cstring>

@@ -1,5 +1,6 @@
 //===- Manifest.cpp - attnc kernel manifests (docs/gpu-abi.md) ------------===//
 #include "Manifest.h"
+#include "attnc/Runtime/KernelManifest.h"
 
 #include <cstring>
 #include <initializer_list>
@@ -38,127 +39,38 @@ class Builder {
 public:
   Builder(Manifest &m, std::string &err) : M(m), Err(err) {}
 
-  bool build() {
-    const JsonValue &r = M.root;
-    if (!r.isObject())
-      return fail("", std::string("the manifest must be a JSON object, found ") + r.kindName());
-    // abi_version
-    const JsonValue *v = r.get("abi_version");
-    if (!v)
-      return fail("abi_version", "missing field");
-    if (!v->isInteger())
-      return fail("abi_version", std::string("expected an integer, found ") + v->kindName());
-    M.abiVersion = v->integer();
+  bool build(const manifest::Kernel &k) {
+    M.abiVersion = k.abiVersion;
     if (M.abiVersion != ATTNC_RUNTIME_ABI_VERSION)
       return fail("abi_version", "version " + std::to_string(M.abiVersion) +
                                      " is not supported (this runtime reads version " +
                                      std::to_string(ATTNC_RUNTIME_ABI_VERSION) + ")");
-    if (!str(r, "kernel", M.kernel, true))
-      return false;
+    M.kernel = k.kernel, M.chip = k.chip, M.binary = k.binary;
     if (M.kernel.empty())
       return fail("kernel", "empty kernel name");
-    if (!str(r, "chip", M.chip, false) || !str(r, "binary", M.binary, false))
-      return false;
     if (!M.binary.empty() && (M.binary[0] == '/' || M.binary.find("..") != std::string::npos))
       return fail("binary", "must be a file name relative to the manifest's folder");
-
-    // Dim names: "dims" if given (closed set), else i32 params named by a bare
-    // name first, then other names in order of use.
-    const JsonValue *params = r.get("params");
-    if (!params)
-      return fail("params", "missing field");
-    if (!params->isArray() || params->array().empty())
-      return fail("params", "expected a non-empty array");
-    if (const JsonValue *d = r.get("dims")) {
-      if (!d->isArray())
-        return fail("dims", "expected an array of names");
-      for (size_t i = 0; i < d->array().size(); ++i) {
-        const JsonValue &e = d->array()[i];
-        std::string f = "dims[" + std::to_string(i) + "]";
-        if (!e.isString() || !isIdentifier(e.str()))
-          return fail(f, "expected a name (letters, digits, '_')");
-        if (dimIndex(e.str()) >= 0)
-          return fail(f, "duplicate name '" + e.str() + "'");
-        M.dims.push_back(e.str());
-      }
-      Closed = true;
-    } else {
-      for (const JsonValue &p : params->array()) {
-        const JsonValue *k = p.get("kind"), *val = p.get("value");
-        if (k && k->isString() && k->str() == "i32" && val && val->isString() && isIdentifier(val->str()) &&
-            dimIndex(val->str()) < 0)
-          M.dims.push_back(val->str());
-      }
-    }
-
-    for (size_t i = 0; i < params->array().size(); ++i)
-      if (!param(params->array()[i], "params[" + std::to_string(i) + "]"))
+    if (!dims(k))
+      return false;
+    for (size_t i = 0; i < k.params.size(); ++i)
+      if (!param(k.params[i], "params[" + std::to_string(i) + "]"))
         return false;
     for (size_t i = 0; i < M.params.size(); ++i)
       for (size_t j = 0; j < i; ++j)
         if (M.params[i].name == M.params[j].name)
           return fail("params[" + std::to_string(i) + "].name", "duplicate parameter name '" + M.params[i].name + "'");
-
-    if (!exprArray(r, "grid", 3, M.grid) || !exprArray(r, "block", 3, M.block))
-      return false;
-    const JsonValue *sb = r.get("shared_bytes");
-    if (!sb)
-      M.sharedBytes = Expr::literal(0);
-    else if (!expr(*sb, "shared_bytes", M.sharedBytes))
+    for (int i = 0; i < 3; ++i)
+      if (!expr(k.grid[i], "grid[" + std::to_string(i) + "]", M.grid[i]) ||
+          !expr(k.block[i], "block[" + std::to_string(i) + "]", M.block[i]))
+        return false;
+    if (!expr(k.sharedBytes, "shared_bytes", M.sharedBytes))
       return false;
     for (int i = 0; i < 3; ++i)
       if (M.block[i].isLiteral() && (M.block[i].literalValue() < 1 || M.block[i].literalValue() > 1024))
         return fail("block[" + std::to_string(i) + "]", "must be 1..1024");
     if (M.sharedBytes.isLiteral() && (M.sharedBytes.literalValue() < 0 || M.sharedBytes.literalValue() > (1 << 30)))
       return fail("shared_bytes", "out of range");
-
-    if (const JsonValue *sk = r.get("split_kv")) {
-      std::string dim;
-      if (!sk->isObject())
-        return fail("split_kv", "expected an object");
-      if (!str(*sk, "dim", dim, true, "split_kv"))
-        return false;
-      M.splitDim = dimIndex(dim);
-      if (M.splitDim < 0)
-        return fail("split_kv.dim", "'" + dim + "' is not a dim of the kernel");
-      for (const TensorSpec &t : M.tensors)
-        for (const Expr &e : t.shape)
-          if (e.dimId() == M.splitDim)
-            return fail("split_kv.dim", "'" + dim + "' is a size of tensor '" + t.name +
-                                            "'; the split count must be a dim of its own");
-      const JsonValue *mx = sk->get("max_splits"), *kt = sk->get("key_tiles");
-      if (!mx || !mx->isInteger() || mx->integer() < 1 || mx->integer() > 65535)
-        return fail("split_kv.max_splits", "expected an integer from 1 to 65535");
-      M.maxSplits = mx->integer();
-      if (!kt)
-        return fail("split_kv.key_tiles", "missing field");
-      if (!expr(*kt, "split_kv.key_tiles", M.keyTiles))
-        return false;
-    }
-    if (const JsonValue *c = r.get("constraints")) {
-      if (!c->isArray())
-        return fail("constraints", "expected an array of expression strings");
-      for (size_t i = 0; i < c->array().size(); ++i) {
-        Expr e;
-        const JsonValue &x = c->array()[i];
-        std::string f = "constraints[" + std::to_string(i) + "]";
-        if (!x.isString())
-          return fail(f, "expected an expression string");
-        if (!expr(x, f, e))
-          return false;
-        M.constraints.push_back(e);
-      }
-    } else if (M.abiVersion == 1 && dimIndex("H") >= 0 && dimIndex("Hq") >= 0 && dimIndex("Hk") >= 0) {
-      // docs/gpu-abi.md, v1: H = max(Hq, Hk), and both divide H. Applied when
-      // the manifest states no constraints of its own.
-      for (const char *c : {"H == max(Hq, Hk)", "H % Hq == 0", "H % Hk == 0"}) {
-        Expr e;
-        if (!expr(JsonValue(), c, e, c))
-          return false;
-        M.constraints.push_back(e);
-      }
-    }
-    return true;
+    return splitKV(k) && constraints(k);
   }
 
 private:
@@ -176,26 +88,65 @@ private:
         return (int)i;
     return -1;
   }
-  bool str(const JsonValue &o, const char *key, std::string &out, bool required, const std::string &prefix = "") {
-    const JsonValue *v = o.get(key);
-    std::string f = prefix.empty() ? key : prefix + "." + key;
-    if (!v)
-      return required ? fail(f, "missing field") : true;
-    if (!v->isString())
-      return fail(f, std::string("expected a string, found ") + v->kindName());
-    out = v->str();
-    return true;
-  }
-  // An integer or an expression string. textOverride parses that text instead of v.
-  bool expr(const JsonValue &v, const std::string &field, Expr &out, const char *textOverride = nullptr) {
-    if (!textOverride && v.isInteger()) {
-      out = Expr::literal(v.integer());
+  // Dim names: "dims" if given (closed set), else i32 params named by a bare
+  // name first, then other names in order of use.
+  bool dims(const manifest::Kernel &k) {
+    if (!k.dims) {
+      for (const manifest::Param &p : k.params)
+        if (p.kind == manifest::Param::Kind::I32 && isIdentifier(p.value) && dimIndex(p.value) < 0)
+          M.dims.push_back(p.value);
       return true;
     }
-    if (!textOverride && !v.isString())
-      return fail(field, std::string("expected an integer or an expression string, found ") +
-                             (v.isNumber() ? "a non-integer number" : v.kindName()));
-    std::string text = textOverride ? textOverride : v.str();
+    for (size_t i = 0; i < k.dims->size(); ++i) {
+      const std::string &d = (*k.dims)[i];
+      std::string f = "dims[" + std::to_string(i) + "]";
+      if (!isIdentifier(d))
+        return fail(f, "expected a name (letters, digits, '_')");
+      if (dimIndex(d) >= 0)
+        return fail(f, "duplicate name '" + d + "'");
+      M.dims.push_back(d);
+    }
+    Closed = true;
+    return true;
+  }
+  bool splitKV(const manifest::Kernel &k) {
+    if (!k.splitKV)
+      return true;
+    const manifest::SplitKV &sk = *k.splitKV;
+    M.splitDim = dimIndex(sk.dim);
+    if (M.splitDim < 0)
+      return fail("split_kv.dim", "'" + sk.dim + "' is not a dim of the kernel");
+    for (const TensorSpec &t : M.tensors)
+      for (const Expr &e : t.shape)
+        if (e.dimId() == M.splitDim)
+          return fail("split_kv.dim", "'" + sk.dim + "' is a size of tensor '" + t.name +
+                                          "'; the split count must be a dim of its own");
+    if (sk.maxSplits < 1 || sk.maxSplits > 65535)
+      return fail("split_kv.max_splits", "expected an integer from 1 to 65535");
+    M.maxSplits = sk.maxSplits;
+    return expr(sk.keyTiles, "split_kv.key_tiles", M.keyTiles);
+  }
+  bool constraints(const manifest::Kernel &k) {
+    if (k.constraints) {
+      for (size_t i = 0; i < k.constraints->size(); ++i) {
+        Expr e;
+        if (!expr((*k.constraints)[i], "constraints[" + std::to_string(i) + "]", e))
+          return false;
+        M.constraints.push_back(e);
+      }
+    } else if (M.abiVersion == 1 && dimIndex("H") >= 0 && dimIndex("Hq") >= 0 && dimIndex("Hk") >= 0) {
+      // docs/gpu-abi.md, v1: H = max(Hq, Hk), and both divide H. Applied when
+      // the manifest states no constraints of its own.
+      for (const char *c : {"H == max(Hq, Hk)", "H % Hq == 0", "H % Hk == 0"}) {
+        Expr e;
+        if (!expr(c, c, e))
+          return false;
+        M.constraints.push_back(e);
+      }
+    }
+    return true;
+  }
+  bool expr(const std::string &text, const std::string &field, Expr &out) {
     std::string perr;
     auto nameToId = [&](const std::string &n) -> int {
       int i = dimIndex(n);
@@ -208,45 +159,25 @@ private:
       return fail(field, "'" + text + "': " + perr + (Closed ? " (names must be listed in \"dims\")" : ""));
     return true;
   }
-  bool exprList(const JsonValue &o, const char *key, const std::string &prefix, std::vector<Expr> &out,
-                size_t minLen, size_t maxLen, bool required = true) {
-    const JsonValue *v = o.get(key);
-    std::string f = prefix + "." + key;
-    if (!v)
-      return required ? fail(f, "missing field") : true;
-    if (!v->isArray())
-      return fail(f, std::string("expected an array, found ") + v->kindName());
-    size_t n = v->array().size();
+  bool exprList(const std::vector<std::string> &in, const std::string &f, std::vector<Expr> &out,
+                size_t minLen, size_t maxLen) {
+    size_t n = in.size();
     if (n < minLen || n > maxLen)
       return fail(f, minLen == maxLen ? "expected " + std::to_string(minLen) + " entries, found " + std::to_string(n)
                                       : "expected " + std::to_string(minLen) + " to " + std::to_string(maxLen) +
                                             " entries, found " + std::to_string(n));
-    out.clear();
-    for (size_t i = 0; i < n; ++i) {
-      Expr e;
-      if (!expr(v->array()[i], f + "[" + std::to_string(i) + "]", e))
-        return false;
-      out.push_back(e);
-    }
-    return true;
-  }
-  bool exprArray(const JsonValue &o, const char *key, size_t n, Expr *out) {
-    std::vector<Expr> v;
-    if (!exprList(o, key, "", v, n, n))
-      return false;
+    out.assign(n, Expr());
     for (size_t i = 0; i < n; ++i)
-      out[i] = v[i];
+      if (!expr(in[i], f + "[" + std::to_string(i) + "]", out[i]))
+        return false;
     return true;
   }
-  bool enumField(const JsonValue &o, const char *key, const std::string &prefix,
+  bool enumField(const std::string &given, const std::string &f,
                  std::initializer_list<std::pair<const char *, int>> values, int &out, int dflt) {
-    const JsonValue *v = o.get(key);
-    std::string f = prefix + "." + key;
-    if (!v) {
+    if (given.empty()) {
       out = dflt;
       return true;
     }
-    std::string given = v->isString() ? v->str() : v->isInteger() ? std::to_string(v->integer()) : "";
     std::string known;
     for (const auto &kv : values) {
       if (given == kv.first) {
@@ -255,13 +186,11 @@ private:
       }
       known += std::string(known.empty() ? "" : ", ") + kv.first;
     }
-    return fail(f, "unknown value" + (given.empty() ? std::string() : " '" + given + "'") + " (known: " + known + ")");
+    return fail(f, "unknown value '" + given + "' (known: " + known + ")");
   }
-  bool tensorRef(const JsonValue &p, const std::string &f, attnc_dtype dt, std::vector<Expr> shape, bool viaMap,
-                 int64_t align, int &out) {
-    std::string name;
-    if (!str(p, "tensor", name, true, f))
-      return false;
+  bool tensorRef(const manifest::Param &p, const std::string &f, attnc_dtype dt, std::vector<Expr> shape,
+                 bool viaMap, int64_t align, int &out) {
+    const std::string &name = p.tensor;
     if (name.empty())
       return fail(f + ".tensor", "empty tensor name");
     for (size_t i = 0; i < M.tensors.size(); ++i) {
@@ -291,148 +220,137 @@ private:
     out = (int)M.tensors.size() - 1;
     return true;
   }
-  bool dtypeField(const JsonValue &p, const std::string &f, attnc_dtype &dt) {
-    std::string s;
-    if (!str(p, "dtype", s, true, f))
-      return false;
-    dt = dtypeFromName(s);
+  bool dtypeField(const manifest::Param &p, const std::string &f, attnc_dtype &dt) {
+    dt = dtypeFromName(p.dtype);
     if (dt == ATTNC_DTYPE_INVALID)
-      return fail(f + ".dtype", "unknown dtype '" + s + "' (known: f32, f16, bf16, f64, i32, i64, i8, u8, bool)");
+      return fail(f + ".dtype", "unknown dtype '" + p.dtype + "' (known: f32, f16, bf16, f64, i32, i64, i8, u8, bool)");
     return true;
   }
+  bool ptrParam(const manifest::Param &p, const std::string &f, ParamSpec &ps) {
+    attnc_dtype dt;
+    if (!dtypeField(p, f, dt))
+      return false;
+    std::vector<Expr> shape;
+    if (!exprList(p.shape, f + ".shape", shape, 0, ATTNC_MAX_RANK))
+      return false;
+    int64_t align = (int64_t)attnc_dtype_size(dt);
+    if (p.align != 0) {
+      if (p.align < 1 || p.align > 4096 || (p.align & (p.align - 1)))
+        return fail(f + ".align", "expected a power of two from 1 to 4096");
+      align = p.align;
+    }
+    return tensorRef(p, f, dt, shape, false, align, ps.tensor);
+  }
+  bool mapParam(const manifest::Param &p, const std::string &f, ParamSpec &ps);
 
-  bool param(const JsonValue &p, const std::string &f) {
-    if (!p.isObject())
-      return fail(f, std::string("expected an object, found ") + p.kindName());
+  bool param(const manifest::Param &p, const std::string &f) {
     ParamSpec ps;
-    if (!str(p, "name", ps.name, true, f))
-      return false;
-    std::string kind;
-    if (!str(p, "kind", kind, true, f))
-      return false;
-    if (kind == "i32") {
+    ps.name = p.name;
+    switch (p.kind) {
+    case manifest::Param::Kind::I32:
       ps.kind = ParamSpec::I32;
-      const JsonValue *v = p.get("value");
-      if (!v)
-        return fail(f + ".value", "missing field");
-      if (!expr(*v, f + ".value", ps.value))
+      if (!expr(p.value, f + ".value", ps.value))
         return false;
-    } else if (kind == "ptr") {
+      break;
+    case manifest::Param::Kind::Ptr:
       ps.kind = ParamSpec::Ptr;
-      attnc_dtype dt;
-      if (!dtypeField(p, f, dt))
+      if (!ptrParam(p, f, ps))
         return false;
-      std::vector<Expr> shape;
-      if (!exprList(p, "shape", f, shape, 0, ATTNC_MAX_RANK))
-        return false;
-      int64_t align = (int64_t)attnc_dtype_size(dt);
-      if (const JsonValue *a = p.get("align")) {
-        if (!a->isInteger() || a->integer() < 1 || a->integer() > 4096 || (a->integer() & (a->integer() - 1)))
-          return fail(f + ".align", "expected a power of two from 1 to 4096");
-        align = a->integer();
-      }
-      if (!tensorRef(p, f, dt, shape, false, align, ps.tensor))
-        return false;
-    } else if (kind == "workspace") {
+      break;
+    case manifest::Param::Kind::Workspace:
       for (const ParamSpec &q : M.params)
         if (q.kind == ParamSpec::Workspace)
           return fail(f + ".kind", "a second workspace parameter (the runtime provides one)");
       ps.kind = ParamSpec::Workspace;
-      const JsonValue *by = p.get("bytes"), *z = p.get("zero_bytes");
-      if (!by)
-        return fail(f + ".bytes", "missing field");
-      if (!expr(*by, f + ".bytes", ps.bytes))
+      if (!expr(p.bytes, f + ".bytes", ps.bytes) ||
+          !expr(p.zeroBytes.empty() ? "0" : p.zeroBytes, f + ".zero_bytes", ps.zeroBytes))
         return false;
-      if (!z)
-        ps.zeroBytes = Expr::literal(0);
-      else if (!expr(*z, f + ".zero_bytes", ps.zeroBytes))
-        return false;
-    } else if (kind == "tensormap") {
+      break;
+    case manifest::Param::Kind::TensorMap:
       ps.kind = ParamSpec::TensorMap;
-      if (!dtypeField(p, f, ps.mapDtype))
+      if (!mapParam(p, f, ps))
         return false;
-      switch (ps.mapDtype) {
-      case ATTNC_DTYPE_I8: case ATTNC_DTYPE_BOOL:
-        return fail(f + ".dtype", "no tensor-map data type for this dtype");
-      default: break;
-      }
-      const JsonValue *rk = p.get("rank");
-      if (!rk)
-        return fail(f + ".rank", "missing field");
-      if (!rk->isInteger() || rk->integer() < 1 || rk->integer() > 5)
-        return fail(f + ".rank", "expected an integer from 1 to 5");
-      ps.rank = (int)rk->integer();
-      size_t r = (size_t)ps.rank;
-      if (!exprList(p, "global_dims", f, ps.globalDims, r, r) ||
-          !exprList(p, "global_strides_bytes", f, ps.globalStridesBytes, r - 1, r - 1) ||
-          !exprList(p, "box", f, ps.box, r, r))
-        return false;
-      if (p.get("element_strides")) {
-        if (!exprList(p, "element_strides", f, ps.elementStrides, r, r))
-          return false;
-      } else {
-        ps.elementStrides.assign(r, Expr::literal(1));
-      }
-      if (!enumField(p, "interleave", f, {{"none", 0}, {"16b", 1}, {"32b", 2}}, ps.interleave, 0) ||
-          !enumField(p, "swizzle", f, {{"0", 0}, {"none", 0}, {"32", 1}, {"64", 2}, {"128", 3}}, ps.swizzle, 0) ||
-          !enumField(p, "l2_promotion", f, {{"none", 0}, {"l2_64b", 1}, {"l2_128b", 2}, {"l2_256b", 3}},
-                     ps.l2Promotion, 0) ||
-          !enumField(p, "oob_fill", f, {{"zero", 0}, {"none", 0}, {"nan", 1}}, ps.oobFill, 0))
-        return false;
-      int64_t es = (int64_t)attnc_dtype_size(ps.mapDtype);
-      for (size_t i = 0; i < r; ++i) {
-        std::string bi = f + ".box[" + std::to_string(i) + "]";
-        if (ps.box[i].isLiteral() && (ps.box[i].literalValue() < 1 || ps.box[i].literalValue() > 256))
-          return fail(bi, "must be 1..256 (the TMA limit)");
-        const Expr &e = ps.elementStrides[i];
-        if (e.isLiteral() && (e.literalValue() < 1 || e.literalValue() > 8))
-          return fail(f + ".element_strides[" + std::to_string(i) + "]", "must be 1..8");
-      }
-      static const int swizzleBytes[] = {0, 32, 64, 128};
-      if (ps.swizzle != 0 && ps.interleave == 0 && ps.box[0].isLiteral() &&
-          ps.box[0].literalValue() * es > swizzleBytes[ps.swizzle])
-        return fail(f + ".box[0]", "inner box extent of " + std::to_string(ps.box[0].literalValue() * es) +
-                                       " bytes exceeds the swizzle span of " +
-                                       std::to_string(swizzleBytes[ps.swizzle]) + " bytes");
-      for (size_t i = 0; i + 1 < r; ++i) {
-        const Expr &s = ps.globalStridesBytes[i];
-        if (s.isLiteral() && s.literalValue() % 16 != 0)
-          return fail(f + ".global_strides_bytes[" + std::to_string(i) + "]", "must be a multiple of 16 (TMA rule)");
-      }
-      // The tensor's logical shape: the map's dims, outermost first, with
-      // products of names ("B*Hq") split into their factors.
-      std::vector<Expr> shape;
-      for (size_t i = r; i-- > 0;) {
-        std::vector<Expr> fs = ps.globalDims[i].productFactors();
-        for (Expr &e : fs)
-          if (e.dimId() >= 0)
-            e.setText(M.dims[e.dimId()]);
-        ps.groupSizes.insert(ps.groupSizes.begin(), (int)fs.size());
-        shape.insert(shape.end(), fs.begin(), fs.end());
-      }
-      if (shape.size() > ATTNC_MAX_RANK)
-        return fail(f + ".global_dims", "the tensor's rank would exceed " + std::to_string(ATTNC_MAX_RANK));
-      if (!tensorRef(p, f, ps.mapDtype, shape, true, 16, ps.tensor))
-        return false;
-    } else {
-      return fail(f + ".kind", "unknown kind '" + kind + "' (known: tensormap, ptr, i32, workspace)");
+      break;
     }
     M.params.push_back(std::move(ps));
     return true;
   }
 };
 
+bool Builder::mapParam(const manifest::Param &p, const std::string &f, ParamSpec &ps) {
+  if (!dtypeField(p, f, ps.mapDtype))
+    return false;
+  if (ps.mapDtype == ATTNC_DTYPE_I8 || ps.mapDtype == ATTNC_DTYPE_BOOL)
+    return fail(f + ".dtype", "no tensor-map data type for this dtype");
+  if (p.rank < 1 || p.rank > 5)
+    return fail(f + ".rank", "expected an integer from 1 to 5");
+  ps.rank = (int)p.rank;
+  size_t r = (size_t)ps.rank;
+  if (!exprList(p.globalDims, f + ".global_dims", ps.globalDims, r, r) ||
+      !exprList(p.globalStridesBytes, f + ".global_strides_bytes", ps.globalStridesBytes, r - 1, r - 1) ||
+      !exprList(p.box, f + ".box", ps.box, r, r))
+    return false;
+  if (!p.elementStrides.empty()) {
+    if (!exprList(p.elementStrides, f + ".element_strides", ps.elementStrides, r, r))
+      return false;
+  } else {
+    ps.elementStrides.assign(r, Expr::literal(1));
+  }
+  if (!enumField(p.interleave, f + ".interleave", {{"none", 0}, {"16b", 1}, {"32b", 2}}, ps.interleave, 0) ||
+      !enumField(p.swizzle, f + ".swizzle", {{"0", 0}, {"none", 0}, {"32", 1}, {"64", 2}, {"128", 3}}, ps.swizzle,
+                 0) ||
+      !enumField(p.l2Promotion, f + ".l2_promotion", {{"none", 0}, {"l2_64b", 1}, {"l2_128b", 2}, {"l2_256b", 3}},
+                 ps.l2Promotion, 0) ||
+      !enumField(p.oobFill, f + ".oob_fill", {{"zero", 0}, {"none", 0}, {"nan", 1}}, ps.oobFill, 0))
+    return false;
+  int64_t es = (int64_t)attnc_dtype_size(ps.mapDtype);
+  for (size_t i = 0; i < r; ++i) {
+    if (ps.box[i].isLiteral() && (ps.box[i].literalValue() < 1 || ps.box[i].literalValue() > 256))
+      return fail(f + ".box[" + std::to_string(i) + "]", "must be 1..256 (the TMA limit)");
+    const Expr &e = ps.elementStrides[i];
+    if (e.isLiteral() && (e.literalValue() < 1 || e.literalValue() > 8))
+      return fail(f + ".element_strides[" + std::to_string(i) + "]", "must be 1..8");
+  }
+  static const int swizzleBytes[] = {0, 32, 64, 128};
+  if (ps.swizzle != 0 && ps.interleave == 0 && ps.box[0].isLiteral() &&
+      ps.box[0].literalValue() * es > swizzleBytes[ps.swizzle])
+    return fail(f + ".box[0]", "inner box extent of " + std::to_string(ps.box[0].literalValue() * es) +
+                                   " bytes exceeds the swizzle span of " +
+                                   std::to_string(swizzleBytes[ps.swizzle]) + " bytes");
+  for (size_t i = 0; i + 1 < r; ++i) {
+    const Expr &s = ps.globalStridesBytes[i];
+    if (s.isLiteral() && s.literalValue() % 16 != 0)
+      return fail(f + ".global_strides_bytes[" + std::to_string(i) + "]", "must be a multiple of 16 (TMA rule)");
+  }
+  // The tensor's logical shape: the map's dims, outermost first, with
+  // products of names ("B*Hq") split into their factors.
+  std::vector<Expr> shape;
+  for (size_t i = r; i-- > 0;) {
+    std::vector<Expr> fs = ps.globalDims[i].productFactors();
+    for (Expr &e : fs)
+      if (e.dimId() >= 0)
+        e.setText(M.dims[e.dimId()]);
+    ps.groupSizes.insert(ps.groupSizes.begin(), (int)fs.size());
+    shape.insert(shape.end(), fs.begin(), fs.end());
+  }
+  if (shape.size() > ATTNC_MAX_RANK)
+    return fail(f + ".global_dims", "the tensor's rank would exceed " + std::to_string(ATTNC_MAX_RANK));
+  return tensorRef(p, f, ps.mapDtype, shape, true, 16, ps.tensor);
+}
+
 } // namespace
 
 bool Manifest::parse(const std::string &text, Manifest &out, std::string &err) {
   out = Manifest();
-  std::string jerr;
-  if (!JsonValue::parse(text, out.root, jerr)) {
-    err = "invalid JSON: " + jerr;
+  manifest::Kernel k;
+  if (!manifest::parseManifest(text, k, err))
     return false;
-  }
-  Builder b(out, err);
-  return b.build();
+  // The whole document stays for informational queries
+  // (attnc_kernel_info_*); parseManifest has read it once already.
+  std::string jerr;
+  if (!JsonValue::parse(text, out.root, jerr))
+    return false;
+  return Builder(out, err).build(k);
 }
 
 } // namespace rt

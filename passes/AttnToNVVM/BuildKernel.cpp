@@ -271,10 +271,9 @@ struct AttnGPUBuildKernelPass
         KernelEmitter em(kb, op.getLoc(), *cfg);
         if (failed(em.emit(fn)))
           return signalPassFailure();
-        std::string manifest = buildManifest(*cfg);
-        fn->setAttr("attnc.manifest", StringAttr::get(ctx, manifest));
-        manifests.push_back(
-            NamedAttribute(StringAttr::get(ctx, name), StringAttr::get(ctx, manifest)));
+        DictionaryAttr manifest = buildManifestAttr(*cfg, ctx);
+        fn->setAttr("attnc.manifest", manifest);
+        manifests.push_back(NamedAttribute(StringAttr::get(ctx, name), manifest));
       }
       if (!keepHost)
         f.erase();

@@ -101,8 +101,9 @@ struct KernelConfig {
   std::string causalName() const;
 };
 
-/// The kernel's JSON manifest (docs/gpu-abi.md).
-std::string buildManifest(const KernelConfig &c);
+/// The kernel's manifest (docs/gpu-abi.md) as the structured attribute the
+/// gpu.func carries (attnc.manifest).
+mlir::DictionaryAttr buildManifestAttr(const KernelConfig &c, mlir::MLIRContext *ctx);
 
 class KernelEmitter;
 

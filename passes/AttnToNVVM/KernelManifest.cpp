@@ -1,79 +1,93 @@
-//===- KernelManifest.cpp - the kernel's JSON manifest (docs/gpu-abi.md) --===//
+//===- KernelManifest.cpp - the kernel's manifest (docs/gpu-abi.md) -------===//
+//
+// Fills the manifest schema (attnc/Runtime/KernelManifest.h) from the kernel
+// plan and attaches it to the gpu.func as a structured attribute; lib/GPU
+// reads it back (readManifestAttr), adds the spec's names and writes it.
+//
+//===----------------------------------------------------------------------===//
 #include "KernelEmitter.h"
+#include "attnc/Passes/AttnToNVVM.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 
 using namespace mlir;
 using namespace attnc::gpu;
+namespace manifest = attnc::manifest;
 
-std::string attnc::gpu::buildManifest(const KernelConfig &c) {
-  namespace json = llvm::json;
-  auto mapParam = [&](StringRef name, StringRef tensor, int64_t d, StringRef len,
-                      StringRef heads, int64_t boxRows) {
-    int64_t rowBytes = d * 2;
-    return json::Object{
-        {"name", name}, {"kind", "tensormap"}, {"tensor", tensor},
-        {"dtype", c.dtypeName()}, {"rank", 3},
-        {"global_dims", json::Array{d, len, ("B*" + heads).str()}},
-        {"global_strides_bytes",
-         json::Array{rowBytes, (len + "*" + std::to_string(rowBytes)).str()}},
-        {"box", json::Array{64, boxRows, 1}},
-        {"element_strides", json::Array{1, 1, 1}},
-        {"interleave", "none"}, {"swizzle", 128},
-        {"l2_promotion", "l2_128b"}, {"oob_fill", "zero"}};
+namespace {
+manifest::Param tensorMap(StringRef name, StringRef tensor, StringRef dtype, int64_t rank) {
+  manifest::Param p;
+  p.name = name.str(), p.kind = manifest::Param::Kind::TensorMap;
+  p.tensor = tensor.str(), p.dtype = dtype.str(), p.rank = rank;
+  p.elementStrides.assign(rank, "1");
+  p.interleave = "none", p.swizzle = "128", p.l2Promotion = "l2_128b", p.oobFill = "zero";
+  return p;
+}
+
+manifest::Param ptr(StringRef name, StringRef dtype, std::vector<std::string> shape) {
+  manifest::Param p;
+  p.name = p.tensor = name.str(), p.kind = manifest::Param::Kind::Ptr;
+  p.dtype = dtype.str(), p.shape = std::move(shape);
+  return p;
+}
+
+manifest::Param i32(StringRef name, StringRef value) {
+  manifest::Param p;
+  p.name = name.str(), p.kind = manifest::Param::Kind::I32, p.value = value.str();
+  return p;
+}
+
+/// The kernel's parameters in launch order (docs/gpu-abi.md): q, k, v maps,
+/// o, lse, the sizes, the extras and their free extents, then the decode
+/// workspace and split count.
+std::vector<manifest::Param> kernelParams(const KernelConfig &c) {
+  std::string dt = c.dtypeName(), D = std::to_string(c.D), Dv = std::to_string(c.Dv);
+  auto rowsMap = [&](StringRef name, StringRef tensor, int64_t d, StringRef len, StringRef heads,
+                     int64_t boxRows) {
+    manifest::Param p = tensorMap(name, tensor, dt, 3);
+    std::string rowBytes = std::to_string(d * 2);
+    p.globalDims = {std::to_string(d), len.str(), ("B*" + heads).str()};
+    p.globalStridesBytes = {rowBytes, (len + "*" + rowBytes).str()};
+    p.box = {"64", std::to_string(boxRows), "1"};
+    return p;
   };
-  json::Array params;
+  std::vector<manifest::Param> ps;
   if (c.decode) {
     // The rows of q as one [B*Hq*Lq, D] matrix: a tile may span heads.
-    params.push_back(json::Object{
-        {"name", "q_map"}, {"kind", "tensormap"}, {"tensor", "q"},
-        {"dtype", c.dtypeName()}, {"rank", 2},
-        {"global_dims", json::Array{c.D, "B*Hq*Lq"}},
-        {"global_strides_bytes", json::Array{c.D * 2}},
-        {"box", json::Array{64, c.BM}},
-        {"element_strides", json::Array{1, 1}},
-        {"interleave", "none"}, {"swizzle", 128},
-        {"l2_promotion", "l2_128b"}, {"oob_fill", "zero"}});
+    manifest::Param q = tensorMap("q_map", "q", dt, 2);
+    q.globalDims = {D, "B*Hq*Lq"}, q.globalStridesBytes = {std::to_string(c.D * 2)};
+    q.box = {"64", std::to_string(c.BM)};
+    ps.push_back(q);
   } else {
-    params.push_back(mapParam("q_map", "q", c.D, "Lq", "Hq", c.BM));
+    ps.push_back(rowsMap("q_map", "q", c.D, "Lq", "Hq", c.BM));
   }
-  params.push_back(mapParam("k_map", "k", c.D, "Lk", "Hk", c.BN));
-  params.push_back(mapParam("v_map", "v", c.Dv, "Lk", "Hk", c.BN));
-  params.push_back(json::Object{{"name", "o"}, {"kind", "ptr"}, {"tensor", "o"},
-                                {"dtype", c.dtypeName()},
-                                {"shape", json::Array{"B", "H", "Lq", c.Dv}}});
-  params.push_back(json::Object{{"name", "lse"}, {"kind", "ptr"}, {"tensor", "lse"},
-                                {"dtype", "f32"},
-                                {"shape", json::Array{"B", "H", "Lq"}}});
+  ps.push_back(rowsMap("k_map", "k", c.D, "Lk", "Hk", c.BN));
+  ps.push_back(rowsMap("v_map", "v", c.Dv, "Lk", "Hk", c.BN));
+  ps.push_back(ptr("o", dt, {"B", "H", "Lq", Dv}));
+  ps.push_back(ptr("lse", "f32", {"B", "H", "Lq"}));
   for (StringRef s : {"B", "H", "Hq", "Hk", "Lq", "Lk"})
-    params.push_back(json::Object{{"name", s}, {"kind", "i32"}, {"value", s}});
-  auto typeName = [](Type t) -> std::string {
-    return t.isF32() ? "f32" : t.isInteger(64) ? "i64" : "i32";
-  };
+    ps.push_back(i32(s, s));
   for (auto [n, e] : llvm::enumerate(c.extras)) {
-    json::Array shape;
-    for (int64_t d = 0; d < e.type.getRank(); ++d) {
-      if (e.type.isDynamicDim(d))
-        shape.push_back(llvm::formatv("extra_{0}.dim{1}", n, d).str());
-      else
-        shape.push_back(e.type.getDimSize(d));
-    }
-    std::string nm = llvm::formatv("extra_{0}", n).str();
-    params.push_back(json::Object{{"name", nm}, {"kind", "ptr"}, {"tensor", nm},
-                                  {"dtype", typeName(e.elem)},
-                                  {"shape", std::move(shape)}});
+    std::vector<std::string> shape;
+    for (int64_t d = 0; d < e.type.getRank(); ++d)
+      shape.push_back(e.type.isDynamicDim(d) ? llvm::formatv("extra_{0}.dim{1}", n, d).str()
+                                             : std::to_string(e.type.getDimSize(d)));
+    StringRef ty = e.elem.isF32() ? "f32" : e.elem.isInteger(64) ? "i64" : "i32";
+    ps.push_back(ptr(llvm::formatv("extra_{0}", n).str(), ty, shape));
   }
   for (auto [n, e] : llvm::enumerate(c.extras))
     for (int64_t d = 0; d < e.type.getRank(); ++d)
       if (e.type.isDynamicDim(d))
-        params.push_back(json::Object{
-            {"name", llvm::formatv("extra_{0}_dim{1}", n, d).str()},
-            {"kind", "i32"},
-            {"value", llvm::formatv("extra_{0}.dim{1}", n, d).str()}});
-  // Decode: grid (query tiles, head groups, B * S), the workspace
-  // (EmitDecode.cpp) and the split count S, which the runtime chooses when
-  // the caller does not (docs/gpu-abi.md).
+        ps.push_back(i32(llvm::formatv("extra_{0}_dim{1}", n, d).str(),
+                         llvm::formatv("extra_{0}.dim{1}", n, d).str()));
+  return ps;
+}
+
+/// The launch grid; for decode also the workspace (EmitDecode.cpp's layout:
+/// tile counters, then per split the partial O rows, then their m and l)
+/// and the split count S, which the runtime chooses when the caller does not.
+void launchShape(const KernelConfig &c, manifest::Kernel &k) {
   std::string gx = llvm::formatv("ceildiv(Lq,{0})", c.BM).str(), gy = "H", gz = "B";
   if (c.decode) {
     if (c.packHeads) {
@@ -83,68 +97,123 @@ std::string attnc::gpu::buildManifest(const KernelConfig &c) {
       gx = llvm::formatv("ceildiv((H/({0}))*Lq,{1})", gy, c.BM).str();
     }
     gz = "B*S";
-    std::string bytes = llvm::formatv("256*ceildiv(4*({0})*({1})*B,256)+2*S*B*H*Lq*{2}", gx, gy,
-                                      c.Dv * 4 + 8)
-                            .str();
-    std::string zero = llvm::formatv("256*ceildiv(4*({0})*({1})*B,256)", gx, gy).str();
-    params.push_back(json::Object{{"name", "workspace"}, {"kind", "workspace"},
-                                  {"bytes", bytes}, {"zero_bytes", zero}});
-    params.push_back(json::Object{{"name", "S"}, {"kind", "i32"}, {"value", "S"}});
+    std::string counters = llvm::formatv("256*ceildiv(4*({0})*({1})*B,256)", gx, gy).str();
+    manifest::Param ws;
+    ws.name = "workspace", ws.kind = manifest::Param::Kind::Workspace;
+    ws.bytes = llvm::formatv("{0}+2*S*B*H*Lq*{1}", counters, c.Dv * 4 + 8).str();
+    ws.zeroBytes = counters;
+    k.params.push_back(ws);
+    k.params.push_back(i32("S", "S"));
+    // The ABI's head constraints, and q's rows as one signed 32-bit TMA
+    // coordinate.
+    k.constraints = std::vector<std::string>{"H == max(Hq, Hk)", "H % Hq == 0", "H % Hk == 0",
+                                             "B*Hq*Lq <= 2147483647"};
+    k.splitKV = manifest::SplitKV{"S", 64, llvm::formatv("ceildiv(Lk,{0})", c.BN).str()};
   }
-  json::Array carrier, exact, bounding;
-  for (Attribute a : c.op.getCarrier()) {
-    std::string str;
-    llvm::raw_string_ostream os(str);
-    os << a;
-    carrier.push_back(str);
-  }
-  for (auto &x : c.plan.exact)
-    exact.push_back(x);
-  for (auto &x : c.plan.bounding)
-    bounding.push_back(x);
-  json::Object m{
-      {"abi_version", 1},
-      {"kernel", c.name},
-      {"chip", "sm_90a"},
-      {"dtype", c.dtypeName()},
-      {"head_dim", c.D},
-      {"head_dim_v", c.Dv},
-      {"block_m", c.BM},
-      {"block_n", c.BN},
-      {"causal", c.causalName()},
-      {"scale", c.scale},
-      {"has_score_region", c.score != nullptr},
-      {"has_mask_region", c.mask != nullptr},
-      {"carrier", std::move(carrier)},
-      {"tiles_exact", std::move(exact)},
-      {"tiles_bounding", std::move(bounding)},
-      {"link", attnc::attn::stringifyLink(c.link).str()},
-      {"link_power", c.power},
-      {"anchor", attnc::attn::stringifyAnchor(c.anchor).str()},
-      {"null_logit", c.nullLogit ? json::Value(*c.nullLogit)
-                     : c.nullExtra >= 0
-                         ? json::Value(llvm::formatv("extra_{0}[h]", c.nullExtra).str())
-                         : json::Value(nullptr)},
-      {"params", std::move(params)},
-      {"grid", json::Array{gx, gy, gz}},
-      {"block", json::Array{KernelConfig::kThreads, 1, 1}},
-      {"stages", c.stages},
-      {"schedule", c.pingpong ? "pingpong" : "ws"},
-      {"shared_bytes", c.sharedBytes()}};
-  if (c.decode) {
-    m["decode"] = true;
-    // The ABI's head constraints (a manifest's own list replaces the
-    // runtime's defaults), and q's rows as one TMA coordinate (signed 32-bit).
-    m["constraints"] = json::Array{"H == max(Hq, Hk)", "H % Hq == 0", "H % Hk == 0",
-                                   "B*Hq*Lq <= 2147483647"};
-    m["pack_heads"] = c.packHeads;
-    m["split_kv"] = json::Object{{"dim", "S"},
-                                 {"max_splits", 64},
-                                 {"key_tiles", llvm::formatv("ceildiv(Lk,{0})", c.BN).str()}};
-  }
-  std::string out;
-  llvm::raw_string_ostream os(out);
-  os << llvm::formatv("{0:2}", json::Value(std::move(m)));
-  return out;
+  k.grid[0] = gx, k.grid[1] = gy, k.grid[2] = gz;
+  k.block[0] = std::to_string(KernelConfig::kThreads), k.block[1] = k.block[2] = "1";
+  k.sharedBytes = std::to_string(c.sharedBytes());
 }
 
+manifest::Attention attentionInfo(const KernelConfig &c) {
+  manifest::Attention a;
+  a.dtype = c.dtypeName(), a.causal = c.causalName();
+  a.headDim = c.D, a.headDimV = c.Dv, a.blockM = c.BM, a.blockN = c.BN, a.stages = c.stages;
+  a.scale = c.scale, a.linkPower = c.power;
+  a.link = attnc::attn::stringifyLink(c.link).str();
+  a.anchor = attnc::attn::stringifyAnchor(c.anchor).str();
+  a.schedule = c.pingpong ? "pingpong" : "ws";
+  a.hasScoreRegion = c.score != nullptr, a.hasMaskRegion = c.mask != nullptr;
+  a.decode = c.decode, a.packHeads = c.packHeads;
+  for (Attribute attr : c.op.getCarrier()) {
+    std::string s;
+    llvm::raw_string_ostream os(s);
+    os << attr;
+    a.carrier.push_back(s);
+  }
+  a.tilesExact.assign(c.plan.exact.begin(), c.plan.exact.end());
+  a.tilesBounding.assign(c.plan.bounding.begin(), c.plan.bounding.end());
+  if (c.nullLogit)
+    a.nullLogit = *c.nullLogit;
+  else if (c.nullExtra >= 0)
+    a.nullLogitExpr = llvm::formatv("extra_{0}[h]", c.nullExtra).str();
+  return a;
+}
+
+/// JSON -> attribute, structure for structure: the manifest travels in the
+/// IR as nested dictionaries and arrays that FileCheck and tools can read.
+Attribute jsonToAttr(const llvm::json::Value &v, MLIRContext *ctx) {
+  Builder b(ctx);
+  if (auto i = v.getAsInteger())
+    return b.getI64IntegerAttr(*i);
+  if (auto d = v.getAsNumber())
+    return b.getF64FloatAttr(*d);
+  if (auto s = v.getAsString())
+    return b.getStringAttr(*s);
+  if (auto x = v.getAsBoolean())
+    return b.getBoolAttr(*x);
+  if (const llvm::json::Array *a = v.getAsArray()) {
+    SmallVector<Attribute> items;
+    for (const llvm::json::Value &e : *a)
+      items.push_back(jsonToAttr(e, ctx));
+    return b.getArrayAttr(items);
+  }
+  if (const llvm::json::Object *o = v.getAsObject()) {
+    SmallVector<NamedAttribute> fields;
+    for (const auto &kv : *o)
+      fields.push_back(b.getNamedAttr(kv.first.str(), jsonToAttr(kv.second, ctx)));
+    return b.getDictionaryAttr(fields);
+  }
+  return UnitAttr::get(ctx); // null
+}
+
+llvm::json::Value attrToJson(Attribute a) {
+  if (auto i = dyn_cast<IntegerAttr>(a))
+    return i.getType().isInteger(1) ? llvm::json::Value(i.getValue().getBoolValue())
+                                    : llvm::json::Value(i.getInt());
+  if (auto f = dyn_cast<FloatAttr>(a))
+    return f.getValueAsDouble();
+  if (auto s = dyn_cast<StringAttr>(a))
+    return s.getValue();
+  if (auto arr = dyn_cast<ArrayAttr>(a)) {
+    llvm::json::Array out;
+    for (Attribute e : arr)
+      out.push_back(attrToJson(e));
+    return out;
+  }
+  if (auto d = dyn_cast<DictionaryAttr>(a)) {
+    llvm::json::Object out;
+    for (NamedAttribute n : d)
+      out[n.getName().getValue()] = attrToJson(n.getValue());
+    return out;
+  }
+  return nullptr;
+}
+} // namespace
+
+DictionaryAttr attnc::gpu::buildManifestAttr(const KernelConfig &c, MLIRContext *ctx) {
+  manifest::Kernel k;
+  k.kernel = c.name, k.chip = "sm_90a";
+  k.params = kernelParams(c);
+  launchShape(c, k);
+  k.attention = attentionInfo(c);
+  // The schema's one printer, parsed back into a JSON tree: the attribute
+  // has exactly the fields and spelling of the file lib/GPU writes.
+  llvm::Expected<llvm::json::Value> v = llvm::json::parse(manifest::printManifest(k));
+  if (!v) {
+    llvm::consumeError(v.takeError());
+    return DictionaryAttr::get(ctx, {});
+  }
+  return cast<DictionaryAttr>(jsonToAttr(*v, ctx));
+}
+
+llvm::Expected<manifest::Kernel> attnc::readManifestAttr(DictionaryAttr attr) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << attrToJson(attr);
+  manifest::Kernel k;
+  std::string err;
+  if (!manifest::parseManifest(text, k, err))
+    return llvm::createStringError("the kernel's manifest attribute: %s", err.c_str());
+  return k;
+}

@@ -23,8 +23,9 @@ def AttnGPUBuildKernel : Pass<"attn-gpu-build-kernel", "mlir::ModuleOp"> {
     O += P V with P kept in registers (register-A wgmma), issued with the next
     tile's S so the softmax overlaps tensor-core work; with schedule=pingpong
     the two consumers take turns issuing. LSE is a
-    second output. The kernel carries its JSON manifest in `attnc.manifest`;
-    the module gets `attnc.gpu.manifests` (kernel name -> JSON). The host
+    second output. The kernel carries its manifest (the schema of
+    attnc/Runtime/KernelManifest.h, as nested dictionaries) in `attnc.manifest`;
+    the module gets `attnc.gpu.manifests` (kernel name -> manifest). The host
     functions are erased unless keep-host is set.
   }];
   let options = [

@@ -5,6 +5,7 @@
 // one test that needs a GPU skips itself when no device is found.
 //
 //===----------------------------------------------------------------------===//
+#include "attnc/Runtime/KernelManifest.h"
 #include "attnc/Runtime/attnc_runtime.h"
 
 #include "gtest/gtest.h"
@@ -50,7 +51,7 @@ const char *AttnManifest = R"json({
   "grid": ["ceildiv(Lq,128)", "H", "B"], "block": [256, 1, 1], "shared_bytes": 197632
 })json";
 
-// The runtime test fixture's manifest (scripts/gpu-check.d/fixture): K comes
+// The runtime test fixture's manifest (test/Inputs/scaled-copy): K comes
 // only from dims[], and a constraint C % 4 == 0.
 const char *FixtureManifest = R"json({
   "abi_version": 1, "kernel": "attnc_runtime_fixture_scaled_copy", "chip": "sm_90a",
@@ -694,3 +695,51 @@ TEST(RuntimeGpu, HostPointerIsRejected) {
 }
 
 } // namespace
+
+// The manifest schema (attnc/Runtime/KernelManifest.h): what the compiler
+// prints reads back field for field, and the runtime accepts it.
+TEST(RuntimeManifestSchema, PrintedManifestReadsBackAndLoads) {
+  using namespace attnc::manifest;
+  Kernel k;
+  std::string err;
+  ASSERT_TRUE(parseManifest(AttnManifest, k, err)) << err;
+  ASSERT_TRUE(k.attention.has_value());
+  EXPECT_EQ(k.attention->headDim, 128);
+  EXPECT_EQ(k.attention->dtype, "bf16");
+  EXPECT_EQ(k.params.size(), 11u);
+  EXPECT_EQ(k.params[0].swizzle, "128"); // a JSON integer, kept as its name
+  EXPECT_EQ(k.params[0].globalDims[0], "128");
+  EXPECT_EQ(k.grid[0], "ceildiv(Lq,128)");
+  k.spec = SpecNames{"dense", "a", "query", "key", "value", {"slopes"}};
+  k.attention->nullLogitExpr = "extra_0[h]";
+  std::string text = printManifest(k);
+  Kernel back;
+  ASSERT_TRUE(parseManifest(text, back, err)) << err << "\n" << text;
+  EXPECT_EQ(printManifest(back), text);
+  ASSERT_TRUE(back.spec.has_value());
+  EXPECT_EQ(back.spec->q, "query");
+  EXPECT_EQ(back.spec->extras, std::vector<std::string>{"slopes"});
+  EXPECT_EQ(back.attention->nullLogitExpr, "extra_0[h]");
+  EXPECT_EQ(back.params[5].kind, Param::Kind::I32);
+  EXPECT_EQ(back.sharedBytes, "197632");
+  attnc_kernel *kernel = nullptr;
+  ASSERT_EQ(attnc_kernel_load_memory(text.data(), text.size(), "x", 1, &kernel), ATTNC_OK)
+      << attnc_last_error();
+  EXPECT_EQ(attnc_kernel_info_int(kernel, "head_dim", 0), 128);
+  attnc_kernel_free(kernel);
+}
+
+TEST(RuntimeManifestSchema, InformationalFieldsAreTypeChecked) {
+  using namespace attnc::manifest;
+  const std::string A = AttnManifest;
+  Kernel k;
+  std::string err;
+  EXPECT_FALSE(parseManifest(replaced(A, "\"head_dim\": 128,", "\"head_dim\": \"128\","), k, err));
+  EXPECT_EQ(err, "head_dim: expected an integer, found string");
+  EXPECT_FALSE(parseManifest(replaced(A, "\"has_mask_region\": false", "\"has_mask_region\": 0"), k, err));
+  EXPECT_EQ(err, "has_mask_region: expected true or false, found number");
+  EXPECT_FALSE(parseManifest(replaced(A, "\"shared_bytes\": 197632",
+                                      "\"shared_bytes\": 197632, \"spec\": {\"variant\": \"v\"}"),
+                             k, err));
+  EXPECT_EQ(err, "spec.inputs: expected an object");
+}

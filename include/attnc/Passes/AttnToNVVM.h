@@ -15,7 +15,9 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
+#include "attnc/Runtime/KernelManifest.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 
 namespace attnc {
 
@@ -39,6 +41,10 @@ void registerGPUPasses();
 mlir::LogicalResult buildGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef chip,
                                      llvm::StringRef format,
                                      const AttnGPUBuildKernelOptions &kernel = {});
+
+/// Reads the manifest a kernel carries (the gpu.func's `attnc.manifest`,
+/// collected in the module's `attnc.gpu.manifests`) into the schema.
+llvm::Expected<manifest::Kernel> readManifestAttr(mlir::DictionaryAttr attr);
 
 } // namespace attnc
 

@@ -16,7 +16,7 @@
 // CHECK-NOT: func.func
 // CHECK: gpu.module @attnc_gpu
 // CHECK-LABEL: gpu.func @full_d128_kernel(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32) kernel
-// CHECK-SAME: attnc.manifest = "{{.*}}block\22: [\0A    384,{{.*}}shared_bytes\22: 230400{{.*}}stages\22: 3
+// CHECK-SAME: attnc.manifest = {abi_version = 1 : i64, {{.*}}block = [384, 1, 1]{{.*}}shared_bytes = 230400 : i64, stages = 3 : i64
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>
 // CHECK-SAME: nvvm.maxntid = array<i32: 384, 1, 1>, nvvm.minctasm = 1 : i32
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.ptr to !nvgpu.tensormap.descriptor<tensor = memref<1x128x64xbf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b
@@ -95,7 +95,7 @@
 
 // schedule=ws: no turns (no named barriers); stages fixed at 2.
 // WS-LABEL: gpu.func @full_d128_kernel
-// WS-SAME: stages\22: 2
+// WS-SAME: stages = 2 : i64
 // WS-NOT: nvvm.barrier
 // WS: gpu.return
 
@@ -108,7 +108,7 @@ func.func @full_d128(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v:
 // block's last row (CarrierTiles: key bound min(Lk, i1 + (Lk - Lq) + 1), then
 // tiles); tiles crossing the diagonal are masked with j <= i + (Lk - Lq).
 // CAUSAL-LABEL: gpu.func @causal_d64_kernel
-// CAUSAL-SAME: shared_bytes\22: 148480
+// CAUSAL-SAME: shared_bytes = 148480 : i64
 // CAUSAL: arith.subi %{{.*}}, %{{.*}} : index
 // CAUSAL: arith.minsi %{{.*}}, %{{.*}} : index
 // CAUSAL: arith.floordivsi
@@ -125,7 +125,7 @@ func.func @causal_d64(%q: tensor<2x4x?x64xf16>, %k: tensor<2x4x?x64xf16>, %v: te
 
 // Score and mask regions are inlined per accumulator element, in f32.
 // REGIONS-LABEL: gpu.func @regions_d256_kernel
-// REGIONS-SAME: block_n\22: 64
+// REGIONS-SAME: block_n = 64 : i64
 // REGIONS: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 64, k = 16>
 // REGIONS: arith.sitofp %{{.*}} : i64 to f32
 // REGIONS: arith.mulf %{{.*}}, %{{.*}} : f32
@@ -160,8 +160,8 @@ func.func @regions_d256(%q: tensor<?x?x?x256xbf16>, %k: tensor<?x?x?x256xbf16>, 
 // S takes 8 k16 steps, O has 128 columns and the epilogue stores 96 of them
 // (12 groups of 8 columns per accumulator row instead of 16).
 // PADDED-LABEL: gpu.func @d96_kernel
-// PADDED-SAME: head_dim\22: 96
-// PADDED-SAME: shared_bytes\22: 230400
+// PADDED-SAME: head_dim = 96 : i64
+// PADDED-SAME: shared_bytes = 230400 : i64
 // PADDED-COUNT-8: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 128, k = 16>
 // PADDED: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n128k16
 // PADDED: llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"

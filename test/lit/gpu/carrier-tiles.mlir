@@ -8,7 +8,7 @@
 // never loaded; slot t maps to a sink tile while t < |sinks|, else to the
 // band. The manifest lists the family as exactly tiled.
 // SINKS-LABEL: gpu.func @sinks_kernel
-// SINKS-SAME: tiles_exact\22: [\0A    \22window+sinks\22
+// SINKS-SAME: tiles_exact = ["window+sinks"]
 // SINKS: scf.for %[[T:.*]] = %c0 to %{{.*}} step
 // SINKS-NEXT: %[[IN:.*]] = arith.cmpi slt, %[[T]], %[[NSINK:.*]] : index
 // SINKS-NEXT: %[[OFF:.*]] = arith.subi %[[T]], %[[NSINK]] : index
@@ -25,7 +25,7 @@ func.func @sinks(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: ten
 // from a binary search over cu (scf.while + global loads).
 // DOC-LABEL: gpu.func @doc_kernel
 // DOC-SAME: %[[CU:[a-z0-9]+]]: !llvm.ptr, %[[N:[a-z0-9]+]]: i32) kernel
-// DOC-SAME: \22name\22: \22extra_0_dim0\22
+// DOC-SAME: name = "extra_0_dim0"
 // DOC: scf.while
 // DOC: llvm.getelementptr %[[CU]][%{{.*}}] : (!llvm.ptr, i64) -> !llvm.ptr, i32
 // DOC: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr -> i32

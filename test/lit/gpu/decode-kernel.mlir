@@ -35,12 +35,12 @@
 // CHECK: llvm.nvvm.ex2.approx.ftz.f32
 // CHECK: llvm.store %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr
 // CHECK: llvm.store %{{.*}} {alignment = 4 : i64} : f32, !llvm.ptr
-// MANIFEST: gqa_decode_kernel = "{{[^"]*}}\22constraints\22: [\0A    \22H == max(Hq, Hk)\22,\0A    \22H % Hq == 0\22,\0A    \22H % Hk == 0\22,\0A    \22B*Hq*Lq <= 2147483647\22\0A  ],
-// MANIFEST-SAME: {{[^"]*}}\22decode\22: true
-// MANIFEST-SAME: {{[^"]*}}\22Hk*(Hq/H)+H*(1-Hq/H)\22,\0A    \22B*S\22
-// MANIFEST-SAME: {{[^"]*}}\22pack_heads\22: true
-// MANIFEST-SAME: {{[^"]*}}\22kind\22: \22workspace\22
-// MANIFEST-SAME: {{[^"]*}}\22split_kv\22: {\0A    \22dim\22: \22S\22,\0A    \22key_tiles\22: \22ceildiv(Lk,64)\22,\0A    \22max_splits\22: 64
+// MANIFEST-LABEL: gpu.func @gqa_decode_kernel
+// MANIFEST-SAME: constraints = ["H == max(Hq, Hk)", "H % Hq == 0", "H % Hk == 0", "B*Hq*Lq <= 2147483647"], decode = true,
+// MANIFEST-SAME: grid = ["ceildiv((H/(Hk*(Hq/H)+H*(1-Hq/H)))*Lq,64)", "Hk*(Hq/H)+H*(1-Hq/H)", "B*S"]
+// MANIFEST-SAME: pack_heads = true
+// MANIFEST-SAME: kind = "workspace"
+// MANIFEST-SAME: split_kv = {dim = "S", key_tiles = "ceildiv(Lk,64)", max_splits = 64 : i64}
 func.func @gqa_decode(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
   %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.causal<bottom_right>]} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
   return %o : tensor<?x?x?x128xbf16>
@@ -48,8 +48,9 @@ func.func @gqa_decode(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v
 
 // A mask region that reads the head: the tile schedule is per head, so the
 // heads are not packed (one head per tile row block; grid.y = H).
-// UNPACKED: head_mask_kernel = "{{[^"]*}}\22grid\22: [\0A    \22ceildiv(Lq,64)\22,\0A    \22H\22,\0A    \22B*S\22
-// UNPACKED-SAME: {{[^"]*}}\22pack_heads\22: false
+// UNPACKED-LABEL: gpu.func @head_mask_kernel
+// UNPACKED-SAME: grid = ["ceildiv(Lq,64)", "H", "B*S"]
+// UNPACKED-SAME: pack_heads = false
 func.func @head_mask(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
   %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
   mask {
@@ -65,7 +66,8 @@ func.func @head_mask(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v:
 
 // `schedule split_kv(C)` selects the decode schedule without the option (the
 // split count is the runtime's; the chunk is the CPU schedule's).
-// SPLITKV: split_kv_kernel = "{{[^"]*}}\22block_m\22: 64,{{[^"]*}}\22decode\22: true
+// SPLITKV-LABEL: gpu.func @split_kv_kernel
+// SPLITKV-SAME: block_m = 64 : i64{{.*}}decode = true
 func.func @split_kv(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
   %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, split_kv = 256 : i64} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
   return %o : tensor<1x2x?x64xbf16>

@@ -1,0 +1,103 @@
+//===- KernelManifest.h - the kernel manifest's schema ----------*- C++ -*-===//
+//
+// The one definition of the manifest that travels beside each GPU kernel
+// (docs/gpu-abi.md): the compiler fills it (passes/AttnToNVVM) and writes it
+// (lib/GPU) with printManifest; the runtime reads it with parseManifest and
+// then checks its meaning (lib/Runtime/Manifest.cpp). Plain C++ so that the
+// runtime, which builds without LLVM, owns both directions.
+//
+// Integer-valued launch fields are expressions over the kernel's dims
+// ("ceildiv(Lq,128)", "B*Hq", or a literal such as "64"); parseManifest
+// accepts a JSON integer or string for them and printManifest writes
+// literals as JSON integers.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_RUNTIME_KERNELMANIFEST_H
+#define ATTNC_RUNTIME_KERNELMANIFEST_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace attnc::manifest {
+
+/// An integer-valued field: a literal or an expression over the dims.
+using ExprText = std::string;
+
+/// One kernel parameter, in launch order.
+struct Param {
+  enum class Kind { TensorMap, Ptr, I32, Workspace };
+  std::string name;
+  Kind kind = Kind::Ptr;
+  // TensorMap and Ptr: the tensor the parameter reads or writes.
+  std::string tensor, dtype;
+  // Ptr: the tensor's shape, outermost first; its alignment in bytes (0: the
+  // element size).
+  std::vector<ExprText> shape;
+  int64_t align = 0;
+  // I32: the value.
+  ExprText value;
+  // Workspace: bytes the runtime provides per launch, of which the first
+  // zeroBytes are zeroed.
+  ExprText bytes, zeroBytes;
+  // TensorMap, innermost dimension first (as cuTensorMapEncodeTiled takes
+  // them); the enums by name ("none", "128", "l2_128b", "zero").
+  int64_t rank = 0;
+  std::vector<ExprText> globalDims, globalStridesBytes, box, elementStrides;
+  std::string interleave, swizzle, l2Promotion, oobFill;
+};
+
+/// Split-KV kernels: the dim holding the split count, its cap, and the
+/// number of key tiles the runtime divides among the splits.
+struct SplitKV {
+  std::string dim;
+  int64_t maxSplits = 1;
+  ExprText keyTiles;
+};
+
+/// What an attention kernel computes (informational; the runtime launches
+/// without it, tools and tests read it).
+struct Attention {
+  std::string dtype, causal, link, anchor, schedule;
+  int64_t headDim = 0, headDimV = 0, blockM = 0, blockN = 0, stages = 0;
+  double scale = 1, linkPower = 1;
+  bool hasScoreRegion = false, hasMaskRegion = false, decode = false, packHeads = false;
+  std::vector<std::string> carrier, tilesExact, tilesBounding;
+  /// The null key's logit: a number, an expression ("extra_0[h]"), or none.
+  std::optional<double> nullLogit;
+  std::string nullLogitExpr;
+};
+
+/// The spec's names of what the kernel reads, so hosts bind by name.
+struct SpecNames {
+  std::string variant, attention, q, k, v;
+  std::vector<std::string> extras;
+};
+
+struct Kernel {
+  int64_t abiVersion = 1;
+  std::string kernel, chip, binary;
+  /// The dims, in dims[] order, when given (else inferred from the i32
+  /// params, then the names used).
+  std::optional<std::vector<std::string>> dims;
+  std::vector<Param> params;
+  ExprText grid[3], block[3], sharedBytes;
+  /// Unset: the runtime's default head constraints of ABI v1.
+  std::optional<std::vector<ExprText>> constraints;
+  std::optional<SplitKV> splitKV;
+  std::optional<Attention> attention;
+  std::optional<SpecNames> spec;
+};
+
+/// Reads a manifest's JSON text: every known field is type-checked (unknown
+/// fields are left to informational queries). On failure returns false and
+/// sets ERR to "FIELD: problem", e.g. "params[2].shape[1]: expected ...".
+bool parseManifest(const std::string &text, Kernel &out, std::string &err);
+
+/// The JSON text of a manifest (two-space indented, fields in schema order).
+std::string printManifest(const Kernel &k);
+
+} // namespace attnc::manifest
+
+#endif // ATTNC_RUNTIME_KERNELMANIFEST_H
