@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/Frontend/SpecToMLIR.h"
+#include "Signature.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -848,6 +849,7 @@ OwningOpRef<ModuleOp> ModuleBuilder::build() {
   for (Value r : results)
     resultTypes.push_back(r.getType());
   fn.setFunctionType(b.getFunctionType(argTypes, resultTypes));
+  attn::setVariantSignature(fn, variantSignature(spec));
   if (failedFlag || failed(verify(*module)))
     return nullptr;
   return module;

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/GPU/GPUArtifacts.h"
+#include "attnc/Dialect/Attn/VariantSignature.h"
 #include "attnc/Runtime/attnc_runtime.h"
 #include "attnc/Support/Float16.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
@@ -46,18 +47,19 @@ struct KernelHandle {
 };
 } // namespace
 
-llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, const spec::Spec &spec,
-                                             StringRef chip, ArrayRef<const NpyArray *> inputs,
+llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, StringRef chip,
+                                             ArrayRef<const NpyArray *> inputs,
                                              StringRef cacheDir,
                                              const GPUKernelOptions &options) {
-  auto fn = module.lookupSymbol<func::FuncOp>(spec.name);
-  if (!fn)
-    return llvm::createStringError("no function '%s'", spec.name.c_str());
+  auto variant = attn::readVariantSignature(module);
+  if (!variant)
+    return variant.takeError();
+  auto &[fn, sig] = *variant;
   // The driver first: without a GPU there is nothing to compile for.
   if (attnc_driver_available() != ATTNC_OK)
     return runtimeError("--backend=gpu needs a GPU");
   auto t0 = std::chrono::steady_clock::now();
-  auto kernels = compileForGPUCached(module, spec, chip, cacheDir, nullptr, options);
+  auto kernels = compileForGPUCached(module, chip, cacheDir, nullptr, options);
   if (!kernels)
     return kernels.takeError();
   auto t1 = std::chrono::steady_clock::now();
@@ -65,7 +67,7 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, const spec::Spec &
   // Upload every input once, in the type its tensor has in the module.
   DeviceBuffers buffers;
   llvm::StringMap<std::pair<void *, Type>> device;
-  for (auto [in, arr, ty] : llvm::zip(spec.inputs, inputs, fn.getFunctionType().getInputs())) {
+  for (auto [in, arr, ty] : llvm::zip(sig.inputs, inputs, fn.getFunctionType().getInputs())) {
     Type elem = cast<RankedTensorType>(ty).getElementType();
     std::vector<char> bytes;
     if (elem.isBF16() || elem.isF16()) {
@@ -112,7 +114,7 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, const spec::Spec &
     auto tensorOf = [&](Value v) {
       auto t = cast<RankedTensorType>(v.getType());
       auto arg = cast<BlockArgument>(v);
-      auto &[ptr, elem] = device[spec.inputs[arg.getArgNumber()].name];
+      auto &[ptr, elem] = device[sig.inputs[arg.getArgNumber()].name];
       attnc_dtype d = elem.isBF16() ? ATTNC_DTYPE_BF16 : elem.isF16() ? ATTNC_DTYPE_F16
                       : elem.isInteger(32) ? ATTNC_DTYPE_I32 : ATTNC_DTYPE_F32;
       return attnc_tensor_contiguous(ptr, d, (int)t.getRank(), t.getShape().data(), 0);
@@ -143,8 +145,8 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, const spec::Spec &
     byAttention[k.attention] = std::move(out);
   }
   // compileForGPU accepted only outputs that are bare attention results.
-  for (const spec::OutputDecl &o : spec.outputs) {
-    auto it = byAttention.find(o.expr->name);
+  for (const attn::VariantSignature::Tensor &o : sig.outputs) {
+    auto it = byAttention.find(o.attention);
     if (it == byAttention.end())
       return llvm::createStringError("output '%s' is not an attention result", o.name.c_str());
     result.outputs.push_back(it->second);

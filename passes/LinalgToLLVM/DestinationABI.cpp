@@ -59,7 +59,14 @@ struct AttnDestinationABIPass
         func::ReturnOp::create(rb, ret.getLoc());
         ret.erase();
       });
+      // The results' attributes (their names) move to their buffers.
+      SmallVector<DictionaryAttr> argAttrs, resultAttrs;
+      fn.getAllArgAttrs(argAttrs);
+      fn.getAllResultAttrs(resultAttrs);
+      argAttrs.append(resultAttrs.begin(), resultAttrs.end());
       fn.setFunctionType(FunctionType::get(&getContext(), args, {}));
+      fn.setAllArgAttrs(argAttrs);
+      fn.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
       fn->setAttr("llvm.emit_c_interface", UnitAttr::get(&getContext()));
     }
   }

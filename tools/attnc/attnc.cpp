@@ -254,7 +254,7 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec) {
     if (outputFile.empty())
       return fail("--target=" + target + " needs -o DIR for the artifacts");
     if (target == "cpu") {
-      if (llvm::Error err = writeCPUArtifacts(*module, spec, opts->floatBits, outputFile))
+      if (llvm::Error err = writeCPUArtifacts(*module, opts->floatBits, outputFile))
         return fail(std::move(err));
       if (!quiet)
         llvm::outs() << "wrote " << outputFile << "/" << spec.name << ".{o,h,json}\n";
@@ -267,12 +267,12 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec) {
       kopts.decode = decodeKernel;
       kopts.blockN = blockN;
       auto kernels =
-          compileForGPUCached(*module, spec, target, kernelCacheDir(), &status, kopts);
+          compileForGPUCached(*module, target, kernelCacheDir(), &status, kopts);
       if (!kernels)
         return fail(kernels.takeError());
       if (!quiet)
         llvm::outs() << "kernels: " << status << "\n";
-      if (llvm::Error err = writeGPUArtifacts(*kernels, spec, outputFile))
+      if (llvm::Error err = writeGPUArtifacts(*kernels, spec.name, outputFile))
         return fail(std::move(err));
       if (!quiet)
         for (const GPUKernelArtifact &k : *kernels)
@@ -543,7 +543,7 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
     GPUKernelOptions kopts;
     kopts.decode = decodeKernel;
     kopts.blockN = blockN;
-    auto result = runOnGPU(*module, spec, "sm_90a", ptrs, kernelCacheDir(), kopts);
+    auto result = runOnGPU(*module, "sm_90a", ptrs, kernelCacheDir(), kopts);
     if (!result)
       return fail(result.takeError());
     outputs = std::move(result->outputs);

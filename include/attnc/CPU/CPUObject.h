@@ -2,7 +2,6 @@
 #ifndef ATTNC_CPU_CPUOBJECT_H
 #define ATTNC_CPU_CPUOBJECT_H
 
-#include "attnc/Spec/SpecAST.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
@@ -13,8 +12,9 @@ namespace attnc {
 /// contiguous buffers) and DIR/<variant>.json (the manifest). `module` is at
 /// the attn level; unbound dims stay dynamic and are read from the buffers'
 /// descriptors at run time.
-llvm::Error writeCPUArtifacts(mlir::ModuleOp module, const spec::Spec &spec,
-                              unsigned floatBits, llvm::StringRef dir);
+/// The names come from the variant function's attributes
+/// (attnc/Dialect/Attn/VariantSignature.h).
+llvm::Error writeCPUArtifacts(mlir::ModuleOp module, unsigned floatBits, llvm::StringRef dir);
 
 } // namespace attnc
 

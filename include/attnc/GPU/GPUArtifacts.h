@@ -2,7 +2,6 @@
 #ifndef ATTNC_GPU_GPUARTIFACTS_H
 #define ATTNC_GPU_GPUARTIFACTS_H
 
-#include "attnc/Spec/SpecAST.h"
 #include "attnc/Support/Npy.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -31,25 +30,25 @@ struct GPUKernelOptions {
 };
 
 /// Compiles every attention of `module` (attn level, 16-bit tensors, static
-/// head dims) for `chip` to cubin and PTX.
+/// head dims; the names from its variant function, VariantSignature.h) for
+/// `chip` to cubin and PTX.
 llvm::Expected<std::vector<GPUKernelArtifact>>
-compileForGPU(mlir::ModuleOp module, const spec::Spec &spec, llvm::StringRef chip,
-              const GPUKernelOptions &options = {});
+compileForGPU(mlir::ModuleOp module, llvm::StringRef chip, const GPUKernelOptions &options = {});
 
 /// compileForGPU through the on-disk kernel cache in `cacheDir` (empty: no
 /// cache). The key hashes the attn-level module text (spec, dims, dtype), the
 /// chip, the options, and the compiler version; `status` says "hit" or
 /// "compiled".
 llvm::Expected<std::vector<GPUKernelArtifact>>
-compileForGPUCached(mlir::ModuleOp module, const spec::Spec &spec, llvm::StringRef chip,
-                    llvm::StringRef cacheDir, std::string *status = nullptr,
+compileForGPUCached(mlir::ModuleOp module, llvm::StringRef chip, llvm::StringRef cacheDir,
+                    std::string *status = nullptr,
                     const GPUKernelOptions &options = {});
 
 /// Writes DIR/<kernel>.{cubin,ptx,json} per attention and DIR/<variant>.h, a
 /// C header with a load and a typed launch function per kernel over the
 /// attnc runtime's C API.
-llvm::Error writeGPUArtifacts(llvm::ArrayRef<GPUKernelArtifact> kernels,
-                              const spec::Spec &spec, llvm::StringRef dir);
+llvm::Error writeGPUArtifacts(llvm::ArrayRef<GPUKernelArtifact> kernels, llvm::StringRef variant,
+                              llvm::StringRef dir);
 
 struct GPURunResult {
   std::vector<NpyArray> outputs;  // float32, one per spec output
@@ -61,8 +60,7 @@ struct GPURunResult {
 /// attnc runtime, uploads `inputs` (float32 .npy for float tensors: q/k/v are
 /// rounded to the 16-bit type; int32 for index tensors), launches every
 /// attention and returns the outputs as float32.
-llvm::Expected<GPURunResult> runOnGPU(mlir::ModuleOp module, const spec::Spec &spec,
-                                      llvm::StringRef chip,
+llvm::Expected<GPURunResult> runOnGPU(mlir::ModuleOp module, llvm::StringRef chip,
                                       llvm::ArrayRef<const NpyArray *> inputs,
                                       llvm::StringRef cacheDir = "",
                                       const GPUKernelOptions &options = {});

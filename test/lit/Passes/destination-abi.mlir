@@ -10,3 +10,10 @@ func.func @f(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %r = math.exp %x : tensor<2x3xf32>
   return %r : tensor<2x3xf32>
 }
+
+// The results' attributes (the variant's output names) move to their buffers.
+// CHECK-LABEL: func.func @named(%arg0: memref<4xf32> {attnc.name = "x"}, %arg1: memref<4xf32> {attnc.name = "y"}) attributes {attnc.dims = [], llvm.emit_c_interface}
+func.func @named(%x: tensor<4xf32> {attnc.name = "x"}) -> (tensor<4xf32> {attnc.name = "y"}) attributes {attnc.dims = []} {
+  %r = math.exp %x : tensor<4xf32>
+  return %r : tensor<4xf32>
+}

@@ -1,0 +1,61 @@
+//===- Signature.cpp - the spec's names for the variant function ----------===//
+#include "Signature.h"
+
+#include <algorithm>
+
+using namespace attnc;
+using namespace attnc::spec;
+
+namespace {
+/// The first attention an output expression reads.
+const AttentionDecl *firstAttention(const Spec &spec, const Expr &e) {
+  if (e.kind == Expr::Kind::Ident)
+    for (const AttentionDecl &a : spec.attentions)
+      if (a.name == e.name)
+        return &a;
+  for (const ExprPtr &arg : e.args)
+    if (const AttentionDecl *a = firstAttention(spec, *arg))
+      return a;
+  return nullptr;
+}
+
+/// The shape of an input, or of the input a let transforms.
+std::vector<std::string> shapeOf(const Spec &spec, std::string tensor) {
+  for (int hops = 0; hops <= (int)spec.lets.size(); ++hops) {
+    for (const InputDecl &in : spec.inputs)
+      if (in.name == tensor)
+        return in.shape;
+    auto let = std::find_if(spec.lets.begin(), spec.lets.end(),
+                            [&](const LetDecl &l) { return l.name == tensor; });
+    if (let == spec.lets.end())
+      break;
+    tensor = let->source;
+  }
+  return {};
+}
+
+std::vector<std::string> outputShape(const Spec &spec, const OutputDecl &o) {
+  const AttentionDecl *a = firstAttention(spec, *o.expr);
+  if (!a)
+    return {};
+  auto qs = shapeOf(spec, a->q), ks = shapeOf(spec, a->k), vs = shapeOf(spec, a->v);
+  if (qs.size() != 4 || ks.size() != 4 || vs.size() != 4)
+    return {};
+  std::string heads = qs[1] == ks[1] ? qs[1] : "max(" + qs[1] + ", " + ks[1] + ")";
+  return {qs[0], heads, qs[2], vs[3]};
+}
+} // namespace
+
+attn::VariantSignature attnc::variantSignature(const Spec &spec) {
+  attn::VariantSignature sig;
+  sig.name = spec.name;
+  sig.dims = spec.dims;
+  for (const InputDecl &in : spec.inputs)
+    sig.inputs.push_back({in.name, in.shape, ""});
+  for (const OutputDecl &o : spec.outputs) {
+    bool bare = o.expr->kind == Expr::Kind::Ident &&
+                llvm::any_of(spec.attentions, [&](const AttentionDecl &a) { return a.name == o.expr->name; });
+    sig.outputs.push_back({o.name, outputShape(spec, o), bare ? o.expr->name : ""});
+  }
+  return sig;
+}
