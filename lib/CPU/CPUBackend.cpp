@@ -10,6 +10,7 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <chrono>
+#include <mutex>
 
 using namespace mlir;
 using namespace attnc;
@@ -51,6 +52,63 @@ std::string shapeStr(ArrayRef<int64_t> s) {
 }
 } // namespace
 
+llvm::Expected<std::unique_ptr<CPUKernel>> CPUKernel::create(ModuleOp attnModule,
+                                                             StringRef funcName) {
+  auto fn = attnModule.lookupSymbol<func::FuncOp>(funcName);
+  if (!fn)
+    return llvm::createStringError("no function '%s' in the module", funcName.str().c_str());
+  for (Type t : fn.getFunctionType().getInputs())
+    if (!cast<RankedTensorType>(t).hasStaticShape())
+      return llvm::createStringError("the CPU kernel needs every dim bound");
+  static std::once_flag targetsReady;
+  std::call_once(targetsReady, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  OwningOpRef<ModuleOp> module = attnModule.clone();
+  std::string diagText;
+  {
+    llvm::raw_string_ostream os(diagText);
+    ScopedDiagnosticHandler handler(module->getContext(), [&](Diagnostic &d) {
+      os << d.getLocation() << ": " << d << "\n";
+      return success();
+    });
+    if (failed(lowerToLLVMDialect(*module)))
+      return llvm::createStringError("CPU lowering failed:\n%s", diagText.c_str());
+  }
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = makeOptimizingTransformer(/*optLevel=*/2, /*sizeLevel=*/0, nullptr);
+  auto engine = ExecutionEngine::create(*module, engineOptions);
+  if (!engine)
+    return engine.takeError();
+  std::unique_ptr<CPUKernel> k(new CPUKernel());
+  k->engine = std::move(*engine);
+  k->name = funcName.str();
+  k->funcType = fn.getFunctionType();
+  return k;
+}
+
+CPUKernel::~CPUKernel() = default;
+
+llvm::Error CPUKernel::call(ArrayRef<const void *> inputs, ArrayRef<void *> outputs) {
+  if (inputs.size() != funcType.getNumInputs() || outputs.size() != funcType.getNumResults())
+    return llvm::createStringError("expected %u inputs and %u outputs, got %zu and %zu",
+                                   funcType.getNumInputs(), funcType.getNumResults(),
+                                   inputs.size(), outputs.size());
+  std::vector<Descriptor> descs;
+  for (auto [p, t] : llvm::zip(inputs, funcType.getInputs()))
+    descs.emplace_back(const_cast<void *>(p), cast<RankedTensorType>(t).getShape());
+  for (auto [p, t] : llvm::zip(outputs, funcType.getResults()))
+    descs.emplace_back(p, cast<RankedTensorType>(t).getShape());
+  std::vector<void *> descPtrs;
+  for (Descriptor &d : descs)
+    descPtrs.push_back(d.words.data());
+  SmallVector<void *> packed;
+  for (void *&p : descPtrs)
+    packed.push_back(&p);
+  return engine->invokePacked("_mlir_ciface_" + name, packed);
+}
+
 LogicalResult attnc::lowerToLLVMDialect(ModuleOp module) {
   PassManager pm(module.getContext());
   buildCPULoweringPipeline(pm);
@@ -91,39 +149,18 @@ llvm::Expected<CPURunResult> attnc::runOnCPU(ModuleOp attnModule, StringRef func
     result.outputs.push_back(std::move(out));
   }
 
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
   auto t0 = std::chrono::steady_clock::now();
-  OwningOpRef<ModuleOp> module = attnModule.clone();
-  std::string diagText;
-  {
-    llvm::raw_string_ostream os(diagText);
-    ScopedDiagnosticHandler handler(module->getContext(), [&](Diagnostic &d) {
-      os << d.getLocation() << ": " << d << "\n";
-      return success();
-    });
-    if (failed(lowerToLLVMDialect(*module)))
-      return llvm::createStringError("CPU lowering failed:\n%s", diagText.c_str());
-  }
-  ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = makeOptimizingTransformer(/*optLevel=*/2, /*sizeLevel=*/0, nullptr);
-  auto engine = ExecutionEngine::create(*module, engineOptions);
-  if (!engine)
-    return engine.takeError();
+  auto kernel = CPUKernel::create(attnModule, funcName);
+  if (!kernel)
+    return kernel.takeError();
   auto t1 = std::chrono::steady_clock::now();
-
-  std::vector<Descriptor> descs;
-  for (const NpyArray *in : inputs)
-    descs.emplace_back(const_cast<char *>(in->data.data()), in->shape);
-  for (NpyArray &out : result.outputs)
-    descs.emplace_back(out.data.data(), out.shape);
-  std::vector<void *> descPtrs;
-  for (Descriptor &d : descs)
-    descPtrs.push_back(d.words.data());
-  SmallVector<void *> packed;
-  for (void *&p : descPtrs)
-    packed.push_back(&p);
-  if (llvm::Error err = (*engine)->invokePacked(("_mlir_ciface_" + funcName).str(), packed))
+  std::vector<const void *> in;
+  std::vector<void *> out;
+  for (const NpyArray *a : inputs)
+    in.push_back(a->data.data());
+  for (NpyArray &o : result.outputs)
+    out.push_back(o.data.data());
+  if (llvm::Error err = (*kernel)->call(in, out))
     return std::move(err);
   auto t2 = std::chrono::steady_clock::now();
   result.compileMs = std::chrono::duration<double, std::milli>(t1 - t0).count();

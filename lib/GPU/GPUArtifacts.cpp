@@ -85,7 +85,8 @@ attnc::compileForGPU(ModuleOp module, StringRef chip, const GPUKernelOptions &op
   auto variant = attn::readVariantSignature(module);
   if (!variant)
     return variant.takeError();
-  auto &[fn, sig] = *variant;
+  func::FuncOp fn = variant->first;
+  const attn::VariantSignature &sig = variant->second;
   auto argName = [&](Value v) -> std::string {
     if (auto arg = dyn_cast<BlockArgument>(v))
       if (arg.getOwner()->getParentOp() == fn.getOperation())

@@ -54,7 +54,8 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, StringRef chip,
   auto variant = attn::readVariantSignature(module);
   if (!variant)
     return variant.takeError();
-  auto &[fn, sig] = *variant;
+  func::FuncOp fn = variant->first;
+  const attn::VariantSignature &sig = variant->second;
   // The driver first: without a GPU there is nothing to compile for.
   if (attnc_driver_available() != ATTNC_OK)
     return runtimeError("--backend=gpu needs a GPU");

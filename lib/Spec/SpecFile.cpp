@@ -15,7 +15,10 @@ llvm::Expected<Spec> attnc::spec::parseSpecFile(llvm::StringRef path) {
   if (!buf)
     return makeError(SourceLoc{path.str(), 1, 1},
                      "cannot read the spec file: " + llvm::toString(buf.takeError()));
-  llvm::StringRef text = (*buf)->getBuffer();
+  return parseSpecBuffer((*buf)->getBuffer(), path);
+}
+
+llvm::Expected<Spec> attnc::spec::parseSpecBuffer(llvm::StringRef text, llvm::StringRef path) {
   // A UTF-8 byte order mark is accepted and skipped in both forms (the JSON
   // reader skipped it, the text lexer refused it).
   text.consume_front("\xEF\xBB\xBF");

@@ -11,6 +11,7 @@
 #ifdef ATTNC_HAVE_GPU
 #include "attnc/GPU/GPUArtifacts.h"
 #endif
+#include "attnc/Frontend/IndexInputs.h"
 #include "attnc/Frontend/SpecToMLIR.h"
 #include "attnc/Passes/Passes.h"
 #include "attnc/Spec/Parser.h"
@@ -317,105 +318,6 @@ void fillRandom(NpyArray &a, std::mt19937_64 &rng) {
   }
 }
 
-/// Index inputs steer loads in the generated code (document boundaries,
-/// block-list rows): check them before running so that bad data gives an
-/// error instead of an out-of-bounds read.
-llvm::Error validateIndexInputs(const spec::Spec &spec, const std::vector<std::string> &names,
-                                const std::vector<NpyArray> &arrays,
-                                const llvm::StringMap<int64_t> &dims) {
-  auto find = [&](llvm::StringRef name) -> const NpyArray * {
-    for (size_t k = 0; k < names.size(); ++k)
-      if (names[k] == name)
-        return &arrays[k];
-    return nullptr;
-  };
-  auto wordArg = [](const spec::CarrierDecl &c, llvm::StringRef key) -> std::string {
-    for (const spec::Arg &a : c.args)
-      if (a.key == key && a.kind == spec::Arg::Kind::Word)
-        return a.word;
-    return "";
-  };
-  auto numArg = [](const spec::CarrierDecl &c, llvm::StringRef key, int64_t dflt) -> int64_t {
-    for (const spec::Arg &a : c.args)
-      if (a.key == key && a.kind == spec::Arg::Kind::Number)
-        return (int64_t)a.number;
-    return dflt;
-  };
-  auto dimOf = [&](const std::string &tensor, size_t axis) -> int64_t {
-    for (const spec::InputDecl &in : spec.inputs)
-      if (in.name == tensor && axis < in.shape.size()) {
-        int64_t lit;
-        if (!llvm::StringRef(in.shape[axis]).getAsInteger(10, lit))
-          return lit;
-        return dims.lookup(in.shape[axis]);
-      }
-    return -1;
-  };
-  for (const spec::AttentionDecl &a : spec.attentions)
-    for (const spec::CarrierDecl &c : a.carriers) {
-      if (c.kind == "document") {
-        std::string name = wordArg(c, "seqlens");
-        const NpyArray *cu = find(name);
-        if (!cu)
-          continue;
-        const int32_t *v = cu->as<int32_t>();
-        if (cu->numElements() < 1)
-          return llvm::createStringError("%s:%u:%u: seqlens input '%s' is empty; it needs the "
-                                         "cumulative offsets [0, l0, l0+l1, ...]",
-                                         c.loc.file.c_str(), c.loc.line, c.loc.col, name.c_str());
-        for (size_t n = 1; n < cu->numElements(); ++n)
-          if (v[n] < v[n - 1])
-            return llvm::createStringError("seqlens input '%s' must be nondecreasing, but "
-                                           "%s[%zu] = %d < %s[%zu] = %d",
-                                           name.c_str(), name.c_str(), n, v[n], name.c_str(),
-                                           n - 1, v[n - 1]);
-      } else if (c.kind == "block_list") {
-        std::string offName = wordArg(c, "offsets"), idxName = wordArg(c, "indices");
-        const NpyArray *off = find(offName), *idx = find(idxName);
-        if (!off || !idx)
-          continue;
-        int64_t qBlock = numArg(c, "q_block", 64);
-        int64_t lq = dimOf(a.q, 2);
-        int64_t rows = (lq + qBlock - 1) / qBlock + 1;
-        if (off->shape.size() != 3 || off->shape[2] < rows)
-          return llvm::createStringError(
-              "block_list offsets '%s' must be [B, H, ceil(Lq/%lld)+1] = [.., .., %lld] for Lq = %lld",
-              offName.c_str(), (long long)qBlock, (long long)rows, (long long)lq);
-        int64_t nnz = idx->shape.size() == 3 ? idx->shape[2] : 0;
-        const int32_t *o = off->as<int32_t>();
-        size_t perHead = off->shape[2];
-        for (size_t r = 0; r < off->numElements(); ++r) {
-          bool rowStart = r % perHead == 0;
-          if (o[r] < 0 || o[r] > nnz || (!rowStart && o[r] < o[r - 1]))
-            return llvm::createStringError(
-                "block_list offsets '%s' must be nondecreasing along the last axis and within "
-                "[0, %lld] (the indices' last extent); element %zu is %d",
-                offName.c_str(), (long long)nnz, r, o[r]);
-        }
-        // A block listed twice in one row is one block of the carrier (a set),
-        // but a kernel that visits the list would count it twice: refuse it.
-        if (idx->shape.size() != 3 || idx->shape[0] != off->shape[0] ||
-            idx->shape[1] != off->shape[1])
-          return llvm::createStringError("block_list indices '%s' must be [B, H, NNZ] with the "
-                                         "offsets' B and H",
-                                         idxName.c_str());
-        const int32_t *ix = idx->as<int32_t>();
-        size_t heads = off->numElements() / perHead;
-        for (size_t p = 0; p < heads; ++p)
-          for (size_t r = 0; r + 1 < perHead; ++r) {
-            int32_t lo = o[p * perHead + r], hi = o[p * perHead + r + 1];
-            std::set<int32_t> seen;
-            for (int32_t e = lo; e < hi; ++e)
-              if (!seen.insert(ix[p * nnz + e]).second)
-                return llvm::createStringError(
-                    "block_list indices '%s' list key block %d twice in query block %zu of "
-                    "(batch, head) %zu",
-                    idxName.c_str(), ix[p * nnz + e], r, p);
-          }
-      }
-    }
-  return llvm::Error::success();
-}
 
 int runMain(MLIRContext &ctx, const spec::Spec &spec) {
 #ifndef ATTNC_HAVE_GPU
@@ -531,7 +433,10 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
   auto outputFiles = fileBindings("output", outputArgs, outputNames);
   if (!outputFiles)
     return fail(outputFiles.takeError());
-  if (llvm::Error err = validateIndexInputs(spec, names, arrays, opts->dims))
+  std::vector<const NpyArray *> arrayPtrs;
+  for (const NpyArray &a : arrays)
+    arrayPtrs.push_back(&a);
+  if (llvm::Error err = validateIndexInputs(spec, names, arrayPtrs, opts->dims))
     return fail(std::move(err));
   std::vector<const NpyArray *> ptrs;
   for (NpyArray &a : arrays)

@@ -38,6 +38,10 @@ llvm::Expected<Spec> parseSpecJson(llvm::StringRef text, llvm::StringRef filenam
 /// then runs checkSpec.
 llvm::Expected<Spec> parseSpecFile(llvm::StringRef path);
 
+/// parseSpecFile on text already in memory; NAME stands for the path (its
+/// ".json" suffix selects the JSON form).
+llvm::Expected<Spec> parseSpecBuffer(llvm::StringRef text, llvm::StringRef name);
+
 /// Parses one scalar expression spanning all of TEXT; START is the location
 /// of TEXT's first character (newlines inside TEXT are whitespace).
 llvm::Expected<ExprPtr> parseExpr(llvm::StringRef text, SourceLoc start);

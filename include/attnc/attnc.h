@@ -1,0 +1,90 @@
+/*===- attnc.h - compile attention specs in process (C API) -------*- C -*-===*
+ *
+ * libattnc: compile a spec (text or JSON form) with its dims bound, for the
+ * host (a JIT-compiled CPU function) or for a GPU (kernels loaded through the
+ * runtime, attnc_runtime.h), and run it. MLIR stays inside the library.
+ *
+ *   attnc_program *p;
+ *   attnc_compile_options o = attnc_compile_options_default();
+ *   const char *names[] = {"B", "H", "L", "D"}; int64_t values[] = {1, 2, 128, 64};
+ *   if (attnc_compile(text, strlen(text), "causal.attn", 4, names, values, &o, &p) != ATTNC_OK)
+ *     fprintf(stderr, "%s\n", attnc_last_error());  // spec diagnostics, FILE:LINE:COL
+ *
+ * Errors are a status plus attnc_last_error() (per thread), as in the runtime.
+ * Every function is thread-safe; a program may be run from several threads.
+ *===----------------------------------------------------------------------===*/
+#ifndef ATTNC_ATTNC_H
+#define ATTNC_ATTNC_H
+
+#include "attnc/Runtime/attnc_runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  ATTNC_TARGET_CPU = 0,   /* the CPU reference, JIT-compiled for this host */
+  ATTNC_TARGET_SM90A = 1, /* Hopper kernels (cubin), launched through the runtime */
+} attnc_target;
+
+typedef struct {
+  attnc_target target;
+  /* CPU: ATTNC_DTYPE_F32 (default) or ATTNC_DTYPE_F64; GPU: ATTNC_DTYPE_BF16
+   * (default) or ATTNC_DTYPE_F16 for q, k, v and the outputs. */
+  attnc_dtype dtype;
+  /* GPU: the kernel cache folder (NULL or "": $ATTNC_CACHE_DIR, else none). */
+  const char *cache_dir;
+  /* GPU: the decode (split-KV) schedule. */
+  int decode;
+} attnc_compile_options;
+
+typedef struct attnc_program attnc_program;
+
+attnc_compile_options attnc_compile_options_default(void);
+
+/* Parses, checks and compiles SPEC (SPEC_SIZE bytes). NAME labels the spec
+ * in diagnostics; a name ending in ".json" selects the JSON form. Every dim
+ * the spec declares must be bound (DIM_NAMES[i] = DIM_VALUES[i]). */
+attnc_status attnc_compile(const char *spec, size_t spec_size, const char *name, int num_dims,
+                           const char *const *dim_names, const int64_t *dim_values,
+                           const attnc_compile_options *options, attnc_program **out);
+void attnc_program_free(attnc_program *program);
+
+/* The variant's name, and its inputs and outputs in declaration order: name,
+ * element type and shape (the dims bound). */
+const char *attnc_program_name(const attnc_program *program);
+attnc_target attnc_program_target(const attnc_program *program);
+int attnc_program_num_inputs(const attnc_program *program);
+int attnc_program_num_outputs(const attnc_program *program);
+const char *attnc_program_input_name(const attnc_program *program, int index);
+const char *attnc_program_output_name(const attnc_program *program, int index);
+attnc_dtype attnc_program_input_dtype(const attnc_program *program, int index);
+attnc_dtype attnc_program_output_dtype(const attnc_program *program, int index);
+/* Rank, and the shape into SHAPE (ATTNC_MAX_RANK entries); -1 if out of range. */
+int attnc_program_input_shape(const attnc_program *program, int index, int64_t *shape);
+int attnc_program_output_shape(const attnc_program *program, int index, int64_t *shape);
+
+/* CPU programs: runs on host buffers, inputs then outputs in declaration
+ * order; each must have its input's or output's dtype and shape and be
+ * contiguous. Index inputs (document offsets, block lists) are checked
+ * first. */
+attnc_status attnc_program_run_cpu(attnc_program *program, const attnc_tensor *inputs,
+                                   int num_inputs, const attnc_tensor *outputs, int num_outputs);
+
+/* GPU programs: one kernel per attention, launched with attnc_kernel_launch
+ * (tensor names in attnc_kernel_tensor_name; attnc_kernel_info_string(k,
+ * "spec") is not set: the spec names of a kernel's q, k, v and extras are
+ * attnc_program_kernel_input). The kernels belong to the program. */
+int attnc_program_num_kernels(const attnc_program *program);
+attnc_kernel *attnc_program_kernel(const attnc_program *program, int index);
+/* The output (index into the outputs) kernel INDEX computes, or -1. */
+int attnc_program_kernel_output(const attnc_program *program, int index);
+/* The spec input kernel INDEX binds to its tensor TENSOR (a kernel tensor
+ * index), or NULL for o and lse. */
+const char *attnc_program_kernel_input(const attnc_program *program, int index, int tensor);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ATTNC_ATTNC_H */

@@ -1,0 +1,338 @@
+//===- API.cpp - compile attention specs in process (attnc.h) -------------===//
+//
+// The C API over the compiler: spec -> attn IR (lib/Frontend) -> a JIT CPU
+// function (lib/CPU) or runtime kernels (lib/GPU + lib/Runtime). Each
+// compile owns its MLIRContext, so compiles on several threads share no IR.
+//
+//===----------------------------------------------------------------------===//
+#include "attnc/attnc.h"
+
+#include "attnc/CPU/CPUBackend.h"
+#include "attnc/Dialect/Attn/VariantSignature.h"
+#include "attnc/Frontend/IndexInputs.h"
+#include "attnc/Frontend/SpecToMLIR.h"
+#include "attnc/Runtime/KernelManifest.h"
+#include "attnc/Spec/Parser.h"
+#ifdef ATTNC_HAVE_GPU
+#include "attnc/GPU/GPUArtifacts.h"
+#endif
+// The runtime's per-thread error slot, so that attnc_last_error() reports
+// this library's errors too (lib/Runtime's private header).
+#include "Manifest.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+
+#include <cstdlib>
+#include <cstring>
+
+using namespace mlir;
+using namespace attnc;
+
+struct attnc_program {
+  struct Tensor {
+    std::string name;
+    attnc_dtype dtype = ATTNC_DTYPE_INVALID;
+    std::vector<int64_t> shape;
+  };
+  struct Kernel {
+    attnc_kernel *kernel = nullptr;
+    int output = -1;
+    std::vector<std::string> inputOf; ///< per kernel tensor: its spec input, or ""
+  };
+  std::string name;
+  attnc_target target = ATTNC_TARGET_CPU;
+  std::vector<Tensor> inputs, outputs;
+  spec::Spec spec;
+  llvm::StringMap<int64_t> dims;
+  std::unique_ptr<MLIRContext> ctx;
+  std::unique_ptr<CPUKernel> cpu;
+  std::vector<Kernel> kernels;
+
+  ~attnc_program() {
+    for (Kernel &k : kernels)
+      attnc_kernel_free(k.kernel);
+  }
+};
+
+namespace {
+attnc_status fail(attnc_status s, const std::string &msg) { return rt::setLastError(s, msg); }
+attnc_status fail(attnc_status s, llvm::Error e) { return fail(s, llvm::toString(std::move(e))); }
+
+attnc_dtype dtypeOf(Type t) {
+  if (t.isF32()) return ATTNC_DTYPE_F32;
+  if (t.isF64()) return ATTNC_DTYPE_F64;
+  if (t.isBF16()) return ATTNC_DTYPE_BF16;
+  if (t.isF16()) return ATTNC_DTYPE_F16;
+  if (t.isInteger(32)) return ATTNC_DTYPE_I32;
+  if (t.isInteger(64)) return ATTNC_DTYPE_I64;
+  return ATTNC_DTYPE_INVALID;
+}
+
+/// The dims bound by the caller, checked against the spec's.
+attnc_status bindDims(const spec::Spec &spec, int n, const char *const *names,
+                      const int64_t *values, LoweringOptions &opts) {
+  for (int i = 0; i < n; ++i) {
+    std::string d = names && names[i] ? names[i] : "";
+    if (!llvm::is_contained(spec.dims, d))
+      return fail(ATTNC_ERR_INVALID_ARGUMENT, "dim '" + d + "': the spec declares no such dim");
+    if (values[i] < 1 || values[i] > spec::kMaxIntParam)
+      return fail(ATTNC_ERR_LIMIT, "dim " + d + " = " + std::to_string(values[i]) +
+                                       " is out of range (1.." + std::to_string(spec::kMaxIntParam) + ")");
+    opts.dims[d] = values[i];
+  }
+  for (const std::string &d : spec.dims)
+    if (!opts.dims.count(d))
+      return fail(ATTNC_ERR_INVALID_ARGUMENT, "dim '" + d + "' is not bound (every dim needs a value)");
+  return ATTNC_OK;
+}
+
+#ifdef ATTNC_HAVE_GPU
+/// Loads the compiled kernels and maps their tensors to the spec's names.
+attnc_status loadKernels(attnc_program &p, ModuleOp module, const attnc_compile_options &o,
+                         const attn::VariantSignature &sig) {
+  GPUKernelOptions kopts;
+  kopts.decode = o.decode != 0;
+  std::string cacheDir = o.cache_dir ? o.cache_dir : "";
+  if (cacheDir.empty())
+    if (const char *env = std::getenv("ATTNC_CACHE_DIR"))
+      cacheDir = env;
+  auto compiled = compileForGPUCached(module, "sm_90a", cacheDir, nullptr, kopts);
+  if (!compiled)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, compiled.takeError());
+  for (const GPUKernelArtifact &a : *compiled) {
+    attnc_program::Kernel k;
+    attnc_status s = attnc_kernel_load_memory(a.manifest.data(), a.manifest.size(), a.cubin.data(),
+                                              a.cubin.size(), &k.kernel);
+    if (s != ATTNC_OK)
+      return s;
+    p.kernels.push_back(k);
+    attnc_program::Kernel &kernel = p.kernels.back();
+    for (size_t n = 0; n < sig.outputs.size(); ++n)
+      if (sig.outputs[n].attention == a.attention)
+        kernel.output = (int)n;
+    manifest::Kernel m;
+    std::string err;
+    if (!manifest::parseManifest(a.manifest, m, err) || !m.spec)
+      return fail(ATTNC_ERR_MANIFEST, "kernel " + a.kernel + ": " + err);
+    for (int t = 0; t < attnc_kernel_num_tensors(kernel.kernel); ++t) {
+      std::string tn = attnc_kernel_tensor_name(kernel.kernel, t), input;
+      if (tn == "q" || tn == "k" || tn == "v")
+        input = tn == "q" ? m.spec->q : tn == "k" ? m.spec->k : m.spec->v;
+      else if (tn.rfind("extra_", 0) == 0 && (size_t)atoi(tn.c_str() + 6) < m.spec->extras.size())
+        input = m.spec->extras[atoi(tn.c_str() + 6)];
+      kernel.inputOf.push_back(input);
+    }
+  }
+  return ATTNC_OK;
+}
+#endif
+
+attnc_status compileProgram(attnc_program &p, llvm::StringRef text, llvm::StringRef name,
+                            int nd, const char *const *dn, const int64_t *dv,
+                            const attnc_compile_options &o) {
+  auto spec = spec::parseSpecBuffer(text, name);
+  if (!spec)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, spec.takeError());
+  p.spec = std::move(*spec);
+  LoweringOptions opts;
+  bool gpu = o.target == ATTNC_TARGET_SM90A;
+  if (attnc_status s = bindDims(p.spec, nd, dn, dv, opts))
+    return s;
+  attnc_dtype dt = o.dtype != ATTNC_DTYPE_INVALID ? o.dtype : gpu ? ATTNC_DTYPE_BF16 : ATTNC_DTYPE_F32;
+  if (gpu ? dt != ATTNC_DTYPE_BF16 && dt != ATTNC_DTYPE_F16 : dt != ATTNC_DTYPE_F32 && dt != ATTNC_DTYPE_F64)
+    return fail(ATTNC_ERR_DTYPE, std::string("dtype ") + attnc_dtype_name(dt) + " is not available for the " +
+                                     (gpu ? "GPU (bf16, f16)" : "CPU (f32, f64)") + " target");
+  opts.floatBits = gpu ? 16 : dt == ATTNC_DTYPE_F64 ? 64 : 32;
+  opts.bfloat = dt != ATTNC_DTYPE_F16;
+  p.dims = opts.dims;
+  DialectRegistry registry;
+  registerAttncDialects(registry);
+  p.ctx = std::make_unique<MLIRContext>(registry);
+  p.ctx->loadAllAvailableDialects();
+  p.ctx->printOpOnDiagnostic(false);
+  std::string diagText;
+  llvm::raw_string_ostream os(diagText);
+  ScopedDiagnosticHandler handler(p.ctx.get(), [&](Diagnostic &d) {
+    os << d.getLocation() << ": error: " << d << "\n";
+    return success();
+  });
+  OwningOpRef<ModuleOp> module = buildModule(*p.ctx, p.spec, opts);
+  if (!module)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, diagText.empty() ? "the spec did not build" : diagText);
+  auto variant = attn::readVariantSignature(*module);
+  if (!variant)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, variant.takeError());
+  func::FuncOp fn = variant->first;
+  const attn::VariantSignature &sig = variant->second;
+  p.name = sig.name;
+  FunctionType ft = fn.getFunctionType();
+  for (auto [t, type] : llvm::zip(sig.inputs, ft.getInputs())) {
+    auto tt = cast<RankedTensorType>(type);
+    p.inputs.push_back({t.name, dtypeOf(tt.getElementType()), tt.getShape().vec()});
+  }
+  for (auto [t, type] : llvm::zip(sig.outputs, ft.getResults())) {
+    auto tt = cast<RankedTensorType>(type);
+    p.outputs.push_back({t.name, dtypeOf(tt.getElementType()), tt.getShape().vec()});
+  }
+  if (!gpu) {
+    auto kernel = CPUKernel::create(*module, p.name);
+    if (!kernel)
+      return fail(ATTNC_ERR_INVALID_ARGUMENT, kernel.takeError());
+    p.cpu = std::move(*kernel);
+    return ATTNC_OK;
+  }
+#ifdef ATTNC_HAVE_GPU
+  return loadKernels(p, *module, o, sig);
+#else
+  return fail(ATTNC_ERR_INVALID_ARGUMENT, "this libattnc was built without the GPU target");
+#endif
+}
+
+/// A caller's buffer for one input or output of a CPU run.
+attnc_status checkHostTensor(const attnc_tensor &t, const attnc_program::Tensor &want,
+                             const char *what, int index) {
+  std::string where = std::string(what) + " " + std::to_string(index) + " (" + want.name + ")";
+  if (!t.data && !want.shape.empty())
+    return fail(ATTNC_ERR_POINTER, where + ": null data");
+  if (t.dtype != want.dtype)
+    return fail(ATTNC_ERR_DTYPE, where + ": expected " + attnc_dtype_name(want.dtype) + ", got " +
+                                     attnc_dtype_name((attnc_dtype)t.dtype));
+  if (t.rank != (int)want.shape.size() ||
+      !std::equal(want.shape.begin(), want.shape.end(), t.shape))
+    return fail(ATTNC_ERR_SHAPE, where + ": the shape differs from the one compiled for");
+  int64_t stride = 1;
+  for (int d = t.rank - 1; d >= 0; --d) {
+    if (t.shape[d] > 1 && t.strides[d] != stride)
+      return fail(ATTNC_ERR_STRIDE, where + ": not contiguous (C order)");
+    stride *= t.shape[d];
+  }
+  return ATTNC_OK;
+}
+} // namespace
+
+attnc_compile_options attnc_compile_options_default(void) {
+  attnc_compile_options o;
+  o.target = ATTNC_TARGET_CPU;
+  o.dtype = ATTNC_DTYPE_INVALID;
+  o.cache_dir = nullptr;
+  o.decode = 0;
+  return o;
+}
+
+attnc_status attnc_compile(const char *spec, size_t specSize, const char *name, int numDims,
+                           const char *const *dimNames, const int64_t *dimValues,
+                           const attnc_compile_options *options, attnc_program **out) {
+  if (!out)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_compile: out is NULL");
+  *out = nullptr;
+  if (!spec || numDims < 0 || (numDims > 0 && (!dimNames || !dimValues)))
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_compile: NULL spec or dims");
+  attnc_compile_options o = options ? *options : attnc_compile_options_default();
+  if (o.target != ATTNC_TARGET_CPU && o.target != ATTNC_TARGET_SM90A)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_compile: unknown target");
+  auto p = std::make_unique<attnc_program>();
+  p->target = o.target;
+  attnc_status s = compileProgram(*p, llvm::StringRef(spec, specSize), name ? name : "<spec>", numDims,
+                                  dimNames, dimValues, o);
+  if (s != ATTNC_OK)
+    return s;
+  *out = p.release();
+  return ATTNC_OK;
+}
+
+void attnc_program_free(attnc_program *p) { delete p; }
+
+const char *attnc_program_name(const attnc_program *p) { return p ? p->name.c_str() : ""; }
+attnc_target attnc_program_target(const attnc_program *p) { return p ? p->target : ATTNC_TARGET_CPU; }
+int attnc_program_num_inputs(const attnc_program *p) { return p ? (int)p->inputs.size() : 0; }
+int attnc_program_num_outputs(const attnc_program *p) { return p ? (int)p->outputs.size() : 0; }
+
+static const attnc_program::Tensor *tensorAt(const std::vector<attnc_program::Tensor> &v, int i) {
+  return i >= 0 && (size_t)i < v.size() ? &v[i] : nullptr;
+}
+const char *attnc_program_input_name(const attnc_program *p, int i) {
+  auto *t = p ? tensorAt(p->inputs, i) : nullptr;
+  return t ? t->name.c_str() : nullptr;
+}
+const char *attnc_program_output_name(const attnc_program *p, int i) {
+  auto *t = p ? tensorAt(p->outputs, i) : nullptr;
+  return t ? t->name.c_str() : nullptr;
+}
+attnc_dtype attnc_program_input_dtype(const attnc_program *p, int i) {
+  auto *t = p ? tensorAt(p->inputs, i) : nullptr;
+  return t ? t->dtype : ATTNC_DTYPE_INVALID;
+}
+attnc_dtype attnc_program_output_dtype(const attnc_program *p, int i) {
+  auto *t = p ? tensorAt(p->outputs, i) : nullptr;
+  return t ? t->dtype : ATTNC_DTYPE_INVALID;
+}
+static int shapeOf(const attnc_program::Tensor *t, int64_t *shape) {
+  if (!t)
+    return -1;
+  if (shape)
+    std::copy(t->shape.begin(), t->shape.end(), shape);
+  return (int)t->shape.size();
+}
+int attnc_program_input_shape(const attnc_program *p, int i, int64_t *shape) {
+  return shapeOf(p ? tensorAt(p->inputs, i) : nullptr, shape);
+}
+int attnc_program_output_shape(const attnc_program *p, int i, int64_t *shape) {
+  return shapeOf(p ? tensorAt(p->outputs, i) : nullptr, shape);
+}
+
+attnc_status attnc_program_run_cpu(attnc_program *p, const attnc_tensor *inputs, int numInputs,
+                                   const attnc_tensor *outputs, int numOutputs) {
+  if (!p || !p->cpu)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_program_run_cpu: not a CPU program");
+  if (numInputs != (int)p->inputs.size() || numOutputs != (int)p->outputs.size() ||
+      (numInputs && !inputs) || (numOutputs && !outputs))
+    return fail(ATTNC_ERR_ARG_COUNT, "attnc_program_run_cpu: expected " + std::to_string(p->inputs.size()) +
+                                         " inputs and " + std::to_string(p->outputs.size()) + " outputs");
+  std::vector<const void *> in;
+  std::vector<void *> out;
+  std::vector<std::string> names;
+  std::vector<NpyArray> views; // index inputs, for their checks
+  views.reserve(p->inputs.size());
+  for (int i = 0; i < numInputs; ++i) {
+    if (attnc_status s = checkHostTensor(inputs[i], p->inputs[i], "input", i))
+      return s;
+    in.push_back(inputs[i].data);
+    names.push_back(p->inputs[i].name);
+    NpyArray a;
+    a.shape = p->inputs[i].shape;
+    if (p->inputs[i].dtype == ATTNC_DTYPE_I32) {
+      a.dtype = DType::I32;
+      const char *b = static_cast<const char *>(inputs[i].data);
+      a.data.assign(b, b + a.numBytes());
+    }
+    views.push_back(std::move(a));
+  }
+  for (int i = 0; i < numOutputs; ++i) {
+    if (attnc_status s = checkHostTensor(outputs[i], p->outputs[i], "output", i))
+      return s;
+    out.push_back(outputs[i].data);
+  }
+  std::vector<const NpyArray *> ptrs;
+  for (const NpyArray &a : views)
+    ptrs.push_back(&a);
+  if (llvm::Error e = validateIndexInputs(p->spec, names, ptrs, p->dims))
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, std::move(e));
+  if (llvm::Error e = p->cpu->call(in, out))
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, std::move(e));
+  return ATTNC_OK;
+}
+
+int attnc_program_num_kernels(const attnc_program *p) { return p ? (int)p->kernels.size() : 0; }
+attnc_kernel *attnc_program_kernel(const attnc_program *p, int i) {
+  return p && i >= 0 && (size_t)i < p->kernels.size() ? p->kernels[i].kernel : nullptr;
+}
+int attnc_program_kernel_output(const attnc_program *p, int i) {
+  return p && i >= 0 && (size_t)i < p->kernels.size() ? p->kernels[i].output : -1;
+}
+const char *attnc_program_kernel_input(const attnc_program *p, int i, int t) {
+  if (!p || i < 0 || (size_t)i >= p->kernels.size())
+    return nullptr;
+  const auto &v = p->kernels[i].inputOf;
+  return t >= 0 && (size_t)t < v.size() && !v[t].empty() ? v[t].c_str() : nullptr;
+}
