@@ -12,20 +12,12 @@ def Attn_Link : I32EnumAttr<"Link", "evidence kernel turning scores into weights
   let cppNamespace = "::attnc::attn";
   let genSpecializedAttr = 0;
 }
-def Attn_LinkAttr : EnumAttr<Attn_Dialect, Attn_Link, "link"> {
-  let assemblyFormat = "`<` $value `>`";
-}
-
 def Attn_Anchor : I32EnumAttr<"Anchor", "how weights are normalised", [
     I32EnumAttrCase<"row", 0>, I32EnumAttrCase<"none", 1>,
     I32EnumAttrCase<"row_abs", 2>, I32EnumAttrCase<"sinkhorn", 3>]> {
   let cppNamespace = "::attnc::attn";
   let genSpecializedAttr = 0;
 }
-def Attn_AnchorAttr : EnumAttr<Attn_Dialect, Attn_Anchor, "anchor"> {
-  let assemblyFormat = "`<` $value `>`";
-}
-
 def Attn_Align : I32EnumAttr<"Align", "causal diagonal alignment when Lq != Lk", [
     I32EnumAttrCase<"top_left", 0>, I32EnumAttrCase<"bottom_right", 1>]> {
   let cppNamespace = "::attnc::attn";
@@ -55,6 +47,69 @@ def Attn_ReduceKindAttr : EnumAttr<Attn_Dialect, Attn_ReduceKind, "reduce_kind">
 
 class Attn_Attr<string name, string attrMnemonic> : AttrDef<Attn_Dialect, name> {
   let mnemonic = attrMnemonic;
+}
+
+// An optional f64 parameter; its accessor gives a plain std::optional<double>.
+class Attn_OptionalF64Parameter<string desc>
+    : AttrOrTypeParameter<"::attnc::attn::detail::OptionalF64", desc,
+                          "std::optional<double>"> {
+  let defaultValue = "std::nullopt";
+}
+
+// The link and the anchor carry their parameters, so that a parameter can
+// only appear with the kind it belongs to (checked by their verifiers).
+def Attn_LinkAttr : Attn_Attr<"Link", "link"> {
+  let summary = "evidence kernel with its parameter: exp, relu^power, ...";
+  let description = [{ `#attn.link<exp>`, `#attn.link<relu, power = 2.0>`.
+    Only relu takes a parameter: the power p > 0 of max(s, 0)^p (1 when
+    absent). }];
+  let parameters = (ins "::attnc::attn::Link":$kind,
+                        Attn_OptionalF64Parameter<"relu power">:$power);
+  let builders = [
+    AttrBuilder<(ins "::attnc::attn::Link":$kind,
+                     CArg<"std::optional<double>", "std::nullopt">:$power), [{
+      return $_get($_ctxt, kind, power);
+    }]>
+  ];
+  let skipDefaultBuilders = 1;
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The relu power, 1 when absent (and for the other links).
+    double getPowerOrOne() const { return getPower().value_or(1.0); }
+  }];
+}
+
+def Attn_AnchorAttr : Attn_Attr<"Anchor", "anchor"> {
+  let summary = "normalisation with its parameters: row (null key), sinkhorn iterations, ...";
+  let description = [{ `#attn.anchor<row>`, `#attn.anchor<row, null = -1.5>`
+    (a null key with a constant logit), `#attn.anchor<row, null_extra = 3>`
+    (a per-head logit from extra input #3, an [H] float tensor),
+    `#attn.anchor<sinkhorn, iterations = 3>`, `#attn.anchor<none>`,
+    `#attn.anchor<row_abs>`. The null key (score c, value 0) only adds to
+    the row denominator. }];
+  let parameters = (ins "::attnc::attn::Anchor":$kind,
+                        Attn_OptionalF64Parameter<"constant null logit">:$null_logit,
+                        OptionalParameter<"std::optional<int64_t>", "extra input holding the per-head null logit">:$null_extra,
+                        OptionalParameter<"std::optional<int64_t>", "sinkhorn iterations">:$iterations);
+  let builders = [
+    AttrBuilder<(ins "::attnc::attn::Anchor":$kind,
+                     CArg<"std::optional<double>", "std::nullopt">:$null_logit,
+                     CArg<"std::optional<int64_t>", "std::nullopt">:$null_extra,
+                     CArg<"std::optional<int64_t>", "std::nullopt">:$iterations), [{
+      return $_get($_ctxt, kind, null_logit, null_extra, iterations);
+    }]>
+  ];
+  let skipDefaultBuilders = 1;
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Each sinkhorn iteration is two sweeps over K/V; the front end caps
+    /// iterations at this so that a run's passes stay bounded.
+    static constexpr int64_t kMaxIterations = 10000;
+    /// Whether a null key (constant or per-head logit) joins every row.
+    bool hasNullKey() const { return getNullLogit() || getNullExtra(); }
+  }];
 }
 
 // Carrier families. An attention's carrier is the intersection of the

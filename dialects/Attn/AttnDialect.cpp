@@ -8,6 +8,9 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <charconv>
+#include <cmath>
+
 using namespace mlir;
 using namespace attnc::attn;
 
@@ -56,5 +59,159 @@ LogicalResult NeighborhoodAttr::verify(
                          << stride[a] << " is larger than the window "
                          << window[a];
   }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Link and anchor: `<kind (, key = value)*>`
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Parses `<kind` and then each `, key = value` through `parseValue`, which
+/// reports unknown keys; a key given twice is an error.
+template <typename KindT>
+ParseResult parseKindAndParams(
+    AsmParser &p, StringRef what, std::optional<KindT> (*symbolize)(StringRef),
+    KindT &kind,
+    function_ref<ParseResult(StringRef key, SMLoc loc)> parseValue) {
+  StringRef word;
+  SMLoc kindLoc = p.getCurrentLocation();
+  if (p.parseLess() || p.parseKeyword(&word))
+    return failure();
+  std::optional<KindT> k = symbolize(word);
+  if (!k)
+    return p.emitError(kindLoc) << "unknown " << what << " '" << word << "'";
+  kind = *k;
+  llvm::SmallVector<StringRef> seen;
+  while (succeeded(p.parseOptionalComma())) {
+    StringRef key;
+    SMLoc keyLoc = p.getCurrentLocation();
+    if (p.parseKeyword(&key) || p.parseEqual())
+      return failure();
+    if (llvm::is_contained(seen, key))
+      return p.emitError(keyLoc)
+             << what << " parameter '" << key << "' given twice";
+    seen.push_back(key);
+    if (parseValue(key, keyLoc))
+      return failure();
+  }
+  return p.parseGreater();
+}
+
+/// A double printed shortest-first but always with a '.', which the MLIR
+/// lexer needs to read it back as a float.
+void printF64(AsmPrinter &p, double v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  if (!std::isfinite(v) || ec != std::errc()) {
+    p.printFloat(llvm::APFloat(v));
+    return;
+  }
+  StringRef s(buf, end - buf);
+  if (s.contains('.')) {
+    p.getStream() << s;
+    return;
+  }
+  size_t e = s.find('e');
+  p.getStream() << s.take_front(e) << ".0"
+                << s.drop_front(std::min(e, s.size()));
+}
+} // namespace
+
+Attribute LinkAttr::parse(AsmParser &p, Type) {
+  SMLoc loc = p.getCurrentLocation();
+  Link kind;
+  std::optional<double> power;
+  auto value = [&](StringRef key, SMLoc keyLoc) -> ParseResult {
+    if (key != "power")
+      return p.emitError(keyLoc)
+             << "unknown link parameter '" << key << "' (expected power)";
+    return p.parseFloat(power.emplace());
+  };
+  if (parseKindAndParams<Link>(p, "link", symbolizeLink, kind, value))
+    return {};
+  return p.getChecked<LinkAttr>(loc, p.getContext(), kind, power);
+}
+
+void LinkAttr::print(AsmPrinter &p) const {
+  p << '<' << stringifyLink(getKind());
+  if (auto power = getPower()) {
+    p << ", power = ";
+    printF64(p, *power);
+  }
+  p << '>';
+}
+
+LogicalResult LinkAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               Link kind, detail::OptionalF64 power) {
+  if (!power)
+    return success();
+  if (kind != Link::relu)
+    return emitError() << "link '" << stringifyLink(kind)
+                       << "' takes no power (only relu does)";
+  if (!std::isfinite(*power) || *power <= 0)
+    return emitError() << "relu power must be positive and finite";
+  return success();
+}
+
+Attribute AnchorAttr::parse(AsmParser &p, Type) {
+  SMLoc loc = p.getCurrentLocation();
+  Anchor kind;
+  std::optional<double> nullLogit;
+  std::optional<int64_t> nullExtra, iterations;
+  auto value = [&](StringRef key, SMLoc keyLoc) -> ParseResult {
+    if (key == "null")
+      return p.parseFloat(nullLogit.emplace());
+    if (key == "null_extra")
+      return p.parseInteger(nullExtra.emplace());
+    if (key == "iterations")
+      return p.parseInteger(iterations.emplace());
+    return p.emitError(keyLoc) << "unknown anchor parameter '" << key
+                               << "' (expected null, null_extra or iterations)";
+  };
+  if (parseKindAndParams<Anchor>(p, "anchor", symbolizeAnchor, kind, value))
+    return {};
+  return p.getChecked<AnchorAttr>(loc, p.getContext(), kind, nullLogit,
+                                  nullExtra, iterations);
+}
+
+void AnchorAttr::print(AsmPrinter &p) const {
+  p << '<' << stringifyAnchor(getKind());
+  if (auto c = getNullLogit()) {
+    p << ", null = ";
+    printF64(p, *c);
+  }
+  if (auto idx = getNullExtra())
+    p << ", null_extra = " << *idx;
+  if (auto n = getIterations())
+    p << ", iterations = " << *n;
+  p << '>';
+}
+
+LogicalResult AnchorAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 Anchor kind, detail::OptionalF64 nullLogit,
+                                 std::optional<int64_t> nullExtra,
+                                 std::optional<int64_t> iterations) {
+  // The null key adds to the row denominator, which only the row anchor has.
+  if ((nullLogit || nullExtra) && kind != Anchor::row)
+    return emitError() << "a null key (null / null_extra) needs the row "
+                          "anchor, not '"
+                       << stringifyAnchor(kind) << "'";
+  if (nullLogit && nullExtra)
+    return emitError() << "the null key takes a constant (null) or an extra "
+                          "input (null_extra), not both";
+  if (nullLogit && std::isnan(*nullLogit))
+    return emitError() << "the null logit must not be NaN";
+  if (nullExtra && *nullExtra < 0)
+    return emitError() << "null_extra must name an extra input (>= 0), got "
+                       << *nullExtra;
+  if (iterations && kind != Anchor::sinkhorn)
+    return emitError() << "iterations given to anchor '"
+                       << stringifyAnchor(kind)
+                       << "' (only sinkhorn takes them)";
+  if (kind == Anchor::sinkhorn &&
+      (!iterations || *iterations < 1 || *iterations > kMaxIterations))
+    return emitError() << "sinkhorn anchor needs 1 <= iterations <= "
+                       << kMaxIterations;
   return success();
 }

@@ -78,8 +78,10 @@ LogicalResult AttentionOp::verify() {
                            << std::max(hq, hk);
   }
 
-  Link link = getLink();
-  Anchor anchor = getAnchor();
+  // The link's and the anchor's own parameters are checked by their
+  // attributes; what is left involves both, or other operands.
+  Link link = getLinkKind();
+  Anchor anchor = getAnchorKind();
   if (isSignedLink(link) && !getWeightsSigned())
     return emitOpError() << "link '" << stringifyLink(link)
                          << "' can give negative weights; declare "
@@ -89,19 +91,10 @@ LogicalResult AttentionOp::verify() {
                          << "' under a '" << stringifyAnchor(anchor)
                          << "' anchor: row sums of signed weights can vanish; "
                             "use anchor row_abs or none";
-  if (link == Link::relu && getLinkPower().convertToDouble() <= 0)
-    return emitOpError("relu link power must be positive");
-  if ((getNullLogit() || getNullLogitExtra()) && anchor != Anchor::row)
-    return emitOpError("a null key (null_logit) needs the row anchor");
-  if (anchor == Anchor::sinkhorn && getSinkhornIterations() < 1)
-    return emitOpError("sinkhorn anchor needs iterations >= 1");
-  if (anchor != Anchor::sinkhorn && getSinkhornIterations() != 0)
-    return emitOpError("sinkhorn_iterations given without the sinkhorn anchor");
   if (static_cast<int64_t>(getSplitKv()) < 0)
     return emitOpError("split_kv chunk must be positive");
-  if (getSplitKv() > 0 &&
-      (link != Link::exp || anchor != Anchor::row || getNullLogit() ||
-       getNullLogitExtra() || getScoreConv()))
+  if (getSplitKv() > 0 && (link != Link::exp || anchor != Anchor::row ||
+                           getAnchor().hasNullKey() || getScoreConv()))
     return emitOpError("split_kv needs the softmax combine rule (link exp, "
                        "anchor row, no null key, no score convolution)");
 
@@ -121,8 +114,8 @@ LogicalResult AttentionOp::verify() {
                            << " element type";
     return success();
   };
-  if (auto idx = getNullLogitExtra())
-    if (failed(extraOfRank(*idx, 1, false, "null_logit")))
+  if (auto idx = getAnchor().getNullExtra())
+    if (failed(extraOfRank(*idx, 1, false, "anchor null_extra")))
       return failure();
   if (auto conv = getScoreConvAttr()) {
     if (conv.getQueries() < 1 || conv.getKeys() < 1)
@@ -236,8 +229,8 @@ int64_t AttentionOp::getKVPassCount() {
   // Other row anchors and anchor none: one pass, nothing to rescale.
   // Sinkhorn: each iteration needs the completed row sums before the column
   // sums (2 passes), then one pass to apply the plan to V.
-  if (getAnchor() == Anchor::sinkhorn)
-    return 2 * getSinkhornIterations() + 1;
+  if (getAnchorKind() == Anchor::sinkhorn)
+    return 2 * *getAnchor().getIterations() + 1;
   return 1;
 }
 

@@ -40,11 +40,7 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
                        DefaultValuedAttr<ArrayAttr, "{}">:$carrier,
                        OptionalAttr<F64Attr>:$scale,
                        Attn_LinkAttr:$link,
-                       DefaultValuedAttr<F64Attr, "1.0">:$link_power,
                        Attn_AnchorAttr:$anchor,
-                       OptionalAttr<F64Attr>:$null_logit,
-                       OptionalAttr<I64Attr>:$null_logit_extra,
-                       DefaultValuedAttr<I64Attr, "0">:$sinkhorn_iterations,
                        OptionalAttr<Attn_ScoreConvAttr>:$score_conv,
                        UnitAttr:$weights_signed,
                        DefaultValuedAttr<I64Attr, "0">:$split_kv);
@@ -60,6 +56,9 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
   let extraClassDeclaration = [{
     /// How many passes over K/V the cheapest schedule of this variant needs.
     int64_t getKVPassCount();
+    /// The link's and the anchor's kinds, without their parameters.
+    Link getLinkKind() { return getLink().getKind(); }
+    Anchor getAnchorKind() { return getAnchor().getKind(); }
   }];
 }
 

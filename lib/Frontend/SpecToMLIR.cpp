@@ -657,14 +657,18 @@ Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
     error(a.anchorLoc) << "unknown anchor '" << a.anchor << "'";
     return nullptr;
   }
-  FloatAttr nullLogit;
-  IntegerAttr nullExtra;
+  std::optional<double> power, nullLogit;
+  std::optional<int64_t> nullExtra, iterations;
+  if (const Arg *p = findArg(a.linkArgs, "power"))
+    power = p->number;
   if (const Arg *n = findArg(a.anchorArgs, "null")) {
     if (n->kind == Arg::Kind::Number)
-      nullLogit = b.getF64FloatAttr(n->number);
+      nullLogit = n->number;
     else
-      nullExtra = b.getI64IntegerAttr(extraIndex(n->word, n->loc));
+      nullExtra = extraIndex(n->word, n->loc);
   }
+  if (const Arg *it = findArg(a.anchorArgs, "iterations"))
+    iterations = (int64_t)it->number;
   // scale: a constant folds into the op; anything else becomes the first
   // score modification (after a unit scale).
   FloatAttr scale;
@@ -680,15 +684,19 @@ Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
   }
   if (failedFlag)
     return nullptr;
+  // Sema has checked the parameters; getChecked reports at the spec's
+  // location should the attributes' rules ever be stricter.
+  auto linkAttr = attn::LinkAttr::getChecked([&] { return error(a.linkLoc); }, &ctx,
+                                             *link, power);
+  auto anchorAttr = attn::AnchorAttr::getChecked([&] { return error(a.anchorLoc); }, &ctx,
+                                                 *anchor, nullLogit, nullExtra, iterations);
+  if (!linkAttr || !anchorAttr)
+    return nullptr;
 
   SmallVector<Value> extraVals(extras.begin(), extras.end());
   OperationState state(l, attn::AttentionOp::getOperationName());
   attn::AttentionOp::build(b, state, resultTy, q, k, v, extraVals, b.getArrayAttr(carrier),
-                           scale, attn::LinkAttr::get(&ctx, *link),
-                           b.getF64FloatAttr(argNumber(a.linkArgs, "power", 1.0)),
-                           attn::AnchorAttr::get(&ctx, *anchor), nullLogit, nullExtra,
-                           b.getI64IntegerAttr((int64_t)argNumber(a.anchorArgs, "iterations", 0)),
-                           conv, a.signedWeights ? b.getUnitAttr() : UnitAttr(),
+                           scale, linkAttr, anchorAttr, conv, a.signedWeights ? b.getUnitAttr() : UnitAttr(),
                            b.getI64IntegerAttr(a.splitKV));
   auto op = cast<attn::AttentionOp>(b.create(state));
   Type indexTy = b.getIndexType();

@@ -119,7 +119,8 @@ llvm::ArrayRef<FamilyInfo> detail::anchorFamilies() {
       {"row", {{"null", ValueKind::NullLogit, false, {}}}},
       {"none", {}},
       {"row_abs", {}},
-      // Each iteration is two sweeps over K/V: 10000 bounds a run's passes.
+      // Each iteration is two sweeps over K/V: 10000 bounds a run's passes
+      // (the same cap as attn::AnchorAttr::kMaxIterations).
       {"sinkhorn", {{"iterations", ValueKind::PosInt, true, {}, 10000}}},
   };
   return table;

@@ -195,9 +195,10 @@ Value AttentionDecomposer::applyScoreConv(Value s, Value keep) {
 
 /// The null key's logit for head h (row anchor only), or null.
 Value AttentionDecomposer::nullLogit(FMath &m, Value head) {
-  if (auto c = op.getNullLogit())
-    return m.c(c->convertToDouble());
-  if (auto idx = op.getNullLogitExtra())
+  AnchorAttr anchor = op.getAnchor();
+  if (auto c = anchor.getNullLogit())
+    return m.c(*c);
+  if (auto idx = anchor.getNullExtra())
     return tensor::ExtractOp::create(m.b, m.loc, op.getExtras()[*idx], ValueRange{head});
   return nullptr;
 }
@@ -260,9 +261,10 @@ Value AttentionDecomposer::splitSoftmax(Value s, Value keep, Value v) {
 
 Value AttentionDecomposer::softmax(Value s, Value keep, Value v) {
   MLIRContext *ctx = b.getContext();
-  Link link = op.getLink();
-  Anchor anchor = op.getAnchor();
-  double power = op.getLinkPower().convertToDouble();
+  Link link = op.getLinkKind();
+  Anchor anchor = op.getAnchorKind();
+  double power = op.getLink().getPowerOrOne();
+  bool nullKey = op.getAnchor().hasNullKey();
   AffineMap row4 = projection(ctx, 4, {0, 1, 2});
   // O[b,h,i,e] = sum_j w[b,h,i,j] v[b,h,j,e]
   SmallVector<AffineMap> pvMaps = {projection(ctx, 5, {0, 1, 2, 4}),
@@ -283,7 +285,7 @@ Value AttentionDecomposer::softmax(Value s, Value keep, Value v) {
       return m.select(el[1], x, m.ninf());
     });
     rowMax = cb.reduce(masked, ReduceKind::max);
-    if (anchor == Anchor::row && (op.getNullLogit() || op.getNullLogitExtra()))
+    if (nullKey)
       rowMax = cb.mapSame({rowMax}, elem, [&](OpBuilder &nb, Location nl,
                                               ValueRange idx, ValueRange el) {
         FMath m{nb, nl, elem};
@@ -324,7 +326,7 @@ Value AttentionDecomposer::softmax(Value s, Value keep, Value v) {
         return FMath{nb, nl, elem}.abs(el[0]);
       });
     Value denom = cb.reduce(mass, ReduceKind::sum);
-    if (anchor == Anchor::row && (op.getNullLogit() || op.getNullLogitExtra())) {
+    if (nullKey) {
       // The null key: score c, value 0; it only adds to the denominator.
       SmallVector<Value> in = {denom};
       if (rowMax)
@@ -341,7 +343,7 @@ Value AttentionDecomposer::softmax(Value s, Value keep, Value v) {
         .getResult();
   }
   case Anchor::sinkhorn: {
-    Value plan = SinkhornOp::create(b, loc, w, op.getSinkhornIterations()).getResult();
+    Value plan = SinkhornOp::create(b, loc, w, *op.getAnchor().getIterations()).getResult();
     return pv(plan);
   }
   }

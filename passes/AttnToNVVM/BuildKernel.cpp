@@ -125,9 +125,9 @@ struct AttnGPUBuildKernelPass
              failure();
     // Links and anchors: softmax (exp + row, optionally a null key), and the
     // bounded/unnormalised links sigmoid and relu^p under anchor none or row.
-    c.link = op.getLink();
-    c.anchor = op.getAnchor();
-    c.power = op.getLinkPower().convertToDouble();
+    c.link = op.getLinkKind();
+    c.anchor = op.getAnchorKind();
+    c.power = op.getLink().getPowerOrOne();
     if (c.anchor == Anchor::sinkhorn)
       return op.emitOpError("GPU kernel: anchor sinkhorn needs the whole weight "
                             "matrix (column normalisation) and cannot run online; "
@@ -149,24 +149,13 @@ struct AttnGPUBuildKernelPass
       return op.emitOpError("GPU kernel: link exp needs anchor row (an unshifted "
                             "exp under anchor none is not supported)"),
              failure();
-    if (c.link != Link::relu && c.power != 1.0)
-      return op.emitOpError("GPU kernel: link_power applies to relu only"), failure();
-    if (c.link == Link::relu && !(c.power > 0.0))
-      return op.emitOpError("GPU kernel: relu power must be > 0"), failure();
     if (op.getScoreConv())
       return op.emitOpError("GPU kernel: score_conv mixes the scores of "
                             "neighbouring (i, j) across tiles and is not supported"),
              failure();
-    if (op.getSinkhornIterations() != 0)
-      return op.emitOpError("GPU kernel: sinkhorn iterations need anchor "
-                            "sinkhorn, which is not supported"),
-             failure();
-    if (op.getNullLogit())
-      c.nullLogit = op.getNullLogit()->convertToDouble();
-    if (op.getNullLogitExtra())
-      c.nullExtra = *op.getNullLogitExtra();
-    if ((c.nullLogit || c.nullExtra >= 0) && c.anchor != Anchor::row)
-      return op.emitOpError("GPU kernel: a null logit needs anchor row"), failure();
+    // The anchor attribute only admits a null key under anchor row.
+    c.nullLogit = op.getAnchor().getNullLogit();
+    c.nullExtra = op.getAnchor().getNullExtra().value_or(-1);
     // Extras: device pointers, then one i32 per dynamic extent.
     int64_t next = 11 + (int64_t)op.getExtras().size();
     for (Value e : op.getExtras()) {

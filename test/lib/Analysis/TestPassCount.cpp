@@ -17,8 +17,8 @@ struct AttnPrintPassCountPass
     getOperation()->walk([](AttentionOp op) {
       int64_t n = op.getKVPassCount();
       op.emitRemark() << n << (n == 1 ? " pass" : " passes") << " over K/V ("
-                      << "link " << stringifyLink(op.getLink()) << ", anchor "
-                      << stringifyAnchor(op.getAnchor()) << ")";
+                      << "link " << stringifyLink(op.getLinkKind()) << ", anchor "
+                      << stringifyAnchor(op.getAnchorKind()) << ")";
     });
   }
 };

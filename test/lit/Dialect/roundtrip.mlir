@@ -34,11 +34,37 @@ func.func @carriers(%q: tensor<1x4x32x16xf32>, %k: tensor<1x4x32x16xf32>, %v: te
 }
 
 // CHECK-LABEL: func.func @sinkhorn_gqa
-// CHECK: anchor = #attn.anchor<sinkhorn>
-// CHECK-SAME: sinkhorn_iterations = 3
+// CHECK: anchor = #attn.anchor<sinkhorn, iterations = 3>
 // CHECK-SAME: tensor<2x8x?x64xf64>, tensor<2x2x?x64xf64>, tensor<2x2x?x32xf64> -> tensor<2x8x?x32xf64>
 func.func @sinkhorn_gqa(%q: tensor<2x8x?x64xf64>, %k: tensor<2x2x?x64xf64>, %v: tensor<2x2x?x32xf64>) -> tensor<2x8x?x32xf64> {
-  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<sinkhorn>, sinkhorn_iterations = 3}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<sinkhorn, iterations = 3>}
       : tensor<2x8x?x64xf64>, tensor<2x2x?x64xf64>, tensor<2x2x?x32xf64> -> tensor<2x8x?x32xf64>
   return %o : tensor<2x8x?x32xf64>
+}
+
+// Links and anchors with their parameters. Floats print shortest-first with
+// a '.', and a parameter equal to its absence's meaning (power 1) is kept.
+// CHECK-LABEL: func.func @link_anchor_params
+// CHECK: anchor = #attn.anchor<none>, link = #attn.link<relu, power = 2.0>
+// CHECK: anchor = #attn.anchor<row>, link = #attn.link<relu, power = 1.0>
+// CHECK: anchor = #attn.anchor<row>, link = #attn.link<relu>
+// CHECK: anchor = #attn.anchor<row, null = -1.5>, link = #attn.link<exp>
+// CHECK: anchor = #attn.anchor<row, null = 0.1>, link = #attn.link<sigmoid>
+// CHECK: anchor = #attn.anchor<row, null = 1.0e+20>, link = #attn.link<relu, power = 0.5>
+// CHECK: anchor = #attn.anchor<row, null = 0xFFF0000000000000>, link = #attn.link<exp>
+// CHECK: anchor = #attn.anchor<row, null_extra = 0>, link = #attn.link<exp>
+// CHECK: anchor = #attn.anchor<sinkhorn, iterations = 10000>, link = #attn.link<exp>
+// CHECK: anchor = #attn.anchor<row_abs>, link = #attn.link<signed_exp>, weights_signed
+func.func @link_anchor_params(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>, %n: tensor<4xf32>) -> tensor<1x4x8x16xf32> {
+  %0 = attn.attention %q, %k, %v {link = #attn.link<relu, power = 2.0>, anchor = #attn.anchor<none>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  %1 = attn.attention %q, %k, %v {link = #attn.link<relu, power = 1.0>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  %2 = attn.attention %q, %k, %v {link = #attn.link<relu>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  %3 = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row, null = -1.5>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  %4 = attn.attention %q, %k, %v {link = #attn.link<sigmoid>, anchor = #attn.anchor<row, null = 0.1>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  %5 = attn.attention %q, %k, %v {link = #attn.link<relu, power = 0.5>, anchor = #attn.anchor<row, null = 1.0e20>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  %6 = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row, null = 0xFFF0000000000000>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  %7 = attn.attention %q, %k, %v extras(%n : tensor<4xf32>) {link = #attn.link<exp>, anchor = #attn.anchor<row, null_extra = 0>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  %8 = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<sinkhorn, iterations = 10000>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  %9 = attn.attention %q, %k, %v {link = #attn.link<signed_exp>, anchor = #attn.anchor<row_abs>, weights_signed} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %9 : tensor<1x4x8x16xf32>
 }

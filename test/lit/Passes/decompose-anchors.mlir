@@ -39,7 +39,7 @@ func.func @identity_row_abs(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v
 // CHECK: %[[O:.*]] = attn.einsum %[[P]]
 // CHECK: return %[[O]]
 func.func @sinkhorn(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
-  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<sinkhorn>, sinkhorn_iterations = 3} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<sinkhorn, iterations = 3>} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>
   return %o : tensor<1x2x8x4xf32>
 }
 
@@ -58,7 +58,7 @@ func.func @sinkhorn(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor
 // CHECK:   arith.addf
 // CHECK: attn.row_normalize %{{.*}} by %[[D]]
 func.func @null_key(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>, %sinks: tensor<2xf32>) -> tensor<1x2x8x4xf32> {
-  %o = attn.attention %q, %k, %v extras(%sinks : tensor<2xf32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, null_logit_extra = 0} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>
+  %o = attn.attention %q, %k, %v extras(%sinks : tensor<2xf32>) {link = #attn.link<exp>, anchor = #attn.anchor<row, null_extra = 0>} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>
   return %o : tensor<1x2x8x4xf32>
 }
 

@@ -15,6 +15,30 @@
 #include "attnc/Dialect/Attn/AttnDialect.h.inc"
 #include "attnc/Dialect/Attn/AttnEnums.h.inc"
 
+#include "llvm/ADT/Hashing.h"
+#include "llvm/ADT/bit.h"
+
+#include <optional>
+
+namespace attnc::attn::detail {
+/// An optional double that can key a uniqued attribute parameter: doubles
+/// have no llvm::hash_value, and the comparison is bitwise so that -0.0 and
+/// 0.0 stay apart and a NaN equals itself.
+struct OptionalF64 : std::optional<double> {
+  OptionalF64() = default;
+  OptionalF64(std::optional<double> v) : std::optional<double>(v) {}
+
+  friend bool operator==(const OptionalF64 &a, const OptionalF64 &b) {
+    return a.has_value() == b.has_value() &&
+           (!a || llvm::bit_cast<uint64_t>(*a) == llvm::bit_cast<uint64_t>(*b));
+  }
+  friend llvm::hash_code hash_value(const OptionalF64 &v) {
+    return v ? llvm::hash_combine(true, llvm::bit_cast<uint64_t>(*v))
+             : llvm::hash_value(false);
+  }
+};
+} // namespace attnc::attn::detail
+
 #define GET_ATTRDEF_CLASSES
 #include "attnc/Dialect/Attn/AttnAttrs.h.inc"
 
