@@ -1,0 +1,170 @@
+//===- Module.cpp - attnc._attnc: Python bindings of the compile API ------===//
+//
+// A thin layer over attnc.h: a Program compiled from a spec with its dims
+// bound, its signature, and a CPU run on NumPy arrays (torch CPU tensors go
+// through NumPy without copies, see attnc/__init__.py). Errors raise
+// attnc.Error with the library's message.
+//
+//===----------------------------------------------------------------------===//
+#include "attnc/attnc.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace py = pybind11;
+
+namespace {
+
+py::object &errorType() {
+  static py::object type;
+  return type;
+}
+
+[[noreturn]] void raise(attnc_status s) {
+  PyErr_SetString(errorType().ptr(),
+                  (std::string(attnc_status_name(s)) + ": " + attnc_last_error()).c_str());
+  throw py::error_already_set();
+}
+
+std::string dtypeName(attnc_dtype d) {
+  switch (d) {
+  case ATTNC_DTYPE_F32: return "float32";
+  case ATTNC_DTYPE_F64: return "float64";
+  case ATTNC_DTYPE_I32: return "int32";
+  case ATTNC_DTYPE_I64: return "int64";
+  case ATTNC_DTYPE_F16: return "float16";
+  case ATTNC_DTYPE_BF16: return "bfloat16";
+  default: return "unknown";
+  }
+}
+
+class Program {
+public:
+  Program(const std::string &spec, const std::string &name, const std::map<std::string, int64_t> &dims,
+          const std::string &target, const std::string &dtype, const std::string &cacheDir) {
+    attnc_compile_options o = attnc_compile_options_default();
+    if (target == "cpu")
+      o.target = ATTNC_TARGET_CPU;
+    else if (target == "sm_90a")
+      o.target = ATTNC_TARGET_SM90A;
+    else
+      throw py::value_error("target must be 'cpu' or 'sm_90a', not '" + target + "'");
+    static const std::map<std::string, attnc_dtype> dtypes = {
+        {"", ATTNC_DTYPE_INVALID}, {"float32", ATTNC_DTYPE_F32}, {"float64", ATTNC_DTYPE_F64},
+        {"bfloat16", ATTNC_DTYPE_BF16}, {"float16", ATTNC_DTYPE_F16}};
+    auto dt = dtypes.find(dtype);
+    if (dt == dtypes.end())
+      throw py::value_error("dtype must be float32, float64, bfloat16 or float16, not '" + dtype + "'");
+    o.dtype = dt->second;
+    o.cache_dir = cacheDir.c_str();
+    std::vector<const char *> names;
+    std::vector<int64_t> values;
+    for (const auto &[k, v] : dims) {
+      names.push_back(k.c_str());
+      values.push_back(v);
+    }
+    attnc_program *p = nullptr;
+    attnc_status s;
+    {
+      py::gil_scoped_release release;
+      s = attnc_compile(spec.data(), spec.size(), name.c_str(), (int)names.size(), names.data(),
+                        values.data(), &o, &p);
+    }
+    if (s != ATTNC_OK)
+      raise(s);
+    program.reset(p);
+  }
+
+  std::string name() const { return attnc_program_name(program.get()); }
+
+  /// [(name, dtype, shape)] of the inputs or outputs.
+  py::list signature(bool outputs) const {
+    py::list out;
+    const attnc_program *p = program.get();
+    int n = outputs ? attnc_program_num_outputs(p) : attnc_program_num_inputs(p);
+    for (int i = 0; i < n; ++i) {
+      int64_t shape[ATTNC_MAX_RANK];
+      int rank = outputs ? attnc_program_output_shape(p, i, shape) : attnc_program_input_shape(p, i, shape);
+      attnc_dtype dt = outputs ? attnc_program_output_dtype(p, i) : attnc_program_input_dtype(p, i);
+      const char *nm = outputs ? attnc_program_output_name(p, i) : attnc_program_input_name(p, i);
+      out.append(py::make_tuple(nm, dtypeName(dt), std::vector<int64_t>(shape, shape + rank)));
+    }
+    return out;
+  }
+
+  /// Runs a CPU program on C-contiguous NumPy arrays (inputs in declaration
+  /// order); returns the outputs as new arrays.
+  py::list runCPU(const std::vector<py::array> &inputs) {
+    attnc_program *p = program.get();
+    std::vector<attnc_tensor> in, out;
+    for (const py::array &a : inputs)
+      in.push_back(tensorOf(a));
+    py::list results;
+    std::vector<py::array> outArrays;
+    for (int i = 0; i < attnc_program_num_outputs(p); ++i) {
+      int64_t shape[ATTNC_MAX_RANK];
+      int rank = attnc_program_output_shape(p, i, shape);
+      py::dtype dt(dtypeName(attnc_program_output_dtype(p, i)));
+      outArrays.emplace_back(dt, std::vector<py::ssize_t>(shape, shape + rank));
+      out.push_back(tensorOf(outArrays.back()));
+    }
+    attnc_status s;
+    {
+      py::gil_scoped_release release;
+      s = attnc_program_run_cpu(p, in.data(), (int)in.size(), out.data(), (int)out.size());
+    }
+    if (s != ATTNC_OK)
+      raise(s);
+    for (py::array &a : outArrays)
+      results.append(a);
+    return results;
+  }
+
+private:
+  struct Free {
+    void operator()(attnc_program *p) const { attnc_program_free(p); }
+  };
+  std::unique_ptr<attnc_program, Free> program;
+
+  static attnc_tensor tensorOf(const py::array &a) {
+    attnc_tensor t{};
+    std::string kind = py::str(a.dtype());
+    t.dtype = kind == "float32" ? ATTNC_DTYPE_F32 : kind == "float64" ? ATTNC_DTYPE_F64
+              : kind == "int32" ? ATTNC_DTYPE_I32 : kind == "int64" ? ATTNC_DTYPE_I64
+                                                  : ATTNC_DTYPE_INVALID;
+    if (a.ndim() > ATTNC_MAX_RANK)
+      throw py::value_error("arrays of rank above " + std::to_string(ATTNC_MAX_RANK) + " are not supported");
+    t.data = const_cast<void *>(a.data());
+    t.rank = (int32_t)a.ndim();
+    for (int d = 0; d < t.rank; ++d) {
+      t.shape[d] = a.shape(d);
+      t.strides[d] = a.strides(d) / (py::ssize_t)a.itemsize();
+    }
+    t.device = -1;
+    return t;
+  }
+};
+
+} // namespace
+
+PYBIND11_MODULE(_attnc, m) {
+  m.doc() = "attnc: compile attention specs in process (the C API, attnc.h)";
+  errorType() = py::reinterpret_borrow<py::object>(PyExc_RuntimeError);
+  static py::exception<std::runtime_error> error(m, "Error");
+  errorType() = error;
+  py::class_<Program>(m, "Program")
+      .def(py::init<const std::string &, const std::string &, const std::map<std::string, int64_t> &,
+                    const std::string &, const std::string &, const std::string &>(),
+           py::arg("spec"), py::arg("name"), py::arg("dims"), py::arg("target") = "cpu",
+           py::arg("dtype") = "", py::arg("cache_dir") = "")
+      .def_property_readonly("name", &Program::name)
+      .def_property_readonly("inputs", [](const Program &p) { return p.signature(false); })
+      .def_property_readonly("outputs", [](const Program &p) { return p.signature(true); })
+      .def("run_cpu", &Program::runCPU, py::arg("inputs"));
+}

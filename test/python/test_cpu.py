@@ -1,0 +1,101 @@
+"""The Python package on the CPU target: results against independent
+references (NumPy, and torch where it is installed), input binding, and
+errors raised with the library's message."""
+import os
+
+import numpy as np
+import pytest
+
+import attnc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLES = os.path.join(ROOT, "examples")
+
+GQA_WINDOW = """variant gqa_window
+dims B, H, Hk, L, D
+input q : [B, H, L, D]
+input k : [B, Hk, L, D]
+input v : [B, Hk, L, D]
+attention a(q, k, v) {
+  carrier window(left=3, right=0)
+}
+output o = a
+"""
+
+
+def reference(q, k, v, keep):
+    """Softmax attention in float64; keep[i, j] says which keys query i sees;
+    GQA by h // (H // Hk)."""
+    B, H, L, D = q.shape
+    group = H // k.shape[1]
+    o = np.zeros((B, H, L, v.shape[3]))
+    for b in range(B):
+        for h in range(H):
+            s = q[b, h].astype(np.float64) @ k[b, h // group].astype(np.float64).T / np.sqrt(D)
+            s = np.where(keep, s, -np.inf)
+            w = np.exp(s - s.max(axis=1, keepdims=True))
+            o[b, h] = (w / w.sum(axis=1, keepdims=True)) @ v[b, h // group]
+    return o
+
+
+def random(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def test_window_gqa_matches_numpy_reference():
+    B, H, Hk, L, D = 2, 4, 2, 9, 8
+    fn = attnc.compile(GQA_WINDOW, B=B, H=H, Hk=Hk, L=L, D=D)
+    q, k, v = random(B, H, L, D, seed=1), random(B, Hk, L, D, seed=2), random(B, Hk, L, D, seed=3)
+    i, j = np.arange(L)[:, None], np.arange(L)[None, :]
+    o = fn(q, k, v)
+    assert o.shape == (B, H, L, D) and o.dtype == np.float32
+    np.testing.assert_allclose(o, reference(q, k, v, (j <= i) & (j >= i - 3)), atol=1e-5)
+    # By name, in any order, and a second call on new values.
+    q2 = random(B, H, L, D, seed=4)
+    np.testing.assert_allclose(fn(v=v, k=k, q=q2), reference(q2, k, v, (j <= i) & (j >= i - 3)), atol=1e-5)
+
+
+def test_spec_from_a_path_and_float64():
+    fn = attnc.compile(os.path.join(EXAMPLES, "02_causal_self.attn"), dtype="float64", B=1, H=2, L=5, D=4)
+    assert fn.inputs == ["q", "k", "v"] and fn.outputs == ["o"]
+    q, k, v = (random(1, 2, 5, 4, seed=s).astype(np.float64) for s in (5, 6, 7))
+    i, j = np.arange(5)[:, None], np.arange(5)[None, :]
+    np.testing.assert_allclose(fn(q, k, v), reference(q, k, v, j <= i), atol=1e-12)
+
+
+def test_torch_cpu_tensors_match_torch():
+    torch = pytest.importorskip("torch")
+    B, H, L, D = 2, 3, 17, 16
+    fn = attnc.compile(os.path.join(EXAMPLES, "02_causal_self.attn"), B=B, H=H, L=L, D=D)
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(B, H, L, D, generator=g) for _ in range(3))
+    o = fn(q, k, v)
+    assert isinstance(o, torch.Tensor) and o.shape == (B, H, L, D)
+    # torch's own attention (SDPA where this torch has it, else its ops).
+    sdpa = getattr(torch.nn.functional, "scaled_dot_product_attention", None)
+    if sdpa is not None:
+        want = sdpa(q, k, v, is_causal=True)
+    else:
+        s = (q @ k.transpose(-1, -2)) / D**0.5
+        s = s.masked_fill(~torch.ones(L, L, dtype=torch.bool).tril(), float("-inf"))
+        want = torch.softmax(s, dim=-1) @ v
+    assert torch.allclose(o, want, atol=1e-5)
+
+
+def test_errors_name_their_place():
+    with pytest.raises(attnc.Error, match=r"<spec>:3:\d+: error"):
+        attnc.compile("variant v\ndims B\ninput q : [B, Q]\n", B=1)
+    with pytest.raises(attnc.Error, match="dim 'D' is not bound"):
+        attnc.compile(GQA_WINDOW, B=1, H=2, Hk=1, L=4)
+    fn = attnc.compile(GQA_WINDOW, B=1, H=2, Hk=1, L=4, D=4)
+    q, k = random(1, 2, 4, 4), random(1, 1, 4, 4)
+    with pytest.raises(attnc.Error, match=r"input 1 \(k\): the shape differs"):
+        fn(q, q, k)
+    with pytest.raises(attnc.Error, match=r"input 0 \(q\): not contiguous"):
+        fn(np.swapaxes(random(1, 2, 4, 4), 2, 3), k, k)
+    with pytest.raises(attnc.Error, match=r"input 0 \(q\): expected f32, got f64"):
+        fn(q.astype(np.float64), k, k)
+    with pytest.raises(TypeError, match="missing inputs v"):
+        fn(q, k)
+    with pytest.raises(ValueError, match="target must be"):
+        attnc.compile(GQA_WINDOW, target="tpu", B=1, H=2, Hk=1, L=4, D=4)
