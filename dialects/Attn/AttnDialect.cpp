@@ -200,8 +200,10 @@ LogicalResult AnchorAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (nullLogit && nullExtra)
     return emitError() << "the null key takes a constant (null) or an extra "
                           "input (null_extra), not both";
-  if (nullLogit && std::isnan(*nullLogit))
-    return emitError() << "the null logit must not be NaN";
+  // -inf is a null key of weight 0 (no null key); +inf would take the row
+  // maximum itself (inf - inf = NaN).
+  if (nullLogit && (std::isnan(*nullLogit) || *nullLogit == INFINITY))
+    return emitError() << "the null logit must be a number below +inf, got " << *nullLogit;
   if (nullExtra && *nullExtra < 0)
     return emitError() << "null_extra must name an extra input (>= 0), got "
                        << *nullExtra;

@@ -76,6 +76,8 @@ attnc_status bindDims(const spec::Spec &spec, int n, const char *const *names,
     std::string d = names && names[i] ? names[i] : "";
     if (!llvm::is_contained(spec.dims, d))
       return fail(ATTNC_ERR_INVALID_ARGUMENT, "dim '" + d + "': the spec declares no such dim");
+    if (opts.dims.count(d))
+      return fail(ATTNC_ERR_INVALID_ARGUMENT, "dim '" + d + "' is bound twice");
     if (values[i] < 1 || values[i] > spec::kMaxIntParam)
       return fail(ATTNC_ERR_LIMIT, "dim " + d + " = " + std::to_string(values[i]) +
                                        " is out of range (1.." + std::to_string(spec::kMaxIntParam) + ")");
@@ -113,16 +115,12 @@ attnc_status loadKernels(attnc_program &p, ModuleOp module, const attnc_compile_
         kernel.output = (int)n;
     manifest::Kernel m;
     std::string err;
-    if (!manifest::parseManifest(a.manifest, m, err) || !m.spec)
+    if (!manifest::parseManifest(a.manifest, m, err))
       return fail(ATTNC_ERR_MANIFEST, "kernel " + a.kernel + ": " + err);
-    for (int t = 0; t < attnc_kernel_num_tensors(kernel.kernel); ++t) {
-      std::string tn = attnc_kernel_tensor_name(kernel.kernel, t), input;
-      if (tn == "q" || tn == "k" || tn == "v")
-        input = tn == "q" ? m.spec->q : tn == "k" ? m.spec->k : m.spec->v;
-      else if (tn.rfind("extra_", 0) == 0 && (size_t)atoi(tn.c_str() + 6) < m.spec->extras.size())
-        input = m.spec->extras[atoi(tn.c_str() + 6)];
-      kernel.inputOf.push_back(input);
-    }
+    if (!m.spec)
+      return fail(ATTNC_ERR_MANIFEST, "kernel " + a.kernel + ": the manifest has no spec names");
+    for (int t = 0; t < attnc_kernel_num_tensors(kernel.kernel); ++t)
+      kernel.inputOf.push_back(manifest::specInputOf(m, attnc_kernel_tensor_name(kernel.kernel, t)));
   }
   return ATTNC_OK;
 }
@@ -175,6 +173,13 @@ attnc_status compileProgram(attnc_program &p, llvm::StringRef text, llvm::String
     auto tt = cast<RankedTensorType>(type);
     p.outputs.push_back({t.name, dtypeOf(tt.getElementType()), tt.getShape().vec()});
   }
+  // The API's shapes fit attnc_tensor (ATTNC_MAX_RANK dims).
+  for (const auto *list : {&p.inputs, &p.outputs})
+    for (const attnc_program::Tensor &t : *list)
+      if (t.shape.size() > ATTNC_MAX_RANK)
+        return fail(ATTNC_ERR_LIMIT, "'" + t.name + "' has rank " + std::to_string(t.shape.size()) +
+                                         "; the API takes tensors of rank up to " +
+                                         std::to_string(ATTNC_MAX_RANK));
   if (!gpu) {
     auto kernel = CPUKernel::create(*module, p.name);
     if (!kernel)

@@ -26,7 +26,15 @@ llvm::Error attnc::validateIndexInputs(const spec::Spec &spec, llvm::ArrayRef<st
         return (int64_t)a.number;
     return dflt;
   };
-  auto dimOf = [&](const std::string &tensor, size_t axis) -> int64_t {
+  // An extent of a tensor, through the lets that transform it (a let keeps
+  // its source's shape); -1 when it cannot be known.
+  auto dimOf = [&](std::string tensor, size_t axis) -> int64_t {
+    for (size_t hops = 0; hops <= spec.lets.size(); ++hops) {
+      auto let = llvm::find_if(spec.lets, [&](const spec::LetDecl &l) { return l.name == tensor; });
+      if (let == spec.lets.end())
+        break;
+      tensor = let->source;
+    }
     for (const spec::InputDecl &in : spec.inputs)
       if (in.name == tensor && axis < in.shape.size()) {
         int64_t lit;
@@ -61,6 +69,10 @@ llvm::Error attnc::validateIndexInputs(const spec::Spec &spec, llvm::ArrayRef<st
           continue;
         int64_t qBlock = numArg(c, "q_block", 64);
         int64_t lq = dimOf(a.q, 2);
+        if (lq < 1)
+          return llvm::createStringError("block_list: the length of the query '%s' is not bound; "
+                                         "bind its dims to check the block tables",
+                                         a.q.c_str());
         int64_t rows = (lq + qBlock - 1) / qBlock + 1;
         if (off->shape.size() != 3 || off->shape[2] < rows)
           return llvm::createStringError(

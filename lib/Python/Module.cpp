@@ -143,6 +143,12 @@ private:
     t.data = const_cast<void *>(a.data());
     t.rank = (int32_t)a.ndim();
     for (int d = 0; d < t.rank; ++d) {
+      // A stride that is not a whole number of elements (a field of a packed
+      // record) cannot be described to the library: refuse it.
+      if (a.strides(d) % (py::ssize_t)a.itemsize() != 0)
+        throw py::value_error("array stride of " + std::to_string(a.strides(d)) + " bytes on axis " +
+                              std::to_string(d) + " is not a multiple of its " +
+                              std::to_string(a.itemsize()) + "-byte elements");
       t.shape[d] = a.shape(d);
       t.strides[d] = a.strides(d) / (py::ssize_t)a.itemsize();
     }
@@ -155,7 +161,6 @@ private:
 
 PYBIND11_MODULE(_attnc, m) {
   m.doc() = "attnc: compile attention specs in process (the C API, attnc.h)";
-  errorType() = py::reinterpret_borrow<py::object>(PyExc_RuntimeError);
   static py::exception<std::runtime_error> error(m, "Error");
   errorType() = error;
   py::class_<Program>(m, "Program")

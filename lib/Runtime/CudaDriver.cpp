@@ -71,8 +71,6 @@ const Api *driver(std::string &why) {
   sym(TheApi.MemcpyHtoD, "cuMemcpyHtoD_v2");
   sym(TheApi.MemcpyDtoH, "cuMemcpyDtoH_v2");
   sym(TheApi.MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
-  sym(TheApi.MemAllocAsync, "cuMemAllocAsync");
-  sym(TheApi.MemFreeAsync, "cuMemFreeAsync");
   sym(TheApi.MemsetD32Async, "cuMemsetD32Async");
   sym(TheApi.StreamGetId, "cuStreamGetId");
   sym(TheApi.StreamIsCapturing, "cuStreamIsCapturing");
@@ -96,7 +94,7 @@ const Api *driver(std::string &why) {
   REQ(ModuleUnload, "cuModuleUnload") REQ(ModuleGetFunction, "cuModuleGetFunction")
   REQ(FuncSetAttribute, "cuFuncSetAttribute") REQ(LaunchKernel, "cuLaunchKernel")
   REQ(TensorMapEncodeTiled, "cuTensorMapEncodeTiled (needs a CUDA 12 driver)") REQ(MemAlloc, "cuMemAlloc_v2")
-  REQ(MemFree, "cuMemFree_v2") REQ(MemcpyHtoD, "cuMemcpyHtoD_v2") REQ(MemcpyDtoH, "cuMemcpyDtoH_v2") REQ(StreamSynchronize, "cuStreamSynchronize")
+  REQ(MemFree, "cuMemFree_v2") REQ(MemcpyHtoD, "cuMemcpyHtoD_v2") REQ(MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2") REQ(MemcpyDtoH, "cuMemcpyDtoH_v2") REQ(StreamSynchronize, "cuStreamSynchronize")
   REQ(MemsetD32Async, "cuMemsetD32Async") REQ(StreamGetId, "cuStreamGetId (needs a CUDA 12 driver)")
   REQ(StreamIsCapturing, "cuStreamIsCapturing") REQ(EventCreate, "cuEventCreate")
   REQ(EventRecord, "cuEventRecord") REQ(EventQuery, "cuEventQuery")

@@ -50,7 +50,6 @@ enum : int {
   DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
   DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
   DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97,
-  DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED = 115,
   DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16,
 };
 enum : int { FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8 };
@@ -82,8 +81,6 @@ struct Api {
   Result (*MemcpyHtoD)(DevicePtr, const void *, size_t);
   Result (*MemcpyDtoH)(void *, DevicePtr, size_t);
   Result (*MemcpyHtoDAsync)(DevicePtr, const void *, size_t, Stream);
-  Result (*MemAllocAsync)(DevicePtr *, size_t, Stream);
-  Result (*MemFreeAsync)(DevicePtr, Stream);
   Result (*MemsetD32Async)(DevicePtr, unsigned, size_t, Stream);
   Result (*StreamGetId)(Stream, unsigned long long *);
   Result (*StreamIsCapturing)(Stream, int *); // CUstreamCaptureStatus

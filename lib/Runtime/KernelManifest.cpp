@@ -88,10 +88,11 @@ public:
       return true;
     if (v->isInteger())
       out = std::to_string(v->integer());
-    else if (v->isString())
+    else if (v->isString() && !v->str().empty())
       out = v->str();
     else
-      return fail(at(prefix, key), std::string("unknown value of type ") + v->kindName());
+      return fail(at(prefix, key), v->isString() ? std::string("unknown value ''")
+                                                 : std::string("unknown value of type ") + v->kindName());
     return true;
   }
   bool strings(const JsonValue &o, const char *key, const std::string &prefix,
@@ -136,7 +137,8 @@ bool Reader::param(const JsonValue &p, const std::string &f, Param &ps) {
   if (kind == "ptr") {
     ps.kind = Param::Kind::Ptr;
     return str(p, "tensor", f, ps.tensor, true) && str(p, "dtype", f, ps.dtype, true) &&
-           exprList(p, "shape", f, ps.shape, true) && integer(p, "align", f, ps.align, false);
+           exprList(p, "shape", f, ps.shape, true) && integer(p, "align", f, ps.align, false) &&
+           (!p.get("align") || ps.align >= 1 || fail(f + ".align", "expected a power of two from 1 to 4096"));
   }
   if (kind == "tensormap") {
     ps.kind = Param::Kind::TensorMap;
@@ -145,6 +147,8 @@ bool Reader::param(const JsonValue &p, const std::string &f, Param &ps) {
            exprList(p, "global_strides_bytes", f, ps.globalStridesBytes, true) &&
            exprList(p, "box", f, ps.box, true) &&
            exprList(p, "element_strides", f, ps.elementStrides, false) &&
+           (!p.get("element_strides") || !ps.elementStrides.empty() ||
+            fail(f + ".element_strides", "expected one entry per map dimension, found none")) &&
            enumName(p, "interleave", f, ps.interleave) && enumName(p, "swizzle", f, ps.swizzle) &&
            enumName(p, "l2_promotion", f, ps.l2Promotion) && enumName(p, "oob_fill", f, ps.oobFill);
   }
@@ -269,9 +273,12 @@ std::string quote(const std::string &s) {
 
 /// An expression field: literals as JSON integers.
 std::string exprJson(const ExprText &e) {
-  bool literal = !e.empty() && e.size() < 19;
-  for (size_t i = 0; i < e.size(); ++i)
-    literal = literal && ((e[i] >= '0' && e[i] <= '9') || (i == 0 && e[i] == '-' && e.size() > 1));
+  // A JSON number has no leading zeros ("007" stays a string, whose
+  // expression parser reads it as 7) and fits the readers' 64-bit integers.
+  size_t digits = e.size() - (!e.empty() && e[0] == '-');
+  bool literal = digits > 0 && digits < 19 && (e[e.size() - digits] != '0' || digits == 1);
+  for (size_t i = e.size() - digits; i < e.size(); ++i)
+    literal = literal && e[i] >= '0' && e[i] <= '9';
   return literal ? e : quote(e);
 }
 
@@ -363,8 +370,24 @@ bool attnc::manifest::parseManifest(const std::string &text, Kernel &out, std::s
     err = "invalid JSON: " + jerr;
     return false;
   }
+  return readManifest(root, out, err);
+}
+
+bool attnc::manifest::readManifest(const JsonValue &root, Kernel &out, std::string &err) {
   out = Kernel();
   return Reader(err).kernel(root, out);
+}
+
+std::string attnc::manifest::specInputOf(const Kernel &k, const std::string &tensor) {
+  if (!k.spec)
+    return "";
+  if (tensor == "q" || tensor == "k" || tensor == "v")
+    return tensor == "q" ? k.spec->q : tensor == "k" ? k.spec->k : k.spec->v;
+  if (tensor.compare(0, 6, "extra_") != 0 || tensor.size() == 6 ||
+      tensor.find_first_not_of("0123456789", 6) != std::string::npos || tensor.size() > 12)
+    return "";
+  size_t n = std::stoul(tensor.substr(6));
+  return n < k.spec->extras.size() ? k.spec->extras[n] : "";
 }
 
 std::string attnc::manifest::printManifest(const Kernel &k) {

@@ -23,11 +23,10 @@ attnc_status moduleFor(attnc_kernel *k, const cu::Api &api, cu::Context ctx, int
       pc = &e;
       return ATTNC_OK;
     }
-  int major = 0, minor = 0, optin = 0, pools = 0;
+  int major = 0, minor = 0, optin = 0;
   api.DeviceGetAttribute(&major, cu::DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
   api.DeviceGetAttribute(&minor, cu::DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
   api.DeviceGetAttribute(&optin, cu::DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, device);
-  api.DeviceGetAttribute(&pools, cu::DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED, device);
   const std::string &chip = k->m.chip;
   int cm = 0, cn = 0;
   char suffix = 0;
@@ -51,7 +50,6 @@ attnc_status moduleFor(attnc_kernel *k, const cu::Api &api, cu::Context ctx, int
   e.ctx = ctx;
   e.device = device;
   e.sharedOptin = optin;
-  e.memPools = pools != 0 && api.MemAllocAsync && api.MemFreeAsync && api.MemcpyHtoDAsync;
   cu::Result r = api.ModuleLoadData(&e.mod, k->image.data());
   if (r != cu::SUCCESS)
     return fail((attnc_status)cuStatus(r), "cuModuleLoadData for kernel " + k->m.kernel + " (" + k->origin +

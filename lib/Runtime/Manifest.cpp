@@ -342,15 +342,14 @@ bool Builder::mapParam(const manifest::Param &p, const std::string &f, ParamSpec
 
 bool Manifest::parse(const std::string &text, Manifest &out, std::string &err) {
   out = Manifest();
-  manifest::Kernel k;
-  if (!manifest::parseManifest(text, k, err))
-    return false;
-  // The whole document stays for informational queries
-  // (attnc_kernel_info_*); parseManifest has read it once already.
   std::string jerr;
-  if (!JsonValue::parse(text, out.root, jerr))
+  if (!JsonValue::parse(text, out.root, jerr)) {
+    err = "invalid JSON: " + jerr;
     return false;
-  return Builder(out, err).build(k);
+  }
+  // The document stays whole for informational queries (attnc_kernel_info_*).
+  manifest::Kernel k;
+  return manifest::readManifest(out.root, k, err) && Builder(out, err).build(k);
 }
 
 } // namespace rt

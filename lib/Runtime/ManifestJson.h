@@ -61,6 +61,12 @@ private:
 };
 
 } // namespace rt
+
+namespace manifest {
+struct Kernel;
+/// parseManifest (attnc/Runtime/KernelManifest.h) on a document already read.
+bool readManifest(const rt::JsonValue &root, Kernel &out, std::string &err);
+} // namespace manifest
 } // namespace attnc
 
 #endif

@@ -33,7 +33,6 @@ struct attnc_kernel {
     int device;
     int64_t sharedSet;   // the MAX_DYNAMIC_SHARED_SIZE_BYTES we set
     int sharedOptin;     // the device's per-block opt-in limit
-    bool memPools;
     /// Per stream (by cuStreamGetId, unique for the context's lifetime):
     /// the device buffer holding the tensor maps and the workspace of the
     /// launches on it, reused while large enough (the maps are uploaded

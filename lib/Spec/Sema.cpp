@@ -275,6 +275,8 @@ bool Checker::checkValue(const Arg &a, const KeyInfo &key, llvm::StringRef what,
     return true;
   }
   case ValueKind::NullLogit: {
+    if (a.kind == Arg::Kind::Number && (std::isnan(a.number) || a.number == INFINITY))
+      return fail(a.loc, what + " 'null' must be a number below +inf (-inf means no null key)");
     if (a.kind == Arg::Kind::Number)
       return true;
     if (a.kind != Arg::Kind::Word)

@@ -10,10 +10,12 @@
 //===----------------------------------------------------------------------===//
 #include "DeviceCheck.h"
 #include "ManifestJson.h"
+#include "attnc/Runtime/KernelManifest.h"
 
 #include "attnc/Support/Float16.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <fcntl.h>
@@ -63,7 +65,7 @@ std::string shapeText(const std::vector<int64_t> &s) {
 struct LoadedKernel {
   std::string path;
   attnc_kernel *k = nullptr;
-  JsonValue manifest;
+  manifest::Kernel manifest;
 };
 
 /// What one case needs: case.json, its reference, its kernel.
@@ -141,8 +143,15 @@ LoadedKernel *CaseRunner::kernelFor(const std::string &dir, const std::string &m
       return k.get();
   auto k = std::make_unique<LoadedKernel>();
   k->path = path;
-  if (!readJson(path, k->manifest, err))
+  std::string text;
+  if (!readFile(path, text)) {
+    err = "cannot read " + path;
     return nullptr;
+  }
+  if (!manifest::parseManifest(text, k->manifest, err)) {
+    err = path + ": " + err;
+    return nullptr;
+  }
   if (attnc_kernel_load(path.c_str(), &k->k) != ATTNC_OK) {
     err = "load " + path + ": " + attnc_last_error();
     return nullptr;
@@ -192,24 +201,6 @@ bool CaseRunner::load(const std::string &dir, Case &c, std::string &err) {
   return true;
 }
 
-/// The spec input that kernel tensor T reads (the manifest's "spec" names).
-std::string specNameOf(const JsonValue &manifest, const std::string &tensor) {
-  const JsonValue *spec = manifest.get("spec");
-  const JsonValue *names = spec ? spec->get("inputs") : nullptr;
-  if (!names)
-    return "";
-  if (tensor == "q" || tensor == "k" || tensor == "v") {
-    const JsonValue *n = names->get(tensor);
-    return n && n->isString() ? n->str() : "";
-  }
-  const JsonValue *extras = names->get("extras");
-  if (tensor.compare(0, 6, "extra_") != 0 || !extras || !extras->isArray())
-    return "";
-  size_t idx = (size_t)atoi(tensor.c_str() + 6);
-  return idx < extras->array().size() && extras->array()[idx].isString() ? extras->array()[idx].str()
-                                                                         : "";
-}
-
 /// Converts an input to the kernel tensor's dtype. 16-bit q/k/v values must
 /// be exact: the reference was computed from the same values.
 bool convertInput(const NpyArray &a, attnc_dtype dt, std::vector<char> &host, std::string &err) {
@@ -235,10 +226,19 @@ bool convertInput(const NpyArray &a, attnc_dtype dt, std::vector<char> &host, st
     } else if (dt == ATTNC_DTYPE_F64) {
       memcpy(dst, &v, 8);
     } else if (dt == ATTNC_DTYPE_I32) {
+      if (v != std::trunc(v) || v < INT32_MIN || v > INT32_MAX) {
+        err = "element " + std::to_string(i) + " (" + std::to_string(v) + ") is not an int32";
+        return false;
+      }
       int32_t x = (int32_t)v;
       memcpy(dst, &x, 4);
     } else if (dt == ATTNC_DTYPE_I64) {
-      int64_t x = (int64_t)v;
+      // Exact from integer files; a float file must hold whole numbers.
+      int64_t x = a.dtype == DType::I64 ? a.as<int64_t>()[i] : (int64_t)v;
+      if (a.dtype != DType::I64 && (v != std::trunc(v) || std::fabs(v) > 9.0e15)) {
+        err = "element " + std::to_string(i) + " (" + std::to_string(v) + ") is not an int64";
+        return false;
+      }
       memcpy(dst, &x, 8);
     } else {
       err = std::string("kernel tensor dtype ") + attnc_dtype_name(dt) + " is not supported here";
@@ -257,7 +257,7 @@ bool CaseRunner::bindInput(const Case &c, int t, std::vector<std::unique_ptr<Buf
                            attnc_tensor &arg, std::string &err) {
   attnc_kernel *k = c.kernel->k;
   std::string tn = attnc_kernel_tensor_name(k, t);
-  std::string specName = specNameOf(c.kernel->manifest, tn);
+  std::string specName = manifest::specInputOf(c.kernel->manifest, tn);
   if (specName.empty()) {
     err = "manifest tensor '" + tn + "' has no spec input name in the manifest's \"spec\"";
     return false;
@@ -348,6 +348,9 @@ void CaseRunner::runKernel(Case &c) {
   for (size_t i = 0; i < count[0]; ++i)
     got[i] = oType == ATTNC_DTYPE_F16 ? fromF16(ob[i]) : fromBF16(ob[i]);
   long lseNan = std::count_if(lse.begin(), lse.end(), [](float x) { return std::isnan(x); });
+  if (opts.dryRun) // o is the reference itself: only reading, binding and validation were checked
+    return report(std::none_of(got.begin(), got.end(), [](double x) { return std::isnan(x); }),
+                  "%-44s validated (dry run)", c.label.c_str());
   Agreement a = compare(got, c.ref);
   char where[96] = "";
   if (!a.ok(lseNan) && a.maxAbs > 0) {

@@ -58,8 +58,12 @@ void findCases(const std::string &dir, std::vector<std::string> &out) {
   auto numeric = [](const std::string &n) {
     return n.find_first_not_of("0123456789") == std::string::npos;
   };
+  // Numeric names first, by value ("9" before "10"), then the others.
   std::sort(names.begin(), names.end(), [&](const std::string &a, const std::string &b) {
-    return numeric(a) && numeric(b) && a.size() != b.size() ? a.size() < b.size() : a < b;
+    bool na = numeric(a), nb = numeric(b);
+    if (na != nb)
+      return na;
+    return na && a.size() != b.size() ? a.size() < b.size() : a < b;
   });
   for (const std::string &n : names)
     if (isDir(dir + "/" + n))
@@ -201,6 +205,8 @@ int main(int argc, char **argv) {
     return usage(argv[0]);
   if (opts.dryRun) {
     printf("# dry run: no GPU; launches are only validated and o is the reference rounded to 16 bits\n");
+    if (!fixtures.empty())
+      printf("# dry run: the fixture needs a GPU; skipped\n");
     fixtures.clear();
   } else if (attnc_driver_available() != ATTNC_OK) {
     fprintf(stderr, "attnc-device-check: %s\n", attnc_last_error());
@@ -221,6 +227,10 @@ int main(int argc, char **argv) {
     attnc_kernel_free(k);
   }
   runCases(cases, opts);
+  if (Passed + Failed == 0) { // e.g. an empty case folder: nothing was checked
+    printf("FAIL: no checks ran\n");
+    return 1;
+  }
   printf("%s: %d passed, %d failed\n", Failed ? "FAIL" : "PASS", Passed, Failed);
   return Failed ? 1 : 0;
 }

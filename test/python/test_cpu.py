@@ -99,3 +99,16 @@ def test_errors_name_their_place():
         fn(q, k)
     with pytest.raises(ValueError, match="target must be"):
         attnc.compile(GQA_WINDOW, target="tpu", B=1, H=2, Hk=1, L=4, D=4)
+
+
+def test_bad_inputs_raise_clear_errors():
+    with pytest.raises(FileNotFoundError, match="no_such.attn"):
+        attnc.compile("no_such.attn", B=1)
+    fn = attnc.compile(GQA_WINDOW, B=1, H=2, Hk=1, L=4, D=4)
+    packed = np.zeros(1 * 2 * 4 * 4, dtype=[("x", np.float32), ("tag", np.uint8)])["x"].reshape(1, 2, 4, 4)
+    k = random(1, 1, 4, 4)
+    with pytest.raises(ValueError, match="not a multiple of its 4-byte elements"):
+        fn(packed, k, k)
+    with pytest.raises(attnc.Error, match="'t' has rank 9"):
+        attnc.compile("variant r\ndims B\ninput q : [B, B, B, B]\ninput t : [B, B, B, B, B, B, B, B, B]\n"
+                      "attention a(q, q, q) {\n}\noutput o = a\n", B=1)

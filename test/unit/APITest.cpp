@@ -147,6 +147,11 @@ TEST(API, CompileErrorsNameTheirPlace) {
   EXPECT_EQ(attnc_compile(CausalSpec, strlen(CausalSpec), "c.attn", 6, unknown, uv, nullptr, &p),
             ATTNC_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(attnc_last_error()).find("'X'"), std::string::npos);
+  const char *twice[] = {"B", "H", "Hk", "L", "D", "B"};
+  int64_t tv[] = {1, 2, 2, 4, 4, 3};
+  EXPECT_EQ(attnc_compile(CausalSpec, strlen(CausalSpec), "c.attn", 6, twice, tv, nullptr, &p),
+            ATTNC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(attnc_last_error()).find("dim 'B' is bound twice"), std::string::npos);
   attnc_compile_options o = attnc_compile_options_default();
   o.dtype = ATTNC_DTYPE_BF16;
   EXPECT_EQ(attnc_compile(CausalSpec, strlen(CausalSpec), "c.attn", 5, unknown, uv, &o, &p),

@@ -743,3 +743,20 @@ TEST(RuntimeManifestSchema, InformationalFieldsAreTypeChecked) {
                              k, err));
   EXPECT_EQ(err, "spec.inputs: expected an object");
 }
+
+// Expression fields print as JSON integers only when they are JSON numbers:
+// "007" (which the expression parser reads as 7) stays a string.
+TEST(RuntimeManifestSchema, LiteralLookingExpressionsPrintAsValidJson) {
+  using namespace attnc::manifest;
+  Kernel k;
+  std::string err;
+  ASSERT_TRUE(parseManifest(AttnManifest, k, err)) << err;
+  k.grid[2] = "007";
+  k.block[1] = "-7";
+  std::string text = printManifest(k);
+  Kernel back;
+  ASSERT_TRUE(parseManifest(text, back, err)) << err << "\n" << text;
+  EXPECT_EQ(back.grid[2], "007");
+  EXPECT_EQ(back.block[1], "-7");
+  EXPECT_NE(text.find("\"grid\": [\"ceildiv(Lq,128)\", \"H\", \"007\"]"), std::string::npos) << text;
+}

@@ -455,3 +455,10 @@ TEST(SpecSemaDiagnostics, JsonFormErrorsKeepTheirPointers) {
 }
 
 } // namespace
+
+// +inf as the null logit would take the row maximum itself (inf - inf):
+// refused; -inf (no null key) stays accepted (LinksAndAnchors).
+TEST(SpecSema, NullLogitPlusInfinityIsRefused) {
+  EXPECT_NE(clauseError("  anchor row(null=inf)\n").find("'null' must be a number below +inf"),
+            std::string::npos);
+}

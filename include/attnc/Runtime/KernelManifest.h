@@ -95,6 +95,10 @@ struct Kernel {
 /// sets ERR to "FIELD: problem", e.g. "params[2].shape[1]: expected ...".
 bool parseManifest(const std::string &text, Kernel &out, std::string &err);
 
+/// The spec input a kernel tensor reads ("q", "k", "v", "extra_N" through
+/// the manifest's spec names), or "" (o, lse, or no names recorded).
+std::string specInputOf(const Kernel &k, const std::string &tensor);
+
 /// The JSON text of a manifest (two-space indented, fields in schema order).
 std::string printManifest(const Kernel &k);
 

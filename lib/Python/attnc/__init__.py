@@ -19,8 +19,9 @@ def _spec_text(spec):
     """(text, name) of a spec given as text, a file path, or a JSON-form dict."""
     if isinstance(spec, dict):
         return json.dumps(spec), "<spec>.json"
-    if isinstance(spec, os.PathLike) or ("\n" not in spec and os.path.isfile(spec)):
-        path = os.fspath(spec)
+    looks_like_path = "\n" not in spec and spec.endswith((".attn", ".json"))
+    if isinstance(spec, os.PathLike) or looks_like_path or ("\n" not in spec and os.path.isfile(spec)):
+        path = os.fspath(spec)  # a missing file raises FileNotFoundError naming it
         with open(path, encoding="utf-8") as f:
             return f.read(), path
     return spec, "<spec>"
