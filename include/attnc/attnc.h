@@ -32,7 +32,8 @@ typedef struct {
   /* CPU: ATTNC_DTYPE_F32 (default) or ATTNC_DTYPE_F64; GPU: ATTNC_DTYPE_BF16
    * (default) or ATTNC_DTYPE_F16 for q, k, v and the outputs. */
   attnc_dtype dtype;
-  /* GPU: the kernel cache folder (NULL or "": $ATTNC_CACHE_DIR, else none). */
+  /* GPU: the kernel cache folder (NULL or "": $ATTNC_CACHE_DIR when set, an
+   * empty value meaning none, else ~/.cache/attnc, as for the attnc CLI). */
   const char *cache_dir;
   /* GPU: the decode (split-KV) schedule. */
   int decode;
@@ -70,6 +71,18 @@ int attnc_program_output_shape(const attnc_program *program, int index, int64_t 
  * first. */
 attnc_status attnc_program_run_cpu(attnc_program *program, const attnc_tensor *inputs,
                                    int num_inputs, const attnc_tensor *outputs, int num_outputs);
+
+/* GPU programs: launches every kernel of the program on STREAM (a CUstream;
+ * NULL = the default stream), asynchronously. INPUTS and OUTPUTS are device
+ * tensors in declaration order with the dtypes and shapes of the program's
+ * signature (any strides the kernels accept: the last axis contiguous, the
+ * others 16-byte multiples). LSE: NULL, or one f32 tensor [B, H, Lq] per
+ * output that receives each row's log-sum-exp; without it the program writes
+ * the LSE to a scratch buffer of its own. Launches may be captured into a
+ * CUDA graph (the graph must not outlive the program). */
+attnc_status attnc_program_run_gpu(attnc_program *program, const attnc_tensor *inputs, int num_inputs,
+                                   const attnc_tensor *outputs, int num_outputs, const attnc_tensor *lse,
+                                   void *stream);
 
 /* GPU programs: one kernel per attention, launched with attnc_kernel_launch
  * (tensor names in attnc_kernel_tensor_name; attnc_kernel_info_string(k,

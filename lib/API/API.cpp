@@ -11,6 +11,7 @@
 #include "attnc/Dialect/Attn/VariantSignature.h"
 #include "attnc/Frontend/IndexInputs.h"
 #include "attnc/Frontend/SpecToMLIR.h"
+#include "attnc/Runtime/KernelCache.h"
 #include "attnc/Runtime/KernelManifest.h"
 #include "attnc/Spec/Parser.h"
 #ifdef ATTNC_HAVE_GPU
@@ -25,6 +26,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 using namespace mlir;
 using namespace attnc;
@@ -39,7 +42,10 @@ struct attnc_program {
     attnc_kernel *kernel = nullptr;
     int output = -1;
     std::vector<std::string> inputOf; ///< per kernel tensor: its spec input, or ""
+    /// Per kernel tensor: the program input it binds (>= 0), kOutput or kLse.
+    std::vector<int> argOf;
   };
+  static constexpr int kOutput = -1, kLse = -2;
   std::string name;
   attnc_target target = ATTNC_TARGET_CPU;
   std::vector<Tensor> inputs, outputs;
@@ -48,10 +54,18 @@ struct attnc_program {
   std::unique_ptr<MLIRContext> ctx;
   std::unique_ptr<CPUKernel> cpu;
   std::vector<Kernel> kernels;
+  /// GPU: the LSE scratch buffers (per device) of runs that pass no LSE.
+  std::mutex scratchMu;
+  std::map<int, std::pair<void *, size_t>> lseScratch;
+  std::vector<void *> retiredScratch; // outgrown, maybe still written by runs in flight
 
   ~attnc_program() {
     for (Kernel &k : kernels)
       attnc_kernel_free(k.kernel);
+    for (auto &[device, buf] : lseScratch)
+      attnc_device_free(buf.first);
+    for (void *buf : retiredScratch)
+      attnc_device_free(buf);
   }
 };
 
@@ -95,10 +109,7 @@ attnc_status loadKernels(attnc_program &p, ModuleOp module, const attnc_compile_
                          const attn::VariantSignature &sig) {
   GPUKernelOptions kopts;
   kopts.decode = o.decode != 0;
-  std::string cacheDir = o.cache_dir ? o.cache_dir : "";
-  if (cacheDir.empty())
-    if (const char *env = std::getenv("ATTNC_CACHE_DIR"))
-      cacheDir = env;
+  std::string cacheDir = o.cache_dir && *o.cache_dir ? o.cache_dir : rt::defaultCacheDir();
   auto compiled = compileForGPUCached(module, "sm_90a", cacheDir, nullptr, kopts);
   if (!compiled)
     return fail(ATTNC_ERR_INVALID_ARGUMENT, compiled.takeError());
@@ -119,8 +130,18 @@ attnc_status loadKernels(attnc_program &p, ModuleOp module, const attnc_compile_
       return fail(ATTNC_ERR_MANIFEST, "kernel " + a.kernel + ": " + err);
     if (!m.spec)
       return fail(ATTNC_ERR_MANIFEST, "kernel " + a.kernel + ": the manifest has no spec names");
-    for (int t = 0; t < attnc_kernel_num_tensors(kernel.kernel); ++t)
-      kernel.inputOf.push_back(manifest::specInputOf(m, attnc_kernel_tensor_name(kernel.kernel, t)));
+    for (int t = 0; t < attnc_kernel_num_tensors(kernel.kernel); ++t) {
+      std::string tensor = attnc_kernel_tensor_name(kernel.kernel, t);
+      kernel.inputOf.push_back(manifest::specInputOf(m, tensor));
+      int arg = tensor == "lse" ? attnc_program::kLse : attnc_program::kOutput;
+      for (size_t i = 0; i < p.inputs.size(); ++i)
+        if (p.inputs[i].name == kernel.inputOf.back())
+          arg = (int)i;
+      if (arg == attnc_program::kOutput && (tensor != "o" || kernel.output < 0))
+        return fail(ATTNC_ERR_MANIFEST, "kernel " + a.kernel + ": tensor '" + tensor +
+                                            "' binds no input or output of the program");
+      kernel.argOf.push_back(arg);
+    }
   }
   return ATTNC_OK;
 }
@@ -325,6 +346,84 @@ attnc_status attnc_program_run_cpu(attnc_program *p, const attnc_tensor *inputs,
     return fail(ATTNC_ERR_INVALID_ARGUMENT, std::move(e));
   if (llvm::Error e = p->cpu->call(in, out))
     return fail(ATTNC_ERR_INVALID_ARGUMENT, std::move(e));
+  return ATTNC_OK;
+}
+
+namespace {
+/// A device tensor of a GPU run against the program's signature (the
+/// runtime checks strides, alignment and the pointers).
+attnc_status checkDeviceTensor(const attnc_tensor &t, const attnc_program::Tensor &want, const char *what,
+                               int index) {
+  std::string where = std::string(what) + " " + std::to_string(index) + " (" + want.name + ")";
+  if (t.dtype != want.dtype)
+    return fail(ATTNC_ERR_DTYPE, where + ": expected " + attnc_dtype_name(want.dtype) + ", got " +
+                                     attnc_dtype_name((attnc_dtype)t.dtype));
+  if (t.rank != (int)want.shape.size() || !std::equal(want.shape.begin(), want.shape.end(), t.shape))
+    return fail(ATTNC_ERR_SHAPE, where + ": the shape differs from the one compiled for");
+  if (t.device < 0)
+    return fail(ATTNC_ERR_POINTER, where + ": a host tensor (device -1); GPU programs take device memory");
+  return ATTNC_OK;
+}
+
+/// The program's LSE scratch on DEVICE, at least BYTES long.
+attnc_status lseScratchFor(attnc_program &p, int device, size_t bytes, void *&out) {
+  std::lock_guard<std::mutex> lock(p.scratchMu);
+  auto &slot = p.lseScratch[device];
+  if (slot.second < bytes) {
+    void *fresh = nullptr;
+    if (attnc_status s = attnc_device_alloc(device, bytes, &fresh))
+      return s;
+    // Scratch is never read, but a run in flight may still write the old
+    // buffer: it is freed with the program.
+    if (slot.first)
+      p.retiredScratch.push_back(slot.first);
+    slot = {fresh, bytes};
+  }
+  out = slot.first;
+  return ATTNC_OK;
+}
+} // namespace
+
+attnc_status attnc_program_run_gpu(attnc_program *p, const attnc_tensor *inputs, int numInputs,
+                                   const attnc_tensor *outputs, int numOutputs, const attnc_tensor *lse,
+                                   void *stream) {
+  if (!p || p->target != ATTNC_TARGET_SM90A)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_program_run_gpu: not a GPU program");
+  if (numInputs != (int)p->inputs.size() || numOutputs != (int)p->outputs.size() ||
+      (numInputs && !inputs) || (numOutputs && !outputs))
+    return fail(ATTNC_ERR_ARG_COUNT, "attnc_program_run_gpu: expected " + std::to_string(p->inputs.size()) +
+                                         " inputs and " + std::to_string(p->outputs.size()) + " outputs");
+  for (int i = 0; i < numInputs; ++i)
+    if (attnc_status s = checkDeviceTensor(inputs[i], p->inputs[i], "input", i))
+      return s;
+  for (int i = 0; i < numOutputs; ++i)
+    if (attnc_status s = checkDeviceTensor(outputs[i], p->outputs[i], "output", i))
+      return s;
+  std::vector<attnc_tensor> args;
+  for (const attnc_program::Kernel &k : p->kernels) {
+    const attnc_tensor &o = outputs[k.output];
+    args.clear();
+    for (int arg : k.argOf) {
+      if (arg >= 0) {
+        args.push_back(inputs[arg]);
+      } else if (arg == attnc_program::kOutput) {
+        args.push_back(o);
+      } else if (lse) {
+        args.push_back(lse[k.output]);
+      } else {
+        // [B, H, Lq] f32 beside o [B, H, Lq, Dv].
+        size_t rows = 1;
+        for (int d = 0; d + 1 < o.rank; ++d)
+          rows *= (size_t)o.shape[d];
+        void *scratch = nullptr;
+        if (attnc_status s = lseScratchFor(*p, o.device, rows * 4, scratch))
+          return s;
+        args.push_back(attnc_tensor_contiguous(scratch, ATTNC_DTYPE_F32, o.rank - 1, o.shape, o.device));
+      }
+    }
+    if (attnc_status s = attnc_kernel_launch(k.kernel, args.data(), (int)args.size(), nullptr, stream))
+      return fail(s, "output '" + p->outputs[k.output].name + "': " + attnc_last_error());
+  }
   return ATTNC_OK;
 }
 

@@ -17,6 +17,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
+
+#include <optional>
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -47,6 +49,12 @@ runPipeline(ModuleOp module, StringRef chip, StringRef format, const GPUKernelOp
     return success();
   });
   PassManager pm(module.getContext());
+  // With --time, per pass; gpu-module-to-binary holds LLVM and ptxas.
+  std::optional<TimingScope> timing;
+  if (opts.timing) {
+    timing = opts.timing->nest(format == "bin" ? "GPU pipeline to cubin" : "GPU pipeline to PTX");
+    pm.enableTiming(*timing);
+  }
   AttnGPUBuildKernelOptions kernel;
   kernel.decode = opts.decode;
   kernel.blockN = opts.blockN;
@@ -295,8 +303,9 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
   key.compilerVersion = compilerIdentity();
   std::optional<llvm::Error> compileError;
   std::vector<GPUKernelArtifact> compiled;
+  GPUKernelOptions inner = options; // its timing is set below, inside the cache's scope
   auto compiler = [&](const rt::CacheKey &, rt::CacheArtifact &out, std::string &err) {
-    auto kernels = compileForGPU(module, chip, options);
+    auto kernels = compileForGPU(module, chip, inner);
     if (!kernels) {
       err = llvm::toString(kernels.takeError());
       return false;
@@ -316,7 +325,14 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
   rt::KernelCache cache(cacheDir.str());
   rt::CacheArtifact artifact;
   std::string diag;
+  // The cache's own time is this scope less the pipelines nested in it.
+  std::optional<TimingScope> cacheTiming;
+  if (options.timing) {
+    cacheTiming = options.timing->nest("kernel cache (lookup, compile on a miss, store)");
+    inner.timing = &*cacheTiming;
+  }
   rt::CacheStatus st = cache.getOrCompile(key, compiler, artifact, diag);
+  cacheTiming.reset();
   if (st == rt::CacheStatus::Error)
     return llvm::createStringError("%s", diag.c_str());
   if (status)

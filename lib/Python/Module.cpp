@@ -1,9 +1,11 @@
 //===- Module.cpp - attnc._attnc: Python bindings of the compile API ------===//
 //
 // A thin layer over attnc.h: a Program compiled from a spec with its dims
-// bound, its signature, and a CPU run on NumPy arrays (torch CPU tensors go
-// through NumPy without copies, see attnc/__init__.py). Errors raise
-// attnc.Error with the library's message.
+// bound, its signature, a CPU run on NumPy arrays (torch CPU tensors go
+// through NumPy without copies, see attnc/__init__.py) and a GPU run on
+// device pointers (torch CUDA tensors, on the caller's stream). Errors raise
+// attnc.Error with the library's message. No torch headers: the extension
+// builds wherever pybind11 does.
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/attnc.h"
@@ -20,6 +22,7 @@
 namespace py = pybind11;
 
 namespace {
+
 
 py::object &errorType() {
   static py::object type;
@@ -126,6 +129,40 @@ public:
     return results;
   }
 
+  /// Launches a GPU program on `stream` (a CUstream as an integer) on
+  /// `device`. ptrs and strides (in elements) list the inputs, the outputs,
+  /// then, if withLse, one [B, H, Lq] f32 LSE per output; dtypes and shapes
+  /// are the signature's (the Python layer checked them). Flat lists keep
+  /// the per-call conversion short.
+  void runGPU(const std::vector<uintptr_t> &ptrs, const std::vector<std::vector<int64_t>> &strides, int device,
+              bool withLse, uintptr_t stream) {
+    attnc_program *p = program.get();
+    const int ni = attnc_program_num_inputs(p), no = attnc_program_num_outputs(p);
+    const size_t want = (size_t)(ni + no * (withLse ? 2 : 1));
+    if (ptrs.size() != want || strides.size() != want)
+      throw py::value_error("run_gpu: expected " + std::to_string(want) + " tensors, got " +
+                            std::to_string(ptrs.size()));
+    std::vector<attnc_tensor> t(want);
+    for (size_t n = 0; n < want; ++n) {
+      int i = (int)n;
+      int rank = i < ni ? attnc_program_input_shape(p, i, t[n].shape)
+                        : attnc_program_output_shape(p, (i - ni) % no, t[n].shape) - (i >= ni + no ? 1 : 0);
+      if ((size_t)rank != strides[n].size())
+        throw py::value_error("run_gpu: tensor " + std::to_string(n) + " has rank " +
+                              std::to_string(strides[n].size()) + ", the program's has " + std::to_string(rank));
+      t[n].dtype = i < ni ? attnc_program_input_dtype(p, i)
+                   : i < ni + no ? attnc_program_output_dtype(p, i - ni) : ATTNC_DTYPE_F32;
+      t[n].data = (void *)ptrs[n];
+      t[n].rank = rank;
+      std::copy(strides[n].begin(), strides[n].end(), t[n].strides);
+      t[n].device = device;
+    }
+    attnc_status s = attnc_program_run_gpu(p, t.data(), ni, t.data() + ni, no, withLse ? t.data() + ni + no : nullptr,
+                                           (void *)stream);
+    if (s != ATTNC_OK)
+      raise(s);
+  }
+
 private:
   struct Free {
     void operator()(attnc_program *p) const { attnc_program_free(p); }
@@ -171,5 +208,7 @@ PYBIND11_MODULE(_attnc, m) {
       .def_property_readonly("name", &Program::name)
       .def_property_readonly("inputs", [](const Program &p) { return p.signature(false); })
       .def_property_readonly("outputs", [](const Program &p) { return p.signature(true); })
-      .def("run_cpu", &Program::runCPU, py::arg("inputs"));
+      .def("run_cpu", &Program::runCPU, py::arg("inputs"))
+      .def("run_gpu", &Program::runGPU, py::arg("ptrs"), py::arg("strides"), py::arg("device"),
+           py::arg("with_lse"), py::arg("stream"));
 }

@@ -74,6 +74,9 @@ const Api *driver(std::string &why) {
   sym(TheApi.MemsetD32Async, "cuMemsetD32Async");
   sym(TheApi.StreamGetId, "cuStreamGetId");
   sym(TheApi.StreamIsCapturing, "cuStreamIsCapturing");
+  sym(TheApi.StreamCreate, "cuStreamCreate");
+  sym(TheApi.StreamDestroy, "cuStreamDestroy_v2");
+  sym(TheApi.ThreadExchangeStreamCaptureMode, "cuThreadExchangeStreamCaptureMode");
   sym(TheApi.EventCreate, "cuEventCreate");
   sym(TheApi.EventRecord, "cuEventRecord");
   sym(TheApi.EventQuery, "cuEventQuery");
@@ -81,6 +84,7 @@ const Api *driver(std::string &why) {
   sym(TheApi.EventDestroy, "cuEventDestroy_v2");
   sym(TheApi.StreamSynchronize, "cuStreamSynchronize");
   sym(TheApi.PointerGetAttribute, "cuPointerGetAttribute");
+  sym(TheApi.PointerGetAttributes, "cuPointerGetAttributes");
   sym(TheApi.GetErrorString, "cuGetErrorString");
   sym(TheApi.GetErrorName, "cuGetErrorName");
   const char *missing = nullptr;

@@ -53,6 +53,8 @@ enum : int {
   DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16,
 };
 enum : int { FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8 };
+enum : int { STREAM_CAPTURE_STATUS_NONE = 0, STREAM_CAPTURE_MODE_RELAXED = 2 };
+enum : unsigned { STREAM_NON_BLOCKING = 1 };
 enum : int { // CUtensorMapDataType
   TMA_UINT8 = 0, TMA_UINT16 = 1, TMA_UINT32 = 2, TMA_INT32 = 3, TMA_UINT64 = 4, TMA_INT64 = 5,
   TMA_FLOAT16 = 6, TMA_FLOAT32 = 7, TMA_FLOAT64 = 8, TMA_BFLOAT16 = 9,
@@ -84,6 +86,11 @@ struct Api {
   Result (*MemsetD32Async)(DevicePtr, unsigned, size_t, Stream);
   Result (*StreamGetId)(Stream, unsigned long long *);
   Result (*StreamIsCapturing)(Stream, int *); // CUstreamCaptureStatus
+  // Optional (graph capture): a private upload stream, and the capture mode
+  // relaxed while a captured launch allocates and fills its own buffer.
+  Result (*StreamCreate)(Stream *, unsigned);
+  Result (*StreamDestroy)(Stream);
+  Result (*ThreadExchangeStreamCaptureMode)(int *); // CUstreamCaptureMode
   Result (*EventCreate)(Event *, unsigned);
   Result (*EventRecord)(Event, Stream);
   Result (*EventQuery)(Event);
@@ -91,6 +98,8 @@ struct Api {
   Result (*EventDestroy)(Event);
   Result (*StreamSynchronize)(Stream);
   Result (*PointerGetAttribute)(void *, int, DevicePtr);
+  // Optional: several attributes in one call (0 / null for unknown memory).
+  Result (*PointerGetAttributes)(unsigned, int *, void **, DevicePtr);
   Result (*GetErrorString)(Result, const char **);
   Result (*GetErrorName)(Result, const char **);
 };

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <dirent.h>
@@ -150,6 +151,16 @@ const std::string *CacheArtifact::find(const std::string &name) const {
     if (f.first == name)
       return &f.second;
   return nullptr;
+}
+
+std::string defaultCacheDir() {
+  if (const char *env = getenv("ATTNC_CACHE_DIR"))
+    return env;
+  if (const char *xdg = getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
+    return std::string(xdg) + "/attnc";
+  if (const char *home = getenv("HOME"); home && *home == '/')
+    return std::string(home) + "/.cache/attnc";
+  return "";
 }
 
 const char *cacheStatusName(CacheStatus s) {

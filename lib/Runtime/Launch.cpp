@@ -78,27 +78,62 @@ void attnc::rt::freeStreamBuffer(const cu::Api &A, attnc_kernel::PerContext::Str
 
 namespace {
 
+/// The buffer of a launch captured into a CUDA graph: a new allocation that
+/// no later launch rewrites, filled through the private upload stream with
+/// the capture mode relaxed for this thread (an allocation and a copy on a
+/// stream outside the capture are then allowed), as PyTorch's allocator does
+/// during capture. The workspace's zeroing is captured as a memset node.
+attnc_status captureBuffer(const cu::Api &A, attnc_kernel::PerContext *pc, cu::Stream st, const void *maps,
+                           size_t mapBytes, size_t mapPart, const Bound &b, cu::DevicePtr &base) {
+  if (!A.StreamCreate || !A.StreamDestroy || !A.ThreadExchangeStreamCaptureMode)
+    return fail(ATTNC_ERR_NO_DRIVER, "the stream is being captured into a CUDA graph, and this CUDA driver lacks "
+                                     "cuThreadExchangeStreamCaptureMode or cuStreamCreate");
+  int mode = cu::STREAM_CAPTURE_MODE_RELAXED;
+  cu::Result r = A.ThreadExchangeStreamCaptureMode(&mode);
+  if (r != cu::SUCCESS)
+    return fail(ATTNC_ERR_CUDA, "cuThreadExchangeStreamCaptureMode failed: " + cu::errorText(A, r));
+  size_t need = mapPart + (size_t)b.wsBytes;
+  cu::DevicePtr alloc = 0;
+  std::string what;
+  if (!pc->upload && (r = A.StreamCreate(&pc->upload, cu::STREAM_NON_BLOCKING)) != cu::SUCCESS)
+    what = "cuStreamCreate";
+  else if ((r = A.MemAlloc(&alloc, need + 256)) != cu::SUCCESS)
+    what = "allocating " + std::to_string(need) + " bytes for a captured launch's tensor maps and workspace";
+  else {
+    base = (alloc + 255) & ~(cu::DevicePtr)255;
+    pc->graphBuffers.push_back(alloc);
+    if (mapBytes && ((r = A.MemcpyHtoDAsync(base, maps, mapBytes, pc->upload)) != cu::SUCCESS ||
+                     (r = A.StreamSynchronize(pc->upload)) != cu::SUCCESS))
+      what = "copying a captured launch's tensor maps to the device";
+  }
+  A.ThreadExchangeStreamCaptureMode(&mode); // restores the caller's mode
+  if (!what.empty())
+    return fail((attnc_status)cuStatus(r), what + " failed: " + cu::errorText(A, r));
+  if (b.wsZeroBytes > 0 &&
+      (r = A.MemsetD32Async(base + mapPart, 0, (size_t)b.wsZeroBytes / 4, st)) != cu::SUCCESS)
+    return fail(ATTNC_ERR_CUDA, "zeroing the workspace failed: " + cu::errorText(A, r));
+  return ATTNC_OK;
+}
+
 /// The device buffer of a launch on `st` (PerContext::StreamBuffer): the
 /// tensor maps, uploaded only when they differ from what the buffer holds,
 /// then the workspace, whose zeroed prefix (the split-KV counters) is cleared
-/// with a stream-ordered memset. sb = null when the kernel needs none.
+/// with a stream-ordered memset. sb = null when the kernel needs none or the
+/// launch is being captured (captureBuffer); base = the buffer's address.
 attnc_status launchBuffer(const cu::Api &A, attnc_kernel::PerContext *pc, cu::Stream st, const void *maps,
                           size_t mapBytes, size_t mapPart, const Bound &b,
-                          attnc_kernel::PerContext::StreamBuffer *&sb) {
+                          attnc_kernel::PerContext::StreamBuffer *&sb, cu::DevicePtr &base) {
   size_t need = mapPart + (size_t)b.wsBytes;
   sb = nullptr;
+  base = 0;
   if (!need)
     return ATTNC_OK;
-  // A captured graph would keep this buffer's address while later launches
-  // rewrite it, and the upload from pageable memory cannot be captured.
   int capture = 0;
   cu::Result r = A.StreamIsCapturing(st, &capture);
   if (r != cu::SUCCESS)
     return fail(ATTNC_ERR_CUDA, "cuStreamIsCapturing failed: " + cu::errorText(A, r));
-  if (capture != 0)
-    return fail(ATTNC_ERR_INVALID_ARGUMENT, "the stream is being captured into a CUDA graph: launches of this "
-                                            "kernel cannot be captured yet (its tensor maps and workspace are "
-                                            "uploaded per launch)");
+  if (capture != cu::STREAM_CAPTURE_STATUS_NONE)
+    return captureBuffer(A, pc, st, maps, mapBytes, mapPart, b, base);
   unsigned long long id = 0;
   if ((r = A.StreamGetId(st, &id)) != cu::SUCCESS)
     return fail(ATTNC_ERR_CUDA, "cuStreamGetId failed: " + cu::errorText(A, r));
@@ -134,6 +169,7 @@ attnc_status launchBuffer(const cu::Api &A, attnc_kernel::PerContext *pc, cu::St
     bufs.push_back(std::move(e));
     sb = &bufs.back();
   }
+  base = sb->base;
   const char *mp = (const char *)maps;
   if (mapBytes && (sb->maps.size() != mapBytes || memcmp(sb->maps.data(), mp, mapBytes) != 0)) {
     if ((r = A.MemcpyHtoDAsync(sb->base, mp, mapBytes, st)) != cu::SUCCESS) {
@@ -217,22 +253,38 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
                                          " but the current context is on device " + std::to_string(ctxDev));
     cu::DevicePtr p = (cu::DevicePtr)(uintptr_t)t.data;
     unsigned memType = 0;
-    r = A.PointerGetAttribute(&memType, cu::POINTER_ATTRIBUTE_MEMORY_TYPE, p);
+    int ordinal = -1;
+    cu::DevicePtr start = 0;
+    size_t size = 0;
+    if (A.PointerGetAttributes) {
+      // One driver call for the four attributes (a launch checks every
+      // tensor: this is most of the runtime's host time per launch).
+      int attrs[4] = {cu::POINTER_ATTRIBUTE_MEMORY_TYPE, cu::POINTER_ATTRIBUTE_DEVICE_ORDINAL,
+                      cu::POINTER_ATTRIBUTE_RANGE_START_ADDR, cu::POINTER_ATTRIBUTE_RANGE_SIZE};
+      void *data[4] = {&memType, &ordinal, &start, &size};
+      r = A.PointerGetAttributes(4, attrs, data, p);
+      if (r == cu::SUCCESS && memType == 0)
+        return fail(ATTNC_ERR_POINTER, argName(k, i) + ": " + hex(t.data) +
+                                           " is not memory known to CUDA (a host pointer?)");
+    } else {
+      r = A.PointerGetAttribute(&memType, cu::POINTER_ATTRIBUTE_MEMORY_TYPE, p);
+      if (r == cu::SUCCESS) {
+        A.PointerGetAttribute(&ordinal, cu::POINTER_ATTRIBUTE_DEVICE_ORDINAL, p);
+        if (A.PointerGetAttribute(&start, cu::POINTER_ATTRIBUTE_RANGE_START_ADDR, p) != cu::SUCCESS ||
+            A.PointerGetAttribute(&size, cu::POINTER_ATTRIBUTE_RANGE_SIZE, p) != cu::SUCCESS)
+          size = 0;
+      }
+    }
     if (r != cu::SUCCESS)
       return fail(ATTNC_ERR_POINTER, argName(k, i) + ": " + hex(t.data) +
                                          " is not memory known to CUDA (a host pointer?): " + cu::errorText(A, r));
     if (memType == cu::MEMORYTYPE_HOST)
       return fail(ATTNC_ERR_POINTER, argName(k, i) + ": " + hex(t.data) + " is host memory, not device memory");
-    int ordinal = -1;
-    if (A.PointerGetAttribute(&ordinal, cu::POINTER_ATTRIBUTE_DEVICE_ORDINAL, p) == cu::SUCCESS &&
-        memType == cu::MEMORYTYPE_DEVICE && ordinal != ctxDev)
+    if (memType == cu::MEMORYTYPE_DEVICE && ordinal >= 0 && ordinal != ctxDev)
       return fail(ATTNC_ERR_POINTER, argName(k, i) + ": " + hex(t.data) + " is memory of device " +
                                          std::to_string(ordinal) + ", the current context is on device " +
                                          std::to_string(ctxDev));
-    cu::DevicePtr start = 0;
-    size_t size = 0;
-    if (A.PointerGetAttribute(&start, cu::POINTER_ATTRIBUTE_RANGE_START_ADDR, p) == cu::SUCCESS &&
-        A.PointerGetAttribute(&size, cu::POINTER_ATTRIBUTE_RANGE_SIZE, p) == cu::SUCCESS && size > 0) {
+    if (size > 0 && start <= p) {
       uint64_t avail = start + size - p;
       if ((uint64_t)b.extentBytes[i] > avail)
         return fail(ATTNC_ERR_POINTER, argName(k, i) + ": the allocation at " + hex(t.data) + " holds " +
@@ -269,11 +321,11 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
     std::string desc;
     for (int d = 0; d < ps.rank; ++d) {
       int64_t v, bx, e;
-      if (attnc_status s = evalOrFail(ps.globalDims[d], b, ps.name + ".global_dims", v))
+      if (attnc_status s = evalOrFail(ps.globalDims[d], b, [&] { return ps.name + ".global_dims"; }, v))
         return s;
-      if (attnc_status s = evalOrFail(ps.box[d], b, ps.name + ".box", bx))
+      if (attnc_status s = evalOrFail(ps.box[d], b, [&] { return ps.name + ".box"; }, bx))
         return s;
-      if (attnc_status s = evalOrFail(ps.elementStrides[d], b, ps.name + ".element_strides", e))
+      if (attnc_status s = evalOrFail(ps.elementStrides[d], b, [&] { return ps.name + ".element_strides"; }, e))
         return s;
       if (v < 1 || v > (int64_t(1) << 32))
         return fail(ATTNC_ERR_LIMIT, ps.name + ": global_dims[" + std::to_string(d) + "] = " + std::to_string(v) +
@@ -286,7 +338,7 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
       desc += (d ? "," : "") + std::to_string(v);
       if (d + 1 < ps.rank) {
         int64_t s;
-        if (attnc_status st2 = evalOrFail(ps.globalStridesBytes[d], b, ps.name + ".global_strides_bytes", s))
+        if (attnc_status st2 = evalOrFail(ps.globalStridesBytes[d], b, [&] { return ps.name + ".global_strides_bytes"; }, s))
           return st2;
         if (s < 16 || s % 16 != 0 || s >= (int64_t(1) << 40))
           return fail(ATTNC_ERR_LIMIT, ps.name + ": global stride " + std::to_string(s) +
@@ -308,9 +360,9 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
   size_t mapBytes = maps.size() * sizeof(cu::TensorMap);
   size_t mapPart = (mapBytes + 255) & ~(size_t)255;
   attnc_kernel::PerContext::StreamBuffer *sb = nullptr;
-  if (attnc_status s = launchBuffer(A, pc, st, maps.data(), mapBytes, mapPart, b, sb))
+  cu::DevicePtr mapBase = 0;
+  if (attnc_status s = launchBuffer(A, pc, st, maps.data(), mapBytes, mapPart, b, sb, mapBase))
     return s;
-  cu::DevicePtr mapBase = sb ? sb->base : 0;
   std::vector<uint64_t> slots(m.params.size(), 0);
   std::vector<void *> ptrs(m.params.size(), nullptr);
   for (size_t p = 0; p < m.params.size(); ++p) {

@@ -287,6 +287,10 @@ void attnc_kernel_free(attnc_kernel *k) {
         api->CtxSetCurrent(e.ctx);
         for (auto &sb : e.buffers)
           freeStreamBuffer(*api, sb);
+        for (cu::DevicePtr g : e.graphBuffers)
+          api->MemFree(g);
+        if (e.upload)
+          api->StreamDestroy(e.upload);
         api->ModuleUnload(e.mod);
       }
       api->CtxSetCurrent(prev);

@@ -48,6 +48,12 @@ struct attnc_kernel {
       attnc::rt::cu::Event done;
     };
     std::vector<StreamBuffer> buffers;
+    /// Buffers of launches captured into CUDA graphs: each captured launch
+    /// gets its own, never rewritten, freed with the kernel (a graph must
+    /// not outlive the kernels it launches). `upload` is a private
+    /// non-blocking stream that fills them outside the capture.
+    std::vector<attnc::rt::cu::DevicePtr> graphBuffers;
+    attnc::rt::cu::Stream upload = nullptr;
   };
   std::vector<PerContext> loaded;
 };
@@ -82,7 +88,15 @@ void freeStreamBuffer(const cu::Api &A, attnc_kernel::PerContext::StreamBuffer &
 
 /// Evaluates a manifest expression for a launch, or fails (ATTNC_ERR_LIMIT)
 /// naming `what`.
-attnc_status evalOrFail(const Expr &e, const Bound &b, const std::string &what, int64_t &out);
+/// Evaluates e over b's sizes; on failure records the error, prefixed by
+/// what() (built only then: this runs many times per launch).
+template <class What>
+attnc_status evalOrFail(const Expr &e, const Bound &b, What what, int64_t &out) {
+  std::string err;
+  if (e.eval(b.dims.data(), out, err))
+    return ATTNC_OK;
+  return fail(ATTNC_ERR_LIMIT, std::string(what()) + ": " + err);
+}
 /// Every host-side check of a launch (attnc_kernel_validate). sms: the
 /// device's SM count for the split-KV choice (0: assume 132, an H100 SXM or
 /// H200, when no device is at hand).

@@ -35,13 +35,6 @@ static int64_t chooseSplits(int64_t ctas, int64_t keyTiles, int64_t sms, int64_t
   return 1;
 }
 
-attnc_status attnc::rt::evalOrFail(const Expr &e, const Bound &b, const std::string &what, int64_t &out) {
-  std::string err;
-  if (!e.eval(b.dims.data(), out, err))
-    return fail(ATTNC_ERR_LIMIT, what + ": " + err);
-  return ATTNC_OK;
-}
-
 static std::string dimsText(const attnc_kernel *k, const Bound &b, const Expr &e) {
   std::vector<int> ids;
   e.collectDims(ids);
@@ -72,10 +65,10 @@ static attnc_status splitCount(const attnc_kernel *k, bool choose, int sms, Boun
   }
   int64_t keyTiles, g[3], ctas = 0;
   b.dims[m.splitDim] = 1;
-  if (attnc_status s = evalOrFail(m.keyTiles, b, "split_kv.key_tiles", keyTiles))
+  if (attnc_status s = evalOrFail(m.keyTiles, b, [&] { return "split_kv.key_tiles"; }, keyTiles))
     return s;
   for (int a = 0; a < 3; ++a)
-    if (attnc_status s = evalOrFail(m.grid[a], b, "grid", g[a]))
+    if (attnc_status s = evalOrFail(m.grid[a], b, [&] { return "grid"; }, g[a]))
       return s;
   if (__builtin_mul_overflow(g[0], g[1], &ctas) || __builtin_mul_overflow(ctas, g[2], &ctas))
     return fail(ATTNC_ERR_LIMIT, "the grid overflows 64 bits");
@@ -100,7 +93,17 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
   }
   const size_t nd = m.dims.size();
   b.dims.assign(nd, 0);
-  std::vector<std::string> src(nd); // where each dim got its value; empty = unbound
+  // Where each dim got its value (the text is built only for an error):
+  // kUnbound, kFromDims (dims[]), kFromSplit, or tensor * kRankSlots + axis.
+  enum : int { kUnbound = -1, kFromDims = -2, kFromSplit = -3, kRankSlots = ATTNC_MAX_RANK };
+  std::vector<int> src(nd, kUnbound);
+  auto srcText = [&](size_t d) -> std::string {
+    if (src[d] == kFromDims)
+      return "dims[" + std::to_string(d) + "] (" + m.dims[d] + ")";
+    if (src[d] == kFromSplit)
+      return "the runtime's split-KV choice";
+    return argName(k, src[d] / kRankSlots) + " shape[" + std::to_string(src[d] % kRankSlots) + "]";
+  };
   if (dimsIn) {
     for (size_t d = 0; d < nd; ++d) {
       if (dimsIn[d] < -1)
@@ -109,7 +112,7 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
                                                     ": expected a size >= 0, or -1 to infer it from the tensors");
       if (dimsIn[d] >= 0) {
         b.dims[d] = dimsIn[d];
-        src[d] = "dims[" + std::to_string(d) + "] (" + m.dims[d] + ")";
+        src[d] = kFromDims;
       }
     }
   }
@@ -142,32 +145,32 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
       if (d < 0)
         continue;
       int64_t v = args[i].shape[j];
-      std::string here = argName(k, i) + " shape[" + std::to_string(j) + "]";
-      if (src[d].empty()) {
+      if (src[d] == kUnbound) {
         b.dims[d] = v;
-        src[d] = here;
+        src[d] = i * kRankSlots + (int)j;
       } else if (b.dims[d] != v) {
-        return fail(ATTNC_ERR_SHAPE, "inconsistent size " + m.dims[d] + ": " + src[d] + " = " +
+        std::string here = argName(k, i) + " shape[" + std::to_string(j) + "]";
+        return fail(ATTNC_ERR_SHAPE, "inconsistent size " + m.dims[d] + ": " + srcText(d) + " = " +
                                          std::to_string(b.dims[d]) + " but " + here + " = " + std::to_string(v) +
                                          " (expected shape " + shapeText(ts.shape) + ", got " + shapeText(args[i]) +
                                          ")");
       }
     }
   }
-  const bool chooseSplit = m.splitDim >= 0 && src[m.splitDim].empty();
+  const bool chooseSplit = m.splitDim >= 0 && src[m.splitDim] == kUnbound;
   if (chooseSplit) {
     b.dims[m.splitDim] = 1; // chosen by splitCount once the other sizes are bound
-    src[m.splitDim] = "the runtime's split-KV choice";
+    src[m.splitDim] = kFromSplit;
   }
   for (size_t d = 0; d < nd; ++d) {
-    if (src[d].empty())
+    if (src[d] == kUnbound)
       return fail(ATTNC_ERR_SHAPE, "size " + m.dims[d] + " is not given by any tensor's shape; pass it in dims[" +
                                        std::to_string(d) + "]");
     if (b.dims[d] < 1)
-      return fail(ATTNC_ERR_SHAPE, "size " + m.dims[d] + " = " + std::to_string(b.dims[d]) + " (from " + src[d] +
+      return fail(ATTNC_ERR_SHAPE, "size " + m.dims[d] + " = " + std::to_string(b.dims[d]) + " (from " + srcText(d) +
                                        "): every run-time size must be at least 1");
     if (b.dims[d] > INT32_MAX)
-      return fail(ATTNC_ERR_LIMIT, "size " + m.dims[d] + " = " + std::to_string(b.dims[d]) + " (from " + src[d] +
+      return fail(ATTNC_ERR_LIMIT, "size " + m.dims[d] + " = " + std::to_string(b.dims[d]) + " (from " + srcText(d) +
                                        ") exceeds the kernel's i32 range");
   }
   // The split count before anything that may read it.
@@ -180,7 +183,7 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
       if (ts.shape[j].dimId() >= 0)
         continue;
       int64_t want;
-      if (attnc_status s = evalOrFail(ts.shape[j], b, argName(k, i) + " shape[" + std::to_string(j) + "]", want))
+      if (attnc_status s = evalOrFail(ts.shape[j], b, [&] { return argName(k, i) + " shape[" + std::to_string(j) + "]"; }, want))
         return s;
       if (args[i].shape[j] != want) {
         std::string why = ts.shape[j].isLiteral() ? std::to_string(want)
@@ -196,7 +199,7 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
   // Constraints among the sizes.
   for (const Expr &c : m.constraints) {
     int64_t v;
-    if (attnc_status s = evalOrFail(c, b, "constraint '" + c.text() + "'", v))
+    if (attnc_status s = evalOrFail(c, b, [&] { return "constraint '" + c.text() + "'"; }, v))
       return s;
     if (!v)
       return fail(ATTNC_ERR_SHAPE, "constraint '" + c.text() + "' does not hold (" + dimsText(k, b, c) + ")");
@@ -208,7 +211,7 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
     if (ps.kind != ParamSpec::I32)
       continue;
     int64_t v;
-    if (attnc_status s = evalOrFail(ps.value, b, "parameter " + ps.name, v))
+    if (attnc_status s = evalOrFail(ps.value, b, [&] { return "parameter " + ps.name; }, v))
       return s;
     if (v < INT32_MIN || v > INT32_MAX)
       return fail(ATTNC_ERR_LIMIT, "parameter " + ps.name + " = " + ps.value.text() + " = " + std::to_string(v) +
@@ -217,14 +220,14 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
   }
   static const char *axis[] = {"x", "y", "z"};
   for (int a = 0; a < 3; ++a) {
-    if (attnc_status s = evalOrFail(m.grid[a], b, std::string("grid.") + axis[a], b.grid[a]))
+    if (attnc_status s = evalOrFail(m.grid[a], b, [&] { return std::string("grid.") + axis[a]; }, b.grid[a]))
       return s;
     int64_t lim = a == 0 ? INT32_MAX : 65535;
     if (b.grid[a] < 1 || b.grid[a] > lim)
       return fail(ATTNC_ERR_LIMIT, std::string("grid.") + axis[a] + " = " + m.grid[a].text() + " = " +
                                        std::to_string(b.grid[a]) + " is outside 1.." + std::to_string(lim) + " (" +
                                        dimsText(k, b, m.grid[a]) + ")");
-    if (attnc_status s = evalOrFail(m.block[a], b, std::string("block.") + axis[a], b.block[a]))
+    if (attnc_status s = evalOrFail(m.block[a], b, [&] { return std::string("block.") + axis[a]; }, b.block[a]))
       return s;
     if (b.block[a] < 1 || b.block[a] > 1024)
       return fail(ATTNC_ERR_LIMIT, std::string("block.") + axis[a] + " = " + std::to_string(b.block[a]) +
@@ -235,9 +238,9 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
   for (const ParamSpec &ps : m.params) {
     if (ps.kind != ParamSpec::Workspace)
       continue;
-    if (attnc_status s = evalOrFail(ps.bytes, b, ps.name + ".bytes", b.wsBytes))
+    if (attnc_status s = evalOrFail(ps.bytes, b, [&] { return ps.name + ".bytes"; }, b.wsBytes))
       return s;
-    if (attnc_status s = evalOrFail(ps.zeroBytes, b, ps.name + ".zero_bytes", b.wsZeroBytes))
+    if (attnc_status s = evalOrFail(ps.zeroBytes, b, [&] { return ps.name + ".zero_bytes"; }, b.wsZeroBytes))
       return s;
     // A sanity cap (64 GiB) on what the expressions give; the driver's
     // allocation reports what the device cannot hold. The zeroed prefix is
@@ -248,7 +251,7 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
                                        std::to_string(b.wsZeroBytes) +
                                        " zeroed, a multiple of 4 at most that) is out of range");
   }
-  if (attnc_status s = evalOrFail(m.sharedBytes, b, "shared_bytes", b.shared))
+  if (attnc_status s = evalOrFail(m.sharedBytes, b, [&] { return "shared_bytes"; }, b.shared))
     return s;
   if (b.shared < 0 || b.shared > INT32_MAX)
     return fail(ATTNC_ERR_LIMIT, "shared_bytes = " + std::to_string(b.shared) + " is out of range");
@@ -303,8 +306,7 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
         int64_t base = 1; // element stride the map needs for this group's innermost dim
         if (g > 0) {
           int64_t sb;
-          if (attnc_status s = evalOrFail(ps.globalStridesBytes[g - 1], b,
-                                          ps.name + ".global_strides_bytes[" + std::to_string(g - 1) + "]", sb))
+          if (attnc_status s = evalOrFail(ps.globalStridesBytes[g - 1], b, [&] { return ps.name + ".global_strides_bytes[" + std::to_string(g - 1) + "]"; }, sb))
             return s;
           if (sb % es != 0 || sb % 16 != 0)
             return fail(ATTNC_ERR_STRIDE, ps.name + ": global stride " + std::to_string(sb) +

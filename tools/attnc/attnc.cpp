@@ -14,6 +14,7 @@
 #include "attnc/Frontend/IndexInputs.h"
 #include "attnc/Frontend/SpecToMLIR.h"
 #include "attnc/Passes/Passes.h"
+#include "attnc/Runtime/KernelCache.h"
 #include "attnc/Spec/Parser.h"
 #include "attnc/Support/Npy.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
@@ -52,6 +53,10 @@ static cl::opt<std::string> dtypeArg(
                       "or f16 (GPU targets; default bf16)"),
     cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<bool> quiet("quiet", cl::desc("Print only errors"), cl::sub(cl::SubCommand::getAll()));
+static cl::opt<bool> timeStages("time",
+                                cl::desc("Print the time of each stage (parse, IR, passes, LLVM and "
+                                         "ptxas, kernel cache) to stderr"),
+                                cl::sub(compileCmd));
 
 enum class Emit { Attn, Cascade, LLVM };
 static cl::opt<Emit> emitLevel(
@@ -81,7 +86,8 @@ static cl::opt<int64_t> blockN(
 
 static cl::opt<std::string> cacheDir(
     "cache-dir",
-    cl::desc("GPU kernel cache directory (default $ATTNC_CACHE_DIR; none if unset). Entries are "
+    cl::desc("GPU kernel cache directory (default $ATTNC_CACHE_DIR, else ~/.cache/attnc; "
+             "ATTNC_CACHE_DIR= disables it). Entries are "
              "keyed by the spec, dims, dtype, target and compiler version; a filled cache works "
              "without recompiling"),
     cl::sub(compileCmd), cl::sub(runCmd));
@@ -113,12 +119,9 @@ int fail(llvm::Error err) {
   return 1;
 }
 
-/// --cache-dir, else $ATTNC_CACHE_DIR, else no cache.
+/// --cache-dir, else the default shared with libattnc (rt::defaultCacheDir).
 std::string kernelCacheDir() {
-  if (!cacheDir.empty())
-    return cacheDir;
-  const char *env = getenv("ATTNC_CACHE_DIR");
-  return env ? env : "";
+  return !cacheDir.empty() ? cacheDir.getValue() : attnc::rt::defaultCacheDir();
 }
 
 /// Splits NAME=VALUE.
@@ -244,17 +247,20 @@ int checkMain(MLIRContext &ctx, const spec::Spec &spec) {
   return 0;
 }
 
-int compileMain(MLIRContext &ctx, const spec::Spec &spec) {
+int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
   auto opts = loweringOptions(spec);
   if (!opts)
     return fail(opts.takeError());
+  TimingScope buildTiming = timing.nest("build attn IR");
   OwningOpRef<ModuleOp> module = buildModule(ctx, spec, *opts);
+  buildTiming.stop();
   if (!module)
     return 1;
   if (!target.empty()) {
     if (outputFile.empty())
       return fail("--target=" + target + " needs -o DIR for the artifacts");
     if (target == "cpu") {
+      TimingScope cpuTiming = timing.nest("CPU lowering, LLVM, object file");
       if (llvm::Error err = writeCPUArtifacts(*module, opts->floatBits, outputFile))
         return fail(std::move(err));
       if (!quiet)
@@ -267,6 +273,11 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec) {
       GPUKernelOptions kopts;
       kopts.decode = decodeKernel;
       kopts.blockN = blockN;
+      kopts.timing = &timing;
+      size_t attentions = 0;
+      module->walk([&](attn::AttentionOp) { ++attentions; });
+      if (!quiet && attentions > 1)
+        llvm::errs() << "kernels: compiling " << attentions << " attentions for " << target << "\n";
       auto kernels =
           compileForGPUCached(*module, target, kernelCacheDir(), &status, kopts);
       if (!kernels)
@@ -507,7 +518,14 @@ int main(int argc, char **argv) {
   if (!checkCmd && !compileCmd && !runCmd)
     return fail("expected a subcommand: check, compile or run (see --help)");
 
+  // --time: MLIR's timing manager, which prints its report (to stderr) on
+  // destruction.
+  DefaultTimingManager timingManager;
+  timingManager.setEnabled(compileCmd && timeStages);
+  TimingScope timing = timingManager.getRootScope();
+  TimingScope parseTiming = timing.nest("parse spec");
   auto spec = spec::parseSpecFile(specPath);
+  parseTiming.stop();
   if (!spec)
     return fail(spec.takeError());
   DialectRegistry registry;
@@ -520,6 +538,6 @@ int main(int argc, char **argv) {
   if (checkCmd)
     return checkMain(ctx, *spec);
   if (compileCmd)
-    return compileMain(ctx, *spec);
+    return compileMain(ctx, *spec, timing);
   return runMain(ctx, *spec);
 }

@@ -4,6 +4,7 @@
 
 #include "attnc/Support/Npy.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/Error.h"
 
 #include <string>
@@ -27,6 +28,9 @@ struct GPUKernelOptions {
   bool decode = false;
   /// KV tile rows (64 or 128); 0: the kernel's choice.
   int64_t blockN = 0;
+  /// Where the stages report their time (`attnc compile --time`); not a
+  /// kernel choice, so not part of the cache key.
+  mlir::TimingScope *timing = nullptr;
 };
 
 /// Compiles every attention of `module` (attn level, 16-bit tensors, static

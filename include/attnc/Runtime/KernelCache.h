@@ -33,6 +33,11 @@
 namespace attnc {
 namespace rt {
 
+/// The kernel cache folder shared by the CLI, libattnc and Python:
+/// $ATTNC_CACHE_DIR when set (set but empty: no cache), else
+/// $XDG_CACHE_HOME/attnc, else $HOME/.cache/attnc, else "" (no cache).
+std::string defaultCacheDir();
+
 /// SHA-256 of data, as 64 lowercase hex digits.
 std::string sha256Hex(const void *data, size_t size);
 /// SHA-256 of data, 32 bytes.

@@ -167,9 +167,10 @@ attnc_status attnc_kernel_validate(const attnc_kernel *kernel, const attnc_tenso
  * The tensor maps and a decode kernel's workspace live in a device buffer
  * that the kernel keeps per (context, stream) and reuses across launches on
  * that stream (maps are uploaded only when they change); attnc_kernel_free
- * releases them. Launches on a stream that is being captured into a CUDA
- * graph are refused (ATTNC_ERR_INVALID_ARGUMENT): the graph would keep a
- * buffer that later launches rewrite. A decode kernel's split count (the manifest's split_kv dim,
+ * releases them. A launch on a stream that is being captured into a CUDA
+ * graph gets a buffer of its own instead, filled before the capture returns
+ * and kept until attnc_kernel_free: free the kernel only after the graphs
+ * that launch it. A decode kernel's split count (the manifest's split_kv dim,
  * usually "S") is taken from dims[] when given (>= 0), else chosen from the
  * grid and the device's SM count. */
 attnc_status attnc_kernel_launch(attnc_kernel *kernel, const attnc_tensor *args, int nargs,

@@ -4,15 +4,28 @@
     fn = attnc.compile(spec_text, B=1, H=8, L=1024, D=64)   # or a path, or the JSON form as a dict
     o = fn(q, k, v)        # NumPy arrays or torch CPU tensors; returns the same kind
 
+    fn = attnc.compile(spec_text, target="cuda", B=1, H=8, L=1024, D=64)   # Hopper (sm_90a)
+    o = fn(q, k, v)                     # torch CUDA tensors (bf16 or f16), on the current stream
+    o, lse = fn(q, k, v, return_lse=True)
+
 Inputs are taken in the spec's declaration order, positionally or by name.
-The CPU target runs the float32 (or float64) reference compiled for this host.
+The CPU target runs the float32 (or float64) reference compiled for this host;
+the GPU target launches the compiled kernels on the caller's current CUDA
+stream with no host copies and no allocation but the outputs. GPU calls go
+through a torch.library custom op (with a fake implementation) while
+torch.compile traces, and may be captured into CUDA graphs.
 """
+import itertools
 import json
 import os
+import re
 
 from ._attnc import Error, Program
 
 __all__ = ["compile", "Error", "Compiled"]
+
+_TARGETS = {"cpu": "cpu", "cuda": "sm_90a", "gpu": "sm_90a", "sm_90a": "sm_90a"}
+_op_ids = itertools.count()
 
 
 def _spec_text(spec):
@@ -30,12 +43,16 @@ def _spec_text(spec):
 class Compiled:
     """A spec compiled with its dims bound; call it on the inputs."""
 
-    def __init__(self, program):
+    def __init__(self, program, target):
         self.program = program
+        self.target = target
         self.inputs = [name for name, _, _ in program.inputs]
         self.outputs = [name for name, _, _ in program.outputs]
+        # Built here, not on the first call: that call may be inside a
+        # torch.compile trace, which must not see the op being registered.
+        self._gpu = _GPUPlan(self) if target == "sm_90a" else None
 
-    def __call__(self, *args, **named):
+    def _bind(self, args, named):
         if len(args) > len(self.inputs):
             raise TypeError(f"{self.program.name}: {len(self.inputs)} inputs, got {len(args)}")
         values = dict(zip(self.inputs, args))
@@ -48,8 +65,16 @@ class Compiled:
         missing = [n for n in self.inputs if n not in values]
         if missing:
             raise TypeError(f"{self.program.name}: missing inputs {', '.join(missing)}")
-        torch_in = any(type(v).__module__.startswith("torch") for v in values.values())
-        arrays = [_as_numpy(values[n], n) for n in self.inputs]
+        return [values[n] for n in self.inputs]
+
+    def __call__(self, *args, return_lse=False, **named):
+        tensors = list(args) if not named and len(args) == len(self.inputs) else self._bind(args, named)
+        if self.target == "sm_90a":
+            return _run_cuda(self, tensors, return_lse)
+        if return_lse:
+            raise Error("return_lse: the CPU target returns the outputs only")
+        torch_in = any(type(v).__module__.startswith("torch") for v in tensors)
+        arrays = [_as_numpy(value, name) for value, name in zip(tensors, self.inputs)]
         outs = self.program.run_cpu(arrays)
         if torch_in:
             import torch
@@ -66,12 +91,114 @@ def _as_numpy(value, name):
     return np.asarray(value)
 
 
+# ---- the GPU target (torch CUDA tensors) ------------------------------------
+
+class _GPUPlan:
+    """What a GPU call needs, computed once: the torch dtypes and shapes of
+    the signature, and the custom op that torch.compile traces."""
+
+    def __init__(self, compiled):
+        import torch
+        dtypes = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32,
+                  "float64": torch.float64, "int32": torch.int32, "int64": torch.int64}
+        prog = compiled.program
+        self.ins = [(name, dtypes[dt], tuple(shape)) for name, dt, shape in prog.inputs]
+        self.outs = [(name, dtypes[dt], tuple(shape)) for name, dt, shape in prog.outputs]
+        self.op = _custom_op(compiled, self)
+        self.f32 = torch.float32
+        compiler = getattr(torch, "compiler", None)
+        self.compiling = getattr(compiler, "is_compiling", lambda: False)
+        # The current stream as a raw CUstream, without building a Stream
+        # object per call where this torch has the fast accessor.
+        raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+        self.stream = raw if raw is not None else lambda i: torch.cuda.current_stream(i).cuda_stream
+
+
+def _refuse(plan_entry, t, what):
+    """Raises attnc.Error saying why T cannot be input PLAN_ENTRY."""
+    name, dtype, shape = plan_entry
+    if not hasattr(t, "is_cuda"):
+        raise Error(f"{what} '{name}': a {type(t).__name__}; the GPU target takes torch CUDA tensors")
+    if not t.is_cuda:
+        raise Error(f"{what} '{name}' is on {t.device}; the GPU target takes CUDA tensors")
+    if t.dtype != dtype:
+        raise Error(f"{what} '{name}': expected {dtype}, got {t.dtype}")
+    raise Error(f"{what} '{name}': expected shape {list(shape)}, got {list(t.shape)}")
+
+
+def _launch(compiled, plan, tensors, with_lse=True):
+    """Allocates the outputs (and their LSE) on the inputs' device and
+    launches on its current stream; returns outputs + LSEs. Without LSEs the
+    program writes them to a scratch buffer of its own."""
+    first = tensors[0]
+    outs = [first.new_empty(shape, dtype=dtype) for _, dtype, shape in plan.outs]
+    lses = [first.new_empty(shape[:-1], dtype=plan.f32) for _, _, shape in plan.outs] if with_lse else []
+    every = tensors + outs + lses
+    index = first.get_device()
+    compiled.program.run_gpu([t.data_ptr() for t in every], [t.stride() for t in every], index, with_lse,
+                             plan.stream(index))
+    return outs + lses
+
+
+def _run_cuda(compiled, tensors, return_lse):
+    plan = compiled._gpu
+    index = None
+    for entry, t in zip(plan.ins, tensors):
+        if not getattr(t, "is_cuda", False) or t.dtype != entry[1] or t.shape != entry[2]:
+            _refuse(entry, t, "input")
+        if index is None:
+            index = t.get_device()
+        elif t.get_device() != index:
+            raise Error(f"{compiled.program.name}: input '{entry[0]}' is on cuda:{t.get_device()}, "
+                        f"the first input on cuda:{index}")
+    if plan.op is not None and plan.compiling():
+        results = plan.op(*tensors)
+    else:
+        results = _launch(compiled, plan, tensors, with_lse=return_lse)
+    n = len(plan.outs)
+    outs, lses = list(results[:n]), list(results[n:])
+    if return_lse:
+        return (outs[0], lses[0]) if n == 1 else (tuple(outs), tuple(lses))
+    return outs[0] if n == 1 else tuple(outs)
+
+
+def _custom_op(compiled, plan):
+    """attnc::<variant>_<n>: the program as a torch.library custom op with a
+    fake (meta) implementation, so that torch.compile traces through it.
+    None where the installed torch has no torch.library.custom_op (< 2.4)."""
+    import torch
+    if not hasattr(torch.library, "custom_op"):
+        return None
+    name = re.sub(r"\W", "_", compiled.program.name) + f"_{next(_op_ids)}"
+    args = ", ".join(f"Tensor {re.sub(r'[^A-Za-z0-9_]', '_', n)}" for n, _, _ in plan.ins)
+    rets = ", ".join("Tensor" for _ in range(2 * len(plan.outs)))
+    schema = f"({args}) -> ({rets})"
+
+    def impl(*tensors):
+        return tuple(_launch(compiled, plan, list(tensors)))
+
+    op = torch.library.custom_op(f"attnc::{name}", impl, mutates_args=(), device_types="cuda", schema=schema)
+
+    def fake(*tensors):
+        dev = tensors[0].device
+        outs = [torch.empty(shape, dtype=dtype, device=dev) for _, dtype, shape in plan.outs]
+        return tuple(outs + [torch.empty(shape[:-1], dtype=torch.float32, device=dev)
+                             for _, _, shape in plan.outs])
+
+    op.register_fake(fake)
+    return op
+
+
 def compile(spec, *, target="cpu", dtype="", cache_dir=None, **dims):
     """Compiles SPEC (text, a path, or the JSON form as a dict) with every dim
     bound by keyword (B=..., H=..., ...). target: "cpu" (dtype float32 or
-    float64)."""
+    float64) or "cuda" (also "sm_90a"; dtype bfloat16 or float16). The GPU
+    kernel cache is cache_dir, else the attnc CLI's: $ATTNC_CACHE_DIR, else
+    ~/.cache/attnc."""
+    if target not in _TARGETS:
+        raise ValueError(f"target must be one of {', '.join(_TARGETS)}, not '{target}'")
     text, name = _spec_text(spec)
     if cache_dir is None:
-        cache_dir = os.environ.get("ATTNC_CACHE_DIR", "")
-    program = Program(text, name, {k: int(v) for k, v in dims.items()}, target, dtype, cache_dir)
-    return Compiled(program)
+        cache_dir = ""  # the library's default: $ATTNC_CACHE_DIR, else ~/.cache/attnc
+    program = Program(text, name, {k: int(v) for k, v in dims.items()}, _TARGETS[target], dtype, cache_dir)
+    return Compiled(program, _TARGETS[target])

@@ -1,0 +1,152 @@
+"""The Python package on the GPU target (torch CUDA tensors): results against
+a float64 reference computed with torch, the current stream, the LSE,
+torch.compile through the custom op, CUDA-graph capture, and errors. Skipped
+where torch has no CUDA device (CI); run on the GPU machine."""
+import os
+
+import pytest
+
+import attnc
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (torch.cuda)")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLES = os.path.join(ROOT, "examples")
+
+GQA_CAUSAL = """variant gqa_causal
+dims B, H, Hk, L, D
+input q : [B, H, L, D]
+input k : [B, Hk, L, D]
+input v : [B, Hk, L, D]
+attention a(q, k, v) {
+  carrier causal(align=bottom_right)
+}
+output o = a
+"""
+
+
+def reference(q, k, v, keep, bias=None):
+    """Softmax attention and its LSE in float64 (torch ops, no fused kernels);
+    GQA by h // (H // Hk)."""
+    q, k, v = (t.double() for t in (q, k, v))
+    group = q.shape[1] // k.shape[1]
+    k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
+    s = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5
+    if bias is not None:
+        s = s + bias
+    s = s.masked_fill(~keep, float("-inf"))
+    return torch.softmax(s, dim=-1) @ v, torch.logsumexp(s, dim=-1)
+
+
+def rand(*shape, dtype=torch.bfloat16, seed=0):
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    return torch.randn(*shape, generator=g, device="cuda", dtype=torch.float32).to(dtype)
+
+
+def poisoned_rel_err(o, want):
+    assert torch.isfinite(o).all(), "an output element was not written (or is not finite)"
+    return ((o.double() - want).norm() / want.norm()).item()
+
+
+def causal(Lq, Lk):
+    i = torch.arange(Lq, device="cuda")[:, None] + (Lk - Lq)
+    return torch.arange(Lk, device="cuda")[None, :] <= i
+
+
+def test_gqa_causal_matches_reference_with_lse():
+    B, H, Hk, L, D = 2, 8, 2, 300, 128
+    fn = attnc.compile(GQA_CAUSAL, target="cuda", B=B, H=H, Hk=Hk, L=L, D=D)
+    q, k, v = rand(B, H, L, D, seed=1), rand(B, Hk, L, D, seed=2), rand(B, Hk, L, D, seed=3)
+    o, lse = fn(q, k, v, return_lse=True)
+    assert o.dtype == torch.bfloat16 and o.shape == (B, H, L, D) and lse.shape == (B, H, L)
+    want, want_lse = reference(q, k, v, causal(L, L))
+    assert poisoned_rel_err(o, want) < 1e-2
+    assert (lse.double() - want_lse).abs().max().item() < 2e-2
+
+
+def test_extras_f16_and_a_side_stream():
+    B, H, L, D = 1, 4, 257, 64
+    fn = attnc.compile(os.path.join(EXAMPLES, "05_alibi.attn"), target="cuda", dtype="float16", B=B, H=H, L=L, D=D)
+    q, k, v = (rand(B, H, L, D, dtype=torch.float16, seed=s) for s in (4, 5, 6))
+    slopes = torch.tensor([2.0 ** (-8 * (h + 1) / H) for h in range(H)], device="cuda")
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        o = fn(q, k, v, slopes=slopes)  # launched on `side`, the current stream here
+    side.synchronize()
+    idx = torch.arange(L, device="cuda")
+    bias = slopes.double()[:, None, None] * (idx[None, None, :] - idx[None, :, None])
+    want, _ = reference(q, k, v, causal(L, L), bias)
+    assert poisoned_rel_err(o, want) < 1e-2
+
+
+def test_torch_compile_traces_the_custom_op():
+    if not hasattr(torch.library, "custom_op"):
+        pytest.skip("torch.library.custom_op needs torch >= 2.4")
+    B, H, Hk, L, D = 1, 4, 4, 128, 64
+    fn = attnc.compile(GQA_CAUSAL, target="cuda", B=B, H=H, Hk=Hk, L=L, D=D)
+    q, k, v = (rand(B, H, L, D, seed=s) for s in (7, 8, 9))
+
+    def block(q, k, v):
+        return fn(q * 2, k, v) + 1
+
+    compiled = torch.compile(block, fullgraph=True)
+    got = compiled(q, k, v)
+    want, _ = reference(q * 2, k, v, causal(L, L))
+    assert poisoned_rel_err(got - 1, want) < 1e-2
+
+
+def test_cuda_graph_capture_and_replay():
+    B, H, Hk, L, D = 1, 4, 2, 200, 128
+    fn = attnc.compile(GQA_CAUSAL, target="cuda", B=B, H=H, Hk=Hk, L=L, D=D)
+    q, k, v = rand(B, H, L, D, seed=10), rand(B, Hk, L, D, seed=11), rand(B, Hk, L, D, seed=12)
+    fn(q, k, v)  # warm-up outside the capture (module load)
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        o = fn(q, k, v)
+    for seed in (13, 14):  # new values in the captured buffers, then replay
+        q.copy_(rand(B, H, L, D, seed=seed))
+        o.fill_(float("nan"))
+        graph.replay()
+        torch.cuda.synchronize()
+        want, _ = reference(q, k, v, causal(L, L))
+        assert poisoned_rel_err(o, want) < 1e-2
+
+
+def test_errors_name_the_input():
+    B, H, Hk, L, D = 1, 2, 1, 64, 64
+    fn = attnc.compile(GQA_CAUSAL, target="cuda", B=B, H=H, Hk=Hk, L=L, D=D)
+    q, k = rand(B, H, L, D), rand(B, Hk, L, D)
+    with pytest.raises(attnc.Error, match=r"input 'q': expected torch.bfloat16, got torch.float32"):
+        fn(q.float(), k, k)
+    with pytest.raises(attnc.Error, match=r"input 'k' is on cpu"):
+        fn(q, k.cpu(), k)
+    with pytest.raises(attnc.Error, match=r"input 'v': expected shape \[1, 1, 64, 64\], got \[1, 2, 64, 64\]"):
+        fn(q, k, q)
+    # A view whose last axis is not contiguous cannot be a TMA source: the
+    # runtime refuses it, naming the tensor.
+    with pytest.raises(attnc.Error, match="stride"):
+        fn(q.transpose(2, 3).contiguous().transpose(2, 3), k, k)
+    with pytest.raises(attnc.Error, match="return_lse"):
+        attnc.compile(GQA_CAUSAL, B=B, H=H, Hk=Hk, L=L, D=4)(q.cpu().float()[..., :4], k.cpu().float()[..., :4],
+                                                              k.cpu().float()[..., :4], return_lse=True)
+
+
+def test_strided_heads_view():
+    # q as a [B, L, H, D] buffer viewed as [B, H, L, D]: rows of one head
+    # are H * D apart. Either the kernel reads it through its strides or the
+    # runtime refuses it with a message; a silently wrong result fails.
+    B, H, Hk, L, D = 1, 4, 4, 128, 64
+    fn = attnc.compile(GQA_CAUSAL, target="cuda", B=B, H=H, Hk=Hk, L=L, D=D)
+    qb = rand(B, L, H, D, seed=15)
+    k, v = rand(B, Hk, L, D, seed=16), rand(B, Hk, L, D, seed=17)
+    q = qb.transpose(1, 2)
+    try:
+        o = fn(q, k, v)
+    except attnc.Error as e:
+        assert "stride" in str(e) or "contiguous" in str(e), str(e)
+        return
+    want, _ = reference(q, k, v, causal(L, L))
+    assert poisoned_rel_err(o, want) < 1e-2
