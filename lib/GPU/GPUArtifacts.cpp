@@ -114,7 +114,7 @@ attnc::compileForGPU(ModuleOp module, StringRef chip, const GPUKernelOptions &op
     auto v = cast<RankedTensorType>(op.getValue().getType());
     if (q.isDynamicDim(3) || v.isDynamicDim(3))
       return llvm::createStringError("the GPU target needs static head dims: bind them with "
-                                     "--dim (64, 128 or 256)");
+                                     "--dim (multiples of 16 from 16 to 256)");
   }
 
   auto bins = runPipeline(module, chip, "bin", options);

@@ -259,6 +259,8 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
   if (!target.empty()) {
     if (outputFile.empty())
       return fail("--target=" + target + " needs -o DIR for the artifacts");
+    if (target == "cpu" && (decodeKernel || blockN.getNumOccurrences()))
+      return fail("--decode and --block-n choose GPU kernels; --target=cpu has none");
     if (target == "cpu") {
       TimingScope cpuTiming = timing.nest("CPU lowering, LLVM, object file");
       if (llvm::Error err = writeCPUArtifacts(*module, opts->floatBits, outputFile))
@@ -336,6 +338,8 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
     return fail("--backend=gpu is not available in this build (backends: cpu)");
 #endif
   bool onGPU = backend == Backend::GPU;
+  if (!onGPU && (decodeKernel || blockN.getNumOccurrences()))
+    return fail("--decode and --block-n choose GPU kernels; --backend=cpu has none");
   auto opts = loweringOptions(spec);
   if (!opts)
     return fail(opts.takeError());
