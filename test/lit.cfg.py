@@ -11,6 +11,9 @@ config.test_source_root = os.path.join(os.path.dirname(__file__), "lit")
 config.test_exec_root = os.path.join(config.attnc_obj_root, "test", "lit")
 config.excludes = ["Inputs"]
 llvm_config.use_default_substitutions()
+# No test writes to the user's kernel cache (~/.cache/attnc): an empty
+# ATTNC_CACHE_DIR means none; tests of the cache name their own folder.
+config.environment["ATTNC_CACHE_DIR"] = ""
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     ["attnc-opt", "attnc", "attnc-device-check"], [os.path.join(config.attnc_obj_root, "bin")])

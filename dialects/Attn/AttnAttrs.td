@@ -112,6 +112,31 @@ def Attn_AnchorAttr : Attn_Attr<"Anchor", "anchor"> {
   }];
 }
 
+// The Hopper kernel plan of an attention (passes/AttnToNVVM):
+// attn-gpu-plan-kernel chooses it, attn-gpu-build-kernel follows it.
+def Attn_KernelPlanAttr : Attn_Attr<"KernelPlan", "kernel_plan"> {
+  let summary = "tile shape, K/V ring depth, warp roles and schedule of a GPU attention kernel";
+  let description = [{ Tiles of block_m query rows by block_n keys; a K/V ring
+    of `stages` slots; one producer warpgroup (producer_regs registers per
+    thread after setmaxnreg) and `consumers` consumer warpgroups
+    (consumer_regs each). schedule: `pingpong` (the consumers own 64 rows
+    each and take turns issuing their GEMMs), `ws` (no turns) or `split_kv`
+    (decode: both consumers share a 64-row tile and take alternate key
+    tiles; the key range is split across the grid and merged in the kernel).
+    pack_heads (split_kv only): the query heads of one KV head share a tile. }];
+  let parameters = (ins "int64_t":$block_m, "int64_t":$block_n, "int64_t":$stages,
+                        "int64_t":$consumers, "int64_t":$producer_regs,
+                        "int64_t":$consumer_regs, StringRefParameter<>:$schedule,
+                        "bool":$pack_heads);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The discardable attribute name under which an attention carries it.
+    static constexpr llvm::StringLiteral kAttrName = "attn.kernel_plan";
+    bool isSplitKV() const { return getSchedule() == "split_kv"; }
+  }];
+}
+
 // Carrier families. An attention's carrier is the intersection of the
 // families listed in its `carrier` array and its mask region.
 def Attn_CausalAttr : Attn_Attr<"Causal", "causal"> {

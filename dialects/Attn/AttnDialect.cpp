@@ -142,6 +142,21 @@ void LinkAttr::print(AsmPrinter &p) const {
   p << '>';
 }
 
+LogicalResult KernelPlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                     int64_t blockM, int64_t blockN, int64_t stages,
+                                     int64_t consumers, int64_t producerRegs,
+                                     int64_t consumerRegs, StringRef schedule, bool packHeads) {
+  if (blockM < 1 || blockN < 1 || stages < 1 || consumers < 1 || producerRegs < 1 ||
+      consumerRegs < 1)
+    return emitError() << "kernel_plan: sizes, stages, warpgroups and registers must be positive";
+  if (schedule != "pingpong" && schedule != "ws" && schedule != "split_kv")
+    return emitError() << "kernel_plan: schedule must be pingpong, ws or split_kv, got '"
+                       << schedule << "'";
+  if (packHeads && schedule != "split_kv")
+    return emitError() << "kernel_plan: pack_heads needs the split_kv schedule";
+  return success();
+}
+
 LogicalResult LinkAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                Link kind, detail::OptionalF64 power) {
   if (!power)

@@ -55,7 +55,7 @@ runPipeline(ModuleOp module, StringRef chip, StringRef format, const GPUKernelOp
     timing = opts.timing->nest(format == "bin" ? "GPU pipeline to cubin" : "GPU pipeline to PTX");
     pm.enableTiming(*timing);
   }
-  AttnGPUBuildKernelOptions kernel;
+  AttnGPUPlanKernelOptions kernel;
   kernel.decode = opts.decode;
   kernel.blockN = opts.blockN;
   if (failed(buildGPUPipeline(pm, chip, format, kernel)))
@@ -301,13 +301,15 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
   key.target = chip.str() + (options.decode ? "+decode" : "") +
                (options.blockN ? "+bn" + std::to_string(options.blockN) : "");
   key.compilerVersion = compilerIdentity();
-  std::optional<llvm::Error> compileError;
+  // A refusal or compile error is the compiler's message (file:line:col of
+  // the spec), not the cache's wrapping of it.
+  std::string compileFailure;
   std::vector<GPUKernelArtifact> compiled;
   GPUKernelOptions inner = options; // its timing is set below, inside the cache's scope
   auto compiler = [&](const rt::CacheKey &, rt::CacheArtifact &out, std::string &err) {
     auto kernels = compileForGPU(module, chip, inner);
     if (!kernels) {
-      err = llvm::toString(kernels.takeError());
+      err = compileFailure = llvm::toString(kernels.takeError());
       return false;
     }
     // One index line per kernel (name, attention), then its files.
@@ -334,7 +336,7 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
   rt::CacheStatus st = cache.getOrCompile(key, compiler, artifact, diag);
   cacheTiming.reset();
   if (st == rt::CacheStatus::Error)
-    return llvm::createStringError("%s", diag.c_str());
+    return llvm::createStringError("%s", (compileFailure.empty() ? diag : compileFailure).c_str());
   if (status)
     *status = st == rt::CacheStatus::Hit ? "cache hit" : "compiled";
   // What the cache repaired or could not write reaches the user.

@@ -1,9 +1,9 @@
 //===- BuildKernel.cpp - attn.attention -> Hopper flash-attention kernel --===//
 //
-// The pass: chooses the kernel plan (KernelConfig) for each attn.attention,
-// refuses what the kernel cannot compute with a reason, and has
-// KernelEmitter (KernelEmitter.h) build one gpu.func per attention following
-// docs/gpu-abi.md.
+// The pass: follows the kernel plan attn-gpu-plan-kernel recorded on each
+// attn.attention (PlanKernel.cpp), completes the KernelConfig from the op,
+// and has KernelEmitter (KernelEmitter.h) build one gpu.func per attention
+// following docs/gpu-abi.md.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelEmitter.h"
@@ -40,119 +40,59 @@ struct AttnGPUBuildKernelPass
     NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   }
 
-  FailureOr<KernelConfig> configure(attnc::attn::AttentionOp op, StringRef name) {
+  /// The plan recorded on the op, checked against what the emitter
+  /// implements (a plan may be written by hand in a test).
+  LogicalResult applyPlan(attnc::attn::AttentionOp op, KernelConfig &c) {
     using namespace attnc::attn;
-    KernelConfig c;
-    c.name = name.str();
-    auto qT = cast<RankedTensorType>(op.getQuery().getType());
-    auto kT = cast<RankedTensorType>(op.getKey().getType());
-    auto vT = cast<RankedTensorType>(op.getValue().getType());
-    c.elemTy = qT.getElementType();
-    if (!c.elemTy.isBF16() && !c.elemTy.isF16())
-      return op.emitOpError("GPU kernel: q/k/v must be bf16 or f16"), failure();
-    if (kT.getElementType() != c.elemTy || vT.getElementType() != c.elemTy ||
-        cast<RankedTensorType>(op.getResult().getType()).getElementType() != c.elemTy)
-      return op.emitOpError("GPU kernel: q, k, v and the result must share one dtype"),
-             failure();
-    if (qT.getRank() != 4 || kT.getRank() != 4 || vT.getRank() != 4)
-      return op.emitOpError("GPU kernel: q, k, v must be [B, H, L, D]"), failure();
-    // `schedule split_kv(C)` asks for the KV range split and merged: the
-    // decode schedule, whose split count the runtime chooses (or dims[S]).
-    const bool useDecode = decode || op.getSplitKv() != 0;
-    c.D = qT.getDimSize(3);
-    c.Dv = vT.getDimSize(3);
-    if (ShapedType::isDynamic(c.D) || ShapedType::isDynamic(c.Dv) || c.D != kT.getDimSize(3))
-      return op.emitOpError("GPU kernel: head dims must be static and q/k must agree"),
-             failure();
-    // TMA needs rows of a multiple of 16 bytes; one wgmma N is at most 256.
-    auto headDimOk = [](int64_t d) { return d >= 16 && d <= 256 && d % 16 == 0; };
-    if (!headDimOk(c.D) || !headDimOk(c.Dv))
-      return op.emitOpError() << "GPU kernel: head dims must be multiples of 16 from 16 to "
-                                 "256, got D = "
-                              << c.D << ", Dv = " << c.Dv,
-             failure();
-    c.Dp = llvm::alignTo(c.D, 64);
-    c.Dvp = llvm::alignTo(c.Dv, 64);
-    // Decode streams K/V with little work per tile: smaller tiles, a deeper
-    // ring (bench/NOTES.md, decode).
-    c.BN = blockN > 0 ? blockN : (useDecode || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128);
-    if (schedule != "pingpong" && schedule != "ws")
-      return op.emitOpError() << "GPU kernel: schedule must be pingpong or ws, got '"
-                              << schedule << "'",
-             failure();
-    c.pingpong = schedule == "pingpong";
-    if (useDecode) {
-      // Both consumers read the same 64 rows and take turns by tile, not
-      // by GEMM (docs/gpu-abi.md, decode).
-      c.decode = true;
-      c.BM = 64;
-      c.pingpong = false;
-    }
+    auto plan = op->getAttrOfType<KernelPlanAttr>(KernelPlanAttr::kAttrName);
+    if (!plan)
+      return op.emitOpError("GPU kernel: no kernel plan (attn.kernel_plan); run "
+                            "attn-gpu-plan-kernel first");
+    c.BM = plan.getBlockM();
+    c.BN = plan.getBlockN();
+    c.stages = plan.getStages();
+    c.decode = plan.isSplitKV();
+    c.pingpong = plan.getSchedule() == "pingpong";
+    c.packHeads = plan.getPackHeads();
+    if (plan.getConsumers() != KernelConfig::kConsumerWGs ||
+        plan.getProducerRegs() != KernelConfig::kProducerRegs ||
+        plan.getConsumerRegs() != KernelConfig::kConsumerRegs)
+      return op.emitOpError() << "GPU kernel: the emitter implements "
+                              << KernelConfig::kConsumerWGs << " consumer warpgroups with "
+                              << KernelConfig::kProducerRegs << "/" << KernelConfig::kConsumerRegs
+                              << " registers, not the plan's " << plan;
+    if (c.BM != (c.decode ? 64 : 128))
+      return op.emitOpError() << "GPU kernel: block_m must be " << (c.decode ? 64 : 128)
+                              << " for schedule " << plan.getSchedule();
     if (c.BN != 64 && c.BN != 128)
-      return op.emitOpError("GPU kernel: block-n must be 64 or 128"), failure();
-    // The deepest K/V ring (at most 4 stages) that fits the 227 KiB of
-    // shared memory a block may use, unless the stages option fixes it.
-    constexpr int64_t kMaxShared = 232448;
-    c.stages = 2;
-    if (stages > 0) {
-      c.stages = stages;
-    } else {
-      const int64_t maxStages = c.decode ? 8 : 4;
-      while (c.stages < maxStages) {
-        ++c.stages;
-        if (c.sharedBytes() > kMaxShared) {
-          --c.stages;
-          break;
-        }
-      }
-      // Decode: the consumers take alternate tiles, so with an even ring
-      // each slot always serves the same consumer, which then waits for its
-      // phases in order (an odd ring lets a consumer wait on a slot whose
-      // previous phase, the other consumer's tile, has not completed yet,
-      // and the parity wait passes early).
-      if (c.decode)
-        c.stages &= ~int64_t(1);
-    }
+      return op.emitOpError("GPU kernel: block-n must be 64 or 128");
     if (c.decode && c.stages % 2 != 0)
       return op.emitOpError() << "GPU kernel: the decode schedule needs an even number of "
                                  "stages (the two consumers own alternate slots), got "
-                              << c.stages,
-             failure();
-    if (c.stages < 2 || c.sharedBytes() > kMaxShared)
+                              << c.stages;
+    if (c.stages < 2 || c.sharedBytes() > KernelConfig::kMaxShared)
       return op.emitOpError() << "GPU kernel: " << c.stages << " stages need "
                               << c.sharedBytes() << " bytes of shared memory (max "
-                              << kMaxShared << "); use block-n=64 or fewer stages",
-             failure();
-    // Links and anchors: softmax (exp + row, optionally a null key), and the
-    // bounded/unnormalised links sigmoid and relu^p under anchor none or row.
+                              << KernelConfig::kMaxShared << "); use block-n=64 or fewer stages";
+    return success();
+  }
+
+  FailureOr<KernelConfig> configure(attnc::attn::AttentionOp op, StringRef name) {
+    using namespace attnc::attn;
+    if (failed(attnc::gpu::checkKernelSupport(op)))
+      return failure();
+    KernelConfig c;
+    c.name = name.str();
+    c.elemTy = cast<RankedTensorType>(op.getQuery().getType()).getElementType();
+    c.D = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(3);
+    c.Dv = cast<RankedTensorType>(op.getValue().getType()).getDimSize(3);
+    c.Dp = llvm::alignTo(c.D, 64);
+    c.Dvp = llvm::alignTo(c.Dv, 64);
+    if (failed(applyPlan(op, c)))
+      return failure();
     c.link = op.getLinkKind();
     c.anchor = op.getAnchorKind();
     c.power = op.getLink().getPowerOrOne();
-    if (c.anchor == Anchor::sinkhorn)
-      return op.emitOpError("GPU kernel: anchor sinkhorn needs the whole weight "
-                            "matrix (column normalisation) and cannot run online; "
-                            "use the CPU backend"),
-             failure();
-    if (c.anchor == Anchor::row_abs)
-      return op.emitOpError("GPU kernel: anchor row_abs (signed weights) is not "
-                            "supported; anchors are row and none"),
-             failure();
-    if (op.getWeightsSigned() || c.link == Link::identity || c.link == Link::signed_exp)
-      return op.emitOpError() << "GPU kernel: signed link '" << stringifyLink(c.link)
-                              << "' is not supported (links: exp, sigmoid, relu)",
-             failure();
-    if (c.link == Link::softplus)
-      return op.emitOpError("GPU kernel: link softplus is not supported (links: "
-                            "exp, sigmoid, relu)"),
-             failure();
-    if (c.link == Link::exp && c.anchor != Anchor::row)
-      return op.emitOpError("GPU kernel: link exp needs anchor row (an unshifted "
-                            "exp under anchor none is not supported)"),
-             failure();
-    if (op.getScoreConv())
-      return op.emitOpError("GPU kernel: score_conv mixes the scores of "
-                            "neighbouring (i, j) across tiles and is not supported"),
-             failure();
     // The anchor attribute only admits a null key under anchor row.
     c.nullLogit = op.getAnchor().getNullLogit();
     c.nullExtra = op.getAnchor().getNullExtra().value_or(-1);
@@ -198,10 +138,10 @@ struct AttnGPUBuildKernelPass
       c.score = &op.getScore();
     if (!op.getMask().empty())
       c.mask = &op.getMask();
-    // Packing the heads of a KV head into one tile gives the tile several
-    // heads: only where the tile schedule does not depend on the head.
-    auto readsHead = [](Region *r) { return r && !r->front().getArgument(1).use_empty(); };
-    c.packHeads = c.decode && !c.plan.blockList && !readsHead(c.mask);
+    if (c.packHeads && !headsPackable(op, c.plan))
+      return op.emitOpError("GPU kernel: pack_heads, but the tile schedule depends on the "
+                            "head (a block list, or a mask that reads h)"),
+             failure();
     return c;
   }
 

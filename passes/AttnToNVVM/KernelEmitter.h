@@ -29,8 +29,9 @@ namespace attnc::gpu {
 
 enum class CausalKind { None, TopLeft, BottomRight };
 
-/// The kernel plan: everything the emitter needs, chosen by
-/// AttnGPUBuildKernelPass::configure from the op and the pass options.
+/// Everything the emitter needs: the plan attn-gpu-plan-kernel recorded on
+/// the op (#attn.kernel_plan) and what follows from the op itself (dims,
+/// regions, extras, the carrier's tile schedule); BuildKernel.cpp fills it.
 struct KernelConfig {
   std::string name;
   mlir::Type elemTy;
@@ -48,6 +49,8 @@ struct KernelConfig {
   static constexpr int64_t kThreads = 128 * (kConsumerWGs + 1);
   /// Registers per thread after setmaxnreg (24 * 128 + 240 * 256 <= 64K).
   static constexpr int64_t kProducerRegs = 24, kConsumerRegs = 240;
+  /// Shared memory one block may use (227 KiB on sm_90).
+  static constexpr int64_t kMaxShared = 232448;
   /// The two consumer warpgroups take turns issuing their GEMMs (named
   /// barriers), so one's softmax runs under the other's tensor-core work.
   bool pingpong = true;
@@ -100,6 +103,13 @@ struct KernelConfig {
   std::string dtypeName() const { return elemTy.isBF16() ? "bf16" : "f16"; }
   std::string causalName() const;
 };
+
+/// Refuses (with the reason, on the op) what the kernel cannot compute:
+/// dtypes, ranks, head dims, links, anchors, score convolutions.
+mlir::LogicalResult checkKernelSupport(attnc::attn::AttentionOp op);
+/// Whether the split_kv schedule may pack the query heads of a KV head into
+/// one tile: only where the tile schedule does not depend on the head.
+bool headsPackable(attnc::attn::AttentionOp op, const attnc::CarrierTilePlan &tiles);
 
 /// The kernel's manifest (docs/gpu-abi.md) as the structured attribute the
 /// gpu.func carries (attnc.manifest).

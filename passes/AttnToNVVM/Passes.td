@@ -4,14 +4,43 @@
 
 include "mlir/Pass/PassBase.td"
 
+def AttnGPUPlanKernel : Pass<"attn-gpu-plan-kernel", "mlir::ModuleOp"> {
+  let summary = "Choose the Hopper kernel plan of each attn.attention (attn.kernel_plan)";
+  let description = [{
+    The first stage of the GPU pipeline: checks that the kernel can compute
+    the attention (dtypes, head dims, links, anchors; a refusal names the
+    reason) and records its plan as `attn.kernel_plan` =
+    #attn.kernel_plan<...>: block_m x block_n tiles (128 x 128; 64 keys for
+    padded head dims above 128; 64 x 64 for split_kv), the deepest K/V ring
+    of 2-4 stages (2-8, even, for split_kv) that fits 227 KiB of shared
+    memory, three warpgroups (a producer with 24 registers, two consumers
+    with 240 after setmaxnreg), and the schedule: pingpong, ws, or split_kv
+    for the decode schedule (`decode` or the spec's `schedule split_kv`),
+    which packs the query heads of a KV head into one tile where the tile
+    schedule does not depend on the head. attn-gpu-build-kernel follows the
+    plan.
+  }];
+  let options = [
+    Option<"blockN", "block-n", "int64_t", /*default=*/"0",
+           "KV tile (64 or 128; 0 picks 128 for padded head dims up to 128, 64 "
+           "above and for the decode schedule)">,
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"pingpong\"",
+           "Consumer schedule: pingpong (the two consumer warpgroups take turns "
+           "issuing GEMMs, FlashAttention-3) or ws (warp-specialized, no turns)">,
+    Option<"stages", "stages", "int64_t", /*default=*/"0",
+           "K/V ring depth (0: the deepest that fits shared memory)">,
+    Option<"decode", "decode", "bool", /*default=*/"false",
+           "Decode schedule (split_kv: few queries, long keys)">,
+  ];
+  let dependentDialects = ["attnc::attn::AttnDialect"];
+}
+
 def AttnGPUBuildKernel : Pass<"attn-gpu-build-kernel", "mlir::ModuleOp"> {
   let summary = "Build a Hopper flash-attention kernel (gpu.module) for each attn.attention";
   let description = [{
-    For each func.func holding attn.attention ops (link exp + anchor row,
-    optionally with a null logit; links sigmoid / relu^p under anchors none
-    or row; every carrier family (tile schedule from passes/Analysis/CarrierTiles)
-    and mask/score regions reading extras; bf16/f16; head dims multiples of
-    16 up to 256), emits
+    For each func.func holding attn.attention ops planned by
+    attn-gpu-plan-kernel (attn.kernel_plan; the plan is checked against what
+    the emitter implements), emits
     a gpu.func kernel in gpu.module @attnc_gpu following docs/gpu-abi.md:
     384 threads in three warpgroups. Warpgroup 0 produces: one thread loads Q
     and walks the carrier's tile schedule (passes/Analysis/CarrierTiles; tiles
@@ -31,20 +60,6 @@ def AttnGPUBuildKernel : Pass<"attn-gpu-build-kernel", "mlir::ModuleOp"> {
   let options = [
     Option<"keepHost", "keep-host", "bool", /*default=*/"false",
            "Keep the host functions that held the attentions">,
-    Option<"blockN", "block-n", "int64_t", /*default=*/"0",
-           "KV tile (64 or 128; 0 picks 128 for padded head dims up to 128, 64 "
-           "above and for the decode schedule)">,
-    Option<"schedule", "schedule", "std::string", /*default=*/"\"pingpong\"",
-           "Consumer schedule: pingpong (the two consumer warpgroups take turns "
-           "issuing GEMMs, FlashAttention-3) or ws (warp-specialized, no turns)">,
-    Option<"stages", "stages", "int64_t", /*default=*/"0",
-           "K/V ring depth (0: the deepest of 2-4 that fits shared memory)">,
-    Option<"decode", "decode", "bool", /*default=*/"false",
-           "Decode schedule (few queries, long keys): 64-row tiles shared by "
-           "both consumers, which take alternate key tiles; the key tiles "
-           "split across the grid (run-time split count S, partials merged "
-           "in the kernel); the query heads of a KV head packed into one "
-           "tile where the tile schedule allows it">,
   ];
   let dependentDialects = [
     "mlir::gpu::GPUDialect", "mlir::nvgpu::NVGPUDialect", "mlir::NVVM::NVVMDialect",

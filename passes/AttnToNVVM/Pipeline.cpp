@@ -39,7 +39,7 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
 
 LogicalResult attnc::buildGPUPipeline(OpPassManager &pm, StringRef chip,
                                       StringRef format,
-                                      const AttnGPUBuildKernelOptions &kopts) {
+                                      const AttnGPUPlanKernelOptions &kopts) {
   if (chip != "sm_90a") {
     llvm::errs() << "attnc GPU pipeline: chip '" << chip
                  << "' not supported (the kernel uses wgmma: sm_90a only)\n";
@@ -49,7 +49,8 @@ LogicalResult attnc::buildGPUPipeline(OpPassManager &pm, StringRef chip,
     llvm::errs() << "attnc GPU pipeline: format must be isa, bin or fatbin\n";
     return failure();
   }
-  pm.addPass(createAttnGPUBuildKernel(kopts));
+  pm.addPass(createAttnGPUPlanKernel(kopts));
+  pm.addPass(createAttnGPUBuildKernel());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
@@ -87,7 +88,7 @@ void attnc::registerGPUPasses() {
       "attnc-gpu-pipeline",
       "attn.attention -> Hopper kernel -> gpu.binary (cubin/PTX); options chip, format",
       [](OpPassManager &pm, const GPUPipelineOptions &o) {
-        AttnGPUBuildKernelOptions k;
+        AttnGPUPlanKernelOptions k;
         if (!o.schedule.empty())
           k.schedule = o.schedule;
         k.decode = o.decode;

@@ -27,7 +27,8 @@ namespace attnc {
 #define GEN_PASS_REGISTRATION
 #include "attnc/Passes/AttnToNVVM.h.inc"
 
-/// Registers the GPU passes (attn-gpu-build-kernel) and the pipeline
+/// Registers the GPU passes (attn-gpu-plan-kernel, attn-gpu-build-kernel)
+/// and the pipeline
 /// `attnc-gpu-pipeline{chip=sm_90a format=bin}`.
 void registerGPUPasses();
 
@@ -36,11 +37,11 @@ void registerGPUPasses();
 /// chip: sm_90a (the kernel uses wgmma, which is sm_90a-only: sm_100a is
 /// rejected until the tcgen05 kernel exists). The CUDA toolkit is taken from
 /// $CUDA_HOME, else /usr/local/cuda.
-/// kernel: the options of attn-gpu-build-kernel (schedule, decode, block-n,
-/// stages).
+/// plan: the options of attn-gpu-plan-kernel (schedule, decode, block-n,
+/// stages); then attn-gpu-build-kernel and the lowering to NVVM and binary.
 mlir::LogicalResult buildGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef chip,
                                      llvm::StringRef format,
-                                     const AttnGPUBuildKernelOptions &kernel = {});
+                                     const AttnGPUPlanKernelOptions &plan = {});
 
 /// Reads the manifest a kernel carries (the gpu.func's `attnc.manifest`,
 /// collected in the module's `attnc.gpu.manifests`) into the schema.

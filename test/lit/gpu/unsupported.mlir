@@ -1,4 +1,4 @@
-// RUN: attnc-opt --attn-gpu-build-kernel -verify-diagnostics -split-input-file %s
+// RUN: attnc-opt --attn-gpu-plan-kernel -verify-diagnostics -split-input-file %s
 // What the Hopper kernel rejects, with the reason.
 
 func.func @f32(%q: tensor<1x1x?x128xf32>, %k: tensor<1x1x?x128xf32>, %v: tensor<1x1x?x128xf32>) -> tensor<1x1x?x128xf32> {

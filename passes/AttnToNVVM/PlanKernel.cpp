@@ -1,0 +1,143 @@
+//===- PlanKernel.cpp - the Hopper kernel plan of each attention ----------===//
+//
+// attn-gpu-plan-kernel: the first stage of the GPU pipeline. Refuses what the
+// kernel cannot compute (with the reason) and records the plan it will follow
+// (#attn.kernel_plan: tile shape, ring depth, warp roles, schedule) on each
+// attn.attention, so that the choice is visible and testable on its own and
+// attn-gpu-build-kernel only follows it.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelEmitter.h"
+
+namespace attnc {
+#define GEN_PASS_DEF_ATTNGPUPLANKERNEL
+#include "attnc/Passes/AttnToNVVM.h.inc"
+} // namespace attnc
+
+using namespace mlir;
+using namespace attnc::gpu;
+using namespace attnc::attn;
+
+LogicalResult attnc::gpu::checkKernelSupport(AttentionOp op) {
+  auto qT = cast<RankedTensorType>(op.getQuery().getType());
+  auto kT = cast<RankedTensorType>(op.getKey().getType());
+  auto vT = cast<RankedTensorType>(op.getValue().getType());
+  Type elem = qT.getElementType();
+  if (!elem.isBF16() && !elem.isF16())
+    return op.emitOpError("GPU kernel: q/k/v must be bf16 or f16");
+  if (kT.getElementType() != elem || vT.getElementType() != elem ||
+      cast<RankedTensorType>(op.getResult().getType()).getElementType() != elem)
+    return op.emitOpError("GPU kernel: q, k, v and the result must share one dtype");
+  if (qT.getRank() != 4 || kT.getRank() != 4 || vT.getRank() != 4)
+    return op.emitOpError("GPU kernel: q, k, v must be [B, H, L, D]");
+  int64_t d = qT.getDimSize(3), dv = vT.getDimSize(3);
+  if (ShapedType::isDynamic(d) || ShapedType::isDynamic(dv) || d != kT.getDimSize(3))
+    return op.emitOpError("GPU kernel: head dims must be static and q/k must agree");
+  // TMA needs rows of a multiple of 16 bytes; one wgmma N is at most 256.
+  auto headDimOk = [](int64_t x) { return x >= 16 && x <= 256 && x % 16 == 0; };
+  if (!headDimOk(d) || !headDimOk(dv))
+    return op.emitOpError() << "GPU kernel: head dims must be multiples of 16 from 16 to "
+                               "256, got D = "
+                            << d << ", Dv = " << dv;
+  // Links and anchors: softmax (exp + row, optionally a null key), and the
+  // bounded/unnormalised links sigmoid and relu^p under anchor none or row.
+  Link link = op.getLinkKind();
+  Anchor anchor = op.getAnchorKind();
+  if (anchor == Anchor::sinkhorn)
+    return op.emitOpError("GPU kernel: anchor sinkhorn needs the whole weight "
+                          "matrix (column normalisation) and cannot run online; "
+                          "use the CPU backend");
+  if (anchor == Anchor::row_abs)
+    return op.emitOpError("GPU kernel: anchor row_abs (signed weights) is not "
+                          "supported; anchors are row and none");
+  if (op.getWeightsSigned() || link == Link::identity || link == Link::signed_exp)
+    return op.emitOpError() << "GPU kernel: signed link '" << stringifyLink(link)
+                            << "' is not supported (links: exp, sigmoid, relu)";
+  if (link == Link::softplus)
+    return op.emitOpError("GPU kernel: link softplus is not supported (links: "
+                          "exp, sigmoid, relu)");
+  if (link == Link::exp && anchor != Anchor::row)
+    return op.emitOpError("GPU kernel: link exp needs anchor row (an unshifted "
+                          "exp under anchor none is not supported)");
+  if (op.getScoreConv())
+    return op.emitOpError("GPU kernel: score_conv mixes the scores of "
+                          "neighbouring (i, j) across tiles and is not supported");
+  return success();
+}
+
+bool attnc::gpu::headsPackable(AttentionOp op, const attnc::CarrierTilePlan &tiles) {
+  // Packing the heads of a KV head into one tile gives the tile several
+  // heads: only where the tile schedule does not depend on the head.
+  Region &mask = op.getMask();
+  bool maskReadsHead = !mask.empty() && !mask.front().getArgument(1).use_empty();
+  return !tiles.blockList && !maskReadsHead;
+}
+
+namespace {
+
+struct AttnGPUPlanKernelPass
+    : public attnc::impl::AttnGPUPlanKernelBase<AttnGPUPlanKernelPass> {
+  using Base::Base;
+
+  FailureOr<KernelPlanAttr> plan(AttentionOp op) {
+    if (failed(checkKernelSupport(op)))
+      return failure();
+    if (schedule != "pingpong" && schedule != "ws")
+      return op.emitOpError() << "GPU kernel: schedule must be pingpong or ws, got '"
+                              << schedule << "'";
+    // `schedule split_kv(C)` in the spec asks for the decode schedule too.
+    const bool splitKV = decode || op.getSplitKv() != 0;
+    KernelConfig c; // for its shared-memory layout
+    c.D = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(3);
+    c.Dv = cast<RankedTensorType>(op.getValue().getType()).getDimSize(3);
+    c.Dp = llvm::alignTo(c.D, 64);
+    c.Dvp = llvm::alignTo(c.Dv, 64);
+    c.decode = splitKV;
+    c.BM = splitKV ? 64 : 128;
+    // Decode streams K/V with little work per tile: smaller tiles, a deeper
+    // ring (bench/NOTES.md, decode).
+    c.BN = blockN > 0 ? blockN : (splitKV || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128);
+    if (c.BN != 64 && c.BN != 128)
+      return op.emitOpError("GPU kernel: block-n must be 64 or 128"), failure();
+    // The deepest ring that fits, unless the option fixes it. Decode: the
+    // consumers take alternate tiles, so with an even ring each slot always
+    // serves the same consumer, which then waits for its phases in order
+    // (an odd ring lets a parity wait pass one phase early).
+    c.stages = 2;
+    if (stages > 0) {
+      c.stages = stages;
+    } else {
+      const int64_t maxStages = splitKV ? 8 : 4;
+      while (c.stages < maxStages) {
+        ++c.stages;
+        if (c.sharedBytes() > KernelConfig::kMaxShared) {
+          --c.stages;
+          break;
+        }
+      }
+      if (splitKV)
+        c.stages &= ~int64_t(1);
+    }
+    FailureOr<attnc::CarrierTilePlan> tiles = attnc::CarrierTilePlan::get(op, c.BM, c.BN);
+    if (failed(tiles))
+      return failure();
+    return KernelPlanAttr::get(op.getContext(), c.BM, c.BN, c.stages, KernelConfig::kConsumerWGs,
+                               KernelConfig::kProducerRegs, KernelConfig::kConsumerRegs,
+                               splitKV ? "split_kv" : schedule.getValue(),
+                               splitKV && headsPackable(op, *tiles));
+  }
+
+  void runOnOperation() override {
+    WalkResult r = getOperation().walk([&](AttentionOp op) {
+      FailureOr<KernelPlanAttr> p = plan(op);
+      if (failed(p))
+        return WalkResult::interrupt();
+      op->setAttr(KernelPlanAttr::kAttrName, *p);
+      return WalkResult::advance();
+    });
+    if (r.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace

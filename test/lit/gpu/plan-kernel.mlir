@@ -1,0 +1,60 @@
+// RUN: attnc-opt --attn-gpu-plan-kernel -split-input-file %s | FileCheck %s
+// RUN: attnc-opt --attn-gpu-plan-kernel="decode=true" -split-input-file %s | FileCheck %s --check-prefix=DECODE
+// RUN: attnc-opt --attn-gpu-plan-kernel="schedule=ws block-n=64 stages=2" -split-input-file %s | FileCheck %s --check-prefix=OPTS
+// RUN: not attnc-opt --attn-gpu-build-kernel -split-input-file %s 2>&1 | FileCheck %s --check-prefix=NOPLAN
+// RUN: not attnc-opt --attn-gpu-build-kernel %S/Inputs/bad-plans.mlir -split-input-file 2>&1 | FileCheck %S/Inputs/bad-plans.mlir --check-prefix=BAD
+// attn-gpu-plan-kernel records the Hopper kernel's plan on each attention:
+// the tile shape, the deepest K/V ring that fits 227 KiB, the warp roles and
+// the schedule; attn-gpu-build-kernel follows it (and refuses a plan the
+// emitter does not implement).
+
+// D128: 128 x 128 tiles, 3 stages (Q 32 KiB + 3 x (K 32 + V 32) KiB).
+// CHECK-LABEL: func.func @d128
+// CHECK: attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false>
+// The decode schedule: 64 x 64 tiles, an even ring up to 8 deep, the query
+// heads of a KV head packed into one tile.
+// DECODE-LABEL: func.func @d128
+// DECODE: #attn.kernel_plan<block_m = 64, block_n = 64, stages = 8, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "split_kv", pack_heads = true>
+// OPTS-LABEL: func.func @d128
+// OPTS: #attn.kernel_plan<block_m = 128, block_n = 64, stages = 2, {{.*}}schedule = "ws", pack_heads = false>
+// NOPLAN: error: 'attn.attention' op GPU kernel: no kernel plan (attn.kernel_plan); run attn-gpu-plan-kernel first
+func.func @d128(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.causal<bottom_right>]} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  return %o : tensor<?x?x?x128xbf16>
+}
+
+// -----
+
+// D64: a 4-stage ring. D256 (and any padded head dim above 128): 64 keys per
+// tile, 2 stages.
+// CHECK-LABEL: func.func @d64
+// CHECK: #attn.kernel_plan<block_m = 128, block_n = 128, stages = 4,
+func.func @d64(%q: tensor<?x?x?x64xf16>, %k: tensor<?x?x?x64xf16>, %v: tensor<?x?x?x64xf16>) -> tensor<?x?x?x64xf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x64xf16>, tensor<?x?x?x64xf16>, tensor<?x?x?x64xf16> -> tensor<?x?x?x64xf16>
+  return %o : tensor<?x?x?x64xf16>
+}
+// CHECK-LABEL: func.func @d256
+// CHECK: #attn.kernel_plan<block_m = 128, block_n = 64, stages = 2,
+func.func @d256(%q: tensor<?x?x?x256xbf16>, %k: tensor<?x?x?x256xbf16>, %v: tensor<?x?x?x256xbf16>) -> tensor<?x?x?x256xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.0625 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x256xbf16>, tensor<?x?x?x256xbf16>, tensor<?x?x?x256xbf16> -> tensor<?x?x?x256xbf16>
+  return %o : tensor<?x?x?x256xbf16>
+}
+
+// -----
+
+// A mask that reads the head: the tile schedule is per head, so split_kv
+// does not pack heads.
+// DECODE-LABEL: func.func @head_mask
+// DECODE: schedule = "split_kv", pack_heads = false>
+func.func @head_mask(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c2 = arith.constant 2 : index
+    %r = arith.remui %h, %c2 : index
+    %c0 = arith.constant 0 : index
+    %keep = arith.cmpi eq, %r, %c0 : index
+    attn.yield %keep : i1
+  }
+  return %o : tensor<?x?x?x128xbf16>
+}
