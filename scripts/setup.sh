@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build clang-22 libclang-rt-22-dev lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev
           mlir-22-tools nlohmann-json3-dev libgtest-dev python3 python3-numpy python3-dev
-          python3-pybind11 python3-pytest python3-torch)
+          python3-pybind11 python3-pytest python3-torch pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
