@@ -122,9 +122,28 @@ public:
                                                   args.data() + in.size(), (int)out.size()));
   }
 
+  /// GPU programs: launches on STREAM (a CUstream; nullptr = the default
+  /// stream) over contiguous device buffers of DEVICE, in declaration order;
+  /// asynchronous (attnc_stream_synchronize waits). The LSE goes to the
+  /// program's scratch buffer.
+  Status runGPU(const std::vector<const void *> &inputs, const std::vector<void *> &outputs, int device = 0,
+                void *stream = nullptr) const {
+    std::vector<TensorInfo> in = this->inputs(), out = this->outputs();
+    if (inputs.size() != in.size() || outputs.size() != out.size())
+      return Status(ATTNC_ERR_ARG_COUNT, "attnc::Program::runGPU: expected " + std::to_string(in.size()) +
+                                             " inputs and " + std::to_string(out.size()) + " outputs");
+    std::vector<attnc_tensor> args;
+    for (size_t i = 0; i < in.size(); ++i)
+      args.push_back(tensor(const_cast<void *>(inputs[i]), in[i], device));
+    for (size_t i = 0; i < out.size(); ++i)
+      args.push_back(tensor(outputs[i], out[i], device));
+    return Status::fromCode(attnc_program_run_gpu(program_, args.data(), (int)in.size(), args.data() + in.size(),
+                                                  (int)out.size(), nullptr, stream));
+  }
+
 private:
-  static attnc_tensor tensor(void *data, const TensorInfo &info) {
-    return attnc_tensor_contiguous(data, info.dtype, (int)info.shape.size(), info.shape.data(), -1);
+  static attnc_tensor tensor(void *data, const TensorInfo &info, int device = -1) {
+    return attnc_tensor_contiguous(data, info.dtype, (int)info.shape.size(), info.shape.data(), device);
   }
   std::vector<TensorInfo> infos(bool in) const {
     std::vector<TensorInfo> result;
