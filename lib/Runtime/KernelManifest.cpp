@@ -82,6 +82,13 @@ public:
     return true;
   }
   /// An enum field of a tensor map: a name, or an integer written as one.
+  bool boolean(const JsonValue &o, const char *key, const std::string &prefix, bool &out) {
+    const JsonValue *v = o.get(key);
+    if (v && !v->isBool())
+      return fail(prefix + "." + key, std::string("expected true or false, found ") + v->kindName());
+    out = v && v->boolean();
+    return true;
+  }
   bool enumName(const JsonValue &o, const char *key, const std::string &prefix, std::string &out) {
     const JsonValue *v = o.get(key);
     if (!v)
@@ -150,7 +157,8 @@ bool Reader::param(const JsonValue &p, const std::string &f, Param &ps) {
            (!p.get("element_strides") || !ps.elementStrides.empty() ||
             fail(f + ".element_strides", "expected one entry per map dimension, found none")) &&
            enumName(p, "interleave", f, ps.interleave) && enumName(p, "swizzle", f, ps.swizzle) &&
-           enumName(p, "l2_promotion", f, ps.l2Promotion) && enumName(p, "oob_fill", f, ps.oobFill);
+           enumName(p, "l2_promotion", f, ps.l2Promotion) && enumName(p, "oob_fill", f, ps.oobFill) &&
+           boolean(p, "by_value", f, ps.byValue);
   }
   return fail(f + ".kind", "unknown kind '" + kind + "' (known: tensormap, ptr, i32, workspace)");
 }
@@ -341,6 +349,7 @@ std::string paramJson(const Param &p) {
     f.addIf(!p.swizzle.empty(), "swizzle", quote(p.swizzle));
     f.addIf(!p.l2Promotion.empty(), "l2_promotion", quote(p.l2Promotion));
     f.addIf(!p.oobFill.empty(), "oob_fill", quote(p.oobFill));
+    f.addIf(p.byValue, "by_value", "true");
     break;
   }
   return f.str();

@@ -310,7 +310,7 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
   }
 
   // Encode the tensor maps.
-  std::vector<cu::TensorMap> maps;
+  std::vector<cu::TensorMap> maps, valueMaps;
   std::vector<int> mapOfParam(m.params.size(), -1);
   for (size_t p = 0; p < m.params.size(); ++p) {
     const ParamSpec &ps = m.params[p];
@@ -353,8 +353,11 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
     if (r != cu::SUCCESS)
       return fail(ATTNC_ERR_CUDA, "cuTensorMapEncodeTiled for " + ps.name + " (global_dims {" + desc +
                                       "}) failed: " + cu::errorText(A, r));
-    mapOfParam[p] = (int)maps.size();
-    maps.push_back(tm);
+    // A by-value map is a kernel parameter itself: no device copy, nothing
+    // to upload per launch; the others go to the launch buffer.
+    std::vector<cu::TensorMap> &dst = ps.byValue ? valueMaps : maps;
+    mapOfParam[p] = (int)dst.size();
+    dst.push_back(tm);
   }
 
   size_t mapBytes = maps.size() * sizeof(cu::TensorMap);
@@ -367,7 +370,10 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
   std::vector<void *> ptrs(m.params.size(), nullptr);
   for (size_t p = 0; p < m.params.size(); ++p) {
     const ParamSpec &ps = m.params[p];
-    if (ps.kind == ParamSpec::TensorMap) {
+    if (ps.kind == ParamSpec::TensorMap && ps.byValue) {
+      ptrs[p] = &valueMaps[mapOfParam[p]];
+      continue;
+    } else if (ps.kind == ParamSpec::TensorMap) {
       slots[p] = mapBase + (uint64_t)mapOfParam[p] * sizeof(cu::TensorMap);
     } else if (ps.kind == ParamSpec::Ptr) {
       slots[p] = (uint64_t)(uintptr_t)args[ps.tensor].data;

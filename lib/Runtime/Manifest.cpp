@@ -285,6 +285,7 @@ bool Builder::mapParam(const manifest::Param &p, const std::string &f, ParamSpec
   if (p.rank < 1 || p.rank > 5)
     return fail(f + ".rank", "expected an integer from 1 to 5");
   ps.rank = (int)p.rank;
+  ps.byValue = p.byValue;
   size_t r = (size_t)ps.rank;
   if (!exprList(p.globalDims, f + ".global_dims", ps.globalDims, r, r) ||
       !exprList(p.globalStridesBytes, f + ".global_strides_bytes", ps.globalStridesBytes, r - 1, r - 1) ||

@@ -36,6 +36,7 @@ struct ParamSpec {
   int rank = 0;
   std::vector<Expr> globalDims, globalStridesBytes, box, elementStrides;
   int interleave = 0, swizzle = 0, l2Promotion = 0, oobFill = 0; ///< CUtensorMap* enum values
+  bool byValue = false; ///< the map itself is the parameter (__grid_constant__)
   /// For each map dimension (innermost first), how many logical tensor
   /// dimensions it merges (1 for D, 2 for B*Hq).
   std::vector<int> groupSizes;

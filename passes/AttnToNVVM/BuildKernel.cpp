@@ -196,6 +196,9 @@ struct AttnGPUBuildKernelPass
         // registers from the producer to the consumers.
         fn->setAttr("nvvm.maxntid", block);
         fn->setAttr("nvvm.minctasm", IntegerAttr::get(IntegerType::get(ctx, 32), 1));
+        // The q, k, v maps go by value (GridConstantArgs.cpp; the manifest's
+        // by_value).
+        fn->setAttr(attnc::kGridConstantArgsAttr, DenseI64ArrayAttr::get(ctx, {0, 1, 2}));
         OpBuilder kb(ctx);
         KernelEmitter em(kb, op.getLoc(), *cfg);
         if (failed(em.emit(fn)))

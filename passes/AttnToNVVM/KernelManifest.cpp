@@ -22,6 +22,8 @@ manifest::Param tensorMap(StringRef name, StringRef tensor, StringRef dtype, int
   p.tensor = tensor.str(), p.dtype = dtype.str(), p.rank = rank;
   p.elementStrides.assign(rank, "1");
   p.interleave = "none", p.swizzle = "128", p.l2Promotion = "l2_128b", p.oobFill = "zero";
+  // Grid-constant parameters (GridConstantArgs.cpp): no upload per launch.
+  p.byValue = true;
   return p;
 }
 

@@ -67,4 +67,16 @@ def AttnGPUBuildKernel : Pass<"attn-gpu-build-kernel", "mlir::ModuleOp"> {
     "mlir::memref::MemRefDialect"];
 }
 
+def AttnGPUGridConstantArgs : Pass<"attn-gpu-grid-constant-args"> {
+  let summary = "Pass the kernels' TMA descriptors as __grid_constant__ parameters";
+  let description = [{
+    After the gpu-to-NVVM conversion: each llvm.func kernel argument listed
+    in `attnc.grid_constant_args` (set by attn-gpu-build-kernel) becomes a
+    128-byte byval parameter, 64-byte aligned, with nvvm.grid_constant, so
+    that the runtime passes the CUtensorMap itself and uploads nothing per
+    launch (docs/gpu-abi.md, "by_value").
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::NVVM::NVVMDialect"];
+}
+
 #endif // ATTNC_GPU_PASSES

@@ -70,6 +70,7 @@ LogicalResult attnc::buildGPUPipeline(OpPassManager &pm, StringRef chip,
   pm.addPass(createCSEPass());
   OpPassManager &gpm = pm.nest<gpu::GPUModuleOp>();
   gpm.addPass(createConvertGpuOpsToNVVMOps());
+  gpm.addPass(createAttnGPUGridConstantArgs());
   gpm.addPass(createCanonicalizerPass());
   gpm.addPass(createCSEPass());
   gpm.addPass(createReconcileUnrealizedCastsPass());

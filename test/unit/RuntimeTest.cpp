@@ -729,6 +729,33 @@ TEST(RuntimeManifestSchema, PrintedManifestReadsBackAndLoads) {
   attnc_kernel_free(kernel);
 }
 
+// A tensor map passed by value (a __grid_constant__ parameter): read,
+// printed back, and type-checked; absent means a device-memory copy.
+TEST(RuntimeManifestSchema, TensorMapByValue) {
+  using namespace attnc::manifest;
+  const std::string A = AttnManifest;
+  Kernel k;
+  std::string err;
+  ASSERT_TRUE(parseManifest(A, k, err)) << err;
+  EXPECT_FALSE(k.params[0].byValue);
+  std::string byValue = replaced(A, "\"oob_fill\": \"zero\"}", "\"oob_fill\": \"zero\", \"by_value\": true}");
+  ASSERT_TRUE(parseManifest(byValue, k, err)) << err;
+  EXPECT_TRUE(k.params[0].byValue);
+  EXPECT_FALSE(k.params[1].byValue); // maps may differ (only q's is replaced)
+  EXPECT_NE(printManifest(k).find("\"by_value\": true"), std::string::npos);
+  Kernel back;
+  ASSERT_TRUE(parseManifest(printManifest(k), back, err)) << err;
+  EXPECT_TRUE(back.params[0].byValue);
+  EXPECT_FALSE(back.params[1].byValue);
+  EXPECT_FALSE(parseManifest(replaced(A, "\"oob_fill\": \"zero\"}", "\"oob_fill\": \"zero\", \"by_value\": 1}"),
+                             k, err));
+  EXPECT_EQ(err, "params[0].by_value: expected true or false, found number");
+  attnc_kernel *kernel = nullptr;
+  ASSERT_EQ(attnc_kernel_load_memory(byValue.data(), byValue.size(), "x", 1, &kernel), ATTNC_OK)
+      << attnc_last_error();
+  attnc_kernel_free(kernel);
+}
+
 TEST(RuntimeManifestSchema, InformationalFieldsAreTypeChecked) {
   using namespace attnc::manifest;
   const std::string A = AttnManifest;

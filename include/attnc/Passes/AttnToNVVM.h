@@ -27,6 +27,10 @@ namespace attnc {
 #define GEN_PASS_REGISTRATION
 #include "attnc/Passes/AttnToNVVM.h.inc"
 
+/// The gpu.func attribute listing the arguments attn-gpu-grid-constant-args
+/// turns into __grid_constant__ parameters (the TMA descriptors).
+inline constexpr llvm::StringLiteral kGridConstantArgsAttr = "attnc.grid_constant_args";
+
 /// Registers the GPU passes (attn-gpu-plan-kernel, attn-gpu-build-kernel)
 /// and the pipeline
 /// `attnc-gpu-pipeline{chip=sm_90a format=bin}`.

@@ -46,6 +46,10 @@ struct Param {
   int64_t rank = 0;
   std::vector<ExprText> globalDims, globalStridesBytes, box, elementStrides;
   std::string interleave, swizzle, l2Promotion, oobFill;
+  // TensorMap: the 128-byte CUtensorMap itself is the parameter (a
+  // __grid_constant__ kernel parameter); false: a pointer to a copy of it in
+  // device memory.
+  bool byValue = false;
 };
 
 /// Split-KV kernels: the dim holding the split count, its cap, and the
