@@ -10,6 +10,13 @@
 // CHECK: gpu.binary @attnc_gpu [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">
 // CHECK-SAME: .target sm_90a
 // CHECK-SAME: .entry attn_kernel(
+// The q, k, v tensor maps are __grid_constant__ parameters (passed by value,
+// attn-gpu-grid-constant-args); TMA reads them through their param address.
+// CHECK-SAME: .param .align 64 .b8 attn_kernel_param_0[128],
+// CHECK-SAME: .param .align 64 .b8 attn_kernel_param_2[128],
+// CHECK-SAME: .param .u64 .ptr .align 1 attn_kernel_param_3,
+// CHECK-SAME: cvta.param.u64
+// CHECK-SAME: prefetch.tensormap
 // TMA: cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // TMA-SAME: mbarrier.try_wait.parity.shared.b64
 // MMA: wgmma.fence.sync.aligned
