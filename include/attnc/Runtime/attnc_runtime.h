@@ -164,10 +164,11 @@ attnc_status attnc_kernel_validate(const attnc_kernel *kernel, const attnc_tenso
  * memory of the current context's device and the allocation holds the whole
  * tensor), then encodes the tensor maps and launches asynchronously on stream
  * (a CUstream; NULL = the default stream).
- * The tensor maps and a decode kernel's workspace live in a device buffer
- * that the kernel keeps per (context, stream) and reuses across launches on
- * that stream (maps are uploaded only when they change); attnc_kernel_free
- * releases them. A launch on a stream that is being captured into a CUDA
+ * Tensor maps the manifest marks by_value (attnc's kernels) are kernel
+ * parameters: nothing is copied to the device. Other maps and a decode
+ * kernel's workspace live in a device buffer that the kernel keeps per
+ * (context, stream) and reuses across launches on that stream (maps are
+ * uploaded only when they change); attnc_kernel_free releases them. A launch on a stream that is being captured into a CUDA
  * graph gets a buffer of its own instead, filled before the capture returns
  * and kept until attnc_kernel_free: free the kernel only after the graphs
  * that launch it. A decode kernel's split count (the manifest's split_kv dim,
