@@ -131,10 +131,6 @@ LogicalResult AttentionOp::verify() {
     if (auto w = dyn_cast<WindowAttr>(a)) {
       if (w.getLeft() < 0 || w.getSinks() < 0)
         return emitOpError("window left and sinks must be >= 0");
-      if (!ShapedType::isDynamic(k.getDimSize(2)) && w.getLeft() >= k.getDimSize(2))
-        return emitOpError() << "window (left " << w.getLeft()
-                             << ") is larger than the key axis ("
-                             << k.getDimSize(2) << ")";
     } else if (auto d = dyn_cast<DocumentAttr>(a)) {
       if (failed(extraOfRank(d.getSeqlens(), 1, true, "document seqlens")))
         return failure();

@@ -68,3 +68,12 @@ func.func @link_anchor_params(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>
   %9 = attn.attention %q, %k, %v {link = #attn.link<signed_exp>, anchor = #attn.anchor<row_abs>, weights_signed} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
   return %9 : tensor<1x4x8x16xf32>
 }
+
+// A window wider than the key axis keeps every key it reaches (decode over a
+// cache shorter than the window); it is not an error.
+// CHECK-LABEL: func.func @wide_window
+// CHECK: #attn.window<left = 37, right = 0, sinks = 0, align = bottom_right>
+func.func @wide_window(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.window<left = 37, right = 0, sinks = 0, align = bottom_right>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
