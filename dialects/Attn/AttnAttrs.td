@@ -3,6 +3,7 @@
 #define ATTN_ATTRS
 
 include "dialects/Attn/AttnDialect.td"
+include "dialects/Attn/AttnInterfaces.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 
 def Attn_Link : I32EnumAttr<"Link", "evidence kernel turning scores into weights", [
@@ -45,7 +46,8 @@ def Attn_ReduceKindAttr : EnumAttr<Attn_Dialect, Attn_ReduceKind, "reduce_kind">
   let assemblyFormat = "`<` $value `>`";
 }
 
-class Attn_Attr<string name, string attrMnemonic> : AttrDef<Attn_Dialect, name> {
+class Attn_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<Attn_Dialect, name, traits> {
   let mnemonic = attrMnemonic;
 }
 
@@ -138,14 +140,20 @@ def Attn_KernelPlanAttr : Attn_Attr<"KernelPlan", "kernel_plan"> {
 }
 
 // Carrier families. An attention's carrier is the intersection of the
-// families listed in its `carrier` array and its mask region.
-def Attn_CausalAttr : Attn_Attr<"Causal", "causal"> {
+// families listed in its `carrier` array and its mask region. Each checks
+// itself against the op (AttnOps.cpp); its lowering to IR is an external
+// model (passes/Analysis/CarrierLoweringModels.cpp).
+class Attn_CarrierFamilyAttr<string name, string attrMnemonic>
+    : Attn_Attr<name, attrMnemonic,
+                [DeclareAttrInterfaceMethods<Attn_CarrierFamilyAttrInterface>]>;
+
+def Attn_CausalAttr : Attn_CarrierFamilyAttr<"Causal", "causal"> {
   let summary = "j <= i, with the diagonal aligned top-left or bottom-right";
   let parameters = (ins "::attnc::attn::Align":$align);
   let assemblyFormat = "`<` $align `>`";
 }
 
-def Attn_WindowAttr : Attn_Attr<"Window", "window"> {
+def Attn_WindowAttr : Attn_CarrierFamilyAttr<"Window", "window"> {
   let summary = "sliding window i - left <= j' <= i + right, plus the first `sinks` keys";
   let description = [{ j' is j shifted by the bottom-right alignment offset
     (Lk - Lq) when `align` is bottom_right. A negative right means unbounded. }];
@@ -154,19 +162,19 @@ def Attn_WindowAttr : Attn_Attr<"Window", "window"> {
   let assemblyFormat = "`<` struct(params) `>`";
 }
 
-def Attn_DocumentAttr : Attn_Attr<"Document", "document"> {
+def Attn_DocumentAttr : Attn_CarrierFamilyAttr<"Document", "document"> {
   let summary = "doc(i) == doc(j) from cumulative sequence lengths (an extra input)";
   let parameters = (ins "int64_t":$seqlens);
   let assemblyFormat = "`<` struct(params) `>`";
 }
 
-def Attn_PrefixAttr : Attn_Attr<"Prefix", "prefix"> {
+def Attn_PrefixAttr : Attn_CarrierFamilyAttr<"Prefix", "prefix"> {
   let summary = "prefix-LM: j < length or j <= i";
   let parameters = (ins "int64_t":$length);
   let assemblyFormat = "`<` struct(params) `>`";
 }
 
-def Attn_NeighborhoodAttr : Attn_Attr<"Neighborhood", "neighborhood"> {
+def Attn_NeighborhoodAttr : Attn_CarrierFamilyAttr<"Neighborhood", "neighborhood"> {
   let summary = "multi-dimensional neighborhood (NATTEN / GNA semantics)";
   let description = [{ Tokens lie on a row-major grid. Per axis: window size,
     dilation, stride (queries in groups of `stride` share one window), and
@@ -184,7 +192,7 @@ def Attn_NeighborhoodAttr : Attn_Attr<"Neighborhood", "neighborhood"> {
   let genVerifyDecl = 1;
 }
 
-def Attn_BlockListAttr : Attn_Attr<"BlockList", "block_list"> {
+def Attn_BlockListAttr : Attn_CarrierFamilyAttr<"BlockList", "block_list"> {
   let summary = "block-sparse: (query block, key block) pairs in CSR extra inputs";
   let description = [{ `offsets` [B, H, ceil(Lq/q_block)+1] and `indices`
     [B, H, nnz] (i32 or i64) are extra inputs, named by their position. }];

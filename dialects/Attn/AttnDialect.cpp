@@ -16,6 +16,7 @@ using namespace attnc::attn;
 
 #include "attnc/Dialect/Attn/AttnDialect.cpp.inc"
 #include "attnc/Dialect/Attn/AttnEnums.cpp.inc"
+#include "attnc/Dialect/Attn/AttnAttrInterfaces.cpp.inc"
 #define GET_ATTRDEF_CLASSES
 #include "attnc/Dialect/Attn/AttnAttrs.cpp.inc"
 

@@ -19,6 +19,8 @@ bool staticMismatch(int64_t a, int64_t b) {
 std::string extent(int64_t v) {
   return ShapedType::isDynamic(v) ? std::string("?") : std::to_string(v);
 }
+/// The sequence length (L of [B, H, L, D]) of an attention operand.
+int64_t seqLength(Value t) { return cast<RankedTensorType>(t.getType()).getDimSize(2); }
 bool isSignedLink(Link link) {
   return link == Link::identity || link == Link::signed_exp;
 }
@@ -98,24 +100,8 @@ LogicalResult AttentionOp::verify() {
     return emitOpError("split_kv needs the softmax combine rule (link exp, "
                        "anchor row, no null key, no score convolution)");
 
-  auto extras = getExtras();
-  auto extraOfRank = [&](int64_t idx, int64_t rank, bool integer,
-                         StringRef what) -> LogicalResult {
-    if (idx < 0 || idx >= (int64_t)extras.size())
-      return emitOpError() << what << " names extra input #" << idx
-                           << " but there are " << extras.size();
-    auto t = cast<RankedTensorType>(extras[idx].getType());
-    if (t.getRank() != rank)
-      return emitOpError() << what << " (extra #" << idx << ") must have rank "
-                           << rank << ", got " << t.getRank();
-    if (integer != t.getElementType().isIntOrIndex())
-      return emitOpError() << what << " (extra #" << idx << ") must have "
-                           << (integer ? "an integer" : "a float")
-                           << " element type";
-    return success();
-  };
   if (auto idx = getAnchor().getNullExtra())
-    if (failed(extraOfRank(*idx, 1, false, "anchor null_extra")))
+    if (failed(verifyExtraInput(*idx, 1, false, "anchor null_extra")))
       return failure();
   if (auto conv = getScoreConvAttr()) {
     if (conv.getQueries() < 1 || conv.getKeys() < 1)
@@ -124,48 +110,33 @@ LogicalResult AttentionOp::verify() {
     if (conv.getQueries() * conv.getKeys() > 4096)
       return emitOpError() << "score_conv of " << conv.getQueries() << " x " << conv.getKeys()
                            << " offsets is too large (at most 4096 terms per score)";
-    if (failed(extraOfRank(conv.getWeight(), 3, false, "score_conv weight")))
+    if (failed(verifyExtraInput(conv.getWeight(), 3, false, "score_conv weight")))
       return failure();
   }
   for (Attribute a : getCarrier()) {
-    if (auto w = dyn_cast<WindowAttr>(a)) {
-      if (w.getLeft() < 0 || w.getSinks() < 0)
-        return emitOpError("window left and sinks must be >= 0");
-    } else if (auto d = dyn_cast<DocumentAttr>(a)) {
-      if (failed(extraOfRank(d.getSeqlens(), 1, true, "document seqlens")))
-        return failure();
-      // One set of cumulative lengths numbers both queries and keys: the
-      // documents are packed self-attention.
-      if (staticMismatch(q.getDimSize(2), k.getDimSize(2)))
-        return emitOpError() << "document carrier packs queries and keys with one seqlens, so "
-                                "the query length ("
-                             << q.getDimSize(2) << ") must equal the key length ("
-                             << k.getDimSize(2) << ")";
-    } else if (auto p = dyn_cast<PrefixAttr>(a)) {
-      if (p.getLength() < 0)
-        return emitOpError("prefix length must be >= 0");
-    } else if (auto n = dyn_cast<NeighborhoodAttr>(a)) {
-      int64_t tokens = 1;
-      for (int64_t g : n.getGrid())
-        if (g < 1 || llvm::MulOverflow(tokens, g, tokens))
-          return emitOpError() << "neighborhood grid extents must be positive and their "
-                                  "product must fit in 64 bits";
-      for (auto [name, len] : {std::pair<const char *, int64_t>{"query", q.getDimSize(2)},
-                               {"key", k.getDimSize(2)}})
-        if (!ShapedType::isDynamic(len) && len != tokens)
-          return emitOpError() << "neighborhood grid has " << tokens
-                               << " tokens but the " << name << " length is "
-                               << len;
-    } else if (auto b = dyn_cast<BlockListAttr>(a)) {
-      if (b.getQBlock() < 1 || b.getKBlock() < 1)
-        return emitOpError("block_list block sizes must be positive");
-      if (failed(extraOfRank(b.getOffsets(), 3, true, "block_list offsets")) ||
-          failed(extraOfRank(b.getIndices(), 3, true, "block_list indices")))
-        return failure();
-    } else if (!isa<CausalAttr>(a)) {
+    auto family = dyn_cast<CarrierFamilyAttrInterface>(a);
+    if (!family)
       return emitOpError() << "carrier entry " << a << " is not a carrier family";
-    }
+    if (failed(family.verifyCarrier(*this)))
+      return failure();
   }
+  return success();
+}
+
+LogicalResult AttentionOp::verifyExtraInput(int64_t idx, int64_t rank, bool integer,
+                                            StringRef what) {
+  auto extras = getExtras();
+  if (idx < 0 || idx >= (int64_t)extras.size())
+    return emitOpError() << what << " names extra input #" << idx
+                         << " but there are " << extras.size();
+  auto t = cast<RankedTensorType>(extras[idx].getType());
+  if (t.getRank() != rank)
+    return emitOpError() << what << " (extra #" << idx << ") must have rank "
+                         << rank << ", got " << t.getRank();
+  if (integer != t.getElementType().isIntOrIndex())
+    return emitOpError() << what << " (extra #" << idx << ") must have "
+                         << (integer ? "an integer" : "a float")
+                         << " element type";
   return success();
 }
 
@@ -228,6 +199,61 @@ int64_t AttentionOp::getKVPassCount() {
   if (getAnchorKind() == Anchor::sinkhorn)
     return 2 * *getAnchor().getIterations() + 1;
   return 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Carrier families (CarrierFamilyAttrInterface): each checked against the op
+//===----------------------------------------------------------------------===//
+
+LogicalResult CausalAttr::verifyCarrier(AttentionOp &) const { return success(); }
+
+LogicalResult WindowAttr::verifyCarrier(AttentionOp &op) const {
+  // A window wider than the key axis is fine: it keeps every key it reaches.
+  if (getLeft() < 0 || getSinks() < 0)
+    return op.emitOpError("window left and sinks must be >= 0");
+  return success();
+}
+
+LogicalResult DocumentAttr::verifyCarrier(AttentionOp &op) const {
+  if (failed(op.verifyExtraInput(getSeqlens(), 1, true, "document seqlens")))
+    return failure();
+  // One set of cumulative lengths numbers both queries and keys: the
+  // documents are packed self-attention.
+  int64_t lq = seqLength(op.getQuery()), lk = seqLength(op.getKey());
+  if (staticMismatch(lq, lk))
+    return op.emitOpError() << "document carrier packs queries and keys with one seqlens, so "
+                               "the query length ("
+                            << lq << ") must equal the key length (" << lk << ")";
+  return success();
+}
+
+LogicalResult PrefixAttr::verifyCarrier(AttentionOp &op) const {
+  if (getLength() < 0)
+    return op.emitOpError("prefix length must be >= 0");
+  return success();
+}
+
+LogicalResult NeighborhoodAttr::verifyCarrier(AttentionOp &op) const {
+  int64_t tokens = 1;
+  for (int64_t g : getGrid())
+    if (g < 1 || llvm::MulOverflow(tokens, g, tokens))
+      return op.emitOpError() << "neighborhood grid extents must be positive and their "
+                                 "product must fit in 64 bits";
+  for (auto [name, len] : {std::pair<const char *, int64_t>{"query", seqLength(op.getQuery())},
+                           {"key", seqLength(op.getKey())}})
+    if (!ShapedType::isDynamic(len) && len != tokens)
+      return op.emitOpError() << "neighborhood grid has " << tokens << " tokens but the "
+                              << name << " length is " << len;
+  return success();
+}
+
+LogicalResult BlockListAttr::verifyCarrier(AttentionOp &op) const {
+  if (getQBlock() < 1 || getKBlock() < 1)
+    return op.emitOpError("block_list block sizes must be positive");
+  if (failed(op.verifyExtraInput(getOffsets(), 3, true, "block_list offsets")) ||
+      failed(op.verifyExtraInput(getIndices(), 3, true, "block_list indices")))
+    return failure();
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -59,6 +59,10 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
     /// The link's and the anchor's kinds, without their parameters.
     Link getLinkKind() { return getLink().getKind(); }
     Anchor getAnchorKind() { return getAnchor().getKind(); }
+    /// Checks that extra input `idx` exists with rank `rank` and an integer
+    /// (else float) element type; `what` names it in the error.
+    ::mlir::LogicalResult verifyExtraInput(int64_t idx, int64_t rank, bool integer,
+                                           ::llvm::StringRef what);
   }];
 }
 

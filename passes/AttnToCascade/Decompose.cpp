@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "attnc/Passes/Passes.h"
 #include "attnc/Analysis/Carrier.h"
+#include "attnc/Analysis/CarrierLowering.h"
 #include "attnc/Dialect/Attn/CascadeBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -437,6 +438,12 @@ Value decomposeRowNorm(OpBuilder &b, RowNormOp op) {
 }
 
 struct AttnDecomposePass : public attnc::impl::AttnDecomposeBase<AttnDecomposePass> {
+  /// The carrier predicate lowers each family through its external model.
+  void getDependentDialects(DialectRegistry &registry) const override {
+    AttnDecomposeBase::getDependentDialects(registry);
+    registerCarrierLoweringExternalModels(registry);
+  }
+
   void runOnOperation() override {
     SmallVector<Operation *> worklist;
     getOperation()->walk([&](Operation *o) {

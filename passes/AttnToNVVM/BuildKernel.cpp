@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "KernelEmitter.h"
+#include "attnc/Analysis/CarrierLowering.h"
 
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
@@ -29,11 +30,13 @@ struct AttnGPUBuildKernelPass
     : public attnc::impl::AttnGPUBuildKernelBase<AttnGPUBuildKernelPass> {
   using Base::Base;
 
-  /// Also registers what gpu-module-to-binary needs later in the same
-  /// pipeline (LLVM IR translations, the NVVM target), so that any driver
-  /// that runs this pass can serialize without extra registration.
+  /// Also registers the carrier families' lowering (the tile schedule and
+  /// the element mask), and what gpu-module-to-binary needs later in the
+  /// same pipeline (LLVM IR translations, the NVVM target), so that any
+  /// driver that runs this pass can serialize without extra registration.
   void getDependentDialects(DialectRegistry &registry) const override {
     Base::getDependentDialects(registry);
+    attnc::registerCarrierLoweringExternalModels(registry);
     registerLLVMDialectTranslation(registry);
     registerNVVMDialectTranslation(registry);
     registerGPUDialectTranslation(registry);

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "KernelEmitter.h"
+#include "attnc/Analysis/CarrierLowering.h"
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNGPUPLANKERNEL
@@ -78,6 +79,12 @@ namespace {
 struct AttnGPUPlanKernelPass
     : public attnc::impl::AttnGPUPlanKernelBase<AttnGPUPlanKernelPass> {
   using Base::Base;
+
+  /// The carriers' tile-level models (the plan reads the tile schedule).
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    attnc::registerCarrierLoweringExternalModels(registry);
+  }
 
   FailureOr<KernelPlanAttr> plan(AttentionOp op) {
     if (failed(checkKernelSupport(op)))

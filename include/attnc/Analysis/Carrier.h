@@ -4,6 +4,7 @@
 // user mask region and nothing else (bounds come from the iteration space).
 // Shared by the CPU cascade and the GPU partial-tile mask (and the GPU tile
 // classification, include/attnc/Analysis/CarrierTiles.h, which reads the same extras).
+// Each family's term is its CarrierLoweringAttrInterface model (CarrierLowering.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_PASSES_CARRIER_H

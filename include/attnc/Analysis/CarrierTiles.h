@@ -21,6 +21,10 @@
 // intersections of several families (each family's range is exact, their
 // intersection may contain tiles that are empty for the conjunction).
 //
+// Each family's part (its plan entry, key range and fullness test) is its
+// CarrierLoweringAttrInterface model (CarrierLowering.h); this file combines
+// them into the schedule.
+//
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_PASSES_GPU_CARRIERTILES_H
 #define ATTNC_PASSES_GPU_CARRIERTILES_H
@@ -102,9 +106,9 @@ private:
   bool hasMask = false;
   // List mode: CSR row start.
   mlir::Value listStart;
-  // Per family, per query tile values used by isFull.
-  struct DocRows { mlir::Value start0, end0, start1, end1; };
-  llvm::SmallVector<DocRows> docs; // in carrier order, document families only
+  // Per family (in carrier order), the per query tile values its isFull
+  // term reuses (CarrierLoweringAttrInterface::boundTileKeys).
+  llvm::SmallVector<llvm::SmallVector<mlir::Value, 4>> rowState;
 };
 
 } // namespace attnc

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "test/lib/Analysis/TestPasses.h"
 #include "attnc/Analysis/Carrier.h"
+#include "attnc/Analysis/CarrierLowering.h"
 #include "attnc/Analysis/CarrierTiles.h"
 
 namespace attnc {
@@ -26,6 +27,11 @@ enum Counter { kTiles, kVisited, kFull, kViolations, kVisitedEmpty, kFullMissed,
 struct AttnTestCarrierTilesPass
     : public attnc::impl::AttnTestCarrierTilesBase<AttnTestCarrierTilesPass> {
   using Base::Base;
+
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    registerCarrierLoweringExternalModels(registry);
+  }
 
   void runOnOperation() override {
     SmallVector<AttentionOp> ops;

@@ -314,6 +314,38 @@ func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x
 // -----
 
 func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{window left and sinks must be >= 0}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.window<left = 2, right = 0, sinks = -1, align = top_left>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{prefix length must be >= 0}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.causal<top_left>, #attn.prefix<length = -1>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{neighborhood grid extents must be positive and their product must fit in 64 bits}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [4294967296, 4294967296], window = [3, 3], dilation = [1, 1], stride = [1, 1], causal = [false, false]>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>, %off: tensor<3xi32>, %idx: tensor<1x4x2xi32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{block_list offsets (extra #0) must have rank 3, got 1}}
+  %o = attn.attention %q, %k, %v extras(%off, %idx : tensor<3xi32>, tensor<1x4x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.block_list<q_block = 4, k_block = 4, offsets = 0, indices = 1>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
   // expected-error @+1 {{carrier entry #attn.link<exp> is not a carrier family}}
   %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.link<exp>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
   return %o : tensor<1x4x8x16xf32>

@@ -39,6 +39,11 @@ struct OptionalF64 : std::optional<double> {
 };
 } // namespace attnc::attn::detail
 
+namespace attnc::attn {
+class AttentionOp;
+} // namespace attnc::attn
+#include "attnc/Dialect/Attn/AttnAttrInterfaces.h.inc"
+
 #define GET_ATTRDEF_CLASSES
 #include "attnc/Dialect/Attn/AttnAttrs.h.inc"
 

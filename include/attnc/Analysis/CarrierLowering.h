@@ -1,0 +1,54 @@
+//===- CarrierLowering.h - a carrier family as IR ----------------*- C++ -*-===//
+//
+// The interface every carrier family implements for the analyses of
+// Carrier.h and CarrierTiles.h (ODS: passes/Analysis/CarrierLowering.td),
+// attached to the attn dialect's attributes as external models.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_ANALYSIS_CARRIERLOWERING_H
+#define ATTNC_ANALYSIS_CARRIERLOWERING_H
+
+#include "attnc/Analysis/Carrier.h"
+#include "attnc/Analysis/CarrierTiles.h"
+#include "attnc/Dialect/Attn/IndexMath.h"
+
+namespace mlir {
+class DialectRegistry;
+} // namespace mlir
+
+namespace attnc {
+
+/// A query tile as the families see it: its rows [i0, i1] (clipped to Lq),
+/// the run-time context and the compile-time plan.
+struct QueryTileRows {
+  const CarrierTilePlan &plan;
+  const TileEnv &env;
+  mlir::Value i0, i1;
+};
+
+/// The keys [lo, hi) a query tile may keep, intersected family by family.
+/// The plan's sink window puts its band in [bandLo, bandHi) instead (null
+/// without one): its sinks are a range of their own.
+struct TileKeyRange {
+  mlir::Value lo, hi;
+  mlir::Value bandLo, bandHi;
+};
+
+} // namespace attnc
+
+#include "attnc/Analysis/CarrierLowering.h.inc"
+
+namespace attnc {
+
+/// Attaches the lowering of every attn carrier family. The passes that use
+/// the analyses register it in getDependentDialects, so a driver needs no
+/// extra registration.
+void registerCarrierLoweringExternalModels(mlir::DialectRegistry &registry);
+
+/// The lowering of a carrier family; a fatal error when the family has none
+/// (a family whose model is missing from the registration above).
+CarrierLoweringAttrInterface getCarrierLowering(mlir::Attribute family);
+
+} // namespace attnc
+
+#endif // ATTNC_ANALYSIS_CARRIERLOWERING_H
