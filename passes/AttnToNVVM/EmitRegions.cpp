@@ -4,6 +4,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/IRMapping.h"
 
+#include <functional>
+
 using namespace mlir;
 using namespace attnc::gpu;
 
@@ -182,6 +184,11 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
                                         /*sideEffects=*/false));
       continue;
     }
+    if (auto cv = dyn_cast<arith::SIToFPOp>(op); cv && scoreElement && cv.getType().isF32())
+      if (Value f = affineToFloat(blk, cv.getIn())) {
+        map.map(cv.getResult(), f);
+        continue;
+      }
     // Integer abs as compare + select: math.absi on index has no lowering in
     // the NVVM pipeline.
     if (auto ab = dyn_cast<math::AbsIOp>(op)) {
@@ -212,6 +219,91 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
   }
   auto y = cast<attnc::attn::YieldOp>(blk.getTerminator());
   return map.lookupOrDefault(y.getValues()[0]);
+}
+
+namespace {
+/// a*j + b*i + c over a score region's arguments (s, b, h, i, j).
+struct Affine {
+  int64_t a = 0, b = 0, c = 0;
+};
+
+std::optional<Affine> affineOf(Block &blk, Value v, int depth = 0) {
+  if (depth > 16)
+    return std::nullopt;
+  if (v == blk.getArgument(4))
+    return Affine{1, 0, 0};
+  if (v == blk.getArgument(3))
+    return Affine{0, 1, 0};
+  Operation *d = v.getDefiningOp();
+  if (!d)
+    return std::nullopt;
+  auto bounded = [](Affine x) -> std::optional<Affine> {
+    constexpr int64_t kMax = int64_t(1) << 20; // keeps every term far from overflow
+    if (std::abs(x.a) > kMax || std::abs(x.b) > kMax || std::abs(x.c) > kMax)
+      return std::nullopt;
+    return x;
+  };
+  if (auto cst = dyn_cast<arith::ConstantOp>(d)) {
+    if (auto ia = dyn_cast<IntegerAttr>(cst.getValue()))
+      return bounded(Affine{0, 0, ia.getInt()});
+    return std::nullopt;
+  }
+  if (isa<arith::IndexCastOp, arith::ExtSIOp>(d))
+    return affineOf(blk, d->getOperand(0), depth + 1);
+  if (isa<arith::AddIOp, arith::SubIOp, arith::MulIOp>(d)) {
+    auto x = affineOf(blk, d->getOperand(0), depth + 1);
+    auto y = affineOf(blk, d->getOperand(1), depth + 1);
+    if (!x || !y)
+      return std::nullopt;
+    if (isa<arith::AddIOp>(d))
+      return bounded(Affine{x->a + y->a, x->b + y->b, x->c + y->c});
+    if (isa<arith::SubIOp>(d))
+      return bounded(Affine{x->a - y->a, x->b - y->b, x->c - y->c});
+    // A product stays affine when one side is a constant.
+    if (x->a == 0 && x->b == 0)
+      return bounded(Affine{x->c * y->a, x->c * y->b, x->c * y->c});
+    if (y->a == 0 && y->b == 0)
+      return bounded(Affine{y->c * x->a, y->c * x->b, y->c * x->c});
+  }
+  return std::nullopt;
+}
+} // namespace
+
+Value KernelEmitter::affineToFloat(Block &blk, Value e) {
+  std::optional<Affine> af = affineOf(blk, e);
+  if (!af || (af->a == 0 && af->b == 0))
+    return nullptr; // constants fold anyway
+  const ScoreElement &el = *scoreElement;
+  Value &base = affineBases[{el.rowKey, af->a, af->b}];
+  if (!base) {
+    // a*jBase + b*i in 64 bits, converted once per row and tile.
+    Value j64 = arith::ExtSIOp::create(b, loc, i64, el.jBase);
+    Value i64v = arith::IndexCastOp::create(b, loc, i64, el.row);
+    Value sum = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, j64, ci64(af->a)),
+        arith::MulIOp::create(b, loc, i64v, ci64(af->b)));
+    base = arith::SIToFPOp::create(b, loc, f32, sum);
+  }
+  return fadd(base, cf32(double(af->a * el.jOff + af->c)));
+}
+
+bool KernelEmitter::scoreNeedsRegisters() const {
+  if (!c.score)
+    return false;
+  Block &blk = c.score->front();
+  // Every use of i and j must lead, through integer +, -, * and casts, to a
+  // float conversion of an expression affine in them.
+  std::function<bool(Value)> affineUses = [&](Value v) {
+    for (Operation *user : v.getUsers()) {
+      if (isa<arith::SIToFPOp>(user) && affineOf(blk, user->getOperand(0)))
+        continue;
+      if (!isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::IndexCastOp, arith::ExtSIOp>(user) ||
+          !affineUses(user->getResult(0)))
+        return false;
+    }
+    return true;
+  };
+  return !affineUses(blk.getArgument(3)) || !affineUses(blk.getArgument(4));
 }
 
 /// Weight of a (masked: -inf) score in natural units for the non-exp links.

@@ -422,15 +422,14 @@ LogicalResult KernelEmitter::emitConsumer() {
     Value s = issueS(kDescOf(stage));
     Value o = issuePV(it[0], pPrev, vDescOf(pStage));
     turnEnd();
-    // A score region over b, h, i, j needs registers for its index math; with
-    // P_{n-1} and O pinned by the in-flight PV it spilled (ALiBi: 252 bytes),
-    // so such kernels also wait for the PV and rely on the ping-pong turns
-    // for the overlap (ALiBi +16-22%; softcap, which reads only s, keeps the
-    // overlap: -5% without it). bench/NOTES.md, run 5.
-    bool scoreUsesIndices =
-        c.score && llvm::any_of(c.score->front().getArguments().drop_front(1),
-                                [](BlockArgument a) { return !a.use_empty(); });
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, scoreUsesIndices ? 0 : 1);
+    // A score region whose per-score index work is more than affine floats
+    // of i and j (tables indexed by them, transcendental functions of them)
+    // needs registers that P_{n-1} and O, pinned by the in-flight PV, hold;
+    // it spilled (ALiBi with 64-bit index math: 252 bytes), so such kernels
+    // wait for the PV and rely on the ping-pong turns for the overlap.
+    // Affine floats cost one add per score (affineToFloat): ALiBi keeps the
+    // overlap (+8-10%, bench/NOTES.md).
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, scoreNeedsRegisters() ? 0 : 1);
     arriveBar(kEmpty, stage);
     FailureOr<Soft> sm = softmaxTile(s, toI32(tile), tile, {it[1], it[2], it[3], it[4]});
     if (failed(sm))

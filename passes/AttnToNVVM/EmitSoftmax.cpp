@@ -67,11 +67,14 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
   } else {
     Value jBase = add(mul(n, ci32(c.BN)), mul(quadCol, ci32(2)));
     Value kk = cf32(c.scale), l2e = cf32(post);
+    affineBases.clear(); // per tile: the bases are built at their first use
     for (int64_t r = 0; r < nS; ++r) {
-      Value j = toIdx(add(jBase, ci32((r / 4) * 8 + (r % 2))));
+      int64_t jOff = (r / 4) * 8 + (r % 2), rowKey = (r / 2) % 2;
+      Value j = toIdx(add(jBase, ci32(jOff)));
+      scoreElement = ScoreElement{jBase, rowKey ? rowBIdx : rowAIdx, jOff, rowKey};
       FailureOr<Value> v = inlineRegion(
-          *c.score, {fmul(sv[r], kk), bI, ((r / 2) % 2) ? hBIdx : hAIdx,
-                     ((r / 2) % 2) ? rowBIdx : rowAIdx, j});
+          *c.score, {fmul(sv[r], kk), bI, rowKey ? hBIdx : hAIdx, rowKey ? rowBIdx : rowAIdx, j});
+      scoreElement.reset();
       if (failed(v))
         return failure();
       tv[r] = expLink ? fmul(*v, l2e) : *v;

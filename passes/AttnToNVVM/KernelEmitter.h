@@ -20,6 +20,7 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -166,6 +167,25 @@ public:
   /// returns the yielded value.
   mlir::FailureOr<mlir::Value> inlineRegion(mlir::Region &r, llvm::ArrayRef<mlir::Value> args);
   bool regionFailed = false;
+
+  /// The score element being inlined (softmaxTile): key j = jBase + jOff
+  /// (jBase i32 per tile and thread, jOff a constant of the accumulator
+  /// layout) of row `row` (index; rowKey 0 or 1). With it, a float of an
+  /// expression affine in i and j (ALiBi's j - i, relative positions) is
+  /// one conversion per row and tile plus a constant add per score, instead
+  /// of a 64-bit integer-to-float conversion per score (the MUFU pipe that
+  /// ex2 needs). Exact while |a*j + b*i + c| < 2^24.
+  struct ScoreElement {
+    mlir::Value jBase, row;
+    int64_t jOff = 0, rowKey = 0;
+  };
+  std::optional<ScoreElement> scoreElement;
+  std::map<std::array<int64_t, 3>, mlir::Value> affineBases; // (rowKey, a, b) -> f32
+  /// sitofp(E) for E = a*j + b*i + c over the region's i and j, or null.
+  mlir::Value affineToFloat(mlir::Block &blk, mlir::Value e);
+  /// Whether the score region reads i or j other than through affine floats
+  /// (affineToFloat), which needs registers per score.
+  bool scoreNeedsRegisters() const;
 
 private:
   // ---- EmitSchedule.cpp ----
