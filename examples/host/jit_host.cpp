@@ -84,6 +84,10 @@ static attnc::Status runOnGPU(const attnc::Program &program, std::vector<float> 
   attnc::Status s;
   for (int t = 0; t < 4 && s.ok(); ++t)
     s = attnc::Status::fromCode(attnc_device_alloc(0, n * 2, &dev[t]));
+  // o poisoned with NaN (bf16 0x7fc0): every element must be written.
+  std::vector<uint16_t> nan(n, 0x7fc0);
+  if (s.ok())
+    s = attnc::Status::fromCode(attnc_copy_to_device(dev[3], nan.data(), n * 2));
   for (int t = 0; t < 3 && s.ok(); ++t) {
     for (size_t e = 0; e < n; ++e)
       (*in[t])[e] = fromBF16(host[e] = toBF16((*in[t])[e]));

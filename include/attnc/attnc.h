@@ -33,7 +33,8 @@ typedef struct {
    * (default) or ATTNC_DTYPE_F16 for q, k, v and the outputs. */
   attnc_dtype dtype;
   /* GPU: the kernel cache folder (NULL or "": $ATTNC_CACHE_DIR when set, an
-   * empty value meaning none, else ~/.cache/attnc, as for the attnc CLI). */
+   * empty value meaning none, else $XDG_CACHE_HOME/attnc, else
+   * ~/.cache/attnc, as for the attnc CLI). */
   const char *cache_dir;
   /* GPU: the decode (split-KV) schedule. */
   int decode;
@@ -75,11 +76,14 @@ attnc_status attnc_program_run_cpu(attnc_program *program, const attnc_tensor *i
 /* GPU programs: launches every kernel of the program on STREAM (a CUstream;
  * NULL = the default stream), asynchronously. INPUTS and OUTPUTS are device
  * tensors in declaration order with the dtypes and shapes of the program's
- * signature (any strides the kernels accept: the last axis contiguous, the
- * others 16-byte multiples). LSE: NULL, or one f32 tensor [B, H, Lq] per
- * output that receives each row's log-sum-exp; without it the program writes
- * the LSE to a scratch buffer of its own. Launches may be captured into a
- * CUDA graph (the graph must not outlive the program). */
+ * signature, contiguous (size-1 axes may have any stride). Index inputs
+ * (document offsets, block lists) are not checked on the GPU: the caller
+ * guarantees them (attnc_program_run_cpu checks them). LSE: NULL, or one f32
+ * tensor [B, H, Lq] per output that receives each row's log-sum-exp; without
+ * it the program writes the LSE to a scratch buffer of its own, allocated on
+ * the first such run (so run once before capturing, or pass LSE). Launches
+ * may be captured into a CUDA graph (the graph must not outlive the
+ * program). */
 attnc_status attnc_program_run_gpu(attnc_program *program, const attnc_tensor *inputs, int num_inputs,
                                    const attnc_tensor *outputs, int num_outputs, const attnc_tensor *lse,
                                    void *stream);

@@ -40,12 +40,15 @@ struct attnc_program {
   };
   struct Kernel {
     attnc_kernel *kernel = nullptr;
-    int output = -1;
+    /// The outputs that are this kernel's attention (`output o1 = a` and
+    /// `output o2 = a` are two); attnc_program_kernel_output reports the first.
+    std::vector<int> outputs;
     std::vector<std::string> inputOf; ///< per kernel tensor: its spec input, or ""
-    /// Per kernel tensor: the program input it binds (>= 0), kOutput or kLse.
+    /// Per kernel tensor: the program input it binds (>= 0), kBindOutput or
+    /// kBindLse.
     std::vector<int> argOf;
   };
-  static constexpr int kOutput = -1, kLse = -2;
+  static constexpr int kBindOutput = -2, kBindLse = -3;
   std::string name;
   attnc_target target = ATTNC_TARGET_CPU;
   std::vector<Tensor> inputs, outputs;
@@ -123,7 +126,7 @@ attnc_status loadKernels(attnc_program &p, ModuleOp module, const attnc_compile_
     attnc_program::Kernel &kernel = p.kernels.back();
     for (size_t n = 0; n < sig.outputs.size(); ++n)
       if (sig.outputs[n].attention == a.attention)
-        kernel.output = (int)n;
+        kernel.outputs.push_back((int)n);
     manifest::Kernel m;
     std::string err;
     if (!manifest::parseManifest(a.manifest, m, err))
@@ -133,16 +136,23 @@ attnc_status loadKernels(attnc_program &p, ModuleOp module, const attnc_compile_
     for (int t = 0; t < attnc_kernel_num_tensors(kernel.kernel); ++t) {
       std::string tensor = attnc_kernel_tensor_name(kernel.kernel, t);
       kernel.inputOf.push_back(manifest::specInputOf(m, tensor));
-      int arg = tensor == "lse" ? attnc_program::kLse : attnc_program::kOutput;
+      int arg = tensor == "lse" ? attnc_program::kBindLse : attnc_program::kBindOutput;
       for (size_t i = 0; i < p.inputs.size(); ++i)
         if (p.inputs[i].name == kernel.inputOf.back())
           arg = (int)i;
-      if (arg == attnc_program::kOutput && (tensor != "o" || kernel.output < 0))
+      if (arg == attnc_program::kBindOutput && (tensor != "o" || kernel.outputs.empty()))
         return fail(ATTNC_ERR_MANIFEST, "kernel " + a.kernel + ": tensor '" + tensor +
                                             "' binds no input or output of the program");
       kernel.argOf.push_back(arg);
     }
   }
+  // Every output needs a kernel that writes it (compileForGPU accepts only
+  // outputs that are bare attention results; this keeps it so).
+  for (size_t n = 0; n < sig.outputs.size(); ++n)
+    if (llvm::none_of(p.kernels, [&](const attnc_program::Kernel &k) { return llvm::is_contained(k.outputs, (int)n); }))
+      return fail(ATTNC_ERR_INVALID_ARGUMENT, "output '" + sig.outputs[n].name +
+                                                  "' is computed by no GPU kernel (only attention results "
+                                                  "are outputs on the GPU target)");
   return ATTNC_OK;
 }
 #endif
@@ -215,18 +225,27 @@ attnc_status compileProgram(attnc_program &p, llvm::StringRef text, llvm::String
 #endif
 }
 
-/// A caller's buffer for one input or output of a CPU run.
-attnc_status checkHostTensor(const attnc_tensor &t, const attnc_program::Tensor &want,
-                             const char *what, int index) {
+/// A caller's buffer for one input or output of a run against the
+/// program's signature: dtype, shape, and memory of the run's kind (host for
+/// the CPU, device for the GPU, where the runtime checks strides, alignment
+/// and the pointers); a host buffer must also be C-contiguous.
+attnc_status checkTensor(const attnc_tensor &t, const attnc_program::Tensor &want, const char *what, int index,
+                         bool onDevice) {
   std::string where = std::string(what) + " " + std::to_string(index) + " (" + want.name + ")";
-  if (!t.data && !want.shape.empty())
+  if (onDevice && t.device < 0)
+    return fail(ATTNC_ERR_POINTER, where + ": a host tensor (device -1); GPU programs take device memory");
+  if (!onDevice && t.device >= 0)
+    return fail(ATTNC_ERR_POINTER, where + ": a device tensor (device " + std::to_string(t.device) +
+                                       "); CPU programs take host memory (device -1)");
+  if (!onDevice && !t.data && !want.shape.empty())
     return fail(ATTNC_ERR_POINTER, where + ": null data");
   if (t.dtype != want.dtype)
     return fail(ATTNC_ERR_DTYPE, where + ": expected " + attnc_dtype_name(want.dtype) + ", got " +
                                      attnc_dtype_name((attnc_dtype)t.dtype));
-  if (t.rank != (int)want.shape.size() ||
-      !std::equal(want.shape.begin(), want.shape.end(), t.shape))
+  if (t.rank != (int)want.shape.size() || !std::equal(want.shape.begin(), want.shape.end(), t.shape))
     return fail(ATTNC_ERR_SHAPE, where + ": the shape differs from the one compiled for");
+  if (onDevice)
+    return ATTNC_OK;
   int64_t stride = 1;
   for (int d = t.rank - 1; d >= 0; --d) {
     if (t.shape[d] > 1 && t.strides[d] != stride)
@@ -321,7 +340,7 @@ attnc_status attnc_program_run_cpu(attnc_program *p, const attnc_tensor *inputs,
   std::vector<NpyArray> views; // index inputs, for their checks
   views.reserve(p->inputs.size());
   for (int i = 0; i < numInputs; ++i) {
-    if (attnc_status s = checkHostTensor(inputs[i], p->inputs[i], "input", i))
+    if (attnc_status s = checkTensor(inputs[i], p->inputs[i], "input", i, false))
       return s;
     in.push_back(inputs[i].data);
     names.push_back(p->inputs[i].name);
@@ -335,7 +354,7 @@ attnc_status attnc_program_run_cpu(attnc_program *p, const attnc_tensor *inputs,
     views.push_back(std::move(a));
   }
   for (int i = 0; i < numOutputs; ++i) {
-    if (attnc_status s = checkHostTensor(outputs[i], p->outputs[i], "output", i))
+    if (attnc_status s = checkTensor(outputs[i], p->outputs[i], "output", i, false))
       return s;
     out.push_back(outputs[i].data);
   }
@@ -350,21 +369,6 @@ attnc_status attnc_program_run_cpu(attnc_program *p, const attnc_tensor *inputs,
 }
 
 namespace {
-/// A device tensor of a GPU run against the program's signature (the
-/// runtime checks strides, alignment and the pointers).
-attnc_status checkDeviceTensor(const attnc_tensor &t, const attnc_program::Tensor &want, const char *what,
-                               int index) {
-  std::string where = std::string(what) + " " + std::to_string(index) + " (" + want.name + ")";
-  if (t.dtype != want.dtype)
-    return fail(ATTNC_ERR_DTYPE, where + ": expected " + attnc_dtype_name(want.dtype) + ", got " +
-                                     attnc_dtype_name((attnc_dtype)t.dtype));
-  if (t.rank != (int)want.shape.size() || !std::equal(want.shape.begin(), want.shape.end(), t.shape))
-    return fail(ATTNC_ERR_SHAPE, where + ": the shape differs from the one compiled for");
-  if (t.device < 0)
-    return fail(ATTNC_ERR_POINTER, where + ": a host tensor (device -1); GPU programs take device memory");
-  return ATTNC_OK;
-}
-
 /// The program's LSE scratch on DEVICE, at least BYTES long.
 attnc_status lseScratchFor(attnc_program &p, int device, size_t bytes, void *&out) {
   std::lock_guard<std::mutex> lock(p.scratchMu);
@@ -394,36 +398,39 @@ attnc_status attnc_program_run_gpu(attnc_program *p, const attnc_tensor *inputs,
     return fail(ATTNC_ERR_ARG_COUNT, "attnc_program_run_gpu: expected " + std::to_string(p->inputs.size()) +
                                          " inputs and " + std::to_string(p->outputs.size()) + " outputs");
   for (int i = 0; i < numInputs; ++i)
-    if (attnc_status s = checkDeviceTensor(inputs[i], p->inputs[i], "input", i))
+    if (attnc_status s = checkTensor(inputs[i], p->inputs[i], "input", i, true))
       return s;
   for (int i = 0; i < numOutputs; ++i)
-    if (attnc_status s = checkDeviceTensor(outputs[i], p->outputs[i], "output", i))
+    if (attnc_status s = checkTensor(outputs[i], p->outputs[i], "output", i, true))
       return s;
+  // A kernel runs once per output it computes (an attention named by two
+  // outputs writes both).
   std::vector<attnc_tensor> args;
-  for (const attnc_program::Kernel &k : p->kernels) {
-    const attnc_tensor &o = outputs[k.output];
-    args.clear();
-    for (int arg : k.argOf) {
-      if (arg >= 0) {
-        args.push_back(inputs[arg]);
-      } else if (arg == attnc_program::kOutput) {
-        args.push_back(o);
-      } else if (lse) {
-        args.push_back(lse[k.output]);
-      } else {
-        // [B, H, Lq] f32 beside o [B, H, Lq, Dv].
-        size_t rows = 1;
-        for (int d = 0; d + 1 < o.rank; ++d)
-          rows *= (size_t)o.shape[d];
-        void *scratch = nullptr;
-        if (attnc_status s = lseScratchFor(*p, o.device, rows * 4, scratch))
-          return s;
-        args.push_back(attnc_tensor_contiguous(scratch, ATTNC_DTYPE_F32, o.rank - 1, o.shape, o.device));
+  for (const attnc_program::Kernel &k : p->kernels)
+    for (int out : k.outputs) {
+      const attnc_tensor &o = outputs[out];
+      args.clear();
+      for (int arg : k.argOf) {
+        if (arg >= 0) {
+          args.push_back(inputs[arg]);
+        } else if (arg == attnc_program::kBindOutput) {
+          args.push_back(o);
+        } else if (lse) {
+          args.push_back(lse[out]);
+        } else {
+          // [B, H, Lq] f32 beside o [B, H, Lq, Dv].
+          size_t rows = 1;
+          for (int d = 0; d + 1 < o.rank; ++d)
+            rows *= (size_t)o.shape[d];
+          void *scratch = nullptr;
+          if (attnc_status s = lseScratchFor(*p, o.device, rows * 4, scratch))
+            return s;
+          args.push_back(attnc_tensor_contiguous(scratch, ATTNC_DTYPE_F32, o.rank - 1, o.shape, o.device));
+        }
       }
+      if (attnc_status s = attnc_kernel_launch(k.kernel, args.data(), (int)args.size(), nullptr, stream))
+        return fail(s, "output '" + p->outputs[out].name + "': " + attnc_last_error());
     }
-    if (attnc_status s = attnc_kernel_launch(k.kernel, args.data(), (int)args.size(), nullptr, stream))
-      return fail(s, "output '" + p->outputs[k.output].name + "': " + attnc_last_error());
-  }
   return ATTNC_OK;
 }
 
@@ -432,7 +439,9 @@ attnc_kernel *attnc_program_kernel(const attnc_program *p, int i) {
   return p && i >= 0 && (size_t)i < p->kernels.size() ? p->kernels[i].kernel : nullptr;
 }
 int attnc_program_kernel_output(const attnc_program *p, int i) {
-  return p && i >= 0 && (size_t)i < p->kernels.size() ? p->kernels[i].output : -1;
+  return p && i >= 0 && (size_t)i < p->kernels.size() && !p->kernels[i].outputs.empty()
+             ? p->kernels[i].outputs.front()
+             : -1;
 }
 const char *attnc_program_kernel_input(const attnc_program *p, int i, int t) {
   if (!p || i < 0 || (size_t)i >= p->kernels.size())

@@ -335,6 +335,7 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
   }
   rt::CacheStatus st = cache.getOrCompile(key, compiler, artifact, diag);
   cacheTiming.reset();
+  inner.timing = options.timing; // a rebuild below is timed at the top level
   if (st == rt::CacheStatus::Error)
     return llvm::createStringError("%s", (compileFailure.empty() ? diag : compileFailure).c_str());
   if (status)

@@ -1,6 +1,6 @@
 //===- Module.cpp - attnc._attnc: Python bindings of the compile API ------===//
 //
-// A thin layer over attnc.h: a Program compiled from a spec with its dims
+// A thin layer over attnc.h (through attnc.hpp): a Program compiled from a spec with its dims
 // bound, its signature, a CPU run on NumPy arrays (torch CPU tensors go
 // through NumPy without copies, see attnc/__init__.py) and a GPU run on
 // device pointers (torch CUDA tensors, on the caller's stream). Errors raise
@@ -8,7 +8,7 @@
 // builds wherever pybind11 does.
 //
 //===----------------------------------------------------------------------===//
-#include "attnc/attnc.h"
+#include "attnc/attnc.hpp"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -29,11 +29,11 @@ py::object &errorType() {
   return type;
 }
 
-[[noreturn]] void raise(attnc_status s) {
-  PyErr_SetString(errorType().ptr(),
-                  (std::string(attnc_status_name(s)) + ": " + attnc_last_error()).c_str());
+[[noreturn]] void raise(const attnc::Status &s) {
+  PyErr_SetString(errorType().ptr(), (std::string(attnc_status_name(s.code())) + ": " + s.error()).c_str());
   throw py::error_already_set();
 }
+[[noreturn]] void raise(attnc_status s) { raise(attnc::Status::fromCode(s)); }
 
 std::string dtypeName(attnc_dtype d) {
   switch (d) {
@@ -66,38 +66,21 @@ public:
       throw py::value_error("dtype must be float32, float64, bfloat16 or float16, not '" + dtype + "'");
     o.dtype = dt->second;
     o.cache_dir = cacheDir.c_str();
-    std::vector<const char *> names;
-    std::vector<int64_t> values;
-    for (const auto &[k, v] : dims) {
-      names.push_back(k.c_str());
-      values.push_back(v);
-    }
-    attnc_program *p = nullptr;
-    attnc_status s;
     {
       py::gil_scoped_release release;
-      s = attnc_compile(spec.data(), spec.size(), name.c_str(), (int)names.size(), names.data(),
-                        values.data(), &o, &p);
+      program = attnc::compile(spec, name, dims, o);
     }
-    if (s != ATTNC_OK)
-      raise(s);
-    program.reset(p);
+    if (!program.ok())
+      raise(program.status());
   }
 
-  std::string name() const { return attnc_program_name(program.get()); }
+  std::string name() const { return program.name(); }
 
   /// [(name, dtype, shape)] of the inputs or outputs.
   py::list signature(bool outputs) const {
     py::list out;
-    const attnc_program *p = program.get();
-    int n = outputs ? attnc_program_num_outputs(p) : attnc_program_num_inputs(p);
-    for (int i = 0; i < n; ++i) {
-      int64_t shape[ATTNC_MAX_RANK];
-      int rank = outputs ? attnc_program_output_shape(p, i, shape) : attnc_program_input_shape(p, i, shape);
-      attnc_dtype dt = outputs ? attnc_program_output_dtype(p, i) : attnc_program_input_dtype(p, i);
-      const char *nm = outputs ? attnc_program_output_name(p, i) : attnc_program_input_name(p, i);
-      out.append(py::make_tuple(nm, dtypeName(dt), std::vector<int64_t>(shape, shape + rank)));
-    }
+    for (const attnc::TensorInfo &t : outputs ? program.outputs() : program.inputs())
+      out.append(py::make_tuple(t.name, dtypeName(t.dtype), t.shape));
     return out;
   }
 
@@ -110,11 +93,8 @@ public:
       in.push_back(tensorOf(a));
     py::list results;
     std::vector<py::array> outArrays;
-    for (int i = 0; i < attnc_program_num_outputs(p); ++i) {
-      int64_t shape[ATTNC_MAX_RANK];
-      int rank = attnc_program_output_shape(p, i, shape);
-      py::dtype dt(dtypeName(attnc_program_output_dtype(p, i)));
-      outArrays.emplace_back(dt, std::vector<py::ssize_t>(shape, shape + rank));
+    for (const attnc::TensorInfo &o : program.outputs()) {
+      outArrays.emplace_back(py::dtype(dtypeName(o.dtype)), std::vector<py::ssize_t>(o.shape.begin(), o.shape.end()));
       out.push_back(tensorOf(outArrays.back()));
     }
     attnc_status s;
@@ -164,10 +144,7 @@ public:
   }
 
 private:
-  struct Free {
-    void operator()(attnc_program *p) const { attnc_program_free(p); }
-  };
-  std::unique_ptr<attnc_program, Free> program;
+  attnc::Program program;
 
   static attnc_tensor tensorOf(const py::array &a) {
     attnc_tensor t{};
@@ -210,5 +187,7 @@ PYBIND11_MODULE(_attnc, m) {
       .def_property_readonly("outputs", [](const Program &p) { return p.signature(true); })
       .def("run_cpu", &Program::runCPU, py::arg("inputs"))
       .def("run_gpu", &Program::runGPU, py::arg("ptrs"), py::arg("strides"), py::arg("device"),
-           py::arg("with_lse"), py::arg("stream"));
+           py::arg("with_lse"), py::arg("stream"),
+           "Internal (attnc/__init__.py): the shapes are the signature's and are not re-checked; "
+           "the caller passes tensors of exactly those shapes.");
 }

@@ -81,7 +81,7 @@ public:
         return false;
     return true;
   }
-  /// An enum field of a tensor map: a name, or an integer written as one.
+  /// An optional true/false field (absent: false).
   bool boolean(const JsonValue &o, const char *key, const std::string &prefix, bool &out) {
     const JsonValue *v = o.get(key);
     if (v && !v->isBool())
@@ -89,6 +89,7 @@ public:
     out = v && v->boolean();
     return true;
   }
+  /// An enum field of a tensor map: a name, or an integer written as one.
   bool enumName(const JsonValue &o, const char *key, const std::string &prefix, std::string &out) {
     const JsonValue *v = o.get(key);
     if (!v)
@@ -145,7 +146,7 @@ bool Reader::param(const JsonValue &p, const std::string &f, Param &ps) {
     ps.kind = Param::Kind::Ptr;
     return str(p, "tensor", f, ps.tensor, true) && str(p, "dtype", f, ps.dtype, true) &&
            exprList(p, "shape", f, ps.shape, true) && integer(p, "align", f, ps.align, false) &&
-           (!p.get("align") || ps.align >= 1 || fail(f + ".align", "expected a power of two from 1 to 4096"));
+           (!p.get("align") || ps.align >= 1 || fail(f + ".align", "expected a positive integer"));
   }
   if (kind == "tensormap") {
     ps.kind = Param::Kind::TensorMap;

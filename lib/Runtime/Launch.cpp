@@ -95,7 +95,7 @@ attnc_status captureBuffer(const cu::Api &A, attnc_kernel::PerContext *pc, cu::S
   size_t need = mapPart + (size_t)b.wsBytes;
   cu::DevicePtr alloc = 0;
   std::string what;
-  if (!pc->upload && (r = A.StreamCreate(&pc->upload, cu::STREAM_NON_BLOCKING)) != cu::SUCCESS)
+  if (mapBytes && !pc->upload && (r = A.StreamCreate(&pc->upload, cu::STREAM_NON_BLOCKING)) != cu::SUCCESS)
     what = "cuStreamCreate";
   else if ((r = A.MemAlloc(&alloc, need + 256)) != cu::SUCCESS)
     what = "allocating " + std::to_string(need) + " bytes for a captured launch's tensor maps and workspace";

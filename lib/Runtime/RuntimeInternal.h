@@ -86,10 +86,9 @@ struct Bound {
 /// Frees a launch buffer once the launches that used it are done (Launch.cpp).
 void freeStreamBuffer(const cu::Api &A, attnc_kernel::PerContext::StreamBuffer &sb);
 
-/// Evaluates a manifest expression for a launch, or fails (ATTNC_ERR_LIMIT)
-/// naming `what`.
-/// Evaluates e over b's sizes; on failure records the error, prefixed by
-/// what() (built only then: this runs many times per launch).
+/// Evaluates manifest expression e over b's sizes; on failure records the
+/// error (ATTNC_ERR_LIMIT) prefixed by what(), built only then: this runs
+/// many times per launch.
 template <class What>
 attnc_status evalOrFail(const Expr &e, const Bound &b, What what, int64_t &out) {
   std::string err;
@@ -97,6 +96,7 @@ attnc_status evalOrFail(const Expr &e, const Bound &b, What what, int64_t &out) 
     return ATTNC_OK;
   return fail(ATTNC_ERR_LIMIT, std::string(what()) + ": " + err);
 }
+
 /// Every host-side check of a launch (attnc_kernel_validate). sms: the
 /// device's SM count for the split-KV choice (0: assume 132, an H100 SXM or
 /// H200, when no device is at hand).

@@ -17,14 +17,9 @@ FailureOr<CarrierTilePlan> CarrierTilePlan::get(AttentionOp op, int64_t BM, int6
   CarrierTilePlan p;
   p.BM = BM;
   p.BN = BN;
-  for (Attribute a : op.getCarrier()) {
-    auto family = dyn_cast<CarrierLoweringAttrInterface>(a);
-    if (!family)
-      return op.emitOpError() << "GPU kernel: carrier " << a << " not supported",
-             failure();
-    if (failed(family.planTiles(op, p)))
+  for (Attribute a : op.getCarrier())
+    if (failed(getCarrierLowering(a).planTiles(op, p)))
       return failure();
-  }
   if (!op.getMask().empty())
     p.bounding.push_back("mask region (tiles bounded by interval evaluation)");
   return p;

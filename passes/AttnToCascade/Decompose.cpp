@@ -220,14 +220,20 @@ Value AttentionDecomposer::splitSoftmax(Value s, Value keep, Value v) {
   else
     N = arith::CeilDivUIOp::create(b, loc, lkV, chunkV).getResult();
   // Scores and values re-laid out as [.., N, chunk] with padding (-inf / 0)
-  // past Lk: each split then reduces over its own trailing axis.
-  Value sp = cb.map({B, H, Lq, N, b.getIndexAttr(chunk)}, elem, {}, {},
-                    [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
-    FMath m{nb, nl, elem};
-    Value j = arith::AddIOp::create(nb, nl, arith::MulIOp::create(nb, nl, idx[3], chunkV), idx[4]);
+  // past Lk: each split then reduces over its own trailing axis. Key
+  // (split, offset) is j = split * chunk + offset: whether it is < Lk, and j
+  // clamped into the key axis (so the read stays in bounds).
+  auto splitKey = [&](OpBuilder &nb, Location nl, Value split, Value offset) {
+    Value j = arith::AddIOp::create(nb, nl, arith::MulIOp::create(nb, nl, split, chunkV), offset);
     Value in = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, j, lkV);
     Value jc = arith::MinUIOp::create(nb, nl, j,
                                       arith::SubIOp::create(nb, nl, lkV, arith::ConstantIndexOp::create(nb, nl, 1)));
+    return std::make_pair(in, jc);
+  };
+  Value sp = cb.map({B, H, Lq, N, b.getIndexAttr(chunk)}, elem, {}, {},
+                    [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+    FMath m{nb, nl, elem};
+    auto [in, jc] = splitKey(nb, nl, idx[3], idx[4]);
     Value sv = tensor::ExtractOp::create(nb, nl, s, ValueRange{idx[0], idx[1], idx[2], jc});
     Value kv = tensor::ExtractOp::create(nb, nl, keep, ValueRange{idx[0], idx[1], idx[2], jc});
     return m.select(arith::AndIOp::create(nb, nl, in, kv), sv, m.ninf());
@@ -235,10 +241,7 @@ Value AttentionDecomposer::splitSoftmax(Value s, Value keep, Value v) {
   Value vp = cb.map({B, H, N, b.getIndexAttr(chunk), Dv}, elem, {}, {},
                     [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     FMath m{nb, nl, elem};
-    Value j = arith::AddIOp::create(nb, nl, arith::MulIOp::create(nb, nl, idx[2], chunkV), idx[3]);
-    Value in = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, j, lkV);
-    Value jc = arith::MinUIOp::create(nb, nl, j,
-                                      arith::SubIOp::create(nb, nl, lkV, arith::ConstantIndexOp::create(nb, nl, 1)));
+    auto [in, jc] = splitKey(nb, nl, idx[2], idx[3]);
     Value vv = tensor::ExtractOp::create(nb, nl, v, ValueRange{idx[0], idx[1], jc, idx[4]});
     return m.select(in, vv, m.c(0.0));
   });

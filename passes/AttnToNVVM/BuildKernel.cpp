@@ -43,43 +43,6 @@ struct AttnGPUBuildKernelPass
     NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   }
 
-  /// The plan recorded on the op, checked against what the emitter
-  /// implements (a plan may be written by hand in a test).
-  LogicalResult applyPlan(attnc::attn::AttentionOp op, KernelConfig &c) {
-    using namespace attnc::attn;
-    auto plan = op->getAttrOfType<KernelPlanAttr>(KernelPlanAttr::kAttrName);
-    if (!plan)
-      return op.emitOpError("GPU kernel: no kernel plan (attn.kernel_plan); run "
-                            "attn-gpu-plan-kernel first");
-    c.BM = plan.getBlockM();
-    c.BN = plan.getBlockN();
-    c.stages = plan.getStages();
-    c.decode = plan.isSplitKV();
-    c.pingpong = plan.getSchedule() == "pingpong";
-    c.packHeads = plan.getPackHeads();
-    if (plan.getConsumers() != KernelConfig::kConsumerWGs ||
-        plan.getProducerRegs() != KernelConfig::kProducerRegs ||
-        plan.getConsumerRegs() != KernelConfig::kConsumerRegs)
-      return op.emitOpError() << "GPU kernel: the emitter implements "
-                              << KernelConfig::kConsumerWGs << " consumer warpgroups with "
-                              << KernelConfig::kProducerRegs << "/" << KernelConfig::kConsumerRegs
-                              << " registers, not the plan's " << plan;
-    if (c.BM != (c.decode ? 64 : 128))
-      return op.emitOpError() << "GPU kernel: block_m must be " << (c.decode ? 64 : 128)
-                              << " for schedule " << plan.getSchedule();
-    if (c.BN != 64 && c.BN != 128)
-      return op.emitOpError("GPU kernel: block-n must be 64 or 128");
-    if (c.decode && c.stages % 2 != 0)
-      return op.emitOpError() << "GPU kernel: the decode schedule needs an even number of "
-                                 "stages (the two consumers own alternate slots), got "
-                              << c.stages;
-    if (c.stages < 2 || c.sharedBytes() > KernelConfig::kMaxShared)
-      return op.emitOpError() << "GPU kernel: " << c.stages << " stages need "
-                              << c.sharedBytes() << " bytes of shared memory (max "
-                              << KernelConfig::kMaxShared << "); use block-n=64 or fewer stages";
-    return success();
-  }
-
   FailureOr<KernelConfig> configure(attnc::attn::AttentionOp op, StringRef name) {
     using namespace attnc::attn;
     if (failed(attnc::gpu::checkKernelSupport(op)))
@@ -87,11 +50,12 @@ struct AttnGPUBuildKernelPass
     KernelConfig c;
     c.name = name.str();
     c.elemTy = cast<RankedTensorType>(op.getQuery().getType()).getElementType();
-    c.D = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(3);
-    c.Dv = cast<RankedTensorType>(op.getValue().getType()).getDimSize(3);
-    c.Dp = llvm::alignTo(c.D, 64);
-    c.Dvp = llvm::alignTo(c.Dv, 64);
-    if (failed(applyPlan(op, c)))
+    auto kernelPlan = op->getAttrOfType<KernelPlanAttr>(KernelPlanAttr::kAttrName);
+    if (!kernelPlan)
+      return op.emitOpError("GPU kernel: no kernel plan (attn.kernel_plan); run "
+                            "attn-gpu-plan-kernel first"),
+             failure();
+    if (failed(applyKernelPlan(op, kernelPlan, c)))
       return failure();
     c.link = op.getLinkKind();
     c.anchor = op.getAnchorKind();
@@ -199,9 +163,9 @@ struct AttnGPUBuildKernelPass
         // registers from the producer to the consumers.
         fn->setAttr("nvvm.maxntid", block);
         fn->setAttr("nvvm.minctasm", IntegerAttr::get(IntegerType::get(ctx, 32), 1));
-        // The q, k, v maps go by value (GridConstantArgs.cpp; the manifest's
-        // by_value).
-        fn->setAttr(attnc::kGridConstantArgsAttr, DenseI64ArrayAttr::get(ctx, {0, 1, 2}));
+        // The maps the manifest passes by value become __grid_constant__
+        // parameters (GridConstantArgs.cpp): one source for both.
+        fn->setAttr(attnc::kGridConstantArgsAttr, DenseI64ArrayAttr::get(ctx, byValueParams(*cfg)));
         OpBuilder kb(ctx);
         KernelEmitter em(kb, op.getLoc(), *cfg);
         if (failed(em.emit(fn)))

@@ -184,8 +184,8 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
                                         /*sideEffects=*/false));
       continue;
     }
-    if (auto cv = dyn_cast<arith::SIToFPOp>(op); cv && scoreElement && cv.getType().isF32())
-      if (Value f = affineToFloat(blk, cv.getIn())) {
+    if (auto cv = dyn_cast<arith::SIToFPOp>(op); cv && scoreElement)
+      if (Value f = affineToFloat(blk, cv)) {
         map.map(cv.getResult(), f);
         continue;
       }
@@ -228,7 +228,9 @@ struct Affine {
 };
 
 std::optional<Affine> affineOf(Block &blk, Value v, int depth = 0) {
-  if (depth > 16)
+  // Only 64-bit (index or i64) values: a narrower type wraps, which exact
+  // arithmetic would not reproduce.
+  if (depth > 16 || !(v.getType().isIndex() || v.getType().isInteger(64)))
     return std::nullopt;
   if (v == blk.getArgument(4))
     return Affine{1, 0, 0};
@@ -267,12 +269,22 @@ std::optional<Affine> affineOf(Block &blk, Value v, int depth = 0) {
   }
   return std::nullopt;
 }
+/// The f32 conversion of an expression affine in i and j (not a constant)
+/// that affineToFloat builds per row and tile.
+std::optional<Affine> affineFloatOf(Block &blk, arith::SIToFPOp cv) {
+  if (!cv.getType().isF32())
+    return std::nullopt;
+  std::optional<Affine> af = affineOf(blk, cv.getIn());
+  if (!af || (af->a == 0 && af->b == 0))
+    return std::nullopt; // constants fold anyway
+  return af;
+}
 } // namespace
 
-Value KernelEmitter::affineToFloat(Block &blk, Value e) {
-  std::optional<Affine> af = affineOf(blk, e);
-  if (!af || (af->a == 0 && af->b == 0))
-    return nullptr; // constants fold anyway
+Value KernelEmitter::affineToFloat(Block &blk, arith::SIToFPOp cv) {
+  std::optional<Affine> af = affineFloatOf(blk, cv);
+  if (!af)
+    return nullptr;
   const ScoreElement &el = *scoreElement;
   Value &base = affineBases[{el.rowKey, af->a, af->b}];
   if (!base) {
@@ -295,7 +307,7 @@ bool KernelEmitter::scoreNeedsRegisters() const {
   // float conversion of an expression affine in them.
   std::function<bool(Value)> affineUses = [&](Value v) {
     for (Operation *user : v.getUsers()) {
-      if (isa<arith::SIToFPOp>(user) && affineOf(blk, user->getOperand(0)))
+      if (auto cv = dyn_cast<arith::SIToFPOp>(user); cv && affineFloatOf(blk, cv))
         continue;
       if (!isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::IndexCastOp, arith::ExtSIOp>(user) ||
           !affineUses(user->getResult(0)))

@@ -108,6 +108,13 @@ struct KernelConfig {
 /// Refuses (with the reason, on the op) what the kernel cannot compute:
 /// dtypes, ranks, head dims, links, anchors, score convolutions.
 mlir::LogicalResult checkKernelSupport(attnc::attn::AttentionOp op);
+/// D, Dv and their 64-column paddings from the op.
+void initHeadDims(attnc::attn::AttentionOp op, KernelConfig &c);
+/// Fills c's plan fields (and head dims) from `plan`, checked against what
+/// the emitter implements; both GPU passes use it, so that a plan the plan
+/// pass records always builds and a hand-written one is refused with a reason.
+mlir::LogicalResult applyKernelPlan(attnc::attn::AttentionOp op, attnc::attn::KernelPlanAttr plan,
+                                    KernelConfig &c);
 /// Whether the split_kv schedule may pack the query heads of a KV head into
 /// one tile: only where the tile schedule does not depend on the head.
 bool headsPackable(attnc::attn::AttentionOp op, const attnc::CarrierTilePlan &tiles);
@@ -115,6 +122,9 @@ bool headsPackable(attnc::attn::AttentionOp op, const attnc::CarrierTilePlan &ti
 /// The kernel's manifest (docs/gpu-abi.md) as the structured attribute the
 /// gpu.func carries (attnc.manifest).
 mlir::DictionaryAttr buildManifestAttr(const KernelConfig &c, mlir::MLIRContext *ctx);
+/// The parameters the manifest marks by_value (the tensor maps): the kernel
+/// takes them as __grid_constant__ parameters.
+llvm::SmallVector<int64_t> byValueParams(const KernelConfig &c);
 
 class KernelEmitter;
 
@@ -174,7 +184,8 @@ public:
   /// expression affine in i and j (ALiBi's j - i, relative positions) is
   /// one conversion per row and tile plus a constant add per score, instead
   /// of a 64-bit integer-to-float conversion per score (the MUFU pipe that
-  /// ex2 needs). Exact while |a*j + b*i + c| < 2^24.
+  /// ex2 needs). Two roundings (the base, then the add): exact while both
+  /// |a*jBase + b*i| and |a*j + b*i + c| are below 2^24, else within an ulp.
   struct ScoreElement {
     mlir::Value jBase, row;
     int64_t jOff = 0, rowKey = 0;
@@ -182,7 +193,7 @@ public:
   std::optional<ScoreElement> scoreElement;
   std::map<std::array<int64_t, 3>, mlir::Value> affineBases; // (rowKey, a, b) -> f32
   /// sitofp(E) for E = a*j + b*i + c over the region's i and j, or null.
-  mlir::Value affineToFloat(mlir::Block &blk, mlir::Value e);
+  mlir::Value affineToFloat(mlir::Block &blk, mlir::arith::SIToFPOp cv);
   /// Whether the score region reads i or j other than through affine floats
   /// (affineToFloat), which needs registers per score.
   bool scoreNeedsRegisters() const;

@@ -124,7 +124,7 @@ manifest::Attention attentionInfo(const KernelConfig &c) {
   a.scale = c.scale, a.linkPower = c.power;
   a.link = attnc::attn::stringifyLink(c.link).str();
   a.anchor = attnc::attn::stringifyAnchor(c.anchor).str();
-  a.schedule = c.pingpong ? "pingpong" : "ws";
+  a.schedule = c.decode ? "split_kv" : c.pingpong ? "pingpong" : "ws"; // the plan's
   a.hasScoreRegion = c.score != nullptr, a.hasMaskRegion = c.mask != nullptr;
   a.decode = c.decode, a.packHeads = c.packHeads;
   for (Attribute attr : c.op.getCarrier()) {
@@ -193,6 +193,14 @@ llvm::json::Value attrToJson(Attribute a) {
 }
 } // namespace
 
+llvm::SmallVector<int64_t> attnc::gpu::byValueParams(const KernelConfig &c) {
+  llvm::SmallVector<int64_t> out;
+  for (auto [n, p] : llvm::enumerate(kernelParams(c)))
+    if (p.byValue)
+      out.push_back((int64_t)n);
+  return out;
+}
+
 DictionaryAttr attnc::gpu::buildManifestAttr(const KernelConfig &c, MLIRContext *ctx) {
   manifest::Kernel k;
   k.kernel = c.name, k.chip = "sm_90a";
@@ -202,10 +210,9 @@ DictionaryAttr attnc::gpu::buildManifestAttr(const KernelConfig &c, MLIRContext 
   // The schema's one printer, parsed back into a JSON tree: the attribute
   // has exactly the fields and spelling of the file lib/GPU writes.
   llvm::Expected<llvm::json::Value> v = llvm::json::parse(manifest::printManifest(k));
-  if (!v) {
-    llvm::consumeError(v.takeError());
-    return DictionaryAttr::get(ctx, {});
-  }
+  if (!v) // the schema's printer writes JSON: a failure here is a bug
+    llvm::report_fatal_error(llvm::Twine("attnc: the manifest printer wrote invalid JSON: ") +
+                             llvm::toString(v.takeError()));
   return cast<DictionaryAttr>(jsonToAttr(*v, ctx));
 }
 

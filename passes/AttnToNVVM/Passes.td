@@ -26,7 +26,8 @@ def AttnGPUPlanKernel : Pass<"attn-gpu-plan-kernel", "mlir::ModuleOp"> {
            "above and for the decode schedule)">,
     Option<"schedule", "schedule", "std::string", /*default=*/"\"pingpong\"",
            "Consumer schedule: pingpong (the two consumer warpgroups take turns "
-           "issuing GEMMs, FlashAttention-3) or ws (warp-specialized, no turns)">,
+           "issuing GEMMs, FlashAttention-3) or ws (warp-specialized, no turns); "
+           "the decode schedule (decode, or the spec's split_kv) is split_kv whatever this says">,
     Option<"stages", "stages", "int64_t", /*default=*/"0",
            "K/V ring depth (0: the deepest that fits shared memory)">,
     Option<"decode", "decode", "bool", /*default=*/"false",

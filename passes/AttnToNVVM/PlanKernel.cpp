@@ -66,6 +66,43 @@ LogicalResult attnc::gpu::checkKernelSupport(AttentionOp op) {
   return success();
 }
 
+void attnc::gpu::initHeadDims(AttentionOp op, KernelConfig &c) {
+  c.D = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(3);
+  c.Dv = cast<RankedTensorType>(op.getValue().getType()).getDimSize(3);
+  c.Dp = llvm::alignTo(c.D, 64);
+  c.Dvp = llvm::alignTo(c.Dv, 64);
+}
+
+LogicalResult attnc::gpu::applyKernelPlan(AttentionOp op, KernelPlanAttr plan, KernelConfig &c) {
+  initHeadDims(op, c);
+  c.BM = plan.getBlockM();
+  c.BN = plan.getBlockN();
+  c.stages = plan.getStages();
+  c.decode = plan.isSplitKV();
+  c.pingpong = plan.getSchedule() == "pingpong";
+  c.packHeads = plan.getPackHeads();
+  if (plan.getConsumers() != KernelConfig::kConsumerWGs ||
+      plan.getProducerRegs() != KernelConfig::kProducerRegs ||
+      plan.getConsumerRegs() != KernelConfig::kConsumerRegs)
+    return op.emitOpError() << "GPU kernel: the emitter implements " << KernelConfig::kConsumerWGs
+                            << " consumer warpgroups with " << KernelConfig::kProducerRegs << "/"
+                            << KernelConfig::kConsumerRegs << " registers, not the plan's " << plan;
+  if (c.BM != (c.decode ? 64 : 128))
+    return op.emitOpError() << "GPU kernel: block_m must be " << (c.decode ? 64 : 128)
+                            << " for schedule " << plan.getSchedule();
+  if (c.BN != 64 && c.BN != 128)
+    return op.emitOpError("GPU kernel: block-n must be 64 or 128");
+  if (c.decode && c.stages % 2 != 0)
+    return op.emitOpError() << "GPU kernel: the decode schedule needs an even number of "
+                               "stages (the two consumers own alternate slots), got "
+                            << c.stages;
+  if (c.stages < 2 || c.sharedBytes() > KernelConfig::kMaxShared)
+    return op.emitOpError() << "GPU kernel: " << c.stages << " stages need " << c.sharedBytes()
+                            << " bytes of shared memory (max " << KernelConfig::kMaxShared
+                            << "); use block-n=64 or fewer stages";
+  return success();
+}
+
 bool attnc::gpu::headsPackable(AttentionOp op, const attnc::CarrierTilePlan &tiles) {
   // Packing the heads of a KV head into one tile gives the tile several
   // heads: only where the tile schedule does not depend on the head.
@@ -95,17 +132,12 @@ struct AttnGPUPlanKernelPass
     // `schedule split_kv(C)` in the spec asks for the decode schedule too.
     const bool splitKV = decode || op.getSplitKv() != 0;
     KernelConfig c; // for its shared-memory layout
-    c.D = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(3);
-    c.Dv = cast<RankedTensorType>(op.getValue().getType()).getDimSize(3);
-    c.Dp = llvm::alignTo(c.D, 64);
-    c.Dvp = llvm::alignTo(c.Dv, 64);
+    initHeadDims(op, c);
     c.decode = splitKV;
     c.BM = splitKV ? 64 : 128;
     // Decode streams K/V with little work per tile: smaller tiles, a deeper
     // ring (bench/NOTES.md, decode).
     c.BN = blockN > 0 ? blockN : (splitKV || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128);
-    if (c.BN != 64 && c.BN != 128)
-      return op.emitOpError("GPU kernel: block-n must be 64 or 128"), failure();
     // The deepest ring that fits, unless the option fixes it. Decode: the
     // consumers take alternate tiles, so with an even ring each slot always
     // serves the same consumer, which then waits for its phases in order
@@ -128,10 +160,16 @@ struct AttnGPUPlanKernelPass
     FailureOr<attnc::CarrierTilePlan> tiles = attnc::CarrierTilePlan::get(op, c.BM, c.BN);
     if (failed(tiles))
       return failure();
-    return KernelPlanAttr::get(op.getContext(), c.BM, c.BN, c.stages, KernelConfig::kConsumerWGs,
-                               KernelConfig::kProducerRegs, KernelConfig::kConsumerRegs,
-                               splitKV ? "split_kv" : schedule.getValue(),
-                               splitKV && headsPackable(op, *tiles));
+    auto plan = KernelPlanAttr::get(op.getContext(), c.BM, c.BN, c.stages, KernelConfig::kConsumerWGs,
+                                    KernelConfig::kProducerRegs, KernelConfig::kConsumerRegs,
+                                    splitKV ? "split_kv" : schedule.getValue(),
+                                    splitKV && headsPackable(op, *tiles));
+    // The plan is checked as attn-gpu-build-kernel checks it: a plan this
+    // pass records always builds.
+    KernelConfig check;
+    if (failed(applyKernelPlan(op, plan, check)))
+      return failure();
+    return plan;
   }
 
   void runOnOperation() override {

@@ -56,7 +56,8 @@ def test_window_gqa_matches_numpy_reference():
 
 
 def test_spec_from_a_path_and_float64():
-    fn = attnc.compile(os.path.join(EXAMPLES, "02_causal_self.attn"), dtype="float64", B=1, H=2, L=5, D=4)
+    import pathlib  # a path object as well as a string
+    fn = attnc.compile(pathlib.Path(EXAMPLES) / "02_causal_self.attn", dtype="float64", B=1, H=2, L=5, D=4)
     assert fn.inputs == ["q", "k", "v"] and fn.outputs == ["o"]
     q, k, v = (random(1, 2, 5, 4, seed=s).astype(np.float64) for s in (5, 6, 7))
     i, j = np.arange(5)[:, None], np.arange(5)[None, :]

@@ -150,3 +150,20 @@ def test_strided_heads_view():
         return
     want, _ = reference(q, k, v, causal(L, L))
     assert poisoned_rel_err(o, want) < 1e-2
+
+
+def test_two_outputs_of_one_attention_are_both_written():
+    spec = GQA_CAUSAL.replace("output o = a\n", "output o1 = a\noutput o2 = a\n").replace(
+        "variant gqa_causal", "variant two_outputs")
+    B, H, Hk, L, D = 1, 4, 2, 96, 64
+    fn = attnc.compile(spec, target="cuda", B=B, H=H, Hk=Hk, L=L, D=D)
+    q, k, v = rand(B, H, L, D, seed=18), rand(B, Hk, L, D, seed=19), rand(B, Hk, L, D, seed=20)
+    o1, o2 = fn(q, k, v)
+    want, _ = reference(q, k, v, causal(L, L))
+    assert poisoned_rel_err(o1, want) < 1e-2 and poisoned_rel_err(o2, want) < 1e-2
+
+
+def test_spec_as_a_path_object():
+    import pathlib
+    fn = attnc.compile(pathlib.Path(EXAMPLES) / "02_causal_self.attn", target="cuda", B=1, H=2, L=64, D=64)
+    assert fn.inputs == ["q", "k", "v"]

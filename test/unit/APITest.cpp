@@ -124,6 +124,12 @@ TEST(API, RunRefusesWrongBuffersWithTheirName) {
   in[1].strides[3] = 2; // not contiguous
   EXPECT_EQ(attnc_program_run_cpu(p, in, 3, &out, 1), ATTNC_ERR_STRIDE);
   EXPECT_EQ(attnc_program_run_cpu(p, in, 2, &out, 1), ATTNC_ERR_ARG_COUNT);
+  // A device tensor given to a CPU program is refused, never read.
+  in[1] = good;
+  in[1].device = 0;
+  EXPECT_EQ(attnc_program_run_cpu(p, in, 3, &out, 1), ATTNC_ERR_POINTER);
+  EXPECT_NE(std::string(attnc_last_error()).find("input 1 (k): a device tensor"), std::string::npos)
+      << attnc_last_error();
   attnc_program_free(p);
 }
 

@@ -86,7 +86,7 @@ static cl::opt<int64_t> blockN(
 
 static cl::opt<std::string> cacheDir(
     "cache-dir",
-    cl::desc("GPU kernel cache directory (default $ATTNC_CACHE_DIR, else ~/.cache/attnc; "
+    cl::desc("GPU kernel cache directory (default $ATTNC_CACHE_DIR, else $XDG_CACHE_HOME/attnc, else ~/.cache/attnc; "
              "ATTNC_CACHE_DIR= disables it). Entries are "
              "keyed by the spec, dims, dtype, target and compiler version; a filled cache works "
              "without recompiling"),

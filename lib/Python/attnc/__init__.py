@@ -32,11 +32,12 @@ def _spec_text(spec):
     """(text, name) of a spec given as text, a file path, or a JSON-form dict."""
     if isinstance(spec, dict):
         return json.dumps(spec), "<spec>.json"
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
     looks_like_path = "\n" not in spec and spec.endswith((".attn", ".json"))
-    if isinstance(spec, os.PathLike) or looks_like_path or ("\n" not in spec and os.path.isfile(spec)):
-        path = os.fspath(spec)  # a missing file raises FileNotFoundError naming it
-        with open(path, encoding="utf-8") as f:
-            return f.read(), path
+    if looks_like_path or ("\n" not in spec and os.path.isfile(spec)):
+        with open(spec, encoding="utf-8") as f:  # a missing file raises FileNotFoundError naming it
+            return f.read(), spec
     return spec, "<spec>"
 
 
@@ -112,6 +113,9 @@ class _GPUPlan:
         # object per call where this torch has the fast accessor.
         raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
         self.stream = raw if raw is not None else lambda i: torch.cuda.current_stream(i).cuda_stream
+        self.capturing = torch.cuda.is_current_stream_capturing
+        self.current_device = torch.cuda.current_device
+        self.device = torch.cuda.device
 
 
 def _refuse(plan_entry, t, what):
@@ -154,7 +158,14 @@ def _run_cuda(compiled, tensors, return_lse):
     if plan.op is not None and plan.compiling():
         results = plan.op(*tensors)
     else:
-        results = _launch(compiled, plan, tensors, with_lse=return_lse)
+        # The program's own LSE scratch is allocated on first use, which a
+        # CUDA-graph capture forbids: under capture the LSE is an output.
+        with_lse = return_lse or plan.capturing()
+        if index != plan.current_device():
+            with plan.device(index):  # the runtime launches in the current context
+                results = _launch(compiled, plan, tensors, with_lse=with_lse)
+        else:
+            results = _launch(compiled, plan, tensors, with_lse=with_lse)
     n = len(plan.outs)
     outs, lses = list(results[:n]), list(results[n:])
     if return_lse:
@@ -193,8 +204,9 @@ def compile(spec, *, target="cpu", dtype="", cache_dir=None, **dims):
     """Compiles SPEC (text, a path, or the JSON form as a dict) with every dim
     bound by keyword (B=..., H=..., ...). target: "cpu" (dtype float32 or
     float64) or "cuda" (also "sm_90a"; dtype bfloat16 or float16). The GPU
-    kernel cache is cache_dir, else the attnc CLI's: $ATTNC_CACHE_DIR, else
-    ~/.cache/attnc."""
+    kernel cache is cache_dir, else the attnc CLI's: $ATTNC_CACHE_DIR (set
+    but empty: none), else $XDG_CACHE_HOME/attnc, else ~/.cache/attnc.
+    A Compiled must outlive the CUDA graphs that captured its calls."""
     if target not in _TARGETS:
         raise ValueError(f"target must be one of {', '.join(_TARGETS)}, not '{target}'")
     text, name = _spec_text(spec)
