@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <set>
 #include <mutex>
 
 using namespace mlir;
@@ -38,17 +39,6 @@ struct attnc_program {
     attnc_dtype dtype = ATTNC_DTYPE_INVALID;
     std::vector<int64_t> shape;
   };
-  struct Kernel {
-    attnc_kernel *kernel = nullptr;
-    /// The outputs that are this kernel's attention (`output o1 = a` and
-    /// `output o2 = a` are two); attnc_program_kernel_output reports the first.
-    std::vector<int> outputs;
-    std::vector<std::string> inputOf; ///< per kernel tensor: its spec input, or ""
-    /// Per kernel tensor: the program input it binds (>= 0), kBindOutput or
-    /// kBindLse.
-    std::vector<int> argOf;
-  };
-  static constexpr int kBindOutput = -2, kBindLse = -3;
   std::string name;
   attnc_target target = ATTNC_TARGET_CPU;
   std::vector<Tensor> inputs, outputs;
@@ -56,20 +46,12 @@ struct attnc_program {
   llvm::StringMap<int64_t> dims;
   std::unique_ptr<MLIRContext> ctx;
   std::unique_ptr<CPUKernel> cpu;
-  std::vector<Kernel> kernels;
-  /// GPU: the LSE scratch buffers (per device) of runs that pass no LSE.
-  std::mutex scratchMu;
-  std::map<int, std::pair<void *, size_t>> lseScratch;
-  std::vector<void *> retiredScratch; // outgrown, maybe still written by runs in flight
-
-  ~attnc_program() {
-    for (Kernel &k : kernels)
-      attnc_kernel_free(k.kernel);
-    for (auto &[device, buf] : lseScratch)
-      attnc_device_free(buf.first);
-    for (void *buf : retiredScratch)
-      attnc_device_free(buf);
-  }
+#ifdef ATTNC_HAVE_GPU
+  /// GPU: the program's steps over loaded kernels; per loaded kernel, the
+  /// spec input bound to each of its tensors ("" for none).
+  std::unique_ptr<GPUProgramRunner> gpu;
+  std::vector<std::vector<std::string>> kernelInputs;
+#endif
 };
 
 namespace {
@@ -107,52 +89,31 @@ attnc_status bindDims(const spec::Spec &spec, int n, const char *const *names,
 }
 
 #ifdef ATTNC_HAVE_GPU
-/// Loads the compiled kernels and maps their tensors to the spec's names.
-attnc_status loadKernels(attnc_program &p, ModuleOp module, const attnc_compile_options &o,
-                         const attn::VariantSignature &sig) {
+/// Compiles the program's kernels and loads them into its runner.
+attnc_status loadKernels(attnc_program &p, ModuleOp module, const attnc_compile_options &o) {
   GPUKernelOptions kopts;
   kopts.decode = o.decode != 0;
   std::string cacheDir = o.cache_dir && *o.cache_dir ? o.cache_dir : rt::defaultCacheDir();
   auto compiled = compileForGPUCached(module, "sm_90a", cacheDir, nullptr, kopts);
   if (!compiled)
     return fail(ATTNC_ERR_INVALID_ARGUMENT, compiled.takeError());
-  for (const GPUKernelArtifact &a : *compiled) {
-    attnc_program::Kernel k;
-    attnc_status s = attnc_kernel_load_memory(a.manifest.data(), a.manifest.size(), a.cubin.data(),
-                                              a.cubin.size(), &k.kernel);
-    if (s != ATTNC_OK)
-      return s;
-    p.kernels.push_back(k);
-    attnc_program::Kernel &kernel = p.kernels.back();
-    for (size_t n = 0; n < sig.outputs.size(); ++n)
-      if (sig.outputs[n].attention == a.attention)
-        kernel.outputs.push_back((int)n);
-    manifest::Kernel m;
-    std::string err;
-    if (!manifest::parseManifest(a.manifest, m, err))
-      return fail(ATTNC_ERR_MANIFEST, "kernel " + a.kernel + ": " + err);
-    if (!m.spec)
-      return fail(ATTNC_ERR_MANIFEST, "kernel " + a.kernel + ": the manifest has no spec names");
-    for (int t = 0; t < attnc_kernel_num_tensors(kernel.kernel); ++t) {
-      std::string tensor = attnc_kernel_tensor_name(kernel.kernel, t);
-      kernel.inputOf.push_back(manifest::specInputOf(m, tensor));
-      int arg = tensor == "lse" ? attnc_program::kBindLse : attnc_program::kBindOutput;
-      for (size_t i = 0; i < p.inputs.size(); ++i)
-        if (p.inputs[i].name == kernel.inputOf.back())
-          arg = (int)i;
-      if (arg == attnc_program::kBindOutput && (tensor != "o" || kernel.outputs.empty()))
-        return fail(ATTNC_ERR_MANIFEST, "kernel " + a.kernel + ": tensor '" + tensor +
-                                            "' binds no input or output of the program");
-      kernel.argOf.push_back(arg);
+  auto runner = GPUProgramRunner::create(*compiled);
+  if (!runner)
+    return fail(ATTNC_ERR_MANIFEST, runner.takeError());
+  p.gpu = std::move(*runner);
+  // Introspection: the spec input behind each tensor of each kernel, from
+  // the first step that runs it (the runner loads kernels in that order).
+  std::set<std::string> seen;
+  for (const GPUProgram::Step &s : compiled->steps) {
+    if (!seen.insert(s.kernel).second)
+      continue;
+    attnc_kernel *k = p.gpu->kernels()[p.kernelInputs.size()];
+    std::vector<std::string> &names = p.kernelInputs.emplace_back();
+    for (int t = 0; t < attnc_kernel_num_tensors(k); ++t) {
+      const GPUProgram::Buffer &b = compiled->buffers[s.bind.at(attnc_kernel_tensor_name(k, t))];
+      names.push_back(b.kind == GPUProgram::Buffer::Kind::Input ? b.name : "");
     }
   }
-  // Every output needs a kernel that writes it (compileForGPU accepts only
-  // outputs that are bare attention results; this keeps it so).
-  for (size_t n = 0; n < sig.outputs.size(); ++n)
-    if (llvm::none_of(p.kernels, [&](const attnc_program::Kernel &k) { return llvm::is_contained(k.outputs, (int)n); }))
-      return fail(ATTNC_ERR_INVALID_ARGUMENT, "output '" + sig.outputs[n].name +
-                                                  "' is computed by no GPU kernel (only attention results "
-                                                  "are outputs on the GPU target)");
   return ATTNC_OK;
 }
 #endif
@@ -219,7 +180,7 @@ attnc_status compileProgram(attnc_program &p, llvm::StringRef text, llvm::String
     return ATTNC_OK;
   }
 #ifdef ATTNC_HAVE_GPU
-  return loadKernels(p, *module, o, sig);
+  return loadKernels(p, *module, o);
 #else
   return fail(ATTNC_ERR_INVALID_ARGUMENT, "this libattnc was built without the GPU target");
 #endif
@@ -368,26 +329,6 @@ attnc_status attnc_program_run_cpu(attnc_program *p, const attnc_tensor *inputs,
   return ATTNC_OK;
 }
 
-namespace {
-/// The program's LSE scratch on DEVICE, at least BYTES long.
-attnc_status lseScratchFor(attnc_program &p, int device, size_t bytes, void *&out) {
-  std::lock_guard<std::mutex> lock(p.scratchMu);
-  auto &slot = p.lseScratch[device];
-  if (slot.second < bytes) {
-    void *fresh = nullptr;
-    if (attnc_status s = attnc_device_alloc(device, bytes, &fresh))
-      return s;
-    // Scratch is never read, but a run in flight may still write the old
-    // buffer: it is freed with the program.
-    if (slot.first)
-      p.retiredScratch.push_back(slot.first);
-    slot = {fresh, bytes};
-  }
-  out = slot.first;
-  return ATTNC_OK;
-}
-} // namespace
-
 attnc_status attnc_program_run_gpu(attnc_program *p, const attnc_tensor *inputs, int numInputs,
                                    const attnc_tensor *outputs, int numOutputs, const attnc_tensor *lse,
                                    void *stream) {
@@ -403,49 +344,37 @@ attnc_status attnc_program_run_gpu(attnc_program *p, const attnc_tensor *inputs,
   for (int i = 0; i < numOutputs; ++i)
     if (attnc_status s = checkTensor(outputs[i], p->outputs[i], "output", i, true))
       return s;
-  // A kernel runs once per output it computes (an attention named by two
-  // outputs writes both).
-  std::vector<attnc_tensor> args;
-  for (const attnc_program::Kernel &k : p->kernels)
-    for (int out : k.outputs) {
-      const attnc_tensor &o = outputs[out];
-      args.clear();
-      for (int arg : k.argOf) {
-        if (arg >= 0) {
-          args.push_back(inputs[arg]);
-        } else if (arg == attnc_program::kBindOutput) {
-          args.push_back(o);
-        } else if (lse) {
-          args.push_back(lse[out]);
-        } else {
-          // [B, H, Lq] f32 beside o [B, H, Lq, Dv].
-          size_t rows = 1;
-          for (int d = 0; d + 1 < o.rank; ++d)
-            rows *= (size_t)o.shape[d];
-          void *scratch = nullptr;
-          if (attnc_status s = lseScratchFor(*p, o.device, rows * 4, scratch))
-            return s;
-          args.push_back(attnc_tensor_contiguous(scratch, ATTNC_DTYPE_F32, o.rank - 1, o.shape, o.device));
-        }
-      }
-      if (attnc_status s = attnc_kernel_launch(k.kernel, args.data(), (int)args.size(), nullptr, stream))
-        return fail(s, "output '" + p->outputs[out].name + "': " + attnc_last_error());
-    }
-  return ATTNC_OK;
+#ifdef ATTNC_HAVE_GPU
+  if (lse)
+    for (int n = 0; n < numOutputs; ++n)
+      if (!p->gpu->outputHasLse(n))
+        return fail(ATTNC_ERR_INVALID_ARGUMENT, "output '" + p->outputs[n].name +
+                                                    "' has no LSE: it is not an attention computed by a "
+                                                    "Hopper kernel");
+  return p->gpu->run(inputs, outputs, lse, stream);
+#else
+  (void)lse, (void)stream;
+  return fail(ATTNC_ERR_INVALID_ARGUMENT, "this libattnc was built without GPU code generation");
+#endif
 }
 
-int attnc_program_num_kernels(const attnc_program *p) { return p ? (int)p->kernels.size() : 0; }
+#ifdef ATTNC_HAVE_GPU
+int attnc_program_num_kernels(const attnc_program *p) { return p && p->gpu ? (int)p->gpu->kernels().size() : 0; }
 attnc_kernel *attnc_program_kernel(const attnc_program *p, int i) {
-  return p && i >= 0 && (size_t)i < p->kernels.size() ? p->kernels[i].kernel : nullptr;
+  return i >= 0 && i < attnc_program_num_kernels(p) ? p->gpu->kernels()[i] : nullptr;
 }
 int attnc_program_kernel_output(const attnc_program *p, int i) {
-  return p && i >= 0 && (size_t)i < p->kernels.size() && !p->kernels[i].outputs.empty()
-             ? p->kernels[i].outputs.front()
-             : -1;
+  return i >= 0 && i < attnc_program_num_kernels(p) ? p->gpu->kernelOutput(i) : -1;
 }
 const char *attnc_program_kernel_input(const attnc_program *p, int i, int t) {
-  if (!p || i < 0 || (size_t)i >= p->kernels.size())
+  if (i < 0 || i >= attnc_program_num_kernels(p))
     return nullptr;
-  const auto &v = p->kernels[i].inputOf;
+  const auto &v = p->kernelInputs[i];
   return t >= 0 && (size_t)t < v.size() && !v[t].empty() ? v[t].c_str() : nullptr;
 }
+#else
+int attnc_program_num_kernels(const attnc_program *) { return 0; }
+attnc_kernel *attnc_program_kernel(const attnc_program *, int) { return nullptr; }
+int attnc_program_kernel_output(const attnc_program *, int) { return -1; }
+const char *attnc_program_kernel_input(const attnc_program *, int, int) { return nullptr; }
+#endif

@@ -32,120 +32,6 @@
 using namespace mlir;
 using namespace attnc;
 
-namespace {
-/// Runs the GPU pipeline on a copy; returns kernel name -> (binary, manifest).
-llvm::Expected<std::map<std::string, std::pair<std::string, manifest::Kernel>>>
-runPipeline(ModuleOp module, StringRef chip, StringRef format, const GPUKernelOptions &opts) {
-  OwningOpRef<ModuleOp> copy = module.clone();
-  std::string diagText;
-  llvm::raw_string_ostream os(diagText);
-  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
-    if (auto l = dyn_cast<FileLineColLoc>(d.getLocation()))
-      os << l.getFilename().getValue() << ":" << l.getLine() << ":" << l.getColumn();
-    else if (auto n = dyn_cast<NameLoc>(d.getLocation()))
-      if (auto c = dyn_cast<FileLineColLoc>(n.getChildLoc()))
-        os << c.getFilename().getValue() << ":" << c.getLine() << ":" << c.getColumn();
-    os << ": error: " << d << "\n";
-    return success();
-  });
-  PassManager pm(module.getContext());
-  // With --time, per pass; gpu-module-to-binary holds LLVM and ptxas.
-  std::optional<TimingScope> timing;
-  if (opts.timing) {
-    timing = opts.timing->nest(format == "bin" ? "GPU pipeline to cubin" : "GPU pipeline to PTX");
-    pm.enableTiming(*timing);
-  }
-  AttnGPUPlanKernelOptions kernel;
-  kernel.decode = opts.decode;
-  kernel.blockN = opts.blockN;
-  if (failed(buildGPUPipeline(pm, chip, format, kernel)))
-    return llvm::createStringError("the GPU pipeline does not support chip '%s' yet (sm_90a)",
-                                   chip.str().c_str());
-  if (failed(pm.run(*copy)))
-    return llvm::createStringError("%s", diagText.empty() ? "GPU compilation failed\n"
-                                                          : diagText.c_str());
-  auto manifests = (*copy)->getAttrOfType<DictionaryAttr>("attnc.gpu.manifests");
-  std::string binary;
-  copy->walk([&](gpu::BinaryOp bin) {
-    for (Attribute a : bin.getObjects())
-      binary = cast<gpu::ObjectAttr>(a).getObject().getValue().str();
-  });
-  if (!manifests || binary.empty())
-    return llvm::createStringError("the GPU pipeline produced no kernel");
-  std::map<std::string, std::pair<std::string, manifest::Kernel>> out;
-  for (NamedAttribute m : manifests) {
-    auto k = readManifestAttr(cast<DictionaryAttr>(m.getValue()));
-    if (!k)
-      return k.takeError();
-    out[m.getName().str()] = {binary, std::move(*k)};
-  }
-  return out;
-}
-
-llvm::Error writeFile(const std::string &path, StringRef data) {
-  return writeFileAtomic(path, data);
-}
-} // namespace
-
-llvm::Expected<std::vector<GPUKernelArtifact>>
-attnc::compileForGPU(ModuleOp module, StringRef chip, const GPUKernelOptions &options) {
-  // Which spec names each attention reads (q, k, v, extras), in kernel order.
-  auto variant = attn::readVariantSignature(module);
-  if (!variant)
-    return variant.takeError();
-  func::FuncOp fn = variant->first;
-  const attn::VariantSignature &sig = variant->second;
-  auto argName = [&](Value v) -> std::string {
-    if (auto arg = dyn_cast<BlockArgument>(v))
-      if (arg.getOwner()->getParentOp() == fn.getOperation())
-        return sig.inputs[arg.getArgNumber()].name;
-    return "";
-  };
-  SmallVector<attn::AttentionOp> ops;
-  fn.walk([&](attn::AttentionOp op) { ops.push_back(op); });
-  for (Operation &op : fn.getBody().front().without_terminator())
-    if (isa<attn::AttnDialect>(op.getDialect()) && !isa<attn::AttentionOp>(op))
-      return llvm::createStringError(
-          "the GPU target compiles attention ops only: '%s' (a let or an output expression "
-          "that is not a bare attention result) runs on the CPU backend",
-          op.getName().getStringRef().str().c_str());
-  for (attn::AttentionOp op : ops) {
-    auto q = cast<RankedTensorType>(op.getQuery().getType());
-    auto v = cast<RankedTensorType>(op.getValue().getType());
-    if (q.isDynamicDim(3) || v.isDynamicDim(3))
-      return llvm::createStringError("the GPU target needs static head dims: bind them with "
-                                     "--dim (multiples of 16 from 16 to 256)");
-  }
-
-  auto bins = runPipeline(module, chip, "bin", options);
-  if (!bins)
-    return bins.takeError();
-  auto ptxs = runPipeline(module, chip, "isa", options);
-  if (!ptxs)
-    return ptxs.takeError();
-  std::vector<GPUKernelArtifact> result;
-  for (auto [k, op] : llvm::enumerate(ops)) {
-    std::string kernel = sig.name + "_kernel" + (ops.size() > 1 ? std::to_string(k) : "");
-    auto b = bins->find(kernel), p = ptxs->find(kernel);
-    if (b == bins->end() || p == ptxs->end())
-      return llvm::createStringError("no kernel '%s' in the GPU module", kernel.c_str());
-    // Add the spec's names so hosts and tools can bind tensors by name.
-    manifest::Kernel &m = b->second.second;
-    manifest::SpecNames &names = m.spec.emplace();
-    names.variant = sig.name;
-    names.q = argName(op.getQuery()), names.k = argName(op.getKey()), names.v = argName(op.getValue());
-    for (Value e : op.getExtras())
-      names.extras.push_back(argName(e));
-    std::string attention = "?";
-    if (auto n = dyn_cast<NameLoc>(op.getLoc()))
-      attention = n.getName().str();
-    names.attention = attention;
-    std::string manifest = manifest::printManifest(m);
-    result.push_back({kernel, attention, b->second.first, p->second.first, manifest});
-  }
-  return result;
-}
-
 /// The extras' arguments of a launch function: each extra's shape from its
 /// parameter (literals and dims over B, H, Hq, Hk, Lq, Lk); an extent no
 /// other tensor fixes ("extra_0.dim1") becomes a parameter of the function,
@@ -230,13 +116,14 @@ static llvm::Expected<manifest::Kernel> readOurManifest(StringRef text) {
   std::string err;
   if (!manifest::parseManifest(text.str(), m, err))
     return llvm::createStringError("kernel manifest: %s", err.c_str());
-  if (!m.attention || !m.spec || m.attention->headDim <= 0 || m.attention->headDimV <= 0)
+  bool generic = !m.attention && !m.spec; // a generic step's kernel
+  if (!generic && (!m.attention || !m.spec || m.attention->headDim <= 0 || m.attention->headDimV <= 0))
     return llvm::createStringError("kernel manifest: no attention head dims or spec names");
   return m;
 }
 
-llvm::Error attnc::writeGPUArtifacts(ArrayRef<GPUKernelArtifact> kernels,
-                                     StringRef variant, StringRef dir) {
+llvm::Error attnc::writeGPUArtifacts(const GPUProgram &program, StringRef variant, StringRef dir) {
+  ArrayRef<GPUKernelArtifact> kernels = program.kernels;
   if (std::error_code ec = llvm::sys::fs::create_directories(dir))
     return llvm::createStringError(ec, "cannot create %s", dir.str().c_str());
   std::string h;
@@ -249,19 +136,26 @@ llvm::Error attnc::writeGPUArtifacts(ArrayRef<GPUKernelArtifact> kernels,
      << "#include \"attnc/Runtime/attnc_runtime.h\"\n\n";
   for (const GPUKernelArtifact &k : kernels) {
     std::string base = (dir + "/" + k.kernel).str();
-    if (llvm::Error e = writeFile(base + ".cubin", k.cubin))
+    if (llvm::Error e = writeFileAtomic(base + ".cubin", k.cubin))
       return e;
-    if (llvm::Error e = writeFile(base + ".ptx", k.ptx))
+    if (llvm::Error e = writeFileAtomic(base + ".ptx", k.ptx))
       return e;
-    if (llvm::Error e = writeFile(base + ".json", k.manifest))
+    if (llvm::Error e = writeFileAtomic(base + ".json", k.manifest))
       return e;
     auto m = readOurManifest(k.manifest);
     if (!m)
       return m.takeError();
-    writeLaunchFunctions(hs, *m, variant.str());
+    // Launch functions for the attention kernels that read spec inputs only;
+    // the steps of the whole program are in <variant>.program.json.
+    const manifest::SpecNames *names = m->spec ? &*m->spec : nullptr;
+    if (names && !names->q.empty() && !names->k.empty() && !names->v.empty() &&
+        llvm::none_of(names->extras, [](const std::string &e) { return e.empty(); }))
+      writeLaunchFunctions(hs, *m, variant.str());
   }
   hs << "#endif\n";
-  return writeFile((dir + "/" + variant + ".h").str(), h);
+  if (llvm::Error e = writeFileAtomic((dir + "/" + variant + ".program.json").str(), program.printJSON()))
+    return e;
+  return writeFileAtomic((dir + "/" + variant + ".h").str(), h);
 }
 
 /// What the cached kernels depend on besides the module: this compiler's
@@ -286,7 +180,7 @@ static const std::string &compilerIdentity() {
   return id;
 }
 
-llvm::Expected<std::vector<GPUKernelArtifact>>
+llvm::Expected<GPUProgram>
 attnc::compileForGPUCached(ModuleOp module, StringRef chip,
                            StringRef cacheDir, std::string *status,
                            const GPUKernelOptions &options) {
@@ -304,24 +198,26 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
   // A refusal or compile error is the compiler's message (file:line:col of
   // the spec), not the cache's wrapping of it.
   std::string compileFailure;
-  std::vector<GPUKernelArtifact> compiled;
+  std::optional<GPUProgram> compiled;
   GPUKernelOptions inner = options; // its timing is set below, inside the cache's scope
   auto compiler = [&](const rt::CacheKey &, rt::CacheArtifact &out, std::string &err) {
-    auto kernels = compileForGPU(module, chip, inner);
-    if (!kernels) {
-      err = compileFailure = llvm::toString(kernels.takeError());
+    auto program = compileForGPU(module, chip, inner);
+    if (!program) {
+      err = compileFailure = llvm::toString(program.takeError());
       return false;
     }
-    // One index line per kernel (name, attention), then its files.
+    // One index line per kernel (name, attention), then its files; and the
+    // program's buffers and steps.
     std::string index;
-    for (const GPUKernelArtifact &k : *kernels) {
+    for (const GPUKernelArtifact &k : program->kernels) {
       index += k.kernel + " " + k.attention + "\n";
       out.add(k.kernel + ".cubin", k.cubin);
       out.add(k.kernel + ".ptx", k.ptx);
       out.add(k.kernel + ".json", k.manifest);
     }
     out.add("index", index);
-    compiled = std::move(*kernels);
+    out.add("program.json", program->printJSON());
+    compiled = std::move(*program);
     return true;
   };
   rt::KernelCache cache(cacheDir.str());
@@ -343,11 +239,13 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
   // What the cache repaired or could not write reaches the user.
   if (!diag.empty())
     llvm::errs() << "attnc: warning: kernel cache: " << StringRef(diag).trim() << "\n";
-  if (st != rt::CacheStatus::Hit && !compiled.empty())
-    return compiled;
-  // A hit is used only if every kernel it lists is complete and its manifest
-  // is one this compiler writes; otherwise the entry is rebuilt.
-  std::vector<GPUKernelArtifact> kernels;
+  if (st != rt::CacheStatus::Hit && compiled)
+    return std::move(*compiled);
+  // A hit is used only if every kernel it lists is complete, its manifest is
+  // one this compiler writes and its program reads; otherwise the entry is
+  // rebuilt.
+  GPUProgram hit;
+  std::vector<GPUKernelArtifact> &kernels = hit.kernels;
   const std::string *index = artifact.find("index");
   bool usable = index != nullptr;
   for (StringRef line : llvm::split(index ? StringRef(*index).trim() : StringRef(), '\n')) {
@@ -367,8 +265,17 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
     if (usable)
       kernels.push_back({name.str(), attention.str(), *cubin, *ptx, *manifest});
   }
-  if (usable && !kernels.empty())
-    return kernels;
+  const std::string *programText = artifact.find("program.json");
+  if (usable && programText) {
+    if (llvm::Error e = hit.parseJSON(*programText)) {
+      llvm::consumeError(std::move(e));
+      usable = false;
+    }
+    for (const GPUProgram::Step &s : hit.steps)
+      usable = usable && hit.findKernel(s.kernel);
+  }
+  if (usable && programText && !kernels.empty())
+    return std::move(hit);
   llvm::errs() << "attnc: warning: kernel cache: entry " << cache.entryPath(key.hex())
                << " was not written by this compiler; rebuilding it\n";
   rt::CacheArtifact fresh;
@@ -379,5 +286,5 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
     llvm::errs() << "attnc: warning: kernel cache: " << err << "\n";
   if (status)
     *status = "compiled (cache entry rebuilt)";
-  return compiled;
+  return std::move(*compiled);
 }

@@ -41,10 +41,6 @@ struct DeviceBuffers {
   }
 };
 
-struct KernelHandle {
-  attnc_kernel *k = nullptr;
-  ~KernelHandle() { attnc_kernel_free(k); }
-};
 } // namespace
 
 llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, StringRef chip,
@@ -60,9 +56,9 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, StringRef chip,
   if (attnc_driver_available() != ATTNC_OK)
     return runtimeError("--backend=gpu needs a GPU");
   auto t0 = std::chrono::steady_clock::now();
-  auto kernels = compileForGPUCached(module, chip, cacheDir, nullptr, options);
-  if (!kernels)
-    return kernels.takeError();
+  auto program = compileForGPUCached(module, chip, cacheDir, nullptr, options);
+  if (!program)
+    return program.takeError();
   auto t1 = std::chrono::steady_clock::now();
 
   // Upload every input once, in the type its tensor has in the module.
@@ -88,69 +84,52 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, StringRef chip,
     device[in.name] = {*p, elem};
   }
 
-  GPURunResult result;
-  SmallVector<attn::AttentionOp> ops;
-  fn.walk([&](attn::AttentionOp op) { ops.push_back(op); });
-  llvm::StringMap<NpyArray> byAttention;
-  double runMs = 0;
-  for (auto [k, op] : llvm::zip(*kernels, ops)) {
-    auto q = cast<RankedTensorType>(op.getQuery().getType());
-    auto o = cast<RankedTensorType>(op.getResult().getType());
-    KernelHandle handle;
-    if (attnc_kernel_load_memory(k.manifest.data(), k.manifest.size(), k.cubin.data(),
-                                 k.cubin.size(), &handle.k) != ATTNC_OK)
-      return runtimeError("cannot load the kernel");
-    attnc_dtype dt = q.getElementType().isBF16() ? ATTNC_DTYPE_BF16 : ATTNC_DTYPE_F16;
-    size_t oElems = o.getNumElements(), lseElems = oElems / o.getDimSize(3);
-    auto oBuf = buffers.alloc(oElems * 2);
-    if (!oBuf)
-      return oBuf.takeError();
-    auto lseBuf = buffers.alloc(lseElems * 4);
-    if (!lseBuf)
-      return lseBuf.takeError();
-    // Poison the outputs: every element must be written by the kernel.
-    std::vector<uint16_t> nan(oElems, 0x7fc0);
-    attnc_copy_to_device(*oBuf, nan.data(), oElems * 2);
-    std::vector<attnc_tensor> args;
-    auto tensorOf = [&](Value v) {
-      auto t = cast<RankedTensorType>(v.getType());
-      auto arg = cast<BlockArgument>(v);
-      auto &[ptr, elem] = device[sig.inputs[arg.getArgNumber()].name];
-      attnc_dtype d = elem.isBF16() ? ATTNC_DTYPE_BF16 : elem.isF16() ? ATTNC_DTYPE_F16
-                      : elem.isInteger(32) ? ATTNC_DTYPE_I32 : ATTNC_DTYPE_F32;
-      return attnc_tensor_contiguous(ptr, d, (int)t.getRank(), t.getShape().data(), 0);
-    };
-    args.push_back(tensorOf(op.getQuery()));
-    args.push_back(tensorOf(op.getKey()));
-    args.push_back(tensorOf(op.getValue()));
-    args.push_back(attnc_tensor_contiguous(*oBuf, dt, 4, o.getShape().data(), 0));
-    args.push_back(attnc_tensor_contiguous(*lseBuf, ATTNC_DTYPE_F32, 3, o.getShape().data(), 0));
-    for (Value e : op.getExtras())
-      args.push_back(tensorOf(e));
-    auto s0 = std::chrono::steady_clock::now();
-    if (attnc_kernel_launch(handle.k, args.data(), (int)args.size(), nullptr, nullptr) != ATTNC_OK)
-      return runtimeError("launch refused");
-    if (attnc_stream_synchronize(nullptr) != ATTNC_OK)
-      return runtimeError("the kernel failed");
-    runMs += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count();
-    std::vector<uint16_t> host(oElems);
-    if (attnc_copy_to_host(host.data(), *oBuf, oElems * 2) != ATTNC_OK)
-      return runtimeError("cannot copy the output back");
-    NpyArray out;
-    out.dtype = DType::F32;
-    out.shape.assign(o.getShape().begin(), o.getShape().end());
-    out.data.resize(oElems * 4);
-    float *dst = out.as<float>();
-    for (size_t n = 0; n < oElems; ++n)
-      dst[n] = dt == ATTNC_DTYPE_BF16 ? fromBF16(host[n]) : fromF16(host[n]);
-    byAttention[k.attention] = std::move(out);
+  auto runner = GPUProgramRunner::create(*program);
+  if (!runner)
+    return runner.takeError();
+  auto tensorOf = [](void *ptr, Type type) {
+    auto t = cast<RankedTensorType>(type);
+    Type elem = t.getElementType();
+    attnc_dtype d = elem.isBF16() ? ATTNC_DTYPE_BF16 : elem.isF16() ? ATTNC_DTYPE_F16
+                    : elem.isInteger(32) ? ATTNC_DTYPE_I32 : elem.isInteger(64) ? ATTNC_DTYPE_I64
+                                                                                 : ATTNC_DTYPE_F32;
+    return attnc_tensor_contiguous(ptr, d, (int)t.getRank(), t.getShape().data(), 0);
+  };
+  std::vector<attnc_tensor> in, out;
+  for (auto [n, ty] : llvm::enumerate(fn.getFunctionType().getInputs()))
+    in.push_back(tensorOf(device[sig.inputs[n].name].first, ty));
+  for (Type ty : fn.getFunctionType().getResults()) {
+    auto o = cast<RankedTensorType>(ty);
+    size_t bytes = o.getNumElements() * 2;
+    auto buf = buffers.alloc(bytes);
+    if (!buf)
+      return buf.takeError();
+    // Poison the outputs: every element must be written by the program.
+    std::vector<uint16_t> nan(o.getNumElements(), 0x7fc0);
+    attnc_copy_to_device(*buf, nan.data(), bytes);
+    out.push_back(tensorOf(*buf, ty));
   }
-  // compileForGPU accepted only outputs that are bare attention results.
-  for (const attn::VariantSignature::Tensor &o : sig.outputs) {
-    auto it = byAttention.find(o.attention);
-    if (it == byAttention.end())
-      return llvm::createStringError("output '%s' is not an attention result", o.name.c_str());
-    result.outputs.push_back(it->second);
+  auto s0 = std::chrono::steady_clock::now();
+  if ((*runner)->run(in.data(), out.data(), nullptr, nullptr) != ATTNC_OK)
+    return runtimeError("the GPU program failed");
+  if (attnc_stream_synchronize(nullptr) != ATTNC_OK)
+    return runtimeError("the kernel failed");
+  double runMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count();
+  GPURunResult result;
+  for (auto [t, ty] : llvm::zip(out, fn.getFunctionType().getResults())) {
+    auto o = cast<RankedTensorType>(ty);
+    size_t n = o.getNumElements();
+    std::vector<uint16_t> host(n);
+    if (attnc_copy_to_host(host.data(), t.data, n * 2) != ATTNC_OK)
+      return runtimeError("cannot copy an output back");
+    NpyArray arr;
+    arr.dtype = DType::F32;
+    arr.shape.assign(o.getShape().begin(), o.getShape().end());
+    arr.data.resize(n * 4);
+    float *dst = arr.as<float>();
+    for (size_t k = 0; k < n; ++k)
+      dst[k] = t.dtype == ATTNC_DTYPE_BF16 ? fromBF16(host[k]) : fromF16(host[k]);
+    result.outputs.push_back(std::move(arr));
   }
   result.compileMs = std::chrono::duration<double, std::milli>(t1 - t0).count();
   result.runMs = runMs;

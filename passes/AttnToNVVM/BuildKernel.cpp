@@ -139,7 +139,9 @@ struct AttnGPUBuildKernelPass
     for (auto &[f, ops] : work) {
       for (auto [k, op] : llvm::enumerate(ops)) {
         std::string name = (f.getSymName() + "_kernel").str();
-        if (ops.size() > 1)
+        if (auto given = op->getAttrOfType<StringAttr>("attnc.kernel_name"))
+          name = given.str(); // attn-gpu-partition-program's name
+        else if (ops.size() > 1)
           name = (f.getSymName() + "_kernel" + Twine(k)).str();
         FailureOr<KernelConfig> cfg = configure(op, name);
         if (failed(cfg))

@@ -108,6 +108,11 @@ struct KernelConfig {
 /// Refuses (with the reason, on the op) what the kernel cannot compute:
 /// dtypes, ranks, head dims, links, anchors, score convolutions.
 mlir::LogicalResult checkKernelSupport(attnc::attn::AttentionOp op);
+
+/// The kernel's plan for `op` under the options of attn-gpu-plan-kernel
+/// (checkKernelSupport first), or failure with the reason as a diagnostic.
+mlir::FailureOr<attnc::attn::KernelPlanAttr> planKernel(attnc::attn::AttentionOp op,
+                                                        const AttnGPUPlanKernelOptions &options);
 /// D, Dv and their 64-column paddings from the op.
 void initHeadDims(attnc::attn::AttentionOp op, KernelConfig &c);
 /// Fills c's plan fields (and head dims) from `plan`, checked against what

@@ -36,6 +36,56 @@ def AttnGPUPlanKernel : Pass<"attn-gpu-plan-kernel", "mlir::ModuleOp"> {
   let dependentDialects = ["attnc::attn::AttnDialect"];
 }
 
+def AttnGPUPartitionProgram : Pass<"attn-gpu-partition-program", "mlir::ModuleOp"> {
+  let summary = "Split each variant function into a program of kernel and generic steps";
+  let description = [{
+    The first stage of the GPU path. Every tensor-valued attn op of a variant
+    function moves into a private step function, and the variant function
+    becomes the program: calls in order, marked `attnc.gpu.program`. An
+    attention the Hopper kernel computes is a step with
+    `attnc.gpu.step = "kernel"` and its kernel's name on the attention
+    (`attnc.kernel_name`: <fn>_kernel, or <fn>_kernel<k> by position among
+    the attentions). Lets, output expressions and attentions the kernel
+    refuses are `attnc.gpu.step = "generic"` steps with the reason in
+    `attnc.gpu.reason`; they compute in f32 (16-bit tensors are extended on
+    entry and truncated on return, as the CPU reference computes), and
+    attnc-gpu-generic-pipeline lowers them. The kernel's plan is chosen as
+    attn-gpu-plan-kernel chooses it, under the same decode and block-n.
+  }];
+  let options = [
+    Option<"decode", "decode", "bool", /*default=*/"false",
+           "Plan with the decode schedule (as attn-gpu-plan-kernel's decode)">,
+    Option<"blockN", "block-n", "int64_t", /*default=*/"0", "KV tile, as attn-gpu-plan-kernel's block-n">,
+  ];
+  let dependentDialects = ["attnc::attn::AttnDialect", "mlir::arith::ArithDialect",
+                           "mlir::func::FuncDialect"];
+}
+
+def AttnGPUUnrollHostLoops : Pass<"attn-gpu-unroll-host-loops", "mlir::func::FuncOp"> {
+  let summary = "Fully unroll the static scf.for loops of a host function (generic GPU path)";
+  let description = [{
+    Before bufferization on the generic GPU path: a top-level scf.for with
+    static bounds (Sinkhorn's iterations) is unrolled, so that the host side
+    is a straight sequence of launches. Loops of more than 256 iterations
+    are refused.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect"];
+}
+
+def AttnGPULaunchLoops : Pass<"attn-gpu-launch-loops", "mlir::func::FuncOp"> {
+  let summary = "Turn the loop nests of a host function into gpu.launch, a thread per iteration";
+  let description = [{
+    For the generic GPU path: each top-level scf.parallel nest (as
+    convert-linalg-to-parallel-loops leaves it, reductions as sequential
+    inner loops) and each memref.copy becomes a gpu.launch on a 1-D grid of
+    256-thread blocks; thread t runs iteration t of the row-major iteration
+    space (static bounds), so neighbouring threads touch neighbouring
+    elements. Any other control flow on the host side is refused.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect", "mlir::memref::MemRefDialect"];
+}
+
 def AttnGPUBuildKernel : Pass<"attn-gpu-build-kernel", "mlir::ModuleOp"> {
   let summary = "Build a Hopper flash-attention kernel (gpu.module) for each attn.attention";
   let description = [{

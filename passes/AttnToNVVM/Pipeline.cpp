@@ -97,4 +97,11 @@ void attnc::registerGPUPasses() {
         if (failed(buildGPUPipeline(pm, o.chip, o.format, k)))
           llvm::report_fatal_error("attnc-gpu-pipeline: bad options");
       });
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "attnc-gpu-generic-pipeline",
+      "generic GPU steps -> linalg -> loops -> gpu.launch -> gpu.binary; options chip, format",
+      [](OpPassManager &pm, const GPUPipelineOptions &o) {
+        if (failed(buildGPUGenericPipeline(pm, o.chip, o.format)))
+          llvm::report_fatal_error("attnc-gpu-generic-pipeline: bad options");
+      });
 }

@@ -46,8 +46,7 @@ LogicalResult attnc::gpu::checkKernelSupport(AttentionOp op) {
   Anchor anchor = op.getAnchorKind();
   if (anchor == Anchor::sinkhorn)
     return op.emitOpError("GPU kernel: anchor sinkhorn needs the whole weight "
-                          "matrix (column normalisation) and cannot run online; "
-                          "use the CPU backend");
+                          "matrix (column normalisation) and cannot run online");
   if (anchor == Anchor::row_abs)
     return op.emitOpError("GPU kernel: anchor row_abs (signed weights) is not "
                           "supported; anchors are row and none");
@@ -111,6 +110,58 @@ bool attnc::gpu::headsPackable(AttentionOp op, const attnc::CarrierTilePlan &til
   return !tiles.blockList && !maskReadsHead;
 }
 
+FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPlanKernelOptions &o) {
+  const std::string &schedule = o.schedule;
+  const bool decode = o.decode;
+  const int64_t blockN = o.blockN, stages = o.stages;
+  if (failed(checkKernelSupport(op)))
+    return failure();
+  if (schedule != "pingpong" && schedule != "ws")
+    return op.emitOpError() << "GPU kernel: schedule must be pingpong or ws, got '"
+                            << schedule << "'";
+  // `schedule split_kv(C)` in the spec asks for the decode schedule too.
+  const bool splitKV = decode || op.getSplitKv() != 0;
+  KernelConfig c; // for its shared-memory layout
+  initHeadDims(op, c);
+  c.decode = splitKV;
+  c.BM = splitKV ? 64 : 128;
+  // Decode streams K/V with little work per tile: smaller tiles, a deeper
+  // ring (bench/NOTES.md, decode).
+  c.BN = blockN > 0 ? blockN : (splitKV || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128);
+  // The deepest ring that fits, unless the option fixes it. Decode: the
+  // consumers take alternate tiles, so with an even ring each slot always
+  // serves the same consumer, which then waits for its phases in order
+  // (an odd ring lets a parity wait pass one phase early).
+  c.stages = 2;
+  if (stages > 0) {
+    c.stages = stages;
+  } else {
+    const int64_t maxStages = splitKV ? 8 : 4;
+    while (c.stages < maxStages) {
+      ++c.stages;
+      if (c.sharedBytes() > KernelConfig::kMaxShared) {
+        --c.stages;
+        break;
+      }
+    }
+    if (splitKV)
+      c.stages &= ~int64_t(1);
+  }
+  FailureOr<attnc::CarrierTilePlan> tiles = attnc::CarrierTilePlan::get(op, c.BM, c.BN);
+  if (failed(tiles))
+    return failure();
+  auto plan = KernelPlanAttr::get(op.getContext(), c.BM, c.BN, c.stages, KernelConfig::kConsumerWGs,
+                                  KernelConfig::kProducerRegs, KernelConfig::kConsumerRegs,
+                                  splitKV ? "split_kv" : schedule,
+                                  splitKV && headsPackable(op, *tiles));
+  // The plan is checked as attn-gpu-build-kernel checks it: a plan this
+  // pass records always builds.
+  KernelConfig check;
+  if (failed(applyKernelPlan(op, plan, check)))
+    return failure();
+  return plan;
+}
+
 namespace {
 
 struct AttnGPUPlanKernelPass
@@ -123,58 +174,11 @@ struct AttnGPUPlanKernelPass
     attnc::registerCarrierLoweringExternalModels(registry);
   }
 
-  FailureOr<KernelPlanAttr> plan(AttentionOp op) {
-    if (failed(checkKernelSupport(op)))
-      return failure();
-    if (schedule != "pingpong" && schedule != "ws")
-      return op.emitOpError() << "GPU kernel: schedule must be pingpong or ws, got '"
-                              << schedule << "'";
-    // `schedule split_kv(C)` in the spec asks for the decode schedule too.
-    const bool splitKV = decode || op.getSplitKv() != 0;
-    KernelConfig c; // for its shared-memory layout
-    initHeadDims(op, c);
-    c.decode = splitKV;
-    c.BM = splitKV ? 64 : 128;
-    // Decode streams K/V with little work per tile: smaller tiles, a deeper
-    // ring (bench/NOTES.md, decode).
-    c.BN = blockN > 0 ? blockN : (splitKV || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128);
-    // The deepest ring that fits, unless the option fixes it. Decode: the
-    // consumers take alternate tiles, so with an even ring each slot always
-    // serves the same consumer, which then waits for its phases in order
-    // (an odd ring lets a parity wait pass one phase early).
-    c.stages = 2;
-    if (stages > 0) {
-      c.stages = stages;
-    } else {
-      const int64_t maxStages = splitKV ? 8 : 4;
-      while (c.stages < maxStages) {
-        ++c.stages;
-        if (c.sharedBytes() > KernelConfig::kMaxShared) {
-          --c.stages;
-          break;
-        }
-      }
-      if (splitKV)
-        c.stages &= ~int64_t(1);
-    }
-    FailureOr<attnc::CarrierTilePlan> tiles = attnc::CarrierTilePlan::get(op, c.BM, c.BN);
-    if (failed(tiles))
-      return failure();
-    auto plan = KernelPlanAttr::get(op.getContext(), c.BM, c.BN, c.stages, KernelConfig::kConsumerWGs,
-                                    KernelConfig::kProducerRegs, KernelConfig::kConsumerRegs,
-                                    splitKV ? "split_kv" : schedule.getValue(),
-                                    splitKV && headsPackable(op, *tiles));
-    // The plan is checked as attn-gpu-build-kernel checks it: a plan this
-    // pass records always builds.
-    KernelConfig check;
-    if (failed(applyKernelPlan(op, plan, check)))
-      return failure();
-    return plan;
-  }
-
   void runOnOperation() override {
     WalkResult r = getOperation().walk([&](AttentionOp op) {
-      FailureOr<KernelPlanAttr> p = plan(op);
+      attnc::AttnGPUPlanKernelOptions o;
+      o.blockN = blockN, o.schedule = schedule, o.stages = stages, o.decode = decode;
+      FailureOr<KernelPlanAttr> p = planKernel(op, o);
       if (failed(p))
         return WalkResult::interrupt();
       op->setAttr(KernelPlanAttr::kAttrName, *p);

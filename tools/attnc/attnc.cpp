@@ -280,18 +280,25 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
       module->walk([&](attn::AttentionOp) { ++attentions; });
       if (!quiet && attentions > 1)
         llvm::errs() << "kernels: compiling " << attentions << " attentions for " << target << "\n";
-      auto kernels =
+      auto program =
           compileForGPUCached(*module, target, kernelCacheDir(), &status, kopts);
-      if (!kernels)
-        return fail(kernels.takeError());
+      if (!program)
+        return fail(program.takeError());
       if (!quiet)
         llvm::outs() << "kernels: " << status << "\n";
-      if (llvm::Error err = writeGPUArtifacts(*kernels, spec.name, outputFile))
+      if (llvm::Error err = writeGPUArtifacts(*program, spec.name, outputFile))
         return fail(std::move(err));
-      if (!quiet)
-        for (const GPUKernelArtifact &k : *kernels)
+      if (!quiet) {
+        // What runs as generic GPU code, and why, once per reason.
+        std::set<std::string> reasons;
+        for (const GPUProgram::Step &s : program->steps)
+          if (!s.reason.empty() && reasons.insert(s.reason).second)
+            llvm::errs() << "note: generic GPU code (a thread per element, not the Hopper kernel) for "
+                         << s.reason << "\n";
+        for (const GPUKernelArtifact &k : program->kernels)
           llvm::outs() << "wrote " << outputFile << "/" << k.kernel << ".{cubin,ptx,json} and "
                        << outputFile << "/" << spec.name << ".h\n";
+      }
       return 0;
     }
     return fail("unknown --target '" + target + "' (targets: cpu, sm_90a, sm_100a)");

@@ -2,6 +2,7 @@
 #ifndef ATTNC_GPU_GPUARTIFACTS_H
 #define ATTNC_GPU_GPUARTIFACTS_H
 
+#include "attnc/GPU/GPUProgram.h"
 #include "attnc/Support/Npy.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/Timing.h"
@@ -11,14 +12,6 @@
 #include <vector>
 
 namespace attnc {
-
-/// One compiled kernel: its name, the cubin and PTX, and its manifest (JSON
-/// per docs/gpu-abi.md, with the spec's input names added).
-struct GPUKernelArtifact {
-  std::string kernel;
-  std::string attention;  // the spec's attention name
-  std::string cubin, ptx, manifest;
-};
 
 /// Kernel choices that the spec does not make.
 struct GPUKernelOptions {
@@ -33,26 +26,28 @@ struct GPUKernelOptions {
   mlir::TimingScope *timing = nullptr;
 };
 
-/// Compiles every attention of `module` (attn level, 16-bit tensors, static
-/// head dims; the names from its variant function, VariantSignature.h) for
-/// `chip` to cubin and PTX.
-llvm::Expected<std::vector<GPUKernelArtifact>>
+/// Compiles `module` (attn level, 16-bit tensors, static head dims; the
+/// names from its variant function, VariantSignature.h) for `chip` to a
+/// program: a Hopper kernel per attention it computes, generic kernels for
+/// lets, output expressions and the attentions it refuses (these need every
+/// dim bound), each as cubin and PTX, and the steps that run them.
+llvm::Expected<GPUProgram>
 compileForGPU(mlir::ModuleOp module, llvm::StringRef chip, const GPUKernelOptions &options = {});
 
 /// compileForGPU through the on-disk kernel cache in `cacheDir` (empty: no
 /// cache). The key hashes the attn-level module text (spec, dims, dtype), the
 /// chip, the options, and the compiler version; `status` says "hit" or
 /// "compiled".
-llvm::Expected<std::vector<GPUKernelArtifact>>
+llvm::Expected<GPUProgram>
 compileForGPUCached(mlir::ModuleOp module, llvm::StringRef chip, llvm::StringRef cacheDir,
                     std::string *status = nullptr,
                     const GPUKernelOptions &options = {});
 
-/// Writes DIR/<kernel>.{cubin,ptx,json} per attention and DIR/<variant>.h, a
-/// C header with a load and a typed launch function per kernel over the
+/// Writes DIR/<kernel>.{cubin,ptx,json} per kernel, DIR/<variant>.program.json
+/// (the steps), and DIR/<variant>.h, a C header with a load and a typed
+/// launch function per attention kernel that reads spec inputs only, over the
 /// attnc runtime's C API.
-llvm::Error writeGPUArtifacts(llvm::ArrayRef<GPUKernelArtifact> kernels, llvm::StringRef variant,
-                              llvm::StringRef dir);
+llvm::Error writeGPUArtifacts(const GPUProgram &program, llvm::StringRef variant, llvm::StringRef dir);
 
 struct GPURunResult {
   std::vector<NpyArray> outputs;  // float32, one per spec output

@@ -47,6 +47,14 @@ mlir::LogicalResult buildGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef ch
                                      llvm::StringRef format,
                                      const AttnGPUPlanKernelOptions &plan = {});
 
+/// The generic GPU path (passes/LinalgToGPU) for the steps
+/// attn-gpu-partition-program marks generic: decompose to the cascade,
+/// linalg, buffers, parallel loops, attn-gpu-launch-loops, outlining, NVVM
+/// with a bare pointer per buffer, and gpu-module-to-binary (format isa, bin
+/// or fatbin). The host functions stay: allocations and gpu.launch_func.
+mlir::LogicalResult buildGPUGenericPipeline(mlir::OpPassManager &pm, llvm::StringRef chip,
+                                            llvm::StringRef format);
+
 /// Reads the manifest a kernel carries (the gpu.func's `attnc.manifest`,
 /// collected in the module's `attnc.gpu.manifests`) into the schema.
 llvm::Expected<manifest::Kernel> readManifestAttr(mlir::DictionaryAttr attr);

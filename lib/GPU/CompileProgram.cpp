@@ -1,0 +1,375 @@
+//===- CompileProgram.cpp - a spec to a GPU program ----------------------===//
+//
+// attn-gpu-partition-program splits the variant function into steps; the
+// Hopper pipeline builds the kernel steps and the generic pipeline the rest
+// (each run twice: cubin, then PTX, on copies); this file reads the result
+// into a GPUProgram: the kernels with their manifests and the buffers and
+// steps that run them.
+//
+//===----------------------------------------------------------------------===//
+#include "attnc/GPU/GPUArtifacts.h"
+#include "attnc/Dialect/Attn/AttnDialect.h"
+#include "attnc/Dialect/Attn/VariantSignature.h"
+#include "attnc/Passes/AttnToNVVM.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <functional>
+#include <map>
+
+using namespace mlir;
+using namespace attnc;
+
+namespace {
+/// "FILE:LINE:COL" of a spec location, or "".
+std::string locText(Location loc) {
+  if (auto n = dyn_cast<NameLoc>(loc))
+    loc = n.getChildLoc();
+  auto l = dyn_cast<FileLineColLoc>(loc);
+  return l ? (l.getFilename().getValue() + ":" + Twine(l.getLine()) + ":" + Twine(l.getColumn())).str() : "";
+}
+
+/// Runs `build`'s passes on `module` in place; the error text is the
+/// diagnostics with their spec locations.
+llvm::Error runPasses(ModuleOp module, const GPUKernelOptions &opts, StringRef what,
+                      const std::function<LogicalResult(PassManager &)> &build) {
+  std::string diagText;
+  llvm::raw_string_ostream os(diagText);
+  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
+    os << locText(d.getLocation()) << ": error: " << d << "\n";
+    return success();
+  });
+  PassManager pm(module.getContext());
+  // With --time, per pass; gpu-module-to-binary holds LLVM and ptxas.
+  std::optional<TimingScope> timing;
+  if (opts.timing) {
+    timing = opts.timing->nest(what);
+    pm.enableTiming(*timing);
+  }
+  if (failed(build(pm)))
+    return llvm::createStringError("the GPU pipeline cannot be built (%s)", what.str().c_str());
+  if (failed(pm.run(module)))
+    return llvm::createStringError("%s", diagText.empty() ? "GPU compilation failed\n" : diagText.c_str());
+  return llvm::Error::success();
+}
+
+/// A copy of `prog` holding only the step functions of `kind`.
+OwningOpRef<ModuleOp> stepsOfKind(ModuleOp prog, StringRef kind) {
+  OwningOpRef<ModuleOp> copy = prog.clone();
+  for (func::FuncOp f : llvm::make_early_inc_range(copy->getOps<func::FuncOp>())) {
+    auto k = f->getAttrOfType<StringAttr>("attnc.gpu.step");
+    if (!k || k.getValue() != kind)
+      f.erase();
+  }
+  return copy;
+}
+
+bool hasSteps(ModuleOp m) { return !m.getOps<func::FuncOp>().empty(); }
+
+/// gpu.binary symbol -> its object (cubin or PTX).
+std::map<std::string, std::string> binaries(ModuleOp m) {
+  std::map<std::string, std::string> out;
+  m.walk([&](gpu::BinaryOp bin) {
+    for (Attribute a : bin.getObjects())
+      out[bin.getSymName().str()] = cast<gpu::ObjectAttr>(a).getObject().getValue().str();
+  });
+  return out;
+}
+
+std::string dtypeName(Type t) {
+  if (t.isBF16()) return "bf16";
+  if (t.isF16()) return "f16";
+  if (t.isF32()) return "f32";
+  if (t.isF64()) return "f64";
+  if (t.isInteger(1)) return "i1";
+  if (t.isInteger(8)) return "i8";
+  if (t.isInteger(32)) return "i32";
+  if (t.isInteger(64)) return "i64";
+  return "";
+}
+
+/// The manifest of a generic kernel: a pointer per buffer (static shapes),
+/// the launch's grid and block, no dims.
+llvm::Expected<std::string> genericManifest(gpu::LaunchFuncOp launch, StringRef chip) {
+  manifest::Kernel m;
+  m.kernel = launch.getKernelName().str();
+  m.chip = chip.str();
+  m.dims.emplace();
+  m.constraints.emplace();
+  for (auto [i, v] : llvm::enumerate(launch.getKernelOperands())) {
+    auto t = dyn_cast<MemRefType>(v.getType());
+    if (!t || !t.hasStaticShape() || !t.getLayout().isIdentity() || dtypeName(t.getElementType()).empty())
+      return llvm::createStringError("generic GPU kernel %s: argument %zu is not a static buffer",
+                                     m.kernel.c_str(), i);
+    manifest::Param p;
+    p.name = "p" + std::to_string(i);
+    p.kind = manifest::Param::Kind::Ptr;
+    p.tensor = "t" + std::to_string(i);
+    p.dtype = dtypeName(t.getElementType());
+    for (int64_t d : t.getShape())
+      p.shape.push_back(std::to_string(d));
+    m.params.push_back(p);
+  }
+  auto lit = [&](Value v) -> std::string {
+    std::optional<int64_t> c = getConstantIntValue(v);
+    return c ? std::to_string(*c) : "";
+  };
+  gpu::KernelDim3 g = launch.getGridSizeOperandValues(), b = launch.getBlockSizeOperandValues();
+  m.grid[0] = lit(g.x), m.grid[1] = lit(g.y), m.grid[2] = lit(g.z);
+  m.block[0] = lit(b.x), m.block[1] = lit(b.y), m.block[2] = lit(b.z);
+  m.sharedBytes = "0";
+  for (const std::string &e : {m.grid[0], m.grid[1], m.grid[2], m.block[0], m.block[1], m.block[2]})
+    if (e.empty())
+      return llvm::createStringError("generic GPU kernel %s: the launch is not static", m.kernel.c_str());
+  return manifest::printManifest(m);
+}
+
+/// Reads the partitioned variant function into buffers and steps, and the
+/// compiled modules into kernels.
+class ProgramReader {
+public:
+  ProgramReader(func::FuncOp fn, const attn::VariantSignature &sig, StringRef chip)
+      : fn(fn), sig(sig), chip(chip) {}
+
+  llvm::Expected<GPUProgram> read(ModuleOp hopperBin, ModuleOp hopperPtx, ModuleOp genericBin,
+                                  ModuleOp genericPtx);
+
+private:
+  int addBuffer(GPUProgram::Buffer::Kind kind, std::string name, int index, Type type) {
+    auto t = cast<ShapedType>(type);
+    GPUProgram::Buffer b;
+    b.name = std::move(name), b.kind = kind, b.index = index, b.dtype = dtypeName(t.getElementType());
+    for (int64_t d : t.getShape())
+      b.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+    prog.buffers.push_back(std::move(b));
+    return (int)prog.buffers.size() - 1;
+  }
+  llvm::Error kernelStep(func::CallOp call, func::FuncOp callee, int out, int outIndex);
+  llvm::Error genericStep(func::CallOp call, func::FuncOp callee, func::FuncOp host, int out);
+
+  func::FuncOp fn;
+  const attn::VariantSignature &sig;
+  std::string chip;
+  GPUProgram prog;
+  llvm::DenseMap<Value, int> bufferOf;
+  std::map<std::string, std::pair<std::string, manifest::Kernel>> hopperBins, hopperPtx;
+  std::map<std::string, std::string> genericBins, genericPtx;
+  std::map<Operation *, int> temps; // generic steps' allocations
+};
+} // namespace
+
+llvm::Error ProgramReader::kernelStep(func::CallOp call, func::FuncOp callee, int out, int outIndex) {
+  attn::AttentionOp op;
+  callee.walk([&](attn::AttentionOp a) { op = a; });
+  auto name = op ? op->getAttrOfType<StringAttr>("attnc.kernel_name") : StringAttr();
+  if (!name)
+    return llvm::createStringError("GPU program: kernel step %s has no named attention",
+                                   callee.getSymName().str().c_str());
+  // A tensor of the attention -> the buffer of the call operand it is.
+  auto bufferOfArg = [&](Value v) { return bufferOf.lookup(call.getOperand(cast<BlockArgument>(v).getArgNumber())); };
+  GPUProgram::Step s;
+  s.kernel = name.str();
+  s.bind["q"] = bufferOfArg(op.getQuery());
+  s.bind["k"] = bufferOfArg(op.getKey());
+  s.bind["v"] = bufferOfArg(op.getValue());
+  for (auto [n, e] : llvm::enumerate(op.getExtras()))
+    s.bind["extra_" + std::to_string(n)] = bufferOfArg(e);
+  s.bind["o"] = out;
+  auto o = cast<RankedTensorType>(op.getResult().getType());
+  auto lseType = RankedTensorType::get(o.getShape().drop_back(), Float32Type::get(op.getContext()));
+  s.bind["lse"] = addBuffer(GPUProgram::Buffer::Kind::Lse, callee.getSymName().str() + ".lse", outIndex, lseType);
+  if (!prog.findKernel(s.kernel)) {
+    auto b = hopperBins.find(s.kernel), p = hopperPtx.find(s.kernel);
+    if (b == hopperBins.end() || p == hopperPtx.end())
+      return llvm::createStringError("no kernel '%s' in the GPU module", s.kernel.c_str());
+    // The spec's names, so hosts and tools can bind tensors by name ("" for
+    // a tensor another step computes).
+    auto nameOf = [&](int buf) {
+      return prog.buffers[buf].kind == GPUProgram::Buffer::Kind::Input ? prog.buffers[buf].name : std::string();
+    };
+    manifest::Kernel m = b->second.second;
+    manifest::SpecNames &names = m.spec.emplace();
+    names.variant = sig.name;
+    names.attention = "?";
+    if (auto n = dyn_cast<NameLoc>(op.getLoc()))
+      names.attention = n.getName().str();
+    names.q = nameOf(s.bind["q"]), names.k = nameOf(s.bind["k"]), names.v = nameOf(s.bind["v"]);
+    for (size_t n = 0; n < op.getExtras().size(); ++n)
+      names.extras.push_back(nameOf(s.bind["extra_" + std::to_string(n)]));
+    prog.kernels.push_back({s.kernel, names.attention, b->second.first, p->second.first,
+                            manifest::printManifest(m)});
+  }
+  prog.steps.push_back(std::move(s));
+  return llvm::Error::success();
+}
+
+llvm::Error ProgramReader::genericStep(func::CallOp call, func::FuncOp callee, func::FuncOp host, int out) {
+  if (!host)
+    return llvm::createStringError("GPU program: no host function for step %s", callee.getSymName().str().c_str());
+  std::string reason = callee->getAttrOfType<StringAttr>("attnc.gpu.reason").str();
+  unsigned numIn = call.getNumOperands();
+  for (Operation &op : host.getBody().getOps()) {
+    if (isa<arith::ConstantOp, func::ReturnOp, memref::DeallocOp>(op))
+      continue;
+    if (isa<memref::AllocOp>(op)) {
+      if (!temps.count(&op))
+        temps[&op] = addBuffer(GPUProgram::Buffer::Kind::Temp,
+                               callee.getSymName().str() + ".t" + std::to_string(temps.size()), -1,
+                               op.getResult(0).getType());
+      continue;
+    }
+    auto launch = dyn_cast<gpu::LaunchFuncOp>(op);
+    if (!launch)
+      return llvm::createStringError("generic GPU step %s: unexpected host operation '%s'",
+                                     callee.getSymName().str().c_str(), op.getName().getStringRef().str().c_str());
+    std::string artifact = launch.getKernelModuleName().str();
+    if (!prog.findKernel(artifact)) {
+      auto manifest = genericManifest(launch, chip);
+      if (!manifest)
+        return manifest.takeError();
+      if (!genericBins.count(artifact) || !genericPtx.count(artifact))
+        return llvm::createStringError("no binary '%s' in the generic GPU module", artifact.c_str());
+      prog.kernels.push_back({artifact, "", genericBins[artifact], genericPtx[artifact], *manifest});
+    }
+    GPUProgram::Step s;
+    s.kernel = artifact;
+    s.reason = reason;
+    for (auto [i, v] : llvm::enumerate(launch.getKernelOperands())) {
+      int b;
+      if (auto arg = dyn_cast<BlockArgument>(v))
+        b = arg.getArgNumber() < numIn ? bufferOf.lookup(call.getOperand(arg.getArgNumber())) : out;
+      else
+        b = temps.at(v.getDefiningOp());
+      s.bind["t" + std::to_string(i)] = b;
+    }
+    prog.steps.push_back(std::move(s));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<GPUProgram> ProgramReader::read(ModuleOp hopperBin, ModuleOp hopperPtxMod, ModuleOp genericBin,
+                                               ModuleOp genericPtxMod) {
+  auto manifestsOf = [&](ModuleOp m, std::map<std::string, std::pair<std::string, manifest::Kernel>> &out)
+      -> llvm::Error {
+    auto dict = m->getAttrOfType<DictionaryAttr>("attnc.gpu.manifests");
+    std::map<std::string, std::string> bins = binaries(m);
+    if (!dict || bins.size() != 1)
+      return llvm::createStringError("the GPU pipeline produced no kernel");
+    for (NamedAttribute a : dict) {
+      auto k = readManifestAttr(cast<DictionaryAttr>(a.getValue()));
+      if (!k)
+        return k.takeError();
+      out[a.getName().str()] = {bins.begin()->second, std::move(*k)};
+    }
+    return llvm::Error::success();
+  };
+  if (hopperBin)
+    if (llvm::Error e = manifestsOf(hopperBin, hopperBins))
+      return std::move(e);
+  if (hopperPtxMod)
+    if (llvm::Error e = manifestsOf(hopperPtxMod, hopperPtx))
+      return std::move(e);
+  if (genericBin)
+    genericBins = binaries(genericBin), genericPtx = binaries(genericPtxMod);
+
+  for (auto [n, arg] : llvm::enumerate(fn.getArguments()))
+    bufferOf[arg] = addBuffer(GPUProgram::Buffer::Kind::Input, sig.inputs[n].name, (int)n, arg.getType());
+  auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+  llvm::DenseMap<Value, SmallVector<int>> returnedAs;
+  for (auto [n, v] : llvm::enumerate(ret.getOperands())) {
+    if (isa<BlockArgument>(v))
+      return llvm::createStringError("output '%s' is an input of the spec; the GPU target computes outputs",
+                                     sig.outputs[n].name.c_str());
+    returnedAs[v].push_back((int)n);
+  }
+  SymbolTable symbols(fn->getParentOfType<ModuleOp>());
+  for (Operation &op : fn.getBody().getOps()) {
+    auto call = dyn_cast<func::CallOp>(op);
+    if (!call)
+      continue;
+    auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+    if (call.getNumResults() != 1)
+      return llvm::createStringError("GPU program: step %s has %u results", call.getCallee().str().c_str(),
+                                     call.getNumResults());
+    Value r = call.getResult(0);
+    SmallVector<int> outs = returnedAs.lookup(r);
+    bool isKernel = callee->getAttrOfType<StringAttr>("attnc.gpu.step").getValue() == "kernel";
+    func::FuncOp host = genericBin ? genericBin.lookupSymbol<func::FuncOp>(callee.getSymName()) : nullptr;
+    // A value returned as several outputs is computed into each.
+    for (size_t rep = 0; rep < std::max<size_t>(outs.size(), 1); ++rep) {
+      int out = outs.empty() ? addBuffer(GPUProgram::Buffer::Kind::Temp, callee.getSymName().str() + ".r0", -1,
+                                         r.getType())
+                             : addBuffer(GPUProgram::Buffer::Kind::Output, sig.outputs[outs[rep]].name,
+                                         outs[rep], r.getType());
+      if (rep == 0)
+        bufferOf[r] = out;
+      llvm::Error e = isKernel ? kernelStep(call, callee, out, outs.empty() ? -1 : outs[rep])
+                               : genericStep(call, callee, host, out);
+      if (e)
+        return std::move(e);
+    }
+  }
+  return std::move(prog);
+}
+
+llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip, const GPUKernelOptions &options) {
+  auto variant = attn::readVariantSignature(module);
+  if (!variant)
+    return variant.takeError();
+  const attn::VariantSignature &sig = variant->second;
+  if (chip != "sm_90a")
+    return llvm::createStringError("the GPU pipeline does not support chip '%s' yet (sm_90a)", chip.str().c_str());
+  for (Type t : variant->first.getArgumentTypes())
+    if (auto s = dyn_cast<ShapedType>(t); s && s.getRank() == 4 && s.isDynamicDim(3))
+      return llvm::createStringError("the GPU target needs static head dims: bind them with "
+                                     "--dim (multiples of 16 from 16 to 256)");
+
+  OwningOpRef<ModuleOp> prog = module.clone();
+  AttnGPUPartitionProgramOptions partition;
+  partition.decode = options.decode;
+  partition.blockN = options.blockN;
+  if (llvm::Error e = runPasses(*prog, options, "partition into steps", [&](PassManager &pm) {
+        pm.addPass(createAttnGPUPartitionProgram(partition));
+        return success();
+      }))
+    return std::move(e);
+  func::FuncOp fn;
+  for (func::FuncOp f : prog->getOps<func::FuncOp>())
+    if (f->hasAttr("attnc.gpu.program"))
+      fn = f;
+
+  AttnGPUPlanKernelOptions kernel;
+  kernel.decode = options.decode;
+  kernel.blockN = options.blockN;
+  OwningOpRef<ModuleOp> hopper[2], generic[2];
+  const char *formats[2] = {"bin", "isa"};
+  for (int f = 0; f < 2; ++f) {
+    OwningOpRef<ModuleOp> h = stepsOfKind(*prog, "kernel");
+    if (hasSteps(*h)) {
+      if (llvm::Error e = runPasses(*h, options, f ? "Hopper kernels to PTX" : "Hopper kernels to cubin",
+                                    [&](PassManager &pm) { return buildGPUPipeline(pm, chip, formats[f], kernel); }))
+        return std::move(e);
+      hopper[f] = std::move(h);
+    }
+    OwningOpRef<ModuleOp> g = stepsOfKind(*prog, "generic");
+    if (hasSteps(*g)) {
+      // Generic steps are built for bound dims.
+      for (func::FuncOp f : g->getOps<func::FuncOp>())
+        if (llvm::any_of(f.getArgumentTypes(), [](Type t) { return !cast<ShapedType>(t).hasStaticShape(); }))
+          return llvm::createStringError(
+              "%s: error: this runs as generic GPU code (%s), which needs every dim bound (--dim NAME=VALUE)",
+              locText(f.getLoc()).c_str(), f->getAttrOfType<StringAttr>("attnc.gpu.reason").str().c_str());
+      if (llvm::Error e = runPasses(*g, options, f ? "generic steps to PTX" : "generic steps to cubin",
+                                    [&](PassManager &pm) { return buildGPUGenericPipeline(pm, chip, formats[f]); }))
+        return std::move(e);
+      generic[f] = std::move(g);
+    }
+  }
+  ProgramReader reader(fn, sig, chip);
+  return reader.read(hopper[0] ? *hopper[0] : ModuleOp(), hopper[1] ? *hopper[1] : ModuleOp(),
+                     generic[0] ? *generic[0] : ModuleOp(), generic[1] ? *generic[1] : ModuleOp());
+}

@@ -1,0 +1,173 @@
+//===- LaunchLoops.cpp - host loops -> gpu.launch, a thread per iteration ===//
+//
+// The generic GPU path (GenericPipeline.cpp) lowers what the Hopper kernel
+// does not compute (lets, output expressions, attentions it refuses) through
+// linalg to parallel loops. This pass turns each top-level loop nest of a
+// host function into a gpu.launch: a 1-D grid of 256-thread blocks, one
+// thread per iteration of the (static) iteration space, reductions left to
+// the thread's sequential inner loops. memref.copy becomes such a launch too,
+// so that the host function is only allocations and launches.
+//
+//===----------------------------------------------------------------------===//
+#include "attnc/Passes/AttnToNVVM.h"
+
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/GPU/Utils/GPUUtils.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+
+namespace attnc {
+#define GEN_PASS_DEF_ATTNGPULAUNCHLOOPS
+#define GEN_PASS_DEF_ATTNGPUUNROLLHOSTLOOPS
+#include "attnc/Passes/AttnToNVVM.h.inc"
+} // namespace attnc
+
+using namespace mlir;
+
+namespace {
+constexpr int64_t kThreads = 256;
+
+/// memref.copy as the equivalent parallel loop nest (static shapes).
+FailureOr<scf::ParallelOp> copyAsLoops(memref::CopyOp copy) {
+  auto dst = cast<MemRefType>(copy.getTarget().getType());
+  if (!dst.hasStaticShape())
+    return copy.emitOpError("generic GPU path: a copy needs a static shape"), failure();
+  OpBuilder b(copy);
+  Location loc = copy.getLoc();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0), one = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value> lbs(dst.getRank(), zero), steps(dst.getRank(), one), ubs;
+  for (int64_t s : dst.getShape())
+    ubs.push_back(arith::ConstantIndexOp::create(b, loc, s));
+  auto par = scf::ParallelOp::create(b, loc, lbs, ubs, steps,
+                                     [&](OpBuilder &nb, Location l, ValueRange ivs) {
+                                       Value x = memref::LoadOp::create(nb, l, copy.getSource(), ivs);
+                                       memref::StoreOp::create(nb, l, x, copy.getTarget(), ivs);
+                                     });
+  copy.erase();
+  return par;
+}
+
+/// One loop nest -> gpu.launch; the body runs where the thread's linear
+/// index is inside the iteration space.
+LogicalResult launch(scf::ParallelOp par) {
+  if (par.getNumResults() != 0)
+    return par.emitOpError("generic GPU path: parallel loops with reductions are not supported");
+  SmallVector<int64_t> lb, step, trip;
+  int64_t total = 1;
+  for (auto [l, u, s] : llvm::zip(par.getLowerBound(), par.getUpperBound(), par.getStep())) {
+    std::optional<int64_t> cl = getConstantIntValue(l), cu = getConstantIntValue(u),
+                           cs = getConstantIntValue(s);
+    if (!cl || !cu || !cs || *cs <= 0)
+      return par.emitOpError("generic GPU path: loop bounds must be static (bind every dim)");
+    int64_t n = *cu > *cl ? (*cu - *cl + *cs - 1) / *cs : 0;
+    lb.push_back(*cl), step.push_back(*cs), trip.push_back(n);
+    if (n && total > std::numeric_limits<int64_t>::max() / n)
+      return par.emitOpError("generic GPU path: the iteration space overflows 64 bits");
+    total *= n;
+  }
+  if (total == 0)
+    return par.erase(), success();
+  int64_t blocks = (total + kThreads - 1) / kThreads;
+  if (blocks > std::numeric_limits<int32_t>::max())
+    return par.emitOpError() << "generic GPU path: " << total
+                             << " iterations exceed the grid (2^31 - 1 blocks of " << kThreads << ")";
+  OpBuilder b(par);
+  Location loc = par.getLoc();
+  auto cst = [&](OpBuilder &ob, int64_t v) { return arith::ConstantIndexOp::create(ob, loc, v); };
+  Value one = cst(b, 1);
+  auto gl = gpu::LaunchOp::create(b, loc, cst(b, blocks), one, one, cst(b, kThreads), one, one);
+  OpBuilder kb = OpBuilder::atBlockBegin(&gl.getBody().front());
+  Value id = arith::AddIOp::create(
+      kb, loc, arith::MulIOp::create(kb, loc, gl.getBlockIds().x, cst(kb, kThreads)), gl.getThreadIds().x);
+  Value inside = arith::CmpIOp::create(kb, loc, arith::CmpIPredicate::ult, id, cst(kb, total));
+  auto guard = scf::IfOp::create(kb, loc, inside, /*withElseRegion=*/false);
+  gpu::TerminatorOp::create(kb, loc);
+  OpBuilder ib = guard.getThenBodyBuilder();
+  // Row-major delinearisation: the innermost loop varies fastest, so
+  // neighbouring threads touch neighbouring elements.
+  SmallVector<Value> ivs(trip.size());
+  Value rest = id;
+  for (int64_t d = (int64_t)trip.size() - 1; d >= 0; --d) {
+    Value n = cst(ib, trip[d]);
+    Value idx = d ? arith::RemUIOp::create(ib, loc, rest, n).getResult() : rest;
+    if (d)
+      rest = arith::DivUIOp::create(ib, loc, rest, n);
+    ivs[d] = arith::AddIOp::create(ib, loc, cst(ib, lb[d]), arith::MulIOp::create(ib, loc, idx, cst(ib, step[d])));
+  }
+  IRMapping map;
+  map.map(par.getInductionVars(), ivs);
+  for (Operation &op : par.getBody()->without_terminator())
+    ib.clone(op, map);
+  par.erase();
+  // Scalars (constants, index math) are recomputed in the kernel, so that
+  // buffers are its only parameters.
+  return sinkOperationsIntoLaunchOp(gl, [](Operation *op) {
+    return op->getNumRegions() == 0 && isMemoryEffectFree(op) &&
+           llvm::none_of(op->getResultTypes(), [](Type t) { return isa<BaseMemRefType>(t); });
+  });
+}
+
+struct AttnGPULaunchLoopsPass : public attnc::impl::AttnGPULaunchLoopsBase<AttnGPULaunchLoopsPass> {
+  /// Also what gpu-module-to-binary needs later in the same pipeline (LLVM
+  /// IR translations, the NVVM target), as attn-gpu-build-kernel does.
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    registerLLVMDialectTranslation(registry);
+    registerNVVMDialectTranslation(registry);
+    registerGPUDialectTranslation(registry);
+    NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  }
+
+  void runOnOperation() override {
+    func::FuncOp fn = getOperation();
+    if (fn.isExternal())
+      return;
+    SmallVector<Operation *> work;
+    for (Operation &op : fn.getBody().getOps()) {
+      if (isa<scf::ParallelOp, memref::CopyOp>(op))
+        work.push_back(&op);
+      else if (op.getNumRegions() && !isa<gpu::LaunchOp>(op)) {
+        op.emitOpError("generic GPU path: host code must be straight-line allocations and loop "
+                       "nests (a loop around them, as Sinkhorn's iterations, is not supported)");
+        return signalPassFailure();
+      }
+    }
+    for (Operation *op : work) {
+      scf::ParallelOp par = dyn_cast<scf::ParallelOp>(op);
+      if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+        FailureOr<scf::ParallelOp> p = copyAsLoops(copy);
+        if (failed(p))
+          return signalPassFailure();
+        par = *p;
+      }
+      if (failed(launch(par)))
+        return signalPassFailure();
+    }
+  }
+};
+
+struct AttnGPUUnrollHostLoopsPass
+    : public attnc::impl::AttnGPUUnrollHostLoopsBase<AttnGPUUnrollHostLoopsPass> {
+  void runOnOperation() override {
+    func::FuncOp fn = getOperation();
+    if (fn.isExternal())
+      return;
+    SmallVector<scf::ForOp> loops(fn.getBody().getOps<scf::ForOp>());
+    for (scf::ForOp loop : loops) {
+      std::optional<int64_t> n = loop.getStaticTripCount() ? std::optional<int64_t>(
+                                                                 loop.getStaticTripCount()->getSExtValue())
+                                                           : std::nullopt;
+      if (!n || *n > 256) {
+        loop.emitOpError("generic GPU path: a host loop needs a static trip count of at most 256");
+        return signalPassFailure();
+      }
+      if (failed(loopUnrollFull(loop)))
+        return signalPassFailure();
+    }
+  }
+};
+} // namespace
