@@ -88,7 +88,14 @@ attnc_status attnc_program_run_gpu(attnc_program *program, const attnc_tensor *i
                                    const attnc_tensor *outputs, int num_outputs, const attnc_tensor *lse,
                                    void *stream);
 
-/* GPU programs: one kernel per attention, launched with attnc_kernel_launch
+/* 1 when a kernel of the GPU program writes output N's LSE (a Hopper
+ * attention kernel computes it), else 0: attnc_program_run_gpu refuses an
+ * lse array for a program with an output that has none (a let, an output
+ * expression or an attention on the generic path). */
+int attnc_program_output_has_lse(const attnc_program *program, int output);
+
+/* GPU programs: the loaded kernels (a Hopper kernel per attention it
+ * computes, generic kernels for the rest), each launched with attnc_kernel_launch
  * (tensor names in attnc_kernel_tensor_name; attnc_kernel_info_string(k,
  * "spec") is not set: the spec names of a kernel's q, k, v and extras are
  * attnc_program_kernel_input). The kernels belong to the program. */

@@ -359,6 +359,9 @@ attnc_status attnc_program_run_gpu(attnc_program *p, const attnc_tensor *inputs,
 }
 
 #ifdef ATTNC_HAVE_GPU
+int attnc_program_output_has_lse(const attnc_program *p, int n) {
+  return p && p->gpu && n >= 0 && (size_t)n < p->outputs.size() && p->gpu->outputHasLse(n) ? 1 : 0;
+}
 int attnc_program_num_kernels(const attnc_program *p) { return p && p->gpu ? (int)p->gpu->kernels().size() : 0; }
 attnc_kernel *attnc_program_kernel(const attnc_program *p, int i) {
   return i >= 0 && i < attnc_program_num_kernels(p) ? p->gpu->kernels()[i] : nullptr;
@@ -373,6 +376,7 @@ const char *attnc_program_kernel_input(const attnc_program *p, int i, int t) {
   return t >= 0 && (size_t)t < v.size() && !v[t].empty() ? v[t].c_str() : nullptr;
 }
 #else
+int attnc_program_output_has_lse(const attnc_program *, int) { return 0; }
 int attnc_program_num_kernels(const attnc_program *) { return 0; }
 attnc_kernel *attnc_program_kernel(const attnc_program *, int) { return nullptr; }
 int attnc_program_kernel_output(const attnc_program *, int) { return -1; }

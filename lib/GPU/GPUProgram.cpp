@@ -179,7 +179,7 @@ attnc_status GPUProgramRunner::arenaFor(int device, void *stream, size_t bytes, 
     if (a.first)
       retired.push_back(a.first);
     a = {nullptr, 0};
-    if (attnc_device_alloc(device, bytes, &a.first) != ATTNC_OK)
+    if (attnc_device_alloc_for_stream(device, stream, bytes, &a.first) != ATTNC_OK)
       return rt::setLastError(ATTNC_ERR_CUDA, "GPU program: allocating " + std::to_string(bytes) +
                                                   " bytes of temporaries failed: " + attnc_last_error());
     a.second = bytes;

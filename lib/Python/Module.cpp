@@ -77,6 +77,15 @@ public:
   std::string name() const { return program.name(); }
 
   /// [(name, dtype, shape)] of the inputs or outputs.
+  /// Whether a kernel writes every output's LSE (GPU programs).
+  bool hasLse() const {
+    int n = (int)signature(true).size();
+    for (int i = 0; i < n; ++i)
+      if (!attnc_program_output_has_lse(program.get(), i))
+        return false;
+    return true;
+  }
+
   py::list signature(bool outputs) const {
     py::list out;
     for (const attnc::TensorInfo &t : outputs ? program.outputs() : program.inputs())
@@ -185,6 +194,7 @@ PYBIND11_MODULE(_attnc, m) {
       .def_property_readonly("name", &Program::name)
       .def_property_readonly("inputs", [](const Program &p) { return p.signature(false); })
       .def_property_readonly("outputs", [](const Program &p) { return p.signature(true); })
+      .def_property_readonly("has_lse", &Program::hasLse)
       .def("run_cpu", &Program::runCPU, py::arg("inputs"))
       .def("run_gpu", &Program::runGPU, py::arg("ptrs"), py::arg("strides"), py::arg("device"),
            py::arg("with_lse"), py::arg("stream"),

@@ -75,6 +75,37 @@ attnc_status attnc_device_alloc(int device, size_t bytes, void **out) {
   return ATTNC_OK;
 }
 
+attnc_status attnc_device_alloc_for_stream(int device, void *stream, size_t bytes, void **out) {
+  if (!out)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_device_alloc_for_stream: out is NULL");
+  *out = nullptr;
+  const cu::Api *api = driverWithContext(device);
+  if (!api)
+    return lastStatus();
+  int capture = 0;
+  cu::Result r = api->StreamIsCapturing((cu::Stream)stream, &capture);
+  if (r != cu::SUCCESS)
+    return fail(ATTNC_ERR_CUDA, "cuStreamIsCapturing failed: " + cu::errorText(*api, r));
+  if (capture == cu::STREAM_CAPTURE_STATUS_NONE)
+    return attnc_device_alloc(device, bytes, out);
+  // As PyTorch's allocator does during a capture: this thread's capture mode
+  // is relaxed for the allocation, which the graph then keeps using.
+  if (!api->ThreadExchangeStreamCaptureMode)
+    return fail(ATTNC_ERR_NO_DRIVER, "the stream is being captured into a CUDA graph, and this CUDA driver "
+                                     "lacks cuThreadExchangeStreamCaptureMode");
+  int mode = cu::STREAM_CAPTURE_MODE_RELAXED;
+  if ((r = api->ThreadExchangeStreamCaptureMode(&mode)) != cu::SUCCESS)
+    return fail(ATTNC_ERR_CUDA, "cuThreadExchangeStreamCaptureMode failed: " + cu::errorText(*api, r));
+  cu::DevicePtr p = 0;
+  r = api->MemAlloc(&p, bytes ? bytes : 1);
+  api->ThreadExchangeStreamCaptureMode(&mode); // restores the caller's mode
+  if (r != cu::SUCCESS)
+    return fail((attnc_status)cuStatus(r), "cuMemAlloc of " + std::to_string(bytes) +
+                                               " bytes during a stream capture failed: " + cu::errorText(*api, r));
+  *out = (void *)(uintptr_t)p;
+  return ATTNC_OK;
+}
+
 attnc_status attnc_device_free(void *ptr) {
   if (!ptr)
     return ATTNC_OK;

@@ -60,6 +60,12 @@ public:
     for (Value v : op->getOperands())
       reads.insert(v);
     getUsedValuesDefinedAbove(op->getRegions(), reads);
+    // And the tensors the scalars it reads are computed from (`a / Lk`: the
+    // extent of an input).
+    for (size_t i = 0; i < reads.size(); ++i)
+      if (Operation *def = isTensor(reads[i]) ? nullptr : reads[i].getDefiningOp())
+        for (Value o : def->getOperands())
+          reads.insert(o);
     SmallVector<Type> argTypes;
     for (Value v : reads)
       if (isTensor(v)) {
@@ -100,6 +106,15 @@ private:
     if (map.contains(v))
       return success();
     Operation *def = v.getDefiningOp();
+    // A static extent of a tensor the step does not read (`a / Lk`).
+    if (auto dim = dyn_cast_or_null<tensor::DimOp>(def))
+      if (std::optional<int64_t> d = dim.getConstantIndex()) {
+        auto t = cast<RankedTensorType>(dim.getSource().getType());
+        if (!t.isDynamicDim(*d)) {
+          map.map(v, arith::ConstantIndexOp::create(b, dim.getLoc(), t.getDimSize(*d)).getResult());
+          return success();
+        }
+      }
     if (!def || def->getNumRegions() || !isMemoryEffectFree(def))
       return op->emitOpError("GPU program: a step reads a scalar the program cannot recompute"),
              failure();

@@ -76,6 +76,9 @@ struct Case {
   NpyArray ref;
   LoadedKernel *kernel = nullptr;
   int64_t B = 0, H = 0, Lq = 0, Dv = 0;
+  /// A whole GPU program (generic steps: lets, output expressions, refused
+  /// attentions), checked through `attnc run --backend=gpu` only.
+  bool program = false;
 };
 
 /// Errors of the agreement check between an output and the reference.
@@ -171,6 +174,16 @@ bool CaseRunner::load(const std::string &dir, Case &c, std::string &err) {
   c.dims = c.json.get("dims");
   c.inputs = c.json.get("inputs");
   const JsonValue *eo = expected ? expected->get("o") : nullptr;
+  const JsonValue *program = c.json.get("program");
+  if (program && program->isBool() && program->boolean()) {
+    c.program = true;
+    c.label += " [program]";
+    if (!c.inputs || !eo || !eo->isString()) {
+      err = "a program case.json needs \"inputs\" and \"expected\".\"o\"";
+      return false;
+    }
+    return readNpyFile(dir + "/" + eo->str(), c.ref, err);
+  }
   if (!mf || !mf->isString() || !c.dims || !c.inputs || !eo || !eo->isString()) {
     err = "case.json needs \"manifest\", \"dims\", \"inputs\" and \"expected\".\"o\"";
     return false;
@@ -451,6 +464,14 @@ void CaseRunner::run(const std::string &dir) {
   std::string err;
   if (!load(dir, c, err))
     return report(false, "%-44s %s", c.label.c_str(), err.c_str());
+  if (c.program) {
+    // No single kernel to launch: the program's steps run inside attnc.
+    if (opts.dryRun)
+      return report(true, "%-44s validated (dry run; runs through --attnc)", c.label.c_str());
+    if (opts.attncPath.empty())
+      return report(false, "%-44s a program case needs --attnc PATH", c.label.c_str());
+    return runCli(c);
+  }
   runKernel(c);
   if (!opts.attncPath.empty() && !opts.dryRun)
     runCli(c);

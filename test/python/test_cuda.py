@@ -167,3 +167,69 @@ def test_spec_as_a_path_object():
     import pathlib
     fn = attnc.compile(pathlib.Path(EXAMPLES) / "02_causal_self.attn", target="cuda", B=1, H=2, L=64, D=64)
     assert fn.inputs == ["q", "k", "v"]
+
+
+def cpu_reference(spec, tensors, **dims):
+    """The spec's first output on the CPU backend in float64 (the compiler's
+    reference path), on the same values as the GPU inputs."""
+    fn = attnc.compile(spec, target="cpu", dtype="float64", **dims)
+    out = fn(*[t.double().cpu().numpy() for t in tensors])
+    out = out[0] if isinstance(out, tuple) else out
+    return torch.from_numpy(out).cuda()
+
+
+def test_program_with_lets_and_a_generic_attention():
+    # RoPE lets before a Hopper kernel, and a Sinkhorn attention on the
+    # generic path, in one program; the LSE exists for neither output.
+    spec = """variant rope_two
+dims B, H, L, D
+input q : [B, H, L, D]
+input k : [B, H, L, D]
+input v : [B, H, L, D]
+let qr = rope(q, theta=10000)
+let kr = rope(k, theta=10000)
+attention a(qr, kr, v) {
+  carrier causal(align=bottom_right)
+}
+attention sk(qr, kr, v) {
+  anchor sinkhorn(iterations=2)
+}
+output o = a
+output p = sk
+"""
+    B, H, L, D = 2, 2, 90, 64
+    fn = attnc.compile(spec, target="cuda", B=B, H=H, L=L, D=D)
+    q, k, v = rand(B, H, L, D, seed=21), rand(B, H, L, D, seed=22), rand(B, H, L, D, seed=23)
+    o, p = fn(q, k, v)
+    want_o = cpu_reference(spec, (q, k, v), B=B, H=H, L=L, D=D)
+    want_p = cpu_reference(spec.replace("output o = a\noutput p = sk", "output p = sk\noutput o = a"), (q, k, v),
+                           B=B, H=H, L=L, D=D)
+    assert poisoned_rel_err(o, want_o) < 1e-2
+    assert poisoned_rel_err(p, want_p) < 1e-2
+    with pytest.raises(attnc.Error, match="has no LSE"):
+        fn(q, k, v, return_lse=True)
+
+
+def test_program_output_expression_in_a_cuda_graph():
+    # Differential attention: two Hopper kernels and a generic combine, run
+    # once, then captured (its temporaries allocated inside the capture) and
+    # replayed on new inputs.
+    path = os.path.join(EXAMPLES, "16_differential.attn")
+    B, H, L, D = 1, 2, 80, 64
+    fn = attnc.compile(path, target="cuda", B=B, H=H, L=L, D=D, Dv=D)
+    ins = [rand(B, H, L, D, seed=30 + n) for n in range(5)] + [torch.rand(H, device="cuda")]
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        fn(*ins)
+    torch.cuda.current_stream().wait_stream(s)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = fn(*ins)
+    for n in range(5):
+        ins[n].copy_(rand(B, H, L, D, seed=40 + n))
+    out.fill_(float("nan"))
+    graph.replay()
+    torch.cuda.synchronize()
+    want = cpu_reference(open(path).read(), ins, B=B, H=H, L=L, D=D, Dv=D)
+    assert poisoned_rel_err(out, want) < 1e-2

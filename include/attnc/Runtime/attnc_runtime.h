@@ -183,6 +183,10 @@ attnc_status attnc_kernel_launch(attnc_kernel *kernel, const attnc_tensor *args,
  * CLI, tests): allocation on a device (its primary context is made current),
  * and synchronous copies. Errors name the call and the driver's reason. */
 attnc_status attnc_device_alloc(int device, size_t bytes, void **out);
+/* attnc_device_alloc for work on STREAM: when the stream is being captured
+ * into a CUDA graph, the allocation is made with this thread's capture mode
+ * relaxed (as PyTorch's allocator does), and the graph may use it. */
+attnc_status attnc_device_alloc_for_stream(int device, void *stream, size_t bytes, void **out);
 attnc_status attnc_device_free(void *ptr);
 attnc_status attnc_copy_to_device(void *dst, const void *src, size_t bytes);
 attnc_status attnc_copy_to_host(void *dst, const void *src, size_t bytes);

@@ -105,6 +105,9 @@ class _GPUPlan:
         prog = compiled.program
         self.ins = [(name, dtypes[dt], tuple(shape)) for name, dt, shape in prog.inputs]
         self.outs = [(name, dtypes[dt], tuple(shape)) for name, dt, shape in prog.outputs]
+        # Whether a Hopper attention kernel writes every output's LSE (not so
+        # for lets, output expressions and attentions on the generic path).
+        self.has_lse = prog.has_lse
         self.op = _custom_op(compiled, self)
         self.f32 = torch.float32
         compiler = getattr(torch, "compiler", None)
@@ -158,9 +161,12 @@ def _run_cuda(compiled, tensors, return_lse):
     if plan.op is not None and plan.compiling():
         results = plan.op(*tensors)
     else:
+        if return_lse and not plan.has_lse:
+            raise Error(f"{compiled.program.name}: return_lse: an output of this program has no LSE "
+                        "(it is not an attention computed by a Hopper kernel)")
         # The program's own LSE scratch is allocated on first use, which a
         # CUDA-graph capture forbids: under capture the LSE is an output.
-        with_lse = return_lse or plan.capturing()
+        with_lse = return_lse or (plan.capturing() and plan.has_lse)
         if index != plan.current_device():
             with plan.device(index):  # the runtime launches in the current context
                 results = _launch(compiled, plan, tensors, with_lse=with_lse)
@@ -186,7 +192,10 @@ def _custom_op(compiled, plan):
     schema = f"({args}) -> ({rets})"
 
     def impl(*tensors):
-        return tuple(_launch(compiled, plan, list(tensors)))
+        res = _launch(compiled, plan, list(tensors), with_lse=plan.has_lse)
+        if not plan.has_lse:  # the schema's LSEs, never returned to the caller
+            res += [t.new_empty(t.shape[:-1], dtype=plan.f32) for t in res]
+        return tuple(res)
 
     op = torch.library.custom_op(f"attnc::{name}", impl, mutates_args=(), device_types="cuda", schema=schema)
 

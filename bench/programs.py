@@ -1,0 +1,128 @@
+"""GPU programs with generic steps (issue 6): RoPE + causal, QK-norm + causal,
+differential attention and causal linear attention, through the Python API,
+next to PyTorch on the same inputs in the same process (eager torch for the
+lets and combines, SDPA and FlexAttention for the attentions; a quadratic
+masked reference for linear attention). Each attnc result is checked against
+the PyTorch one first. Prints a table of medians and ratios (above 1: attnc
+is faster).
+    PYTHONPATH=<attnc package> python3 bench/programs.py
+"""
+import os
+import statistics
+
+import torch
+import torch.nn.functional as F
+
+import attnc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EX = os.path.join(ROOT, "examples")
+try:
+    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+    flex = torch.compile(flex_attention)
+except Exception:  # pragma: no cover - older torch
+    flex = None
+
+
+def time_ms(fn, warmup=5, n=20, repeats=5):
+    for _ in range(warmup):
+        fn()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    meds = []
+    for _ in range(repeats):
+        torch.cuda.synchronize()
+        start.record()
+        for _ in range(n):
+            fn()
+        end.record()
+        torch.cuda.synchronize()
+        meds.append(start.elapsed_time(end) / n)
+    return statistics.median(meds)
+
+
+def rope(x, theta=10000.0):
+    """NeoX pairs (d, d + D/2), angle i * theta^(-2d/D) (docs/semantics.md)."""
+    L, D = x.shape[-2], x.shape[-1]
+    h = D // 2
+    inv = theta ** (-2.0 * torch.arange(h, device=x.device, dtype=torch.float32) / D)
+    a = torch.arange(L, device=x.device, dtype=torch.float32)[:, None] * inv[None, :]
+    c, s = torch.cos(a), torch.sin(a)
+    xf = x.float()
+    x1, x2 = xf[..., :h], xf[..., h:]
+    return torch.cat([x1 * c - x2 * s, x2 * c + x1 * s], -1).to(x.dtype)
+
+
+def rms(x, eps):
+    xf = x.float()
+    return (xf / torch.sqrt(xf.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype)
+
+
+def causal_flex(q, k, v):
+    L = q.shape[-2]
+    bm = create_block_mask(lambda b, h, qi, kv: kv <= qi, None, None, L, L, device="cuda")
+    return lambda qq, kk, vv: flex(qq, kk, vv, block_mask=bm)
+
+
+def rel_err(a, b):
+    return ((a.float() - b.float()).norm() / b.float().norm()).item()
+
+
+def main():
+    torch.manual_seed(0)
+    B, H, L, D = 2, 16, 4096, 128
+    r = lambda *s: torch.randn(*s, device="cuda", dtype=torch.bfloat16)
+    q, k, v = r(B, H, L, D), r(B, H, L, D), r(B, H, L, D)
+    rows = []
+    sdpa_causal = lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True)
+    fl = causal_flex(q, k, v) if flex else None
+
+    # RoPE + causal
+    f = attnc.compile(os.path.join(EX, "05_rope.attn"), target="cuda", B=B, H=H, L=L, D=D)
+    ref = lambda: sdpa_causal(rope(q), rope(k), v)
+    err = rel_err(f(q, k, v), ref())
+    rows.append(("RoPE + causal", time_ms(lambda: f(q, k, v)), time_ms(ref),
+                 time_ms(lambda: fl(rope(q), rope(k), v)) if fl else float("nan"), err))
+
+    # QK-norm (rmsnorm) + full attention
+    f = attnc.compile(os.path.join(EX, "05_qk_norm.attn"), target="cuda", B=B, H=H, Lq=L, Lk=L, D=D)
+    ref = lambda: F.scaled_dot_product_attention(rms(q, 1e-5), rms(k, 1e-5), v)
+    err = rel_err(f(q, k, v), ref())
+    rows.append(("QK-norm + full", time_ms(lambda: f(q, k, v)), time_ms(ref),
+                 time_ms(lambda: flex(rms(q, 1e-5), rms(k, 1e-5), v)) if flex else float("nan"), err))
+
+    # Differential: a1 - lam[h] * a2
+    q2, k2 = r(B, H, L, D), r(B, H, L, D)
+    lam = torch.rand(H, device="cuda")
+    f = attnc.compile(os.path.join(EX, "16_differential.attn"), target="cuda", B=B, H=H, L=L, D=D, Dv=D)
+    ref = lambda: (sdpa_causal(q, k, v).float() - lam[None, :, None, None] * sdpa_causal(q2, k2, v).float()).to(
+        torch.bfloat16)
+    err = rel_err(f(q, k, q2, k2, v, lam), ref())
+    fdiff = (lambda: (fl(q, k, v).float() - lam[None, :, None, None] * fl(q2, k2, v).float()).to(torch.bfloat16))
+    rows.append(("differential (causal)", time_ms(lambda: f(q, k, q2, k2, v, lam)), time_ms(ref),
+                 time_ms(fdiff) if fl else float("nan"), err))
+
+    # Causal linear attention with decay, smaller (generic path: a thread per output element)
+    Bl, Hl, Ll, Dl = 1, 8, 1024, 64
+    ql, kl, vl = r(Bl, Hl, Ll, Dl), r(Bl, Hl, Ll, Dl), r(Bl, Hl, Ll, Dl)
+    decay = 0.9 + 0.1 * torch.rand(Hl, device="cuda")
+    f = attnc.compile(os.path.join(EX, "10_lightning_causal_linear.attn"), target="cuda", B=Bl, H=Hl, L=Ll, D=Dl)
+    i = torch.arange(Ll, device="cuda")
+    dist = (i[:, None] - i[None, :]).float()
+    mask = (dist >= 0)
+
+    def ref():
+        w = decay[None, :, None, None] ** dist.clamp(min=0) * mask
+        s = (ql.float() @ kl.float().transpose(-1, -2)) / Dl ** 0.5
+        return ((s * w) @ vl.float()).to(torch.bfloat16)
+    err = rel_err(f(ql, kl, vl, decay), ref())
+    rows.append((f"causal linear + decay (B1 H8 L1024 D64)", time_ms(lambda: f(ql, kl, vl, decay), n=3),
+                 time_ms(ref), float("nan"), err))
+
+    print("| program | attnc ms | PyTorch eager + SDPA ms | + Flex ms | attnc vs SDPA | attnc vs Flex | rel err |")
+    print("|---|---|---|---|---|---|---|")
+    for name, a, s, fx, e in rows:
+        print(f"| {name} | {a:.3f} | {s:.3f} | {fx:.3f} | {s / a:.2f} | {fx / a:.2f} | {e:.1e} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+// RUN: attnc-opt --pass-pipeline='builtin.module(func.func(attn-gpu-launch-loops))' -split-input-file -verify-diagnostics %s | FileCheck %s
+// Each loop nest of a host function becomes a launch of 256-thread blocks,
+// a thread per iteration (row-major, guarded), with the scalars recomputed
+// inside; a copy becomes such a launch too.
+
+// CHECK-LABEL: func.func @nest
+// CHECK-DAG: %[[GRID:.*]] = arith.constant 6 : index
+// CHECK-DAG: %[[BLOCK:.*]] = arith.constant 256 : index
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in ({{.*}} = %[[BLOCK]],
+// CHECK: %[[ID:.*]] = arith.addi
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[ID]], %{{.*}} : index
+// CHECK: scf.if %[[IN]] {
+// CHECK: arith.remui %[[ID]]
+// CHECK: arith.divui %[[ID]]
+// CHECK: scf.for
+// CHECK: memref.store
+// CHECK: gpu.terminator
+// CHECK: gpu.launch
+// CHECK: memref.load %arg1
+// CHECK: memref.store {{.*}}, %arg2
+// CHECK-NOT: scf.parallel
+// CHECK-NOT: memref.copy
+func.func @nest(%a: memref<3x500xf32>, %b: memref<3x500xf32>, %c: memref<3x500xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c500 = arith.constant 500 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c3, %c500) step (%c1, %c1) {
+    memref.store %zero, %a[%i, %j] : memref<3x500xf32>
+    scf.for %k = %c0 to %c4 step %c1 {
+      %x = memref.load %a[%i, %j] : memref<3x500xf32>
+      %y = arith.addf %x, %x : f32
+      memref.store %y, %a[%i, %j] : memref<3x500xf32>
+    }
+    scf.reduce
+  }
+  memref.copy %b, %c : memref<3x500xf32> to memref<3x500xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic(%a: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  // expected-error @+1 {{generic GPU path: loop bounds must be static (bind every dim)}}
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    memref.store %zero, %a[%i] : memref<?xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+func.func @host_loop(%a: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  // expected-error @+1 {{host code must be straight-line allocations and loop nests}}
+  scf.for %i = %c0 to %c1 step %c1 {
+  }
+  return
+}
