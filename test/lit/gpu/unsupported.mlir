@@ -1,5 +1,6 @@
 // RUN: attnc-opt --attn-gpu-plan-kernel -verify-diagnostics -split-input-file %s
-// What the Hopper kernel rejects, with the reason.
+// What the Hopper kernel rejects, with the reason (attn-gpu-partition-program
+// sends such attentions to the generic GPU path with this reason).
 
 func.func @f32(%q: tensor<1x1x?x128xf32>, %k: tensor<1x1x?x128xf32>, %v: tensor<1x1x?x128xf32>) -> tensor<1x1x?x128xf32> {
   // expected-error @+1 {{GPU kernel: q/k/v must be bf16 or f16}}
@@ -10,7 +11,7 @@ func.func @f32(%q: tensor<1x1x?x128xf32>, %k: tensor<1x1x?x128xf32>, %v: tensor<
 // -----
 
 func.func @sinkhorn(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
-  // expected-error @+1 {{GPU kernel: anchor sinkhorn needs the whole weight matrix (column normalisation) and cannot run online; use the CPU backend}}
+  // expected-error @+1 {{GPU kernel: anchor sinkhorn needs the whole weight matrix (column normalisation) and cannot run online}}
   %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<sinkhorn, iterations = 3>} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
   return %o : tensor<1x2x?x64xbf16>
 }
