@@ -49,8 +49,9 @@ struct attnc_program {
 #ifdef ATTNC_HAVE_GPU
   /// GPU: the program's steps over loaded kernels; per loaded kernel, the
   /// spec input bound to each of its tensors ("" for none).
-  std::unique_ptr<GPUProgramRunner> gpu;
+  std::unique_ptr<attnc_gpu_program, void (*)(attnc_gpu_program *)> gpu{nullptr, attnc_gpu_program_free};
   std::vector<std::vector<std::string>> kernelInputs;
+  std::vector<int> kernelOutputs;
 #endif
 };
 
@@ -97,22 +98,29 @@ attnc_status loadKernels(attnc_program &p, ModuleOp module, const attnc_compile_
   auto compiled = compileForGPUCached(module, "sm_90a", cacheDir, nullptr, kopts);
   if (!compiled)
     return fail(ATTNC_ERR_INVALID_ARGUMENT, compiled.takeError());
-  auto runner = GPUProgramRunner::create(*compiled);
-  if (!runner)
-    return fail(ATTNC_ERR_MANIFEST, runner.takeError());
-  p.gpu = std::move(*runner);
-  // Introspection: the spec input behind each tensor of each kernel, from
-  // the first step that runs it (the runner loads kernels in that order).
+  auto loaded = loadGPUProgram(*compiled);
+  if (!loaded)
+    return fail(ATTNC_ERR_MANIFEST, loaded.takeError());
+  p.gpu.reset(*loaded);
+  // Introspection: per kernel (in the order steps first use them, as the
+  // runtime lists them), the spec output its attention writes and the spec
+  // input behind each of its tensors.
+  using Kind = manifest::ProgramBuffer::Kind;
+  const manifest::Program &prog = compiled->program;
   std::set<std::string> seen;
-  for (const GPUProgram::Step &s : compiled->steps) {
+  for (const manifest::ProgramStep &s : prog.steps) {
     if (!seen.insert(s.kernel).second)
       continue;
-    attnc_kernel *k = p.gpu->kernels()[p.kernelInputs.size()];
+    attnc_kernel *k = attnc_gpu_program_kernel(p.gpu.get(), (int)p.kernelInputs.size());
     std::vector<std::string> &names = p.kernelInputs.emplace_back();
-    for (int t = 0; t < attnc_kernel_num_tensors(k); ++t) {
-      const GPUProgram::Buffer &b = compiled->buffers[s.bind.at(attnc_kernel_tensor_name(k, t))];
-      names.push_back(b.kind == GPUProgram::Buffer::Kind::Input ? b.name : "");
-    }
+    int &out = p.kernelOutputs.emplace_back(-1);
+    for (int t = 0; k && t < attnc_kernel_num_tensors(k); ++t)
+      for (const auto &[tensor, b] : s.bind)
+        if (tensor == attnc_kernel_tensor_name(k, t)) {
+          names.push_back(prog.buffers[b].kind == Kind::Input ? prog.buffers[b].name : "");
+          if (tensor == "o" && prog.buffers[b].kind == Kind::Output)
+            out = (int)prog.buffers[b].index;
+        }
   }
   return ATTNC_OK;
 }
@@ -345,13 +353,7 @@ attnc_status attnc_program_run_gpu(attnc_program *p, const attnc_tensor *inputs,
     if (attnc_status s = checkTensor(outputs[i], p->outputs[i], "output", i, true))
       return s;
 #ifdef ATTNC_HAVE_GPU
-  if (lse)
-    for (int n = 0; n < numOutputs; ++n)
-      if (!p->gpu->outputHasLse(n))
-        return fail(ATTNC_ERR_INVALID_ARGUMENT, "output '" + p->outputs[n].name +
-                                                    "' has no LSE: it is not an attention computed by a "
-                                                    "Hopper kernel");
-  return p->gpu->run(inputs, outputs, lse, stream);
+  return attnc_gpu_program_run(p->gpu.get(), inputs, numInputs, outputs, numOutputs, lse, stream);
 #else
   (void)lse, (void)stream;
   return fail(ATTNC_ERR_INVALID_ARGUMENT, "this libattnc was built without GPU code generation");
@@ -360,14 +362,17 @@ attnc_status attnc_program_run_gpu(attnc_program *p, const attnc_tensor *inputs,
 
 #ifdef ATTNC_HAVE_GPU
 int attnc_program_output_has_lse(const attnc_program *p, int n) {
-  return p && p->gpu && n >= 0 && (size_t)n < p->outputs.size() && p->gpu->outputHasLse(n) ? 1 : 0;
+  return p && p->gpu ? attnc_gpu_program_output_has_lse(p->gpu.get(), n) : 0;
 }
-int attnc_program_num_kernels(const attnc_program *p) { return p && p->gpu ? (int)p->gpu->kernels().size() : 0; }
+int attnc_program_num_kernels(const attnc_program *p) {
+  return p && p->gpu ? attnc_gpu_program_num_kernels(p->gpu.get()) : 0;
+}
 attnc_kernel *attnc_program_kernel(const attnc_program *p, int i) {
-  return i >= 0 && i < attnc_program_num_kernels(p) ? p->gpu->kernels()[i] : nullptr;
+  return p && p->gpu ? attnc_gpu_program_kernel(p->gpu.get(), i) : nullptr;
 }
 int attnc_program_kernel_output(const attnc_program *p, int i) {
-  return i >= 0 && i < attnc_program_num_kernels(p) ? p->gpu->kernelOutput(i) : -1;
+  return i >= 0 && i < attnc_program_num_kernels(p) && (size_t)i < p->kernelOutputs.size() ? p->kernelOutputs[i]
+                                                                                             : -1;
 }
 const char *attnc_program_kernel_input(const attnc_program *p, int i, int t) {
   if (i < 0 || i >= attnc_program_num_kernels(p))

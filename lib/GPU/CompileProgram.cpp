@@ -139,14 +139,14 @@ public:
                                   ModuleOp genericPtx);
 
 private:
-  int addBuffer(GPUProgram::Buffer::Kind kind, std::string name, int index, Type type) {
+  int addBuffer(manifest::ProgramBuffer::Kind kind, std::string name, int index, Type type) {
     auto t = cast<ShapedType>(type);
-    GPUProgram::Buffer b;
+    manifest::ProgramBuffer b;
     b.name = std::move(name), b.kind = kind, b.index = index, b.dtype = dtypeName(t.getElementType());
     for (int64_t d : t.getShape())
       b.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
-    prog.buffers.push_back(std::move(b));
-    return (int)prog.buffers.size() - 1;
+    prog.program.buffers.push_back(std::move(b));
+    return (int)prog.program.buffers.size() - 1;
   }
   llvm::Error kernelStep(func::CallOp call, func::FuncOp callee, int out, int outIndex);
   llvm::Error genericStep(func::CallOp call, func::FuncOp callee, func::FuncOp host, int out);
@@ -171,25 +171,28 @@ llvm::Error ProgramReader::kernelStep(func::CallOp call, func::FuncOp callee, in
                                    callee.getSymName().str().c_str());
   // A tensor of the attention -> the buffer of the call operand it is.
   auto bufferOfArg = [&](Value v) { return bufferOf.lookup(call.getOperand(cast<BlockArgument>(v).getArgNumber())); };
-  GPUProgram::Step s;
+  manifest::ProgramStep s;
   s.kernel = name.str();
-  s.bind["q"] = bufferOfArg(op.getQuery());
-  s.bind["k"] = bufferOfArg(op.getKey());
-  s.bind["v"] = bufferOfArg(op.getValue());
+  s.bind.push_back({"q", bufferOfArg(op.getQuery())});
+  s.bind.push_back({"k", bufferOfArg(op.getKey())});
+  s.bind.push_back({"v", bufferOfArg(op.getValue())});
   for (auto [n, e] : llvm::enumerate(op.getExtras()))
-    s.bind["extra_" + std::to_string(n)] = bufferOfArg(e);
-  s.bind["o"] = out;
+    s.bind.push_back({"extra_" + std::to_string(n), bufferOfArg(e)});
+  s.bind.push_back({"o", out});
   auto o = cast<RankedTensorType>(op.getResult().getType());
   auto lseType = RankedTensorType::get(o.getShape().drop_back(), Float32Type::get(op.getContext()));
-  s.bind["lse"] = addBuffer(GPUProgram::Buffer::Kind::Lse, callee.getSymName().str() + ".lse", outIndex, lseType);
+  s.bind.push_back({"lse", addBuffer(manifest::ProgramBuffer::Kind::Lse, callee.getSymName().str() + ".lse", outIndex, lseType)});
   if (!prog.findKernel(s.kernel)) {
     auto b = hopperBins.find(s.kernel), p = hopperPtx.find(s.kernel);
     if (b == hopperBins.end() || p == hopperPtx.end())
       return llvm::createStringError("no kernel '%s' in the GPU module", s.kernel.c_str());
     // The spec's names, so hosts and tools can bind tensors by name ("" for
     // a tensor another step computes).
-    auto nameOf = [&](int buf) {
-      return prog.buffers[buf].kind == GPUProgram::Buffer::Kind::Input ? prog.buffers[buf].name : std::string();
+    auto nameOf = [&](const std::string &tensor) {
+      for (const auto &[t, buf] : s.bind)
+        if (t == tensor && prog.program.buffers[buf].kind == manifest::ProgramBuffer::Kind::Input)
+          return prog.program.buffers[buf].name;
+      return std::string();
     };
     manifest::Kernel m = b->second.second;
     manifest::SpecNames &names = m.spec.emplace();
@@ -197,13 +200,13 @@ llvm::Error ProgramReader::kernelStep(func::CallOp call, func::FuncOp callee, in
     names.attention = "?";
     if (auto n = dyn_cast<NameLoc>(op.getLoc()))
       names.attention = n.getName().str();
-    names.q = nameOf(s.bind["q"]), names.k = nameOf(s.bind["k"]), names.v = nameOf(s.bind["v"]);
+    names.q = nameOf("q"), names.k = nameOf("k"), names.v = nameOf("v");
     for (size_t n = 0; n < op.getExtras().size(); ++n)
-      names.extras.push_back(nameOf(s.bind["extra_" + std::to_string(n)]));
+      names.extras.push_back(nameOf("extra_" + std::to_string(n)));
     prog.kernels.push_back({s.kernel, names.attention, b->second.first, p->second.first,
                             manifest::printManifest(m)});
   }
-  prog.steps.push_back(std::move(s));
+  prog.program.steps.push_back(std::move(s));
   return llvm::Error::success();
 }
 
@@ -217,7 +220,7 @@ llvm::Error ProgramReader::genericStep(func::CallOp call, func::FuncOp callee, f
       continue;
     if (isa<memref::AllocOp>(op)) {
       if (!temps.count(&op))
-        temps[&op] = addBuffer(GPUProgram::Buffer::Kind::Temp,
+        temps[&op] = addBuffer(manifest::ProgramBuffer::Kind::Temp,
                                callee.getSymName().str() + ".t" + std::to_string(temps.size()), -1,
                                op.getResult(0).getType());
       continue;
@@ -235,7 +238,7 @@ llvm::Error ProgramReader::genericStep(func::CallOp call, func::FuncOp callee, f
         return llvm::createStringError("no binary '%s' in the generic GPU module", artifact.c_str());
       prog.kernels.push_back({artifact, "", genericBins[artifact], genericPtx[artifact], *manifest});
     }
-    GPUProgram::Step s;
+    manifest::ProgramStep s;
     s.kernel = artifact;
     s.reason = reason;
     for (auto [i, v] : llvm::enumerate(launch.getKernelOperands())) {
@@ -244,9 +247,9 @@ llvm::Error ProgramReader::genericStep(func::CallOp call, func::FuncOp callee, f
         b = arg.getArgNumber() < numIn ? bufferOf.lookup(call.getOperand(arg.getArgNumber())) : out;
       else
         b = temps.at(v.getDefiningOp());
-      s.bind["t" + std::to_string(i)] = b;
+      s.bind.push_back({"t" + std::to_string(i), b});
     }
-    prog.steps.push_back(std::move(s));
+    prog.program.steps.push_back(std::move(s));
   }
   return llvm::Error::success();
 }
@@ -277,7 +280,7 @@ llvm::Expected<GPUProgram> ProgramReader::read(ModuleOp hopperBin, ModuleOp hopp
     genericBins = binaries(genericBin), genericPtx = binaries(genericPtxMod);
 
   for (auto [n, arg] : llvm::enumerate(fn.getArguments()))
-    bufferOf[arg] = addBuffer(GPUProgram::Buffer::Kind::Input, sig.inputs[n].name, (int)n, arg.getType());
+    bufferOf[arg] = addBuffer(manifest::ProgramBuffer::Kind::Input, sig.inputs[n].name, (int)n, arg.getType());
   auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
   llvm::DenseMap<Value, SmallVector<int>> returnedAs;
   for (auto [n, v] : llvm::enumerate(ret.getOperands())) {
@@ -301,9 +304,9 @@ llvm::Expected<GPUProgram> ProgramReader::read(ModuleOp hopperBin, ModuleOp hopp
     func::FuncOp host = genericBin ? genericBin.lookupSymbol<func::FuncOp>(callee.getSymName()) : nullptr;
     // A value returned as several outputs is computed into each.
     for (size_t rep = 0; rep < std::max<size_t>(outs.size(), 1); ++rep) {
-      int out = outs.empty() ? addBuffer(GPUProgram::Buffer::Kind::Temp, callee.getSymName().str() + ".r0", -1,
+      int out = outs.empty() ? addBuffer(manifest::ProgramBuffer::Kind::Temp, callee.getSymName().str() + ".r0", -1,
                                          r.getType())
-                             : addBuffer(GPUProgram::Buffer::Kind::Output, sig.outputs[outs[rep]].name,
+                             : addBuffer(manifest::ProgramBuffer::Kind::Output, sig.outputs[outs[rep]].name,
                                          outs[rep], r.getType());
       if (rep == 0)
         bufferOf[r] = out;

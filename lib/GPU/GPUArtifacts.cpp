@@ -153,7 +153,7 @@ llvm::Error attnc::writeGPUArtifacts(const GPUProgram &program, StringRef varian
       writeLaunchFunctions(hs, *m, variant.str());
   }
   hs << "#endif\n";
-  if (llvm::Error e = writeFileAtomic((dir + "/" + variant + ".program.json").str(), program.printJSON()))
+  if (llvm::Error e = writeFileAtomic((dir + "/" + variant + ".program.json").str(), manifest::printProgram(program.program)))
     return e;
   return writeFileAtomic((dir + "/" + variant + ".h").str(), h);
 }
@@ -216,7 +216,7 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
       out.add(k.kernel + ".json", k.manifest);
     }
     out.add("index", index);
-    out.add("program.json", program->printJSON());
+    out.add("program.json", manifest::printProgram(program->program));
     compiled = std::move(*program);
     return true;
   };
@@ -267,11 +267,9 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
   }
   const std::string *programText = artifact.find("program.json");
   if (usable && programText) {
-    if (llvm::Error e = hit.parseJSON(*programText)) {
-      llvm::consumeError(std::move(e));
-      usable = false;
-    }
-    for (const GPUProgram::Step &s : hit.steps)
+    std::string err;
+    usable = manifest::parseProgram(*programText, hit.program, err);
+    for (const manifest::ProgramStep &s : hit.program.steps)
       usable = usable && hit.findKernel(s.kernel);
   }
   if (usable && programText && !kernels.empty())

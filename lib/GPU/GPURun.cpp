@@ -84,9 +84,10 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, StringRef chip,
     device[in.name] = {*p, elem};
   }
 
-  auto runner = GPUProgramRunner::create(*program);
-  if (!runner)
-    return runner.takeError();
+  auto loaded = loadGPUProgram(*program);
+  if (!loaded)
+    return loaded.takeError();
+  std::unique_ptr<attnc_gpu_program, void (*)(attnc_gpu_program *)> runner(*loaded, attnc_gpu_program_free);
   auto tensorOf = [](void *ptr, Type type) {
     auto t = cast<RankedTensorType>(type);
     Type elem = t.getElementType();
@@ -110,7 +111,8 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, StringRef chip,
     out.push_back(tensorOf(*buf, ty));
   }
   auto s0 = std::chrono::steady_clock::now();
-  if ((*runner)->run(in.data(), out.data(), nullptr, nullptr) != ATTNC_OK)
+  if (attnc_gpu_program_run(runner.get(), in.data(), (int)in.size(), out.data(), (int)out.size(), nullptr,
+                            nullptr) != ATTNC_OK)
     return runtimeError("the GPU program failed");
   if (attnc_stream_synchronize(nullptr) != ATTNC_OK)
     return runtimeError("the kernel failed");

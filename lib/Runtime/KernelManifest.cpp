@@ -433,3 +433,5 @@ std::string attnc::manifest::printManifest(const Kernel &k) {
   }
   return f.str() + "\n";
 }
+
+std::string attnc::manifest::jsonQuote(const std::string &s) { return quote(s); }

@@ -66,6 +66,8 @@ namespace manifest {
 struct Kernel;
 /// parseManifest (attnc/Runtime/KernelManifest.h) on a document already read.
 bool readManifest(const rt::JsonValue &root, Kernel &out, std::string &err);
+/// A JSON string literal of s (the manifests' printers share it).
+std::string jsonQuote(const std::string &s);
 } // namespace manifest
 } // namespace attnc
 

@@ -333,3 +333,7 @@ int attnc_kernel_info_bool(const attnc_kernel *k, const char *key, int dflt) {
 }
 
 } // extern "C"
+
+bool attnc::rt::readArtifact(const std::string &path, std::string &out, std::string &err) {
+  return readFile(path, out, err);
+}

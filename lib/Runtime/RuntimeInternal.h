@@ -61,6 +61,9 @@ struct attnc_kernel {
 namespace attnc {
 namespace rt {
 
+/// Reads a manifest, program or kernel image (a regular file of at most
+/// 256 MiB; anything else is refused before reading).
+bool readArtifact(const std::string &path, std::string &out, std::string &err);
 /// Records the error of this thread (attnc_last_error) and returns s.
 attnc_status fail(attnc_status s, const std::string &msg);
 /// The status of this thread's last failing call.

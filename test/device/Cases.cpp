@@ -77,7 +77,8 @@ struct Case {
   LoadedKernel *kernel = nullptr;
   int64_t B = 0, H = 0, Lq = 0, Dv = 0;
   /// A whole GPU program (generic steps: lets, output expressions, refused
-  /// attentions), checked through `attnc run --backend=gpu` only.
+  /// attentions) compiled for the case's shape: "program" names its
+  /// <variant>.program.json in the case folder.
   bool program = false;
 };
 
@@ -131,6 +132,7 @@ private:
   bool bindInput(const Case &c, int t, std::vector<std::unique_ptr<Buffer>> &bufs,
                  attnc_tensor &arg, std::string &err);
   void runKernel(Case &c);
+  void runProgram(const Case &c);
   void runCli(const Case &c);
 };
 
@@ -175,7 +177,7 @@ bool CaseRunner::load(const std::string &dir, Case &c, std::string &err) {
   c.inputs = c.json.get("inputs");
   const JsonValue *eo = expected ? expected->get("o") : nullptr;
   const JsonValue *program = c.json.get("program");
-  if (program && program->isBool() && program->boolean()) {
+  if (program && program->isString()) {
     c.program = true;
     c.label += " [program]";
     if (!c.inputs || !eo || !eo->isString()) {
@@ -375,6 +377,64 @@ void CaseRunner::runKernel(Case &c) {
          c.label.c_str(), a.maxAbs, a.maxRef, a.relL2, a.nan, lseNan, where);
 }
 
+/// A program case through the runtime (attnc_gpu_program_load of the
+/// program compiled for the case's shape): inputs uploaded in the program's
+/// dtypes, outputs poisoned, every step launched, the first output compared.
+void CaseRunner::runProgram(const Case &c) {
+  auto failCase = [&](const std::string &why) { report(false, "%-44s %s", c.label.c_str(), why.c_str()); };
+  const JsonValue *path = c.json.get("program");
+  attnc_gpu_program *p = nullptr;
+  if (attnc_gpu_program_load((c.dir + "/" + path->str()).c_str(), &p) != ATTNC_OK)
+    return failCase(std::string("load: ") + attnc_last_error());
+  std::unique_ptr<attnc_gpu_program, void (*)(attnc_gpu_program *)> owner(p, attnc_gpu_program_free);
+  std::vector<std::unique_ptr<Buffer>> bufs;
+  std::vector<attnc_tensor> in, out;
+  std::string err;
+  for (int i = 0; i < attnc_gpu_program_num_inputs(p); ++i) {
+    std::string name = attnc_gpu_program_input_name(p, i);
+    const JsonValue *file = c.inputs->get(name);
+    NpyArray a;
+    std::vector<char> host;
+    attnc_dtype dt = attnc_gpu_program_input_dtype(p, i);
+    if (!file || !file->isString() || !readNpyFile(c.dir + "/" + file->str(), a, err))
+      return failCase("input '" + name + "': " + (err.empty() ? "not in case.json" : err));
+    if (!convertInput(a, dt, host, err))
+      return failCase("input '" + name + "': " + err);
+    bufs.push_back(std::make_unique<Buffer>(host.size(), false));
+    if (!bufs.back()->ok() || (!host.empty() && !bufs.back()->upload(host.data(), host.size())))
+      return failCase("input '" + name + "': " + bufs.back()->error());
+    in.push_back(attnc_tensor_contiguous(bufs.back()->ptr(), dt, (int)a.shape.size(), a.shape.data(), 0));
+  }
+  std::vector<uint16_t> poison(c.ref.numElements(), 0x7fc0);
+  for (int i = 0; i < attnc_gpu_program_num_outputs(p); ++i) {
+    // Every output has the first's element count at most in the cases
+    // make-cases writes (one output named o); others get their own buffer.
+    bufs.push_back(std::make_unique<Buffer>(poison.size() * 2, false));
+    if (!bufs.back()->ok() || !bufs.back()->upload(poison.data(), poison.size() * 2))
+      return failCase("output: " + bufs.back()->error());
+    out.push_back(attnc_tensor_contiguous(bufs.back()->ptr(), attnc_gpu_program_output_dtype(p, i), (int)c.ref.shape.size(),
+                                          c.ref.shape.data(), 0));
+  }
+  attnc_status st = attnc_gpu_program_run(p, in.data(), (int)in.size(), out.data(), (int)out.size(), nullptr, nullptr);
+  if (st != ATTNC_OK)
+    return failCase(std::string("run: ") + attnc_status_name(st) + ": " + attnc_last_error());
+  if ((st = attnc_stream_synchronize(nullptr)) != ATTNC_OK) {
+    failCase(std::string("program failed: ") + attnc_last_error());
+    fprintf(stderr, "attnc-device-check: the CUDA context is unusable after a kernel fault; stopping\n");
+    exit(2);
+  }
+  std::vector<uint16_t> ob(poison.size());
+  if (!bufs[in.size()]->download(ob.data(), ob.size() * 2))
+    return failCase(std::string("cannot copy the output back: ") + attnc_last_error());
+  std::vector<double> got(ob.size());
+  bool f16 = attnc_gpu_program_output_dtype(p, 0) == ATTNC_DTYPE_F16;
+  for (size_t i = 0; i < ob.size(); ++i)
+    got[i] = f16 ? fromF16(ob[i]) : fromBF16(ob[i]);
+  Agreement a = compare(got, c.ref);
+  report(a.ok(0), "%-44s max_abs=%.2e max_ref=%.2e rel_l2=%.2e nan=%ld", c.label.c_str(), a.maxAbs, a.maxRef,
+         a.relL2, a.nan);
+}
+
 /// The names on the spec's `dims` line (text form), or empty: then every
 /// dim of the case is passed.
 std::vector<std::string> declaredDims(const std::string &specPath) {
@@ -465,12 +525,16 @@ void CaseRunner::run(const std::string &dir) {
   if (!load(dir, c, err))
     return report(false, "%-44s %s", c.label.c_str(), err.c_str());
   if (c.program) {
-    // No single kernel to launch: the program's steps run inside attnc.
-    if (opts.dryRun)
-      return report(true, "%-44s validated (dry run; runs through --attnc)", c.label.c_str());
-    if (opts.attncPath.empty())
-      return report(false, "%-44s a program case needs --attnc PATH", c.label.c_str());
-    return runCli(c);
+    if (opts.dryRun) { // loading checks the program and its kernels' manifests
+      attnc_gpu_program *p = nullptr;
+      bool ok = attnc_gpu_program_load((c.dir + "/" + c.json.get("program")->str()).c_str(), &p) == ATTNC_OK;
+      report(ok, "%-44s %s", c.label.c_str(), ok ? "program loaded (dry run)" : attnc_last_error());
+      return attnc_gpu_program_free(p);
+    }
+    runProgram(c);
+    if (!opts.attncPath.empty())
+      runCli(c);
+    return;
   }
   runKernel(c);
   if (!opts.attncPath.empty() && !opts.dryRun)

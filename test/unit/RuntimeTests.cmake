@@ -1,5 +1,5 @@
 # GoogleTest for the attnc runtime (include/attnc/Runtime, lib/Runtime):
-# manifests, launch validation, the no-driver path and the kernel cache. Runs
+# manifests, launch validation, programs, the no-driver path and the kernel cache. Runs
 # without a GPU; the GPU test skips itself when no device is found.
 # Included from test/unit/CMakeLists.txt.
 if(NOT TARGET GTest::gtest_main)
@@ -11,7 +11,8 @@ endif()
 add_executable(attnc-runtime-tests
   ${CMAKE_CURRENT_LIST_DIR}/RuntimeTest.cpp
   ${CMAKE_CURRENT_LIST_DIR}/RuntimeCacheTest.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/RuntimeExprTest.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/RuntimeExprTest.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/RuntimeProgramTest.cpp)
 # The expression tests reach the runtime's private header.
 target_include_directories(attnc-runtime-tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../../lib/Runtime)
 target_link_libraries(attnc-runtime-tests PRIVATE attnc_runtime GTest::gtest_main)

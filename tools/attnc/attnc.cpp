@@ -291,7 +291,7 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
       if (!quiet) {
         // What runs as generic GPU code, and why, once per reason.
         std::set<std::string> reasons;
-        for (const GPUProgram::Step &s : program->steps)
+        for (const manifest::ProgramStep &s : program->program.steps)
           if (!s.reason.empty() && reasons.insert(s.reason).second)
             llvm::errs() << "note: generic GPU code (a thread per element, not the Hopper kernel) for "
                          << s.reason << "\n";

@@ -94,6 +94,36 @@ struct Kernel {
   std::optional<SpecNames> spec;
 };
 
+/// A GPU program (<variant>.program.json beside the kernels; docs/gpu-abi.md,
+/// "Programs"): the buffers of a spec (its inputs and outputs, temporaries,
+/// LSEs) and the steps that launch its kernels in order, each binding a
+/// buffer to every tensor its kernel takes.
+struct ProgramBuffer {
+  enum class Kind { Input, Output, Temp, Lse };
+  std::string name;
+  Kind kind = Kind::Temp;
+  /// Input: the spec input; Output: the spec output; Lse: the output whose
+  /// LSE this is (-1: a temporary).
+  int64_t index = -1;
+  std::string dtype; ///< "bf16", "f32", "i32", "i1", ...
+  std::vector<int64_t> shape; ///< -1: dynamic (an output's LSE follows the output)
+};
+struct ProgramStep {
+  std::string kernel; ///< the kernel's file stem (<kernel>.json, .cubin)
+  std::vector<std::pair<std::string, int64_t>> bind; ///< kernel tensor -> buffer
+  std::string reason; ///< generic steps: why the Hopper kernel does not compute this
+};
+struct Program {
+  std::vector<ProgramBuffer> buffers;
+  std::vector<ProgramStep> steps;
+};
+
+/// Reads a program's JSON text and checks it: known kinds and dtypes, one
+/// buffer per spec input and output (indices 0..n-1), bindings in range,
+/// kernel names without path separators. err names the field.
+bool parseProgram(const std::string &text, Program &out, std::string &err);
+std::string printProgram(const Program &p);
+
 /// Reads a manifest's JSON text: every known field is type-checked (unknown
 /// fields are left to informational queries). On failure returns false and
 /// sets ERR to "FIELD: problem", e.g. "params[2].shape[1]: expected ...".

@@ -177,6 +177,48 @@ attnc_status attnc_kernel_validate(const attnc_kernel *kernel, const attnc_tenso
 attnc_status attnc_kernel_launch(attnc_kernel *kernel, const attnc_tensor *args, int nargs,
                                  const int64_t *dims, void *stream);
 
+/* ---- programs ------------------------------------------------------------ */
+
+/* A GPU program: what `attnc compile --target=sm_90a` writes as
+ * DIR/<variant>.program.json beside the kernels. Its steps launch kernels in
+ * order over buffers: the spec's inputs and outputs, and temporaries the
+ * program keeps per (device, stream) (a let, an output expression, an
+ * attention the Hopper kernel does not compute). */
+typedef struct attnc_gpu_program attnc_gpu_program;
+
+/* Reads the program and loads every kernel it names from the same folder
+ * (<kernel>.json and its binary, as attnc_kernel_load). Needs no GPU. */
+attnc_status attnc_gpu_program_load(const char *program_path, attnc_gpu_program **out);
+/* Same, from memory: the program's JSON and its kernels, each named by the
+ * file stem the program uses. The program owns the kernels from the call on
+ * (also when it fails). */
+attnc_status attnc_gpu_program_load_memory(const char *program_json, size_t size, attnc_kernel *const *kernels,
+                                           const char *const *names, int num_kernels, attnc_gpu_program **out);
+/* Frees the program, its kernels and temporaries; no run of it may still be
+ * in flight, and no CUDA graph that captured one may be replayed later. */
+void attnc_gpu_program_free(attnc_gpu_program *program);
+int attnc_gpu_program_num_inputs(const attnc_gpu_program *program);
+int attnc_gpu_program_num_outputs(const attnc_gpu_program *program);
+const char *attnc_gpu_program_input_name(const attnc_gpu_program *program, int index);
+const char *attnc_gpu_program_output_name(const attnc_gpu_program *program, int index);
+/* The dtype of an input or output (ATTNC_DTYPE_INVALID for a bad index). */
+attnc_dtype attnc_gpu_program_input_dtype(const attnc_gpu_program *program, int index);
+attnc_dtype attnc_gpu_program_output_dtype(const attnc_gpu_program *program, int index);
+/* 1 when a kernel of the program writes output INDEX's LSE, else 0. */
+int attnc_gpu_program_output_has_lse(const attnc_gpu_program *program, int index);
+/* The distinct kernels, in the order steps first use them. */
+int attnc_gpu_program_num_kernels(const attnc_gpu_program *program);
+attnc_kernel *attnc_gpu_program_kernel(const attnc_gpu_program *program, int index);
+/* Runs every step on STREAM. inputs/outputs: one device tensor per spec
+ * input and output, in the program's order, checked against the program's
+ * dtypes and static shapes (each launch is then validated as
+ * attnc_kernel_launch validates it). lse: NULL, or one f32 [B, H, Lq] tensor
+ * per output (every output must then have one). The temporaries of the
+ * first run on a stream are allocated then, inside a CUDA-graph capture too. */
+attnc_status attnc_gpu_program_run(attnc_gpu_program *program, const attnc_tensor *inputs, int num_inputs,
+                                   const attnc_tensor *outputs, int num_outputs, const attnc_tensor *lse,
+                                   void *stream);
+
 /* ---- driver ------------------------------------------------------------- */
 
 /* Device memory for hosts that have no CUDA runtime of their own (the attnc

@@ -1,0 +1,290 @@
+//===- Program.cpp - GPU programs: kernels launched in order -------------===//
+//
+// attnc_gpu_program_*: a program (attnc/Runtime/KernelManifest.h) over
+// loaded kernels. A run binds the caller's input and output tensors and the
+// program's temporaries (one arena per device and stream, grown as needed)
+// to each step's kernel tensors and launches the steps in order with
+// attnc_kernel_launch, which validates every launch.
+//
+//===----------------------------------------------------------------------===//
+#include "RuntimeInternal.h"
+#include "attnc/Runtime/KernelManifest.h"
+
+#include <algorithm>
+#include <map>
+
+using namespace attnc;
+using namespace attnc::rt;
+using Kind = manifest::ProgramBuffer::Kind;
+
+struct attnc_gpu_program {
+  manifest::Program m;
+  std::vector<attnc_kernel *> kernels; // owned, distinct, in order of first use
+  struct StepPlan {
+    attnc_kernel *kernel;
+    std::vector<int> bufferOf; // per kernel tensor, in launch order
+  };
+  std::vector<StepPlan> plan;
+  std::vector<int> inputs, outputs; // spec input / output -> buffer
+  std::mutex mu;
+  /// (device, stream) -> the temporaries' arena and its size; outgrown
+  /// arenas are kept until the program goes (a run in flight may use them).
+  std::map<std::pair<int, void *>, std::pair<void *, size_t>> arenas;
+  std::vector<void *> retired;
+
+  ~attnc_gpu_program() {
+    for (attnc_kernel *k : kernels)
+      attnc_kernel_free(k);
+    for (auto &[key, arena] : arenas)
+      attnc_device_free(arena.first);
+    for (void *p : retired)
+      attnc_device_free(p);
+  }
+};
+
+namespace {
+/// Binds each step's kernel tensors to buffers; `kernelFor` gives the kernel
+/// of a step's name (loaded once).
+template <class F> attnc_status plan(attnc_gpu_program &p, F kernelFor) {
+  p.inputs.clear(), p.outputs.clear();
+  for (size_t i = 0; i < p.m.buffers.size(); ++i) {
+    const manifest::ProgramBuffer &b = p.m.buffers[i];
+    std::vector<int> *list = b.kind == Kind::Input ? &p.inputs : b.kind == Kind::Output ? &p.outputs : nullptr;
+    if (list) {
+      list->resize(std::max<size_t>(list->size(), b.index + 1), -1);
+      (*list)[b.index] = (int)i;
+    }
+  }
+  for (const manifest::ProgramStep &s : p.m.steps) {
+    attnc_kernel *k = nullptr;
+    if (attnc_status st = kernelFor(s.kernel, k))
+      return st;
+    attnc_gpu_program::StepPlan sp{k, {}};
+    for (int t = 0; t < attnc_kernel_num_tensors(k); ++t) {
+      std::string name = attnc_kernel_tensor_name(k, t);
+      auto it = std::find_if(s.bind.begin(), s.bind.end(), [&](const auto &b) { return b.first == name; });
+      if (it == s.bind.end())
+        return fail(ATTNC_ERR_MANIFEST, "program: step '" + s.kernel + "' binds no buffer to its tensor '" +
+                                            name + "'");
+      const manifest::ProgramBuffer &b = p.m.buffers[it->second];
+      if (rt::dtypeFromName(b.dtype) != attnc_kernel_tensor_dtype(k, t))
+        return fail(ATTNC_ERR_MANIFEST, "program: step '" + s.kernel + "' binds buffer '" + b.name + "' (" +
+                                            b.dtype + ") to tensor '" + name + "' (" +
+                                            attnc_dtype_name(attnc_kernel_tensor_dtype(k, t)) + ")");
+      sp.bufferOf.push_back((int)it->second);
+    }
+    p.plan.push_back(std::move(sp));
+  }
+  return ATTNC_OK;
+}
+
+attnc_status finish(std::unique_ptr<attnc_gpu_program> p, attnc_gpu_program **out,
+                    const std::map<std::string, attnc_kernel *> &byName) {
+  attnc_status st = plan(*p, [&](const std::string &name, attnc_kernel *&k) {
+    auto it = byName.find(name);
+    if (it == byName.end())
+      return fail(ATTNC_ERR_MANIFEST, "program: no kernel '" + name + "'");
+    k = it->second;
+    if (std::find(p->kernels.begin(), p->kernels.end(), k) == p->kernels.end())
+      p->kernels.push_back(k);
+    return ATTNC_OK;
+  });
+  // Kernels no step uses are freed with the rest.
+  for (const auto &[name, k] : byName)
+    if (std::find(p->kernels.begin(), p->kernels.end(), k) == p->kernels.end())
+      attnc_kernel_free(k);
+  if (st != ATTNC_OK)
+    return st;
+  *out = p.release();
+  return ATTNC_OK;
+}
+
+/// The caller's tensor against the program's buffer (dtype, rank, static sizes).
+attnc_status checkTensor(const attnc_tensor &t, const manifest::ProgramBuffer &b, const char *what) {
+  if ((int)t.dtype != (int)rt::dtypeFromName(b.dtype))
+    return fail(ATTNC_ERR_DTYPE, std::string(what) + " '" + b.name + "': expected " + b.dtype + ", got " +
+                                     attnc_dtype_name((attnc_dtype)t.dtype));
+  bool ok = t.rank == (int)b.shape.size();
+  for (int d = 0; ok && d < t.rank; ++d)
+    ok = b.shape[d] < 0 || t.shape[d] == b.shape[d];
+  if (!ok) {
+    std::string want = "[", got = "[";
+    for (size_t d = 0; d < b.shape.size(); ++d)
+      want += (d ? ", " : "") + (b.shape[d] < 0 ? std::string("?") : std::to_string(b.shape[d]));
+    for (int d = 0; d < t.rank && d < ATTNC_MAX_RANK; ++d)
+      got += (d ? ", " : "") + std::to_string(t.shape[d]);
+    return fail(ATTNC_ERR_SHAPE, std::string(what) + " '" + b.name + "': expected shape " + want + "], got " +
+                                     got + "]");
+  }
+  return ATTNC_OK;
+}
+
+attnc_status arenaFor(attnc_gpu_program &p, int device, void *stream, size_t bytes, char *&base) {
+  std::lock_guard<std::mutex> lock(p.mu);
+  std::pair<void *, size_t> &a = p.arenas[{device, stream}];
+  if (a.second < bytes) {
+    if (a.first)
+      p.retired.push_back(a.first);
+    a = {nullptr, 0};
+    if (attnc_status s = attnc_device_alloc_for_stream(device, stream, bytes, &a.first))
+      return fail(s, std::string("program: allocating ") + std::to_string(bytes) +
+                         " bytes of temporaries failed: " + attnc_last_error());
+    a.second = bytes;
+  }
+  base = static_cast<char *>(a.first);
+  return ATTNC_OK;
+}
+} // namespace
+
+extern "C" {
+
+attnc_status attnc_gpu_program_load_memory(const char *json, size_t size, attnc_kernel *const *kernels,
+                                           const char *const *names, int n, attnc_gpu_program **out) {
+  std::map<std::string, attnc_kernel *> byName;
+  for (int i = 0; i < n && kernels && names; ++i)
+    if (kernels[i] && !byName.emplace(names[i] ? names[i] : "", kernels[i]).second)
+      attnc_kernel_free(kernels[i]);
+  auto freeAll = [&] {
+    for (auto &[name, k] : byName)
+      attnc_kernel_free(k);
+  };
+  if (!out || !json || n < 0 || (n && (!kernels || !names))) {
+    freeAll();
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_gpu_program_load_memory: NULL argument");
+  }
+  *out = nullptr;
+  auto p = std::make_unique<attnc_gpu_program>();
+  std::string err;
+  if (!manifest::parseProgram(std::string(json, size), p->m, err)) {
+    freeAll();
+    return fail(ATTNC_ERR_MANIFEST, err);
+  }
+  return finish(std::move(p), out, byName);
+}
+
+attnc_status attnc_gpu_program_load(const char *path, attnc_gpu_program **out) {
+  if (!path || !out)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_gpu_program_load: NULL argument");
+  *out = nullptr;
+  std::string text, err, p = path;
+  if (!readArtifact(p, text, err))
+    return fail(ATTNC_ERR_IO, err);
+  auto prog = std::make_unique<attnc_gpu_program>();
+  if (!manifest::parseProgram(text, prog->m, err))
+    return fail(ATTNC_ERR_MANIFEST, p + ": " + err);
+  std::string dir = p.find('/') == std::string::npos ? "." : p.substr(0, p.find_last_of('/'));
+  std::map<std::string, attnc_kernel *> byName;
+  for (const manifest::ProgramStep &s : prog->m.steps) {
+    if (byName.count(s.kernel))
+      continue;
+    attnc_kernel *k = nullptr;
+    if (attnc_status st = attnc_kernel_load((dir + "/" + s.kernel + ".json").c_str(), &k)) {
+      for (auto &[name, loaded] : byName)
+        attnc_kernel_free(loaded);
+      return st;
+    }
+    byName[s.kernel] = k;
+  }
+  return finish(std::move(prog), out, byName);
+}
+
+void attnc_gpu_program_free(attnc_gpu_program *p) { delete p; }
+
+int attnc_gpu_program_num_inputs(const attnc_gpu_program *p) { return p ? (int)p->inputs.size() : 0; }
+int attnc_gpu_program_num_outputs(const attnc_gpu_program *p) { return p ? (int)p->outputs.size() : 0; }
+const char *attnc_gpu_program_input_name(const attnc_gpu_program *p, int i) {
+  return p && i >= 0 && i < (int)p->inputs.size() ? p->m.buffers[p->inputs[i]].name.c_str() : nullptr;
+}
+const char *attnc_gpu_program_output_name(const attnc_gpu_program *p, int i) {
+  return p && i >= 0 && i < (int)p->outputs.size() ? p->m.buffers[p->outputs[i]].name.c_str() : nullptr;
+}
+attnc_dtype attnc_gpu_program_input_dtype(const attnc_gpu_program *p, int i) {
+  return p && i >= 0 && i < (int)p->inputs.size() ? rt::dtypeFromName(p->m.buffers[p->inputs[i]].dtype)
+                                                  : ATTNC_DTYPE_INVALID;
+}
+attnc_dtype attnc_gpu_program_output_dtype(const attnc_gpu_program *p, int i) {
+  return p && i >= 0 && i < (int)p->outputs.size() ? rt::dtypeFromName(p->m.buffers[p->outputs[i]].dtype)
+                                                   : ATTNC_DTYPE_INVALID;
+}
+int attnc_gpu_program_output_has_lse(const attnc_gpu_program *p, int i) {
+  if (!p)
+    return 0;
+  for (const manifest::ProgramBuffer &b : p->m.buffers)
+    if (b.kind == Kind::Lse && b.index == i)
+      return 1;
+  return 0;
+}
+int attnc_gpu_program_num_kernels(const attnc_gpu_program *p) { return p ? (int)p->kernels.size() : 0; }
+attnc_kernel *attnc_gpu_program_kernel(const attnc_gpu_program *p, int i) {
+  return p && i >= 0 && i < (int)p->kernels.size() ? p->kernels[i] : nullptr;
+}
+
+attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inputs, int ni,
+                                   const attnc_tensor *outputs, int no, const attnc_tensor *lse, void *stream) {
+  if (!p)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_gpu_program_run: program is NULL");
+  if (ni != (int)p->inputs.size() || no != (int)p->outputs.size() || (ni && !inputs) || (no && !outputs))
+    return fail(ATTNC_ERR_ARG_COUNT, "attnc_gpu_program_run: expected " + std::to_string(p->inputs.size()) +
+                                         " inputs and " + std::to_string(p->outputs.size()) + " outputs");
+  for (int i = 0; i < ni; ++i)
+    if (attnc_status s = checkTensor(inputs[i], p->m.buffers[p->inputs[i]], "input"))
+      return s;
+  for (int i = 0; i < no; ++i)
+    if (attnc_status s = checkTensor(outputs[i], p->m.buffers[p->outputs[i]], "output"))
+      return s;
+  if (lse)
+    for (int i = 0; i < no; ++i)
+      if (!attnc_gpu_program_output_has_lse(p, i))
+        return fail(ATTNC_ERR_INVALID_ARGUMENT, "output '" + p->m.buffers[p->outputs[i]].name +
+                                                    "' has no LSE: it is not an attention computed by a Hopper "
+                                                    "kernel (pass lse = NULL)");
+  const std::vector<manifest::ProgramBuffer> &bufs = p->m.buffers;
+  int device = no ? outputs[0].device : ni ? inputs[0].device : 0;
+  // Places of the temporaries and LSEs for this run: a static shape, or an
+  // output's LSE beside it ([B, H, Lq] of o [B, H, Lq, Dv]).
+  std::vector<std::vector<int64_t>> shapes(bufs.size());
+  std::vector<size_t> offsets(bufs.size(), 0);
+  size_t total = 0;
+  for (size_t i = 0; i < bufs.size(); ++i) {
+    const manifest::ProgramBuffer &b = bufs[i];
+    if ((b.kind != Kind::Temp && b.kind != Kind::Lse) || (b.kind == Kind::Lse && lse && b.index >= 0))
+      continue;
+    shapes[i] = b.shape;
+    if (std::find(b.shape.begin(), b.shape.end(), -1) != b.shape.end()) {
+      if (b.kind != Kind::Lse || b.index < 0 || b.index >= no)
+        return fail(ATTNC_ERR_MANIFEST, "program: temporary '" + b.name + "' has no static shape");
+      const attnc_tensor &o = outputs[b.index];
+      shapes[i].assign(o.shape, o.shape + std::max(o.rank - 1, 0));
+    }
+    size_t bytes = attnc_dtype_size(rt::dtypeFromName(b.dtype));
+    for (int64_t d : shapes[i])
+      bytes *= (size_t)d;
+    offsets[i] = total;
+    total += (bytes + 255) & ~size_t(255);
+  }
+  char *arena = nullptr;
+  if (total)
+    if (attnc_status s = arenaFor(*p, device, stream, total, arena))
+      return s;
+  std::vector<attnc_tensor> args;
+  for (size_t i = 0; i < p->plan.size(); ++i) {
+    args.clear();
+    for (int bi : p->plan[i].bufferOf) {
+      const manifest::ProgramBuffer &b = bufs[bi];
+      if (b.kind == Kind::Input)
+        args.push_back(inputs[b.index]);
+      else if (b.kind == Kind::Output)
+        args.push_back(outputs[b.index]);
+      else if (b.kind == Kind::Lse && lse && b.index >= 0)
+        args.push_back(lse[b.index]);
+      else
+        args.push_back(attnc_tensor_contiguous(arena + offsets[bi], rt::dtypeFromName(b.dtype),
+                                               (int)shapes[bi].size(), shapes[bi].data(), device));
+    }
+    if (attnc_status s = attnc_kernel_launch(p->plan[i].kernel, args.data(), (int)args.size(), nullptr, stream))
+      return fail(s, "step " + std::to_string(i) + " (kernel " + p->m.steps[i].kernel + "): " + attnc_last_error());
+  }
+  return ATTNC_OK;
+}
+
+} // extern "C"

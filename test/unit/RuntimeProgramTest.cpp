@@ -1,0 +1,146 @@
+//===- RuntimeProgramTest.cpp - GPU programs in the runtime, no GPU -------===//
+//
+// The program schema (<variant>.program.json) both ways and its refusals,
+// and every check attnc_gpu_program_run makes before it touches a GPU.
+//
+//===----------------------------------------------------------------------===//
+#include "attnc/Runtime/KernelManifest.h"
+#include "attnc/Runtime/attnc_runtime.h"
+
+#include "gtest/gtest.h"
+
+#include <string>
+
+namespace {
+using namespace attnc::manifest;
+
+// A generic kernel as lib/GPU writes one: a pointer per static buffer.
+const char *CopyKernel = R"json({
+  "abi_version": 1, "kernel": "v_step0_kernel", "chip": "sm_90a", "dims": [],
+  "params": [
+    {"name": "p0", "kind": "ptr", "tensor": "t0", "dtype": "bf16", "shape": [2, 8]},
+    {"name": "p1", "kind": "ptr", "tensor": "t1", "dtype": "f32", "shape": [2, 8]}
+  ],
+  "grid": [1, 1, 1], "block": [256, 1, 1], "shared_bytes": 0, "constraints": []
+})json";
+
+Program twoSteps() {
+  Program p;
+  p.buffers = {{"x", ProgramBuffer::Kind::Input, 0, "bf16", {2, 8}},
+               {"v_step0.t0", ProgramBuffer::Kind::Temp, -1, "f32", {2, 8}},
+               {"y", ProgramBuffer::Kind::Output, 0, "f32", {2, 8}}};
+  p.steps = {{"v_step0_kernel", {{"t0", 0}, {"t1", 1}}, "a let or an output expression"},
+             {"v_step0_kernel", {{"t0", 0}, {"t1", 2}}, ""}};
+  return p;
+}
+
+TEST(RuntimeProgram, PrintsAndParsesBack) {
+  Program p = twoSteps();
+  std::string text = printProgram(p);
+  Program back;
+  std::string err;
+  ASSERT_TRUE(parseProgram(text, back, err)) << err;
+  ASSERT_EQ(back.buffers.size(), 3u);
+  EXPECT_EQ(back.buffers[1].name, "v_step0.t0");
+  EXPECT_EQ(back.buffers[1].kind, ProgramBuffer::Kind::Temp);
+  EXPECT_EQ(back.buffers[2].shape, (std::vector<int64_t>{2, 8}));
+  ASSERT_EQ(back.steps.size(), 2u);
+  EXPECT_EQ(back.steps[0].reason, "a let or an output expression");
+  EXPECT_EQ(back.steps[1].bind, (std::vector<std::pair<std::string, int64_t>>{{"t0", 0}, {"t1", 2}}));
+  EXPECT_EQ(printProgram(back), text);
+}
+
+TEST(RuntimeProgram, RefusesMalformedPrograms) {
+  auto refused = [](const std::string &text, const std::string &what) {
+    Program p;
+    std::string err;
+    EXPECT_FALSE(parseProgram(text, p, err)) << text;
+    EXPECT_NE(err.find(what), std::string::npos) << err;
+  };
+  const std::string x = R"({"name": "x", "kind": "input", "index": 0, "dtype": "bf16", "shape": [2]})";
+  const std::string y = R"({"name": "y", "kind": "output", "index": 0, "dtype": "bf16", "shape": [2]})";
+  refused("[]", "expected an object with the arrays");
+  refused(R"({"buffers": [)" + x + R"(], "steps": []})", "no output 0");
+  refused(R"({"buffers": [)" + x + "," + x + "," + y + R"(], "steps": []})", "a second input 0");
+  refused(R"({"buffers": [)" + x + "," + y + R"(], "steps": [{"kernel": "../k", "bind": {}}]})",
+          "is not a file stem");
+  refused(R"({"buffers": [)" + x + "," + y + R"(], "steps": [{"kernel": "k", "bind": {"t0": 2}}]})",
+          "steps[0].bind.t0: expected a buffer index");
+  refused(R"({"buffers": [{"name": "t", "kind": "temp", "index": -1, "dtype": "f32", "shape": [-1]}, )" + x + "," +
+              y + R"(], "steps": []})",
+          "a temporary needs a static shape");
+  refused(R"({"buffers": [{"name": "t", "kind": "temp", "index": -1, "dtype": "f33", "shape": []}], "steps": []})",
+          "unknown dtype 'f33'");
+}
+
+/// The program over the copy kernel (no image: it validates but cannot launch).
+attnc_gpu_program *load(const Program &p) {
+  attnc_kernel *k = nullptr;
+  EXPECT_EQ(attnc_kernel_load_memory(CopyKernel, strlen(CopyKernel), nullptr, 0, &k), ATTNC_OK)
+      << attnc_last_error();
+  const char *name = "v_step0_kernel";
+  std::string text = printProgram(p);
+  attnc_gpu_program *prog = nullptr;
+  attnc_status s = attnc_gpu_program_load_memory(text.data(), text.size(), &k, &name, 1, &prog);
+  EXPECT_EQ(s, ATTNC_OK) << attnc_last_error();
+  return prog;
+}
+
+TEST(RuntimeProgram, Introspection) {
+  attnc_gpu_program *p = load(twoSteps());
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(attnc_gpu_program_num_inputs(p), 1);
+  EXPECT_EQ(attnc_gpu_program_num_outputs(p), 1);
+  EXPECT_STREQ(attnc_gpu_program_input_name(p, 0), "x");
+  EXPECT_STREQ(attnc_gpu_program_output_name(p, 0), "y");
+  EXPECT_EQ(attnc_gpu_program_output_name(p, 1), nullptr);
+  EXPECT_EQ(attnc_gpu_program_input_dtype(p, 0), ATTNC_DTYPE_BF16);
+  EXPECT_EQ(attnc_gpu_program_output_dtype(p, 0), ATTNC_DTYPE_F32);
+  EXPECT_EQ(attnc_gpu_program_output_dtype(p, 1), ATTNC_DTYPE_INVALID);
+  EXPECT_EQ(attnc_gpu_program_output_has_lse(p, 0), 0);
+  EXPECT_EQ(attnc_gpu_program_num_kernels(p), 1);
+  EXPECT_STREQ(attnc_kernel_name(attnc_gpu_program_kernel(p, 0)), "v_step0_kernel");
+  attnc_gpu_program_free(p);
+}
+
+TEST(RuntimeProgram, RefusesBadRunsBeforeTheGPU) {
+  attnc_gpu_program *p = load(twoSteps());
+  ASSERT_NE(p, nullptr);
+  int64_t s28[2] = {2, 8}, s29[2] = {2, 9};
+  char buf[256];
+  attnc_tensor x = attnc_tensor_contiguous(buf, ATTNC_DTYPE_BF16, 2, s28, 0);
+  attnc_tensor y = attnc_tensor_contiguous(buf, ATTNC_DTYPE_F32, 2, s28, 0);
+  EXPECT_EQ(attnc_gpu_program_run(p, &x, 1, &y, 0, nullptr, nullptr), ATTNC_ERR_ARG_COUNT);
+  attnc_tensor xw = attnc_tensor_contiguous(buf, ATTNC_DTYPE_BF16, 2, s29, 0);
+  EXPECT_EQ(attnc_gpu_program_run(p, &xw, 1, &y, 1, nullptr, nullptr), ATTNC_ERR_SHAPE);
+  EXPECT_NE(std::string(attnc_last_error()).find("input 'x': expected shape [2, 8], got [2, 9]"), std::string::npos)
+      << attnc_last_error();
+  attnc_tensor yw = attnc_tensor_contiguous(buf, ATTNC_DTYPE_BF16, 2, s28, 0);
+  EXPECT_EQ(attnc_gpu_program_run(p, &x, 1, &yw, 1, nullptr, nullptr), ATTNC_ERR_DTYPE);
+  EXPECT_NE(std::string(attnc_last_error()).find("output 'y': expected f32"), std::string::npos);
+  attnc_tensor lse = attnc_tensor_contiguous(buf, ATTNC_DTYPE_F32, 1, s28, 0);
+  EXPECT_EQ(attnc_gpu_program_run(p, &x, 1, &y, 1, &lse, nullptr), ATTNC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(attnc_last_error()).find("output 'y' has no LSE"), std::string::npos);
+  attnc_gpu_program_free(p);
+}
+
+TEST(RuntimeProgram, RefusesStepsTheirKernelsCannotTake) {
+  Program p = twoSteps();
+  p.steps[0].bind = {{"t0", 0}}; // t1 unbound
+  attnc_kernel *k = nullptr;
+  ASSERT_EQ(attnc_kernel_load_memory(CopyKernel, strlen(CopyKernel), nullptr, 0, &k), ATTNC_OK);
+  const char *name = "v_step0_kernel";
+  std::string text = printProgram(p);
+  attnc_gpu_program *prog = nullptr;
+  EXPECT_EQ(attnc_gpu_program_load_memory(text.data(), text.size(), &k, &name, 1, &prog), ATTNC_ERR_MANIFEST);
+  EXPECT_NE(std::string(attnc_last_error()).find("binds no buffer to its tensor 't1'"), std::string::npos);
+  p = twoSteps();
+  p.steps[1].bind = {{"t0", 2}, {"t1", 2}}; // an f32 buffer for the bf16 tensor
+  ASSERT_EQ(attnc_kernel_load_memory(CopyKernel, strlen(CopyKernel), nullptr, 0, &k), ATTNC_OK);
+  text = printProgram(p);
+  EXPECT_EQ(attnc_gpu_program_load_memory(text.data(), text.size(), &k, &name, 1, &prog), ATTNC_ERR_MANIFEST);
+  EXPECT_NE(std::string(attnc_last_error()).find("binds buffer 'y' (f32) to tensor 't0' (bf16)"), std::string::npos)
+      << attnc_last_error();
+  EXPECT_EQ(attnc_gpu_program_load("/nonexistent/p.program.json", &prog), ATTNC_ERR_IO);
+}
+} // namespace
