@@ -152,6 +152,14 @@ llvm::Error attnc::writeGPUArtifacts(const GPUProgram &program, StringRef varian
         llvm::none_of(names->extras, [](const std::string &e) { return e.empty(); }))
       writeLaunchFunctions(hs, *m, variant.str());
   }
+  // The whole spec (lets, output expressions, every attention) as the
+  // runtime's program.
+  hs << "/* The whole variant: every step in order over the spec's tensors (inputs and outputs in\n"
+     << "   spec order; attnc_gpu_program_run checks them by name). */\n"
+     << "static inline attnc_status attnc_" << variant << "_program_load(const char *dir, attnc_gpu_program **program) {\n"
+     << "  char path[4096];\n"
+     << "  snprintf(path, sizeof path, \"%s/" << variant << ".program.json\", dir);\n"
+     << "  return attnc_gpu_program_load(path, program);\n}\n\n";
   hs << "#endif\n";
   if (llvm::Error e = writeFileAtomic((dir + "/" + variant + ".program.json").str(), manifest::printProgram(program.program)))
     return e;
