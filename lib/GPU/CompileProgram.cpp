@@ -298,6 +298,14 @@ llvm::Expected<GPUProgram> ProgramReader::read(ModuleOp hopperBin, ModuleOp hopp
     if (call.getNumResults() != 1)
       return llvm::createStringError("GPU program: step %s has %u results", call.getCallee().str().c_str(),
                                      call.getNumResults());
+    // Every tensor a step reads is a spec input or an earlier step's result
+    // (the partition moved every tensor-valued op into a step).
+    for (Value v : call.getOperands())
+      if (!bufferOf.count(v))
+        return llvm::createStringError("GPU program: step %s reads a tensor no step computes (%s)",
+                                       call.getCallee().str().c_str(),
+                                       v.getDefiningOp() ? v.getDefiningOp()->getName().getStringRef().str().c_str()
+                                                         : "an argument");
     Value r = call.getResult(0);
     SmallVector<int> outs = returnedAs.lookup(r);
     bool isKernel = callee->getAttrOfType<StringAttr>("attnc.gpu.step").getValue() == "kernel";

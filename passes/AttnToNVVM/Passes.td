@@ -72,6 +72,19 @@ def AttnGPUUnrollHostLoops : Pass<"attn-gpu-unroll-host-loops", "mlir::func::Fun
   let dependentDialects = ["mlir::scf::SCFDialect"];
 }
 
+def AttnGPUFuseCasts : Pass<"attn-gpu-fuse-casts", "mlir::func::FuncOp"> {
+  let summary = "Fuse elementwise producers into their consumers, casts even when several read them";
+  let description = [{
+    Elementwise linalg fusion for the generic GPU path, as
+    linalg-fuse-elementwise-ops does for single-use producers, and also for a
+    producer that only converts its operand (the f32 extension of a 16-bit
+    input a generic step starts with) whatever its number of users: each
+    consumer converts on its own load instead of every step writing and
+    re-reading an f32 copy of its inputs.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def AttnGPULaunchLoops : Pass<"attn-gpu-launch-loops", "mlir::func::FuncOp"> {
   let summary = "Turn the loop nests of a host function into gpu.launch, a thread per iteration";
   let description = [{

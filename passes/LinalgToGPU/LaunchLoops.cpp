@@ -13,6 +13,8 @@
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/GPU/Utils/GPUUtils.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Target/LLVM/NVVM/Target.h"
@@ -23,6 +25,7 @@
 namespace attnc {
 #define GEN_PASS_DEF_ATTNGPULAUNCHLOOPS
 #define GEN_PASS_DEF_ATTNGPUUNROLLHOSTLOOPS
+#define GEN_PASS_DEF_ATTNGPUFUSECASTS
 #include "attnc/Passes/AttnToNVVM.h.inc"
 } // namespace attnc
 
@@ -168,6 +171,29 @@ struct AttnGPUUnrollHostLoopsPass
       if (failed(loopUnrollFull(loop)))
         return signalPassFailure();
     }
+  }
+};
+
+struct AttnGPUFuseCastsPass : public attnc::impl::AttnGPUFuseCastsBase<AttnGPUFuseCastsPass> {
+  /// A linalg.generic whose body only converts its one input.
+  static bool isCast(Operation *op) {
+    auto g = dyn_cast_or_null<linalg::GenericOp>(op);
+    if (!g || g.getNumDpsInputs() != 1 || g.getNumResults() != 1)
+      return false;
+    Block *body = g.getBody();
+    return llvm::hasSingleElement(body->without_terminator()) &&
+           isa<arith::ExtFOp, arith::TruncFOp, arith::ExtSIOp, arith::SIToFPOp>(body->front());
+  }
+
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    linalg::ControlFusionFn control = [](OpOperand *use) {
+      Operation *producer = use->get().getDefiningOp();
+      return producer && (producer->hasOneUse() || isCast(producer));
+    };
+    linalg::populateElementwiseOpsFusionPatterns(patterns, control);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
   }
 };
 } // namespace
