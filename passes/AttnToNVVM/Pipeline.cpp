@@ -54,11 +54,7 @@ LogicalResult attnc::buildGPUPipeline(OpPassManager &pm, StringRef chip,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
-  GpuNVVMAttachTargetOptions target;
-  target.chip = chip.str();
-  target.features = "+ptx80";
-  target.optLevel = 3;
-  pm.addPass(createGpuNVVMAttachTarget(target));
+  addNVVMTarget(pm, chip);
   pm.addPass(createConvertNVGPUToNVVMPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertNVVMToLLVMPass());
@@ -75,11 +71,7 @@ LogicalResult attnc::buildGPUPipeline(OpPassManager &pm, StringRef chip,
   gpm.addPass(createCSEPass());
   gpm.addPass(createReconcileUnrealizedCastsPass());
 
-  GpuModuleToBinaryPassOptions bin;
-  const char *cuda = std::getenv("CUDA_HOME");
-  bin.toolkitPath = cuda && *cuda ? cuda : "/usr/local/cuda";
-  bin.compilationTarget = format.str();
-  pm.addPass(createGpuModuleToBinaryPass(bin));
+  addGPUModuleToBinary(pm, format);
   return success();
 }
 

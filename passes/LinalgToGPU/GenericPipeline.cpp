@@ -24,6 +24,22 @@
 
 using namespace mlir;
 
+void attnc::addNVVMTarget(OpPassManager &pm, StringRef chip) {
+  GpuNVVMAttachTargetOptions target;
+  target.chip = chip.str();
+  target.features = "+ptx80";
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+}
+
+void attnc::addGPUModuleToBinary(OpPassManager &pm, StringRef format) {
+  GpuModuleToBinaryPassOptions bin;
+  const char *cuda = std::getenv("CUDA_HOME");
+  bin.toolkitPath = cuda && *cuda ? cuda : "/usr/local/cuda";
+  bin.compilationTarget = format.str();
+  pm.addPass(createGpuModuleToBinaryPass(bin));
+}
+
 LogicalResult attnc::buildGPUGenericPipeline(OpPassManager &pm, StringRef chip, StringRef format) {
   if (format != "isa" && format != "bin" && format != "fatbin")
     return failure();
@@ -46,11 +62,7 @@ LogicalResult attnc::buildGPUGenericPipeline(OpPassManager &pm, StringRef chip, 
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
-  GpuNVVMAttachTargetOptions target;
-  target.chip = chip.str();
-  target.features = "+ptx80";
-  target.optLevel = 3;
-  pm.addPass(createGpuNVVMAttachTarget(target));
+  addNVVMTarget(pm, chip);
   OpPassManager &gpm = pm.nest<gpu::GPUModuleOp>();
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   // Static shapes: a pointer per buffer is the whole launch contract.
@@ -59,10 +71,6 @@ LogicalResult attnc::buildGPUGenericPipeline(OpPassManager &pm, StringRef chip, 
   gpm.addPass(createCanonicalizerPass());
   gpm.addPass(createCSEPass());
   gpm.addPass(createReconcileUnrealizedCastsPass());
-  GpuModuleToBinaryPassOptions bin;
-  const char *cuda = std::getenv("CUDA_HOME");
-  bin.toolkitPath = cuda && *cuda ? cuda : "/usr/local/cuda";
-  bin.compilationTarget = format.str();
-  pm.addPass(createGpuModuleToBinaryPass(bin));
+  addGPUModuleToBinary(pm, format);
   return success();
 }

@@ -55,6 +55,13 @@ mlir::LogicalResult buildGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef ch
 mlir::LogicalResult buildGPUGenericPipeline(mlir::OpPassManager &pm, llvm::StringRef chip,
                                             llvm::StringRef format);
 
+/// The last stages both GPU pipelines share: the NVVM target of `chip`
+/// (PTX 8.0, -O3) on every gpu.module, and gpu-module-to-binary (format
+/// isa, bin or fatbin) with the CUDA toolkit of $CUDA_HOME, else
+/// /usr/local/cuda.
+void addNVVMTarget(mlir::OpPassManager &pm, llvm::StringRef chip);
+void addGPUModuleToBinary(mlir::OpPassManager &pm, llvm::StringRef format);
+
 /// Reads the manifest a kernel carries (the gpu.func's `attnc.manifest`,
 /// collected in the module's `attnc.gpu.manifests`) into the schema.
 llvm::Expected<manifest::Kernel> readManifestAttr(mlir::DictionaryAttr attr);
