@@ -310,6 +310,12 @@ llvm::Expected<GPUProgram> ProgramReader::read(ModuleOp hopperBin, ModuleOp hopp
     SmallVector<int> outs = returnedAs.lookup(r);
     bool isKernel = callee->getAttrOfType<StringAttr>("attnc.gpu.step").getValue() == "kernel";
     func::FuncOp host = genericBin ? genericBin.lookupSymbol<func::FuncOp>(callee.getSymName()) : nullptr;
+    // A result another step reads lives in a temporary, sized at compile time.
+    if (outs.empty() && !cast<ShapedType>(r.getType()).hasStaticShape())
+      return llvm::createStringError(
+          "%s: error: another step reads this result (a temporary of the GPU program), which needs every "
+          "dim bound (--dim NAME=VALUE)",
+          locText(callee.getLoc()).c_str());
     // A value returned as several outputs is computed into each.
     for (size_t rep = 0; rep < std::max<size_t>(outs.size(), 1); ++rep) {
       int out = outs.empty() ? addBuffer(manifest::ProgramBuffer::Kind::Temp, callee.getSymName().str() + ".r0", -1,

@@ -86,6 +86,8 @@ private:
     for (int guard = 0; guard < 1000; ++guard) {
       if (auto it = inputs.find(name); it != inputs.end())
         return it->second->shape.size();
+      if (attentions.count(name)) // an attention's result is [B, H, Lq, Dv]
+        return 4;
       auto lt = lets.find(name);
       if (lt == lets.end())
         return 0;

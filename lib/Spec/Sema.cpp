@@ -379,12 +379,17 @@ bool Checker::checkOperands(const AttentionDecl &a) {
     SourceLoc l = op.loc.line ? op.loc : a.loc;
     if (poisoned.contains(op.name)) {
       ok = false;
-    } else if (!inputs.count(op.name) && !lets.count(op.name)) {
+    } else if (!inputs.count(op.name) && !lets.count(op.name) && !attentions.count(op.name)) {
+      // An earlier attention's result is a tensor too (chained attentions,
+      // e.g. attention through a few pooled tokens).
       std::vector<std::string> known = keysOf(inputs);
       for (const auto &x : lets)
         known.push_back(x.getKey().str());
+      for (const auto &x : attentions)
+        known.push_back(x.getKey().str());
       ok = fail(l, "unknown tensor '" + op.name + "' as the " + op.role + " of attention '" +
-                       a.name + "'; expected an input or a let" + didYouMean(op.name, known));
+                       a.name + "'; expected an input, a let or an earlier attention" +
+                       didYouMean(op.name, known));
     } else if (size_t r = rankOf(op.name); r != 4) {
       ok = fail(l, "the " + std::string(op.role) + " of attention '" + a.name + "', '" +
                        op.name + "', has rank " + std::to_string(r) +

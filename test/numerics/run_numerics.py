@@ -280,6 +280,11 @@ def ref_gated_mix(x, d):
     return (1 - gate) * content + gate * pos
 
 
+def ref_induced(x, d):
+    pool = R.attention(x["ind"], x["k"], x["v"])
+    return R.attention(x["q"], pool, pool)
+
+
 def ref_differential(x, d):
     L = d["L"]
     keep = R.causal_keep(L, L)
@@ -429,6 +434,10 @@ CASES = [
                      "v": normal(rng, d["B"], d["H"], d["L"], d["Dv"]),
                      "lam": rng.uniform(0.1, 0.9, d["H"])},
      ref_differential),
+    ("16_induced.attn",
+     [dict(B=2, H=2, L=37, M=4, D=16), dict(B=1, H=3, L=70, M=1, D=8), dict(B=1, H=1, L=129, M=9, D=32)],
+     with_(qkv_self, ind=lambda rng, d: normal(rng, d["B"], d["H"], d["M"], d["D"])),
+     ref_induced),
     ("17_signed_exp_declared.attn", S_SELF, qkv_self,
      att(keep=lambda x, d: R.causal_keep(d["L"], d["L"]), link="signed_exp", anchor="row_abs")),
     ("18_sinkhorn.attn",

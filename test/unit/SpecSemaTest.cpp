@@ -104,7 +104,15 @@ TEST(SpecSema, Lets) {
 TEST(SpecSema, AttentionOperands) {
   EXPECT_EQ(firstLine(errorOf(std::string(kPreamble) + "attention a(q, kk, v) {\n}\n")),
             "t.attn:6:16: error: unknown tensor 'kk' as the key of attention 'a'; expected an "
-            "input or a let; did you mean 'k'?");
+            "input, a let or an earlier attention; did you mean 'k'?");
+  // An earlier attention's result is an operand; a later one (or itself) is not.
+  EXPECT_EQ(errorOf(std::string(kPreamble) +
+                    "attention a(q, k, v) {\n}\nattention a2(a, k, v) {\n}\noutput o = a2\n"),
+            "");
+  EXPECT_EQ(firstLine(errorOf(std::string(kPreamble) +
+                              "attention a(q, k, a2) {\n}\nattention a2(q, k, v) {\n}\noutput o = a\n")),
+            "t.attn:6:19: error: unknown tensor 'a2' as the value of attention 'a'; expected an input, a "
+            "let or an earlier attention");
   EXPECT_EQ(firstLine(errorOf(std::string(kPreamble) +
                               "input g : [B, H, L]\nattention a(q, k, g) {\n}\n")),
             "t.attn:7:19: error: the value of attention 'a', 'g', has rank 3; q, k and v must "
@@ -449,7 +457,7 @@ TEST(SpecSemaDiagnostics, JsonFormErrorsKeepTheirPointers) {
             "t.json:/inputs/1/shape/3:3:53: error: unknown dim 'E' in the shape of 'k'; declare it "
             "in the dims statement\n"
             "t.json:/attentions/0/v:4:57: error: unknown tensor 'vv' as the value of attention "
-            "'a'; expected an input or a let\n"
+            "'a'; expected an input, a let or an earlier attention\n"
             "t.json:/attentions/0/link:4:71: error: unknown link 'expo'; expected one of exp, "
             "sigmoid, relu, identity, signed_exp, softplus; did you mean 'exp'?");
 }
