@@ -330,6 +330,12 @@ llvm::Expected<GPUProgram> ProgramReader::read(ModuleOp hopperBin, ModuleOp hopp
         return std::move(e);
     }
   }
+  // Every output is computed by a step.
+  for (size_t n = 0; n < sig.outputs.size(); ++n)
+    if (llvm::none_of(prog.program.buffers, [&](const manifest::ProgramBuffer &b) {
+          return b.kind == manifest::ProgramBuffer::Kind::Output && b.index == (int64_t)n;
+        }))
+      return llvm::createStringError("GPU program: no step computes output '%s'", sig.outputs[n].name.c_str());
   return std::move(prog);
 }
 

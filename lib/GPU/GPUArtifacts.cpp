@@ -155,7 +155,7 @@ llvm::Error attnc::writeGPUArtifacts(const GPUProgram &program, StringRef varian
   // The whole spec (lets, output expressions, every attention) as the
   // runtime's program.
   hs << "/* The whole variant: every step in order over the spec's tensors (inputs and outputs in\n"
-     << "   spec order; attnc_gpu_program_run checks them by name). */\n"
+     << "   spec order, checked against the program's dtypes and shapes by attnc_gpu_program_run). */\n"
      << "static inline attnc_status attnc_" << variant << "_program_load(const char *dir, attnc_gpu_program **program) {\n"
      << "  char path[4096];\n"
      << "  snprintf(path, sizeof path, \"%s/" << variant << ".program.json\", dir);\n"

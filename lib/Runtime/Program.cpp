@@ -26,17 +26,24 @@ struct attnc_gpu_program {
   };
   std::vector<StepPlan> plan;
   std::vector<int> inputs, outputs; // spec input / output -> buffer
+  /// The temporaries of the runs on one (device, stream): runs on a stream
+  /// are ordered on the GPU, and `queue` keeps two host threads from
+  /// interleaving their launches on it. Outgrown buffers are kept until the
+  /// program goes (a run in flight may use them).
+  struct Arena {
+    void *ptr = nullptr;
+    size_t bytes = 0;
+    std::mutex queue;
+  };
   std::mutex mu;
-  /// (device, stream) -> the temporaries' arena and its size; outgrown
-  /// arenas are kept until the program goes (a run in flight may use them).
-  std::map<std::pair<int, void *>, std::pair<void *, size_t>> arenas;
+  std::map<std::pair<int, void *>, std::unique_ptr<Arena>> arenas;
   std::vector<void *> retired;
 
   ~attnc_gpu_program() {
     for (attnc_kernel *k : kernels)
       attnc_kernel_free(k);
     for (auto &[key, arena] : arenas)
-      attnc_device_free(arena.first);
+      attnc_device_free(arena->ptr);
     for (void *p : retired)
       attnc_device_free(p);
   }
@@ -106,7 +113,7 @@ attnc_status checkTensor(const attnc_tensor &t, const manifest::ProgramBuffer &b
                                      attnc_dtype_name((attnc_dtype)t.dtype));
   bool ok = t.rank == (int)b.shape.size();
   for (int d = 0; ok && d < t.rank; ++d)
-    ok = b.shape[d] < 0 || t.shape[d] == b.shape[d];
+    ok = t.shape[d] >= 0 && (b.shape[d] < 0 || t.shape[d] == b.shape[d]);
   if (!ok) {
     std::string want = "[", got = "[";
     for (size_t d = 0; d < b.shape.size(); ++d)
@@ -119,19 +126,27 @@ attnc_status checkTensor(const attnc_tensor &t, const manifest::ProgramBuffer &b
   return ATTNC_OK;
 }
 
-attnc_status arenaFor(attnc_gpu_program &p, int device, void *stream, size_t bytes, char *&base) {
+attnc_gpu_program::Arena &arenaOf(attnc_gpu_program &p, int device, void *stream) {
   std::lock_guard<std::mutex> lock(p.mu);
-  std::pair<void *, size_t> &a = p.arenas[{device, stream}];
-  if (a.second < bytes) {
-    if (a.first)
-      p.retired.push_back(a.first);
-    a = {nullptr, 0};
-    if (attnc_status s = attnc_device_alloc_for_stream(device, stream, bytes, &a.first))
-      return fail(s, std::string("program: allocating ") + std::to_string(bytes) +
-                         " bytes of temporaries failed: " + attnc_last_error());
-    a.second = bytes;
+  std::unique_ptr<attnc_gpu_program::Arena> &a = p.arenas[{device, stream}];
+  if (!a)
+    a = std::make_unique<attnc_gpu_program::Arena>();
+  return *a;
+}
+
+/// Grows `a` to `bytes` (the caller holds a.queue).
+attnc_status reserve(attnc_gpu_program &p, attnc_gpu_program::Arena &a, int device, void *stream, size_t bytes) {
+  if (a.bytes >= bytes)
+    return ATTNC_OK;
+  void *fresh = nullptr;
+  if (attnc_status s = attnc_device_alloc_for_stream(device, stream, bytes, &fresh))
+    return fail(s, std::string("program: allocating ") + std::to_string(bytes) +
+                       " bytes of temporaries failed: " + attnc_last_error());
+  if (a.ptr) {
+    std::lock_guard<std::mutex> lock(p.mu);
+    p.retired.push_back(a.ptr);
   }
-  base = static_cast<char *>(a.first);
+  a.ptr = fresh, a.bytes = bytes;
   return ATTNC_OK;
 }
 } // namespace
@@ -140,10 +155,18 @@ extern "C" {
 
 attnc_status attnc_gpu_program_load_memory(const char *json, size_t size, attnc_kernel *const *kernels,
                                            const char *const *names, int n, attnc_gpu_program **out) {
+  // The program owns every kernel passed, also on failure: each distinct
+  // pointer is kept once (under its first name) or freed once.
   std::map<std::string, attnc_kernel *> byName;
-  for (int i = 0; i < n && kernels && names; ++i)
-    if (kernels[i] && !byName.emplace(names[i] ? names[i] : "", kernels[i]).second)
-      attnc_kernel_free(kernels[i]);
+  std::vector<attnc_kernel *> seen;
+  for (int i = 0; i < n && kernels; ++i) {
+    attnc_kernel *k = kernels[i];
+    if (!k || std::find(seen.begin(), seen.end(), k) != seen.end())
+      continue;
+    seen.push_back(k);
+    if (!names || !byName.emplace(names[i] ? names[i] : "", k).second)
+      attnc_kernel_free(k);
+  }
   auto freeAll = [&] {
     for (auto &[name, k] : byName)
       attnc_kernel_free(k);
@@ -257,15 +280,27 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inp
       shapes[i].assign(o.shape, o.shape + std::max(o.rank - 1, 0));
     }
     size_t bytes = attnc_dtype_size(rt::dtypeFromName(b.dtype));
+    bool over = false;
     for (int64_t d : shapes[i])
-      bytes *= (size_t)d;
-    offsets[i] = total;
-    total += (bytes + 255) & ~size_t(255);
+      over |= d < 0 || __builtin_mul_overflow(bytes, (size_t)d, &bytes);
+    over |= bytes > (size_t(1) << 50) || __builtin_add_overflow(total, (bytes + 255) & ~size_t(255), &total);
+    if (over)
+      return fail(ATTNC_ERR_LIMIT, "program: temporary '" + b.name + "' is too large");
+    offsets[i] = total - ((bytes + 255) & ~size_t(255));
   }
-  char *arena = nullptr;
-  if (total)
-    if (attnc_status s = arenaFor(*p, device, stream, total, arena))
+  // Runs on one stream share its temporaries; the whole run is queued under
+  // the stream's lock so that two host threads do not interleave.
+  if (total && (uintptr_t)stream == 2)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "program: the per-thread default stream (CU_STREAM_PER_THREAD) "
+                                            "names a different stream in each thread; pass a stream");
+  attnc_gpu_program::Arena *arenaEntry = total ? &arenaOf(*p, device, stream) : nullptr;
+  std::unique_lock<std::mutex> queued;
+  if (arenaEntry)
+    queued = std::unique_lock<std::mutex>(arenaEntry->queue);
+  if (arenaEntry)
+    if (attnc_status s = reserve(*p, *arenaEntry, device, stream, total))
       return s;
+  char *arena = arenaEntry ? static_cast<char *>(arenaEntry->ptr) : nullptr;
   std::vector<attnc_tensor> args;
   for (size_t i = 0; i < p->plan.size(); ++i) {
     args.clear();

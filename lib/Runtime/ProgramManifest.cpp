@@ -96,6 +96,13 @@ bool attnc::manifest::parseProgram(const std::string &text, Program &out, std::s
       if (!seen[n])
         return bad(err, "buffers", std::string("no ") + kindName(kind) + " " + std::to_string(n));
   }
+  int64_t outputs = 0;
+  for (const ProgramBuffer &b : out.buffers)
+    outputs += b.kind == ProgramBuffer::Kind::Output;
+  for (const ProgramBuffer &b : out.buffers)
+    if (b.kind == ProgramBuffer::Kind::Lse && (b.index < -1 || b.index >= outputs))
+      return bad(err, "buffer '" + b.name + "'", "the LSE of output " + std::to_string(b.index) +
+                                                     ", but the program has " + std::to_string(outputs));
   for (size_t i = 0; i < steps->array().size(); ++i) {
     const JsonValue &v = steps->array()[i];
     std::string at = "steps[" + std::to_string(i) + "]";

@@ -175,6 +175,14 @@ struct AttnGPUPartitionProgramPass
 
   LogicalResult partition(func::FuncOp fn) {
     MLIRContext *ctx = fn.getContext();
+    // Ops whose results nothing reads go first, last to first, so that an op
+    // read only by a dead one goes too.
+    SmallVector<Operation *> all;
+    for (Operation &op : fn.getBody().getOps())
+      all.push_back(&op);
+    for (Operation *op : llvm::reverse(all))
+      if (isa<attn::AttnDialect>(op->getDialect()) && op->getNumResults() && op->use_empty())
+        op->erase();
     SmallVector<Operation *> steps;
     int64_t attentions = 0;
     for (Operation &op : fn.getBody().getOps()) {
@@ -186,10 +194,6 @@ struct AttnGPUPartitionProgramPass
     }
     int64_t kernelIndex = 0, genericIndex = 0;
     for (Operation *op : steps) {
-      if (op->use_empty()) { // computes nothing the program returns
-        op->erase();
-        continue;
-      }
       std::string reason = "a let or an output expression", kernel;
       if (auto att = dyn_cast<attn::AttentionOp>(op)) {
         // Kernels keep the names they have without steps: <fn>_kernel, or

@@ -71,6 +71,8 @@ TEST(RuntimeProgram, RefusesMalformedPrograms) {
           "a temporary needs a static shape");
   refused(R"({"buffers": [{"name": "t", "kind": "temp", "index": -1, "dtype": "f33", "shape": []}], "steps": []})",
           "unknown dtype 'f33'");
+  refused(R"({"buffers": [)" + x + "," + y + R"(, {"name": "l", "kind": "lse", "index": 1, "dtype": "f32", "shape": [2]}], "steps": []})",
+          "buffer 'l': the LSE of output 1, but the program has 1");
 }
 
 /// The program over the copy kernel (no image: it validates but cannot launch).
@@ -142,5 +144,14 @@ TEST(RuntimeProgram, RefusesStepsTheirKernelsCannotTake) {
   EXPECT_NE(std::string(attnc_last_error()).find("binds buffer 'y' (f32) to tensor 't0' (bf16)"), std::string::npos)
       << attnc_last_error();
   EXPECT_EQ(attnc_gpu_program_load("/nonexistent/p.program.json", &prog), ATTNC_ERR_IO);
+  // The same kernel passed twice (under two names) is owned, and freed, once.
+  ASSERT_EQ(attnc_kernel_load_memory(CopyKernel, strlen(CopyKernel), nullptr, 0, &k), ATTNC_OK);
+  attnc_kernel *twice[2] = {k, k};
+  const char *names[2] = {"v_step0_kernel", "other"};
+  text = printProgram(twoSteps());
+  ASSERT_EQ(attnc_gpu_program_load_memory(text.data(), text.size(), twice, names, 2, &prog), ATTNC_OK)
+      << attnc_last_error();
+  EXPECT_EQ(attnc_gpu_program_num_kernels(prog), 1);
+  attnc_gpu_program_free(prog);
 }
 } // namespace

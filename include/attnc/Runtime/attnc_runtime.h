@@ -213,8 +213,11 @@ attnc_kernel *attnc_gpu_program_kernel(const attnc_gpu_program *program, int ind
  * input and output, in the program's order, checked against the program's
  * dtypes and static shapes (each launch is then validated as
  * attnc_kernel_launch validates it). lse: NULL, or one f32 [B, H, Lq] tensor
- * per output (every output must then have one). The temporaries of the
- * first run on a stream are allocated then, inside a CUDA-graph capture too. */
+ * per output (every output must then have one). Runs on one stream share
+ * the program's temporaries for that stream (allocated when a run first
+ * needs them, inside a CUDA-graph capture too); a run is queued whole under
+ * the stream's lock. CU_STREAM_PER_THREAD is refused for programs with
+ * temporaries (it names a different stream in each thread). */
 attnc_status attnc_gpu_program_run(attnc_gpu_program *program, const attnc_tensor *inputs, int num_inputs,
                                    const attnc_tensor *outputs, int num_outputs, const attnc_tensor *lse,
                                    void *stream);
