@@ -51,7 +51,6 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, StringRef chip,
   if (!variant)
     return variant.takeError();
   func::FuncOp fn = variant->first;
-  const attn::VariantSignature &sig = variant->second;
   // The driver first: without a GPU there is nothing to compile for.
   if (attnc_driver_available() != ATTNC_OK)
     return runtimeError("--backend=gpu needs a GPU");
@@ -63,8 +62,8 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, StringRef chip,
 
   // Upload every input once, in the type its tensor has in the module.
   DeviceBuffers buffers;
-  llvm::StringMap<std::pair<void *, Type>> device;
-  for (auto [in, arr, ty] : llvm::zip(sig.inputs, inputs, fn.getFunctionType().getInputs())) {
+  std::vector<void *> device; // per spec input
+  for (auto [arr, ty] : llvm::zip(inputs, fn.getFunctionType().getInputs())) {
     Type elem = cast<RankedTensorType>(ty).getElementType();
     std::vector<char> bytes;
     if (elem.isBF16() || elem.isF16()) {
@@ -81,13 +80,13 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, StringRef chip,
       return p.takeError();
     if (attnc_copy_to_device(*p, bytes.data(), bytes.size()) != ATTNC_OK)
       return runtimeError("cannot copy an input to the GPU");
-    device[in.name] = {*p, elem};
+    device.push_back(*p);
   }
 
   auto loaded = loadGPUProgram(*program);
   if (!loaded)
     return loaded.takeError();
-  std::unique_ptr<attnc_gpu_program, void (*)(attnc_gpu_program *)> runner(*loaded, attnc_gpu_program_free);
+  std::unique_ptr<attnc_gpu_program, void (*)(attnc_gpu_program *)> prog(*loaded, attnc_gpu_program_free);
   auto tensorOf = [](void *ptr, Type type) {
     auto t = cast<RankedTensorType>(type);
     Type elem = t.getElementType();
@@ -98,7 +97,7 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, StringRef chip,
   };
   std::vector<attnc_tensor> in, out;
   for (auto [n, ty] : llvm::enumerate(fn.getFunctionType().getInputs()))
-    in.push_back(tensorOf(device[sig.inputs[n].name].first, ty));
+    in.push_back(tensorOf(device[n], ty));
   for (Type ty : fn.getFunctionType().getResults()) {
     auto o = cast<RankedTensorType>(ty);
     size_t bytes = o.getNumElements() * 2;
@@ -111,7 +110,7 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, StringRef chip,
     out.push_back(tensorOf(*buf, ty));
   }
   auto s0 = std::chrono::steady_clock::now();
-  if (attnc_gpu_program_run(runner.get(), in.data(), (int)in.size(), out.data(), (int)out.size(), nullptr,
+  if (attnc_gpu_program_run(prog.get(), in.data(), (int)in.size(), out.data(), (int)out.size(), nullptr,
                             nullptr) != ATTNC_OK)
     return runtimeError("the GPU program failed");
   if (attnc_stream_synchronize(nullptr) != ATTNC_OK)

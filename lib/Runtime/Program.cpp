@@ -229,6 +229,14 @@ attnc_dtype attnc_gpu_program_output_dtype(const attnc_gpu_program *p, int i) {
   return p && i >= 0 && i < (int)p->outputs.size() ? rt::dtypeFromName(p->m.buffers[p->outputs[i]].dtype)
                                                    : ATTNC_DTYPE_INVALID;
 }
+int attnc_gpu_program_output_shape(const attnc_gpu_program *p, int i, int64_t *shape) {
+  if (!p || i < 0 || i >= (int)p->outputs.size())
+    return -1;
+  const std::vector<int64_t> &s = p->m.buffers[p->outputs[i]].shape;
+  if (shape)
+    std::copy(s.begin(), s.end(), shape);
+  return (int)s.size();
+}
 int attnc_gpu_program_output_has_lse(const attnc_gpu_program *p, int i) {
   if (!p)
     return 0;

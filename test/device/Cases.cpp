@@ -405,15 +405,24 @@ void CaseRunner::runProgram(const Case &c) {
       return failCase("input '" + name + "': " + bufs.back()->error());
     in.push_back(attnc_tensor_contiguous(bufs.back()->ptr(), dt, (int)a.shape.size(), a.shape.data(), 0));
   }
-  std::vector<uint16_t> poison(c.ref.numElements(), 0x7fc0);
+  // Every output in the program's shape (static: every dim is bound for a
+  // program case), poisoned; output 0 is the one the reference checks.
+  std::vector<std::vector<int64_t>> shapes;
   for (int i = 0; i < attnc_gpu_program_num_outputs(p); ++i) {
-    // Every output has the first's element count at most in the cases
-    // make-cases writes (one output named o); others get their own buffer.
-    bufs.push_back(std::make_unique<Buffer>(poison.size() * 2, false));
-    if (!bufs.back()->ok() || !bufs.back()->upload(poison.data(), poison.size() * 2))
+    std::vector<int64_t> &shape = shapes.emplace_back(ATTNC_MAX_RANK);
+    shape.resize(std::max(attnc_gpu_program_output_shape(p, i, shape.data()), 0));
+    size_t n = 1;
+    for (int64_t d : shape)
+      n *= d < 0 ? 0 : (size_t)d;
+    if (i == 0 && shape != c.ref.shape)
+      return failCase("the program's output 0 has shape " + shapeText(shape) + ", the reference " +
+                      shapeText(c.ref.shape));
+    std::vector<uint16_t> poison(n, 0x7fc0);
+    bufs.push_back(std::make_unique<Buffer>(n * 2, false));
+    if (!bufs.back()->ok() || !bufs.back()->upload(poison.data(), n * 2))
       return failCase("output: " + bufs.back()->error());
-    out.push_back(attnc_tensor_contiguous(bufs.back()->ptr(), attnc_gpu_program_output_dtype(p, i), (int)c.ref.shape.size(),
-                                          c.ref.shape.data(), 0));
+    out.push_back(attnc_tensor_contiguous(bufs.back()->ptr(), attnc_gpu_program_output_dtype(p, i),
+                                          (int)shape.size(), shape.data(), 0));
   }
   attnc_status st = attnc_gpu_program_run(p, in.data(), (int)in.size(), out.data(), (int)out.size(), nullptr, nullptr);
   if (st != ATTNC_OK)
@@ -423,7 +432,7 @@ void CaseRunner::runProgram(const Case &c) {
     fprintf(stderr, "attnc-device-check: the CUDA context is unusable after a kernel fault; stopping\n");
     exit(2);
   }
-  std::vector<uint16_t> ob(poison.size());
+  std::vector<uint16_t> ob(c.ref.numElements());
   if (!bufs[in.size()]->download(ob.data(), ob.size() * 2))
     return failCase(std::string("cannot copy the output back: ") + attnc_last_error());
   std::vector<double> got(ob.size());

@@ -99,6 +99,11 @@ TEST(RuntimeProgram, Introspection) {
   EXPECT_EQ(attnc_gpu_program_input_dtype(p, 0), ATTNC_DTYPE_BF16);
   EXPECT_EQ(attnc_gpu_program_output_dtype(p, 0), ATTNC_DTYPE_F32);
   EXPECT_EQ(attnc_gpu_program_output_dtype(p, 1), ATTNC_DTYPE_INVALID);
+  int64_t shape[ATTNC_MAX_RANK];
+  ASSERT_EQ(attnc_gpu_program_output_shape(p, 0, shape), 2);
+  EXPECT_EQ(shape[0], 2);
+  EXPECT_EQ(shape[1], 8);
+  EXPECT_EQ(attnc_gpu_program_output_shape(p, 1, shape), -1);
   EXPECT_EQ(attnc_gpu_program_output_has_lse(p, 0), 0);
   EXPECT_EQ(attnc_gpu_program_num_kernels(p), 1);
   EXPECT_STREQ(attnc_kernel_name(attnc_gpu_program_kernel(p, 0)), "v_step0_kernel");

@@ -204,6 +204,9 @@ const char *attnc_gpu_program_output_name(const attnc_gpu_program *program, int 
 /* The dtype of an input or output (ATTNC_DTYPE_INVALID for a bad index). */
 attnc_dtype attnc_gpu_program_input_dtype(const attnc_gpu_program *program, int index);
 attnc_dtype attnc_gpu_program_output_dtype(const attnc_gpu_program *program, int index);
+/* The rank of output INDEX (-1 for a bad index); its sizes into SHAPE (NULL,
+ * or ATTNC_MAX_RANK entries), -1 where the size is a run-time value. */
+int attnc_gpu_program_output_shape(const attnc_gpu_program *program, int index, int64_t *shape);
 /* 1 when a kernel of the program writes output INDEX's LSE, else 0. */
 int attnc_gpu_program_output_has_lse(const attnc_gpu_program *program, int index);
 /* The distinct kernels, in the order steps first use them. */
