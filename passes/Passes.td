@@ -4,6 +4,18 @@
 
 include "mlir/Pass/PassBase.td"
 
+def AttnExpandBlockSelect : Pass<"attn-expand-block-select", "mlir::ModuleOp"> {
+  let summary = "Split a block_select carrier into an estimation stage and a block list";
+  let description = [{
+    An attention with a `block_select` carrier becomes an attn.select_blocks
+    op (the estimation stage, over the attention's q, k, scale and its other
+    static carrier families) and the same attention with a counted
+    `block_list` over the selection's results. Both backends then lower the
+    two ops separately: the CPU through the cascade, the GPU as a generic
+    step before a Hopper kernel that visits only the listed blocks.
+  }];
+}
+
 def AttnDecompose : Pass<"attn-decompose", "mlir::ModuleOp"> {
   let summary = "Rewrite attn.attention and the prologue ops into the einsum cascade";
   let description = [{

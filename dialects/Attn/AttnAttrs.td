@@ -195,9 +195,46 @@ def Attn_NeighborhoodAttr : Attn_CarrierFamilyAttr<"Neighborhood", "neighborhood
 def Attn_BlockListAttr : Attn_CarrierFamilyAttr<"BlockList", "block_list"> {
   let summary = "block-sparse: (query block, key block) pairs in CSR extra inputs";
   let description = [{ `offsets` [B, H, ceil(Lq/q_block)+1] and `indices`
-    [B, H, nnz] (i32 or i64) are extra inputs, named by their position. }];
+    [B, H, nnz] (i32 or i64) are extra inputs, named by their position: query
+    block r lists indices[offsets[r] : offsets[r+1]]. With `counted`, the
+    rows are padded (FlexAttention's BlockMask layout): `offsets` names the
+    counts [B, H, ceil(Lq/q_block)] and `indices` is [B, H, ceil(Lq/q_block),
+    W]; query block r lists indices[r, 0 : counts[r]]. }];
   let parameters = (ins "int64_t":$q_block, "int64_t":$k_block,
-                        "int64_t":$offsets, "int64_t":$indices);
+                        "int64_t":$offsets, "int64_t":$indices,
+                        DefaultValuedParameter<"bool", "false">:$counted);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let builders = [
+    AttrBuilder<(ins "int64_t":$q_block, "int64_t":$k_block, "int64_t":$offsets,
+                     "int64_t":$indices, CArg<"bool", "false">:$counted), [{
+      return $_get($_ctxt, q_block, k_block, offsets, indices, counted);
+    }]>
+  ];
+  let skipDefaultBuilders = 1;
+}
+
+def Attn_BlockPool : I32EnumAttr<"BlockPool", "block summaries that block selection scores", [
+    I32EnumAttrCase<"mean", 0>, I32EnumAttrCase<"antidiagonal", 1>]> {
+  let cppNamespace = "::attnc::attn";
+  let genSpecializedAttr = 0;
+}
+
+def Attn_BlockSelectAttr : Attn_CarrierFamilyAttr<"BlockSelect", "block_select"> {
+  let summary = "block-sparse with the blocks chosen from the data (an estimation stage)";
+  let description = [{ The kept (query block, key block) pairs are selected
+    per query block from coarse scores of q and k: `mean` pools each block of
+    q_block queries and k_block keys; `antidiagonal` (XAttention) sums
+    `stride` products along the antidiagonals of each stride x stride cell and
+    takes a softmax over each row of cells. Selection: the `top_k` best
+    candidate blocks, or the fewest whose share of the row's probability
+    reaches `threshold`; `force_first` / `force_last` always keep the row's
+    first / last candidate block. Candidates are the blocks the attention's
+    other carrier families may keep. attn-expand-block-select turns it into an
+    attn.select_blocks op and a counted block_list (docs/semantics.md). }];
+  let parameters = (ins "int64_t":$q_block, "int64_t":$k_block,
+                        "::attnc::attn::BlockPool":$pool, "int64_t":$stride,
+                        "int64_t":$top_k, OptionalParameter<"::mlir::FloatAttr">:$threshold,
+                        "bool":$force_first, "bool":$force_last);
   let assemblyFormat = "`<` struct(params) `>`";
 }
 

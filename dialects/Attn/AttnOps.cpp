@@ -250,9 +250,77 @@ LogicalResult NeighborhoodAttr::verifyCarrier(AttentionOp &op) const {
 LogicalResult BlockListAttr::verifyCarrier(AttentionOp &op) const {
   if (getQBlock() < 1 || getKBlock() < 1)
     return op.emitOpError("block_list block sizes must be positive");
+  if (getCounted())
+    return failure(failed(op.verifyExtraInput(getOffsets(), 3, true, "block_list counts")) ||
+                   failed(op.verifyExtraInput(getIndices(), 4, true, "block_list indices")));
   if (failed(op.verifyExtraInput(getOffsets(), 3, true, "block_list offsets")) ||
       failed(op.verifyExtraInput(getIndices(), 3, true, "block_list indices")))
     return failure();
+  return success();
+}
+
+/// The parameters of a block selection, wherever it sits; `emit` reports.
+static LogicalResult verifyBlockSelect(BlockSelectAttr sel,
+                                       llvm::function_ref<InFlightDiagnostic()> emit) {
+  if (sel.getQBlock() < 1 || sel.getKBlock() < 1)
+    return emit() << "block_select block sizes must be positive";
+  if (sel.getStride() < 1)
+    return emit() << "block_select stride must be positive";
+  if (sel.getPool() == BlockPool::antidiagonal &&
+      (sel.getQBlock() % sel.getStride() || sel.getKBlock() % sel.getStride()))
+    return emit() << "block_select antidiagonal stride " << sel.getStride()
+                  << " must divide q_block (" << sel.getQBlock() << ") and k_block ("
+                  << sel.getKBlock() << ")";
+  bool topK = sel.getTopK() > 0;
+  FloatAttr thr = sel.getThreshold();
+  if (topK == (bool)thr)
+    return emit() << "block_select needs exactly one of top_k (> 0) and threshold";
+  if (thr && !(thr.getValueAsDouble() > 0.0 && thr.getValueAsDouble() <= 1.0))
+    return emit() << "block_select threshold must be in (0, 1], got " << thr.getValueAsDouble();
+  return success();
+}
+
+LogicalResult BlockSelectAttr::verifyCarrier(AttentionOp &op) const {
+  if (failed(verifyBlockSelect(*this, [&] { return op.emitOpError(); })))
+    return failure();
+  // The selection becomes a block list: one list per attention, and scores
+  // it could not see would make the estimate meaningless.
+  int64_t selects = 0;
+  for (Attribute a : op.getCarrier()) {
+    selects += isa<BlockSelectAttr>(a);
+    if (isa<BlockListAttr>(a))
+      return op.emitOpError("block_select cannot be combined with block_list (both choose the "
+                            "key blocks)");
+  }
+  if (selects > 1)
+    return op.emitOpError("at most one block_select carrier per attention");
+  return success();
+}
+
+LogicalResult SelectBlocksOp::verify() {
+  if (failed(verifyBlockSelect(getSelect(), [&] { return emitOpError(); })))
+    return failure();
+  auto qt = cast<RankedTensorType>(getQuery().getType());
+  auto kt = cast<RankedTensorType>(getKey().getType());
+  auto ct = cast<RankedTensorType>(getCounts().getType());
+  auto it = cast<RankedTensorType>(getIndices().getType());
+  if (qt.getRank() != 4 || kt.getRank() != 4)
+    return emitOpError("query and key must be [B, H, L, D]");
+  if (ct.getRank() != 3 || it.getRank() != 4 || !ct.getElementType().isInteger(32) ||
+      !it.getElementType().isInteger(32))
+    return emitOpError("results must be i32 counts [B, H, NQB] and indices [B, H, NQB, NKB]");
+  for (Attribute a : getCarrier())
+    if (!isa<CarrierFamilyAttrInterface>(a) || isa<BlockSelectAttr, BlockListAttr>(a))
+      return emitOpError() << "carrier entry " << a << " is not a static carrier family";
+  auto expect = [](int64_t len, int64_t block) {
+    return ShapedType::isDynamic(len) ? ShapedType::kDynamic : (len + block - 1) / block;
+  };
+  int64_t nqb = expect(qt.getDimSize(2), getSelect().getQBlock());
+  int64_t nkb = expect(kt.getDimSize(2), getSelect().getKBlock());
+  if (staticMismatch(ct.getDimSize(2), nqb) || staticMismatch(it.getDimSize(2), nqb) ||
+      staticMismatch(it.getDimSize(3), nkb))
+    return emitOpError() << "result shapes must have ceil(Lq/q_block) = " << nqb
+                         << " query blocks and ceil(Lk/k_block) = " << nkb << " key blocks";
   return success();
 }
 

@@ -85,6 +85,27 @@ def Attn_RowNormOp : Attn_Op<"row_norm", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
+def Attn_SelectBlocksOp : Attn_Op<"select_blocks", [Pure]> {
+  let summary = "the estimation stage of a block_select carrier: a counted block list";
+  let description = [{ Scores coarse summaries of `query` [B, Hq, Lq, D] and
+    `key` [B, Hk, Lk, D] (heads as in attn.attention), restricted to the
+    blocks the `carrier` families (over `extras`, numbered as in the
+    attention) may keep, and selects key blocks per query block as `select`
+    says. Results: counts [B, H, NQB] and indices [B, H, NQB, NKB] (i32,
+    ascending within a row, rows padded with 0), with NQB = ceil(Lq/q_block)
+    and NKB = ceil(Lk/k_block): the operands of a counted block_list. }];
+  let arguments = (ins AnyRankedTensor:$query, AnyRankedTensor:$key,
+                       Variadic<AnyRankedTensor>:$extras,
+                       DefaultValuedAttr<ArrayAttr, "{}">:$carrier,
+                       Attn_BlockSelectAttr:$select, OptionalAttr<F64Attr>:$scale);
+  let results = (outs AnyRankedTensor:$counts, AnyRankedTensor:$indices);
+  let assemblyFormat = [{
+    $query `,` $key (`extras` `(` $extras^ `:` type($extras) `)`)?
+    attr-dict `:` type($query) `,` type($key) `->` type($counts) `,` type($indices)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // The einsum cascade.
 //===----------------------------------------------------------------------===//

@@ -636,6 +636,16 @@ Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
       int64_t idx = extraIndex(argWord(c.args, "indices"), c.loc);
       carrier.push_back(attn::BlockListAttr::get(&ctx, (int64_t)argNumber(c.args, "q_block", 64),
                                                  (int64_t)argNumber(c.args, "k_block", 64), off, idx));
+    } else if (c.kind == "block_select") {
+      std::string pool = argWord(c.args, "pool"), force = argWord(c.args, "force");
+      const Arg *thr = findArg(c.args, "threshold");
+      carrier.push_back(attn::BlockSelectAttr::get(
+          &ctx, (int64_t)argNumber(c.args, "q_block", 64), (int64_t)argNumber(c.args, "k_block", 64),
+          pool == "antidiagonal" ? attn::BlockPool::antidiagonal : attn::BlockPool::mean,
+          (int64_t)argNumber(c.args, "stride", pool == "antidiagonal" ? 8 : 1),
+          (int64_t)argNumber(c.args, "top_k", 0),
+          thr ? b.getF64FloatAttr(thr->number) : FloatAttr(), force == "first" || force == "both",
+          force == "last" || force == "both"));
     } else {
       error(c.loc) << "unknown carrier '" << c.kind << "'";
       return nullptr;

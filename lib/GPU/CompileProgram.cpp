@@ -11,6 +11,7 @@
 #include "attnc/Dialect/Attn/AttnDialect.h"
 #include "attnc/Dialect/Attn/VariantSignature.h"
 #include "attnc/Passes/AttnToNVVM.h"
+#include "attnc/Passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -356,6 +357,7 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   partition.decode = options.decode;
   partition.blockN = options.blockN;
   if (llvm::Error e = runPasses(*prog, options, "partition into steps", [&](PassManager &pm) {
+        pm.addPass(createAttnExpandBlockSelect());
         pm.addPass(createAttnGPUPartitionProgram(partition));
         return success();
       }))

@@ -76,6 +76,7 @@ private:
   bool checkValue(const Arg &a, const KeyInfo &key, llvm::StringRef what,
                   const AttentionDecl *att);
   bool checkNeighborhood(const CarrierDecl &c);
+  bool checkBlockSelect(const AttentionDecl &a, const CarrierDecl &c);
   bool checkTensorArg(const Arg &a, llvm::StringRef what, size_t rank);
   bool checkTopExpr(const ExprPtr &e, const Scope &scope, const SourceLoc &owner);
   std::optional<Ty> checkExpr(const Expr &e, const Scope &scope);

@@ -327,6 +327,46 @@ bool Checker::checkNeighborhood(const CarrierDecl &c) {
   return true;
 }
 
+bool Checker::checkBlockSelect(const AttentionDecl &a, const CarrierDecl &c) {
+  const Arg *topK = nullptr, *threshold = nullptr, *stride = nullptr, *pool = nullptr;
+  int64_t qBlock = 64, kBlock = 64;
+  for (const Arg &x : c.args) {
+    if (x.key == "top_k") topK = &x;
+    if (x.key == "threshold") threshold = &x;
+    if (x.key == "stride") stride = &x;
+    if (x.key == "pool") pool = &x;
+    if (x.key == "q_block") qBlock = (int64_t)x.number;
+    if (x.key == "k_block") kBlock = (int64_t)x.number;
+  }
+  if (!topK == !threshold)
+    return fail(c.loc, "carrier 'block_select' needs exactly one of 'top_k' (keep the k best "
+                       "blocks per query block) and 'threshold' (keep the fewest blocks whose "
+                       "share of the row's estimated mass reaches it)");
+  if (threshold && threshold->number > 1.0)
+    return fail(threshold->loc, "carrier 'block_select' 'threshold' is a share of the row's "
+                                "mass and must be at most 1");
+  bool anti = pool && pool->word == "antidiagonal";
+  if (stride && !anti)
+    return fail(stride->loc, "carrier 'block_select' 'stride' applies to pool=antidiagonal only");
+  int64_t s = stride ? (int64_t)stride->number : 8;
+  if (anti && (qBlock % s || kBlock % s))
+    return fail(stride ? stride->loc : c.loc,
+                "carrier 'block_select' antidiagonal stride " + std::to_string(s) +
+                    " must divide q_block (" + std::to_string(qBlock) + ") and k_block (" +
+                    std::to_string(kBlock) + ")");
+  const CarrierDecl *first = nullptr;
+  for (const CarrierDecl &o : a.carriers) {
+    if (o.kind == "block_list")
+      return fail(c.loc, "carrier 'block_select' cannot be combined with 'block_list' (both "
+                         "choose the key blocks)");
+    if (o.kind == "block_select" && !first)
+      first = &o;
+  }
+  if (first != &c)
+    return fail(c.loc, "at most one 'block_select' carrier per attention");
+  return true;
+}
+
 bool Checker::checkAttention(const AttentionDecl &a) {
   if (!checkName(a.name, a.loc, "attention name") || !declare(a.name, a.loc, "attention"))
     return false;
@@ -339,7 +379,8 @@ bool Checker::checkAttention(const AttentionDecl &a) {
       ok = fail(c.loc, "unknown carrier '" + c.kind + "'; expected one of " + joinNames(kinds) +
                            didYouMean(c.kind, kinds));
     } else if (!checkArgs(c.args, *fam, "carrier '" + c.kind + "'", c.loc, &a) ||
-               (c.kind == "neighborhood" && !checkNeighborhood(c))) {
+               (c.kind == "neighborhood" && !checkNeighborhood(c)) ||
+               (c.kind == "block_select" && !checkBlockSelect(a, c))) {
       ok = false;
     }
   }

@@ -98,6 +98,14 @@ llvm::ArrayRef<FamilyInfo> detail::carrierFamilies() {
         {"k_block", ValueKind::PosInt, false, {}},
         {"offsets", ValueKind::Tensor3, true, {}},
         {"indices", ValueKind::Tensor3, true, {}}}},
+      {"block_select",
+       {{"q_block", ValueKind::PosInt, false, {}},
+        {"k_block", ValueKind::PosInt, false, {}},
+        {"pool", ValueKind::Enum, false, {"mean", "antidiagonal"}},
+        {"stride", ValueKind::PosInt, false, {}},
+        {"top_k", ValueKind::PosInt, false, {}},
+        {"threshold", ValueKind::PosNumber, false, {}},
+        {"force", ValueKind::Enum, false, {"none", "first", "last", "both"}}}},
   };
   return table;
 }

@@ -326,13 +326,19 @@ struct BlockListLowering : LoweringModel<BlockListLowering, BlockListAttr> {
     unsigned offsets = bl.getOffsets(), indices = bl.getIndices();
     Value qb = m.div(i, m.c(bl.getQBlock()));
     Value kb = m.div(j, m.c(bl.getKBlock()));
-    Value start = ex.loadIndex(b, loc, offsets, {batch, head, qb});
-    Value end = ex.loadIndex(b, loc, offsets, {batch, head, m.add(qb, m.c(1))});
+    bool counted = bl.getCounted();
+    Value start = counted ? m.c(0) : ex.loadIndex(b, loc, offsets, {batch, head, qb});
+    Value end = counted ? ex.loadIndex(b, loc, offsets, {batch, head, qb})
+                        : ex.loadIndex(b, loc, offsets, {batch, head, m.add(qb, m.c(1))});
     auto loop = scf::ForOp::create(
         b, loc, start, end, m.c(1), ValueRange{m.f()},
         [&](OpBuilder &nb, Location nl, Value p, ValueRange iter) {
           IM im{nb, nl};
-          Value hit = im.eq(ex.loadIndex(nb, nl, indices, {batch, head, p}), kb);
+          SmallVector<Value, 4> at = {batch, head};
+          if (counted)
+            at.push_back(qb);
+          at.push_back(p);
+          Value hit = im.eq(ex.loadIndex(nb, nl, indices, at), kb);
           scf::YieldOp::create(nb, nl, ValueRange{im.lor(iter[0], hit)});
         });
     return loop.getResult(0);
@@ -363,6 +369,33 @@ struct BlockListLowering : LoweringModel<BlockListLowering, BlockListAttr> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// block_select: expanded before any lowering
+//===----------------------------------------------------------------------===//
+
+/// attn-expand-block-select replaces the family by an estimation stage and a
+/// counted block_list; the passes that lower carriers refuse an attention
+/// that still has one, so these hooks are never reached with it.
+struct BlockSelectLowering : LoweringModel<BlockSelectLowering, BlockSelectAttr> {
+  Value buildKeep(Attribute, IM &, CarrierAccess &, Value, Value, Value, Value, Value,
+                  Value) const {
+    llvm::report_fatal_error("block_select reached a lowering; attn-expand-block-select "
+                             "must run first");
+  }
+  LogicalResult planTiles(Attribute, AttentionOp op, CarrierTilePlan &) const {
+    if (op)
+      op.emitOpError("block_select must be expanded (attn-expand-block-select) before the "
+                     "GPU kernel is planned");
+    return failure();
+  }
+  void boundTileKeys(Attribute, IM &, const QueryTileRows &, TileKeyRange &,
+                     SmallVectorImpl<Value> &) const {}
+  Value buildTileIsFull(Attribute, IM &, const QueryTileRows &, Value, Value,
+                        ArrayRef<Value>) const {
+    return {};
+  }
+};
+
 } // namespace
 
 void attnc::registerCarrierLoweringExternalModels(DialectRegistry &registry) {
@@ -373,6 +406,7 @@ void attnc::registerCarrierLoweringExternalModels(DialectRegistry &registry) {
     PrefixAttr::attachInterface<PrefixLowering>(*ctx);
     NeighborhoodAttr::attachInterface<NeighborhoodLowering>(*ctx);
     BlockListAttr::attachInterface<BlockListLowering>(*ctx);
+    BlockSelectAttr::attachInterface<BlockSelectLowering>(*ctx);
   });
 }
 

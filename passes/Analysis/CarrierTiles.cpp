@@ -5,6 +5,8 @@
 #include "attnc/Dialect/Attn/IndexMath.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <cassert>
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
 using namespace mlir;
@@ -25,6 +27,57 @@ FailureOr<CarrierTilePlan> CarrierTilePlan::get(AttentionOp op, int64_t BM, int6
   return p;
 }
 
+/// The key tiles the families may keep for rows [i0, i1]: [p0, p1) then
+/// [q0, q1) (ascending, disjoint; p empty without a sink window). Key (not
+/// tile) bounds first, so that intersections and the clipping to [0, Lk) are
+/// exact; tiles at the end.
+static std::tuple<Value, Value, Value, Value>
+familyTileRanges(IM &m, const CarrierTilePlan &plan, ArrayRef<Attribute> families,
+                 const QueryTileRows &rows,
+                 SmallVectorImpl<SmallVector<Value, 4>> *rowState) {
+  const int64_t BN = plan.BN;
+  TileKeyRange keys{m.c(0), rows.env.lk, {}, {}};
+  for (Attribute a : families) {
+    SmallVector<Value, 4> scratch;
+    getCarrierLowering(a).boundTileKeys(m, rows, keys,
+                                        rowState ? rowState->emplace_back() : scratch);
+  }
+  Value lo = keys.lo, hi = keys.hi, bandLo = keys.bandLo, bandHi = keys.bandHi;
+  // Keys [kl, kh) -> tiles [floor(kl / BN), ceil(kh / BN)), [x, x) if empty.
+  auto tiles = [&](Value kl, Value kh, Value emptyAt) -> std::pair<Value, Value> {
+    Value ne = m.lt(kl, kh);
+    return {m.sel(ne, m.fdiv(kl, BN), emptyAt), m.sel(ne, m.cdiv(kh, BN), emptyAt)};
+  };
+  if (!plan.sinkWindow) {
+    auto [tl, th] = tiles(lo, hi, m.c(0));
+    return {tl, tl, tl, th};
+  }
+  // Sinks A = [lo, min(hi, S)), band B = [max(lo, bandLo), min(hi, bandHi))
+  // in keys; as tiles A.lo <= B.lo, so A u B = [A.lo, min(A.hi, B.lo)) u
+  // [B.lo, max(A.hi, B.hi)): ascending and disjoint.
+  auto [aLo, aHi] = tiles(lo, m.min(hi, m.c(plan.sinkWindow.getSinks())), m.c(0));
+  auto [bLo, bHi] = tiles(m.max(lo, bandLo), m.min(hi, bandHi), aHi);
+  return {aLo, m.min(aHi, bLo), bLo, m.max(aHi, bHi)};
+}
+
+Value attnc::familiesMayKeepTile(OpBuilder &b, Location loc, ArrayRef<Attribute> families,
+                                 int64_t BM, int64_t BN, const TileEnv &env, Value qTile,
+                                 Value kTile) {
+  IM m{b, loc};
+  CarrierTilePlan plan;
+  plan.BM = BM;
+  plan.BN = BN;
+  for (Attribute a : families) {
+    assert((!isa<BlockListAttr, BlockSelectAttr>(a)) && "static families only");
+    (void)getCarrierLowering(a).planTiles(AttentionOp(), plan);
+  }
+  Value i0 = m.mul(qTile, BM);
+  Value i1 = m.sub(m.min(m.add(i0, BM), env.lq), m.c(1));
+  auto [p0, p1, q0, q1] = familyTileRanges(m, plan, families, {plan, env, i0, i1}, nullptr);
+  return m.lor(m.land(m.le(p0, kTile), m.lt(kTile, p1)),
+               m.land(m.le(q0, kTile), m.lt(kTile, q1)));
+}
+
 QueryTileCarrier::QueryTileCarrier(OpBuilder &b, Location loc,
                                    const CarrierTilePlan &plan, AttentionOp op,
                                    const TileEnv &env, Value qTile, Value firstRow,
@@ -37,37 +90,8 @@ QueryTileCarrier::QueryTileCarrier(OpBuilder &b, Location loc,
   i0 = firstRow ? firstRow : m.mul(qTile, plan.BM);
   i1 = lastRow ? lastRow : m.sub(m.min(m.add(i0, plan.BM), env.lq), m.c(1));
   nTot = m.cdiv(env.lk, BN);
-  // Key (not tile) bounds first, so that intersections and the clipping to
-  // [0, Lk) are exact; tiles at the end.
-  TileKeyRange keys{m.c(0), env.lk, {}, {}};
-  QueryTileRows rows{plan, env, i0, i1};
-  for (Attribute a : op.getCarrier())
-    getCarrierLowering(a).boundTileKeys(m, rows, keys, rowState.emplace_back());
-  Value lo = keys.lo, hi = keys.hi, bandLo = keys.bandLo, bandHi = keys.bandHi;
-  // Keys [kl, kh) -> tiles [floor(kl / BN), ceil(kh / BN)), [x, x) if empty.
-  auto tiles = [&](Value kl, Value kh, Value emptyAt) -> std::pair<Value, Value> {
-    Value ne = m.lt(kl, kh);
-    Value tl = m.sel(ne, m.fdiv(kl, BN), emptyAt);
-    Value th = m.sel(ne, m.cdiv(kh, BN), emptyAt);
-    return {tl, th};
-  };
-  if (plan.sinkWindow) {
-    // Sinks A = [lo, min(hi, S)), band B = [max(lo, bandLo), min(hi,
-    // bandHi)) in keys; as tiles A.lo <= B.lo, so A u B = [A.lo, min(A.hi,
-    // B.lo)) u [B.lo, max(A.hi, B.hi)): ascending and disjoint.
-    auto [aLo, aHi] = tiles(lo, m.min(hi, m.c(plan.sinkWindow.getSinks())), m.c(0));
-    auto [bLo, bHi] = tiles(m.max(lo, bandLo), m.min(hi, bandHi), aHi);
-    p0 = aLo;
-    p1 = m.min(aHi, bLo);
-    q0 = bLo;
-    q1 = m.max(aHi, bHi);
-  } else {
-    auto [tl, th] = tiles(lo, hi, m.c(0));
-    p0 = tl;
-    p1 = tl;
-    q0 = tl;
-    q1 = th;
-  }
+  std::tie(p0, p1, q0, q1) =
+      familyTileRanges(m, plan, op.getCarrier().getValue(), {plan, env, i0, i1}, &rowState);
   if (hasMask && !plan.blockList) {
     // The mask's bounds over a run of tiles shrink each tile range to the
     // tiles it may keep: interval bounds are inclusion-monotone, so the
@@ -83,9 +107,16 @@ QueryTileCarrier::QueryTileCarrier(OpBuilder &b, Location loc,
     return;
   }
   BlockListAttr bl = plan.blockList;
-  Value qb = m.fdiv(i0, bl.getQBlock());
-  listStart = ex.loadIndex(b, loc, bl.getOffsets(), {env.batch, env.head, qb});
-  Value listEnd = ex.loadIndex(b, loc, bl.getOffsets(), {env.batch, env.head, m.add(qb, 1)});
+  listRow = m.fdiv(i0, bl.getQBlock());
+  Value listEnd;
+  if (bl.getCounted()) {
+    // Padded rows: the row's entries are indices[.., qb, 0 : counts[qb]].
+    listStart = m.c(0);
+    listEnd = ex.loadIndex(b, loc, bl.getOffsets(), {env.batch, env.head, listRow});
+  } else {
+    listStart = ex.loadIndex(b, loc, bl.getOffsets(), {env.batch, env.head, listRow});
+    listEnd = ex.loadIndex(b, loc, bl.getOffsets(), {env.batch, env.head, m.add(listRow, 1)});
+  }
   slots = m.mul(m.max(m.sub(listEnd, listStart), m.c(0)), plan.kTilesPerBlock);
 }
 
@@ -95,8 +126,11 @@ Value QueryTileCarrier::tileOfSlot(OpBuilder &b, Location loc, Value t) const {
     return m.sel(m.lt(t, pCount), m.add(p0, t), m.add(q0, m.sub(t, pCount)));
   int64_t r = plan.kTilesPerBlock;
   Value pos = m.add(listStart, m.fdiv(t, r));
-  Value blk = env.access->loadIndex(b, loc, plan.blockList.getIndices(),
-                                    {env.batch, env.head, pos});
+  SmallVector<Value, 4> at = {env.batch, env.head};
+  if (plan.blockList.getCounted())
+    at.push_back(listRow);
+  at.push_back(pos);
+  Value blk = env.access->loadIndex(b, loc, plan.blockList.getIndices(), at);
   return r == 1 ? blk : m.add(m.mul(blk, r), m.rem(t, r));
 }
 

@@ -10,6 +10,8 @@
 #include "attnc/Analysis/Carrier.h"
 #include "attnc/Analysis/CarrierLowering.h"
 #include "attnc/Dialect/Attn/CascadeBuilder.h"
+#include "DecomposeSelect.h"
+#include "FloatMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -26,30 +28,6 @@ using namespace attnc;
 using namespace attnc::attn;
 
 namespace {
-
-/// Scalar float helpers for bodies.
-struct FMath {
-  OpBuilder &b;
-  Location loc;
-  Type ty;
-  Value c(double v) { return arith::ConstantOp::create(b, loc, b.getFloatAttr(ty, v)); }
-  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
-  Value div(Value x, Value y) { return arith::DivFOp::create(b, loc, x, y); }
-  Value max(Value x, Value y) { return arith::MaximumFOp::create(b, loc, x, y); }
-  Value exp(Value x) { return math::ExpOp::create(b, loc, x); }
-  Value abs(Value x) { return math::AbsFOp::create(b, loc, x); }
-  Value select(Value c, Value x, Value y) { return arith::SelectOp::create(b, loc, c, x, y); }
-  Value oeq(Value x, Value y) {
-    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, x, y);
-  }
-  Value ninf() { return c(-std::numeric_limits<double>::infinity()); }
-  Value fromIndex(Value i) {
-    Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
-    return arith::SIToFPOp::create(b, loc, ty, i64);
-  }
-};
 
 /// The link applied to a (modified) score. `shift` is subtracted inside exp
 /// for the exp-family links when the anchor lets it cancel.
@@ -450,10 +428,28 @@ struct AttnDecomposePass : public attnc::impl::AttnDecomposeBase<AttnDecomposePa
   void runOnOperation() override {
     SmallVector<Operation *> worklist;
     getOperation()->walk([&](Operation *o) {
-      if (isa<AttentionOp, RopeOp, RowNormOp>(o))
+      if (isa<AttentionOp, RopeOp, RowNormOp, SelectBlocksOp>(o))
         worklist.push_back(o);
     });
     for (Operation *o : worklist) {
+      if (auto a = dyn_cast<AttentionOp>(o);
+          a && llvm::any_of(a.getCarrier(), llvm::IsaPred<BlockSelectAttr>)) {
+        a.emitOpError("block_select must be expanded first (attn-expand-block-select)");
+        return signalPassFailure();
+      }
+      if (auto sb = dyn_cast<SelectBlocksOp>(o)) {
+        OpBuilder b(o);
+        auto [counts, indices] = decomposeSelectBlocks(b, sb);
+        auto cast = [&](Value v, Value old) {
+          return v.getType() == old.getType()
+                     ? v
+                     : tensor::CastOp::create(b, o->getLoc(), old.getType(), v).getResult();
+        };
+        sb.getCounts().replaceAllUsesWith(cast(counts, sb.getCounts()));
+        sb.getIndices().replaceAllUsesWith(cast(indices, sb.getIndices()));
+        o->erase();
+        continue;
+      }
       Type elem = cast<RankedTensorType>(o->getResult(0).getType()).getElementType();
       if (!elem.isF32() && !elem.isF64()) {
         o->emitError("the einsum cascade (CPU reference) needs f32 or f64 tensors, got ")

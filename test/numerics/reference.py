@@ -200,6 +200,89 @@ def block_list_keep(off, idx, Lq, Lk, q_block, k_block):
     return keep
 
 
+def block_select_keep(q, k, static_keep, q_block, k_block, pool="mean", stride=8, top_k=0,
+                      threshold=None, force_first=False, force_last=False, scale=None):
+    """The estimation stage of carrier block_select (docs/semantics.md), written from the
+    definition: candidate cells and blocks are those holding a pair static_keep
+    [B, H, Lq, Lk] keeps; per query block, forced blocks then the best by score (ties to
+    the lower block). Returns the selected blocks expanded to keep [B, H, Lq, Lk] (before
+    the AND with static_keep)."""
+    q = np.asarray(q, dtype=np.float64)
+    k = np.asarray(k, dtype=np.float64)
+    qh, kh, _, H = expand_heads(q, k, k)
+    B, Lq, D = q.shape[0], q.shape[2], q.shape[3]
+    Lk = k.shape[2]
+    if scale is None:
+        scale = 1.0 / math.sqrt(D)
+    static_keep = np.broadcast_to(static_keep, (B, H, Lq, Lk))
+    gq, gk = (q_block, k_block) if pool == "mean" else (stride, stride)
+    na, nc = -(-Lq // gq), -(-Lk // gk)
+    nqb, nkb = -(-Lq // q_block), -(-Lk // k_block)
+
+    def any_kept(rb, cb, nr, ncol):
+        out = np.zeros((B, H, nr, ncol), dtype=bool)
+        for r in range(nr):
+            for c in range(ncol):
+                out[:, :, r, c] = static_keep[:, :, r * rb:(r + 1) * rb, c * cb:(c + 1) * cb].any(axis=(2, 3))
+        return out
+
+    if pool == "mean":
+        qp = np.stack([qh[:, :, a * gq:(a + 1) * gq].mean(axis=2) for a in range(na)], axis=2)
+        kp = np.stack([kh[:, :, c * gk:(c + 1) * gk].mean(axis=2) for c in range(nc)], axis=2)
+        cs = scale * np.einsum("bhad,bhcd->bhac", qp, kp)
+    else:
+        cs = np.zeros((B, H, na, nc))
+        for a in range(na):
+            for c in range(nc):
+                for t in range(stride):
+                    i, j = a * stride + stride - 1 - t, c * stride + t
+                    if i < Lq and j < Lk:
+                        cs[:, :, a, c] += np.einsum("bhd,bhd->bh", qh[:, :, i], kh[:, :, j])
+        cs *= scale / stride
+    cell = any_kept(gq, gk, na, nc)
+    p = np.zeros_like(cs)
+    for bb in range(B):
+        for hh in range(H):
+            for a in range(na):
+                m = cell[bb, hh, a]
+                if m.any():
+                    e = np.exp(cs[bb, hh, a, m] - cs[bb, hh, a, m].max())
+                    p[bb, hh, a, m] = e / e.sum()
+    rq, rk = q_block // gq, k_block // gk
+    bs = np.zeros((B, H, nqb, nkb))
+    for r in range(nqb):
+        for c in range(nkb):
+            bs[:, :, r, c] = p[:, :, r * rq:(r + 1) * rq, c * rk:(c + 1) * rk].sum(axis=(2, 3))
+    cand = any_kept(q_block, k_block, nqb, nkb)
+    keep = np.zeros((B, H, Lq, Lk), dtype=bool)
+    for bb in range(B):
+        for hh in range(H):
+            for r in range(nqb):
+                cands = [c for c in range(nkb) if cand[bb, hh, r, c]]
+                if not cands:
+                    continue
+                forced = set()
+                if force_first:
+                    forced.add(cands[0])
+                if force_last:
+                    forced.add(cands[-1])
+                rest = sorted((c for c in cands if c not in forced), key=lambda c: (-bs[bb, hh, r, c], c))
+                chosen = set(forced)
+                if top_k:
+                    chosen.update(rest[:max(top_k - len(forced), 0)])
+                else:
+                    total = sum(bs[bb, hh, r, c] for c in cands)
+                    mass = sum(bs[bb, hh, r, c] for c in forced)
+                    for c in rest:
+                        if mass >= threshold * total:
+                            break
+                        chosen.add(c)
+                        mass += bs[bb, hh, r, c]
+                for c in chosen:
+                    keep[bb, hh, r * q_block:(r + 1) * q_block, c * k_block:(c + 1) * k_block] = True
+    return keep
+
+
 def _axis_keep_gna(n, k, d=1, s=1, causal=False):
     """One axis of NATTEN's generalized neighborhood attention mask (GNA),
     for comparison only (the semantics document is the contract)."""

@@ -245,6 +245,36 @@ def ref_block_list(x, d):
     return R.attention(x["q"], x["k"], x["v"], keep=keep)
 
 
+def peaked_qkv(rng, d, hk="H", amp=2.0, span=64):
+    """q, k with a shared direction u: keys in each run of `span` carry a random multiple
+    of u, so that their blocks' scores differ and a block selection has something to choose."""
+    x = qkv(rng, d, hk=hk, lq="L", lk="L", dv="D")
+    D = d["D"]
+    u = rng.standard_normal(D)
+    u /= np.linalg.norm(u)
+    k = x["k"]
+    a = amp * rng.standard_normal((k.shape[0], k.shape[1], -(-k.shape[2] // span)))
+    x["q"] = x["q"] + 2 * amp * u
+    x["k"] = k + np.repeat(a, span, axis=2)[:, :, :k.shape[2], None] * u
+    return x
+
+
+def ref_estimated_block_sparse(x, d):
+    L = d["L"]
+    causal_k = R.causal_keep(L, L)
+    sel = R.block_select_keep(x["q"], x["k"], causal_k, 128, 128, pool="antidiagonal", stride=8,
+                              threshold=0.9, force_last=True)
+    return R.attention(x["q"], x["k"], x["v"], keep=causal_k & sel)
+
+
+def ref_moba_topk(x, d):
+    L = d["L"]
+    causal_k = R.causal_keep(L, L)
+    sel = R.block_select_keep(x["q"], x["k"], causal_k, 64, 64, top_k=3, force_first=True,
+                              force_last=True)
+    return R.attention(x["q"], x["k"], x["v"], keep=causal_k & sel)
+
+
 def ref_score_conv(x, d):
     return R.attention(x["q"], x["k"], x["v"], keep=R.causal_keep(d["L"], d["L"]), conv=x["w"])
 
@@ -408,6 +438,13 @@ CASES = [
     ("12_block_list.attn",
      [block_dims(2, 2, 37, 70, 16), block_dims(1, 3, 50, 33, 8), block_dims(1, 1, 16, 129, 32)],
      block_list_inputs, ref_block_list),
+    ("13_estimated_block_sparse.attn",
+     [dict(B=1, H=2, L=600, D=16), dict(B=2, H=1, L=385, D=32), dict(B=1, H=1, L=130, D=8)],
+     peaked_qkv, ref_estimated_block_sparse),
+    ("13_moba_topk.attn",
+     [dict(B=1, H=4, Hk=2, L=400, D=16), dict(B=2, H=2, Hk=2, L=257, D=32),
+      dict(B=1, H=3, Hk=1, L=100, D=8)],
+     lambda rng, d: peaked_qkv(rng, d, hk="Hk"), ref_moba_topk),
     ("14_score_conv.attn",
      [dict(B=2, H=2, L=37, D=16), dict(B=1, H=3, L=70, D=8), dict(B=1, H=1, L=19, D=32)],
      with_(qkv_self, w=normal_of("H", 2, 3, scale=0.5)), ref_score_conv),

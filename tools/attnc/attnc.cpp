@@ -309,6 +309,7 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
   }
   if (emitLevel == Emit::Cascade) {
     PassManager pm(&ctx);
+    pm.addPass(createAttnExpandBlockSelect());
     pm.addPass(createAttnDecompose());
     if (failed(pm.run(*module)))
       return 1;

@@ -104,12 +104,21 @@ private:
   mlir::Value p0, p1, q0, q1, pCount;
   mlir::Value slots;
   bool hasMask = false;
-  // List mode: CSR row start.
-  mlir::Value listStart;
+  // List mode: the query block and its row's start in the indices.
+  mlir::Value listRow, listStart;
   // Per family (in carrier order), the per query tile values its isFull
   // term reuses (CarrierLoweringAttrInterface::boundTileKeys).
   llvm::SmallVector<llvm::SmallVector<mlir::Value, 4>> rowState;
 };
+
+/// i1: the static carrier `families` (no block list, no mask region) may
+/// keep a pair in query tile `qTile` (BM rows, clipped to Lq) x key tile
+/// `kTile` (BN keys): the same tile ranges the kernel's schedule visits.
+/// Block selection uses it for its candidate blocks.
+mlir::Value familiesMayKeepTile(mlir::OpBuilder &b, mlir::Location loc,
+                                llvm::ArrayRef<mlir::Attribute> families, int64_t BM,
+                                int64_t BN, const TileEnv &env, mlir::Value qTile,
+                                mlir::Value kTile);
 
 } // namespace attnc
 

@@ -490,3 +490,35 @@ func.func @document_cross(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x9x16xf32>, %v
   %o = attn.attention %q, %k, %v extras(%cu : tensor<3xi32>) {carrier = [#attn.document<seqlens = 0>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x4x8x16xf32>, tensor<1x4x9x16xf32>, tensor<1x4x9x16xf32> -> tensor<1x4x8x16xf32>
   return %o : tensor<1x4x8x16xf32>
 }
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{block_select needs exactly one of top_k (> 0) and threshold}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.block_select<q_block = 4, k_block = 4, pool = mean, stride = 1, top_k = 2, threshold = 0.5 : f64, force_first = false, force_last = false>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{block_select antidiagonal stride 3 must divide q_block (4) and k_block (4)}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.block_select<q_block = 4, k_block = 4, pool = antidiagonal, stride = 3, top_k = 2, force_first = false, force_last = false>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>, %c: tensor<1x4x2xi32>, %i: tensor<1x4x2xi32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{block_list indices (extra #1) must have rank 4, got 3}}
+  %o = attn.attention %q, %k, %v extras(%c, %i : tensor<1x4x2xi32>, tensor<1x4x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.block_list<q_block = 4, k_block = 4, offsets = 0, indices = 1, counted = true>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>) -> tensor<1x4x3x2xi32> {
+  // expected-error @+1 {{result shapes must have ceil(Lq/q_block) = 2 query blocks and ceil(Lk/k_block) = 2 key blocks}}
+  %c, %i = attn.select_blocks %q, %k {select = #attn.block_select<q_block = 4, k_block = 4, pool = mean, stride = 1, top_k = 1, force_first = false, force_last = false>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x3xi32>, tensor<1x4x3x2xi32>
+  return %i : tensor<1x4x3x2xi32>
+}
