@@ -150,7 +150,7 @@ private:
     return (int)prog.program.buffers.size() - 1;
   }
   llvm::Error kernelStep(func::CallOp call, func::FuncOp callee, int out, int outIndex);
-  llvm::Error genericStep(func::CallOp call, func::FuncOp callee, func::FuncOp host, int out);
+  llvm::Error genericStep(func::CallOp call, func::FuncOp callee, func::FuncOp host, ArrayRef<int> outs);
 
   func::FuncOp fn;
   const attn::VariantSignature &sig;
@@ -211,7 +211,8 @@ llvm::Error ProgramReader::kernelStep(func::CallOp call, func::FuncOp callee, in
   return llvm::Error::success();
 }
 
-llvm::Error ProgramReader::genericStep(func::CallOp call, func::FuncOp callee, func::FuncOp host, int out) {
+llvm::Error ProgramReader::genericStep(func::CallOp call, func::FuncOp callee, func::FuncOp host,
+                                       ArrayRef<int> outs) {
   if (!host)
     return llvm::createStringError("GPU program: no host function for step %s", callee.getSymName().str().c_str());
   std::string reason = callee->getAttrOfType<StringAttr>("attnc.gpu.reason").str();
@@ -244,9 +245,14 @@ llvm::Error ProgramReader::genericStep(func::CallOp call, func::FuncOp callee, f
     s.reason = reason;
     for (auto [i, v] : llvm::enumerate(launch.getKernelOperands())) {
       int b;
-      if (auto arg = dyn_cast<BlockArgument>(v))
-        b = arg.getArgNumber() < numIn ? bufferOf.lookup(call.getOperand(arg.getArgNumber())) : out;
-      else
+      if (auto arg = dyn_cast<BlockArgument>(v)) {
+        // The destination ABI: the step's inputs, then one buffer per result.
+        unsigned n = arg.getArgNumber();
+        if (n >= numIn + outs.size())
+          return llvm::createStringError("generic GPU step %s: launch operand %zu is no buffer of the step",
+                                         callee.getSymName().str().c_str(), i);
+        b = n < numIn ? bufferOf.lookup(call.getOperand(n)) : outs[n - numIn];
+      } else
         b = temps.at(v.getDefiningOp());
       s.bind.push_back({"t" + std::to_string(i), b});
     }
@@ -296,9 +302,11 @@ llvm::Expected<GPUProgram> ProgramReader::read(ModuleOp hopperBin, ModuleOp hopp
     if (!call)
       continue;
     auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
-    if (call.getNumResults() != 1)
+    unsigned numResults = call.getNumResults();
+    bool isKernel = callee->getAttrOfType<StringAttr>("attnc.gpu.step").getValue() == "kernel";
+    if (numResults == 0 || (isKernel && numResults != 1))
       return llvm::createStringError("GPU program: step %s has %u results", call.getCallee().str().c_str(),
-                                     call.getNumResults());
+                                     numResults);
     // Every tensor a step reads is a spec input or an earlier step's result
     // (the partition moved every tensor-valued op into a step).
     for (Value v : call.getOperands())
@@ -307,26 +315,38 @@ llvm::Expected<GPUProgram> ProgramReader::read(ModuleOp hopperBin, ModuleOp hopp
                                        call.getCallee().str().c_str(),
                                        v.getDefiningOp() ? v.getDefiningOp()->getName().getStringRef().str().c_str()
                                                          : "an argument");
-    Value r = call.getResult(0);
-    SmallVector<int> outs = returnedAs.lookup(r);
-    bool isKernel = callee->getAttrOfType<StringAttr>("attnc.gpu.step").getValue() == "kernel";
     func::FuncOp host = genericBin ? genericBin.lookupSymbol<func::FuncOp>(callee.getSymName()) : nullptr;
-    // A result another step reads lives in a temporary, sized at compile time.
-    if (outs.empty() && !cast<ShapedType>(r.getType()).hasStaticShape())
-      return llvm::createStringError(
-          "%s: error: another step reads this result (a temporary of the GPU program), which needs every "
-          "dim bound (--dim NAME=VALUE)",
-          locText(callee.getLoc()).c_str());
+    size_t reps = 1;
+    for (Value r : call.getResults()) {
+      SmallVector<int> outs = returnedAs.lookup(r);
+      // A result another step reads lives in a temporary, sized at compile time.
+      if (outs.empty() && !cast<ShapedType>(r.getType()).hasStaticShape())
+        return llvm::createStringError(
+            "%s: error: another step reads this result (a temporary of the GPU program), which needs every "
+            "dim bound (--dim NAME=VALUE)",
+            locText(callee.getLoc()).c_str());
+      if (numResults > 1 && outs.size() > 1)
+        return llvm::createStringError("GPU program: step %s returns a result as several outputs",
+                                       call.getCallee().str().c_str());
+      reps = std::max(reps, outs.size());
+    }
     // A value returned as several outputs is computed into each.
-    for (size_t rep = 0; rep < std::max<size_t>(outs.size(), 1); ++rep) {
-      int out = outs.empty() ? addBuffer(manifest::ProgramBuffer::Kind::Temp, callee.getSymName().str() + ".r0", -1,
-                                         r.getType())
-                             : addBuffer(manifest::ProgramBuffer::Kind::Output, sig.outputs[outs[rep]].name,
-                                         outs[rep], r.getType());
-      if (rep == 0)
-        bufferOf[r] = out;
-      llvm::Error e = isKernel ? kernelStep(call, callee, out, outs.empty() ? -1 : outs[rep])
-                               : genericStep(call, callee, host, out);
+    for (size_t rep = 0; rep < reps; ++rep) {
+      SmallVector<int> outBufs;
+      for (auto [ri, r] : llvm::enumerate(call.getResults())) {
+        SmallVector<int> outs = returnedAs.lookup(r);
+        int out = outs.empty() ? addBuffer(manifest::ProgramBuffer::Kind::Temp,
+                                           callee.getSymName().str() + ".r" + std::to_string(ri), -1,
+                                           r.getType())
+                               : addBuffer(manifest::ProgramBuffer::Kind::Output, sig.outputs[outs[rep]].name,
+                                           outs[rep], r.getType());
+        if (rep == 0)
+          bufferOf[r] = out;
+        outBufs.push_back(out);
+      }
+      SmallVector<int> outs0 = returnedAs.lookup(call.getResult(0));
+      llvm::Error e = isKernel ? kernelStep(call, callee, outBufs[0], outs0.empty() ? -1 : outs0[rep])
+                               : genericStep(call, callee, host, outBufs);
       if (e)
         return std::move(e);
     }

@@ -48,6 +48,12 @@ private:
                                 });
     return f.getResults();
   }
+  /// An element of q or k in the computation type (16-bit inputs are
+  /// extended per element, so no f32 copy of q or k is made).
+  Value loadInput(OpBuilder &nb, Location nl, Value t, ValueRange at) {
+    Value v = tensor::ExtractOp::create(nb, nl, t, at);
+    return v.getType() == elem ? v : arith::ExtFOp::create(nb, nl, elem, v).getResult();
+  }
   Value headOf(OpBuilder &nb, Location nl, Value h, Value heads) {
     IM m{nb, nl};
     return m.div(h, m.div(Hv, heads));
@@ -86,7 +92,7 @@ Value SelectDecomposer::meanPool(Value x, OpFoldResult len, int64_t block) {
     Value lo = m.mul(idx[2], block), hi = m.min(m.add(lo, block), lenV);
     Value sum = loop(nb, nl, lo, hi, {f.c(0.0)},
                      [&](OpBuilder &bb, Location bl, Value i, ValueRange it) {
-      Value v = tensor::ExtractOp::create(bb, bl, x, ValueRange{idx[0], idx[1], i, idx[3]});
+      Value v = loadInput(bb, bl, x, ValueRange{idx[0], idx[1], i, idx[3]});
       return SmallVector<Value>{FMath{bb, bl, elem}.add(it[0], v)};
     })[0];
     return f.div(sum, f.fromIndex(m.sub(hi, lo)));
@@ -132,8 +138,8 @@ Value SelectDecomposer::coarseScores() {
         Value dot = loop(tb, bl, zero, dV, {FMath{tb, bl, elem}.c(0.0)},
                          [&](OpBuilder &db, Location dl, Value d, ValueRange dit) {
           FMath f{db, dl, elem};
-          Value a = tensor::ExtractOp::create(db, dl, q, ValueRange{idx[0], hq, i, d});
-          Value c = tensor::ExtractOp::create(db, dl, k, ValueRange{idx[0], hk, j, d});
+          Value a = loadInput(db, dl, q, ValueRange{idx[0], hq, i, d});
+          Value c = loadInput(db, dl, k, ValueRange{idx[0], hk, j, d});
           return SmallVector<Value>{f.add(dit[0], f.mul(a, c))};
         })[0];
         scf::YieldOp::create(tb, bl, dot);
@@ -271,7 +277,9 @@ Value SelectDecomposer::selection(Value bs, Value bcand) {
 
 std::pair<Value, Value> SelectDecomposer::run() {
   Value q = op.getQuery(), k = op.getKey();
-  elem = cast<RankedTensorType>(q.getType()).getElementType();
+  // Scores in f32 (f64 for f64 inputs), whatever the inputs' width.
+  Type in = cast<RankedTensorType>(q.getType()).getElementType();
+  elem = in.isF64() ? in : b.getF32Type();
   B = cb.dim(q, 0);
   H = cb.dim(op.getCounts(), 1);
   if (!getConstantIntValue(H))

@@ -194,7 +194,10 @@ struct AttnGPUPartitionProgramPass
     }
     int64_t kernelIndex = 0, genericIndex = 0;
     for (Operation *op : steps) {
-      std::string reason = "a let or an output expression", kernel;
+      std::string reason = isa<attn::SelectBlocksOp>(op)
+                               ? "the estimation stage of a block_select carrier"
+                               : "a let or an output expression",
+                  kernel;
       if (auto att = dyn_cast<attn::AttentionOp>(op)) {
         // Kernels keep the names they have without steps: <fn>_kernel, or
         // <fn>_kernel<k> by the attention's position.
@@ -212,7 +215,9 @@ struct AttnGPUPartitionProgramPass
       std::string name = generic ? (fn.getSymName() + "_step" + Twine(genericIndex++)).str()
                                  : kernel + "_host";
       StepBuilder sb(fn, op);
-      FailureOr<func::FuncOp> callee = sb.build(name, generic);
+      // The estimation stage computes in f32 from 16-bit inputs itself.
+      bool promote = generic && !isa<attn::SelectBlocksOp>(op);
+      FailureOr<func::FuncOp> callee = sb.build(name, promote);
       if (failed(callee))
         return failure();
       (*callee)->setAttr("attnc.gpu.step", StringAttr::get(ctx, generic ? "generic" : "kernel"));

@@ -270,7 +270,7 @@ def ref_estimated_block_sparse(x, d):
 def ref_moba_topk(x, d):
     L = d["L"]
     causal_k = R.causal_keep(L, L)
-    sel = R.block_select_keep(x["q"], x["k"], causal_k, 64, 64, top_k=3, force_first=True,
+    sel = R.block_select_keep(x["q"], x["k"], causal_k, 128, 128, top_k=3, force_first=True,
                               force_last=True)
     return R.attention(x["q"], x["k"], x["v"], keep=causal_k & sel)
 
@@ -442,7 +442,7 @@ CASES = [
      [dict(B=1, H=2, L=600, D=16), dict(B=2, H=1, L=385, D=32), dict(B=1, H=1, L=130, D=8)],
      peaked_qkv, ref_estimated_block_sparse),
     ("13_moba_topk.attn",
-     [dict(B=1, H=4, Hk=2, L=400, D=16), dict(B=2, H=2, Hk=2, L=257, D=32),
+     [dict(B=1, H=4, Hk=2, L=700, D=16), dict(B=2, H=2, Hk=2, L=515, D=32),
       dict(B=1, H=3, Hk=1, L=100, D=8)],
      lambda rng, d: peaked_qkv(rng, d, hk="Hk"), ref_moba_topk),
     ("14_score_conv.attn",

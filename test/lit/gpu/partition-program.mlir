@@ -67,3 +67,25 @@ func.func @diff(%q: tensor<1x2x8x16xbf16>, %k: tensor<1x2x8x16xbf16>, %v: tensor
   }
   return %o : tensor<1x2x8x16xbf16>
 }
+
+// -----
+
+// A block_select carrier after attn-expand-block-select: the estimation stage
+// is a generic step that reads q and k as they are (it extends elements
+// itself: no f32 copy) and returns the counted list, which the kernel step
+// reads as two extras.
+// CHECK-LABEL: func.func private @sel_step0(
+// CHECK-SAME: %[[Q:.*]]: tensor<1x2x256x64xbf16>, %[[K:.*]]: tensor<1x2x256x64xbf16>) -> (tensor<1x2x2xi32>, tensor<1x2x2x2xi32>)
+// CHECK-SAME: attnc.gpu.reason = "the estimation stage of a block_select carrier", attnc.gpu.step = "generic"
+// CHECK-NOT: arith.extf
+// CHECK: attn.select_blocks %[[Q]], %[[K]]
+// CHECK-LABEL: func.func private @sel_kernel_host(
+// CHECK: attn.attention {{.*}}extras({{.*}} : tensor<1x2x2xi32>, tensor<1x2x2x2xi32>){{.*}}attnc.kernel_name = "sel_kernel"
+// CHECK-LABEL: func.func @sel(
+// CHECK: %[[L:.*]]:2 = call @sel_step0(%arg0, %arg1)
+// CHECK: call @sel_kernel_host(%arg0, %arg1, %arg2, %[[L]]#0, %[[L]]#1)
+func.func @sel(%q: tensor<1x2x256x64xbf16>, %k: tensor<1x2x256x64xbf16>, %v: tensor<1x2x256x64xbf16>) -> tensor<1x2x256x64xbf16> {
+  %c, %i = attn.select_blocks %q, %k {carrier = [#attn.causal<bottom_right>], select = #attn.block_select<q_block = 128, k_block = 128, pool = mean, stride = 1, top_k = 1, force_first = false, force_last = true>} : tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16> -> tensor<1x2x2xi32>, tensor<1x2x2x2xi32>
+  %a = attn.attention %q, %k, %v extras(%c, %i : tensor<1x2x2xi32>, tensor<1x2x2x2xi32>) {anchor = #attn.anchor<row>, carrier = [#attn.causal<bottom_right>, #attn.block_list<q_block = 128, k_block = 128, offsets = 0, indices = 1, counted = true>], link = #attn.link<exp>} : tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16> -> tensor<1x2x256x64xbf16>
+  return %a : tensor<1x2x256x64xbf16>
+}
