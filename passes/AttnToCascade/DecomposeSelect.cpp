@@ -63,6 +63,7 @@ private:
   Value candidates(int64_t rowBlock, int64_t colBlock, OpFoldResult rows, OpFoldResult cols);
   Value probabilities(Value cs, Value cand);
   Value blockScores(Value p);
+  Value rowStats(Value bs, Value bcand, int64_t which);
   Value selection(Value bs, Value bcand);
 
   OpBuilder &b;
@@ -104,6 +105,13 @@ Value SelectDecomposer::coarseScores() {
   Value dV = cb.value(D);
   if (sel.getPool() == BlockPool::mean) {
     Value qp = meanPool(q, Lq, gq), kp = meanPool(k, Lk, gk);
+    // Key summaries transposed to [B, Hk, D, NC]: the threads of a row of
+    // cells (consecutive c) then read consecutive elements at each d.
+    Value kpt = cb.map({B, cb.dim(kp, 1), D, NC}, elem, {}, {},
+                       [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+      return tensor::ExtractOp::create(nb, nl, kp, ValueRange{idx[0], idx[1], idx[3], idx[2]})
+          .getResult();
+    });
     return cb.map({B, H, NA, NC}, elem, {}, {},
                   [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
       IM m{nb, nl};
@@ -112,7 +120,7 @@ Value SelectDecomposer::coarseScores() {
                        [&](OpBuilder &bb, Location bl, Value d, ValueRange it) {
         FMath f{bb, bl, elem};
         Value a = tensor::ExtractOp::create(bb, bl, qp, ValueRange{idx[0], hq, idx[2], d});
-        Value c = tensor::ExtractOp::create(bb, bl, kp, ValueRange{idx[0], hk, idx[3], d});
+        Value c = tensor::ExtractOp::create(bb, bl, kpt, ValueRange{idx[0], hk, d, idx[3]});
         return SmallVector<Value>{f.add(it[0], f.mul(a, c))};
       })[0];
       return FMath{nb, nl, elem}.mul(dot, scaleV);
@@ -212,10 +220,39 @@ Value SelectDecomposer::blockScores(Value p) {
   });
 }
 
+Value SelectDecomposer::rowStats(Value bs, Value bcand, int64_t which) {
+  // which = 0, 1: the row's first and last candidate (index); 2: its
+  // candidate mass.
+  Value nkbV = cb.value(NKB);
+  Type ty = which == 2 ? elem : b.getIndexType();
+  return cb.map({B, H, NQB}, ty, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+    IM m{nb, nl};
+    Value init = which == 0 ? nkbV : which == 1 ? m.c(-1) : FMath{nb, nl, elem}.c(0.0);
+    return loop(nb, nl, m.c(0), nkbV, {init},
+                [&](OpBuilder &bb, Location bl, Value c, ValueRange it) {
+      IM mm{bb, bl};
+      Value ok = tensor::ExtractOp::create(bb, bl, bcand, ValueRange{idx[0], idx[1], idx[2], c});
+      Value next;
+      if (which == 0)
+        next = mm.min(it[0], c);
+      else if (which == 1)
+        next = mm.max(it[0], c);
+      else
+        next = FMath{bb, bl, elem}.add(
+            it[0], tensor::ExtractOp::create(bb, bl, bs, ValueRange{idx[0], idx[1], idx[2], c}));
+      return SmallVector<Value>{mm.sel(ok, next, it[0])};
+    })[0];
+  });
+}
+
 Value SelectDecomposer::selection(Value bs, Value bcand) {
   Value nkbV = cb.value(NKB);
   bool topK = sel.getTopK() > 0;
   double threshold = topK ? 0.0 : sel.getThreshold().getValueAsDouble();
+  bool anyForced = sel.getForceFirst() || sel.getForceLast();
+  Value firstT = sel.getForceFirst() ? rowStats(bs, bcand, 0) : Value();
+  Value lastT = sel.getForceLast() ? rowStats(bs, bcand, 1) : Value();
+  Value totalT = topK ? Value() : rowStats(bs, bcand, 2);
   return cb.map({B, H, NQB, NKB}, b.getI1Type(), {}, {},
                 [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     IM m{nb, nl};
@@ -224,35 +261,29 @@ Value SelectDecomposer::selection(Value bs, Value bcand) {
       return tensor::ExtractOp::create(bb, bl, t, ValueRange{idx[0], idx[1], idx[2], c})
           .getResult();
     };
-    // Pass 1: the row's first and last candidates and its total mass.
-    ValueRange row = loop(nb, nl, m.c(0), nkbV, {nkbV, m.c(-1), f.c(0.0)},
-                          [&](OpBuilder &bb, Location bl, Value c, ValueRange it) {
-      IM mm{bb, bl};
-      Value ok = at(bb, bl, bcand, c);
-      Value mass = FMath{bb, bl, elem}.add(it[2], at(bb, bl, bs, c));
-      return SmallVector<Value>{mm.sel(ok, mm.min(it[0], c), it[0]),
-                                mm.sel(ok, mm.max(it[1], c), it[1]),
-                                mm.sel(ok, mass, it[2])};
-    });
-    Value first = row[0], last = row[1], total = row[2];
+    auto rowValue = [&](Value t) {
+      return tensor::ExtractOp::create(nb, nl, t, ValueRange{idx[0], idx[1], idx[2]}).getResult();
+    };
+    Value first = firstT ? rowValue(firstT) : Value();
+    Value last = lastT ? rowValue(lastT) : Value();
     auto forced = [&](IM &mm, Value c) {
       Value fc = mm.f();
-      if (sel.getForceFirst())
+      if (first)
         fc = mm.lor(fc, mm.eq(c, first));
-      if (sel.getForceLast())
+      if (last)
         fc = mm.lor(fc, mm.eq(c, last));
       return fc;
     };
     Value self = idx[3], mine = at(nb, nl, bs, self);
-    // Pass 2: forced blocks, and the candidates ranked ahead of this one
-    // (higher score, ties to the lower index) with their mass.
+    // Forced blocks, and the candidates ranked ahead of this one (higher
+    // score, ties to the lower index) with their mass.
     ValueRange ahead = loop(nb, nl, m.c(0), nkbV, {m.c(0), f.c(0.0), m.c(0), f.c(0.0)},
                             [&](OpBuilder &bb, Location bl, Value c, ValueRange it) {
       IM mm{bb, bl};
       FMath ff{bb, bl, elem};
       Value ok = at(bb, bl, bcand, c);
       Value v = at(bb, bl, bs, c);
-      Value isForced = mm.land(ok, forced(mm, c));
+      Value isForced = anyForced ? mm.land(ok, forced(mm, c)) : mm.f();
       Value better = arith::CmpFOp::create(bb, bl, arith::CmpFPredicate::OGT, v, mine);
       Value tie = mm.land(ff.oeq(v, mine), mm.lt(c, self));
       Value before = mm.land(mm.land(ok, mm.lor(better, tie)),
@@ -269,7 +300,7 @@ Value SelectDecomposer::selection(Value bs, Value bcand) {
     else
       chosen = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT,
                                      f.add(forcedMass, massAhead),
-                                     f.mul(f.c(threshold), total));
+                                     f.mul(f.c(threshold), rowValue(totalT)));
     Value ok = at(nb, nl, bcand, self);
     return m.land(ok, m.lor(forced(m, self), chosen));
   });
