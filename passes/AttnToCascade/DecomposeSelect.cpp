@@ -224,11 +224,13 @@ Value SelectDecomposer::rowStats(Value bs, Value bcand, int64_t which) {
   // which = 0, 1: the row's first and last candidate (index); 2: its
   // candidate mass.
   Value nkbV = cb.value(NKB);
-  Type ty = which == 2 ? elem : b.getIndexType();
+  // Block numbers as i32: every buffer of a GPU step has a storage type.
+  Type i32 = b.getI32Type();
+  Type ty = which == 2 ? elem : i32;
   return cb.map({B, H, NQB}, ty, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     IM m{nb, nl};
     Value init = which == 0 ? nkbV : which == 1 ? m.c(-1) : FMath{nb, nl, elem}.c(0.0);
-    return loop(nb, nl, m.c(0), nkbV, {init},
+    Value r = loop(nb, nl, m.c(0), nkbV, {init},
                 [&](OpBuilder &bb, Location bl, Value c, ValueRange it) {
       IM mm{bb, bl};
       Value ok = tensor::ExtractOp::create(bb, bl, bcand, ValueRange{idx[0], idx[1], idx[2], c});
@@ -242,6 +244,7 @@ Value SelectDecomposer::rowStats(Value bs, Value bcand, int64_t which) {
             it[0], tensor::ExtractOp::create(bb, bl, bs, ValueRange{idx[0], idx[1], idx[2], c}));
       return SmallVector<Value>{mm.sel(ok, next, it[0])};
     })[0];
+    return which == 2 ? r : arith::IndexCastOp::create(nb, nl, i32, r).getResult();
   });
 }
 
@@ -264,8 +267,8 @@ Value SelectDecomposer::selection(Value bs, Value bcand) {
     auto rowValue = [&](Value t) {
       return tensor::ExtractOp::create(nb, nl, t, ValueRange{idx[0], idx[1], idx[2]}).getResult();
     };
-    Value first = firstT ? rowValue(firstT) : Value();
-    Value last = lastT ? rowValue(lastT) : Value();
+    Value first = firstT ? m.load(firstT, {idx[0], idx[1], idx[2]}) : Value();
+    Value last = lastT ? m.load(lastT, {idx[0], idx[1], idx[2]}) : Value();
     auto forced = [&](IM &mm, Value c) {
       Value fc = mm.f();
       if (first)
