@@ -363,9 +363,28 @@ std::optional<TV> ModuleBuilder::emit(OpBuilder &eb, const Expr &e, const Scope 
                                       toFloat(eb, l, *y)),
                 Kind::Bool};
     }
+    bool bitwise = op == "&" || op == "|" || op == "<<" || op == ">>";
+    if (bitwise && !ints) {
+      error(e.loc) << "bitwise '" << op << "' needs integers (index variables, dims, integer "
+                   << "inputs, whole numbers), but its " << (x->k == Kind::Int ? "right" : "left")
+                   << " operand is a float";
+      return std::nullopt;
+    }
     if (ints && op != "/" && op != "^") {
       Value r;
-      if (op == "+") r = arith::AddIOp::create(eb, l, x->v, y->v);
+      if (op == "&") r = arith::AndIOp::create(eb, l, x->v, y->v);
+      else if (op == "|") r = arith::OrIOp::create(eb, l, x->v, y->v);
+      else if (op == "<<" || op == ">>") {
+        // Counts outside [0, 63] are clamped (docs/semantics.md): a shift by
+        // the width or more is poison in LLVM.
+        Type t = x->v.getType();
+        Value n = arith::MinSIOp::create(
+            eb, l, arith::MaxSIOp::create(eb, l, y->v, arith::ConstantOp::create(eb, l, eb.getZeroAttr(t))),
+            arith::ConstantOp::create(eb, l, eb.getIntegerAttr(t, 63)));
+        r = op == "<<" ? arith::ShLIOp::create(eb, l, x->v, n).getResult()
+                       : arith::ShRSIOp::create(eb, l, x->v, n).getResult();
+      }
+      else if (op == "+") r = arith::AddIOp::create(eb, l, x->v, y->v);
       else if (op == "-") r = arith::SubIOp::create(eb, l, x->v, y->v);
       else if (op == "*") r = arith::MulIOp::create(eb, l, x->v, y->v);
       else if (op == "//" || op == "%") {
@@ -456,6 +475,16 @@ std::optional<TV> ModuleBuilder::emit(OpBuilder &eb, const Expr &e, const Scope 
     }
     if (fn == "min" || fn == "max")
       return std::nullopt;
+    if (fn == "xor") {
+      if (!arity(2))
+        return std::nullopt;
+      if (a[0].k != Kind::Int || a[1].k != Kind::Int) {
+        error(e.loc) << "'xor' needs integers (index variables, dims, integer inputs, whole "
+                        "numbers); '^' is the power";
+        return std::nullopt;
+      }
+      return TV{arith::XOrIOp::create(eb, l, a[0].v, a[1].v), Kind::Int};
+    }
     if ((fn == "pow" || fn == "softcap") && !arity(2))
       return std::nullopt;
     if (fn != "pow" && fn != "softcap" && !arity(1))

@@ -108,14 +108,14 @@ private:
       return lexNumber(start, l, c0);
 
     // Two-character operators first so that `//` is not two divisions.
-    static const char *const twoChar[] = {"//", "==", "!=", "<=", ">=", "&&", "||"};
+    static const char *const twoChar[] = {"//", "==", "!=", "<=", ">=", "&&", "||", "<<", ">>"};
     for (const char *op : twoChar)
       if (c == op[0] && peek(1) == op[1]) {
         advance();
         advance();
         return make(Kind::Punct, start, l, c0);
       }
-    if (llvm::StringRef("()[]{},:=+-*/%^!<>").contains(c)) {
+    if (llvm::StringRef("()[]{},:=+-*/%^!<>&|").contains(c)) {
       if (c == '(' || c == '[')
         ++nesting;
       else if ((c == ')' || c == ']') && nesting > 0)
@@ -125,10 +125,7 @@ private:
     }
     advance();
     Token t = make(Kind::Error, start, l, c0);
-    if (c == '&' || c == '|')
-      t.message = std::string("unexpected character '") + c + "'; did you mean '" + c + c +
-                  "'?";
-    else if (c == '.')
+    if (c == '.')
       t.message = "unexpected character '.'; numbers start with a digit (0.5, not .5)";
     else
       t.message = "unexpected character " + t.describe();

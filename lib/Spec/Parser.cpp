@@ -206,6 +206,9 @@ private:
   Parsed parseOr();
   Parsed parseAnd();
   Parsed parseComparison();
+  Parsed parseBitOr();
+  Parsed parseBitAnd();
+  Parsed parseShift();
   Parsed parseAdditive();
   Parsed parseMultiplicative();
   Parsed parseUnary();
@@ -674,12 +677,12 @@ Parsed Parser::parseAnd() {
 }
 
 Parsed Parser::parseComparison() {
-  Parsed lhs = parseAdditive();
+  Parsed lhs = parseBitOr();
   if (!lhs || !isComparison(tok()))
     return lhs;
   Token op = tok();
   consume();
-  Parsed rhs = parseAdditive();
+  Parsed rhs = parseBitOr();
   if (!rhs)
     return {};
   // `a < b < c` reads like a range test but would compare a boolean with c.
@@ -688,6 +691,47 @@ Parsed Parser::parseComparison() {
     return {};
   }
   return makeBinary(op, std::move(lhs), std::move(rhs));
+}
+
+// Bitwise operators bind tighter than comparisons, as in Python (where
+// FlexAttention's mask_mods come from): `i & 7 == 0` is `(i & 7) == 0`.
+Parsed Parser::parseBitOr() {
+  Parsed lhs = parseBitAnd();
+  while (lhs && tok().isPunct("|")) {
+    Token op = tok();
+    consume();
+    Parsed rhs = parseBitAnd();
+    if (!rhs)
+      return {};
+    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
+  }
+  return lhs;
+}
+
+Parsed Parser::parseBitAnd() {
+  Parsed lhs = parseShift();
+  while (lhs && tok().isPunct("&")) {
+    Token op = tok();
+    consume();
+    Parsed rhs = parseShift();
+    if (!rhs)
+      return {};
+    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
+  }
+  return lhs;
+}
+
+Parsed Parser::parseShift() {
+  Parsed lhs = parseAdditive();
+  while (lhs && (tok().isPunct("<<") || tok().isPunct(">>"))) {
+    Token op = tok();
+    consume();
+    Parsed rhs = parseAdditive();
+    if (!rhs)
+      return {};
+    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
+  }
+  return lhs;
 }
 
 Parsed Parser::parseAdditive() {

@@ -24,6 +24,9 @@ enum Prec : int {
   PrecOr = 1,
   PrecAnd,
   PrecCompare,
+  PrecBitOr,
+  PrecBitAnd,
+  PrecShift,
   PrecAdd,
   PrecMul,
   PrecUnary,
@@ -38,6 +41,12 @@ int binaryPrec(llvm::StringRef op) {
     return PrecAnd;
   if (op == "==" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=")
     return PrecCompare;
+  if (op == "|")
+    return PrecBitOr;
+  if (op == "&")
+    return PrecBitAnd;
+  if (op == "<<" || op == ">>")
+    return PrecShift;
   if (op == "+" || op == "-")
     return PrecAdd;
   if (op == "*" || op == "/" || op == "//" || op == "%")
@@ -125,9 +134,10 @@ void print(const Expr *e, std::string &out) {
       lp = l && precOf(*l) < PrecPrimary;
       rp = r && precOf(*r) < PrecUnary;
     } else if (p == PrecCompare) {
-      // Comparisons do not chain.
-      lp = l && precOf(*l) <= PrecCompare;
-      rp = r && precOf(*r) <= PrecCompare;
+      // Comparisons do not chain; bitwise operands get parentheses too,
+      // since C binds `==` tighter than `&` and Python the other way.
+      lp = l && precOf(*l) < PrecAdd;
+      rp = r && precOf(*r) < PrecAdd;
     } else {
       // Left associative.
       lp = l && precOf(*l) < p;

@@ -200,8 +200,9 @@ std::optional<Ty> Checker::checkExpr(const Expr &e, const Scope &scope) {
     const std::string &op = e.name;
     bool logical = op == "&&" || op == "||";
     bool cmp = isComparisonOp(op);
+    bool bitwise = op == "&" || op == "|" || op == "<<" || op == ">>";
     bool arith = op == "+" || op == "-" || op == "*" || op == "/" || op == "//" ||
-                 op == "%" || op == "^";
+                 op == "%" || op == "^" || bitwise;
     if (!logical && !cmp && !arith) {
       fail(e.loc, "unknown operator '" + op + "'");
       return std::nullopt;
@@ -214,6 +215,10 @@ std::optional<Ty> Checker::checkExpr(const Expr &e, const Scope &scope) {
       if (logical)
         fail(e.loc, "'" + op + "' needs conditions, but its " + which +
                         " operand is a number; compare it (e.g. x != 0)");
+      else if (bitwise)
+        fail(e.loc, "bitwise '" + op + "' works on integers, but its " + which +
+                        " operand is a condition; combine conditions with '" +
+                        (op == "|" ? "||" : "&&") + "'");
       else if (cmp)
         fail(e.loc, "'" + op + "' compares numbers, but its " + which +
                         " operand is a condition; combine conditions with '&&' and '||'");

@@ -168,7 +168,7 @@ const FunctionInfo functions[] = {
     {"sqrt", 1}, {"floor", 1}, {"elu", 1},  {"silu", 1},    {"sign", 1},    {"softplus", 1},
     {"sin", 1},  {"cos", 1},  {"tan", 1},   {"erf", 1},     {"gelu", 1},    {"log2", 1},
     {"exp2", 1},
-    {"min", 2},  {"max", 2},  {"pow", 2},   {"softcap", 2}, {"select", 3},
+    {"min", 2},  {"max", 2},  {"pow", 2},   {"softcap", 2}, {"select", 3}, {"xor", 2},
 };
 } // namespace
 

@@ -185,6 +185,10 @@ private:
       return range(m.min(x.lo, y.lo), m.min(x.hi, y.hi));
     if (isa<arith::MaxSIOp>(o))
       return range(m.max(x.lo, y.lo), m.max(x.hi, y.hi));
+    // x & c with c >= 0 keeps only bits of c: in [0, c] whatever x's sign.
+    if (isa<arith::AndIOp>(o))
+      if (int64_t c = std::max(positiveConstant(o.getOperand(0)), positiveConstant(o.getOperand(1))))
+        return range(m.c(0), m.c(c));
     int64_t c = positiveConstant(o.getOperand(1));
     if (!c)
       return {};

@@ -259,6 +259,14 @@ def peaked_qkv(rng, d, hk="H", amp=2.0, span=64):
     return x
 
 
+def ref_morton(x, d):
+    t = np.arange(d["L"])
+    col = sum(((t >> (2 * b)) & 1) << b for b in range(4))  # even bits
+    row = sum(((t >> (2 * b + 1)) & 1) << b for b in range(4))  # odd bits
+    keep = (np.abs(col[:, None] - col[None, :]) <= 2) & (np.abs(row[:, None] - row[None, :]) <= 2)
+    return R.attention(x["q"], x["k"], x["v"], keep=keep)
+
+
 def ref_estimated_block_sparse(x, d):
     L = d["L"]
     causal_k = R.causal_keep(L, L)
@@ -438,6 +446,8 @@ CASES = [
     ("12_block_list.attn",
      [block_dims(2, 2, 37, 70, 16), block_dims(1, 3, 50, 33, 8), block_dims(1, 1, 16, 129, 32)],
      block_list_inputs, ref_block_list),
+    ("07_neighborhood_2d_morton.attn",
+     [dict(B=1, H=2, L=256, D=16), dict(B=2, H=1, L=256, D=8)], qkv_self, ref_morton),
     ("13_estimated_block_sparse.attn",
      [dict(B=1, H=2, L=600, D=16), dict(B=2, H=1, L=385, D=32), dict(B=1, H=1, L=130, D=8)],
      peaked_qkv, ref_estimated_block_sparse),

@@ -222,6 +222,12 @@ TEST(SpecParser, Precedence) {
             "(* ([] x i (+ j 1)) (call select (< i j) 1 0))");
   EXPECT_EQ(parseToSexpr("min(max(s, 0), 1)"), "(call min (call max s 0) 1)");
   EXPECT_EQ(parseToSexpr("f()"), "(call f)");
+  // Bitwise operators as in Python: below comparisons' operands, | < & < shifts < +.
+  EXPECT_EQ(parseToSexpr("i & 7 == j & 7"), "(== (& i 7) (& j 7))");
+  EXPECT_EQ(parseToSexpr("a | b & c"), "(| a (& b c))");
+  EXPECT_EQ(parseToSexpr("a & b >> 1 + c"), "(& a (>> b (+ 1 c)))");
+  EXPECT_EQ(parseToSexpr("a << 1 << 2"), "(<< (<< a 1) 2)");
+  EXPECT_EQ(parseToSexpr("i & 1 == 0 && j | 2 > 3"), "(&& (== (& i 1) 0) (> (| j 2) 3))");
 }
 
 TEST(SpecParser, Numbers) {
@@ -262,8 +268,8 @@ TEST(SpecParser, Numbers) {
 TEST(SpecParser, ExpressionSyntaxErrors) {
   EXPECT_EQ(exprError("i < j < k"),
             "e:1:7: error: comparisons cannot be chained; combine them with '&&' (a < b && b < c)");
-  EXPECT_EQ(exprError("i & j"), "e:1:3: error: unexpected character '&'; did you mean '&&'?");
-  EXPECT_EQ(exprError("i | j"), "e:1:3: error: unexpected character '|'; did you mean '||'?");
+  EXPECT_EQ(exprError("i & "), "e:1:5: error: expected an expression, got end of file");
+  EXPECT_EQ(exprError("i <<< j"), "e:1:5: error: expected an expression, got '<'");
   EXPECT_EQ(exprError("i = j"), "e:1:3: error: unexpected '=' after the expression; did you "
                                 "mean '=='?");
   EXPECT_EQ(exprError("s @ 2"), "e:1:3: error: unexpected character '@'");
@@ -319,6 +325,11 @@ TEST(SpecParser, PrintExprUsesMinimalParentheses) {
       {"2.0 * 1e-5 + 1e20 + inf", "2.0 * 1e-5 + 1e20 + inf"},
       {"0.1 + 1.5e-7", "0.1 + 1.5e-7"},
       {"select(i <= j, s, -inf)", "select(i <= j, s, -inf)"},
+      {"i & 7 == j & 7", "(i & 7) == (j & 7)"},
+      {"(a | b) & c", "(a | b) & c"},
+      {"a | (b << 2)", "a | b << 2"},
+      {"(a + 1) >> 2", "a + 1 >> 2"},
+      {"a << (b | c)", "a << (b | c)"},
   };
   for (const Case &c : cases) {
     auto e = parseExpr(c.in, SourceLoc{"e", 1, 1});

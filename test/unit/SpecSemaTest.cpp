@@ -122,7 +122,7 @@ TEST(SpecSema, AttentionOperands) {
 TEST(SpecSema, Carriers) {
   EXPECT_EQ(clauseError("  carrier casual\n"),
             "t.attn:7:11: error: unknown carrier 'casual'; expected one of causal, window, "
-            "document, prefix, neighborhood, block_list; did you mean 'causal'?");
+            "document, prefix, neighborhood, block_list, block_select; did you mean 'causal'?");
   EXPECT_EQ(clauseError("  carrier window(lft=3)\n"),
             "t.attn:7:18: error: unknown key 'lft' for carrier 'window'; expected one of left, "
             "right, sinks, align; did you mean 'left'?");
@@ -292,12 +292,12 @@ TEST(SpecSema, FunctionsAndArity) {
             "t.attn:7:9: error: unknown function 'expp'; expected one of exp, log, tanh, "
             "sigmoid, relu, abs, sqrt, floor, elu, silu, sign, softplus, sin, cos, tan, erf, gelu, "
             "log2, exp2, min, max, pow, softcap, "
-            "select; did you mean 'exp'?");
+            "select, xor; did you mean 'exp'?");
   EXPECT_EQ(clauseError("  score s + doc(i)\n", "input doc : [L]\n"),
             "t.attn:8:13: error: unknown function 'doc'; expected one of exp, log, tanh, "
             "sigmoid, relu, abs, sqrt, floor, elu, silu, sign, softplus, sin, cos, tan, erf, gelu, "
             "log2, exp2, min, max, pow, softcap, "
-            "select; 'doc' is an input: index it with [ ]");
+            "select, xor; 'doc' is an input: index it with [ ]");
   // The transcendental functions take one argument.
   for (const char *fn : {"sin", "cos", "tan", "erf", "gelu", "log2", "exp2"})
     EXPECT_EQ(clauseError(std::string("  score ") + fn + "(s, s)\n"),
@@ -322,6 +322,9 @@ TEST(SpecSema, ConditionsAndNumbers) {
   EXPECT_EQ(clauseError("  score s * (i < j)\n"),
             "t.attn:7:11: error: arithmetic '*' needs numbers, but its right operand is a "
             "condition; use select(cond, a, b)");
+  EXPECT_EQ(clauseError("  mask (i < j) & 1 == 0\n"),
+            "t.attn:7:16: error: bitwise '&' works on integers, but its left operand is a "
+            "condition; combine conditions with '&&'");
   EXPECT_EQ(clauseError("  mask -(i < j)\n"),
             "t.attn:7:8: error: '-' needs a number, but its operand is a condition; use '!' to "
             "negate a condition");
