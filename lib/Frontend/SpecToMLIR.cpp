@@ -139,6 +139,21 @@ private:
   Location loc(const SourceLoc &l) {
     return FileLineColLoc::get(&ctx, l.file, l.line, l.col);
   }
+  /// Extent `d` of input table `t` for a region body: a constant when static,
+  /// else a tensor.dim beside the table's definition (a region may read the
+  /// dims of its extras from above; the GPU kernel takes them as arguments).
+  Value tableExtent(OpBuilder &eb, Location l, Value t, unsigned d) {
+    auto ty = cast<RankedTensorType>(t.getType());
+    if (!ty.isDynamicDim(d))
+      return arith::ConstantIndexOp::create(eb, l, ty.getDimSize(d));
+    OpBuilder ob(t.getContext());
+    if (auto arg = dyn_cast<BlockArgument>(t))
+      ob.setInsertionPointToStart(arg.getOwner());
+    else
+      ob.setInsertionPointAfter(t.getDefiningOp());
+    return tensor::DimOp::create(ob, l, t, d);
+  }
+
   InFlightDiagnostic error(const SourceLoc &l) {
     failedFlag = true;
     return emitError(loc(l));
@@ -307,10 +322,30 @@ std::optional<TV> ModuleBuilder::emit(OpBuilder &eb, const Expr &e, const Scope 
       if (!x)
         return std::nullopt;
       if (x->k != Kind::Int) {
-        error(a->loc) << "subscripts of '" << e.name << "' must be integers";
+        auto diag = error(a->loc);
+        diag << "subscripts of '" << e.name << "' must be integers";
+        // Where a float subscript most often comes from: a table whose type
+        // was inferred as float because a score line reads it.
+        std::string table;
+        forEachName(a, [&](const Expr &x) {
+          if (auto it = inputDecls.find(x.name); table.empty() && x.kind == Expr::Kind::Index &&
+                                                 it != inputDecls.end() && it->second->dtype.empty() &&
+                                                 !integerInputs.lookup(x.name))
+            table = x.name;
+        });
+        if (!table.empty())
+          diag << "; '" << table << "' is a float input because a score line, let or output reads "
+               << "it (inputs read only by mask lines and carriers are integers): declare it `input "
+               << table << " : [...] i32`";
         return std::nullopt;
       }
-      idx.push_back(x->v);
+      // Out-of-range subscripts are clamped to the table's edge
+      // (docs/semantics.md): no backend reads out of bounds, and a relative
+      // position table extends its edge values, as T5's clipped buckets do.
+      Value last = arith::SubIOp::create(eb, l, tableExtent(eb, l, t, idx.size()),
+                                         arith::ConstantIndexOp::create(eb, l, 1));
+      Value lo = arith::MaxSIOp::create(eb, l, x->v, arith::ConstantIndexOp::create(eb, l, 0));
+      idx.push_back(arith::MinSIOp::create(eb, l, lo, last));
     }
     Value v = tensor::ExtractOp::create(eb, l, t, idx);
     if (v.getType().isInteger(32))
@@ -930,8 +965,9 @@ llvm::StringMap<bool> attnc::inferIntegerInputs(const Spec &spec) {
   for (const OutputDecl &o : spec.outputs) mark(elsewhere, o.expr);
   llvm::StringMap<bool> result;
   for (const InputDecl &in : spec.inputs)
-    result[in.name] = carrierArgs.count(in.name) ||
-                      (inMask.count(in.name) && !elsewhere.count(in.name));
+    result[in.name] = !in.dtype.empty() ? in.dtype == "i32"
+                                        : carrierArgs.count(in.name) ||
+                                              (inMask.count(in.name) && !elsewhere.count(in.name));
   return result;
 }
 

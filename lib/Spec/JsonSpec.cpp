@@ -544,9 +544,13 @@ bool JsonReader::read(const Json &root, Spec &spec) {
 
 bool JsonReader::readInput(const Json &j, const std::string &ptr, InputDecl &in) {
   if (!expectObject(j, ptr, "an input {\"name\", \"shape\"}") ||
-      !checkKeys(j, ptr, {"name", "shape"}, "an input") ||
-      !getString(j, ptr, "name", in.name, true, &in.loc))
+      !checkKeys(j, ptr, {"name", "shape", "dtype"}, "an input") ||
+      !getString(j, ptr, "name", in.name, true, &in.loc) ||
+      !getString(j, ptr, "dtype", in.dtype, false, &in.dtypeLoc))
     return false;
+  if (!in.dtype.empty() && in.dtype != "i32" && in.dtype != "float")
+    return fail(ptr + "/dtype", "an input's dtype must be \"i32\" (an integer table) or "
+                                "\"float\", got \"" + in.dtype + "\"");
   if (!j.contains("shape"))
     return fail(ptr, "missing key 'shape'");
   const Json &shape = j["shape"];
@@ -788,7 +792,10 @@ std::string attnc::spec::printSpecJson(const Spec &spec) {
       Json shape = Json::array();
       for (const std::string &d : in.shape)
         shape.push_back(writeShapeEntry(d));
-      inputs.push_back(Json{{"name", in.name}, {"shape", shape}});
+      Json entry{{"name", in.name}, {"shape", shape}};
+      if (!in.dtype.empty())
+        entry["dtype"] = in.dtype;
+      inputs.push_back(std::move(entry));
     }
     root["inputs"] = inputs;
     Json lets = Json::array();

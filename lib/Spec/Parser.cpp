@@ -321,6 +321,16 @@ bool Parser::parseInput(Spec &spec) {
     }
     return failUnclosed(open, "]", "',' or ']' in the shape");
   }
+  // An optional element type: `input off : [L] i32`.
+  if (tok().is(TK::Ident)) {
+    const Token &t = tok();
+    if (t.text != "i32" && t.text != "float")
+      return failAt(t, "expected end of line or an element type (i32 for an integer table, "
+                       "float) after the input shape, got " + t.describe());
+    in.dtype = t.text.str();
+    in.dtypeLoc = loc(t);
+    consume();
+  }
   spec.inputs.push_back(std::move(in));
   return expectEndOfStatement("the input shape");
 }

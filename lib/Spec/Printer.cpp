@@ -201,7 +201,8 @@ std::string attnc::spec::printSpec(const Spec &spec) {
   if (!spec.dims.empty())
     out += "dims " + joinNames(spec.dims) + "\n";
   for (const InputDecl &in : spec.inputs)
-    out += "input " + in.name + " : [" + joinNames(in.shape) + "]\n";
+    out += "input " + in.name + " : [" + joinNames(in.shape) + "]" +
+           (in.dtype.empty() ? "" : " " + in.dtype) + "\n";
   for (const LetDecl &let : spec.lets) {
     out += "let " + let.name + " = " + let.fn + "(" + let.source;
     if (let.expr)

@@ -435,8 +435,20 @@ bool Checker::checkOperands(const AttentionDecl &a) {
       ok = fail(l, "the " + std::string(op.role) + " of attention '" + a.name + "', '" +
                        op.name + "', has rank " + std::to_string(r) +
                        "; q, k and v must be rank-4 [B, H, L, D] tensors");
+    } else if (auto it = inputs.find(op.name); it != inputs.end() && it->second->dtype == "i32") {
+      ok = fail(l, "the " + std::string(op.role) + " of attention '" + a.name + "', '" + op.name +
+                       "', is declared i32 (at " + it->second->dtypeLoc.str() +
+                       "); q, k and v are float tensors");
     }
   }
+  // Carrier tables (seqlens, offsets, indices) are integers.
+  for (const CarrierDecl &c : a.carriers)
+    for (const Arg &arg : c.args)
+      if (arg.kind == Arg::Kind::Word)
+        if (auto it = inputs.find(arg.word); it != inputs.end() && it->second->dtype == "float")
+          ok = fail(arg.loc, "carrier '" + c.kind + "' reads '" + arg.word + "' as an integer "
+                             "table, but it is declared float (at " +
+                             it->second->dtypeLoc.str() + ")");
   return ok;
 }
 

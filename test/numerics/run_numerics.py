@@ -259,6 +259,24 @@ def peaked_qkv(rng, d, hk="H", amp=2.0, span=64):
     return x
 
 
+def position_ids_inputs(rng, d):
+    x = qkv_self(rng, d)
+    L = d["L"]
+    # Two packed sequences with restarting positions, one shifted: offsets exceed R // 2.
+    cut = L // 3
+    x["pos"] = np.concatenate([np.arange(cut), 5 + np.arange(L - cut)]).astype(np.int32)
+    x["rel"] = rng.standard_normal((d["H"], d["R"]))
+    return x
+
+
+def ref_position_ids(x, d):
+    pos, rel, nr = x["pos"].astype(np.int64), x["rel"], d["R"]
+    off = np.clip(pos[:, None] - pos[None, :] + nr // 2, 0, nr - 1)
+    bias = rel[:, off]  # [H, L, L]
+    return R.attention(x["q"], x["k"], x["v"], keep=R.causal_keep(d["L"], d["L"]),
+                       scores=[lambda s, b, h, i, j: s + bias[h, i, j]])
+
+
 def ref_morton(x, d):
     t = np.arange(d["L"])
     col = sum(((t >> (2 * b)) & 1) << b for b in range(4))  # even bits
@@ -446,6 +464,9 @@ CASES = [
     ("12_block_list.attn",
      [block_dims(2, 2, 37, 70, 16), block_dims(1, 3, 50, 33, 8), block_dims(1, 1, 16, 129, 32)],
      block_list_inputs, ref_block_list),
+    ("05_position_ids_bias.attn",
+     [dict(B=1, H=2, L=60, D=16, R=9), dict(B=2, H=3, L=33, D=8, R=15)],
+     position_ids_inputs, ref_position_ids),
     ("07_neighborhood_2d_morton.attn",
      [dict(B=1, H=2, L=256, D=16), dict(B=2, H=1, L=256, D=8)], qkv_self, ref_morton),
     ("13_estimated_block_sparse.attn",

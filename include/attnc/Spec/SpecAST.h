@@ -89,6 +89,10 @@ struct Expr {
 struct InputDecl {
   std::string name;
   std::vector<std::string> shape;  // dim names or decimal literals
+  /// "i32" (an integer table), "float" (the run's float type), or "" when
+  /// inferred from use (docs/semantics.md, input types).
+  std::string dtype;
+  SourceLoc dtypeLoc;
   SourceLoc loc;
   std::vector<SourceLoc> shapeLocs;  // one per shape entry (may be empty)
 };
