@@ -188,6 +188,7 @@ private:
   }
 
   bool parseArgList(std::vector<Arg> &args);
+  bool parseLetCall(Spec &spec, LetDecl &let);
   bool parseArg(Arg &arg);
   bool parseValue(Arg &arg, bool allowList);
 
@@ -339,7 +340,14 @@ bool Parser::parseLet(Spec &spec) {
   LetDecl let;
   if (!expectIdent(let.name, "a name after 'let'", &let.loc) ||
       !expectPunct("=", "after the let name (let NAME = FN(TENSOR, ...))") ||
-      !expectIdent(let.fn, "a transform (" + joinNames(familyNames(letFamilies())) + ")",
+      !parseLetCall(spec, let))
+    return false;
+  spec.lets.push_back(std::move(let));
+  return expectEndOfStatement("the let statement");
+}
+
+bool Parser::parseLetCall(Spec &spec, LetDecl &let) {
+  if (!expectIdent(let.fn, "a transform (" + joinNames(familyNames(letFamilies())) + ")",
                    &let.fnLoc))
     return false;
   if (!findFamily(letFamilies(), let.fn)) {
@@ -351,8 +359,20 @@ bool Parser::parseLet(Spec &spec) {
   if (!expectPunct("(", "after '" + let.fn + "'"))
     return false;
   OpenScope scope(*this, open);
-  if (!expectIdent(let.source, "the tensor to transform", &let.sourceLoc))
+  if (tok().is(TK::Ident) && peekTok().isPunct("(")) {
+    // A nested transform, `l2norm(rope(q0, theta=10000))`: an implicit let
+    // named NAME__FN, declared just before this one.
+    LetDecl inner;
+    inner.loc = loc(tok());
+    inner.name = let.name + "__" + tok().text.str();
+    if (!parseLetCall(spec, inner))
+      return false;
+    let.source = inner.name;
+    let.sourceLoc = inner.fnLoc;
+    spec.lets.push_back(std::move(inner));
+  } else if (!expectIdent(let.source, "the tensor to transform", &let.sourceLoc)) {
     return false;
+  }
   if (let.fn == "map") {
     // map's second argument is an expression, not a keyword argument.
     if (!tok().isPunct(","))
@@ -368,20 +388,19 @@ bool Parser::parseLet(Spec &spec) {
     if (!tok().isPunct(")"))
       return failUnclosed(open, ")", "')' after map's expression");
     consume();
-  } else {
-    while (tok().isPunct(",")) {
-      consume();
-      Arg a;
-      if (!parseArg(a))
-        return false;
-      let.args.push_back(std::move(a));
-    }
-    if (!tok().isPunct(")"))
-      return failUnclosed(open, ")", "',' or ')' in the arguments of '" + let.fn + "'");
-    consume();
+    return true;
   }
-  spec.lets.push_back(std::move(let));
-  return expectEndOfStatement("the let statement");
+  while (tok().isPunct(",")) {
+    consume();
+    Arg a;
+    if (!parseArg(a))
+      return false;
+    let.args.push_back(std::move(a));
+  }
+  if (!tok().isPunct(")"))
+    return failUnclosed(open, ")", "',' or ')' in the arguments of '" + let.fn + "'");
+  consume();
+  return true;
 }
 
 bool Parser::parseAttention(Spec &spec) {

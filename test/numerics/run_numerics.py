@@ -277,6 +277,11 @@ def ref_position_ids(x, d):
                        scores=[lambda s, b, h, i, j: s + bias[h, i, j]])
 
 
+def ref_qk_norm_rope(x, d):
+    q, k = R.rope(R.rmsnorm(x["q"])), R.rope(R.rmsnorm(x["k"]))
+    return R.attention(q, k, x["v"], keep=R.causal_keep(d["L"], d["L"]))
+
+
 def ref_morton(x, d):
     t = np.arange(d["L"])
     col = sum(((t >> (2 * b)) & 1) << b for b in range(4))  # even bits
@@ -467,6 +472,7 @@ CASES = [
     ("05_position_ids_bias.attn",
      [dict(B=1, H=2, L=60, D=16, R=9), dict(B=2, H=3, L=33, D=8, R=15)],
      position_ids_inputs, ref_position_ids),
+    ("05_qk_norm_rope.attn", S_SELF, qkv_self, ref_qk_norm_rope),
     ("07_neighborhood_2d_morton.attn",
      [dict(B=1, H=2, L=256, D=16), dict(B=2, H=1, L=256, D=8)], qkv_self, ref_morton),
     ("13_estimated_block_sparse.attn",

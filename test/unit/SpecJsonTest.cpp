@@ -258,8 +258,11 @@ TEST(SpecJsonErrors, UnknownKeys) {
             "t.json:/attentions/0/schedule/split:5:73: error: unknown key 'split' in a schedule; "
             "expected one of split_kv");
   EXPECT_EQ(jsonError(R"({"variant": "t", "inputs": [{"name": "q", "shape": ["B"], "dtype": "f32"}]})"),
-            "t.json:/inputs/0/dtype:1:59: error: unknown key 'dtype' in an input; expected one "
-            "of name, shape");
+            "t.json:/inputs/0/dtype:1:68: error: an input's dtype must be \"i32\" (an integer "
+            "table) or \"float\", got \"f32\"");
+  EXPECT_EQ(jsonError(R"({"variant": "t", "inputs": [{"name": "q", "shape": ["B"], "type": "i32"}]})"),
+            "t.json:/inputs/0/type:1:59: error: unknown key 'type' in an input; expected one "
+            "of name, shape, dtype; did you mean 'dtype'?");
   // Keys of carriers, links and anchors go through the same checks as text.
   EXPECT_EQ(jsonError(jsonWith(", \"carrier\": [{\"kind\": \"window\", \"lft\": 3}]")),
             "t.json:/attentions/0/carrier/0/lft:5:91: error: unknown key 'lft' for carrier "

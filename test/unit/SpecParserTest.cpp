@@ -288,6 +288,24 @@ TEST(SpecParser, ExpressionSyntaxErrors) {
   EXPECT_EQ(exprError("s\x01"), "e:1:2: error: unexpected character '\\x01'");
 }
 
+TEST(SpecParser, NestedLetsBecomeImplicitLets) {
+  auto spec = parseSpecText("variant n\ndims B, H, L, D\ninput q : [B, H, L, D]\n"
+                        "let qr = rope(rmsnorm(map(q, x * 2), eps=1e-5), theta=500)\n",
+                        "n.attn");
+  ASSERT_TRUE(!!spec) << llvm::toString(spec.takeError());
+  ASSERT_EQ(spec->lets.size(), 3u);
+  EXPECT_EQ(spec->lets[0].name, "qr__rmsnorm__map");
+  EXPECT_EQ(spec->lets[0].fn, "map");
+  EXPECT_EQ(spec->lets[0].source, "q");
+  EXPECT_EQ(spec->lets[1].name, "qr__rmsnorm");
+  EXPECT_EQ(spec->lets[1].source, "qr__rmsnorm__map");
+  ASSERT_EQ(spec->lets[1].args.size(), 1u);
+  EXPECT_EQ(spec->lets[1].args[0].key, "eps");
+  EXPECT_EQ(spec->lets[2].name, "qr");
+  EXPECT_EQ(spec->lets[2].source, "qr__rmsnorm");
+  EXPECT_EQ(spec->lets[2].args[0].key, "theta");
+}
+
 TEST(SpecParser, ExprLocationsAreOffsetByStart) {
   auto e = parseExpr("s + bad(", SourceLoc{"f.json:/x", 1, 1});
   ASSERT_FALSE(e);
