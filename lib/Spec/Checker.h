@@ -54,6 +54,11 @@ private:
     diags.error(l, msg);
     return false;
   }
+  void warn(const SourceLoc &l, const llvm::Twine &msg) { diags.warning(l, msg); }
+  /// The name of the sequence dim (axis 2) of tensor NAME, through lets; ""
+  /// when it is not a declared dim.
+  std::string seqDimOf(std::string name) const;
+  void warnAlignment(const AttentionDecl &a);
   /// Marks NAME's declaration as failed, unless an earlier one of the same
   /// name succeeded (a duplicate does not spoil the original).
   void poison(const std::string &name) {

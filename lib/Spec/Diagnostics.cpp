@@ -48,7 +48,7 @@ void DiagnosticSink::report(llvm::SourceMgr::DiagKind kind, const SourceLoc &l,
                             const llvm::Twine &msg) {
   if (kind == llvm::SourceMgr::DK_Error)
     ++errors;
-  llvm::raw_string_ostream os(printed);
+  llvm::raw_string_ostream os(kind == llvm::SourceMgr::DK_Warning ? warnings : printed);
   std::string line;
   if (l.line == 0 || !quotedLine(l, line)) {
     // Nothing to quote. SMDiagnostic prints a (blank) source line for every

@@ -31,6 +31,7 @@
 #include "llvm/Support/SourceMgr.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace attnc::spec::detail {
@@ -54,6 +55,12 @@ public:
   void note(const SourceLoc &l, const llvm::Twine &msg) {
     report(llvm::SourceMgr::DK_Note, l, msg);
   }
+  /// Kept apart from errors: a spec with warnings only is valid.
+  void warning(const SourceLoc &l, const llvm::Twine &msg) {
+    report(llvm::SourceMgr::DK_Warning, l, msg);
+  }
+  /// The warnings so far, rendered; the sink keeps none afterwards.
+  std::string takeWarnings() { return std::exchange(warnings, std::string()); }
   /// Appends the diagnostics that another sink returned as ERR.
   void append(llvm::Error err);
 
@@ -72,7 +79,7 @@ private:
   std::string file;
   unsigned firstLine = 1, firstCol = 1;
   bool pointerFiles = false, hasSource = false;
-  std::string printed;
+  std::string printed, warnings;
   unsigned errors = 0;
   llvm::SourceMgr sm; // only so that SMDiagnostic has one to point at
 };

@@ -327,6 +327,39 @@ bool Checker::checkNeighborhood(const CarrierDecl &c) {
   return true;
 }
 
+std::string Checker::seqDimOf(std::string name) const {
+  for (size_t hops = 0; hops <= spec.lets.size(); ++hops) {
+    auto let = lets.find(name);
+    if (let == lets.end())
+      break;
+    name = let->second->source;
+  }
+  auto in = inputs.find(name);
+  if (in == inputs.end() || in->second->shape.size() != 4)
+    return "";
+  const std::string &d = in->second->shape[2];
+  return dims.contains(d) ? d : "";
+}
+
+// Which diagonal a causal mask means when Lq != Lk differs between the
+// libraries users come from (FlashAttention and cuDNN: bottom-right;
+// PyTorch's is_causal and FlexAttention's q_idx >= kv_idx: top-left).
+void Checker::warnAlignment(const AttentionDecl &a) {
+  std::string lq = seqDimOf(a.q), lk = seqDimOf(a.k);
+  if (lq.empty() || lk.empty() || lq == lk)
+    return;
+  for (const CarrierDecl &c : a.carriers) {
+    if ((c.kind != "causal" && c.kind != "window") ||
+        llvm::any_of(c.args, [](const Arg &x) { return x.key == "align"; }))
+      continue;
+    warn(c.loc, "carrier '" + c.kind + "' without 'align' on queries of length " + lq +
+                    " and keys of length " + lk + ": attnc aligns the diagonal bottom-right "
+                    "(query i is at key i + " + lk + " - " + lq + ", as FlashAttention and "
+                    "cuDNN do), while PyTorch's is_causal and FlexAttention's q_idx >= kv_idx "
+                    "are top-left; write align=bottom_right or align=top_left to say which");
+  }
+}
+
 bool Checker::checkBlockSelect(const AttentionDecl &a, const CarrierDecl &c) {
   const Arg *topK = nullptr, *threshold = nullptr, *stride = nullptr, *pool = nullptr;
   int64_t qBlock = 64, kBlock = 64;
@@ -385,6 +418,8 @@ bool Checker::checkAttention(const AttentionDecl &a) {
     }
   }
 
+  if (ok)
+    warnAlignment(a);
   std::vector<std::string> idx = {"b", "h", "i", "j"};
   Scope mask{"a mask", idx};
   mask.result = Ty::Condition;

@@ -31,5 +31,6 @@ llvm::Expected<Spec> attnc::spec::parseSpecBuffer(llvm::StringRef text, llvm::St
   DiagnosticSink diags = json ? DiagnosticSink() : DiagnosticSink(text, path);
   if (!checkSpecImpl(*spec, diags))
     return diags.takeError();
+  spec->warnings = diags.takeWarnings();
   return spec;
 }

@@ -540,6 +540,8 @@ int main(int argc, char **argv) {
   parseTiming.stop();
   if (!spec)
     return fail(spec.takeError());
+  if (!spec->warnings.empty())
+    llvm::errs() << spec->warnings;
   DialectRegistry registry;
   registerAttncDialects(registry);
   MLIRContext ctx(registry);

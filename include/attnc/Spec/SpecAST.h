@@ -171,6 +171,9 @@ struct Spec {
   std::vector<LetDecl> lets;
   std::vector<AttentionDecl> attentions;
   std::vector<OutputDecl> outputs;
+  /// Warnings of the semantic checks, rendered like errors (with the quoted
+  /// line); empty when there are none. Tools print them.
+  std::string warnings;
 };
 
 } // namespace attnc::spec
