@@ -68,15 +68,6 @@ void attnc::registerAttncDialects(DialectRegistry &registry) {
 
 namespace {
 
-/// Visits every identifier/index name in an expression.
-void forEachName(const ExprPtr &e, const std::function<void(const Expr &)> &fn) {
-  if (!e)
-    return;
-  fn(*e);
-  for (const ExprPtr &a : e->args)
-    forEachName(a, fn);
-}
-
 std::string argWord(const std::vector<Arg> &args, llvm::StringRef key) {
   for (const Arg &a : args)
     if (a.key == key && a.kind == Arg::Kind::Word)
@@ -167,6 +158,7 @@ private:
     llvm::SmallVector<Value> indices;  // (b, h, i, d) for output lookups
   };
   std::optional<TV> emit(OpBuilder &eb, const Expr &e, const Scope &scope);
+  std::optional<TV> emitSum(OpBuilder &eb, const Expr &e, const Scope &scope);
   Value toFloat(OpBuilder &eb, Location l, TV x);
   Value dimValue(OpBuilder &eb, Location l, llvm::StringRef name);
   std::optional<double> foldConstant(const Expr &e);
@@ -285,6 +277,43 @@ std::optional<double> ModuleBuilder::foldConstant(const Expr &e) {
   default:
     return std::nullopt;
   }
+}
+
+/// sum(r, EXPR) as a loop over the extent of the first axis r subscripts
+/// alone (Sema checked that there is one), accumulating in the float type.
+std::optional<TV> ModuleBuilder::emitSum(OpBuilder &eb, const Expr &e, const Scope &scope) {
+  Location l = loc(e.loc);
+  const std::string &var = e.args[0]->name;
+  Value table;
+  unsigned axis = 0;
+  forEachName(e.args[1], [&](const Expr &x) {
+    if (table || x.kind != Expr::Kind::Index)
+      return;
+    for (auto [n, a] : llvm::enumerate(x.args))
+      if (a->kind == Expr::Kind::Ident && a->name == var && !table) {
+        table = tensors.lookup(x.name);
+        axis = n;
+      }
+  });
+  if (!table) {
+    error(e.loc) << "cannot tell the range of '" << var << "'";
+    return std::nullopt;
+  }
+  Value extent = tableExtent(eb, l, table, axis);
+  Type ft = scalar; // the regions' float type (f32 at least)
+  Value zero = arith::ConstantOp::create(eb, l, eb.getFloatAttr(ft, 0.0));
+  auto loop = scf::ForOp::create(eb, l, arith::ConstantIndexOp::create(eb, l, 0), extent,
+                                 arith::ConstantIndexOp::create(eb, l, 1), ValueRange{zero});
+  OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+  Scope inner = scope;
+  inner.vars[var] = TV{loop.getInductionVar(), Kind::Int};
+  auto body = emit(lb, *e.args[1], inner);
+  if (!body)
+    return std::nullopt;
+  Value term = toFloat(lb, l, *body);
+  scf::YieldOp::create(lb, l, ValueRange{arith::AddFOp::create(lb, l, loop.getRegionIterArg(0), term)});
+  Value r = loop.getResult(0);
+  return TV{r, Kind::Float};
 }
 
 std::optional<TV> ModuleBuilder::emit(OpBuilder &eb, const Expr &e, const Scope &scope) {
@@ -467,6 +496,8 @@ std::optional<TV> ModuleBuilder::emit(OpBuilder &eb, const Expr &e, const Scope 
     return TV{r, Kind::Float};
   }
   case Expr::Kind::Call: {
+    if (e.name == "sum")
+      return emitSum(eb, e, scope);
     SmallVector<TV> a;
     for (const ExprPtr &x : e.args) {
       auto v = emit(eb, *x, scope);

@@ -59,6 +59,7 @@ private:
   /// when it is not a declared dim.
   std::string seqDimOf(std::string name) const;
   void warnAlignment(const AttentionDecl &a);
+  std::optional<Ty> checkSum(const Expr &e, const Scope &scope);
   /// Marks NAME's declaration as failed, unless an earlier one of the same
   /// name succeeded (a duplicate does not spoil the original).
   void poison(const std::string &name) {

@@ -100,6 +100,41 @@ bool Checker::unknownName(const Expr &e, const Scope &scope) {
   return fail(e.loc, "unknown identifier '" + n + "'" + hint);
 }
 
+// sum(r, EXPR): EXPR summed over a new index variable r, whose range is
+// the axis it subscripts (SpecToMLIR takes the extent there).
+std::optional<Ty> Checker::checkSum(const Expr &e, const Scope &scope) {
+  if (e.args.size() != 2 || e.args[0]->kind != Expr::Kind::Ident) {
+    fail(e.loc, "sum takes an index variable and an expression: sum(r, x[b, h, i, r] * y[r])");
+    return std::nullopt;
+  }
+  const std::string &var = e.args[0]->name;
+  if (llvm::is_contained(scope.vars, var) || dims.contains(var) || inputs.count(var) ||
+      lets.count(var) || attentions.count(var)) {
+    fail(e.args[0]->loc, "sum's variable '" + var + "' is already a name here; pick a new one");
+    return std::nullopt;
+  }
+  bool subscripts = false;
+  forEachName(e.args[1], [&](const Expr &x) {
+    if (x.kind == Expr::Kind::Index)
+      for (const ExprPtr &a : x.args)
+        subscripts |= a->kind == Expr::Kind::Ident && a->name == var;
+  });
+  if (!subscripts) {
+    fail(e.args[0]->loc, "sum's variable '" + var + "' must appear alone as a subscript of an "
+                         "input (its range is that axis), e.g. sum(" + var + ", x[b, h, i, " +
+                         var + "])");
+    return std::nullopt;
+  }
+  Scope inner = scope;
+  inner.vars.push_back(var);
+  std::optional<Ty> t = checkExpr(*e.args[1], inner);
+  if (t && *t != Ty::Number) {
+    fail(rangeOf(*e.args[1]), "sum needs a number, not a condition");
+    return std::nullopt;
+  }
+  return t;
+}
+
 std::optional<Ty> Checker::checkExpr(const Expr &e, const Scope &scope) {
   auto sub = [&](const ExprPtr &x) -> std::optional<Ty> {
     if (!x) {
@@ -231,6 +266,8 @@ std::optional<Ty> Checker::checkExpr(const Expr &e, const Scope &scope) {
   }
 
   case Expr::Kind::Call: {
+    if (e.name == "sum")
+      return checkSum(e, scope);
     int arity = functionArity(e.name);
     if (arity < 0) {
       std::vector<std::string> fns = functionNames();

@@ -2,6 +2,7 @@
 #include "KernelEmitter.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 
 #include <functional>
@@ -147,6 +148,46 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
   IRMapping map;
   for (auto [a, v] : llvm::zip(blk.getArguments(), args))
     map.map(a, v);
+  if (failed(inlineOps(r, blk, map)))
+    return failure();
+  auto y = cast<attnc::attn::YieldOp>(blk.getTerminator());
+  return map.lookupOrDefault(y.getValues()[0]);
+}
+
+/// A loop of a region (a `sum(r, ...)` reduction): the same loop in the
+/// kernel, its body inlined like the region's own ops.
+LogicalResult KernelEmitter::inlineLoop(Region &r, scf::ForOp loop, IRMapping &map) {
+  SmallVector<Value> inits;
+  for (Value v : loop.getInitArgs())
+    inits.push_back(map.lookup(v));
+  auto nf = scf::ForOp::create(b, loc, map.lookup(loop.getLowerBound()),
+                               map.lookup(loop.getUpperBound()), map.lookup(loop.getStep()),
+                               inits);
+  map.map(loop.getInductionVar(), nf.getInductionVar());
+  for (auto [a, n] : llvm::zip(loop.getRegionIterArgs(), nf.getRegionIterArgs()))
+    map.map(a, n);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    Block *body = nf.getBody();
+    if (body->mightHaveTerminator())
+      b.setInsertionPoint(body->getTerminator());
+    else
+      b.setInsertionPointToEnd(body);
+    if (failed(inlineOps(r, *loop.getBody(), map)))
+      return failure();
+    if (!body->mightHaveTerminator()) {
+      SmallVector<Value> yields;
+      for (Value v : loop.getBody()->getTerminator()->getOperands())
+        yields.push_back(map.lookupOrDefault(v));
+      scf::YieldOp::create(b, loc, yields);
+    }
+  }
+  for (auto [o, n] : llvm::zip(loop.getResults(), nf.getResults()))
+    map.map(o, n);
+  return success();
+}
+
+LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
   for (Operation &op : blk.without_terminator()) {
     for (Value v : op.getOperands())
       if (!map.contains(v) && !r.isAncestor(v.getParentRegion()) &&
@@ -209,16 +250,20 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
           continue;
         }
     }
+    if (auto loop = dyn_cast<scf::ForOp>(op)) {
+      if (failed(inlineLoop(r, loop, map)))
+        return failure();
+      continue;
+    }
     if (op.getNumRegions() != 0 || !isa<arith::ArithDialect, math::MathDialect>(op.getDialect()))
-      return op.emitOpError("GPU kernel: only arith/math ops and tensor.extract of "
+      return op.emitOpError("GPU kernel: only arith/math ops, scf.for and tensor.extract of "
                             "extras are supported in score/mask regions");
     Operation *cl = b.clone(op, map);
     for (Value res : cl->getResults())
       if (isa<FloatType>(res.getType()) && res.getType() != f32)
         res.setType(f32);
   }
-  auto y = cast<attnc::attn::YieldOp>(blk.getTerminator());
-  return map.lookupOrDefault(y.getValues()[0]);
+  return success();
 }
 
 namespace {

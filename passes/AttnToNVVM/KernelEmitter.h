@@ -18,7 +18,9 @@
 #include "attnc/Analysis/Carrier.h"
 #include "attnc/Analysis/CarrierTiles.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 
 #include <array>
 #include <map>
@@ -181,6 +183,8 @@ public:
   /// Clones a single-block attn region with f32 in place of the element type;
   /// returns the yielded value.
   mlir::FailureOr<mlir::Value> inlineRegion(mlir::Region &r, llvm::ArrayRef<mlir::Value> args);
+  mlir::LogicalResult inlineOps(mlir::Region &r, mlir::Block &blk, mlir::IRMapping &map);
+  mlir::LogicalResult inlineLoop(mlir::Region &r, mlir::scf::ForOp loop, mlir::IRMapping &map);
   bool regionFailed = false;
 
   /// The score element being inlined (softmaxTile): key j = jBase + jOff

@@ -282,6 +282,13 @@ def ref_qk_norm_rope(x, d):
     return R.attention(q, k, x["v"], keep=R.causal_keep(d["L"], d["L"]))
 
 
+def ref_mla_rope(x, d):
+    c = 1.0 / math.sqrt(d["D"] + d["R"])
+    rope_s = np.einsum("bhir,bjr->bhij", x["qr"], x["kr"])
+    return R.attention(x["q"], x["k"], x["v"], keep=R.causal_keep(d["L"], d["L"]), scale=c,
+                       scores=[lambda s, b, h, i, j: s + c * rope_s])
+
+
 def ref_morton(x, d):
     t = np.arange(d["L"])
     col = sum(((t >> (2 * b)) & 1) << b for b in range(4))  # even bits
@@ -473,6 +480,9 @@ CASES = [
      [dict(B=1, H=2, L=60, D=16, R=9), dict(B=2, H=3, L=33, D=8, R=15)],
      position_ids_inputs, ref_position_ids),
     ("05_qk_norm_rope.attn", S_SELF, qkv_self, ref_qk_norm_rope),
+    ("05_mla_decoupled_rope.attn",
+     [dict(B=1, H=2, L=40, D=16, R=8), dict(B=2, H=3, L=33, D=8, R=4)],
+     with_(qkv_self, qr=normal_of("B", "H", "L", "R"), kr=normal_of("B", "L", "R")), ref_mla_rope),
     ("07_neighborhood_2d_morton.attn",
      [dict(B=1, H=2, L=256, D=16), dict(B=2, H=1, L=256, D=8)], qkv_self, ref_morton),
     ("13_estimated_block_sparse.attn",

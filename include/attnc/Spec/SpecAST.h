@@ -24,6 +24,7 @@
 #define ATTNC_SPEC_SPECAST_H
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -86,6 +87,15 @@ struct Expr {
 //===----------------------------------------------------------------------===//
 
 /// `input NAME : [DIM, ...]` (a dim may also be an integer literal).
+/// Visits every node of an expression, parents before their operands.
+inline void forEachName(const ExprPtr &e, const std::function<void(const Expr &)> &fn) {
+  if (!e)
+    return;
+  fn(*e);
+  for (const ExprPtr &a : e->args)
+    forEachName(a, fn);
+}
+
 struct InputDecl {
   std::string name;
   std::vector<std::string> shape;  // dim names or decimal literals
