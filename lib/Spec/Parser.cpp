@@ -16,6 +16,7 @@
 #include "Lexer.h"
 #include "SpecUtil.h"
 
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringExtras.h"
 
 #include <cmath>
@@ -176,7 +177,11 @@ private:
 
   struct SeenClauses {
     std::optional<SourceLoc> scale, scoreConv, link, anchor, weights, schedule;
+    /// Local bindings (`let NAME = EXPR` in the block), substituted into the
+    /// clauses that follow them.
+    llvm::StringMap<ExprPtr> locals;
   };
+  bool parseLocal(const Spec &spec, AttentionDecl &a, SeenClauses &seen);
   bool parseClause(AttentionDecl &a, SeenClauses &seen);
   bool checkUnique(std::optional<SourceLoc> &seen, const Token &kw, const AttentionDecl &a) {
     if (seen)
@@ -432,16 +437,72 @@ bool Parser::parseAttention(Spec &spec) {
       consume();
       break;
     }
-    // A top-level keyword here almost always means a forgotten '}'.
+    // `let NAME = EXPR` binds a local name; `let NAME = FN(...)` with FN a
+    // transform is a top-level let after a forgotten '}', as is any other
+    // top-level keyword here.
+    bool local = t.is(TK::Ident) && t.text == "let" && peekTok(1).is(TK::Ident) &&
+                 peekTok(2).isPunct("=") &&
+                 !(peekTok(3).is(TK::Ident) && peekTok(4).isPunct("(") &&
+                   findFamily(letFamilies(), peekTok(3).text));
     if (t.is(TK::Eof) ||
-        (t.is(TK::Ident) && llvm::is_contained(statementKeywords(), t.text)))
+        (t.is(TK::Ident) && !local && llvm::is_contained(statementKeywords(), t.text)))
       return failAt(t, "expected '}' to close attention '" + a.name + "' (opened at " +
                            pos2str(brace) + ") before " + t.describe());
+    if (local) {
+      if (!parseLocal(spec, a, seen) || !expectEndOfStatement("the local binding", true))
+        return false;
+      continue;
+    }
     if (!parseClause(a, seen) || !expectEndOfStatement("the clause", /*allowBrace=*/true))
       return false;
   }
   spec.attentions.push_back(std::move(a));
   return expectEndOfStatement("the attention block's '}'");
+}
+
+namespace {
+/// E with every identifier bound in LOCALS replaced by its expression (the
+/// nodes on the way copied, the rest shared).
+ExprPtr substituteLocals(const ExprPtr &e, const llvm::StringMap<ExprPtr> &locals) {
+  if (!e || locals.empty())
+    return e;
+  if (e->kind == Expr::Kind::Ident)
+    if (auto it = locals.find(e->name); it != locals.end())
+      return it->second;
+  std::shared_ptr<Expr> copy;
+  for (size_t n = 0; n < e->args.size(); ++n) {
+    ExprPtr a = substituteLocals(e->args[n], locals);
+    if (a == e->args[n])
+      continue;
+    if (!copy)
+      copy = std::make_shared<Expr>(*e);
+    copy->args[n] = std::move(a);
+  }
+  return copy ? copy : e;
+}
+} // namespace
+
+bool Parser::parseLocal(const Spec &spec, AttentionDecl &a, SeenClauses &seen) {
+  consume(); // let
+  const Token name = tok();
+  consume();
+  consume(); // =
+  std::string n = name.text.str();
+  auto declared = [&](const std::string &x) {
+    return llvm::is_contained(spec.dims, x) ||
+           llvm::any_of(spec.inputs, [&](const InputDecl &d) { return d.name == x; }) ||
+           llvm::any_of(spec.lets, [&](const LetDecl &d) { return d.name == x; });
+  };
+  if (isReservedName(n) || declared(n) || seen.locals.count(n))
+    return fail(loc(name), "local name '" + n + "' is " +
+                               (seen.locals.count(n) ? std::string("already bound in this attention")
+                                                     : "already a name (index variables b, h, i, j, "
+                                                       "s, x, d, dims, inputs and lets are taken)"));
+  ExprPtr e = parseBodyExpr();
+  if (!e)
+    return false;
+  seen.locals[n] = substituteLocals(e, seen.locals);
+  return true;
 }
 
 bool Parser::parseClause(AttentionDecl &a, SeenClauses &seen) {
@@ -464,7 +525,7 @@ bool Parser::parseClause(AttentionDecl &a, SeenClauses &seen) {
   if (w == "mask" || w == "score" || w == "scale") {
     if (w == "scale" && !checkUnique(seen.scale, kw, a))
       return false;
-    ExprPtr e = parseBodyExpr();
+    ExprPtr e = substituteLocals(parseBodyExpr(), seen.locals);
     if (!e)
       return false;
     if (w == "mask")

@@ -306,6 +306,32 @@ TEST(SpecParser, NestedLetsBecomeImplicitLets) {
   EXPECT_EQ(spec->lets[2].args[0].key, "theta");
 }
 
+TEST(SpecParser, LocalBindingsAreSubstituted) {
+  const char *head = "variant n\ndims B, H, L, D\ninput q : [B, H, L, D]\nattention a(q, q, q) {\n";
+  auto spec = parseSpecText(std::string(head) + "  let d0 = i - j\n  let near = d0 <= 4 * 2\n"
+                                               "  mask near && d0 >= 0\n  score s - d0\n}\n",
+                            "n.attn");
+  ASSERT_TRUE(!!spec) << llvm::toString(spec.takeError());
+  const AttentionDecl &a = spec->attentions[0];
+  ASSERT_EQ(a.masks.size(), 1u);
+  EXPECT_EQ(sexpr(*a.masks[0]), "(&& (<= (- i j) (* 4 2)) (>= (- i j) 0))");
+  EXPECT_EQ(sexpr(*a.scores[0]), "(- s (- i j))");
+  // Index variables and declared names cannot be rebound; a local is bound once.
+  auto err = [&](const std::string &body) {
+    auto sp = parseSpecText(std::string(head) + body + "}\n", "n.attn");
+    return sp ? std::string() : firstLine(llvm::toString(sp.takeError()));
+  };
+  EXPECT_EQ(err("  let j = 1\n"), "n.attn:5:7: error: local name 'j' is already a name (index "
+                                  "variables b, h, i, j, s, x, d, dims, inputs and lets are taken)");
+  EXPECT_EQ(err("  let L = 1\n"), "n.attn:5:7: error: local name 'L' is already a name (index "
+                                  "variables b, h, i, j, s, x, d, dims, inputs and lets are taken)");
+  EXPECT_EQ(err("  let t = 1\n  let t = 2\n"),
+            "n.attn:6:7: error: local name 't' is already bound in this attention");
+  // A transform is a top-level let: the block was not closed.
+  EXPECT_EQ(err("  let qr = rope(q, theta=10)\n"),
+            "n.attn:5:3: error: expected '}' to close attention 'a' (opened at 4:22) before 'let'");
+}
+
 TEST(SpecParser, ExprLocationsAreOffsetByStart) {
   auto e = parseExpr("s + bad(", SourceLoc{"f.json:/x", 1, 1});
   ASSERT_FALSE(e);
