@@ -197,8 +197,10 @@ struct PrefixLowering : LoweringModel<PrefixLowering, PrefixAttr> {
 
 /// One neighborhood axis of the element predicate (docs/semantics.md):
 /// dilation groups, stride leaders, border-clamped or causal windows.
-Value neighborhoodAxis(IM &m, Value qi, Value kj, int64_t n, int64_t k, int64_t d,
-                       int64_t s, bool causal) {
+} // namespace
+
+Value attnc::neighborhoodAxis(IM &m, Value qi, Value kj, int64_t n, int64_t k, int64_t d,
+                              int64_t s, bool causal) {
   Value cd = m.c(d), cs = m.c(s), ck = m.c(k);
   Value qg = m.rem(qi, cd);
   Value sameGroup = m.eq(qg, m.rem(kj, cd));
@@ -219,6 +221,8 @@ Value neighborhoodAxis(IM &m, Value qi, Value kj, int64_t n, int64_t k, int64_t 
   }
   return m.land(sameGroup, keep);
 }
+
+namespace {
 
 /// The window of the outermost axis for coordinate q (dilation 1), as the
 /// tiles see it: the leader of q's stride group, and the clamped non-causal

@@ -194,9 +194,11 @@ struct AttnGPUPartitionProgramPass
     }
     int64_t kernelIndex = 0, genericIndex = 0;
     for (Operation *op : steps) {
+      bool layoutOnly = op->hasAttr("attnc.layout_only");
       std::string reason = isa<attn::SelectBlocksOp>(op)
                                ? "the estimation stage of a block_select carrier"
-                               : "a let or an output expression",
+                           : layoutOnly ? "a token permutation (a 2-D neighborhood in patch-major order)"
+                                        : "a let or an output expression",
                   kernel;
       if (auto att = dyn_cast<attn::AttentionOp>(op)) {
         // Kernels keep the names they have without steps: <fn>_kernel, or
@@ -216,7 +218,7 @@ struct AttnGPUPartitionProgramPass
                                  : kernel + "_host";
       StepBuilder sb(fn, op);
       // The estimation stage computes in f32 from 16-bit inputs itself.
-      bool promote = generic && !isa<attn::SelectBlocksOp>(op);
+      bool promote = generic && !isa<attn::SelectBlocksOp>(op) && !layoutOnly;
       FailureOr<func::FuncOp> callee = sb.build(name, promote);
       if (failed(callee))
         return failure();

@@ -40,6 +40,14 @@ struct TileKeyRange {
 
 namespace attnc {
 
+/// One axis of a neighborhood (docs/semantics.md): whether key coordinate
+/// kj is in the window of query coordinate qi on an axis of length n
+/// (window k, dilation d, stride s). The neighborhood family ANDs it over
+/// its axes; a layout that stores tokens in another order calls it with the
+/// coordinates it computes.
+mlir::Value neighborhoodAxis(IndexMath &m, mlir::Value qi, mlir::Value kj, int64_t n, int64_t k,
+                             int64_t d, int64_t s, bool causal);
+
 /// Attaches the lowering of every attn carrier family. The passes that use
 /// the analyses register it in getDependentDialects, so a driver needs no
 /// extra registration.
