@@ -14,11 +14,11 @@ same blocks). Prints medians and ratios; above 1: attnc is faster.
 """
 import os
 import re
-import statistics
 
 import torch
 
 import attnc
+from timing import time_ms
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EX = os.path.join(ROOT, "examples")
@@ -26,22 +26,6 @@ from torch.nn.attention.flex_attention import BlockMask, flex_attention  # noqa:
 
 flex = torch.compile(flex_attention)
 BLK = 128
-
-
-def time_ms(fn, warmup=3, n=10, repeats=5):
-    for _ in range(warmup):
-        fn()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    meds = []
-    for _ in range(repeats):
-        torch.cuda.synchronize()
-        start.record()
-        for _ in range(n):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        meds.append(start.elapsed_time(end) / n)
-    return statistics.median(meds)
 
 
 def select_topk(q, k, top_k):

@@ -6,31 +6,15 @@ TFLOP/s count useful pairs only (17 x 17 keys per query).
     PYTHONPATH=<attnc package> python3 bench/neighborhood.py
 """
 import os
-import statistics
 
 import torch
 
 import attnc
+from timing import time_ms
 from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 flex = torch.compile(flex_attention)
-
-
-def time_ms(fn, warmup=3, n=10, repeats=5):
-    for _ in range(warmup):
-        fn()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    meds = []
-    for _ in range(repeats):
-        torch.cuda.synchronize()
-        start.record()
-        for _ in range(n):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        meds.append(start.elapsed_time(end) / n)
-    return statistics.median(meds)
 
 
 def main():

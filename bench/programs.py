@@ -8,12 +8,16 @@ is faster).
     PYTHONPATH=<attnc package> python3 bench/programs.py
 """
 import os
-import statistics
 
 import torch
 import torch.nn.functional as F
 
 import attnc
+from timing import time_ms
+
+
+def time_ms_p(fn, n=20):
+    return time_ms(fn, warmup=5, n=n)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EX = os.path.join(ROOT, "examples")
@@ -22,22 +26,6 @@ try:
     flex = torch.compile(flex_attention)
 except Exception:  # pragma: no cover - older torch
     flex = None
-
-
-def time_ms(fn, warmup=5, n=20, repeats=5):
-    for _ in range(warmup):
-        fn()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    meds = []
-    for _ in range(repeats):
-        torch.cuda.synchronize()
-        start.record()
-        for _ in range(n):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        meds.append(start.elapsed_time(end) / n)
-    return statistics.median(meds)
 
 
 def rope(x, theta=10000.0):
@@ -80,15 +68,15 @@ def main():
     f = attnc.compile(os.path.join(EX, "05_rope.attn"), target="cuda", B=B, H=H, L=L, D=D)
     ref = lambda: sdpa_causal(rope(q), rope(k), v)
     err = rel_err(f(q, k, v), ref())
-    rows.append(("RoPE + causal", time_ms(lambda: f(q, k, v)), time_ms(ref),
-                 time_ms(lambda: fl(rope(q), rope(k), v)) if fl else float("nan"), err))
+    rows.append(("RoPE + causal", time_ms_p(lambda: f(q, k, v)), time_ms_p(ref),
+                 time_ms_p(lambda: fl(rope(q), rope(k), v)) if fl else float("nan"), err))
 
     # QK-norm (rmsnorm) + full attention
     f = attnc.compile(os.path.join(EX, "05_qk_norm.attn"), target="cuda", B=B, H=H, Lq=L, Lk=L, D=D)
     ref = lambda: F.scaled_dot_product_attention(rms(q, 1e-5), rms(k, 1e-5), v)
     err = rel_err(f(q, k, v), ref())
-    rows.append(("QK-norm + full", time_ms(lambda: f(q, k, v)), time_ms(ref),
-                 time_ms(lambda: flex(rms(q, 1e-5), rms(k, 1e-5), v)) if flex else float("nan"), err))
+    rows.append(("QK-norm + full", time_ms_p(lambda: f(q, k, v)), time_ms_p(ref),
+                 time_ms_p(lambda: flex(rms(q, 1e-5), rms(k, 1e-5), v)) if flex else float("nan"), err))
 
     # Differential: a1 - lam[h] * a2
     q2, k2 = r(B, H, L, D), r(B, H, L, D)
@@ -98,8 +86,8 @@ def main():
         torch.bfloat16)
     err = rel_err(f(q, k, q2, k2, v, lam), ref())
     fdiff = (lambda: (fl(q, k, v).float() - lam[None, :, None, None] * fl(q2, k2, v).float()).to(torch.bfloat16))
-    rows.append(("differential (causal)", time_ms(lambda: f(q, k, q2, k2, v, lam)), time_ms(ref),
-                 time_ms(fdiff) if fl else float("nan"), err))
+    rows.append(("differential (causal)", time_ms_p(lambda: f(q, k, q2, k2, v, lam)), time_ms_p(ref),
+                 time_ms_p(fdiff) if fl else float("nan"), err))
 
     # Causal linear attention with decay, smaller (generic path: a thread per output element)
     Bl, Hl, Ll, Dl = 1, 8, 1024, 64
@@ -115,8 +103,8 @@ def main():
         s = (ql.float() @ kl.float().transpose(-1, -2)) / Dl ** 0.5
         return ((s * w) @ vl.float()).to(torch.bfloat16)
     err = rel_err(f(ql, kl, vl, decay), ref())
-    rows.append((f"causal linear + decay (B1 H8 L1024 D64)", time_ms(lambda: f(ql, kl, vl, decay), n=3),
-                 time_ms(ref), float("nan"), err))
+    rows.append((f"causal linear + decay (B1 H8 L1024 D64)", time_ms_p(lambda: f(ql, kl, vl, decay), n=3),
+                 time_ms_p(ref), float("nan"), err))
 
     print("| program | attnc ms | PyTorch eager + SDPA ms | + Flex ms | attnc vs SDPA | attnc vs Flex | rel err |")
     print("|---|---|---|---|---|---|---|")

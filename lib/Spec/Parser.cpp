@@ -211,6 +211,7 @@ private:
   }
   Parsed parseOr();
   Parsed parseAnd();
+  Parsed parseLeftAssoc(std::initializer_list<llvm::StringRef> ops, Parsed (Parser::*operand)());
   Parsed parseComparison();
   Parsed parseBitOr();
   Parsed parseBitAnd();
@@ -740,12 +741,13 @@ Parsed Parser::makeBinary(const Token &op, Parsed lhs, Parsed rhs) {
   return {std::move(e), depth};
 }
 
-Parsed Parser::parseOr() {
-  Parsed lhs = parseAnd();
-  while (lhs && tok().isPunct("||")) {
+/// OPERAND (OP OPERAND)*, left-associative: the shape of every binary level.
+Parsed Parser::parseLeftAssoc(std::initializer_list<llvm::StringRef> ops, Parsed (Parser::*operand)()) {
+  Parsed lhs = (this->*operand)();
+  while (lhs && llvm::any_of(ops, [&](llvm::StringRef o) { return tok().isPunct(o); })) {
     Token op = tok();
     consume();
-    Parsed rhs = parseAnd();
+    Parsed rhs = (this->*operand)();
     if (!rhs)
       return {};
     lhs = makeBinary(op, std::move(lhs), std::move(rhs));
@@ -753,18 +755,9 @@ Parsed Parser::parseOr() {
   return lhs;
 }
 
-Parsed Parser::parseAnd() {
-  Parsed lhs = parseComparison();
-  while (lhs && tok().isPunct("&&")) {
-    Token op = tok();
-    consume();
-    Parsed rhs = parseComparison();
-    if (!rhs)
-      return {};
-    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
-  }
-  return lhs;
-}
+Parsed Parser::parseOr() { return parseLeftAssoc({"||"}, &Parser::parseAnd); }
+
+Parsed Parser::parseAnd() { return parseLeftAssoc({"&&"}, &Parser::parseComparison); }
 
 Parsed Parser::parseComparison() {
   Parsed lhs = parseBitOr();
@@ -785,71 +778,15 @@ Parsed Parser::parseComparison() {
 
 // Bitwise operators bind tighter than comparisons, as in Python (where
 // FlexAttention's mask_mods come from): `i & 7 == 0` is `(i & 7) == 0`.
-Parsed Parser::parseBitOr() {
-  Parsed lhs = parseBitAnd();
-  while (lhs && tok().isPunct("|")) {
-    Token op = tok();
-    consume();
-    Parsed rhs = parseBitAnd();
-    if (!rhs)
-      return {};
-    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
-  }
-  return lhs;
-}
+Parsed Parser::parseBitOr() { return parseLeftAssoc({"|"}, &Parser::parseBitAnd); }
 
-Parsed Parser::parseBitAnd() {
-  Parsed lhs = parseShift();
-  while (lhs && tok().isPunct("&")) {
-    Token op = tok();
-    consume();
-    Parsed rhs = parseShift();
-    if (!rhs)
-      return {};
-    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
-  }
-  return lhs;
-}
+Parsed Parser::parseBitAnd() { return parseLeftAssoc({"&"}, &Parser::parseShift); }
 
-Parsed Parser::parseShift() {
-  Parsed lhs = parseAdditive();
-  while (lhs && (tok().isPunct("<<") || tok().isPunct(">>"))) {
-    Token op = tok();
-    consume();
-    Parsed rhs = parseAdditive();
-    if (!rhs)
-      return {};
-    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
-  }
-  return lhs;
-}
+Parsed Parser::parseShift() { return parseLeftAssoc({"<<", ">>"}, &Parser::parseAdditive); }
 
-Parsed Parser::parseAdditive() {
-  Parsed lhs = parseMultiplicative();
-  while (lhs && (tok().isPunct("+") || tok().isPunct("-"))) {
-    Token op = tok();
-    consume();
-    Parsed rhs = parseMultiplicative();
-    if (!rhs)
-      return {};
-    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
-  }
-  return lhs;
-}
+Parsed Parser::parseAdditive() { return parseLeftAssoc({"+", "-"}, &Parser::parseMultiplicative); }
 
-Parsed Parser::parseMultiplicative() {
-  Parsed lhs = parseUnary();
-  while (lhs && (tok().isPunct("*") || tok().isPunct("/") || tok().isPunct("//") ||
-                 tok().isPunct("%"))) {
-    Token op = tok();
-    consume();
-    Parsed rhs = parseUnary();
-    if (!rhs)
-      return {};
-    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
-  }
-  return lhs;
-}
+Parsed Parser::parseMultiplicative() { return parseLeftAssoc({"*", "/", "//", "%"}, &Parser::parseUnary); }
 
 Parsed Parser::parseUnary() {
   if (nesting >= kMaxNesting) {
