@@ -97,7 +97,13 @@ TEST(SpecJson, TextToJsonToTextRoundTrips) {
   for (const std::string &text :
        {std::string(kEverything), withClauses(""),
         withClauses("  anchor row(null=-inf)\n  link relu(power=1.5)\n  mask !(i < j) || j == 0\n"),
-        withClauses("  carrier window(left=2, right=-1)\n  score s + 1e-7 * 2.0\n")}) {
+        withClauses("  carrier window(left=2, right=-1)\n  score s + 1e-7 * 2.0\n"),
+        // This session's constructs: block_select, bitwise operators, sum(), a declared
+        // integer table read by a score line.
+        withClauses("  carrier block_select(q_block=128, k_block=64, top_k=4, force=both)\n"
+                    "  mask (i & 7) == (j >> 1 | 2) && xor(i, j) != 3\n"
+                    "  score s + sum(r, q[b, h, i, r] * k[b, h, j, r]) + w[pos[i]]\n",
+                    "input pos : [L] i32\ninput w : [L] float\n")}) {
     Spec s = mustParse(text);
     std::string canonical = printSpec(s);
     std::string json = printSpecJson(s);
