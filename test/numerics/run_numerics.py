@@ -37,6 +37,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import conformance  # noqa: E402
 import reference as R  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -816,7 +817,7 @@ def main():
 
     flt = re.compile(args.filter) if args.filter else None
     jobs = []  # (kind, payload)
-    for example, shapes, build, ref in CASES:
+    for example, shapes, build, ref in CASES + conformance.CASES:
         if flt and not flt.search(example):
             continue
         for n, dims in enumerate(shapes):
