@@ -1,0 +1,54 @@
+"""The conformance set (test/conformance) on the GPU next to FlexAttention: each spec through
+attnc's Python API, each variant as FlexAttention's mask_mod / score_mod on the same inputs
+(block masks built once, outside the timing), one process. Every attnc output is checked
+against Flex first. Prints milliseconds and Flex time / attnc time (above 1: attnc is faster).
+    PYTHONPATH=<attnc package> python3 bench/conformance.py
+"""
+import os
+
+import torch
+from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+import attnc
+from timing import time_ms
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONF = os.path.join(ROOT, "test", "conformance")
+flex = torch.compile(flex_attention)
+
+
+def main():
+    torch.manual_seed(0)
+    B, H, L, D = 4, 16, 4096, 128
+    dev = "cuda"
+    r = lambda *s: torch.randn(*s, device=dev, dtype=torch.bfloat16)
+    q, k, v = r(B, H, L, D), r(B, H, L, D), r(B, H, L, D)
+    lengths = torch.tensor([L // 3, L, L // 2, 3 * L // 4], device=dev, dtype=torch.int32)
+    plen = torch.tensor([0, L // 4, L // 2, L], device=dev, dtype=torch.int32)
+    seq = torch.bucketize(torch.arange(L, device=dev), torch.tensor([L // 5, L // 2, 4 * L // 5], device=dev),
+                          right=True).to(torch.int32)
+    cases = [
+        ("padding_mask", [lengths], lambda b, h, i, j: j < lengths[b], None),
+        ("head_dependent_mask", [], lambda b, h, i, j: ((h % 2 == 0) & (j <= i)) | ((h % 2 == 1) & ((i - j).abs() <= 16)), None),
+        ("prefix_lm_per_batch", [plen], lambda b, h, i, j: (j <= i) | ((i < plen[b]) & (j < plen[b])), None),
+        ("shared_prefix", [seq], lambda b, h, i, j: (j <= i) & ((seq[j] == seq[i]) | (seq[j] == 0)), None),
+        ("dilated_sliding_window", [], lambda b, h, i, j: ((i - j).abs() <= 32) & ((i - j) % 4 == 0), None),
+        ("log_distance_bias", [], lambda b, h, i, j: j <= i,
+         lambda s, b, h, i, j: s - 0.5 * torch.log1p((i - j).abs().float())),
+    ]
+    print(f"B{B} H{H} L{L} D{D}, bf16")
+    print("| variant | attnc ms | Flex ms | Flex / attnc | rel err |")
+    print("|---|---|---|---|---|")
+    for name, extras, mask_mod, score_mod in cases:
+        f = attnc.compile(os.path.join(CONF, name + ".attn"), target="cuda", B=B, H=H, L=L, D=D)
+        bm = create_block_mask(mask_mod, B, H, L, L, device=dev)
+        fl = lambda: flex(q, k, v, block_mask=bm, score_mod=score_mod)
+        want = fl()
+        got = f(q, k, v, *extras)
+        err = ((got.float() - want.float()).norm() / want.float().norm()).item()
+        ta, tf = time_ms(lambda: f(q, k, v, *extras)), time_ms(fl)
+        print(f"| {name} | {ta:.3f} | {tf:.3f} | {tf / ta:.2f} | {err:.1e} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
