@@ -77,8 +77,13 @@ attnc_status attnc_program_run_cpu(attnc_program *program, const attnc_tensor *i
  * NULL = the default stream), asynchronously. INPUTS and OUTPUTS are device
  * tensors in declaration order with the dtypes and shapes of the program's
  * signature, contiguous (size-1 axes may have any stride). Index inputs
- * (document offsets, block lists) are not checked on the GPU: the caller
- * guarantees them (attnc_program_run_cpu checks them). LSE: NULL, or one f32
+ * (document offsets, block lists, other i32 tables) are checked as
+ * attnc_program_run_cpu checks them, by default: the run then waits for
+ * STREAM and copies them to the host first (not while STREAM is being
+ * captured into a CUDA graph, when they are not checked).
+ * attnc_program_set_table_checks(program, 0), or ATTNC_CHECK_TABLES=0 in the
+ * environment when the program is compiled, turns that off for speed; the
+ * kernels never read outside a table either way. LSE: NULL, or one f32
  * tensor [B, H, Lq] per output that receives each row's log-sum-exp; without
  * it the program writes the LSE to a scratch buffer of its own, allocated on
  * the first such run (so run once before capturing, or pass LSE). Launches
@@ -87,6 +92,10 @@ attnc_status attnc_program_run_cpu(attnc_program *program, const attnc_tensor *i
 attnc_status attnc_program_run_gpu(attnc_program *program, const attnc_tensor *inputs, int num_inputs,
                                    const attnc_tensor *outputs, int num_outputs, const attnc_tensor *lse,
                                    void *stream);
+
+/* Whether attnc_program_run_gpu checks the program's index inputs (1, the
+ * default unless ATTNC_CHECK_TABLES=0) or not (0). */
+attnc_status attnc_program_set_table_checks(attnc_program *program, int enabled);
 
 /* 1 when a kernel of the GPU program writes output N's LSE (a Hopper
  * attention kernel computes it), else 0: attnc_program_run_gpu refuses an

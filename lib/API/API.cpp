@@ -44,6 +44,8 @@ struct attnc_program {
   std::vector<Tensor> inputs, outputs;
   spec::Spec spec;
   llvm::StringMap<int64_t> dims;
+  /// GPU runs check the index inputs on the host first (attnc.h).
+  bool checkTables = true;
   std::unique_ptr<MLIRContext> ctx;
   std::unique_ptr<CPUKernel> cpu;
 #ifdef ATTNC_HAVE_GPU
@@ -247,6 +249,8 @@ attnc_status attnc_compile(const char *spec, size_t specSize, const char *name, 
     return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_compile: unknown target");
   auto p = std::make_unique<attnc_program>();
   p->target = o.target;
+  if (const char *env = std::getenv("ATTNC_CHECK_TABLES"))
+    p->checkTables = llvm::StringRef(env) != "0";
   attnc_status s = compileProgram(*p, llvm::StringRef(spec, specSize), name ? name : "<spec>", numDims,
                                   dimNames, dimValues, o);
   if (s != ATTNC_OK)
@@ -337,6 +341,58 @@ attnc_status attnc_program_run_cpu(attnc_program *p, const attnc_tensor *inputs,
   return ATTNC_OK;
 }
 
+#ifdef ATTNC_HAVE_GPU
+namespace {
+/// The checked mode of GPU runs: the i32 inputs copied to the host (after
+/// the stream's earlier work, which may have written them) and checked by
+/// the same rules as the CPU path, with the dims of this run's shapes.
+attnc_status checkTablesOnHost(attnc_program *p, const attnc_tensor *inputs, void *stream) {
+  if (!p->checkTables ||
+      llvm::none_of(p->inputs, [](const attnc_program::Tensor &t) { return t.dtype == ATTNC_DTYPE_I32; }))
+    return ATTNC_OK;
+  int capturing = 0;
+  if (attnc_status s = attnc_stream_is_capturing(stream, &capturing))
+    return s;
+  if (capturing)
+    return ATTNC_OK;
+  if (attnc_status s = attnc_stream_synchronize(stream))
+    return s;
+  llvm::StringMap<int64_t> dims = p->dims;
+  std::vector<std::string> names;
+  std::vector<NpyArray> views(p->inputs.size());
+  for (size_t i = 0; i < p->inputs.size(); ++i) {
+    const attnc_tensor &t = inputs[i];
+    names.push_back(p->inputs[i].name);
+    views[i].shape.assign(t.shape, t.shape + t.rank);
+    for (const spec::InputDecl &decl : p->spec.inputs)
+      if (decl.name == p->inputs[i].name)
+        for (size_t d = 0; d < decl.shape.size() && d < (size_t)t.rank; ++d)
+          if (!decl.shape[d].empty() && !llvm::isDigit(decl.shape[d][0]))
+            dims[decl.shape[d]] = t.shape[d];
+    if (p->inputs[i].dtype != ATTNC_DTYPE_I32)
+      continue;
+    views[i].dtype = DType::I32;
+    views[i].data.resize(views[i].numBytes());
+    if (attnc_status s = attnc_copy_to_host(views[i].data.data(), t.data, views[i].data.size()))
+      return s;
+  }
+  std::vector<const NpyArray *> ptrs;
+  for (const NpyArray &a : views)
+    ptrs.push_back(&a);
+  if (llvm::Error e = validateIndexInputs(p->spec, names, ptrs, dims))
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, std::move(e));
+  return ATTNC_OK;
+}
+} // namespace
+#endif
+
+attnc_status attnc_program_set_table_checks(attnc_program *p, int enabled) {
+  if (!p)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_program_set_table_checks: program is NULL");
+  p->checkTables = enabled != 0;
+  return ATTNC_OK;
+}
+
 attnc_status attnc_program_run_gpu(attnc_program *p, const attnc_tensor *inputs, int numInputs,
                                    const attnc_tensor *outputs, int numOutputs, const attnc_tensor *lse,
                                    void *stream) {
@@ -353,6 +409,8 @@ attnc_status attnc_program_run_gpu(attnc_program *p, const attnc_tensor *inputs,
     if (attnc_status s = checkTensor(outputs[i], p->outputs[i], "output", i, true))
       return s;
 #ifdef ATTNC_HAVE_GPU
+  if (attnc_status s = checkTablesOnHost(p, inputs, stream))
+    return s;
   return attnc_gpu_program_run(p->gpu.get(), inputs, numInputs, outputs, numOutputs, lse, stream);
 #else
   (void)lse, (void)stream;

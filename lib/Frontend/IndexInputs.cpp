@@ -102,12 +102,20 @@ llvm::Error attnc::validateIndexInputs(const spec::Spec &spec, llvm::ArrayRef<st
           for (size_t r = 0; r + 1 < perHead; ++r) {
             int32_t lo = o[p * perHead + r], hi = o[p * perHead + r + 1];
             std::set<int32_t> seen;
-            for (int32_t e = lo; e < hi; ++e)
+            for (int32_t e = lo; e < hi; ++e) {
+              // A block past Lk keeps nothing (docs/semantics.md); a negative
+              // one names no block at all.
+              if (ix[p * nnz + e] < 0)
+                return llvm::createStringError(
+                    "block_list indices '%s' list key block %d in query block %zu of (batch, "
+                    "head) %zu; key blocks are numbered from 0",
+                    idxName.c_str(), ix[p * nnz + e], r, p);
               if (!seen.insert(ix[p * nnz + e]).second)
                 return llvm::createStringError(
                     "block_list indices '%s' list key block %d twice in query block %zu of "
                     "(batch, head) %zu",
                     idxName.c_str(), ix[p * nnz + e], r, p);
+            }
           }
       }
     }

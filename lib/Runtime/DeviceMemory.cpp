@@ -75,6 +75,21 @@ attnc_status attnc_device_alloc(int device, size_t bytes, void **out) {
   return ATTNC_OK;
 }
 
+attnc_status attnc_stream_is_capturing(void *stream, int *capturing) {
+  if (!capturing)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_stream_is_capturing: capturing is NULL");
+  *capturing = 0;
+  const cu::Api *api = driverWithContext(0);
+  if (!api)
+    return lastStatus();
+  int status = 0;
+  cu::Result r = api->StreamIsCapturing((cu::Stream)stream, &status);
+  if (r != cu::SUCCESS)
+    return fail(ATTNC_ERR_CUDA, "cuStreamIsCapturing failed: " + cu::errorText(*api, r));
+  *capturing = status != cu::STREAM_CAPTURE_STATUS_NONE;
+  return ATTNC_OK;
+}
+
 attnc_status attnc_device_alloc_for_stream(int device, void *stream, size_t bytes, void **out) {
   if (!out)
     return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_device_alloc_for_stream: out is NULL");

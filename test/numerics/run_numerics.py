@@ -796,6 +796,12 @@ def bad_invocations(args, workdir):
     cases.append(("block list repeating a key block",
                   attnc_cmd(args.attnc, os.path.join(EXAMPLES, "12_block_list.attn"), bdims, bfiles, out),
                   r"twice"))
+    bx["idx"][0, 0, first + 1] = -1
+    nfiles = dict(bfiles, idx=os.path.join(tmp, "blocks_negative_idx.npy"))
+    np.save(nfiles["idx"], bx["idx"])
+    cases.append(("block list with a negative key block",
+                  attnc_cmd(args.attnc, os.path.join(EXAMPLES, "12_block_list.attn"), bdims, nfiles, out),
+                  r"key block -1 .*numbered from 0"))
     results = []
     for what, cmd, pattern in cases:
         r = expect_failure(args, "bad-invocation", what, cmd, pattern)

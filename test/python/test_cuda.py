@@ -173,7 +173,7 @@ def cpu_reference(spec, tensors, **dims):
     """The spec's first output on the CPU backend in float64 (the compiler's
     reference path), on the same values as the GPU inputs."""
     fn = attnc.compile(spec, target="cpu", dtype="float64", **dims)
-    out = fn(*[t.double().cpu().numpy() for t in tensors])
+    out = fn(*[(t.double() if t.is_floating_point() else t).cpu().numpy() for t in tensors])
     out = out[0] if isinstance(out, tuple) else out
     return torch.from_numpy(out).cuda()
 
@@ -233,3 +233,31 @@ def test_program_output_expression_in_a_cuda_graph():
     torch.cuda.synchronize()
     want = cpu_reference(open(path).read(), ins, B=B, H=H, L=L, D=D, Dv=D)
     assert poisoned_rel_err(out, want) < 1e-2
+
+
+def test_block_list_tables_checked_before_launch():
+    # A block list with a negative key block is refused with the CPU path's
+    # message (the tables are copied to the host and checked);
+    # a valid one runs and matches the reference. ATTNC_CHECK_TABLES=0 at
+    # compile time skips the check (the kernel still reads only inside the
+    # tables: no fault).
+    spec = open(os.path.join(EXAMPLES, "12_block_list.attn")).read().replace(
+        "q_block=16, k_block=32", "q_block=128, k_block=128")
+    B, H, L, D = 1, 2, 256, 64
+    dims = dict(B=B, H=H, Lq=L, Lk=L, D=D, NQB1=3, NNZ=3)
+    q, k, v = rand(B, H, L, D, seed=31), rand(B, H, L, D, seed=32), rand(B, H, L, D, seed=33)
+    off = torch.tensor([0, 1, 3], dtype=torch.int32, device="cuda").expand(B, H, 3).contiguous()
+    good = torch.tensor([0, 0, 1], dtype=torch.int32, device="cuda").expand(B, H, 3).contiguous()
+    bad = torch.tensor([0, 0, -1], dtype=torch.int32, device="cuda").expand(B, H, 3).contiguous()
+    fn = attnc.compile(spec, target="cuda", **dims)
+    want = cpu_reference(spec, (q, k, v, off, good), **dims)
+    assert poisoned_rel_err(fn(q, k, v, off, good), want) < 1e-2
+    with pytest.raises(attnc.Error, match="block_list indices"):
+        fn(q, k, v, off, bad)
+    os.environ["ATTNC_CHECK_TABLES"] = "0"
+    try:
+        unchecked = attnc.compile(spec, target="cuda", **dims)
+    finally:
+        del os.environ["ATTNC_CHECK_TABLES"]
+    unchecked(q, k, v, off, bad)
+    torch.cuda.synchronize()
