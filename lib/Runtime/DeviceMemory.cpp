@@ -75,6 +75,18 @@ attnc_status attnc_device_alloc(int device, size_t bytes, void **out) {
   return ATTNC_OK;
 }
 
+namespace {
+/// Whether STREAM is being captured into a CUDA graph.
+attnc_status streamCapturing(const cu::Api &api, void *stream, bool &capturing) {
+  int status = 0;
+  cu::Result r = api.StreamIsCapturing((cu::Stream)stream, &status);
+  if (r != cu::SUCCESS)
+    return fail(ATTNC_ERR_CUDA, "cuStreamIsCapturing failed: " + cu::errorText(api, r));
+  capturing = status != cu::STREAM_CAPTURE_STATUS_NONE;
+  return ATTNC_OK;
+}
+} // namespace
+
 attnc_status attnc_stream_is_capturing(void *stream, int *capturing) {
   if (!capturing)
     return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_stream_is_capturing: capturing is NULL");
@@ -82,11 +94,10 @@ attnc_status attnc_stream_is_capturing(void *stream, int *capturing) {
   const cu::Api *api = driverWithContext(0);
   if (!api)
     return lastStatus();
-  int status = 0;
-  cu::Result r = api->StreamIsCapturing((cu::Stream)stream, &status);
-  if (r != cu::SUCCESS)
-    return fail(ATTNC_ERR_CUDA, "cuStreamIsCapturing failed: " + cu::errorText(*api, r));
-  *capturing = status != cu::STREAM_CAPTURE_STATUS_NONE;
+  bool c = false;
+  if (attnc_status s = streamCapturing(*api, stream, c))
+    return s;
+  *capturing = c;
   return ATTNC_OK;
 }
 
@@ -97,11 +108,10 @@ attnc_status attnc_device_alloc_for_stream(int device, void *stream, size_t byte
   const cu::Api *api = driverWithContext(device);
   if (!api)
     return lastStatus();
-  int capture = 0;
-  cu::Result r = api->StreamIsCapturing((cu::Stream)stream, &capture);
-  if (r != cu::SUCCESS)
-    return fail(ATTNC_ERR_CUDA, "cuStreamIsCapturing failed: " + cu::errorText(*api, r));
-  if (capture == cu::STREAM_CAPTURE_STATUS_NONE)
+  bool capturing = false;
+  if (attnc_status s = streamCapturing(*api, stream, capturing))
+    return s;
+  if (!capturing)
     return attnc_device_alloc(device, bytes, out);
   // As PyTorch's allocator does during a capture: this thread's capture mode
   // is relaxed for the allocation, which the graph then keeps using.
@@ -109,7 +119,8 @@ attnc_status attnc_device_alloc_for_stream(int device, void *stream, size_t byte
     return fail(ATTNC_ERR_NO_DRIVER, "the stream is being captured into a CUDA graph, and this CUDA driver "
                                      "lacks cuThreadExchangeStreamCaptureMode");
   int mode = cu::STREAM_CAPTURE_MODE_RELAXED;
-  if ((r = api->ThreadExchangeStreamCaptureMode(&mode)) != cu::SUCCESS)
+  cu::Result r = api->ThreadExchangeStreamCaptureMode(&mode);
+  if (r != cu::SUCCESS)
     return fail(ATTNC_ERR_CUDA, "cuThreadExchangeStreamCaptureMode failed: " + cu::errorText(*api, r));
   cu::DevicePtr p = 0;
   r = api->MemAlloc(&p, bytes ? bytes : 1);
