@@ -306,12 +306,34 @@ LogicalResult SelectBlocksOp::verify() {
   auto it = cast<RankedTensorType>(getIndices().getType());
   if (qt.getRank() != 4 || kt.getRank() != 4)
     return emitOpError("query and key must be [B, H, L, D]");
+  if (staticMismatch(qt.getDimSize(0), kt.getDimSize(0)) ||
+      staticMismatch(qt.getDimSize(3), kt.getDimSize(3)))
+    return emitOpError("query and key must share B and the head dim D");
+  // Output heads as in attn.attention: H = max(Hq, Hk), both dividing it.
+  int64_t hq = qt.getDimSize(1), hk = kt.getDimSize(1), h = cast<RankedTensorType>(
+                                                                  getCounts().getType())
+                                                                  .getDimSize(1);
+  if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hk) &&
+      (staticMismatch(h, std::max(hq, hk)) || std::max(hq, hk) % hq || std::max(hq, hk) % hk))
+    return emitOpError() << "results must have max(Hq, Hk) heads, each dividing it (Hq = " << hq
+                         << ", Hk = " << hk << ", results " << extent(h) << ")";
   if (ct.getRank() != 3 || it.getRank() != 4 || !ct.getElementType().isInteger(32) ||
       !it.getElementType().isInteger(32))
     return emitOpError("results must be i32 counts [B, H, NQB] and indices [B, H, NQB, NKB]");
-  for (Attribute a : getCarrier())
+  for (Attribute a : getCarrier()) {
     if (!isa<CarrierFamilyAttrInterface>(a) || isa<BlockSelectAttr, BlockListAttr>(a))
       return emitOpError() << "carrier entry " << a << " is not a static carrier family";
+    // The one static family that reads an extra.
+    if (auto doc = dyn_cast<DocumentAttr>(a)) {
+      int64_t n = doc.getSeqlens();
+      auto t = n >= 0 && n < (int64_t)getExtras().size()
+                   ? dyn_cast<RankedTensorType>(getExtras()[n].getType())
+                   : RankedTensorType();
+      if (!t || t.getRank() != 1 || !t.getElementType().isInteger())
+        return emitOpError() << "document seqlens (extra #" << n
+                             << ") must be an integer [N+1] extra";
+    }
+  }
   auto expect = [](int64_t len, int64_t block) {
     return ShapedType::isDynamic(len) ? ShapedType::kDynamic : (len + block - 1) / block;
   };

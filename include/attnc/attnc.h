@@ -76,9 +76,9 @@ attnc_status attnc_program_run_cpu(attnc_program *program, const attnc_tensor *i
 /* GPU programs: launches every kernel of the program on STREAM (a CUstream;
  * NULL = the default stream), asynchronously. INPUTS and OUTPUTS are device
  * tensors in declaration order with the dtypes and shapes of the program's
- * signature, contiguous (size-1 axes may have any stride). Index inputs
- * (document offsets, block lists, other i32 tables) are checked as
- * attnc_program_run_cpu checks them, by default: the run then waits for
+ * signature, contiguous (size-1 axes may have any stride). The tables of
+ * document and block_list carriers are checked as attnc_program_run_cpu
+ * checks them, by default: a run with such tables then waits for
  * STREAM and copies them to the host first (not while STREAM is being
  * captured into a CUDA graph, when they are not checked).
  * attnc_program_set_table_checks(program, 0), or ATTNC_CHECK_TABLES=0 in the

@@ -343,37 +343,51 @@ attnc_status attnc_program_run_cpu(attnc_program *p, const attnc_tensor *inputs,
 
 #ifdef ATTNC_HAVE_GPU
 namespace {
-/// The checked mode of GPU runs: the i32 inputs copied to the host (after
-/// the stream's earlier work, which may have written them) and checked by
-/// the same rules as the CPU path, with the dims of this run's shapes.
+/// The inputs validateIndexInputs checks: the tables of document and
+/// block_list carriers.
+bool isCheckedTable(const spec::Spec &spec, const std::string &name) {
+  for (const spec::AttentionDecl &a : spec.attentions)
+    for (const spec::CarrierDecl &c : a.carriers)
+      if (c.kind == "document" || c.kind == "block_list")
+        for (const spec::Arg &arg : c.args)
+          if (arg.kind == spec::Arg::Kind::Word && arg.word == name)
+            return true;
+  return false;
+}
+
+/// The checked mode of GPU runs: those tables copied to the host (after the
+/// stream's earlier work, which may have written them) and checked by the
+/// CPU path's rules, with the dims of this run's shapes.
 attnc_status checkTablesOnHost(attnc_program *p, const attnc_tensor *inputs, void *stream) {
-  if (!p->checkTables ||
-      llvm::none_of(p->inputs, [](const attnc_program::Tensor &t) { return t.dtype == ATTNC_DTYPE_I32; }))
+  std::vector<size_t> tables;
+  for (size_t i = 0; i < p->inputs.size(); ++i)
+    if (p->inputs[i].dtype == ATTNC_DTYPE_I32 && isCheckedTable(p->spec, p->inputs[i].name))
+      tables.push_back(i);
+  if (!p->checkTables || tables.empty())
     return ATTNC_OK;
-  int capturing = 0;
-  if (attnc_status s = attnc_stream_is_capturing(stream, &capturing))
+  int device = inputs[tables.front()].device, capturing = 0;
+  if (attnc_status s = attnc_stream_is_capturing(device, stream, &capturing))
     return s;
   if (capturing)
     return ATTNC_OK;
   if (attnc_status s = attnc_stream_synchronize(stream))
     return s;
   llvm::StringMap<int64_t> dims = p->dims;
-  std::vector<std::string> names;
-  std::vector<NpyArray> views(p->inputs.size());
-  for (size_t i = 0; i < p->inputs.size(); ++i) {
-    const attnc_tensor &t = inputs[i];
-    names.push_back(p->inputs[i].name);
-    views[i].shape.assign(t.shape, t.shape + t.rank);
+  for (size_t i = 0; i < p->inputs.size(); ++i)
     for (const spec::InputDecl &decl : p->spec.inputs)
       if (decl.name == p->inputs[i].name)
-        for (size_t d = 0; d < decl.shape.size() && d < (size_t)t.rank; ++d)
+        for (size_t d = 0; d < decl.shape.size() && d < (size_t)inputs[i].rank; ++d)
           if (!decl.shape[d].empty() && !llvm::isDigit(decl.shape[d][0]))
-            dims[decl.shape[d]] = t.shape[d];
-    if (p->inputs[i].dtype != ATTNC_DTYPE_I32)
-      continue;
-    views[i].dtype = DType::I32;
-    views[i].data.resize(views[i].numBytes());
-    if (attnc_status s = attnc_copy_to_host(views[i].data.data(), t.data, views[i].data.size()))
+            dims[decl.shape[d]] = inputs[i].shape[d];
+  std::vector<std::string> names;
+  std::vector<NpyArray> views(tables.size());
+  for (auto [n, i] : llvm::enumerate(tables)) {
+    const attnc_tensor &t = inputs[i];
+    names.push_back(p->inputs[i].name);
+    views[n].shape.assign(t.shape, t.shape + t.rank);
+    views[n].dtype = DType::I32;
+    views[n].data.resize(views[n].numBytes());
+    if (attnc_status s = attnc_copy_to_host(views[n].data.data(), t.data, views[n].data.size()))
       return s;
   }
   std::vector<const NpyArray *> ptrs;

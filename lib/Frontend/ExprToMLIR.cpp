@@ -80,7 +80,7 @@ std::optional<TV> ModuleBuilder::emitSum(OpBuilder &eb, const Expr &e, const Sco
   const std::string &var = e.args[0]->name;
   Value table;
   unsigned axis = 0;
-  forEachName(e.args[1], [&](const Expr &x) {
+  forEachNode(e.args[1], [&](const Expr &x) {
     if (table || x.kind != Expr::Kind::Index)
       return;
     for (auto [n, a] : llvm::enumerate(x.args))
@@ -147,7 +147,6 @@ std::optional<TV> ModuleBuilder::emit(OpBuilder &eb, const Expr &e, const Scope 
 
 std::optional<TV> ModuleBuilder::emitIndex(OpBuilder &eb, const Expr &e, const Scope &scope) {
   Location l = loc(e.loc);
-  auto fconst = [&](double v) { return arith::ConstantOp::create(eb, l, eb.getFloatAttr(scalar, v)).getResult(); };
   Value t = tensors.lookup(e.name);
   if (!t || !inputDecls.count(e.name)) {
     error(e.loc) << "'" << e.name << "' is not an input tensor";
@@ -164,7 +163,7 @@ std::optional<TV> ModuleBuilder::emitIndex(OpBuilder &eb, const Expr &e, const S
       // Where a float subscript most often comes from: a table whose type
       // was inferred as float because a score line reads it.
       std::string table;
-      forEachName(a, [&](const Expr &x) {
+      forEachNode(a, [&](const Expr &x) {
         if (auto it = inputDecls.find(x.name); table.empty() && x.kind == Expr::Kind::Index &&
                                                it != inputDecls.end() && it->second->dtype.empty() &&
                                                !integerInputs.lookup(x.name))
@@ -192,7 +191,6 @@ std::optional<TV> ModuleBuilder::emitIndex(OpBuilder &eb, const Expr &e, const S
 
 std::optional<TV> ModuleBuilder::emitUnary(OpBuilder &eb, const Expr &e, const Scope &scope) {
   Location l = loc(e.loc);
-  auto fconst = [&](double v) { return arith::ConstantOp::create(eb, l, eb.getFloatAttr(scalar, v)).getResult(); };
   auto x = emit(eb, *e.args[0], scope);
   if (!x)
     return std::nullopt;
@@ -207,7 +205,6 @@ std::optional<TV> ModuleBuilder::emitUnary(OpBuilder &eb, const Expr &e, const S
 
 std::optional<TV> ModuleBuilder::emitBinary(OpBuilder &eb, const Expr &e, const Scope &scope) {
   Location l = loc(e.loc);
-  auto fconst = [&](double v) { return arith::ConstantOp::create(eb, l, eb.getFloatAttr(scalar, v)).getResult(); };
   auto x = emit(eb, *e.args[0], scope);
   auto y = x ? emit(eb, *e.args[1], scope) : std::nullopt;
   if (!x || !y)

@@ -235,7 +235,7 @@ LogicalResult ModuleBuilder::carrierFamilies(
       std::string pool = argWord(c.args, "pool"), force = argWord(c.args, "force");
       const Arg *thr = findArg(c.args, "threshold");
       out.push_back(attn::BlockSelectAttr::get(
-          &ctx, (int64_t)argNumber(c.args, "q_block", 64), (int64_t)argNumber(c.args, "k_block", 64),
+          &ctx, (int64_t)argNumber(c.args, "q_block", 128), (int64_t)argNumber(c.args, "k_block", 128),
           pool == "antidiagonal" ? attn::BlockPool::antidiagonal : attn::BlockPool::mean,
           (int64_t)argNumber(c.args, "stride", pool == "antidiagonal" ? 8 : 1),
           (int64_t)argNumber(c.args, "top_k", 0),
@@ -278,7 +278,7 @@ Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
     return std::find(extras.begin(), extras.end(), t) - extras.begin();
   };
   auto collect = [&](const ExprPtr &e) {
-    forEachName(e, [&](const Expr &x) {
+    forEachNode(e, [&](const Expr &x) {
       if (x.kind == Expr::Kind::Index)
         extraIndex(x.name, x.loc);
     });
@@ -414,7 +414,7 @@ Value ModuleBuilder::emitOutput(const OutputDecl &o) {
       return t;
   }
   Value shapeOf;
-  forEachName(o.expr, [&](const Expr &x) {
+  forEachNode(o.expr, [&](const Expr &x) {
     if (!shapeOf && x.kind == Expr::Kind::Ident)
       for (const AttentionDecl &a : spec.attentions)
         if (a.name == x.name)
@@ -518,7 +518,7 @@ using namespace attnc::frontend;
 llvm::StringMap<bool> attnc::inferIntegerInputs(const Spec &spec) {
   llvm::StringMap<bool> inMask, elsewhere;
   auto mark = [](llvm::StringMap<bool> &m, const ExprPtr &e) {
-    forEachName(e, [&](const Expr &x) {
+    forEachNode(e, [&](const Expr &x) {
       if (x.kind == Expr::Kind::Index || x.kind == Expr::Kind::Ident)
         m[x.name] = true;
     });

@@ -87,11 +87,11 @@ attnc_status streamCapturing(const cu::Api &api, void *stream, bool &capturing) 
 }
 } // namespace
 
-attnc_status attnc_stream_is_capturing(void *stream, int *capturing) {
+attnc_status attnc_stream_is_capturing(int device, void *stream, int *capturing) {
   if (!capturing)
     return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_stream_is_capturing: capturing is NULL");
   *capturing = 0;
-  const cu::Api *api = driverWithContext(0);
+  const cu::Api *api = driverWithContext(device);
   if (!api)
     return lastStatus();
   bool c = false;

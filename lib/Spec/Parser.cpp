@@ -182,6 +182,8 @@ private:
     llvm::StringMap<ExprPtr> locals;
   };
   bool parseLocal(const Spec &spec, AttentionDecl &a, SeenClauses &seen);
+  /// E with the block's locals substituted, within the size limits.
+  bool substituted(ExprPtr &e, const SeenClauses &seen, const SourceLoc &where);
   bool parseClause(AttentionDecl &a, SeenClauses &seen);
   bool checkUnique(std::optional<SourceLoc> &seen, const Token &kw, const AttentionDecl &a) {
     if (seen)
@@ -368,10 +370,16 @@ bool Parser::parseLetCall(Spec &spec, LetDecl &let) {
   if (tok().is(TK::Ident) && peekTok().isPunct("(")) {
     // A nested transform, `l2norm(rope(q0, theta=10000))`: an implicit let
     // named NAME__FN, declared just before this one.
+    if (nesting >= kMaxNesting)
+      return failAt(tok(), "transforms are nested too deeply (more than " +
+                               std::to_string(kMaxNesting) + " levels)");
     LetDecl inner;
     inner.loc = loc(tok());
     inner.name = let.name + "__" + tok().text.str();
-    if (!parseLetCall(spec, inner))
+    ++nesting;
+    bool ok = parseLetCall(spec, inner);
+    --nesting;
+    if (!ok)
       return false;
     let.source = inner.name;
     let.sourceLoc = inner.fnLoc;
@@ -470,6 +478,15 @@ ExprPtr substituteLocals(const ExprPtr &e, const llvm::StringMap<ExprPtr> &local
   if (e->kind == Expr::Kind::Ident)
     if (auto it = locals.find(e->name); it != locals.end())
       return it->second;
+  // sum(r, EXPR) binds r: a local of that name is hidden inside it.
+  if (e->kind == Expr::Kind::Call && e->name == "sum" && e->args.size() == 2 &&
+      e->args[0]->kind == Expr::Kind::Ident && locals.count(e->args[0]->name)) {
+    llvm::StringMap<ExprPtr> inner = locals;
+    inner.erase(e->args[0]->name);
+    auto copy = std::make_shared<Expr>(*e);
+    copy->args[1] = substituteLocals(e->args[1], inner);
+    return copy;
+  }
   std::shared_ptr<Expr> copy;
   for (size_t n = 0; n < e->args.size(); ++n) {
     ExprPtr a = substituteLocals(e->args[n], locals);
@@ -481,7 +498,33 @@ ExprPtr substituteLocals(const ExprPtr &e, const llvm::StringMap<ExprPtr> &local
   }
   return copy ? copy : e;
 }
+
+/// Whether E, read as a tree (a local used twice counts twice), stays within
+/// the parser's depth limit and BUDGET nodes: substituted locals share their
+/// nodes, so a few lines can describe a tree too large to check or lower.
+bool withinLimits(const Expr &e, unsigned depth, size_t &budget) {
+  if (depth > kMaxExprDepth || budget == 0)
+    return false;
+  --budget;
+  for (const ExprPtr &a : e.args)
+    if (a && !withinLimits(*a, depth + 1, budget))
+      return false;
+  return true;
+}
+constexpr size_t kMaxSubstitutedNodes = 100000;
 } // namespace
+
+bool Parser::substituted(ExprPtr &e, const SeenClauses &seen, const SourceLoc &where) {
+  if (!e)
+    return false;
+  e = substituteLocals(e, seen.locals);
+  size_t budget = kMaxSubstitutedNodes;
+  if (!withinLimits(*e, 0, budget))
+    return fail(where, "expression is too large with its local bindings substituted (more than " +
+                           std::to_string(kMaxExprDepth) + " levels or " +
+                           std::to_string(kMaxSubstitutedNodes) + " nodes)");
+  return true;
+}
 
 bool Parser::parseLocal(const Spec &spec, AttentionDecl &a, SeenClauses &seen) {
   consume(); // let
@@ -492,17 +535,20 @@ bool Parser::parseLocal(const Spec &spec, AttentionDecl &a, SeenClauses &seen) {
   auto declared = [&](const std::string &x) {
     return llvm::is_contained(spec.dims, x) ||
            llvm::any_of(spec.inputs, [&](const InputDecl &d) { return d.name == x; }) ||
-           llvm::any_of(spec.lets, [&](const LetDecl &d) { return d.name == x; });
+           llvm::any_of(spec.lets, [&](const LetDecl &d) { return d.name == x; }) ||
+           llvm::any_of(spec.attentions, [&](const AttentionDecl &d) { return d.name == x; }) ||
+           x == a.name;
   };
   if (isReservedName(n) || declared(n) || seen.locals.count(n))
     return fail(loc(name), "local name '" + n + "' is " +
                                (seen.locals.count(n) ? std::string("already bound in this attention")
                                                      : "already a name (index variables b, h, i, j, "
-                                                       "s, x, d, dims, inputs and lets are taken)"));
+                                                       "s, x, d, dims, inputs, lets and attentions "
+                                                       "are taken)"));
   ExprPtr e = parseBodyExpr();
-  if (!e)
+  if (!substituted(e, seen, loc(name)))
     return false;
-  seen.locals[n] = substituteLocals(e, seen.locals);
+  seen.locals[n] = e;
   return true;
 }
 
@@ -526,8 +572,8 @@ bool Parser::parseClause(AttentionDecl &a, SeenClauses &seen) {
   if (w == "mask" || w == "score" || w == "scale") {
     if (w == "scale" && !checkUnique(seen.scale, kw, a))
       return false;
-    ExprPtr e = substituteLocals(parseBodyExpr(), seen.locals);
-    if (!e)
+    ExprPtr e = parseBodyExpr();
+    if (!substituted(e, seen, loc(kw)))
       return false;
     if (w == "mask")
       a.masks.push_back(std::move(e));

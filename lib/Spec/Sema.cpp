@@ -328,16 +328,10 @@ bool Checker::checkNeighborhood(const CarrierDecl &c) {
 }
 
 std::string Checker::seqDimOf(std::string name) const {
-  for (size_t hops = 0; hops <= spec.lets.size(); ++hops) {
-    auto let = lets.find(name);
-    if (let == lets.end())
-      break;
-    name = let->second->source;
-  }
-  auto in = inputs.find(name);
-  if (in == inputs.end() || in->second->shape.size() != 4)
+  const InputDecl *in = rootInput(name);
+  if (!in || in->shape.size() != 4)
     return "";
-  const std::string &d = in->second->shape[2];
+  const std::string &d = in->shape[2];
   return dims.contains(d) ? d : "";
 }
 
@@ -362,7 +356,7 @@ void Checker::warnAlignment(const AttentionDecl &a) {
 
 bool Checker::checkBlockSelect(const AttentionDecl &a, const CarrierDecl &c) {
   const Arg *topK = nullptr, *threshold = nullptr, *stride = nullptr, *pool = nullptr;
-  int64_t qBlock = 64, kBlock = 64;
+  int64_t qBlock = 128, kBlock = 128;
   for (const Arg &x : c.args) {
     if (x.key == "top_k") topK = &x;
     if (x.key == "threshold") threshold = &x;
@@ -470,20 +464,25 @@ bool Checker::checkOperands(const AttentionDecl &a) {
       ok = fail(l, "the " + std::string(op.role) + " of attention '" + a.name + "', '" +
                        op.name + "', has rank " + std::to_string(r) +
                        "; q, k and v must be rank-4 [B, H, L, D] tensors");
-    } else if (auto it = inputs.find(op.name); it != inputs.end() && it->second->dtype == "i32") {
+    } else if (const InputDecl *root = rootInput(op.name); root && root->dtype == "i32") {
       ok = fail(l, "the " + std::string(op.role) + " of attention '" + a.name + "', '" + op.name +
-                       "', is declared i32 (at " + it->second->dtypeLoc.str() +
-                       "); q, k and v are float tensors");
+                       "', comes from '" + root->name + "', declared i32 (at " +
+                       root->dtypeLoc.str() + "); q, k and v are float tensors");
     }
   }
-  // Carrier tables (seqlens, offsets, indices) are integers.
+  // Carrier tables (seqlens, offsets, indices) are integers; other words
+  // (align=top_left) name no tensor.
   for (const CarrierDecl &c : a.carriers)
-    for (const Arg &arg : c.args)
-      if (arg.kind == Arg::Kind::Word)
+    for (const Arg &arg : c.args) {
+      const FamilyInfo *fam = findFamily(carrierFamilies(), c.kind);
+      const KeyInfo *key = fam ? fam->findKey(arg.key) : nullptr;
+      bool table = key && (key->kind == ValueKind::Tensor1 || key->kind == ValueKind::Tensor3);
+      if (table && arg.kind == Arg::Kind::Word)
         if (auto it = inputs.find(arg.word); it != inputs.end() && it->second->dtype == "float")
           ok = fail(arg.loc, "carrier '" + c.kind + "' reads '" + arg.word + "' as an integer "
                              "table, but it is declared float (at " +
                              it->second->dtypeLoc.str() + ")");
+    }
   return ok;
 }
 

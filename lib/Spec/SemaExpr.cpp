@@ -108,18 +108,33 @@ std::optional<Ty> Checker::checkSum(const Expr &e, const Scope &scope) {
     return std::nullopt;
   }
   const std::string &var = e.args[0]->name;
-  if (llvm::is_contained(scope.vars, var) || dims.contains(var) || inputs.count(var) ||
-      lets.count(var) || attentions.count(var)) {
+  if (llvm::is_contained(scope.vars, var) || names.count(var) || isReservedName(var)) {
     fail(e.args[0]->loc, "sum's variable '" + var + "' is already a name here; pick a new one");
     return std::nullopt;
   }
-  bool subscripts = false;
-  forEachName(e.args[1], [&](const Expr &x) {
-    if (x.kind == Expr::Kind::Index)
-      for (const ExprPtr &a : x.args)
-        subscripts |= a->kind == Expr::Kind::Ident && a->name == var;
+  // The range is the extent of the axes r subscripts alone: they must agree
+  // (a shorter table would be read clamped, not summed over its own extent).
+  std::string extent;
+  const Expr *first = nullptr;
+  bool agree = true;
+  forEachNode(e.args[1], [&](const Expr &x) {
+    auto in = x.kind == Expr::Kind::Index ? inputs.find(x.name) : inputs.end();
+    if (in == inputs.end())
+      return;
+    for (auto [n, a] : llvm::enumerate(x.args))
+      if (a->kind == Expr::Kind::Ident && a->name == var && n < in->second->shape.size()) {
+        const std::string &d = in->second->shape[n];
+        if (!first)
+          first = &x, extent = d;
+        else if (d != extent && agree)
+          agree = fail(x.loc, "sum's variable '" + var + "' runs over '" + extent + "' in '" +
+                                  first->name + "' but over '" + d + "' in '" + x.name +
+                                  "'; the axes it subscripts must have one extent");
+      }
   });
-  if (!subscripts) {
+  if (!agree)
+    return std::nullopt;
+  if (!first) {
     fail(e.args[0]->loc, "sum's variable '" + var + "' must appear alone as a subscript of an "
                          "input (its range is that axis), e.g. sum(" + var + ", x[b, h, i, " +
                          var + "])");

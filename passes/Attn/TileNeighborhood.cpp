@@ -13,7 +13,8 @@
 //        are never visited)
 //   o  = a' gathered back into row-major order              (layout map)
 // Only where it is exact: two axes, dilation and stride 1, not causal, the
-// grid divisible by the patch, no mask, no score line reading i or j; and
+// grid divisible by the patch, no mask, no score line reading i or j, no
+// score convolution; and
 // with static shapes (the gathers are generic GPU steps).
 //
 //===----------------------------------------------------------------------===//
@@ -69,7 +70,9 @@ bool regionReadsPositions(Region &r) {
 }
 
 std::optional<PatchLayout> layoutFor(AttentionOp op, int64_t th, int64_t tw) {
-  if (op.getCarrier().size() != 1 || !op.getMask().empty() || regionReadsPositions(op.getScore()))
+  // A score convolution reads neighbouring positions: it needs row-major order.
+  if (op.getCarrier().size() != 1 || !op.getMask().empty() || regionReadsPositions(op.getScore()) ||
+      op.getScoreConvAttr())
     return std::nullopt;
   // The gathers are generic GPU steps, which need static shapes; without
   // them the kernel alone (dims at run time) stays the better program.

@@ -63,7 +63,8 @@ private:
   Value candidates(int64_t rowBlock, int64_t colBlock, OpFoldResult rows, OpFoldResult cols);
   Value probabilities(Value cs, Value cand);
   Value blockScores(Value p);
-  Value rowStats(Value bs, Value bcand, int64_t which);
+  enum class RowStat { FirstCandidate, LastCandidate, CandidateMass };
+  Value rowStat(Value bs, Value bcand, RowStat which);
   Value selection(Value bs, Value bcand);
 
   OpBuilder &b;
@@ -220,31 +221,34 @@ Value SelectDecomposer::blockScores(Value p) {
   });
 }
 
-Value SelectDecomposer::rowStats(Value bs, Value bcand, int64_t which) {
-  // which = 0, 1: the row's first and last candidate (index); 2: its
-  // candidate mass.
+/// Per (b, h, query block): its first or last candidate block (i32), or
+/// the mass of its candidates.
+Value SelectDecomposer::rowStat(Value bs, Value bcand, RowStat which) {
+  bool mass = which == RowStat::CandidateMass;
   Value nkbV = cb.value(NKB);
   // Block numbers as i32: every buffer of a GPU step has a storage type.
   Type i32 = b.getI32Type();
-  Type ty = which == 2 ? elem : i32;
+  Type ty = mass ? elem : i32;
   return cb.map({B, H, NQB}, ty, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     IM m{nb, nl};
-    Value init = which == 0 ? nkbV : which == 1 ? m.c(-1) : FMath{nb, nl, elem}.c(0.0);
+    Value init = which == RowStat::FirstCandidate ? nkbV
+                 : which == RowStat::LastCandidate ? m.c(-1)
+                                                   : FMath{nb, nl, elem}.c(0.0);
     Value r = loop(nb, nl, m.c(0), nkbV, {init},
                 [&](OpBuilder &bb, Location bl, Value c, ValueRange it) {
       IM mm{bb, bl};
       Value ok = tensor::ExtractOp::create(bb, bl, bcand, ValueRange{idx[0], idx[1], idx[2], c});
       Value next;
-      if (which == 0)
+      if (which == RowStat::FirstCandidate)
         next = mm.min(it[0], c);
-      else if (which == 1)
+      else if (which == RowStat::LastCandidate)
         next = mm.max(it[0], c);
       else
         next = FMath{bb, bl, elem}.add(
             it[0], tensor::ExtractOp::create(bb, bl, bs, ValueRange{idx[0], idx[1], idx[2], c}));
       return SmallVector<Value>{mm.sel(ok, next, it[0])};
     })[0];
-    return which == 2 ? r : arith::IndexCastOp::create(nb, nl, i32, r).getResult();
+    return mass ? r : arith::IndexCastOp::create(nb, nl, i32, r).getResult();
   });
 }
 
@@ -253,9 +257,9 @@ Value SelectDecomposer::selection(Value bs, Value bcand) {
   bool topK = sel.getTopK() > 0;
   double threshold = topK ? 0.0 : sel.getThreshold().getValueAsDouble();
   bool anyForced = sel.getForceFirst() || sel.getForceLast();
-  Value firstT = sel.getForceFirst() ? rowStats(bs, bcand, 0) : Value();
-  Value lastT = sel.getForceLast() ? rowStats(bs, bcand, 1) : Value();
-  Value totalT = topK ? Value() : rowStats(bs, bcand, 2);
+  Value firstT = sel.getForceFirst() ? rowStat(bs, bcand, RowStat::FirstCandidate) : Value();
+  Value lastT = sel.getForceLast() ? rowStat(bs, bcand, RowStat::LastCandidate) : Value();
+  Value totalT = topK ? Value() : rowStat(bs, bcand, RowStat::CandidateMass);
   return cb.map({B, H, NQB, NKB}, b.getI1Type(), {}, {},
                 [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     IM m{nb, nl};
@@ -300,10 +304,11 @@ Value SelectDecomposer::selection(Value bs, Value bcand) {
     Value chosen;
     if (topK)
       chosen = m.lt(m.add(rank, nForced), m.c(sel.getTopK()));
-    else
-      chosen = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT,
-                                     f.add(forcedMass, massAhead),
-                                     f.mul(f.c(threshold), rowValue(totalT)));
+    else // the best block always (a tiny T * mass may underflow to 0)
+      chosen = m.lor(arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT,
+                                           f.add(forcedMass, massAhead),
+                                           f.mul(f.c(threshold), rowValue(totalT))),
+                     m.land(m.eq(rank, m.c(0)), m.eq(nForced, m.c(0))));
     Value ok = at(nb, nl, bcand, self);
     return m.land(ok, m.lor(forced(m, self), chosen));
   });
@@ -315,8 +320,12 @@ std::pair<Value, Value> SelectDecomposer::run() {
   Type in = cast<RankedTensorType>(q.getType()).getElementType();
   elem = in.isF64() ? in : b.getF32Type();
   B = cb.dim(q, 0);
-  H = cb.dim(op.getCounts(), 1);
-  if (!getConstantIntValue(H))
+  // The output's head count from the result type (a tensor.dim of the op's
+  // own result would outlive its replacement), else max(Hq, Hk).
+  auto countsTy = cast<RankedTensorType>(op.getCounts().getType());
+  if (!countsTy.isDynamicDim(1))
+    H = b.getIndexAttr(countsTy.getDimSize(1));
+  else
     H = arith::MaxUIOp::create(b, loc, cb.value(cb.dim(q, 1)), cb.value(cb.dim(k, 1)))
             .getResult();
   Lq = cb.dim(q, 2);

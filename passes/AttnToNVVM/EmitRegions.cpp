@@ -225,7 +225,9 @@ LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
                                         /*sideEffects=*/false));
       continue;
     }
-    if (auto cv = dyn_cast<arith::SIToFPOp>(op); cv && scoreElement)
+    // Only in the region's own block: i and j are its arguments, and the
+    // per-row base the rewrite caches must not be defined inside a loop.
+    if (auto cv = dyn_cast<arith::SIToFPOp>(op); cv && scoreElement && &blk == &r.front())
       if (Value f = affineToFloat(blk, cv)) {
         map.map(cv.getResult(), f);
         continue;
@@ -352,6 +354,9 @@ bool KernelEmitter::scoreNeedsRegisters() const {
   // float conversion of an expression affine in them.
   std::function<bool(Value)> affineUses = [&](Value v) {
     for (Operation *user : v.getUsers()) {
+      // A use inside a loop (`sum(r, ...)`) is computed per element.
+      if (user->getBlock() != &blk)
+        return false;
       if (auto cv = dyn_cast<arith::SIToFPOp>(user); cv && affineFloatOf(blk, cv))
         continue;
       if (!isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::IndexCastOp, arith::ExtSIOp>(user) ||

@@ -126,15 +126,14 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   c.decode = splitKV;
   c.BM = splitKV ? 64 : 128;
   // Decode streams K/V with little work per tile: smaller tiles, a deeper
-  // ring (bench/NOTES.md, decode).
-  // A layout pass may ask for a key tile that matches its geometry
-  // (attn-tile-neighborhood: 64 keys, half a patch); the option overrides it.
-  int64_t hinted = 0;
+  // ring (bench/NOTES.md, decode). A layout pass may ask for a smaller key
+  // tile that matches its geometry (attn-tile-neighborhood: 64 keys, half a
+  // patch), never a larger one; the option overrides both.
+  int64_t defaultBN = splitKV || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128;
   if (auto h = op->getAttrOfType<IntegerAttr>("attnc.block_n"))
-    hinted = h.getInt() == 64 || h.getInt() == 128 ? h.getInt() : 0;
-  c.BN = blockN > 0 ? blockN
-         : hinted   ? hinted
-                    : (splitKV || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128);
+    if (h.getInt() == 64)
+      defaultBN = 64;
+  c.BN = blockN > 0 ? blockN : defaultBN;
   // The deepest ring that fits, unless the option fixes it. Decode: the
   // consumers take alternate tiles, so with an even ring each slot always
   // serves the same consumer, which then waits for its phases in order

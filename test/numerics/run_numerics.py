@@ -605,7 +605,7 @@ def first_lines(text, n=3):
 
 
 def run_case(args, example, index, dims, build, ref, dtype, workdir):
-    tag = "%s-%d-%s" % (os.path.splitext(example)[0], index, dtype)
+    tag = "%s-%d-%s" % (os.path.splitext(os.path.basename(example))[0], index, dtype)
     tmp = os.path.join(workdir, tag)
     os.makedirs(tmp, exist_ok=True)
     rng = np.random.default_rng(seed_of(example, index, dtype))

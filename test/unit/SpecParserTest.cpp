@@ -288,6 +288,16 @@ TEST(SpecParser, ExpressionSyntaxErrors) {
   EXPECT_EQ(exprError("s\x01"), "e:1:2: error: unexpected character '\\x01'");
 }
 
+TEST(SpecParser, NestedLetsAreBounded) {
+  std::string call = "q";
+  for (int n = 0; n < 150; ++n)
+    call = "l2norm(" + call + ")";
+  auto spec = parseSpecText("variant n\ndims B, H, L, D\ninput q : [B, H, L, D]\nlet qn = " + call + "\n",
+                            "n.attn");
+  ASSERT_FALSE(!!spec);
+  EXPECT_NE(llvm::toString(spec.takeError()).find("transforms are nested too deeply"), std::string::npos);
+}
+
 TEST(SpecParser, NestedLetsBecomeImplicitLets) {
   auto spec = parseSpecText("variant n\ndims B, H, L, D\ninput q : [B, H, L, D]\n"
                         "let qr = rope(rmsnorm(map(q, x * 2), eps=1e-5), theta=500)\n",
@@ -322,11 +332,23 @@ TEST(SpecParser, LocalBindingsAreSubstituted) {
     return sp ? std::string() : firstLine(llvm::toString(sp.takeError()));
   };
   EXPECT_EQ(err("  let j = 1\n"), "n.attn:5:7: error: local name 'j' is already a name (index "
-                                  "variables b, h, i, j, s, x, d, dims, inputs and lets are taken)");
+                                  "variables b, h, i, j, s, x, d, dims, inputs, lets and attentions are taken)");
   EXPECT_EQ(err("  let L = 1\n"), "n.attn:5:7: error: local name 'L' is already a name (index "
-                                  "variables b, h, i, j, s, x, d, dims, inputs and lets are taken)");
+                                  "variables b, h, i, j, s, x, d, dims, inputs, lets and attentions are taken)");
   EXPECT_EQ(err("  let t = 1\n  let t = 2\n"),
             "n.attn:6:7: error: local name 't' is already bound in this attention");
+  // Locals that double at every line describe a tree too large to check.
+  std::string doubling = "  let a0 = i - j\n";
+  for (int n = 1; n <= 20; ++n)
+    doubling += "  let a" + std::to_string(n) + " = a" + std::to_string(n - 1) + " + a" +
+                std::to_string(n - 1) + "\n";
+  EXPECT_EQ(err(doubling), "n.attn:20:7: error: expression is too large with its local bindings "
+                           "substituted (more than 500 levels or 100000 nodes)");
+  // sum binds its variable: a local of that name is not substituted inside.
+  auto sp = parseSpecText(std::string(head) + "  let r = i\n  score s + sum(r, q[b, h, j, r]) + r\n}\n",
+                          "n.attn");
+  ASSERT_TRUE(!!sp) << llvm::toString(sp.takeError());
+  EXPECT_EQ(sexpr(*sp->attentions[0].scores[0]), "(+ (+ s (call sum r ([] q b h j r))) i)");
   // A transform is a top-level let: the block was not closed.
   EXPECT_EQ(err("  let qr = rope(q, theta=10)\n"),
             "n.attn:5:3: error: expected '}' to close attention 'a' (opened at 4:22) before 'let'");

@@ -325,6 +325,11 @@ TEST(SpecSema, ConditionsAndNumbers) {
   EXPECT_EQ(clauseError("  mask (i < j) & 1 == 0\n"),
             "t.attn:7:16: error: bitwise '&' works on integers, but its left operand is a "
             "condition; combine conditions with '&&'");
+  EXPECT_EQ(clauseError("  score s + sum(r, w[r] * u[r])\n", "input w : [L]\ninput u : [D]\n"),
+            "t.attn:9:27: error: sum's variable 'r' runs over 'L' in 'w' but over 'D' in 'u'; the "
+            "axes it subscripts must have one extent");
+  EXPECT_EQ(clauseError("  score s + sum(L, q[b, h, i, L])\n"),
+            "t.attn:7:17: error: sum's variable 'L' is already a name here; pick a new one");
   EXPECT_EQ(clauseError("  mask -(i < j)\n"),
             "t.attn:7:8: error: '-' needs a number, but its operand is a condition; use '!' to "
             "negate a condition");

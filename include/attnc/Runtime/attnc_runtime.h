@@ -240,9 +240,10 @@ attnc_status attnc_copy_to_device(void *dst, const void *src, size_t bytes);
 attnc_status attnc_copy_to_host(void *dst, const void *src, size_t bytes);
 /* Waits for the work queued on a stream (NULL: the default stream). */
 attnc_status attnc_stream_synchronize(void *stream);
-/* *capturing = 1 while STREAM is being captured into a CUDA graph (no
+/* *capturing = 1 while STREAM (of DEVICE, whose context is made current when
+ * the thread has none) is being captured into a CUDA graph (no
  * synchronisation or host copy may then be queued on it), else 0. */
-attnc_status attnc_stream_is_capturing(void *stream, int *capturing);
+attnc_status attnc_stream_is_capturing(int device, void *stream, int *capturing);
 
 /* ATTNC_OK if libcuda can be loaded, initialised and has a device; else
  * ATTNC_ERR_NO_DRIVER with the reason in attnc_last_error(). */

@@ -82,20 +82,20 @@ struct Expr {
   std::vector<ExprPtr> args;  // Index: subscripts; Unary: 1; Binary: 2; Call
 };
 
+/// Visits every node of an expression, parents before their operands.
+inline void forEachNode(const ExprPtr &e, const std::function<void(const Expr &)> &fn) {
+  if (!e)
+    return;
+  fn(*e);
+  for (const ExprPtr &a : e->args)
+    forEachNode(a, fn);
+}
+
 //===----------------------------------------------------------------------===//
 // Declarations.
 //===----------------------------------------------------------------------===//
 
 /// `input NAME : [DIM, ...]` (a dim may also be an integer literal).
-/// Visits every node of an expression, parents before their operands.
-inline void forEachName(const ExprPtr &e, const std::function<void(const Expr &)> &fn) {
-  if (!e)
-    return;
-  fn(*e);
-  for (const ExprPtr &a : e->args)
-    forEachName(a, fn);
-}
-
 struct InputDecl {
   std::string name;
   std::vector<std::string> shape;  // dim names or decimal literals

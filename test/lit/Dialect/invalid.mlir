@@ -522,3 +522,19 @@ func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>) -> tensor<1x4x3
   %c, %i = attn.select_blocks %q, %k {select = #attn.block_select<q_block = 4, k_block = 4, pool = mean, stride = 1, top_k = 1, force_first = false, force_last = false>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x3xi32>, tensor<1x4x3x2xi32>
   return %i : tensor<1x4x3x2xi32>
 }
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>) -> tensor<1x4x2x2xi32> {
+  // expected-error @+1 {{document seqlens (extra #0) must be an integer [N+1] extra}}
+  %c, %i = attn.select_blocks %q, %k {carrier = [#attn.document<seqlens = 0>], select = #attn.block_select<q_block = 4, k_block = 4, pool = mean, stride = 1, top_k = 1, force_first = false, force_last = false>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x2xi32>, tensor<1x4x2x2xi32>
+  return %i : tensor<1x4x2x2xi32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x2x8x16xf32>, %k: tensor<1x3x8x16xf32>) -> tensor<1x5x2x2xi32> {
+  // expected-error @+1 {{results must have max(Hq, Hk) heads, each dividing it (Hq = 2, Hk = 3, results 5)}}
+  %c, %i = attn.select_blocks %q, %k {select = #attn.block_select<q_block = 4, k_block = 4, pool = mean, stride = 1, top_k = 1, force_first = false, force_last = false>} : tensor<1x2x8x16xf32>, tensor<1x3x8x16xf32> -> tensor<1x5x2xi32>, tensor<1x5x2x2xi32>
+  return %i : tensor<1x5x2x2xi32>
+}

@@ -25,13 +25,15 @@ func.func @nb2d(%q: tensor<1x2x512x64xbf16>, %k: tensor<1x2x512x64xbf16>, %v: te
 // -----
 
 // Left alone: dynamic lengths (the gathers would need static shapes),
-// dilation, and a grid the patch does not divide.
+// dilation, a grid the patch does not divide, and a score convolution
+// (it reads neighbouring positions).
 // CHECK-LABEL: func.func @untouched
 // CHECK-NOT: attn.map
-// CHECK-COUNT-3: attn.attention
-func.func @untouched(%q: tensor<1x2x?x64xbf16>, %s: tensor<1x2x512x64xbf16>, %t: tensor<1x2x520x64xbf16>) -> (tensor<1x2x?x64xbf16>, tensor<1x2x512x64xbf16>, tensor<1x2x520x64xbf16>) {
+// CHECK-COUNT-4: attn.attention
+func.func @untouched(%q: tensor<1x2x?x64xbf16>, %s: tensor<1x2x512x64xbf16>, %t: tensor<1x2x520x64xbf16>, %w: tensor<2x2x2xbf16>) -> (tensor<1x2x?x64xbf16>, tensor<1x2x512x64xbf16>, tensor<1x2x520x64xbf16>) {
   %a = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [32, 16], window = [7, 5], dilation = [1, 1], stride = [1, 1], causal = [false, false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
   %b = attn.attention %s, %s, %s {carrier = [#attn.neighborhood<grid = [32, 16], window = [7, 5], dilation = [2, 1], stride = [1, 1], causal = [false, false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x512x64xbf16>, tensor<1x2x512x64xbf16>, tensor<1x2x512x64xbf16> -> tensor<1x2x512x64xbf16>
   %c = attn.attention %t, %t, %t {carrier = [#attn.neighborhood<grid = [40, 13], window = [7, 5], dilation = [1, 1], stride = [1, 1], causal = [false, false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x520x64xbf16>, tensor<1x2x520x64xbf16>, tensor<1x2x520x64xbf16> -> tensor<1x2x520x64xbf16>
+  %d = attn.attention %s, %s, %s extras(%w : tensor<2x2x2xbf16>) {carrier = [#attn.neighborhood<grid = [32, 16], window = [7, 5], dilation = [1, 1], stride = [1, 1], causal = [false, false]>], score_conv = #attn.score_conv<queries = 2, keys = 2, weight = 0>, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x512x64xbf16>, tensor<1x2x512x64xbf16>, tensor<1x2x512x64xbf16> -> tensor<1x2x512x64xbf16>
   return %a, %b, %c : tensor<1x2x?x64xbf16>, tensor<1x2x512x64xbf16>, tensor<1x2x520x64xbf16>
 }
