@@ -238,6 +238,44 @@ def Attn_BlockSelectAttr : Attn_CarrierFamilyAttr<"BlockSelect", "block_select">
   let assemblyFormat = "`<` struct(params) `>`";
 }
 
+def Attn_LengthsAttr : Attn_CarrierFamilyAttr<"Lengths", "lengths"> {
+  let summary = "per-sequence key lengths: j < kv[b]; bottom-right alignment at kv[b]";
+  let description = [{ `kv` names an integer extra input [B]: sequence b
+    holds the keys [0, Lk_b) with Lk_b = clamp(kv[b], 0, Lk) (a decode batch
+    of caches of different lengths). Every family that aligns bottom-right
+    (causal, window) aligns at Lk_b, so the queries sit at the end of their
+    sequence (CarrierLoweringAttrInterface::narrowKeyLength). }];
+  let parameters = (ins "int64_t":$kv);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+def Attn_PageLayout : I32EnumAttr<"PageLayout", "axis order of a page pool", [
+    I32EnumAttrCase<"nhd", 0>, I32EnumAttrCase<"hnd", 1>]> {
+  let cppNamespace = "::attnc::attn";
+  let genSpecializedAttr = 0;
+}
+def Attn_PageLayoutAttr : EnumAttr<Attn_Dialect, Attn_PageLayout, "page_layout"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+// Paged keys and values on an attention (attn-gpu-fold-page-gather): the key
+// and value operands are page pools read through a page table.
+def Attn_KVPagesAttr : Attn_Attr<"KVPages", "kv_pages"> {
+  let summary = "key and value operands are page pools read through a page table";
+  let description = [{ The key and value operands are pools [P, PS, Hk, D]
+    (nhd) or [P, Hk, PS, D] (hnd); extra input `table` [B, MP] (integer) maps
+    logical page n of sequence b to a pool page. The attention sees
+    K[b, h, j, d] = pool[table[b, j / PS], j % PS, h, d] (nhd), Lk = MP * PS,
+    as attn.page_gather defines it. }];
+  let parameters = (ins "int64_t":$table, "::attnc::attn::PageLayout":$layout);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let extraClassDeclaration = [{
+    /// The pool axes that hold the page's rows and the heads.
+    int64_t rowAxis() const { return getLayout() == PageLayout::nhd ? 1 : 2; }
+    int64_t headAxis() const { return getLayout() == PageLayout::nhd ? 2 : 1; }
+  }];
+}
+
 def Attn_ScoreConvAttr : Attn_Attr<"ScoreConv", "score_conv"> {
   let summary = "multi-token convolution of scores over previous queries and keys";
   let description = [{ s'[i, j] = sum_{a<queries, c<keys} w[h, a, c] s0[i-a, j-c],

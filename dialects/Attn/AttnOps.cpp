@@ -19,8 +19,11 @@ bool staticMismatch(int64_t a, int64_t b) {
 std::string extent(int64_t v) {
   return ShapedType::isDynamic(v) ? std::string("?") : std::to_string(v);
 }
-/// The sequence length (L of [B, H, L, D]) of an attention operand.
-int64_t seqLength(Value t) { return cast<RankedTensorType>(t.getType()).getDimSize(2); }
+/// The query and key lengths (L of [B, H, L, D]) of an attention.
+int64_t queryLength(AttentionOp op) {
+  return cast<RankedTensorType>(op.getQuery().getType()).getDimSize(2);
+}
+int64_t keyLength(AttentionOp op) { return op.getLogicalKeyType().getDimSize(2); }
 bool isSignedLink(Link link) {
   return link == Link::identity || link == Link::signed_exp;
 }
@@ -30,10 +33,73 @@ bool isSignedLink(Link link) {
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
+RankedTensorType PageGatherOp::inferType(RankedTensorType pool, RankedTensorType table,
+                                         PageLayout layout) {
+  int64_t ps = pool.getDimSize(layout == PageLayout::nhd ? 1 : 2);
+  int64_t mp = table.getDimSize(1), lk = ShapedType::kDynamic;
+  if (!ShapedType::isDynamic(ps) && !ShapedType::isDynamic(mp))
+    lk = ps * mp;
+  return RankedTensorType::get({table.getDimSize(0),
+                                pool.getDimSize(layout == PageLayout::nhd ? 2 : 1), lk,
+                                pool.getDimSize(3)},
+                               pool.getElementType());
+}
+
+LogicalResult PageGatherOp::verify() {
+  auto pool = cast<RankedTensorType>(getPool().getType());
+  auto table = cast<RankedTensorType>(getTable().getType());
+  if (pool.getRank() != 4 || !isa<FloatType>(pool.getElementType()))
+    return emitOpError("pool must be a rank-4 float tensor [P, PS, Hk, D] or [P, Hk, PS, D]");
+  if (table.getRank() != 2 || !table.getElementType().isIntOrIndex())
+    return emitOpError("table must be an integer [B, MP] tensor");
+  auto want = inferType(pool, table, getLayout());
+  auto got = cast<RankedTensorType>(getResult().getType());
+  if (got.getRank() != 4 || got.getElementType() != want.getElementType())
+    return emitOpError() << "result must be " << want;
+  for (int64_t d = 0; d < 4; ++d)
+    if (staticMismatch(got.getDimSize(d), want.getDimSize(d)))
+      return emitOpError() << "result must be " << want << ", got " << got;
+  return success();
+}
+
+RankedTensorType AttentionOp::getLogicalKeyType() {
+  auto t = cast<RankedTensorType>(getKey().getType());
+  KVPagesAttr pages = getKvPagesAttr();
+  if (!pages || t.getRank() != 4 || pages.getTable() < 0 ||
+      pages.getTable() >= (int64_t)getExtras().size())
+    return t;
+  auto table = cast<RankedTensorType>(getExtras()[pages.getTable()].getType());
+  if (table.getRank() != 2)
+    return t;
+  return PageGatherOp::inferType(t, table, pages.getLayout());
+}
+
+RankedTensorType AttentionOp::getLogicalValueType() {
+  auto t = cast<RankedTensorType>(getValue().getType());
+  KVPagesAttr pages = getKvPagesAttr();
+  if (!pages || t.getRank() != 4 || pages.getTable() < 0 ||
+      pages.getTable() >= (int64_t)getExtras().size())
+    return t;
+  auto table = cast<RankedTensorType>(getExtras()[pages.getTable()].getType());
+  if (table.getRank() != 2)
+    return t;
+  return PageGatherOp::inferType(t, table, pages.getLayout());
+}
+
 LogicalResult AttentionOp::verify() {
+  if (KVPagesAttr pages = getKvPagesAttr()) {
+    if (failed(verifyExtraInput(pages.getTable(), 2, true, "kv_pages table")))
+      return failure();
+    auto kp = cast<RankedTensorType>(getKey().getType());
+    auto vp = cast<RankedTensorType>(getValue().getType());
+    if (kp.getRank() == 4 && vp.getRank() == 4 &&
+        (staticMismatch(kp.getDimSize(0), vp.getDimSize(0)) ||
+         staticMismatch(kp.getDimSize(pages.rowAxis()), vp.getDimSize(pages.rowAxis()))))
+      return emitOpError("kv_pages: the key and value pools must have the same pages");
+  }
   auto q = cast<RankedTensorType>(getQuery().getType());
-  auto k = cast<RankedTensorType>(getKey().getType());
-  auto v = cast<RankedTensorType>(getValue().getType());
+  auto k = getLogicalKeyType();
+  auto v = getLogicalValueType();
   auto o = cast<RankedTensorType>(getResult().getType());
   for (auto [name, t] : {std::pair<const char *, RankedTensorType>{"query", q},
                          {"key", k}, {"value", v}, {"result", o}}) {
@@ -219,12 +285,16 @@ LogicalResult DocumentAttr::verifyCarrier(AttentionOp &op) const {
     return failure();
   // One set of cumulative lengths numbers both queries and keys: the
   // documents are packed self-attention.
-  int64_t lq = seqLength(op.getQuery()), lk = seqLength(op.getKey());
+  int64_t lq = queryLength(op), lk = keyLength(op);
   if (staticMismatch(lq, lk))
     return op.emitOpError() << "document carrier packs queries and keys with one seqlens, so "
                                "the query length ("
                             << lq << ") must equal the key length (" << lk << ")";
   return success();
+}
+
+LogicalResult LengthsAttr::verifyCarrier(AttentionOp &op) const {
+  return op.verifyExtraInput(getKv(), 1, true, "lengths kv");
 }
 
 LogicalResult PrefixAttr::verifyCarrier(AttentionOp &op) const {
@@ -239,8 +309,8 @@ LogicalResult NeighborhoodAttr::verifyCarrier(AttentionOp &op) const {
     if (g < 1 || llvm::MulOverflow(tokens, g, tokens))
       return op.emitOpError() << "neighborhood grid extents must be positive and their "
                                  "product must fit in 64 bits";
-  for (auto [name, len] : {std::pair<const char *, int64_t>{"query", seqLength(op.getQuery())},
-                           {"key", seqLength(op.getKey())}})
+  for (auto [name, len] : {std::pair<const char *, int64_t>{"query", queryLength(op)},
+                           {"key", keyLength(op)}})
     if (!ShapedType::isDynamic(len) && len != tokens)
       return op.emitOpError() << "neighborhood grid has " << tokens << " tokens but the "
                               << name << " length is " << len;
@@ -281,6 +351,8 @@ static LogicalResult verifyBlockSelect(BlockSelectAttr sel,
 }
 
 LogicalResult BlockSelectAttr::verifyCarrier(AttentionOp &op) const {
+  if (op.getKvPagesAttr())
+    return op.emitOpError("block_select estimates from the keys and cannot read a paged cache");
   if (failed(verifyBlockSelect(*this, [&] { return op.emitOpError(); })))
     return failure();
   // The selection becomes a block list: one list per attention, and scores

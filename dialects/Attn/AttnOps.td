@@ -43,7 +43,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
                        Attn_AnchorAttr:$anchor,
                        OptionalAttr<Attn_ScoreConvAttr>:$score_conv,
                        UnitAttr:$weights_signed,
-                       DefaultValuedAttr<I64Attr, "0">:$split_kv);
+                       DefaultValuedAttr<I64Attr, "0">:$split_kv,
+                       OptionalAttr<Attn_KVPagesAttr>:$kv_pages);
   let results = (outs AnyRankedTensor:$result);
   let regions = (region AnyRegion:$mask, AnyRegion:$score);
   let assemblyFormat = [{
@@ -63,6 +64,10 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
     /// (else float) element type; `what` names it in the error.
     ::mlir::LogicalResult verifyExtraInput(int64_t idx, int64_t rank, bool integer,
                                            ::llvm::StringRef what);
+    /// The [B, Hk, Lk, D] tensor the key (value) operand stands for: its
+    /// type, or with `kv_pages` the gathered type (Lk = MP * PS).
+    ::mlir::RankedTensorType getLogicalKeyType();
+    ::mlir::RankedTensorType getLogicalValueType();
   }];
 }
 
@@ -83,6 +88,28 @@ def Attn_RowNormOp : Attn_Op<"row_norm", [Pure, SameOperandsAndResultType]> {
                        DefaultValuedAttr<F64Attr, "1.0e-6">:$eps);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Attn_PageGatherOp : Attn_Op<"page_gather", [Pure]> {
+  let summary = "keys or values of a paged cache as a [B, Hk, MP * PS, D] tensor";
+  let description = [{ `pool` is [P, PS, Hk, D] (nhd) or [P, Hk, PS, D]
+    (hnd), `table` [B, MP] (integer). result[b, h, j, d] =
+    pool[clamp(table[b, j / PS], 0, P - 1), j % PS, h, d] (nhd). The GPU
+    kernel reads the pool through the table in its tile loads
+    (attn-gpu-fold-page-gather); elsewhere it decomposes to a gather. }];
+  let arguments = (ins AnyRankedTensor:$pool, AnyRankedTensor:$table,
+                       Attn_PageLayoutAttr:$layout);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $pool `,` $table attr-dict `:` type($pool) `,` type($table) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The type of gathering `pool` through `table`.
+    static ::mlir::RankedTensorType inferType(::mlir::RankedTensorType pool,
+                                              ::mlir::RankedTensorType table,
+                                              PageLayout layout);
+  }];
 }
 
 def Attn_SelectBlocksOp : Attn_Op<"select_blocks", [Pure]> {

@@ -19,16 +19,39 @@ const AttentionDecl *firstAttention(const Spec &spec, const Expr &e) {
   return nullptr;
 }
 
-/// The shape of an input, or of the input a let transforms.
+const InputDecl *findInput(const Spec &spec, llvm::StringRef name) {
+  for (const InputDecl &in : spec.inputs)
+    if (in.name == name)
+      return &in;
+  return nullptr;
+}
+
+/// The shape of an input, or of the input a let transforms (a paged let:
+/// [B, Hk, MP*PS, D] from its pool and table).
 std::vector<std::string> shapeOf(const Spec &spec, std::string tensor) {
   for (int hops = 0; hops <= (int)spec.lets.size(); ++hops) {
-    for (const InputDecl &in : spec.inputs)
-      if (in.name == tensor)
-        return in.shape;
+    if (const InputDecl *in = findInput(spec, tensor))
+      return in->shape;
     auto let = std::find_if(spec.lets.begin(), spec.lets.end(),
                             [&](const LetDecl &l) { return l.name == tensor; });
     if (let == spec.lets.end())
       break;
+    if (let->fn == "paged") {
+      const InputDecl *pool = findInput(spec, let->source);
+      const InputDecl *table = nullptr;
+      bool hnd = false;
+      for (const Arg &a : let->args) {
+        if (a.key == "table")
+          table = findInput(spec, a.word);
+        if (a.key == "layout")
+          hnd = a.word == "hnd";
+      }
+      if (!pool || !table || pool->shape.size() != 4 || table->shape.size() != 2)
+        return {};
+      const std::string &ps = pool->shape[hnd ? 2 : 1];
+      return {table->shape[0], pool->shape[hnd ? 1 : 2], table->shape[1] + "*" + ps,
+              pool->shape[3]};
+    }
     tensor = let->source;
   }
   return {};

@@ -161,6 +161,19 @@ Value ModuleBuilder::emitLet(const LetDecl &let) {
         attn::RowNormKindAttr::get(&ctx, let.fn == "l2norm" ? attn::RowNormKind::l2
                                                             : attn::RowNormKind::rms),
         b.getF64FloatAttr(argNumber(let.args, "eps", 1e-6)));
+  if (let.fn == "paged") {
+    std::string tableName = argWord(let.args, "table");
+    Value table = tensors.lookup(tableName);
+    if (!table || !cast<RankedTensorType>(table.getType()).getElementType().isInteger()) {
+      error(let.loc) << "paged: '" << tableName << "' is not an integer table";
+      return nullptr;
+    }
+    auto layout = argWord(let.args, "layout") == "hnd" ? attn::PageLayout::hnd
+                                                       : attn::PageLayout::nhd;
+    auto gty = attn::PageGatherOp::inferType(ty, cast<RankedTensorType>(table.getType()), layout);
+    return attn::PageGatherOp::create(b, l, gty, src, table,
+                                      attn::PageLayoutAttr::get(&ctx, layout));
+  }
   if (let.fn == "map") {
     SmallVector<Value> sizes;
     for (int64_t d = 0; d < ty.getRank(); ++d)
@@ -212,6 +225,8 @@ LogicalResult ModuleBuilder::carrierFamilies(
     } else if (c.kind == "document") {
       int64_t idx = extraIndex(argWord(c.args, "seqlens"), c.loc);
       out.push_back(attn::DocumentAttr::get(&ctx, idx));
+    } else if (c.kind == "lengths") {
+      out.push_back(attn::LengthsAttr::get(&ctx, extraIndex(argWord(c.args, "kv"), c.loc)));
     } else if (c.kind == "prefix") {
       out.push_back(attn::PrefixAttr::get(&ctx, (int64_t)argNumber(c.args, "length", 0)));
     } else if (c.kind == "neighborhood") {
@@ -345,7 +360,7 @@ Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
   OperationState state(l, attn::AttentionOp::getOperationName());
   attn::AttentionOp::build(b, state, resultTy, q, k, v, extraVals, b.getArrayAttr(carrier),
                            scale, linkAttr, anchorAttr, conv, a.signedWeights ? b.getUnitAttr() : UnitAttr(),
-                           b.getI64IntegerAttr(a.splitKV));
+                           b.getI64IntegerAttr(a.splitKV), attn::KVPagesAttr());
   auto op = cast<attn::AttentionOp>(b.create(state));
   Type indexTy = b.getIndexType();
   auto indexScope = [&](Block *blk, unsigned first) {
@@ -537,6 +552,9 @@ llvm::StringMap<bool> attnc::inferIntegerInputs(const Spec &spec) {
   for (const LetDecl &l : spec.lets) {
     mark(elsewhere, l.expr);
     elsewhere[l.source] = true;
+    for (const Arg &arg : l.args) // paged's page table
+      if (arg.key == "table" && arg.kind == Arg::Kind::Word)
+        carrierArgs[arg.word] = true;
   }
   for (const OutputDecl &o : spec.outputs) mark(elsewhere, o.expr);
   llvm::StringMap<bool> result;

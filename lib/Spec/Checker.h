@@ -82,6 +82,7 @@ private:
   bool checkValue(const Arg &a, const KeyInfo &key, llvm::StringRef what,
                   const AttentionDecl *att);
   bool checkNeighborhood(const CarrierDecl &c);
+  bool checkPaged(const LetDecl &let, const SourceLoc &srcLoc);
   bool checkBlockSelect(const AttentionDecl &a, const CarrierDecl &c);
   bool checkTensorArg(const Arg &a, llvm::StringRef what, size_t rank);
   bool checkTopExpr(const ExprPtr &e, const Scope &scope, const SourceLoc &owner);

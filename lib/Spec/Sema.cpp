@@ -155,8 +155,24 @@ bool Checker::checkLet(const LetDecl &let) {
                                      "' takes keyword arguments");
     if (!checkArgs(let.args, *fn, "transform '" + let.fn + "'", fnLoc, nullptr))
       return false;
+    if (let.fn == "paged" && !checkPaged(let, srcLoc))
+      return false;
   }
   lets[let.name] = &let;
+  return true;
+}
+
+/// paged(pool, table=T, layout=L): the pool is an input (pages of a cache,
+/// not a transformed tensor) and T an integer table.
+bool Checker::checkPaged(const LetDecl &let, const SourceLoc &srcLoc) {
+  if (!inputs.count(let.source))
+    return fail(srcLoc, "paged reads a page pool input [P, PS, Hk, D] (layout=nhd) or "
+                        "[P, Hk, PS, D] (layout=hnd); '" + let.source + "' is a let");
+  for (const Arg &a : let.args)
+    if (a.key == "table" && a.kind == Arg::Kind::Word)
+      if (auto it = inputs.find(a.word); it != inputs.end() && it->second->dtype == "float")
+        return fail(a.loc, "paged reads '" + a.word + "' as an integer page table, but it is "
+                           "declared float (at " + it->second->dtypeLoc.str() + ")");
   return true;
 }
 
@@ -251,6 +267,8 @@ bool Checker::checkValue(const Arg &a, const KeyInfo &key, llvm::StringRef what,
     return true;
   case ValueKind::Tensor1:
     return checkTensorArg(a, what, 1);
+  case ValueKind::Tensor2:
+    return checkTensorArg(a, what, 2);
   case ValueKind::Tensor3:
     return checkTensorArg(a, what, 3);
   case ValueKind::PosIntList:
@@ -476,7 +494,8 @@ bool Checker::checkOperands(const AttentionDecl &a) {
     for (const Arg &arg : c.args) {
       const FamilyInfo *fam = findFamily(carrierFamilies(), c.kind);
       const KeyInfo *key = fam ? fam->findKey(arg.key) : nullptr;
-      bool table = key && (key->kind == ValueKind::Tensor1 || key->kind == ValueKind::Tensor3);
+      bool table = key && (key->kind == ValueKind::Tensor1 || key->kind == ValueKind::Tensor2 ||
+                           key->kind == ValueKind::Tensor3);
       if (table && arg.kind == Arg::Kind::Word)
         if (auto it = inputs.find(arg.word); it != inputs.end() && it->second->dtype == "float")
           ok = fail(arg.loc, "carrier '" + c.kind + "' reads '" + arg.word + "' as an integer "

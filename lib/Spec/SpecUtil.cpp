@@ -87,6 +87,7 @@ llvm::ArrayRef<FamilyInfo> detail::carrierFamilies() {
         {"align", ValueKind::Enum, false, aligns}}},
       {"document", {{"seqlens", ValueKind::Tensor1, true, {}}}},
       {"prefix", {{"length", ValueKind::NonNegInt, true, {}}}},
+      {"lengths", {{"kv", ValueKind::Tensor1, true, {}}}},
       {"neighborhood",
        {{"grid", ValueKind::PosIntList, true, {}},
         {"window", ValueKind::PosIntList, true, {}},
@@ -140,6 +141,9 @@ llvm::ArrayRef<FamilyInfo> detail::letFamilies() {
       {"l2norm", {{"eps", ValueKind::PosNumber, false, {}}}},
       {"rmsnorm", {{"eps", ValueKind::PosNumber, false, {}}}},
       {"map", {}},
+      {"paged",
+       {{"table", ValueKind::Tensor2, true, {}},
+        {"layout", ValueKind::Enum, false, {"nhd", "hnd"}}}},
   };
   return table;
 }

@@ -53,6 +53,7 @@ enum class ValueKind {
   PosNumber,  // number > 0
   Enum,       // one of KeyInfo::words
   Tensor1,    // name of a rank-1 input
+  Tensor2,    // name of a rank-2 input
   Tensor3,    // name of a rank-3 input
   PosIntList, // [n, ...] of integers >= 1
   BoolList,   // [true|false|0|1, ...]

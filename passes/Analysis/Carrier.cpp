@@ -50,6 +50,14 @@ std::pair<Value, Value> CarrierAccess::documentSpan(OpBuilder &b, Location loc,
           arith::SelectOp::create(b, loc, inDoc, end, m.c(0))};
 }
 
+Value attnc::narrowKeyLength(OpBuilder &b, Location loc, AttentionOp op, CarrierAccess &access,
+                             Value batch, Value lk) {
+  IndexMath m{b, loc};
+  for (Attribute a : op.getCarrier())
+    lk = getCarrierLowering(a).narrowKeyLength(m, access, batch, lk);
+  return lk;
+}
+
 bool attnc::isFullCarrier(AttentionOp op) {
   return op.getCarrier().empty() && op.getMask().empty();
 }
@@ -61,6 +69,7 @@ Value attnc::buildKeepPredicate(OpBuilder &b, Location loc, AttentionOp op,
   Value keep = m.t();
   CarrierAccess fallback(op.getExtras());
   CarrierAccess &ex = access ? *access : fallback;
+  lk = narrowKeyLength(b, loc, op, ex, batch, lk);
   for (Attribute a : op.getCarrier())
     if (!ex.skipFamily(a))
       keep = m.land(keep, getCarrierLowering(a).buildKeep(m, ex, batch, head, i, j, lq, lk));

@@ -31,6 +31,16 @@ def Attnc_CarrierLoweringAttrInterface : AttrInterface<"CarrierLoweringAttrInter
            "::mlir::Value":$batch, "::mlir::Value":$head, "::mlir::Value":$i,
            "::mlir::Value":$j, "::mlir::Value":$lq, "::mlir::Value":$lk)>,
     InterfaceMethod<[{
+        The key length every family sees in batch `batch`, given `lk`: a
+        family that gives each sequence its own length (lengths) narrows it;
+        the others return `lk`. Callers apply it before buildKeep and the
+        tile range, so that bottom-right alignment follows it.
+      }],
+      "::mlir::Value", "narrowKeyLength",
+      (ins "::attnc::IndexMath &":$m, "::attnc::CarrierAccess &":$access,
+           "::mlir::Value":$batch, "::mlir::Value":$lk),
+      /*methodBody=*/"", /*defaultImplementation=*/[{ return lk; }]>,
+    InterfaceMethod<[{
         Enters the family in `plan`: its name under `exact` or `bounding`
         (CarrierTiles.h says what each means), and the schedule role it
         takes, if any (the first window with sinks, the block list). Fails,

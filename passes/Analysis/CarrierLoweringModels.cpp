@@ -168,6 +168,42 @@ struct DocumentLowering : LoweringModel<DocumentLowering, DocumentAttr> {
 };
 
 //===----------------------------------------------------------------------===//
+// lengths: j < Lk_b = clamp(kv[b], 0, Lk)
+//===----------------------------------------------------------------------===//
+
+struct LengthsLowering : LoweringModel<LengthsLowering, LengthsAttr> {
+  static Value keyLength(Attribute attr, IM &m, CarrierAccess &access, Value batch, Value lk) {
+    Value kv = access.loadIndex(m.b, m.loc, cast<LengthsAttr>(attr).getKv(), {batch});
+    return m.min(lk, m.max(kv, m.c(0)));
+  }
+  Value narrowKeyLength(Attribute attr, IM &m, CarrierAccess &access, Value batch,
+                        Value lk) const {
+    return keyLength(attr, m, access, batch, lk);
+  }
+  /// `lk` is already narrowed (buildKeepPredicate applies narrowKeyLength).
+  Value buildKeep(Attribute, IM &m, CarrierAccess &, Value, Value, Value, Value j, Value,
+                  Value lk) const {
+    return m.lt(j, lk);
+  }
+  LogicalResult planTiles(Attribute, AttentionOp, CarrierTilePlan &plan) const {
+    plan.exact.push_back("lengths");
+    return success();
+  }
+  /// rowState: {Lk_b}. Read from the table here as well, so that the range
+  /// holds whether or not the caller's env.lk was narrowed.
+  void boundTileKeys(Attribute attr, IM &m, const QueryTileRows &tile, TileKeyRange &keys,
+                     SmallVectorImpl<Value> &rowState) const {
+    Value len = keyLength(attr, m, *tile.env.access, tile.env.batch, tile.env.lk);
+    rowState.push_back(len);
+    keys.hi = m.min(keys.hi, len);
+  }
+  Value buildTileIsFull(Attribute, IM &m, const QueryTileRows &, Value, Value j1,
+                        ArrayRef<Value> rowState) const {
+    return m.lt(j1, rowState[0]);
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // prefix: j < length or j <= i
 //===----------------------------------------------------------------------===//
 
@@ -408,6 +444,7 @@ void attnc::registerCarrierLoweringExternalModels(DialectRegistry &registry) {
     WindowAttr::attachInterface<WindowLowering>(*ctx);
     DocumentAttr::attachInterface<DocumentLowering>(*ctx);
     PrefixAttr::attachInterface<PrefixLowering>(*ctx);
+    LengthsAttr::attachInterface<LengthsLowering>(*ctx);
     NeighborhoodAttr::attachInterface<NeighborhoodLowering>(*ctx);
     BlockListAttr::attachInterface<BlockListLowering>(*ctx);
     BlockSelectAttr::attachInterface<BlockSelectLowering>(*ctx);

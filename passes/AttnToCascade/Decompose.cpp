@@ -418,6 +418,47 @@ Value decomposeRowNorm(OpBuilder &b, RowNormOp op) {
   });
 }
 
+/// page_gather: result[b, h, j, d] = pool[clamp(table[b, j / PS], 0, P-1),
+/// j % PS, h, d] (nhd; hnd swaps the page-row and head axes).
+Value decomposePageGather(OpBuilder &b, PageGatherOp op) {
+  CascadeBuilder cb(b, op.getLoc());
+  Value pool = op.getPool(), table = op.getTable();
+  bool nhd = op.getLayout() == PageLayout::nhd;
+  auto poolTy = cast<RankedTensorType>(pool.getType());
+  Value ps = cb.value(cb.dim(pool, nhd ? 1 : 2));
+  Value pages = cb.value(cb.dim(pool, 0));
+  Value lk = arith::MulIOp::create(b, op.getLoc(), cb.value(cb.dim(table, 1)), ps);
+  SmallVector<OpFoldResult> sizes{cb.dim(table, 0), cb.dim(pool, nhd ? 2 : 1), lk,
+                                  cb.dim(pool, 3)};
+  return cb.map(sizes, poolTy.getElementType(), {}, {},
+                [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+    IndexMath m{nb, nl};
+    Value page = m.load(table, {idx[0], m.div(idx[2], ps)});
+    page = m.max(m.min(page, m.sub(pages, m.c(1))), m.c(0));
+    Value row = m.rem(idx[2], ps);
+    SmallVector<Value> at = nhd ? SmallVector<Value>{page, row, idx[1], idx[3]}
+                                : SmallVector<Value>{page, idx[1], row, idx[3]};
+    return tensor::ExtractOp::create(nb, nl, pool, at).getResult();
+  });
+}
+
+/// An attention whose keys and values are page pools (kv_pages, set by the
+/// GPU path's attn-gpu-fold-page-gather) reads them through page_gather ops
+/// again, so that the cascade sees [B, Hk, Lk, D] operands.
+void unfoldKVPages(AttentionOp op) {
+  KVPagesAttr pages = op.getKvPagesAttr();
+  OpBuilder b(op);
+  Value table = op.getExtras()[pages.getTable()];
+  for (OpOperand *operand : {&op.getKeyMutable(), &op.getValueMutable()}) {
+    auto pool = cast<RankedTensorType>(operand->get().getType());
+    auto ty = PageGatherOp::inferType(pool, cast<RankedTensorType>(table.getType()),
+                                      pages.getLayout());
+    operand->set(PageGatherOp::create(b, op.getLoc(), ty, operand->get(), table,
+                                      PageLayoutAttr::get(b.getContext(), pages.getLayout())));
+  }
+  op.removeKvPagesAttr();
+}
+
 struct AttnDecomposePass : public attnc::impl::AttnDecomposeBase<AttnDecomposePass> {
   /// The carrier predicate lowers each family through its external model.
   void getDependentDialects(DialectRegistry &registry) const override {
@@ -426,9 +467,13 @@ struct AttnDecomposePass : public attnc::impl::AttnDecomposeBase<AttnDecomposePa
   }
 
   void runOnOperation() override {
+    getOperation()->walk([&](AttentionOp a) {
+      if (a.getKvPagesAttr())
+        unfoldKVPages(a);
+    });
     SmallVector<Operation *> worklist;
     getOperation()->walk([&](Operation *o) {
-      if (isa<AttentionOp, RopeOp, RowNormOp, SelectBlocksOp>(o))
+      if (isa<AttentionOp, RopeOp, RowNormOp, SelectBlocksOp, PageGatherOp>(o))
         worklist.push_back(o);
     });
     for (Operation *o : worklist) {
@@ -462,6 +507,8 @@ struct AttnDecomposePass : public attnc::impl::AttnDecomposeBase<AttnDecomposePa
         replacement = AttentionDecomposer(b, a).run();
       else if (auto r = dyn_cast<RopeOp>(o))
         replacement = decomposeRope(b, r);
+      else if (auto g = dyn_cast<PageGatherOp>(o))
+        replacement = decomposePageGather(b, g);
       else
         replacement = decomposeRowNorm(b, cast<RowNormOp>(o));
       if (replacement.getType() != o->getResult(0).getType())

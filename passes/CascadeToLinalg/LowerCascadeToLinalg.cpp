@@ -283,7 +283,7 @@ struct AttnLowerCascadeToLinalgPass
         worklist.push_back(o);
         return WalkResult::skip();
       }
-      if (isa<AttentionOp, RopeOp, RowNormOp>(o)) {
+      if (isa<AttentionOp, RopeOp, RowNormOp, PageGatherOp, SelectBlocksOp>(o)) {
         o->emitError("run attn-decompose before lowering the cascade");
         signalPassFailure();
       }

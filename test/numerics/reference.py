@@ -110,6 +110,30 @@ def causal_keep(Lq, Lk, align="bottom_right"):
     return j <= i + off
 
 
+def paged_gather(pool, table, page, layout="nhd"):
+    """[B, Hk, MP * page, D] from a page pool and a page table [B, MP]."""
+    B, MP = table.shape
+    if layout == "hnd":  # [P, Hk, PS, D] -> [P, PS, Hk, D]
+        pool = pool.transpose(0, 2, 1, 3)
+    Hk, D = pool.shape[2], pool.shape[3]
+    out = np.zeros((B, Hk, MP * page, D))
+    for b in range(B):
+        for j in range(MP * page):
+            p = min(max(int(table[b, j // page]), 0), pool.shape[0] - 1)
+            out[b, :, j, :] = pool[p, j % page, :, :]
+    return out
+
+
+def lengths_keep(kv_len, Lq, Lk, base):
+    """[B, 1, Lq, Lk]: j < Lk_b and base(Lq, Lk_b) with Lk_b = clamp(kv_len[b], 0, Lk), so
+    that bottom-right alignment follows each sequence's own length."""
+    keep = np.zeros((len(kv_len), 1, Lq, Lk), dtype=bool)
+    for b, n in enumerate(kv_len):
+        n = min(max(int(n), 0), Lk)
+        keep[b, 0, :, :n] = base(Lq, n)
+    return keep
+
+
 def window_keep(Lq, Lk, left, right=0, sinks=0, align="bottom_right"):
     i = np.arange(Lq)[:, None]
     j = np.arange(Lk)[None, :]

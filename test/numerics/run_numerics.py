@@ -382,6 +382,37 @@ def normal_of(*shape_dims, scale=1.0):
 DENSE_SHAPES = [dict(B=2, H=3, Lq=37, Lk=53, D=16, Dv=24), dict(B=1, H=2, Lq=70, Lk=70, D=32, Dv=32),
                 dict(B=2, H=1, Lq=5, Lk=129, D=8, Dv=8)]
 
+def paged_inputs(page, layout="nhd"):
+    """q, pools, page table and lengths: the used pages of every sequence are distinct
+    random pool pages; table entries past a sequence's pages are -1 (never read)."""
+    def make(rng, d):
+        B, H, Hk, Lq, D, P, MP = (d[n] for n in ("B", "H", "Hk", "Lq", "D", "P", "MP"))
+        kv_len = rng.integers(0, MP * page + 1, size=B).astype(np.int32)
+        kv_len[0] = MP * page  # one full sequence
+        if B > 2:
+            kv_len[2] = 0  # an empty cache: every row gives 0
+        table = np.full((B, MP), -1, dtype=np.int32)
+        perm = rng.permutation(P)
+        used = 0
+        for b in range(B):
+            n = -(-int(kv_len[b]) // page)
+            table[b, :n] = perm[used:used + n]
+            used += n
+        shape = (P, page, Hk, D) if layout == "nhd" else (P, Hk, page, D)
+        return {"q": normal(rng, B, H, Lq, D), "k_pages": normal(rng, *shape),
+                "v_pages": normal(rng, *shape), "page_table": table, "kv_len": kv_len}
+    return make
+
+
+def ref_paged(page, layout, base):
+    def ref(x, d):
+        k = R.paged_gather(x["k_pages"], x["page_table"], page, layout)
+        v = R.paged_gather(x["v_pages"], x["page_table"], page, layout)
+        keep = R.lengths_keep(x["kv_len"], d["Lq"], d["MP"] * page, base)
+        return R.attention(x["q"], k, v, keep=keep)
+    return ref
+
+
 CASES = [
     # (example, shapes, builder, reference)
     ("01_dense_mha.attn", DENSE_SHAPES, qkv_cross, att()),
@@ -474,6 +505,13 @@ CASES = [
      [dict(B=2, H=8, Hk=2, Lq=1, Lk=1000, D=16), dict(B=1, H=4, Hk=1, Lq=4, Lk=333, D=32),
       dict(B=2, H=6, Hk=3, Lq=16, Lk=197, D=8), dict(B=1, H=2, Hk=2, Lq=3, Lk=64, D=16)],
      lambda rng, d: qkv(rng, d, hk="Hk", dv="D"), att(keep=causal("bottom_right"))),
+    ("11_paged_decode.attn",
+     [dict(B=3, H=8, Hk=2, Lq=1, D=16, P=40, MP=12), dict(B=2, H=4, Hk=4, Lq=4, D=8, P=9, MP=4),
+      dict(B=4, H=6, Hk=3, Lq=16, D=16, P=64, MP=10)],
+     paged_inputs(16), ref_paged(16, "nhd", R.causal_keep)),
+    ("11_paged_prefill_hnd.attn",
+     [dict(B=2, H=2, Hk=1, Lq=70, D=16, P=16, MP=6), dict(B=3, H=4, Hk=2, Lq=5, D=8, P=20, MP=5)],
+     paged_inputs(64, "hnd"), ref_paged(64, "hnd", lambda lq, lk: R.window_keep(lq, lk, 256))),
     ("12_block_list.attn",
      [block_dims(2, 2, 37, 70, 16), block_dims(1, 3, 50, 33, 8), block_dims(1, 1, 16, 129, 32)],
      block_list_inputs, ref_block_list),

@@ -64,6 +64,10 @@ mlir::Value buildKeepPredicate(mlir::OpBuilder &b, mlir::Location loc,
                                mlir::Value lq, mlir::Value lk,
                                CarrierAccess *access = nullptr);
 
+/// The key length of batch `batch` as the families see it (`lk`, or the
+/// sequence's own under a lengths family); buildKeepPredicate applies it.
+mlir::Value narrowKeyLength(mlir::OpBuilder &b, mlir::Location loc, attn::AttentionOp op,
+                            CarrierAccess &access, mlir::Value batch, mlir::Value lk);
 /// True when the carrier keeps every (i, j) in bounds (no family, no mask).
 bool isFullCarrier(attn::AttentionOp op);
 
