@@ -16,6 +16,16 @@ def AttnExpandBlockSelect : Pass<"attn-expand-block-select", "mlir::ModuleOp"> {
   }];
 }
 
+def AttnFoldPageGather : Pass<"attn-fold-page-gather", "mlir::ModuleOp"> {
+  let summary = "Let an attention read paged keys and values from their pools";
+  let description = [{
+    An attention whose key and value are attn.page_gather ops over one page
+    table and layout takes the pools as its key and value and the table as
+    an extra, with a `kv_pages` attribute; the Hopper kernel then loads each
+    tile from its page. attn-decompose unfolds it again for the cascade.
+  }];
+}
+
 def AttnTileNeighborhood : Pass<"attn-tile-neighborhood", "mlir::ModuleOp"> {
   let summary = "Store the tokens of a 2-D neighborhood attention in patch-major order";
   let description = [{

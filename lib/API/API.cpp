@@ -343,25 +343,13 @@ attnc_status attnc_program_run_cpu(attnc_program *p, const attnc_tensor *inputs,
 
 #ifdef ATTNC_HAVE_GPU
 namespace {
-/// The inputs validateIndexInputs checks: the tables of document and
-/// block_list carriers.
-bool isCheckedTable(const spec::Spec &spec, const std::string &name) {
-  for (const spec::AttentionDecl &a : spec.attentions)
-    for (const spec::CarrierDecl &c : a.carriers)
-      if (c.kind == "document" || c.kind == "block_list")
-        for (const spec::Arg &arg : c.args)
-          if (arg.kind == spec::Arg::Kind::Word && arg.word == name)
-            return true;
-  return false;
-}
-
 /// The checked mode of GPU runs: those tables copied to the host (after the
 /// stream's earlier work, which may have written them) and checked by the
 /// CPU path's rules, with the dims of this run's shapes.
 attnc_status checkTablesOnHost(attnc_program *p, const attnc_tensor *inputs, void *stream) {
   std::vector<size_t> tables;
   for (size_t i = 0; i < p->inputs.size(); ++i)
-    if (p->inputs[i].dtype == ATTNC_DTYPE_I32 && isCheckedTable(p->spec, p->inputs[i].name))
+    if (p->inputs[i].dtype == ATTNC_DTYPE_I32 && isIndexTable(p->spec, p->inputs[i].name))
       tables.push_back(i);
   if (!p->checkTables || tables.empty())
     return ATTNC_OK;

@@ -5,6 +5,113 @@
 
 using namespace attnc;
 
+namespace {
+std::string wordArgOf(const std::vector<spec::Arg> &args, llvm::StringRef key) {
+  for (const spec::Arg &a : args)
+    if (a.key == key && a.kind == spec::Arg::Kind::Word)
+      return a.word;
+  return "";
+}
+
+/// An extent of an input's shape: a literal, a bound dim, or -1.
+int64_t extentOf(const spec::Spec &spec, llvm::StringRef input, size_t axis,
+                 const llvm::StringMap<int64_t> &dims) {
+  for (const spec::InputDecl &in : spec.inputs)
+    if (in.name == input && axis < in.shape.size()) {
+      int64_t lit;
+      if (!llvm::StringRef(in.shape[axis]).getAsInteger(10, lit))
+        return lit;
+      auto it = dims.find(in.shape[axis]);
+      return it == dims.end() ? -1 : it->second;
+    }
+  return -1;
+}
+
+/// Page tables and key lengths: every length within [0, Lk] (Lk: the pages
+/// a table row holds times the page size, or the key length), and every
+/// page a sequence holds (those below ceil(length / PS); all of them without
+/// a lengths carrier) a page of the pool. Entries past a sequence's pages
+/// are never read and may hold anything (-1, stale pages).
+llvm::Error validatePagedInputs(const spec::Spec &spec,
+                                llvm::function_ref<const NpyArray *(llvm::StringRef)> find,
+                                const llvm::StringMap<int64_t> &dims) {
+  for (const spec::AttentionDecl &a : spec.attentions) {
+    const spec::LetDecl *paged = nullptr;
+    for (const spec::LetDecl &l : spec.lets)
+      if (l.fn == "paged" && (l.name == a.k || l.name == a.v))
+        paged = &l;
+    int64_t ps = -1, pages = -1, lk = -1;
+    const NpyArray *table = nullptr;
+    std::string tableName;
+    if (paged) {
+      bool hnd = wordArgOf(paged->args, "layout") == "hnd";
+      ps = extentOf(spec, paged->source, hnd ? 2 : 1, dims);
+      pages = extentOf(spec, paged->source, 0, dims);
+      tableName = wordArgOf(paged->args, "table");
+      table = find(tableName);
+      if (table && table->shape.size() == 2 && ps > 0)
+        lk = table->shape[1] * ps;
+    } else {
+      for (const spec::InputDecl &in : spec.inputs)
+        if (in.name == a.k && in.shape.size() == 4)
+          lk = extentOf(spec, in.name, 2, dims);
+    }
+    const NpyArray *lens = nullptr;
+    std::string lensName;
+    for (const spec::CarrierDecl &c : a.carriers)
+      if (c.kind == "lengths") {
+        lensName = wordArgOf(c.args, "kv");
+        lens = find(lensName);
+      }
+    if (lens) {
+      const int32_t *v = lens->as<int32_t>();
+      for (size_t b = 0; b < lens->numElements(); ++b)
+        if (v[b] < 0 || (lk >= 0 && v[b] > lk))
+          return llvm::createStringError(
+              "lengths kv input '%s': sequence %zu has length %d, outside [0, %lld] (the key "
+              "length%s)",
+              lensName.c_str(), b, v[b], (long long)lk,
+              paged ? ", the page table's pages times the page size" : "");
+    }
+    if (!table || table->shape.size() != 2 || ps < 1)
+      continue;
+    if (lens && lens->numElements() != table->shape[0])
+      return llvm::createStringError("lengths kv input '%s' has %zu entries but the page table "
+                                     "'%s' has %lld rows (one per sequence)",
+                                     lensName.c_str(), lens->numElements(), tableName.c_str(),
+                                     (long long)table->shape[0]);
+    const int32_t *t = table->as<int32_t>();
+    int64_t mp = table->shape[1];
+    for (int64_t b = 0; b < table->shape[0]; ++b) {
+      int64_t used = lens ? (lens->as<int32_t>()[b] + ps - 1) / ps : mp;
+      for (int64_t n = 0; n < used && n < mp; ++n) {
+        int32_t p = t[b * mp + n];
+        if (p < 0 || (pages >= 0 && p >= pages))
+          return llvm::createStringError(
+              "page table '%s': sequence %lld, page %lld names pool page %d, outside [0, %lld) "
+              "(the pages of '%s')",
+              tableName.c_str(), (long long)b, (long long)n, p, (long long)pages,
+              paged->source.c_str());
+      }
+    }
+  }
+  return llvm::Error::success();
+}
+} // namespace
+
+bool attnc::isIndexTable(const spec::Spec &spec, llvm::StringRef name) {
+  for (const spec::AttentionDecl &a : spec.attentions)
+    for (const spec::CarrierDecl &c : a.carriers)
+      if (c.kind == "document" || c.kind == "block_list" || c.kind == "lengths")
+        for (const spec::Arg &arg : c.args)
+          if (arg.kind == spec::Arg::Kind::Word && arg.word == name)
+            return true;
+  for (const spec::LetDecl &l : spec.lets)
+    if (l.fn == "paged" && wordArgOf(l.args, "table") == name)
+      return true;
+  return false;
+}
+
 llvm::Error attnc::validateIndexInputs(const spec::Spec &spec, llvm::ArrayRef<std::string> names,
                                        llvm::ArrayRef<const NpyArray *> arrays,
                                        const llvm::StringMap<int64_t> &dims) {
@@ -44,6 +151,8 @@ llvm::Error attnc::validateIndexInputs(const spec::Spec &spec, llvm::ArrayRef<st
       }
     return -1;
   };
+  if (llvm::Error e = validatePagedInputs(spec, find, dims))
+    return e;
   for (const spec::AttentionDecl &a : spec.attentions)
     for (const spec::CarrierDecl &c : a.carriers) {
       if (c.kind == "document") {

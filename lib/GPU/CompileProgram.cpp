@@ -378,6 +378,7 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   partition.blockN = options.blockN;
   if (llvm::Error e = runPasses(*prog, options, "partition into steps", [&](PassManager &pm) {
         pm.addPass(createAttnExpandBlockSelect());
+        pm.addPass(createAttnFoldPageGather());
         pm.addPass(createAttnGPUPartitionProgram(partition));
         return success();
       }))

@@ -124,7 +124,10 @@ FailureOr<Value> KernelEmitter::materializeOuter(Value v) {
         return cidx(ty.getDimSize(*d));
       Value src = dimOp.getSource();
       Value q = c.op.getQuery(), k = c.op.getKey(), vv = c.op.getValue();
-      if (src == q || src == k || src == vv) {
+      // A paged key or value operand is a pool: its extents are not the
+      // attention's (the refusal below names the value).
+      bool pool = c.pageSize && (src == k || src == vv);
+      if (!pool && (src == q || src == k || src == vv)) {
         Value r;
         if (*d == 0) r = argB;
         else if (*d == 1) r = src == q ? argHq : argHk;

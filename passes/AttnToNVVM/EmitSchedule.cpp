@@ -33,8 +33,12 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
     return UnrealizedConversionCastOp::create(b, loc, mapTy(rows, flat), p).getResult(0);
   };
   qMap = castMap(args[0], c.BM, /*flat=*/c.decode);
-  kMap = castMap(args[1], c.BN);
-  vMap = castMap(args[2], c.BN);
+  auto kvMapTy = nvgpu::TensorMapDescriptorType::get(
+      ctx, kvBoxType(), nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+      nvgpu::TensorMapL2PromoKind::L2PROMO_NONE, nvgpu::TensorMapOOBKind::OOB_ZERO,
+      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+  kMap = UnrealizedConversionCastOp::create(b, loc, kvMapTy, args[1]).getResult(0);
+  vMap = UnrealizedConversionCastOp::create(b, loc, kvMapTy, args[2]).getResult(0);
   oPtr = args[3];
   lsePtr = args[4];
   argB = args[5];
@@ -169,6 +173,7 @@ void KernelEmitter::setUpRows(Value bx, Value &firstRow, Value &lastRow) {
   Value hk = arith::DivUIOp::create(b, loc, h0, arith::DivUIOp::create(b, loc, argH, argHk));
   bhq = add(mul(bIdx, argHq), hq);
   bhk = add(mul(bIdx, argHk), hk);
+  kvHead = hk;
   bhOut = add(mul(bIdx, argH), h0);
   rowsValid = mul(G, argLq);
   m0 = mul(bx, ci32(c.BM));
@@ -178,6 +183,14 @@ void KernelEmitter::setUpRows(Value bx, Value &firstRow, Value &lastRow) {
   bI = toIdx(bIdx);
   lqI = toIdx(argLq);
   lkI = toIdx(argLk);
+  // This batch's key length as the carrier sees it (a lengths family gives
+  // each sequence its own): the tile schedule, the bounds mask and the
+  // paged loads all stop there.
+  {
+    KernelAccess acc(*this);
+    lkI = attnc::narrowKeyLength(b, loc, c.op, acc, bI, lkI);
+  }
+  lkEff = toI32(lkI);
   if (c.decode) {
     // Row r: head h0 + r / Lq, query r % Lq (r clamped to the group's rows:
     // rows past them are computed but never stored).
@@ -307,6 +320,43 @@ void KernelEmitter::loadQ() {
 void KernelEmitter::loadK(Value tile, Value stage) { loadKV(tile, stage, /*isV=*/false); }
 void KernelEmitter::loadV(Value tile, Value stage) { loadKV(tile, stage, /*isV=*/true); }
 
+/// The smem box of one K/V TMA load: [rows][64] as the map's box wants it
+/// (a [rows, 1, 64] box over the head axis of an nhd page pool).
+MemRefType KernelEmitter::kvBoxType() {
+  int64_t rows = c.kvBoxRows();
+  if (c.pageSize && !c.pagesHND)
+    return MemRefType::get({rows, 1, 64}, c.elemTy, MemRefLayoutAttrInterface{}, wgAS);
+  return tileType(rows);
+}
+
+/// A paged K or V tile: one box per page it spans (or one per tile when a
+/// page holds several tiles), each from the pool page the table names. Pages
+/// past this sequence's length are not read: their boxes load its last page
+/// again (rows the mask drops), so a table whose tail is unset never steers a
+/// load, and every box arrives as the barrier expects.
+void KernelEmitter::loadPagedKV(Value tile, Value stage, Value base, Value full, Value map,
+                                int64_t chunks) {
+  int64_t rows = c.kvBoxRows(), ps = c.pageSize;
+  Value lastPage = arith::MaxSIOp::create(
+      b, loc, sub(arith::CeilDivSIOp::create(b, loc, lkI, cidx(ps)), cidx(1)), cidx(0));
+  for (int64_t u = 0; u < c.BN / rows; ++u) {
+    Value j = add(mul(tile, cidx(c.BN)), cidx(u * rows));
+    Value lp = arith::MinSIOp::create(b, loc, arith::DivUIOp::create(b, loc, j, cidx(ps)), lastPage);
+    Value off = arith::RemUIOp::create(b, loc, j, cidx(ps));
+    Value page = loadExtra(b, c.pageTable, ValueRange{bI, lp});
+    page = arith::IndexCastOp::create(b, loc, idx, page);
+    for (int64_t ch = 0; ch < chunks; ++ch) {
+      Value dst = smemView(add(base, cidx(ch * c.BN * 128 + u * rows * 128)), kvBoxType());
+      // nhd map: [D, Hk, P*PS]; hnd map: [D, PS, P*Hk] (innermost first).
+      Value hk = toIdx(kvHead);
+      SmallVector<Value> at =
+          c.pagesHND ? SmallVector<Value>{cidx(ch * 64), off, add(mul(page, toIdx(argHk)), hk)}
+                     : SmallVector<Value>{cidx(ch * 64), hk, add(mul(page, cidx(ps)), off)};
+      nvgpu::TmaAsyncLoadOp::create(b, loc, dst, full, map, at, stage, Value(), Value());
+    }
+  }
+}
+
 /// One K or V tile into its ring slot: expect its bytes on the slot's full
 /// barrier, then one TMA box per 64 columns.
 void KernelEmitter::loadKV(Value tile, Value stage, bool isV) {
@@ -314,6 +364,10 @@ void KernelEmitter::loadKV(Value tile, Value stage, bool isV) {
   Value full = isV ? vFull : kFull, map = isV ? vMap : kMap;
   Value base = add(cidx(isV ? c.vOff(0) : c.kOff(0)), mul(stage, cidx(bytes)));
   nvgpu::MBarrierArriveExpectTxOp::create(b, loc, full, cidx(bytes), stage, Value());
+  if (c.pageSize) {
+    loadPagedKV(tile, stage, base, full, map, (isV ? c.Dvp : c.Dp) / 64);
+    return;
+  }
   Value row = mul(tile, cidx(c.BN));
   for (int64_t ch = 0; ch < (isV ? c.Dvp : c.Dp) / 64; ++ch) {
     Value dst = smemView(add(base, cidx(ch * c.BN * 128)), tileType(c.BN));

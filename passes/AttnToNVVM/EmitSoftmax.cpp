@@ -20,7 +20,7 @@ static constexpr double kLog2e = 1.4426950408889634;
 /// crosses Lk.
 Value KernelEmitter::needMaskOf(Value n, Value tile) {
   Value tileEnd = add(mul(n, ci32(c.BN)), ci32(c.BN));
-  return orI(cmp(arith::CmpIPredicate::sgt, tileEnd, argLk),
+  return orI(cmp(arith::CmpIPredicate::sgt, tileEnd, lkEff),
              arith::XOrIOp::create(b, loc, qtc->isFull(b, loc, tile),
                                    arith::ConstantIntOp::create(b, loc, 1, 1)));
 }
@@ -34,7 +34,7 @@ FailureOr<SmallVector<Value>> KernelEmitter::maskScores(ArrayRef<Value> tv, Valu
   SmallVector<Value> masked(nS);
   for (int64_t r = 0; r < nS; ++r) {
     Value j = add(jBase, ci32((r / 4) * 8 + (r % 2)));
-    Value keep = cmp(arith::CmpIPredicate::slt, j, argLk);
+    Value keep = cmp(arith::CmpIPredicate::slt, j, lkEff);
     bool rowB = (r / 2) % 2;
     keep = andI(keep, attnc::buildKeepPredicate(b, loc, c.op, bI, rowB ? hBIdx : hAIdx,
                                                 rowB ? rowBIdx : rowAIdx, toIdx(j),

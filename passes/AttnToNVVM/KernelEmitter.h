@@ -68,6 +68,13 @@ struct KernelConfig {
   /// where the tile schedule does not depend on the head (no block list, no
   /// mask region reading h).
   bool packHeads = false;
+  /// Paged K/V (attention kv_pages): the k and v maps cover the pools, and
+  /// each tile's rows come from the page table (extra `pageTable`), one TMA
+  /// box of min(BN, pageSize) rows per page. 0: contiguous K/V.
+  int64_t pageSize = 0;
+  bool pagesHND = false;
+  int64_t pageTable = -1;
+  int64_t kvBoxRows() const { return pageSize ? std::min(BN, pageSize) : BN; }
   /// Decode only: parameter indices of the workspace pointer and of S.
   int64_t wsParam = -1, sParam = -1;
   CausalKind causal = CausalKind::None;
@@ -216,6 +223,9 @@ private:
   void loadK(mlir::Value tile, mlir::Value stage);
   void loadV(mlir::Value tile, mlir::Value stage);
   void loadKV(mlir::Value tile, mlir::Value stage, bool isV);
+  void loadPagedKV(mlir::Value tile, mlir::Value stage, mlir::Value base, mlir::Value full,
+                   mlir::Value map, int64_t chunks);
+  mlir::MemRefType kvBoxType();
   void emitProducer();
   mlir::LogicalResult emitConsumer();
   /// lReduced: st.l already holds the row's sum (not this thread's part).
@@ -327,6 +337,10 @@ private:
   mlir::Value dyn, pad, smemBase64; // dynamic smem, pad to 1024, aligned base (i64)
   mlir::Value qMap, kMap, vMap, oPtr, lsePtr;
   mlir::Value argB, argH, argHq, argHk, argLq, argLk;
+  /// This block's key length (i32): Lk, or its sequence's under `lengths`.
+  mlir::Value lkEff;
+  /// The KV head this block reads (i32).
+  mlir::Value kvHead;
   mlir::Value tid, wg, cw, warp, lane, quadRow, quadCol, isWGLeader;
   mlir::Value bIdx, hIdx, m0, bhq, bhk, bhOut;
   mlir::Value bI, hI, lqI, lkI, rowA, rowB, rowAIdx, rowBIdx;

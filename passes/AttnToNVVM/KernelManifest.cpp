@@ -40,6 +40,33 @@ manifest::Param i32(StringRef name, StringRef value) {
   return p;
 }
 
+/// The key length as an expression over the run-time sizes: Lk, or for
+/// paged K/V the page table's pages times the page size.
+std::string keyLengthExpr(const KernelConfig &c) {
+  if (!c.pageSize)
+    return "Lk";
+  return llvm::formatv("(extra_{0}.dim1*{1})", c.pageTable, c.pageSize).str();
+}
+
+/// The k or v map of paged K/V over its pool: nhd [P, PS, Hk, d] as the 3-D
+/// [D, Hk, P*PS] with [64, 1, rows] boxes; hnd [P, Hk, PS, d] as [D, PS, P*Hk]
+/// with [64, rows, 1] boxes.
+manifest::Param poolMap(const KernelConfig &c, StringRef name, StringRef tensor, int64_t d) {
+  manifest::Param p = tensorMap(name, tensor, c.dtypeName(), 3);
+  std::string rowBytes = std::to_string(d * 2), ps = std::to_string(c.pageSize),
+              rows = std::to_string(c.kvBoxRows());
+  if (c.pagesHND) {
+    p.globalDims = {std::to_string(d), ps, "P*Hk"};
+    p.globalStridesBytes = {rowBytes, std::to_string(c.pageSize * d * 2)};
+    p.box = {"64", rows, "1"};
+  } else {
+    p.globalDims = {std::to_string(d), "Hk", "P*" + ps};
+    p.globalStridesBytes = {rowBytes, "Hk*" + rowBytes};
+    p.box = {"64", "1", rows};
+  }
+  return p;
+}
+
 /// The kernel's parameters in launch order (docs/gpu-abi.md): q, k, v maps,
 /// o, lse, the sizes, the extras and their free extents, then the decode
 /// workspace and split count.
@@ -64,12 +91,18 @@ std::vector<manifest::Param> kernelParams(const KernelConfig &c) {
   } else {
     ps.push_back(rowsMap("q_map", "q", c.D, "Lq", "Hq", c.BM));
   }
-  ps.push_back(rowsMap("k_map", "k", c.D, "Lk", "Hk", c.BN));
-  ps.push_back(rowsMap("v_map", "v", c.Dv, "Lk", "Hk", c.BN));
+  if (c.pageSize) {
+    ps.push_back(poolMap(c, "k_map", "k", c.D));
+    ps.push_back(poolMap(c, "v_map", "v", c.Dv));
+  } else {
+    ps.push_back(rowsMap("k_map", "k", c.D, "Lk", "Hk", c.BN));
+    ps.push_back(rowsMap("v_map", "v", c.Dv, "Lk", "Hk", c.BN));
+  }
   ps.push_back(ptr("o", dt, {"B", "H", "Lq", Dv}));
   ps.push_back(ptr("lse", "f32", {"B", "H", "Lq"}));
-  for (StringRef s : {"B", "H", "Hq", "Hk", "Lq", "Lk"})
+  for (StringRef s : {"B", "H", "Hq", "Hk", "Lq"})
     ps.push_back(i32(s, s));
+  ps.push_back(i32("Lk", keyLengthExpr(c)));
   for (auto [n, e] : llvm::enumerate(c.extras)) {
     std::vector<std::string> shape;
     for (int64_t d = 0; d < e.type.getRank(); ++d)
@@ -110,7 +143,30 @@ void launchShape(const KernelConfig &c, manifest::Kernel &k) {
     // coordinate.
     k.constraints = std::vector<std::string>{"H == max(Hq, Hk)", "H % Hq == 0", "H % Hk == 0",
                                              "B*Hq*Lq <= 2147483647"};
-    k.splitKV = manifest::SplitKV{"S", 64, llvm::formatv("ceildiv(Lk,{0})", c.BN).str()};
+    k.splitKV =
+        manifest::SplitKV{"S", 64, llvm::formatv("ceildiv({0},{1})", keyLengthExpr(c), c.BN).str()};
+  }
+  // Tables indexed by the batch must have a row per batch (the kernel
+  // clamps its reads; a short table would silently alias batches), and the
+  // pool's rows are one signed 32-bit TMA coordinate.
+  std::vector<std::string> extra;
+  auto perBatch = [&](int64_t n) {
+    if (c.extras[n].type.isDynamicDim(0))
+      extra.push_back(llvm::formatv("extra_{0}.dim0 == B", n).str());
+  };
+  if (c.pageSize) {
+    perBatch(c.pageTable);
+    extra.push_back(c.pagesHND ? "P*Hk <= 2147483647"
+                               : llvm::formatv("P*{0} <= 2147483647", c.pageSize).str());
+  }
+  for (Attribute a : c.op.getCarrier())
+    if (auto len = dyn_cast<attnc::attn::LengthsAttr>(a))
+      perBatch(len.getKv());
+  if (!extra.empty()) {
+    std::vector<std::string> all = k.constraints.value_or(
+        std::vector<std::string>{"H == max(Hq, Hk)", "H % Hq == 0", "H % Hk == 0"});
+    all.insert(all.end(), extra.begin(), extra.end());
+    k.constraints = all;
   }
   k.grid[0] = gx, k.grid[1] = gy, k.grid[2] = gz;
   k.block[0] = std::to_string(KernelConfig::kThreads), k.block[1] = k.block[2] = "1";

@@ -62,6 +62,17 @@ LogicalResult attnc::gpu::checkKernelSupport(AttentionOp op) {
   if (op.getScoreConv())
     return op.emitOpError("GPU kernel: score_conv mixes the scores of "
                           "neighbouring (i, j) across tiles and is not supported");
+  if (KVPagesAttr pages = op.getKvPagesAttr()) {
+    // One TMA box per page (or per tile within a page): rows of whole
+    // 128-byte swizzle atoms (8 rows), at most the TMA's 256, and a page
+    // size that divides the key tile or is a multiple of it.
+    int64_t ps = kT.getDimSize(pages.rowAxis());
+    if (ShapedType::isDynamic(ps) || ps < 8 || ps > 256 || !llvm::isPowerOf2_64(ps))
+      return op.emitOpError() << "GPU kernel: paged K/V needs a static page size that is a "
+                                 "power of two from 8 to 256, got "
+                              << (ShapedType::isDynamic(ps) ? std::string("a dynamic one")
+                                                            : std::to_string(ps));
+  }
   return success();
 }
 
@@ -80,6 +91,11 @@ LogicalResult attnc::gpu::applyKernelPlan(AttentionOp op, KernelPlanAttr plan, K
   c.decode = plan.isSplitKV();
   c.pingpong = plan.getSchedule() == "pingpong";
   c.packHeads = plan.getPackHeads();
+  if (KVPagesAttr pages = op.getKvPagesAttr()) {
+    c.pageSize = cast<RankedTensorType>(op.getKey().getType()).getDimSize(pages.rowAxis());
+    c.pagesHND = pages.getLayout() == PageLayout::hnd;
+    c.pageTable = pages.getTable();
+  }
   if (plan.getConsumers() != KernelConfig::kConsumerWGs ||
       plan.getProducerRegs() != KernelConfig::kProducerRegs ||
       plan.getConsumerRegs() != KernelConfig::kConsumerRegs)

@@ -840,6 +840,28 @@ def bad_invocations(args, workdir):
     cases.append(("block list with a negative key block",
                   attnc_cmd(args.attnc, os.path.join(EXAMPLES, "12_block_list.attn"), bdims, nfiles, out),
                   r"key block -1 .*numbered from 0"))
+    # Paged caches: a page a sequence holds outside the pool, a length past the table's
+    # pages, a negative length (the entries past a sequence's pages are never read).
+    pdims = dict(B=3, H=4, Hk=2, Lq=2, D=8, P=10, MP=3)
+    px = paged_inputs(16)(np.random.default_rng(5), pdims)
+    pex = os.path.join(EXAMPLES, "11_paged_decode.attn")
+    def paged_case(name, **bad):
+        f = {}
+        for k, v in dict(px, **bad).items():
+            f[k] = os.path.join(tmp, "paged_%s_%s.npy" % (name, k))
+            np.save(f[k], v)
+        return attnc_cmd(args.attnc, pex, pdims, f, out)
+    bad_table = px["page_table"].copy()
+    bad_table[0, 1] = 10
+    cases.append(("page table naming a page past the pool", paged_case("table", page_table=bad_table),
+                  r"page table 'page_table': sequence 0, page 1 names pool page 10, outside \[0, 10\)"))
+    long_len = px["kv_len"].copy()
+    long_len[1] = 49
+    cases.append(("kv length past the table's pages", paged_case("long", kv_len=long_len),
+                  r"'kv_len': sequence 1 has length 49, outside \[0, 48\]"))
+    neg_len = px["kv_len"].copy()
+    neg_len[2] = -1
+    cases.append(("negative kv length", paged_case("neg", kv_len=neg_len), r"sequence 2 has length -1"))
     results = []
     for what, cmd, pattern in cases:
         r = expect_failure(args, "bad-invocation", what, cmd, pattern)

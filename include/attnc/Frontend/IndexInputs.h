@@ -17,6 +17,10 @@ llvm::Error validateIndexInputs(const spec::Spec &spec, llvm::ArrayRef<std::stri
                                 llvm::ArrayRef<const NpyArray *> arrays,
                                 const llvm::StringMap<int64_t> &dims);
 
+/// Whether validateIndexInputs checks input `name`: the tables of document,
+/// block_list and lengths carriers and of paged lets.
+bool isIndexTable(const spec::Spec &spec, llvm::StringRef name);
+
 } // namespace attnc
 
 #endif // ATTNC_FRONTEND_INDEXINPUTS_H

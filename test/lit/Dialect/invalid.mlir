@@ -538,3 +538,43 @@ func.func @f(%q: tensor<1x2x8x16xf32>, %k: tensor<1x3x8x16xf32>) -> tensor<1x5x2
   %c, %i = attn.select_blocks %q, %k {select = #attn.block_select<q_block = 4, k_block = 4, pool = mean, stride = 1, top_k = 1, force_first = false, force_last = false>} : tensor<1x2x8x16xf32>, tensor<1x3x8x16xf32> -> tensor<1x5x2xi32>, tensor<1x5x2x2xi32>
   return %i : tensor<1x5x2x2xi32>
 }
+
+// -----
+
+func.func @f(%p: tensor<5x16x2x8xf32>, %t: tensor<2xi32>) -> tensor<2x2x48x8xf32> {
+  // expected-error @+1 {{table must be an integer [B, MP] tensor}}
+  %k = attn.page_gather %p, %t {layout = #attn.page_layout<nhd>} : tensor<5x16x2x8xf32>, tensor<2xi32> -> tensor<2x2x48x8xf32>
+  return %k : tensor<2x2x48x8xf32>
+}
+
+// -----
+
+func.func @f(%p: tensor<5x16x2x8xf32>, %t: tensor<2x3xi32>) -> tensor<2x2x32x8xf32> {
+  // expected-error @+1 {{result must be 'tensor<2x2x48x8xf32>', got 'tensor<2x2x32x8xf32>'}}
+  %k = attn.page_gather %p, %t {layout = #attn.page_layout<nhd>} : tensor<5x16x2x8xf32>, tensor<2x3xi32> -> tensor<2x2x32x8xf32>
+  return %k : tensor<2x2x32x8xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<2x4x1x8xf32>, %kp: tensor<5x16x2x8xf32>, %vp: tensor<5x16x2x8xf32>, %t: tensor<2x3xf32>) -> tensor<2x4x1x8xf32> {
+  // expected-error @+1 {{kv_pages table (extra #0) must have an integer element type}}
+  %o = attn.attention %q, %kp, %vp extras(%t : tensor<2x3xf32>) {kv_pages = #attn.kv_pages<table = 0, layout = nhd>, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<2x4x1x8xf32>, tensor<5x16x2x8xf32>, tensor<5x16x2x8xf32> -> tensor<2x4x1x8xf32>
+  return %o : tensor<2x4x1x8xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<2x4x1x8xf32>, %kp: tensor<5x16x2x8xf32>, %vp: tensor<5x32x2x8xf32>, %t: tensor<2x3xi32>) -> tensor<2x4x1x8xf32> {
+  // expected-error @+1 {{kv_pages: the key and value pools must have the same pages}}
+  %o = attn.attention %q, %kp, %vp extras(%t : tensor<2x3xi32>) {kv_pages = #attn.kv_pages<table = 0, layout = nhd>, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<2x4x1x8xf32>, tensor<5x16x2x8xf32>, tensor<5x32x2x8xf32> -> tensor<2x4x1x8xf32>
+  return %o : tensor<2x4x1x8xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<2x4x1x8xf32>, %k: tensor<2x2x9x8xf32>, %v: tensor<2x2x9x8xf32>, %n: tensor<2x1xi32>) -> tensor<2x4x1x8xf32> {
+  // expected-error @+1 {{lengths kv (extra #0) must have rank 1, got 2}}
+  %o = attn.attention %q, %k, %v extras(%n : tensor<2x1xi32>) {carrier = [#attn.lengths<kv = 0>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<2x4x1x8xf32>, tensor<2x2x9x8xf32>, tensor<2x2x9x8xf32> -> tensor<2x4x1x8xf32>
+  return %o : tensor<2x4x1x8xf32>
+}
