@@ -339,12 +339,19 @@ void KernelEmitter::loadPagedKV(Value tile, Value stage, Value base, Value full,
   int64_t rows = c.kvBoxRows(), ps = c.pageSize;
   Value lastPage = arith::MaxSIOp::create(
       b, loc, sub(arith::CeilDivSIOp::create(b, loc, lkI, cidx(ps)), cidx(1)), cidx(0));
+  // The table reads first, then the copies: the loads overlap instead of
+  // each stalling the issuing thread before its copy (a TMA is a memory
+  // operation that later loads cannot move above).
+  SmallVector<Value> pages, offs;
   for (int64_t u = 0; u < c.BN / rows; ++u) {
     Value j = add(mul(tile, cidx(c.BN)), cidx(u * rows));
     Value lp = arith::MinSIOp::create(b, loc, arith::DivUIOp::create(b, loc, j, cidx(ps)), lastPage);
-    Value off = arith::RemUIOp::create(b, loc, j, cidx(ps));
-    Value page = loadExtra(b, c.pageTable, ValueRange{bI, lp});
-    page = arith::IndexCastOp::create(b, loc, idx, page);
+    offs.push_back(arith::RemUIOp::create(b, loc, j, cidx(ps)));
+    pages.push_back(loadExtra(b, c.pageTable, ValueRange{bI, lp}));
+  }
+  for (int64_t u = 0; u < c.BN / rows; ++u) {
+    Value off = offs[u];
+    Value page = arith::IndexCastOp::create(b, loc, idx, pages[u]);
     for (int64_t ch = 0; ch < chunks; ++ch) {
       Value dst = smemView(add(base, cidx(ch * c.BN * 128 + u * rows * 128)), kvBoxType());
       // nhd map: [D, Hk, P*PS]; hnd map: [D, PS, P*Hk] (innermost first).

@@ -45,6 +45,9 @@ manifest::Param i32(StringRef name, StringRef value) {
 std::string keyLengthExpr(const KernelConfig &c) {
   if (!c.pageSize)
     return "Lk";
+  RankedTensorType table = c.extras[c.pageTable].type;
+  if (!table.isDynamicDim(1))
+    return std::to_string(table.getDimSize(1) * c.pageSize);
   return llvm::formatv("(extra_{0}.dim1*{1})", c.pageTable, c.pageSize).str();
 }
 
