@@ -86,12 +86,8 @@ def checks():
         kp, vp, table, k, v = paged_cache(B, Hk, L, D, page, lens, layout)
         q = torch.randn(B, H, Lq, D, device="cuda", dtype=torch.bfloat16)
         subs = [(r"\[P, 16, Hk, D\]", f"[P, Hk, {page}, D]" if layout == "hnd" else f"[P, {page}, Hk, D]")]
-        if layout == "hnd":
-            subs += [(r"table=page_table\)", "table=page_table, layout=hnd)")] * 0
-            text = spec(os.path.join(EX, "11_paged_decode.attn"), subs)
-            text = text.replace("table=page_table)", "table=page_table, layout=hnd)")
-        else:
-            text = spec(os.path.join(EX, "11_paged_decode.attn"), subs)
+        text = spec(os.path.join(EX, "11_paged_decode.attn"), subs)
+        text = text.replace("table=page_table)", f"table=page_table, layout={layout})")
         if decode:
             text = text.replace("anchor row", "anchor row\n  schedule split_kv(64)")
         fn = attnc.compile(text, target="cuda", B=B, H=H, Hk=Hk, Lq=Lq, D=D, P=kp.shape[0], MP=table.shape[1])
@@ -137,10 +133,12 @@ def bench():
         contig = attnc.compile(spec(os.path.join(ROOT, "bench/decode_gqa.attn"),
                                     [(r"anchor row", "anchor row\n  schedule split_kv(64)")]),
                                target="cuda", B=B, H=H, Hk=Hk, Lq=Lq, Lk=L, D=D)
-        for page in (16, 64):
-            kp, vp, table, k, v = paged_cache(B, Hk, L, D, page, lens, "nhd", spare=0)
-            text = spec(os.path.join(EX, "11_paged_decode.attn"), [(r"\[P, 16, Hk, D\]", f"[P, {page}, Hk, D]"),
+        for page, layout in ((16, "nhd"), (64, "nhd"), (16, "hnd")):
+            kp, vp, table, k, v = paged_cache(B, Hk, L, D, page, lens, layout, spare=0)
+            pool = f"[P, {page}, Hk, D]" if layout == "nhd" else f"[P, Hk, {page}, D]"
+            text = spec(os.path.join(EX, "11_paged_decode.attn"), [(r"\[P, 16, Hk, D\]", pool),
                                                                     (r"anchor row", "anchor row\n  schedule split_kv(64)")])
+            text = text.replace("table=page_table)", f"table=page_table, layout={layout})")
             fn = attnc.compile(text, target="cuda", B=B, H=H, Hk=Hk, Lq=Lq, D=D, P=kp.shape[0], MP=table.shape[1])
             lc = lens.cuda()
             want = reference(q[:1], k[:1], v[:1], lens[:1])
@@ -161,7 +159,7 @@ def bench():
             anchors["Flex"] = time_ms(lambda: flex(q, k, v, enable_gqa=True), n=20)
             best = min(x for x in anchors.values() if x == x)
             tbs = lambda ms: nbytes / ms / 1e9
-            print(f"| {Lq} | paged {page} | {t:.3f} | {tbs(t):.2f} | {tbs(tc):.2f} | {tbs(anchors['cuDNN']):.2f} "
+            print(f"| {Lq} | paged {page} {layout} | {t:.3f} | {tbs(t):.2f} | {tbs(tc):.2f} | {tbs(anchors['cuDNN']):.2f} "
                   f"| {tbs(anchors['flash']):.2f} | {tbs(anchors['Flex']):.2f} | {anchors['cuDNN'] / t:.2f} "
                   f"| {best / t:.2f} |")
 
