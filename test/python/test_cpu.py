@@ -113,3 +113,34 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(attnc.Error, match="'t' has rank 9"):
         attnc.compile("variant r\ndims B\ninput q : [B, B, B, B]\ninput t : [B, B, B, B, B, B, B, B, B]\n"
                       "attention a(q, q, q) {\n}\noutput o = a\n", B=1)
+
+
+def test_paged_decode_with_lengths_matches_numpy_reference():
+    # Pages scattered over the pool, unused table entries -1, one empty cache;
+    # the reference gathers the cache itself and aligns causal at each end.
+    B, H, Hk, Lq, D, P, MP, PS = 3, 4, 2, 2, 8, 9, 3, 16
+    rng = np.random.default_rng(7)
+    kp = rng.standard_normal((P, PS, Hk, D)).astype(np.float32)
+    vp = rng.standard_normal((P, PS, Hk, D)).astype(np.float32)
+    lens = np.array([48, 0, 20], dtype=np.int32)
+    table = np.full((B, MP), -1, dtype=np.int32)
+    table[0] = [4, 0, 7]
+    table[2, :2] = [2, 8]
+    q = rng.standard_normal((B, H, Lq, D)).astype(np.float32)
+    fn = attnc.compile(os.path.join(EXAMPLES, "11_paged_decode.attn"), B=B, H=H, Hk=Hk, Lq=Lq, D=D, P=P, MP=MP)
+    o = fn(q, kp, vp, table, lens)
+    for b in range(B):
+        n = int(lens[b])
+        k = np.stack([kp[table[b, j // PS], j % PS] for j in range(n)], 1) if n else np.zeros((Hk, 0, D))
+        v = np.stack([vp[table[b, j // PS], j % PS] for j in range(n)], 1) if n else np.zeros((Hk, 0, D))
+        if n == 0:
+            np.testing.assert_array_equal(o[b], 0)
+            continue
+        i, j = np.arange(Lq)[:, None], np.arange(n)[None, :]
+        want = reference(q[b:b + 1], k[None], v[None], j <= i + n - Lq)
+        np.testing.assert_allclose(o[b:b + 1], want, atol=1e-5)
+    # A page a sequence holds outside the pool is an error naming the table.
+    bad = table.copy()
+    bad[2, 1] = P
+    with pytest.raises(attnc.Error, match="page table 'page_table': sequence 2, page 1"):
+        fn(q, kp, vp, bad, lens)

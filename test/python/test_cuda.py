@@ -261,3 +261,29 @@ def test_block_list_tables_checked_before_launch():
         del os.environ["ATTNC_CHECK_TABLES"]
     unchecked(q, k, v, off, bad)
     torch.cuda.synchronize()
+
+
+def test_paged_decode_reads_pages_through_the_table():
+    # The decode kernel reads K/V page by page from the pools; the CPU path
+    # (its own gather) is the reference. A bad table is refused by name.
+    spec = open(os.path.join(EXAMPLES, "11_paged_decode.attn")).read().replace(
+        "anchor row", "anchor row\n  schedule split_kv(64)")
+    B, H, Hk, Lq, D, P, MP, PS = 3, 8, 2, 4, 64, 40, 12, 16
+    dims = dict(B=B, H=H, Hk=Hk, Lq=Lq, D=D, P=P, MP=MP)
+    g = torch.Generator(device="cpu").manual_seed(5)
+    perm = torch.randperm(P, generator=g)[:B * MP].view(B, MP).to(torch.int32)
+    lens = torch.tensor([MP * PS, 0, 77], dtype=torch.int32)
+    table = perm.clone()
+    for b in range(B):
+        table[b, -(-int(lens[b]) // PS):] = -1
+    q = rand(B, H, Lq, D, seed=51)
+    kp = torch.randn(P, PS, Hk, D, generator=g).to(torch.bfloat16).cuda()
+    vp = torch.randn(P, PS, Hk, D, generator=g).to(torch.bfloat16).cuda()
+    ins = (q, kp, vp, table.cuda(), lens.cuda())
+    fn = attnc.compile(spec, target="cuda", **dims)
+    want = cpu_reference(spec, ins, **dims)
+    assert poisoned_rel_err(fn(*ins), want) < 1e-2
+    bad = table.clone()
+    bad[0, 3] = P
+    with pytest.raises(attnc.Error, match="page table 'page_table'"):
+        fn(q, kp, vp, bad.cuda(), lens.cuda())
