@@ -52,6 +52,9 @@ struct KernelConfig {
   static constexpr int64_t kThreads = 128 * (kConsumerWGs + 1);
   /// Registers per thread after setmaxnreg (24 * 128 + 240 * 256 <= 64K).
   static constexpr int64_t kProducerRegs = 24, kConsumerRegs = 240;
+  /// The deepest decode ring: an 8-deep ring (D = 64) faulted in its first
+  /// K copy on the H200, 6 runs at the copy ceiling (bench/NOTES.md, paged KV).
+  static constexpr int64_t kMaxDecodeStages = 6;
   /// Shared memory one block may use (227 KiB on sm_90).
   static constexpr int64_t kMaxShared = 232448;
   /// The two consumer warpgroups take turns issuing their GEMMs (named

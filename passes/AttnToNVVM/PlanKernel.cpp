@@ -107,6 +107,9 @@ LogicalResult attnc::gpu::applyKernelPlan(AttentionOp op, KernelPlanAttr plan, K
                             << " for schedule " << plan.getSchedule();
   if (c.BN != 64 && c.BN != 128)
     return op.emitOpError("GPU kernel: block-n must be 64 or 128");
+  if (c.decode && c.stages > KernelConfig::kMaxDecodeStages)
+    return op.emitOpError() << "GPU kernel: the decode schedule takes at most "
+                            << KernelConfig::kMaxDecodeStages << " stages, got " << c.stages;
   if (c.decode && c.stages % 2 != 0)
     return op.emitOpError() << "GPU kernel: the decode schedule needs an even number of "
                                "stages (the two consumers own alternate slots), got "
@@ -158,7 +161,7 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   if (stages > 0) {
     c.stages = stages;
   } else {
-    const int64_t maxStages = splitKV ? 8 : 4;
+    const int64_t maxStages = splitKV ? KernelConfig::kMaxDecodeStages : 4;
     while (c.stages < maxStages) {
       ++c.stages;
       if (c.sharedBytes() > KernelConfig::kMaxShared) {

@@ -3,6 +3,8 @@
 // RUN: attnc-opt --attn-gpu-plan-kernel="decode=true" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=UNPACKED
 // RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=SPLITKV
 // RUN: not attnc-opt --attn-gpu-plan-kernel="decode=true stages=3" --attn-gpu-build-kernel %s 2>&1 | FileCheck %s --check-prefix=ODD
+// RUN: not attnc-opt --attn-gpu-plan-kernel="decode=true stages=8" --attn-gpu-build-kernel %s 2>&1 | FileCheck %s --check-prefix=DEEP
+// DEEP: the decode schedule takes at most 6 stages, got 8
 // ODD: the decode schedule needs an even number of stages (the two consumers own alternate slots), got 3
 
 // The decode schedule: 64-row tiles whose rows may span heads (q through a
