@@ -271,8 +271,8 @@ def Attn_KVPagesAttr : Attn_Attr<"KVPages", "kv_pages"> {
   let assemblyFormat = "`<` struct(params) `>`";
   let extraClassDeclaration = [{
     /// The pool axes that hold the page's rows and the heads.
-    int64_t rowAxis() const { return getLayout() == PageLayout::nhd ? 1 : 2; }
-    int64_t headAxis() const { return getLayout() == PageLayout::nhd ? 2 : 1; }
+    int64_t rowAxis() const { return pageRowAxis(getLayout()); }
+    int64_t headAxis() const { return pageHeadAxis(getLayout()); }
   }];
 }
 

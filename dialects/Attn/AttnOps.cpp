@@ -35,12 +35,12 @@ bool isSignedLink(Link link) {
 
 RankedTensorType PageGatherOp::inferType(RankedTensorType pool, RankedTensorType table,
                                          PageLayout layout) {
-  int64_t ps = pool.getDimSize(layout == PageLayout::nhd ? 1 : 2);
+  int64_t ps = pool.getDimSize(pageRowAxis(layout));
   int64_t mp = table.getDimSize(1), lk = ShapedType::kDynamic;
   if (!ShapedType::isDynamic(ps) && !ShapedType::isDynamic(mp))
     lk = ps * mp;
   return RankedTensorType::get({table.getDimSize(0),
-                                pool.getDimSize(layout == PageLayout::nhd ? 2 : 1), lk,
+                                pool.getDimSize(pageHeadAxis(layout)), lk,
                                 pool.getDimSize(3)},
                                pool.getElementType());
 }
@@ -62,29 +62,23 @@ LogicalResult PageGatherOp::verify() {
   return success();
 }
 
-RankedTensorType AttentionOp::getLogicalKeyType() {
-  auto t = cast<RankedTensorType>(getKey().getType());
-  KVPagesAttr pages = getKvPagesAttr();
+/// `operand`'s type as the attention sees it: a pool under kv_pages is the
+/// tensor its gather would give (left as is when the attribute is malformed:
+/// the verifier reports that).
+static RankedTensorType logicalKVType(AttentionOp op, Value operand) {
+  auto t = cast<RankedTensorType>(operand.getType());
+  KVPagesAttr pages = op.getKvPagesAttr();
   if (!pages || t.getRank() != 4 || pages.getTable() < 0 ||
-      pages.getTable() >= (int64_t)getExtras().size())
+      pages.getTable() >= (int64_t)op.getExtras().size())
     return t;
-  auto table = cast<RankedTensorType>(getExtras()[pages.getTable()].getType());
+  auto table = cast<RankedTensorType>(op.getExtras()[pages.getTable()].getType());
   if (table.getRank() != 2)
     return t;
   return PageGatherOp::inferType(t, table, pages.getLayout());
 }
 
-RankedTensorType AttentionOp::getLogicalValueType() {
-  auto t = cast<RankedTensorType>(getValue().getType());
-  KVPagesAttr pages = getKvPagesAttr();
-  if (!pages || t.getRank() != 4 || pages.getTable() < 0 ||
-      pages.getTable() >= (int64_t)getExtras().size())
-    return t;
-  auto table = cast<RankedTensorType>(getExtras()[pages.getTable()].getType());
-  if (table.getRank() != 2)
-    return t;
-  return PageGatherOp::inferType(t, table, pages.getLayout());
-}
+RankedTensorType AttentionOp::getLogicalKeyType() { return logicalKVType(*this, getKey()); }
+RankedTensorType AttentionOp::getLogicalValueType() { return logicalKVType(*this, getValue()); }
 
 LogicalResult AttentionOp::verify() {
   if (KVPagesAttr pages = getKvPagesAttr()) {
@@ -294,7 +288,13 @@ LogicalResult DocumentAttr::verifyCarrier(AttentionOp &op) const {
 }
 
 LogicalResult LengthsAttr::verifyCarrier(AttentionOp &op) const {
-  return op.verifyExtraInput(getKv(), 1, true, "lengths kv");
+  if (failed(op.verifyExtraInput(getKv(), 1, true, "lengths kv")))
+    return failure();
+  int64_t n = cast<RankedTensorType>(op.getExtras()[getKv()].getType()).getDimSize(0);
+  int64_t b = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(0);
+  if (staticMismatch(n, b))
+    return op.emitOpError() << "lengths kv has " << n << " entries but the batch is " << b;
+  return success();
 }
 
 LogicalResult PrefixAttr::verifyCarrier(AttentionOp &op) const {
@@ -407,7 +407,7 @@ LogicalResult SelectBlocksOp::verify() {
     }
   }
   auto expect = [](int64_t len, int64_t block) {
-    return ShapedType::isDynamic(len) ? ShapedType::kDynamic : (len + block - 1) / block;
+    return ShapedType::isDynamic(len) ? ShapedType::kDynamic : llvm::divideCeil(len, block);
   };
   int64_t nqb = expect(qt.getDimSize(2), getSelect().getQBlock());
   int64_t nkb = expect(kt.getDimSize(2), getSelect().getKBlock());

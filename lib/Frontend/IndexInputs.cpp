@@ -2,6 +2,7 @@
 #include "attnc/Frontend/IndexInputs.h"
 
 #include <set>
+#include "llvm/Support/MathExtras.h"
 
 using namespace attnc;
 
@@ -27,35 +28,38 @@ int64_t extentOf(const spec::Spec &spec, llvm::StringRef input, size_t axis,
   return -1;
 }
 
-/// Page tables and key lengths: every length within [0, Lk] (Lk: the pages
-/// a table row holds times the page size, or the key length), and every
-/// page a sequence holds (those below ceil(length / PS); all of them without
-/// a lengths carrier) a page of the pool. Entries past a sequence's pages
-/// are never read and may hold anything (-1, stale pages).
+/// The page size, pool pages and table name of a paged let (-1 if unknown).
+struct PagedLet {
+  int64_t ps = -1, pages = -1;
+  std::string table;
+};
+PagedLet pagedLet(const spec::Spec &spec, const spec::LetDecl &l,
+                  const llvm::StringMap<int64_t> &dims) {
+  bool hnd = wordArgOf(l.args, "layout") == "hnd";
+  return {extentOf(spec, l.source, hnd ? 2 : 1, dims), extentOf(spec, l.source, 0, dims),
+          wordArgOf(l.args, "table")};
+}
+
+const spec::LetDecl *findPaged(const spec::Spec &spec, llvm::StringRef name) {
+  for (const spec::LetDecl &l : spec.lets)
+    if (l.fn == "paged" && l.name == name)
+      return &l;
+  return nullptr;
+}
+
+/// Key lengths and page tables. Each lengths table has a length per sequence
+/// within [0, Lk] (Lk: the key's length, for a paged key its table's pages
+/// times the page size). Each page table's pages that a sequence holds
+/// (those below ceil(length / PS) when an attention reads the paged let
+/// directly under a lengths carrier, else all of them) name pages of the
+/// pool. Entries past a sequence's pages are never read and may hold
+/// anything (-1, stale pages).
 llvm::Error validatePagedInputs(const spec::Spec &spec,
                                 llvm::function_ref<const NpyArray *(llvm::StringRef)> find,
                                 const llvm::StringMap<int64_t> &dims) {
+  // The lengths each paged let is read under (the first such attention's).
+  llvm::StringMap<const NpyArray *> lensOfLet;
   for (const spec::AttentionDecl &a : spec.attentions) {
-    const spec::LetDecl *paged = nullptr;
-    for (const spec::LetDecl &l : spec.lets)
-      if (l.fn == "paged" && (l.name == a.k || l.name == a.v))
-        paged = &l;
-    int64_t ps = -1, pages = -1, lk = -1;
-    const NpyArray *table = nullptr;
-    std::string tableName;
-    if (paged) {
-      bool hnd = wordArgOf(paged->args, "layout") == "hnd";
-      ps = extentOf(spec, paged->source, hnd ? 2 : 1, dims);
-      pages = extentOf(spec, paged->source, 0, dims);
-      tableName = wordArgOf(paged->args, "table");
-      table = find(tableName);
-      if (table && table->shape.size() == 2 && ps > 0)
-        lk = table->shape[1] * ps;
-    } else {
-      for (const spec::InputDecl &in : spec.inputs)
-        if (in.name == a.k && in.shape.size() == 4)
-          lk = extentOf(spec, in.name, 2, dims);
-    }
     const NpyArray *lens = nullptr;
     std::string lensName;
     for (const spec::CarrierDecl &c : a.carriers)
@@ -63,35 +67,59 @@ llvm::Error validatePagedInputs(const spec::Spec &spec,
         lensName = wordArgOf(c.args, "kv");
         lens = find(lensName);
       }
-    if (lens) {
-      const int32_t *v = lens->as<int32_t>();
-      for (size_t b = 0; b < lens->numElements(); ++b)
-        if (v[b] < 0 || (lk >= 0 && v[b] > lk))
-          return llvm::createStringError(
-              "lengths kv input '%s': sequence %zu has length %d, outside [0, %lld] (the key "
-              "length%s)",
-              lensName.c_str(), b, v[b], (long long)lk,
-              paged ? ", the page table's pages times the page size" : "");
-    }
-    if (!table || table->shape.size() != 2 || ps < 1)
+    if (!lens)
       continue;
-    if (lens && lens->numElements() != table->shape[0])
-      return llvm::createStringError("lengths kv input '%s' has %zu entries but the page table "
-                                     "'%s' has %lld rows (one per sequence)",
-                                     lensName.c_str(), lens->numElements(), tableName.c_str(),
-                                     (long long)table->shape[0]);
+    int64_t lk = -1;
+    if (const spec::LetDecl *l = findPaged(spec, a.k)) {
+      PagedLet pl = pagedLet(spec, *l, dims);
+      const NpyArray *table = find(pl.table);
+      if (table && table->shape.size() == 2 && pl.ps > 0)
+        lk = table->shape[1] * pl.ps;
+      lensOfLet.try_emplace(l->name, lens);
+      if (const spec::LetDecl *lv = findPaged(spec, a.v))
+        lensOfLet.try_emplace(lv->name, lens);
+    } else {
+      lk = extentOf(spec, a.k, 2, dims);
+    }
+    int64_t batch = extentOf(spec, a.q, 0, dims);
+    if (batch >= 0 && (int64_t)lens->numElements() != batch)
+      return llvm::createStringError("lengths kv input '%s' has %zu entries but the batch is "
+                                     "%lld (one length per sequence)",
+                                     lensName.c_str(), lens->numElements(), (long long)batch);
+    const int32_t *v = lens->as<int32_t>();
+    for (size_t b = 0; b < lens->numElements(); ++b)
+      if (v[b] < 0 || (lk >= 0 && v[b] > lk))
+        return llvm::createStringError(
+            "lengths kv input '%s': sequence %zu has length %d, outside [0, %lld] (the key "
+            "length%s)",
+            lensName.c_str(), b, v[b], (long long)lk,
+            findPaged(spec, a.k) ? ", the page table's pages times the page size" : "");
+  }
+  for (const spec::LetDecl &l : spec.lets) {
+    if (l.fn != "paged")
+      continue;
+    PagedLet pl = pagedLet(spec, l, dims);
+    const NpyArray *table = find(pl.table);
+    if (!table || table->shape.size() != 2 || pl.ps < 1)
+      continue;
+    const NpyArray *lens = lensOfLet.lookup(l.name);
+    if (lens && (int64_t)lens->numElements() != table->shape[0])
+      return llvm::createStringError("the page table '%s' has %lld rows but the lengths have %zu "
+                                     "entries (one per sequence)",
+                                     pl.table.c_str(), (long long)table->shape[0],
+                                     lens->numElements());
     const int32_t *t = table->as<int32_t>();
     int64_t mp = table->shape[1];
     for (int64_t b = 0; b < table->shape[0]; ++b) {
-      int64_t used = lens ? (lens->as<int32_t>()[b] + ps - 1) / ps : mp;
+      int64_t used = lens ? llvm::divideCeil(lens->as<int32_t>()[b], pl.ps) : mp;
       for (int64_t n = 0; n < used && n < mp; ++n) {
         int32_t p = t[b * mp + n];
-        if (p < 0 || (pages >= 0 && p >= pages))
+        if (p < 0 || (pl.pages >= 0 && p >= pl.pages))
           return llvm::createStringError(
               "page table '%s': sequence %lld, page %lld names pool page %d, outside [0, %lld) "
               "(the pages of '%s')",
-              tableName.c_str(), (long long)b, (long long)n, p, (long long)pages,
-              paged->source.c_str());
+              pl.table.c_str(), (long long)b, (long long)n, p, (long long)pl.pages,
+              l.source.c_str());
       }
     }
   }
@@ -121,11 +149,8 @@ llvm::Error attnc::validateIndexInputs(const spec::Spec &spec, llvm::ArrayRef<st
         return arrays[k];
     return nullptr;
   };
-  auto wordArg = [](const spec::CarrierDecl &c, llvm::StringRef key) -> std::string {
-    for (const spec::Arg &a : c.args)
-      if (a.key == key && a.kind == spec::Arg::Kind::Word)
-        return a.word;
-    return "";
+  auto wordArg = [](const spec::CarrierDecl &c, llvm::StringRef key) {
+    return wordArgOf(c.args, key);
   };
   auto numArg = [](const spec::CarrierDecl &c, llvm::StringRef key, int64_t dflt) -> int64_t {
     for (const spec::Arg &a : c.args)
@@ -133,8 +158,8 @@ llvm::Error attnc::validateIndexInputs(const spec::Spec &spec, llvm::ArrayRef<st
         return (int64_t)a.number;
     return dflt;
   };
-  // An extent of a tensor, through the lets that transform it (a let keeps
-  // its source's shape); -1 when it cannot be known.
+  // An extent of the query, through the lets that transform it (transforms
+  // of a query keep its shape); -1 when it cannot be known.
   auto dimOf = [&](std::string tensor, size_t axis) -> int64_t {
     for (size_t hops = 0; hops <= spec.lets.size(); ++hops) {
       auto let = llvm::find_if(spec.lets, [&](const spec::LetDecl &l) { return l.name == tensor; });
@@ -182,7 +207,7 @@ llvm::Error attnc::validateIndexInputs(const spec::Spec &spec, llvm::ArrayRef<st
           return llvm::createStringError("block_list: the length of the query '%s' is not bound; "
                                          "bind its dims to check the block tables",
                                          a.q.c_str());
-        int64_t rows = (lq + qBlock - 1) / qBlock + 1;
+        int64_t rows = llvm::divideCeil(lq, qBlock) + 1;
         if (off->shape.size() != 3 || off->shape[2] < rows)
           return llvm::createStringError(
               "block_list offsets '%s' must be [B, H, ceil(Lq/%lld)+1] = [.., .., %lld] for Lq = %lld",

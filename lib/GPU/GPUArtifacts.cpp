@@ -93,10 +93,22 @@ static void writeLaunchFunctions(raw_ostream &hs, const manifest::Kernel &m,
     hs << ", const void *" << e;
   for (const std::string &p : extraDimParams)
     hs << ", int64_t " << p;
-  hs << ",\n    int64_t B, int64_t Hq, int64_t Hk, int64_t Lq, int64_t Lk, int device, void *stream) {\n"
+  // Paged K/V (docs/gpu-abi.md): k and v are pools [P, PS, Hk, D] (nhd) or
+  // [P, Hk, PS, D] (hnd), read from the k map's dims; the length parameter
+  // is then the pool's page count P.
+  std::string kShape = "B, Hk, Lk", lenParam = "Lk";
+  for (const manifest::Param &p : m.params)
+    if (p.name == "k_map" && p.globalDims.size() == 3 &&
+        llvm::StringRef(p.globalDims[2]).starts_with("P*")) {
+      lenParam = "P";
+      kShape = p.globalDims[2] == "P*Hk" ? "P, Hk, " + p.globalDims[1]
+                                         : "P, " + p.globalDims[2].substr(2) + ", Hk";
+    }
+  hs << ",\n    int64_t B, int64_t Hq, int64_t Hk, int64_t Lq, int64_t " << lenParam
+     << ", int device, void *stream) {\n"
      << "  int64_t H = Hq > Hk ? Hq : Hk;\n"
-     << "  int64_t sq[4] = {B, Hq, Lq, " << a.headDim << "}, sk[4] = {B, Hk, Lk, " << a.headDim
-     << "}, sv[4] = {B, Hk, Lk, " << a.headDimV << "};\n"
+     << "  int64_t sq[4] = {B, Hq, Lq, " << a.headDim << "}, sk[4] = {" << kShape << ", "
+     << a.headDim << "}, sv[4] = {" << kShape << ", " << a.headDimV << "};\n"
      << "  int64_t so[4] = {B, H, Lq, " << a.headDimV << "}, sl[3] = {B, H, Lq};\n"
      << "  attnc_tensor args[" << 5 + names.extras.size() << "];\n"
      << "  args[0] = attnc_tensor_contiguous((void *)" << names.q << ", " << dt << ", 4, sq, device);\n"

@@ -50,12 +50,17 @@ std::pair<Value, Value> CarrierAccess::documentSpan(OpBuilder &b, Location loc,
           arith::SelectOp::create(b, loc, inDoc, end, m.c(0))};
 }
 
-Value attnc::narrowKeyLength(OpBuilder &b, Location loc, AttentionOp op, CarrierAccess &access,
-                             Value batch, Value lk) {
+Value attnc::narrowKeyLength(OpBuilder &b, Location loc, ArrayRef<Attribute> families,
+                             CarrierAccess &access, Value batch, Value lk) {
   IndexMath m{b, loc};
-  for (Attribute a : op.getCarrier())
+  for (Attribute a : families)
     lk = getCarrierLowering(a).narrowKeyLength(m, access, batch, lk);
   return lk;
+}
+
+Value attnc::narrowKeyLength(OpBuilder &b, Location loc, AttentionOp op, CarrierAccess &access,
+                             Value batch, Value lk) {
+  return narrowKeyLength(b, loc, op.getCarrier().getValue(), access, batch, lk);
 }
 
 bool attnc::isFullCarrier(AttentionOp op) {

@@ -13,6 +13,7 @@
 namespace attnc {
 #define GEN_PASS_DEF_ATTNEXPANDBLOCKSELECT
 #include "attnc/Passes/Passes.h.inc"
+#include "llvm/Support/MathExtras.h"
 } // namespace attnc
 
 using namespace mlir;
@@ -22,7 +23,7 @@ using namespace attnc::attn;
 namespace {
 
 int64_t blocksOf(int64_t len, int64_t block) {
-  return ShapedType::isDynamic(len) ? ShapedType::kDynamic : (len + block - 1) / block;
+  return ShapedType::isDynamic(len) ? ShapedType::kDynamic : llvm::divideCeil(len, block);
 }
 
 void expand(AttentionOp op) {

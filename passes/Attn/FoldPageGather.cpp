@@ -28,6 +28,14 @@ void fold(AttentionOp op) {
   if (!k || !v || op.getKvPagesAttr() || k.getTable() != v.getTable() ||
       k.getLayout() != v.getLayout())
     return;
+  // The kernel reads both pools through one table: they must hold the same
+  // pages (a static mismatch stays a gather, which clamps per pool).
+  auto kp = cast<RankedTensorType>(k.getPool().getType());
+  auto vp = cast<RankedTensorType>(v.getPool().getType());
+  int64_t rows = pageRowAxis(k.getLayout());
+  for (int64_t d : {int64_t(0), rows})
+    if (!kp.isDynamicDim(d) && !vp.isDynamicDim(d) && kp.getDimSize(d) != vp.getDimSize(d))
+      return;
   SmallVector<Value> extras(op.getExtras());
   auto it = llvm::find(extras, k.getTable());
   int64_t table = it - extras.begin();
@@ -37,9 +45,11 @@ void fold(AttentionOp op) {
   op.getValueMutable().assign(v.getPool());
   op.getExtrasMutable().assign(extras);
   op.setKvPagesAttr(KVPagesAttr::get(op.getContext(), table, k.getLayout()));
-  for (PageGatherOp g : {k, v})
-    if (g->use_empty())
-      g->erase();
+  // k and v may be one gather (`attention a(q, kv, kv)`): erase it once.
+  if (k->use_empty())
+    k->erase();
+  if (v != k && v->use_empty())
+    v->erase();
 }
 
 struct AttnFoldPageGatherPass

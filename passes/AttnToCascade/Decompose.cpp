@@ -21,6 +21,7 @@
 namespace attnc {
 #define GEN_PASS_DEF_ATTNDECOMPOSE
 #include "attnc/Passes/Passes.h.inc"
+#include "llvm/Support/MathExtras.h"
 } // namespace attnc
 
 using namespace mlir;
@@ -194,7 +195,7 @@ Value AttentionDecomposer::splitSoftmax(Value s, Value keep, Value v) {
   Value chunkV = cb.idx(chunk);
   OpFoldResult N;
   if (auto lk = getConstantIntValue(Lk))
-    N = b.getIndexAttr((*lk + chunk - 1) / chunk);
+    N = b.getIndexAttr(llvm::divideCeil(*lk, chunk));
   else
     N = arith::CeilDivUIOp::create(b, loc, lkV, chunkV).getResult();
   // Scores and values re-laid out as [.., N, chunk] with padding (-inf / 0)
@@ -425,10 +426,10 @@ Value decomposePageGather(OpBuilder &b, PageGatherOp op) {
   Value pool = op.getPool(), table = op.getTable();
   bool nhd = op.getLayout() == PageLayout::nhd;
   auto poolTy = cast<RankedTensorType>(pool.getType());
-  Value ps = cb.value(cb.dim(pool, nhd ? 1 : 2));
+  Value ps = cb.value(cb.dim(pool, pageRowAxis(op.getLayout())));
   Value pages = cb.value(cb.dim(pool, 0));
   Value lk = arith::MulIOp::create(b, op.getLoc(), cb.value(cb.dim(table, 1)), ps);
-  SmallVector<OpFoldResult> sizes{cb.dim(table, 0), cb.dim(pool, nhd ? 2 : 1), lk,
+  SmallVector<OpFoldResult> sizes{cb.dim(table, 0), cb.dim(pool, pageHeadAxis(op.getLayout())), lk,
                                   cb.dim(pool, 3)};
   return cb.map(sizes, poolTy.getElementType(), {}, {},
                 [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {

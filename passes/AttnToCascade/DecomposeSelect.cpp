@@ -21,6 +21,7 @@
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace attnc;
@@ -80,7 +81,7 @@ private:
 
 OpFoldResult ceilDiv(CascadeBuilder &cb, OpFoldResult n, int64_t d) {
   if (auto c = getConstantIntValue(n))
-    return cb.builder().getIndexAttr((*c + d - 1) / d);
+    return cb.builder().getIndexAttr(llvm::divideCeil(*c, d));
   IM m{cb.builder(), cb.location()};
   return m.cdiv(cb.value(n), d);
 }
@@ -170,7 +171,9 @@ Value SelectDecomposer::candidates(int64_t rowBlock, int64_t colBlock, OpFoldRes
     if (families.empty())
       return IM{nb, nl}.t();
     CarrierAccess access(op.getExtras());
+    // The candidates of a batch follow its own key length (lengths).
     TileEnv env{idx[0], idx[1], LqV, LkV, &access};
+    env.lk = narrowKeyLength(nb, nl, families, access, idx[0], LkV);
     return familiesMayKeepTile(nb, nl, families, rowBlock, colBlock, env, idx[2], idx[3]);
   });
 }

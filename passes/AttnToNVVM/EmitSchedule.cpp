@@ -23,22 +23,17 @@ static constexpr double kLn2 = 0.6931471805599453;
 
 void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
   auto args = fn.getBody().front().getArguments();
-  auto mapTy = [&](int64_t rows, bool flat = false) {
-    return nvgpu::TensorMapDescriptorType::get(
-        ctx, tileType(rows, flat), nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+  // A map whose box lands in a tile of type `box` (128B swizzle, OOB zeros).
+  auto castMap = [&](Value p, MemRefType box) {
+    auto ty = nvgpu::TensorMapDescriptorType::get(
+        ctx, box, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
         nvgpu::TensorMapL2PromoKind::L2PROMO_NONE, nvgpu::TensorMapOOBKind::OOB_ZERO,
         nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+    return UnrealizedConversionCastOp::create(b, loc, ty, p).getResult(0);
   };
-  auto castMap = [&](Value p, int64_t rows, bool flat = false) {
-    return UnrealizedConversionCastOp::create(b, loc, mapTy(rows, flat), p).getResult(0);
-  };
-  qMap = castMap(args[0], c.BM, /*flat=*/c.decode);
-  auto kvMapTy = nvgpu::TensorMapDescriptorType::get(
-      ctx, kvBoxType(), nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
-      nvgpu::TensorMapL2PromoKind::L2PROMO_NONE, nvgpu::TensorMapOOBKind::OOB_ZERO,
-      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
-  kMap = UnrealizedConversionCastOp::create(b, loc, kvMapTy, args[1]).getResult(0);
-  vMap = UnrealizedConversionCastOp::create(b, loc, kvMapTy, args[2]).getResult(0);
+  qMap = castMap(args[0], tileType(c.BM, /*flat=*/c.decode));
+  kMap = castMap(args[1], kvBoxType());
+  vMap = castMap(args[2], kvBoxType());
   oPtr = args[3];
   lsePtr = args[4];
   argB = args[5];

@@ -154,8 +154,9 @@ void launchShape(const KernelConfig &c, manifest::Kernel &k) {
   // pool's rows are one signed 32-bit TMA coordinate.
   std::vector<std::string> extra;
   auto perBatch = [&](int64_t n) {
-    if (c.extras[n].type.isDynamicDim(0))
-      extra.push_back(llvm::formatv("extra_{0}.dim0 == B", n).str());
+    RankedTensorType t = c.extras[n].type;
+    extra.push_back(t.isDynamicDim(0) ? llvm::formatv("extra_{0}.dim0 == B", n).str()
+                                      : llvm::formatv("{0} == B", t.getDimSize(0)).str());
   };
   if (c.pageSize) {
     perBatch(c.pageTable);

@@ -27,6 +27,7 @@ namespace attnc {
 #define GEN_PASS_DEF_ATTNGPUUNROLLHOSTLOOPS
 #define GEN_PASS_DEF_ATTNGPUFUSECASTS
 #include "attnc/Passes/AttnToNVVM.h.inc"
+#include "llvm/Support/MathExtras.h"
 } // namespace attnc
 
 using namespace mlir;
@@ -74,7 +75,7 @@ LogicalResult launch(scf::ParallelOp par) {
   }
   if (total == 0)
     return par.erase(), success();
-  int64_t blocks = (total + kThreads - 1) / kThreads;
+  int64_t blocks = llvm::divideCeil(total, kThreads);
   if (blocks > std::numeric_limits<int32_t>::max())
     return par.emitOpError() << "generic GPU path: " << total
                              << " iterations exceed the grid (2^31 - 1 blocks of " << kThreads << ")";

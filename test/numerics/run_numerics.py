@@ -862,6 +862,8 @@ def bad_invocations(args, workdir):
     neg_len = px["kv_len"].copy()
     neg_len[2] = -1
     cases.append(("negative kv length", paged_case("neg", kv_len=neg_len), r"sequence 2 has length -1"))
+    cases.append(("kv lengths for fewer sequences than the batch",  # the shape check
+                  paged_case("short", kv_len=px["kv_len"][:2].copy()), r"input 'kv_len' must have shape \[3\]"))
     results = []
     for what, cmd, pattern in cases:
         r = expect_failure(args, "bad-invocation", what, cmd, pattern)

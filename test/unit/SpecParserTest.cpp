@@ -609,7 +609,7 @@ TEST(SpecParserErrors, Statements) {
 TEST(SpecParserErrors, Lets) {
   EXPECT_EQ(firstLine(errorOf(std::string(kPreamble) + "let y = rpoe(q)\n")),
             "t.attn:6:9: error: unknown transform 'rpoe'; expected one of rope, l2norm, rmsnorm, "
-            "map; did you mean 'rope'?");
+            "map, paged; did you mean 'rope'?");
   EXPECT_EQ(firstLine(errorOf(std::string(kPreamble) + "let y = map(q)\n")),
             "t.attn:6:14: error: map needs an expression: map(q, EXPR)");
   EXPECT_EQ(firstLine(errorOf(std::string(kPreamble) + "let y = map(q, x, 2)\n")),

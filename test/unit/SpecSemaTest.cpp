@@ -122,7 +122,7 @@ TEST(SpecSema, AttentionOperands) {
 TEST(SpecSema, Carriers) {
   EXPECT_EQ(clauseError("  carrier casual\n"),
             "t.attn:7:11: error: unknown carrier 'casual'; expected one of causal, window, "
-            "document, prefix, neighborhood, block_list, block_select; did you mean 'causal'?");
+            "document, prefix, lengths, neighborhood, block_list, block_select; did you mean 'causal'?");
   EXPECT_EQ(clauseError("  carrier window(lft=3)\n"),
             "t.attn:7:18: error: unknown key 'lft' for carrier 'window'; expected one of left, "
             "right, sinks, align; did you mean 'left'?");

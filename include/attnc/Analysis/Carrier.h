@@ -68,6 +68,10 @@ mlir::Value buildKeepPredicate(mlir::OpBuilder &b, mlir::Location loc,
 /// sequence's own under a lengths family); buildKeepPredicate applies it.
 mlir::Value narrowKeyLength(mlir::OpBuilder &b, mlir::Location loc, attn::AttentionOp op,
                             CarrierAccess &access, mlir::Value batch, mlir::Value lk);
+/// The same over a list of carrier families (an estimation stage's).
+mlir::Value narrowKeyLength(mlir::OpBuilder &b, mlir::Location loc,
+                            llvm::ArrayRef<mlir::Attribute> families, CarrierAccess &access,
+                            mlir::Value batch, mlir::Value lk);
 /// True when the carrier keeps every (i, j) in bounds (no family, no mask).
 bool isFullCarrier(attn::AttentionOp op);
 

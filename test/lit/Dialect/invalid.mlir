@@ -578,3 +578,11 @@ func.func @f(%q: tensor<2x4x1x8xf32>, %k: tensor<2x2x9x8xf32>, %v: tensor<2x2x9x
   %o = attn.attention %q, %k, %v extras(%n : tensor<2x1xi32>) {carrier = [#attn.lengths<kv = 0>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<2x4x1x8xf32>, tensor<2x2x9x8xf32>, tensor<2x2x9x8xf32> -> tensor<2x4x1x8xf32>
   return %o : tensor<2x4x1x8xf32>
 }
+
+// -----
+
+func.func @f(%q: tensor<2x4x1x8xf32>, %k: tensor<2x2x9x8xf32>, %v: tensor<2x2x9x8xf32>, %n: tensor<3xi32>) -> tensor<2x4x1x8xf32> {
+  // expected-error @+1 {{lengths kv has 3 entries but the batch is 2}}
+  %o = attn.attention %q, %k, %v extras(%n : tensor<3xi32>) {carrier = [#attn.lengths<kv = 0>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<2x4x1x8xf32>, tensor<2x2x9x8xf32>, tensor<2x2x9x8xf32> -> tensor<2x4x1x8xf32>
+  return %o : tensor<2x4x1x8xf32>
+}

@@ -52,3 +52,26 @@ func.func @two_tables(%q: tensor<1x2x4x8xf32>, %kp: tensor<5x2x16x8xf32>, %vp: t
   %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x4x8xf32>, tensor<1x2x32x8xf32>, tensor<1x2x32x8xf32> -> tensor<1x2x4x8xf32>
   return %o : tensor<1x2x4x8xf32>
 }
+
+// k and v one gather (`attention a(q, kv, kv)`): folded, the gather erased once.
+// FOLD-LABEL: func.func @same_gather
+// FOLD-NOT: attn.page_gather
+// FOLD: attn.attention %arg0, %arg1, %arg1 extras(%arg2 : tensor<1x2xi32>)
+// FOLD-SAME: kv_pages = #attn.kv_pages<table = 0, layout = nhd>
+func.func @same_gather(%q: tensor<1x2x4x8xf32>, %p: tensor<5x16x2x8xf32>, %t: tensor<1x2xi32>) -> tensor<1x2x4x8xf32> {
+  %kv = attn.page_gather %p, %t {layout = #attn.page_layout<nhd>} : tensor<5x16x2x8xf32>, tensor<1x2xi32> -> tensor<1x2x32x8xf32>
+  %o = attn.attention %q, %kv, %kv {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x4x8xf32>, tensor<1x2x32x8xf32>, tensor<1x2x32x8xf32> -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// Pools of different page counts through one table: the kernel could not
+// read both with one table, so the gathers stay.
+// FOLD-LABEL: func.func @different_pools
+// FOLD-COUNT-2: attn.page_gather
+// FOLD-NOT: kv_pages
+func.func @different_pools(%q: tensor<1x2x4x8xf32>, %kp: tensor<5x16x2x8xf32>, %vp: tensor<7x16x2x8xf32>, %t: tensor<1x2xi32>) -> tensor<1x2x4x8xf32> {
+  %k = attn.page_gather %kp, %t {layout = #attn.page_layout<nhd>} : tensor<5x16x2x8xf32>, tensor<1x2xi32> -> tensor<1x2x32x8xf32>
+  %v = attn.page_gather %vp, %t {layout = #attn.page_layout<nhd>} : tensor<7x16x2x8xf32>, tensor<1x2xi32> -> tensor<1x2x32x8xf32>
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x4x8xf32>, tensor<1x2x32x8xf32>, tensor<1x2x32x8xf32> -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}

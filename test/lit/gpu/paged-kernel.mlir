@@ -11,8 +11,6 @@
 // length from its table.
 // CHECK-LABEL: gpu.func @paged_kernel(
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.ptr to !nvgpu.tensormap.descriptor<tensor = memref<16x1x64xbf16
-// CHECK: llvm.load %{{.*}} : !llvm.ptr -> i32
-// CHECK: arith.minsi
 // CHECK: nvvm.setmaxregister  decrease 24
 // CHECK-COUNT-8: nvgpu.tma.async.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], %{{.*}}[%{{.*}}] to %{{.*}} : <tensor = memref<16x1x64xbf16
 // MANIFEST: attnc.manifest

@@ -41,6 +41,10 @@ struct OptionalF64 : std::optional<double> {
 
 namespace attnc::attn {
 class AttentionOp;
+/// The axes of a page pool that hold a page's rows and the heads: nhd
+/// [P, PS, Hk, D], hnd [P, Hk, PS, D].
+inline int64_t pageRowAxis(PageLayout l) { return l == PageLayout::nhd ? 1 : 2; }
+inline int64_t pageHeadAxis(PageLayout l) { return l == PageLayout::nhd ? 2 : 1; }
 } // namespace attnc::attn
 #include "attnc/Dialect/Attn/AttnAttrInterfaces.h.inc"
 
