@@ -28,6 +28,19 @@ int64_t extentOf(const spec::Spec &spec, llvm::StringRef input, size_t axis,
   return -1;
 }
 
+/// An extent of a query, through the transforms applied to it (they keep
+/// its shape); -1 when it cannot be known.
+int64_t queryExtent(const spec::Spec &spec, std::string tensor, size_t axis,
+                    const llvm::StringMap<int64_t> &dims) {
+  for (size_t hops = 0; hops <= spec.lets.size(); ++hops) {
+    auto let = llvm::find_if(spec.lets, [&](const spec::LetDecl &l) { return l.name == tensor; });
+    if (let == spec.lets.end())
+      break;
+    tensor = let->source;
+  }
+  return extentOf(spec, tensor, axis, dims);
+}
+
 /// The page size, pool pages and table name of a paged let (-1 if unknown).
 struct PagedLet {
   int64_t ps = -1, pages = -1;
@@ -81,7 +94,7 @@ llvm::Error validatePagedInputs(const spec::Spec &spec,
     } else {
       lk = extentOf(spec, a.k, 2, dims);
     }
-    int64_t batch = extentOf(spec, a.q, 0, dims);
+    int64_t batch = queryExtent(spec, a.q, 0, dims);
     if (batch >= 0 && (int64_t)lens->numElements() != batch)
       return llvm::createStringError("lengths kv input '%s' has %zu entries but the batch is "
                                      "%lld (one length per sequence)",
@@ -158,23 +171,8 @@ llvm::Error attnc::validateIndexInputs(const spec::Spec &spec, llvm::ArrayRef<st
         return (int64_t)a.number;
     return dflt;
   };
-  // An extent of the query, through the lets that transform it (transforms
-  // of a query keep its shape); -1 when it cannot be known.
-  auto dimOf = [&](std::string tensor, size_t axis) -> int64_t {
-    for (size_t hops = 0; hops <= spec.lets.size(); ++hops) {
-      auto let = llvm::find_if(spec.lets, [&](const spec::LetDecl &l) { return l.name == tensor; });
-      if (let == spec.lets.end())
-        break;
-      tensor = let->source;
-    }
-    for (const spec::InputDecl &in : spec.inputs)
-      if (in.name == tensor && axis < in.shape.size()) {
-        int64_t lit;
-        if (!llvm::StringRef(in.shape[axis]).getAsInteger(10, lit))
-          return lit;
-        return dims.lookup(in.shape[axis]);
-      }
-    return -1;
+  auto dimOf = [&](const std::string &query, size_t axis) {
+    return queryExtent(spec, query, axis, dims);
   };
   if (llvm::Error e = validatePagedInputs(spec, find, dims))
     return e;

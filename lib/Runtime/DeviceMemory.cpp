@@ -105,14 +105,14 @@ attnc_status attnc_device_alloc_for_stream(int device, void *stream, size_t byte
   if (!out)
     return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_device_alloc_for_stream: out is NULL");
   *out = nullptr;
-  const cu::Api *api = driverWithContext(device);
-  if (!api)
-    return lastStatus();
-  bool capturing = false;
-  if (attnc_status s = streamCapturing(*api, stream, capturing))
+  int capturing = 0;
+  if (attnc_status s = attnc_stream_is_capturing(device, stream, &capturing))
     return s;
   if (!capturing)
     return attnc_device_alloc(device, bytes, out);
+  const cu::Api *api = driverWithContext(device);
+  if (!api)
+    return lastStatus();
   // As PyTorch's allocator does during a capture: this thread's capture mode
   // is relaxed for the allocation, which the graph then keeps using.
   if (!api->ThreadExchangeStreamCaptureMode)
