@@ -287,3 +287,35 @@ def test_paged_decode_reads_pages_through_the_table():
     bad[0, 3] = P
     with pytest.raises(attnc.Error, match="page table 'page_table'"):
         fn(q, kp, vp, bad.cuda(), lens.cuda())
+
+
+def test_unchecked_page_past_the_pool_reads_zeros():
+    # With the table checks off, a page id past the pool reads zeros (the
+    # copy's bounds), also for an id whose coordinate would wrap 32 bits
+    # back into the pool (2^28 * 16 = 2^32): the reference is the CPU path
+    # on a table that points at an all-zero page instead.
+    spec = open(os.path.join(EXAMPLES, "11_paged_decode.attn")).read()
+    B, H, Hk, Lq, D, P, MP, PS = 2, 4, 2, 3, 64, 9, 4, 16
+    dims = dict(B=B, H=H, Hk=Hk, Lq=Lq, D=D, P=P, MP=MP)
+    g = torch.Generator(device="cpu").manual_seed(9)
+    kp = torch.randn(P, PS, Hk, D, generator=g).to(torch.bfloat16)
+    vp = torch.randn(P, PS, Hk, D, generator=g).to(torch.bfloat16)
+    kp[P - 1] = 0
+    vp[P - 1] = 0
+    table = torch.tensor([[0, 1, 2, 3], [4, 5, 6, 7]], dtype=torch.int32)
+    lens = torch.tensor([MP * PS, 50], dtype=torch.int32)
+    q = rand(B, H, Lq, D, seed=61)
+    zero_page = table.clone()
+    zero_page[0, 1] = P - 1
+    zero_page[1, 2] = P - 1
+    want = cpu_reference(spec, (q, kp, vp, zero_page, lens), **dims)
+    bad = table.clone()
+    bad[0, 1] = 2 ** 28
+    bad[1, 2] = P
+    os.environ["ATTNC_CHECK_TABLES"] = "0"
+    try:
+        fn = attnc.compile(spec, target="cuda", **dims)
+    finally:
+        del os.environ["ATTNC_CHECK_TABLES"]
+    got = fn(q, kp.cuda(), vp.cuda(), bad.cuda(), lens.cuda())
+    assert poisoned_rel_err(got, want) < 1e-2
