@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 
 #include <functional>
 
@@ -151,10 +152,88 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
   IRMapping map;
   for (auto [a, v] : llvm::zip(blk.getArguments(), args))
     map.map(a, v);
-  if (failed(inlineOps(r, blk, map)))
+  std::unique_ptr<attnc::RegionIntRanges> &ranges = intRanges[&r];
+  if (!ranges) // a score region's (b, h, i, j) follow the score, a mask's come first
+    ranges = std::make_unique<attnc::RegionIntRanges>(r, &r == c.score ? 1 : 0);
+  llvm::DenseMap<Value, Value> narrowed;
+  NarrowScope scope{ranges.get(), &narrowed};
+  std::swap(scope, narrow);
+  LogicalResult inlined = inlineOps(r, blk, map);
+  std::swap(scope, narrow);
+  if (failed(inlined))
     return failure();
   auto y = cast<attnc::attn::YieldOp>(blk.getTerminator());
   return map.lookupOrDefault(y.getValues()[0]);
+}
+
+namespace {
+bool isWideInt(Type t) {
+  return t.isIndex() || (t.isSignlessInteger() && t.getIntOrFloatBitWidth() > 32);
+}
+} // namespace
+
+Value KernelEmitter::narrowOf(Value orig, IRMapping &map) {
+  if (Value n = narrow.values->lookup(orig))
+    return n;
+  Value w = map.lookupOrDefault(orig);
+  Operation *def = w.getDefiningOp();
+  if (isa_and_nonnull<arith::IndexCastOp, arith::ExtSIOp>(def) &&
+      def->getOperand(0).getType() == i32)
+    return def->getOperand(0);
+  APInt cst;
+  if (matchPattern(w, m_ConstantInt(&cst)))
+    return ci32(cst.getSExtValue());
+  if (w.getType().isIndex())
+    return toI32(w);
+  return arith::TruncIOp::create(b, loc, i32, w);
+}
+
+bool KernelEmitter::inlineNarrow(Operation &op, IRMapping &map) {
+  const attnc::RegionIntRanges &ranges = *narrow.ranges;
+  auto widen = [&](Value orig, Value n) {
+    narrow.values->try_emplace(orig, n);
+    Type t = orig.getType();
+    map.map(orig, t.isIndex() ? toIdx(n) : arith::ExtSIOp::create(b, loc, t, n).getResult());
+  };
+  // A cast between wide types keeps the value; from i32 narrowOf looks through.
+  if (isa<arith::IndexCastOp, arith::ExtSIOp>(op) && isWideInt(op.getOperand(0).getType()) &&
+      isWideInt(op.getResult(0).getType()) && ranges.fitsI32(op.getOperand(0))) {
+    widen(op.getResult(0), narrowOf(op.getOperand(0), map));
+    return true;
+  }
+  if (auto cv = dyn_cast<arith::SIToFPOp>(op);
+      cv && isWideInt(cv.getIn().getType()) && ranges.fitsI32(cv.getIn())) {
+    map.map(cv.getResult(), arith::SIToFPOp::create(b, loc, f32, narrowOf(cv.getIn(), map)));
+    return true;
+  }
+  if (!ranges.narrowable(op))
+    return false;
+  if (auto ab = dyn_cast<math::AbsIOp>(op)) {
+    Value x = narrowOf(ab.getOperand(), map);
+    widen(ab.getResult(), select(cmp(arith::CmpIPredicate::slt, x, ci32(0)), sub(ci32(0), x), x));
+    return true;
+  }
+  // Floor division by 2^k is an arithmetic shift (then x % 2^k folds to a mask).
+  APInt d;
+  if (auto fd = dyn_cast<arith::FloorDivSIOp>(op);
+      fd && matchPattern(fd.getRhs(), m_ConstantInt(&d)) && d.isStrictlyPositive() && d.isPowerOf2()) {
+    widen(fd.getResult(), arith::ShRSIOp::create(b, loc, narrowOf(fd.getLhs(), map),
+                                                 ci32(d.logBase2())));
+    return true;
+  }
+  IRMapping operands;
+  for (Value v : op.getOperands())
+    operands.map(v, isWideInt(v.getType()) ? narrowOf(v, map) : map.lookup(v));
+  Operation *cl = b.clone(op, operands);
+  for (auto [orig, res] : llvm::zip(op.getResults(), cl->getResults())) {
+    if (!isWideInt(orig.getType())) {
+      map.map(orig, res); // a comparison's i1
+      continue;
+    }
+    res.setType(i32);
+    widen(orig, res);
+  }
+  return true;
 }
 
 /// A loop of a region (a `sum(r, ...)` reduction): the same loop in the
@@ -235,6 +314,9 @@ LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
         map.map(cv.getResult(), f);
         continue;
       }
+    // Index math whose values fit 32 bits runs in i32 (RegionIntRanges).
+    if (narrow.ranges && inlineNarrow(op, map))
+      continue;
     // Integer abs as compare + select: math.absi on index has no lowering in
     // the NVVM pipeline.
     if (auto ab = dyn_cast<math::AbsIOp>(op)) {

@@ -17,6 +17,7 @@
 #include "attnc/Dialect/Attn/AttnDialect.h"
 #include "attnc/Analysis/Carrier.h"
 #include "attnc/Analysis/CarrierTiles.h"
+#include "attnc/Analysis/RegionIntRanges.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
@@ -196,6 +197,18 @@ public:
   mlir::LogicalResult inlineOps(mlir::Region &r, mlir::Block &blk, mlir::IRMapping &map);
   mlir::LogicalResult inlineLoop(mlir::Region &r, mlir::scf::ForOp loop, mlir::IRMapping &map);
   bool regionFailed = false;
+  /// 32-bit index math (RegionIntRanges): the region being inlined, and its
+  /// values computed in i32 so far (per inlining, like its IRMapping).
+  struct NarrowScope {
+    const attnc::RegionIntRanges *ranges = nullptr;
+    llvm::DenseMap<mlir::Value, mlir::Value> *values = nullptr;
+  };
+  NarrowScope narrow;
+  std::map<mlir::Region *, std::unique_ptr<attnc::RegionIntRanges>> intRanges;
+  /// The i32 form of a region value that fits 32 bits.
+  mlir::Value narrowOf(mlir::Value orig, mlir::IRMapping &map);
+  /// Inlines `op` in 32 bits when RegionIntRanges allows it; false otherwise.
+  bool inlineNarrow(mlir::Operation &op, mlir::IRMapping &map);
 
   /// The score element being inlined (softmaxTile): key j = jBase + jOff
   /// (jBase i32 per tile and thread, jOff a constant of the accumulator

@@ -1,0 +1,120 @@
+//===- RegionIntRanges.cpp - static integer ranges of an attn region ------===//
+#include "attnc/Analysis/RegionIntRanges.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace attnc;
+
+namespace {
+/// Sizes are capped at 2^31 - 1 (dims, --dim, literal shapes), so every
+/// position and batch or head number is below it.
+constexpr int64_t kMaxPosition = (int64_t(1) << 31) - 2;
+
+unsigned widthOf(Type t) { return ConstantIntRanges::getStorageBitwidth(t); }
+
+bool isWideInt(Type t) { return t.isIntOrIndex() && widthOf(t) > 32; }
+
+/// c when `sub` is x - (x // c) * c (or x - c * (x // c)) for a constant c > 0.
+std::optional<APInt> floorModulus(arith::SubIOp sub) {
+  auto mul = sub.getRhs().getDefiningOp<arith::MulIOp>();
+  if (!mul)
+    return std::nullopt;
+  for (int k = 0; k < 2; ++k) {
+    auto div = mul->getOperand(k).getDefiningOp<arith::FloorDivSIOp>();
+    APInt c, c2;
+    if (div && div.getLhs() == sub.getLhs() && matchPattern(div.getRhs(), m_ConstantInt(&c)) &&
+        matchPattern(mul->getOperand(1 - k), m_ConstantInt(&c2)) && c == c2 && c.isStrictlyPositive())
+      return c;
+  }
+  return std::nullopt;
+}
+} // namespace
+
+RegionIntRanges::RegionIntRanges(Region &region, unsigned firstIndexArg) {
+  Block &entry = region.front();
+  for (BlockArgument a : entry.getArguments())
+    if (a.getArgNumber() >= firstIndexArg && a.getArgNumber() < firstIndexArg + 4 &&
+        a.getType().isIntOrIndex()) {
+      unsigned w = widthOf(a.getType());
+      ranges.try_emplace(a, ConstantIntRanges::fromSigned(APInt(w, 0),
+                                                          APInt(w, kMaxPosition, true)));
+    }
+  region.walk([&](Operation *op) { visit(*op); });
+}
+
+ConstantIntRanges RegionIntRanges::rangeOf(Value v) const {
+  auto it = ranges.find(v);
+  if (it != ranges.end())
+    return it->second;
+  return ConstantIntRanges::maxRange(widthOf(v.getType()));
+}
+
+void RegionIntRanges::visit(Operation &op) {
+  auto set = [&](Value v, const ConstantIntRanges &r) { ranges.insert_or_assign(v, r); };
+  // A table entry: any value of its element type (the tensor's own type).
+  if (isa<tensor::ExtractOp>(op))
+    return;
+  if (auto abs = dyn_cast<math::AbsIOp>(op)) {
+    ConstantIntRanges x = rangeOf(abs.getOperand());
+    unsigned w = x.smin().getBitWidth();
+    if (w == 0 || x.smin().isMinSignedValue())
+      return;
+    APInt lo = x.smin().isNonNegative() ? x.smin()
+               : x.smax().isNonPositive() ? -x.smax()
+                                          : APInt(w, 0);
+    APInt hi = llvm::APIntOps::smax(-x.smin(), x.smax());
+    set(abs.getResult(), ConstantIntRanges::fromSigned(lo, hi));
+    return;
+  }
+  // Floor modulo as the frontend spells it, x - (x // c) * c with c > 0, is
+  // in [0, c - 1]; interval arithmetic alone would see two unrelated terms.
+  if (auto sub = dyn_cast<arith::SubIOp>(op))
+    if (std::optional<APInt> c = floorModulus(sub)) {
+      set(sub.getResult(), ConstantIntRanges::fromSigned(APInt(c->getBitWidth(), 0), *c - 1));
+      return;
+    }
+  auto infer = dyn_cast<InferIntRangeInterface>(op);
+  if (!infer)
+    return;
+  SmallVector<ConstantIntRanges> args;
+  for (Value v : op.getOperands())
+    args.push_back(rangeOf(v));
+  infer.inferResultRanges(args, set);
+}
+
+bool RegionIntRanges::fitsI32(Value v) const {
+  if (!v.getType().isIntOrIndex() || v.getType().isInteger(1))
+    return false;
+  ConstantIntRanges r = rangeOf(v);
+  if (r.smin().getBitWidth() <= 32)
+    return true;
+  return r.smin().sge(APInt(r.smin().getBitWidth(), INT32_MIN, true)) &&
+         r.smax().sle(APInt(r.smax().getBitWidth(), INT32_MAX, true));
+}
+
+bool RegionIntRanges::narrowable(Operation &op) const {
+  auto operandsFit = [&](ValueRange vs) {
+    return llvm::all_of(vs, [&](Value v) { return isWideInt(v.getType()) && fitsI32(v); });
+  };
+  if (isa<arith::CmpIOp>(op))
+    return operandsFit(op.getOperands());
+  if (auto s = dyn_cast<arith::SelectOp>(op))
+    return isWideInt(s.getType()) && fitsI32(s.getResult()) &&
+           operandsFit({s.getTrueValue(), s.getFalseValue()});
+  if (isa<arith::ShLIOp, arith::ShRSIOp>(op)) {
+    // A 32-bit shift by 32 or more is poison where the wide one is not.
+    ConstantIntRanges n = rangeOf(op.getOperand(1));
+    if (!n.smin().isNonNegative() || n.smax().sgt(APInt(n.smax().getBitWidth(), 31)))
+      return false;
+  } else if (!isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::DivSIOp, arith::FloorDivSIOp,
+                  arith::CeilDivSIOp, arith::RemSIOp, arith::MinSIOp, arith::MaxSIOp, arith::AndIOp,
+                  arith::OrIOp, arith::XOrIOp, math::AbsIOp>(op)) {
+    return false;
+  }
+  return op.getNumResults() == 1 && isWideInt(op.getResult(0).getType()) &&
+         fitsI32(op.getResult(0)) && operandsFit(op.getOperands());
+}

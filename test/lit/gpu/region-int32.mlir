@@ -1,0 +1,65 @@
+// RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-kernel -split-input-file %s | FileCheck %s
+// Index math of a mask or score region runs in i32 where every value it can
+// take fits (positions and table entries bounded by the size caps: see
+// RegionIntRanges.h); floor division by 2^k is a shift. What may leave the
+// 32-bit range (a product of two positions) stays 64-bit.
+
+// CHECK-LABEL: gpu.func @dilated_kernel
+// CHECK: %[[Q:.*]] = arith.shrsi %[[D:.*]], %{{.*}} : i32
+// CHECK: %[[M:.*]] = arith.muli %[[Q]], %{{.*}} : i32
+// CHECK: %[[R:.*]] = arith.subi %[[D]], %[[M]] : i32
+// CHECK: arith.cmpi eq, %[[R]], %{{.*}} : i32
+func.func @dilated(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %d = arith.subi %i, %j : index
+    %c4 = arith.constant 4 : index
+    %q4 = arith.floordivsi %d, %c4 : index
+    %m = arith.muli %q4, %c4 : index
+    %r = arith.subi %d, %m : index
+    %c0 = arith.constant 0 : index
+    %keep = arith.cmpi eq, %r, %c0 : index
+    attn.yield %keep : i1
+  }
+  return %o : tensor<?x?x?x128xbf16>
+}
+
+// -----
+
+// Table entries are i32: comparing two of them needs no widening.
+// CHECK-LABEL: gpu.func @table_kernel
+// CHECK: %[[A:.*]] = llvm.load %{{.*}} -> i32
+// CHECK: %[[B:.*]] = llvm.load %{{.*}} -> i32
+// CHECK: arith.cmpi eq, %[[B]], %[[A]] : i32
+func.func @table(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>, %seq: tensor<?xi32>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v extras(%seq : tensor<?xi32>) {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %si = tensor.extract %seq[%i] : tensor<?xi32>
+    %sj = tensor.extract %seq[%j] : tensor<?xi32>
+    %a = arith.index_cast %si : i32 to index
+    %c = arith.index_cast %sj : i32 to index
+    %keep = arith.cmpi eq, %c, %a : index
+    attn.yield %keep : i1
+  }
+  return %o : tensor<?x?x?x128xbf16>
+}
+
+// -----
+
+// i * j may pass 2^31: the product and what uses it stay 64-bit.
+// CHECK-LABEL: gpu.func @product_kernel
+// CHECK: arith.muli %{{.*}}, %{{.*}} : index
+// CHECK: arith.cmpi slt, %{{.*}}, %{{.*}} : index
+func.func @product(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %p = arith.muli %i, %j : index
+    %c = arith.constant 1000000 : index
+    %keep = arith.cmpi slt, %p, %c : index
+    attn.yield %keep : i1
+  }
+  return %o : tensor<?x?x?x128xbf16>
+}
