@@ -39,6 +39,11 @@ def main():
         ("log_distance_bias", [], lambda b, h, i, j: j <= i,
          lambda s, b, h, i, j: s - 0.5 * torch.log1p((i - j).abs().float())),
     ]
+    # Interleaved documents: each text token sees the patches of its image (Lk = 1024).
+    Lk = 1024
+    kx, vx = r(B, H, Lk, D), r(B, H, Lk, D)
+    tok_image = (torch.arange(L, device=dev) * 8 // L).to(torch.int32)
+    patch_image = (torch.arange(Lk, device=dev) * 8 // Lk).to(torch.int32)
     print(f"B{B} H{H} L{L} D{D}, bf16")
     print("| variant | attnc ms | Flex ms | Flex / attnc | rel err |")
     print("|---|---|---|---|---|")
@@ -51,6 +56,13 @@ def main():
         err = ((got.float() - want.float()).norm() / want.float().norm()).item()
         ta, tf = time_ms(lambda: f(q, k, v, *extras)), time_ms(fl)
         print(f"| {name} | {ta:.3f} | {tf:.3f} | {tf / ta:.2f} | {err:.1e} |", flush=True)
+    f = attnc.compile(os.path.join(CONF, "image_cross_mask.attn"), target="cuda", B=B, H=H, Lq=L, Lk=Lk, D=D)
+    bm = create_block_mask(lambda b, h, i, j: tok_image[i] == patch_image[j], B, H, L, Lk, device=dev)
+    fl = lambda: flex(q, kx, vx, block_mask=bm)
+    want, got = fl(), f(q, kx, vx, tok_image, patch_image)
+    err = ((got.float() - want.float()).norm() / want.float().norm()).item()
+    ta, tf = time_ms(lambda: f(q, kx, vx, tok_image, patch_image)), time_ms(fl)
+    print(f"| image_cross_mask (Lk {Lk}) | {ta:.3f} | {tf:.3f} | {tf / ta:.2f} | {err:.1e} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,21 @@ def AttnFoldPageGather : Pass<"attn-fold-page-gather", "mlir::ModuleOp"> {
   }];
 }
 
+def AttnSummarizeMaskTables : Pass<"attn-summarize-mask-tables", "mlir::ModuleOp"> {
+  let summary = "Give the tile schedule the per-block bounds of the tables a mask reads";
+  let description = [{
+    For each i32 table an attention's mask region reads at a position (its
+    last index depends on i or j, as in `seq[j] == seq[i]`), adds an
+    attn.map computing the [min, max] of each run of 64 entries as a new
+    extra and records the pair in `table_bounds`. The GPU tile schedule
+    (MaskBounds) then bounds such a read over a tile by the runs it covers,
+    so that tiles the table rules out are skipped and tiles it keeps whole
+    run without the per-element mask, as FlexAttention's block mask does;
+    the map runs as a generic step before the kernel, so only tables of
+    static shape are summarized.
+  }];
+}
+
 def AttnTileNeighborhood : Pass<"attn-tile-neighborhood", "mlir::ModuleOp"> {
   let summary = "Store the tokens of a 2-D neighborhood attention in patch-major order";
   let description = [{

@@ -80,7 +80,49 @@ static RankedTensorType logicalKVType(AttentionOp op, Value operand) {
 RankedTensorType AttentionOp::getLogicalKeyType() { return logicalKVType(*this, getKey()); }
 RankedTensorType AttentionOp::getLogicalValueType() { return logicalKVType(*this, getValue()); }
 
+std::optional<unsigned> AttentionOp::getTableBoundsOf(unsigned table) {
+  if (auto pairs = getTableBounds())
+    for (size_t k = 0; k + 1 < pairs->size(); k += 2)
+      if ((*pairs)[k] == (int64_t)table)
+        return (unsigned)(*pairs)[k + 1];
+  return std::nullopt;
+}
+
+/// Each pair (t, s) of table_bounds: s is t's per-block [min, max].
+static LogicalResult verifyTableBounds(AttentionOp op) {
+  auto pairs = op.getTableBounds();
+  if (!pairs)
+    return success();
+  if (pairs->size() % 2)
+    return op.emitOpError("table_bounds must hold (table, bounds) pairs");
+  int64_t n = op.getExtras().size();
+  for (size_t k = 0; k < pairs->size(); k += 2) {
+    int64_t t = (*pairs)[k], s = (*pairs)[k + 1];
+    if (t < 0 || t >= n || s < 0 || s >= n || t == s)
+      return op.emitOpError() << "table_bounds: (" << t << ", " << s
+                              << ") are not two extras (" << n << " extras)";
+    auto tt = cast<RankedTensorType>(op.getExtras()[t].getType());
+    auto st = cast<RankedTensorType>(op.getExtras()[s].getType());
+    if (!tt.getElementType().isInteger(32) || tt.getRank() < 1)
+      return op.emitOpError() << "table_bounds: extra " << t << " must be an i32 table";
+    int64_t last = tt.getDimSize(tt.getRank() - 1);
+    int64_t blocks = ShapedType::isDynamic(last)
+                         ? last
+                         : std::max<int64_t>(1, llvm::divideCeil(last, AttentionOp::kTableBoundsBlock));
+    SmallVector<int64_t> want(tt.getShape().drop_back());
+    want.append({blocks, 2});
+    if (st.getElementType() != tt.getElementType() || st.getRank() != (int64_t)want.size() ||
+        llvm::any_of(llvm::zip(st.getShape(), want),
+                     [](auto p) { return staticMismatch(std::get<0>(p), std::get<1>(p)); }))
+      return op.emitOpError() << "table_bounds: extra " << s << " must be the [min, max] of extra "
+                              << t << " per " << AttentionOp::kTableBoundsBlock << " entries";
+  }
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
+  if (failed(verifyTableBounds(*this)))
+    return failure();
   if (KVPagesAttr pages = getKvPagesAttr()) {
     if (failed(verifyExtraInput(pages.getTable(), 2, true, "kv_pages table")))
       return failure();

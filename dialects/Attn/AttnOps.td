@@ -34,6 +34,12 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
     (args: b, h, i, j) and the bounds) get weight 0; the link maps scores to
     weights and the anchor normalises them. A row with no key gives 0.
     Values the regions read from above must be listed in `extras`.
+
+    `table_bounds` (pairs t, s; attn-summarize-mask-tables) says that extra s
+    holds the [min, max] of each run of `kTableBoundsBlock` entries of the
+    i32 extra t along its last axis, s = t's shape with the last extent L
+    replaced by max(1, ceil(L / kTableBoundsBlock)), 2. The GPU tile
+    schedule bounds a mask's table reads at a range of positions with it.
   }];
   let arguments = (ins AnyRankedTensor:$query, AnyRankedTensor:$key,
                        AnyRankedTensor:$value, Variadic<AnyRankedTensor>:$extras,
@@ -44,7 +50,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
                        OptionalAttr<Attn_ScoreConvAttr>:$score_conv,
                        UnitAttr:$weights_signed,
                        DefaultValuedAttr<I64Attr, "0">:$split_kv,
-                       OptionalAttr<Attn_KVPagesAttr>:$kv_pages);
+                       OptionalAttr<Attn_KVPagesAttr>:$kv_pages,
+                       OptionalAttr<DenseI64ArrayAttr>:$table_bounds);
   let results = (outs AnyRankedTensor:$result);
   let regions = (region AnyRegion:$mask, AnyRegion:$score);
   let assemblyFormat = [{
@@ -66,6 +73,10 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
                                            ::llvm::StringRef what);
     /// The [B, Hk, Lk, D] tensor the key (value) operand stands for: its
     /// type, or with `kv_pages` the gathered type (Lk = MP * PS).
+    /// Entries per summary of a `table_bounds` table.
+    static constexpr int64_t kTableBoundsBlock = 64;
+    /// The extra holding the bounds of extra `table`, if it has one.
+    std::optional<unsigned> getTableBoundsOf(unsigned table);
     ::mlir::RankedTensorType getLogicalKeyType();
     ::mlir::RankedTensorType getLogicalValueType();
   }];

@@ -360,7 +360,7 @@ Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
   OperationState state(l, attn::AttentionOp::getOperationName());
   attn::AttentionOp::build(b, state, resultTy, q, k, v, extraVals, b.getArrayAttr(carrier),
                            scale, linkAttr, anchorAttr, conv, a.signedWeights ? b.getUnitAttr() : UnitAttr(),
-                           b.getI64IntegerAttr(a.splitKV), attn::KVPagesAttr());
+                           b.getI64IntegerAttr(a.splitKV), attn::KVPagesAttr(), DenseI64ArrayAttr());
   auto op = cast<attn::AttentionOp>(b.create(state));
   Type indexTy = b.getIndexType();
   auto indexScope = [&](Block *blk, unsigned first) {

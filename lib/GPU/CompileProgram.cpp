@@ -379,6 +379,7 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   if (llvm::Error e = runPasses(*prog, options, "partition into steps", [&](PassManager &pm) {
         pm.addPass(createAttnExpandBlockSelect());
         pm.addPass(createAttnFoldPageGather());
+        pm.addPass(createAttnSummarizeMaskTables());
         pm.addPass(createAttnGPUPartitionProgram(partition));
         return success();
       }))

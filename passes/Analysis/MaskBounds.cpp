@@ -264,7 +264,9 @@ private:
   }
 
   /// An integer table read at indices that are single values over the box
-  /// (they depend on b and h only): loaded; anything else is unknown.
+  /// (they depend on b and h only): loaded. Read at a range of its last
+  /// index, with per-block bounds (table_bounds): the bounds of the blocks
+  /// the range covers. Anything else is unknown.
   Bound lookup(tensor::ExtractOp ex) {
     if (!ex.getType().isIntOrIndex())
       return {};
@@ -272,14 +274,46 @@ private:
     auto it = llvm::find(extras, ex.getTensor());
     if (it == extras.end())
       return {};
+    unsigned n = it - extras.begin();
     SmallVector<Value> idx;
     for (Value i : ex.getIndices()) {
       Bound x = get(i);
-      if (x.kind != Bound::Int || !x.point)
+      if (x.kind != Bound::Int || (!x.point && idx.size() + 1 < ex.getIndices().size()))
         return {};
+      if (!x.point)
+        return rangeLookup(n, idx, x);
       idx.push_back(x.lo);
     }
-    return pointOf(access.loadIndex(b, loc, it - extras.begin(), idx));
+    return pointOf(access.loadIndex(b, loc, n, idx));
+  }
+
+  /// Table `n` read at [lead..., r] for r in `last`, bounded by the
+  /// [min, max] of the blocks (of kTableBoundsBlock entries) that the
+  /// clamped range covers: the kernel clamps every index into its table.
+  /// Up to kBlocks blocks (a 128-wide tile and its neighbour); a wider range
+  /// gets the whole i32 range.
+  Bound rangeLookup(unsigned n, SmallVector<Value> lead, const Bound &last) {
+    std::optional<unsigned> bounds = op.getTableBoundsOf(n);
+    if (!bounds)
+      return {};
+    constexpr int64_t kBlocks = 4, block = AttentionOp::kTableBoundsBlock;
+    unsigned rank = lead.size();
+    Value lastEntry = m.max(m.sub(access.dim(b, loc, n, rank), m.c(1)), m.c(0));
+    auto clampTo = [&](Value x) { return m.min(m.max(x, m.c(0)), lastEntry); };
+    Value first = m.fdiv(clampTo(last.lo), block), final = m.fdiv(clampTo(last.hi), block);
+    Value mn, mx;
+    for (int64_t k = 0; k < kBlocks; ++k) {
+      lead.resize(rank);
+      lead.push_back(m.min(m.add(first, k), final));
+      lead.push_back(m.c(0));
+      Value lo = access.loadIndex(b, loc, *bounds, lead);
+      lead.back() = m.c(1);
+      Value hi = access.loadIndex(b, loc, *bounds, lead);
+      mn = k ? m.min(mn, lo) : lo;
+      mx = k ? m.max(mx, hi) : hi;
+    }
+    Value fits = m.lt(m.sub(final, first), m.c(kBlocks));
+    return range(m.sel(fits, mn, m.c(INT32_MIN)), m.sel(fits, mx, m.c(INT32_MAX)));
   }
 };
 

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/Passes/AttnToNVVM.h"
+#include "attnc/Passes/Passes.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
 #include "KernelEmitter.h"
 #include "attnc/Analysis/CarrierLowering.h"
@@ -195,7 +196,10 @@ struct AttnGPUPartitionProgramPass
     int64_t kernelIndex = 0, genericIndex = 0;
     for (Operation *op : steps) {
       bool layoutOnly = op->hasAttr("attnc.layout_only");
-      std::string reason = isa<attn::SelectBlocksOp>(op)
+      // A pass that adds a step of its own names it (attn-summarize-mask-tables).
+      auto given = op->getAttrOfType<StringAttr>(kStepReasonAttr);
+      std::string reason = given ? given.str()
+                           : isa<attn::SelectBlocksOp>(op)
                                ? "the estimation stage of a block_select carrier"
                            : layoutOnly ? "a token permutation (a 2-D neighborhood in patch-major order)"
                                         : "a let or an output expression",
@@ -218,7 +222,7 @@ struct AttnGPUPartitionProgramPass
                                  : kernel + "_host";
       StepBuilder sb(fn, op);
       // The estimation stage computes in f32 from 16-bit inputs itself.
-      bool promote = generic && !isa<attn::SelectBlocksOp>(op) && !layoutOnly;
+      bool promote = generic && !given && !isa<attn::SelectBlocksOp>(op) && !layoutOnly;
       FailureOr<func::FuncOp> callee = sb.build(name, promote);
       if (failed(callee))
         return failure();

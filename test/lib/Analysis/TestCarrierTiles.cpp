@@ -54,7 +54,7 @@ struct AttnTestCarrierTilesPass
     auto oT = cast<RankedTensorType>(op.getResult().getType());
     int64_t B = qT.isDynamicDim(0) ? 1 : qT.getDimSize(0);
     int64_t H = oT.isDynamicDim(1) ? 1 : oT.getDimSize(1);
-    int64_t lqMin = 1, lqMax = maxLq, lkMin = 1, lkMax = maxLk;
+    int64_t lqMin = minLq, lqMax = maxLq, lkMin = minLk, lkMax = maxLk;
     bool square = false;
     for (Attribute a : op.getCarrier())
       if (auto n = dyn_cast<NeighborhoodAttr>(a)) {

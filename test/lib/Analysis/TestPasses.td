@@ -9,7 +9,7 @@ def AttnTestCarrierTiles : Pass<"attn-test-carrier-tiles", "mlir::func::FuncOp">
   let description = [{
     Replaces each attn.attention (whose result must be unused; extras must be
     defined in the function, e.g. by arith.constant) with loops that, for every
-    Lq in [1, max-lq] and Lk in [1, max-lk] (Lq = Lk = prod(grid) only for
+    Lq in [min-lq, max-lq] and Lk in [min-lk, max-lk] (Lq = Lk = prod(grid) only for
     neighborhood carriers), every batch and head, every BLOCK_M x BLOCK_N tile,
     evaluate the tile schedule and classification of passes/Analysis/CarrierTiles
     and the brute-force AND/OR of buildKeepPredicate over the tile, and print
@@ -21,7 +21,9 @@ def AttnTestCarrierTiles : Pass<"attn-test-carrier-tiles", "mlir::func::FuncOp">
   let options = [
     Option<"bm", "bm", "int64_t", /*default=*/"8", "BLOCK_M">,
     Option<"bn", "bn", "int64_t", /*default=*/"4", "BLOCK_N">,
+    Option<"minLq", "min-lq", "int64_t", /*default=*/"1", "smallest Lq">,
     Option<"maxLq", "max-lq", "int64_t", /*default=*/"40", "largest Lq">,
+    Option<"minLk", "min-lk", "int64_t", /*default=*/"1", "smallest Lk">,
     Option<"maxLk", "max-lk", "int64_t", /*default=*/"40", "largest Lk">,
     Option<"injectBug", "inject-bug", "int64_t", /*default=*/"0",
            "1: drop the last slot, 2: call every tile full">,

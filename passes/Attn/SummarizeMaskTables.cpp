@@ -1,0 +1,138 @@
+//===- SummarizeMaskTables.cpp - per-block bounds of a mask's tables -----===//
+//
+// A mask that compares table entries of positions (document ids, segment
+// ids, image ids: `seq[j] == seq[i]`) defeats interval evaluation over a
+// tile: the entries of a range of positions are unknown to it. With the
+// [min, max] of each run of 64 entries computed once per call (a small
+// generic step), MaskBounds bounds such a read exactly enough to skip the
+// tiles of other documents and to drop the mask inside whole ones.
+//
+//===----------------------------------------------------------------------===//
+#include "attnc/Passes/Passes.h"
+#include "attnc/Dialect/Attn/AttnDialect.h"
+#include "attnc/Dialect/Attn/CascadeBuilder.h"
+#include "attnc/Dialect/Attn/IndexMath.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace attnc {
+#define GEN_PASS_DEF_ATTNSUMMARIZEMASKTABLES
+#include "attnc/Passes/Passes.h.inc"
+} // namespace attnc
+
+using namespace mlir;
+using namespace attnc;
+using namespace attnc::attn;
+
+namespace {
+
+/// Whether a mask-region value depends on the positions i and j (arguments 2
+/// and 3), or on a loop variable of the region (treated the same).
+bool dependsOnPosition(Value v, Region &mask, llvm::DenseMap<Value, bool> &memo, int depth = 0) {
+  if (auto it = memo.find(v); it != memo.end())
+    return it->second;
+  bool r = false;
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    if (arg.getOwner() == &mask.front())
+      r = arg.getArgNumber() == 2 || arg.getArgNumber() == 3;
+    else
+      r = mask.isAncestor(arg.getParentRegion());
+  } else if (Operation *def = v.getDefiningOp(); def && mask.isAncestor(def->getParentRegion())) {
+    r = depth > 64 || llvm::any_of(def->getOperands(), [&](Value o) {
+          return dependsOnPosition(o, mask, memo, depth + 1);
+        });
+  }
+  memo[v] = r;
+  return r;
+}
+
+/// [min, max] of each run of kTableBoundsBlock entries of `table` along its
+/// last axis; an empty run (a table of no entries) gets the whole i32 range.
+Value buildBounds(OpBuilder &b, Location loc, Value table) {
+  constexpr int64_t block = AttentionOp::kTableBoundsBlock;
+  CascadeBuilder cb(b, loc);
+  auto type = cast<RankedTensorType>(table.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    sizes.push_back(cb.dim(table, d));
+  OpFoldResult len = cb.dim(table, rank - 1);
+  if (auto c = getConstantIntValue(len)) {
+    sizes.push_back(b.getIndexAttr(std::max<int64_t>(1, llvm::divideCeil(*c, block))));
+  } else {
+    IndexMath m{b, loc};
+    sizes.push_back(m.max(m.cdiv(cb.value(len), block), m.c(1)));
+  }
+  sizes.push_back(b.getIndexAttr(2));
+  Value lenV = cb.value(len);
+  Type i32 = b.getI32Type();
+  return cb.map(sizes, i32, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+    IndexMath m{nb, nl};
+    auto c32 = [&](int64_t v) { return arith::ConstantIntOp::create(nb, nl, i32, v).getResult(); };
+    Value lo = m.mul(idx[rank - 1], block), hi = m.min(m.add(lo, block), lenV);
+    SmallVector<Value> at(idx.take_front(rank - 1));
+    at.push_back(Value());
+    auto loop = scf::ForOp::create(
+        nb, nl, lo, hi, m.c(1), ValueRange{c32(INT32_MAX), c32(INT32_MIN)},
+        [&](OpBuilder &bb, Location bl, Value r, ValueRange it) {
+          at.back() = r;
+          Value x = tensor::ExtractOp::create(bb, bl, table, at);
+          scf::YieldOp::create(bb, bl, ValueRange{arith::MinSIOp::create(bb, bl, it[0], x),
+                                                  arith::MaxSIOp::create(bb, bl, it[1], x)});
+        });
+    Value mn = loop.getResult(0), mx = loop.getResult(1);
+    Value empty = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt, mn, mx);
+    mn = arith::SelectOp::create(nb, nl, empty, c32(INT32_MIN), mn);
+    mx = arith::SelectOp::create(nb, nl, empty, c32(INT32_MAX), mx);
+    Value wantMin = m.eq(idx[rank], m.c(0));
+    return arith::SelectOp::create(nb, nl, wantMin, mn, mx).getResult();
+  });
+}
+
+void summarize(AttentionOp op) {
+  if (op.getMask().empty() || op.getTableBounds())
+    return;
+  Region &mask = op.getMask();
+  auto extras = op.getExtras();
+  llvm::DenseMap<Value, bool> memo;
+  SmallVector<unsigned> tables;
+  mask.walk([&](tensor::ExtractOp ex) {
+    auto it = llvm::find(extras, ex.getTensor());
+    auto type = cast<RankedTensorType>(ex.getTensor().getType());
+    // A static table only: the bounds run as a generic GPU step, which is
+    // built for static shapes (without them the tiles stay as they were).
+    if (it == extras.end() || !type.getElementType().isInteger(32) || ex.getIndices().empty() ||
+        !type.hasStaticShape())
+      return;
+    // Bounds help where the last index moves with the position and the
+    // others do not (they are then single values over a tile).
+    if (!dependsOnPosition(ex.getIndices().back(), mask, memo) ||
+        llvm::any_of(ex.getIndices().drop_back(),
+                     [&](Value v) { return dependsOnPosition(v, mask, memo); }))
+      return;
+    unsigned n = it - extras.begin();
+    if (!llvm::is_contained(tables, n))
+      tables.push_back(n);
+  });
+  if (tables.empty())
+    return;
+  OpBuilder b(op);
+  SmallVector<int64_t> pairs;
+  for (unsigned n : tables) {
+    pairs.append({(int64_t)n, (int64_t)op.getExtras().size()});
+    Value bounds = buildBounds(b, op.getLoc(), op.getExtras()[n]);
+    bounds.getDefiningOp()->setAttr(kStepReasonAttr,
+                                    b.getStringAttr("the per-block bounds of a table a mask reads"));
+    op.getExtrasMutable().append(bounds);
+  }
+  op.setTableBounds(pairs);
+}
+
+struct AttnSummarizeMaskTablesPass
+    : public attnc::impl::AttnSummarizeMaskTablesBase<AttnSummarizeMaskTablesPass> {
+  void runOnOperation() override { getOperation()->walk(summarize); }
+};
+
+} // namespace
