@@ -34,15 +34,18 @@ std::optional<APInt> floorModulus(arith::SubIOp sub) {
 }
 } // namespace
 
-RegionIntRanges::RegionIntRanges(Region &region, unsigned firstIndexArg) {
+RegionIntRanges::RegionIntRanges(Region &region, unsigned firstIndexArg,
+                                 ArrayRef<int64_t> largest) {
   Block &entry = region.front();
-  for (BlockArgument a : entry.getArguments())
-    if (a.getArgNumber() >= firstIndexArg && a.getArgNumber() < firstIndexArg + 4 &&
-        a.getType().isIntOrIndex()) {
-      unsigned w = widthOf(a.getType());
-      ranges.try_emplace(a, ConstantIntRanges::fromSigned(APInt(w, 0),
-                                                          APInt(w, kMaxPosition, true)));
-    }
+  for (BlockArgument a : entry.getArguments()) {
+    unsigned k = a.getArgNumber() - firstIndexArg;
+    if (a.getArgNumber() < firstIndexArg || k >= 4 || !a.getType().isIntOrIndex())
+      continue;
+    int64_t hi = k < largest.size() && largest[k] >= 0 ? std::min(largest[k], kMaxPosition)
+                                                      : kMaxPosition;
+    unsigned w = widthOf(a.getType());
+    ranges.try_emplace(a, ConstantIntRanges::fromSigned(APInt(w, 0), APInt(w, hi, true)));
+  }
   region.walk([&](Operation *op) { visit(*op); });
 }
 

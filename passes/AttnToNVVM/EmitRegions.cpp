@@ -153,8 +153,20 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
   for (auto [a, v] : llvm::zip(blk.getArguments(), args))
     map.map(a, v);
   std::unique_ptr<attnc::RegionIntRanges> &ranges = intRanges[&r];
-  if (!ranges) // a score region's (b, h, i, j) follow the score, a mask's come first
-    ranges = std::make_unique<attnc::RegionIntRanges>(r, &r == c.score ? 1 : 0);
+  if (!ranges) {
+    // Static extents bound the positions: rows and columns of edge tiles
+    // run up to a tile past Lq and Lk (BM, BN <= 128; 256 to spare).
+    auto q = cast<RankedTensorType>(c.op.getQuery().getType());
+    auto o = cast<RankedTensorType>(c.op.getResult().getType());
+    auto k = c.op.getLogicalKeyType();
+    auto largest = [](int64_t extent, int64_t slack) {
+      return ShapedType::isDynamic(extent) ? int64_t(-1) : extent - 1 + slack;
+    };
+    int64_t bounds[4] = {largest(q.getDimSize(0), 0), largest(o.getDimSize(1), 0),
+                         largest(q.getDimSize(2), 256), largest(k.getDimSize(2), 256)};
+    // A score region's (b, h, i, j) follow the score, a mask's come first.
+    ranges = std::make_unique<attnc::RegionIntRanges>(r, &r == c.score ? 1 : 0, bounds);
+  }
   llvm::DenseMap<Value, Value> narrowed;
   NarrowScope scope{ranges.get(), &narrowed};
   std::swap(scope, narrow);

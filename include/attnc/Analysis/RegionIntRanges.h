@@ -22,7 +22,10 @@ class RegionIntRanges {
 public:
   /// `firstIndexArg`: the position of b among the region's arguments (the
   /// arguments b, h, i, j follow in that order: 0 for a mask, 1 for a score).
-  RegionIntRanges(mlir::Region &region, unsigned firstIndexArg);
+  /// `largest`: for b, h, i and j, the largest value the caller passes where
+  /// it knows one (static extents), else -1 for the size cap.
+  RegionIntRanges(mlir::Region &region, unsigned firstIndexArg,
+                  llvm::ArrayRef<int64_t> largest = {});
 
   /// The range of an integer value (the full range of its type when unknown).
   mlir::ConstantIntRanges rangeOf(mlir::Value v) const;

@@ -51,7 +51,7 @@ func.func @table(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: ten
 // i * j may pass 2^31: the product and what uses it stay 64-bit.
 // CHECK-LABEL: gpu.func @product_kernel
 // CHECK: arith.muli %{{.*}}, %{{.*}} : index
-// CHECK: arith.cmpi slt, %{{.*}}, %{{.*}} : index
+// CHECK: arith.cmpi slt, %{{.*}}, %c1000000{{(_[0-9]+)?}} : index
 func.func @product(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
   %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
   mask {
@@ -62,4 +62,22 @@ func.func @product(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: t
     attn.yield %keep : i1
   }
   return %o : tensor<?x?x?x128xbf16>
+}
+
+// -----
+
+// Static lengths bound the positions (a tile past each length to spare):
+// with Lq = Lk = 1000 the same product fits 32 bits.
+// CHECK-LABEL: gpu.func @product_static_kernel
+// CHECK: arith.cmpi slt, %{{.*}}, %c1000000_i32 : i32
+func.func @product_static(%q: tensor<1x2x1000x128xbf16>, %k: tensor<1x2x1000x128xbf16>, %v: tensor<1x2x1000x128xbf16>) -> tensor<1x2x1000x128xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x1000x128xbf16>, tensor<1x2x1000x128xbf16>, tensor<1x2x1000x128xbf16> -> tensor<1x2x1000x128xbf16>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %p = arith.muli %i, %j : index
+    %c = arith.constant 1000000 : index
+    %keep = arith.cmpi slt, %p, %c : index
+    attn.yield %keep : i1
+  }
+  return %o : tensor<1x2x1000x128xbf16>
 }
