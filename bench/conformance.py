@@ -56,6 +56,31 @@ def main():
         err = ((got.float() - want.float()).norm() / want.float().norm()).item()
         ta, tf = time_ms(lambda: f(q, k, v, *extras)), time_ms(fl)
         print(f"| {name} | {ta:.3f} | {tf:.3f} | {tf / ta:.2f} | {err:.1e} |", flush=True)
+    # Document masking written as a mask line, next to the built-in carrier (document + causal).
+    cu = torch.tensor([0, L // 5, L // 2, 4 * L // 5, L], device=dev, dtype=torch.int32)
+    doc = seq
+    f = attnc.compile(os.path.join(CONF, "document_mask.attn"), target="cuda", B=B, H=H, L=L, D=D)
+    g = attnc.compile(os.path.join(ROOT, "examples", "02_varlen_packed.attn"), target="cuda",
+                      B=B, H=H, L=L, D=D, N1=5)
+    bm = create_block_mask(lambda b, h, i, j: (j <= i) & (doc[j] == doc[i]), B, H, L, L, device=dev)
+    fl = lambda: flex(q, k, v, block_mask=bm)
+    want, got, builtin = fl(), f(q, k, v, doc), g(q, k, v, cu)
+    err = ((got.float() - want.float()).norm() / want.float().norm()).item()
+    err_b = ((builtin.float() - want.float()).norm() / want.float().norm()).item()
+    ta, tf, tb = time_ms(lambda: f(q, k, v, doc)), time_ms(fl), time_ms(lambda: g(q, k, v, cu))
+    print(f"| document_mask | {ta:.3f} | {tf:.3f} | {tf / ta:.2f} | {err:.1e} |", flush=True)
+    print(f"| (built-in document + causal carrier) | {tb:.3f} | {tf:.3f} | {tf / tb:.2f} | {err_b:.1e} |",
+          flush=True)
+    # A 2-D euclidean position score over a 64-wide grid (W bound at compile time).
+    W = 64
+    slope = torch.rand(H, device=dev, dtype=torch.float32)
+    f = attnc.compile(os.path.join(CONF, "euclidean_score.attn"), target="cuda", B=B, H=H, L=L, D=D, W=W)
+    dist = lambda i, j: ((i // W - j // W) ** 2 + (i % W - j % W) ** 2).float().sqrt()
+    fl = lambda: flex(q, k, v, score_mod=lambda s, b, h, i, j: s - slope[h] * dist(i, j))
+    want, got = fl(), f(q, k, v, slope)
+    err = ((got.float() - want.float()).norm() / want.float().norm()).item()
+    ta, tf = time_ms(lambda: f(q, k, v, slope)), time_ms(fl)
+    print(f"| euclidean_score (W {W}) | {ta:.3f} | {tf:.3f} | {tf / ta:.2f} | {err:.1e} |", flush=True)
     f = attnc.compile(os.path.join(CONF, "image_cross_mask.attn"), target="cuda", B=B, H=H, Lq=L, Lk=Lk, D=D)
     bm = create_block_mask(lambda b, h, i, j: tok_image[i] == patch_image[j], B, H, L, Lk, device=dev)
     fl = lambda: flex(q, kx, vx, block_mask=bm)

@@ -70,7 +70,11 @@ Value KernelEmitter::loadExtra(OpBuilder &ob, unsigned n, ValueRange indices) {
   }
   Value off = arith::IndexCastOp::create(ob, loc, ob.getI64Type(), lin);
   Value ptr = LLVM::GEPOp::create(ob, loc, ptrTy, e.elem, extraArgs[n], ValueRange{off});
-  return LLVM::LoadOp::create(ob, loc, e.elem, ptr, /*alignment=*/e.elem.isInteger(64) ? 8 : 4);
+  // Extras are inputs no thread writes during the kernel: invariant loads
+  // (ld.global.nc) that LLVM may hoist out of the tile loop and share
+  // across the per-element copies of a region.
+  return LLVM::LoadOp::create(ob, loc, e.elem, ptr, /*alignment=*/e.elem.isInteger(64) ? 8 : 4,
+                              /*isVolatile=*/false, /*isNonTemporal=*/false, /*isInvariant=*/true);
 }
 
 std::pair<Value, Value> KernelEmitter::documentSpan(OpBuilder &ob, unsigned n, Value t) {

@@ -47,6 +47,14 @@ def _seq(rng, d):
     return x
 
 
+def _docs(rng, d):
+    x = _qkv(rng, d)
+    L = d["L"]
+    cut = np.sort(rng.choice(np.arange(1, L), size=min(3, L - 1), replace=False))
+    x["doc"] = np.searchsorted(cut, np.arange(L), side="right").astype(np.int32)
+    return x
+
+
 def _slope(rng, d):
     x = _qkv(rng, d)
     x["slope"] = rng.uniform(0.05, 0.5, size=d["H"])
@@ -89,6 +97,8 @@ CASES = [
      _mask_ref(lambda x, d, b, h, i, j: (j <= i) | ((i < x["plen"][b]) & (j < x["plen"][b])))),
     (CONF + "shared_prefix.attn", SELF, _seq,
      _mask_ref(lambda x, d, b, h, i, j: (j <= i) & ((x["seq"][j] == x["seq"][i]) | (x["seq"][j] == 0)))),
+    (CONF + "document_mask.attn", SELF, _docs,
+     _mask_ref(lambda x, d, b, h, i, j: (j <= i) & (x["doc"][j] == x["doc"][i]))),
     (CONF + "dilated_sliding_window.attn", [dict(B=1, H=2, L=150, D=16), dict(B=2, H=1, L=33, D=8)],
      lambda rng, d: _qkv(rng, d),
      _mask_ref(lambda x, d, b, h, i, j: (np.abs(i - j) <= 32) & ((i - j) % 4 == 0))),
