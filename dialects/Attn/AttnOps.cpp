@@ -96,19 +96,21 @@ static LogicalResult verifyTableBounds(AttentionOp op) {
   if (pairs->size() % 2)
     return op.emitOpError("table_bounds must hold (table, bounds) pairs");
   int64_t n = op.getExtras().size();
+  llvm::SmallDenseSet<int64_t> tables, bounds;
+  for (size_t k = 0; k < pairs->size(); k += 2)
+    tables.insert((*pairs)[k]);
   for (size_t k = 0; k < pairs->size(); k += 2) {
     int64_t t = (*pairs)[k], s = (*pairs)[k + 1];
     if (t < 0 || t >= n || s < 0 || s >= n || t == s)
       return op.emitOpError() << "table_bounds: (" << t << ", " << s
                               << ") are not two extras (" << n << " extras)";
+    if (tables.contains(s) || !bounds.insert(s).second || tables.size() * 2 != pairs->size())
+      return op.emitOpError("table_bounds: each table and each bounds extra appears once");
     auto tt = cast<RankedTensorType>(op.getExtras()[t].getType());
     auto st = cast<RankedTensorType>(op.getExtras()[s].getType());
     if (!tt.getElementType().isInteger(32) || tt.getRank() < 1)
       return op.emitOpError() << "table_bounds: extra " << t << " must be an i32 table";
-    int64_t last = tt.getDimSize(tt.getRank() - 1);
-    int64_t blocks = ShapedType::isDynamic(last)
-                         ? last
-                         : std::max<int64_t>(1, llvm::divideCeil(last, AttentionOp::kTableBoundsBlock));
+    int64_t blocks = AttentionOp::tableBoundsBlocks(tt.getDimSize(tt.getRank() - 1));
     SmallVector<int64_t> want(tt.getShape().drop_back());
     want.append({blocks, 2});
     if (st.getElementType() != tt.getElementType() || st.getRank() != (int64_t)want.size() ||

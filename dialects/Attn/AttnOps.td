@@ -75,6 +75,12 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
     /// type, or with `kv_pages` the gathered type (Lk = MP * PS).
     /// Entries per summary of a `table_bounds` table.
     static constexpr int64_t kTableBoundsBlock = 64;
+    /// Blocks of the bounds of a table of `len` entries along its last axis.
+    static int64_t tableBoundsBlocks(int64_t len) {
+      return ::mlir::ShapedType::isDynamic(len)
+                 ? len
+                 : std::max<int64_t>(1, (len + kTableBoundsBlock - 1) / kTableBoundsBlock);
+    }
     /// The extra holding the bounds of extra `table`, if it has one.
     std::optional<unsigned> getTableBoundsOf(unsigned table);
     ::mlir::RankedTensorType getLogicalKeyType();

@@ -16,9 +16,8 @@ constexpr int64_t kMaxPosition = (int64_t(1) << 31) - 2;
 
 unsigned widthOf(Type t) { return ConstantIntRanges::getStorageBitwidth(t); }
 
-bool isWideInt(Type t) { return t.isIntOrIndex() && widthOf(t) > 32; }
-
-/// c when `sub` is x - (x // c) * c (or x - c * (x // c)) for a constant c > 0.
+/// c when `sub` is x - (x // c) * c (or x - c * (x // c)) for a constant c > 0
+/// (the caller checks that the product cannot wrap).
 std::optional<APInt> floorModulus(arith::SubIOp sub) {
   auto mul = sub.getRhs().getDefiningOp<arith::MulIOp>();
   if (!mul)
@@ -77,8 +76,14 @@ void RegionIntRanges::visit(Operation &op) {
   // in [0, c - 1]; interval arithmetic alone would see two unrelated terms.
   if (auto sub = dyn_cast<arith::SubIOp>(op))
     if (std::optional<APInt> c = floorModulus(sub)) {
-      set(sub.getResult(), ConstantIntRanges::fromSigned(APInt(c->getBitWidth(), 0), *c - 1));
-      return;
+      // (x // c) * c wraps only for |x| near the type's limit.
+      ConstantIntRanges x = rangeOf(sub.getLhs());
+      unsigned w = c->getBitWidth();
+      APInt limit = APInt::getSignedMaxValue(w).ashr(1);
+      if (x.smin().sgt(-limit) && x.smax().slt(limit)) {
+        set(sub.getResult(), ConstantIntRanges::fromSigned(APInt(w, 0), *c - 1));
+        return;
+      }
     }
   auto infer = dyn_cast<InferIntRangeInterface>(op);
   if (!infer)
@@ -99,6 +104,8 @@ bool RegionIntRanges::fitsI32(Value v) const {
          r.smax().sle(APInt(r.smax().getBitWidth(), INT32_MAX, true));
 }
 
+bool attnc::isWideInt(Type t) { return t.isIntOrIndex() && widthOf(t) > 32; }
+
 bool RegionIntRanges::narrowable(Operation &op) const {
   auto operandsFit = [&](ValueRange vs) {
     return llvm::all_of(vs, [&](Value v) { return isWideInt(v.getType()) && fitsI32(v); });
@@ -113,8 +120,14 @@ bool RegionIntRanges::narrowable(Operation &op) const {
     ConstantIntRanges n = rangeOf(op.getOperand(1));
     if (!n.smin().isNonNegative() || n.smax().sgt(APInt(n.smax().getBitWidth(), 31)))
       return false;
-  } else if (!isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::DivSIOp, arith::FloorDivSIOp,
-                  arith::CeilDivSIOp, arith::RemSIOp, arith::MinSIOp, arith::MaxSIOp, arith::AndIOp,
+  } else if (isa<arith::DivSIOp, arith::RemSIOp, arith::FloorDivSIOp, arith::CeilDivSIOp>(op)) {
+    // INT32_MIN / -1 overflows (undefined) in 32 bits, not in 64.
+    ConstantIntRanges x = rangeOf(op.getOperand(0)), y = rangeOf(op.getOperand(1));
+    unsigned w = x.smin().getBitWidth();
+    if (x.smin().sle(APInt(w, INT32_MIN, true)) && y.smin().sle(APInt(w, -1, true)) &&
+        y.smax().sge(APInt(w, -1, true)))
+      return false;
+  } else if (!isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::MinSIOp, arith::MaxSIOp, arith::AndIOp,
                   arith::OrIOp, arith::XOrIOp, math::AbsIOp>(op)) {
     return false;
   }

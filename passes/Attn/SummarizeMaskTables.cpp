@@ -40,9 +40,10 @@ bool dependsOnPosition(Value v, Region &mask, llvm::DenseMap<Value, bool> &memo,
     else
       r = mask.isAncestor(arg.getParentRegion());
   } else if (Operation *def = v.getDefiningOp(); def && mask.isAncestor(def->getParentRegion())) {
-    r = depth > 64 || llvm::any_of(def->getOperands(), [&](Value o) {
-          return dependsOnPosition(o, mask, memo, depth + 1);
-        });
+    // A loop (`sum`) may read i or j inside: taken as depending on them.
+    r = depth > 64 || def->getNumRegions() != 0 ||
+        llvm::any_of(def->getOperands(),
+                     [&](Value o) { return dependsOnPosition(o, mask, memo, depth + 1); });
   }
   memo[v] = r;
   return r;
@@ -59,12 +60,7 @@ Value buildBounds(OpBuilder &b, Location loc, Value table) {
   for (int64_t d = 0; d + 1 < rank; ++d)
     sizes.push_back(cb.dim(table, d));
   OpFoldResult len = cb.dim(table, rank - 1);
-  if (auto c = getConstantIntValue(len)) {
-    sizes.push_back(b.getIndexAttr(std::max<int64_t>(1, llvm::divideCeil(*c, block))));
-  } else {
-    IndexMath m{b, loc};
-    sizes.push_back(m.max(m.cdiv(cb.value(len), block), m.c(1)));
-  }
+  sizes.push_back(b.getIndexAttr(AttentionOp::tableBoundsBlocks(type.getDimSize(rank - 1))));
   sizes.push_back(b.getIndexAttr(2));
   Value lenV = cb.value(len);
   Type i32 = b.getI32Type();
@@ -98,24 +94,25 @@ void summarize(AttentionOp op) {
   auto extras = op.getExtras();
   llvm::DenseMap<Value, bool> memo;
   SmallVector<unsigned> tables;
-  mask.walk([&](tensor::ExtractOp ex) {
+  // MaskBounds evaluates the region's own block (not loop bodies).
+  for (tensor::ExtractOp ex : mask.front().getOps<tensor::ExtractOp>()) {
     auto it = llvm::find(extras, ex.getTensor());
     auto type = cast<RankedTensorType>(ex.getTensor().getType());
     // A static table only: the bounds run as a generic GPU step, which is
     // built for static shapes (without them the tiles stay as they were).
     if (it == extras.end() || !type.getElementType().isInteger(32) || ex.getIndices().empty() ||
         !type.hasStaticShape())
-      return;
+      continue;
     // Bounds help where the last index moves with the position and the
     // others do not (they are then single values over a tile).
     if (!dependsOnPosition(ex.getIndices().back(), mask, memo) ||
         llvm::any_of(ex.getIndices().drop_back(),
                      [&](Value v) { return dependsOnPosition(v, mask, memo); }))
-      return;
+      continue;
     unsigned n = it - extras.begin();
     if (!llvm::is_contained(tables, n))
       tables.push_back(n);
-  });
+  }
   if (tables.empty())
     return;
   OpBuilder b(op);

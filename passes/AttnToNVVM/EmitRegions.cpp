@@ -182,11 +182,10 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
   return map.lookupOrDefault(y.getValues()[0]);
 }
 
-namespace {
-bool isWideInt(Type t) {
-  return t.isIndex() || (t.isSignlessInteger() && t.getIntOrFloatBitWidth() > 32);
+Value KernelEmitter::absInt(Value x) {
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(x.getType()));
+  return select(cmp(arith::CmpIPredicate::slt, x, zero), sub(zero, x), x);
 }
-} // namespace
 
 Value KernelEmitter::narrowOf(Value orig, IRMapping &map) {
   if (Value n = narrow.values->lookup(orig))
@@ -212,21 +211,20 @@ bool KernelEmitter::inlineNarrow(Operation &op, IRMapping &map) {
     map.map(orig, t.isIndex() ? toIdx(n) : arith::ExtSIOp::create(b, loc, t, n).getResult());
   };
   // A cast between wide types keeps the value; from i32 narrowOf looks through.
-  if (isa<arith::IndexCastOp, arith::ExtSIOp>(op) && isWideInt(op.getOperand(0).getType()) &&
-      isWideInt(op.getResult(0).getType()) && ranges.fitsI32(op.getOperand(0))) {
+  if (isa<arith::IndexCastOp, arith::ExtSIOp>(op) && attnc::isWideInt(op.getOperand(0).getType()) &&
+      attnc::isWideInt(op.getResult(0).getType()) && ranges.fitsI32(op.getOperand(0))) {
     widen(op.getResult(0), narrowOf(op.getOperand(0), map));
     return true;
   }
   if (auto cv = dyn_cast<arith::SIToFPOp>(op);
-      cv && isWideInt(cv.getIn().getType()) && ranges.fitsI32(cv.getIn())) {
+      cv && attnc::isWideInt(cv.getIn().getType()) && ranges.fitsI32(cv.getIn())) {
     map.map(cv.getResult(), arith::SIToFPOp::create(b, loc, f32, narrowOf(cv.getIn(), map)));
     return true;
   }
   if (!ranges.narrowable(op))
     return false;
   if (auto ab = dyn_cast<math::AbsIOp>(op)) {
-    Value x = narrowOf(ab.getOperand(), map);
-    widen(ab.getResult(), select(cmp(arith::CmpIPredicate::slt, x, ci32(0)), sub(ci32(0), x), x));
+    widen(ab.getResult(), absInt(narrowOf(ab.getOperand(), map)));
     return true;
   }
   // Floor division by 2^k is an arithmetic shift (then x % 2^k folds to a mask).
@@ -239,10 +237,10 @@ bool KernelEmitter::inlineNarrow(Operation &op, IRMapping &map) {
   }
   IRMapping operands;
   for (Value v : op.getOperands())
-    operands.map(v, isWideInt(v.getType()) ? narrowOf(v, map) : map.lookup(v));
+    operands.map(v, attnc::isWideInt(v.getType()) ? narrowOf(v, map) : map.lookup(v));
   Operation *cl = b.clone(op, operands);
   for (auto [orig, res] : llvm::zip(op.getResults(), cl->getResults())) {
-    if (!isWideInt(orig.getType())) {
+    if (!attnc::isWideInt(orig.getType())) {
       map.map(orig, res); // a comparison's i1
       continue;
     }
@@ -336,11 +334,7 @@ LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
     // Integer abs as compare + select: math.absi on index has no lowering in
     // the NVVM pipeline.
     if (auto ab = dyn_cast<math::AbsIOp>(op)) {
-      Value x = map.lookup(ab.getOperand());
-      Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(x.getType()));
-      Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, zero);
-      map.map(ab.getResult(),
-              select(neg, arith::SubIOp::create(b, loc, zero, x), x));
+      map.map(ab.getResult(), absInt(map.lookup(ab.getOperand())));
       continue;
     }
     if (isa<arith::ExtFOp, arith::TruncFOp>(op)) {

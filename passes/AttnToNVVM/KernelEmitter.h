@@ -205,6 +205,8 @@ public:
   };
   NarrowScope narrow;
   std::map<mlir::Region *, std::unique_ptr<attnc::RegionIntRanges>> intRanges;
+  /// |x| as compare + select: math.absi has no lowering in the NVVM pipeline.
+  mlir::Value absInt(mlir::Value x);
   /// The i32 form of a region value that fits 32 bits.
   mlir::Value narrowOf(mlir::Value orig, mlir::IRMapping &map);
   /// Inlines `op` in 32 bits when RegionIntRanges allows it; false otherwise.

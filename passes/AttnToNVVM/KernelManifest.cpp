@@ -166,6 +166,19 @@ void launchShape(const KernelConfig &c, manifest::Kernel &k) {
   for (Attribute a : c.op.getCarrier())
     if (auto len = dyn_cast<attnc::attn::LengthsAttr>(a))
       perBatch(len.getKv());
+  // The regions' 32-bit index math relies on the static extents the kernel
+  // was built for (EmitRegions.cpp, RegionIntRanges): a launch past them is
+  // refused rather than wrapping.
+  if (c.score || c.mask) {
+    auto q = cast<RankedTensorType>(c.op.getQuery().getType());
+    auto o = cast<RankedTensorType>(c.op.getResult().getType());
+    int64_t extents[4] = {q.getDimSize(0), o.getDimSize(1), q.getDimSize(2),
+                          c.op.getLogicalKeyType().getDimSize(2)};
+    const char *names[4] = {"B", "H", "Lq", "Lk"};
+    for (int k = 0; k < 4; ++k)
+      if (!ShapedType::isDynamic(extents[k]))
+        extra.push_back(llvm::formatv("{0} <= {1}", names[k], extents[k]).str());
+  }
   if (!extra.empty()) {
     std::vector<std::string> all = k.constraints.value_or(
         std::vector<std::string>{"H == max(Hq, Hk)", "H % Hq == 0", "H % Hk == 0"});

@@ -221,7 +221,8 @@ struct AttnGPUPartitionProgramPass
       std::string name = generic ? (fn.getSymName() + "_step" + Twine(genericIndex++)).str()
                                  : kernel + "_host";
       StepBuilder sb(fn, op);
-      // The estimation stage computes in f32 from 16-bit inputs itself.
+      // The estimation stage computes in f32 from 16-bit inputs itself; steps
+      // a pass added (a named reason) compute on their own types.
       bool promote = generic && !given && !isa<attn::SelectBlocksOp>(op) && !layoutOnly;
       FailureOr<func::FuncOp> callee = sb.build(name, promote);
       if (failed(callee))

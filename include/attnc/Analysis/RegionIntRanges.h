@@ -18,6 +18,9 @@
 
 namespace attnc {
 
+/// index or a signless integer wider than 32 bits.
+bool isWideInt(mlir::Type t);
+
 class RegionIntRanges {
 public:
   /// `firstIndexArg`: the position of b among the region's arguments (the

@@ -618,3 +618,11 @@ func.func @table_bounds_index(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xi32>)
   %o = attn.attention %q, %q, %q extras(%seq : tensor<200xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, table_bounds = array<i64: 0, 1>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
   return %o : tensor<1x2x200x64xf32>
 }
+
+// -----
+
+func.func @table_bounds_twice(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xi32>, %bd: tensor<4x2xi32>) -> tensor<1x2x200x64xf32> {
+  // expected-error @+1 {{table_bounds: each table and each bounds extra appears once}}
+  %o = attn.attention %q, %q, %q extras(%seq, %bd : tensor<200xi32>, tensor<4x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, table_bounds = array<i64: 0, 1, 0, 1>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
+  return %o : tensor<1x2x200x64xf32>
+}

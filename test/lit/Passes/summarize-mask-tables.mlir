@@ -1,4 +1,6 @@
 // RUN: attnc-opt --attn-summarize-mask-tables -split-input-file %s | FileCheck %s
+// Running it twice changes nothing more:
+// RUN: attnc-opt --attn-summarize-mask-tables --attn-summarize-mask-tables -split-input-file %s | FileCheck %s
 // A static i32 table read at a position in a mask gets its per-64-entry
 // [min, max] as a new extra (table_bounds pairs the two); reads at b or h
 // only, dynamic tables, i64 tables and score regions are left alone.
@@ -57,6 +59,40 @@ func.func @left_alone(%q: tensor<1x2x200x64xf32>, %len: tensor<2xi32>, %dyn: ten
     %c = arith.cmpi slt, %w32, %p : i32
     %keep = arith.andi %a, %c : i1
     attn.yield %keep : i1
+  }
+  return %o : tensor<1x2x200x64xf32>
+}
+
+// -----
+
+// A score region's table reads, and mask reads inside a loop (`sum`), which
+// MaskBounds does not evaluate, get no bounds.
+// CHECK-LABEL: func.func @score_and_loop
+// CHECK-NOT: attn.map
+// CHECK-NOT: table_bounds
+func.func @score_and_loop(%q: tensor<1x2x200x64xf32>, %bias: tensor<200xi32>, %seq: tensor<200xi32>) -> tensor<1x2x200x64xf32> {
+  %o = attn.attention %q, %q, %q extras(%bias, %seq : tensor<200xi32>, tensor<200xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    %z = arith.constant 0 : i32
+    %sum = scf.for %r = %c0 to %c4 step %c1 iter_args(%acc = %z) -> (i32) {
+      %x = arith.addi %j, %r : index
+      %t = tensor.extract %seq[%x] : tensor<200xi32>
+      %n = arith.addi %acc, %t : i32
+      scf.yield %n : i32
+    }
+    %keep = arith.cmpi sgt, %sum, %z : i32
+    attn.yield %keep : i1
+  }
+  score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %t = tensor.extract %bias[%j] : tensor<200xi32>
+    %f = arith.sitofp %t : i32 to f32
+    %r = arith.addf %s, %f : f32
+    attn.yield %r : f32
   }
   return %o : tensor<1x2x200x64xf32>
 }

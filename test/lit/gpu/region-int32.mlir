@@ -67,8 +67,10 @@ func.func @product(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: t
 // -----
 
 // Static lengths bound the positions (a tile past each length to spare):
-// with Lq = Lk = 1000 the same product fits 32 bits.
+// with Lq = Lk = 1000 the same product fits 32 bits, and the manifest
+// refuses launches past the extents the kernel was built for.
 // CHECK-LABEL: gpu.func @product_static_kernel
+// CHECK-SAME: "B <= 1", "H <= 2", "Lq <= 1000", "Lk <= 1000"
 // CHECK: arith.cmpi slt, %{{.*}}, %c1000000_i32 : i32
 func.func @product_static(%q: tensor<1x2x1000x128xbf16>, %k: tensor<1x2x1000x128xbf16>, %v: tensor<1x2x1000x128xbf16>) -> tensor<1x2x1000x128xbf16> {
   %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x1000x128xbf16>, tensor<1x2x1000x128xbf16>, tensor<1x2x1000x128xbf16> -> tensor<1x2x1000x128xbf16>
@@ -80,4 +82,36 @@ func.func @product_static(%q: tensor<1x2x1000x128xbf16>, %k: tensor<1x2x1000x128
     attn.yield %keep : i1
   }
   return %o : tensor<1x2x1000x128xbf16>
+}
+
+// -----
+
+// A score region (its positions follow the score): (i - j) % 8 in i32 and
+// its float from i32; a remainder of two table entries (INT32_MIN % -1 is
+// undefined in 32 bits) stays 64-bit.
+// CHECK-LABEL: gpu.func @score_kernel
+// CHECK: arith.sitofp %{{.*}} : i32 to f32
+// CHECK: arith.remsi %{{.*}}, %{{.*}} : index
+func.func @score(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>, %t: tensor<?xi32>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v extras(%t : tensor<?xi32>) {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %d = arith.subi %i, %j : index
+    %c8 = arith.constant 8 : index
+    %c0 = arith.constant 0 : index
+    %r = arith.remsi %d, %c8 : index
+    %r64 = arith.index_cast %r : index to i64
+    %f = arith.sitofp %r64 : i64 to f32
+    %x = tensor.extract %t[%h] : tensor<?xi32>
+    %y = tensor.extract %t[%c0] : tensor<?xi32>
+    %xi = arith.index_cast %x : i32 to index
+    %yi = arith.index_cast %y : i32 to index
+    %m = arith.remsi %xi, %yi : index
+    %m64 = arith.index_cast %m : index to i64
+    %mf = arith.sitofp %m64 : i64 to f32
+    %a = arith.addf %s, %f : f32
+    %z = arith.addf %a, %mf : f32
+    attn.yield %z : f32
+  }
+  return %o : tensor<?x?x?x128xbf16>
 }

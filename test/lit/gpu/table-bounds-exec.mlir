@@ -52,7 +52,49 @@ func.func @unaligned_documents() {
   }
   return
 }
+// Per-batch tables, a shifted read (ranges of up to 3 blocks) and a table
+// shorter than the keys (reads clamped to its last entry, as the frontend
+// writes them): sound.
+// CHECK-DAG: tilecheck per_batch_shifted: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+// CHECK-DAG: tilecheck short_table: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+func.func @per_batch_shifted() {
+  %c8 = arith.constant 8 : index
+  %seg = arith.constant dense<[[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]]> : tensor<2x200xi32>
+  %q = tensor.empty(%c8) : tensor<2x1x?x4xf32>
+  %o = attn.attention %q, %q, %q extras(%seg : tensor<2x200xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<2x1x?x4xf32>, tensor<2x1x?x4xf32>, tensor<2x1x?x4xf32> -> tensor<2x1x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c70 = arith.constant 70 : index
+    %c199 = arith.constant 199 : index
+    %js = arith.addi %j, %c70 : index
+    %jc = arith.minsi %js, %c199 : index
+    %si = tensor.extract %seg[%b, %i] : tensor<2x200xi32>
+    %sj = tensor.extract %seg[%b, %jc] : tensor<2x200xi32>
+    %keep = arith.cmpi sle, %sj, %si : i32
+    attn.yield %keep : i1
+  }
+  return
+}
+func.func @short_table() {
+  %c8 = arith.constant 8 : index
+  %t = arith.constant dense<[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]> : tensor<100xi32>
+  %q = tensor.empty(%c8) : tensor<1x1x?x4xf32>
+  %o = attn.attention %q, %q, %q extras(%t : tensor<100xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32> -> tensor<1x1x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c99 = arith.constant 99 : index
+    %ic = arith.minsi %i, %c99 : index
+    %jc = arith.minsi %j, %c99 : index
+    %si = tensor.extract %t[%ic] : tensor<100xi32>
+    %sj = tensor.extract %t[%jc] : tensor<100xi32>
+    %keep = arith.cmpi eq, %sj, %si : i32
+    attn.yield %keep : i1
+  }
+  return
+}
 func.func @main() {
+  call @per_batch_shifted() : () -> ()
+  call @short_table() : () -> ()
   call @aligned_documents() : () -> ()
   call @unaligned_documents() : () -> ()
   return
