@@ -112,12 +112,13 @@ static LogicalResult verifyTableBounds(AttentionOp op) {
       return op.emitOpError() << "table_bounds: extra " << t << " must be an i32 table";
     int64_t blocks = AttentionOp::tableBoundsBlocks(tt.getDimSize(tt.getRank() - 1));
     SmallVector<int64_t> want(tt.getShape().drop_back());
-    want.append({blocks, 2});
+    want.append({AttentionOp::tableBoundsLevels(blocks), blocks, 2});
     if (st.getElementType() != tt.getElementType() || st.getRank() != (int64_t)want.size() ||
         llvm::any_of(llvm::zip(st.getShape(), want),
                      [](auto p) { return staticMismatch(std::get<0>(p), std::get<1>(p)); }))
-      return op.emitOpError() << "table_bounds: extra " << s << " must be the [min, max] of extra "
-                              << t << " per " << AttentionOp::kTableBoundsBlock << " entries";
+      return op.emitOpError() << "table_bounds: extra " << s << " must be the sparse table of the [min, max] of extra "
+                              << t << " over blocks of " << AttentionOp::kTableBoundsBlock
+                              << " entries (levels, blocks, 2)";
   }
   return success();
 }

@@ -36,10 +36,12 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
     Values the regions read from above must be listed in `extras`.
 
     `table_bounds` (pairs t, s; attn-summarize-mask-tables) says that extra s
-    holds the [min, max] of each run of `kTableBoundsBlock` entries of the
-    i32 extra t along its last axis, s = t's shape with the last extent L
-    replaced by max(1, ceil(L / kTableBoundsBlock)), 2. The GPU tile
-    schedule bounds a mask's table reads at a range of positions with it.
+    holds a sparse table of the [min, max] of the i32 extra t along its last
+    axis: s[..., k, n, :] bounds the entries of blocks n to n + 2^k - 1 (each
+    of `kTableBoundsBlock` entries), s = t's shape with the last extent L
+    replaced by K, N, 2 (N = max(1, ceil(L / kTableBoundsBlock)) blocks,
+    K = floor(log2 N) + 1 levels). The GPU tile schedule bounds a mask's
+    table reads at a range of positions with it.
   }];
   let arguments = (ins AnyRankedTensor:$query, AnyRankedTensor:$key,
                        AnyRankedTensor:$value, Variadic<AnyRankedTensor>:$extras,
@@ -80,6 +82,10 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
       return ::mlir::ShapedType::isDynamic(len)
                  ? len
                  : std::max<int64_t>(1, (len + kTableBoundsBlock - 1) / kTableBoundsBlock);
+    }
+    /// Levels of the sparse table over `blocks` blocks: floor(log2) + 1.
+    static int64_t tableBoundsLevels(int64_t blocks) {
+      return ::mlir::ShapedType::isDynamic(blocks) ? blocks : ::llvm::Log2_64(blocks) + 1;
     }
     /// The extra holding the bounds of extra `table`, if it has one.
     std::optional<unsigned> getTableBoundsOf(unsigned table);

@@ -289,31 +289,39 @@ private:
 
   /// Table `n` read at [lead..., r] for r in `last`, bounded by the
   /// [min, max] of the blocks (of kTableBoundsBlock entries) that the
-  /// clamped range covers: the kernel clamps every index into its table.
-  /// Up to kBlocks blocks (a 128-wide tile and its neighbour); a wider range
-  /// gets the whole i32 range.
+  /// clamped range covers (the kernel clamps every index into its table):
+  /// the union of the two sparse-table entries of level k = floor(log2
+  /// count) that start at the first block and end at the last.
   Bound rangeLookup(unsigned n, SmallVector<Value> lead, const Bound &last) {
     std::optional<unsigned> bounds = op.getTableBoundsOf(n);
     if (!bounds)
       return {};
-    constexpr int64_t kBlocks = 4, block = AttentionOp::kTableBoundsBlock;
+    auto st = cast<RankedTensorType>(op.getExtras()[*bounds].getType());
+    int64_t levels = st.getDimSize(st.getRank() - 3);
+    constexpr int64_t block = AttentionOp::kTableBoundsBlock;
     unsigned rank = lead.size();
     Value lastEntry = m.max(m.sub(access.dim(b, loc, n, rank), m.c(1)), m.c(0));
     auto clampTo = [&](Value x) { return m.min(m.max(x, m.c(0)), lastEntry); };
     Value first = m.fdiv(clampTo(last.lo), block), final = m.fdiv(clampTo(last.hi), block);
+    Value count = m.add(m.sub(final, first), m.c(1));
+    // k = floor(log2 count) and 2^k, unrolled over the static levels.
+    Value k = m.c(0), span = m.c(1);
+    for (int64_t l = 1; l < levels; ++l) {
+      Value reaches = m.le(m.c(int64_t(1) << l), count);
+      k = m.sel(reaches, m.c(l), k);
+      span = m.sel(reaches, m.c(int64_t(1) << l), span);
+    }
     Value mn, mx;
-    for (int64_t k = 0; k < kBlocks; ++k) {
+    for (Value at : {first, m.add(m.sub(final, span), m.c(1))}) {
       lead.resize(rank);
-      lead.push_back(m.min(m.add(first, k), final));
-      lead.push_back(m.c(0));
+      lead.append({k, at, m.c(0)});
       Value lo = access.loadIndex(b, loc, *bounds, lead);
       lead.back() = m.c(1);
       Value hi = access.loadIndex(b, loc, *bounds, lead);
-      mn = k ? m.min(mn, lo) : lo;
-      mx = k ? m.max(mx, hi) : hi;
+      mn = mn ? m.min(mn, lo) : lo;
+      mx = mx ? m.max(mx, hi) : hi;
     }
-    Value fits = m.lt(m.sub(final, first), m.c(kBlocks));
-    return range(m.sel(fits, mn, m.c(INT32_MIN)), m.sel(fits, mx, m.c(INT32_MAX)));
+    return range(mn, mx);
   }
 };
 

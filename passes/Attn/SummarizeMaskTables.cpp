@@ -49,42 +49,84 @@ bool dependsOnPosition(Value v, Region &mask, llvm::DenseMap<Value, bool> &memo,
   return r;
 }
 
-/// [min, max] of each run of kTableBoundsBlock entries of `table` along its
-/// last axis; an empty run (a table of no entries) gets the whole i32 range.
+/// One element of a [min, max] pair over a loop of i32 values: `load(r)`
+/// for r in [lo, hi) folded with `fold` (min or max, per pair half); an
+/// empty range gives the whole i32 range. `idx.back()` picks min (0) or max.
+Value foldRange(OpBuilder &nb, Location nl, Value lo, Value hi, ValueRange idx,
+                function_ref<std::pair<Value, Value>(OpBuilder &, Location, Value)> load) {
+  IndexMath m{nb, nl};
+  Type i32 = nb.getI32Type();
+  auto c32 = [&](int64_t v) { return arith::ConstantIntOp::create(nb, nl, i32, v).getResult(); };
+  auto loop = scf::ForOp::create(
+      nb, nl, lo, hi, m.c(1), ValueRange{c32(INT32_MAX), c32(INT32_MIN)},
+      [&](OpBuilder &bb, Location bl, Value r, ValueRange it) {
+        auto [x, y] = load(bb, bl, r);
+        scf::YieldOp::create(bb, bl, ValueRange{arith::MinSIOp::create(bb, bl, it[0], x),
+                                                arith::MaxSIOp::create(bb, bl, it[1], y)});
+      });
+  Value mn = loop.getResult(0), mx = loop.getResult(1);
+  Value empty = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt, mn, mx);
+  mn = arith::SelectOp::create(nb, nl, empty, c32(INT32_MIN), mn);
+  mx = arith::SelectOp::create(nb, nl, empty, c32(INT32_MAX), mx);
+  Value wantMin = m.eq(idx.back(), m.c(0));
+  return arith::SelectOp::create(nb, nl, wantMin, mn, mx).getResult();
+}
+
+/// The bounds of `table` (AttentionOp::table_bounds): first the [min, max]
+/// of each block of kTableBoundsBlock entries along its last axis, then a
+/// sparse table over the blocks, level k holding the bounds of blocks
+/// [t, t + 2^k), so that any range of blocks is the union of two entries.
+/// Level k folds 2^k level-0 pairs (at most the block count, which stays
+/// small: 256 for 16k entries), one thread per entry as generic steps run.
 Value buildBounds(OpBuilder &b, Location loc, Value table) {
   constexpr int64_t block = AttentionOp::kTableBoundsBlock;
   CascadeBuilder cb(b, loc);
   auto type = cast<RankedTensorType>(table.getType());
   int64_t rank = type.getRank();
-  SmallVector<OpFoldResult> sizes;
+  int64_t blocks = AttentionOp::tableBoundsBlocks(type.getDimSize(rank - 1));
+  SmallVector<OpFoldResult> lead;
   for (int64_t d = 0; d + 1 < rank; ++d)
-    sizes.push_back(cb.dim(table, d));
-  OpFoldResult len = cb.dim(table, rank - 1);
-  sizes.push_back(b.getIndexAttr(AttentionOp::tableBoundsBlocks(type.getDimSize(rank - 1))));
-  sizes.push_back(b.getIndexAttr(2));
-  Value lenV = cb.value(len);
+    lead.push_back(cb.dim(table, d));
+  Value lenV = cb.value(cb.dim(table, rank - 1));
   Type i32 = b.getI32Type();
-  return cb.map(sizes, i32, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+  auto named = [&](Value v) {
+    v.getDefiningOp()->setAttr(kStepReasonAttr,
+                               b.getStringAttr("the per-block bounds of a table a mask reads"));
+    return v;
+  };
+  SmallVector<OpFoldResult> sizes(lead);
+  sizes.append({b.getIndexAttr(blocks), b.getIndexAttr(2)});
+  Value level0 = named(cb.map(sizes, i32, {}, {},
+                              [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     IndexMath m{nb, nl};
-    auto c32 = [&](int64_t v) { return arith::ConstantIntOp::create(nb, nl, i32, v).getResult(); };
     Value lo = m.mul(idx[rank - 1], block), hi = m.min(m.add(lo, block), lenV);
     SmallVector<Value> at(idx.take_front(rank - 1));
     at.push_back(Value());
-    auto loop = scf::ForOp::create(
-        nb, nl, lo, hi, m.c(1), ValueRange{c32(INT32_MAX), c32(INT32_MIN)},
-        [&](OpBuilder &bb, Location bl, Value r, ValueRange it) {
-          at.back() = r;
-          Value x = tensor::ExtractOp::create(bb, bl, table, at);
-          scf::YieldOp::create(bb, bl, ValueRange{arith::MinSIOp::create(bb, bl, it[0], x),
-                                                  arith::MaxSIOp::create(bb, bl, it[1], x)});
-        });
-    Value mn = loop.getResult(0), mx = loop.getResult(1);
-    Value empty = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt, mn, mx);
-    mn = arith::SelectOp::create(nb, nl, empty, c32(INT32_MIN), mn);
-    mx = arith::SelectOp::create(nb, nl, empty, c32(INT32_MAX), mx);
-    Value wantMin = m.eq(idx[rank], m.c(0));
-    return arith::SelectOp::create(nb, nl, wantMin, mn, mx).getResult();
-  });
+    return foldRange(nb, nl, lo, hi, idx, [&](OpBuilder &bb, Location bl, Value r) {
+      at.back() = r;
+      Value x = tensor::ExtractOp::create(bb, bl, table, at);
+      return std::make_pair(x, x);
+    });
+  }));
+  sizes.assign(lead.begin(), lead.end());
+  sizes.append({b.getIndexAttr(AttentionOp::tableBoundsLevels(blocks)), b.getIndexAttr(blocks),
+                b.getIndexAttr(2)});
+  return named(cb.map(sizes, i32, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+    IndexMath m{nb, nl};
+    Value first = idx[rank], k = idx[rank - 1];
+    Value span = arith::ShLIOp::create(nb, nl, m.c(1), k);
+    Value last = m.min(m.add(first, span), m.c(blocks));
+    SmallVector<Value> at(idx.take_front(rank - 1));
+    at.append({Value(), m.c(0)});
+    return foldRange(nb, nl, first, last, idx, [&](OpBuilder &bb, Location bl, Value t) {
+      at[rank - 1] = t;
+      at[rank] = arith::ConstantIndexOp::create(bb, bl, 0);
+      Value mn = tensor::ExtractOp::create(bb, bl, level0, at);
+      at[rank] = arith::ConstantIndexOp::create(bb, bl, 1);
+      Value mx = tensor::ExtractOp::create(bb, bl, level0, at);
+      return std::make_pair(mn, mx);
+    });
+  }));
 }
 
 void summarize(AttentionOp op) {
@@ -119,10 +161,7 @@ void summarize(AttentionOp op) {
   SmallVector<int64_t> pairs;
   for (unsigned n : tables) {
     pairs.append({(int64_t)n, (int64_t)op.getExtras().size()});
-    Value bounds = buildBounds(b, op.getLoc(), op.getExtras()[n]);
-    bounds.getDefiningOp()->setAttr(kStepReasonAttr,
-                                    b.getStringAttr("the per-block bounds of a table a mask reads"));
-    op.getExtrasMutable().append(bounds);
+    op.getExtrasMutable().append(buildBounds(b, op.getLoc(), op.getExtras()[n]));
   }
   op.setTableBounds(pairs);
 }

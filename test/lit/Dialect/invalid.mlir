@@ -589,25 +589,25 @@ func.func @f(%q: tensor<2x4x1x8xf32>, %k: tensor<2x2x9x8xf32>, %v: tensor<2x2x9x
 
 // -----
 
-func.func @table_bounds_odd(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xi32>, %bd: tensor<4x2xi32>) -> tensor<1x2x200x64xf32> {
+func.func @table_bounds_odd(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xi32>, %bd: tensor<3x4x2xi32>) -> tensor<1x2x200x64xf32> {
   // expected-error @+1 {{table_bounds must hold (table, bounds) pairs}}
-  %o = attn.attention %q, %q, %q extras(%seq, %bd : tensor<200xi32>, tensor<4x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, table_bounds = array<i64: 0>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
+  %o = attn.attention %q, %q, %q extras(%seq, %bd : tensor<200xi32>, tensor<3x4x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, table_bounds = array<i64: 0>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
   return %o : tensor<1x2x200x64xf32>
 }
 
 // -----
 
 func.func @table_bounds_shape(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xi32>, %bd: tensor<3x2xi32>) -> tensor<1x2x200x64xf32> {
-  // expected-error @+1 {{table_bounds: extra 1 must be the [min, max] of extra 0 per 64 entries}}
+  // expected-error @+1 {{table_bounds: extra 1 must be the sparse table of the [min, max] of extra 0 over blocks of 64 entries (levels, blocks, 2)}}
   %o = attn.attention %q, %q, %q extras(%seq, %bd : tensor<200xi32>, tensor<3x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, table_bounds = array<i64: 0, 1>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
   return %o : tensor<1x2x200x64xf32>
 }
 
 // -----
 
-func.func @table_bounds_float(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xf32>, %bd: tensor<4x2xi32>) -> tensor<1x2x200x64xf32> {
+func.func @table_bounds_float(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xf32>, %bd: tensor<3x4x2xi32>) -> tensor<1x2x200x64xf32> {
   // expected-error @+1 {{table_bounds: extra 0 must be an i32 table}}
-  %o = attn.attention %q, %q, %q extras(%seq, %bd : tensor<200xf32>, tensor<4x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, table_bounds = array<i64: 0, 1>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
+  %o = attn.attention %q, %q, %q extras(%seq, %bd : tensor<200xf32>, tensor<3x4x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, table_bounds = array<i64: 0, 1>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
   return %o : tensor<1x2x200x64xf32>
 }
 
@@ -621,8 +621,8 @@ func.func @table_bounds_index(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xi32>)
 
 // -----
 
-func.func @table_bounds_twice(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xi32>, %bd: tensor<4x2xi32>) -> tensor<1x2x200x64xf32> {
+func.func @table_bounds_twice(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xi32>, %bd: tensor<3x4x2xi32>) -> tensor<1x2x200x64xf32> {
   // expected-error @+1 {{table_bounds: each table and each bounds extra appears once}}
-  %o = attn.attention %q, %q, %q extras(%seq, %bd : tensor<200xi32>, tensor<4x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, table_bounds = array<i64: 0, 1, 0, 1>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
+  %o = attn.attention %q, %q, %q extras(%seq, %bd : tensor<200xi32>, tensor<3x4x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, table_bounds = array<i64: 0, 1, 0, 1>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
   return %o : tensor<1x2x200x64xf32>
 }

@@ -1,16 +1,22 @@
 // RUN: attnc-opt --attn-summarize-mask-tables -split-input-file %s | FileCheck %s
 // Running it twice changes nothing more:
 // RUN: attnc-opt --attn-summarize-mask-tables --attn-summarize-mask-tables -split-input-file %s | FileCheck %s
-// A static i32 table read at a position in a mask gets its per-64-entry
-// [min, max] as a new extra (table_bounds pairs the two); reads at b or h
+// A static i32 table read at a position in a mask gets the [min, max] of
+// its 64-entry blocks as a sparse table, a new extra (table_bounds pairs the
+// two); reads at b or h
 // only, dynamic tables, i64 tables and score regions are left alone.
 
 // CHECK-LABEL: func.func @documents
-// CHECK: %[[B:.*]] = attn.map {attnc.gpu.step_reason = "the per-block bounds of a table a mask reads", indexing_maps = []} -> tensor<4x2xi32>
+// CHECK: %[[L0:.*]] = attn.map {attnc.gpu.step_reason = "the per-block bounds of a table a mask reads", indexing_maps = []} -> tensor<4x2xi32>
 // CHECK: scf.for
+// CHECK: tensor.extract %{{.*}} : tensor<200xi32>
 // CHECK: arith.minsi
 // CHECK: arith.maxsi
-// CHECK: attn.attention {{.*}} extras(%{{.*}}, %[[B]] : tensor<200xi32>, tensor<4x2xi32>) {{.*}}table_bounds = array<i64: 0, 1>
+// CHECK: %[[B:.*]] = attn.map {attnc.gpu.step_reason = "the per-block bounds of a table a mask reads", indexing_maps = []} -> tensor<3x4x2xi32>
+// CHECK: arith.shli
+// CHECK: scf.for
+// CHECK: tensor.extract %[[L0]]
+// CHECK: attn.attention {{.*}} extras(%{{.*}}, %[[B]] : tensor<200xi32>, tensor<3x4x2xi32>) {{.*}}table_bounds = array<i64: 0, 1>
 func.func @documents(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xi32>) -> tensor<1x2x200x64xf32> {
   %o = attn.attention %q, %q, %q extras(%seq : tensor<200xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
   mask {
@@ -28,6 +34,7 @@ func.func @documents(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xi32>) -> tenso
 // Per-batch tables [B, L]: one row of bounds per batch.
 // CHECK-LABEL: func.func @per_batch
 // CHECK: attn.map {{.*}} -> tensor<3x1x2xi32>
+// CHECK: attn.map {{.*}} -> tensor<3x1x1x2xi32>
 // CHECK: table_bounds = array<i64: 0, 1>
 func.func @per_batch(%q: tensor<3x2x50x64xf32>, %seg: tensor<3x50xi32>) -> tensor<3x2x50x64xf32> {
   %o = attn.attention %q, %q, %q extras(%seg : tensor<3x50xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<3x2x50x64xf32>, tensor<3x2x50x64xf32>, tensor<3x2x50x64xf32> -> tensor<3x2x50x64xf32>
