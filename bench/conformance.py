@@ -17,6 +17,10 @@ from timing import time_ms
 os.environ["ATTNC_CHECK_TABLES"] = "0"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONF = os.path.join(ROOT, "test", "conformance")
+# Many shapes and masks in one process: more room than the default 8 recompiles
+# (past it Flex falls back to its slow eager path, which would void the ratios).
+torch._dynamo.config.cache_size_limit = 64
+torch._dynamo.config.accumulated_cache_size_limit = 1024
 flex = torch.compile(flex_attention)
 
 
