@@ -244,6 +244,15 @@ int checkMain(MLIRContext &ctx, const spec::Spec &spec) {
     llvm::outs() << "# attention " << name << ": " << n << (n == 1 ? " pass" : " passes")
                  << " over K/V\n";
   });
+  // The inputs the compiler takes as i32 (declared, or inferred from their
+  // use as indices): tools that make inputs read this line.
+  llvm::StringMap<bool> ints = inferIntegerInputs(spec);
+  std::vector<std::string> names;
+  for (const spec::InputDecl &in : spec.inputs)
+    if (ints.lookup(in.name))
+      names.push_back(in.name);
+  if (!names.empty())
+    llvm::outs() << "# integer inputs (i32): " << llvm::join(names, ", ") << "\n";
   return 0;
 }
 
