@@ -453,12 +453,9 @@ LogicalResult KernelEmitter::emitConsumer() {
     turnBegin();
     Value s = issueS(kDescOf(stage0));
     turnEnd();
-    FailureOr<Value> keep = keepBitsOf(toI32(tile), tile); // under the QK^T
-    if (failed(keep))
-      return failure();
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     arriveBar(kEmpty, stage0);
-    FailureOr<Soft> sm = softmaxTile(s, toI32(tile), tile, {ninf, ninf, zeroF, zeroF}, *keep);
+    FailureOr<Soft> sm = softmaxTile(s, toI32(tile), tile, {ninf, ninf, zeroF, zeroF});
     if (failed(sm))
       return failure();
     SmallVector<Value> y{sm->st.mA, sm->st.mB, sm->st.lA, sm->st.lB};
@@ -488,9 +485,6 @@ LogicalResult KernelEmitter::emitConsumer() {
     Value s = issueS(kDescOf(stage));
     Value o = issuePV(it[0], pPrev, vDescOf(pStage));
     turnEnd();
-    FailureOr<Value> keep = keepBitsOf(toI32(tile), tile); // under the GEMMs
-    if (failed(keep))
-      return failure();
     // A score region whose per-score index work is more than affine floats
     // of i and j (tables indexed by them, transcendental functions of them)
     // needs registers that P_{n-1} and O, pinned by the in-flight PV, hold;
@@ -500,7 +494,7 @@ LogicalResult KernelEmitter::emitConsumer() {
     // overlap (+8-10%, bench/NOTES.md).
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, scoreNeedsRegisters() ? 0 : 1);
     arriveBar(kEmpty, stage);
-    FailureOr<Soft> sm = softmaxTile(s, toI32(tile), tile, {it[1], it[2], it[3], it[4]}, *keep);
+    FailureOr<Soft> sm = softmaxTile(s, toI32(tile), tile, {it[1], it[2], it[3], it[4]});
     if (failed(sm))
       return failure();
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);

@@ -25,18 +25,13 @@ Value KernelEmitter::needMaskOf(Value n, Value tile) {
                                    arith::ConstantIntOp::create(b, loc, 1, 1)));
 }
 
-/// Bit r set when entry r of this thread's accumulator is kept: the shared
-/// carrier predicate (include/attnc/Analysis/Carrier.h) and the key bound,
-/// all ones where the tile needs no mask. It reads no score, so consumers
-/// build it while their QK^T runs, off the path from S to P.
-FailureOr<Value> KernelEmitter::keepBitsOf(Value n, Value tile) {
-  int64_t nS = c.BN / 2;
-  Type bitsTy = b.getIntegerType(nS);
-  auto ifMask = scf::IfOp::create(b, loc, bitsTy, needMaskOf(n, tile), /*withElse=*/true);
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPointToStart(ifMask.thenBlock());
+/// The scores with dropped pairs at -inf. The predicate is the shared carrier
+/// definition (include/attnc/Analysis/Carrier.h).
+FailureOr<SmallVector<Value>> KernelEmitter::maskScores(ArrayRef<Value> tv, Value n) {
+  int64_t nS = tv.size();
   Value jBase = add(mul(n, ci32(c.BN)), mul(quadCol, ci32(2)));
-  Value bits = arith::ConstantIntOp::create(b, loc, bitsTy, 0);
+  Value ninf = negInf();
+  SmallVector<Value> masked(nS);
   for (int64_t r = 0; r < nS; ++r) {
     Value j = add(jBase, ci32((r / 4) * 8 + (r % 2)));
     Value keep = cmp(arith::CmpIPredicate::slt, j, lkEff);
@@ -46,32 +41,13 @@ FailureOr<Value> KernelEmitter::keepBitsOf(Value n, Value tile) {
                                                 lqI, lkI, access.get()));
     if (regionFailed)
       return failure();
-    Value bit = arith::ShLIOp::create(b, loc, arith::ExtUIOp::create(b, loc, bitsTy, keep),
-                                      arith::ConstantIntOp::create(b, loc, bitsTy, r));
-    bits = orI(bits, bit);
-  }
-  scf::YieldOp::create(b, loc, bits);
-  b.setInsertionPointToStart(ifMask.elseBlock());
-  scf::YieldOp::create(b, loc, ValueRange{arith::ConstantIntOp::create(b, loc, bitsTy, -1)});
-  return ifMask.getResult(0);
-}
-
-/// The scores with dropped pairs (keepBitsOf) at -inf.
-SmallVector<Value> KernelEmitter::maskScores(ArrayRef<Value> tv, Value keepBits) {
-  Type bitsTy = keepBits.getType();
-  Value ninf = negInf();
-  SmallVector<Value> masked(tv.size());
-  for (auto [r, v] : llvm::enumerate(tv)) {
-    Value bit = arith::ShRUIOp::create(b, loc, keepBits,
-                                       arith::ConstantIntOp::create(b, loc, bitsTy, r));
-    Value keep = arith::TruncIOp::create(b, loc, b.getI1Type(), bit);
-    masked[r] = select(keep, v, ninf);
+    masked[r] = select(keep, tv[r], ninf);
   }
   return masked;
 }
 
 FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Value tile,
-                                                          RowState in, Value keepBits) {
+                                                          RowState in) {
   int64_t nS = c.BN / 2;
   SmallVector<Value> sv = unpack(s, nS);
   SmallVector<Value> tv(nS);
@@ -110,7 +86,10 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(ifMask.thenBlock());
-    scf::YieldOp::create(b, loc, maskScores(tv, keepBits));
+    FailureOr<SmallVector<Value>> masked = maskScores(tv, n);
+    if (failed(masked))
+      return failure();
+    scf::YieldOp::create(b, loc, *masked);
     b.setInsertionPointToStart(ifMask.elseBlock());
     scf::YieldOp::create(b, loc, tv);
   }

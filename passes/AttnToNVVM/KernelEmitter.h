@@ -293,11 +293,10 @@ private:
     mlir::Value alphaA, alphaB; // O rescale (null without a running max)
   };
   mlir::Value needMaskOf(mlir::Value n, mlir::Value tile);
-  /// keepBits: keepBitsOf(n, tile), built before S is waited for.
   mlir::FailureOr<Soft> softmaxTile(mlir::Value s, mlir::Value n, mlir::Value tile,
-                                    RowState in, mlir::Value keepBits);
-  mlir::FailureOr<mlir::Value> keepBitsOf(mlir::Value n, mlir::Value tile);
-  llvm::SmallVector<mlir::Value> maskScores(llvm::ArrayRef<mlir::Value> tv, mlir::Value keepBits);
+                                    RowState in);
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>> maskScores(llvm::ArrayRef<mlir::Value> tv,
+                                                             mlir::Value n);
   mlir::Value rescaleO(mlir::Value o, mlir::Value alphaA, mlir::Value alphaB);
   llvm::SmallVector<mlir::Value> packP(llvm::ArrayRef<mlir::Value> p);
   mlir::Value linkWeight(mlir::Value s);
