@@ -108,8 +108,9 @@ static LogicalResult verifyTableBounds(AttentionOp op) {
       return op.emitOpError("table_bounds: each table and each bounds extra appears once");
     auto tt = cast<RankedTensorType>(op.getExtras()[t].getType());
     auto st = cast<RankedTensorType>(op.getExtras()[s].getType());
-    if (!tt.getElementType().isInteger(32) || tt.getRank() < 1)
-      return op.emitOpError() << "table_bounds: extra " << t << " must be an i32 table";
+    // Static: the bounds' level count must be known where they are read.
+    if (!tt.getElementType().isInteger(32) || tt.getRank() < 1 || !tt.hasStaticShape())
+      return op.emitOpError() << "table_bounds: extra " << t << " must be an i32 table of static shape";
     int64_t blocks = AttentionOp::tableBoundsBlocks(tt.getDimSize(tt.getRank() - 1));
     SmallVector<int64_t> want(tt.getShape().drop_back());
     want.append({AttentionOp::tableBoundsLevels(blocks), blocks, 2});

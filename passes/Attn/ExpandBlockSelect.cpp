@@ -10,10 +10,11 @@
 #include "attnc/Passes/Passes.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
 
+#include "llvm/Support/MathExtras.h"
+
 namespace attnc {
 #define GEN_PASS_DEF_ATTNEXPANDBLOCKSELECT
 #include "attnc/Passes/Passes.h.inc"
-#include "llvm/Support/MathExtras.h"
 } // namespace attnc
 
 using namespace mlir;

@@ -49,9 +49,9 @@ bool dependsOnPosition(Value v, Region &mask, llvm::DenseMap<Value, bool> &memo,
   return r;
 }
 
-/// One element of a [min, max] pair over a loop of i32 values: `load(r)`
-/// for r in [lo, hi) folded with `fold` (min or max, per pair half); an
-/// empty range gives the whole i32 range. `idx.back()` picks min (0) or max.
+/// One element of a [min, max] pair over r in [lo, hi): the min of the
+/// first and the max of the second value `load(r)` gives; an empty range
+/// gives the whole i32 range. `idx.back()` picks min (0) or max (1).
 Value foldRange(OpBuilder &nb, Location nl, Value lo, Value hi, ValueRange idx,
                 function_ref<std::pair<Value, Value>(OpBuilder &, Location, Value)> load) {
   IndexMath m{nb, nl};

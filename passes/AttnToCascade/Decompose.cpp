@@ -18,10 +18,11 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include "llvm/Support/MathExtras.h"
+
 namespace attnc {
 #define GEN_PASS_DEF_ATTNDECOMPOSE
 #include "attnc/Passes/Passes.h.inc"
-#include "llvm/Support/MathExtras.h"
 } // namespace attnc
 
 using namespace mlir;

@@ -159,7 +159,7 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
   std::unique_ptr<attnc::RegionIntRanges> &ranges = intRanges[&r];
   if (!ranges) {
     // Static extents bound the positions: rows and columns of edge tiles
-    // run up to a tile past Lq and Lk (BM, BN <= 128; 256 to spare).
+    // run up to a tile past Lq and Lk.
     auto q = cast<RankedTensorType>(c.op.getQuery().getType());
     auto o = cast<RankedTensorType>(c.op.getResult().getType());
     auto k = c.op.getLogicalKeyType();
@@ -167,7 +167,7 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
       return ShapedType::isDynamic(extent) ? int64_t(-1) : extent - 1 + slack;
     };
     int64_t bounds[4] = {largest(q.getDimSize(0), 0), largest(o.getDimSize(1), 0),
-                         largest(q.getDimSize(2), 256), largest(k.getDimSize(2), 256)};
+                         largest(q.getDimSize(2), c.BM), largest(k.getDimSize(2), c.BN)};
     // A score region's (b, h, i, j) follow the score, a mask's come first.
     ranges = std::make_unique<attnc::RegionIntRanges>(r, &r == c.score ? 1 : 0, bounds);
   }

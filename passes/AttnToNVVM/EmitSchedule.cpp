@@ -344,16 +344,19 @@ void KernelEmitter::loadPagedKV(Value tile, Value stage, Value base, Value full,
     offs.push_back(arith::RemUIOp::create(b, loc, j, cidx(ps)));
     pages.push_back(loadExtra(b, c.pageTable, ValueRange{bI, lp}));
   }
-  // A page id past the pool (a table the checked mode did not see) must
-  // give a coordinate past the pool, not one that wraps the map's signed
-  // 32-bit coordinate back into it: ids are capped so that the coordinate
-  // stays below 2^31 (the manifest bounds the pool's rows by the same).
+  // A page id outside the pool (a table the checked mode did not see) must
+  // give a coordinate outside the pool, not one that wraps the map's signed
+  // 32-bit coordinate back into it: ids are clamped to [-1, cap] so that the
+  // coordinate stays in (-2^31, 2^31) (the manifest bounds the pool's rows
+  // by the same); -1 reads rows before the pool, which TMA fills with zeros.
   Value stride = c.pagesHND ? toIdx(argHk) : cidx(ps); // a page id's coordinate multiplier
   Value idCap = arith::DivSIOp::create(b, loc, sub(cidx(INT32_MAX), stride), stride);
   for (int64_t u = 0; u < c.BN / rows; ++u) {
     Value off = offs[u];
-    Value page = arith::MinSIOp::create(
-        b, loc, arith::IndexCastOp::create(b, loc, idx, pages[u]), idCap);
+    Value page = arith::MaxSIOp::create(
+        b, loc,
+        arith::MinSIOp::create(b, loc, arith::IndexCastOp::create(b, loc, idx, pages[u]), idCap),
+        cidx(-1));
     for (int64_t ch = 0; ch < chunks; ++ch) {
       Value dst = smemView(add(base, cidx(ch * c.BN * 128 + u * rows * 128)), kvBoxType());
       // nhd map: [D, Hk, P*PS]; hnd map: [D, PS, P*Hk] (innermost first).

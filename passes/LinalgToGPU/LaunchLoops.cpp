@@ -22,12 +22,13 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 
+#include "llvm/Support/MathExtras.h"
+
 namespace attnc {
 #define GEN_PASS_DEF_ATTNGPULAUNCHLOOPS
 #define GEN_PASS_DEF_ATTNGPUUNROLLHOSTLOOPS
 #define GEN_PASS_DEF_ATTNGPUFUSECASTS
 #include "attnc/Passes/AttnToNVVM.h.inc"
-#include "llvm/Support/MathExtras.h"
 } // namespace attnc
 
 using namespace mlir;

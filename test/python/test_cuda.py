@@ -290,10 +290,10 @@ def test_paged_decode_reads_pages_through_the_table():
 
 
 def test_unchecked_page_past_the_pool_reads_zeros():
-    # With the table checks off, a page id past the pool reads zeros (the
-    # copy's bounds), also for an id whose coordinate would wrap 32 bits
-    # back into the pool (2^28 * 16 = 2^32): the reference is the CPU path
-    # on a table that points at an all-zero page instead.
+    # With the table checks off, a page id outside the pool reads zeros (the
+    # copy's bounds), also for ids whose coordinate would wrap 32 bits back
+    # into the pool (+-2^28 * 16 = +-2^32): the reference is the CPU path on
+    # a table that points at an all-zero page instead.
     spec = open(os.path.join(EXAMPLES, "11_paged_decode.attn")).read()
     B, H, Hk, Lq, D, P, MP, PS = 2, 4, 2, 3, 64, 9, 4, 16
     dims = dict(B=B, H=H, Hk=Hk, Lq=Lq, D=D, P=P, MP=MP)
@@ -308,10 +308,12 @@ def test_unchecked_page_past_the_pool_reads_zeros():
     zero_page = table.clone()
     zero_page[0, 1] = P - 1
     zero_page[1, 2] = P - 1
+    zero_page[1, 3] = P - 1
     want = cpu_reference(spec, (q, kp, vp, zero_page, lens), **dims)
     bad = table.clone()
     bad[0, 1] = 2 ** 28
     bad[1, 2] = P
+    bad[1, 3] = -(2 ** 28)
     os.environ["ATTNC_CHECK_TABLES"] = "0"
     try:
         fn = attnc.compile(spec, target="cuda", **dims)

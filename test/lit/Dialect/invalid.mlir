@@ -606,7 +606,7 @@ func.func @table_bounds_shape(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xi32>,
 // -----
 
 func.func @table_bounds_float(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xf32>, %bd: tensor<3x4x2xi32>) -> tensor<1x2x200x64xf32> {
-  // expected-error @+1 {{table_bounds: extra 0 must be an i32 table}}
+  // expected-error @+1 {{table_bounds: extra 0 must be an i32 table of static shape}}
   %o = attn.attention %q, %q, %q extras(%seq, %bd : tensor<200xf32>, tensor<3x4x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, table_bounds = array<i64: 0, 1>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
   return %o : tensor<1x2x200x64xf32>
 }
@@ -624,5 +624,13 @@ func.func @table_bounds_index(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xi32>)
 func.func @table_bounds_twice(%q: tensor<1x2x200x64xf32>, %seq: tensor<200xi32>, %bd: tensor<3x4x2xi32>) -> tensor<1x2x200x64xf32> {
   // expected-error @+1 {{table_bounds: each table and each bounds extra appears once}}
   %o = attn.attention %q, %q, %q extras(%seq, %bd : tensor<200xi32>, tensor<3x4x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, table_bounds = array<i64: 0, 1, 0, 1>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
+  return %o : tensor<1x2x200x64xf32>
+}
+
+// -----
+
+func.func @table_bounds_dynamic(%q: tensor<1x2x200x64xf32>, %seq: tensor<?xi32>, %bd: tensor<?x?x2xi32>) -> tensor<1x2x200x64xf32> {
+  // expected-error @+1 {{table_bounds: extra 0 must be an i32 table of static shape}}
+  %o = attn.attention %q, %q, %q extras(%seq, %bd : tensor<?xi32>, tensor<?x?x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, table_bounds = array<i64: 0, 1>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
   return %o : tensor<1x2x200x64xf32>
 }

@@ -12,6 +12,10 @@
 // CHECK-LABEL: gpu.func @paged_kernel(
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.ptr to !nvgpu.tensormap.descriptor<tensor = memref<16x1x64xbf16
 // CHECK: nvvm.setmaxregister  decrease 24
+// A page id from the table is clamped to [-1, cap] before its copy, so that an
+// unchecked id outside the pool cannot wrap the 32-bit coordinate into it.
+// CHECK: %[[M1:.*]] = arith.constant -1 : index
+// CHECK-NEXT: arith.maxsi %{{.*}}, %[[M1]] : index
 // CHECK-COUNT-8: nvgpu.tma.async.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], %{{.*}}[%{{.*}}] to %{{.*}} : <tensor = memref<16x1x64xbf16
 // MANIFEST: attnc.manifest
 // MANIFEST-SAME: constraints = ["H == max(Hq, Hk)", "H % Hq == 0", "H % Hk == 0", "B*Hq*Lq <= 2147483647", "extra_1.dim0 == B", "P*16 <= 2147483647", "extra_0.dim0 == B"]
