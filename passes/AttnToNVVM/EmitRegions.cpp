@@ -441,10 +441,11 @@ Value KernelEmitter::affineToFloat(Block &blk, arith::SIToFPOp cv) {
   return fadd(base, cf32(double(af->a * el.jOff + af->c)));
 }
 
-bool KernelEmitter::scoreNeedsRegisters() const {
-  if (!c.score)
+
+bool attnc::gpu::scoreNeedsRegisters(Region *score) {
+  if (!score)
     return false;
-  Block &blk = c.score->front();
+  Block &blk = score->front();
   // Every use of i and j must lead, through integer +, -, * and casts, to a
   // float conversion of an expression affine in them.
   std::function<bool(Value)> affineUses = [&](Value v) {

@@ -389,176 +389,40 @@ void KernelEmitter::loadKV(Value tile, Value stage, bool isV) {
   }
 }
 
-void KernelEmitter::emitProducer() {
-  NVVM::SetMaxRegisterOp::create(b, loc, KernelConfig::kProducerRegs,
-                                 NVVM::SetMaxRegisterAction::decrease);
-  ifThen(cmp(arith::CmpIPredicate::eq, tid, ci32(0)), [&] {
+/// Q and the K/V ring. A slot's stage is n mod stages and its phase parity
+/// (n / stages) mod 2; a fresh mbarrier counts as having completed the
+/// phase before phase 0, so the producer's first round waits for nothing.
+LogicalResult KernelEmitter::lowerRingOp(Operation *op) {
+  namespace tile = attnc::tile;
+  auto fullOf = [&](StringRef role) { return role == "k" ? kFull : vFull; };
+  auto emptyOf = [&](StringRef role) { return role == "k" ? kEmpty : vEmpty; };
+  if (auto l = dyn_cast<tile::LoadQOp>(op)) {
+    if (!l.getAsync())
+      return l.emitOpError("attn-tile-to-nvvm: load_q without warp roles");
     loadQ();
-    // A fresh mbarrier counts as having completed the phase before phase 0,
-    // so the first round over the ring waits for nothing.
-    (void)slotLoop(slotLo, ValueRange{cidx(0)},
-                   [&](Value, Value tile, ValueRange it) -> FailureOr<SmallVector<Value>> {
-                     Value k = it[0], stage = stageOf(k);
-                     Value freeParity = arith::XOrIOp::create(
-                         b, loc, parityOf(k), arith::ConstantIntOp::create(b, loc, 1, 1));
-                     waitBar(kEmpty, stage, freeParity);
-                     loadK(tile, stage);
-                     waitBar(vEmpty, stage, freeParity);
-                     loadV(tile, stage);
-                     return SmallVector<Value>{add(k, cidx(1))};
-                   });
-  });
-}
-
-LogicalResult KernelEmitter::emitConsumer() {
-  NVVM::SetMaxRegisterOp::create(b, loc, KernelConfig::kConsumerRegs,
-                                 NVVM::SetMaxRegisterAction::increase);
-  waitBar(qBar, cidx(0), arith::ConstantIntOp::create(b, loc, 0, 1));
-  // Ping-pong: consumer w issues after named barrier 1 + w completes, i.e.
-  // after the other consumer has issued its GEMMs (consumer 0 goes first).
-  auto turnBegin = [&] {
-    if (c.pingpong)
-      NVVM::BarrierOp::create(b, loc, TypeRange{}, add(cw, ci32(1)), ci32(256),
-                              NVVM::BarrierReductionAttr(), Value());
-  };
-  auto turnEnd = [&] {
-    if (c.pingpong)
-      NVVM::BarrierArriveOp::create(b, loc, sub(ci32(2), cw), ci32(256));
-  };
-  // The tiles this consumer takes: all of them (each consumer owns its own
-  // rows), or in decode every other one: the k-th valid tile of the split
-  // (k from 0) goes to consumer k % 2, which keeps the ring in order.
-  Value f0 = nextSlot(slotLo), first = f0, kFirst = cidx(0);
-  if (c.decode) {
-    Value isOne = cmp(arith::CmpIPredicate::eq, cw, ci32(1));
-    first = select(isOne, nextSlot(add(f0, cidx(1))), f0);
-    kFirst = select(isOne, cidx(1), cidx(0));
+    return success();
   }
-  Value hasAny = cmp(arith::CmpIPredicate::slt, first, slotHi);
-  if (c.pingpong)
-    ifThen(andI(hasAny, cmp(arith::CmpIPredicate::eq, cw, ci32(1))),
-           [&] { NVVM::BarrierArriveOp::create(b, loc, ci32(1), ci32(256)); });
-
-  Value ninf = negInf(), zeroF = cf32(0.0);
-  int64_t nP = c.BN / 4; // packed P registers per thread
-  SmallVector<Type> stTypes(4, f32);
-  SmallVector<Type> proTypes(stTypes);
-  proTypes.append(nP, i32);
-
-  // The first tile: S and its softmax; no PV yet.
-  auto pro = scf::IfOp::create(b, loc, proTypes, hasAny, /*withElse=*/true);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(pro.thenBlock());
-    Value tile = qtc->tileOfSlot(b, loc, first);
-    Value stage0 = stageOf(kFirst);
-    waitBar(kFull, stage0, parityOf(kFirst));
-    turnBegin();
-    Value s = issueS(kDescOf(stage0));
-    turnEnd();
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-    arriveBar(kEmpty, stage0);
-    FailureOr<Soft> sm = softmaxTile(s, toI32(tile), tile, {ninf, ninf, zeroF, zeroF});
-    if (failed(sm))
-      return failure();
-    SmallVector<Value> y{sm->st.mA, sm->st.mB, sm->st.lA, sm->st.lB};
-    llvm::append_range(y, packP(sm->p));
-    scf::YieldOp::create(b, loc, y);
-    b.setInsertionPointToStart(pro.elseBlock());
-    SmallVector<Value> e{ninf, ninf, zeroF, zeroF};
-    e.append(nP, ci32(0));
-    scf::YieldOp::create(b, loc, e);
+  if (auto w = dyn_cast<tile::WaitQOp>(op)) {
+    waitBar(qBar, cidx(0), arith::ConstantIntOp::create(b, loc, 0, 1));
+    bind(w.getTile(), {});
+    return success();
   }
-
-  // Later tiles: S_n and P_prev V_prev issued together, softmax of S_n
-  // while the PV runs. it = {O, mA, mB, lA, lB, k, kPrev, P_prev...}: k is
-  // the ordinal of this slot's tile, kPrev that of this consumer's last one.
-  SmallVector<Value> init{LLVM::ZeroOp::create(b, loc, accType(c.Dvp))};
-  llvm::append_range(init, pro.getResults().take_front(4));
-  init.push_back(add(kFirst, cidx(1)));
-  init.push_back(kFirst);
-  llvm::append_range(init, pro.getResults().drop_front(4));
-  auto process = [&](Value tile, ValueRange it) -> FailureOr<SmallVector<Value>> {
-    Value k = it[5], kPrev = it[6];
-    Value stage = stageOf(k), pStage = stageOf(kPrev);
-    SmallVector<Value> pPrev(it.drop_front(7));
-    waitBar(kFull, stage, parityOf(k));
-    waitBar(vFull, pStage, parityOf(kPrev));
-    turnBegin();
-    Value s = issueS(kDescOf(stage));
-    Value o = issuePV(it[0], pPrev, vDescOf(pStage));
-    turnEnd();
-    // A score region whose per-score index work is more than affine floats
-    // of i and j (tables indexed by them, transcendental functions of them)
-    // needs registers that P_{n-1} and O, pinned by the in-flight PV, hold;
-    // it spilled (ALiBi with 64-bit index math: 252 bytes), so such kernels
-    // wait for the PV and rely on the ping-pong turns for the overlap.
-    // Affine floats cost one add per score (affineToFloat): ALiBi keeps the
-    // overlap (+8-10%, bench/NOTES.md).
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, scoreNeedsRegisters() ? 0 : 1);
-    arriveBar(kEmpty, stage);
-    FailureOr<Soft> sm = softmaxTile(s, toI32(tile), tile, {it[1], it[2], it[3], it[4]});
-    if (failed(sm))
-      return failure();
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-    arriveBar(vEmpty, pStage);
-    o = rescaleO(o, sm->alphaA, sm->alphaB);
-    SmallVector<Value> next{o, sm->st.mA, sm->st.mB, sm->st.lA, sm->st.lB, add(k, cidx(1)), k};
-    llvm::append_range(next, packP(sm->p));
-    return next;
-  };
-  auto body = [&](Value, Value tile, ValueRange it) -> FailureOr<SmallVector<Value>> {
-    if (!c.decode)
-      return process(tile, it);
-    Value mine = cmp(arith::CmpIPredicate::eq, arith::RemUIOp::create(b, loc, it[5], cidx(2)),
-                     toIdx(cw));
-    auto ifMine = scf::IfOp::create(b, loc, TypeRange(it), mine, /*withElse=*/true);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(ifMine.thenBlock());
-    FailureOr<SmallVector<Value>> r = process(tile, it);
-    if (failed(r))
-      return failure();
-    scf::YieldOp::create(b, loc, *r);
-    b.setInsertionPointToStart(ifMine.elseBlock());
-    SmallVector<Value> skip(it);
-    skip[5] = add(it[5], cidx(1));
-    scf::YieldOp::create(b, loc, skip);
-    return SmallVector<Value>(ifMine.getResults());
-  };
-  FailureOr<scf::ForOp> loop = slotLoop(add(first, cidx(1)), init, body);
-  if (failed(loop))
-    return failure();
-
-  // Consumer 1 arrived on consumer 0's turn barrier once more than
-  // consumer 0 waited on it (its initial arrive); consumer 0 takes that
-  // phase so that no named barrier is left half-arrived when the block ends.
-  if (c.pingpong)
-    ifThen(andI(hasAny, cmp(arith::CmpIPredicate::eq, cw, ci32(0))), [&] {
-      NVVM::BarrierOp::create(b, loc, TypeRange{}, ci32(1), ci32(256),
-                              NVVM::BarrierReductionAttr(), Value());
-    });
-
-  // Drain: O += P V of this consumer's last tile.
-  Value oLoop = loop->getResult(0);
-  auto drain = scf::IfOp::create(b, loc, TypeRange{oLoop.getType()}, hasAny, true);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(drain.thenBlock());
-    Value kPrev = loop->getResult(6);
-    waitBar(vFull, stageOf(kPrev), parityOf(kPrev));
-    SmallVector<Value> pLast(loop->getResults().drop_front(7));
-    Value o = issuePV(oLoop, pLast, vDescOf(stageOf(kPrev)));
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-    arriveBar(vEmpty, stageOf(kPrev));
-    scf::YieldOp::create(b, loc, o);
-    b.setInsertionPointToStart(drain.elseBlock());
-    scf::YieldOp::create(b, loc, oLoop);
+  if (auto put = dyn_cast<tile::RingPutOp>(op)) {
+    Value n = lowered1(put.getOrdinal()), stage = stageOf(n);
+    Value freeParity =
+        arith::XOrIOp::create(b, loc, parityOf(n), arith::ConstantIntOp::create(b, loc, 1, 1));
+    waitBar(emptyOf(put.getRole()), stage, freeParity);
+    loadKV(lowered1(put.getTile()), stage, put.getRole() == "v");
+    return success();
   }
-  RowState fin{loop->getResult(1), loop->getResult(2), loop->getResult(3), loop->getResult(4)};
-  if (c.decode)
-    emitDecodeEpilogue(drain.getResult(0), fin);
-  else
-    emitEpilogue(drain.getResult(0), fin);
+  if (auto get = dyn_cast<tile::RingGetOp>(op)) {
+    Value n = lowered1(get.getOrdinal()), stage = stageOf(n);
+    waitBar(fullOf(get.getTile().getType().getRole()), stage, parityOf(n));
+    bind(get.getTile(), {stage});
+    return success();
+  }
+  auto rel = cast<tile::RingReleaseOp>(op);
+  arriveBar(emptyOf(rel.getTile().getType().getRole()), lowered1(rel.getTile()));
   return success();
 }
 
@@ -632,21 +496,4 @@ void KernelEmitter::emitEpilogue(Value oFin, RowState st, bool lReduced) {
       });
     });
   }
-}
-
-LogicalResult KernelEmitter::emit(mlir::gpu::GPUFuncOp fn) {
-  b.setInsertionPointToEnd(&fn.getBody().front());
-  setUp(fn);
-  Value isProducer = cmp(arith::CmpIPredicate::eq, wg, ci32(0));
-  auto roles = scf::IfOp::create(b, loc, TypeRange{}, isProducer, /*withElse=*/true);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(roles.thenBlock());
-    emitProducer();
-    b.setInsertionPointToStart(roles.elseBlock());
-    if (failed(emitConsumer()))
-      return failure();
-  }
-  mlir::gpu::ReturnOp::create(b, loc);
-  return success();
 }

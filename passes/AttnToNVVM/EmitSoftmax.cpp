@@ -169,3 +169,27 @@ SmallVector<Value> KernelEmitter::packP(ArrayRef<Value> p) {
     out.push_back(packHalf2(p[r], p[r + 1]));
   return out;
 }
+
+/// The accumulator and statistics ops and the softmax of one tile.
+LogicalResult KernelEmitter::lowerSoftmaxOp(Operation *op) {
+  namespace tile = attnc::tile;
+  if (isa<tile::ZeroAccOp, tile::ZeroProbsOp, tile::InitStatsOp>(op)) {
+    bind(op->getResult(0), placeholder(op->getResult(0).getType()));
+    return success();
+  }
+  if (auto r = dyn_cast<tile::RescaleOp>(op)) {
+    SmallVector<Value> f = lowered(r.getFactors());
+    bind(r.getResult(), {rescaleO(lowered1(r.getAcc()), f[0], f[1])});
+    return success();
+  }
+  auto sm = cast<tile::SoftmaxOp>(op);
+  Value tileIdx = lowered1(sm.getTile());
+  FailureOr<Soft> out = softmaxTile(lowered1(sm.getS()), toI32(tileIdx), tileIdx,
+                                    rowState(sm.getStats()));
+  if (failed(out))
+    return failure();
+  bind(sm.getP(), packP(out->p));
+  bind(sm.getNewStats(), {out->st.mA, out->st.mB, out->st.lA, out->st.lB});
+  bind(sm.getRescale(), {out->alphaA, out->alphaB});
+  return success();
+}

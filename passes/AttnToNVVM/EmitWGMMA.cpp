@@ -97,3 +97,31 @@ Value KernelEmitter::issuePV(Value o, ArrayRef<Value> pPacked, Value vDesc) {
   NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
   return o;
 }
+
+/// qk and pv issue and commit one wgmma group (and wait for it unless
+/// async); mma_wait waits for all but `pending` groups; ping-pong turns are
+/// named barriers 1 and 2: consumer w issues after barrier 1 + w completes,
+/// i.e. after the other consumer has issued.
+LogicalResult KernelEmitter::lowerMmaOp(Operation *op) {
+  namespace tile = attnc::tile;
+  auto waitUnlessAsync = [&](bool async) {
+    if (!async)
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+  };
+  if (auto qk = dyn_cast<tile::QKOp>(op)) {
+    bind(qk.getS(), {issueS(kDescOf(lowered1(qk.getK())))});
+    waitUnlessAsync(qk.getAsync());
+  } else if (auto pv = dyn_cast<tile::PVOp>(op)) {
+    bind(pv.getResult(),
+         {issuePV(lowered1(pv.getAcc()), lowered(pv.getP()), vDescOf(lowered1(pv.getV())))});
+    waitUnlessAsync(pv.getAsync());
+  } else if (auto w = dyn_cast<tile::MmaWaitOp>(op)) {
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, w.getPending());
+  } else if (isa<tile::TurnBeginOp>(op)) {
+    NVVM::BarrierOp::create(b, loc, TypeRange{}, add(cw, ci32(1)), ci32(256),
+                            NVVM::BarrierReductionAttr(), Value());
+  } else {
+    NVVM::BarrierArriveOp::create(b, loc, sub(ci32(2), cw), ci32(256));
+  }
+  return success();
+}

@@ -15,6 +15,7 @@
 
 #include "attnc/Passes/AttnToNVVM.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
+#include "attnc/Dialect/AttnTile/AttnTileDialect.h"
 #include "attnc/Analysis/Carrier.h"
 #include "attnc/Analysis/CarrierTiles.h"
 #include "attnc/Analysis/RegionIntRanges.h"
@@ -126,6 +127,14 @@ mlir::LogicalResult checkKernelSupport(attnc::attn::AttentionOp op);
 /// (checkKernelSupport first), or failure with the reason as a diagnostic.
 mlir::FailureOr<attnc::attn::KernelPlanAttr> planKernel(attnc::attn::AttentionOp op,
                                                         const AttnGPUPlanKernelOptions &options);
+/// The whole KernelConfig of `op` under `plan` (attn-gpu-plan-kernel's):
+/// dims, links, extras and parameters, the carrier's tile schedule. The
+/// tile kernel's builder and its lowering both read it.
+mlir::FailureOr<KernelConfig> configureKernel(attnc::attn::AttentionOp op, llvm::StringRef name,
+                                              attnc::attn::KernelPlanAttr plan);
+/// Whether a score region reads i or j other than through floats affine in
+/// them (EmitRegions.cpp, affineToFloat), which needs registers per score.
+bool scoreNeedsRegisters(mlir::Region *score);
 /// D, Dv and their 64-column paddings from the op.
 void initHeadDims(attnc::attn::AttentionOp op, KernelConfig &c);
 /// Fills c's plan fields (and head dims) from `plan`, checked against what
@@ -184,7 +193,8 @@ public:
   KernelEmitter(mlir::OpBuilder &b, mlir::Location loc, const KernelConfig &c);
   ~KernelEmitter();
 
-  mlir::LogicalResult emit(mlir::gpu::GPUFuncOp fn);
+  /// Lowers `kernel` (warp-specialized) into the body of `fn`, before it.
+  mlir::LogicalResult lowerKernel(mlir::gpu::GPUFuncOp fn, attnc::tile::KernelOp kernel);
 
   // ---- EmitRegions.cpp (also used by KernelAccess) ----
   mlir::Value extraDim(mlir::OpBuilder &ob, unsigned n, unsigned d);
@@ -228,11 +238,34 @@ public:
   std::map<std::array<int64_t, 3>, mlir::Value> affineBases; // (rowKey, a, b) -> f32
   /// sitofp(E) for E = a*j + b*i + c over the region's i and j, or null.
   mlir::Value affineToFloat(mlir::Block &blk, mlir::arith::SIToFPOp cv);
-  /// Whether the score region reads i or j other than through affine floats
-  /// (affineToFloat), which needs registers per score.
-  bool scoreNeedsRegisters() const;
 
 private:
+  // ---- LowerTileKernel.cpp: tile values and the walk ----
+  llvm::DenseMap<mlir::Value, llvm::SmallVector<mlir::Value>> tileValues;
+  llvm::SmallVector<mlir::Value> lowered(mlir::Value v);
+  mlir::Value lowered1(mlir::Value v);
+  llvm::SmallVector<mlir::Value> loweredAll(mlir::ValueRange vs);
+  void bind(mlir::Value v, llvm::ArrayRef<mlir::Value> vals);
+  void bindAll(mlir::ValueRange vs, mlir::ValueRange flat);
+  llvm::SmallVector<mlir::Type> loweredTypes(mlir::Type t);
+  llvm::SmallVector<mlir::Type> loweredTypes(mlir::TypeRange ts);
+  llvm::SmallVector<mlir::Value> placeholder(mlir::Type t);
+  RowState rowState(mlir::Value stats);
+  mlir::LogicalResult checkTileTypes(attnc::tile::KernelOp kernel);
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>> lowerBlock(mlir::Block &blk);
+  mlir::LogicalResult lowerOp(mlir::Operation &op);
+  mlir::LogicalResult lowerWarpRoles(attnc::tile::WarpSpecializeOp op);
+  mlir::LogicalResult lowerForTiles(attnc::tile::ForTilesOp op);
+  mlir::LogicalResult lowerPipelinedFor(attnc::tile::PipelinedForOp op);
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+  ifMine(mlir::Value n, mlir::ValueRange it,
+         llvm::function_ref<mlir::FailureOr<llvm::SmallVector<mlir::Value>>(mlir::ValueRange)> run);
+  /// Per family: EmitSchedule.cpp (Q, ring), EmitWGMMA.cpp (products,
+  /// waits, turns), EmitSoftmax.cpp (accumulator, statistics, softmax).
+  mlir::LogicalResult lowerRingOp(mlir::Operation *op);
+  mlir::LogicalResult lowerMmaOp(mlir::Operation *op);
+  mlir::LogicalResult lowerSoftmaxOp(mlir::Operation *op);
+
   // ---- EmitSchedule.cpp ----
   void setUp(mlir::gpu::GPUFuncOp fn);
   void setUpRows(mlir::Value bx, mlir::Value &firstRow, mlir::Value &lastRow);
@@ -244,8 +277,6 @@ private:
   void loadPagedKV(mlir::Value tile, mlir::Value stage, mlir::Value base, mlir::Value full,
                    mlir::Value map, int64_t chunks);
   mlir::MemRefType kvBoxType();
-  void emitProducer();
-  mlir::LogicalResult emitConsumer();
   /// lReduced: st.l already holds the row's sum (not this thread's part).
   void emitEpilogue(mlir::Value o, RowState st, bool lReduced = false);
   /// Decode: store this consumer's partial, count it, and let the last

@@ -99,32 +99,85 @@ def AttnGPULaunchLoops : Pass<"attn-gpu-launch-loops", "mlir::func::FuncOp"> {
                            "mlir::scf::SCFDialect", "mlir::memref::MemRefDialect"];
 }
 
-def AttnGPUBuildKernel : Pass<"attn-gpu-build-kernel", "mlir::ModuleOp"> {
-  let summary = "Build a Hopper flash-attention kernel (gpu.module) for each attn.attention";
+def AttnGPUBuildTileKernel : Pass<"attn-gpu-build-tile-kernel", "mlir::ModuleOp"> {
+  let summary = "Write each planned attn.attention as a tile-level kernel (attn_tile) in gpu.module @attnc_gpu";
   let description = [{
     For each func.func holding attn.attention ops planned by
     attn-gpu-plan-kernel (attn.kernel_plan; the plan is checked against what
-    the emitter implements), emits
-    a gpu.func kernel in gpu.module @attnc_gpu following docs/gpu-abi.md:
-    384 threads in three warpgroups. Warpgroup 0 produces: one thread loads Q
-    and walks the carrier's tile schedule (passes/Analysis/CarrierTiles; tiles
-    outside it are never loaded), loading K and V tiles with TMA into a
-    multi-stage ring guarded by full/empty mbarriers. Warpgroups 1 and 2
-    consume 64 query rows each (setmaxnreg moves registers to them): S = Q K^T
-    with nvvm.wgmma.mma_async, the score region inlined in f32, the mask only
-    on partial tiles, online softmax in registers (exp2, scale folded in),
-    O += P V with P kept in registers (register-A wgmma), issued with the next
-    tile's S so the softmax overlaps tensor-core work; with schedule=pingpong
-    the two consumers take turns issuing. LSE is a
-    second output. The kernel carries its manifest (the schema of
-    attnc/Runtime/KernelManifest.h, as nested dictionaries) in `attnc.manifest`;
-    the module gets `attnc.gpu.manifests` (kernel name -> manifest). The host
-    functions are erased unless keep-host is set.
+    the lowering implements), creates a gpu.func kernel following
+    docs/gpu-abi.md (parameters, 384 threads, its manifest in
+    `attnc.manifest`; the module gets `attnc.gpu.manifests`) whose body is
+    an `attn_tile.kernel`: the attention itself in its `spec` region, and
+    the tile program in its sequential form: load Q, then for each key tile
+    of the carrier's tile schedule load K, S = Q K^T, softmax (score
+    region, mask on partial tiles, online update), rescale O, load V,
+    O += P V; then the epilogue. The host functions are erased unless
+    keep-host is set.
   }];
   let options = [
     Option<"keepHost", "keep-host", "bool", /*default=*/"false",
            "Keep the host functions that held the attentions">,
   ];
+  let dependentDialects = [
+    "attnc::tile::AttnTileDialect", "mlir::gpu::GPUDialect", "mlir::LLVM::LLVMDialect"];
+}
+
+def AttnTileWarpSpecialize : Pass<"attn-tile-warp-specialize"> {
+  let summary = "Split a tile kernel into a TMA producer warpgroup and consumer warpgroups";
+  let description = [{
+    The kernel's loads move to a producer (warpgroup 0, producer_regs of
+    the plan): load_q issued asynchronously, and a tile loop that puts
+    every K and V tile into the ring (ring_put: wait for a free slot, TMA).
+    The rest runs on the consumers (consumer_regs): wait_q for Q, and in
+    the tile loop each load_kv becomes ring_get of the tile's ordinal, with
+    a ring_release after the last use of the slot. Under the split_kv plan
+    the consumers take alternate tiles.
+  }];
+  let dependentDialects = ["attnc::tile::AttnTileDialect"];
+}
+
+def AttnTilePipeline : Pass<"attn-tile-pipeline"> {
+  let summary = "Software-pipeline the consumers' tile loop: PV of tile n-1 overlaps the softmax of tile n";
+  let description = [{
+    A two-stage modulo schedule of the consumers' for_tiles (the
+    FlashAttention-3 intra-warpgroup overlap): the second stage is the
+    work on the V slot (ring_get, pv, ring_release), the first everything
+    else. The result is an attn_tile.pipelined_for: the first tile runs the
+    first stage; each later tile n issues QK^T of n and PV of n-1
+    back to back (async), waits for QK^T only, runs the softmax of n while
+    PV runs, then waits for PV before O is rescaled; the drain runs the
+    last PV. Values of the first stage that the second reads (P, the
+    rescaled O) and the ordinal of the V slot are carried. A score region
+    whose per-score index work needs registers waits for PV before the
+    softmax (it would spill with P and O pinned by the PV in flight).
+  }];
+  let dependentDialects = ["attnc::tile::AttnTileDialect"];
+}
+
+def AttnTilePingPong : Pass<"attn-tile-pingpong"> {
+  let summary = "Consumers take turns issuing tensor-core work (named barriers)";
+  let description = [{
+    Under the pingpong plan: each run of async qk / pv issues in a
+    pipelined loop is bracketed by turn_begin / turn_end, and the loop is
+    marked `turns`, so that one consumer's softmax runs under the other's
+    GEMMs.
+  }];
+  let dependentDialects = ["attnc::tile::AttnTileDialect"];
+}
+
+def AttnTileToNVVM : Pass<"attn-tile-to-nvvm", "mlir::ModuleOp"> {
+  let summary = "Lower attn_tile kernels to gpu/nvgpu/nvvm";
+  let description = [{
+    Each attn_tile.kernel becomes the body of its gpu.func: kernel-wide
+    set-up (thread roles, the block's rows and heads, the carrier's tile
+    schedule of this query tile, shared memory and mbarriers), then each
+    tile op by family: TMA and ring barriers (load_q, ring_put, ring_get,
+    ring_release), wgmma (qk, pv, mma_wait, turns), the softmax of a tile
+    (score and mask regions inlined in f32, 32-bit index math where it
+    fits), the epilogue (store; split_kv partials and their merge). Tile
+    values lower to register fragments (1:N), loops to scf.for over the
+    schedule's slots.
+  }];
   let dependentDialects = [
     "mlir::gpu::GPUDialect", "mlir::nvgpu::NVGPUDialect", "mlir::NVVM::NVVMDialect",
     "mlir::LLVM::LLVMDialect", "mlir::arith::ArithDialect", "mlir::scf::SCFDialect",

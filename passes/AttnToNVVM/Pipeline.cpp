@@ -37,6 +37,14 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
 };
 } // namespace
 
+void attnc::addKernelStages(OpPassManager &pm, bool keepHost) {
+  pm.addPass(createAttnGPUBuildTileKernel(AttnGPUBuildTileKernelOptions{keepHost}));
+  pm.addPass(createAttnTileWarpSpecialize());
+  pm.addPass(createAttnTilePipeline());
+  pm.addPass(createAttnTilePingPong());
+  pm.addPass(createAttnTileToNVVM());
+}
+
 LogicalResult attnc::buildGPUPipeline(OpPassManager &pm, StringRef chip,
                                       StringRef format,
                                       const AttnGPUPlanKernelOptions &kopts) {
@@ -50,7 +58,7 @@ LogicalResult attnc::buildGPUPipeline(OpPassManager &pm, StringRef chip,
     return failure();
   }
   pm.addPass(createAttnGPUPlanKernel(kopts));
-  pm.addPass(createAttnGPUBuildKernel());
+  addKernelStages(pm);
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
@@ -75,8 +83,21 @@ LogicalResult attnc::buildGPUPipeline(OpPassManager &pm, StringRef chip,
   return success();
 }
 
+namespace {
+struct KernelStagesOptions : public PassPipelineOptions<KernelStagesOptions> {
+  PassOptions::Option<bool> keepHost{*this, "keep-host",
+                                     llvm::cl::desc("Keep the host functions"),
+                                     llvm::cl::init(false)};
+};
+} // namespace
+
 void attnc::registerGPUPasses() {
   registerAttncGPUPasses();
+  PassPipelineRegistration<KernelStagesOptions>(
+      "attn-gpu-build-kernel",
+      "planned attn.attention -> Hopper kernel in nvgpu/nvvm: the tile kernel, warp "
+      "specialization, pipelining, ping-pong turns, and the lowering",
+      [](OpPassManager &pm, const KernelStagesOptions &o) { addKernelStages(pm, o.keepHost); });
   PassPipelineRegistration<GPUPipelineOptions>(
       "attnc-gpu-pipeline",
       "attn.attention -> Hopper kernel -> gpu.binary (cubin/PTX); options chip, format",

@@ -30,6 +30,9 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   registry.insert<attnc::attn::AttnDialect>();
+#ifdef ATTNC_HAVE_GPU_PASSES
+  registry.insert<attnc::tile::AttnTileDialect>();
+#endif
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "attnc pass driver\n", registry));
 }

@@ -16,6 +16,7 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 #include "attnc/Runtime/KernelManifest.h"
+#include "attnc/Dialect/AttnTile/AttnTileDialect.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -31,10 +32,14 @@ namespace attnc {
 /// turns into __grid_constant__ parameters (the TMA descriptors).
 inline constexpr llvm::StringLiteral kGridConstantArgsAttr = "attnc.grid_constant_args";
 
-/// Registers the GPU passes (attn-gpu-plan-kernel, attn-gpu-build-kernel)
-/// and the pipeline
-/// `attnc-gpu-pipeline{chip=sm_90a format=bin}`.
+/// Registers the GPU passes and the pipelines `attn-gpu-build-kernel` (the
+/// kernel stages below) and `attnc-gpu-pipeline{chip=sm_90a format=bin}`.
 void registerGPUPasses();
+
+/// The stages from planned attentions to Hopper kernels in nvgpu/nvvm:
+/// attn-gpu-build-tile-kernel (the attn_tile program), attn-tile-warp-
+/// specialize, attn-tile-pipeline, attn-tile-pingpong, attn-tile-to-nvvm.
+void addKernelStages(mlir::OpPassManager &pm, bool keepHost = false);
 
 /// attn.attention (in func.func) -> gpu.module -> gpu.binary holding a cubin
 /// (format=bin), PTX (format=isa) or a fatbin (format=fatbin).
@@ -42,7 +47,8 @@ void registerGPUPasses();
 /// rejected until the tcgen05 kernel exists). The CUDA toolkit is taken from
 /// $CUDA_HOME, else /usr/local/cuda.
 /// plan: the options of attn-gpu-plan-kernel (schedule, decode, block-n,
-/// stages); then attn-gpu-build-kernel and the lowering to NVVM and binary.
+/// stages); then the kernel stages (addKernelStages) and the lowering to
+/// NVVM and binary.
 mlir::LogicalResult buildGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef chip,
                                      llvm::StringRef format,
                                      const AttnGPUPlanKernelOptions &plan = {});

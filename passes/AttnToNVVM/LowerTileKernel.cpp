@@ -1,0 +1,352 @@
+//===- LowerTileKernel.cpp - attn_tile -> gpu/nvgpu/nvvm ------------------===//
+//
+// attn-tile-to-nvvm. Each attn_tile.kernel is lowered in program order by
+// one KernelEmitter: its set-up (thread roles, rows and heads, the
+// carrier's schedule for this query tile, shared memory, mbarriers) runs
+// once at the top of the kernel, and every tile value maps to the register
+// values that hold it (1:N: a Stats is four f32, Probs BN/4 packed pairs,
+// a K/V slot its ring stage). The ops' lowerings live with their families:
+// TMA and ring barriers in EmitSchedule.cpp, wgmma in EmitWGMMA.cpp, the
+// softmax in EmitSoftmax.cpp, the epilogue in EmitSchedule.cpp and
+// EmitDecode.cpp. A walk rather than dialect-conversion patterns: the
+// kernel-wide values the set-up computes are shared by every op, and the
+// loops' lowering needs the schedule's slot filtering around their bodies.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelEmitter.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace attnc {
+#define GEN_PASS_DEF_ATTNTILETONVVM
+#include "attnc/Passes/AttnToNVVM.h.inc"
+} // namespace attnc
+
+using namespace mlir;
+using namespace attnc::gpu;
+namespace tile = attnc::tile;
+
+SmallVector<Value> KernelEmitter::lowered(Value v) {
+  auto it = tileValues.find(v);
+  assert(it != tileValues.end() && "tile value used before its lowering");
+  return it->second;
+}
+
+Value KernelEmitter::lowered1(Value v) { return lowered(v).front(); }
+
+void KernelEmitter::bind(Value v, ArrayRef<Value> vals) {
+  tileValues[v] = SmallVector<Value>(vals);
+}
+
+SmallVector<Type> KernelEmitter::loweredTypes(Type t) {
+  return TypeSwitch<Type, SmallVector<Type>>(t)
+      .Case([&](tile::AccType a) { return SmallVector<Type>{accType(a.getCols())}; })
+      .Case([&](tile::ProbsType p) { return SmallVector<Type>(p.getCols() / 4, i32); })
+      .Case([&](tile::StatsType) { return SmallVector<Type>(4, f32); })
+      .Case([&](tile::RescaleType) { return SmallVector<Type>(2, f32); })
+      .Case([&](tile::SmemTileType s) {
+        return s.getRole() == "q" ? SmallVector<Type>{} : SmallVector<Type>{idx};
+      })
+      .Default([&](Type t) { return SmallVector<Type>{t}; });
+}
+
+/// Values of type `t` for a path that never reads them (a loop that runs
+/// no tile), the same as the values before any tile where one exists.
+SmallVector<Value> KernelEmitter::placeholder(Type t) {
+  return TypeSwitch<Type, SmallVector<Value>>(t)
+      .Case([&](tile::AccType a) {
+        return SmallVector<Value>{LLVM::ZeroOp::create(b, loc, accType(a.getCols()))};
+      })
+      .Case([&](tile::ProbsType p) { return SmallVector<Value>(p.getCols() / 4, ci32(0)); })
+      .Case([&](tile::StatsType) {
+        Value ninf = negInf(), zero = cf32(0.0);
+        return SmallVector<Value>{ninf, ninf, zero, zero};
+      })
+      .Default([&](Type t) {
+        return SmallVector<Value>{arith::ConstantOp::create(b, loc, b.getZeroAttr(t))};
+      });
+}
+
+SmallVector<Value> KernelEmitter::loweredAll(ValueRange vs) {
+  SmallVector<Value> out;
+  for (Value v : vs)
+    llvm::append_range(out, lowered(v));
+  return out;
+}
+
+void KernelEmitter::bindAll(ValueRange vs, ValueRange flat) {
+  for (Value v : vs) {
+    size_t n = loweredTypes(v.getType()).size();
+    bind(v, SmallVector<Value>(flat.take_front(n)));
+    flat = flat.drop_front(n);
+  }
+}
+
+SmallVector<Type> KernelEmitter::loweredTypes(TypeRange ts) {
+  SmallVector<Type> out;
+  for (Type t : ts)
+    llvm::append_range(out, loweredTypes(t));
+  return out;
+}
+
+/// Lowers `blk` (all but its terminator) and returns the lowered operands
+/// of its yield, if any.
+FailureOr<SmallVector<Value>> KernelEmitter::lowerBlock(Block &blk) {
+  for (Operation &op : blk) {
+    if (auto y = dyn_cast<tile::YieldOp>(op))
+      return loweredAll(y.getValues());
+    if (failed(lowerOp(op)))
+      return failure();
+  }
+  return SmallVector<Value>{};
+}
+
+LogicalResult KernelEmitter::lowerOp(Operation &op) {
+  return TypeSwitch<Operation *, LogicalResult>(&op)
+      .Case([&](tile::WarpSpecializeOp o) { return lowerWarpRoles(o); })
+      .Case([&](tile::ForTilesOp o) { return lowerForTiles(o); })
+      .Case([&](tile::PipelinedForOp o) { return lowerPipelinedFor(o); })
+      .Case<tile::LoadQOp, tile::WaitQOp, tile::RingPutOp, tile::RingGetOp,
+            tile::RingReleaseOp>([&](Operation *o) { return lowerRingOp(o); })
+      .Case<tile::QKOp, tile::PVOp, tile::MmaWaitOp, tile::TurnBeginOp, tile::TurnEndOp>(
+          [&](Operation *o) { return lowerMmaOp(o); })
+      .Case<tile::ZeroAccOp, tile::ZeroProbsOp, tile::InitStatsOp, tile::SoftmaxOp,
+            tile::RescaleOp>([&](Operation *o) { return lowerSoftmaxOp(o); })
+      .Case([&](tile::StoreOp o) {
+        RowState st = rowState(o.getStats());
+        if (c.decode)
+          emitDecodeEpilogue(lowered1(o.getAcc()), st);
+        else
+          emitEpilogue(lowered1(o.getAcc()), st);
+        return success();
+      })
+      .Case([&](arith::ConstantOp o) {
+        bind(o, {b.clone(*o)->getResult(0)});
+        return success();
+      })
+      .Default([&](Operation *o) {
+        return o->emitOpError("attn-tile-to-nvvm: no lowering in a tile kernel");
+      });
+}
+
+RowState KernelEmitter::rowState(Value stats) {
+  SmallVector<Value> s = lowered(stats);
+  return {s[0], s[1], s[2], s[3]};
+}
+
+/// Warpgroup 0 produces (one thread issues every copy), the others consume;
+/// setmaxnreg moves registers from the producer to the consumers.
+LogicalResult KernelEmitter::lowerWarpRoles(tile::WarpSpecializeOp op) {
+  Value isProducer = cmp(arith::CmpIPredicate::eq, wg, ci32(0));
+  auto roles = scf::IfOp::create(b, loc, TypeRange{}, isProducer, /*withElse=*/true);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(roles.thenBlock());
+  NVVM::SetMaxRegisterOp::create(b, loc, op.getProducerRegs(), NVVM::SetMaxRegisterAction::decrease);
+  LogicalResult r = success();
+  ifThen(cmp(arith::CmpIPredicate::eq, tid, ci32(0)),
+         [&] { r = lowerBlock(op.getProducer().front()); });
+  if (failed(r))
+    return failure();
+  b.setInsertionPointToStart(roles.elseBlock());
+  NVVM::SetMaxRegisterOp::create(b, loc, op.getConsumerRegs(), NVVM::SetMaxRegisterAction::increase);
+  return lowerBlock(op.getConsumer().front());
+}
+
+/// The tiles of this block's schedule; the ordinal counts the kept tiles
+/// (an iteration value of the lowered loop). `alternate`: consumer w runs
+/// the tiles of ordinal n with n % 2 == w.
+LogicalResult KernelEmitter::lowerForTiles(tile::ForTilesOp op) {
+  Block &body = op.getBody().front();
+  SmallVector<Value> init{cidx(0)};
+  llvm::append_range(init, loweredAll(op.getInits()));
+  FailureOr<scf::ForOp> loop = slotLoop(
+      slotLo, init, [&](Value, Value tileIdx, ValueRange it) -> FailureOr<SmallVector<Value>> {
+        Value n = it[0];
+        auto run = [&](ValueRange vals) -> FailureOr<SmallVector<Value>> {
+          bind(body.getArgument(0), {tileIdx});
+          bind(body.getArgument(1), {n});
+          bindAll(body.getArguments().drop_front(2), vals);
+          FailureOr<SmallVector<Value>> y = lowerBlock(body);
+          if (failed(y))
+            return failure();
+          SmallVector<Value> next{add(n, cidx(1))};
+          llvm::append_range(next, *y);
+          return next;
+        };
+        if (!op.getAlternate())
+          return run(it.drop_front());
+        return ifMine(n, it, run);
+      });
+  if (failed(loop))
+    return failure();
+  bindAll(op.getResults(), loop->getResults().drop_front());
+  return success();
+}
+
+/// Alternate tiles: runs `run` on this consumer's (n % 2 == w), else only
+/// counts the tile. it = {n, values...}.
+FailureOr<SmallVector<Value>> KernelEmitter::ifMine(
+    Value n, ValueRange it,
+    function_ref<FailureOr<SmallVector<Value>>(ValueRange)> run) {
+  Value mine = cmp(arith::CmpIPredicate::eq, arith::RemUIOp::create(b, loc, n, cidx(2)), toIdx(cw));
+  auto ifM = scf::IfOp::create(b, loc, TypeRange(it), mine, /*withElse=*/true);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(ifM.thenBlock());
+  FailureOr<SmallVector<Value>> r = run(it.drop_front());
+  if (failed(r))
+    return failure();
+  scf::YieldOp::create(b, loc, *r);
+  b.setInsertionPointToStart(ifM.elseBlock());
+  SmallVector<Value> skip(it);
+  skip[0] = add(n, cidx(1));
+  scf::YieldOp::create(b, loc, skip);
+  return SmallVector<Value>(ifM.getResults());
+}
+
+/// The pipelined loop: this consumer's first tile (first region), every
+/// later one (steady), then the drain; all skipped without a tile. With
+/// turns, consumer 1 first lets consumer 0 issue, and consumer 0 takes the
+/// extra phase that leaves at the end so that no named barrier is left
+/// half-arrived when the block ends.
+LogicalResult KernelEmitter::lowerPipelinedFor(tile::PipelinedForOp op) {
+  Value f0 = nextSlot(slotLo), first = f0, kFirst = cidx(0);
+  if (op.getAlternate()) {
+    Value isOne = cmp(arith::CmpIPredicate::eq, cw, ci32(1));
+    first = select(isOne, nextSlot(add(f0, cidx(1))), f0);
+    kFirst = select(isOne, cidx(1), cidx(0));
+  }
+  Value hasAny = cmp(arith::CmpIPredicate::slt, first, slotHi);
+  if (op.getTurns())
+    ifThen(andI(hasAny, cmp(arith::CmpIPredicate::eq, cw, ci32(1))),
+           [&] { NVVM::BarrierArriveOp::create(b, loc, ci32(1), ci32(256)); });
+
+  Block &fb = op.getFirst().front(), &sb = op.getSteady().front(), &db = op.getDrain().front();
+  SmallVector<Type> carried(TypeRange(sb.getArguments().drop_front(2)));
+  SmallVector<Type> cTys = loweredTypes(carried);
+  auto pro = scf::IfOp::create(b, loc, cTys, hasAny, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(pro.thenBlock());
+    bind(fb.getArgument(0), {qtc->tileOfSlot(b, loc, first)});
+    bind(fb.getArgument(1), {kFirst});
+    FailureOr<SmallVector<Value>> y = lowerBlock(fb);
+    if (failed(y))
+      return failure();
+    scf::YieldOp::create(b, loc, *y);
+    b.setInsertionPointToStart(pro.elseBlock());
+    SmallVector<Value> e;
+    for (Type t : carried)
+      llvm::append_range(e, placeholder(t));
+    scf::YieldOp::create(b, loc, e);
+  }
+
+  SmallVector<Value> init{add(kFirst, cidx(1))};
+  llvm::append_range(init, pro.getResults());
+  FailureOr<scf::ForOp> loop = slotLoop(
+      add(first, cidx(1)), init,
+      [&](Value, Value tileIdx, ValueRange it) -> FailureOr<SmallVector<Value>> {
+        Value n = it[0];
+        auto run = [&](ValueRange vals) -> FailureOr<SmallVector<Value>> {
+          bind(sb.getArgument(0), {tileIdx});
+          bind(sb.getArgument(1), {n});
+          bindAll(sb.getArguments().drop_front(2), vals);
+          FailureOr<SmallVector<Value>> y = lowerBlock(sb);
+          if (failed(y))
+            return failure();
+          SmallVector<Value> next{add(n, cidx(1))};
+          llvm::append_range(next, *y);
+          return next;
+        };
+        if (!op.getAlternate())
+          return run(it.drop_front());
+        return ifMine(n, it, run);
+      });
+  if (failed(loop))
+    return failure();
+  if (op.getTurns())
+    ifThen(andI(hasAny, cmp(arith::CmpIPredicate::eq, cw, ci32(0))), [&] {
+      NVVM::BarrierOp::create(b, loc, TypeRange{}, ci32(1), ci32(256),
+                              NVVM::BarrierReductionAttr(), Value());
+    });
+
+  SmallVector<Type> rTys = loweredTypes(op.getResultTypes());
+  auto drain = scf::IfOp::create(b, loc, rTys, hasAny, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(drain.thenBlock());
+    bindAll(db.getArguments(), loop->getResults().drop_front());
+    FailureOr<SmallVector<Value>> y = lowerBlock(db);
+    if (failed(y))
+      return failure();
+    scf::YieldOp::create(b, loc, *y);
+    b.setInsertionPointToStart(drain.elseBlock());
+    scf::YieldOp::create(b, loc, loweredAll(op.getInits()));
+  }
+  bindAll(op.getResults(), drain.getResults());
+  return success();
+}
+
+/// Register fragments are laid out for the plan's tiles: S and P are 64 x
+/// BN per consumer, O 64 x Dv (padded to 64 columns).
+LogicalResult KernelEmitter::checkTileTypes(tile::KernelOp kernel) {
+  auto fits = [&](Type t) {
+    if (auto a = dyn_cast<tile::AccType>(t))
+      return a.getRows() == 64 && (a.getCols() == c.BN || a.getCols() == c.Dvp);
+    if (auto p = dyn_cast<tile::ProbsType>(t))
+      return p.getRows() == 64 && p.getCols() == c.BN;
+    return true;
+  };
+  WalkResult r = kernel.getBody().walk([&](Operation *op) {
+    for (Value v : op->getResults())
+      if (!fits(v.getType())) {
+        op->emitOpError() << "attn-tile-to-nvvm: " << v.getType()
+                          << " does not fit the kernel's plan (64 x " << c.BN
+                          << " tiles, O of 64 x " << c.Dvp << " per consumer)";
+        return WalkResult::interrupt();
+      }
+    return WalkResult::advance();
+  });
+  return failure(r.wasInterrupted());
+}
+
+LogicalResult KernelEmitter::lowerKernel(mlir::gpu::GPUFuncOp fn, tile::KernelOp kernel) {
+  if ((int64_t)fn.getNumArguments() != c.numParams)
+    return kernel.emitOpError() << "attn-tile-to-nvvm: the kernel's gpu.func takes "
+                                << fn.getNumArguments() << " parameters, its plan and spec "
+                                << c.numParams << " (docs/gpu-abi.md)";
+  if (failed(checkTileTypes(kernel)))
+    return failure();
+  b.setInsertionPoint(kernel);
+  setUp(fn);
+  Block &body = kernel.getBody().front();
+  if (!llvm::any_of(body, [](Operation &op) { return isa<tile::WarpSpecializeOp>(op); }))
+    return kernel.emitOpError("attn-tile-to-nvvm: the kernel has no warp roles (run "
+                              "attn-tile-warp-specialize first)");
+  return lowerBlock(body);
+}
+
+namespace {
+
+struct AttnTileToNVVMPass : public attnc::impl::AttnTileToNVVMBase<AttnTileToNVVMPass> {
+  void runOnOperation() override {
+    SmallVector<tile::KernelOp> kernels;
+    getOperation()->walk([&](tile::KernelOp k) { kernels.push_back(k); });
+    for (tile::KernelOp k : kernels) {
+      auto fn = k->getParentOfType<mlir::gpu::GPUFuncOp>();
+      if (!fn)
+        return k.emitOpError("attn-tile-to-nvvm: a tile kernel outside a gpu.func"),
+               signalPassFailure();
+      FailureOr<KernelConfig> cfg = configureKernel(k.getAttention(), k.getName(),
+                                                    cast<attnc::attn::KernelPlanAttr>(k.getPlan()));
+      if (failed(cfg))
+        return signalPassFailure();
+      OpBuilder kb(k);
+      KernelEmitter em(kb, k.getLoc(), *cfg);
+      if (failed(em.lowerKernel(fn, k)))
+        return signalPassFailure();
+      k.erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,64 @@
+// The attn_tile verifiers.
+// RUN: attnc-opt %s -split-input-file -verify-diagnostics
+
+// expected-error @+1 {{shared-memory tile role must be q, k or v, got 'o'}}
+func.func private @f(!attn_tile.smem<"o">)
+
+// -----
+
+func.func @g() {
+  // expected-error @+1 {{spec must hold exactly one attn.attention, has 0}}
+  attn_tile.kernel "k" {plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 2, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false>} spec {
+    %c = arith.constant 0 : index
+  } body {
+    %c = arith.constant 0 : index
+  }
+  return
+}
+
+// -----
+
+func.func @g() {
+  // expected-error @+1 {{async load_q has no result (consumers use wait_q)}}
+  %q = attn_tile.load_q {async} : !attn_tile.smem<"q">
+  return
+}
+
+// -----
+
+func.func @g(%s: !attn_tile.stats) {
+  // expected-error @+1 {{body region takes 3 block arguments, has 2}}
+  %r = attn_tile.for_tiles iter_args(%s : !attn_tile.stats) {
+  ^bb0(%t: index, %n: index):
+    attn_tile.yield %s : !attn_tile.stats
+  } -> !attn_tile.stats
+  return
+}
+
+// -----
+
+func.func @g(%s: !attn_tile.stats, %o: !attn_tile.acc<64, 128>) {
+  // expected-error @+1 {{body region must yield the loop's value types}}
+  %r = attn_tile.for_tiles iter_args(%s : !attn_tile.stats) {
+  ^bb0(%t: index, %n: index, %x: !attn_tile.stats):
+    attn_tile.yield %o : !attn_tile.acc<64, 128>
+  } -> !attn_tile.stats
+  return
+}
+
+// -----
+
+func.func @g(%s: !attn_tile.stats, %o: !attn_tile.acc<64, 128>) {
+  // expected-error @+1 {{drain region must yield the loop's value types}}
+  %r = attn_tile.pipelined_for iter_args(%s : !attn_tile.stats) first {
+  ^bb0(%t: index, %n: index):
+    attn_tile.yield %n : index
+  } steady {
+  ^bb0(%t: index, %n: index, %m: index):
+    attn_tile.yield %n : index
+  } drain {
+  ^bb0(%m: index):
+    attn_tile.yield %o : !attn_tile.acc<64, 128>
+  } -> !attn_tile.stats
+  return
+}
