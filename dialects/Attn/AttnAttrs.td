@@ -115,7 +115,7 @@ def Attn_AnchorAttr : Attn_Attr<"Anchor", "anchor"> {
 }
 
 // The Hopper kernel plan of an attention (passes/AttnToNVVM):
-// attn-gpu-plan-kernel chooses it, attn-gpu-build-kernel follows it.
+// attn-gpu-plan-kernel chooses it; the tile kernel (attn_tile.kernel) carries it.
 def Attn_KernelPlanAttr : Attn_Attr<"KernelPlan", "kernel_plan"> {
   let summary = "tile shape, K/V ring depth, warp roles and schedule of a GPU attention kernel";
   let description = [{ Tiles of block_m query rows by block_n keys; a K/V ring

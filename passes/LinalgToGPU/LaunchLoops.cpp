@@ -118,7 +118,7 @@ LogicalResult launch(scf::ParallelOp par) {
 
 struct AttnGPULaunchLoopsPass : public attnc::impl::AttnGPULaunchLoopsBase<AttnGPULaunchLoopsPass> {
   /// Also what gpu-module-to-binary needs later in the same pipeline (LLVM
-  /// IR translations, the NVVM target), as attn-gpu-build-kernel does.
+  /// IR translations, the NVVM target), as attn-gpu-build-tile-kernel does.
   void getDependentDialects(DialectRegistry &registry) const override {
     Base::getDependentDialects(registry);
     registerLLVMDialectTranslation(registry);

@@ -15,7 +15,7 @@ namespace attnc {
 
 /// Kernel choices that the spec does not make.
 struct GPUKernelOptions {
-  /// The decode schedule (attn-gpu-build-kernel{decode}): 64-row tiles with
+  /// The decode schedule (attn-gpu-plan-kernel{decode}): 64-row tiles with
   /// the query heads of a KV head packed together, key tiles split across
   /// the grid, partials merged in the kernel (docs/gpu-abi.md).
   bool decode = false;

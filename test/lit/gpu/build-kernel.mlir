@@ -44,7 +44,7 @@
 // CHECK: nvvm.barrier.arrive id = %c1_i32{{.*}} number_of_threads = %c256_i32
 // Tile 0, peeled: its turn, S = Q K^T (8 x m64n128k16, K-major B), the
 // other consumer's turn, release K, softmax.
-// CHECK: scf.if %{{.*}} -> (f32, f32, f32, f32, index, i32,
+// CHECK: scf.if %{{.*}} -> (f32, f32, f32, f32, i32,
 // CHECK: nvgpu.mbarrier.try_wait.parity %[[KF]]
 // CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %c256_i32
 // CHECK: nvvm.wgmma.fence.aligned

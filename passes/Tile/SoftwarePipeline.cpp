@@ -1,4 +1,4 @@
-//===- TilePipeline.cpp - two-stage software pipelining of the tile loop --===//
+//===- SoftwarePipeline.cpp - two-stage pipelining of the tile loop ------===//
 //
 // attn-tile-pipeline: the consumers' for_tiles becomes a pipelined_for in
 // which iteration n runs the first stage of tile n (QK^T, softmax, O
@@ -7,7 +7,7 @@
 // tensor cores compute P V of n - 1 (FlashAttention-3, section 3.2).
 //
 //===----------------------------------------------------------------------===//
-#include "KernelEmitter.h"
+#include "passes/AttnToTile/KernelPlan.h"
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNTILEPIPELINE

@@ -4,7 +4,7 @@
 // value, as CUDA's __grid_constant__ parameters (128 bytes each), so that a
 // launch uploads nothing (a map in device memory would be copied per launch
 // whenever the tensors move, and would pin a buffer that CUDA graphs keep).
-// attn-gpu-build-kernel marks the parameters on the gpu.func (the NVVM
+// attn-gpu-build-tile-kernel marks the parameters on the gpu.func (the NVVM
 // dialect accepts nvvm.grid_constant only on an llvm.func kernel); after the
 // gpu-to-NVVM conversion this pass turns the mark into byval + align 64 +
 // nvvm.grid_constant, which NVPTX lowers to `.param .align 64 .b8 x[128]`

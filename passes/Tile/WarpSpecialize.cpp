@@ -1,4 +1,4 @@
-//===- TileWarpSpecialize.cpp - producer and consumer warpgroups ----------===//
+//===- WarpSpecialize.cpp - producer and consumer warpgroups --------------===//
 //
 // attn-tile-warp-specialize: the sequential tile program's loads move to a
 // producer warpgroup that fills the K/V ring; everything else runs on the

@@ -14,7 +14,7 @@
 #include "attnc/Passes/AttnToNVVM.h"
 #include "attnc/Passes/Passes.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
-#include "KernelEmitter.h"
+#include "KernelPlan.h"
 #include "attnc/Analysis/CarrierLowering.h"
 
 #include "mlir/IR/AttrTypeSubElements.h"

@@ -221,27 +221,70 @@ LogicalResult KernelEmitter::lowerPipelinedFor(tile::PipelinedForOp op) {
            [&] { NVVM::BarrierArriveOp::create(b, loc, ci32(1), ci32(256)); });
 
   Block &fb = op.getFirst().front(), &sb = op.getSteady().front(), &db = op.getDrain().front();
-  SmallVector<Type> carried(TypeRange(sb.getArguments().drop_front(2)));
-  SmallVector<Type> cTys = loweredTypes(carried);
-  auto pro = scf::IfOp::create(b, loc, cTys, hasAny, /*withElse=*/true);
+  // Carried values the first region takes from outside the loop (the zero
+  // O, its ordinal) bypass the prologue's scf.if: routing them through it
+  // only adds copies (a 64 x 256 O spilled).
+  auto fy = cast<tile::YieldOp>(fb.getTerminator());
+  auto fromOutside = [&](Value y) {
+    return y == fb.getArgument(1) || !op->isAncestor(y.getParentBlock()->getParentOp());
+  };
+  // Without a tile the results are the inits. A result the drain passes
+  // through from carried value k, or accumulates into it (pv), is carried
+  // value k itself when that holds the init without a tile (its prologue
+  // placeholder is the init, or the first region yields the init from
+  // outside): the drain's scf.if then merges the loop's own registers
+  // instead of copying a 64 x Dv O into fresh ones (which spilled at D 256).
+  auto dy = cast<tile::YieldOp>(db.getTerminator());
+  SmallVector<int64_t> resultSlot(dy.getValues().size(), -1), slotInit(fy.getValues().size(), -1);
+  for (auto [i, y] : llvm::enumerate(dy.getValues())) {
+    Value src = y;
+    if (auto pv = y.getDefiningOp<tile::PVOp>())
+      src = pv.getAcc();
+    auto arg = dyn_cast<BlockArgument>(src);
+    if (!arg || arg.getOwner() != &db || slotInit[arg.getArgNumber()] >= 0)
+      continue;
+    Value yk = fy.getValues()[arg.getArgNumber()];
+    if (fromOutside(yk) && yk != op.getInits()[i])
+      continue;
+    resultSlot[i] = arg.getArgNumber();
+    slotInit[arg.getArgNumber()] = i;
+  }
+  SmallVector<Type> ifTys;
+  for (Value y : fy.getValues())
+    if (!fromOutside(y))
+      llvm::append_range(ifTys, loweredTypes(y.getType()));
+  auto pro = scf::IfOp::create(b, loc, ifTys, hasAny, /*withElse=*/true);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(pro.thenBlock());
     bind(fb.getArgument(0), {qtc->tileOfSlot(b, loc, first)});
     bind(fb.getArgument(1), {kFirst});
-    FailureOr<SmallVector<Value>> y = lowerBlock(fb);
-    if (failed(y))
+    if (failed(lowerBlock(fb)))
       return failure();
-    scf::YieldOp::create(b, loc, *y);
+    SmallVector<Value> inner;
+    for (Value y : fy.getValues())
+      if (!fromOutside(y))
+        llvm::append_range(inner, lowered(y));
+    scf::YieldOp::create(b, loc, inner);
     b.setInsertionPointToStart(pro.elseBlock());
     SmallVector<Value> e;
-    for (Type t : carried)
-      llvm::append_range(e, placeholder(t));
+    for (auto [k, y] : llvm::enumerate(fy.getValues()))
+      if (!fromOutside(y))
+        llvm::append_range(e, slotInit[k] >= 0 ? lowered(op.getInits()[slotInit[k]])
+                                               : placeholder(y.getType()));
     scf::YieldOp::create(b, loc, e);
   }
-
   SmallVector<Value> init{add(kFirst, cidx(1))};
-  llvm::append_range(init, pro.getResults());
+  ValueRange fromIf = pro.getResults();
+  for (Value y : fy.getValues()) {
+    size_t n = loweredTypes(y.getType()).size();
+    if (fromOutside(y)) {
+      llvm::append_range(init, lowered(y));
+    } else {
+      llvm::append_range(init, fromIf.take_front(n));
+      fromIf = fromIf.drop_front(n);
+    }
+  }
   FailureOr<scf::ForOp> loop = slotLoop(
       add(first, cidx(1)), init,
       [&](Value, Value tileIdx, ValueRange it) -> FailureOr<SmallVector<Value>> {
@@ -280,7 +323,17 @@ LogicalResult KernelEmitter::lowerPipelinedFor(tile::PipelinedForOp op) {
       return failure();
     scf::YieldOp::create(b, loc, *y);
     b.setInsertionPointToStart(drain.elseBlock());
-    scf::YieldOp::create(b, loc, loweredAll(op.getInits()));
+    SmallVector<SmallVector<Value>> slots;
+    ValueRange lr = loop->getResults().drop_front();
+    for (Value y : fy.getValues()) {
+      size_t n = loweredTypes(y.getType()).size();
+      slots.push_back(SmallVector<Value>(lr.take_front(n)));
+      lr = lr.drop_front(n);
+    }
+    SmallVector<Value> none;
+    for (auto [i, init] : llvm::enumerate(op.getInits()))
+      llvm::append_range(none, resultSlot[i] >= 0 ? slots[resultSlot[i]] : lowered(init));
+    scf::YieldOp::create(b, loc, none);
   }
   bindAll(op.getResults(), drain.getResults());
   return success();

@@ -4,10 +4,10 @@
 // kernel cannot compute (with the reason) and records the plan it will follow
 // (#attn.kernel_plan: tile shape, ring depth, warp roles, schedule) on each
 // attn.attention, so that the choice is visible and testable on its own and
-// attn-gpu-build-kernel only follows it.
+// the later stages only follow it.
 //
 //===----------------------------------------------------------------------===//
-#include "KernelEmitter.h"
+#include "KernelPlan.h"
 #include "attnc/Analysis/CarrierLowering.h"
 
 namespace attnc {
@@ -179,7 +179,7 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
                                   KernelConfig::kProducerRegs, KernelConfig::kConsumerRegs,
                                   splitKV ? "split_kv" : schedule,
                                   splitKV && headsPackable(op, *tiles));
-  // The plan is checked as attn-gpu-build-kernel checks it: a plan this
+  // The plan is checked as the tile kernel's builder checks it: a plan this
   // pass records always builds.
   KernelConfig check;
   if (failed(applyKernelPlan(op, plan, check)))

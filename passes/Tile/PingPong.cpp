@@ -1,4 +1,4 @@
-//===- TilePingPong.cpp - consumers take turns issuing tensor-core work ---===//
+//===- PingPong.cpp - consumers take turns issuing tensor-core work ---===//
 //
 // attn-tile-pingpong (the pingpong plan): each run of async qk / pv issues
 // of a pipelined loop is bracketed by turn_begin / turn_end, so that the

@@ -1,4 +1,4 @@
-//===- Pipeline.cpp - attn -> cubin/PTX for Hopper ------------------------===//
+//===- GPUPipeline.cpp - attn -> cubin/PTX for Hopper ---------------------===//
 #include "attnc/Passes/AttnToNVVM.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"

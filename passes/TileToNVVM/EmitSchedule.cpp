@@ -1,16 +1,12 @@
-//===- EmitSchedule.cpp - warp roles of the Hopper attention kernel -------===//
+//===- EmitSchedule.cpp - set-up, Q and the K/V ring, the epilogue --------===//
 //
-// 384 threads, three warpgroups (the FlashAttention-3 recipe):
-//  - warpgroup 0, the producer, gives registers back (setmaxnreg 24); one
-//    thread loads Q, then walks the carrier's tile schedule and loads K_n and
-//    V_n into a `stages`-deep ring, each slot guarded by a full mbarrier
-//    (TMA bytes arrive) and an empty one (both consumers released it);
-//  - warpgroups 1 and 2, the consumers (setmaxnreg 240), own 64 query rows
-//    each. Iteration n issues S_n = Q K_n^T and O += P_{n-1} V_{n-1} (P in
-//    registers) together, then runs the mask and online softmax of S_n while
-//    the tensor cores work; with ping-pong the two consumers take turns
-//    issuing (named barriers 1 and 2), so one's softmax overlaps the other's
-//    GEMMs. Tile 0 is peeled (no PV yet) and the last PV drains after the loop.
+// 384 threads, three warpgroups (the FlashAttention-3 recipe; the roles
+// come from attn_tile.warp_specialize): warpgroup 0 produces (one thread
+// loads Q, then K_n and V_n of the carrier's tile schedule into a
+// `stages`-deep ring, each slot guarded by a full mbarrier (TMA bytes
+// arrive) and an empty one (its consumers released it)); warpgroups 1 and
+// 2 consume, 64 query rows each. Here: the kernel-wide set-up, the lowering
+// of the ring ops, the tile loops' slot walk, and the epilogue.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelEmitter.h"

@@ -17,8 +17,8 @@ def AttnGPUPlanKernel : Pass<"attn-gpu-plan-kernel", "mlir::ModuleOp"> {
     with 240 after setmaxnreg), and the schedule: pingpong, ws, or split_kv
     for the decode schedule (`decode` or the spec's `schedule split_kv`),
     which packs the query heads of a KV head into one tile where the tile
-    schedule does not depend on the head. attn-gpu-build-kernel follows the
-    plan.
+    schedule does not depend on the head. attn-gpu-build-tile-kernel follows
+    the plan.
   }];
   let options = [
     Option<"blockN", "block-n", "int64_t", /*default=*/"0",
@@ -188,7 +188,7 @@ def AttnGPUGridConstantArgs : Pass<"attn-gpu-grid-constant-args"> {
   let summary = "Pass the kernels' TMA descriptors as __grid_constant__ parameters";
   let description = [{
     After the gpu-to-NVVM conversion: each llvm.func kernel argument listed
-    in `attnc.grid_constant_args` (set by attn-gpu-build-kernel) becomes a
+    in `attnc.grid_constant_args` (set by attn-gpu-build-tile-kernel) becomes a
     128-byte byval parameter, 64-byte aligned, with nvvm.grid_constant, so
     that the runtime passes the CUtensorMap itself and uploads nothing per
     launch (docs/gpu-abi.md, "by_value").

@@ -7,7 +7,7 @@
 // lowering (LowerTileKernel.cpp) reads the same configuration.
 //
 //===----------------------------------------------------------------------===//
-#include "KernelEmitter.h"
+#include "KernelPlan.h"
 #include "attnc/Analysis/CarrierLowering.h"
 
 #include "mlir/Target/LLVM/NVVM/Target.h"

@@ -5,7 +5,7 @@
 // reads it back (readManifestAttr), adds the spec's names and writes it.
 //
 //===----------------------------------------------------------------------===//
-#include "KernelEmitter.h"
+#include "KernelPlan.h"
 #include "attnc/Passes/AttnToNVVM.h"
 
 #include "llvm/Support/FormatVariadic.h"
