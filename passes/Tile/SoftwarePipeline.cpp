@@ -56,7 +56,8 @@ FailureOr<Stages> splitStages(ForTilesOp loop) {
   for (Operation *op : st.s1)
     for (Value o : op->getOperands())
       if (auto a = dyn_cast<BlockArgument>(o); a && a.getOwner() == &blk && a.getArgNumber() != 1)
-        return op->emitOpError("pipelining: the second stage reads an iteration value"),
+        return op->emitOpError("pipelining: the second stage reads the tile index or an "
+                               "iteration value"),
                failure();
   return st;
 }
@@ -64,7 +65,8 @@ FailureOr<Stages> splitStages(ForTilesOp loop) {
 struct Pipeliner {
   ForTilesOp loop;
   Stages st;
-  int64_t pendingAfterQK;
+  /// The softmax of tile n runs while P V of n - 1 is in flight.
+  bool overlapSoftmax;
   Block &blk() { return loop.getBody().front(); }
   YieldOp yield() { return cast<YieldOp>(blk().getTerminator()); }
 
@@ -197,7 +199,7 @@ struct Pipeliner {
             sb.clone(*op, m1);
       };
       cloneStage0(
-          sb, m0, pendingAfterQK ? nMma1 : 0,
+          sb, m0, overlapSoftmax ? nMma1 : 0,
           [&] { clone1([](Operation *op) { return isa<RingGetOp>(op); }); },
           [&] {
             for (Operation *op : st.s1)
@@ -235,7 +237,6 @@ struct Pipeliner {
     loop.erase();
     return success();
   }
-
 };
 
 struct AttnTilePipelinePass : public attnc::impl::AttnTilePipelineBase<AttnTilePipelinePass> {
@@ -255,7 +256,7 @@ struct AttnTilePipelinePass : public attnc::impl::AttnTilePipelineBase<AttnTileP
       // A score region that needs registers per score waits for P V first.
       attnc::attn::AttentionOp a = kernel ? kernel.getAttention() : nullptr;
       bool regs = a && !a.getScore().empty() && attnc::gpu::scoreNeedsRegisters(&a.getScore());
-      Pipeliner p{l, *st, regs ? 0 : 1};
+      Pipeliner p{l, *st, !regs};
       if (failed(p.run()))
         return signalPassFailure();
     }
