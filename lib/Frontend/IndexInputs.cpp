@@ -2,6 +2,7 @@
 #include "attnc/Frontend/IndexInputs.h"
 
 #include <set>
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MathExtras.h"
 
 using namespace attnc;
@@ -60,18 +61,34 @@ const spec::LetDecl *findPaged(const spec::Spec &spec, llvm::StringRef name) {
   return nullptr;
 }
 
+/// The paged let a tensor is read through, following the lets that keep
+/// its shape (rope, norms ...); null when it is not paged.
+const spec::LetDecl *pagedBehind(const spec::Spec &spec, std::string tensor) {
+  for (size_t hops = 0; hops <= spec.lets.size(); ++hops) {
+    if (const spec::LetDecl *l = findPaged(spec, tensor))
+      return l;
+    auto let = llvm::find_if(spec.lets, [&](const spec::LetDecl &l) { return l.name == tensor; });
+    if (let == spec.lets.end())
+      return nullptr;
+    tensor = let->source;
+  }
+  return nullptr;
+}
+
 /// Key lengths and page tables. Each lengths table has a length per sequence
-/// within [0, Lk] (Lk: the key's length, for a paged key its table's pages
-/// times the page size). Each page table's pages that a sequence holds
-/// (those below ceil(length / PS) when an attention reads the paged let
-/// directly under a lengths carrier, else all of them) name pages of the
-/// pool. Entries past a sequence's pages are never read and may hold
-/// anything (-1, stale pages).
+/// within [0, Lk] (Lk: the key's length through its lets, for a paged key
+/// its table's pages times the page size). Each page table's pages that a
+/// sequence holds (below ceil(length / PS) for the longest lengths table an
+/// attention reads the paged let under, all of them when an attention reads
+/// it without one) name pages of the pool. Entries past a sequence's pages
+/// are never read and may hold anything (-1, stale pages).
 llvm::Error validatePagedInputs(const spec::Spec &spec,
                                 llvm::function_ref<const NpyArray *(llvm::StringRef)> find,
                                 const llvm::StringMap<int64_t> &dims) {
-  // The lengths each paged let is read under (the first such attention's).
-  llvm::StringMap<const NpyArray *> lensOfLet;
+  // Per paged let: every lengths table it is read under; null when some
+  // attention reads it without one (then every page counts).
+  llvm::StringMap<std::vector<const NpyArray *>> lensOfLet;
+  llvm::StringSet<> unbounded;
   for (const spec::AttentionDecl &a : spec.attentions) {
     const NpyArray *lens = nullptr;
     std::string lensName;
@@ -80,19 +97,24 @@ llvm::Error validatePagedInputs(const spec::Spec &spec,
         lensName = wordArgOf(c.args, "kv");
         lens = find(lensName);
       }
+    const spec::LetDecl *pk = pagedBehind(spec, a.k), *pv = pagedBehind(spec, a.v);
+    for (const spec::LetDecl *l : {pk, pv})
+      if (l) {
+        if (lens)
+          lensOfLet[l->name].push_back(lens);
+        else
+          unbounded.insert(l->name);
+      }
     if (!lens)
       continue;
     int64_t lk = -1;
-    if (const spec::LetDecl *l = findPaged(spec, a.k)) {
-      PagedLet pl = pagedLet(spec, *l, dims);
+    if (pk) {
+      PagedLet pl = pagedLet(spec, *pk, dims);
       const NpyArray *table = find(pl.table);
       if (table && table->shape.size() == 2 && pl.ps > 0)
         lk = table->shape[1] * pl.ps;
-      lensOfLet.try_emplace(l->name, lens);
-      if (const spec::LetDecl *lv = findPaged(spec, a.v))
-        lensOfLet.try_emplace(lv->name, lens);
     } else {
-      lk = extentOf(spec, a.k, 2, dims);
+      lk = queryExtent(spec, a.k, 2, dims);
     }
     int64_t batch = queryExtent(spec, a.q, 0, dims);
     if (batch >= 0 && (int64_t)lens->numElements() != batch)
@@ -106,7 +128,7 @@ llvm::Error validatePagedInputs(const spec::Spec &spec,
             "lengths kv input '%s': sequence %zu has length %d, outside [0, %lld] (the key "
             "length%s)",
             lensName.c_str(), b, v[b], (long long)lk,
-            findPaged(spec, a.k) ? ", the page table's pages times the page size" : "");
+            pk ? ", the page table's pages times the page size" : "");
   }
   for (const spec::LetDecl &l : spec.lets) {
     if (l.fn != "paged")
@@ -115,16 +137,21 @@ llvm::Error validatePagedInputs(const spec::Spec &spec,
     const NpyArray *table = find(pl.table);
     if (!table || table->shape.size() != 2 || pl.ps < 1)
       continue;
-    const NpyArray *lens = lensOfLet.lookup(l.name);
-    if (lens && (int64_t)lens->numElements() != table->shape[0])
-      return llvm::createStringError("the page table '%s' has %lld rows but the lengths have %zu "
-                                     "entries (one per sequence)",
-                                     pl.table.c_str(), (long long)table->shape[0],
-                                     lens->numElements());
+    std::vector<const NpyArray *> lens;
+    if (!unbounded.contains(l.name))
+      lens = lensOfLet.lookup(l.name);
+    for (const NpyArray *ln : lens)
+      if ((int64_t)ln->numElements() != table->shape[0])
+        return llvm::createStringError("the page table '%s' has %lld rows but the lengths have "
+                                       "%zu entries (one per sequence)",
+                                       pl.table.c_str(), (long long)table->shape[0],
+                                       ln->numElements());
     const int32_t *t = table->as<int32_t>();
     int64_t mp = table->shape[1];
     for (int64_t b = 0; b < table->shape[0]; ++b) {
-      int64_t used = lens ? llvm::divideCeil(lens->as<int32_t>()[b], pl.ps) : mp;
+      int64_t used = lens.empty() ? mp : 0;
+      for (const NpyArray *ln : lens)
+        used = std::max<int64_t>(used, llvm::divideCeil(ln->as<int32_t>()[b], pl.ps));
       for (int64_t n = 0; n < used && n < mp; ++n) {
         int32_t p = t[b * mp + n];
         if (p < 0 || (pl.pages >= 0 && p >= pl.pages))

@@ -871,6 +871,57 @@ def bad_invocations(args, workdir):
     cases.append(("negative kv length", paged_case("neg", kv_len=neg_len), r"sequence 2 has length -1"))
     cases.append(("kv lengths for fewer sequences than the batch",  # the shape check
                   paged_case("short", kv_len=px["kv_len"][:2].copy()), r"input 'kv_len' must have shape \[3\]"))
+    # Two attentions read one paged cache under different lengths: the table is checked up to
+    # the longer of them (a bad page that only the second attention reaches is refused).
+    two = os.path.join(tmp, "paged_two_lengths.attn")
+    with open(pex) as f:
+        text = f.read()
+    text = text.replace("input kv_len : [B]", "input kv_len : [B]\ninput kv_len2 : [B]")
+    text = text.replace("output o = a", """attention a2(q, k, v) {
+  carrier lengths(kv=kv_len2)
+  link exp
+  anchor row
+}
+output o = a + a2""")
+    with open(two, "w") as f:
+        f.write(text)
+    short = np.minimum(px["kv_len"], 16).astype(np.int32)
+    far = px["page_table"].copy()
+    far[0, 2] = 10  # sequence 0 holds 3 pages under kv_len, 1 under the short lengths
+    tf = {}
+    for k, v in dict(px, kv_len=short, kv_len2=px["kv_len"], page_table=far).items():
+        tf[k] = os.path.join(tmp, "paged_two_%s.npy" % k)
+        np.save(tf[k], v)
+    cases.append(("page table read under two lengths tables",
+                  attnc_cmd(args.attnc, two, pdims, tf, out),
+                  r"sequence 0, page 2 names pool page 10, outside \[0, 10\)"))
+    # A key seen through a let (rope): its length still bounds the lengths table.
+    rope = os.path.join(tmp, "lengths_rope.attn")
+    with open(rope, "w") as f:
+        f.write("""variant lengths_rope
+dims B, H, Lq, Lk, D
+input q : [B, H, Lq, D]
+input k : [B, H, Lk, D]
+input v : [B, H, Lk, D]
+input kv_len : [B]
+let kr = rope(k, theta=10000)
+attention a(q, kr, v) {
+  carrier lengths(kv=kv_len)
+  link exp
+  anchor row
+}
+output o = a
+""")
+    rdims = dict(B=2, H=1, Lq=3, Lk=5, D=8)
+    rng = np.random.default_rng(7)
+    rf = {}
+    for k, v in dict(q=rng.standard_normal((2, 1, 3, 8)), k=rng.standard_normal((2, 1, 5, 8)),
+                     v=rng.standard_normal((2, 1, 5, 8)),
+                     kv_len=np.array([5, 6], dtype=np.int32)).items():
+        rf[k] = os.path.join(tmp, "lengths_rope_%s.npy" % k)
+        np.save(rf[k], v)
+    cases.append(("lengths past a let's key length", attnc_cmd(args.attnc, rope, rdims, rf, out),
+                  r"'kv_len': sequence 1 has length 6, outside \[0, 5\]"))
     results = []
     for what, cmd, pattern in cases:
         r = expect_failure(args, "bad-invocation", what, cmd, pattern)
