@@ -61,7 +61,7 @@ def AttnTile_Rescale : AttnTile_Type<"Rescale", "rescale"> {
 class AttnTile_Op<string mnemonic, list<Trait> traits = []>
     : Op<AttnTile_Dialect, mnemonic, traits>;
 
-def AttnTile_KernelOp : AttnTile_Op<"kernel", [NoTerminator]> {
+def AttnTile_KernelOp : AttnTile_Op<"kernel", [NoTerminator, IsolatedFromAbove]> {
   let summary = "a thread block's attention: the spec it computes and the tile program";
   let description = [{
     `spec` holds the attention in the attn dialect over block arguments that
@@ -156,6 +156,7 @@ def AttnTile_WaitQOp : AttnTile_Op<"wait_q"> {
   let summary = "wait until the producer's Q tile has arrived";
   let results = (outs AttnTile_SmemTile:$tile);
   let assemblyFormat = "attr-dict `:` qualified(type($tile))";
+  let hasVerifier = 1;
 }
 
 def AttnTile_LoadKVOp : AttnTile_Op<"load_kv"> {
@@ -163,12 +164,14 @@ def AttnTile_LoadKVOp : AttnTile_Op<"load_kv"> {
   let arguments = (ins Index:$tile);
   let results = (outs AttnTile_SmemTile:$result);
   let assemblyFormat = "$tile attr-dict `:` qualified(type($result))";
+  let hasVerifier = 1;
 }
 
 def AttnTile_RingPutOp : AttnTile_Op<"ring_put"> {
   let summary = "producer: wait for ring slot n mod stages to be free, then TMA key tile `tile` of K or V into it";
   let arguments = (ins StrAttr:$role, Index:$tile, Index:$ordinal);
   let assemblyFormat = "$role $tile `,` $ordinal attr-dict";
+  let hasVerifier = 1;
 }
 
 def AttnTile_RingGetOp : AttnTile_Op<"ring_get"> {
@@ -176,12 +179,14 @@ def AttnTile_RingGetOp : AttnTile_Op<"ring_get"> {
   let arguments = (ins Index:$ordinal);
   let results = (outs AttnTile_SmemTile:$tile);
   let assemblyFormat = "$ordinal attr-dict `:` qualified(type($tile))";
+  let hasVerifier = 1;
 }
 
 def AttnTile_RingReleaseOp : AttnTile_Op<"ring_release"> {
   let summary = "consumer: done reading the slot of ordinal n (its warpgroup arrives on the empty barrier)";
   let arguments = (ins AttnTile_SmemTile:$tile, Index:$ordinal);
   let assemblyFormat = "$tile `,` $ordinal attr-dict `:` qualified(type($tile))";
+  let hasVerifier = 1;
 }
 
 //===--- tensor-core products ------------------------------------------===//
@@ -193,6 +198,7 @@ def AttnTile_QKOp : AttnTile_Op<"qk"> {
   let arguments = (ins AttnTile_SmemTile:$q, AttnTile_SmemTile:$k, UnitAttr:$async);
   let results = (outs AttnTile_Acc:$s);
   let assemblyFormat = "$q `,` $k attr-dict `:` qualified(type($q)) `,` qualified(type($k)) `->` qualified(type($s))";
+  let hasVerifier = 1;
 }
 
 def AttnTile_PVOp : AttnTile_Op<"pv"> {
@@ -200,6 +206,7 @@ def AttnTile_PVOp : AttnTile_Op<"pv"> {
   let arguments = (ins AttnTile_Probs:$p, AttnTile_SmemTile:$v, AttnTile_Acc:$acc, UnitAttr:$async);
   let results = (outs AttnTile_Acc:$result);
   let assemblyFormat = "$p `,` $v `,` $acc attr-dict `:` qualified(type($p)) `,` qualified(type($v)) `,` qualified(type($acc)) `->` qualified(type($result))";
+  let hasVerifier = 1;
 }
 
 def AttnTile_MmaWaitOp : AttnTile_Op<"mma_wait"> {
@@ -223,11 +230,6 @@ def AttnTile_TurnEndOp : AttnTile_Op<"turn_end"> {
 def AttnTile_ZeroAccOp : AttnTile_Op<"zero_acc", [Pure]> {
   let results = (outs AttnTile_Acc:$acc);
   let assemblyFormat = "attr-dict `:` qualified(type($acc))";
-}
-
-def AttnTile_ZeroProbsOp : AttnTile_Op<"zero_probs", [Pure]> {
-  let results = (outs AttnTile_Probs:$p);
-  let assemblyFormat = "attr-dict `:` qualified(type($p))";
 }
 
 def AttnTile_InitStatsOp : AttnTile_Op<"init_stats", [Pure]> {

@@ -55,8 +55,11 @@ LogicalResult KernelOp::verify() {
 /// Block arguments of a tile loop region: (tile, ordinal) when `withTile`,
 /// then one per iteration value, of the iteration values' types.
 static LogicalResult verifyTileRegion(Operation *op, Region &r, StringRef name, bool withTile,
-                                      TypeRange values, TypeRange yields) {
+                                      TypeRange values, TypeRange yields,
+                                      StringRef yieldsWhat = "the loop's value types") {
   Block &blk = r.front();
+  if (blk.empty() || !isa<YieldOp>(blk.back()))
+    return op->emitOpError() << name << " region must end in attn_tile.yield";
   unsigned lead = withTile ? 2 : 0;
   if (blk.getNumArguments() != lead + values.size())
     return op->emitOpError() << name << " region takes " << lead + values.size()
@@ -68,7 +71,7 @@ static LogicalResult verifyTileRegion(Operation *op, Region &r, StringRef name, 
     return op->emitOpError() << name << " region: block argument types differ from the values'";
   auto y = dyn_cast<YieldOp>(blk.getTerminator());
   if (!y || TypeRange(y.getValues()) != yields)
-    return op->emitOpError() << name << " region must yield the loop's value types";
+    return op->emitOpError() << name << " region must yield " << yieldsWhat;
   return success();
 }
 
@@ -87,8 +90,9 @@ LogicalResult PipelinedForOp::verify() {
   if (steady.getNumArguments() < 2)
     return emitOpError("steady region takes the tile, its ordinal and the carried values");
   SmallVector<Type> carried(TypeRange(steady.getArguments().drop_front(2)));
-  if (failed(verifyTileRegion(*this, getFirst(), "first", true, {}, carried)) ||
-      failed(verifyTileRegion(*this, getSteady(), "steady", true, carried, carried)) ||
+  StringRef what = "the types of the steady region's carried values";
+  if (failed(verifyTileRegion(*this, getFirst(), "first", true, {}, carried, what)) ||
+      failed(verifyTileRegion(*this, getSteady(), "steady", true, carried, carried, what)) ||
       failed(verifyTileRegion(*this, getDrain(), "drain", false, carried, vals)))
     return failure();
   return success();
@@ -100,6 +104,38 @@ LogicalResult LoadQOp::verify() {
                                   : "load_q without async returns the Q tile");
   if (getTile() && getTile().getType().getRole() != "q")
     return emitOpError("returns a q tile");
+  return success();
+}
+
+/// A shared-memory tile of one of `roles` ("q", "k" or "v").
+static LogicalResult expectRole(Operation *op, Value v, StringRef what, StringRef roles) {
+  StringRef role = cast<SmemTileType>(v.getType()).getRole();
+  if (!roles.contains(role))
+    return op->emitOpError() << what << " must be a " << (roles.size() > 1 ? "k or v" : roles)
+                             << " tile, got " << role;
+  return success();
+}
+
+LogicalResult WaitQOp::verify() { return expectRole(*this, getTile(), "the result", "q"); }
+LogicalResult LoadKVOp::verify() { return expectRole(*this, getResult(), "the result", "kv"); }
+LogicalResult RingGetOp::verify() { return expectRole(*this, getTile(), "the result", "kv"); }
+LogicalResult RingReleaseOp::verify() { return expectRole(*this, getTile(), "the slot", "kv"); }
+LogicalResult RingPutOp::verify() {
+  if (getRole() != "k" && getRole() != "v")
+    return emitOpError("role must be k or v, got ") << getRole();
+  return success();
+}
+LogicalResult QKOp::verify() {
+  if (failed(expectRole(*this, getQ(), "the first operand", "q")) ||
+      failed(expectRole(*this, getK(), "the second operand", "k")))
+    return failure();
+  return success();
+}
+LogicalResult PVOp::verify() {
+  if (failed(expectRole(*this, getV(), "the V operand", "v")))
+    return failure();
+  if (getAcc().getType() != getResult().getType())
+    return emitOpError("the accumulator and the result must have one type");
   return success();
 }
 

@@ -85,7 +85,7 @@ const spec::LetDecl *pagedBehind(const spec::Spec &spec, std::string tensor) {
 llvm::Error validatePagedInputs(const spec::Spec &spec,
                                 llvm::function_ref<const NpyArray *(llvm::StringRef)> find,
                                 const llvm::StringMap<int64_t> &dims) {
-  // Per paged let: every lengths table it is read under; null when some
+  // Per paged let: every lengths table it is read under, and whether some
   // attention reads it without one (then every page counts).
   llvm::StringMap<std::vector<const NpyArray *>> lensOfLet;
   llvm::StringSet<> unbounded;

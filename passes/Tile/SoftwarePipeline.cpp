@@ -53,6 +53,17 @@ FailureOr<Stages> splitStages(ForTilesOp loop) {
   // Stage 1 reads stage-0 values, the ordinal and values from above; a
   // stage-0 op that reads a stage-1 result or an iteration value of another
   // op's making would change meaning once the stages shift.
+  // The ring_gets and QK^T of stage 0 are issued before stage 1's results
+  // exist: they may not read iteration values that stage 1 yields.
+  auto yield = cast<YieldOp>(blk.getTerminator());
+  for (Operation *op : st.s0)
+    if (isa<RingGetOp, QKOp>(op))
+      for (Value o : op->getOperands())
+        if (auto a = dyn_cast<BlockArgument>(o); a && a.getOwner() == &blk && a.getArgNumber() >= 2)
+          if (Operation *d = yield.getValues()[a.getArgNumber() - 2].getDefiningOp();
+              d && st.in1.contains(d))
+            return op->emitOpError("pipelining: issued before the second stage's result it reads"),
+                   failure();
   for (Operation *op : st.s1)
     for (Value o : op->getOperands())
       if (auto a = dyn_cast<BlockArgument>(o); a && a.getOwner() == &blk && a.getArgNumber() != 1)

@@ -47,17 +47,19 @@ LogicalResult specialize(KernelOp kernel) {
   Block &body = kernel.getBody().front();
   if (llvm::any_of(body, [](Operation &op) { return isa<WarpSpecializeOp>(op); }))
     return success(); // already
-  LoadQOp loadQ;
-  ForTilesOp loop;
+  SmallVector<LoadQOp> loadQs;
+  SmallVector<ForTilesOp> loops;
   for (Operation &op : body) {
     if (auto l = dyn_cast<LoadQOp>(op))
-      loadQ = loadQ ? LoadQOp() : l;
+      loadQs.push_back(l);
     if (auto f = dyn_cast<ForTilesOp>(op))
-      loop = loop ? ForTilesOp() : f;
+      loops.push_back(f);
   }
-  if (!loadQ || !loop || loadQ.getAsync())
+  if (loadQs.size() != 1 || loops.size() != 1 || loadQs[0].getAsync())
     return kernel.emitOpError("warp specialization needs one load_q and one for_tiles in "
                               "the kernel body (the sequential form)");
+  LoadQOp loadQ = loadQs[0];
+  ForTilesOp loop = loops[0];
   SmallVector<LoadKVOp> loads;
   for (Operation &op : loop.getBody().front())
     if (auto l = dyn_cast<LoadKVOp>(op))
@@ -66,6 +68,10 @@ LogicalResult specialize(KernelOp kernel) {
   kernel.getBody().walk([&](LoadKVOp l) { nested |= l->getParentOp() != loop; });
   if (nested)
     return kernel.emitOpError("warp specialization: load_kv outside the tile loop's body");
+  // The producer walks the same schedule: it can load the loop's tile only.
+  for (LoadKVOp l : loads)
+    if (l.getTile() != loop.getBody().front().getArgument(0))
+      return l.emitOpError("warp specialization: load_kv of another index than the loop's tile");
 
   auto plan = cast<attnc::attn::KernelPlanAttr>(kernel.getPlan());
   Location loc = kernel.getLoc();

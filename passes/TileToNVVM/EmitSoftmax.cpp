@@ -173,7 +173,7 @@ SmallVector<Value> KernelEmitter::packP(ArrayRef<Value> p) {
 /// The accumulator and statistics ops and the softmax of one tile.
 LogicalResult KernelEmitter::lowerSoftmaxOp(Operation *op) {
   namespace tile = attnc::tile;
-  if (isa<tile::ZeroAccOp, tile::ZeroProbsOp, tile::InitStatsOp>(op)) {
+  if (isa<tile::ZeroAccOp, tile::InitStatsOp>(op)) {
     bind(op->getResult(0), placeholder(op->getResult(0).getType()));
     return success();
   }

@@ -132,6 +132,9 @@ private:
   llvm::SmallVector<mlir::Value> placeholder(mlir::Type t);
   RowState rowState(mlir::Value stats);
   mlir::LogicalResult checkTileTypes(attnc::tile::KernelOp kernel);
+  mlir::LogicalResult checkLoopAgainstPlan(mlir::Operation *op, bool alternate, bool turns);
+  /// Lowering the consumers' region (loops there follow the plan's roles).
+  bool inConsumers = false;
   mlir::FailureOr<llvm::SmallVector<mlir::Value>> lowerBlock(mlir::Block &blk);
   mlir::LogicalResult lowerOp(mlir::Operation &op);
   mlir::LogicalResult lowerWarpRoles(attnc::tile::WarpSpecializeOp op);

@@ -58,6 +58,10 @@ SmallVector<Value> KernelEmitter::placeholder(Type t) {
         return SmallVector<Value>{LLVM::ZeroOp::create(b, loc, accType(a.getCols()))};
       })
       .Case([&](tile::ProbsType p) { return SmallVector<Value>(p.getCols() / 4, ci32(0)); })
+      .Case([&](tile::RescaleType) { return SmallVector<Value>(2, cf32(1.0)); })
+      .Case([&](tile::SmemTileType s) {
+        return s.getRole() == "q" ? SmallVector<Value>{} : SmallVector<Value>{cidx(0)};
+      })
       .Case([&](tile::StatsType) {
         Value ninf = negInf(), zero = cf32(0.0);
         return SmallVector<Value>{ninf, ninf, zero, zero};
@@ -110,7 +114,7 @@ LogicalResult KernelEmitter::lowerOp(Operation &op) {
             tile::RingReleaseOp>([&](Operation *o) { return lowerRingOp(o); })
       .Case<tile::QKOp, tile::PVOp, tile::MmaWaitOp, tile::TurnBeginOp, tile::TurnEndOp>(
           [&](Operation *o) { return lowerMmaOp(o); })
-      .Case<tile::ZeroAccOp, tile::ZeroProbsOp, tile::InitStatsOp, tile::SoftmaxOp,
+      .Case<tile::ZeroAccOp, tile::InitStatsOp, tile::SoftmaxOp,
             tile::RescaleOp>([&](Operation *o) { return lowerSoftmaxOp(o); })
       .Case([&](tile::StoreOp o) {
         RowState st = rowState(o.getStats());
@@ -149,13 +153,33 @@ LogicalResult KernelEmitter::lowerWarpRoles(tile::WarpSpecializeOp op) {
     return failure();
   b.setInsertionPointToStart(roles.elseBlock());
   NVVM::SetMaxRegisterOp::create(b, loc, op.getConsumerRegs(), NVVM::SetMaxRegisterAction::increase);
-  return lowerBlock(op.getConsumer().front());
+  inConsumers = true;
+  FailureOr<SmallVector<Value>> cons = lowerBlock(op.getConsumer().front());
+  inConsumers = false;
+  return failure(failed(cons));
 }
 
 /// The tiles of this block's schedule; the ordinal counts the kept tiles
 /// (an iteration value of the lowered loop). `alternate`: consumer w runs
 /// the tiles of ordinal n with n % 2 == w.
+/// The ring's empty barriers count one release per consumer (two, or one
+/// under split_kv where the consumers take alternate tiles) and the turns
+/// are those of the pingpong plan: a loop must take its tiles as the plan
+/// says, else the ring deadlocks or refills a slot still being read.
+LogicalResult KernelEmitter::checkLoopAgainstPlan(Operation *op, bool alternate, bool turns) {
+  if (alternate != (inConsumers && c.decode))
+    return op->emitOpError() << "attn-tile-to-nvvm: "
+                             << (alternate ? "alternate tiles need the split_kv plan's consumers"
+                                           : "under the split_kv plan the consumers take "
+                                             "alternate tiles");
+  if (turns && !(inConsumers && c.pingpong && !c.decode))
+    return op->emitOpError("attn-tile-to-nvvm: turns need the pingpong plan's consumers");
+  return success();
+}
+
 LogicalResult KernelEmitter::lowerForTiles(tile::ForTilesOp op) {
+  if (failed(checkLoopAgainstPlan(op, op.getAlternate(), false)))
+    return failure();
   Block &body = op.getBody().front();
   SmallVector<Value> init{cidx(0)};
   llvm::append_range(init, loweredAll(op.getInits()));
@@ -209,6 +233,8 @@ FailureOr<SmallVector<Value>> KernelEmitter::ifMine(
 /// extra phase that leaves at the end so that no named barrier is left
 /// half-arrived when the block ends.
 LogicalResult KernelEmitter::lowerPipelinedFor(tile::PipelinedForOp op) {
+  if (failed(checkLoopAgainstPlan(op, op.getAlternate(), op.getTurns())))
+    return failure();
   Value f0 = nextSlot(slotLo), first = f0, kFirst = cidx(0);
   if (op.getAlternate()) {
     Value isOne = cmp(arith::CmpIPredicate::eq, cw, ci32(1));

@@ -62,3 +62,46 @@ func.func @g(%s: !attn_tile.stats, %o: !attn_tile.acc<64, 128>) {
   } -> !attn_tile.stats
   return
 }
+
+// -----
+
+func.func @g() {
+  // expected-error @+1 {{body region must end in attn_tile.yield}}
+  attn_tile.for_tiles {
+  ^bb0(%t: index, %n: index):
+  }
+  return
+}
+
+// -----
+
+func.func @g(%q: !attn_tile.smem<"q">, %v: !attn_tile.smem<"v">) {
+  // expected-error @+1 {{the second operand must be a k tile, got v}}
+  %s = attn_tile.qk %q, %v : !attn_tile.smem<"q">, !attn_tile.smem<"v"> -> !attn_tile.acc<64, 128>
+  return
+}
+
+// -----
+
+func.func @g(%n: index) {
+  // expected-error @+1 {{the result must be a k or v tile, got q}}
+  %t = attn_tile.ring_get %n : !attn_tile.smem<"q">
+  return
+}
+
+// -----
+
+func.func @g(%s: !attn_tile.stats) {
+  // expected-error @+1 {{first region must yield the types of the steady region's carried values}}
+  %r = attn_tile.pipelined_for iter_args(%s : !attn_tile.stats) first {
+  ^bb0(%t: index, %n: index):
+    attn_tile.yield %n : index
+  } steady {
+  ^bb0(%t: index, %n: index):
+    attn_tile.yield %n : index
+  } drain {
+  ^bb0(%m: index):
+    attn_tile.yield %s : !attn_tile.stats
+  } -> !attn_tile.stats
+  return
+}

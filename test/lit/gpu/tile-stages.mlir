@@ -122,6 +122,10 @@
 // cannot move a tile later: the pipeliner refuses the loop.
 // RUN: sed -e '/^ *attn_tile.yield %8,/s/attn_tile.yield %8, %new_stats/%9 = attn_tile.rescale %8, %rescale : !attn_tile.acc<64, 64>, !attn_tile.rescale -> !attn_tile.acc<64, 64>\n attn_tile.yield %9, %new_stats/' %s | not attnc-opt --attn-tile-warp-specialize --attn-tile-pipeline 2>&1 | FileCheck %s --check-prefix=NOPIPE
 // NOPIPE: error: 'attn_tile.rescale' op pipelining: only ring_get, pv and ring_release may read the V slot or the P V product
+// Under split_kv the ring's empty barriers count one release per slot: a
+// consumer loop that takes every tile is refused, not lowered into a race.
+// RUN: attnc-opt --attn-tile-warp-specialize %s | sed -e 's/ attributes {alternate}//' | not attnc-opt --attn-tile-to-nvvm 2>&1 | FileCheck %s --check-prefix=NOALT
+// NOALT: error: 'attn_tile.for_tiles' op attn-tile-to-nvvm: under the split_kv plan the consumers take alternate tiles
 // BADTYPE: error: 'attn_tile.softmax' op attn-tile-to-nvvm: '!attn_tile.probs<64, 128>' does not fit the kernel's plan (64 x 64 tiles, O of 64 x 64 per consumer)
 
 module attributes {gpu.container_module} {
