@@ -140,6 +140,8 @@ private:
   mlir::LogicalResult lowerWarpRoles(attnc::tile::WarpSpecializeOp op);
   mlir::LogicalResult lowerForTiles(attnc::tile::ForTilesOp op);
   mlir::LogicalResult lowerPipelinedFor(attnc::tile::PipelinedForOp op);
+  mlir::FailureOr<mlir::scf::ForOp> tileLoop(mlir::Value from, mlir::ValueRange init,
+                                             mlir::Block &body, bool alternate);
   mlir::FailureOr<llvm::SmallVector<mlir::Value>>
   ifMine(mlir::Value n, mlir::ValueRange it,
          llvm::function_ref<mlir::FailureOr<llvm::SmallVector<mlir::Value>>(mlir::ValueRange)> run);

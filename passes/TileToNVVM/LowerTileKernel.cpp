@@ -183,28 +183,36 @@ LogicalResult KernelEmitter::lowerForTiles(tile::ForTilesOp op) {
   Block &body = op.getBody().front();
   SmallVector<Value> init{cidx(0)};
   llvm::append_range(init, loweredAll(op.getInits()));
-  FailureOr<scf::ForOp> loop = slotLoop(
-      slotLo, init, [&](Value, Value tileIdx, ValueRange it) -> FailureOr<SmallVector<Value>> {
-        Value n = it[0];
-        auto run = [&](ValueRange vals) -> FailureOr<SmallVector<Value>> {
-          bind(body.getArgument(0), {tileIdx});
-          bind(body.getArgument(1), {n});
-          bindAll(body.getArguments().drop_front(2), vals);
-          FailureOr<SmallVector<Value>> y = lowerBlock(body);
-          if (failed(y))
-            return failure();
-          SmallVector<Value> next{add(n, cidx(1))};
-          llvm::append_range(next, *y);
-          return next;
-        };
-        if (!op.getAlternate())
-          return run(it.drop_front());
-        return ifMine(n, it, run);
-      });
+  FailureOr<scf::ForOp> loop = tileLoop(slotLo, init, body, op.getAlternate());
   if (failed(loop))
     return failure();
   bindAll(op.getResults(), loop->getResults().drop_front());
   return success();
+}
+
+/// The schedule's slots from `from`: `body` (block arguments tile, ordinal,
+/// values) on each kept tile, or with `alternate` on this consumer's; the
+/// loop's values are {ordinal, values...}.
+FailureOr<scf::ForOp> KernelEmitter::tileLoop(Value from, ValueRange init, Block &body,
+                                              bool alternate) {
+  return slotLoop(from, init,
+                  [&](Value, Value tileIdx, ValueRange it) -> FailureOr<SmallVector<Value>> {
+                    Value n = it[0];
+                    auto run = [&](ValueRange vals) -> FailureOr<SmallVector<Value>> {
+                      bind(body.getArgument(0), {tileIdx});
+                      bind(body.getArgument(1), {n});
+                      bindAll(body.getArguments().drop_front(2), vals);
+                      FailureOr<SmallVector<Value>> y = lowerBlock(body);
+                      if (failed(y))
+                        return failure();
+                      SmallVector<Value> next{add(n, cidx(1))};
+                      llvm::append_range(next, *y);
+                      return next;
+                    };
+                    if (!alternate)
+                      return run(it.drop_front());
+                    return ifMine(n, it, run);
+                  });
 }
 
 /// Alternate tiles: runs `run` on this consumer's (n % 2 == w), else only
@@ -311,25 +319,7 @@ LogicalResult KernelEmitter::lowerPipelinedFor(tile::PipelinedForOp op) {
       fromIf = fromIf.drop_front(n);
     }
   }
-  FailureOr<scf::ForOp> loop = slotLoop(
-      add(first, cidx(1)), init,
-      [&](Value, Value tileIdx, ValueRange it) -> FailureOr<SmallVector<Value>> {
-        Value n = it[0];
-        auto run = [&](ValueRange vals) -> FailureOr<SmallVector<Value>> {
-          bind(sb.getArgument(0), {tileIdx});
-          bind(sb.getArgument(1), {n});
-          bindAll(sb.getArguments().drop_front(2), vals);
-          FailureOr<SmallVector<Value>> y = lowerBlock(sb);
-          if (failed(y))
-            return failure();
-          SmallVector<Value> next{add(n, cidx(1))};
-          llvm::append_range(next, *y);
-          return next;
-        };
-        if (!op.getAlternate())
-          return run(it.drop_front());
-        return ifMine(n, it, run);
-      });
+  FailureOr<scf::ForOp> loop = tileLoop(add(first, cidx(1)), init, sb, op.getAlternate());
   if (failed(loop))
     return failure();
   if (op.getTurns())
