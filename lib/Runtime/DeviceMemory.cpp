@@ -101,6 +101,23 @@ attnc_status attnc_stream_is_capturing(int device, void *stream, int *capturing)
   return ATTNC_OK;
 }
 
+attnc_status RelaxedCaptureScope::enter() {
+  if (!A.ThreadExchangeStreamCaptureMode)
+    return fail(ATTNC_ERR_NO_DRIVER, "the stream is being captured into a CUDA graph, and this CUDA driver "
+                                     "lacks cuThreadExchangeStreamCaptureMode");
+  mode = cu::STREAM_CAPTURE_MODE_RELAXED;
+  cu::Result r = A.ThreadExchangeStreamCaptureMode(&mode);
+  if (r != cu::SUCCESS)
+    return fail(ATTNC_ERR_CUDA, "cuThreadExchangeStreamCaptureMode failed: " + cu::errorText(A, r));
+  entered = true;
+  return ATTNC_OK;
+}
+
+RelaxedCaptureScope::~RelaxedCaptureScope() {
+  if (entered)
+    A.ThreadExchangeStreamCaptureMode(&mode); // the caller's mode
+}
+
 attnc_status attnc_device_alloc_for_stream(int device, void *stream, size_t bytes, void **out) {
   if (!out)
     return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_device_alloc_for_stream: out is NULL");
@@ -113,18 +130,14 @@ attnc_status attnc_device_alloc_for_stream(int device, void *stream, size_t byte
   const cu::Api *api = driverWithContext(device);
   if (!api)
     return lastStatus();
-  // As PyTorch's allocator does during a capture: this thread's capture mode
-  // is relaxed for the allocation, which the graph then keeps using.
-  if (!api->ThreadExchangeStreamCaptureMode)
-    return fail(ATTNC_ERR_NO_DRIVER, "the stream is being captured into a CUDA graph, and this CUDA driver "
-                                     "lacks cuThreadExchangeStreamCaptureMode");
-  int mode = cu::STREAM_CAPTURE_MODE_RELAXED;
-  cu::Result r = api->ThreadExchangeStreamCaptureMode(&mode);
-  if (r != cu::SUCCESS)
-    return fail(ATTNC_ERR_CUDA, "cuThreadExchangeStreamCaptureMode failed: " + cu::errorText(*api, r));
   cu::DevicePtr p = 0;
-  r = api->MemAlloc(&p, bytes ? bytes : 1);
-  api->ThreadExchangeStreamCaptureMode(&mode); // restores the caller's mode
+  cu::Result r;
+  {
+    RelaxedCaptureScope relaxed(*api);
+    if (attnc_status s = relaxed.enter())
+      return s;
+    r = api->MemAlloc(&p, bytes ? bytes : 1);
+  }
   if (r != cu::SUCCESS)
     return fail((attnc_status)cuStatus(r), "cuMemAlloc of " + std::to_string(bytes) +
                                                " bytes during a stream capture failed: " + cu::errorText(*api, r));

@@ -85,28 +85,29 @@ namespace {
 /// during capture. The workspace's zeroing is captured as a memset node.
 attnc_status captureBuffer(const cu::Api &A, attnc_kernel::PerContext *pc, cu::Stream st, const void *maps,
                            size_t mapBytes, size_t mapPart, const Bound &b, cu::DevicePtr &base) {
-  if (!A.StreamCreate || !A.StreamDestroy || !A.ThreadExchangeStreamCaptureMode)
+  if (!A.StreamCreate || !A.StreamDestroy)
     return fail(ATTNC_ERR_NO_DRIVER, "the stream is being captured into a CUDA graph, and this CUDA driver lacks "
-                                     "cuThreadExchangeStreamCaptureMode or cuStreamCreate");
-  int mode = cu::STREAM_CAPTURE_MODE_RELAXED;
-  cu::Result r = A.ThreadExchangeStreamCaptureMode(&mode);
-  if (r != cu::SUCCESS)
-    return fail(ATTNC_ERR_CUDA, "cuThreadExchangeStreamCaptureMode failed: " + cu::errorText(A, r));
+                                     "cuStreamCreate");
   size_t need = mapPart + (size_t)b.wsBytes;
   cu::DevicePtr alloc = 0;
   std::string what;
-  if (mapBytes && !pc->upload && (r = A.StreamCreate(&pc->upload, cu::STREAM_NON_BLOCKING)) != cu::SUCCESS)
-    what = "cuStreamCreate";
-  else if ((r = A.MemAlloc(&alloc, need + 256)) != cu::SUCCESS)
-    what = "allocating " + std::to_string(need) + " bytes for a captured launch's tensor maps and workspace";
-  else {
-    base = (alloc + 255) & ~(cu::DevicePtr)255;
-    pc->graphBuffers.push_back(alloc);
-    if (mapBytes && ((r = A.MemcpyHtoDAsync(base, maps, mapBytes, pc->upload)) != cu::SUCCESS ||
-                     (r = A.StreamSynchronize(pc->upload)) != cu::SUCCESS))
-      what = "copying a captured launch's tensor maps to the device";
+  cu::Result r = cu::SUCCESS;
+  {
+    RelaxedCaptureScope relaxed(A);
+    if (attnc_status s = relaxed.enter())
+      return s;
+    if (mapBytes && !pc->upload && (r = A.StreamCreate(&pc->upload, cu::STREAM_NON_BLOCKING)) != cu::SUCCESS)
+      what = "cuStreamCreate";
+    else if ((r = A.MemAlloc(&alloc, need + 256)) != cu::SUCCESS)
+      what = "allocating " + std::to_string(need) + " bytes for a captured launch's tensor maps and workspace";
+    else {
+      base = (alloc + 255) & ~(cu::DevicePtr)255;
+      pc->graphBuffers.push_back(alloc);
+      if (mapBytes && ((r = A.MemcpyHtoDAsync(base, maps, mapBytes, pc->upload)) != cu::SUCCESS ||
+                       (r = A.StreamSynchronize(pc->upload)) != cu::SUCCESS))
+        what = "copying a captured launch's tensor maps to the device";
+    }
   }
-  A.ThreadExchangeStreamCaptureMode(&mode); // restores the caller's mode
   if (!what.empty())
     return fail((attnc_status)cuStatus(r), what + " failed: " + cu::errorText(A, r));
   if (b.wsZeroBytes > 0 &&

@@ -86,6 +86,25 @@ struct Bound {
   int64_t wsBytes = 0, wsZeroBytes = 0; // the workspace param, if any
 };
 
+/// This thread's stream-capture mode relaxed while the scope lives, as
+/// PyTorch's allocator does during a capture: an allocation, or a copy on a
+/// stream outside the capture, is then allowed (its result stays with the
+/// graph). enter() fails with a message when the driver lacks the call;
+/// the caller's mode is restored on exit (DeviceMemory.cpp).
+class RelaxedCaptureScope {
+public:
+  explicit RelaxedCaptureScope(const cu::Api &A) : A(A) {}
+  RelaxedCaptureScope(const RelaxedCaptureScope &) = delete;
+  RelaxedCaptureScope &operator=(const RelaxedCaptureScope &) = delete;
+  ~RelaxedCaptureScope();
+  attnc_status enter();
+
+private:
+  const cu::Api &A;
+  int mode = 0;
+  bool entered = false;
+};
+
 /// Frees a launch buffer once the launches that used it are done (Launch.cpp).
 void freeStreamBuffer(const cu::Api &A, attnc_kernel::PerContext::StreamBuffer &sb);
 
