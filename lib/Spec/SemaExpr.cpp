@@ -150,6 +150,33 @@ std::optional<Ty> Checker::checkSum(const Expr &e, const Scope &scope) {
   return t;
 }
 
+/// An integer-valued expression that is not a literal: positions (b, h, i,
+/// j), dims, and integer operators over them. `i ^ j` between two such is
+/// more likely a Python user's exclusive or than a power (`2 ^ h` and
+/// `d ^ 2` are powers with a literal side).
+static bool integerLooking(const Expr &e, const Scope &scope, const llvm::StringSet<> &dims) {
+  switch (e.kind) {
+  case Expr::Kind::Ident:
+    return (llvm::is_contained(scope.vars, e.name) && e.name != "s" && e.name != "x") ||
+           (scope.dims && dims.contains(e.name));
+  case Expr::Kind::Unary:
+    return e.name == "-" && e.args.size() == 1 && integerLooking(*e.args[0], scope, dims);
+  case Expr::Kind::Binary: {
+    static const char *intOps[] = {"+", "-", "*", "//", "%", "&", "|", "<<", ">>"};
+    if (e.args.size() != 2 || !llvm::is_contained(intOps, e.name))
+      return false;
+    auto part = [&](const Expr &a) {
+      return (a.kind == Expr::Kind::Number && isIntegral(a.number)) ||
+             integerLooking(a, scope, dims);
+    };
+    return part(*e.args[0]) && part(*e.args[1]) &&
+           (integerLooking(*e.args[0], scope, dims) || integerLooking(*e.args[1], scope, dims));
+  }
+  default:
+    return false;
+  }
+}
+
 std::optional<Ty> Checker::checkExpr(const Expr &e, const Scope &scope) {
   auto sub = [&](const ExprPtr &x) -> std::optional<Ty> {
     if (!x) {
@@ -277,6 +304,10 @@ std::optional<Ty> Checker::checkExpr(const Expr &e, const Scope &scope) {
                         " operand is a condition; use select(cond, a, b)");
       return std::nullopt;
     }
+    if (op == "^" && integerLooking(*e.args[0], scope, dims) &&
+        integerLooking(*e.args[1], scope, dims))
+      warn(e.loc, "'^' is the power here; for the bitwise exclusive or of integers write "
+                  "xor(a, b)");
     return logical || cmp ? Ty::Condition : Ty::Number;
   }
 
