@@ -93,17 +93,15 @@ static void writeLaunchFunctions(raw_ostream &hs, const manifest::Kernel &m,
     hs << ", const void *" << e;
   for (const std::string &p : extraDimParams)
     hs << ", int64_t " << p;
-  // Paged K/V (docs/gpu-abi.md): k and v are pools [P, PS, Hk, D] (nhd) or
-  // [P, Hk, PS, D] (hnd), read from the k map's dims; the length parameter
-  // is then the pool's page count P.
+  // Paged K/V (docs/gpu-abi.md, the manifest's page_size and page_layout):
+  // k and v are pools [P, PS, Hk, D] (nhd) or [P, Hk, PS, D] (hnd); the
+  // length parameter is then the pool's page count P.
   std::string kShape = "B, Hk, Lk", lenParam = "Lk";
-  for (const manifest::Param &p : m.params)
-    if (p.name == "k_map" && p.globalDims.size() == 3 &&
-        llvm::StringRef(p.globalDims[2]).starts_with("P*")) {
-      lenParam = "P";
-      kShape = p.globalDims[2] == "P*Hk" ? "P, Hk, " + p.globalDims[1]
-                                         : "P, " + p.globalDims[2].substr(2) + ", Hk";
-    }
+  if (a.pageSize > 0) {
+    std::string ps = std::to_string(a.pageSize);
+    lenParam = "P";
+    kShape = a.pageLayout == "hnd" ? "P, Hk, " + ps : "P, " + ps + ", Hk";
+  }
   hs << ",\n    int64_t B, int64_t Hq, int64_t Hk, int64_t Lq, int64_t " << lenParam
      << ", int device, void *stream) {\n"
      << "  int64_t H = Hq > Hk ? Hq : Hk;\n"

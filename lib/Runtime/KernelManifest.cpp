@@ -121,6 +121,7 @@ public:
 
   bool param(const JsonValue &p, const std::string &f, Param &out);
   bool attention(const JsonValue &r, Attention &a);
+  bool pages(const Attention &a);
   bool spec(const JsonValue &s, SpecNames &out);
   bool kernel(const JsonValue &r, Kernel &k);
 
@@ -196,7 +197,20 @@ bool Reader::attention(const JsonValue &r, Attention &a) {
          flag("has_score_region", a.hasScoreRegion) && flag("has_mask_region", a.hasMaskRegion) &&
          flag("decode", a.decode) && flag("pack_heads", a.packHeads) &&
          strings(r, "carrier", "", a.carrier) && strings(r, "tiles_exact", "", a.tilesExact) &&
-         strings(r, "tiles_bounding", "", a.tilesBounding);
+         strings(r, "tiles_bounding", "", a.tilesBounding) &&
+         integer(r, "page_size", "", a.pageSize, false) &&
+         str(r, "page_layout", "", a.pageLayout, false) && pages(a);
+}
+
+/// A paged attention names its pools' layout; a contiguous one has none.
+bool Reader::pages(const Attention &a) {
+  if (a.pageSize < 0)
+    return fail("page_size", "must be positive (or absent for contiguous K/V)");
+  if (a.pageSize > 0 && a.pageLayout != "nhd" && a.pageLayout != "hnd")
+    return fail("page_layout", "must be \"nhd\" or \"hnd\" for paged K/V, got \"" + a.pageLayout + "\"");
+  if (a.pageSize == 0 && !a.pageLayout.empty())
+    return fail("page_layout", "given without page_size");
+  return true;
 }
 
 bool Reader::spec(const JsonValue &s, SpecNames &out) {
@@ -369,6 +383,8 @@ void attentionJson(const Attention &a, Fields &f) {
                       : a.nullLogitExpr.empty() ? "null" : quote(a.nullLogitExpr));
   f.add("stages", std::to_string(a.stages)).add("schedule", quote(a.schedule));
   f.addIf(a.decode, "decode", "true").addIf(a.decode, "pack_heads", b(a.packHeads));
+  f.addIf(a.pageSize > 0, "page_size", std::to_string(a.pageSize))
+      .addIf(a.pageSize > 0, "page_layout", quote(a.pageLayout));
 }
 
 } // namespace

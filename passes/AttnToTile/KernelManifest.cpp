@@ -200,6 +200,7 @@ manifest::Attention attentionInfo(const KernelConfig &c) {
   a.schedule = c.decode ? "split_kv" : c.pingpong ? "pingpong" : "ws"; // the plan's
   a.hasScoreRegion = c.score != nullptr, a.hasMaskRegion = c.mask != nullptr;
   a.decode = c.decode, a.packHeads = c.packHeads;
+  a.pageSize = c.pageSize, a.pageLayout = c.pageSize ? (c.pagesHND ? "hnd" : "nhd") : "";
   for (Attribute attr : c.op.getCarrier()) {
     std::string s;
     llvm::raw_string_ostream os(s);

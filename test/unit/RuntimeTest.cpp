@@ -228,6 +228,10 @@ TEST(RuntimeManifest, MalformedManifestsAreRejectedWithClearErrors) {
        "tensor 'o' was declared with dtype bf16"},
       {"absolute binary", replaced(A, "\"chip\"", "\"binary\": \"/etc/passwd\", \"chip\""), "binary: must be a file name relative"},
       {"bad constraint", replaced(FixtureManifest, "\"C % 4 == 0\"", "\"C %% 4\""), "constraints[0]"},
+      {"bad page layout", replaced(A, "\"causal\": \"none\",", "\"causal\": \"none\", \"page_size\": 16, \"page_layout\": \"nhw\","),
+       "page_layout: must be \"nhd\" or \"hnd\" for paged K/V, got \"nhw\""},
+      {"page layout without pages", replaced(A, "\"causal\": \"none\",", "\"causal\": \"none\", \"page_layout\": \"nhd\","),
+       "page_layout: given without page_size"},
   };
   for (const BadManifest &c : cases) {
     attnc_status s;

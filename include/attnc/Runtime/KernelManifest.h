@@ -67,6 +67,10 @@ struct Attention {
   int64_t headDim = 0, headDimV = 0, blockM = 0, blockN = 0, stages = 0;
   double scale = 1, linkPower = 1;
   bool hasScoreRegion = false, hasMaskRegion = false, decode = false, packHeads = false;
+  /// Paged K/V: tokens per page (0: contiguous K/V) and the pools' layout,
+  /// "nhd" [P, PS, Hk, D] or "hnd" [P, Hk, PS, D].
+  int64_t pageSize = 0;
+  std::string pageLayout;
   std::vector<std::string> carrier, tilesExact, tilesBounding;
   /// The null key's logit: a number, an expression ("extra_0[h]"), or none.
   std::optional<double> nullLogit;
