@@ -114,7 +114,7 @@ def Attn_AnchorAttr : Attn_Attr<"Anchor", "anchor"> {
   }];
 }
 
-// The Hopper kernel plan of an attention (passes/AttnToNVVM):
+// The Hopper kernel plan of an attention (passes/AttnToTile):
 // attn-gpu-plan-kernel chooses it; the tile kernel (attn_tile.kernel) carries it.
 def Attn_KernelPlanAttr : Attn_Attr<"KernelPlan", "kernel_plan"> {
   let summary = "tile shape, K/V ring depth, warp roles and schedule of a GPU attention kernel";

@@ -10,7 +10,7 @@
 #include "attnc/GPU/GPUArtifacts.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
 #include "attnc/Dialect/Attn/VariantSignature.h"
-#include "attnc/Passes/AttnToNVVM.h"
+#include "attnc/Passes/GPUPasses.h"
 #include "attnc/Passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "attnc/GPU/GPUArtifacts.h"
 #include "attnc/Dialect/Attn/VariantSignature.h"
-#include "attnc/Passes/AttnToNVVM.h"
+#include "attnc/Passes/GPUPasses.h"
 #include "attnc/Runtime/KernelCache.h"
 #include "attnc/Support/Files.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"

@@ -21,7 +21,7 @@
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNGPUBUILDTILEKERNEL
-#include "attnc/Passes/AttnToNVVM.h.inc"
+#include "attnc/Passes/GPUPasses.h.inc"
 } // namespace attnc
 
 using namespace mlir;

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "KernelPlan.h"
-#include "attnc/Passes/AttnToNVVM.h"
+#include "attnc/Passes/GPUPasses.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"

@@ -12,7 +12,7 @@
 #ifndef ATTNC_PASSES_ATTNTOTILE_KERNELPLAN_H
 #define ATTNC_PASSES_ATTNTOTILE_KERNELPLAN_H
 
-#include "attnc/Passes/AttnToNVVM.h"
+#include "attnc/Passes/GPUPasses.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
 #include "attnc/Analysis/CarrierTiles.h"
 

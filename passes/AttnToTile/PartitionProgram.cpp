@@ -11,7 +11,7 @@
 // (passes/LinalgToGPU). Hosts read the program to launch the steps in order.
 //
 //===----------------------------------------------------------------------===//
-#include "attnc/Passes/AttnToNVVM.h"
+#include "attnc/Passes/GPUPasses.h"
 #include "attnc/Passes/Passes.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
 #include "KernelPlan.h"
@@ -23,7 +23,7 @@
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNGPUPARTITIONPROGRAM
-#include "attnc/Passes/AttnToNVVM.h.inc"
+#include "attnc/Passes/GPUPasses.h.inc"
 } // namespace attnc
 
 using namespace mlir;

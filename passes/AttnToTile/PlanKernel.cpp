@@ -12,7 +12,7 @@
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNGPUPLANKERNEL
-#include "attnc/Passes/AttnToNVVM.h.inc"
+#include "attnc/Passes/GPUPasses.h.inc"
 } // namespace attnc
 
 using namespace mlir;

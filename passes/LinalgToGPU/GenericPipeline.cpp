@@ -8,7 +8,7 @@
 // attentions here materialise their score matrix.
 //
 //===----------------------------------------------------------------------===//
-#include "attnc/Passes/AttnToNVVM.h"
+#include "attnc/Passes/GPUPasses.h"
 #include "attnc/Passes/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"

@@ -9,7 +9,7 @@
 // so that the host function is only allocations and launches.
 //
 //===----------------------------------------------------------------------===//
-#include "attnc/Passes/AttnToNVVM.h"
+#include "attnc/Passes/GPUPasses.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/GPU/Utils/GPUUtils.h"
@@ -28,7 +28,7 @@ namespace attnc {
 #define GEN_PASS_DEF_ATTNGPULAUNCHLOOPS
 #define GEN_PASS_DEF_ATTNGPUUNROLLHOSTLOOPS
 #define GEN_PASS_DEF_ATTNGPUFUSECASTS
-#include "attnc/Passes/AttnToNVVM.h.inc"
+#include "attnc/Passes/GPUPasses.h.inc"
 } // namespace attnc
 
 using namespace mlir;

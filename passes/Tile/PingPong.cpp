@@ -6,11 +6,11 @@
 // the other's GEMMs (FlashAttention-3, section 3.1).
 //
 //===----------------------------------------------------------------------===//
-#include "attnc/Passes/AttnToNVVM.h"
+#include "attnc/Passes/GPUPasses.h"
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNTILEPINGPONG
-#include "attnc/Passes/AttnToNVVM.h.inc"
+#include "attnc/Passes/GPUPasses.h.inc"
 } // namespace attnc
 
 using namespace mlir;

@@ -11,7 +11,7 @@
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNTILEPIPELINE
-#include "attnc/Passes/AttnToNVVM.h.inc"
+#include "attnc/Passes/GPUPasses.h.inc"
 } // namespace attnc
 
 using namespace mlir;

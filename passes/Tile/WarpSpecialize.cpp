@@ -6,11 +6,11 @@
 // after their last read.
 //
 //===----------------------------------------------------------------------===//
-#include "attnc/Passes/AttnToNVVM.h"
+#include "attnc/Passes/GPUPasses.h"
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNTILEWARPSPECIALIZE
-#include "attnc/Passes/AttnToNVVM.h.inc"
+#include "attnc/Passes/GPUPasses.h.inc"
 } // namespace attnc
 
 using namespace mlir;

@@ -11,11 +11,11 @@
 // whose address the TMA instructions take.
 //
 //===----------------------------------------------------------------------===//
-#include "attnc/Passes/AttnToNVVM.h"
+#include "attnc/Passes/GPUPasses.h"
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNGPUGRIDCONSTANTARGS
-#include "attnc/Passes/AttnToNVVM.h.inc"
+#include "attnc/Passes/GPUPasses.h.inc"
 } // namespace attnc
 
 using namespace mlir;

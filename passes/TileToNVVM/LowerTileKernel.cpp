@@ -19,7 +19,7 @@
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNTILETONVVM
-#include "attnc/Passes/AttnToNVVM.h.inc"
+#include "attnc/Passes/GPUPasses.h.inc"
 } // namespace attnc
 
 using namespace mlir;

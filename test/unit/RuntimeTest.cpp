@@ -21,7 +21,7 @@
 
 namespace {
 
-// A copy of an ABI-v1 manifest as passes/AttnToNVVM writes it (bf16, D = 128).
+// A copy of an ABI-v1 manifest as passes/AttnToTile writes it (bf16, D = 128).
 const char *AttnManifest = R"json({
   "abi_version": 1, "kernel": "attn_bf16_d128_full_kernel", "chip": "sm_90a", "dtype": "bf16",
   "head_dim": 128, "head_dim_v": 128, "block_m": 128, "block_n": 128, "causal": "none",
@@ -473,7 +473,7 @@ TEST_F(AttnKernel, NullDataAndLimits) {
   EXPECT_ERR(check(a), ATTNC_ERR_LIMIT, "grid.y = H = 70000 is outside 1..65535");
 }
 
-// A decode manifest as passes/AttnToNVVM writes it (attnc compile --decode; D = 128,
+// A decode manifest as passes/AttnToTile writes it (attnc compile --decode; D = 128,
 // packed heads): q through a 2-D map over its rows, a workspace, and the
 // split count S that the runtime chooses unless dims[] gives it.
 std::string decodeManifest() {

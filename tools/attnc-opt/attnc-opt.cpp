@@ -2,7 +2,7 @@
 #include "attnc/Passes/Passes.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
 #ifdef ATTNC_HAVE_GPU_PASSES
-#include "attnc/Passes/AttnToNVVM.h"
+#include "attnc/Passes/GPUPasses.h"
 #endif
 #ifdef ATTNC_HAVE_TEST_PASSES
 #include "test/lib/Analysis/TestPasses.h"

@@ -1,7 +1,7 @@
 //===- KernelManifest.h - the kernel manifest's schema ----------*- C++ -*-===//
 //
 // The one definition of the manifest that travels beside each GPU kernel
-// (docs/gpu-abi.md): the compiler fills it (passes/AttnToNVVM) and writes it
+// (docs/gpu-abi.md): the compiler fills it (passes/AttnToTile/KernelManifest.cpp) and writes it
 // (lib/GPU) with printManifest; the runtime reads it with parseManifest and
 // then checks its meaning (lib/Runtime/Manifest.cpp). Plain C++ so that the
 // runtime, which builds without LLVM, owns both directions.

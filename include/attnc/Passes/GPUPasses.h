@@ -1,4 +1,4 @@
-//===- Passes.h - attnc GPU (Hopper) passes ---------------------*- C++ -*-===//
+//===- GPUPasses.h - attnc GPU (Hopper) passes ------------------*- C++ -*-===//
 #ifndef ATTNC_GPU_PASSES_H
 #define ATTNC_GPU_PASSES_H
 
@@ -23,10 +23,10 @@
 namespace attnc {
 
 #define GEN_PASS_DECL
-#include "attnc/Passes/AttnToNVVM.h.inc"
+#include "attnc/Passes/GPUPasses.h.inc"
 
 #define GEN_PASS_REGISTRATION
-#include "attnc/Passes/AttnToNVVM.h.inc"
+#include "attnc/Passes/GPUPasses.h.inc"
 
 /// The gpu.func attribute listing the arguments attn-gpu-grid-constant-args
 /// turns into __grid_constant__ parameters (the TMA descriptors).
