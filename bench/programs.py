@@ -1,8 +1,8 @@
 """GPU programs with generic steps (issue 6): RoPE + causal, QK-norm + causal,
-differential attention and causal linear attention, through the Python API,
+differential attention and linear attention, through the Python API,
 next to PyTorch on the same inputs in the same process (eager torch for the
-lets and combines, SDPA and FlexAttention for the attentions; a quadratic
-masked reference for linear attention). Each attnc result is checked against
+lets and combines, SDPA and FlexAttention for the attentions; the linear-time
+chunked and reassociated forms for linear attention). Each attnc result is checked against
 the PyTorch one first. Prints a table of medians and ratios (above 1: attnc
 is faster).
     PYTHONPATH=<attnc package> python3 bench/programs.py
@@ -51,6 +51,37 @@ def causal_flex(q, k, v):
     return lambda qq, kk, vv: flex(qq, kk, vv, block_mask=bm)
 
 
+def lightning_chunked(q, k, v, decay, C=64):
+    """o_i = sum_{j <= i} decay[h]^(i - j) (q_i . k_j / sqrt(D)) v_j in Lightning Attention-2's
+    chunked form, vectorised over chunks: intra-chunk masked QK^T V with the decay, plus the
+    states K^T V of earlier chunks carried with decay^C (i - j = (t + 1) + (C - 1 - u) + C (n - 1 - m)
+    for query t of chunk n and key u of chunk m < n)."""
+    B, H, L, D = q.shape
+    N, sc = L // C, D ** -0.5
+    qf, kf, vf = (x.float().view(B, H, N, C, -1) for x in (q, k, v))
+    lam = decay.float().view(1, H, 1, 1, 1)
+    t = torch.arange(C, device=q.device, dtype=torch.float32)
+    dist = t[:, None] - t[None, :]
+    w = torch.where(dist >= 0, lam ** dist.clamp(min=0), torch.zeros((), device=q.device))
+    o = ((qf @ kf.transpose(-1, -2)) * sc * w) @ vf
+    kv = (kf * lam ** (C - 1 - t).view(1, 1, 1, C, 1)).transpose(-1, -2) @ vf  # [B, H, N, D, Dv]
+    c = torch.arange(N, device=q.device, dtype=torch.float32)
+    cd = c[:, None] - c[None, :] - 1
+    m = torch.where(cd >= 0, decay.float().view(H, 1, 1) ** (C * cd.clamp(min=0)), torch.zeros((), device=q.device))
+    st = torch.einsum("hnm,bhmde->bhnde", m, kv)  # the state before chunk n
+    o = o + ((qf * lam ** (t + 1).view(1, 1, 1, C, 1)) @ st) * sc
+    return o.reshape(B, H, L, -1).to(q.dtype)
+
+
+def linear_reassociated(q, k, v):
+    """examples/09_linear.attn as phi(Q) (phi(K)^T V) / phi(Q) (phi(K)^T 1), phi = elu + 1 (the
+    weights are positive, so row_abs's sum |w| is the plain sum)."""
+    qf, kf = F.elu(q.float()) + 1, F.elu(k.float()) + 1
+    num = qf @ (kf.transpose(-1, -2) @ v.float())
+    den = qf @ kf.sum(-2, keepdim=True).transpose(-1, -2)
+    return (num / den).to(q.dtype)
+
+
 def rel_err(a, b):
     return ((a.float() - b.float()).norm() / b.float().norm()).item()
 
@@ -89,22 +120,23 @@ def main():
     rows.append(("differential (causal)", time_ms_p(lambda: f(q, k, q2, k2, v, lam)), time_ms_p(ref),
                  time_ms_p(fdiff) if fl else float("nan"), err))
 
-    # Causal linear attention with decay, smaller (generic path: a thread per output element)
-    Bl, Hl, Ll, Dl = 1, 8, 1024, 64
-    ql, kl, vl = r(Bl, Hl, Ll, Dl), r(Bl, Hl, Ll, Dl), r(Bl, Hl, Ll, Dl)
-    decay = 0.9 + 0.1 * torch.rand(Hl, device="cuda")
-    f = attnc.compile(os.path.join(EX, "10_lightning_causal_linear.attn"), target="cuda", B=Bl, H=Hl, L=Ll, D=Dl)
-    i = torch.arange(Ll, device="cuda")
-    dist = (i[:, None] - i[None, :]).float()
-    mask = (dist >= 0)
-
-    def ref():
-        w = decay[None, :, None, None] ** dist.clamp(min=0) * mask
-        s = (ql.float() @ kl.float().transpose(-1, -2)) / Dl ** 0.5
-        return ((s * w) @ vl.float()).to(torch.bfloat16)
-    err = rel_err(f(ql, kl, vl, decay), ref())
-    rows.append((f"causal linear + decay (B1 H8 L1024 D64)", time_ms_p(lambda: f(ql, kl, vl, decay), n=3),
-                 time_ms_p(ref), float("nan"), err))
+    # Linear attention on the Hopper kernel (quadratic on the tensor cores, carrier tiles skipped)
+    # next to PyTorch's linear-time forms: Lightning-2's chunked scan for the causal one, the
+    # reassociated phi(Q) (phi(K)^T V) for the non-causal one.
+    for Bl, Hl, Ll, Dl in [(2, 16, 4096, 128), (1, 16, 16384, 128)]:
+        ql, kl, vl = r(Bl, Hl, Ll, Dl), r(Bl, Hl, Ll, Dl), r(Bl, Hl, Ll, Dl)
+        decay = 0.9 + 0.1 * torch.rand(Hl, device="cuda")
+        f = attnc.compile(os.path.join(EX, "10_lightning_causal_linear.attn"), target="cuda",
+                          B=Bl, H=Hl, L=Ll, D=Dl)
+        ref = lambda: lightning_chunked(ql, kl, vl, decay)
+        err = rel_err(f(ql, kl, vl, decay), ref())
+        rows.append((f"causal linear + decay, B{Bl} H{Hl} L{Ll} (vs chunked)", time_ms_p(lambda: f(ql, kl, vl, decay)),
+                     time_ms_p(ref), float("nan"), err))
+        f = attnc.compile(os.path.join(EX, "09_linear.attn"), target="cuda", B=Bl, H=Hl, Lq=Ll, Lk=Ll, D=Dl, Dv=Dl)
+        ref = lambda: linear_reassociated(ql, kl, vl)
+        err = rel_err(f(ql, kl, vl), ref())
+        rows.append((f"linear (elu+1, row_abs), B{Bl} H{Hl} L{Ll} (vs reassociated)", time_ms_p(lambda: f(ql, kl, vl)),
+                     time_ms_p(ref), float("nan"), err))
 
     print("| program | attnc ms | PyTorch eager + SDPA ms | + Flex ms | attnc vs SDPA | attnc vs Flex | rel err |")
     print("|---|---|---|---|---|---|---|")

@@ -24,9 +24,6 @@ int64_t queryLength(AttentionOp op) {
   return cast<RankedTensorType>(op.getQuery().getType()).getDimSize(2);
 }
 int64_t keyLength(AttentionOp op) { return op.getLogicalKeyType().getDimSize(2); }
-bool isSignedLink(Link link) {
-  return link == Link::identity || link == Link::signed_exp;
-}
 } // namespace
 
 //===----------------------------------------------------------------------===//

@@ -354,6 +354,16 @@ Value AttentionDecomposer::run() {
   Value keep = keepMask();
   if (op.getScoreConvAttr())
     s = applyScoreConv(s, keep);
+  // A score of -inf weighs 0 under every link: exp, sigmoid, relu and
+  // softplus give 0 there; the signed links drop it like a masked pair (the
+  // GPU kernel masks with -inf, so both backends agree). NaN stays kept.
+  if (isSignedLink(op.getLinkKind()))
+    keep = cb.mapSame({s, keep}, b.getI1Type(), [&](OpBuilder &nb, Location nl, ValueRange,
+                                                     ValueRange el) -> Value {
+      FMath m{nb, nl, elem};
+      Value finite = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNE, el[0], m.ninf());
+      return arith::AndIOp::create(nb, nl, el[1], finite);
+    });
   if (op.getSplitKv() > 0)
     return splitSoftmax(s, keep, vx);
   return softmax(s, keep, vx);

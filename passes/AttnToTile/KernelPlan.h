@@ -92,7 +92,17 @@ struct KernelConfig {
   llvm::SmallVector<Extra> extras;
   int64_t numParams = 11;
 
-  bool isExp() const { return link == attnc::attn::Link::exp; }
+  /// Exp-family links (exp, signed_exp) run online: weights shifted by a
+  /// running row maximum (of s, or |s| for signed_exp) in the log2 domain,
+  /// O rescaled when it moves, the shift put back or cancelled at the end.
+  bool expFamily() const {
+    return link == attnc::attn::Link::exp || link == attnc::attn::Link::signed_exp;
+  }
+  /// Whether the row mass l sums |w| (signed weights, or the row_abs anchor).
+  bool absMass() const {
+    return anchor == attnc::attn::Anchor::row_abs || link == attnc::attn::Link::identity ||
+           link == attnc::attn::Link::signed_exp;
+  }
   /// Shared memory (offsets from a 1024-aligned base), 128B-swizzled tiles of
   /// 64 columns: Q [D/64][BM][64], then the K ring [stages][D/64][BN][64],
   /// then the V ring [stages][Dv/64][BN][64].

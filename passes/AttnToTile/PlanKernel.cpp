@@ -40,25 +40,12 @@ LogicalResult attnc::gpu::checkKernelSupport(AttentionOp op) {
     return op.emitOpError() << "GPU kernel: head dims must be multiples of 16 from 16 to "
                                "256, got D = "
                             << d << ", Dv = " << dv;
-  // Links and anchors: softmax (exp + row, optionally a null key), and the
-  // bounded/unnormalised links sigmoid and relu^p under anchor none or row.
-  Link link = op.getLinkKind();
-  Anchor anchor = op.getAnchorKind();
-  if (anchor == Anchor::sinkhorn)
+  // Every link runs online under the anchors none, row and row_abs (the
+  // exp family with a running maximum, the others as plain sums); Sinkhorn
+  // normalises columns, which needs the whole weight matrix.
+  if (op.getAnchorKind() == Anchor::sinkhorn)
     return op.emitOpError("GPU kernel: anchor sinkhorn needs the whole weight "
                           "matrix (column normalisation) and cannot run online");
-  if (anchor == Anchor::row_abs)
-    return op.emitOpError("GPU kernel: anchor row_abs (signed weights) is not "
-                          "supported; anchors are row and none");
-  if (op.getWeightsSigned() || link == Link::identity || link == Link::signed_exp)
-    return op.emitOpError() << "GPU kernel: signed link '" << stringifyLink(link)
-                            << "' is not supported (links: exp, sigmoid, relu)";
-  if (link == Link::softplus)
-    return op.emitOpError("GPU kernel: link softplus is not supported (links: "
-                          "exp, sigmoid, relu)");
-  if (link == Link::exp && anchor != Anchor::row)
-    return op.emitOpError("GPU kernel: link exp needs anchor row (an unshifted "
-                          "exp under anchor none is not supported)");
   if (op.getScoreConv())
     return op.emitOpError("GPU kernel: score_conv mixes the scores of "
                           "neighbouring (i, j) across tiles and is not supported");

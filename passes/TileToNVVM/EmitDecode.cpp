@@ -127,7 +127,7 @@ std::pair<Value, RowState> KernelEmitter::mergePartials() {
       Value mp = LLVM::LoadOp::create(b, loc, f32, partialMLAddr(p, rowLin[rr], 0), 4);
       Value lp = LLVM::LoadOp::create(b, loc, f32, partialMLAddr(p, rowLin[rr], 1), 4);
       Value M = it[nO + rr], L = it[nO + 2 + rr];
-      if (c.isExp()) {
+      if (c.expFamily()) {
         // Rescale both sides to the new max (an empty side has m = -inf and
         // weighs 0; both empty: shift by 0, no NaN).
         Value mNew = fmax(M, mp);

@@ -6,7 +6,9 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 
+#include <cmath>
 #include <functional>
+#include <limits>
 
 using namespace mlir;
 using namespace attnc::gpu;
@@ -321,6 +323,26 @@ LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
                                         /*sideEffects=*/false));
       continue;
     }
+    if (auto pw = dyn_cast<math::PowFOp>(op); pw && pw.getType().isF32()) {
+      // A literal exponent: small integers as products (x^2 exact, as the CPU
+      // computes it), other literals through the math library below.
+      FloatAttr lit;
+      if (matchPattern(pw.getRhs(), m_Constant(&lit))) {
+        double n = lit.getValueAsDouble();
+        if (n >= 1 && n <= 4 && n == std::floor(n)) {
+          Value x = map.lookup(pw.getLhs()), r = x;
+          for (int t = 1; t < int(n); ++t)
+            r = fmul(r, x);
+          map.map(pw.getResult(), r);
+          continue;
+        }
+      } else {
+        bool intExponent = pw.getRhs().getDefiningOp<arith::SIToFPOp>() != nullptr;
+        map.map(pw.getResult(),
+                powApprox(map.lookup(pw.getLhs()), map.lookup(pw.getRhs()), intExponent));
+        continue;
+      }
+    }
     // Only in the region's own block: i and j are its arguments, and the
     // per-row base the rewrite caches must not be defined inside a loop.
     if (auto cv = dyn_cast<arith::SIToFPOp>(op); cv && scoreElement && &blk == &r.front())
@@ -464,13 +486,60 @@ bool attnc::gpu::scoreNeedsRegisters(Region *score) {
   return !affineUses(blk.getArgument(3)) || !affineUses(blk.getArgument(4));
 }
 
-/// Weight of a (masked: -inf) score in natural units for the non-exp links.
+/// x^y as 2^(y log2|x|) on the hardware approximations (MUFU.LG2/EX2, about
+/// 2^-22 relative in the exponent), with C's signs: a negative x gives
+/// -|x|^y for an odd integer y, NaN for a non-integer y; y = 0 gives 1
+/// (also for x = 0 or inf: log2|x| is clamped to a finite range, so 0 times
+/// it is 0; a NaN x gives NaN, where C gives pow(NaN, 0) = 1). The libm-style expansion is some forty instructions per score;
+/// with an integer exponent (a decay pow(lambda, i - j)) this is six.
+Value KernelEmitter::powApprox(Value x, Value y, bool intExponent) {
+  Value l = lg2(math::AbsFOp::create(b, loc, x));
+  // minimumf/maximumf propagate a NaN x (minnum would clamp it away).
+  l = arith::MaximumFOp::create(b, loc, arith::MinimumFOp::create(b, loc, l, cf32(1e30)),
+                                cf32(-1e30));
+  Value mag = ex2(fmul(y, l));
+  if (intExponent) {
+    // The sign bit of x where y is odd: y's low bit shifted into bit 31.
+    Value yi = arith::FPToSIOp::create(b, loc, i32, y);
+    Value signBit = arith::AndIOp::create(
+        b, loc, arith::BitcastOp::create(b, loc, i32, x),
+        arith::ShLIOp::create(b, loc, yi, ci32(31)));
+    Value bits = arith::XOrIOp::create(b, loc, arith::BitcastOp::create(b, loc, i32, mag), signBit);
+    return arith::BitcastOp::create(b, loc, f32, bits);
+  }
+  Value isInt = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                      math::FloorOp::create(b, loc, y), y);
+  Value half = fmul(y, cf32(0.5));
+  Value odd = andI(isInt, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
+                                                math::FloorOp::create(b, loc, half), half));
+  Value negX = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, x, cf32(0.0));
+  Value nan = cf32(std::numeric_limits<double>::quiet_NaN());
+  Value negative = select(odd, arith::NegFOp::create(b, loc, mag), select(isInt, mag, nan));
+  return select(negX, negative, mag);
+}
+
+/// Weight of a (masked: -inf) score in natural units for the links outside
+/// the exp family; every one weighs a masked score 0.
 Value KernelEmitter::linkWeight(Value sc) {
   using attnc::attn::Link;
   const double log2e = 1.4426950408889634;
   if (c.link == Link::sigmoid) {
     Value e = ex2(fmul(sc, cf32(-log2e))); // exp(-s): +inf for a masked score
     return arith::DivFOp::create(b, loc, cf32(1.0), fadd(cf32(1.0), e));
+  }
+  Value ninf = negInf();
+  if (c.link == Link::identity) // a masked (or -inf) score weighs 0
+    return select(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, sc, ninf), cf32(0.0),
+                  sc);
+  if (c.link == Link::softplus) {
+    // log(1 + exp(s)) = max(s, 0) + log1p(exp(-|s|)), with log1p(x) as
+    // x (1 - x / 2) below 2^-10 where log2(1 + x) loses the low bits of x.
+    Value e = ex2(fmul(math::AbsFOp::create(b, loc, sc), cf32(-log2e)));
+    Value small = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, e,
+                                        cf32(1.0 / 1024.0));
+    Value series = fmul(e, fsub(cf32(1.0), fmul(e, cf32(0.5))));
+    Value full = fmul(lg2(fadd(cf32(1.0), e)), cf32(1.0 / log2e));
+    return fadd(fmax(sc, cf32(0.0)), select(small, series, full));
   }
   // relu(power = p): max(s, 0)^p.
   Value r = fmax(sc, cf32(0.0));

@@ -445,7 +445,7 @@ void KernelEmitter::emitEpilogue(Value oFin, RowState st, bool lReduced) {
       nullC = loadExtra(b, c.nullExtra, ValueRange{rr ? hBIdx : hAIdx});
     Value l = lFin[rr];
     Value lse, inv;
-    if (c.isExp()) {
+    if (c.expFamily()) {
       Value m = mFin[rr]; // log2 domain; -inf for an empty row
       Value mUse =
           select(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m, ninf), zeroF, m);
@@ -460,7 +460,10 @@ void KernelEmitter::emitEpilogue(Value oFin, RowState st, bool lReduced) {
         mUse = mF;
       }
       Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UGT, l, zeroF);
-      inv = select(pos, arith::DivFOp::create(b, loc, scaleO, l), zeroF);
+      // Anchor none puts the shift back: O = 2^m O' (no null key there).
+      inv = c.anchor == attnc::attn::Anchor::none
+                ? ex2(mUse)
+                : select(pos, arith::DivFOp::create(b, loc, scaleO, l), zeroF);
       lse = select(pos, fmul(fadd(mUse, lg2(l)), cf32(kLn2)), ninf);
     } else {
       if (nullC && c.anchor == attnc::attn::Anchor::row)
@@ -468,7 +471,7 @@ void KernelEmitter::emitEpilogue(Value oFin, RowState st, bool lReduced) {
       Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UGT, l, zeroF);
       // lse = ln(sum of weights) (the row anchor's denominator).
       lse = select(pos, fmul(lg2(l), cf32(kLn2)), ninf);
-      inv = c.anchor == attnc::attn::Anchor::row
+      inv = c.anchor != attnc::attn::Anchor::none
                 ? select(pos, arith::DivFOp::create(b, loc, one, l), zeroF)
                 : one;
     }

@@ -51,7 +51,7 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
   int64_t nS = c.BN / 2;
   SmallVector<Value> sv = unpack(s, nS);
   SmallVector<Value> tv(nS);
-  const bool expLink = c.isExp();
+  const bool expLink = c.expFamily();
   double post = expLink ? kLog2e : 1.0;
   // Without a score region and with a positive scale, the scale commutes
   // with the row max: keep raw scores and fold scale and shift into one FMA
@@ -100,16 +100,23 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
   SmallVector<Value> &p = out.p;
   p.resize(nS);
   Value zeroF = cf32(0.0), ninf = negInf();
-  Value sumA = zeroF, sumB = zeroF;
   out.st = in;
   if (expLink) {
+    // signed_exp shifts by the running maximum of |s| (masked scores stay
+    // -inf) and gives each weight the sign of its score.
+    const bool signedExp = c.link == attnc::attn::Link::signed_exp;
+    SmallVector<Value> mag(tv);
+    if (signedExp)
+      for (int64_t r = 0; r < nS; ++r)
+        mag[r] = select(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, tv[r], ninf),
+                        ninf, math::AbsFOp::create(b, loc, tv[r]));
     // Online softmax: running max per row across the quad (4 threads).
     Value mxA = ninf, mxB = ninf;
     for (int64_t r = 0; r < nS; ++r) {
       if ((r / 2) % 2)
-        mxB = fmax(mxB, tv[r]);
+        mxB = fmax(mxB, mag[r]);
       else
-        mxA = fmax(mxA, tv[r]);
+        mxA = fmax(mxA, mag[r]);
     }
     if (foldScale) {
       mxA = fmul(mxA, cf32(k));
@@ -130,21 +137,26 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
       Value negA = arith::NegFOp::create(b, loc, mUseA);
       Value negB = arith::NegFOp::create(b, loc, mUseB);
       for (int64_t r = 0; r < nS; ++r)
-        p[r] = ex2(math::FmaOp::create(b, loc, tv[r], kk, ((r / 2) % 2) ? negB : negA));
+        p[r] = ex2(math::FmaOp::create(b, loc, mag[r], kk, ((r / 2) % 2) ? negB : negA));
     } else {
       for (int64_t r = 0; r < nS; ++r)
-        p[r] = ex2(fsub(tv[r], ((r / 2) % 2) ? mUseB : mUseA));
+        p[r] = ex2(fsub(mag[r], ((r / 2) % 2) ? mUseB : mUseA));
     }
+    if (signedExp) // a masked score gives -0
+      for (int64_t r = 0; r < nS; ++r)
+        p[r] = math::CopySignOp::create(b, loc, p[r], tv[r]);
   } else {
     // Bounded or unnormalised links: no running max, no rescaling.
     for (int64_t r = 0; r < nS; ++r)
       p[r] = linkWeight(tv[r]);
   }
+  Value sumA = zeroF, sumB = zeroF;
   for (int64_t r = 0; r < nS; ++r) {
+    Value w = c.absMass() ? math::AbsFOp::create(b, loc, p[r]).getResult() : p[r];
     if ((r / 2) % 2)
-      sumB = fadd(sumB, p[r]);
+      sumB = fadd(sumB, w);
     else
-      sumA = fadd(sumA, p[r]);
+      sumA = fadd(sumA, w);
   }
   out.st.lA = expLink ? fadd(fmul(in.lA, out.alphaA), sumA) : fadd(in.lA, sumA);
   out.st.lB = expLink ? fadd(fmul(in.lB, out.alphaB), sumB) : fadd(in.lB, sumB);
@@ -153,7 +165,7 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
 
 /// O = alpha O (no-op without a running max).
 Value KernelEmitter::rescaleO(Value o, Value alphaA, Value alphaB) {
-  if (!c.isExp())
+  if (!c.expFamily())
     return o;
   SmallVector<Value> ov = unpack(o, c.Dvp / 2);
   for (int64_t r = 0; r < c.Dvp / 2; ++r)

@@ -216,6 +216,7 @@ private:
   mlir::Value rescaleO(mlir::Value o, mlir::Value alphaA, mlir::Value alphaB);
   llvm::SmallVector<mlir::Value> packP(llvm::ArrayRef<mlir::Value> p);
   mlir::Value linkWeight(mlir::Value s);
+  mlir::Value powApprox(mlir::Value x, mlir::Value y, bool intExponent);
 
 public:
   mlir::FailureOr<mlir::Value> materializeOuter(mlir::Value v);

@@ -18,8 +18,12 @@ func.func @sigmoid_none(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: te
 
 // -----
 
+// A signed link drops a -inf score like a masked pair (NaN stays kept).
 // CHECK-LABEL: func.func @identity_row_abs
-// CHECK: %[[W:[0-9]+]] = attn.map ins(%{{[0-9]+}}, %{{[0-9]+}} : tensor<1x2x8x8xf32>, tensor<1x2x8x8xi1>)
+// CHECK: %[[KEEP:[0-9]+]] = attn.map ins(%{{[0-9]+}}, %{{[0-9]+}} : tensor<1x2x8x8xf32>, tensor<1x2x8x8xi1>) {{.*}} -> tensor<1x2x8x8xi1>
+// CHECK:   arith.cmpf une, %{{.*}}, %cst
+// CHECK:   arith.andi
+// CHECK: %[[W:[0-9]+]] = attn.map ins(%{{[0-9]+}}, %[[KEEP]] : tensor<1x2x8x8xf32>, tensor<1x2x8x8xi1>)
 // CHECK: %[[ABS:[0-9]+]] = attn.map ins(%[[W]]
 // CHECK:   math.absf
 // CHECK: %[[L:.*]] = attn.reduce <sum> %[[ABS]]

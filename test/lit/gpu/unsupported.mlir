@@ -18,38 +18,6 @@ func.func @sinkhorn(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: te
 
 // -----
 
-func.func @signed(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
-  // expected-error @+1 {{GPU kernel: signed link 'identity' is not supported (links: exp, sigmoid, relu)}}
-  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<identity>, anchor = #attn.anchor<none>, weights_signed} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
-  return %o : tensor<1x2x?x64xbf16>
-}
-
-// -----
-
-func.func @signed_exp(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
-  // expected-error @+1 {{GPU kernel: anchor row_abs (signed weights) is not supported; anchors are row and none}}
-  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<signed_exp>, anchor = #attn.anchor<row_abs>, weights_signed} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
-  return %o : tensor<1x2x?x64xbf16>
-}
-
-// -----
-
-func.func @softplus(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
-  // expected-error @+1 {{GPU kernel: link softplus is not supported (links: exp, sigmoid, relu)}}
-  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<softplus>, anchor = #attn.anchor<row>} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
-  return %o : tensor<1x2x?x64xbf16>
-}
-
-// -----
-
-func.func @exp_none(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
-  // expected-error @+1 {{GPU kernel: link exp needs anchor row (an unshifted exp under anchor none is not supported)}}
-  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<none>} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
-  return %o : tensor<1x2x?x64xbf16>
-}
-
-// -----
-
 func.func @score_conv(%q: tensor<1x2x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>, %w: tensor<2x2x2xf32>) -> tensor<1x2x?x64xbf16> {
   // expected-error @+1 {{GPU kernel: score_conv mixes the scores of neighbouring (i, j) across tiles and is not supported}}
   %o = attn.attention %q, %k, %v extras(%w : tensor<2x2x2xf32>) {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, score_conv = #attn.score_conv<queries = 2, keys = 2, weight = 0>} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>

@@ -45,6 +45,8 @@ class AttentionOp;
 /// [P, PS, Hk, D], hnd [P, Hk, PS, D].
 inline int64_t pageRowAxis(PageLayout l) { return l == PageLayout::nhd ? 1 : 2; }
 inline int64_t pageHeadAxis(PageLayout l) { return l == PageLayout::nhd ? 2 : 1; }
+/// Links whose weights may be negative (they need `weights signed`).
+inline bool isSignedLink(Link link) { return link == Link::identity || link == Link::signed_exp; }
 } // namespace attnc::attn
 #include "attnc/Dialect/Attn/AttnAttrInterfaces.h.inc"
 

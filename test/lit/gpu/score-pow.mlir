@@ -1,0 +1,56 @@
+// RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-kernel %s | FileCheck %s
+// pow in a score region on the Hopper kernel: an integer exponent (a decay
+// lambda^(i - j)) as 2^(n log2|x|) with x's sign where n is odd; a literal
+// small integer exponent as products.
+
+// CHECK-LABEL: gpu.func @decay_kernel
+// CHECK: %[[LG:.*]] = llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"
+// CHECK: %[[LO:.*]] = arith.minimumf %[[LG]]
+// CHECK: %[[L:.*]] = arith.maximumf %[[LO]]
+// CHECK: %[[E:.*]] = arith.mulf %[[N:.*]], %[[L]] : f32
+// CHECK: %[[MAG:.*]] = llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"(%[[E]])
+// CHECK: %[[NI:.*]] = arith.fptosi %[[N]] : f32 to i32
+// CHECK: %[[XB:.*]] = arith.bitcast %{{.*}} : f32 to i32
+// CHECK: %[[ODD:.*]] = arith.shli %[[NI]]
+// CHECK: %[[SIGN:.*]] = arith.andi %[[XB]], %[[ODD]] : i32
+// CHECK: %[[MB:.*]] = arith.bitcast %[[MAG]] : f32 to i32
+// CHECK: arith.xori %[[MB]], %[[SIGN]] : i32
+// CHECK-NOT: math.powf
+// CHECK: gpu.return
+func.func @decay(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>, %decay: tensor<?xf32>) -> tensor<?x?x?x64xbf16> {
+  %o = attn.attention %q, %k, %v extras(%decay : tensor<?xf32>) {scale = 0.125 : f64, link = #attn.link<identity>, anchor = #attn.anchor<none>, weights_signed, carrier = [#attn.causal<bottom_right>]} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %x = tensor.extract %decay[%h] : tensor<?xf32>
+    %d = arith.subi %i, %j : index
+    %di = arith.index_cast %d : index to i64
+    %n = arith.sitofp %di : i64 to f32
+    %p = math.powf %x, %n : f32
+    %r = arith.mulf %s, %p : f32
+    attn.yield %r : f32
+  }
+  return %o : tensor<?x?x?x64xbf16>
+}
+
+// CHECK-LABEL: gpu.func @square_kernel
+// CHECK-NOT: math.powf
+// CHECK-NOT: llvm.nvvm.lg2
+// CHECK: %[[SQ:.*]] = arith.mulf %[[D:[0-9]+]], %[[D]] : f32
+// CHECK: arith.mulf %[[SQ]], %{{.*}} : f32
+// CHECK: gpu.return
+func.func @square(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %d = arith.subi %i, %j : index
+    %di = arith.index_cast %d : index to i64
+    %df = arith.sitofp %di : i64 to f32
+    %two = arith.constant 2.0 : f32
+    %p = math.powf %df, %two : f32
+    %c = arith.constant 0.01 : f32
+    %t = arith.mulf %p, %c : f32
+    %r = arith.subf %s, %t : f32
+    attn.yield %r : f32
+  }
+  return %o : tensor<?x?x?x64xbf16>
+}
