@@ -26,6 +26,23 @@ def AttnFoldPageGather : Pass<"attn-fold-page-gather", "mlir::ModuleOp"> {
   }];
 }
 
+def AttnGPUTileBlockLists : Pass<"attn-gpu-tile-block-lists", "mlir::ModuleOp"> {
+  let summary = "Give block lists with blocks smaller than the GPU kernel's tiles a tile mask";
+  let description = [{
+    The Hopper kernel schedules a block_list from its CSR rows when the
+    blocks are whole kernel tiles (multiples of 128 x 128). For smaller
+    blocks (as selection-based sparse attention uses: 16 to 64 tokens), this
+    pass adds an attn.map computing, per 128 x 128 tile, an i64 mask of the
+    (query block, key block) pairs the CSR lists (at most 64 per tile), and
+    names it in the carrier's `tile_mask`: the kernel then visits only the
+    tiles with a bit set, runs the tiles whose bits are all set without a
+    per-element predicate, and tests a bit per score elsewhere. The map runs
+    as a generic step before the kernel, so only static shapes are tiled.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def AttnSummarizeMaskTables : Pass<"attn-summarize-mask-tables", "mlir::ModuleOp"> {
   let summary = "Give the tile schedule the per-block bounds of the tables a mask reads";
   let description = [{

@@ -199,17 +199,41 @@ def Attn_BlockListAttr : Attn_CarrierFamilyAttr<"BlockList", "block_list"> {
     block r lists indices[offsets[r] : offsets[r+1]]. With `counted`, the
     rows are padded (FlexAttention's BlockMask layout): `offsets` names the
     counts [B, H, ceil(Lq/q_block)] and `indices` is [B, H, ceil(Lq/q_block),
-    W]; query block r lists indices[r, 0 : counts[r]]. }];
+    W]; query block r lists indices[r, 0 : counts[r]].
+    With `tile_mask` = t >= 0, extra t holds the same pairs per 128 x 128
+    tile (attn-gpu-tile-block-lists, for blocks smaller than the GPU
+    kernel's tiles): an i64 [B, H, ceil(Lq/128), ceil(Lk/128)] whose bit
+    r * (128 / KB) + c says that rows [r QB, (r + 1) QB) and keys
+    [c KB, (c + 1) KB) of the tile are kept, QB = min(q_block, 128),
+    KB = min(k_block, 128). The predicate then reads the mask. }];
   let parameters = (ins "int64_t":$q_block, "int64_t":$k_block,
                         "int64_t":$offsets, "int64_t":$indices,
-                        DefaultValuedParameter<"bool", "false">:$counted);
+                        DefaultValuedParameter<"bool", "false">:$counted,
+                        DefaultValuedParameter<"int64_t", "-1">:$tile_mask);
   let assemblyFormat = "`<` struct(params) `>`";
   let builders = [
     AttrBuilder<(ins "int64_t":$q_block, "int64_t":$k_block, "int64_t":$offsets,
-                     "int64_t":$indices, CArg<"bool", "false">:$counted), [{
-      return $_get($_ctxt, q_block, k_block, offsets, indices, counted);
+                     "int64_t":$indices, CArg<"bool", "false">:$counted,
+                     CArg<"int64_t", "-1">:$tile_mask), [{
+      return $_get($_ctxt, q_block, k_block, offsets, indices, counted, tile_mask);
     }]>
   ];
+  let extraClassDeclaration = [{
+    /// The tile of a `tile_mask` and its rows / keys per bit.
+    static constexpr int64_t kMaskTile = 128;
+    int64_t maskRowsPerBit() const { return std::min<int64_t>(getQBlock(), kMaskTile); }
+    int64_t maskKeysPerBit() const { return std::min<int64_t>(getKBlock(), kMaskTile); }
+    /// Whether the pairs fit a tile_mask: blocks that divide the tile or are
+    /// multiples of it, at most 64 bits per tile.
+    bool fitsTileMask() const {
+      int64_t r = maskRowsPerBit(), c = maskKeysPerBit();
+      auto aligned = [](int64_t blk, int64_t per) {
+        return blk % kMaskTile == 0 || kMaskTile % per == 0;
+      };
+      return aligned(getQBlock(), r) && aligned(getKBlock(), c) &&
+             (kMaskTile / r) * (kMaskTile / c) <= 64;
+    }
+  }];
   let skipDefaultBuilders = 1;
 }
 

@@ -363,6 +363,17 @@ LogicalResult NeighborhoodAttr::verifyCarrier(AttentionOp &op) const {
 LogicalResult BlockListAttr::verifyCarrier(AttentionOp &op) const {
   if (getQBlock() < 1 || getKBlock() < 1)
     return op.emitOpError("block_list block sizes must be positive");
+  if (getTileMask() >= 0) {
+    if (!fitsTileMask())
+      return op.emitOpError() << "block_list(q_block = " << getQBlock() << ", k_block = "
+                              << getKBlock() << ") does not fit a tile_mask";
+    if (failed(op.verifyExtraInput(getTileMask(), 4, true, "block_list tile_mask")))
+      return failure();
+    if (!cast<RankedTensorType>(op.getExtras()[getTileMask()].getType())
+             .getElementType()
+             .isInteger(64))
+      return op.emitOpError("block_list tile_mask must be i64");
+  }
   if (getCounted())
     return failure(failed(op.verifyExtraInput(getOffsets(), 3, true, "block_list counts")) ||
                    failed(op.verifyExtraInput(getIndices(), 4, true, "block_list indices")));

@@ -20,6 +20,24 @@ Value CarrierAccess::loadIndex(OpBuilder &b, Location loc, unsigned n,
   return m.load(extras[n], indices);
 }
 
+/// Bit ((i % T) / QB) * (T / KB) + (j % T) / KB of the (i / T, j / T) tile's
+/// word (BlockListAttr::tile_mask).
+Value CarrierAccess::tileMaskBit(OpBuilder &b, Location loc, BlockListAttr bl, Value batch,
+                                 Value head, Value i, Value j) {
+  IndexMath m{b, loc};
+  const int64_t T = BlockListAttr::kMaskTile;
+  Value word = loadIndex(b, loc, bl.getTileMask(), {batch, head, m.fdiv(i, T), m.fdiv(j, T)});
+  Value bit = m.add(m.mul(m.fdiv(m.rem(i, T), bl.maskRowsPerBit()), m.c(T / bl.maskKeysPerBit())),
+                    m.fdiv(m.rem(j, T), bl.maskKeysPerBit()));
+  Type i64 = b.getI64Type();
+  auto toI64 = [&](Value v) { return arith::IndexCastOp::create(b, loc, i64, v).getResult(); };
+  Value shifted = arith::ShRUIOp::create(b, loc, toI64(word), toI64(bit));
+  Value one = arith::ConstantIntOp::create(b, loc, i64, 1);
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                               arith::AndIOp::create(b, loc, shifted, one),
+                               arith::ConstantIntOp::create(b, loc, i64, 0));
+}
+
 Value CarrierAccess::dim(OpBuilder &b, Location loc, unsigned n, unsigned d) {
   return tensor::DimOp::create(b, loc, extras[n], d);
 }

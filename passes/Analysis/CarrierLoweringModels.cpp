@@ -363,6 +363,8 @@ struct BlockListLowering : LoweringModel<BlockListLowering, BlockListAttr> {
     auto bl = cast<BlockListAttr>(attr);
     OpBuilder &b = m.b;
     Location loc = m.loc;
+    if (bl.getTileMask() >= 0)
+      return ex.tileMaskBit(b, loc, bl, batch, head, i, j);
     unsigned offsets = bl.getOffsets(), indices = bl.getIndices();
     Value qb = m.div(i, m.c(bl.getQBlock()));
     Value kb = m.div(j, m.c(bl.getKBlock()));
@@ -386,8 +388,19 @@ struct BlockListLowering : LoweringModel<BlockListLowering, BlockListAttr> {
   LogicalResult planTiles(Attribute attr, AttentionOp op, CarrierTilePlan &plan) const {
     auto bl = cast<BlockListAttr>(attr);
     int64_t BM = plan.BM, BN = plan.BN;
-    if (plan.blockList)
+    if (plan.blockList || plan.tileMask)
       return op.emitOpError("GPU kernel: at most one block_list carrier"), failure();
+    if (bl.getTileMask() >= 0) {
+      // Blocks smaller than the tile: every tile is visited unless its bits
+      // are all clear (QueryTileCarrier reads the mask per slot).
+      if (BlockListAttr::kMaskTile % BM != 0 || BlockListAttr::kMaskTile % BN != 0)
+        return op.emitOpError() << "GPU kernel: a block_list tile_mask needs tiles that divide "
+                                << BlockListAttr::kMaskTile << ", got " << BM << " x " << BN,
+               failure();
+      plan.tileMask = bl;
+      plan.exact.push_back("block_list");
+      return success();
+    }
     if (bl.getQBlock() % BM != 0 || bl.getKBlock() % BN != 0)
       return op.emitOpError()
                  << "GPU kernel: block_list(q_block = " << bl.getQBlock()

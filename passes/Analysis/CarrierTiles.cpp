@@ -100,6 +100,26 @@ QueryTileCarrier::QueryTileCarrier(OpBuilder &b, Location loc,
     std::tie(p0, p1) = narrowToMask(b, loc, p0, p1);
     std::tie(q0, q1) = narrowToMask(b, loc, q0, q1);
   }
+  if (plan.tileMask) {
+    // rowRep: bit 0 of each bit row r0..r1 the query tile covers.
+    attn::BlockListAttr bl = plan.tileMask;
+    const int64_t T = attn::BlockListAttr::kMaskTile;
+    int64_t cb = T / bl.maskKeysPerBit();
+    Type i64 = b.getI64Type();
+    Value r0 = m.fdiv(m.rem(i0, T), bl.maskRowsPerBit());
+    Value r1 = m.fdiv(m.rem(i1, T), bl.maskRowsPerBit());
+    auto loop = scf::ForOp::create(
+        b, loc, r0, m.add(r1, m.c(1)), m.c(1),
+        ValueRange{arith::ConstantIntOp::create(b, loc, i64, 0).getResult()},
+        [&](OpBuilder &nb, Location nl, Value r, ValueRange it) {
+          IM im{nb, nl};
+          Value sh = arith::IndexCastOp::create(nb, nl, i64, im.mul(r, im.c(cb)));
+          Value bit = arith::ShLIOp::create(
+              nb, nl, arith::ConstantIntOp::create(nb, nl, i64, 1), sh);
+          scf::YieldOp::create(nb, nl, ValueRange{arith::OrIOp::create(nb, nl, it[0], bit)});
+        });
+    maskRowRep = loop.getResult(0);
+  }
   pCount = m.max(m.sub(p1, p0), m.c(0));
   Value qCount = m.max(m.sub(q1, q0), m.c(0));
   if (!plan.blockList) {
@@ -190,9 +210,41 @@ std::pair<Value, Value> QueryTileCarrier::narrowToMask(OpBuilder &b, Location lo
   return {first, m.max(first, end)};
 }
 
+/// The query tile's rows lie in one mask tile (BM divides it): rows
+/// [i0 % T, i1 % T] are bit rows r0..r1; key tile kTile's keys (clipped to
+/// Lk) are bit columns c0..c1. The sub-mask is colMask(c0..c1) repeated on
+/// each bit row: rowRep * colMask (no carries: colMask < 2^CB).
+std::pair<Value, Value> QueryTileCarrier::tileMaskBits(OpBuilder &b, Location loc,
+                                                       Value kTile) const {
+  IM m{b, loc};
+  attn::BlockListAttr bl = plan.tileMask;
+  const int64_t T = attn::BlockListAttr::kMaskTile, kpb = bl.maskKeysPerBit();
+  Type i64 = b.getI64Type();
+  auto c64 = [&](int64_t v) { return arith::ConstantIntOp::create(b, loc, i64, v).getResult(); };
+  auto toI64 = [&](Value v) { return arith::IndexCastOp::create(b, loc, i64, v).getResult(); };
+  Value j0 = m.mul(kTile, plan.BN);
+  Value j1 = m.sub(m.min(m.add(j0, plan.BN), env.lk), m.c(1));
+  Value word = toI64(env.access->loadIndex(b, loc, bl.getTileMask(),
+                                           {env.batch, env.head, m.fdiv(i0, T), m.fdiv(j0, T)}));
+  Value c0 = m.fdiv(m.rem(j0, T), kpb), c1 = m.fdiv(m.rem(j1, T), kpb);
+  Value width = toI64(m.add(m.sub(c1, c0), m.c(1)));
+  Value ones = arith::SubIOp::create(b, loc, arith::ShLIOp::create(b, loc, c64(1), width), c64(1));
+  Value colMask = arith::SelectOp::create(
+      b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, width, c64(64)), c64(-1),
+      ones);
+  Value sub = arith::ShLIOp::create(b, loc, arith::MulIOp::create(b, loc, maskRowRep, colMask),
+                                    toI64(c0));
+  return {arith::AndIOp::create(b, loc, word, sub), sub};
+}
+
 Value QueryTileCarrier::slotIsValid(OpBuilder &b, Location loc, Value tile) const {
   IM m{b, loc};
   Value valid;
+  if (plan.tileMask) {
+    auto [bits, sub] = tileMaskBits(b, loc, tile);
+    valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, bits,
+                                  arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0));
+  }
   if (plan.blockList) {
     Value inP = m.land(m.le(p0, tile), m.lt(tile, p1));
     Value inQ = m.land(m.le(q0, tile), m.lt(tile, q1));
@@ -216,5 +268,9 @@ Value QueryTileCarrier::isFull(OpBuilder &b, Location loc, Value kTile) const {
       full = m.land(full, term);
   if (hasMask)
     full = m.land(full, maskBoxOfTile(m, op, plan, env, i0, i1, kTile).must);
+  if (plan.tileMask) {
+    auto [bits, sub] = tileMaskBits(b, loc, kTile);
+    full = m.land(full, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, bits, sub));
+  }
   return full;
 }

@@ -113,7 +113,7 @@ bool attnc::gpu::headsPackable(AttentionOp op, const attnc::CarrierTilePlan &til
   // heads: only where the tile schedule does not depend on the head.
   Region &mask = op.getMask();
   bool maskReadsHead = !mask.empty() && !mask.front().getArgument(1).use_empty();
-  return !tiles.blockList && !maskReadsHead;
+  return !tiles.blockList && !tiles.tileMask && !maskReadsHead;
 }
 
 FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPlanKernelOptions &o) {

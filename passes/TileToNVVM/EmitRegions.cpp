@@ -1,5 +1,6 @@
 //===- EmitRegions.cpp - extras, score/mask regions and links in the kernel ===//
 #include "KernelEmitter.h"
+#include "attnc/Dialect/Attn/IndexMath.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -16,6 +17,34 @@ using namespace attnc::gpu;
 Value KernelAccess::loadIndex(OpBuilder &ob, Location loc, unsigned n, ValueRange idx) {
   Value v = e.loadExtra(ob, n, idx);
   return arith::IndexCastOp::create(ob, loc, ob.getIndexType(), v);
+}
+Value KernelAccess::tileMaskBit(OpBuilder &ob, Location loc, attnc::attn::BlockListAttr bl,
+                                Value batch, Value head, Value i, Value j) {
+  const int64_t T = attnc::attn::BlockListAttr::kMaskTile;
+  Type i32 = ob.getI32Type(), i64 = ob.getI64Type();
+  auto c32 = [&](int64_t v) { return arith::ConstantIntOp::create(ob, loc, i32, v).getResult(); };
+  // Positions are non-negative and below 2^31: (x % T) / P = (x & (T - 1)) >> log2 P
+  // (the block sizes per bit divide T, so they are powers of two).
+  auto bitsOf = [&](Value x, int64_t perBit) {
+    Value x32 = arith::IndexCastOp::create(ob, loc, i32, x);
+    return arith::ShRUIOp::create(ob, loc, arith::AndIOp::create(ob, loc, x32, c32(T - 1)),
+                                  c32(llvm::Log2_64(perBit)))
+        .getResult();
+  };
+  Value &row = tileMaskRows[{i.getAsOpaquePointer(), ob.getInsertionBlock()}];
+  if (!row) {
+    attnc::IndexMath m{ob, loc};
+    Value word = arith::IndexCastOp::create(
+        ob, loc, i64, loadIndex(ob, loc, bl.getTileMask(), {batch, head, m.fdiv(i, T), m.fdiv(j, T)}));
+    Value shift = arith::MulIOp::create(ob, loc, bitsOf(i, bl.maskRowsPerBit()),
+                                        c32(T / bl.maskKeysPerBit()));
+    row = arith::ShRUIOp::create(ob, loc, word, arith::ExtUIOp::create(ob, loc, i64, shift));
+  }
+  Value col = arith::ExtUIOp::create(ob, loc, i64, bitsOf(j, bl.maskKeysPerBit()));
+  Value one = arith::ConstantIntOp::create(ob, loc, i64, 1);
+  return arith::CmpIOp::create(ob, loc, arith::CmpIPredicate::ne,
+                               arith::AndIOp::create(ob, loc, arith::ShRUIOp::create(ob, loc, row, col), one),
+                               arith::ConstantIntOp::create(ob, loc, i64, 0));
 }
 Value KernelAccess::dim(OpBuilder &ob, Location, unsigned n, unsigned d) {
   return e.extraDim(ob, n, d);

@@ -31,6 +31,7 @@ FailureOr<SmallVector<Value>> KernelEmitter::maskScores(ArrayRef<Value> tv, Valu
   int64_t nS = tv.size();
   Value jBase = add(mul(n, ci32(c.BN)), mul(quadCol, ci32(2)));
   Value ninf = negInf();
+  access->newTile();
   SmallVector<Value> masked(nS);
   for (int64_t r = 0; r < nS; ++r) {
     Value j = add(jBase, ci32((r / 4) * 8 + (r % 2)));

@@ -51,13 +51,24 @@ public:
   mlir::Value outerValue(mlir::OpBuilder &ob, mlir::Location loc, mlir::Value v) override;
   /// Precomputes the span of `t` (a value that dominates every later use).
   void remember(mlir::OpBuilder &ob, unsigned n, mlir::Value t);
+  /// The row's bits of its tile word, read once per row and block (all keys
+  /// of a key tile share one mask tile), then a shift per key.
+  mlir::Value tileMaskBit(mlir::OpBuilder &ob, mlir::Location loc, attnc::attn::BlockListAttr bl,
+                          mlir::Value batch, mlir::Value head, mlir::Value i,
+                          mlir::Value j) override;
+  /// Forgets the rows' words (a new tile's predicate is being built).
+  void newTile() { tileMaskRows.clear(); }
+  /// A CSR block list is the schedule itself (list mode); one read through
+  /// its tile_mask still needs the bit of each pair.
   bool skipFamily(mlir::Attribute a) override {
-    return mlir::isa<attnc::attn::BlockListAttr>(a);
+    auto bl = mlir::dyn_cast<attnc::attn::BlockListAttr>(a);
+    return bl && bl.getTileMask() < 0;
   }
 
 private:
   KernelEmitter &e;
   std::map<std::pair<unsigned, const void *>, std::pair<mlir::Value, mlir::Value>> memo;
+  std::map<std::pair<const void *, mlir::Block *>, mlir::Value> tileMaskRows;
 };
 
 /// One consumer's online-softmax state for its two accumulator rows (A: row

@@ -42,6 +42,11 @@ public:
   /// boundaries cu[1..N] at or below t.
   virtual std::pair<mlir::Value, mlir::Value>
   documentSpan(mlir::OpBuilder &b, mlir::Location loc, unsigned n, mlir::Value t);
+  /// i1: block list `bl`'s tile_mask keeps (i, j). Default: the pair's bit
+  /// of its tile's word.
+  virtual mlir::Value tileMaskBit(mlir::OpBuilder &b, mlir::Location loc,
+                                  attn::BlockListAttr bl, mlir::Value batch,
+                                  mlir::Value head, mlir::Value i, mlir::Value j);
   /// Families the caller already guarantees (e.g. a GPU tile schedule that
   /// only visits listed blocks): their term is left out.
   virtual bool skipFamily(mlir::Attribute family) { return false; }

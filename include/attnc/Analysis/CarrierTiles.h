@@ -43,6 +43,9 @@ struct CarrierTilePlan {
   /// Set: the schedule is the query block's CSR row (list mode).
   attn::BlockListAttr blockList;
   int64_t kTilesPerBlock = 1; // k_block / BN
+  /// Set: a block_list read through its tile_mask (blocks smaller than the
+  /// tiles); slots are filtered by the tile's bits.
+  attn::BlockListAttr tileMask;
   /// The window whose sinks get their own tile range (at most one).
   attn::WindowAttr sinkWindow;
   /// Families tiled exactly / by a bounding range (for reports and the
@@ -86,7 +89,7 @@ public:
   bool listMode() const { return (bool)plan.blockList; }
   /// Some slots may be invalid: list mode, or a mask region whose bounds
   /// over a tile (MaskBounds.h) can rule the whole tile out.
-  bool filtersSlots() const { return listMode() || hasMask; }
+  bool filtersSlots() const { return listMode() || hasMask || plan.tileMask; }
 
   /// i1: every in-bounds (i, j) of key tile `kTile` is kept.
   mlir::Value isFull(mlir::OpBuilder &b, mlir::Location loc, mlir::Value kTile) const;
@@ -106,6 +109,11 @@ private:
   bool hasMask = false;
   // List mode: the query block and its row's start in the indices.
   mlir::Value listRow, listStart;
+  /// Tile-mask mode: the bits of this query tile's rows, for key tile kTile
+  /// (the columns of its BN keys); the word read, the bits.
+  std::pair<mlir::Value, mlir::Value> tileMaskBits(mlir::OpBuilder &b, mlir::Location loc,
+                                                   mlir::Value kTile) const;
+  mlir::Value maskRowRep; // i64: bit 0 of each bit row the query tile covers
   // Per family (in carrier order), the per query tile values its isFull
   // term reuses (CarrierLoweringAttrInterface::boundTileKeys).
   llvm::SmallVector<llvm::SmallVector<mlir::Value, 4>> rowState;
