@@ -49,6 +49,15 @@ def Attnc_CarrierLoweringAttrInterface : AttrInterface<"CarrierLoweringAttrInter
       "::mlir::LogicalResult", "planTiles",
       (ins "::attnc::attn::AttentionOp":$op, "::attnc::CarrierTilePlan &":$plan)>,
     InterfaceMethod<[{
+        Lets `access` precompute, once per query tile, what the family's
+        buildKeep reads per row for the rows `rows` (the kernel's rows of a
+        thread: a document's span). Default: nothing.
+      }],
+      "void", "prepareRows",
+      (ins "::mlir::OpBuilder &":$b, "::attnc::CarrierAccess &":$access,
+           "::mlir::ValueRange":$rows),
+      /*methodBody=*/"", /*defaultImplementation=*/[{ return; }]>,
+    InterfaceMethod<[{
         Narrows `keys` to the keys the family may keep for some row of
         `tile` (a bounding family may keep it wider; the plan's sink window
         gives its band instead). Emitted once per query tile: values that

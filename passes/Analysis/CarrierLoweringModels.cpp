@@ -47,8 +47,10 @@ struct CausalLowering : LoweringModel<CausalLowering, CausalAttr> {
                   Value j, Value lq, Value lk) const {
     return m.le(j, alignedQuery(m, cast<CausalAttr>(attr).getAlign(), i, lq, lk));
   }
-  LogicalResult planTiles(Attribute, AttentionOp, CarrierTilePlan &plan) const {
+  LogicalResult planTiles(Attribute attr, AttentionOp, CarrierTilePlan &plan) const {
     plan.exact.push_back("causal");
+    if (!plan.causalAlign)
+      plan.causalAlign = cast<CausalAttr>(attr).getAlign();
     return success();
   }
   void boundTileKeys(Attribute attr, IM &m, const QueryTileRows &tile, TileKeyRange &keys,
@@ -128,6 +130,10 @@ struct WindowLowering : LoweringModel<WindowLowering, WindowAttr> {
 //===----------------------------------------------------------------------===//
 
 struct DocumentLowering : LoweringModel<DocumentLowering, DocumentAttr> {
+  void prepareRows(Attribute attr, OpBuilder &b, CarrierAccess &access, ValueRange rows) const {
+    for (Value row : rows)
+      access.prepareDocumentSpan(b, cast<DocumentAttr>(attr).getSeqlens(), row);
+  }
   Value buildKeep(Attribute attr, IM &m, CarrierAccess &access, Value, Value, Value i,
                   Value j, Value, Value) const {
     // doc(i) == doc(j) != none, i.e. j lies in the (non-empty) packed

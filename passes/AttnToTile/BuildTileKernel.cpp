@@ -78,11 +78,6 @@ FailureOr<KernelConfig> attnc::gpu::configureKernel(attnc::attn::AttentionOp op,
   if (failed(plan))
     return failure();
   c.plan = *plan;
-  for (Attribute a : op.getCarrier())
-    if (auto causal = dyn_cast<CausalAttr>(a))
-      if (c.causal == CausalKind::None)
-        c.causal = causal.getAlign() == Align::top_left ? CausalKind::TopLeft
-                                                        : CausalKind::BottomRight;
   c.scale = op.getScaleAttr() ? op.getScaleAttr().getValueAsDouble() : 1.0 / std::sqrt((double)c.D);
   if (!op.getScore().empty())
     c.score = &op.getScore();

@@ -21,8 +21,6 @@
 
 namespace attnc::gpu {
 
-enum class CausalKind { None, TopLeft, BottomRight };
-
 /// Everything the emitter needs: the plan attn-gpu-plan-kernel recorded on
 /// the op (#attn.kernel_plan) and what follows from the op itself (dims,
 /// regions, extras, the carrier's tile schedule); configureKernel fills it.
@@ -71,7 +69,6 @@ struct KernelConfig {
   int64_t kvBoxRows() const { return pageSize ? std::min(BN, pageSize) : BN; }
   /// Decode only: parameter indices of the workspace pointer and of S.
   int64_t wsParam = -1, sParam = -1;
-  CausalKind causal = CausalKind::None;
   double scale = 1.0;
   mlir::Region *score = nullptr; // null when empty
   mlir::Region *mask = nullptr;

@@ -68,7 +68,7 @@ Value KernelAccess::outerValue(OpBuilder &ob, Location loc, Value v) {
   FailureOr<Value> mv = e.materializeOuter(v);
   return succeeded(mv) ? *mv : Value();
 }
-void KernelAccess::remember(OpBuilder &ob, unsigned n, Value t) {
+void KernelAccess::prepareDocumentSpan(OpBuilder &ob, unsigned n, Value t) {
   memo[{n, t.getAsOpaquePointer()}] = e.documentSpan(ob, n, t);
 }
 

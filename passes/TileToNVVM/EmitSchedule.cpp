@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "KernelEmitter.h"
+#include "attnc/Analysis/CarrierLowering.h"
 
 using namespace mlir;
 using namespace attnc::gpu;
@@ -75,10 +76,7 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
   // evaluated by every thread so producer and consumers walk one sequence.
   access = std::make_unique<KernelAccess>(*this);
   for (Attribute a : c.op.getCarrier())
-    if (auto d = dyn_cast<attnc::attn::DocumentAttr>(a)) {
-      access->remember(b, d.getSeqlens(), rowAIdx);
-      access->remember(b, d.getSeqlens(), rowBIdx);
-    }
+    attnc::getCarrierLowering(a).prepareRows(b, *access, ValueRange{rowAIdx, rowBIdx});
   attnc::TileEnv env{bI, hI, lqI, lkI, access.get()};
   qtc = std::make_unique<attnc::QueryTileCarrier>(b, loc, c.plan, c.op, env, toIdx(bx),
                                                   firstRow, lastRow);

@@ -7,12 +7,7 @@ using namespace mlir;
 using namespace attnc::gpu;
 
 std::string KernelConfig::causalName() const {
-  switch (causal) {
-  case CausalKind::None: return "none";
-  case CausalKind::TopLeft: return "top_left";
-  case CausalKind::BottomRight: return "bottom_right";
-  }
-  return "none";
+  return plan.causalAlign ? attnc::attn::stringifyAlign(*plan.causalAlign).str() : "none";
 }
 
 KernelEmitter::KernelEmitter(OpBuilder &b, Location loc, const KernelConfig &c)

@@ -50,7 +50,7 @@ public:
                                                    unsigned n, mlir::Value t) override;
   mlir::Value outerValue(mlir::OpBuilder &ob, mlir::Location loc, mlir::Value v) override;
   /// Precomputes the span of `t` (a value that dominates every later use).
-  void remember(mlir::OpBuilder &ob, unsigned n, mlir::Value t);
+  void prepareDocumentSpan(mlir::OpBuilder &ob, unsigned n, mlir::Value t) override;
   /// The row's bits of its tile word, read once per row and block (all keys
   /// of a key tile share one mask tile), then a shift per key.
   mlir::Value tileMaskBit(mlir::OpBuilder &ob, mlir::Location loc, attnc::attn::BlockListAttr bl,

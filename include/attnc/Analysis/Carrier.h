@@ -42,6 +42,9 @@ public:
   /// boundaries cu[1..N] at or below t.
   virtual std::pair<mlir::Value, mlir::Value>
   documentSpan(mlir::OpBuilder &b, mlir::Location loc, unsigned n, mlir::Value t);
+  /// Precomputes documentSpan(n, t) for a later call with the same `t`
+  /// (CarrierLoweringAttrInterface::prepareRows). Default: nothing.
+  virtual void prepareDocumentSpan(mlir::OpBuilder &b, unsigned n, mlir::Value t) {}
   /// i1: block list `bl`'s tile_mask keeps (i, j). Default: the pair's bit
   /// of its tile's word.
   virtual mlir::Value tileMaskBit(mlir::OpBuilder &b, mlir::Location loc,

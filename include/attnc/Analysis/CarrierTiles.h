@@ -33,6 +33,7 @@
 #include "attnc/Analysis/Carrier.h"
 #include "mlir/IR/Builders.h"
 
+#include <optional>
 #include <string>
 
 namespace attnc {
@@ -46,6 +47,8 @@ struct CarrierTilePlan {
   /// Set: a block_list read through its tile_mask (blocks smaller than the
   /// tiles); slots are filtered by the tile's bits.
   attn::BlockListAttr tileMask;
+  /// The first causal family's alignment (reported in the manifest).
+  std::optional<attn::Align> causalAlign;
   /// The window whose sinks get their own tile range (at most one).
   attn::WindowAttr sinkWindow;
   /// Families tiled exactly / by a bounding range (for reports and the
