@@ -10,6 +10,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
 
 using namespace mlir;
 using namespace attnc::gpu;
@@ -180,6 +181,24 @@ FailureOr<Value> KernelEmitter::materializeOuter(Value v) {
                                "from above that is neither a constant nor a "
                                "dim of q, k, v or an extra"),
          failure();
+}
+
+/// A float literal of a region, also as the frontend writes integer ones
+/// (sitofp of an index_cast of a constant).
+static std::optional<double> literalOf(Value v) {
+  FloatAttr f;
+  if (matchPattern(v, m_Constant(&f)))
+    return f.getValueAsDouble();
+  auto cv = v.getDefiningOp<arith::SIToFPOp>();
+  if (!cv)
+    return std::nullopt;
+  Value x = cv.getIn();
+  if (auto ic = x.getDefiningOp<arith::IndexCastOp>())
+    x = ic.getIn();
+  APInt a;
+  if (matchPattern(x, m_ConstantInt(&a)))
+    return (double)a.getSExtValue();
+  return std::nullopt;
 }
 
 FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
@@ -355,9 +374,8 @@ LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
     if (auto pw = dyn_cast<math::PowFOp>(op); pw && pw.getType().isF32()) {
       // A literal exponent: small integers as products (x^2 exact, as the CPU
       // computes it), other literals through the math library below.
-      FloatAttr lit;
-      if (matchPattern(pw.getRhs(), m_Constant(&lit))) {
-        double n = lit.getValueAsDouble();
+      if (std::optional<double> lit = literalOf(pw.getRhs())) {
+        double n = *lit;
         if (n >= 1 && n <= 4 && n == std::floor(n)) {
           Value x = map.lookup(pw.getLhs()), r = x;
           for (int t = 1; t < int(n); ++t)
@@ -365,6 +383,10 @@ LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
           map.map(pw.getResult(), r);
           continue;
         }
+      } else if (std::optional<double> base = literalOf(pw.getLhs()); base && *base > 0) {
+        // A positive literal base (ALiBi's 2 ^ (-8 (h + 1) / H)): 2^(y log2 c).
+        map.map(pw.getResult(), ex2(fmul(map.lookup(pw.getRhs()), cf32(std::log2(*base)))));
+        continue;
       } else {
         bool intExponent = pw.getRhs().getDefiningOp<arith::SIToFPOp>() != nullptr;
         map.map(pw.getResult(),
