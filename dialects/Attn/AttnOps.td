@@ -163,8 +163,12 @@ def Attn_SelectBlocksOp : Attn_Op<"select_blocks", [Pure]> {
 def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
   let summary = "sum of products over the iteration dims absent from the output map";
   let description = [{ out[o] = sum over the other dims of prod_k in_k[map_k(d)].
-    The last map is the output's; it must be a projection. }];
-  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, AffineMapArrayAttr:$indexing_maps);
+    The last map is the output's; it must be a projection. With `zero_weights`
+    a term whose first factor is exactly 0 adds nothing, even against a NaN or
+    an infinity in the others (the weights of P V: a masked key never
+    contributes, docs/semantics.md). }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, AffineMapArrayAttr:$indexing_maps,
+                       UnitAttr:$zero_weights);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$inputs attr-dict `:` type($inputs) `->` type($result)";
   let hasVerifier = 1;

@@ -61,6 +61,13 @@ Value applyLink(FMath &m, Link link, double power, Value s, Value shift) {
   llvm_unreachable("unknown link");
 }
 
+/// Marks a P V einsum: a zero weight (a masked key) adds nothing, even
+/// against a NaN or an infinity in v.
+Value zeroWeights(Value pv) {
+  cast<EinsumOp>(pv.getDefiningOp()).setZeroWeights(true);
+  return pv;
+}
+
 class AttentionDecomposer {
 public:
   AttentionDecomposer(OpBuilder &b, AttentionOp op)
@@ -234,11 +241,11 @@ Value AttentionDecomposer::splitSoftmax(Value s, Value keep, Value v) {
   });
   Value l = cb.reduce(w, ReduceKind::sum);
   // acc[b,h,i,n,e] = sum_c w[b,h,i,n,c] v[b,h,n,c,e]
-  Value acc = cb.einsum({w, vp},
-                        {projection(ctx, 6, {0, 1, 2, 3, 5}),
-                         projection(ctx, 6, {0, 1, 3, 5, 4}),
-                         projection(ctx, 6, {0, 1, 2, 3, 4})},
-                        {B, H, Lq, N, Dv}, elem);
+  Value acc = zeroWeights(cb.einsum({w, vp},
+                                    {projection(ctx, 6, {0, 1, 2, 3, 5}),
+                                     projection(ctx, 6, {0, 1, 3, 5, 4}),
+                                     projection(ctx, 6, {0, 1, 2, 3, 4})},
+                                    {B, H, Lq, N, Dv}, elem));
   return MergePartialsOp::create(b, loc, cb.tensorType({B, H, Lq, Dv}, elem), mx, l, acc)
       .getResult();
 }
@@ -254,7 +261,10 @@ Value AttentionDecomposer::softmax(Value s, Value keep, Value v) {
   SmallVector<AffineMap> pvMaps = {projection(ctx, 5, {0, 1, 2, 4}),
                                    projection(ctx, 5, {0, 1, 4, 3}),
                                    projection(ctx, 5, {0, 1, 2, 3})};
-  auto pv = [&](Value w) { return cb.einsum({w, v}, pvMaps, {B, H, Lq, Dv}, elem); };
+  // A zero weight (a masked key) adds nothing, even against a NaN in v.
+  auto pv = [&](Value w) {
+    return zeroWeights(cb.einsum({w, v}, pvMaps, {B, H, Lq, Dv}, elem));
+  };
 
   // Exp-family links under a normalising anchor subtract the row maximum,
   // which cancels in the ratio and keeps exp finite.

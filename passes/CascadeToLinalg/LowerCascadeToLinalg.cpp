@@ -124,12 +124,19 @@ Value Lowerer::lower(EinsumOp op) {
     sizes.push_back(size);
   }
   auto ty = op.getResult().getType();
+  bool zeroWeights = op.getZeroWeights();
   return generic(ty, op.getInputs(), filled(ty, sizes, 0.0), maps, iters,
                  [&](OpBuilder &nb, Location nl, ValueRange a) {
                    Value p = a[0];
                    for (size_t k = 1; k + 1 < a.size(); ++k)
                      p = arith::MulFOp::create(nb, nl, p, a[k]);
-                   linalg::YieldOp::create(nb, nl, arith::AddFOp::create(nb, nl, a.back(), p).getResult());
+                   Value sum = arith::AddFOp::create(nb, nl, a.back(), p);
+                   if (zeroWeights) {
+                     Value zero = arith::ConstantOp::create(nb, nl, nb.getZeroAttr(a[0].getType()));
+                     Value skip = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, a[0], zero);
+                     sum = arith::SelectOp::create(nb, nl, skip, a.back(), sum);
+                   }
+                   linalg::YieldOp::create(nb, nl, sum);
                  });
 }
 

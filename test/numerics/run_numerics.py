@@ -191,14 +191,23 @@ def expect_failure(args, label, what, cmd, pattern):
 
 def nan_semantics(args, workdir):
     """docs/semantics.md: a NaN score propagates to the rows that see its key
-    (as PyTorch's SDPA), and rows that mask the key out are unaffected."""
-    tmp = os.path.join(workdir, "nan-semantics")
+    (as PyTorch's SDPA), and rows that mask the key out are unaffected; a NaN in
+    v reaches the rows that weigh its key, never those that mask it (0 x NaN
+    adds nothing)."""
+    return [nan_case(args, workdir, "k", 4, "key 4 NaN in k: rows 4.. NaN, rows 0-3 exact", whole_row=True),
+            nan_case(args, workdir, "v", 6, "key 6 NaN in v: rows 6.. NaN in that column, rows 0-5 exact",
+                     whole_row=False)]
+
+
+def nan_case(args, workdir, tensor, key, what, whole_row):
+    """Causal L 9: `tensor`[.., key, 1] is NaN; rows before `key` mask it out."""
+    tmp = os.path.join(workdir, "nan-semantics-" + tensor)
     os.makedirs(tmp, exist_ok=True)
     ex = os.path.join(EXAMPLES, "02_causal_self.attn")
     dims = dict(B=1, H=2, L=9, D=4)
     rng = np.random.default_rng(11)
     x = {n: rng.standard_normal((1, 2, 9, 4)) for n in ("q", "k", "v")}
-    x["k"][0, :, 4, 1] = np.nan  # key 4 has a NaN: rows 4.. see it (causal)
+    x[tensor][0, :, key, 1] = np.nan
     files = {}
     for name, a in x.items():
         files[name] = os.path.join(tmp, name + ".npy")
@@ -206,17 +215,23 @@ def nan_semantics(args, workdir):
     out = os.path.join(tmp, "o.npy")
     rc, text = run_cmd(attnc_cmd(args.attnc, ex, dims, files, {"o": out}, "f64"), args)
     if rc != 0:
-        return [Result("nan-semantics", "key 4 NaN", "f64", False, note=first_lines(text, 2))]
+        return Result("nan-semantics", what, "f64", False, note=first_lines(text, 2))
     o = np.load(out)
-    clean = dict(x, k=x["k"].copy())
-    clean["k"][0, :, 4, 1] = 0.0
+    clean = dict(x)
+    clean[tensor] = x[tensor].copy()
+    clean[tensor][0, :, key, 1] = 0.0
     ref = R.attention(clean["q"], clean["k"], clean["v"], keep=R.causal_keep(9, 9, "bottom_right"))
-    before, after = o[:, :, :4], o[:, :, 4:]
-    ok = bool(np.all(np.isnan(after))) and not np.any(np.isnan(before))
-    err = float(np.max(np.abs(before - ref[:, :, :4]))) if not np.any(np.isnan(before)) else float("nan")
+    before, after = o[:, :, :key], o[:, :, key:]
+    poisoned = after if whole_row else after[..., 1]
+    ok = bool(np.all(np.isnan(poisoned))) and not np.any(np.isnan(before))
+    if not whole_row:  # the other columns of the rows that see the key stay exact
+        others = np.delete(after, 1, axis=-1)
+        ok = ok and not np.any(np.isnan(others)) and \
+            float(np.max(np.abs(others - np.delete(ref[:, :, key:], 1, axis=-1)))) < 1e-9
+    err = float(np.max(np.abs(before - ref[:, :, :key]))) if not np.any(np.isnan(before)) else float("nan")
     ok = ok and err < 1e-9
-    return [Result("nan-semantics", "key 4 NaN: rows 4.. NaN, rows 0-3 exact", "f64", ok, err, err,
-                   note="" if ok else "rows 4..: %s" % np.isnan(after).all(axis=-1).tolist())]
+    return Result("nan-semantics", what, "f64", ok, err, err,
+                  note="" if ok else "NaN rows before the key: %s" % np.isnan(before).any(axis=-1).tolist())
 
 
 def bad_invocations(args, workdir):

@@ -22,7 +22,8 @@
 // A NaN row max (a NaN score) propagates: unordered not-equal.
 // CHECK:   arith.cmpf une
 // CHECK: %[[L:.*]] = attn.reduce <sum> %[[W]]
-// CHECK: %[[PV:.*]] = attn.einsum %[[W]], %[[VX]] {{.*}} -> tensor<2x4x33x8xf32>
+// A zero weight (a masked key) adds nothing to P V, even against a NaN in v.
+// CHECK: %[[PV:.*]] = attn.einsum %[[W]], %[[VX]] {{.*}}zero_weights{{.*}} -> tensor<2x4x33x8xf32>
 // CHECK: %[[O:.*]] = attn.row_normalize %[[PV]] by %[[L]]
 // CHECK: return %[[O]]
 // CHECK-NOT: attn.attention

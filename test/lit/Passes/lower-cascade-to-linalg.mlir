@@ -15,6 +15,23 @@ func.func @einsum(%a: tensor<4x8xf32>, %b: tensor<8x5xf32>) -> tensor<4x5xf32> {
 
 // -----
 
+// zero_weights: a term whose first factor is 0 leaves the sum as it was (a
+// masked key's 0 x NaN adds nothing).
+// CHECK-LABEL: func.func @einsum_zero_weights
+// CHECK: linalg.generic
+// CHECK: ^bb0(%[[W:.*]]: f32, %[[V:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK:   %[[P:.*]] = arith.mulf %[[W]], %[[V]]
+// CHECK:   %[[S:.*]] = arith.addf %[[ACC]], %[[P]]
+// CHECK:   %[[Z:.*]] = arith.cmpf oeq, %[[W]], %{{.*}}
+// CHECK:   %[[R:.*]] = arith.select %[[Z]], %[[ACC]], %[[S]]
+// CHECK:   linalg.yield %[[R]]
+func.func @einsum_zero_weights(%a: tensor<4x8xf32>, %b: tensor<8x5xf32>) -> tensor<4x5xf32> {
+  %r = attn.einsum %a, %b {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (i, j)>], zero_weights} : tensor<4x8xf32>, tensor<8x5xf32> -> tensor<4x5xf32>
+  return %r : tensor<4x5xf32>
+}
+
+// -----
+
 // Index arguments of a map become linalg.index; dynamic sizes feed
 // tensor.empty.
 // CHECK-LABEL: func.func @map
