@@ -227,10 +227,8 @@ def Attn_BlockListAttr : Attn_CarrierFamilyAttr<"BlockList", "block_list"> {
     /// multiples of it, at most 64 bits per tile.
     bool fitsTileMask() const {
       int64_t r = maskRowsPerBit(), c = maskKeysPerBit();
-      auto aligned = [](int64_t blk, int64_t per) {
-        return blk % kMaskTile == 0 || kMaskTile % per == 0;
-      };
-      return aligned(getQBlock(), r) && aligned(getKBlock(), c) &&
+      auto aligned = [](int64_t blk) { return blk % kMaskTile == 0 || kMaskTile % blk == 0; };
+      return aligned(getQBlock()) && aligned(getKBlock()) &&
              (kMaskTile / r) * (kMaskTile / c) <= 64;
     }
   }];

@@ -369,10 +369,23 @@ LogicalResult BlockListAttr::verifyCarrier(AttentionOp &op) const {
                               << getKBlock() << ") does not fit a tile_mask";
     if (failed(op.verifyExtraInput(getTileMask(), 4, true, "block_list tile_mask")))
       return failure();
-    if (!cast<RankedTensorType>(op.getExtras()[getTileMask()].getType())
-             .getElementType()
-             .isInteger(64))
+    auto maskT = cast<RankedTensorType>(op.getExtras()[getTileMask()].getType());
+    if (!maskT.getElementType().isInteger(64))
       return op.emitOpError("block_list tile_mask must be i64");
+    // [B, H] of the offsets, then the 128-tiles of Lq and Lk.
+    auto offT = cast<RankedTensorType>(op.getExtras()[getOffsets()].getType());
+    int64_t lq = queryLength(op), lk = keyLength(op);
+    auto tiles = [](int64_t n) {
+      return ShapedType::isDynamic(n) ? n : (n + BlockListAttr::kMaskTile - 1) / BlockListAttr::kMaskTile;
+    };
+    int64_t want[4] = {offT.getRank() > 0 ? offT.getDimSize(0) : ShapedType::kDynamic,
+                       offT.getRank() > 1 ? offT.getDimSize(1) : ShapedType::kDynamic, tiles(lq),
+                       tiles(lk)};
+    for (int d = 0; d < 4; ++d)
+      if (!ShapedType::isDynamic(want[d]) && !maskT.isDynamicDim(d) &&
+          maskT.getDimSize(d) != want[d])
+        return op.emitOpError() << "block_list tile_mask dim " << d << " is "
+                                << maskT.getDimSize(d) << ", expected " << want[d];
   }
   if (getCounted())
     return failure(failed(op.verifyExtraInput(getOffsets(), 3, true, "block_list counts")) ||

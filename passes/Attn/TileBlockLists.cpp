@@ -126,7 +126,9 @@ void tileBlockLists(AttentionOp op) {
         (bl.getQBlock() % BlockListAttr::kMaskTile == 0 &&
          bl.getKBlock() % BlockListAttr::kMaskTile == 0))
       continue;
-    if (!staticShape(op.getQuery()) || !op.getLogicalKeyType().hasStaticShape() ||
+    auto offT = cast<RankedTensorType>(op.getExtras()[bl.getOffsets()].getType());
+    bool noRows = offT.hasStaticShape() && offT.getDimSize(2) < (bl.getCounted() ? 1 : 2);
+    if (noRows || !staticShape(op.getQuery()) || !op.getLogicalKeyType().hasStaticShape() ||
         !staticShape(op.getExtras()[bl.getOffsets()]) ||
         !staticShape(op.getExtras()[bl.getIndices()]))
       continue;

@@ -2,14 +2,15 @@
 //
 // In the decode schedule every consumer warpgroup of every split computes a
 // partial of its output tile over its own key tiles: O (unnormalised), the
-// row max m (log2 domain, exp link) and the row sum l. Partial p = 2 * split
+// running max m (log2 domain; of s, or |s| for signed_exp: the exp family)
+// and the row mass l. Partial p = 2 * split
 // + consumer is stored per output row in the workspace:
 //   [counters: one u32 per output tile, zeroed by the runtime, 256-aligned]
 //   [O: 2S x (B*H*Lq) x Dv f32] [m, l: 2S x (B*H*Lq) x 2 f32]
 // then counted on the tile's counter (release/acquire at gpu scope); the
 // warpgroup that brings the count to 2S merges the partials with the
-// anchor's combine rule (softmax: rescale by 2^(m_p - M); the sums of the
-// other links: plain sums) and runs the common epilogue, which adds the null
+// anchor's combine rule (the exp family: rescale by 2^(m_p - M); the sums
+// of the other links: plain sums) and runs the common epilogue, which adds the null
 // key once and normalises. The runtime zeroes the counters before each
 // launch (a stream-ordered memset).
 //

@@ -143,9 +143,10 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
       for (int64_t r = 0; r < nS; ++r)
         p[r] = ex2(fsub(mag[r], ((r / 2) % 2) ? mUseB : mUseA));
     }
-    if (signedExp) // a masked score gives -0
+    if (signedExp) // negative where s < 0, as the CPU (-0 and 0 weigh +); masked: -0
       for (int64_t r = 0; r < nS; ++r)
-        p[r] = math::CopySignOp::create(b, loc, p[r], tv[r]);
+        p[r] = select(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, tv[r], zeroF),
+                      arith::NegFOp::create(b, loc, p[r]), p[r]);
   } else {
     // Bounded or unnormalised links: no running max, no rescaling.
     for (int64_t r = 0; r < nS; ++r)

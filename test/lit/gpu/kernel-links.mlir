@@ -20,12 +20,14 @@ func.func @identity_row_abs(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>
   return %o : tensor<?x?x?x64xbf16>
 }
 
-// signed_exp: the maximum runs over |s| and each weight takes its score's
-// sign (copysign; a masked score gives -0).
+// signed_exp: the maximum runs over |s| and a weight is negative where its
+// score is (s < 0, as on the CPU; a masked score gives -0).
 // CHECK-LABEL: gpu.func @signed_exp_none_kernel
 // CHECK: math.absf
-// CHECK: llvm.nvvm.ex2.approx.ftz.f32
-// CHECK: math.copysign
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// CHECK: %[[NEG:.*]] = arith.cmpf olt, %{{.*}}, %{{.*}} : f32
+// CHECK-NEXT: %[[NP:.*]] = arith.negf %[[P:.*]] : f32
+// CHECK-NEXT: arith.select %[[NEG]], %[[NP]], %[[P]] : f32
 // CHECK: gpu.return
 func.func @signed_exp_none(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
   %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<signed_exp>, anchor = #attn.anchor<none>, weights_signed} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
@@ -36,7 +38,10 @@ func.func @signed_exp_none(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
 // divided.
 // CHECK-LABEL: gpu.func @exp_none_kernel
 // CHECK-NOT: arith.divf
-// CHECK: llvm.nvvm.ex2.approx.ftz.f32
+// CHECK: arith.cmpf ugt, %{{.*}}, %{{.*}} : f32
+// CHECK-NEXT: %[[INV:.*]] = llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// CHECK-NOT: arith.divf
+// CHECK: arith.mulf %{{.*}}, %[[INV]] : f32
 // CHECK-NOT: arith.divf
 // CHECK: gpu.return
 func.func @exp_none(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {

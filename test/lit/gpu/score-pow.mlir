@@ -54,3 +54,42 @@ func.func @square(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tens
   }
   return %o : tensor<?x?x?x64xbf16>
 }
+
+// A positive literal base as the frontend writes an integer (sitofp of an
+// index_cast): one ex2, no sign or integer tests (ALiBi's 2 ^ (-8 (h + 1) / H)).
+// CHECK-LABEL: gpu.func @alibi_slope_kernel
+// CHECK-NOT: math.powf
+// CHECK-NOT: math.floor
+// CHECK: %[[Y:.*]] = arith.divf
+// CHECK: arith.constant 1.000000e+00 : f32
+// CHECK-NEXT: %[[E:.*]] = arith.mulf %[[Y]], %{{.*}} : f32
+// CHECK-NEXT: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"(%[[E]])
+// CHECK-NOT: math.floor
+// CHECK: gpu.return
+func.func @alibi_slope(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.causal<bottom_right>]} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %c2 = arith.constant 2 : index
+    %c8 = arith.constant -8 : index
+    %c1 = arith.constant 1 : index
+    %c16 = arith.constant 16 : index
+    %h1 = arith.addi %h, %c1 : index
+    %n = arith.muli %c8, %h1 : index
+    %ni = arith.index_cast %n : index to i64
+    %nf = arith.sitofp %ni : i64 to f32
+    %hi = arith.index_cast %c16 : index to i64
+    %hf = arith.sitofp %hi : i64 to f32
+    %y = arith.divf %nf, %hf : f32
+    %twoi = arith.index_cast %c2 : index to i64
+    %two = arith.sitofp %twoi : i64 to f32
+    %slope = math.powf %two, %y : f32
+    %d = arith.subi %j, %i : index
+    %di = arith.index_cast %d : index to i64
+    %df = arith.sitofp %di : i64 to f32
+    %t = arith.mulf %slope, %df : f32
+    %r = arith.addf %s, %t : f32
+    attn.yield %r : f32
+  }
+  return %o : tensor<?x?x?x64xbf16>
+}

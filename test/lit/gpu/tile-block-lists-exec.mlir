@@ -45,6 +45,11 @@ func.func @main() {
     tensor.yield %s : f32
   } : tensor<1x2x500x4xf32>
   %o = attn.attention %q, %k, %k extras(%off, %idx : tensor<1x2x20xi32>, tensor<1x2x59xi32>) {carrier = [#attn.block_list<q_block = 16, k_block = 32, offsets = 0, indices = 1>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x300x4xf32>, tensor<1x2x500x4xf32>, tensor<1x2x500x4xf32> -> tensor<1x2x300x4xf32>
+  // A counted list (FlexAttention's layout) of 256-row query blocks: one bit
+  // row per 128-row tile.
+  %cnt = arith.constant dense<[[[3, 0], [6, 6]]]> : tensor<1x2x2xi32>
+  %cidx = arith.constant dense<[[[[5, 8, 11, 0, 0, 0], [0, 0, 0, 0, 0, 0]], [[0, 1, 2, 5, 7, 10], [1, 3, 6, 7, 8, 9]]]]> : tensor<1x2x2x6xi32>
+  %o2 = attn.attention %q, %k, %k extras(%cnt, %cidx : tensor<1x2x2xi32>, tensor<1x2x2x6xi32>) {carrier = [#attn.block_list<q_block = 256, k_block = 32, offsets = 0, indices = 1, counted = true>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x300x4xf32>, tensor<1x2x500x4xf32>, tensor<1x2x500x4xf32> -> tensor<1x2x300x4xf32>
   // Every output element, then a count of rows and a checksum line.
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -56,6 +61,8 @@ func.func @main() {
       scf.for %d = %c0 to %c4 step %c1 {
         %x = tensor.extract %o[%c0, %h, %i, %d] : tensor<1x2x300x4xf32>
         vector.print %x : f32
+        %y = tensor.extract %o2[%c0, %h, %i, %d] : tensor<1x2x300x4xf32>
+        vector.print %y : f32
       }
     }
   }

@@ -16,6 +16,7 @@
 // KERNEL-LABEL: gpu.func @small_kernel
 // KERNEL-COUNT-64: arith.shrui %{{.*}}, %{{.*}} : i64
 // KERNEL-LABEL: gpu.func @whole_tiles_kernel
+
 func.func @small(%q: tensor<1x2x300x64xbf16>, %k: tensor<1x2x500x64xbf16>, %v: tensor<1x2x500x64xbf16>, %off: tensor<1x2x20xi32>, %idx: tensor<1x2x60xi32>) -> tensor<1x2x300x64xbf16> {
   %o = attn.attention %q, %k, %v extras(%off, %idx : tensor<1x2x20xi32>, tensor<1x2x60xi32>) {carrier = [#attn.block_list<q_block = 16, k_block = 32, offsets = 0, indices = 1>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x300x64xbf16>, tensor<1x2x500x64xbf16>, tensor<1x2x500x64xbf16> -> tensor<1x2x300x64xbf16>
   return %o : tensor<1x2x300x64xbf16>
@@ -25,3 +26,4 @@ func.func @whole_tiles(%q: tensor<1x2x300x64xbf16>, %k: tensor<1x2x500x64xbf16>,
   %o = attn.attention %q, %k, %v extras(%off, %idx : tensor<1x2x4xi32>, tensor<1x2x6xi32>) {carrier = [#attn.block_list<q_block = 128, k_block = 256, offsets = 0, indices = 1>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x300x64xbf16>, tensor<1x2x500x64xbf16>, tensor<1x2x500x64xbf16> -> tensor<1x2x300x64xbf16>
   return %o : tensor<1x2x300x64xbf16>
 }
+
