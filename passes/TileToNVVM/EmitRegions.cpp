@@ -551,6 +551,8 @@ Value KernelEmitter::powApprox(Value x, Value y, bool intExponent) {
   Value mag = ex2(fmul(y, l));
   if (intExponent) {
     // The sign bit of x where y is odd: y's low bit shifted into bit 31.
+    // (fptosi saturates past 2^31 to an odd value; the result there is 0 or
+    // inf, and a clamp costs this kernel's registers: documented instead.)
     Value yi = arith::FPToSIOp::create(b, loc, i32, y);
     Value signBit = arith::AndIOp::create(
         b, loc, arith::BitcastOp::create(b, loc, i32, x),
