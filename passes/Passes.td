@@ -26,6 +26,22 @@ def AttnFoldPageGather : Pass<"attn-fold-page-gather", "mlir::ModuleOp"> {
   }];
 }
 
+def AttnShardPositions : Pass<"attn-shard-positions", "mlir::ModuleOp"> {
+  let summary = "Rewrite a context_shard attention into one over its own rows";
+  let description = [{
+    An attention marked `context_shard` computes the rows and keys of a
+    longer attention held by one rank at one ring step. Its score region's
+    i and j become global positions (i * stride + offset, the offsets read
+    from the shard's offsets extra), and every carrier family joins the mask
+    region as the family's keep predicate at the global positions and
+    lengths (parts * the shard's). Lengths the regions compute themselves
+    are already global (the frontend writes a split length dim so). Refuses (with the reason) what cannot
+    be computed shard by shard: Sinkhorn, a null key, score convolutions,
+    split_kv, paged K/V, lengths and block_select families.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
+}
+
 def AttnGPUTileBlockLists : Pass<"attn-gpu-tile-block-lists", "mlir::ModuleOp"> {
   let summary = "Give block lists with blocks smaller than the GPU kernel's tiles a tile mask";
   let description = [{

@@ -298,6 +298,21 @@ def Attn_KVPagesAttr : Attn_Attr<"KVPages", "kv_pages"> {
   }];
 }
 
+// Context parallelism: the attention computes one shard of a longer one.
+def Attn_ContextShardAttr : Attn_Attr<"ContextShard", "context_shard"> {
+  let summary = "the attention is one shard of a longer one (context parallelism)";
+  let description = [{ Query row i stands for global position
+    i * q_stride + off[0] and key j for j * k_stride + off[1], `off` being
+    the integer extra `offsets` [2] (a launch input: one rank's shard and ring
+    step); the global lengths are q_parts * Lq and k_parts * Lk. The carrier,
+    mask and score regions mean what they mean for the global attention
+    (a length a region computes is the global one); attn-shard-positions
+    rewrites them into the shard's own indices. }];
+  let parameters = (ins "int64_t":$q_stride, "int64_t":$k_stride,
+                        "int64_t":$q_parts, "int64_t":$k_parts, "int64_t":$offsets);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
 def Attn_ScoreConvAttr : Attn_Attr<"ScoreConv", "score_conv"> {
   let summary = "multi-token convolution of scores over previous queries and keys";
   let description = [{ s'[i, j] = sum_{a<queries, c<keys} w[h, a, c] s0[i-a, j-c],

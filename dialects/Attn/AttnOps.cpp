@@ -134,10 +134,28 @@ LogicalResult AttentionOp::verify() {
          staticMismatch(kp.getDimSize(pages.rowAxis()), vp.getDimSize(pages.rowAxis()))))
       return emitOpError("kv_pages: the key and value pools must have the same pages");
   }
+  if (ContextShardAttr shard = getContextShardAttr()) {
+    if (failed(verifyExtraInput(shard.getOffsets(), 1, true, "context_shard offsets")))
+      return failure();
+    auto off = cast<RankedTensorType>(getExtras()[shard.getOffsets()].getType());
+    if (staticMismatch(off.getDimSize(0), 2))
+      return emitOpError("context_shard offsets must be [2] (query and key offset)");
+    if (shard.getQStride() < 1 || shard.getKStride() < 1 || shard.getQParts() < 1 ||
+        shard.getKParts() < 1)
+      return emitOpError("context_shard strides and parts must be positive");
+  }
   auto q = cast<RankedTensorType>(getQuery().getType());
   auto k = getLogicalKeyType();
   auto v = getLogicalValueType();
   auto o = cast<RankedTensorType>(getResult().getType());
+  if (Value lse = getLse()) {
+    auto lt = cast<RankedTensorType>(lse.getType());
+    if (lt.getRank() != 3 || !lt.getElementType().isF32() ||
+        staticMismatch(lt.getDimSize(0), o.getDimSize(0)) ||
+        staticMismatch(lt.getDimSize(1), o.getDimSize(1)) ||
+        staticMismatch(lt.getDimSize(2), o.getDimSize(2)))
+      return emitOpError("lse must be f32 [B, H, Lq], the result's first three dims");
+  }
   for (auto [name, t] : {std::pair<const char *, RankedTensorType>{"query", q},
                          {"key", k}, {"value", v}, {"result", o}}) {
     if (t.getRank() != 4)

@@ -42,6 +42,10 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
     replaced by K, N, 2 (N = max(1, ceil(L / kTableBoundsBlock)) blocks,
     K = floor(log2 N) + 1 levels). The GPU tile schedule bounds a mask's
     table reads at a range of positions with it.
+    The optional `lse` result [B, H, Lq] (f32) is each row's log-sum-exp as
+    docs/gpu-abi.md defines it: what partial results of one row merge by
+    (context parallelism). `context_shard` marks a shard of a longer
+    attention (attn-shard-positions).
   }];
   let arguments = (ins AnyRankedTensor:$query, AnyRankedTensor:$key,
                        AnyRankedTensor:$value, Variadic<AnyRankedTensor>:$extras,
@@ -53,13 +57,14 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
                        UnitAttr:$weights_signed,
                        DefaultValuedAttr<I64Attr, "0">:$split_kv,
                        OptionalAttr<Attn_KVPagesAttr>:$kv_pages,
-                       OptionalAttr<DenseI64ArrayAttr>:$table_bounds);
-  let results = (outs AnyRankedTensor:$result);
+                       OptionalAttr<DenseI64ArrayAttr>:$table_bounds,
+                       OptionalAttr<Attn_ContextShardAttr>:$context_shard);
+  let results = (outs AnyRankedTensor:$result, Optional<AnyRankedTensor>:$lse);
   let regions = (region AnyRegion:$mask, AnyRegion:$score);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`extras` `(` $extras^ `:` type($extras) `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($result)
-    (`mask` $mask^)? (`score` $score^)?
+    (`,` type($lse)^)? (`mask` $mask^)? (`score` $score^)?
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;

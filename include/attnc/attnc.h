@@ -38,6 +38,14 @@ typedef struct {
   const char *cache_dir;
   /* GPU: the decode (split-KV) schedule. */
   int decode;
+  /* Context parallelism (docs/context-parallel.md): NULL or "" for none, else
+   * "ring", "striped" or "tree" over WORLD ranks. The program is then one
+   * shard of the spec's attention: it takes an extra i32 input cp_offsets [2]
+   * (the global positions of its first query row and first key) and writes
+   * each output's LSE, which the shards' results merge by (CPU programs take
+   * it through attnc_program_run_cpu_lse). */
+  const char *context_parallel;
+  int world;
 } attnc_compile_options;
 
 typedef struct attnc_program attnc_program;
@@ -72,6 +80,18 @@ int attnc_program_output_shape(const attnc_program *program, int index, int64_t 
  * first. */
 attnc_status attnc_program_run_cpu(attnc_program *program, const attnc_tensor *inputs,
                                    int num_inputs, const attnc_tensor *outputs, int num_outputs);
+/* How a context-parallel program's partial results merge: "lse" (rows
+ * normalised by the anchor: weighted by e^lse), "sum" (anchor none: the
+ * partials add), or "" for a program compiled without context_parallel. */
+const char *attnc_program_cp_merge(const attnc_program *program);
+
+/* The same, also writing each output's LSE (f32 [B, H, Lq], one tensor per
+ * output; LSE may be NULL) for a program whose outputs have one
+ * (attnc_program_output_has_lse: CPU programs compiled for context
+ * parallelism). */
+attnc_status attnc_program_run_cpu_lse(attnc_program *program, const attnc_tensor *inputs,
+                                       int num_inputs, const attnc_tensor *outputs, int num_outputs,
+                                       const attnc_tensor *lse);
 
 /* GPU programs: launches every kernel of the program on STREAM (a CUstream;
  * NULL = the default stream), asynchronously. INPUTS and OUTPUTS are device
@@ -98,7 +118,8 @@ attnc_status attnc_program_run_gpu(attnc_program *program, const attnc_tensor *i
 attnc_status attnc_program_set_table_checks(attnc_program *program, int enabled);
 
 /* 1 when a kernel of the GPU program writes output N's LSE (a Hopper
- * attention kernel computes it), else 0: attnc_program_run_gpu refuses an
+ * attention kernel computes it), or the CPU program computes it (context
+ * parallelism), else 0: attnc_program_run_gpu refuses an
  * lse array for a program with an output that has none (a let, an output
  * expression or an attention on the generic path). */
 int attnc_program_output_has_lse(const attnc_program *program, int output);

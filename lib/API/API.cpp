@@ -13,6 +13,7 @@
 #include "attnc/Frontend/SpecToMLIR.h"
 #include "attnc/Runtime/KernelCache.h"
 #include "attnc/Runtime/KernelManifest.h"
+#include "attnc/Spec/ContextParallel.h"
 #include "attnc/Spec/Parser.h"
 #ifdef ATTNC_HAVE_GPU
 #include "attnc/GPU/GPUArtifacts.h"
@@ -42,6 +43,10 @@ struct attnc_program {
   std::string name;
   attnc_target target = ATTNC_TARGET_CPU;
   std::vector<Tensor> inputs, outputs;
+  /// CPU: the LSE results that follow the outputs (context parallelism).
+  std::vector<Tensor> cpuLse;
+  /// Context parallelism: "lse" or "sum" (attnc_program_cp_merge), else "".
+  std::string cpMerge;
   spec::Spec spec;
   llvm::StringMap<int64_t> dims;
   /// GPU runs check the index inputs on the host first (attnc.h).
@@ -139,6 +144,18 @@ attnc_status compileProgram(attnc_program &p, llvm::StringRef text, llvm::String
   bool gpu = o.target == ATTNC_TARGET_SM90A;
   if (attnc_status s = bindDims(p.spec, nd, dn, dv, opts))
     return s;
+  if (o.context_parallel && *o.context_parallel) {
+    auto layout = spec::parseCPLayout(o.context_parallel);
+    if (!layout)
+      return fail(ATTNC_ERR_INVALID_ARGUMENT, std::string("context_parallel '") + o.context_parallel +
+                                                  "': expected ring, striped or tree");
+    auto shard = spec::prepareContextParallel(p.spec, *layout, o.world);
+    if (!shard)
+      return fail(ATTNC_ERR_INVALID_ARGUMENT, shard.takeError());
+    opts.contextShard = *shard;
+    opts.returnLse = !gpu;
+    p.cpMerge = p.spec.attentions.front().anchor == "none" ? "sum" : "lse";
+  }
   attnc_dtype dt = o.dtype != ATTNC_DTYPE_INVALID ? o.dtype : gpu ? ATTNC_DTYPE_BF16 : ATTNC_DTYPE_F32;
   if (gpu ? dt != ATTNC_DTYPE_BF16 && dt != ATTNC_DTYPE_F16 : dt != ATTNC_DTYPE_F32 && dt != ATTNC_DTYPE_F64)
     return fail(ATTNC_ERR_DTYPE, std::string("dtype ") + attnc_dtype_name(dt) + " is not available for the " +
@@ -171,9 +188,10 @@ attnc_status compileProgram(attnc_program &p, llvm::StringRef text, llvm::String
     auto tt = cast<RankedTensorType>(type);
     p.inputs.push_back({t.name, dtypeOf(tt.getElementType()), tt.getShape().vec()});
   }
-  for (auto [t, type] : llvm::zip(sig.outputs, ft.getResults())) {
+  for (auto [n, t, type] : llvm::enumerate(sig.outputs, ft.getResults())) {
     auto tt = cast<RankedTensorType>(type);
-    p.outputs.push_back({t.name, dtypeOf(tt.getElementType()), tt.getShape().vec()});
+    (n < p.spec.outputs.size() ? p.outputs : p.cpuLse)
+        .push_back({t.name, dtypeOf(tt.getElementType()), tt.getShape().vec()});
   }
   // The API's shapes fit attnc_tensor (ATTNC_MAX_RANK dims).
   for (const auto *list : {&p.inputs, &p.outputs})
@@ -233,6 +251,8 @@ attnc_compile_options attnc_compile_options_default(void) {
   o.dtype = ATTNC_DTYPE_INVALID;
   o.cache_dir = nullptr;
   o.decode = 0;
+  o.context_parallel = nullptr;
+  o.world = 1;
   return o;
 }
 
@@ -262,6 +282,7 @@ attnc_status attnc_compile(const char *spec, size_t specSize, const char *name, 
 void attnc_program_free(attnc_program *p) { delete p; }
 
 const char *attnc_program_name(const attnc_program *p) { return p ? p->name.c_str() : ""; }
+const char *attnc_program_cp_merge(const attnc_program *p) { return p ? p->cpMerge.c_str() : ""; }
 attnc_target attnc_program_target(const attnc_program *p) { return p ? p->target : ATTNC_TARGET_CPU; }
 int attnc_program_num_inputs(const attnc_program *p) { return p ? (int)p->inputs.size() : 0; }
 int attnc_program_num_outputs(const attnc_program *p) { return p ? (int)p->outputs.size() : 0; }
@@ -301,6 +322,12 @@ int attnc_program_output_shape(const attnc_program *p, int i, int64_t *shape) {
 
 attnc_status attnc_program_run_cpu(attnc_program *p, const attnc_tensor *inputs, int numInputs,
                                    const attnc_tensor *outputs, int numOutputs) {
+  return attnc_program_run_cpu_lse(p, inputs, numInputs, outputs, numOutputs, nullptr);
+}
+
+attnc_status attnc_program_run_cpu_lse(attnc_program *p, const attnc_tensor *inputs, int numInputs,
+                                       const attnc_tensor *outputs, int numOutputs,
+                                       const attnc_tensor *lse) {
   if (!p || !p->cpu)
     return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_program_run_cpu: not a CPU program");
   if (numInputs != (int)p->inputs.size() || numOutputs != (int)p->outputs.size() ||
@@ -330,6 +357,23 @@ attnc_status attnc_program_run_cpu(attnc_program *p, const attnc_tensor *inputs,
     if (attnc_status s = checkTensor(outputs[i], p->outputs[i], "output", i, false))
       return s;
     out.push_back(outputs[i].data);
+  }
+  if (lse && p->cpuLse.empty())
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_program_run_cpu_lse: this program computes no LSE "
+                                            "(CPU programs do under context parallelism)");
+  // Without the caller's, the LSE goes to scratch the call owns.
+  std::vector<std::vector<float>> scratch;
+  for (auto [i, want] : llvm::enumerate(p->cpuLse)) {
+    if (lse) {
+      if (attnc_status s = checkTensor(lse[i], want, "lse", (int)i, false))
+        return s;
+      out.push_back(lse[i].data);
+      continue;
+    }
+    int64_t n = 1;
+    for (int64_t d : want.shape)
+      n *= d;
+    out.push_back(scratch.emplace_back(n).data());
   }
   std::vector<const NpyArray *> ptrs;
   for (const NpyArray &a : views)
@@ -422,6 +466,8 @@ attnc_status attnc_program_run_gpu(attnc_program *p, const attnc_tensor *inputs,
 
 #ifdef ATTNC_HAVE_GPU
 int attnc_program_output_has_lse(const attnc_program *p, int n) {
+  if (p && !p->gpu)
+    return n >= 0 && (size_t)n < p->cpuLse.size() ? 1 : 0;
   return p && p->gpu ? attnc_gpu_program_output_has_lse(p->gpu.get(), n) : 0;
 }
 int attnc_program_num_kernels(const attnc_program *p) {
@@ -441,7 +487,9 @@ const char *attnc_program_kernel_input(const attnc_program *p, int i, int t) {
   return t >= 0 && (size_t)t < v.size() && !v[t].empty() ? v[t].c_str() : nullptr;
 }
 #else
-int attnc_program_output_has_lse(const attnc_program *, int) { return 0; }
+int attnc_program_output_has_lse(const attnc_program *p, int n) {
+  return p && n >= 0 && (size_t)n < p->cpuLse.size() ? 1 : 0;
+}
 int attnc_program_num_kernels(const attnc_program *) { return 0; }
 attnc_kernel *attnc_program_kernel(const attnc_program *, int) { return nullptr; }
 int attnc_program_kernel_output(const attnc_program *, int) { return -1; }

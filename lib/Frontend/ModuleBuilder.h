@@ -92,6 +92,7 @@ private:
   std::optional<TV> emitSum(OpBuilder &eb, const Expr &e, const Scope &scope);
   Value toFloat(OpBuilder &eb, Location l, TV x);
   Value dimValue(OpBuilder &eb, Location l, llvm::StringRef name);
+  Value localDimValue(OpBuilder &eb, Location l, llvm::StringRef name);
   std::optional<double> foldConstant(const Expr &e);
 
   Value emitLet(const LetDecl &let);

@@ -127,6 +127,22 @@ RankedTensorType ModuleBuilder::inputType(const InputDecl &in) {
 /// A dim as an index value: a constant when bound, else read once at entry
 /// from the first input that has it in its shape.
 Value ModuleBuilder::dimValue(OpBuilder &eb, Location l, llvm::StringRef name) {
+  // A context shard's split lengths mean the whole sequence's in expressions.
+  int64_t parts = 1;
+  if (opts.contextShard)
+    parts = name == opts.contextShard->qLength ? opts.contextShard->qParts
+            : name == opts.contextShard->kLength ? opts.contextShard->kParts
+                                                 : 1;
+  if (parts != 1) {
+    Value local = localDimValue(eb, l, name);
+    if (!local)
+      return local;
+    return arith::MulIOp::create(eb, l, local, arith::ConstantIndexOp::create(eb, l, parts));
+  }
+  return localDimValue(eb, l, name);
+}
+
+Value ModuleBuilder::localDimValue(OpBuilder &eb, Location l, llvm::StringRef name) {
   if (auto it = opts.dims.find(name); it != opts.dims.end())
     return arith::ConstantIndexOp::create(eb, l, it->second);
   if (auto it = dimCache.find(name); it != dimCache.end())
@@ -356,11 +372,24 @@ Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
   if (!linkAttr || !anchorAttr)
     return nullptr;
 
+  attn::ContextShardAttr shardAttr;
+  if (opts.contextShard) {
+    const spec::ContextShard &cs = *opts.contextShard;
+    int64_t off = extraIndex(spec::kCPOffsetsInput, a.loc);
+    if (off < 0)
+      return nullptr;
+    shardAttr = attn::ContextShardAttr::get(&ctx, cs.qStride, cs.kStride, cs.qParts, cs.kParts, off);
+  }
+  Type lseTy;
+  if (opts.returnLse)
+    lseTy = RankedTensorType::get({qt.getDimSize(0), h, qt.getDimSize(2)}, b.getF32Type());
+
   SmallVector<Value> extraVals(extras.begin(), extras.end());
   OperationState state(l, attn::AttentionOp::getOperationName());
-  attn::AttentionOp::build(b, state, resultTy, q, k, v, extraVals, b.getArrayAttr(carrier),
+  attn::AttentionOp::build(b, state, resultTy, lseTy, q, k, v, extraVals, b.getArrayAttr(carrier),
                            scale, linkAttr, anchorAttr, conv, a.signedWeights ? b.getUnitAttr() : UnitAttr(),
-                           b.getI64IntegerAttr(a.splitKV), attn::KVPagesAttr(), DenseI64ArrayAttr());
+                           b.getI64IntegerAttr(a.splitKV), attn::KVPagesAttr(), DenseI64ArrayAttr(),
+                           shardAttr);
   auto op = cast<attn::AttentionOp>(b.create(state));
   Type indexTy = b.getIndexType();
   auto indexScope = [&](Block *blk, unsigned first) {
@@ -515,12 +544,33 @@ OwningOpRef<ModuleOp> ModuleBuilder::build() {
       return nullptr;
     results.push_back(v);
   }
+  if (opts.returnLse) {
+    for (const OutputDecl &o : spec.outputs) {
+      auto att = o.expr && o.expr->kind == Expr::Kind::Ident
+                     ? tensors.lookup(o.expr->name).getDefiningOp<attn::AttentionOp>()
+                     : attn::AttentionOp();
+      if (!att || !att.getLse()) {
+        error(o.loc) << "output '" << o.name << "' has no LSE: it is not an attention's result";
+        return nullptr;
+      }
+      results.push_back(att.getLse());
+    }
+  }
   func::ReturnOp::create(b, l, results);
   SmallVector<Type> resultTypes;
   for (Value r : results)
     resultTypes.push_back(r.getType());
   fn.setFunctionType(b.getFunctionType(argTypes, resultTypes));
-  attn::setVariantSignature(fn, variantSignature(spec));
+  attn::VariantSignature sig = variantSignature(spec);
+  if (opts.returnLse)
+    for (size_t n = 0, e = spec.outputs.size(); n < e; ++n) {
+      attn::VariantSignature::Tensor t = sig.outputs[n];
+      t.name += ".lse";
+      t.shape.resize(3);
+      t.attention.clear();
+      sig.outputs.push_back(t);
+    }
+  attn::setVariantSignature(fn, sig);
   if (failedFlag || failed(verify(*module)))
     return nullptr;
   return module;

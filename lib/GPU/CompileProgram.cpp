@@ -377,6 +377,7 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   partition.decode = options.decode;
   partition.blockN = options.blockN;
   if (llvm::Error e = runPasses(*prog, options, "partition into steps", [&](PassManager &pm) {
+        pm.addPass(createAttnShardPositions());
         pm.addPass(createAttnExpandBlockSelect());
         pm.addPass(createAttnFoldPageGather());
         pm.addPass(createAttnSummarizeMaskTables());

@@ -50,8 +50,11 @@ std::string dtypeName(attnc_dtype d) {
 class Program {
 public:
   Program(const std::string &spec, const std::string &name, const std::map<std::string, int64_t> &dims,
-          const std::string &target, const std::string &dtype, const std::string &cacheDir) {
+          const std::string &target, const std::string &dtype, const std::string &cacheDir,
+          const std::string &contextParallel, int world) {
     attnc_compile_options o = attnc_compile_options_default();
+    o.context_parallel = contextParallel.c_str();
+    o.world = world;
     if (target == "cpu")
       o.target = ATTNC_TARGET_CPU;
     else if (target == "sm_90a")
@@ -75,9 +78,11 @@ public:
   }
 
   std::string name() const { return program.name(); }
+  std::string mergeRule() const { return attnc_program_cp_merge(program.get()); }
 
   /// [(name, dtype, shape)] of the inputs or outputs.
-  /// Whether a kernel writes every output's LSE (GPU programs).
+  /// Whether every output's LSE is computed (GPU programs' Hopper kernels;
+  /// CPU programs under context parallelism).
   bool hasLse() const {
     int n = (int)signature(true).size();
     for (int i = 0; i < n; ++i)
@@ -94,8 +99,9 @@ public:
   }
 
   /// Runs a CPU program on C-contiguous NumPy arrays (inputs in declaration
-  /// order); returns the outputs as new arrays.
-  py::list runCPU(const std::vector<py::array> &inputs) {
+  /// order); returns the outputs as new arrays, then, if withLse, each
+  /// output's LSE.
+  py::list runCPU(const std::vector<py::array> &inputs, bool withLse) {
     attnc_program *p = program.get();
     std::vector<attnc_tensor> in, out;
     for (const py::array &a : inputs)
@@ -106,10 +112,17 @@ public:
       outArrays.emplace_back(py::dtype(dtypeName(o.dtype)), std::vector<py::ssize_t>(o.shape.begin(), o.shape.end()));
       out.push_back(tensorOf(outArrays.back()));
     }
+    std::vector<attnc_tensor> lse;
+    for (size_t n = 0; withLse && n < program.outputs().size(); ++n) {
+      std::vector<int64_t> shape = program.outputs()[n].shape;
+      outArrays.emplace_back(py::dtype("float32"), std::vector<py::ssize_t>(shape.begin(), shape.end() - 1));
+      lse.push_back(tensorOf(outArrays.back()));
+    }
     attnc_status s;
     {
       py::gil_scoped_release release;
-      s = attnc_program_run_cpu(p, in.data(), (int)in.size(), out.data(), (int)out.size());
+      s = attnc_program_run_cpu_lse(p, in.data(), (int)in.size(), out.data(), (int)out.size(),
+                                    withLse ? lse.data() : nullptr);
     }
     if (s != ATTNC_OK)
       raise(s);
@@ -188,14 +201,17 @@ PYBIND11_MODULE(_attnc, m) {
   errorType() = error;
   py::class_<Program>(m, "Program")
       .def(py::init<const std::string &, const std::string &, const std::map<std::string, int64_t> &,
-                    const std::string &, const std::string &, const std::string &>(),
+                    const std::string &, const std::string &, const std::string &, const std::string &,
+                    int>(),
            py::arg("spec"), py::arg("name"), py::arg("dims"), py::arg("target") = "cpu",
-           py::arg("dtype") = "", py::arg("cache_dir") = "")
+           py::arg("dtype") = "", py::arg("cache_dir") = "", py::arg("context_parallel") = "",
+           py::arg("world") = 1)
       .def_property_readonly("name", &Program::name)
       .def_property_readonly("inputs", [](const Program &p) { return p.signature(false); })
       .def_property_readonly("outputs", [](const Program &p) { return p.signature(true); })
       .def_property_readonly("has_lse", &Program::hasLse)
-      .def("run_cpu", &Program::runCPU, py::arg("inputs"))
+      .def_property_readonly("merge_rule", &Program::mergeRule)
+      .def("run_cpu", &Program::runCPU, py::arg("inputs"), py::arg("with_lse") = false)
       .def("run_gpu", &Program::runGPU, py::arg("ptrs"), py::arg("strides"), py::arg("device"),
            py::arg("with_lse"), py::arg("stream"),
            "Internal (attnc/__init__.py): the shapes are the signature's and are not re-checked; "

@@ -87,7 +87,7 @@ bool attnc::isFullCarrier(AttentionOp op) {
 
 Value attnc::buildKeepPredicate(OpBuilder &b, Location loc, AttentionOp op,
                                 Value batch, Value head, Value i, Value j,
-                                Value lq, Value lk, CarrierAccess *access) {
+                                Value lq, Value lk, CarrierAccess *access, Region *mask) {
   IndexMath m{b, loc};
   Value keep = m.t();
   CarrierAccess fallback(op.getExtras());
@@ -96,7 +96,8 @@ Value attnc::buildKeepPredicate(OpBuilder &b, Location loc, AttentionOp op,
   for (Attribute a : op.getCarrier())
     if (!ex.skipFamily(a))
       keep = m.land(keep, getCarrierLowering(a).buildKeep(m, ex, batch, head, i, j, lq, lk));
-  if (!op.getMask().empty())
-    keep = m.land(keep, ex.inlineMask(b, loc, op.getMask(), {batch, head, i, j}));
+  Region &userMask = mask ? *mask : op.getMask();
+  if (!userMask.empty())
+    keep = m.land(keep, ex.inlineMask(b, loc, userMask, {batch, head, i, j}));
   return keep;
 }

@@ -92,6 +92,10 @@ private:
   Type elem;
   OpFoldResult B, H, Lq, Lk, D, Dv;
   AffineMap id4;
+
+public:
+  /// The LSE result, when the op has one (set by softmax).
+  Value lse;
 };
 
 Value AttentionDecomposer::expandHeads(Value t, OpFoldResult heads) {
@@ -308,34 +312,58 @@ Value AttentionDecomposer::softmax(Value s, Value keep, Value v) {
     return m.select(ok, weight, m.c(0.0));
   });
 
-  switch (anchor) {
-  case Anchor::none:
-    return pv(w);
-  case Anchor::row:
-  case Anchor::row_abs: {
+  // The row's sum of weights (of |w| when `absolute`) plus the null key's
+  // (score c, value 0: it only adds to the denominator).
+  auto rowMass = [&](bool absolute) {
     Value mass = w;
-    if (anchor == Anchor::row_abs)
+    if (absolute)
       mass = cb.mapSame({w}, elem, [&](OpBuilder &nb, Location nl, ValueRange,
                                        ValueRange el) {
         return FMath{nb, nl, elem}.abs(el[0]);
       });
     Value denom = cb.reduce(mass, ReduceKind::sum);
-    if (nullKey) {
-      // The null key: score c, value 0; it only adds to the denominator.
-      SmallVector<Value> in = {denom};
-      if (rowMax)
-        in.push_back(rowMax);
-      denom = cb.mapSame(in, elem, [&](OpBuilder &nb, Location nl,
-                                       ValueRange idx, ValueRange el) {
-        FMath m{nb, nl, elem};
-        Value c = nullLogit(m, idx[1]);
-        Value extra = applyLink(m, link, power, c, rowMax ? el[1] : Value());
-        return m.add(el[0], extra);
-      });
-    }
+    if (!nullKey)
+      return denom;
+    SmallVector<Value> in = {denom};
+    if (rowMax)
+      in.push_back(rowMax);
+    return cb.mapSame(in, elem, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange el) {
+      FMath m{nb, nl, elem};
+      Value c = nullLogit(m, idx[1]);
+      Value extra = applyLink(m, link, power, c, rowMax ? el[1] : Value());
+      return m.add(el[0], extra);
+    });
+  };
+  // lse = ln(row mass) + the shift, as docs/gpu-abi.md defines it.
+  bool absMass = anchor == Anchor::row_abs || isSignedLink(link);
+  Value denom;
+  if (op.getLse()) {
+    Value mass = rowMass(absMass);
+    if (anchor != Anchor::none && absMass == (anchor == Anchor::row_abs))
+      denom = mass;
+    SmallVector<Value> in = {mass};
+    if (rowMax)
+      in.push_back(rowMax);
+    Type f32 = b.getF32Type();
+    lse = cb.map({B, H, Lq}, f32, in, SmallVector<AffineMap>(in.size(), b.getMultiDimIdentityMap(3)),
+                 [&](OpBuilder &nb, Location nl, ValueRange, ValueRange el) -> Value {
+      FMath m{nb, nl, elem};
+      Value x = math::LogOp::create(nb, nl, el[0]);
+      if (el.size() > 1)
+        x = m.add(x, el[1]);
+      return elem == f32 ? x : arith::TruncFOp::create(nb, nl, f32, x).getResult();
+    });
+  }
+
+  switch (anchor) {
+  case Anchor::none:
+    return pv(w);
+  case Anchor::row:
+  case Anchor::row_abs:
+    if (!denom)
+      denom = rowMass(anchor == Anchor::row_abs);
     return RowNormalizeOp::create(b, loc, cb.tensorType({B, H, Lq, Dv}, elem), pv(w), denom)
         .getResult();
-  }
   case Anchor::sinkhorn: {
     Value plan = SinkhornOp::create(b, loc, w, *op.getAnchor().getIterations()).getResult();
     return pv(plan);
@@ -525,9 +553,19 @@ struct AttnDecomposePass : public attnc::impl::AttnDecomposeBase<AttnDecomposePa
       }
       OpBuilder b(o);
       Value replacement;
-      if (auto a = dyn_cast<AttentionOp>(o))
-        replacement = AttentionDecomposer(b, a).run();
-      else if (auto r = dyn_cast<RopeOp>(o))
+      if (auto a = dyn_cast<AttentionOp>(o)) {
+        if (a.getLse() && (a.getSplitKv() > 0 || a.getAnchorKind() == Anchor::sinkhorn)) {
+          a.emitOpError("has no LSE under split_kv or a Sinkhorn anchor");
+          return signalPassFailure();
+        }
+        AttentionDecomposer d(b, a);
+        replacement = d.run();
+        if (Value lse = a.getLse()) {
+          if (d.lse.getType() != lse.getType())
+            d.lse = tensor::CastOp::create(b, o->getLoc(), lse.getType(), d.lse);
+          lse.replaceAllUsesWith(d.lse);
+        }
+      } else if (auto r = dyn_cast<RopeOp>(o))
         replacement = decomposeRope(b, r);
       else if (auto g = dyn_cast<PageGatherOp>(o))
         replacement = decomposePageGather(b, g);

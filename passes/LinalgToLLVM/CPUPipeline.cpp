@@ -12,6 +12,7 @@
 using namespace mlir;
 
 void attnc::buildCPULoweringPipeline(OpPassManager &pm) {
+  pm.addPass(createAttnShardPositions());
   pm.addPass(createAttnExpandBlockSelect());
   pm.addPass(createAttnDecompose());
   pm.addPass(createAttnLowerCascadeToLinalg());

@@ -15,6 +15,7 @@
 #include "attnc/Frontend/SpecToMLIR.h"
 #include "attnc/Passes/Passes.h"
 #include "attnc/Runtime/KernelCache.h"
+#include "attnc/Spec/ContextParallel.h"
 #include "attnc/Spec/Parser.h"
 #include "attnc/Support/Npy.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
@@ -91,6 +92,15 @@ static cl::opt<std::string> cacheDir(
              "keyed by the spec, dims, dtype, target and compiler version; a filled cache works "
              "without recompiling"),
     cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<std::string> contextParallel(
+    "context-parallel",
+    cl::desc("Compile one shard of the attention for context parallelism: ring, striped or tree "
+             "(docs/context-parallel.md); the shard takes the input cp_offsets [2] and writes its "
+             "LSE, and attnc.context_parallel runs the plan"),
+    cl::sub(checkCmd), cl::sub(compileCmd));
+static cl::opt<int64_t> worldSize("world", cl::desc("Ranks of --context-parallel"), cl::init(2),
+                                  cl::sub(checkCmd), cl::sub(compileCmd));
+
 enum class Backend { CPU, GPU };
 static cl::opt<Backend> backend(
     "backend", cl::desc("Backend"), cl::init(Backend::CPU),
@@ -150,6 +160,9 @@ fileBindings(llvm::StringRef flag, const cl::list<std::string> &args,
   return files;
 }
 
+/// --context-parallel's shard, once the spec declares its offsets.
+static std::optional<spec::ContextShard> shardLayout;
+
 /// Parses --dim bindings against the spec's declared dims.
 llvm::Expected<LoweringOptions> loweringOptions(const spec::Spec &spec) {
   LoweringOptions opts;
@@ -165,6 +178,10 @@ llvm::Expected<LoweringOptions> loweringOptions(const spec::Spec &spec) {
     return llvm::createStringError("--dtype must be f32 or f64, got '%s' (bf16 and f16 are for "
                                    "--backend=gpu and GPU --targets)",
                                    dtype.c_str());
+  }
+  if (shardLayout) {
+    opts.contextShard = *shardLayout;
+    opts.returnLse = !gpuTarget;
   }
   for (const std::string &arg : dimArgs) {
     llvm::StringRef name, value;
@@ -318,6 +335,7 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
   }
   if (emitLevel == Emit::Cascade) {
     PassManager pm(&ctx);
+    pm.addPass(createAttnShardPositions());
     pm.addPass(createAttnExpandBlockSelect());
     pm.addPass(createAttnDecompose());
     if (failed(pm.run(*module)))
@@ -551,6 +569,15 @@ int main(int argc, char **argv) {
     return fail(spec.takeError());
   if (!spec->warnings.empty())
     llvm::errs() << spec->warnings;
+  if (!contextParallel.empty()) {
+    auto layout = spec::parseCPLayout(contextParallel);
+    if (!layout)
+      return fail("--context-parallel expects ring, striped or tree, got '" + contextParallel + "'");
+    auto shard = spec::prepareContextParallel(*spec, *layout, worldSize);
+    if (!shard)
+      return fail(shard.takeError());
+    shardLayout = *shard;
+  }
   DialectRegistry registry;
   registerAttncDialects(registry);
   MLIRContext ctx(registry);

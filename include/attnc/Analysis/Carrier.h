@@ -65,12 +65,13 @@ protected:
 };
 
 /// Emits the i1 `keep` for query i and key j of output head h in batch b.
-/// `lq` and `lk` are the sequence lengths (index values).
+/// `lq` and `lk` are the sequence lengths (index values). `mask` stands for
+/// the op's mask region when given (a pass rebuilding that region).
 mlir::Value buildKeepPredicate(mlir::OpBuilder &b, mlir::Location loc,
                                attn::AttentionOp op, mlir::Value batch,
                                mlir::Value head, mlir::Value i, mlir::Value j,
                                mlir::Value lq, mlir::Value lk,
-                               CarrierAccess *access = nullptr);
+                               CarrierAccess *access = nullptr, mlir::Region *mask = nullptr);
 
 /// The key length of batch `batch` as the families see it (`lk`, or the
 /// sequence's own under a lengths family); buildKeepPredicate applies it.

@@ -2,6 +2,7 @@
 #ifndef ATTNC_FRONTEND_SPECTOMLIR_H
 #define ATTNC_FRONTEND_SPECTOMLIR_H
 
+#include "attnc/Spec/ContextParallel.h"
 #include "attnc/Spec/SpecAST.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -17,6 +18,13 @@ struct LoweringOptions {
   /// for 64 and f32 otherwise.
   unsigned floatBits = 32;
   bool bfloat = true;
+  /// Context parallelism: each attention is one shard of itself, reading
+  /// the `cp_offsets` input (spec::prepareContextParallel declares it).
+  std::optional<spec::ContextShard> contextShard;
+  /// The function also returns, after the outputs, the LSE (f32 [B, H, Lq])
+  /// of each output that is an attention, in output order (the CPU target's
+  /// counterpart of the GPU kernels' lse argument).
+  bool returnLse = false;
 };
 
 /// Whether each input is read as integers (i32): carrier arguments

@@ -72,14 +72,18 @@ class Compiled:
         tensors = list(args) if not named and len(args) == len(self.inputs) else self._bind(args, named)
         if self.target == "sm_90a":
             return _run_cuda(self, tensors, return_lse)
-        if return_lse:
-            raise Error("return_lse: the CPU target returns the outputs only")
+        if return_lse and not self.program.has_lse:
+            raise Error("return_lse: this CPU program computes no LSE (CPU programs do when "
+                        "compiled with context_parallel=)")
         torch_in = any(type(v).__module__.startswith("torch") for v in tensors)
         arrays = [_as_numpy(value, name) for value, name in zip(tensors, self.inputs)]
-        outs = self.program.run_cpu(arrays)
+        outs = self.program.run_cpu(arrays, return_lse)
         if torch_in:
             import torch
             outs = [torch.from_numpy(o) for o in outs]
+        if return_lse:
+            n = len(self.outputs)
+            return (outs[0], outs[1]) if n == 1 else (tuple(outs[:n]), tuple(outs[n:]))
         return outs[0] if len(outs) == 1 else tuple(outs)
 
 
@@ -209,17 +213,23 @@ def _custom_op(compiled, plan):
     return op
 
 
-def compile(spec, *, target="cpu", dtype="", cache_dir=None, **dims):
+def compile(spec, *, target="cpu", dtype="", cache_dir=None, context_parallel=None, world=1, **dims):
     """Compiles SPEC (text, a path, or the JSON form as a dict) with every dim
     bound by keyword (B=..., H=..., ...). target: "cpu" (dtype float32 or
     float64) or "cuda" (also "sm_90a"; dtype bfloat16 or float16). The GPU
     kernel cache is cache_dir, else the attnc CLI's: $ATTNC_CACHE_DIR (set
     but empty: none), else $XDG_CACHE_HOME/attnc, else ~/.cache/attnc.
-    A Compiled must outlive the CUDA graphs that captured its calls."""
+    A Compiled must outlive the CUDA graphs that captured its calls.
+    context_parallel ("ring", "striped" or "tree", over `world` ranks)
+    compiles one shard of the attention (attnc.context_parallel runs the
+    shards): it takes an extra input cp_offsets and returns its LSE."""
     if target not in _TARGETS:
         raise ValueError(f"target must be one of {', '.join(_TARGETS)}, not '{target}'")
     text, name = _spec_text(spec)
     if cache_dir is None:
         cache_dir = ""  # the library's default: $ATTNC_CACHE_DIR, else ~/.cache/attnc
-    program = Program(text, name, {k: int(v) for k, v in dims.items()}, _TARGETS[target], dtype, cache_dir)
-    return Compiled(program, _TARGETS[target])
+    program = Program(text, name, {k: int(v) for k, v in dims.items()}, _TARGETS[target], dtype, cache_dir,
+                      context_parallel or "", int(world))
+    compiled = Compiled(program, _TARGETS[target])
+    compiled.context_parallel = (context_parallel, int(world)) if context_parallel else None
+    return compiled

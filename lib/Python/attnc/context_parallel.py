@@ -1,0 +1,210 @@
+"""Context parallelism: one attention across ranks (docs/context-parallel.md).
+
+A shard compiled with ``attnc.compile(spec, context_parallel=LAYOUT, world=N,
+...)`` computes one rank's queries against one block of keys, given where
+both sit in the whole sequence (its ``cp_offsets`` input), and returns its
+LSE. This module is the host side: which rows each rank holds, which key
+block it attends at each step, and the anchor's combine rule that merges the
+steps' partial results.
+
+- ``ring``: rank r holds the contiguous rows [r L, (r + 1) L) of q, k and v;
+  the key blocks travel around the ring, one step each.
+- ``striped``: rank r holds the tokens t with t mod N == r (so causal work is
+  balanced across ranks); the key stripes travel as in ring.
+- ``tree``: queries are replicated (decode) and rank r holds the key block r;
+  each rank attends its block and the partial results are merged across
+  ranks.
+
+``simulate`` runs every rank in this process (no GPU: the CPU target's
+shards, or CUDA tensors on one device); ``ring_attention`` and
+``tree_attention`` run one rank under torch.distributed (NCCL), passing K/V
+blocks with send/recv overlapped with the previous block's attention.
+"""
+
+__all__ = ["shard", "unshard", "steps", "offsets", "Merger", "simulate", "ring_attention",
+           "tree_attention"]
+
+LAYOUTS = ("ring", "striped", "tree")
+
+
+def _check(layout, world):
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not '{layout}'")
+    if world < 1:
+        raise ValueError(f"world must be positive, got {world}")
+
+
+def shard(x, layout, world, rank, axis=2, keys=True):
+    """Rank's rows of x (a torch tensor) along `axis`; under tree, queries
+    (keys=False) are not split."""
+    _check(layout, world)
+    n = x.shape[axis]
+    if layout == "tree" and not keys:
+        return x
+    if n % world:
+        raise ValueError(f"context parallelism splits length {n} into {world} equal shards: "
+                         f"pad it to a multiple of {world}")
+    if layout == "striped":
+        return x.narrow(axis, 0, n).unflatten(axis, (n // world, world)).select(axis + 1, rank).contiguous()
+    return x.narrow(axis, rank * (n // world), n // world).contiguous()
+
+
+def unshard(parts, layout, axis=2):
+    """The whole tensor from every rank's rows (inverse of shard)."""
+    import torch
+    if layout == "tree":
+        return parts[0]
+    if layout == "striped":
+        return torch.stack(parts, dim=axis + 1).flatten(axis, axis + 1)
+    return torch.cat(parts, dim=axis)
+
+
+def steps(layout, world, rank):
+    """The key block (by the rank that holds it first) rank attends at each
+    step: ring and striped pass blocks to rank + 1, so step t holds block
+    rank - t; tree attends its own block only."""
+    _check(layout, world)
+    if layout == "tree":
+        return [rank]
+    return [(rank - t) % world for t in range(world)]
+
+
+def offsets(layout, world, rank, block, lq, lk):
+    """cp_offsets of rank's queries (lq rows) against key block `block` (lk
+    rows): the global positions of their first rows."""
+    _check(layout, world)
+    if layout == "striped":
+        return (rank, block)
+    if layout == "tree":
+        return (0, block * lk)
+    return (rank * lq, block * lk)
+
+
+class Merger:
+    """The combine rule of a row-normalised anchor over partial results of
+    one set of rows: O = sum_t o_t e^(lse_t - LSE), LSE = log sum_t e^lse_t
+    (rows no step keeps stay 0, LSE -inf); under anchor none the partials
+    are unnormalised sums and add. Accumulates in float32."""
+
+    def __init__(self, normalised=True):
+        self.normalised = normalised
+        self.o = self.lse = None
+
+    def add(self, o, lse):
+        import torch
+        o = o.float()
+        if self.o is None:
+            self.o, self.lse = o.clone(), lse.clone()
+            return
+        new = torch.logaddexp(self.lse, lse)
+        if self.normalised:
+            # exp(-inf - -inf) is NaN: a row still empty on both sides keeps 0.
+            keep = torch.isfinite(new) | torch.isnan(new)
+            a = torch.where(keep, torch.exp(self.lse - new), torch.zeros_like(new))
+            b = torch.where(keep, torch.exp(lse - new), torch.zeros_like(new))
+            self.o = self.o * a.unsqueeze(-1) + o * b.unsqueeze(-1)
+        else:
+            self.o = self.o + o
+        self.lse = new
+
+    def result(self, dtype):
+        return self.o.to(dtype), self.lse
+
+
+def _normalised(fn):
+    rule = fn.program.merge_rule
+    if rule not in ("lse", "sum"):
+        raise ValueError(f"{fn.program.name}: not compiled with context_parallel=")
+    return rule == "lse"
+
+
+def _layout(fn):
+    if not getattr(fn, "context_parallel", None):
+        raise ValueError(f"{fn.program.name}: compile it with context_parallel= and world=")
+    return fn.context_parallel
+
+
+def simulate(fn, q, k, v, **extras):
+    """Runs the plan of `fn` (a shard) with every rank in this process on the
+    whole q, k, v (torch tensors); returns the whole (o, lse) as one device
+    would. Tables in `extras` are whole on every rank."""
+    import torch
+    layout, world = _layout(fn)
+    normalised = _normalised(fn)
+    outs, lses = [], []
+    for rank in range(world):
+        qr = shard(q, layout, world, rank, keys=False)
+        merger = Merger(normalised)
+        for block in steps(layout, world, rank):
+            kb, vb = shard(k, layout, world, block), shard(v, layout, world, block)
+            off = torch.tensor(offsets(layout, world, rank, block, qr.shape[2], kb.shape[2]),
+                               dtype=torch.int32, device=q.device)
+            o, lse = fn(qr, kb, vb, cp_offsets=off, return_lse=True, **extras)
+            merger.add(o, lse)
+        o, lse = merger.result(q.dtype)
+        outs.append(o)
+        lses.append(lse)
+    if layout == "tree":
+        merger = Merger(normalised)
+        for o, lse in zip(outs, lses):
+            merger.add(o, lse)
+        return merger.result(q.dtype)
+    return unshard(outs, layout), unshard(lses, layout)
+
+
+def ring_attention(fn, q, k, v, group=None, **extras):
+    """One rank of a ring or striped plan under torch.distributed: q, k, v
+    are this rank's rows (shard()); K/V blocks go to rank + 1 while the
+    current block is attended. Returns this rank's (o, lse)."""
+    import torch
+    import torch.distributed as dist
+    layout, world = _layout(fn)
+    if layout == "tree":
+        raise ValueError("ring_attention runs ring and striped plans; tree_attention runs tree")
+    rank = dist.get_rank(group)
+    if dist.get_world_size(group) != world:
+        raise ValueError(f"{fn.program.name} was compiled for {world} ranks, the group has "
+                         f"{dist.get_world_size(group)}")
+    normalised = _normalised(fn)
+    order = steps(layout, world, rank)
+    offs = torch.tensor([offsets(layout, world, rank, b, q.shape[2], k.shape[2]) for b in order],
+                        dtype=torch.int32, device=q.device)
+    nxt, prv = (rank + 1) % world, (rank - 1) % world
+    to, frm = (dist.get_global_rank(group, r) if group is not None else r for r in (nxt, prv))
+    cur_k, cur_v = k, v
+    merger = Merger(normalised)
+    for t in range(world):
+        reqs = []
+        if t + 1 < world:
+            new_k, new_v = torch.empty_like(cur_k), torch.empty_like(cur_v)
+            ops = [dist.P2POp(dist.isend, cur_k, to, group), dist.P2POp(dist.isend, cur_v, to, group),
+                   dist.P2POp(dist.irecv, new_k, frm, group), dist.P2POp(dist.irecv, new_v, frm, group)]
+            reqs = dist.batch_isend_irecv(ops)
+        o, lse = fn(q, cur_k, cur_v, cp_offsets=offs[t], return_lse=True, **extras)
+        merger.add(o, lse)
+        for r in reqs:
+            r.wait()
+        if reqs:
+            cur_k, cur_v = new_k, new_v
+    return merger.result(q.dtype)
+
+
+def tree_attention(fn, q, k, v, group=None, **extras):
+    """One rank of a tree plan (decode): q whole, k and v this rank's key
+    block; every rank gets the merged (o, lse)."""
+    import torch
+    import torch.distributed as dist
+    layout, world = _layout(fn)
+    if layout != "tree":
+        raise ValueError("tree_attention runs tree plans")
+    rank = dist.get_rank(group)
+    off = torch.tensor(offsets(layout, world, rank, rank, q.shape[2], k.shape[2]), dtype=torch.int32,
+                       device=q.device)
+    o, lse = fn(q, k, v, cp_offsets=off, return_lse=True, **extras)
+    os_, lses = [torch.empty_like(o) for _ in range(world)], [torch.empty_like(lse) for _ in range(world)]
+    dist.all_gather(os_, o.contiguous(), group=group)
+    dist.all_gather(lses, lse.contiguous(), group=group)
+    merger = Merger(_normalised(fn))
+    for part, l in zip(os_, lses):
+        merger.add(part, l)
+    return merger.result(q.dtype)

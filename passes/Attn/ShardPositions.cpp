@@ -1,0 +1,131 @@
+//===- ShardPositions.cpp - one shard of a longer attention --------------===//
+//
+// Context parallelism runs one attention as many shards: a rank holds some
+// query rows and, at each ring step, some key rows, at known global
+// positions. The carrier, the mask and the score of the spec speak of
+// global positions; this pass rewrites a `context_shard` attention into one
+// over its own rows. Every carrier family becomes part of the mask region,
+// built by the families' own keep predicates (Carrier.h) at the global
+// positions, so any family that is a predicate of (b, h, i, j) shards
+// without a rule of its own, and both backends then classify tiles from the
+// mask (MaskBounds): a step whose keys the carrier never keeps costs a
+// launch and no tile.
+//
+//===----------------------------------------------------------------------===//
+#include "attnc/Passes/Passes.h"
+#include "attnc/Analysis/Carrier.h"
+#include "attnc/Analysis/CarrierLowering.h"
+#include "attnc/Dialect/Attn/AttnDialect.h"
+#include "attnc/Dialect/Attn/IndexMath.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace attnc {
+#define GEN_PASS_DEF_ATTNSHARDPOSITIONS
+#include "attnc/Passes/Passes.h.inc"
+} // namespace attnc
+
+using namespace mlir;
+using namespace attnc;
+using namespace attnc::attn;
+
+namespace {
+
+/// Why `op` cannot be computed shard by shard, or empty.
+std::string shardRefusal(AttentionOp op) {
+  if (op.getAnchorKind() == Anchor::sinkhorn)
+    return "a Sinkhorn anchor normalises columns over every query, which no shard holds";
+  if (op.getAnchor().getNullLogit() || op.getAnchor().getNullExtra())
+    return "a null key would be counted once per shard";
+  if (op.getAnchorKind() == Anchor::row && isSignedLink(op.getLinkKind()))
+    return "signed weights under a row anchor: a shard's sum of weights (which may cancel) "
+           "is not what its LSE records (the sum of |w|)";
+  if (op.getScoreConv())
+    return "a score convolution reads scores of neighbouring rows held by other shards";
+  if (op.getSplitKv() > 0)
+    return "split_kv already splits the keys; give one schedule";
+  if (op.getKvPages())
+    return "paged keys and values are addressed per sequence, not per shard";
+  for (Attribute a : op.getCarrier())
+    if (isa<LengthsAttr, BlockSelectAttr>(a)) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << "the carrier family " << a
+         << " depends on per-sequence data that a shard does not hold";
+      return text;
+    }
+  return "";
+}
+
+/// Global position of local row `idx`: idx * stride + offsets[which].
+Value globalPosition(IndexMath &m, Value offsets, int64_t which, Value idx, int64_t stride) {
+  return m.add(m.mul(idx, stride), m.load(offsets, {m.c(which)}));
+}
+
+LogicalResult shardAttention(AttentionOp op) {
+  ContextShardAttr shard = op.getContextShardAttr();
+  if (std::string why = shardRefusal(op); !why.empty())
+    return op.emitOpError("cannot be computed in shards (context parallelism): ") << why;
+  Location loc = op.getLoc();
+  Value offsets = op.getExtras()[shard.getOffsets()];
+
+  // The score region sees global positions.
+  if (!op.getScore().empty()) {
+    Block &body = op.getScore().front();
+    OpBuilder b = OpBuilder::atBlockBegin(&body);
+    IndexMath m{b, loc};
+    for (auto [arg, which, stride] :
+         {std::tuple{body.getArgument(3), 0, shard.getQStride()},
+          std::tuple{body.getArgument(4), 1, shard.getKStride()}}) {
+      SmallVector<OpOperand *> uses(llvm::make_pointer_range(arg.getUses()));
+      Value global = globalPosition(m, offsets, which, arg, stride);
+      for (OpOperand *use : uses)
+        use->set(global);
+    }
+  }
+
+  // The mask region: every family and the old mask at global positions.
+  Region oldMask;
+  oldMask.takeBody(op.getMask());
+  Block *blk = new Block();
+  op.getMask().push_back(blk);
+  Type indexTy = IndexType::get(op.getContext());
+  for (int n = 0; n < 4; ++n)
+    blk->addArgument(indexTy, loc);
+  OpBuilder b = OpBuilder::atBlockBegin(blk);
+  IndexMath m{b, loc};
+  Value gi = globalPosition(m, offsets, 0, blk->getArgument(2), shard.getQStride());
+  Value gj = globalPosition(m, offsets, 1, blk->getArgument(3), shard.getKStride());
+  // Regions read no tensor but their extras: the lengths come from above.
+  OpBuilder outer(op);
+  IndexMath om{outer, loc};
+  Value lq = om.mul(tensor::DimOp::create(outer, loc, op.getQuery(), 2), shard.getQParts());
+  Value lk = om.mul(tensor::DimOp::create(outer, loc, op.getKey(), 2), shard.getKParts());
+  Value keep = buildKeepPredicate(b, loc, op, blk->getArgument(0), blk->getArgument(1), gi, gj,
+                                  lq, lk, /*access=*/nullptr, &oldMask);
+  YieldOp::create(b, loc, keep);
+  op.setCarrierAttr(ArrayAttr::get(op.getContext(), {}));
+  op.removeContextShardAttr();
+  return success();
+}
+
+struct AttnShardPositionsPass : attnc::impl::AttnShardPositionsBase<AttnShardPositionsPass> {
+  /// The keep predicate lowers each family through its external model.
+  void getDependentDialects(DialectRegistry &registry) const override {
+    AttnShardPositionsBase::getDependentDialects(registry);
+    registerCarrierLoweringExternalModels(registry);
+  }
+
+  void runOnOperation() override {
+    bool failed = false;
+    getOperation()->walk([&](AttentionOp op) {
+      if (op.getContextShardAttr() && mlir::failed(shardAttention(op)))
+        failed = true;
+    });
+    if (failed)
+      signalPassFailure();
+  }
+};
+
+} // namespace

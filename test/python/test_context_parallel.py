@@ -1,0 +1,145 @@
+"""Context parallelism on the CPU target: every rank of a ring, striped or
+tree plan simulated in this process (attnc.context_parallel.simulate, the
+same schedule and merge as the NCCL path) against the attention compiled
+for one device, and against an independent float64 reference for causal
+attention; the shard's LSE against the reference's; refusals."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import attnc
+from attnc import context_parallel as cp
+
+HEAD = """variant {name}
+dims B, H, L, D{extra_dims}
+input q : [B, H, L, D]
+input k : [B, H, L, D]
+input v : [B, H, L, D]
+{inputs}attention a(q, k, v) {{
+{body}
+}}
+output o = a
+"""
+
+# (name, extra dims, extra inputs, attention body, extra tensors(B, H, L))
+CASES = [
+    ("causal", "", "", "  carrier causal", None),
+    ("window_sinks", "", "", "  carrier window(left=5, right=0, sinks=2)", None),
+    ("window_two_sided", "", "", "  carrier window(left=3, right=4)", None),
+    ("alibi_softcap", "", "input slopes : [H]\n",
+     "  carrier causal\n  score s + slopes[h] * (j - i)\n  score 5 * tanh(s / 5)",
+     lambda B, H, L: {"slopes": torch.rand(H, dtype=torch.float32)}),
+    ("mask_lines", "", "", "  mask (i // 4) >= (j // 4)\n  mask abs(i - j) <= 9", None),
+    ("length_in_score", "", "", "  carrier causal\n  score s - 2.0 * (i - j) / L", None),
+    ("sigmoid_none", "", "", "  carrier causal\n  link sigmoid\n  anchor none", None),
+    ("prefix", "", "", "  carrier prefix(length=6)", None),
+    ("document", ", N", "input cu : [N]\n", "  carrier document(seqlens=cu)\n  carrier causal",
+     lambda B, H, L: {"cu": torch.tensor([0, 5, 13, 22, L], dtype=torch.int32)}),
+]
+
+
+def spec_of(case):
+    name, extra_dims, inputs, body, _ = case
+    return HEAD.format(name=name, extra_dims=extra_dims, inputs=inputs, body=body)
+
+
+def run_case(case, layout, world, B=1, H=2, L=48, D=16, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    q, k, v = (torch.randn(B, H, L, D, generator=gen) for _ in range(3))
+    extras = case[4](B, H, L) if case[4] else {}
+    dims = dict(B=B, H=H, D=D)
+    if case[1]:
+        dims["N"] = 5
+    whole = attnc.compile(spec_of(case), L=L, **dims)
+    want = whole(q, k, v, **extras)
+    fn = attnc.compile(spec_of(case), context_parallel=layout, world=world, L=L // world, **dims)
+    got, lse = cp.simulate(fn, q, k, v, **extras)
+    return q, k, v, want, got, lse
+
+
+@pytest.mark.parametrize("layout", ["ring", "striped"])
+@pytest.mark.parametrize("world", [2, 3, 4])
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_plan_matches_one_device(case, layout, world):
+    L = 48 if world != 3 else 36
+    _, _, _, want, got, _ = run_case(case, layout, world, L=L)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=2e-5, atol=2e-5)
+
+
+def test_causal_against_float64_reference_and_lse():
+    q, k, v, _, got, lse = run_case(CASES[0], "striped", 4, L=32)
+    s = (q.double() @ k.double().transpose(-1, -2)) / np.sqrt(q.shape[-1])
+    L = q.shape[2]
+    s = s.masked_fill(torch.ones(L, L, dtype=torch.bool).triu(1), float("-inf"))
+    want = torch.softmax(s, -1) @ v.double()
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(lse.numpy(), torch.logsumexp(s, -1).numpy(), rtol=1e-5, atol=1e-5)
+
+
+TREE = """variant decode
+dims B, H, Lq, Lk, D
+input q : [B, H, Lq, D]
+input k : [B, H, Lk, D]
+input v : [B, H, Lk, D]
+attention a(q, k, v) {
+  carrier window(left=20, right=0, align=bottom_right)
+}
+output o = a
+"""
+
+
+@pytest.mark.parametrize("world", [2, 4])
+def test_tree_decode(world):
+    gen = torch.Generator().manual_seed(1)
+    q = torch.randn(2, 2, 3, 16, generator=gen)
+    k, v = (torch.randn(2, 2, 64, 16, generator=gen) for _ in range(2))
+    want = attnc.compile(TREE, B=2, H=2, Lq=3, Lk=64, D=16)(q, k, v)
+    fn = attnc.compile(TREE, context_parallel="tree", world=world, B=2, H=2, Lq=3, Lk=64 // world, D=16)
+    got, _ = cp.simulate(fn, q, k, v)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=2e-5, atol=2e-5)
+
+
+def test_empty_rows_stay_zero():
+    """A row no key of any step keeps gives 0 and LSE -inf (mask j > i + 100
+    keeps nothing)."""
+    spec = spec_of(("never", "", "", "  mask j > i + 100", None))
+    q, k, v = (torch.randn(1, 1, 16, 8) for _ in range(3))
+    fn = attnc.compile(spec, context_parallel="ring", world=2, B=1, H=1, L=8, D=8)
+    got, lse = cp.simulate(fn, q, k, v)
+    assert torch.all(got == 0) and torch.all(torch.isneginf(lse))
+
+
+@pytest.mark.parametrize("body,inputs,message", [
+    ("  anchor sinkhorn(iterations=3)", "", "Sinkhorn"),
+    ("  anchor row(null=0.5)", "", "null key"),
+    ("  score s + bias[i]", "input bias : [L]\n", "sized by the split length L"),
+])
+def test_refusals(body, inputs, message):
+    spec = HEAD.format(name="bad", extra_dims="", inputs=inputs, body=body)
+    with pytest.raises(attnc.Error, match=message):
+        attnc.compile(spec, context_parallel="ring", world=2, B=1, H=1, L=8, D=8)
+
+
+def test_refuses_output_expressions_and_rope():
+    two = HEAD.format(name="bad", extra_dims="", inputs="", body="  carrier causal").replace(
+        "output o = a", "output o = 2 * a")
+    with pytest.raises(attnc.Error, match="must be the attention 'a' itself"):
+        attnc.compile(two, context_parallel="striped", world=2, B=1, H=1, L=8, D=8)
+    rope = HEAD.format(name="bad", extra_dims="", inputs="", body="  carrier causal").replace(
+        "attention a(q, k, v)", "let qr = rope(q, theta=10000)\nattention a(qr, k, v)")
+    with pytest.raises(attnc.Error, match="rope reads token positions"):
+        attnc.compile(rope, context_parallel="ring", world=2, B=1, H=1, L=8, D=8)
+    with pytest.raises(attnc.Error, match="expected ring, striped or tree"):
+        attnc.compile(spec_of(CASES[0]), context_parallel="mesh", world=2, B=1, H=1, L=8, D=8)
+
+
+def test_shard_helpers_round_trip():
+    x = torch.arange(2 * 12).reshape(1, 2, 12, 1)
+    for layout in ("ring", "striped"):
+        parts = [cp.shard(x, layout, 3, r) for r in range(3)]
+        assert torch.equal(cp.unshard(parts, layout), x)
+    assert cp.shard(x, "striped", 3, 1)[0, 0, :, 0].tolist() == [1, 4, 7, 10]
+    with pytest.raises(ValueError, match="pad it to a multiple of 5"):
+        cp.shard(x, "ring", 5, 0)
