@@ -97,11 +97,11 @@ LogicalResult shardAttention(AttentionOp op) {
   IndexMath m{b, loc};
   Value gi = globalPosition(m, offsets, 0, blk->getArgument(2), shard.getQStride());
   Value gj = globalPosition(m, offsets, 1, blk->getArgument(3), shard.getKStride());
-  // Regions read no tensor but their extras: the lengths come from above.
+  // Regions read no tensor but their extras: the shard's lengths are dims
+  // from above (which the GPU kernel takes as arguments), scaled inside.
   OpBuilder outer(op);
-  IndexMath om{outer, loc};
-  Value lq = om.mul(tensor::DimOp::create(outer, loc, op.getQuery(), 2), shard.getQParts());
-  Value lk = om.mul(tensor::DimOp::create(outer, loc, op.getKey(), 2), shard.getKParts());
+  Value lq = m.mul(tensor::DimOp::create(outer, loc, op.getQuery(), 2), shard.getQParts());
+  Value lk = m.mul(tensor::DimOp::create(outer, loc, op.getKey(), 2), shard.getKParts());
   Value keep = buildKeepPredicate(b, loc, op, blk->getArgument(0), blk->getArgument(1), gi, gj,
                                   lq, lk, /*access=*/nullptr, &oldMask);
   YieldOp::create(b, loc, keep);

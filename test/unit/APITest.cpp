@@ -108,6 +108,99 @@ TEST(API, CompilesAndRunsOnTheCPUAgainstANaiveReference) {
   attnc_program_free(p);
 }
 
+// Context parallelism: rank 1 of a 2-rank ring holds queries 4..7 of 8; its
+// two steps (key blocks 1 and 0) merged by their LSE equal the one-device
+// rows, checked against the naive reference; a shard's LSE is the row's
+// log-sum-exp over its keys.
+TEST(API, ContextShardStepsMergeByTheirLse) {
+  const int64_t B = 1, H = 2, Hk = 2, L = 4, D = 8, G = 2 * L;
+  const char *names[] = {"B", "H", "Hk", "L", "D"};
+  int64_t values[] = {B, H, Hk, L, D};
+  attnc_compile_options o = attnc_compile_options_default();
+  o.context_parallel = "ring";
+  o.world = 2;
+  attnc_program *p = nullptr;
+  ASSERT_EQ(attnc_compile(CausalSpec, strlen(CausalSpec), "causal.attn", 5, names, values, &o, &p),
+            ATTNC_OK)
+      << attnc_last_error();
+  ASSERT_EQ(attnc_program_num_inputs(p), 4);
+  EXPECT_STREQ(attnc_program_input_name(p, 3), "cp_offsets");
+  EXPECT_STREQ(attnc_program_cp_merge(p), "lse");
+  EXPECT_EQ(attnc_program_output_has_lse(p, 0), 1);
+
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd;
+  std::vector<float> q(B * H * G * D), k(B * Hk * G * D), v(B * Hk * G * D);
+  for (auto *x : {&q, &k, &v})
+    for (float &f : *x)
+      f = nd(rng);
+  // Rows [r L, (r + 1) L) of a [1, H, G, D] tensor.
+  auto rows = [&](const std::vector<float> &x, int64_t r) {
+    std::vector<float> out;
+    for (int64_t h = 0; h < H; ++h)
+      out.insert(out.end(), x.begin() + (h * G + r * L) * D, x.begin() + (h * G + (r + 1) * L) * D);
+    return out;
+  };
+  std::vector<float> q1 = rows(q, 1);
+  std::vector<double> acc(B * H * L * D, 0.0), lseAcc(B * H * L, -INFINITY);
+  for (int64_t block : {1, 0}) {
+    std::vector<float> kb = rows(k, block), vb = rows(v, block), ob(B * H * L * D, NAN),
+                       lb(B * H * L, NAN);
+    int32_t off[2] = {(int32_t)L, (int32_t)(block * L)};
+    attnc_tensor in[4] = {hostTensor(q1.data(), ATTNC_DTYPE_F32, {B, H, L, D}),
+                          hostTensor(kb.data(), ATTNC_DTYPE_F32, {B, Hk, L, D}),
+                          hostTensor(vb.data(), ATTNC_DTYPE_F32, {B, Hk, L, D}),
+                          hostTensor(off, ATTNC_DTYPE_I32, {2})};
+    attnc_tensor out = hostTensor(ob.data(), ATTNC_DTYPE_F32, {B, H, L, D});
+    attnc_tensor lse = hostTensor(lb.data(), ATTNC_DTYPE_F32, {B, H, L});
+    ASSERT_EQ(attnc_program_run_cpu_lse(p, in, 4, &out, 1, &lse), ATTNC_OK) << attnc_last_error();
+    for (int64_t r = 0; r < B * H * L; ++r) {
+      // This step's keys are global 4 * block .. + 3, query L + r % L.
+      int64_t h = r / L, i = L + r % L;
+      double want = -INFINITY;
+      std::vector<double> s;
+      for (int64_t j = block * L; j < (block + 1) * L && j <= i; ++j) {
+        double d = 0;
+        for (int64_t e = 0; e < D; ++e)
+          d += (double)q[(h * G + i) * D + e] * k[(h * G + j) * D + e];
+        s.push_back(d / std::sqrt((double)D));
+      }
+      double mx = -INFINITY, sum = 0;
+      for (double x : s)
+        mx = std::max(mx, x);
+      for (double x : s)
+        sum += std::exp(x - mx);
+      if (!s.empty())
+        want = mx + std::log(sum);
+      EXPECT_NEAR(lb[r], want, 1e-5) << "row " << r << " block " << block;
+      double m = std::max(lseAcc[r], (double)lb[r]);
+      double a = std::exp(lseAcc[r] - m), c = std::exp(lb[r] - m);
+      for (int64_t e = 0; e < D; ++e)
+        acc[r * D + e] = (acc[r * D + e] * a + ob[r * D + e] * c) / (a + c);
+      lseAcc[r] = m + std::log(a + c);
+    }
+  }
+  std::vector<double> whole = naiveCausal(q, k, v, B, H, Hk, G, D);
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t i = 0; i < L; ++i)
+      for (int64_t e = 0; e < D; ++e)
+        EXPECT_NEAR(acc[(h * L + i) * D + e], whole[(h * G + L + i) * D + e], 1e-5);
+  attnc_program_free(p);
+
+  // A program compiled without context parallelism writes no LSE on the CPU.
+  attnc_program *plain = compileCausal(1, 1, 1, 2, 2);
+  ASSERT_NE(plain, nullptr);
+  std::vector<float> x(4, 1.0f), y(4), l(2);
+  attnc_tensor in[3] = {hostTensor(x.data(), ATTNC_DTYPE_F32, {1, 1, 2, 2}),
+                        hostTensor(x.data(), ATTNC_DTYPE_F32, {1, 1, 2, 2}),
+                        hostTensor(x.data(), ATTNC_DTYPE_F32, {1, 1, 2, 2})};
+  attnc_tensor out = hostTensor(y.data(), ATTNC_DTYPE_F32, {1, 1, 2, 2});
+  attnc_tensor lse = hostTensor(l.data(), ATTNC_DTYPE_F32, {1, 1, 2});
+  EXPECT_NE(attnc_program_run_cpu_lse(plain, in, 3, &out, 1, &lse), ATTNC_OK);
+  EXPECT_NE(std::string(attnc_last_error()).find("computes no LSE"), std::string::npos);
+  attnc_program_free(plain);
+}
+
 TEST(API, RunRefusesWrongBuffersWithTheirName) {
   attnc_program *p = compileCausal(1, 2, 2, 4, 4);
   ASSERT_NE(p, nullptr);

@@ -92,19 +92,20 @@ class Merger:
 
     def add(self, o, lse):
         import torch
-        o = o.float()
         if self.o is None:
-            self.o, self.lse = o.clone(), lse.clone()
+            self.o = o.float() if o.dtype != torch.float32 else o.clone()
+            self.lse = lse.clone()
             return
         new = torch.logaddexp(self.lse, lse)
         if self.normalised:
-            # exp(-inf - -inf) is NaN: a row still empty on both sides keeps 0.
+            # The two weights e^(lse - LSE) sum to 1, so one lerp merges (a
+            # single pass over o). exp(-inf - -inf) is NaN: a row still
+            # empty on both sides keeps its 0.
             keep = torch.isfinite(new) | torch.isnan(new)
-            a = torch.where(keep, torch.exp(self.lse - new), torch.zeros_like(new))
-            b = torch.where(keep, torch.exp(lse - new), torch.zeros_like(new))
-            self.o = self.o * a.unsqueeze(-1) + o * b.unsqueeze(-1)
+            w = torch.where(keep, torch.exp(lse - new), torch.zeros_like(new))
+            self.o.lerp_(o.float(), w.unsqueeze(-1))
         else:
-            self.o = self.o + o
+            self.o += o
         self.lse = new
 
     def result(self, dtype):

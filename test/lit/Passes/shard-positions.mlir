@@ -5,7 +5,6 @@
 
 // Striped over 4 ranks, causal top-left, an ALiBi-like score and a mask line.
 // CHECK-LABEL: func.func @striped_causal
-// CHECK-DAG: %[[LQ:.*]] = arith.muli %{{.*}}, %c4
 // CHECK: attn.attention
 // CHECK-NOT: carrier = [#attn
 // CHECK-NOT: context_shard
@@ -52,12 +51,14 @@ func.func @striped_causal(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v
 // Tree (decode): queries whole (stride 1, one part), keys split in 4; the
 // bottom-right alignment uses the global key length 4 * Lk.
 // CHECK-LABEL: func.func @tree_bottom_right
-// CHECK-DAG: %[[LK:.*]] = arith.muli %{{.*}}, %c4
+// CHECK: %[[LQ:.*]] = tensor.dim %arg0
+// CHECK: %[[LK0:.*]] = tensor.dim %arg1
 // CHECK: attn.attention
 // CHECK: ^bb0(%{{.*}}: index, %{{.*}}: index, %[[I:.*]]: index, %[[J:.*]]: index):
 // CHECK:   %[[GI:.*]] = arith.addi %[[I]],
 // CHECK:   %[[GJ:.*]] = arith.addi %[[J]],
-// CHECK:   %[[OFF:.*]] = arith.subi %[[LK]], %{{.*}}
+// CHECK:   %[[LK:.*]] = arith.muli %[[LK0]], %c4
+// CHECK:   %[[OFF:.*]] = arith.subi %[[LK]], %[[LQ]]
 // CHECK:   %[[QI:.*]] = arith.addi %[[GI]], %[[OFF]]
 // CHECK:   arith.cmpi sle, %[[GJ]], %[[QI]]
 func.func @tree_bottom_right(%q: tensor<1x2x3x16xf32>, %k: tensor<1x2x16x16xf32>, %v: tensor<1x2x16x16xf32>, %off: tensor<2xi32>) -> tensor<1x2x3x16xf32> {
