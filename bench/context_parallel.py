@@ -201,16 +201,74 @@ def scale(args):
     dist.destroy_process_group()
 
 
+DECODE = """variant cp_decode
+dims B, H, Lq, Lk, D
+input q : [B, H, Lq, D]
+input k : [B, H, Lk, D]
+input v : [B, H, Lk, D]
+attention a(q, k, v) {
+  carrier causal(align=bottom_right)
+}
+output o = a
+"""
+
+
+def tree(args):
+    """Decode with the keys split across ranks (tree plan), against the
+    single-GPU decode kernel over all keys; TB/s of q, k, v and o moved once."""
+    import torch.distributed as dist
+    dist.init_process_group("nccl")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    torch.cuda.set_device(rank)
+    dev = f"cuda:{rank}"
+    B, H, Lq, Lk, D = 8, 8, args.Lq, args.L, 128
+    g = torch.Generator(device=dev).manual_seed(2)
+    q = torch.randn(B, H, Lq, D, device=dev, dtype=torch.bfloat16, generator=g)
+    dist.broadcast(q, 0)
+    kr, vr = (torch.randn(B, H, Lk // world, D, device=dev, dtype=torch.bfloat16, generator=g) for _ in range(2))
+    nbytes = 2 * (2 * B * H * Lq * D + 2 * B * H * Lk * D)
+    fn = attnc.compile(DECODE, target="cuda", decode=True, context_parallel="tree", world=world, B=B, H=H,
+                       Lq=Lq, Lk=Lk // world, D=D)
+    o, _ = cp.tree_attention(fn, q, kr, vr)
+    ks, vs = [torch.empty_like(kr) for _ in range(world)], [torch.empty_like(vr) for _ in range(world)]
+    dist.all_gather(ks, kr), dist.all_gather(vs, vr)
+    if rank == 0:
+        k, v = torch.cat(ks, 2), torch.cat(vs, 2)
+        f1 = attnc.compile(DECODE, target="cuda", decode=True, B=B, H=H, Lq=Lq, Lk=Lk, D=D)
+        one = f1(q, k, v)
+        err = (o.float() - one.float()).abs().max().item()
+        t1 = time_ms(lambda: f1(q, k, v))
+        del k, v
+    dist.barrier()
+    t = torch.tensor(time_ms(lambda: cp.tree_attention(fn, q, kr, vr)), device=dev)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    tl = torch.tensor(time_ms(lambda: fn(q, kr, vr, cp_offsets=torch.tensor(
+        [0, rank * (Lk // world)], dtype=torch.int32, device=dev), return_lse=True)), device=dev)
+    dist.all_reduce(tl, op=dist.ReduceOp.MAX)
+    if rank == 0:
+        print(f"decode tree, B{B} H{H} Lq{Lq} Lk{Lk} D{D}, {world} GPUs: max err vs one GPU {err:.3g}")
+        print(f"  one GPU: {t1:.3f} ms, {nbytes / t1 / 1e9:.2f} TB/s")
+        print(f"  tree ({world} GPUs, merged): {t.item():.3f} ms, {nbytes / t.item() / 1e9:.2f} TB/s, "
+              f"{t1 / t.item():.2f}x one GPU")
+        print(f"  a rank's shard alone: {tl.item():.3f} ms")
+    dist.destroy_process_group()
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["check", "scale"])
+    ap.add_argument("mode", choices=["check", "scale", "tree"])
     ap.add_argument("--L", type=int, default=None)
     ap.add_argument("--H", type=int, default=16)
     ap.add_argument("--layouts", default="striped,ring")
     ap.add_argument("--spec", default="causal", choices=["causal", "swa1024"])
+    ap.add_argument("--Lq", type=int, default=4)
     a = ap.parse_args()
     if a.mode == "check":
         a.L = a.L or 8192
         sys.exit(0 if check(a) else 1)
+    if a.mode == "tree":
+        a.L = a.L or 262144
+        tree(a)
+        sys.exit(0)
     a.L = a.L or 65536
     scale(a)

@@ -51,8 +51,9 @@ class Program {
 public:
   Program(const std::string &spec, const std::string &name, const std::map<std::string, int64_t> &dims,
           const std::string &target, const std::string &dtype, const std::string &cacheDir,
-          const std::string &contextParallel, int world) {
+          const std::string &contextParallel, int world, bool decode) {
     attnc_compile_options o = attnc_compile_options_default();
+    o.decode = decode ? 1 : 0;
     o.context_parallel = contextParallel.c_str();
     o.world = world;
     if (target == "cpu")
@@ -202,10 +203,10 @@ PYBIND11_MODULE(_attnc, m) {
   py::class_<Program>(m, "Program")
       .def(py::init<const std::string &, const std::string &, const std::map<std::string, int64_t> &,
                     const std::string &, const std::string &, const std::string &, const std::string &,
-                    int>(),
+                    int, bool>(),
            py::arg("spec"), py::arg("name"), py::arg("dims"), py::arg("target") = "cpu",
            py::arg("dtype") = "", py::arg("cache_dir") = "", py::arg("context_parallel") = "",
-           py::arg("world") = 1)
+           py::arg("world") = 1, py::arg("decode") = false)
       .def_property_readonly("name", &Program::name)
       .def_property_readonly("inputs", [](const Program &p) { return p.signature(false); })
       .def_property_readonly("outputs", [](const Program &p) { return p.signature(true); })

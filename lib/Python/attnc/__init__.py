@@ -213,7 +213,8 @@ def _custom_op(compiled, plan):
     return op
 
 
-def compile(spec, *, target="cpu", dtype="", cache_dir=None, context_parallel=None, world=1, **dims):
+def compile(spec, *, target="cpu", dtype="", cache_dir=None, context_parallel=None, world=1, decode=False,
+            **dims):
     """Compiles SPEC (text, a path, or the JSON form as a dict) with every dim
     bound by keyword (B=..., H=..., ...). target: "cpu" (dtype float32 or
     float64) or "cuda" (also "sm_90a"; dtype bfloat16 or float16). The GPU
@@ -222,14 +223,16 @@ def compile(spec, *, target="cpu", dtype="", cache_dir=None, context_parallel=No
     A Compiled must outlive the CUDA graphs that captured its calls.
     context_parallel ("ring", "striped" or "tree", over `world` ranks)
     compiles one shard of the attention (attnc.context_parallel runs the
-    shards): it takes an extra input cp_offsets and returns its LSE."""
+    shards): it takes an extra input cp_offsets and returns its LSE.
+    decode=True (GPU): the decode schedule, for a few queries against many
+    keys (the key range split across thread blocks, merged in the kernel)."""
     if target not in _TARGETS:
         raise ValueError(f"target must be one of {', '.join(_TARGETS)}, not '{target}'")
     text, name = _spec_text(spec)
     if cache_dir is None:
         cache_dir = ""  # the library's default: $ATTNC_CACHE_DIR, else ~/.cache/attnc
     program = Program(text, name, {k: int(v) for k, v in dims.items()}, _TARGETS[target], dtype, cache_dir,
-                      context_parallel or "", int(world))
+                      context_parallel or "", int(world), bool(decode))
     compiled = Compiled(program, _TARGETS[target])
     compiled.context_parallel = (context_parallel, int(world)) if context_parallel else None
     return compiled
