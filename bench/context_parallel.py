@@ -164,9 +164,8 @@ def scale(args):
             t = torch.tensor(time_ms(f, warmup=2, n=3, repeats=3), device=dev)
             dist.all_reduce(t, op=dist.ReduceOp.MAX)
             return t.item()
-        order = cp.steps(layout, world, rank)
-        offs = [torch.tensor(cp.offsets(layout, world, rank, b, qr.shape[2], kr.shape[2]),
-                             dtype=torch.int32, device=dev) for b in order]
+        offs = [torch.tensor(s["offsets"], dtype=torch.int32, device=dev) for s in cp.plan(fn, rank)
+                if s["keeps"] != "none"]
 
         def compute_only():
             m = cp.Merger()

@@ -121,6 +121,32 @@ static LogicalResult verifyTableBounds(AttentionOp op) {
   return success();
 }
 
+std::string AttentionOp::contextShardRefusal() {
+  AttentionOp op = *this;
+  if (op.getAnchorKind() == Anchor::sinkhorn)
+    return "a Sinkhorn anchor normalises columns over every query, which no shard holds";
+  if (op.getAnchor().getNullLogit() || op.getAnchor().getNullExtra())
+    return "a null key would be counted once per shard";
+  if (op.getAnchorKind() == Anchor::row && isSignedLink(op.getLinkKind()))
+    return "signed weights under a row anchor: a shard's sum of weights (which may cancel) "
+           "is not what its LSE records (the sum of |w|)";
+  if (op.getScoreConv())
+    return "a score convolution reads scores of neighbouring rows held by other shards";
+  if (op.getSplitKv() > 0)
+    return "split_kv already splits the keys; give one schedule";
+  if (op.getKvPages())
+    return "paged keys and values are addressed per sequence, not per shard";
+  for (Attribute a : op.getCarrier())
+    if (isa<LengthsAttr, BlockSelectAttr>(a)) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << "the carrier family " << a
+         << " depends on per-sequence data that a shard does not hold";
+      return text;
+    }
+  return "";
+}
+
 LogicalResult AttentionOp::verify() {
   if (failed(verifyTableBounds(*this)))
     return failure();
@@ -143,6 +169,8 @@ LogicalResult AttentionOp::verify() {
     if (shard.getQStride() < 1 || shard.getKStride() < 1 || shard.getQParts() < 1 ||
         shard.getKParts() < 1)
       return emitOpError("context_shard strides and parts must be positive");
+    if (std::string why = contextShardRefusal(); !why.empty())
+      return emitOpError("cannot be computed in shards (context parallelism): ") << why;
   }
   auto q = cast<RankedTensorType>(getQuery().getType());
   auto k = getLogicalKeyType();

@@ -71,6 +71,9 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
   let extraClassDeclaration = [{
     /// How many passes over K/V the cheapest schedule of this variant needs.
     int64_t getKVPassCount();
+    /// Why this attention cannot be computed shard by shard (context
+    /// parallelism), or empty.
+    std::string contextShardRefusal();
     /// The link's and the anchor's kinds, without their parameters.
     Link getLinkKind() { return getLink().getKind(); }
     Anchor getAnchorKind() { return getAnchor().getKind(); }

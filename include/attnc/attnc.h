@@ -85,6 +85,13 @@ attnc_status attnc_program_run_cpu(attnc_program *program, const attnc_tensor *i
  * partials add), or "" for a program compiled without context_parallel. */
 const char *attnc_program_cp_merge(const attnc_program *program);
 
+/* A context-parallel program's plan as JSON (docs/context-parallel.md):
+ * {"layout", "world", "merge", "ranks": [[{"block", "offsets": [q, k],
+ * "keeps": "none" | "some" | "all"}, ...] per rank]}: each rank's steps in
+ * order, the cp_offsets of each, and whether the carrier keeps none (the
+ * step is skipped), some or all of its pairs. "" without context_parallel. */
+const char *attnc_program_cp_schedule(const attnc_program *program);
+
 /* The same, also writing each output's LSE (f32 [B, H, Lq], one tensor per
  * output; LSE may be NULL) for a program whose outputs have one
  * (attnc_program_output_has_lse: CPU programs compiled for context

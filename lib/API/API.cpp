@@ -11,6 +11,7 @@
 #include "attnc/Dialect/Attn/VariantSignature.h"
 #include "attnc/Frontend/IndexInputs.h"
 #include "attnc/Frontend/SpecToMLIR.h"
+#include "attnc/Passes/ShardSchedule.h"
 #include "attnc/Runtime/KernelCache.h"
 #include "attnc/Runtime/KernelManifest.h"
 #include "attnc/Spec/ContextParallel.h"
@@ -45,8 +46,9 @@ struct attnc_program {
   std::vector<Tensor> inputs, outputs;
   /// CPU: the LSE results that follow the outputs (context parallelism).
   std::vector<Tensor> cpuLse;
-  /// Context parallelism: "lse" or "sum" (attnc_program_cp_merge), else "".
-  std::string cpMerge;
+  /// Context parallelism: "lse" or "sum" (attnc_program_cp_merge), and the
+  /// plan as JSON (attnc_program_cp_schedule); else "".
+  std::string cpMerge, cpSchedule;
   spec::Spec spec;
   llvm::StringMap<int64_t> dims;
   /// GPU runs check the index inputs on the host first (attnc.h).
@@ -144,6 +146,7 @@ attnc_status compileProgram(attnc_program &p, llvm::StringRef text, llvm::String
   bool gpu = o.target == ATTNC_TARGET_SM90A;
   if (attnc_status s = bindDims(p.spec, nd, dn, dv, opts))
     return s;
+  std::optional<spec::CPLayout> cpLayout;
   if (o.context_parallel && *o.context_parallel) {
     auto layout = spec::parseCPLayout(o.context_parallel);
     if (!layout)
@@ -154,7 +157,7 @@ attnc_status compileProgram(attnc_program &p, llvm::StringRef text, llvm::String
       return fail(ATTNC_ERR_INVALID_ARGUMENT, shard.takeError());
     opts.contextShard = *shard;
     opts.returnLse = !gpu;
-    p.cpMerge = p.spec.attentions.front().anchor == "none" ? "sum" : "lse";
+    cpLayout = *layout;
   }
   attnc_dtype dt = o.dtype != ATTNC_DTYPE_INVALID ? o.dtype : gpu ? ATTNC_DTYPE_BF16 : ATTNC_DTYPE_F32;
   if (gpu ? dt != ATTNC_DTYPE_BF16 && dt != ATTNC_DTYPE_F16 : dt != ATTNC_DTYPE_F32 && dt != ATTNC_DTYPE_F64)
@@ -177,6 +180,13 @@ attnc_status compileProgram(attnc_program &p, llvm::StringRef text, llvm::String
   OwningOpRef<ModuleOp> module = buildModule(*p.ctx, p.spec, opts);
   if (!module)
     return fail(ATTNC_ERR_INVALID_ARGUMENT, diagText.empty() ? "the spec did not build" : diagText);
+  if (cpLayout) {
+    auto plan = planShardSchedule(*module, *cpLayout, o.world);
+    if (!plan)
+      return fail(ATTNC_ERR_INVALID_ARGUMENT, diagText.empty() ? llvm::toString(plan.takeError()) : diagText);
+    p.cpMerge = plan->merge;
+    p.cpSchedule = shardScheduleJson(*plan);
+  }
   auto variant = attn::readVariantSignature(*module);
   if (!variant)
     return fail(ATTNC_ERR_INVALID_ARGUMENT, variant.takeError());
@@ -283,6 +293,7 @@ void attnc_program_free(attnc_program *p) { delete p; }
 
 const char *attnc_program_name(const attnc_program *p) { return p ? p->name.c_str() : ""; }
 const char *attnc_program_cp_merge(const attnc_program *p) { return p ? p->cpMerge.c_str() : ""; }
+const char *attnc_program_cp_schedule(const attnc_program *p) { return p ? p->cpSchedule.c_str() : ""; }
 attnc_target attnc_program_target(const attnc_program *p) { return p ? p->target : ATTNC_TARGET_CPU; }
 int attnc_program_num_inputs(const attnc_program *p) { return p ? (int)p->inputs.size() : 0; }
 int attnc_program_num_outputs(const attnc_program *p) { return p ? (int)p->outputs.size() : 0; }

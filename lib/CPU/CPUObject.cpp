@@ -165,7 +165,8 @@ llvm::Error attnc::writeCPUArtifacts(ModuleOp attnModule, unsigned floatBits,
   // Outputs are [B, H, Lq, Dv] of the attention they come from (the front
   // end's attnc.shape; max(a, b) of the head counts becomes C).
   for (auto [o, t] : llvm::zip(sig.outputs, ft.getResults())) {
-    if (o.shape.size() != 4)
+    // [B, H, Lq] for an attention's LSE (context parallelism).
+    if (o.shape.size() != 4 && o.shape.size() != 3)
       return llvm::createStringError("output '%s': no attention gives its shape", o.name.c_str());
     std::vector<std::string> shape = o.shape;
     llvm::StringRef heads = shape[1];

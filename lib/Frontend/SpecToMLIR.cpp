@@ -565,7 +565,7 @@ OwningOpRef<ModuleOp> ModuleBuilder::build() {
   if (opts.returnLse)
     for (size_t n = 0, e = spec.outputs.size(); n < e; ++n) {
       attn::VariantSignature::Tensor t = sig.outputs[n];
-      t.name += ".lse";
+      t.name += "_lse";
       t.shape.resize(3);
       t.attention.clear();
       sig.outputs.push_back(t);

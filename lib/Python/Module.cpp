@@ -80,6 +80,7 @@ public:
 
   std::string name() const { return program.name(); }
   std::string mergeRule() const { return attnc_program_cp_merge(program.get()); }
+  std::string cpSchedule() const { return attnc_program_cp_schedule(program.get()); }
 
   /// [(name, dtype, shape)] of the inputs or outputs.
   /// Whether every output's LSE is computed (GPU programs' Hopper kernels;
@@ -212,6 +213,7 @@ PYBIND11_MODULE(_attnc, m) {
       .def_property_readonly("outputs", [](const Program &p) { return p.signature(true); })
       .def_property_readonly("has_lse", &Program::hasLse)
       .def_property_readonly("merge_rule", &Program::mergeRule)
+      .def_property_readonly("cp_schedule", [](const Program &p) { return p.cpSchedule(); })
       .def("run_cpu", &Program::runCPU, py::arg("inputs"), py::arg("with_lse") = false)
       .def("run_gpu", &Program::runGPU, py::arg("ptrs"), py::arg("strides"), py::arg("device"),
            py::arg("with_lse"), py::arg("stream"),

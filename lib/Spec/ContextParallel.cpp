@@ -56,10 +56,14 @@ llvm::Expected<ContextShard> attnc::spec::prepareContextParallel(Spec &spec, CPL
                                           "' must be the attention '" + a.name +
                                           "' itself (an expression of it would be applied to "
                                           "partial results before they merge)");
-  for (const LetDecl &let : spec.lets)
+  for (const LetDecl &let : spec.lets) {
     if (let.fn == "rope")
       return detail::makeError(let.fnLoc, "context parallelism: rope reads token positions, "
                                           "which a shard does not know; apply RoPE before sharding");
+    if (let.fn == "paged")
+      return detail::makeError(let.fnLoc, "context parallelism: a paged cache is addressed per "
+                                          "sequence, not per shard; give each rank its keys");
+  }
   for (const InputDecl &in : spec.inputs)
     if (in.name == kCPOffsetsInput)
       return detail::makeError(in.loc, llvm::Twine("context parallelism declares the input '") +

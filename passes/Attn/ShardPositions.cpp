@@ -32,32 +32,6 @@ using namespace attnc::attn;
 
 namespace {
 
-/// Why `op` cannot be computed shard by shard, or empty.
-std::string shardRefusal(AttentionOp op) {
-  if (op.getAnchorKind() == Anchor::sinkhorn)
-    return "a Sinkhorn anchor normalises columns over every query, which no shard holds";
-  if (op.getAnchor().getNullLogit() || op.getAnchor().getNullExtra())
-    return "a null key would be counted once per shard";
-  if (op.getAnchorKind() == Anchor::row && isSignedLink(op.getLinkKind()))
-    return "signed weights under a row anchor: a shard's sum of weights (which may cancel) "
-           "is not what its LSE records (the sum of |w|)";
-  if (op.getScoreConv())
-    return "a score convolution reads scores of neighbouring rows held by other shards";
-  if (op.getSplitKv() > 0)
-    return "split_kv already splits the keys; give one schedule";
-  if (op.getKvPages())
-    return "paged keys and values are addressed per sequence, not per shard";
-  for (Attribute a : op.getCarrier())
-    if (isa<LengthsAttr, BlockSelectAttr>(a)) {
-      std::string text;
-      llvm::raw_string_ostream os(text);
-      os << "the carrier family " << a
-         << " depends on per-sequence data that a shard does not hold";
-      return text;
-    }
-  return "";
-}
-
 /// Global position of local row `idx`: idx * stride + offsets[which].
 Value globalPosition(IndexMath &m, Value offsets, int64_t which, Value idx, int64_t stride) {
   return m.add(m.mul(idx, stride), m.load(offsets, {m.c(which)}));
@@ -65,8 +39,6 @@ Value globalPosition(IndexMath &m, Value offsets, int64_t which, Value idx, int6
 
 LogicalResult shardAttention(AttentionOp op) {
   ContextShardAttr shard = op.getContextShardAttr();
-  if (std::string why = shardRefusal(op); !why.empty())
-    return op.emitOpError("cannot be computed in shards (context parallelism): ") << why;
   Location loc = op.getLoc();
   Value offsets = op.getExtras()[shard.getOffsets()];
 

@@ -135,6 +135,56 @@ def test_refuses_output_expressions_and_rope():
         attnc.compile(spec_of(CASES[0]), context_parallel="mesh", world=2, B=1, H=1, L=8, D=8)
 
 
+def keep_matrix(case, L, B=1, H=2):
+    """keep[b, h, i, j] of the whole attention, from the one-device CPU
+    program: v = one-hot of each key, so o[i, j] > 0 iff query i keeps key
+    j (softmax weights are positive wherever kept)."""
+    extras = case[4](B, H, L) if case[4] else {}
+    dims = dict(B=B, H=H, D=L)
+    if case[1]:
+        dims["N"] = 5
+    fn = attnc.compile(spec_of(case).replace("dims B, H, L, D", "dims B, H, L, D"), L=L, **dims)
+    q = torch.zeros(B, H, L, L)
+    v = torch.eye(L).expand(B, H, L, L).contiguous()
+    return fn(q, q, v, **extras) > 0
+
+
+@pytest.mark.parametrize("layout,world", [("ring", 4), ("striped", 2), ("ring", 3)])
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_plan_keeps_against_brute_force(case, layout, world):
+    """The compiler's per-step 'keeps' is sound (none only where no pair of
+    the block is kept, all only where every pair is) and exact for causal
+    and window carriers on contiguous blocks."""
+    L = 12 * world
+    keep = keep_matrix(case, L)
+    dims = dict(B=1, H=2, D=L)
+    if case[1]:
+        dims["N"] = 5
+    fn = attnc.compile(spec_of(case), context_parallel=layout, world=world, L=L // world, **dims)
+    pos = torch.arange(L)
+    for rank in range(world):
+        rows = cp.shard(pos.view(1, 1, L, 1), layout, world, rank).flatten()
+        for step in cp.plan(fn, rank):
+            cols = cp.shard(pos.view(1, 1, L, 1), layout, world, step["block"]).flatten()
+            block = keep[:, :, rows][:, :, :, cols]
+            if step["keeps"] == "none":
+                assert not block.any(), (rank, step)
+            if step["keeps"] == "all":
+                assert block.all(), (rank, step)
+            if case[0] in ("causal", "window_sinks") and layout == "ring":
+                want = "none" if not block.any() else "all" if block.all() else "some"
+                assert step["keeps"] == want, (rank, step)
+
+
+def test_ring_causal_plan_skips_the_upper_blocks():
+    fn = attnc.compile(spec_of(CASES[0]), context_parallel="ring", world=4, B=1, H=1, L=8, D=8)
+    keeps = [[s["keeps"] for s in cp.plan(fn, r)] for r in range(4)]
+    assert keeps == [["some", "none", "none", "none"], ["some", "all", "none", "none"],
+                     ["some", "all", "all", "none"], ["some", "all", "all", "all"]]
+    assert [s["block"] for s in cp.plan(fn, 2)] == [2, 1, 0, 3]
+    assert [s["offsets"] for s in cp.plan(fn, 2)] == [[16, 16], [16, 8], [16, 0], [16, 24]]
+
+
 def test_shard_helpers_round_trip():
     x = torch.arange(2 * 12).reshape(1, 2, 12, 1)
     for layout in ("ring", "striped"):

@@ -15,6 +15,7 @@
 #include "attnc/Frontend/SpecToMLIR.h"
 #include "attnc/Passes/Passes.h"
 #include "attnc/Runtime/KernelCache.h"
+#include "attnc/Passes/ShardSchedule.h"
 #include "attnc/Spec/ContextParallel.h"
 #include "attnc/Spec/Parser.h"
 #include "attnc/Support/Npy.h"
@@ -162,6 +163,7 @@ fileBindings(llvm::StringRef flag, const cl::list<std::string> &args,
 
 /// --context-parallel's shard, once the spec declares its offsets.
 static std::optional<spec::ContextShard> shardLayout;
+static std::optional<spec::CPLayout> cpLayout;
 
 /// Parses --dim bindings against the spec's declared dims.
 llvm::Expected<LoweringOptions> loweringOptions(const spec::Spec &spec) {
@@ -287,6 +289,21 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
       return fail("--target=" + target + " needs -o DIR for the artifacts");
     if (target == "cpu" && (decodeKernel || blockN.getNumOccurrences()))
       return fail("--decode and --block-n choose GPU kernels; --target=cpu has none");
+    if (cpLayout) {
+      auto plan = planShardSchedule(*module, *cpLayout, worldSize);
+      if (!plan)
+        return fail(plan.takeError());
+      std::string path = outputFile + "/" + spec.name + ".cp.json";
+      if (std::error_code ec = llvm::sys::fs::create_directories(outputFile))
+        return fail("cannot create " + outputFile + ": " + ec.message());
+      std::error_code ec;
+      llvm::raw_fd_ostream os(path, ec);
+      if (ec)
+        return fail("cannot write " + path + ": " + ec.message());
+      os << shardScheduleJson(*plan) << "\n";
+      if (!quiet)
+        llvm::outs() << "wrote " << path << " (the context-parallel plan)\n";
+    }
     if (target == "cpu") {
       TimingScope cpuTiming = timing.nest("CPU lowering, LLVM, object file");
       if (llvm::Error err = writeCPUArtifacts(*module, opts->floatBits, outputFile))
@@ -577,6 +594,7 @@ int main(int argc, char **argv) {
     if (!shard)
       return fail(shard.takeError());
     shardLayout = *shard;
+    cpLayout = *layout;
   }
   DialectRegistry registry;
   registerAttncDialects(registry);

@@ -234,5 +234,7 @@ def compile(spec, *, target="cpu", dtype="", cache_dir=None, context_parallel=No
     program = Program(text, name, {k: int(v) for k, v in dims.items()}, _TARGETS[target], dtype, cache_dir,
                       context_parallel or "", int(world), bool(decode))
     compiled = Compiled(program, _TARGETS[target])
-    compiled.context_parallel = (context_parallel, int(world)) if context_parallel else None
+    # The compiler's plan: per rank, its steps (key block, cp_offsets, and
+    # whether the carrier keeps none, some or all of the block's pairs).
+    compiled.cp_plan = json.loads(program.cp_schedule) if context_parallel else None
     return compiled

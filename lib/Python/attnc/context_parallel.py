@@ -3,9 +3,11 @@
 A shard compiled with ``attnc.compile(spec, context_parallel=LAYOUT, world=N,
 ...)`` computes one rank's queries against one block of keys, given where
 both sit in the whole sequence (its ``cp_offsets`` input), and returns its
-LSE. This module is the host side: which rows each rank holds, which key
-block it attends at each step, and the anchor's combine rule that merges the
-steps' partial results.
+LSE; the compiler also plans each rank's steps (``fn.cp_plan``: the key
+block, the offsets, and whether the carrier keeps any pair of it). This
+module is the host side: which rows each rank holds, the steps run as the
+plan says (a step that keeps nothing is skipped), and the anchor's combine
+rule that merges the steps' partial results.
 
 - ``ring``: rank r holds the contiguous rows [r L, (r + 1) L) of q, k and v;
   the key blocks travel around the ring, one step each.
@@ -21,8 +23,7 @@ shards, or CUDA tensors on one device); ``ring_attention`` and
 blocks with send/recv overlapped with the previous block's attention.
 """
 
-__all__ = ["shard", "unshard", "steps", "offsets", "Merger", "simulate", "ring_attention",
-           "tree_attention"]
+__all__ = ["shard", "unshard", "plan", "Merger", "simulate", "ring_attention", "tree_attention"]
 
 LAYOUTS = ("ring", "striped", "tree")
 
@@ -59,25 +60,13 @@ def unshard(parts, layout, axis=2):
     return torch.cat(parts, dim=axis)
 
 
-def steps(layout, world, rank):
-    """The key block (by the rank that holds it first) rank attends at each
-    step: ring and striped pass blocks to rank + 1, so step t holds block
-    rank - t; tree attends its own block only."""
-    _check(layout, world)
-    if layout == "tree":
-        return [rank]
-    return [(rank - t) % world for t in range(world)]
-
-
-def offsets(layout, world, rank, block, lq, lk):
-    """cp_offsets of rank's queries (lq rows) against key block `block` (lk
-    rows): the global positions of their first rows."""
-    _check(layout, world)
-    if layout == "striped":
-        return (rank, block)
-    if layout == "tree":
-        return (0, block * lk)
-    return (rank * lq, block * lk)
+def plan(fn, rank):
+    """Rank's steps from the compiler's plan (attnc_program_cp_schedule):
+    dicts with the key block, the cp_offsets and "keeps" (none: the carrier
+    keeps no pair of the block, and the step is skipped; some; all)."""
+    if not getattr(fn, "cp_plan", None):
+        raise ValueError(f"{fn.program.name}: compile it with context_parallel= and world=")
+    return fn.cp_plan["ranks"][rank]
 
 
 class Merger:
@@ -108,7 +97,14 @@ class Merger:
             self.o += o
         self.lse = new
 
-    def result(self, dtype):
+    def result(self, dtype, q=None, v=None, heads=None):
+        """(o, lse); a rank whose every step was skipped gets o = 0 and
+        lse = -inf, shaped by q, v and the output head count."""
+        import torch
+        if self.o is None:
+            B, _, L, _ = q.shape
+            o = q.new_zeros((B, heads, L, v.shape[-1]), dtype=dtype)
+            return o, torch.full((B, heads, L), float("-inf"), device=q.device)
         return self.o.to(dtype), self.lse
 
 
@@ -120,9 +116,13 @@ def _normalised(fn):
 
 
 def _layout(fn):
-    if not getattr(fn, "context_parallel", None):
+    if not getattr(fn, "cp_plan", None):
         raise ValueError(f"{fn.program.name}: compile it with context_parallel= and world=")
-    return fn.context_parallel
+    return fn.cp_plan["layout"], fn.cp_plan["world"]
+
+
+def _heads(q, k):
+    return max(q.shape[1], k.shape[1])
 
 
 def simulate(fn, q, k, v, **extras):
@@ -136,13 +136,13 @@ def simulate(fn, q, k, v, **extras):
     for rank in range(world):
         qr = shard(q, layout, world, rank, keys=False)
         merger = Merger(normalised)
-        for block in steps(layout, world, rank):
-            kb, vb = shard(k, layout, world, block), shard(v, layout, world, block)
-            off = torch.tensor(offsets(layout, world, rank, block, qr.shape[2], kb.shape[2]),
-                               dtype=torch.int32, device=q.device)
-            o, lse = fn(qr, kb, vb, cp_offsets=off, return_lse=True, **extras)
-            merger.add(o, lse)
-        o, lse = merger.result(q.dtype)
+        for step in plan(fn, rank):
+            if step["keeps"] == "none":
+                continue
+            kb, vb = shard(k, layout, world, step["block"]), shard(v, layout, world, step["block"])
+            off = torch.tensor(step["offsets"], dtype=torch.int32, device=q.device)
+            merger.add(*fn(qr, kb, vb, cp_offsets=off, return_lse=True, **extras))
+        o, lse = merger.result(q.dtype, qr, v, _heads(q, k))
         outs.append(o)
         lses.append(lse)
     if layout == "tree":
@@ -156,7 +156,8 @@ def simulate(fn, q, k, v, **extras):
 def ring_attention(fn, q, k, v, group=None, **extras):
     """One rank of a ring or striped plan under torch.distributed: q, k, v
     are this rank's rows (shard()); K/V blocks go to rank + 1 while the
-    current block is attended. Returns this rank's (o, lse)."""
+    current block is attended (steps the carrier never keeps only pass
+    their block on). Returns this rank's (o, lse)."""
     import torch
     import torch.distributed as dist
     layout, world = _layout(fn)
@@ -167,27 +168,26 @@ def ring_attention(fn, q, k, v, group=None, **extras):
         raise ValueError(f"{fn.program.name} was compiled for {world} ranks, the group has "
                          f"{dist.get_world_size(group)}")
     normalised = _normalised(fn)
-    order = steps(layout, world, rank)
-    offs = torch.tensor([offsets(layout, world, rank, b, q.shape[2], k.shape[2]) for b in order],
-                        dtype=torch.int32, device=q.device)
+    steps = plan(fn, rank)
+    offs = torch.tensor([s["offsets"] for s in steps], dtype=torch.int32, device=q.device)
     nxt, prv = (rank + 1) % world, (rank - 1) % world
     to, frm = (dist.get_global_rank(group, r) if group is not None else r for r in (nxt, prv))
     cur_k, cur_v = k, v
     merger = Merger(normalised)
-    for t in range(world):
+    for t, step in enumerate(steps):
         reqs = []
         if t + 1 < world:
             new_k, new_v = torch.empty_like(cur_k), torch.empty_like(cur_v)
             ops = [dist.P2POp(dist.isend, cur_k, to, group), dist.P2POp(dist.isend, cur_v, to, group),
                    dist.P2POp(dist.irecv, new_k, frm, group), dist.P2POp(dist.irecv, new_v, frm, group)]
             reqs = dist.batch_isend_irecv(ops)
-        o, lse = fn(q, cur_k, cur_v, cp_offsets=offs[t], return_lse=True, **extras)
-        merger.add(o, lse)
+        if step["keeps"] != "none":
+            merger.add(*fn(q, cur_k, cur_v, cp_offsets=offs[t], return_lse=True, **extras))
         for r in reqs:
             r.wait()
         if reqs:
             cur_k, cur_v = new_k, new_v
-    return merger.result(q.dtype)
+    return merger.result(q.dtype, q, v, _heads(q, k))
 
 
 def tree_attention(fn, q, k, v, group=None, **extras):
@@ -199,9 +199,12 @@ def tree_attention(fn, q, k, v, group=None, **extras):
     if layout != "tree":
         raise ValueError("tree_attention runs tree plans")
     rank = dist.get_rank(group)
-    off = torch.tensor(offsets(layout, world, rank, rank, q.shape[2], k.shape[2]), dtype=torch.int32,
-                       device=q.device)
-    o, lse = fn(q, k, v, cp_offsets=off, return_lse=True, **extras)
+    merger = Merger(_normalised(fn))
+    for step in plan(fn, rank):
+        if step["keeps"] != "none":
+            off = torch.tensor(step["offsets"], dtype=torch.int32, device=q.device)
+            merger.add(*fn(q, k, v, cp_offsets=off, return_lse=True, **extras))
+    o, lse = merger.result(q.dtype, q, v, _heads(q, k))
     os_, lses = [torch.empty_like(o) for _ in range(world)], [torch.empty_like(lse) for _ in range(world)]
     dist.all_gather(os_, o.contiguous(), group=group)
     dist.all_gather(lses, lse.contiguous(), group=group)
