@@ -121,6 +121,42 @@ def check(args):
     return all(r[5] for r in rows)
 
 
+def timed_max(f):
+    """time_ms on every rank, the slowest rank's."""
+    import torch.distributed as dist
+    dist.barrier()
+    t = torch.tensor(time_ms(f, warmup=2, n=3, repeats=3), device="cuda")
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.item()
+
+
+def torch_ring(q, k, v, world, rank, timed_fn):
+    """PyTorch's own ring attention over SDPA (torch.distributed.tensor.
+    experimental.context_parallel, round-robin load balancing for causal),
+    on copies of the same inputs; the time, or why it did not run."""
+    try:
+        import torch.nn.functional as F
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.tensor.experimental import context_parallel
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+        mesh = init_device_mesh("cuda", (world,))
+        out = {}
+        for label, backend in (("flash", SDPBackend.FLASH_ATTENTION), ("cuDNN", SDPBackend.CUDNN_ATTENTION)):
+            qc, kc, vc = q.clone(), k.clone(), v.clone()
+            try:
+                with sdpa_kernel(backend), context_parallel(mesh, buffers=[qc, kc, vc], buffer_seq_dims=[2, 2, 2]):
+                    out[f"PyTorch context_parallel ({label} SDPA ring)"] = timed_fn(
+                        lambda: F.scaled_dot_product_attention(qc, kc, vc, is_causal=True))
+            except Exception as e:  # noqa: BLE001 - report and go on
+                if rank == 0:
+                    print(f"PyTorch context_parallel ({label}): {type(e).__name__}: {str(e)[:200]}")
+        return out
+    except Exception as e:  # noqa: BLE001
+        if rank == 0:
+            print(f"PyTorch context_parallel: {type(e).__name__}: {str(e)[:200]}")
+        return {}
+
+
 def scale(args):
     import torch.distributed as dist
     dist.init_process_group("nccl")
@@ -159,11 +195,7 @@ def scale(args):
             err = (cp.unshard(parts, layout).float() - one.float()).abs().max().item()
             results[f"{layout}: max err vs one GPU"] = err
 
-        def timed(f):
-            dist.barrier()
-            t = torch.tensor(time_ms(f, warmup=2, n=3, repeats=3), device=dev)
-            dist.all_reduce(t, op=dist.ReduceOp.MAX)
-            return t.item()
+        timed = timed_max
         offs = [torch.tensor(s["offsets"], dtype=torch.int32, device=dev) for s in cp.plan(fn, rank)
                 if s["keeps"] != "none"]
 
@@ -188,6 +220,8 @@ def scale(args):
         results[f"{layout}: K/V passing only"] = t_comm
         results[f"{layout}: exposed (ring - compute) ms"] = t_ring - t_comp
         results[f"{layout}: hidden share"] = 1 - max(0.0, t_ring - t_comp) / t_comm if t_comm > 0 else 1.0
+    if name == "causal" and args.torch_ring:
+        results.update(torch_ring(q, k, v, world, rank, timed_fn=timed_max))
     if rank == 0:
         t1 = results["one GPU (attnc)"]
         print(f"{name}, B{B} H{H} L{L} D{D}, {world} GPUs (ms; TFLOP/s of useful work)")
@@ -261,6 +295,7 @@ if __name__ == "__main__":
     ap.add_argument("--layouts", default="striped,ring")
     ap.add_argument("--spec", default="causal", choices=["causal", "swa1024"])
     ap.add_argument("--Lq", type=int, default=4)
+    ap.add_argument("--torch-ring", action="store_true", help="also time PyTorch's context_parallel")
     a = ap.parse_args()
     if a.mode == "check":
         a.L = a.L or 8192

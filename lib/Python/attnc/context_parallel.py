@@ -121,6 +121,18 @@ def _layout(fn):
     return fn.cp_plan["layout"], fn.cp_plan["world"]
 
 
+def _offsets_on(fn, rank, device):
+    """Rank's cp_offsets, one row per step, on `device`; made once per
+    compiled shard: a host-to-device copy per call would wait for the
+    stream and keep the host from queueing the next step's transfers."""
+    import torch
+    cache = fn.__dict__.setdefault("_cp_offsets", {})
+    key = (rank, str(device))
+    if key not in cache:
+        cache[key] = torch.tensor([s["offsets"] for s in plan(fn, rank)], dtype=torch.int32, device=device)
+    return cache[key]
+
+
 def _heads(q, k):
     return max(q.shape[1], k.shape[1])
 
@@ -169,7 +181,7 @@ def ring_attention(fn, q, k, v, group=None, **extras):
                          f"{dist.get_world_size(group)}")
     normalised = _normalised(fn)
     steps = plan(fn, rank)
-    offs = torch.tensor([s["offsets"] for s in steps], dtype=torch.int32, device=q.device)
+    offs = _offsets_on(fn, rank, q.device)
     nxt, prv = (rank + 1) % world, (rank - 1) % world
     to, frm = (dist.get_global_rank(group, r) if group is not None else r for r in (nxt, prv))
     cur_k, cur_v = k, v
@@ -200,10 +212,10 @@ def tree_attention(fn, q, k, v, group=None, **extras):
         raise ValueError("tree_attention runs tree plans")
     rank = dist.get_rank(group)
     merger = Merger(_normalised(fn))
-    for step in plan(fn, rank):
+    offs = _offsets_on(fn, rank, q.device)
+    for t, step in enumerate(plan(fn, rank)):
         if step["keeps"] != "none":
-            off = torch.tensor(step["offsets"], dtype=torch.int32, device=q.device)
-            merger.add(*fn(q, k, v, cp_offsets=off, return_lse=True, **extras))
+            merger.add(*fn(q, k, v, cp_offsets=offs[t], return_lse=True, **extras))
     o, lse = merger.result(q.dtype, q, v, _heads(q, k))
     os_, lses = [torch.empty_like(o) for _ in range(world)], [torch.empty_like(lse) for _ in range(world)]
     dist.all_gather(os_, o.contiguous(), group=group)
