@@ -3,6 +3,9 @@ tree plan simulated in this process (attnc.context_parallel.simulate, the
 same schedule and merge as the NCCL path) against the attention compiled
 for one device, and against an independent float64 reference for causal
 attention; the shard's LSE against the reference's; refusals."""
+import os
+import socket
+
 import numpy as np
 import pytest
 
@@ -185,6 +188,20 @@ def test_ring_causal_plan_skips_the_upper_blocks():
     assert [s["offsets"] for s in cp.plan(fn, 2)] == [[16, 16], [16, 8], [16, 0], [16, 24]]
 
 
+def test_ring_stops_after_the_last_step_any_rank_needs():
+    """A causal window narrower than a block needs each rank's own block and
+    the one before it: 2 of the 4 ring steps; a two-sided window also needs
+    the next block (the last step), causal all 4."""
+    spec = spec_of(("window", "", "", "  carrier window(left=5, right=0)", None))
+    window = attnc.compile(spec, context_parallel="ring", world=4, B=1, H=1, L=8, D=8)
+    assert cp.steps_needed(window) == 2
+    assert all(s["keeps"] == "none" for r in range(4) for s in cp.plan(window, r)[2:])
+    two_sided = attnc.compile(spec_of(CASES[2]), context_parallel="ring", world=4, B=1, H=1, L=8, D=8)
+    assert cp.steps_needed(two_sided) == 4
+    causal = attnc.compile(spec_of(CASES[0]), context_parallel="ring", world=4, B=1, H=1, L=8, D=8)
+    assert cp.steps_needed(causal) == 4
+
+
 def test_shard_helpers_round_trip():
     x = torch.arange(2 * 12).reshape(1, 2, 12, 1)
     for layout in ("ring", "striped"):
@@ -193,3 +210,89 @@ def test_shard_helpers_round_trip():
     assert cp.shard(x, "striped", 3, 1)[0, 0, :, 0].tolist() == [1, 4, 7, 10]
     with pytest.raises(ValueError, match="pad it to a multiple of 5"):
         cp.shard(x, "ring", 5, 0)
+
+
+def _rank_main(rank, world, port, layout, spec, dims, seed, queue):
+    """One rank of a torch.distributed (gloo) run of the plan on the CPU
+    target: the same inputs everywhere (one seed), this rank's rows out."""
+    import torch.distributed as dist
+    os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        gen = torch.Generator().manual_seed(seed)
+        B, H, D = dims["B"], dims["H"], dims["D"]
+        if layout == "tree":
+            q = torch.randn(B, H, dims["Lq"], D, generator=gen)
+            k, v = (torch.randn(B, H, dims["Lk"], D, generator=gen) for _ in range(2))
+            local = dict(dims, Lk=dims["Lk"] // world)
+        else:
+            q, k, v = (torch.randn(B, H, dims["L"], D, generator=gen) for _ in range(3))
+            local = dict(dims, L=dims["L"] // world)
+        fn = attnc.compile(spec, context_parallel=layout, world=world, **local)
+        kr, vr = (cp.shard(x, layout, world, rank) for x in (k, v))
+        if layout == "tree":
+            o, _ = cp.tree_attention(fn, q, kr, vr)
+        else:
+            o, _ = cp.ring_attention(fn, cp.shard(q, layout, world, rank), kr, vr)
+        queue.put((rank, o.numpy(), None))
+    except Exception as e:  # noqa: BLE001 - reported by the parent
+        queue.put((rank, None, repr(e)))
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("layout,world,body", [
+    ("striped", 2, "  carrier causal"),
+    ("ring", 3, "  carrier window(left=5, right=0)"),
+    ("ring", 3, "  carrier causal\n  link sigmoid\n  anchor none"),
+])
+def test_ring_attention_over_gloo(layout, world, body):
+    """ring_attention itself (send/recv of K/V blocks, skipped and truncated
+    steps, the merge) in `world` processes over gloo, against one device."""
+    import torch.multiprocessing as mp
+    spec = spec_of(("ring", "", "", body, None))
+    dims = dict(B=1, H=2, L=12 * world, D=8)
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    port = _free_port()
+    procs = [ctx.Process(target=_rank_main, args=(r, world, port, layout, spec, dims, 5, queue))
+             for r in range(world)]
+    for p in procs:
+        p.start()
+    results = dict((r, (o, err)) for r, o, err in (queue.get(timeout=120) for _ in procs))
+    for p in procs:
+        p.join(timeout=60)
+    gen = torch.Generator().manual_seed(5)
+    q, k, v = (torch.randn(1, 2, dims["L"], 8, generator=gen) for _ in range(3))
+    want = attnc.compile(spec, **dims)(q, k, v)
+    for r in range(world):
+        o, err = results[r]
+        assert err is None, err
+        np.testing.assert_allclose(o, cp.shard(want, layout, world, r).numpy(), rtol=2e-5, atol=2e-5)
+
+
+def test_tree_attention_over_gloo():
+    import torch.multiprocessing as mp
+    dims = dict(B=1, H=2, Lq=3, Lk=48, D=8)
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    port = _free_port()
+    procs = [ctx.Process(target=_rank_main, args=(r, 2, port, "tree", TREE, dims, 6, queue)) for r in range(2)]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    gen = torch.Generator().manual_seed(6)
+    q = torch.randn(1, 2, 3, 8, generator=gen)
+    k, v = (torch.randn(1, 2, 48, 8, generator=gen) for _ in range(2))
+    want = attnc.compile(TREE, **dims)(q, k, v)
+    for _, o, err in results:
+        assert err is None, err
+        np.testing.assert_allclose(o, want.numpy(), rtol=2e-5, atol=2e-5)

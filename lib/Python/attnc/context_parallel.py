@@ -23,7 +23,8 @@ shards, or CUDA tensors on one device); ``ring_attention`` and
 blocks with send/recv overlapped with the previous block's attention.
 """
 
-__all__ = ["shard", "unshard", "plan", "Merger", "simulate", "ring_attention", "tree_attention"]
+__all__ = ["shard", "unshard", "plan", "steps_needed", "Merger", "simulate", "ring_attention",
+           "tree_attention"]
 
 LAYOUTS = ("ring", "striped", "tree")
 
@@ -121,6 +122,15 @@ def _layout(fn):
     return fn.cp_plan["layout"], fn.cp_plan["world"]
 
 
+def steps_needed(fn):
+    """How many ring steps any rank needs: after the last step with a block
+    that some rank keeps pairs of, nothing is passed on (a sliding window
+    narrower than a block needs 2 of N)."""
+    ranks = fn.cp_plan["ranks"]
+    used = [t for steps in ranks for t, s in enumerate(steps) if s["keeps"] != "none"]
+    return max(used) + 1 if used else 0
+
+
 def _offsets_on(fn, rank, device):
     """Rank's cp_offsets, one row per step, on `device`; made once per
     compiled shard: a host-to-device copy per call would wait for the
@@ -186,9 +196,10 @@ def ring_attention(fn, q, k, v, group=None, **extras):
     to, frm = (dist.get_global_rank(group, r) if group is not None else r for r in (nxt, prv))
     cur_k, cur_v = k, v
     merger = Merger(normalised)
-    for t, step in enumerate(steps):
+    needed = steps_needed(fn)
+    for t, step in enumerate(steps[:needed]):
         reqs = []
-        if t + 1 < world:
+        if t + 1 < needed:
             new_k, new_v = torch.empty_like(cur_k), torch.empty_like(cur_v)
             ops = [dist.P2POp(dist.isend, cur_k, to, group), dist.P2POp(dist.isend, cur_v, to, group),
                    dist.P2POp(dist.irecv, new_k, frm, group), dist.P2POp(dist.irecv, new_v, frm, group)]
