@@ -20,10 +20,20 @@ std::string extent(int64_t v) {
   return ShapedType::isDynamic(v) ? std::string("?") : std::to_string(v);
 }
 /// The query and key lengths (L of [B, H, L, D]) of an attention.
-int64_t queryLength(AttentionOp op) {
-  return cast<RankedTensorType>(op.getQuery().getType()).getDimSize(2);
+/// The lengths the carrier families speak of: a context shard's are the
+/// whole attention's (its parts times its own).
+int64_t wholeLength(AttentionOp op, int64_t local, bool query) {
+  ContextShardAttr shard = op.getContextShardAttr();
+  if (!shard || ShapedType::isDynamic(local))
+    return local;
+  return local * (query ? shard.getQParts() : shard.getKParts());
 }
-int64_t keyLength(AttentionOp op) { return op.getLogicalKeyType().getDimSize(2); }
+int64_t queryLength(AttentionOp op) {
+  return wholeLength(op, cast<RankedTensorType>(op.getQuery().getType()).getDimSize(2), true);
+}
+int64_t keyLength(AttentionOp op) {
+  return wholeLength(op, op.getLogicalKeyType().getDimSize(2), false);
+}
 } // namespace
 
 //===----------------------------------------------------------------------===//

@@ -50,6 +50,7 @@ typedef struct {
 
 typedef struct attnc_program attnc_program;
 
+/* Start every attnc_compile_options from this (fields are added over time). */
 attnc_compile_options attnc_compile_options_default(void);
 
 /* Parses, checks and compiles SPEC (SPEC_SIZE bytes). NAME labels the spec

@@ -5,6 +5,8 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <algorithm>
+
 using namespace attnc::spec;
 
 std::optional<CPLayout> attnc::spec::parseCPLayout(llvm::StringRef name) {
@@ -63,6 +65,14 @@ llvm::Expected<ContextShard> attnc::spec::prepareContextParallel(Spec &spec, CPL
     if (let.fn == "paged")
       return detail::makeError(let.fnLoc, "context parallelism: a paged cache is addressed per "
                                           "sequence, not per shard; give each rank its keys");
+    const Expr *position = nullptr;
+    forEachNode(let.expr, [&](const Expr &x) {
+      if (!position && x.kind == Expr::Kind::Ident && x.name == "i")
+        position = &x;
+    });
+    if (position)
+      return detail::makeError(position->loc, "context parallelism: this map reads the token "
+                                              "position i, which a shard does not know");
   }
   for (const InputDecl &in : spec.inputs)
     if (in.name == kCPOffsetsInput)
@@ -98,6 +108,23 @@ llvm::Expected<ContextShard> attnc::spec::prepareContextParallel(Spec &spec, CPL
   if (layout == CPLayout::striped)
     shard.qStride = shard.kStride = world;
   // (q, k, v point into spec.inputs, which the declaration may move.)
+  // Score and mask lines see global positions; q, k and v hold a shard's rows.
+  std::vector<std::string> rowTensors = {a.q, a.k, a.v, q->name, k->name, v->name};
+  const Expr *rowRead = nullptr;
+  auto findRowRead = [&](const ExprPtr &e) {
+    forEachNode(e, [&](const Expr &x) {
+      if (!rowRead && x.kind == Expr::Kind::Index &&
+          std::find(rowTensors.begin(), rowTensors.end(), x.name) != rowTensors.end())
+        rowRead = &x;
+    });
+  };
+  for (const ExprPtr &m : a.masks) findRowRead(m);
+  for (const ExprPtr &sc : a.scores) findRowRead(sc);
+  if (a.scale) findRowRead(*a.scale);
+  if (rowRead)
+    return detail::makeError(rowRead->loc, "context parallelism: a score or mask line reads '" +
+                                               rowRead->name + "' by position, but a shard holds "
+                                               "only its own rows of it");
   InputDecl offsets;
   offsets.name = kCPOffsetsInput;
   offsets.shape = {"2"};

@@ -17,6 +17,9 @@ using namespace attnc::attn;
 
 namespace {
 
+/// Most ranks whose steps are classified (keeps) at compile time.
+constexpr int64_t kMaxClassifiedWorld = 64;
+
 /// The shard's carrier with the step's offsets as constants: what cannot be
 /// known at compile time (other tables, dynamic extents, b and h) is an
 /// opaque value, so the bound stays sound and folds only where it is exact.
@@ -102,6 +105,11 @@ llvm::Expected<ShardSchedule> attnc::planShardSchedule(ModuleOp module, spec::CP
     return llvm::createStringError("context parallelism: the schedule needs the shard's lengths "
                                    "(bind them with --dim)");
   int64_t lq = qt.getDimSize(2), lk = kt.getDimSize(2);
+  // cp_offsets is i32: every global position must fit.
+  if (world > spec::kMaxIntParam / std::max(lq, lk))
+    return llvm::createStringError(
+        "context parallelism: %lld ranks of %lld rows exceed the 32-bit positions of cp_offsets",
+        (long long)world, (long long)std::max(lq, lk));
   std::optional<unsigned> offsets;
   for (auto [n, e] : llvm::enumerate(op.getExtras()))
     if (auto arg = dyn_cast<BlockArgument>(e))
@@ -119,7 +127,13 @@ llvm::Expected<ShardSchedule> attnc::planShardSchedule(ModuleOp module, spec::CP
   for (int64_t r = 0; r < world; ++r)
     plan.ranks.push_back(stepsOf(layout, world, r, lq, lk));
 
-  // One function returning (may, must) per step, folded.
+  // One function returning (may, must) per step, folded. Striped blocks
+  // interleave with every query row, so their steps keep "some" unless the
+  // mask is empty or full, which the ring would show too; past
+  // kMaxClassifiedWorld ranks the world^2 bounds cost more than the steps
+  // they could skip. Both stay "some", which is sound.
+  if (layout == spec::CPLayout::striped || world > kMaxClassifiedWorld)
+    return plan;
   Location loc = op.getLoc();
   OwningOpRef<ModuleOp> scratch = ModuleOp::create(loc);
   OpBuilder b = OpBuilder::atBlockEnd(scratch->getBody());

@@ -104,14 +104,55 @@ def test_tree_decode(world):
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=2e-5, atol=2e-5)
 
 
+CROSS = """variant cross
+dims B, H, Lq, Lk, D
+input q : [B, H, Lq, D]
+input k : [B, H, Lk, D]
+input v : [B, H, Lk, D]
+attention a(q, k, v) {
+  carrier causal(align=bottom_right)
+  score s - 0.1 * abs(i - j)
+}
+output o = a
+"""
+
+
+@pytest.mark.parametrize("layout,world", [("ring", 2), ("striped", 4)])
+def test_cross_attention_bottom_right(layout, world):
+    """Lq != Lk: the bottom-right diagonal sits at the global lengths."""
+    gen = torch.Generator().manual_seed(4)
+    q = torch.randn(1, 2, 24, 8, generator=gen)
+    k, v = (torch.randn(1, 2, 40, 8, generator=gen) for _ in range(2))
+    want = attnc.compile(CROSS, B=1, H=2, Lq=24, Lk=40, D=8)(q, k, v)
+    fn = attnc.compile(CROSS, context_parallel=layout, world=world, B=1, H=2, Lq=24 // world,
+                       Lk=40 // world, D=8)
+    got, _ = cp.simulate(fn, q, k, v)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=2e-5, atol=2e-5)
+
+
 def test_empty_rows_stay_zero():
-    """A row no key of any step keeps gives 0 and LSE -inf (mask j > i + 100
-    keeps nothing)."""
-    spec = spec_of(("never", "", "", "  mask j > i + 100", None))
+    """A row no key of any step keeps gives 0 and LSE -inf: the mask reads a
+    table (100), so the plan cannot skip the steps and the shard runs them;
+    every step's rows are empty and merge to 0."""
+    spec = spec_of(("never", "", "input far : [1] i32\n", "  mask j > i + far[0]", None))
     q, k, v = (torch.randn(1, 1, 16, 8) for _ in range(3))
+    far = torch.tensor([100], dtype=torch.int32)
     fn = attnc.compile(spec, context_parallel="ring", world=2, B=1, H=1, L=8, D=8)
-    got, lse = cp.simulate(fn, q, k, v)
+    assert all(s["keeps"] == "some" for r in range(2) for s in cp.plan(fn, r))
+    got, lse = cp.simulate(fn, q, k, v, far=far)
     assert torch.all(got == 0) and torch.all(torch.isneginf(lse))
+    o, lse0 = fn(q[:, :, :8], k[:, :, :8], v[:, :, :8], far=far,
+                 cp_offsets=torch.tensor([0, 0], dtype=torch.int32), return_lse=True)
+    assert torch.all(o == 0) and torch.all(torch.isneginf(lse0))
+
+
+def test_merger_rows_empty_on_both_sides_and_nan():
+    m = cp.Merger()
+    m.add(torch.zeros(1, 1, 2, 2), torch.tensor([[[float("-inf"), 0.0]]]))
+    m.add(torch.ones(1, 1, 2, 2), torch.tensor([[[float("-inf"), float("nan")]]]))
+    o, lse = m.result(torch.float32)
+    assert torch.all(o[0, 0, 0] == 0) and torch.isneginf(lse[0, 0, 0])
+    assert torch.all(torch.isnan(o[0, 0, 1])) and torch.isnan(lse[0, 0, 1])
 
 
 @pytest.mark.parametrize("body,inputs,message", [
@@ -123,6 +164,33 @@ def test_refusals(body, inputs, message):
     spec = HEAD.format(name="bad", extra_dims="", inputs=inputs, body=body)
     with pytest.raises(attnc.Error, match=message):
         attnc.compile(spec, context_parallel="ring", world=2, B=1, H=1, L=8, D=8)
+
+
+def test_refuses_position_reads_a_shard_cannot_answer():
+    mapped = HEAD.format(name="bad", extra_dims="", inputs="", body="  carrier causal").replace(
+        "attention a(q, k, v)", "let qf = map(q, x * (1 + 0.05 * i))\nattention a(qf, k, v)")
+    with pytest.raises(attnc.Error, match="reads the token position i"):
+        attnc.compile(mapped, context_parallel="ring", world=2, B=1, H=1, L=8, D=8)
+    for line in ("  score s + 0.5 * k[b, h, j, 0]", "  mask v[b, h, j, 0] > -1.0"):
+        spec = HEAD.format(name="bad", extra_dims="", inputs="", body=line)
+        with pytest.raises(attnc.Error, match="reads '[kv]' by position"):
+            attnc.compile(spec, context_parallel="striped", world=2, B=1, H=1, L=8, D=8)
+    # A map that does not read i is per token: it shards.
+    plain = HEAD.format(name="ok", extra_dims="", inputs="", body="  carrier causal").replace(
+        "attention a(q, k, v)", "let qf = map(q, 2 * x)\nattention a(qf, k, v)")
+    attnc.compile(plain, context_parallel="ring", world=2, B=1, H=1, L=8, D=8)
+
+
+def test_neighborhood_shards_at_its_global_grid():
+    spec = open(os.path.join(os.path.dirname(__file__), "..", "..", "examples",
+                             "07_neighborhood_1d.attn")).read()
+    gen = torch.Generator().manual_seed(8)
+    dims = {"B": 1, "H": 2, "D": 8}
+    q, k, v = (torch.randn(1, 2, 45, 8, generator=gen) for _ in range(3))
+    want = attnc.compile(spec, L=45, **dims)(q, k, v)
+    fn = attnc.compile(spec, context_parallel="ring", world=3, L=15, **dims)
+    got, _ = cp.simulate(fn, q, k, v)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=2e-5, atol=2e-5)
 
 
 def test_refuses_output_expressions_and_rope():

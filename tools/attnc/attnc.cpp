@@ -99,8 +99,8 @@ static cl::opt<std::string> contextParallel(
              "(docs/context-parallel.md); the shard takes the input cp_offsets [2] and writes its "
              "LSE, and attnc.context_parallel runs the plan"),
     cl::sub(checkCmd), cl::sub(compileCmd));
-static cl::opt<int64_t> worldSize("world", cl::desc("Ranks of --context-parallel"), cl::init(2),
-                                  cl::sub(checkCmd), cl::sub(compileCmd));
+static cl::opt<int64_t> worldSize("world", cl::desc("Ranks of --context-parallel (required with it)"),
+                                  cl::init(0), cl::sub(checkCmd), cl::sub(compileCmd));
 
 enum class Backend { CPU, GPU };
 static cl::opt<Backend> backend(
@@ -289,7 +289,13 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
       return fail("--target=" + target + " needs -o DIR for the artifacts");
     if (target == "cpu" && (decodeKernel || blockN.getNumOccurrences()))
       return fail("--decode and --block-n choose GPU kernels; --target=cpu has none");
-    if (cpLayout) {
+    auto shardFn = cpLayout ? module->lookupSymbol<func::FuncOp>(spec.name) : func::FuncOp();
+    bool staticLengths = shardFn && llvm::all_of(shardFn.getArgumentTypes(), [](Type t) {
+      return cast<RankedTensorType>(t).hasStaticShape();
+    });
+    if (cpLayout && !staticLengths)
+      llvm::errs() << "note: no context-parallel plan without the shard's sizes (bind them with --dim)\n";
+    if (cpLayout && staticLengths) {
       auto plan = planShardSchedule(*module, *cpLayout, worldSize);
       if (!plan)
         return fail(plan.takeError());
@@ -586,6 +592,10 @@ int main(int argc, char **argv) {
     return fail(spec.takeError());
   if (!spec->warnings.empty())
     llvm::errs() << spec->warnings;
+  if (contextParallel.empty() && worldSize.getNumOccurrences())
+    return fail("--world is the rank count of --context-parallel, which is not given");
+  if (!contextParallel.empty() && !worldSize.getNumOccurrences())
+    return fail("--context-parallel needs --world N (the number of ranks)");
   if (!contextParallel.empty()) {
     auto layout = spec::parseCPLayout(contextParallel);
     if (!layout)

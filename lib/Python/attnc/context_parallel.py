@@ -74,7 +74,8 @@ class Merger:
     """The combine rule of a row-normalised anchor over partial results of
     one set of rows: O = sum_t o_t e^(lse_t - LSE), LSE = log sum_t e^lse_t
     (rows no step keeps stay 0, LSE -inf); under anchor none the partials
-    are unnormalised sums and add. Accumulates in float32."""
+    are unnormalised sums and add. Accumulates in float32 (float64 for
+    float64 partials; the LSE itself is float32, docs/gpu-abi.md)."""
 
     def __init__(self, normalised=True):
         self.normalised = normalised
@@ -82,18 +83,20 @@ class Merger:
 
     def add(self, o, lse):
         import torch
+        acc = torch.float64 if o.dtype == torch.float64 else torch.float32
         if self.o is None:
-            self.o = o.float() if o.dtype != torch.float32 else o.clone()
+            self.o = o.to(acc) if o.dtype != acc else o.clone()
             self.lse = lse.clone()
             return
         new = torch.logaddexp(self.lse, lse)
         if self.normalised:
             # The two weights e^(lse - LSE) sum to 1, so one lerp merges (a
-            # single pass over o). exp(-inf - -inf) is NaN: a row still
-            # empty on both sides keeps its 0.
+            # single pass over o). A row still empty on both sides (LSE
+            # -inf, where exp(-inf - -inf) would be NaN) keeps its 0; a NaN
+            # LSE propagates.
             keep = torch.isfinite(new) | torch.isnan(new)
             w = torch.where(keep, torch.exp(lse - new), torch.zeros_like(new))
-            self.o.lerp_(o.float(), w.unsqueeze(-1))
+            self.o.lerp_(o.to(self.o.dtype), w.unsqueeze(-1).to(self.o.dtype))
         else:
             self.o += o
         self.lse = new
@@ -221,6 +224,9 @@ def tree_attention(fn, q, k, v, group=None, **extras):
     layout, world = _layout(fn)
     if layout != "tree":
         raise ValueError("tree_attention runs tree plans")
+    if dist.get_world_size(group) != world:
+        raise ValueError(f"{fn.program.name} was compiled for {world} ranks, the group has "
+                         f"{dist.get_world_size(group)}")
     rank = dist.get_rank(group)
     merger = Merger(_normalised(fn))
     offs = _offsets_on(fn, rank, q.device)
