@@ -42,6 +42,12 @@ def main():
         ("dilated_sliding_window", [], lambda b, h, i, j: ((i - j).abs() <= 32) & ((i - j) % 4 == 0), None),
         ("log_distance_bias", [], lambda b, h, i, j: j <= i,
          lambda s, b, h, i, j: s - 0.5 * torch.log1p((i - j).abs().float())),
+        # examples/05_periodic_bias: sin, cos, tan, erf and GELU of (i - j) per score
+        ("05_periodic_bias", [], lambda b, h, i, j: j <= i,
+         lambda s, b, h, i, j: (s + 0.5 * torch.sin((i - j) / 8)
+                                + 0.25 * torch.cos(torch.exp2(-(h + 1).float()) * (i - j))
+                                - 0.1 * torch.nn.functional.gelu(torch.log2(1 + (i - j).abs().float()) - 2)
+                                + 0.05 * torch.tan(0.1 * torch.erf((j - i) / 16)))),
     ]
     # Interleaved documents: each text token sees the patches of its image (Lk = 1024).
     Lk = 1024
@@ -52,7 +58,10 @@ def main():
     print("| variant | attnc ms | Flex ms | Flex / attnc | rel err |")
     print("|---|---|---|---|---|")
     for name, extras, mask_mod, score_mod in cases:
-        f = attnc.compile(os.path.join(CONF, name + ".attn"), target="cuda", B=B, H=H, L=L, D=D)
+        path = os.path.join(CONF, name + ".attn")
+        if not os.path.exists(path):
+            path = os.path.join(ROOT, "examples", name + ".attn")
+        f = attnc.compile(path, target="cuda", B=B, H=H, L=L, D=D)
         bm = create_block_mask(mask_mod, B, H, L, L, device=dev)
         fl = lambda: flex(q, k, v, block_mask=bm, score_mod=score_mod)
         want = fl()

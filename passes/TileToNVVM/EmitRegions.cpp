@@ -371,6 +371,19 @@ LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
                                         /*sideEffects=*/false));
       continue;
     }
+    // sin, cos and tan as a reduction and the hardware's approximations:
+    // the math library's full-range reduction (a Payne-Hanek table walk in
+    // local memory), unrolled over a thread's scores, spilled 16 KB.
+    if (isa<math::SinOp, math::CosOp, math::TanOp>(op) && op.getResult(0).getType().isF32()) {
+      Value x = map.lookup(op.getOperand(0));
+      Value r;
+      if (isa<math::TanOp>(op))
+        r = arith::DivFOp::create(b, loc, trigApprox(x, false), trigApprox(x, true));
+      else
+        r = trigApprox(x, isa<math::CosOp>(op));
+      map.map(op.getResult(0), r);
+      continue;
+    }
     if (auto pw = dyn_cast<math::PowFOp>(op); pw && pw.getType().isF32()) {
       // A literal exponent: small integers as products (x^2 exact, as the CPU
       // computes it), other literals through the math library below.
@@ -611,3 +624,18 @@ Value KernelEmitter::linkWeight(Value sc) {
   return ex2(fmul(lg2(r), cf32(p)));
 }
 
+
+/// x - k 2 pi with k = rint(x / 2 pi), 2 pi split in three constants (the
+/// first with 8 significant bits, so k C1 is exact for |k| < 2^16): the
+/// reduced argument is good to about 1e-7 absolute for |x| < 2^16 and
+/// degrades past it (docs/semantics.md). sin.approx / cos.approx then have
+/// an absolute error of about 2^-20.5 on [-pi, pi].
+Value KernelEmitter::trigApprox(Value x, bool cosine) {
+  Type f32 = b.getF32Type();
+  Value k = math::RoundEvenOp::create(b, loc, fmul(x, cf32(0.15915493667125702)));
+  Value r = x;
+  for (double c : {6.28125, 0.0019350051879882812, 3.019916050561733e-07})
+    r = math::FmaOp::create(b, loc, arith::NegFOp::create(b, loc, k), cf32(c), r);
+  return inlinePtx(f32, ValueRange{r}, cosine ? "cos.approx.f32 $0, $1;" : "sin.approx.f32 $0, $1;",
+                   "=f,f", /*sideEffects=*/false);
+}

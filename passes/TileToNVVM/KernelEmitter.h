@@ -228,6 +228,9 @@ private:
   llvm::SmallVector<mlir::Value> packP(llvm::ArrayRef<mlir::Value> p);
   mlir::Value linkWeight(mlir::Value s);
   mlir::Value powApprox(mlir::Value x, mlir::Value y, bool intExponent);
+  /// sin or cos of x: a three-constant Cody-Waite reduction into [-pi, pi]
+  /// and the hardware approximation.
+  mlir::Value trigApprox(mlir::Value x, bool cosine);
 
 public:
   mlir::FailureOr<mlir::Value> materializeOuter(mlir::Value v);
