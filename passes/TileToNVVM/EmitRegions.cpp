@@ -633,9 +633,9 @@ Value KernelEmitter::linkWeight(Value sc) {
 Value KernelEmitter::trigApprox(Value x, bool cosine) {
   Type f32 = b.getF32Type();
   Value k = math::RoundEvenOp::create(b, loc, fmul(x, cf32(0.15915493667125702)));
-  Value r = x;
+  Value r = x, negK = arith::NegFOp::create(b, loc, k);
   for (double c : {6.28125, 0.0019350051879882812, 3.019916050561733e-07})
-    r = math::FmaOp::create(b, loc, arith::NegFOp::create(b, loc, k), cf32(c), r);
+    r = math::FmaOp::create(b, loc, negK, cf32(c), r);
   return inlinePtx(f32, ValueRange{r}, cosine ? "cos.approx.f32 $0, $1;" : "sin.approx.f32 $0, $1;",
                    "=f,f", /*sideEffects=*/false);
 }
