@@ -2,9 +2,10 @@
 attnc's Python API, each variant as FlexAttention's mask_mod / score_mod on the same inputs
 (block masks built once, outside the timing), one process. Every attnc output is checked
 against Flex first. Prints milliseconds and Flex time / attnc time (above 1: attnc is faster).
-    PYTHONPATH=<attnc package> python3 bench/conformance.py
+    PYTHONPATH=<attnc package> python3 bench/conformance.py [NAME ...]   (only those of the first table)
 """
 import os
+import sys
 
 import torch
 from torch.nn.attention.flex_attention import create_block_mask, flex_attention
@@ -57,7 +58,10 @@ def main():
     print(f"B{B} H{H} L{L} D{D}, bf16")
     print("| variant | attnc ms | Flex ms | Flex / attnc | rel err |")
     print("|---|---|---|---|---|")
+    only = sys.argv[1:]
     for name, extras, mask_mod, score_mod in cases:
+        if only and name not in only:
+            continue
         path = os.path.join(CONF, name + ".attn")
         if not os.path.exists(path):
             path = os.path.join(ROOT, "examples", name + ".attn")
@@ -69,6 +73,8 @@ def main():
         err = ((got.float() - want.float()).norm() / want.float().norm()).item()
         ta, tf = time_ms(lambda: f(q, k, v, *extras)), time_ms(fl)
         print(f"| {name} | {ta:.3f} | {tf:.3f} | {tf / ta:.2f} | {err:.1e} |", flush=True)
+    if only:
+        return
     # Document masking written as a mask line, next to the built-in carrier (document + causal).
     cu = torch.tensor([0, L // 5, L // 2, 4 * L // 5, L], device=dev, dtype=torch.int32)
     doc = seq

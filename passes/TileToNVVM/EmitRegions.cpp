@@ -384,6 +384,10 @@ LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
       map.map(op.getResult(0), r);
       continue;
     }
+    if (auto ef = dyn_cast<math::ErfOp>(op); ef && ef.getType().isF32()) {
+      map.map(ef.getResult(), erfApprox(map.lookup(ef.getOperand())));
+      continue;
+    }
     if (auto pw = dyn_cast<math::PowFOp>(op); pw && pw.getType().isF32()) {
       // A literal exponent: small integers as products (x^2 exact, as the CPU
       // computes it), other literals through the math library below.
@@ -638,4 +642,22 @@ Value KernelEmitter::trigApprox(Value x, bool cosine) {
     r = math::FmaOp::create(b, loc, negK, cf32(c), r);
   return inlinePtx(f32, ValueRange{r}, cosine ? "cos.approx.f32 $0, $1;" : "sin.approx.f32 $0, $1;",
                    "=f,f", /*sideEffects=*/false);
+}
+
+/// erf(x) = sign(x) (1 - poly(t) e^(-x^2)), t = 1 / (1 + p |x|) (Abramowitz
+/// and Stegun 7.1.26: absolute error below 1.5e-7), branch-free: one
+/// reciprocal, one ex2 and five FMAs, where libdevice's erff keeps two
+/// polynomials live.
+Value KernelEmitter::erfApprox(Value x) {
+  Type f32 = b.getF32Type();
+  Value ax = math::AbsFOp::create(b, loc, x);
+  Value t = inlinePtx(f32, ValueRange{math::FmaOp::create(b, loc, ax, cf32(0.3275911), cf32(1.0))},
+                      "rcp.approx.ftz.f32 $0, $1;", "=f,f", /*sideEffects=*/false);
+  Value poly = cf32(1.061405429);
+  for (double a : {-1.453152027, 1.421413741, -0.284496736, 0.254829592})
+    poly = math::FmaOp::create(b, loc, poly, t, cf32(a));
+  poly = fmul(poly, t);
+  Value e = ex2(fmul(fmul(ax, ax), cf32(-1.4426950408889634)));
+  Value y = math::FmaOp::create(b, loc, arith::NegFOp::create(b, loc, poly), e, cf32(1.0));
+  return math::CopySignOp::create(b, loc, y, x);
 }

@@ -231,6 +231,7 @@ private:
   /// sin or cos of x: a three-constant Cody-Waite reduction into [-pi, pi]
   /// and the hardware approximation.
   mlir::Value trigApprox(mlir::Value x, bool cosine);
+  mlir::Value erfApprox(mlir::Value x);
 
 public:
   mlir::FailureOr<mlir::Value> materializeOuter(mlir::Value v);

@@ -2,7 +2,9 @@
 // sin, cos and tan in a score region on the Hopper kernel: the argument
 // reduced by 2 pi in three FMA steps (k = rint(x / 2 pi)), then the hardware
 // approximations; tan as sin / cos. No math library call (its full-range
-// reduction walks a table in local memory).
+// reduction walks a table in local memory). erf as Abramowitz and Stegun
+// 7.1.26: t = rcp(1 + p |x|), a degree-5 polynomial in t times e^(-x^2), x's
+// sign.
 
 // CHECK-LABEL: gpu.func @periodic_kernel
 // CHECK: arith.constant 0.159154937 : f32
@@ -20,6 +22,13 @@
 // CHECK: %[[S:.*]] = llvm.inline_asm "sin.approx.f32
 // CHECK: %[[C:.*]] = llvm.inline_asm "cos.approx.f32
 // CHECK: arith.divf %[[S]], %[[C]] : f32
+// CHECK: %[[AX:.*]] = math.absf %[[E:.*]] : f32
+// CHECK: %[[D:.*]] = math.fma %[[AX]], %{{.*}}, %{{.*}} : f32
+// CHECK: %[[T:.*]] = llvm.inline_asm "rcp.approx.ftz.f32 $0, $1;", "=f,f" %[[D]]
+// CHECK-COUNT-4: math.fma %{{.*}}, %[[T]], %{{.*}} : f32
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// CHECK: math.copysign %{{.*}}, %[[E]] : f32
+// CHECK-NOT: math.erf
 // CHECK-NOT: math.sin
 // CHECK-NOT: math.cos
 // CHECK-NOT: math.tan
@@ -36,9 +45,11 @@ func.func @periodic(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: te
     %sn = math.sin %x : f32
     %cs = math.cos %x : f32
     %tn = math.tan %x : f32
+    %ef = math.erf %x : f32
     %a = arith.addf %s, %sn : f32
     %b2 = arith.addf %a, %cs : f32
-    %r = arith.addf %b2, %tn : f32
+    %b3 = arith.addf %b2, %tn : f32
+    %r = arith.addf %b3, %ef : f32
     attn.yield %r : f32
   }
   return %o : tensor<?x?x?x64xbf16>
