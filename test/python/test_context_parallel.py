@@ -345,13 +345,16 @@ def test_ring_attention_over_gloo(layout, world, body):
         np.testing.assert_allclose(o, cp.shard(want, layout, world, r).numpy(), rtol=2e-5, atol=2e-5)
 
 
-def test_tree_attention_over_gloo():
+@pytest.mark.parametrize("world", [2, 3, 4])
+def test_tree_attention_over_gloo(world):
+    """Recursive doubling for 2 and 4 ranks, the all-gather for 3."""
     import torch.multiprocessing as mp
     dims = dict(B=1, H=2, Lq=3, Lk=48, D=8)
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     port = _free_port()
-    procs = [ctx.Process(target=_rank_main, args=(r, 2, port, "tree", TREE, dims, 6, queue)) for r in range(2)]
+    procs = [ctx.Process(target=_rank_main, args=(r, world, port, "tree", TREE, dims, 6, queue))
+             for r in range(world)]
     for p in procs:
         p.start()
     results = [queue.get(timeout=120) for _ in procs]

@@ -15,7 +15,7 @@ rule that merges the steps' partial results.
   balanced across ranks); the key stripes travel as in ring.
 - ``tree``: queries are replicated (decode) and rank r holds the key block r;
   each rank attends its block and the partial results are merged across
-  ranks.
+  ranks (recursive doubling: log2 N exchanges of the running merge).
 
 ``simulate`` runs every rank in this process (no GPU: the CPU target's
 shards, or CUDA tensors on one device); ``ring_attention`` and
@@ -234,10 +234,33 @@ def tree_attention(fn, q, k, v, group=None, **extras):
         if step["keeps"] != "none":
             merger.add(*fn(q, k, v, cp_offsets=offs[t], return_lse=True, **extras))
     o, lse = merger.result(q.dtype, q, v, _heads(q, k))
-    os_, lses = [torch.empty_like(o) for _ in range(world)], [torch.empty_like(lse) for _ in range(world)]
-    dist.all_gather(os_, o.contiguous(), group=group)
-    dist.all_gather(lses, lse.contiguous(), group=group)
+    return _tree_merge(fn, o, lse, rank, world, group, q.dtype)
+
+
+def _tree_merge(fn, o, lse, rank, world, group, dtype):
+    """Merges every rank's (o, lse) onto every rank: recursive doubling (log2
+    N rounds of exchanging the running merge with rank ^ 2^s) when N is a
+    power of two, else one all-gather."""
+    import torch
+    import torch.distributed as dist
     merger = Merger(_normalised(fn))
-    for part, l in zip(os_, lses):
-        merger.add(part, l)
-    return merger.result(q.dtype)
+    if world & (world - 1):
+        os_, lses = [torch.empty_like(o) for _ in range(world)], [torch.empty_like(lse) for _ in range(world)]
+        dist.all_gather(os_, o.contiguous(), group=group)
+        dist.all_gather(lses, lse.contiguous(), group=group)
+        for part, l in zip(os_, lses):
+            merger.add(part, l)
+        return merger.result(dtype)
+    merger.add(o, lse)
+    span = 1
+    while span < world:
+        partner = rank ^ span
+        peer = dist.get_global_rank(group, partner) if group is not None else partner
+        po, pl = torch.empty_like(merger.o), torch.empty_like(merger.lse)
+        ops = [dist.P2POp(dist.isend, merger.o, peer, group), dist.P2POp(dist.isend, merger.lse, peer, group),
+               dist.P2POp(dist.irecv, po, peer, group), dist.P2POp(dist.irecv, pl, peer, group)]
+        for r in dist.batch_isend_irecv(ops):
+            r.wait()
+        merger.add(po, pl)
+        span *= 2
+    return merger.result(dtype)
