@@ -629,25 +629,28 @@ Value KernelEmitter::linkWeight(Value sc) {
 }
 
 
-/// x - k 2 pi with k = rint(x / 2 pi), 2 pi split in three constants (the
-/// first with 8 significant bits, so k C1 is exact for |k| < 2^16): the
-/// reduced argument is good to about 1e-7 absolute for |x| < 2^16 and
-/// degrades past it (docs/semantics.md). sin.approx / cos.approx then have
-/// an absolute error of about 2^-20.5 on [-pi, pi].
+/// x - k 2 pi with k = rint(x / 2 pi), 2 pi split in three constants and
+/// each step an FMA: the reduced argument is good to about 1e-7 absolute up
+/// to |x| of about 2^28 (docs/semantics.md). sin.approx / cos.approx then
+/// have an absolute error of about 2^-20.5 on [-pi, pi].
 Value KernelEmitter::trigApprox(Value x, bool cosine) {
   Type f32 = b.getF32Type();
   Value k = math::RoundEvenOp::create(b, loc, fmul(x, cf32(0.15915493667125702)));
   Value r = x, negK = arith::NegFOp::create(b, loc, k);
   for (double c : {6.28125, 0.0019350051879882812, 3.019916050561733e-07})
     r = math::FmaOp::create(b, loc, negK, cf32(c), r);
+  // k = 0: x itself (+0 - 0 would turn sin(-0) into +0).
+  r = arith::SelectOp::create(
+      b, loc, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, k, cf32(0.0)), x, r);
   return inlinePtx(f32, ValueRange{r}, cosine ? "cos.approx.f32 $0, $1;" : "sin.approx.f32 $0, $1;",
                    "=f,f", /*sideEffects=*/false);
 }
 
 /// erf(x) = sign(x) (1 - poly(t) e^(-x^2)), t = 1 / (1 + p |x|) (Abramowitz
-/// and Stegun 7.1.26: absolute error below 1.5e-7), branch-free: one
-/// reciprocal, one ex2 and five FMAs, where libdevice's erff keeps two
-/// polynomials live.
+/// and Stegun 7.1.26), branch-free: one reciprocal, one ex2 and five FMAs,
+/// where libdevice's erff keeps two polynomials live. Below |x| = 1/8 its
+/// absolute error (about 1e-6 in float32) is large next to erf itself: the
+/// Maclaurin series to x^9 (error below 1e-11 there) is selected instead.
 Value KernelEmitter::erfApprox(Value x) {
   Type f32 = b.getF32Type();
   Value ax = math::AbsFOp::create(b, loc, x);
@@ -659,5 +662,12 @@ Value KernelEmitter::erfApprox(Value x) {
   poly = fmul(poly, t);
   Value e = ex2(fmul(fmul(ax, ax), cf32(-1.4426950408889634)));
   Value y = math::FmaOp::create(b, loc, arith::NegFOp::create(b, loc, poly), e, cf32(1.0));
-  return math::CopySignOp::create(b, loc, y, x);
+  Value large = math::CopySignOp::create(b, loc, y, x);
+  // 2/sqrt(pi) (x - x^3/3 + x^5/10 - x^7/42 + x^9/216)
+  Value x2 = fmul(x, x), series = cf32(1.0 / 216);
+  for (double c : {-1.0 / 42, 1.0 / 10, -1.0 / 3, 1.0})
+    series = math::FmaOp::create(b, loc, series, x2, cf32(c));
+  Value small = fmul(fmul(series, x), cf32(1.1283791670955126));
+  Value isSmall = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, ax, cf32(0.125));
+  return arith::SelectOp::create(b, loc, isSmall, small, large);
 }

@@ -299,10 +299,10 @@ def _rank_main(rank, world, port, layout, spec, dims, seed, queue):
         fn = attnc.compile(spec, context_parallel=layout, world=world, **local)
         kr, vr = (cp.shard(x, layout, world, rank) for x in (k, v))
         if layout == "tree":
-            o, _ = cp.tree_attention(fn, q, kr, vr)
+            o, lse = cp.tree_attention(fn, q, kr, vr)
         else:
-            o, _ = cp.ring_attention(fn, cp.shard(q, layout, world, rank), kr, vr)
-        queue.put((rank, o.numpy(), None))
+            o, lse = cp.ring_attention(fn, cp.shard(q, layout, world, rank), kr, vr)
+        queue.put((rank, (o.numpy(), lse.numpy()), None))
     except Exception as e:  # noqa: BLE001 - reported by the parent
         queue.put((rank, None, repr(e)))
     finally:
@@ -342,18 +342,24 @@ def test_ring_attention_over_gloo(layout, world, body):
     for r in range(world):
         o, err = results[r]
         assert err is None, err
-        np.testing.assert_allclose(o, cp.shard(want, layout, world, r).numpy(), rtol=2e-5, atol=2e-5)
+        np.testing.assert_allclose(o[0], cp.shard(want, layout, world, r).numpy(), rtol=2e-5, atol=2e-5)
+
+
+TREE_ALL = TREE.replace("carrier window(left=20, right=0, align=bottom_right)",
+                        "carrier causal(align=bottom_right)\n  score s + 0.2 * (j - i) / 8")
 
 
 @pytest.mark.parametrize("world", [2, 3, 4])
 def test_tree_attention_over_gloo(world):
-    """Recursive doubling for 2 and 4 ranks, the all-gather for 3."""
+    """Recursive doubling for 2 and 4 ranks, the all-gather for 3; every
+    rank's block holds kept keys, so every exchange merges real partials:
+    the output and the LSE against float64, the same bits on every rank."""
     import torch.multiprocessing as mp
     dims = dict(B=1, H=2, Lq=3, Lk=48, D=8)
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     port = _free_port()
-    procs = [ctx.Process(target=_rank_main, args=(r, world, port, "tree", TREE, dims, 6, queue))
+    procs = [ctx.Process(target=_rank_main, args=(r, world, port, "tree", TREE_ALL, dims, 6, queue))
              for r in range(world)]
     for p in procs:
         p.start()
@@ -363,7 +369,17 @@ def test_tree_attention_over_gloo(world):
     gen = torch.Generator().manual_seed(6)
     q = torch.randn(1, 2, 3, 8, generator=gen)
     k, v = (torch.randn(1, 2, 48, 8, generator=gen) for _ in range(2))
-    want = attnc.compile(TREE, **dims)(q, k, v)
-    for _, o, err in results:
+    # The score sees the query's own index i; the carrier aligns it bottom-right.
+    i, j = torch.arange(3)[:, None], torch.arange(48)[None, :]
+    s = (q.double() @ k.double().transpose(-1, -2)) / 8 ** 0.5 + 0.2 * (j - i) / 8
+    s = s.masked_fill(j > i + 45, float("-inf"))
+    want, want_lse = torch.softmax(s, -1) @ v.double(), torch.logsumexp(s, -1)
+    first = None
+    for _, out, err in results:
         assert err is None, err
-        np.testing.assert_allclose(o, want.numpy(), rtol=2e-5, atol=2e-5)
+        o, lse = out
+        np.testing.assert_allclose(o, want.numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(lse, want_lse.numpy(), rtol=1e-5, atol=1e-5)
+        if first is None:
+            first = (o, lse)
+        assert np.array_equal(o, first[0]) and np.array_equal(lse, first[1])

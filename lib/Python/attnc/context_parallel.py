@@ -233,7 +233,9 @@ def tree_attention(fn, q, k, v, group=None, **extras):
     for t, step in enumerate(plan(fn, rank)):
         if step["keeps"] != "none":
             merger.add(*fn(q, k, v, cp_offsets=offs[t], return_lse=True, **extras))
-    o, lse = merger.result(q.dtype, q, v, _heads(q, k))
+    # The partial stays in the merge's precision until the ranks have merged.
+    acc = merger.o.dtype if merger.o is not None else torch.float32
+    o, lse = merger.result(acc, q, v, _heads(q, k))
     return _tree_merge(fn, o, lse, rank, world, group, q.dtype)
 
 
@@ -261,6 +263,14 @@ def _tree_merge(fn, o, lse, rank, world, group, dtype):
                dist.P2POp(dist.irecv, po, peer, group), dist.P2POp(dist.irecv, pl, peer, group)]
         for r in dist.batch_isend_irecv(ops):
             r.wait()
-        merger.add(po, pl)
+        # Both sides merge the lower rank's result first: every rank ends
+        # with the same bits.
+        if partner < rank:
+            lower = Merger(merger.normalised)
+            lower.add(po, pl)
+            lower.add(merger.o, merger.lse)
+            merger = lower
+        else:
+            merger.add(po, pl)
         span *= 2
     return merger.result(dtype)
