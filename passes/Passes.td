@@ -35,9 +35,9 @@ def AttnShardPositions : Pass<"attn-shard-positions", "mlir::ModuleOp"> {
     from the shard's offsets extra), and every carrier family joins the mask
     region as the family's keep predicate at the global positions and
     lengths (parts * the shard's). Lengths the regions compute themselves
-    are already global (the frontend writes a split length dim so). Refuses (with the reason) what cannot
-    be computed shard by shard: Sinkhorn, a null key, score convolutions,
-    split_kv, paged K/V, lengths and block_select families.
+    are already global (the frontend writes a split length dim so). What
+    cannot be computed shard by shard (Sinkhorn, a null key, ...) the op
+    verifier has already refused (AttentionOp::contextShardRefusal).
   }];
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
 }

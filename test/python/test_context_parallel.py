@@ -214,7 +214,7 @@ def keep_matrix(case, L, B=1, H=2):
     dims = dict(B=B, H=H, D=L)
     if case[1]:
         dims["N"] = 5
-    fn = attnc.compile(spec_of(case).replace("dims B, H, L, D", "dims B, H, L, D"), L=L, **dims)
+    fn = attnc.compile(spec_of(case), L=L, **dims)
     q = torch.zeros(B, H, L, L)
     v = torch.eye(L).expand(B, H, L, L).contiguous()
     return fn(q, q, v, **extras) > 0

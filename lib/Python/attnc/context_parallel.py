@@ -47,7 +47,7 @@ def shard(x, layout, world, rank, axis=2, keys=True):
         raise ValueError(f"context parallelism splits length {n} into {world} equal shards: "
                          f"pad it to a multiple of {world}")
     if layout == "striped":
-        return x.narrow(axis, 0, n).unflatten(axis, (n // world, world)).select(axis + 1, rank).contiguous()
+        return x.unflatten(axis, (n // world, world)).select(axis + 1, rank).contiguous()
     return x.narrow(axis, rank * (n // world), n // world).contiguous()
 
 
