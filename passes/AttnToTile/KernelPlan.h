@@ -110,7 +110,10 @@ struct KernelConfig {
   int64_t vOff(int64_t s) const { return qBytes() + stages * kBytes() + s * vBytes(); }
   /// Decode: one flag word per consumer (is it the last partial?).
   int64_t flagsOff() const { return qBytes() + stages * (kBytes() + vBytes()); }
-  int64_t sharedBytes() const { return flagsOff() + (decode ? 16 : 0) + 1024; }
+  /// 1 KiB of zeros (1024-aligned): the B operand of a P V that the exact
+  /// path has already added (EmitExactPV.cpp).
+  int64_t zeroOff() const { return (flagsOff() + (decode ? 16 : 0) + 1023) / 1024 * 1024; }
+  int64_t sharedBytes() const { return zeroOff() + 1024 + 1024; }
   std::string dtypeName() const { return elemTy.isBF16() ? "bf16" : "f16"; }
   std::string causalName() const;
 };

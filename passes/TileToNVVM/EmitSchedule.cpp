@@ -136,6 +136,13 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
     nvgpu::TmaPrefetchOp::create(b, loc, kMap, Value());
     nvgpu::TmaPrefetchOp::create(b, loc, vMap, Value());
   });
+  // The zero block, written through the generic proxy and read by wgmma
+  // (the async proxy) after the barrier.
+  ifThen(cmp(arith::CmpIPredicate::ult, tid, ci32(256)), [&] {
+    Value addr = arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.zeroOff())));
+    inlinePtx(Type(), {add(addr, mul(tid, ci32(4)))}, "st.shared.b32 [$0], 0;", "r");
+  });
+  inlinePtx(Type(), {}, "fence.proxy.async.shared::cta;", "~{memory}");
   mlir::gpu::BarrierOp::create(b, loc);
   ticks = cidx(10000000);
   // Each consumer's 64 rows of Q (decode: both read the same 64).
@@ -413,6 +420,9 @@ LogicalResult KernelEmitter::lowerRingOp(Operation *op) {
     Value n = lowered1(get.getOrdinal()), stage = stageOf(n);
     waitBar(fullOf(get.getTile().getType().getRole()), stage, parityOf(n));
     bind(get.getTile(), {stage});
+    // Where the V tile has arrived: issuePV checks it there.
+    if (get.getTile().getType().getRole() == "v" && b.getInsertionPoint() != b.getBlock()->begin())
+      vArrivals[get.getTile()] = &*std::prev(b.getInsertionPoint());
     return success();
   }
   auto rel = cast<tile::RingReleaseOp>(op);

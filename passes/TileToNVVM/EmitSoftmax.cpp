@@ -82,7 +82,8 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
     }
   }
 
-  auto ifMask = scf::IfOp::create(b, loc, SmallVector<Type>(nS, f32), needMaskOf(n, tile),
+  Value needMask = needMaskOf(n, tile);
+  auto ifMask = scf::IfOp::create(b, loc, SmallVector<Type>(nS, f32), needMask,
                                   /*withElse=*/true);
   {
     OpBuilder::InsertionGuard g(b);
@@ -98,6 +99,7 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
     tv[r] = ifMask.getResult(r);
 
   Soft out;
+  out.dropped = needMask;
   SmallVector<Value> &p = out.p;
   p.resize(nS);
   Value zeroF = cf32(0.0), ninf = negInf();
@@ -202,7 +204,9 @@ LogicalResult KernelEmitter::lowerSoftmaxOp(Operation *op) {
                                     rowState(sm.getStats()));
   if (failed(out))
     return failure();
-  bind(sm.getP(), packP(out->p));
+  SmallVector<Value> packed = packP(out->p);
+  packed.push_back(out->dropped);
+  bind(sm.getP(), packed);
   bind(sm.getNewStats(), {out->st.mA, out->st.mB, out->st.lA, out->st.lB});
   bind(sm.getRescale(), {out->alphaA, out->alphaB});
   return success();

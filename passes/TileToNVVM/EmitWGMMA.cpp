@@ -90,10 +90,59 @@ Value KernelEmitter::issueS(Value kDesc) {
   return s;
 }
 
-Value KernelEmitter::issuePV(Value o, ArrayRef<Value> pPacked, Value vDesc) {
+Value KernelEmitter::issuePV(Value o, ArrayRef<Value> pPacked, Value vStage,
+                             Operation *arrival) {
+  // A dropped pair weighs 0, but the tensor cores multiply the whole tile:
+  // 0 x NaN would reach rows that never kept the key. Only tiles with
+  // dropped pairs are scanned (the others have no masked zero). On a hit
+  // (rare) the exact path adds P V and the wgmma reads a zero block as V,
+  // so no wgmma sits in a branch (ptxas would serialize them all). O is not
+  // in flight here: every schedule waits for the previous P V before it
+  // rescales O (attn-tile-pipeline).
+  Value dropped = pPacked.back();
+  ArrayRef<Value> p = pPacked.drop_back();
+  Value exact;
+  {
+    OpBuilder::InsertionGuard g(b);
+    // Where V arrived, if P and O are defined there: before the next QK^T
+    // is issued, so that its accumulator is not live across the check.
+    SmallVector<Value> uses(p);
+    uses.push_back(o);
+    uses.push_back(dropped);
+    if (arrival && llvm::all_of(uses, [&](Value v) {
+          Operation *def = v.getDefiningOp();
+          Block *blk = def ? def->getBlock() : cast<BlockArgument>(v).getOwner();
+          Operation *at = blk->findAncestorOpInBlock(*arrival);
+          return at && (!def || def == at || def->isBeforeInBlock(at));
+        }))
+      b.setInsertionPointAfter(arrival);
+    auto scan = scf::IfOp::create(b, loc, TypeRange{b.getI1Type()}, dropped, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(scan.thenBlock());
+      scf::YieldOp::create(b, loc, vTileNonFinite(vStage));
+      b.setInsertionPointToStart(scan.elseBlock());
+      scf::YieldOp::create(b, loc, arith::ConstantIntOp::create(b, loc, 0, 1).getResult());
+    }
+    exact = scan.getResult(0);
+    auto slow = scf::IfOp::create(b, loc, TypeRange{o.getType()}, exact, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(slow.thenBlock());
+      scf::YieldOp::create(b, loc, exactPV(o, p, vStage));
+      b.setInsertionPointToStart(slow.elseBlock());
+      scf::YieldOp::create(b, loc, o);
+    }
+    o = slow.getResult(0);
+  }
+  // The zero block is read with both strides 0 (every core matrix the same
+  // 1 KiB); a step's offset is added as t * inc, inc 0 on the exact path, so
+  // only one descriptor and one increment stay live across the steps.
+  Value desc = select(exact, makeDesc(ci64(c.zeroOff()), 0, 0), vDescOf(vStage));
+  Value inc = select(exact, ci64(0), ci64(2048 >> 4));
   NVVM::WgmmaFenceAlignedOp::create(b, loc);
   for (int64_t t = 0; t < c.BN / 16; ++t)
-    o = wgmmaRS(o, pPacked.slice(4 * t, 4), descPlus(vDesc, t * 2048), c.Dvp);
+    o = wgmmaRS(o, p.slice(4 * t, 4), t ? add(desc, mul(inc, ci64(t))) : desc, c.Dvp);
   NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
   return o;
 }
@@ -113,7 +162,8 @@ LogicalResult KernelEmitter::lowerMmaOp(Operation *op) {
     waitUnlessAsync(qk.getAsync());
   } else if (auto pv = dyn_cast<tile::PVOp>(op)) {
     bind(pv.getResult(),
-         {issuePV(lowered1(pv.getAcc()), lowered(pv.getP()), vDescOf(lowered1(pv.getV())))});
+         {issuePV(lowered1(pv.getAcc()), lowered(pv.getP()), lowered1(pv.getV()),
+                  vArrivals.lookup(pv.getV()))});
     waitUnlessAsync(pv.getAsync());
   } else if (auto w = dyn_cast<tile::MmaWaitOp>(op)) {
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, w.getPending());

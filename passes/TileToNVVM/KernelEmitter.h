@@ -10,6 +10,7 @@
 //   EmitSoftmax.cpp  - scores, mask, online softmax of one tile, O rescale
 //   EmitRegions.cpp  - extras, score/mask regions, link weights
 //   EmitDecode.cpp   - split-KV partials and their merge
+//   EmitExactPV.cpp  - P V where a dropped pair meets a NaN or Inf in V
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_PASSES_TILETONVVM_KERNELEMITTER_H
@@ -210,14 +211,30 @@ private:
   mlir::Value vDescOf(mlir::Value stage);
   /// S = Q K^T for this warpgroup's 64 rows (issued and committed).
   mlir::Value issueS(mlir::Value kDesc);
-  /// O += P V with P (packed pairs) in registers (issued and committed).
-  mlir::Value issuePV(mlir::Value o, llvm::ArrayRef<mlir::Value> pPacked, mlir::Value vDesc);
+  /// O += P V with P (packed pairs, then the tile's `dropped` flag) in
+  /// registers (issued and committed). In a tile with dropped pairs whose V
+  /// holds a NaN or Inf, the exact path (EmitExactPV.cpp) runs instead.
+  /// `arrival` (may be null): the last op of the V tile's ring_get, where
+  /// the check runs if P and O are defined there (before the next QK^T is
+  /// issued, so that its accumulator is not live across the check).
+  mlir::Value issuePV(mlir::Value o, llvm::ArrayRef<mlir::Value> pPacked, mlir::Value vStage,
+                      mlir::Operation *arrival);
+
+  // ---- EmitExactPV.cpp ----
+  /// Whether the V tile of ring slot `stage` holds a NaN or an Inf, agreed
+  /// by the whole consumer warpgroup (i1).
+  mlir::Value vTileNonFinite(mlir::Value stage);
+  /// O + P V on the CUDA cores, a zero weight adding nothing (0 x NaN too).
+  mlir::Value exactPV(mlir::Value o, llvm::ArrayRef<mlir::Value> pPacked, mlir::Value stage);
+  /// The shared-space address (i32) of the V tile in slot `stage`.
+  mlir::Value vTileAddr(mlir::Value stage);
 
   // ---- EmitSoftmax.cpp ----
   struct Soft {
     llvm::SmallVector<mlir::Value> p; // f32 weights, accumulator order
     RowState st;
     mlir::Value alphaA, alphaB; // O rescale (null without a running max)
+    mlir::Value dropped;        // i1: the tile dropped pairs (zero weights)
   };
   mlir::Value needMaskOf(mlir::Value n, mlir::Value tile);
   mlir::FailureOr<Soft> softmaxTile(mlir::Value s, mlir::Value n, mlir::Value tile,
@@ -305,6 +322,8 @@ private:
   llvm::SmallVector<mlir::Value> fnArgs, extraArgs;
   mlir::Value qBar, kFull, kEmpty, vFull, vEmpty;
   mlir::Value qDesc, nSlots, ticks;
+  /// Per V tile (smem value of a ring_get): the last op of its wait.
+  llvm::DenseMap<mlir::Value, mlir::Operation *> vArrivals;
   std::unique_ptr<KernelAccess> access;
   std::unique_ptr<attnc::QueryTileCarrier> qtc;
 };

@@ -41,7 +41,12 @@ void KernelEmitter::bind(Value v, ArrayRef<Value> vals) {
 SmallVector<Type> KernelEmitter::loweredTypes(Type t) {
   return TypeSwitch<Type, SmallVector<Type>>(t)
       .Case([&](tile::AccType a) { return SmallVector<Type>{accType(a.getCols())}; })
-      .Case([&](tile::ProbsType p) { return SmallVector<Type>(p.getCols() / 4, i32); })
+      .Case([&](tile::ProbsType p) {
+        // The packed pairs, then whether the tile dropped pairs (issuePV).
+        SmallVector<Type> t(p.getCols() / 4, i32);
+        t.push_back(b.getI1Type());
+        return t;
+      })
       .Case([&](tile::StatsType) { return SmallVector<Type>(4, f32); })
       .Case([&](tile::RescaleType) { return SmallVector<Type>(2, f32); })
       .Case([&](tile::SmemTileType s) {
@@ -57,7 +62,11 @@ SmallVector<Value> KernelEmitter::placeholder(Type t) {
       .Case([&](tile::AccType a) {
         return SmallVector<Value>{LLVM::ZeroOp::create(b, loc, accType(a.getCols()))};
       })
-      .Case([&](tile::ProbsType p) { return SmallVector<Value>(p.getCols() / 4, ci32(0)); })
+      .Case([&](tile::ProbsType p) {
+        SmallVector<Value> v(p.getCols() / 4, ci32(0));
+        v.push_back(arith::ConstantIntOp::create(b, loc, 0, 1));
+        return v;
+      })
       .Case([&](tile::RescaleType) { return SmallVector<Value>(2, cf32(1.0)); })
       .Case([&](tile::SmemTileType s) {
         return s.getRole() == "q" ? SmallVector<Value>{} : SmallVector<Value>{cidx(0)};

@@ -4,6 +4,7 @@
 // RUN: attnc-opt --attn-tile-warp-specialize --attn-tile-pipeline %s | FileCheck %s --check-prefix=PIPE
 // RUN: attnc-opt --attn-tile-warp-specialize --attn-tile-pipeline --attn-tile-pingpong %s | FileCheck %s --check-prefix=PP
 // RUN: attnc-opt --attn-tile-warp-specialize --attn-tile-pipeline --attn-tile-pingpong --attn-tile-to-nvvm %s | FileCheck %s --check-prefix=NVVM
+// RUN: attnc-opt --attn-tile-warp-specialize --attn-tile-pipeline --attn-tile-pingpong --attn-tile-to-nvvm %s | FileCheck %s --check-prefix=EXACT
 // RUN: attnc-opt --attn-tile-warp-specialize --attn-tile-to-nvvm %s | FileCheck %s --check-prefix=SYNC
 // RUN: not attnc-opt --attn-tile-to-nvvm %s 2>&1 | FileCheck %s --check-prefix=NOROLES
 
@@ -106,6 +107,34 @@
 // NVVM: nvvm.barrier id = %c1_i32{{.*}} number_of_threads = %c256_i32
 // NVVM-NOT: attn_tile.
 // NVVM: gpu.return
+
+// A tile with dropped pairs (partial, or across Lk) is checked for a NaN or
+// Inf in V as soon as V arrives, before the next QK^T is issued: a packed FMA
+// by zero per word, agreed over the warpgroup; on a hit the exact path adds
+// P V on the CUDA cores (Dv = 64: 8 column groups, each a loop over the 64
+// key pairs with 2 loads per step) and the wgmma reads the zero block
+// (written at set-up) instead of V.
+// EXACT-LABEL: gpu.func @f_kernel
+// EXACT: "st.shared.b32 [$0], 0;"
+// EXACT: "fence.proxy.async.shared::cta;"
+// EXACT: scf.for
+// EXACT: scf.for
+// EXACT: nvgpu.mbarrier.try_wait.parity
+// EXACT: nvgpu.mbarrier.try_wait.parity %{{.*}}[%[[VSTAGE:.*]]], %{{.*}} : <memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
+// EXACT-NEXT: %[[CHECK:.*]] = scf.if %{{.*}} -> (i1) {
+// EXACT-NEXT: arith.index_castui %[[VSTAGE]]
+// EXACT: "ld.shared.v4.b32 {$0, $1, $2, $3}, [$4];"
+// EXACT-COUNT-4: "fma.rn.bf16x2 $0, $1, $2, $3;"
+// EXACT: bar.red.or.pred q, $2, 128, p;\0Avote.sync.any.pred
+// EXACT: } else {
+// EXACT: scf.if %[[CHECK]] -> (!llvm.struct
+// EXACT-COUNT-8: scf.for %{{.*}} = %{{.*}} to %c64{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32) {
+// EXACT-NOT: nvvm.wgmma.mma_async
+// EXACT: } else {
+// EXACT: nvvm.barrier id =
+// EXACT: nvvm.wgmma.mma_async
+// EXACT: arith.select %[[CHECK]], %{{.*}}, %{{.*}} : i64
+// EXACT: llvm.inline_asm has_side_effects "{{.*}}wgmma.mma_async.sync.aligned.m64n64k16
 
 // Without the pipeline pass the consumers' loop still lowers: each product
 // is waited for at once.

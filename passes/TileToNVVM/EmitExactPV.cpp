@@ -1,0 +1,136 @@
+//===- EmitExactPV.cpp - P V where a dropped pair meets a NaN or Inf in V -===//
+//
+// A pair that the carrier or a mask drops weighs exactly 0, and must add
+// nothing to O even against a NaN or Inf in V (docs/semantics.md, "NaN and
+// Inf"). The tensor cores multiply the whole tile, and 0 x NaN is NaN, so a
+// tile with dropped pairs is first scanned for a non-finite V (one packed
+// FMA by zero per word, which is NaN exactly when a half is NaN or Inf); on
+// a hit, which ordinary inputs never take, P V runs on the CUDA cores with
+// each zero weight skipped.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelEmitter.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+
+using namespace mlir;
+using namespace attnc::gpu;
+
+Value KernelEmitter::vTileAddr(Value stage) {
+  Value stage64 = arith::IndexCastUIOp::create(b, loc, i64, stage);
+  Value addr = add(smemBase64, add(ci64(c.vOff(0)), mul(stage64, ci64(c.vBytes()))));
+  return arith::TruncIOp::create(b, loc, i32, addr);
+}
+
+Value KernelEmitter::vTileNonFinite(Value stage) {
+  Value base = vTileAddr(stage);
+  Value tIn = andI(tid, ci32(127));
+  const std::string fma = std::string("fma.rn.") + (c.elemTy.isBF16() ? "bf16x2" : "f16x2");
+  auto words = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(4, i32));
+  // Each of the warpgroup's 128 threads reads 16 bytes per step; two
+  // accumulators keep the FMA chain short.
+  int64_t steps = c.vBytes() / (128 * 16);
+  Value zero = ci32(0);
+  auto loop = scf::ForOp::create(b, loc, cidx(0), cidx(steps), cidx(1), ValueRange{zero, zero});
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value it = toI32(loop.getInductionVar());
+    Value addr = add(base, mul(add(mul(it, ci32(128)), tIn), ci32(16)));
+    Value ld = inlinePtx(words, {addr}, "ld.shared.v4.b32 {$0, $1, $2, $3}, [$4];",
+                         "=r,=r,=r,=r,r");
+    SmallVector<Value> w = unpack(ld, 4);
+    Value a0 = loop.getRegionIterArgs()[0], a1 = loop.getRegionIterArgs()[1];
+    for (int64_t k = 0; k < 4; ++k) {
+      Value &acc = (k % 2) ? a1 : a0;
+      acc = inlinePtx(i32, {w[k], zero, acc}, fma + " $0, $1, $2, $3;", "=r,r,r,r",
+                      /*sideEffects=*/false);
+    }
+    scf::YieldOp::create(b, loc, ValueRange{a0, a1});
+  }
+  // Sums of signed zeros, or NaN in a half where a word held a NaN or Inf.
+  Value any = andI(orI(loop.getResult(0), loop.getResult(1)), ci32(0x7FFF7FFF));
+  Value mine = arith::ExtUIOp::create(
+      b, loc, i32, cmp(arith::CmpIPredicate::ne, any, zero));
+  // Barrier 3 + consumer: this warpgroup's own (as in the decode epilogue).
+  // The vote adds nothing to the value but tells ptxas it is warp-uniform:
+  // the descriptor chosen from it then stays in uniform registers (without
+  // it, kernels at the register limit spill).
+  Value all = inlinePtx(i32, {mine, add(cw, ci32(3))},
+                        "{\n.reg .pred p, q;\nsetp.ne.b32 p, $1, 0;\n"
+                        "bar.red.or.pred q, $2, 128, p;\nvote.sync.any.pred q, q, 0xffffffff;\nselp.b32 $0, 1, 0, q;\n}",
+                        "=r,r,r");
+  return cmp(arith::CmpIPredicate::ne, all, zero);
+}
+
+Value KernelEmitter::exactPV(Value o, ArrayRef<Value> pPacked, Value stage) {
+  // Fragments (EmitSoftmax.cpp): packed P entry m is row (m % 2 ? B : A),
+  // keys 8 (m / 2) + 2 quadCol + {0, 1}; O entry r is row ((r / 2) % 2 ? B :
+  // A), column 8 (r / 4) + 2 quadCol + r % 2. Per group of 8 columns, a loop
+  // over the tile's key pairs carries four sums (two rows, two columns); a
+  // step takes its pair from one thread of the quad: group t = step / 4,
+  // owner q = step % 4. O itself never enters a loop (no copies of the
+  // wgmma accumulator).
+  int64_t groups = c.BN / 8;
+  SmallVector<Value> ov = unpack(o, c.Dvp / 2);
+  Value base = vTileAddr(stage);
+  Value quadLane0 = andI(lane, ci32(~3));
+  auto v2 = VectorType::get({2}, c.elemTy);
+  auto v2f = VectorType::get({2}, f32);
+  auto halves = [&](Value w) -> std::pair<Value, Value> {
+    Value h = LLVM::BitcastOp::create(b, loc, v2, w);
+    Value f = LLVM::FPExtOp::create(b, loc, v2f, h);
+    return {LLVM::ExtractElementOp::create(b, loc, f, ci32(0)),
+            LLVM::ExtractElementOp::create(b, loc, f, ci32(1))};
+  };
+  Value zeroF = cf32(0.0);
+  for (int64_t gcol = 0; gcol < c.Dvp / 8; ++gcol) {
+    auto loop = scf::ForOp::create(b, loc, cidx(0), cidx(groups * 4), cidx(1),
+                                   SmallVector<Value>(4, zeroF));
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value step = toI32(loop.getInductionVar());
+      Value t = arith::ShRUIOp::create(b, loc, step, ci32(2));
+      Value q = andI(step, ci32(3));
+      SmallVector<Value> acc(loop.getRegionIterArgs());
+      // This thread's packed entry of group t for each row (a select chain:
+      // P lives in registers), then the owner's through a shuffle.
+      std::array<std::pair<Value, Value>, 2> pr;
+      for (int64_t row = 0; row < 2; ++row) {
+        Value v = pPacked[row];
+        for (int64_t u = 1; u < groups; ++u)
+          v = select(cmp(arith::CmpIPredicate::eq, t, ci32(u)), pPacked[2 * u + row], v);
+        pr[row] = halves(mlir::gpu::ShuffleOp::create(b, loc, v, orI(quadLane0, q), ci32(32),
+                                                      mlir::gpu::ShuffleMode::IDX)
+                             .getShuffleResult());
+      }
+      Value key0 = add(mul(t, ci32(8)), mul(q, ci32(2)));
+      for (int64_t kk = 0; kk < 2; ++kk) {
+        Value key = add(key0, ci32(kk));
+        // 128B swizzle: the 16-byte unit of a 128-byte row is xor'ed with
+        // the row's index mod 8.
+        Value unit = arith::XOrIOp::create(b, loc, ci32(gcol % 8), andI(key, ci32(7)));
+        Value addr = add(add(base, mul(key, ci32(128))),
+                         add(ci32((gcol / 8) * c.BN * 128),
+                             add(mul(unit, ci32(16)), mul(quadCol, ci32(4)))));
+        auto [v0, v1] = halves(inlinePtx(i32, {addr}, "ld.shared.b32 $0, [$1];", "=r,r"));
+        for (int64_t row = 0; row < 2; ++row) {
+          Value p = kk ? pr[row].second : pr[row].first;
+          Value skip = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, p, zeroF);
+          for (int64_t par = 0; par < 2; ++par) {
+            Value &a = acc[2 * row + par];
+            a = select(skip, a, LLVM::FMAOp::create(b, loc, p, par ? v1 : v0, a));
+          }
+        }
+      }
+      scf::YieldOp::create(b, loc, acc);
+    }
+    for (int64_t row = 0; row < 2; ++row)
+      for (int64_t par = 0; par < 2; ++par) {
+        Value &r = ov[4 * gcol + 2 * row + par];
+        r = fadd(r, loop.getResult(2 * row + par));
+      }
+  }
+  return pack(o.getType(), ov);
+}
