@@ -66,12 +66,15 @@ Value KernelEmitter::vTileNonFinite(Value stage) {
 Value KernelEmitter::exactPV(Value o, ArrayRef<Value> pPacked, Value stage) {
   // Fragments (EmitSoftmax.cpp): packed P entry m is row (m % 2 ? B : A),
   // keys 8 (m / 2) + 2 quadCol + {0, 1}; O entry r is row ((r / 2) % 2 ? B :
-  // A), column 8 (r / 4) + 2 quadCol + r % 2. Per group of 8 columns, a loop
-  // over the tile's key pairs carries four sums (two rows, two columns); a
-  // step takes its pair from one thread of the quad: group t = step / 4,
-  // owner q = step % 4. O itself never enters a loop (no copies of the
-  // wgmma accumulator).
-  int64_t groups = c.BN / 8;
+  // A), column 8 (r / 4) + 2 quadCol + r % 2. The columns are taken in
+  // chunks of groups of 8; per chunk a loop over the tile's key pairs
+  // carries the chunk's O entries (4 per group). A step takes its pair from
+  // one thread of the quad: group t = step / 4, owner q = step % 4.
+  // Chunks: one group where O is small (O stays out of loops), all of O in
+  // one loop above 128 columns (fewer copies of the pair's weights); each
+  // choice measured the lesser spill (bench/NOTES.md).
+  int64_t groups = c.BN / 8, colGroups = c.Dvp / 8;
+  int64_t chunk = c.Dvp > 128 ? colGroups : 1;
   SmallVector<Value> ov = unpack(o, c.Dvp / 2);
   Value base = vTileAddr(stage);
   Value quadLane0 = andI(lane, ci32(~3));
@@ -84,53 +87,54 @@ Value KernelEmitter::exactPV(Value o, ArrayRef<Value> pPacked, Value stage) {
             LLVM::ExtractElementOp::create(b, loc, f, ci32(1))};
   };
   Value zeroF = cf32(0.0);
-  for (int64_t gcol = 0; gcol < c.Dvp / 8; ++gcol) {
+  for (int64_t g0 = 0; g0 < colGroups; g0 += chunk) {
     auto loop = scf::ForOp::create(b, loc, cidx(0), cidx(groups * 4), cidx(1),
-                                   SmallVector<Value>(4, zeroF));
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value step = toI32(loop.getInductionVar());
-      Value t = arith::ShRUIOp::create(b, loc, step, ci32(2));
-      Value q = andI(step, ci32(3));
-      SmallVector<Value> acc(loop.getRegionIterArgs());
-      // This thread's packed entry of group t for each row (a select chain:
-      // P lives in registers), then the owner's through a shuffle.
-      std::array<std::pair<Value, Value>, 2> pr;
-      for (int64_t row = 0; row < 2; ++row) {
-        Value v = pPacked[row];
-        for (int64_t u = 1; u < groups; ++u)
-          v = select(cmp(arith::CmpIPredicate::eq, t, ci32(u)), pPacked[2 * u + row], v);
-        pr[row] = halves(mlir::gpu::ShuffleOp::create(b, loc, v, orI(quadLane0, q), ci32(32),
-                                                      mlir::gpu::ShuffleMode::IDX)
-                             .getShuffleResult());
-      }
-      Value key0 = add(mul(t, ci32(8)), mul(q, ci32(2)));
-      for (int64_t kk = 0; kk < 2; ++kk) {
-        Value key = add(key0, ci32(kk));
-        // 128B swizzle: the 16-byte unit of a 128-byte row is xor'ed with
-        // the row's index mod 8.
-        Value unit = arith::XOrIOp::create(b, loc, ci32(gcol % 8), andI(key, ci32(7)));
-        Value addr = add(add(base, mul(key, ci32(128))),
-                         add(ci32((gcol / 8) * c.BN * 128),
-                             add(mul(unit, ci32(16)), mul(quadCol, ci32(4)))));
+                                   ArrayRef<Value>(ov).slice(4 * g0, 4 * chunk));
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value step = toI32(loop.getInductionVar());
+    Value t = arith::ShRUIOp::create(b, loc, step, ci32(2));
+    Value q = andI(step, ci32(3));
+    SmallVector<Value> acc(loop.getRegionIterArgs());
+    // This thread's packed entry of group t for each row (a select chain:
+    // P lives in registers), then the owner's through a shuffle.
+    std::array<std::pair<Value, Value>, 2> pr;
+    for (int64_t row = 0; row < 2; ++row) {
+      Value v = pPacked[row];
+      for (int64_t u = 1; u < groups; ++u)
+        v = select(cmp(arith::CmpIPredicate::eq, t, ci32(u)), pPacked[2 * u + row], v);
+      pr[row] = halves(mlir::gpu::ShuffleOp::create(b, loc, v, orI(quadLane0, q), ci32(32),
+                                                    mlir::gpu::ShuffleMode::IDX)
+                           .getShuffleResult());
+    }
+    Value key0 = add(mul(t, ci32(8)), mul(q, ci32(2)));
+    for (int64_t kk = 0; kk < 2; ++kk) {
+      Value key = add(key0, ci32(kk));
+      std::array<Value, 2> skip;
+      for (int64_t row = 0; row < 2; ++row)
+        skip[row] = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                          kk ? pr[row].second : pr[row].first, zeroF);
+      // 128B swizzle: the 16-byte unit of a 128-byte row is xor'ed with the
+      // row's index mod 8.
+      Value rowAddr = add(add(base, mul(key, ci32(128))), mul(quadCol, ci32(4)));
+      Value sw = andI(key, ci32(7));
+      for (int64_t gc = 0; gc < chunk; ++gc) {
+        int64_t gcol = g0 + gc;
+        Value unit = arith::XOrIOp::create(b, loc, ci32(gcol % 8), sw);
+        Value addr = add(rowAddr, add(ci32((gcol / 8) * c.BN * 128), mul(unit, ci32(16))));
         auto [v0, v1] = halves(inlinePtx(i32, {addr}, "ld.shared.b32 $0, [$1];", "=r,r"));
         for (int64_t row = 0; row < 2; ++row) {
           Value p = kk ? pr[row].second : pr[row].first;
-          Value skip = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, p, zeroF);
           for (int64_t par = 0; par < 2; ++par) {
-            Value &a = acc[2 * row + par];
-            a = select(skip, a, LLVM::FMAOp::create(b, loc, p, par ? v1 : v0, a));
+            Value &a = acc[4 * gc + 2 * row + par];
+            a = select(skip[row], a, LLVM::FMAOp::create(b, loc, p, par ? v1 : v0, a));
           }
         }
       }
-      scf::YieldOp::create(b, loc, acc);
     }
-    for (int64_t row = 0; row < 2; ++row)
-      for (int64_t par = 0; par < 2; ++par) {
-        Value &r = ov[4 * gcol + 2 * row + par];
-        r = fadd(r, loop.getResult(2 * row + par));
-      }
+    scf::YieldOp::create(b, loc, acc);
+    for (int64_t i = 0; i < 4 * chunk; ++i)
+      ov[4 * g0 + i] = loop.getResult(i);
   }
   return pack(o.getType(), ov);
 }
