@@ -66,15 +66,11 @@ Value KernelEmitter::vTileNonFinite(Value stage) {
 Value KernelEmitter::exactPV(Value o, ArrayRef<Value> pPacked, Value stage) {
   // Fragments (EmitSoftmax.cpp): packed P entry m is row (m % 2 ? B : A),
   // keys 8 (m / 2) + 2 quadCol + {0, 1}; O entry r is row ((r / 2) % 2 ? B :
-  // A), column 8 (r / 4) + 2 quadCol + r % 2. The columns are taken in
-  // chunks of groups of 8; per chunk a loop over the tile's key pairs
-  // carries the chunk's O entries (4 per group). A step takes its pair from
+  // A), column 8 (r / 4) + 2 quadCol + r % 2. One rolled loop over the
+  // tile's key pairs carries O (of the variants measured, by ptxas -v over
+  // the examples, the one with the least spill); a step takes its pair from
   // one thread of the quad: group t = step / 4, owner q = step % 4.
-  // Chunks: one group where O is small (O stays out of loops), all of O in
-  // one loop above 128 columns (fewer copies of the pair's weights); each
-  // choice measured the lesser spill (bench/NOTES.md).
   int64_t groups = c.BN / 8, colGroups = c.Dvp / 8;
-  int64_t chunk = c.Dvp > 128 ? colGroups : 1;
   SmallVector<Value> ov = unpack(o, c.Dvp / 2);
   Value base = vTileAddr(stage);
   Value quadLane0 = andI(lane, ci32(~3));
@@ -87,11 +83,13 @@ Value KernelEmitter::exactPV(Value o, ArrayRef<Value> pPacked, Value stage) {
             LLVM::ExtractElementOp::create(b, loc, f, ci32(1))};
   };
   Value zeroF = cf32(0.0);
-  for (int64_t g0 = 0; g0 < colGroups; g0 += chunk) {
-    auto loop = scf::ForOp::create(b, loc, cidx(0), cidx(groups * 4), cidx(1),
-                                   ArrayRef<Value>(ov).slice(4 * g0, 4 * chunk));
+  {
+    auto loop = scf::ForOp::create(b, loc, cidx(0), cidx(groups * 4), cidx(1), ov);
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(loop.getBody());
+    // Left rolled: ptxas would unroll this loop into megabytes of cubin
+    // and seconds of compile time for a path ordinary inputs never take.
+    inlinePtx(Type(), {}, ".pragma \"nounroll\";", "");
     Value step = toI32(loop.getInductionVar());
     Value t = arith::ShRUIOp::create(b, loc, step, ci32(2));
     Value q = andI(step, ci32(3));
@@ -118,23 +116,21 @@ Value KernelEmitter::exactPV(Value o, ArrayRef<Value> pPacked, Value stage) {
       // row's index mod 8.
       Value rowAddr = add(add(base, mul(key, ci32(128))), mul(quadCol, ci32(4)));
       Value sw = andI(key, ci32(7));
-      for (int64_t gc = 0; gc < chunk; ++gc) {
-        int64_t gcol = g0 + gc;
+      for (int64_t gcol = 0; gcol < colGroups; ++gcol) {
         Value unit = arith::XOrIOp::create(b, loc, ci32(gcol % 8), sw);
         Value addr = add(rowAddr, add(ci32((gcol / 8) * c.BN * 128), mul(unit, ci32(16))));
         auto [v0, v1] = halves(inlinePtx(i32, {addr}, "ld.shared.b32 $0, [$1];", "=r,r"));
         for (int64_t row = 0; row < 2; ++row) {
           Value p = kk ? pr[row].second : pr[row].first;
           for (int64_t par = 0; par < 2; ++par) {
-            Value &a = acc[4 * gc + 2 * row + par];
+            Value &a = acc[4 * gcol + 2 * row + par];
             a = select(skip[row], a, LLVM::FMAOp::create(b, loc, p, par ? v1 : v0, a));
           }
         }
       }
     }
     scf::YieldOp::create(b, loc, acc);
-    for (int64_t i = 0; i < 4 * chunk; ++i)
-      ov[4 * g0 + i] = loop.getResult(i);
+    ov.assign(loop.getResults().begin(), loop.getResults().end());
   }
   return pack(o.getType(), ov);
 }

@@ -111,9 +111,9 @@
 // A tile with dropped pairs (partial, or across Lk) is checked for a NaN or
 // Inf in V as soon as V arrives, before the next QK^T is issued: a packed FMA
 // by zero per word, agreed over the warpgroup; on a hit the exact path adds
-// P V on the CUDA cores (Dv = 64: 8 column groups, each a loop over the 64
-// key pairs with 2 loads per step) and the wgmma reads the zero block
-// (written at set-up) instead of V.
+// P V on the CUDA cores (one rolled loop over the 64 key pairs carrying O,
+// Dv = 64: 8 words of V per key) and the wgmma reads the zero block (written
+// at set-up) instead of V.
 // EXACT-LABEL: gpu.func @f_kernel
 // EXACT: "st.shared.b32 [$0], 0;"
 // EXACT: "fence.proxy.async.shared::cta;"
@@ -128,7 +128,9 @@
 // EXACT: bar.red.or.pred q, $2, 128, p;\0Avote.sync.any.pred
 // EXACT: } else {
 // EXACT: scf.if %[[CHECK]] -> (!llvm.struct
-// EXACT-COUNT-8: scf.for %{{.*}} = %{{.*}} to %c64{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32) {
+// EXACT: scf.for %{{.*}} = %{{.*}} to %c64{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// EXACT-NEXT: ".pragma \22nounroll\22;"
+// EXACT-COUNT-16: "ld.shared.b32 $0, [$1];"
 // EXACT-NOT: nvvm.wgmma.mma_async
 // EXACT: } else {
 // EXACT: nvvm.barrier id =
