@@ -236,7 +236,8 @@ bool convertInput(const NpyArray &a, attnc_dtype dt, std::vector<char> &host, st
     char *dst = &host[i * es];
     if (dt == ATTNC_DTYPE_BF16 || dt == ATTNC_DTYPE_F16) {
       uint16_t h = dt == ATTNC_DTYPE_BF16 ? toBF16((float)v) : toF16((float)v);
-      inexact += (dt == ATTNC_DTYPE_BF16 ? fromBF16(h) : fromF16(h)) != (float)v;
+      float back = dt == ATTNC_DTYPE_BF16 ? fromBF16(h) : fromF16(h);
+      inexact += std::isnan(v) ? !std::isnan(back) : back != (float)v; // NaN cases (nan_v)
       memcpy(dst, &h, 2);
     } else if (dt == ATTNC_DTYPE_F32) {
       float f = (float)v;
