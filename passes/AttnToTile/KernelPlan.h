@@ -113,7 +113,10 @@ struct KernelConfig {
   /// 1 KiB of zeros (1024-aligned): the B operand of a P V that the exact
   /// path has already added (EmitExactPV.cpp).
   int64_t zeroOff() const { return (flagsOff() + (decode ? 16 : 0) + 1023) / 1024 * 1024; }
-  int64_t sharedBytes() const { return zeroOff() + 1024 + 1024; }
+  /// One word per ring slot: the tile ordinal whose V a consumer checked
+  /// for NaN or Inf, and the answer (so that the other consumer reuses it).
+  int64_t scanOff() const { return zeroOff() + 1024; }
+  int64_t sharedBytes() const { return scanOff() + 4 * stages + 1024; }
   std::string dtypeName() const { return elemTy.isBF16() ? "bf16" : "f16"; }
   std::string causalName() const;
 };

@@ -22,7 +22,52 @@ Value KernelEmitter::vTileAddr(Value stage) {
   return arith::TruncIOp::create(b, loc, i32, addr);
 }
 
-Value KernelEmitter::vTileNonFinite(Value stage) {
+/// bar.red.<op> over this consumer warpgroup (barrier 3 + consumer, as in
+/// the decode epilogue); the vote adds nothing to the value but tells ptxas
+/// it is warp-uniform: a descriptor chosen from it then stays in uniform
+/// registers (without it, kernels at the register limit spill).
+static Value warpgroupReduce(KernelEmitter &e, Value pred, Value barId, StringRef op) {
+  Value all = e.inlinePtx(e.ci32(0).getType(), {pred, barId},
+                          ("{\n.reg .pred p, q;\nsetp.ne.b32 p, $1, 0;\nbar.red." + op +
+                           ".pred q, $2, 128, p;\nvote.sync.any.pred q, q, 0xffffffff;\n"
+                           "selp.b32 $0, 1, 0, q;\n}")
+                              .str(),
+                          "=r,r,r");
+  return e.cmp(arith::CmpIPredicate::ne, all, e.ci32(0));
+}
+
+Value KernelEmitter::vTileNonFinite(Value stage, Value ordinal) {
+  if (!ordinal)
+    return scanVTile(stage);
+  // The slot's word: (ordinal << 1) | answer, written by the consumer that
+  // checked this tile first. The other reuses it when every one of its
+  // threads sees it (a stale read only costs a scan of its own).
+  Value stage32 = arith::IndexCastUIOp::create(b, loc, i32, stage);
+  Value word = add(arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.scanOff()))),
+                   mul(stage32, ci32(4)));
+  Value ord = arith::IndexCastUIOp::create(b, loc, i32, ordinal);
+  Value w = inlinePtx(i32, {word}, "ld.volatile.shared.b32 $0, [$1];", "=r,r");
+  Value fresh = arith::ExtUIOp::create(
+      b, loc, i32, cmp(arith::CmpIPredicate::eq, arith::ShRUIOp::create(b, loc, w, ci32(1)), ord));
+  Value barId = add(cw, ci32(3));
+  auto reuse = scf::IfOp::create(b, loc, TypeRange{b.getI1Type()},
+                                 warpgroupReduce(*this, fresh, barId, "and"), /*withElse=*/true);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(reuse.thenBlock());
+  scf::YieldOp::create(b, loc, cmp(arith::CmpIPredicate::ne, andI(w, ci32(1)), ci32(0)));
+  b.setInsertionPointToStart(reuse.elseBlock());
+  Value mine = scanVTile(stage);
+  ifThen(cmp(arith::CmpIPredicate::eq, andI(tid, ci32(127)), ci32(0)), [&] {
+    Value v = orI(arith::ShLIOp::create(b, loc, ord, ci32(1)),
+                  arith::ExtUIOp::create(b, loc, i32, mine));
+    inlinePtx(Type(), {word, v}, "st.volatile.shared.b32 [$0], $1;", "r,r");
+  });
+  scf::YieldOp::create(b, loc, mine);
+  b.setInsertionPointAfter(reuse);
+  return reuse.getResult(0);
+}
+
+Value KernelEmitter::scanVTile(Value stage) {
   Value base = vTileAddr(stage);
   Value tIn = andI(tid, ci32(127));
   const std::string fma = std::string("fma.rn.") + (c.elemTy.isBF16() ? "bf16x2" : "f16x2");
@@ -52,15 +97,7 @@ Value KernelEmitter::vTileNonFinite(Value stage) {
   Value any = andI(orI(loop.getResult(0), loop.getResult(1)), ci32(0x7FFF7FFF));
   Value mine = arith::ExtUIOp::create(
       b, loc, i32, cmp(arith::CmpIPredicate::ne, any, zero));
-  // Barrier 3 + consumer: this warpgroup's own (as in the decode epilogue).
-  // The vote adds nothing to the value but tells ptxas it is warp-uniform:
-  // the descriptor chosen from it then stays in uniform registers (without
-  // it, kernels at the register limit spill).
-  Value all = inlinePtx(i32, {mine, add(cw, ci32(3))},
-                        "{\n.reg .pred p, q;\nsetp.ne.b32 p, $1, 0;\n"
-                        "bar.red.or.pred q, $2, 128, p;\nvote.sync.any.pred q, q, 0xffffffff;\nselp.b32 $0, 1, 0, q;\n}",
-                        "=r,r,r");
-  return cmp(arith::CmpIPredicate::ne, all, zero);
+  return warpgroupReduce(*this, mine, add(cw, ci32(3)), "or");
 }
 
 Value KernelEmitter::exactPV(Value o, ArrayRef<Value> pPacked, Value stage) {

@@ -142,6 +142,11 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
     Value addr = arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.zeroOff())));
     inlinePtx(Type(), {add(addr, mul(tid, ci32(4)))}, "st.shared.b32 [$0], 0;", "r");
   });
+  // No slot checked yet (-1 is no ordinal).
+  ifThen(cmp(arith::CmpIPredicate::ult, tid, ci32(c.stages)), [&] {
+    Value addr = arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.scanOff())));
+    inlinePtx(Type(), {add(addr, mul(tid, ci32(4)))}, "st.shared.b32 [$0], -1;", "r");
+  });
   inlinePtx(Type(), {}, "fence.proxy.async.shared::cta;", "~{memory}");
   mlir::gpu::BarrierOp::create(b, loc);
   ticks = cidx(10000000);
@@ -422,7 +427,7 @@ LogicalResult KernelEmitter::lowerRingOp(Operation *op) {
     bind(get.getTile(), {stage});
     // Where the V tile has arrived: issuePV checks it there.
     if (get.getTile().getType().getRole() == "v" && b.getInsertionPoint() != b.getBlock()->begin())
-      vArrivals[get.getTile()] = &*std::prev(b.getInsertionPoint());
+      vArrivals[get.getTile()] = {&*std::prev(b.getInsertionPoint()), n};
     return success();
   }
   auto rel = cast<tile::RingReleaseOp>(op);

@@ -91,7 +91,8 @@ Value KernelEmitter::issueS(Value kDesc) {
 }
 
 Value KernelEmitter::issuePV(Value o, ArrayRef<Value> pPacked, Value vStage,
-                             Operation *arrival) {
+                             std::pair<Operation *, Value> arrivalAt) {
+  auto [arrival, ordinal] = arrivalAt;
   // A dropped pair weighs 0, but the tensor cores multiply the whole tile:
   // 0 x NaN would reach rows that never kept the key. Only tiles with
   // dropped pairs are scanned (the others have no masked zero). On a hit
@@ -109,18 +110,19 @@ Value KernelEmitter::issuePV(Value o, ArrayRef<Value> pPacked, Value vStage,
     SmallVector<Value> uses(p);
     uses.push_back(o);
     uses.push_back(dropped);
-    if (arrival && llvm::all_of(uses, [&](Value v) {
-          Operation *def = v.getDefiningOp();
-          Block *blk = def ? def->getBlock() : cast<BlockArgument>(v).getOwner();
-          Operation *at = blk->findAncestorOpInBlock(*arrival);
-          return at && (!def || def == at || def->isBeforeInBlock(at));
-        }))
+    bool early = arrival && llvm::all_of(uses, [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      Block *blk = def ? def->getBlock() : cast<BlockArgument>(v).getOwner();
+      Operation *at = blk->findAncestorOpInBlock(*arrival);
+      return at && (!def || def == at || def->isBeforeInBlock(at));
+    });
+    if (early)
       b.setInsertionPointAfter(arrival);
     auto scan = scf::IfOp::create(b, loc, TypeRange{b.getI1Type()}, dropped, /*withElse=*/true);
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(scan.thenBlock());
-      scf::YieldOp::create(b, loc, vTileNonFinite(vStage));
+      scf::YieldOp::create(b, loc, vTileNonFinite(vStage, early ? ordinal : Value()));
       b.setInsertionPointToStart(scan.elseBlock());
       scf::YieldOp::create(b, loc, arith::ConstantIntOp::create(b, loc, 0, 1).getResult());
     }

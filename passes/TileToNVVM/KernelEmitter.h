@@ -218,12 +218,16 @@ private:
   /// the check runs if P and O are defined there (before the next QK^T is
   /// issued, so that its accumulator is not live across the check).
   mlir::Value issuePV(mlir::Value o, llvm::ArrayRef<mlir::Value> pPacked, mlir::Value vStage,
-                      mlir::Operation *arrival);
+                      std::pair<mlir::Operation *, mlir::Value> arrival);
 
   // ---- EmitExactPV.cpp ----
-  /// Whether the V tile of ring slot `stage` holds a NaN or an Inf, agreed
-  /// by the whole consumer warpgroup (i1).
-  mlir::Value vTileNonFinite(mlir::Value stage);
+  /// Whether the V tile of ring slot `stage` (tile ordinal `ordinal`, null
+  /// if unknown) holds a NaN or an Inf, agreed by the whole consumer
+  /// warpgroup (i1). The other consumer's answer for the same ordinal is
+  /// reused when it is already there.
+  mlir::Value vTileNonFinite(mlir::Value stage, mlir::Value ordinal);
+  /// This warpgroup's own check of the V tile (i1, agreed).
+  mlir::Value scanVTile(mlir::Value stage);
   /// O + P V on the CUDA cores, a zero weight adding nothing (0 x NaN too).
   mlir::Value exactPV(mlir::Value o, llvm::ArrayRef<mlir::Value> pPacked, mlir::Value stage);
   /// The shared-space address (i32) of the V tile in slot `stage`.
@@ -322,8 +326,9 @@ private:
   llvm::SmallVector<mlir::Value> fnArgs, extraArgs;
   mlir::Value qBar, kFull, kEmpty, vFull, vEmpty;
   mlir::Value qDesc, nSlots, ticks;
-  /// Per V tile (smem value of a ring_get): the last op of its wait.
-  llvm::DenseMap<mlir::Value, mlir::Operation *> vArrivals;
+  /// Per V tile (smem value of a ring_get): the last op of its wait, and
+  /// the tile's ordinal (index).
+  llvm::DenseMap<mlir::Value, std::pair<mlir::Operation *, mlir::Value>> vArrivals;
   std::unique_ptr<KernelAccess> access;
   std::unique_ptr<attnc::QueryTileCarrier> qtc;
 };

@@ -110,7 +110,8 @@
 
 // A tile with dropped pairs (partial, or across Lk) is checked for a NaN or
 // Inf in V as soon as V arrives, before the next QK^T is issued: a packed FMA
-// by zero per word, agreed over the warpgroup; on a hit the exact path adds
+// by zero per word, agreed over the warpgroup (or the other consumer's answer
+// for the same tile, from the slot's word); on a hit the exact path adds
 // P V on the CUDA cores (one rolled loop over the 64 key pairs carrying O,
 // Dv = 64: 8 words of V per key) and the wgmma reads the zero block (written
 // at set-up) instead of V.
@@ -123,9 +124,13 @@
 // EXACT: nvgpu.mbarrier.try_wait.parity %{{.*}}[%[[VSTAGE:.*]]], %{{.*}} : <memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
 // EXACT-NEXT: %[[CHECK:.*]] = scf.if %{{.*}} -> (i1) {
 // EXACT-NEXT: arith.index_castui %[[VSTAGE]]
+// EXACT: "ld.volatile.shared.b32 $0, [$1];"
+// EXACT: bar.red.and.pred q, $2, 128, p;\0Avote.sync.any.pred
+// EXACT: } else {
 // EXACT: "ld.shared.v4.b32 {$0, $1, $2, $3}, [$4];"
 // EXACT-COUNT-4: "fma.rn.bf16x2 $0, $1, $2, $3;"
 // EXACT: bar.red.or.pred q, $2, 128, p;\0Avote.sync.any.pred
+// EXACT: "st.volatile.shared.b32 [$0], $1;"
 // EXACT: } else {
 // EXACT: scf.if %[[CHECK]] -> (!llvm.struct
 // EXACT: scf.for %{{.*}} = %{{.*}} to %c64{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
