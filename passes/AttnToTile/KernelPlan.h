@@ -101,21 +101,23 @@ struct KernelConfig {
            link == attnc::attn::Link::signed_exp;
   }
   /// Shared memory (offsets from a 1024-aligned base), 128B-swizzled tiles of
-  /// 64 columns: Q [D/64][BM][64], then the K ring [stages][D/64][BN][64],
-  /// then the V ring [stages][Dv/64][BN][64].
+  /// 64 columns: Q [D/64][BM][64], 1 KiB of zeros, then the K ring
+  /// [stages][D/64][BN][64], then the V ring [stages][Dv/64][BN][64].
   int64_t qBytes() const { return (Dp / 64) * BM * 128; }
   int64_t kBytes() const { return (Dp / 64) * BN * 128; }
   int64_t vBytes() const { return (Dvp / 64) * BN * 128; }
-  int64_t kOff(int64_t s) const { return qBytes() + s * kBytes(); }
-  int64_t vOff(int64_t s) const { return qBytes() + stages * kBytes() + s * vBytes(); }
+  /// The zero block: the B operand of a P V that the exact path has already
+  /// added (EmitExactPV.cpp), read with both descriptor strides 0 (every
+  /// core matrix the same 1 KiB). It sits before the K ring so that the
+  /// whole extent of an ordinary operand from it is still allocated.
+  int64_t zeroOff() const { return qBytes(); }
+  int64_t kOff(int64_t s) const { return qBytes() + 1024 + s * kBytes(); }
+  int64_t vOff(int64_t s) const { return kOff(stages) + s * vBytes(); }
   /// Decode: one flag word per consumer (is it the last partial?).
-  int64_t flagsOff() const { return qBytes() + stages * (kBytes() + vBytes()); }
-  /// 1 KiB of zeros (1024-aligned): the B operand of a P V that the exact
-  /// path has already added (EmitExactPV.cpp).
-  int64_t zeroOff() const { return (flagsOff() + (decode ? 16 : 0) + 1023) / 1024 * 1024; }
+  int64_t flagsOff() const { return vOff(stages); }
   /// One word per ring slot: the tile ordinal whose V a consumer checked
   /// for NaN or Inf, and the answer (so that the other consumer reuses it).
-  int64_t scanOff() const { return zeroOff() + 1024; }
+  int64_t scanOff() const { return flagsOff() + (decode ? 16 : 0); }
   int64_t sharedBytes() const { return scanOff() + 4 * stages + 1024; }
   std::string dtypeName() const { return elemTy.isBF16() ? "bf16" : "f16"; }
   std::string causalName() const;
