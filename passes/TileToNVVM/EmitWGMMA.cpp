@@ -92,7 +92,8 @@ Value KernelEmitter::issueS(Value kDesc) {
 
 Value KernelEmitter::issuePV(Value o, ArrayRef<Value> pPacked, Value vStage,
                              std::pair<Operation *, Value> arrivalAt) {
-  auto [arrival, ordinal] = arrivalAt;
+  Operation *arrival = arrivalAt.first;
+  Value ordinal = arrivalAt.second;
   // A dropped pair weighs 0, but the tensor cores multiply the whole tile:
   // 0 x NaN would reach rows that never kept the key. Only tiles with
   // dropped pairs are scanned (the others have no masked zero). On a hit
@@ -114,7 +115,7 @@ Value KernelEmitter::issuePV(Value o, ArrayRef<Value> pPacked, Value vStage,
       Operation *def = v.getDefiningOp();
       Block *blk = def ? def->getBlock() : cast<BlockArgument>(v).getOwner();
       Operation *at = blk->findAncestorOpInBlock(*arrival);
-      return at && (!def || def == at || def->isBeforeInBlock(at));
+      return at && (!def || (def != at && def->isBeforeInBlock(at)));
     });
     if (early)
       b.setInsertionPointAfter(arrival);

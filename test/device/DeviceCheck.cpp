@@ -7,8 +7,9 @@
 // test/device/make-cases writes them. Per case: the inputs and the float64
 // CPU-backend reference come from the case, o and lse are poisoned with NaN,
 // the kernel runs through the runtime, and o passes if rel_l2 <= 1e-2,
-// max_abs <= 2e-2 * max(1, max|ref|), o holds a NaN only where the reference
-// does (a NaN in v reaches the rows that keep its key), and lse none.
+// max_abs <= 2e-2 * max(1, max|ref|), o holds a NaN or Inf only where the
+// reference does (a NaN in v reaches the rows that keep its key), o has no
+// entry left with the poison's payload (never written), and lse no NaN.
 // --attnc PATH runs `attnc run --backend=gpu` on the case as well (the CLI's
 // in-process path). The last line is "N passed, N failed"; the exit status
 // is 1 if any check failed, 2 if the driver could not start.

@@ -123,7 +123,7 @@
 // EXACT: nvgpu.mbarrier.try_wait.parity
 // EXACT: nvgpu.mbarrier.try_wait.parity %{{.*}}[%[[VSTAGE:.*]]], %{{.*}} : <memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
 // EXACT-NEXT: %[[CHECK:.*]] = scf.if %{{.*}} -> (i1) {
-// EXACT-NEXT: arith.index_castui %[[VSTAGE]]
+// EXACT-NEXT: arith.index_castui %[[VSTAGE]] :
 // EXACT: "ld.volatile.shared.b32 $0, [$1];"
 // EXACT: bar.red.and.pred q, $2, 128, p;\0Avote.sync.any.pred
 // EXACT: } else {
