@@ -124,4 +124,16 @@ def AttnDestinationABI : Pass<"attn-destination-abi", "mlir::ModuleOp"> {
                            "mlir::memref::MemRefDialect"];
 }
 
+def AttnExpandFloat8 : Pass<"attn-expand-float8"> {
+  let summary = "Decode FP8 (e4m3) elements into wider floats with integer operations";
+  let description = [{
+    `arith.extf` from `f8E4M3FN` (an input declared `f8e4m3`, widened where
+    the variant reads it) has no lowering to LLVM on the CPU or the NVVM
+    target: each scalar one becomes the decode of its byte (bias 7, three
+    mantissa bits, subnormals, 0x7f / 0xff NaN, no infinities) into f32,
+    exact, then an extension or an exact truncation to the wanted type.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 #endif // ATTNC_PASSES

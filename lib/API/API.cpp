@@ -75,6 +75,7 @@ attnc_dtype dtypeOf(Type t) {
   if (t.isF16()) return ATTNC_DTYPE_F16;
   if (t.isInteger(32)) return ATTNC_DTYPE_I32;
   if (t.isInteger(64)) return ATTNC_DTYPE_I64;
+  if (isa<Float8E4M3FNType>(t)) return ATTNC_DTYPE_F8E4M3;
   return ATTNC_DTYPE_INVALID;
 }
 

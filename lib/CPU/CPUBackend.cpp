@@ -41,6 +41,8 @@ std::optional<DType> dtypeOf(Type t) {
   if (t.isF64()) return DType::F64;
   if (t.isInteger(32)) return DType::I32;
   if (t.isInteger(64)) return DType::I64;
+  // f8e4m3 inputs are their bytes (numpy has no FP8 dtype).
+  if (isa<Float8E4M3FNType>(t)) return DType::U8;
   return std::nullopt;
 }
 

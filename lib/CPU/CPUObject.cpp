@@ -41,6 +41,7 @@ llvm::Error writeFile(llvm::StringRef path, llvm::StringRef text) {
 std::string cType(Type t) {
   if (t.isF32()) return "float";
   if (t.isF64()) return "double";
+  if (isa<Float8E4M3FNType>(t)) return "uint8_t"; // the e4m3 bytes
   return "int32_t";
 }
 

@@ -102,6 +102,7 @@ private:
                                 SmallVectorImpl<Attribute> &out);
   Value emitOutput(const OutputDecl &o);
   RankedTensorType inputType(const InputDecl &in);
+  Value widenFloat8(Value arg, Type to);
 
   MLIRContext &ctx;
   const Spec &spec;

@@ -119,9 +119,33 @@ RankedTensorType ModuleBuilder::inputType(const InputDecl &in) {
       shape.push_back(ShapedType::kDynamic);
   }
   Type et = integerInputs.lookup(in.name)      ? (Type)b.getI32Type()
+            : in.dtype == "f8e4m3"              ? (Type)b.getType<Float8E4M3FNType>()
             : attentionOperands.lookup(in.name) ? elem
                                                 : scalar;
   return RankedTensorType::get(shape, et);
+}
+
+/// An f8e4m3 input as the variant reads it: its bytes widened, element by
+/// element, to the type the input would have had undeclared (the run's
+/// float type for q/k/v, the scalar type for tables).
+Value ModuleBuilder::widenFloat8(Value arg, Type to) {
+  Location l = arg.getLoc();
+  auto ty = cast<RankedTensorType>(arg.getType());
+  SmallVector<Value> sizes;
+  for (int64_t d = 0; d < ty.getRank(); ++d)
+    if (ty.isDynamicDim(d))
+      sizes.push_back(tensor::DimOp::create(b, l, arg, d));
+  auto op = attn::MapOp::create(b, l, ty.clone(to), ValueRange{arg},
+                                b.getAffineMapArrayAttr({b.getMultiDimIdentityMap(ty.getRank())}),
+                                sizes);
+  Block *blk = new Block();
+  op.getBody().push_back(blk);
+  for (int64_t d = 0; d < ty.getRank(); ++d)
+    blk->addArgument(b.getIndexType(), l);
+  Value x = blk->addArgument(ty.getElementType(), l);
+  OpBuilder eb = OpBuilder::atBlockEnd(blk);
+  attn::YieldOp::create(eb, l, arith::ExtFOp::create(eb, l, to, x).getResult());
+  return op.getResult();
 }
 
 /// A dim as an index value: a constant when bound, else read once at entry
@@ -522,9 +546,11 @@ OwningOpRef<ModuleOp> ModuleBuilder::build() {
   b.setInsertionPointToEnd(module->getBody());
   auto fn = func::FuncOp::create(b, l, spec.name, b.getFunctionType(argTypes, {}));
   entry = fn.addEntryBlock();
-  for (auto [in, arg] : llvm::zip(spec.inputs, entry->getArguments()))
-    tensors[in.name] = arg;
   b.setInsertionPointToEnd(entry);
+  for (auto [in, arg] : llvm::zip(spec.inputs, entry->getArguments()))
+    tensors[in.name] = in.dtype != "f8e4m3"
+                           ? Value(arg)
+                           : widenFloat8(arg, attentionOperands.lookup(in.name) ? elem : scalar);
   for (const LetDecl &let : spec.lets) {
     Value v = emitLet(let);
     if (!v)

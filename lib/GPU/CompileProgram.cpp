@@ -86,6 +86,7 @@ std::string dtypeName(Type t) {
   if (t.isF16()) return "f16";
   if (t.isF32()) return "f32";
   if (t.isF64()) return "f64";
+  if (isa<Float8E4M3FNType>(t)) return "f8e4m3";
   if (t.isInteger(1)) return "i1";
   if (t.isInteger(8)) return "i8";
   if (t.isInteger(32)) return "i32";

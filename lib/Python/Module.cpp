@@ -43,6 +43,7 @@ std::string dtypeName(attnc_dtype d) {
   case ATTNC_DTYPE_I64: return "int64";
   case ATTNC_DTYPE_F16: return "float16";
   case ATTNC_DTYPE_BF16: return "bfloat16";
+  case ATTNC_DTYPE_F8E4M3: return "float8_e4m3fn"; // torch's name; NumPy passes the bytes (uint8)
   default: return "unknown";
   }
 }
@@ -106,8 +107,14 @@ public:
   py::list runCPU(const std::vector<py::array> &inputs, bool withLse) {
     attnc_program *p = program.get();
     std::vector<attnc_tensor> in, out;
-    for (const py::array &a : inputs)
+    for (const py::array &a : inputs) {
       in.push_back(tensorOf(a));
+      // NumPy has no FP8 type: an f8e4m3 input comes as its bytes.
+      int i = (int)in.size() - 1;
+      if (in.back().dtype == ATTNC_DTYPE_U8 && i < attnc_program_num_inputs(p) &&
+          attnc_program_input_dtype(p, i) == ATTNC_DTYPE_F8E4M3)
+        in.back().dtype = ATTNC_DTYPE_F8E4M3;
+    }
     py::list results;
     std::vector<py::array> outArrays;
     for (const attnc::TensorInfo &o : program.outputs()) {
@@ -175,7 +182,8 @@ private:
     std::string kind = py::str(a.dtype());
     t.dtype = kind == "float32" ? ATTNC_DTYPE_F32 : kind == "float64" ? ATTNC_DTYPE_F64
               : kind == "int32" ? ATTNC_DTYPE_I32 : kind == "int64" ? ATTNC_DTYPE_I64
-                                                  : ATTNC_DTYPE_INVALID;
+              : kind == "uint8" ? ATTNC_DTYPE_U8
+                                : ATTNC_DTYPE_INVALID;
     if (a.ndim() > ATTNC_MAX_RANK)
       throw py::value_error("arrays of rank above " + std::to_string(ATTNC_MAX_RANK) + " are not supported");
     t.data = const_cast<void *>(a.data());

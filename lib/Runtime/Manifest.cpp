@@ -17,6 +17,7 @@ attnc_dtype dtypeFromName(const std::string &s) {
   if (s == "i64") return ATTNC_DTYPE_I64;
   if (s == "i8") return ATTNC_DTYPE_I8;
   if (s == "u8") return ATTNC_DTYPE_U8;
+  if (s == "f8e4m3") return ATTNC_DTYPE_F8E4M3;
   if (s == "bool" || s == "i1") return ATTNC_DTYPE_BOOL;
   return ATTNC_DTYPE_INVALID;
 }

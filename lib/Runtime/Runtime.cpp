@@ -170,7 +170,8 @@ size_t attnc_dtype_size(attnc_dtype d) {
   case ATTNC_DTYPE_F32: case ATTNC_DTYPE_I32: return 4;
   case ATTNC_DTYPE_F16: case ATTNC_DTYPE_BF16: return 2;
   case ATTNC_DTYPE_F64: case ATTNC_DTYPE_I64: return 8;
-  case ATTNC_DTYPE_I8: case ATTNC_DTYPE_U8: case ATTNC_DTYPE_BOOL: return 1;
+  case ATTNC_DTYPE_I8: case ATTNC_DTYPE_U8: case ATTNC_DTYPE_BOOL: case ATTNC_DTYPE_F8E4M3:
+    return 1;
   default: return 0;
   }
 }
@@ -186,6 +187,7 @@ const char *attnc_dtype_name(attnc_dtype d) {
   case ATTNC_DTYPE_I8: return "i8";
   case ATTNC_DTYPE_U8: return "u8";
   case ATTNC_DTYPE_BOOL: return "bool";
+  case ATTNC_DTYPE_F8E4M3: return "f8e4m3";
   default: return "invalid";
   }
 }

@@ -548,9 +548,9 @@ bool JsonReader::readInput(const Json &j, const std::string &ptr, InputDecl &in)
       !getString(j, ptr, "name", in.name, true, &in.loc) ||
       !getString(j, ptr, "dtype", in.dtype, false, &in.dtypeLoc))
     return false;
-  if (!in.dtype.empty() && in.dtype != "i32" && in.dtype != "float")
-    return fail(ptr + "/dtype", "an input's dtype must be \"i32\" (an integer table) or "
-                                "\"float\", got \"" + in.dtype + "\"");
+  if (!in.dtype.empty() && in.dtype != "i32" && in.dtype != "float" && in.dtype != "f8e4m3")
+    return fail(ptr + "/dtype", "an input's dtype must be \"i32\" (an integer table), "
+                                "\"float\" or \"f8e4m3\", got \"" + in.dtype + "\"");
   if (!j.contains("shape"))
     return fail(ptr, "missing key 'shape'");
   const Json &shape = j["shape"];

@@ -333,9 +333,9 @@ bool Parser::parseInput(Spec &spec) {
   // An optional element type: `input off : [L] i32`.
   if (tok().is(TK::Ident)) {
     const Token &t = tok();
-    if (t.text != "i32" && t.text != "float")
+    if (t.text != "i32" && t.text != "float" && t.text != "f8e4m3")
       return failAt(t, "expected end of line or an element type (i32 for an integer table, "
-                       "float) after the input shape, got " + t.describe());
+                       "float, f8e4m3) after the input shape, got " + t.describe());
     in.dtype = t.text.str();
     in.dtypeLoc = loc(t);
     consume();

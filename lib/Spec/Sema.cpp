@@ -168,9 +168,13 @@ bool Checker::checkPaged(const LetDecl &let, const SourceLoc &srcLoc) {
   if (!inputs.count(let.source))
     return fail(srcLoc, "paged reads a page pool input [P, PS, Hk, D] (layout=nhd) or "
                         "[P, Hk, PS, D] (layout=hnd); '" + let.source + "' is a let");
+  if (const InputDecl *pool = inputs.lookup(let.source); pool && pool->dtype == "f8e4m3")
+    return fail(srcLoc, "paged reads its pool in the run's float type; '" + let.source +
+                            "' is declared f8e4m3 (at " + pool->dtypeLoc.str() +
+                            "), which paged caches do not take yet");
   for (const Arg &a : let.args)
     if (a.key == "table" && a.kind == Arg::Kind::Word)
-      if (auto it = inputs.find(a.word); it != inputs.end() && it->second->dtype == "float")
+      if (auto it = inputs.find(a.word); it != inputs.end() && isFloatDecl(it->second->dtype))
         return fail(a.loc, "paged reads '" + a.word + "' as an integer page table, but it is "
                            "declared float (at " + it->second->dtypeLoc.str() + ")");
   return true;
@@ -497,7 +501,7 @@ bool Checker::checkOperands(const AttentionDecl &a) {
       bool table = key && (key->kind == ValueKind::Tensor1 || key->kind == ValueKind::Tensor2 ||
                            key->kind == ValueKind::Tensor3);
       if (table && arg.kind == Arg::Kind::Word)
-        if (auto it = inputs.find(arg.word); it != inputs.end() && it->second->dtype == "float")
+        if (auto it = inputs.find(arg.word); it != inputs.end() && isFloatDecl(it->second->dtype))
           ok = fail(arg.loc, "carrier '" + c.kind + "' reads '" + arg.word + "' as an integer "
                              "table, but it is declared float (at " +
                              it->second->dtypeLoc.str() + ")");

@@ -270,7 +270,10 @@ std::optional<DType> dtypeOfDescr(const std::string &descr, const std::string &n
     t = DType::I32;
   else if (code == "i8")
     t = DType::I64;
-  if (t && (order == '<' || order == '='))
+  else if (code == "u1")
+    t = DType::U8;
+  // One byte has no order: numpy writes '|u1' ('<' and '=' are accepted too).
+  if (t && (order == '<' || order == '=' || (order == '|' && *t == DType::U8)))
     return t;
   if (order == '>' && t)
     fail(err, name,
@@ -280,7 +283,7 @@ std::optional<DType> dtypeOfDescr(const std::string &descr, const std::string &n
     fail(err, name, "unsupported dtype " + quoted(descr) + ": object arrays are not supported");
   else
     fail(err, name,
-         "unsupported dtype " + quoted(descr) + " (supported: '<f2', '<f4', '<f8', '<i4', '<i8')");
+         "unsupported dtype " + quoted(descr) + " (supported: '<f2', '<f4', '<f8', '<i4', '<i8', '|u1')");
   return std::nullopt;
 }
 
@@ -353,6 +356,8 @@ std::string attnc::dtypeName(DType t) {
     return "float16";
   case DType::BF16:
     return "bfloat16";
+  case DType::U8:
+    return "uint8";
   }
   return "unknown";
 }
@@ -368,6 +373,8 @@ size_t attnc::dtypeSize(DType t) {
   case DType::F16:
   case DType::BF16:
     return 2;
+  case DType::U8:
+    return 1;
   }
   return 0;
 }
@@ -386,6 +393,8 @@ std::string attnc::npyDescr(DType t) {
     return "<f2";
   case DType::BF16:
     return "";
+  case DType::U8:
+    return "|u1";
   }
   return "";
 }

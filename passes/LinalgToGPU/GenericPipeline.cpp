@@ -48,6 +48,7 @@ LogicalResult attnc::buildGPUGenericPipeline(OpPassManager &pm, StringRef chip, 
   pm.addNestedPass<func::FuncOp>(createAttnGPUUnrollHostLoops());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addNestedPass<func::FuncOp>(createAttnGPUFuseCasts());
+  pm.addPass(createAttnExpandFloat8());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createAttnDestinationABI());

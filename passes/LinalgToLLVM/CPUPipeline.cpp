@@ -16,6 +16,7 @@ void attnc::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createAttnExpandBlockSelect());
   pm.addPass(createAttnDecompose());
   pm.addPass(createAttnLowerCascadeToLinalg());
+  pm.addPass(createAttnExpandFloat8());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createAttnDestinationABI());

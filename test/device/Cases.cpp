@@ -235,6 +235,14 @@ bool CaseRunner::load(const std::string &dir, Case &c, std::string &err) {
 bool convertInput(const NpyArray &a, attnc_dtype dt, std::vector<char> &host, std::string &err) {
   size_t n = a.numElements(), es = attnc_dtype_size(dt);
   host.assign(n * es, 0);
+  if (dt == ATTNC_DTYPE_F8E4M3) { // FP8 travels as its bytes
+    if (a.dtype != DType::U8) {
+      err = dtypeName(a.dtype) + " data for an f8e4m3 tensor (give its bytes as uint8)";
+      return false;
+    }
+    memcpy(host.data(), a.data.data(), n);
+    return true;
+  }
   bool isFloat = dt == ATTNC_DTYPE_BF16 || dt == ATTNC_DTYPE_F16 || dt == ATTNC_DTYPE_F32 ||
                  dt == ATTNC_DTYPE_F64;
   if (isFloat != npyIsFloat(a)) {

@@ -170,12 +170,14 @@ double attnc::device::npyValue(const NpyArray &a, size_t i) {
     return fromF16(a.as<uint16_t>()[i]);
   case DType::BF16:
     return fromBF16(a.as<uint16_t>()[i]);
+  case DType::U8:
+    return a.as<uint8_t>()[i];
   }
   return 0;
 }
 
 bool attnc::device::npyIsFloat(const NpyArray &a) {
-  return a.dtype != DType::I32 && a.dtype != DType::I64;
+  return a.dtype != DType::I32 && a.dtype != DType::I64 && a.dtype != DType::U8;
 }
 
 int main(int argc, char **argv) {

@@ -541,6 +541,41 @@ CASES = [
      att(keep=causal("bottom_right"), anchor="sinkhorn", iterations=5)),
 ]
 
+
+
+def e4m3_bytes(rng, *shape):
+    """Random finite FP8 e4m3 bytes: every sign, exponent field and mantissa,
+    subnormals included; never the NaN codes 0x7f / 0xff."""
+    b = rng.integers(0, 256, size=shape).astype(np.uint8)
+    return np.where((b & 0x7F) == 0x7F, b ^ 0x01, b).astype(np.uint8)
+
+
+def fp8_inputs(rng, d):
+    B, H, L, D, NB = d["B"], d["H"], d["L"], d["D"], d["NB"]
+    x = {n: e4m3_bytes(rng, B, H, L, D) for n in "qkv"}
+    # q and k bytes span +-448: the scales bring the scores back to O(1).
+    x["q_scale"] = rng.uniform(0.5, 1.5, (B, H, NB)) / 64.0
+    x["k_scale"] = rng.uniform(0.5, 1.5, (B, H, NB)) / 64.0
+    x["v_scale"] = rng.uniform(0.5, 1.5, (B, H))
+    return x
+
+
+def ref_fp8_block_scales(x, d):
+    L = d["L"]
+    qs, ks, vs = x["q_scale"], x["k_scale"], x["v_scale"]
+    blk = np.arange(L) // 128
+    o = R.attention(R.decode_e4m3(x["q"]), R.decode_e4m3(x["k"]), R.decode_e4m3(x["v"]),
+                    keep=R.causal_keep(L, L),
+                    scores=[lambda s, b, h, i, j: s * qs[b, h, blk[i]] * ks[b, h, blk[j]]])
+    return o * vs[:, :, None, None]
+
+
+CASES.append(
+    ("19_fp8_block_scales.attn",
+     [dict(B=2, H=2, L=50, D=16, NB=1), dict(B=1, H=3, L=200, D=8, NB=2),
+      dict(B=1, H=2, L=300, D=32, NB=3)],
+     fp8_inputs, ref_fp8_block_scales))
+
 # Specs attnc must reject: (example, dims, builder, regex the message must match).
 REJECTED = [
     ("17_signed_rejected.attn", dict(B=1, H=2, L=17, D=8), qkv_self, r"signed"),

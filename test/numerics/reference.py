@@ -383,6 +383,16 @@ def score_conv(s, keep, w):
     return out
 
 
+def decode_e4m3(bits):
+    """float64 values of FP8 e4m3 (OCP "fn": bias 7, no infinities) bytes:
+    (-1)^s 2^(e-7) (1 + m/8), subnormals 2^-6 m/8, NaN for S.1111.111."""
+    b = np.asarray(bits).astype(np.int64)
+    s, e, m = (b >> 7) & 1, (b >> 3) & 15, b & 7
+    mag = np.where(e == 0, (m / 8.0) * 2.0 ** -6, (1.0 + m / 8.0) * 2.0 ** (e - 7.0))
+    mag = np.where((b & 0x7F) == 0x7F, np.nan, mag)
+    return np.where(s == 1, -mag, mag)
+
+
 def attention(q, k, v, keep=None, scale=None, scores=(), conv=None, link="exp",
               power=1.0, anchor="row", null=None, iterations=0):
     """One `attention` block; returns [B, H, Lq, Dv] in float64.

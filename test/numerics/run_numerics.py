@@ -71,11 +71,14 @@ def seed_of(example, index, dtype):
 
 
 def cast_inputs(x, dtype):
-    """Float inputs to the run's dtype; integer inputs to int32."""
+    """Float inputs to the run's dtype; integer inputs to int32; uint8 arrays
+    (the bytes of f8e4m3 inputs) as they are."""
     out = {}
     for name, a in x.items():
         a = np.asarray(a)
-        if np.issubdtype(a.dtype, np.integer):
+        if a.dtype == np.uint8:
+            out[name] = a
+        elif np.issubdtype(a.dtype, np.integer):
             out[name] = a.astype(np.int32)
         else:
             out[name] = a.astype(np.float32 if dtype == "f32" else np.float64)

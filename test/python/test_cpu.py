@@ -144,3 +144,40 @@ def test_paged_decode_with_lengths_matches_numpy_reference():
     bad[2, 1] = P
     with pytest.raises(attnc.Error, match="page table 'page_table': sequence 2, page 1"):
         fn(q, kp, vp, bad, lens)
+
+
+FP8 = """variant fp8
+dims B, H, L, D
+input q : [B, H, L, D] f8e4m3
+input k : [B, H, L, D] f8e4m3
+input v : [B, H, L, D]
+attention a(q, k, v) {
+  carrier causal
+}
+output o = a
+"""
+
+
+def e4m3_value(byte):
+    """The value of one FP8 e4m3 byte, written out from the format (bias 7)."""
+    s, e, m = byte >> 7, (byte >> 3) & 15, byte & 7
+    mag = m / 8 * 2.0 ** -6 if e == 0 else (1 + m / 8) * 2.0 ** (e - 7)
+    return -mag if s else mag
+
+
+def test_fp8_inputs_are_their_bytes():
+    rng = np.random.default_rng(7)
+    B, H, L, D = 1, 2, 40, 8
+    # every finite code but the NaN ones; values up to 448 scaled down by the spec's 1/sqrt(D) only
+    codes = np.array([c for c in range(256) if c & 0x7F != 0x7F], np.uint8)
+    q = rng.choice(codes, size=(B, H, L, D)).astype(np.uint8)
+    k = rng.choice(codes[(codes & 0x78) < 0x48], size=(B, H, L, D)).astype(np.uint8)  # |k| < 2
+    v = rng.standard_normal((B, H, L, D))
+    fn = attnc.compile(FP8, target="cpu", dtype="float64", B=B, H=H, L=L, D=D)
+    assert [dt for _, dt, _ in fn.program.inputs] == ["float8_e4m3fn", "float8_e4m3fn", "float64"]
+    o = fn(q, k, v)
+    dec = np.vectorize(e4m3_value)
+    want = reference(dec(q), dec(k), v, np.tril(np.ones((L, L), bool)))
+    np.testing.assert_allclose(o, want, rtol=1e-12, atol=1e-12)
+    with pytest.raises(attnc.Error, match="f8e4m3|u8|uint8"):
+        fn(q.astype(np.float64), k, v)

@@ -74,6 +74,15 @@ const char kNumpyI32_2x2[] =
     "\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20"
     "\x20\x20\x20\x20\x20\x20\x20\x0a\x01\x00\x00\x00\xfe\xff\xff\xff\x03\x00\x00\x00\xff\xff\xff\x7f";
 // 136 bytes
+// np.save of np.array([0, 0x7f, 0x38, 0xff], dtype=np.uint8): FP8 bytes travel as uint8.
+const char kNumpyU8_4[] =
+    "\x93\x4e\x55\x4d\x50\x59\x01\x00\x76\x00\x7b\x27\x64\x65\x73\x63\x72\x27\x3a\x20\x27\x7c\x75\x31"
+    "\x27\x2c\x20\x27\x66\x6f\x72\x74\x72\x61\x6e\x5f\x6f\x72\x64\x65\x72\x27\x3a\x20\x46\x61\x6c\x73"
+    "\x65\x2c\x20\x27\x73\x68\x61\x70\x65\x27\x3a\x20\x28\x34\x2c\x29\x2c\x20\x7d\x20\x20\x20\x20\x20"
+    "\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20"
+    "\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20"
+    "\x20\x20\x20\x20\x20\x20\x20\x0a\x00\x7f\x38\xff";
+// 132 bytes
 const char kNumpyI64_0d[] =
     "\x93\x4e\x55\x4d\x50\x59\x01\x00\x76\x00\x7b\x27\x64\x65\x73\x63\x72\x27\x3a\x20\x27\x3c\x69\x38"
     "\x27\x2c\x20\x27\x66\x6f\x72\x74\x72\x61\x6e\x5f\x6f\x72\x64\x65\x72\x27\x3a\x20\x46\x61\x6c\x73"
@@ -235,6 +244,9 @@ NpyArray makeArray(DType t, std::vector<int64_t> shape, uint64_t seed) {
     case DType::BF16:
       a.as<uint16_t>()[k] = (uint16_t)rng();
       break;
+    case DType::U8:
+      a.as<uint8_t>()[k] = (uint8_t)rng();
+      break;
     }
   }
   return a;
@@ -251,6 +263,9 @@ TEST(Npy, DTypeNamesAndSizes) {
   EXPECT_EQ(dtypeName(DType::I64), "int64");
   EXPECT_EQ(dtypeName(DType::F16), "float16");
   EXPECT_EQ(dtypeName(DType::BF16), "bfloat16");
+  EXPECT_EQ(dtypeName(DType::U8), "uint8");
+  EXPECT_EQ(dtypeSize(DType::U8), 1u);
+  EXPECT_EQ(npyDescr(DType::U8), "|u1");
   EXPECT_EQ(dtypeSize(DType::F32), 4u);
   EXPECT_EQ(dtypeSize(DType::F64), 8u);
   EXPECT_EQ(dtypeSize(DType::I32), 4u);
@@ -334,7 +349,7 @@ TEST_P(NpyRoundTrip, ThroughAFile) {
 
 INSTANTIATE_TEST_SUITE_P(AllNumpyDTypes, NpyRoundTrip,
                          ::testing::Values(DType::F32, DType::F64, DType::I32,
-                                           DType::I64, DType::F16),
+                                           DType::I64, DType::F16, DType::U8),
                          [](const ::testing::TestParamInfo<DType> &info) {
                            return dtypeName(info.param);
                          });
@@ -405,6 +420,16 @@ TEST(Npy, ReadsNumpyInt32) {
   const int32_t want[] = {1, -2, 3, 2147483647};
   for (int k = 0; k < 4; ++k)
     EXPECT_EQ(a->as<int32_t>()[k], want[k]);
+}
+
+TEST(Npy, ReadsNumpyUint8) {
+  auto a = parseNpy(bytesOf(kNumpyU8_4), "u.npy");
+  ASSERT_TRUE(bool(a)) << llvm::toString(a.takeError());
+  EXPECT_EQ(a->dtype, DType::U8);
+  EXPECT_EQ(a->shape, (std::vector<int64_t>{4}));
+  const uint8_t want[] = {0, 0x7f, 0x38, 0xff};
+  for (int k = 0; k < 4; ++k)
+    EXPECT_EQ(a->as<uint8_t>()[k], want[k]);
 }
 
 TEST(Npy, ReadsNumpyInt64Scalar) {

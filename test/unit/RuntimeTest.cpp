@@ -632,6 +632,8 @@ TEST(RuntimeValidation, TensorHelpersAndNames) {
   EXPECT_EQ(attnc_dtype_size(ATTNC_DTYPE_BF16), 2u);
   EXPECT_EQ(attnc_dtype_size((attnc_dtype)99), 0u);
   EXPECT_STREQ(attnc_dtype_name(ATTNC_DTYPE_BF16), "bf16");
+  EXPECT_EQ(attnc_dtype_size(ATTNC_DTYPE_F8E4M3), 1u);
+  EXPECT_STREQ(attnc_dtype_name(ATTNC_DTYPE_F8E4M3), "f8e4m3");
   EXPECT_STREQ(attnc_status_name(ATTNC_ERR_NO_DRIVER), "ATTNC_ERR_NO_DRIVER");
   EXPECT_STREQ(attnc_status_name((attnc_status)99), "ATTNC_ERR_UNKNOWN");
   attnc_kernel *k = nullptr;

@@ -265,7 +265,7 @@ TEST(SpecJsonErrors, UnknownKeys) {
             "expected one of split_kv");
   EXPECT_EQ(jsonError(R"({"variant": "t", "inputs": [{"name": "q", "shape": ["B"], "dtype": "f32"}]})"),
             "t.json:/inputs/0/dtype:1:68: error: an input's dtype must be \"i32\" (an integer "
-            "table) or \"float\", got \"f32\"");
+            "table), \"float\" or \"f8e4m3\", got \"f32\"");
   EXPECT_EQ(jsonError(R"({"variant": "t", "inputs": [{"name": "q", "shape": ["B"], "type": "i32"}]})"),
             "t.json:/inputs/0/type:1:59: error: unknown key 'type' in an input; expected one "
             "of name, shape, dtype; did you mean 'dtype'?");

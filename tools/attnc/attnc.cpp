@@ -377,6 +377,19 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
 }
 
 /// N(0, 1) samples (Box-Muller) so that runs are reproducible everywhere.
+/// The e4m3 byte of x rounded toward zero (bias 7, 3 mantissa bits; the
+/// largest finite value 448; subnormals below 2^-6).
+uint8_t e4m3Bits(double x) {
+  uint8_t sign = x < 0 ? 0x80 : 0;
+  double m = std::min(std::fabs(x), 448.0);
+  if (m < std::ldexp(1.0, -6))
+    return sign | (uint8_t)(m * 512.0); // subnormal: m / 2^-9
+  int e;
+  double f = std::frexp(m, &e);      // m = f * 2^e, f in [0.5, 1)
+  int mant = (int)((f * 2.0 - 1.0) * 8.0);
+  return sign | (uint8_t)((e - 1 + 7) << 3) | (uint8_t)mant;
+}
+
 void fillRandom(NpyArray &a, std::mt19937_64 &rng) {
   std::uniform_real_distribution<double> u(1e-12, 1.0);
   size_t n = a.numElements();
@@ -384,8 +397,10 @@ void fillRandom(NpyArray &a, std::mt19937_64 &rng) {
     double x = std::sqrt(-2.0 * std::log(u(rng))) * std::cos(2 * M_PI * u(rng));
     if (a.dtype == DType::F32)
       reinterpret_cast<float *>(a.data.data())[k] = (float)x;
-    else
+    else if (a.dtype == DType::F64)
       reinterpret_cast<double *>(a.data.data())[k] = x;
+    else // U8: the e4m3 byte of x, rounded toward zero, within +-448
+      reinterpret_cast<uint8_t *>(a.data.data())[k] = e4m3Bits(x);
   }
 }
 
@@ -457,8 +472,12 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
   for (auto [in, ty] : llvm::zip(spec.inputs, fn.getFunctionType().getInputs())) {
     auto tt = cast<RankedTensorType>(ty);
     bool isInt = tt.getElementType().isInteger(32);
-    // The GPU backend reads float32 files and rounds q/k/v to its 16-bit type.
-    DType want = isInt ? DType::I32 : (opts->floatBits == 64 ? DType::F64 : DType::F32);
+    // The GPU backend reads float32 files and rounds q/k/v to its 16-bit
+    // type; f8e4m3 inputs are their bytes on every backend.
+    bool isFp8 = isa<Float8E4M3FNType>(tt.getElementType());
+    DType want = isInt    ? DType::I32
+                 : isFp8 ? DType::U8
+                         : (opts->floatBits == 64 ? DType::F64 : DType::F32);
     names.push_back(in.name);
     auto it = inputFiles->find(in.name);
     if (it == inputFiles->end()) {
@@ -494,6 +513,10 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
       }
       *a = std::move(narrow);
     }
+    if (a->dtype != want && isFp8)
+      return fail(it->second + ": input '" + in.name + "' is declared f8e4m3: give its bytes as "
+                  "uint8 (e.g. t.view(torch.uint8).numpy()), but the file holds " +
+                  dtypeName(a->dtype));
     if (a->dtype != want)
       return fail(it->second + ": input '" + in.name + "' must be " + dtypeName(want) +
                   " (run --dtype=" + std::string(opts->floatBits == 64 ? "f64" : "f32") + "), but the file holds " + dtypeName(a->dtype));

@@ -83,7 +83,8 @@ typedef enum attnc_dtype ATTNC_ENUM_BASE {
   ATTNC_DTYPE_I64 = 6,
   ATTNC_DTYPE_I8 = 7,
   ATTNC_DTYPE_U8 = 8,
-  ATTNC_DTYPE_BOOL = 9 /* one byte per element */
+  ATTNC_DTYPE_BOOL = 9, /* one byte per element */
+  ATTNC_DTYPE_F8E4M3 = 10 /* FP8 e4m3 (OCP "fn": no infinities), one byte per element */
 } attnc_dtype;
 
 /* A strided view of device memory. strides are in elements, not bytes. */

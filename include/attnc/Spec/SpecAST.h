@@ -99,13 +99,19 @@ inline void forEachNode(const ExprPtr &e, const std::function<void(const Expr &)
 struct InputDecl {
   std::string name;
   std::vector<std::string> shape;  // dim names or decimal literals
-  /// "i32" (an integer table), "float" (the run's float type), or "" when
+  /// "i32" (an integer table), "float" (the run's float type), "f8e4m3"
+  /// (FP8 bytes, widened to the run's float type where read), or "" when
   /// inferred from use (docs/semantics.md, input types).
   std::string dtype;
   SourceLoc dtypeLoc;
   SourceLoc loc;
   std::vector<SourceLoc> shapeLocs;  // one per shape entry (may be empty)
 };
+
+/// Whether a declared input dtype is a float one (the run's, or FP8).
+inline bool isFloatDecl(const std::string &dtype) {
+  return dtype == "float" || dtype == "f8e4m3";
+}
 
 /// A named argument `key = value` of a carrier, transform or clause. Values
 /// are numbers, identifiers (enum words, tensor names) or lists of them.

@@ -2,7 +2,8 @@
 //
 // The NumPy .npy format (versions 1.0, 2.0 and 3.0 read; 1.0 written, 2.0 only
 // when the header does not fit in 64 KiB), restricted to what attnc exchanges:
-// C-order, little-endian arrays of float16/32/64 and int32/64.
+// C-order, little-endian arrays of float16/32/64, int32/64 and uint8 (the bytes
+// of FP8 inputs).
 //
 // Plain C++ so that programs built without LLVM (the device test driver in
 // test/device, which runs where no LLVM exists) share the one reader; the
@@ -27,9 +28,10 @@
 
 namespace attnc {
 
-enum class DType { F32, F64, I32, I64, F16, BF16 };
+/// U8: bytes, as FP8 (e4m3) data travels in .npy files (numpy has no FP8).
+enum class DType { F32, F64, I32, I64, F16, BF16, U8 };
 
-/// "float32", "float64", "int32", "int64", "float16", "bfloat16".
+/// "float32", "float64", "int32", "int64", "float16", "bfloat16", "uint8".
 std::string dtypeName(DType t);
 /// Size of one element in bytes.
 size_t dtypeSize(DType t);

@@ -105,7 +105,8 @@ class _GPUPlan:
     def __init__(self, compiled):
         import torch
         dtypes = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32,
-                  "float64": torch.float64, "int32": torch.int32, "int64": torch.int64}
+                  "float64": torch.float64, "int32": torch.int32, "int64": torch.int64,
+                  "float8_e4m3fn": getattr(torch, "float8_e4m3fn", None)}
         prog = compiled.program
         self.ins = [(name, dtypes[dt], tuple(shape)) for name, dt, shape in prog.inputs]
         self.outs = [(name, dtypes[dt], tuple(shape)) for name, dt, shape in prog.outputs]
