@@ -66,7 +66,7 @@ std::string shapeText(const attnc_tensor &t) {
   return r + "]";
 }
 
-bool validDtype(int32_t d) { return d >= ATTNC_DTYPE_F32 && d <= ATTNC_DTYPE_BOOL; }
+bool validDtype(int32_t d) { return d >= ATTNC_DTYPE_F32 && d <= ATTNC_DTYPE_F8E4M3; }
 
 } // namespace rt
 } // namespace attnc

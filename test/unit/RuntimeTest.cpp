@@ -353,6 +353,10 @@ TEST_F(AttnKernel, WrongDtype) {
   a.build();
   a.t[0].dtype = 77;
   EXPECT_ERR(check(a), ATTNC_ERR_DTYPE, "argument 0 (q): invalid dtype code 77");
+  // FP8 is a dtype the runtime knows (the last code): a mismatch, not an unknown code.
+  a.build();
+  a.t[0].dtype = ATTNC_DTYPE_F8E4M3;
+  EXPECT_ERR(check(a), ATTNC_ERR_DTYPE, "argument 0 (q): dtype is f8e4m3, the kernel needs bf16");
 }
 
 TEST_F(AttnKernel, WrongRank) {
