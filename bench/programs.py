@@ -138,6 +138,24 @@ def main():
         rows.append((f"linear (elu+1, row_abs), B{Bl} H{Hl} L{Ll} (vs reassociated)", time_ms_p(lambda: f(ql, kl, vl)),
                      time_ms_p(ref), float("nan"), err))
 
+    # FP8 e4m3 q/k/v with per-128-token q/k scales and a per-head v scale (examples/19): attnc
+    # widens the bytes in generic steps before its bf16 kernel; PyTorch dequantizes, then SDPA.
+    f8 = torch.float8_e4m3fn
+    q8, k8, v8 = ((4 * r(B, H, L, D)).to(f8) for _ in range(3))
+    NB = L // 128
+    qs, ks = 0.25 * torch.rand(B, H, NB, device="cuda") + 0.1, 0.25 * torch.rand(B, H, NB, device="cuda") + 0.1
+    vs = 0.25 * torch.rand(B, H, device="cuda") + 0.1
+    f = attnc.compile(os.path.join(EX, "19_fp8_block_scales.attn"), target="cuda", B=B, H=H, L=L, D=D, NB=NB)
+    blk = torch.arange(L, device="cuda") // 128
+
+    def fp8_ref():
+        qd = (q8.float() * qs[:, :, blk, None]).to(torch.bfloat16)
+        kd = (k8.float() * ks[:, :, blk, None]).to(torch.bfloat16)
+        return (sdpa_causal(qd, kd, v8.to(torch.bfloat16)).float() * vs[:, :, None, None]).to(torch.bfloat16)
+    err = rel_err(f(q8, k8, v8, qs, ks, vs), fp8_ref())
+    rows.append(("FP8 e4m3 + block scales, causal (vs dequantize + SDPA)", time_ms_p(lambda: f(q8, k8, v8, qs, ks, vs)),
+                 time_ms_p(fp8_ref), float("nan"), err))
+
     print("| program | attnc ms | PyTorch eager + SDPA ms | + Flex ms | attnc vs SDPA | attnc vs Flex | rel err |")
     print("|---|---|---|---|---|---|---|")
     for name, a, s, fx, e in rows:

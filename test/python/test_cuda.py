@@ -338,3 +338,27 @@ def test_context_parallel_shards_on_one_gpu(layout, world):
     want, want_lse = reference(q, k, v, i[None, :] <= i[:, None])
     assert (o.double() - want).abs().max().item() < 2e-2
     assert (lse.double() - want_lse).abs().max().item() < 1e-3
+
+
+FP8_CAUSAL = """variant fp8_causal
+dims B, H, L, D
+input q : [B, H, L, D] f8e4m3
+input k : [B, H, L, D] f8e4m3
+input v : [B, H, L, D]
+attention a(q, k, v) {
+  carrier causal
+}
+output o = a
+"""
+
+
+def test_fp8_inputs_from_torch_float8():
+    B, H, L, D = 2, 4, 300, 64
+    fn = attnc.compile(FP8_CAUSAL, target="cuda", B=B, H=H, L=L, D=D)
+    q8, k8 = (rand(B, H, L, D, dtype=torch.float32, seed=s).mul(3).to(torch.float8_e4m3fn) for s in (1, 2))
+    v = rand(B, H, L, D, seed=3)
+    o = fn(q8, k8, v)
+    want, _ = reference(q8.float(), k8.float(), v, causal(L, L))
+    assert poisoned_rel_err(o, want) < 1e-2
+    with pytest.raises(attnc.Error, match="float8_e4m3fn|f8e4m3"):
+        fn(q8.to(torch.bfloat16), k8, v)
