@@ -570,6 +570,38 @@ def ref_fp8_block_scales(x, d):
     return o * vs[:, :, None, None]
 
 
+def routing_inputs(rng, d):
+    x = qkv_self(rng, d)
+    B, H, L = d["B"], d["H"], d["L"]
+    x["cq"] = rng.integers(0, 4, size=(B, H, L)).astype(np.int32)
+    x["ck"] = rng.integers(0, 4, size=(B, H, L)).astype(np.int32)
+    return x
+
+
+def ref_routing(x, d):
+    L = d["L"]
+    same = x["cq"][:, :, :, None] == x["ck"][:, :, None, :]  # [B, H, L, L]
+    return R.attention(x["q"], x["k"], x["v"], keep=same & R.causal_keep(L, L))
+
+
+def ref_shifted_chunks(x, d):
+    L = d["L"]
+    pos = np.arange(L)
+
+    def chunk(h):  # LongLoRA's roll by G/2 = 32 on odd heads, chunks of 64
+        return ((pos + L - 32 * (h % 2)) % L) // 64
+    H = d["H"]
+    keep = np.stack([chunk(h)[:, None] == chunk(h)[None, :] for h in range(H)])[None]  # [1, H, L, L]
+    return R.attention(x["q"], x["k"], x["v"], keep=keep)
+
+
+CASES += [
+    ("08_routing.attn", [dict(B=2, H=2, L=50, D=16), dict(B=1, H=3, L=200, D=8), dict(B=1, H=2, L=300, D=32)],
+     routing_inputs, ref_routing),
+    ("08_shifted_chunks.attn", [dict(B=2, H=2, L=50, D=16), dict(B=1, H=3, L=200, D=8),
+                                dict(B=1, H=2, L=300, D=32)], qkv_self, ref_shifted_chunks),
+]
+
 CASES.append(
     ("19_fp8_block_scales.attn",
      [dict(B=2, H=2, L=50, D=16, NB=1), dict(B=1, H=3, L=200, D=8, NB=2),
