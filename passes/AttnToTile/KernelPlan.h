@@ -115,8 +115,8 @@ struct KernelConfig {
   int64_t vOff(int64_t s) const { return kOff(stages) + s * vBytes(); }
   /// Decode: one flag word per consumer (is it the last partial?).
   int64_t flagsOff() const { return vOff(stages); }
-  /// One word per ring slot: the tile ordinal whose V a consumer checked
-  /// for NaN or Inf, and the answer (so that the other consumer reuses it).
+  /// One word per ring slot: the tile ordinal whose V the scanner checked
+  /// for NaN or Inf, and the answer (EmitExactPV.cpp).
   int64_t scanOff() const { return flagsOff() + (decode ? 16 : 0); }
   int64_t sharedBytes() const { return scanOff() + 4 * stages + 1024; }
   std::string dtypeName() const { return elemTy.isBF16() ? "bf16" : "f16"; }

@@ -4,9 +4,10 @@
 // nothing to O even against a NaN or Inf in V (docs/semantics.md, "NaN and
 // Inf"). The tensor cores multiply the whole tile, and 0 x NaN is NaN, so a
 // tile with dropped pairs is first scanned for a non-finite V (one packed
-// FMA by zero per word, which is NaN exactly when a half is NaN or Inf); on
-// a hit, which ordinary inputs never take, P V runs on the CUDA cores with
-// each zero weight skipped.
+// FMA by zero per word, which is NaN exactly when a half is NaN or Inf), by
+// the producer warpgroup's idle warps as the tile arrives; on a hit, which
+// ordinary inputs never take, P V runs on the CUDA cores with each zero
+// weight skipped.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelEmitter.h"
@@ -22,66 +23,41 @@ Value KernelEmitter::vTileAddr(Value stage) {
   return arith::TruncIOp::create(b, loc, i32, addr);
 }
 
-/// bar.red.<op> over this consumer warpgroup (barrier 3 + consumer, as in
-/// the decode epilogue); the vote adds nothing to the value but tells ptxas
-/// it is warp-uniform: a descriptor chosen from it then stays in uniform
-/// registers (without it, kernels at the register limit spill).
-static Value warpgroupReduce(KernelEmitter &e, Value pred, Value barId, StringRef op) {
+/// bar.red.<op> over `threads` threads (a consumer warpgroup: barrier 3 +
+/// consumer, as in the decode epilogue; the V scanner: barrier 5); the vote
+/// adds nothing to the value but tells ptxas it is warp-uniform: a
+/// descriptor chosen from it then stays in uniform registers (without it,
+/// kernels at the register limit spill).
+static Value barrierReduce(KernelEmitter &e, Value pred, Value barId, StringRef op,
+                           int64_t threads = 128) {
   Value all = e.inlinePtx(e.ci32(0).getType(), {pred, barId},
                           ("{\n.reg .pred p, q;\nsetp.ne.b32 p, $1, 0;\nbar.red." + op +
-                           ".pred q, $2, 128, p;\nvote.sync.any.pred q, q, 0xffffffff;\n"
+                           ".pred q, $2, " + std::to_string(threads) +
+                           ", p;\nvote.sync.any.pred q, q, 0xffffffff;\n"
                            "selp.b32 $0, 1, 0, q;\n}")
                               .str(),
                           "=r,r,r");
   return e.cmp(arith::CmpIPredicate::ne, all, e.ci32(0));
 }
 
-Value KernelEmitter::vTileNonFinite(Value stage, Value ordinal) {
-  if (!ordinal)
-    return scanVTile(stage);
-  // The slot's word: (ordinal << 1) | answer, written by the consumer that
-  // checked this tile first. The other reuses it when every one of its
-  // threads sees it (a stale read only costs a scan of its own).
-  Value stage32 = arith::IndexCastUIOp::create(b, loc, i32, stage);
-  Value word = add(arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.scanOff()))),
-                   mul(stage32, ci32(4)));
-  Value ord = arith::IndexCastUIOp::create(b, loc, i32, ordinal);
-  Value w = inlinePtx(i32, {word}, "ld.volatile.shared.b32 $0, [$1];", "=r,r");
-  Value fresh = arith::ExtUIOp::create(
-      b, loc, i32, cmp(arith::CmpIPredicate::eq, arith::ShRUIOp::create(b, loc, w, ci32(1)), ord));
-  Value barId = add(cw, ci32(3));
-  auto reuse = scf::IfOp::create(b, loc, TypeRange{b.getI1Type()},
-                                 warpgroupReduce(*this, fresh, barId, "and"), /*withElse=*/true);
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPointToStart(reuse.thenBlock());
-  scf::YieldOp::create(b, loc, cmp(arith::CmpIPredicate::ne, andI(w, ci32(1)), ci32(0)));
-  b.setInsertionPointToStart(reuse.elseBlock());
-  Value mine = scanVTile(stage);
-  ifThen(cmp(arith::CmpIPredicate::eq, andI(tid, ci32(127)), ci32(0)), [&] {
-    Value v = orI(arith::ShLIOp::create(b, loc, ord, ci32(1)),
-                  arith::ExtUIOp::create(b, loc, i32, mine));
-    inlinePtx(Type(), {word, v}, "st.volatile.shared.b32 [$0], $1;", "r,r");
-  });
-  scf::YieldOp::create(b, loc, mine);
-  b.setInsertionPointAfter(reuse);
-  return reuse.getResult(0);
+Value KernelEmitter::scanVTile(Value stage) {
+  return scanVTileBy(stage, andI(tid, ci32(127)), 128, add(cw, ci32(3)));
 }
 
-Value KernelEmitter::scanVTile(Value stage) {
+Value KernelEmitter::scanVTileBy(Value stage, Value tIn, int64_t threads, Value barId) {
   Value base = vTileAddr(stage);
-  Value tIn = andI(tid, ci32(127));
   const std::string fma = std::string("fma.rn.") + (c.elemTy.isBF16() ? "bf16x2" : "f16x2");
   auto words = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(4, i32));
-  // Each of the warpgroup's 128 threads reads 16 bytes per step; two
-  // accumulators keep the FMA chain short.
-  int64_t steps = c.vBytes() / (128 * 16);
+  // Thread t reads the 16-byte units t, t + threads, ...; two accumulators
+  // keep the FMA chain short.
   Value zero = ci32(0);
-  auto loop = scf::ForOp::create(b, loc, cidx(0), cidx(steps), cidx(1), ValueRange{zero, zero});
+  auto loop = scf::ForOp::create(b, loc, toIdx(tIn), cidx(c.vBytes() / 16), cidx(threads),
+                                 ValueRange{zero, zero});
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value it = toI32(loop.getInductionVar());
-    Value addr = add(base, mul(add(mul(it, ci32(128)), tIn), ci32(16)));
+    Value unit = toI32(loop.getInductionVar());
+    Value addr = add(base, mul(unit, ci32(16)));
     Value ld = inlinePtx(words, {addr}, "ld.shared.v4.b32 {$0, $1, $2, $3}, [$4];",
                          "=r,=r,=r,=r,r");
     SmallVector<Value> w = unpack(ld, 4);
@@ -97,7 +73,60 @@ Value KernelEmitter::scanVTile(Value stage) {
   Value any = andI(orI(loop.getResult(0), loop.getResult(1)), ci32(0x7FFF7FFF));
   Value mine = arith::ExtUIOp::create(
       b, loc, i32, cmp(arith::CmpIPredicate::ne, any, zero));
-  return warpgroupReduce(*this, mine, add(cw, ci32(3)), "or");
+  return barrierReduce(*this, mine, barId, "or", threads);
+}
+
+/// Warps 1-3 of the producer warpgroup (otherwise idle) check each V tile
+/// with dropped pairs once, when it arrives, and leave (ordinal << 1) |
+/// answer in the slot's word before arriving on its scan barrier; they
+/// release the slot like a reader. The consumers then only wait for that
+/// barrier (long complete: the ring runs ahead) and read the word, instead
+/// of scanning and agreeing over their warpgroup in their own loop.
+void KernelEmitter::emitVScanner() {
+  Value tIn = sub(tid, ci32(32));
+  Value isLeader = cmp(arith::CmpIPredicate::eq, tIn, ci32(0));
+  Value words = arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.scanOff())));
+  (void)slotLoop(slotLo, ValueRange{cidx(0)},
+                 [&](Value, Value tileIdx, ValueRange it) -> FailureOr<SmallVector<Value>> {
+                   Value n = it[0], stage = stageOf(n);
+                   waitBar(vFull, stage, parityOf(n));
+                   Value dropped = needMaskOf(toI32(tileIdx), tileIdx);
+                   auto scan = scf::IfOp::create(b, loc, TypeRange{b.getI1Type()}, dropped,
+                                                 /*withElse=*/true);
+                   {
+                     OpBuilder::InsertionGuard g(b);
+                     b.setInsertionPointToStart(scan.thenBlock());
+                     scf::YieldOp::create(b, loc, scanVTileBy(stage, tIn, 96, ci32(5)));
+                     b.setInsertionPointToStart(scan.elseBlock());
+                     scf::YieldOp::create(b, loc,
+                                          arith::ConstantIntOp::create(b, loc, 0, 1).getResult());
+                   }
+                   ifThen(isLeader, [&] {
+                     Value word = add(words, mul(arith::IndexCastUIOp::create(b, loc, i32, stage),
+                                                 ci32(4)));
+                     Value v = orI(arith::ShLIOp::create(
+                                       b, loc, arith::IndexCastUIOp::create(b, loc, i32, n), ci32(1)),
+                                   arith::ExtUIOp::create(b, loc, i32, scan.getResult(0)));
+                     inlinePtx(Type(), {word, v}, "st.shared.b32 [$0], $1;", "r,r");
+                     auto tok = nvgpu::MBarrierTokenType::get(ctx);
+                     nvgpu::MBarrierArriveOp::create(b, loc, tok, vScan, stage);
+                     nvgpu::MBarrierArriveOp::create(b, loc, tok, vEmpty, stage);
+                   });
+                   return SmallVector<Value>{add(n, cidx(1))};
+                 });
+}
+
+Value KernelEmitter::scannedNonFinite(Value stage, Value ordinal) {
+  waitBar(vScan, stage, parityOf(ordinal));
+  Value word = add(arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.scanOff()))),
+                   mul(arith::IndexCastUIOp::create(b, loc, i32, stage), ci32(4)));
+  // The same word for every thread; the vote says so to ptxas (uniform).
+  Value any = inlinePtx(i32, {word},
+                        "{\n.reg .pred p;\n.reg .b32 w;\nld.shared.b32 w, [$1];\n"
+                        "and.b32 w, w, 1;\nsetp.ne.b32 p, w, 0;\n"
+                        "vote.sync.any.pred p, p, 0xffffffff;\nselp.b32 $0, 1, 0, p;\n}",
+                        "=r,r");
+  return cmp(arith::CmpIPredicate::ne, any, ci32(0));
 }
 
 Value KernelEmitter::exactPV(Value o, ArrayRef<Value> pPacked, Value stage) {

@@ -121,16 +121,19 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
   kEmpty = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
   vFull = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
   vEmpty = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
+  vScan = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
   ifThen(cmp(arith::CmpIPredicate::eq, tid, ci32(0)), [&] {
     nvgpu::MBarrierInitOp::create(b, loc, qBar, cidx(1), cidx(0), Value());
     for (int64_t s = 0; s < c.stages; ++s) {
       nvgpu::MBarrierInitOp::create(b, loc, kFull, cidx(1), cidx(s), Value());
       nvgpu::MBarrierInitOp::create(b, loc, vFull, cidx(1), cidx(s), Value());
       // One arrival per consumer warpgroup that reads the slot (its leader,
-      // after its wgmma wait): both, or in decode the one whose tile it is.
+      // after its wgmma wait): both, or in decode the one whose tile it is;
+      // V slots also wait for the scanner (emitVScanner).
       int64_t readers = c.decode ? 1 : KernelConfig::kConsumerWGs;
       nvgpu::MBarrierInitOp::create(b, loc, kEmpty, cidx(readers), cidx(s), Value());
-      nvgpu::MBarrierInitOp::create(b, loc, vEmpty, cidx(readers), cidx(s), Value());
+      nvgpu::MBarrierInitOp::create(b, loc, vEmpty, cidx(readers + 1), cidx(s), Value());
+      nvgpu::MBarrierInitOp::create(b, loc, vScan, cidx(1), cidx(s), Value());
     }
     nvgpu::TmaPrefetchOp::create(b, loc, qMap, Value());
     nvgpu::TmaPrefetchOp::create(b, loc, kMap, Value());
@@ -141,11 +144,6 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
   ifThen(cmp(arith::CmpIPredicate::ult, tid, ci32(256)), [&] {
     Value addr = arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.zeroOff())));
     inlinePtx(Type(), {add(addr, mul(tid, ci32(4)))}, "st.shared.b32 [$0], 0;", "r");
-  });
-  // No slot checked yet (-1 is no ordinal).
-  ifThen(cmp(arith::CmpIPredicate::ult, tid, ci32(c.stages)), [&] {
-    Value addr = arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.scanOff())));
-    inlinePtx(Type(), {add(addr, mul(tid, ci32(4)))}, "st.shared.b32 [$0], -1;", "r");
   });
   inlinePtx(Type(), {}, "fence.proxy.async.shared::cta;", "~{memory}");
   mlir::gpu::BarrierOp::create(b, loc);

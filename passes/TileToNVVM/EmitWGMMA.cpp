@@ -123,7 +123,8 @@ Value KernelEmitter::issuePV(Value o, ArrayRef<Value> pPacked, Value vStage,
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(scan.thenBlock());
-      scf::YieldOp::create(b, loc, vTileNonFinite(vStage, early ? ordinal : Value()));
+      scf::YieldOp::create(b, loc, early && ordinal ? scannedNonFinite(vStage, ordinal)
+                                                    : scanVTile(vStage));
       b.setInsertionPointToStart(scan.elseBlock());
       scf::YieldOp::create(b, loc, arith::ConstantIntOp::create(b, loc, 0, 1).getResult());
     }

@@ -221,13 +221,19 @@ private:
                       std::pair<mlir::Operation *, mlir::Value> arrival);
 
   // ---- EmitExactPV.cpp ----
-  /// Whether the V tile of ring slot `stage` (tile ordinal `ordinal`, null
-  /// if unknown) holds a NaN or an Inf, agreed by the whole consumer
-  /// warpgroup (i1). The other consumer's answer for the same ordinal is
-  /// reused when it is already there.
-  mlir::Value vTileNonFinite(mlir::Value stage, mlir::Value ordinal);
-  /// This warpgroup's own check of the V tile (i1, agreed).
+  /// Whether the V tile of ring slot `stage` (tile ordinal `ordinal`) holds
+  /// a NaN or an Inf, as the producer warpgroup's scanner found it (i1,
+  /// uniform): a wait on the slot's scan barrier and a read of its word.
+  mlir::Value scannedNonFinite(mlir::Value stage, mlir::Value ordinal);
+  /// Warps 1-3 of the producer warpgroup: every V tile with dropped pairs
+  /// checked once as it arrives (EmitExactPV.cpp).
+  void emitVScanner();
+  /// This consumer warpgroup's own check of the V tile (i1, agreed), where
+  /// the tile's ordinal is not known at its use.
   mlir::Value scanVTile(mlir::Value stage);
+  /// The check by `threads` threads (thread index `tIn`), agreed on named
+  /// barrier `barId`.
+  mlir::Value scanVTileBy(mlir::Value stage, mlir::Value tIn, int64_t threads, mlir::Value barId);
   /// O + P V on the CUDA cores, a zero weight adding nothing (0 x NaN too).
   mlir::Value exactPV(mlir::Value o, llvm::ArrayRef<mlir::Value> pPacked, mlir::Value stage);
   /// The shared-space address (i32) of the V tile in slot `stage`.
@@ -325,6 +331,8 @@ private:
   mlir::Value slotLo, slotHi;
   llvm::SmallVector<mlir::Value> fnArgs, extraArgs;
   mlir::Value qBar, kFull, kEmpty, vFull, vEmpty;
+  /// Per V slot: the scanner has left its answer in the slot's word.
+  mlir::Value vScan;
   mlir::Value qDesc, nSlots, ticks;
   /// Per V tile (smem value of a ring_get): the last op of its wait, and
   /// the tile's ordinal (index).

@@ -147,7 +147,8 @@ RowState KernelEmitter::rowState(Value stats) {
   return {s[0], s[1], s[2], s[3]};
 }
 
-/// Warpgroup 0 produces (one thread issues every copy), the others consume;
+/// Warpgroup 0 produces (one thread issues every copy; warps 1-3 check the
+/// V tiles for NaN and Inf, emitVScanner), the others consume;
 /// setmaxnreg moves registers from the producer to the consumers.
 LogicalResult KernelEmitter::lowerWarpRoles(tile::WarpSpecializeOp op) {
   Value isProducer = cmp(arith::CmpIPredicate::eq, wg, ci32(0));
@@ -160,6 +161,7 @@ LogicalResult KernelEmitter::lowerWarpRoles(tile::WarpSpecializeOp op) {
          [&] { r = lowerBlock(op.getProducer().front()); });
   if (failed(r))
     return failure();
+  ifThen(cmp(arith::CmpIPredicate::uge, tid, ci32(32)), [&] { emitVScanner(); });
   b.setInsertionPointToStart(roles.elseBlock());
   NVVM::SetMaxRegisterOp::create(b, loc, op.getConsumerRegs(), NVVM::SetMaxRegisterAction::increase);
   inConsumers = true;

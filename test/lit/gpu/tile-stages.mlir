@@ -109,28 +109,45 @@
 // NVVM: gpu.return
 
 // A tile with dropped pairs (partial, or across Lk) is checked for a NaN or
-// Inf in V as soon as V arrives, before the next QK^T is issued: a packed FMA
-// by zero per word, agreed over the warpgroup (or the other consumer's answer
-// for the same tile, from the slot's word); on a hit the exact path adds
-// P V on the CUDA cores (one rolled loop over the 64 key pairs carrying O,
-// Dv = 64: 8 words of V per key) and the wgmma reads the zero block (written
-// at set-up) instead of V.
+// Inf in V once, by warps 1-3 of the producer warpgroup as the tile arrives:
+// a packed FMA by zero per word, agreed over their 96 threads (barrier 5);
+// the leader leaves (ordinal << 1) | answer in the slot's word and arrives on
+// the slot's scan barrier, then on its empty barrier (V slots wait for three
+// releases: both consumers and the scanner). A consumer, where V arrives and
+// before the next QK^T is issued, waits for the scan barrier and reads the
+// word; on a hit the exact path adds P V on the CUDA cores (one rolled loop
+// over the 64 key pairs carrying O, Dv = 64: 8 words of V per key) and the
+// wgmma reads the zero block (written at set-up) instead of V.
 // EXACT-LABEL: gpu.func @f_kernel
+// EXACT: nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
+// EXACT-NEXT: nvgpu.mbarrier.create
+// EXACT-NEXT: %[[VFULL:.*]] = nvgpu.mbarrier.create
+// EXACT-NEXT: %[[VEMPTY:.*]] = nvgpu.mbarrier.create
+// EXACT-NEXT: %[[VSCAN:.*]] = nvgpu.mbarrier.create
+// EXACT: nvgpu.mbarrier.init %[[VEMPTY]][%{{.*}}], %c3
+// EXACT-NEXT: %{{.*}} = arith.constant 1 : index
+// EXACT-NEXT: %{{.*}} = arith.constant 0 : index
+// EXACT-NEXT: nvgpu.mbarrier.init %[[VSCAN]][%{{.*}}], %{{.*}}
 // EXACT: "st.shared.b32 [$0], 0;"
 // EXACT: "fence.proxy.async.shared::cta;"
-// EXACT: scf.for
-// EXACT: scf.for
-// EXACT: nvgpu.mbarrier.try_wait.parity
-// EXACT: nvgpu.mbarrier.try_wait.parity %{{.*}}[%[[VSTAGE:.*]]], %{{.*}} : <memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
-// EXACT-NEXT: %[[CHECK:.*]] = scf.if %{{.*}} -> (i1) {
-// EXACT-NEXT: arith.index_castui %[[VSTAGE]] :
-// EXACT: "ld.volatile.shared.b32 $0, [$1];"
-// EXACT: bar.red.and.pred q, $2, 128, p;\0Avote.sync.any.pred
-// EXACT: } else {
+// EXACT: nvvm.setmaxregister  decrease 24
+// EXACT: %[[SCANNER:.*]] = arith.cmpi uge, %{{.*}}, %c32_i32
+// EXACT-NEXT: scf.if %[[SCANNER]] {
+// EXACT: nvgpu.mbarrier.try_wait.parity %[[VFULL]][%[[SSTAGE:.*]]], %{{.*}}
 // EXACT: "ld.shared.v4.b32 {$0, $1, $2, $3}, [$4];"
 // EXACT-COUNT-4: "fma.rn.bf16x2 $0, $1, $2, $3;"
-// EXACT: bar.red.or.pred q, $2, 128, p;\0Avote.sync.any.pred
-// EXACT: "st.volatile.shared.b32 [$0], $1;"
+// EXACT: bar.red.or.pred q, $2, 96, p;\0Avote.sync.any.pred
+// EXACT: "st.shared.b32 [$0], $1;"
+// EXACT-NEXT: nvgpu.mbarrier.arrive %[[VSCAN]][%[[SSTAGE]]]
+// EXACT-NEXT: nvgpu.mbarrier.arrive %[[VEMPTY]][%[[SSTAGE]]]
+// EXACT: nvvm.setmaxregister  increase 240
+// EXACT: scf.for
+// EXACT: nvgpu.mbarrier.try_wait.parity
+// EXACT: nvgpu.mbarrier.try_wait.parity %[[VFULL]][%[[VSTAGE:.*]]], %{{.*}} : <memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
+// EXACT-NEXT: %[[CHECK:.*]] = scf.if %{{.*}} -> (i1) {
+// EXACT: nvgpu.mbarrier.try_wait.parity %[[VSCAN]][%[[VSTAGE]]]
+// EXACT: ld.shared.b32 w, [$1];\0Aand.b32 w, w, 1;\0Asetp.ne.b32 p, w, 0;\0Avote.sync.any.pred
+// EXACT-NOT: bar.red
 // EXACT: } else {
 // EXACT: scf.if %[[CHECK]] -> (!llvm.struct
 // EXACT: scf.for %{{.*}} = %{{.*}} to %c64{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
