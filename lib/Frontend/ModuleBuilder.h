@@ -102,7 +102,7 @@ private:
                                 SmallVectorImpl<Attribute> &out);
   Value emitOutput(const OutputDecl &o);
   RankedTensorType inputType(const InputDecl &in);
-  Value widenFloat8(Value arg, Type to);
+  Value widenFloat8(Value arg, Type to, llvm::StringRef name);
 
   MLIRContext &ctx;
   const Spec &spec;

@@ -128,7 +128,7 @@ RankedTensorType ModuleBuilder::inputType(const InputDecl &in) {
 /// An f8e4m3 input as the variant reads it: its bytes widened, element by
 /// element, to the type the input would have had undeclared (the run's
 /// float type for q/k/v, the scalar type for tables).
-Value ModuleBuilder::widenFloat8(Value arg, Type to) {
+Value ModuleBuilder::widenFloat8(Value arg, Type to, llvm::StringRef name) {
   Location l = arg.getLoc();
   auto ty = cast<RankedTensorType>(arg.getType());
   SmallVector<Value> sizes;
@@ -145,6 +145,9 @@ Value ModuleBuilder::widenFloat8(Value arg, Type to) {
   Value x = blk->addArgument(ty.getElementType(), l);
   OpBuilder eb = OpBuilder::atBlockEnd(blk);
   attn::YieldOp::create(eb, l, arith::ExtFOp::create(eb, l, to, x).getResult());
+  // Named on the GPU, where it is a generic step of its own.
+  op->setAttr(kStepReasonAttr, b.getStringAttr("the widening of f8e4m3 input '" + name +
+                                               "' to the run's float type"));
   return op.getResult();
 }
 
@@ -550,7 +553,8 @@ OwningOpRef<ModuleOp> ModuleBuilder::build() {
   for (auto [in, arg] : llvm::zip(spec.inputs, entry->getArguments()))
     tensors[in.name] = in.dtype != "f8e4m3"
                            ? Value(arg)
-                           : widenFloat8(arg, attentionOperands.lookup(in.name) ? elem : scalar);
+                           : widenFloat8(arg, attentionOperands.lookup(in.name) ? elem : scalar,
+                                         in.name);
   for (const LetDecl &let : spec.lets) {
     Value v = emitLet(let);
     if (!v)

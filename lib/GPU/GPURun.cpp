@@ -92,7 +92,8 @@ llvm::Expected<GPURunResult> attnc::runOnGPU(ModuleOp module, StringRef chip,
     Type elem = t.getElementType();
     attnc_dtype d = elem.isBF16() ? ATTNC_DTYPE_BF16 : elem.isF16() ? ATTNC_DTYPE_F16
                     : elem.isInteger(32) ? ATTNC_DTYPE_I32 : elem.isInteger(64) ? ATTNC_DTYPE_I64
-                                                                                 : ATTNC_DTYPE_F32;
+                    : isa<Float8E4M3FNType>(elem) ? ATTNC_DTYPE_F8E4M3
+                                                   : ATTNC_DTYPE_F32;
     return attnc_tensor_contiguous(ptr, d, (int)t.getRank(), t.getShape().data(), 0);
   };
   std::vector<attnc_tensor> in, out;

@@ -224,7 +224,7 @@ private:
   bool dtypeField(const manifest::Param &p, const std::string &f, attnc_dtype &dt) {
     dt = dtypeFromName(p.dtype);
     if (dt == ATTNC_DTYPE_INVALID)
-      return fail(f + ".dtype", "unknown dtype '" + p.dtype + "' (known: f32, f16, bf16, f64, i32, i64, i8, u8, bool)");
+      return fail(f + ".dtype", "unknown dtype '" + p.dtype + "' (known: f32, f16, bf16, f64, i32, i64, i8, u8, bool, f8e4m3)");
     return true;
   }
   bool ptrParam(const manifest::Param &p, const std::string &f, ParamSpec &ps) {
@@ -281,7 +281,8 @@ private:
 bool Builder::mapParam(const manifest::Param &p, const std::string &f, ParamSpec &ps) {
   if (!dtypeField(p, f, ps.mapDtype))
     return false;
-  if (ps.mapDtype == ATTNC_DTYPE_I8 || ps.mapDtype == ATTNC_DTYPE_BOOL)
+  if (ps.mapDtype == ATTNC_DTYPE_I8 || ps.mapDtype == ATTNC_DTYPE_BOOL ||
+      ps.mapDtype == ATTNC_DTYPE_F8E4M3)
     return fail(f + ".dtype", "no tensor-map data type for this dtype");
   if (p.rank < 1 || p.rank > 5)
     return fail(f + ".rank", "expected an integer from 1 to 5");

@@ -176,7 +176,8 @@ bool Checker::checkPaged(const LetDecl &let, const SourceLoc &srcLoc) {
     if (a.key == "table" && a.kind == Arg::Kind::Word)
       if (auto it = inputs.find(a.word); it != inputs.end() && isFloatDecl(it->second->dtype))
         return fail(a.loc, "paged reads '" + a.word + "' as an integer page table, but it is "
-                           "declared float (at " + it->second->dtypeLoc.str() + ")");
+                           "declared " + it->second->dtype + " (at " + it->second->dtypeLoc.str() +
+                           ")");
   return true;
 }
 
@@ -503,7 +504,7 @@ bool Checker::checkOperands(const AttentionDecl &a) {
       if (table && arg.kind == Arg::Kind::Word)
         if (auto it = inputs.find(arg.word); it != inputs.end() && isFloatDecl(it->second->dtype))
           ok = fail(arg.loc, "carrier '" + c.kind + "' reads '" + arg.word + "' as an integer "
-                             "table, but it is declared float (at " +
+                             "table, but it is declared " + it->second->dtype + " (at " +
                              it->second->dtypeLoc.str() + ")");
     }
   return ok;

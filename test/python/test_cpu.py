@@ -171,7 +171,7 @@ def test_fp8_inputs_are_their_bytes():
     # every finite code but the NaN ones; values up to 448 scaled down by the spec's 1/sqrt(D) only
     codes = np.array([c for c in range(256) if c & 0x7F != 0x7F], np.uint8)
     q = rng.choice(codes, size=(B, H, L, D)).astype(np.uint8)
-    k = rng.choice(codes[(codes & 0x78) < 0x48], size=(B, H, L, D)).astype(np.uint8)  # |k| < 2
+    k = rng.choice(codes[(codes & 0x78) < 0x48], size=(B, H, L, D)).astype(np.uint8)  # |k| < 4
     v = rng.standard_normal((B, H, L, D))
     fn = attnc.compile(FP8, target="cpu", dtype="float64", B=B, H=H, L=L, D=D)
     assert [dt for _, dt, _ in fn.program.inputs] == ["float8_e4m3fn", "float8_e4m3fn", "float64"]
@@ -181,3 +181,16 @@ def test_fp8_inputs_are_their_bytes():
     np.testing.assert_allclose(o, want, rtol=1e-12, atol=1e-12)
     with pytest.raises(attnc.Error, match="f8e4m3|u8|uint8"):
         fn(q.astype(np.float64), k, v)
+
+
+def test_fp8_torch_tensors_on_the_cpu_target():
+    torch = pytest.importorskip("torch")
+    if not hasattr(torch, "float8_e4m3fn"):
+        pytest.skip("this torch has no float8_e4m3fn")
+    B, H, L, D = 1, 1, 16, 8
+    g = torch.Generator().manual_seed(3)
+    q, k = (torch.randn(B, H, L, D, generator=g).to(torch.float8_e4m3fn) for _ in range(2))
+    v = torch.randn(B, H, L, D, generator=g, dtype=torch.float64)
+    fn = attnc.compile(FP8, target="cpu", dtype="float64", B=B, H=H, L=L, D=D)
+    want = reference(q.double().numpy(), k.double().numpy(), v.numpy(), np.tril(np.ones((L, L), bool)))
+    np.testing.assert_allclose(fn(q, k, v), want, rtol=1e-12, atol=1e-12)

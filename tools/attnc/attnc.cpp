@@ -376,7 +376,6 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
   return 0;
 }
 
-/// N(0, 1) samples (Box-Muller) so that runs are reproducible everywhere.
 /// The e4m3 byte of x rounded toward zero (bias 7, 3 mantissa bits; the
 /// largest finite value 448; subnormals below 2^-6).
 uint8_t e4m3Bits(double x) {
@@ -390,6 +389,8 @@ uint8_t e4m3Bits(double x) {
   return sign | (uint8_t)((e - 1 + 7) << 3) | (uint8_t)mant;
 }
 
+/// N(0, 1) samples (Box-Muller) so that runs are reproducible everywhere
+/// (f8e4m3 inputs get their bytes).
 void fillRandom(NpyArray &a, std::mt19937_64 &rng) {
   std::uniform_real_distribution<double> u(1e-12, 1.0);
   size_t n = a.numElements();

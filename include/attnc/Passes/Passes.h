@@ -21,10 +21,6 @@ namespace attnc {
 #define GEN_PASS_REGISTRATION
 #include "attnc/Passes/Passes.h.inc"
 
-/// A string attribute on an op a pass adds before attn-gpu-partition-program:
-/// why the op runs as a generic GPU step (the program's step reason).
-inline constexpr llvm::StringLiteral kStepReasonAttr = "attnc.gpu.step_reason";
-
 /// attn (tensors) -> LLVM dialect, ready for the ExecutionEngine or for
 /// translation to an object file.
 void buildCPULoweringPipeline(mlir::OpPassManager &pm);

@@ -92,6 +92,8 @@ def _as_numpy(value, name):
     if type(value).__module__.startswith("torch"):
         if value.device.type != "cpu":
             raise Error(f"input '{name}' is on {value.device}; the CPU target takes CPU tensors")
+        if str(value.dtype).startswith("torch.float8"):  # NumPy has no FP8: its bytes
+            value = value.view(__import__("torch").uint8)
         return value.detach().numpy()  # a view: a non-contiguous tensor is refused by the library
     return np.asarray(value)
 

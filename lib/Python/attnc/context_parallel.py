@@ -150,6 +150,15 @@ def _heads(q, k):
     return max(q.shape[1], k.shape[1])
 
 
+def _out_dtype(fn, q):
+    """The dtype of the shard program's output (not q's: q may be FP8 bytes)."""
+    import torch
+    names = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32,
+             "float64": torch.float64}
+    outs = getattr(getattr(fn, "program", None), "outputs", None)
+    return names.get(outs[0][1], q.dtype) if outs else q.dtype
+
+
 def simulate(fn, q, k, v, **extras):
     """Runs the plan of `fn` (a shard) with every rank in this process on the
     whole q, k, v (torch tensors); returns the whole (o, lse) as one device
@@ -167,14 +176,14 @@ def simulate(fn, q, k, v, **extras):
             kb, vb = shard(k, layout, world, step["block"]), shard(v, layout, world, step["block"])
             off = torch.tensor(step["offsets"], dtype=torch.int32, device=q.device)
             merger.add(*fn(qr, kb, vb, cp_offsets=off, return_lse=True, **extras))
-        o, lse = merger.result(q.dtype, qr, v, _heads(q, k))
+        o, lse = merger.result(_out_dtype(fn, q), qr, v, _heads(q, k))
         outs.append(o)
         lses.append(lse)
     if layout == "tree":
         merger = Merger(normalised)
         for o, lse in zip(outs, lses):
             merger.add(o, lse)
-        return merger.result(q.dtype)
+        return merger.result(_out_dtype(fn, q))
     return unshard(outs, layout), unshard(lses, layout)
 
 
@@ -213,7 +222,7 @@ def ring_attention(fn, q, k, v, group=None, **extras):
             r.wait()
         if reqs:
             cur_k, cur_v = new_k, new_v
-    return merger.result(q.dtype, q, v, _heads(q, k))
+    return merger.result(_out_dtype(fn, q), q, v, _heads(q, k))
 
 
 def tree_attention(fn, q, k, v, group=None, **extras):
@@ -236,7 +245,7 @@ def tree_attention(fn, q, k, v, group=None, **extras):
     # The partial stays in the merge's precision until the ranks have merged.
     acc = merger.o.dtype if merger.o is not None else torch.float32
     o, lse = merger.result(acc, q, v, _heads(q, k))
-    return _tree_merge(fn, o, lse, rank, world, group, q.dtype)
+    return _tree_merge(fn, o, lse, rank, world, group, _out_dtype(fn, q))
 
 
 def _tree_merge(fn, o, lse, rank, world, group, dtype):

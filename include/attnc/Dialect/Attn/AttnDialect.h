@@ -48,6 +48,13 @@ inline int64_t pageHeadAxis(PageLayout l) { return l == PageLayout::nhd ? 2 : 1;
 /// Links whose weights may be negative (they need `weights signed`).
 inline bool isSignedLink(Link link) { return link == Link::identity || link == Link::signed_exp; }
 } // namespace attnc::attn
+
+namespace attnc {
+/// A string attribute on an op that the frontend or a pass adds before
+/// attn-gpu-partition-program: why the op runs as a generic GPU step (the
+/// program's step reason).
+inline constexpr llvm::StringLiteral kStepReasonAttr = "attnc.gpu.step_reason";
+} // namespace attnc
 #include "attnc/Dialect/Attn/AttnAttrInterfaces.h.inc"
 
 #define GET_ATTRDEF_CLASSES
