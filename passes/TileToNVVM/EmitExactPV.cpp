@@ -40,10 +40,6 @@ static Value barrierReduce(KernelEmitter &e, Value pred, Value barId, StringRef 
   return e.cmp(arith::CmpIPredicate::ne, all, e.ci32(0));
 }
 
-Value KernelEmitter::scanVTile(Value stage) {
-  return scanVTileBy(stage, andI(tid, ci32(127)), 128, add(cw, ci32(3)));
-}
-
 Value KernelEmitter::scanVTileBy(Value stage, Value tIn, int64_t threads, Value barId) {
   Value base = vTileAddr(stage);
   const std::string fma = std::string("fma.rn.") + (c.elemTy.isBF16() ? "bf16x2" : "f16x2");
@@ -101,6 +97,11 @@ void KernelEmitter::emitVScanner() {
                      scf::YieldOp::create(b, loc,
                                           arith::ConstantIntOp::create(b, loc, 0, 1).getResult());
                    }
+                   // Every scanner thread has passed this tile's full wait
+                   // before the slot is released: a warp left behind would
+                   // otherwise wait on the parity of a later phase (and hang).
+                   NVVM::BarrierOp::create(b, loc, TypeRange{}, ci32(5), ci32(96),
+                                           NVVM::BarrierReductionAttr(), Value());
                    ifThen(isLeader, [&] {
                      Value word = add(words, mul(arith::IndexCastUIOp::create(b, loc, i32, stage),
                                                  ci32(4)));

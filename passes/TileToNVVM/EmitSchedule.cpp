@@ -423,9 +423,13 @@ LogicalResult KernelEmitter::lowerRingOp(Operation *op) {
     Value n = lowered1(get.getOrdinal()), stage = stageOf(n);
     waitBar(fullOf(get.getTile().getType().getRole()), stage, parityOf(n));
     bind(get.getTile(), {stage});
-    // Where the V tile has arrived: issuePV checks it there.
-    if (get.getTile().getType().getRole() == "v" && b.getInsertionPoint() != b.getBlock()->begin())
-      vArrivals[get.getTile()] = {&*std::prev(b.getInsertionPoint()), n};
+    // Where the V tile has arrived (issuePV checks it there) and its
+    // ordinal (the parity of its scan barrier).
+    if (get.getTile().getType().getRole() == "v")
+      vArrivals[get.getTile()] = {b.getInsertionPoint() != b.getBlock()->begin()
+                                      ? &*std::prev(b.getInsertionPoint())
+                                      : nullptr,
+                                  n};
     return success();
   }
   auto rel = cast<tile::RingReleaseOp>(op);

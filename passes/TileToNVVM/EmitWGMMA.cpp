@@ -94,6 +94,7 @@ Value KernelEmitter::issuePV(Value o, ArrayRef<Value> pPacked, Value vStage,
                              std::pair<Operation *, Value> arrivalAt) {
   Operation *arrival = arrivalAt.first;
   Value ordinal = arrivalAt.second;
+  assert(ordinal && "every V tile's ring_get records its ordinal");
   // A dropped pair weighs 0, but the tensor cores multiply the whole tile:
   // 0 x NaN would reach rows that never kept the key. Only tiles with
   // dropped pairs are scanned (the others have no masked zero). On a hit
@@ -123,8 +124,7 @@ Value KernelEmitter::issuePV(Value o, ArrayRef<Value> pPacked, Value vStage,
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(scan.thenBlock());
-      scf::YieldOp::create(b, loc, early && ordinal ? scannedNonFinite(vStage, ordinal)
-                                                    : scanVTile(vStage));
+      scf::YieldOp::create(b, loc, scannedNonFinite(vStage, ordinal));
       b.setInsertionPointToStart(scan.elseBlock());
       scf::YieldOp::create(b, loc, arith::ConstantIntOp::create(b, loc, 0, 1).getResult());
     }

@@ -228,9 +228,6 @@ private:
   /// Warps 1-3 of the producer warpgroup: every V tile with dropped pairs
   /// checked once as it arrives (EmitExactPV.cpp).
   void emitVScanner();
-  /// This consumer warpgroup's own check of the V tile (i1, agreed), where
-  /// the tile's ordinal is not known at its use.
-  mlir::Value scanVTile(mlir::Value stage);
   /// The check by `threads` threads (thread index `tIn`), agreed on named
   /// barrier `barId`.
   mlir::Value scanVTileBy(mlir::Value stage, mlir::Value tIn, int64_t threads, mlir::Value barId);
@@ -334,8 +331,8 @@ private:
   /// Per V slot: the scanner has left its answer in the slot's word.
   mlir::Value vScan;
   mlir::Value qDesc, nSlots, ticks;
-  /// Per V tile (smem value of a ring_get): the last op of its wait, and
-  /// the tile's ordinal (index).
+  /// Per V tile (smem value of a ring_get): the last op of its wait (null
+  /// when it has none), and the tile's ordinal (index).
   llvm::DenseMap<mlir::Value, std::pair<mlir::Operation *, mlir::Value>> vArrivals;
   std::unique_ptr<KernelAccess> access;
   std::unique_ptr<attnc::QueryTileCarrier> qtc;

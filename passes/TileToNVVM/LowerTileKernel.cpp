@@ -174,7 +174,8 @@ LogicalResult KernelEmitter::lowerWarpRoles(tile::WarpSpecializeOp op) {
 /// (an iteration value of the lowered loop). `alternate`: consumer w runs
 /// the tiles of ordinal n with n % 2 == w.
 /// The ring's empty barriers count one release per consumer (two, or one
-/// under split_kv where the consumers take alternate tiles) and the turns
+/// under split_kv where the consumers take alternate tiles; V slots one more,
+/// the scanner's) and the turns
 /// are those of the pingpong plan: a loop must take its tiles as the plan
 /// says, else the ring deadlocks or refills a slot still being read.
 LogicalResult KernelEmitter::checkLoopAgainstPlan(Operation *op, bool alternate, bool turns) {

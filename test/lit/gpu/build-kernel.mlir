@@ -93,10 +93,13 @@
 // CHECK: llvm.store {{.*}} : f32, !llvm.ptr
 // CHECK: gpu.return
 
-// schedule=ws: no turns (no named barriers); stages fixed at 2.
+// schedule=ws: no turns (no named-barrier arrivals; the one named barrier
+// is the V scanner's, id 5 over its 96 threads); stages fixed at 2.
 // WS-LABEL: gpu.func @full_d128_kernel
 // WS-SAME: stages = 2 : i64
-// WS-NOT: nvvm.barrier
+// WS-NOT: nvvm.barrier.arrive
+// WS: nvvm.barrier id = %c5_i32{{.*}} number_of_threads = %c96_i32
+// WS-NOT: nvvm.barrier.arrive
 // WS: gpu.return
 
 func.func @full_d128(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {

@@ -113,7 +113,8 @@
 // a packed FMA by zero per word, agreed over their 96 threads (barrier 5);
 // the leader leaves (ordinal << 1) | answer in the slot's word and arrives on
 // the slot's scan barrier, then on its empty barrier (V slots wait for three
-// releases: both consumers and the scanner). A consumer, where V arrives and
+// releases: both consumers and the scanner), after all 96 threads met on
+// barrier 5 (a warp left behind would wait on a later phase's parity). A consumer, where V arrives and
 // before the next QK^T is issued, waits for the scan barrier and reads the
 // word; on a hit the exact path adds P V on the CUDA cores (one rolled loop
 // over the 64 key pairs carrying O, Dv = 64: 8 words of V per key) and the
@@ -137,6 +138,8 @@
 // EXACT: "ld.shared.v4.b32 {$0, $1, $2, $3}, [$4];"
 // EXACT-COUNT-4: "fma.rn.bf16x2 $0, $1, $2, $3;"
 // EXACT: bar.red.or.pred q, $2, 96, p;\0Avote.sync.any.pred
+// EXACT: } else {
+// EXACT: nvvm.barrier id = %c5_i32{{.*}} number_of_threads = %c96_i32
 // EXACT: "st.shared.b32 [$0], $1;"
 // EXACT-NEXT: nvgpu.mbarrier.arrive %[[VSCAN]][%[[SSTAGE]]]
 // EXACT-NEXT: nvgpu.mbarrier.arrive %[[VEMPTY]][%[[SSTAGE]]]
