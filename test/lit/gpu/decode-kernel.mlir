@@ -20,8 +20,13 @@
 // CHECK: arith.remui %{{.*}}, %[[S]] : i32
 // CHECK: arith.divui %{{.*}}, %[[S]] : i32
 // CHECK: gpu.grid_dim  y
+// One reader per slot under split_kv; V slots also wait for the V scanner's release.
 // CHECK: %[[KE:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 6>
+// CHECK-NEXT: nvgpu.mbarrier.create
+// CHECK-NEXT: nvgpu.mbarrier.create
+// CHECK-NEXT: %[[VE:.*]] = nvgpu.mbarrier.create
 // CHECK: nvgpu.mbarrier.init %[[KE]][%{{.*}}], %c1{{(_[0-9]+)?}} :
+// CHECK: nvgpu.mbarrier.init %[[VE]][%{{.*}}], %c2{{(_[0-9]+)?}} :
 // CHECK: nvvm.setmaxregister  decrease 24
 // CHECK: nvgpu.tma.async.load %{{.*}}[%{{.*}}, %{{.*}}], %{{.*}}[%{{.*}}] to %{{.*}} : <tensor = memref<64x64xbf16
 // CHECK: nvvm.setmaxregister  increase 240
