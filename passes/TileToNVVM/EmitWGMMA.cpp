@@ -94,7 +94,6 @@ Value KernelEmitter::issuePV(Value o, ArrayRef<Value> pPacked, Value vStage,
                              std::pair<Operation *, Value> arrivalAt) {
   Operation *arrival = arrivalAt.first;
   Value ordinal = arrivalAt.second;
-  assert(ordinal && "every V tile's ring_get records its ordinal");
   // A dropped pair weighs 0, but the tensor cores multiply the whole tile:
   // 0 x NaN would reach rows that never kept the key. Only tiles with
   // dropped pairs are scanned (the others have no masked zero). On a hit
@@ -165,6 +164,9 @@ LogicalResult KernelEmitter::lowerMmaOp(Operation *op) {
     bind(qk.getS(), {issueS(kDescOf(lowered1(qk.getK())))});
     waitUnlessAsync(qk.getAsync());
   } else if (auto pv = dyn_cast<tile::PVOp>(op)) {
+    // The V tile's ordinal sets the parity of its scan barrier.
+    if (!vArrivals.lookup(pv.getV()).second)
+      return pv.emitOpError("attn-tile-to-nvvm: the V operand does not come from a ring_get");
     bind(pv.getResult(),
          {issuePV(lowered1(pv.getAcc()), lowered(pv.getP()), lowered1(pv.getV()),
                   vArrivals.lookup(pv.getV()))});
