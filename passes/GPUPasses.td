@@ -32,6 +32,9 @@ def AttnGPUPlanKernel : Pass<"attn-gpu-plan-kernel", "mlir::ModuleOp"> {
            "K/V ring depth (0: the deepest that fits shared memory)">,
     Option<"decode", "decode", "bool", /*default=*/"false",
            "Decode schedule (split_kv: few queries, long keys)">,
+    Option<"persistent", "persistent", "bool", /*default=*/"true",
+           "Persistent blocks (one per SM, taking work items from a counter); "
+           "never under split_kv">,
   ];
   let dependentDialects = ["attnc::attn::AttnDialect"];
 }
@@ -161,6 +164,18 @@ def AttnTilePingPong : Pass<"attn-tile-pingpong"> {
     pipelined loop is bracketed by turn_begin / turn_end, and the loop is
     marked `turns`, so that one consumer's softmax runs under the other's
     GEMMs.
+  }];
+  let dependentDialects = ["attnc::tile::AttnTileDialect"];
+}
+
+def AttnTilePersistent : Pass<"attn-tile-persistent"> {
+  let summary = "Persistent blocks: each warp role loops over the work items its block takes";
+  let description = [{
+    Under a plan marked `persistent`: the body of each role of
+    warp_specialize moves into an attn_tile.for_work, and each consumer
+    releases its Q tile (release_q) after its tile loop, the point after
+    which it reads Q no more, so that the producer can load the next item's
+    Q. Other plans are left as they are.
   }];
   let dependentDialects = ["attnc::tile::AttnTileDialect"];
 }

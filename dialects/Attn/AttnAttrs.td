@@ -125,11 +125,16 @@ def Attn_KernelPlanAttr : Attn_Attr<"KernelPlan", "kernel_plan"> {
     each and take turns issuing their GEMMs), `ws` (no turns) or `split_kv`
     (decode: both consumers share a 64-row tile and take alternate key
     tiles; the key range is split across the grid and merged in the kernel).
-    pack_heads (split_kv only): the query heads of one KV head share a tile. }];
+    pack_heads (split_kv only): the query heads of one KV head share a tile.
+    persistent (not split_kv): one thread block per SM takes work items (a
+    query tile of one head) from a counter until none is left, so that the
+    next item's Q and K/V load under the current item's last tiles and
+    epilogue (attn-tile-persistent). }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$block_n, "int64_t":$stages,
                         "int64_t":$consumers, "int64_t":$producer_regs,
                         "int64_t":$consumer_regs, StringRefParameter<>:$schedule,
-                        "bool":$pack_heads);
+                        "bool":$pack_heads,
+                        DefaultValuedParameter<"bool", "false">:$persistent);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

@@ -146,7 +146,8 @@ void LinkAttr::print(AsmPrinter &p) const {
 LogicalResult KernelPlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                      int64_t blockM, int64_t blockN, int64_t stages,
                                      int64_t consumers, int64_t producerRegs,
-                                     int64_t consumerRegs, StringRef schedule, bool packHeads) {
+                                     int64_t consumerRegs, StringRef schedule, bool packHeads,
+                                     bool persistent) {
   if (blockM < 1 || blockN < 1 || stages < 1 || consumers < 1 || producerRegs < 1 ||
       consumerRegs < 1)
     return emitError() << "kernel_plan: sizes, stages, warpgroups and registers must be positive";
@@ -155,6 +156,8 @@ LogicalResult KernelPlanAttr::verify(function_ref<InFlightDiagnostic()> emitErro
                        << schedule << "'";
   if (packHeads && schedule != "split_kv")
     return emitError() << "kernel_plan: pack_heads needs the split_kv schedule";
+  if (persistent && schedule == "split_kv")
+    return emitError() << "kernel_plan: the split_kv schedule is not persistent";
   return success();
 }
 

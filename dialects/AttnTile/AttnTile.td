@@ -80,7 +80,7 @@ def AttnTile_KernelOp : AttnTile_Op<"kernel", [NoTerminator, IsolatedFromAbove]>
 }
 
 def AttnTile_YieldOp : AttnTile_Op<"yield", [Pure, ReturnLike, Terminator,
-    ParentOneOf<["ForTilesOp", "PipelinedForOp"]>]> {
+    ParentOneOf<["ForTilesOp", "PipelinedForOp", "ForWorkOp"]>]> {
   let summary = "the next iteration's values of a tile loop (or its results)";
   let arguments = (ins Variadic<AnyType>:$values);
   let assemblyFormat = "($values^ `:` qualified(type($values)))? attr-dict";
@@ -137,6 +137,28 @@ def AttnTile_WarpSpecializeOp : AttnTile_Op<"warp_specialize", [NoTerminator,
   let arguments = (ins I64Attr:$producer_regs, I64Attr:$consumer_regs);
   let regions = (region SizedRegion<1>:$producer, SizedRegion<1>:$consumer);
   let assemblyFormat = "attr-dict `producer` $producer `consumer` $consumer";
+}
+
+def AttnTile_ForWorkOp : AttnTile_Op<"for_work", [RecursiveMemoryEffects]> {
+  let summary = "persistent blocks: the body once per work item this block takes";
+  let description = [{
+    The body of one warp role (inside warp_specialize) run once per work
+    item (a query tile of one batch and head) that this thread block takes:
+    the producer takes the next item from the launch's counter, announces it
+    with the item's Q tile (load_q), and the other roles learn it there.
+    Ring ordinals continue from item to item, so the producer loads the
+    next item's K/V while the consumers finish the current one. Under the
+    plan's `persistent`; attn-tile-persistent writes it.
+  }];
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "attr-dict-with-keyword $body";
+  let hasVerifier = 1;
+}
+
+def AttnTile_ReleaseQOp : AttnTile_Op<"release_q"> {
+  let summary = "consumer: done reading this item's Q tile (the producer may load the next one)";
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
 }
 
 //===--- tiles in shared memory ----------------------------------------===//

@@ -98,6 +98,19 @@ LogicalResult PipelinedForOp::verify() {
   return success();
 }
 
+LogicalResult ForWorkOp::verify() {
+  if (!isa_and_nonnull<WarpSpecializeOp>((*this)->getParentOp()))
+    return emitOpError("runs a warp role's body: its parent must be attn_tile.warp_specialize");
+  return verifyTileRegion(*this, getBody(), "body", false, {}, {}, "no values");
+}
+
+LogicalResult ReleaseQOp::verify() {
+  // Only a persistent block loads another Q into the same tile.
+  if (!(*this)->getParentOfType<ForWorkOp>())
+    return emitOpError("releases the Q tile of a work item: it must be inside attn_tile.for_work");
+  return success();
+}
+
 LogicalResult LoadQOp::verify() {
   if (getAsync() == (bool)getTile())
     return emitOpError(getAsync() ? "async load_q has no result (consumers use wait_q)"

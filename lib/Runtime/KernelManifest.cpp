@@ -266,6 +266,8 @@ bool Reader::kernel(const JsonValue &r, Kernel &k) {
         !expr(*sk, "key_tiles", "split_kv", s.keyTiles, true))
       return false;
   }
+  if (!boolean(r, "persistent", "", k.persistent))
+    return false;
   if (r.get("head_dim") && !attention(r, k.attention.emplace()))
     return false;
   if (const JsonValue *s = r.get("spec"))
@@ -440,6 +442,8 @@ std::string attnc::manifest::printManifest(const Kernel &k) {
     s.add("dim", quote(k.splitKV->dim)).add("max_splits", std::to_string(k.splitKV->maxSplits));
     f.add("split_kv", s.add("key_tiles", exprJson(k.splitKV->keyTiles)).str());
   }
+  if (k.persistent)
+    f.add("persistent", "true");
   if (k.spec) {
     Fields in(4), s(2);
     in.add("q", quote(k.spec->q)).add("k", quote(k.spec->k)).add("v", quote(k.spec->v));

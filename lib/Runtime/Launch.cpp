@@ -235,8 +235,8 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
   cu::Device ctxDev = 0;
   if ((r = A.CtxGetDevice(&ctxDev)) != cu::SUCCESS)
     return fail(ATTNC_ERR_CUDA, "cuCtxGetDevice failed: " + cu::errorText(A, r));
-  // The split-KV choice depends on the device's SM count.
-  if (m.splitDim >= 0) {
+  // The split-KV choice and a persistent grid depend on the device's SM count.
+  if (m.splitDim >= 0 || m.persistent) {
     int sms = 0;
     A.DeviceGetAttribute(&sms, cu::DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ctxDev);
     if (sms > 0)

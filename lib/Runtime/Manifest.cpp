@@ -2,6 +2,7 @@
 #include "Manifest.h"
 #include "attnc/Runtime/KernelManifest.h"
 
+#include <algorithm>
 #include <cstring>
 #include <initializer_list>
 
@@ -71,7 +72,7 @@ public:
         return fail("block[" + std::to_string(i) + "]", "must be 1..1024");
     if (M.sharedBytes.isLiteral() && (M.sharedBytes.literalValue() < 0 || M.sharedBytes.literalValue() > (1 << 30)))
       return fail("shared_bytes", "out of range");
-    return splitKV(k) && constraints(k);
+    return splitKV(k) && persistent(k) && constraints(k);
   }
 
 private:
@@ -126,6 +127,23 @@ private:
       return fail("split_kv.max_splits", "expected an integer from 1 to 65535");
     M.maxSplits = sk.maxSplits;
     return expr(sk.keyTiles, "split_kv.key_tiles", M.keyTiles);
+  }
+  /// Persistent blocks take their items from the workspace's first word,
+  /// which the runtime must zero before each launch.
+  bool persistent(const manifest::Kernel &k) {
+    M.persistent = k.persistent;
+    if (!k.persistent)
+      return true;
+    if (M.splitDim >= 0)
+      return fail("persistent", "a split_kv kernel cannot be persistent (its grid splits the keys)");
+    for (const ParamSpec &ps : M.params)
+      if (ps.kind == ParamSpec::Workspace && !(ps.zeroBytes.isLiteral() && ps.zeroBytes.literalValue() >= 4))
+        return fail("persistent", "the workspace of a persistent kernel must have a zeroed prefix of at "
+                                  "least 4 bytes (its work counter)");
+    if (std::none_of(M.params.begin(), M.params.end(),
+                     [](const ParamSpec &ps) { return ps.kind == ParamSpec::Workspace; }))
+      return fail("persistent", "a persistent kernel needs a workspace parameter (its work counter)");
+    return true;
   }
   bool constraints(const manifest::Kernel &k) {
     if (k.constraints) {

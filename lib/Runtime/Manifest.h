@@ -55,6 +55,9 @@ struct Manifest {
   /// not give it; -1 when the kernel has none.
   int splitDim = -1;
   int64_t maxSplits = 1;
+  /// Persistent blocks: grid is the work-item count; the launch takes
+  /// min(items, SMs) blocks on grid.x (validate).
+  bool persistent = false;
   Expr keyTiles;
   JsonValue root; ///< the whole document, for informational fields
 

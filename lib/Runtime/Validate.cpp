@@ -235,6 +235,16 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
   }
   if (b.block[0] * b.block[1] * b.block[2] > 1024)
     return fail(ATTNC_ERR_LIMIT, "block has more than 1024 threads");
+  if (m.persistent) {
+    // The grid counts work items; one block per SM takes them in turn (the
+    // kernel decodes an item from its sizes, not from its block index).
+    int64_t items = b.grid[0] * b.grid[1] * b.grid[2];
+    if (items > INT32_MAX)
+      return fail(ATTNC_ERR_LIMIT, std::to_string(items) + " work items (grid " + m.grid[0].text() + " x " +
+                                       m.grid[1].text() + " x " + m.grid[2].text() + ") do not fit in i32");
+    b.grid[0] = std::min<int64_t>(items, sms > 0 ? sms : 132);
+    b.grid[1] = b.grid[2] = 1;
+  }
   for (const ParamSpec &ps : m.params) {
     if (ps.kind != ParamSpec::Workspace)
       continue;

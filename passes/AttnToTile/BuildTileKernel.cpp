@@ -69,6 +69,8 @@ FailureOr<KernelConfig> attnc::gpu::configureKernel(attnc::attn::AttentionOp op,
   if (c.decode) {
     c.wsParam = next++;
     c.sParam = next++;
+  } else if (c.persistent) {
+    c.wsParam = next++;
   }
   c.numParams = next;
   if (c.nullExtra >= 0 && !c.extras[c.nullExtra].elem.isF32())
@@ -185,7 +187,7 @@ struct AttnGPUBuildTileKernelPass
       argTys[p] = ptrTy;
     for (size_t n = 0; n < cfg->extras.size(); ++n)
       argTys[11 + n] = ptrTy;
-    if (cfg->decode)
+    if (cfg->wsParam >= 0)
       argTys[cfg->wsParam] = ptrTy;
     OpBuilder mb = OpBuilder::atBlockEnd(gm.getBody());
     auto fn = mlir::gpu::GPUFuncOp::create(mb, op.getLoc(), name,

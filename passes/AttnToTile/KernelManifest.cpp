@@ -149,6 +149,15 @@ void launchShape(const KernelConfig &c, manifest::Kernel &k) {
     k.splitKV =
         manifest::SplitKV{"S", 64, llvm::formatv("ceildiv({0},{1})", keyLengthExpr(c), c.BN).str()};
   }
+  if (c.persistent) {
+    // The work counter (EmitSchedule.cpp, the producer's atomic add); the
+    // grid counts work items, of which the runtime launches one block per SM.
+    manifest::Param ws;
+    ws.name = "workspace", ws.kind = manifest::Param::Kind::Workspace;
+    ws.bytes = ws.zeroBytes = "256";
+    k.params.push_back(ws);
+    k.persistent = true;
+  }
   // Tables indexed by the batch must have a row per batch (the kernel
   // clamps its reads; a short table would silently alias batches), and the
   // pool's rows are one signed 32-bit TMA coordinate.

@@ -39,7 +39,14 @@ struct KernelConfig {
   /// 1..kConsumerWGs each own 64 query rows of the BM = 128 tile.
   static constexpr int64_t kConsumerWGs = 2;
   static constexpr int64_t kThreads = 128 * (kConsumerWGs + 1);
-  /// Registers per thread after setmaxnreg (24 * 128 + 240 * 256 <= 64K).
+  /// Registers per thread after setmaxnreg: the block's file is 168 x 384
+  /// (one block per SM), split as producer x 128 + consumer x 256 <= that.
+  /// 24 / 240 without the persistent plan. A persistent block's producer
+  /// warpgroup carries an item's tile schedule through its loops (it
+  /// spilled 50-500 bytes at 24): 56 / 224, or 40 / 232 where a score region
+  /// needs consumer registers (ptxas -v over the benchmark kernels,
+  /// bench/NOTES.md).
+  static constexpr int64_t kRegisterFile = 168 * 384;
   static constexpr int64_t kProducerRegs = 24, kConsumerRegs = 240;
   /// The deepest decode ring: an 8-deep ring (D = 64) faulted in its first
   /// K copy on the H200, 6 runs at the copy ceiling (bench/NOTES.md, paged KV).
@@ -60,6 +67,10 @@ struct KernelConfig {
   /// where the tile schedule does not depend on the head (no block list, no
   /// mask region reading h).
   bool packHeads = false;
+  /// Persistent blocks (not decode): one block per SM (the runtime caps the
+  /// grid, manifest `persistent`) takes work items (query tile, head, batch)
+  /// from a counter at the workspace's start until none is left.
+  bool persistent = false;
   /// Paged K/V (attention kv_pages): the k and v maps cover the pools, and
   /// each tile's rows come from the page table (extra `pageTable`), one TMA
   /// box of min(BN, pageSize) rows per page. 0: contiguous K/V.
@@ -67,7 +78,8 @@ struct KernelConfig {
   bool pagesHND = false;
   int64_t pageTable = -1;
   int64_t kvBoxRows() const { return pageSize ? std::min(BN, pageSize) : BN; }
-  /// Decode only: parameter indices of the workspace pointer and of S.
+  /// Decode: parameter indices of the workspace pointer and of S; persistent:
+  /// the workspace pointer (its first word counts the items taken).
   int64_t wsParam = -1, sParam = -1;
   double scale = 1.0;
   mlir::Region *score = nullptr; // null when empty
@@ -118,7 +130,9 @@ struct KernelConfig {
   /// One word per ring slot: the tile ordinal whose V the scanner checked
   /// for NaN or Inf, and the answer (EmitExactPV.cpp).
   int64_t scanOff() const { return flagsOff() + (decode ? 16 : 0); }
-  int64_t sharedBytes() const { return scanOff() + 4 * stages + 1024; }
+  /// Persistent: two words, the work item announced with each parity of Q.
+  int64_t workOff() const { return scanOff() + 4 * stages; }
+  int64_t sharedBytes() const { return workOff() + (persistent ? 8 : 0) + 1024; }
   std::string dtypeName() const { return elemTy.isBF16() ? "bf16" : "f16"; }
   std::string causalName() const;
 };

@@ -78,17 +78,23 @@ LogicalResult attnc::gpu::applyKernelPlan(AttentionOp op, KernelPlanAttr plan, K
   c.decode = plan.isSplitKV();
   c.pingpong = plan.getSchedule() == "pingpong";
   c.packHeads = plan.getPackHeads();
+  c.persistent = plan.getPersistent();
+  if (c.persistent && c.decode)
+    return op.emitOpError("GPU kernel: the split_kv schedule is not persistent (its grid "
+                          "splits the keys)");
   if (KVPagesAttr pages = op.getKvPagesAttr()) {
     c.pageSize = cast<RankedTensorType>(op.getKey().getType()).getDimSize(pages.rowAxis());
     c.pagesHND = pages.getLayout() == PageLayout::hnd;
     c.pageTable = pages.getTable();
   }
-  if (plan.getConsumers() != KernelConfig::kConsumerWGs ||
-      plan.getProducerRegs() != KernelConfig::kProducerRegs ||
-      plan.getConsumerRegs() != KernelConfig::kConsumerRegs)
+  int64_t pr = plan.getProducerRegs(), cr = plan.getConsumerRegs();
+  auto regsOk = [](int64_t r) { return r >= 24 && r <= 256 && r % 8 == 0; };
+  if (plan.getConsumers() != KernelConfig::kConsumerWGs || !regsOk(pr) || !regsOk(cr) ||
+      pr * 128 + cr * 128 * KernelConfig::kConsumerWGs > KernelConfig::kRegisterFile)
     return op.emitOpError() << "GPU kernel: the emitter implements " << KernelConfig::kConsumerWGs
-                            << " consumer warpgroups with " << KernelConfig::kProducerRegs << "/"
-                            << KernelConfig::kConsumerRegs << " registers, not the plan's " << plan;
+                            << " consumer warpgroups, with registers per thread multiples of 8 in "
+                               "[24, 256] that fit the block's "
+                            << KernelConfig::kRegisterFile << ", not the plan's " << plan;
   if (c.BM != (c.decode ? 64 : 128))
     return op.emitOpError() << "GPU kernel: block_m must be " << (c.decode ? 64 : 128)
                             << " for schedule " << plan.getSchedule();
@@ -162,10 +168,20 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   FailureOr<attnc::CarrierTilePlan> tiles = attnc::CarrierTilePlan::get(op, c.BM, c.BN);
   if (failed(tiles))
     return failure();
+  // Persistent blocks where the consumers can spare registers for the
+  // producer warpgroup's loops: O of at most 128 columns (a 64 x 256 O needs
+  // 240 per consumer thread, and at 24 the producer's loops spill).
+  const bool persistent = !splitKV && o.persistent && c.Dvp <= 128;
+  int64_t producerRegs = KernelConfig::kProducerRegs, consumerRegs = KernelConfig::kConsumerRegs;
+  if (persistent) {
+    bool scored = !op.getScore().empty();
+    producerRegs = scored ? 40 : 56;
+    consumerRegs = scored ? 232 : 224;
+  }
   auto plan = KernelPlanAttr::get(op.getContext(), c.BM, c.BN, c.stages, KernelConfig::kConsumerWGs,
-                                  KernelConfig::kProducerRegs, KernelConfig::kConsumerRegs,
+                                  producerRegs, consumerRegs,
                                   splitKV ? "split_kv" : schedule,
-                                  splitKV && headsPackable(op, *tiles));
+                                  splitKV && headsPackable(op, *tiles), persistent);
   // The plan is checked as the tile kernel's builder checks it: a plan this
   // pass records always builds.
   KernelConfig check;
@@ -190,6 +206,7 @@ struct AttnGPUPlanKernelPass
     WalkResult r = getOperation().walk([&](AttentionOp op) {
       attnc::AttnGPUPlanKernelOptions o;
       o.blockN = blockN, o.schedule = schedule, o.stages = stages, o.decode = decode;
+      o.persistent = persistent;
       FailureOr<KernelPlanAttr> p = planKernel(op, o);
       if (failed(p))
         return WalkResult::interrupt();

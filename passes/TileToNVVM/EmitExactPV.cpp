@@ -82,7 +82,7 @@ void KernelEmitter::emitVScanner() {
   Value tIn = sub(tid, ci32(32));
   Value isLeader = cmp(arith::CmpIPredicate::eq, tIn, ci32(0));
   Value words = arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.scanOff())));
-  (void)slotLoop(slotLo, ValueRange{cidx(0)},
+  FailureOr<scf::ForOp> loop = slotLoop(slotLo, ValueRange{ringBase},
                  [&](Value, Value tileIdx, ValueRange it) -> FailureOr<SmallVector<Value>> {
                    Value n = it[0], stage = stageOf(n);
                    waitBar(vFull, stage, parityOf(n));
@@ -115,6 +115,8 @@ void KernelEmitter::emitVScanner() {
                    });
                    return SmallVector<Value>{add(n, cidx(1))};
                  });
+  if (succeeded(loop))
+    ringNext = loop->getResult(0);
 }
 
 Value KernelEmitter::scannedNonFinite(Value stage, Value ordinal) {

@@ -44,21 +44,6 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
     extraArgs.push_back(args[11 + n]);
 
   tid = toI32(mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x));
-  // Query tiles in reverse launch order: under causal-like carriers the last
-  // tiles carry the most key tiles, so they start first and the grid's tail
-  // is filled with the short ones.
-  Value bx = sub(sub(toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::x)),
-                     ci32(1)),
-                 toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x)));
-  hIdx = toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::y));
-  bIdx = toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::z));
-  if (c.decode) {
-    // grid.z = B * S: batch and split.
-    argS = args[c.sParam];
-    wsPtr = args[c.wsParam];
-    splitIdx = arith::RemUIOp::create(b, loc, bIdx, argS);
-    bIdx = arith::DivUIOp::create(b, loc, bIdx, argS);
-  }
   wg = arith::ShRUIOp::create(b, loc, tid, ci32(7));
   // Consumer index (the producer computes with 0; it uses no row values).
   cw = select(cmp(arith::CmpIPredicate::eq, wg, ci32(0)), ci32(0), sub(wg, ci32(1)));
@@ -68,12 +53,92 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
   lane = andI(tid, ci32(31));
   quadRow = arith::ShRUIOp::create(b, loc, lane, ci32(2));
   quadCol = andI(lane, ci32(3));
+  ringBase = ringZero = cidx(0);
+  if (c.persistent) {
+    // Each role learns its items in lowerForWork; the ring's ordinals run on.
+    wsPtr = args[c.wsParam];
+  } else {
+    // Query tiles in reverse launch order: under causal-like carriers the
+    // last tiles carry the most key tiles, so they start first and the
+    // grid's tail is filled with the short ones.
+    Value bx = sub(sub(toI32(mlir::gpu::GridDimOp::create(b, loc, mlir::gpu::Dimension::x)),
+                       ci32(1)),
+                   toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x)));
+    hIdx = toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::y));
+    bIdx = toI32(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::z));
+    if (c.decode) {
+      // grid.z = B * S: batch and split.
+      argS = args[c.sParam];
+      wsPtr = args[c.wsParam];
+      splitIdx = arith::RemUIOp::create(b, loc, bIdx, argS);
+      bIdx = arith::DivUIOp::create(b, loc, bIdx, argS);
+    }
+    setUpItem(bx);
+  }
 
+  // Shared memory: align the base to 1024 for the 128B-swizzled tiles.
+  auto smemTy =
+      MemRefType::get({ShapedType::kDynamic}, i8, MemRefLayoutAttrInterface{}, wgAS);
+  dyn = mlir::gpu::DynamicSharedMemoryOp::create(b, loc, smemTy);
+  Value baseIdx = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, dyn);
+  Value rem = arith::RemUIOp::create(b, loc, baseIdx, cidx(1024));
+  pad = arith::RemUIOp::create(b, loc, arith::SubIOp::create(b, loc, cidx(1024), rem),
+                               cidx(1024));
+  smemBase64 =
+      arith::IndexCastUIOp::create(b, loc, i64, arith::AddIOp::create(b, loc, baseIdx, pad));
+
+  auto barTy = [&](unsigned n) { return nvgpu::MBarrierGroupType::get(ctx, wgAS, n); };
+  qBar = nvgpu::MBarrierCreateOp::create(b, loc, barTy(1));
+  kFull = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
+  kEmpty = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
+  vFull = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
+  vEmpty = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
+  vScan = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
+  if (c.persistent)
+    qEmpty = nvgpu::MBarrierCreateOp::create(b, loc, barTy(1));
+  ifThen(cmp(arith::CmpIPredicate::eq, tid, ci32(0)), [&] {
+    nvgpu::MBarrierInitOp::create(b, loc, qBar, cidx(1), cidx(0), Value());
+    // Q is free again when both consumers and the scanner are done with
+    // the item (lowerForWork).
+    if (c.persistent)
+      nvgpu::MBarrierInitOp::create(b, loc, qEmpty, cidx(KernelConfig::kConsumerWGs + 1), cidx(0),
+                                    Value());
+    for (int64_t s = 0; s < c.stages; ++s) {
+      nvgpu::MBarrierInitOp::create(b, loc, kFull, cidx(1), cidx(s), Value());
+      nvgpu::MBarrierInitOp::create(b, loc, vFull, cidx(1), cidx(s), Value());
+      // One arrival per consumer warpgroup that reads the slot (its leader,
+      // after its wgmma wait): both, or in decode the one whose tile it is;
+      // V slots also wait for the scanner (emitVScanner).
+      int64_t readers = c.decode ? 1 : KernelConfig::kConsumerWGs;
+      nvgpu::MBarrierInitOp::create(b, loc, kEmpty, cidx(readers), cidx(s), Value());
+      nvgpu::MBarrierInitOp::create(b, loc, vEmpty, cidx(readers + 1), cidx(s), Value());
+      nvgpu::MBarrierInitOp::create(b, loc, vScan, cidx(1), cidx(s), Value());
+    }
+    nvgpu::TmaPrefetchOp::create(b, loc, qMap, Value());
+    nvgpu::TmaPrefetchOp::create(b, loc, kMap, Value());
+    nvgpu::TmaPrefetchOp::create(b, loc, vMap, Value());
+  });
+  // The zero block, written through the generic proxy and read by wgmma
+  // (the async proxy) after the barrier.
+  ifThen(cmp(arith::CmpIPredicate::ult, tid, ci32(256)), [&] {
+    Value addr = arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.zeroOff())));
+    inlinePtx(Type(), {add(addr, mul(tid, ci32(4)))}, "st.shared.b32 [$0], 0;", "r");
+  });
+  inlinePtx(Type(), {}, "fence.proxy.async.shared::cta;", "~{memory}");
+  mlir::gpu::BarrierOp::create(b, loc);
+  ticks = cidx(10000000);
+  // Each consumer's 64 rows of Q (decode: both read the same 64).
+  Value cw64 = arith::ExtUIOp::create(b, loc, i64, c.decode ? ci32(0) : cw);
+  qDesc = makeDesc(mul(cw64, ci64(64 * 128)), /*lbo=*/16, /*sbo=*/1024);
+}
+
+/// The block's current work item, query tile bx of head hIdx, batch bIdx:
+/// its rows and heads, and the carrier's tile schedule of the tile,
+/// evaluated by every thread so that producer and consumers walk one
+/// sequence of key tiles.
+void KernelEmitter::setUpItem(Value bx) {
   Value firstRow, lastRow;
   setUpRows(bx, firstRow, lastRow);
-
-  // Tile schedule and classification of this query tile (CarrierTiles.h),
-  // evaluated by every thread so producer and consumers walk one sequence.
   access = std::make_unique<KernelAccess>(*this);
   for (Attribute a : c.op.getCarrier())
     attnc::getCarrierLowering(a).prepareRows(b, *access, ValueRange{rowAIdx, rowBIdx});
@@ -103,54 +168,6 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
     Value parts = arith::ExtUIOp::create(b, loc, i64, mul(argS, ci32(2)));
     wsMLBase = add(wsOBase, mul(mul(parts, nRowsAll), ci64(c.Dv * 4)));
   }
-
-  // Shared memory: align the base to 1024 for the 128B-swizzled tiles.
-  auto smemTy =
-      MemRefType::get({ShapedType::kDynamic}, i8, MemRefLayoutAttrInterface{}, wgAS);
-  dyn = mlir::gpu::DynamicSharedMemoryOp::create(b, loc, smemTy);
-  Value baseIdx = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, dyn);
-  Value rem = arith::RemUIOp::create(b, loc, baseIdx, cidx(1024));
-  pad = arith::RemUIOp::create(b, loc, arith::SubIOp::create(b, loc, cidx(1024), rem),
-                               cidx(1024));
-  smemBase64 =
-      arith::IndexCastUIOp::create(b, loc, i64, arith::AddIOp::create(b, loc, baseIdx, pad));
-
-  auto barTy = [&](unsigned n) { return nvgpu::MBarrierGroupType::get(ctx, wgAS, n); };
-  qBar = nvgpu::MBarrierCreateOp::create(b, loc, barTy(1));
-  kFull = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
-  kEmpty = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
-  vFull = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
-  vEmpty = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
-  vScan = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
-  ifThen(cmp(arith::CmpIPredicate::eq, tid, ci32(0)), [&] {
-    nvgpu::MBarrierInitOp::create(b, loc, qBar, cidx(1), cidx(0), Value());
-    for (int64_t s = 0; s < c.stages; ++s) {
-      nvgpu::MBarrierInitOp::create(b, loc, kFull, cidx(1), cidx(s), Value());
-      nvgpu::MBarrierInitOp::create(b, loc, vFull, cidx(1), cidx(s), Value());
-      // One arrival per consumer warpgroup that reads the slot (its leader,
-      // after its wgmma wait): both, or in decode the one whose tile it is;
-      // V slots also wait for the scanner (emitVScanner).
-      int64_t readers = c.decode ? 1 : KernelConfig::kConsumerWGs;
-      nvgpu::MBarrierInitOp::create(b, loc, kEmpty, cidx(readers), cidx(s), Value());
-      nvgpu::MBarrierInitOp::create(b, loc, vEmpty, cidx(readers + 1), cidx(s), Value());
-      nvgpu::MBarrierInitOp::create(b, loc, vScan, cidx(1), cidx(s), Value());
-    }
-    nvgpu::TmaPrefetchOp::create(b, loc, qMap, Value());
-    nvgpu::TmaPrefetchOp::create(b, loc, kMap, Value());
-    nvgpu::TmaPrefetchOp::create(b, loc, vMap, Value());
-  });
-  // The zero block, written through the generic proxy and read by wgmma
-  // (the async proxy) after the barrier.
-  ifThen(cmp(arith::CmpIPredicate::ult, tid, ci32(256)), [&] {
-    Value addr = arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.zeroOff())));
-    inlinePtx(Type(), {add(addr, mul(tid, ci32(4)))}, "st.shared.b32 [$0], 0;", "r");
-  });
-  inlinePtx(Type(), {}, "fence.proxy.async.shared::cta;", "~{memory}");
-  mlir::gpu::BarrierOp::create(b, loc);
-  ticks = cidx(10000000);
-  // Each consumer's 64 rows of Q (decode: both read the same 64).
-  Value cw64 = arith::ExtUIOp::create(b, loc, i64, c.decode ? ci32(0) : cw);
-  qDesc = makeDesc(mul(cw64, ci64(64 * 128)), /*lbo=*/16, /*sbo=*/1024);
 }
 
 /// Heads and rows of this block: which q/k/v heads it reads, the output
@@ -403,12 +420,26 @@ LogicalResult KernelEmitter::lowerRingOp(Operation *op) {
   if (auto l = dyn_cast<tile::LoadQOp>(op)) {
     if (!l.getAsync())
       return l.emitOpError("attn-tile-to-nvvm: load_q without warp roles");
+    if (c.persistent && !workItem)
+      return l.emitOpError("attn-tile-to-nvvm: under the persistent plan load_q belongs in "
+                           "attn_tile.for_work");
+    // A persistent block's Q announces the item (announceWork).
+    if (c.persistent)
+      announceWork(workItem);
     loadQ();
     return success();
   }
   if (auto w = dyn_cast<tile::WaitQOp>(op)) {
-    waitBar(qBar, cidx(0), arith::ConstantIntOp::create(b, loc, 0, 1));
+    // A persistent block's roles waited for Q as they learned the item.
+    if (!c.persistent)
+      waitBar(qBar, cidx(0), arith::ConstantIntOp::create(b, loc, 0, 1));
     bind(w.getTile(), {});
+    return success();
+  }
+  if (isa<tile::ReleaseQOp>(op)) {
+    if (!c.persistent)
+      return op->emitOpError("attn-tile-to-nvvm: release_q needs the persistent plan");
+    leaveItem(add(cw, ci32(3)), 128, isWGLeader);
     return success();
   }
   if (auto put = dyn_cast<tile::RingPutOp>(op)) {

@@ -42,6 +42,7 @@ void attnc::addKernelStages(OpPassManager &pm, bool keepHost) {
   pm.addPass(createAttnTileWarpSpecialize());
   pm.addPass(createAttnTilePipeline());
   pm.addPass(createAttnTilePingPong());
+  pm.addPass(createAttnTilePersistent());
   pm.addPass(createAttnTileToNVVM());
 }
 

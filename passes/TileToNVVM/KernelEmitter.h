@@ -11,6 +11,7 @@
 //   EmitRegions.cpp  - extras, score/mask regions, link weights
 //   EmitDecode.cpp   - split-KV partials and their merge
 //   EmitExactPV.cpp  - P V where a dropped pair meets a NaN or Inf in V
+//   EmitWork.cpp     - persistent blocks: the work items each role runs
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_PASSES_TILETONVVM_KERNELEMITTER_H
@@ -163,8 +164,28 @@ private:
   mlir::LogicalResult lowerMmaOp(mlir::Operation *op);
   mlir::LogicalResult lowerSoftmaxOp(mlir::Operation *op);
 
+  // ---- EmitWork.cpp (the persistent plan) ----
+  enum class WorkRole { Producer, Scanner, Consumer };
+  mlir::LogicalResult lowerForWork(attnc::tile::ForWorkOp op);
+  /// Runs `body` once per item the block takes, as `role` learns them, with
+  /// the item's rows and tile schedule set up and the ring's ordinals
+  /// continuing (ringBase in, ringNext out).
+  mlir::LogicalResult workLoop(WorkRole role, llvm::function_ref<mlir::LogicalResult()> body);
+  mlir::Value numWorkItems();
+  void setUpWorkItem(mlir::Value w);
+  mlir::Value workWord(mlir::Value count);
+  /// Producer: wait until the previous item is released, then write `item`
+  /// to the word of workCount's parity (Q's arrival announces it).
+  void announceWork(mlir::Value item);
+  /// The other roles: wait for Q of item workCount, then read its word.
+  mlir::Value announcedWork();
+  /// Done with the item's Q: `threads` threads meet on `barId`, then
+  /// `leader` arrives on the Q empty barrier.
+  void leaveItem(mlir::Value barId, int64_t threads, mlir::Value leader);
+
   // ---- EmitSchedule.cpp ----
   void setUp(mlir::gpu::GPUFuncOp fn);
+  void setUpItem(mlir::Value bx);
   void setUpRows(mlir::Value bx, mlir::Value &firstRow, mlir::Value &lastRow);
   mlir::Value nextSlot(mlir::Value from);
   void loadQ();
@@ -328,6 +349,12 @@ private:
   mlir::Value slotLo, slotHi;
   llvm::SmallVector<mlir::Value> fnArgs, extraArgs;
   mlir::Value qBar, kFull, kEmpty, vFull, vEmpty;
+  /// Persistent: the Q tile is free for the next item (consumers, scanner);
+  /// the item being lowered (i32) and its index among the block's (index).
+  mlir::Value qEmpty, workItem, workCount;
+  /// The ring ordinal of the item's first kept tile, and after a tile loop
+  /// the one past its last (both 0-based over the block's items).
+  mlir::Value ringBase, ringNext, ringZero;
   /// Per V slot: the scanner has left its answer in the slot's word.
   mlir::Value vScan;
   mlir::Value qDesc, nSlots, ticks;

@@ -119,7 +119,8 @@ LogicalResult KernelEmitter::lowerOp(Operation &op) {
       .Case([&](tile::WarpSpecializeOp o) { return lowerWarpRoles(o); })
       .Case([&](tile::ForTilesOp o) { return lowerForTiles(o); })
       .Case([&](tile::PipelinedForOp o) { return lowerPipelinedFor(o); })
-      .Case<tile::LoadQOp, tile::WaitQOp, tile::RingPutOp, tile::RingGetOp,
+      .Case([&](tile::ForWorkOp o) { return lowerForWork(o); })
+      .Case<tile::LoadQOp, tile::WaitQOp, tile::ReleaseQOp, tile::RingPutOp, tile::RingGetOp,
             tile::RingReleaseOp>([&](Operation *o) { return lowerRingOp(o); })
       .Case<tile::QKOp, tile::PVOp, tile::MmaWaitOp, tile::TurnBeginOp, tile::TurnEndOp>(
           [&](Operation *o) { return lowerMmaOp(o); })
@@ -161,7 +162,17 @@ LogicalResult KernelEmitter::lowerWarpRoles(tile::WarpSpecializeOp op) {
          [&] { r = lowerBlock(op.getProducer().front()); });
   if (failed(r))
     return failure();
-  ifThen(cmp(arith::CmpIPredicate::uge, tid, ci32(32)), [&] { emitVScanner(); });
+  ifThen(cmp(arith::CmpIPredicate::uge, tid, ci32(32)), [&] {
+    if (!c.persistent)
+      return emitVScanner();
+    r = workLoop(WorkRole::Scanner, [&] {
+      emitVScanner();
+      leaveItem(ci32(5), 96, cmp(arith::CmpIPredicate::eq, tid, ci32(32)));
+      return success();
+    });
+  });
+  if (failed(r))
+    return failure();
   b.setInsertionPointToStart(roles.elseBlock());
   NVVM::SetMaxRegisterOp::create(b, loc, op.getConsumerRegs(), NVVM::SetMaxRegisterAction::increase);
   inConsumers = true;
@@ -193,11 +204,12 @@ LogicalResult KernelEmitter::lowerForTiles(tile::ForTilesOp op) {
   if (failed(checkLoopAgainstPlan(op, op.getAlternate(), false)))
     return failure();
   Block &body = op.getBody().front();
-  SmallVector<Value> init{cidx(0)};
+  SmallVector<Value> init{ringBase};
   llvm::append_range(init, loweredAll(op.getInits()));
   FailureOr<scf::ForOp> loop = tileLoop(slotLo, init, body, op.getAlternate());
   if (failed(loop))
     return failure();
+  ringNext = loop->getResult(0);
   bindAll(op.getResults(), loop->getResults().drop_front());
   return success();
 }
@@ -255,11 +267,11 @@ FailureOr<SmallVector<Value>> KernelEmitter::ifMine(
 LogicalResult KernelEmitter::lowerPipelinedFor(tile::PipelinedForOp op) {
   if (failed(checkLoopAgainstPlan(op, op.getAlternate(), op.getTurns())))
     return failure();
-  Value f0 = nextSlot(slotLo), first = f0, kFirst = cidx(0);
+  Value f0 = nextSlot(slotLo), first = f0, kFirst = ringBase;
   if (op.getAlternate()) {
     Value isOne = cmp(arith::CmpIPredicate::eq, cw, ci32(1));
     first = select(isOne, nextSlot(add(f0, cidx(1))), f0);
-    kFirst = select(isOne, cidx(1), cidx(0));
+    kFirst = select(isOne, add(ringBase, cidx(1)), ringBase);
   }
   Value hasAny = cmp(arith::CmpIPredicate::slt, first, slotHi);
   if (op.getTurns())
@@ -334,6 +346,7 @@ LogicalResult KernelEmitter::lowerPipelinedFor(tile::PipelinedForOp op) {
   FailureOr<scf::ForOp> loop = tileLoop(add(first, cidx(1)), init, sb, op.getAlternate());
   if (failed(loop))
     return failure();
+  ringNext = select(hasAny, loop->getResult(0), ringBase);
   if (op.getTurns())
     ifThen(andI(hasAny, cmp(arith::CmpIPredicate::eq, cw, ci32(0))), [&] {
       NVVM::BarrierOp::create(b, loc, TypeRange{}, ci32(1), ci32(256),

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "attnc/Runtime/KernelManifest.h"
 #include "attnc/Runtime/attnc_runtime.h"
+#include "RuntimeInternal.h"
 
 #include "gtest/gtest.h"
 
@@ -585,6 +586,72 @@ TEST(RuntimeManifest, WorkspaceAndSplitFieldsAreChecked) {
   a.build();
   EXPECT_ERR(attnc_kernel_validate(k, a.t, 5, nullptr, nullptr), ATTNC_ERR_LIMIT, "a multiple of 4");
   attnc_kernel_free(k);
+}
+
+// A persistent kernel (passes/AttnToTile: every prefill plan): the grid
+// counts work items, launched as one block per SM on grid.x, which take them
+// from the zeroed first word of the workspace.
+std::string persistentManifest() {
+  return replaced(replaced(AttnManifest, R"("grid":)", R"("persistent": true, "grid":)"),
+                  R"({"name": "Lk", "kind": "i32", "value": "Lk"})",
+                  R"({"name": "Lk", "kind": "i32", "value": "Lk"},
+    {"name": "workspace", "kind": "workspace", "bytes": 256, "zero_bytes": 256})");
+}
+
+TEST(RuntimeValidation, PersistentGridIsOneBlockPerSM) {
+  attnc_status st;
+  attnc_kernel *k = loadText(persistentManifest(), &st);
+  ASSERT_EQ(st, ATTNC_OK) << attnc_last_error();
+  EXPECT_EQ(attnc_kernel_num_tensors(k), 5);
+  AttnArgs a; // B 2, H 8, Lq 100: 1 x 8 x 2 = 16 items
+  attnc::rt::Bound b;
+  ASSERT_EQ(attnc::rt::validate(k, a.t, 5, nullptr, b, 132), ATTNC_OK) << attnc_last_error();
+  EXPECT_EQ(b.grid[0], 16);
+  EXPECT_EQ(b.grid[1], 1);
+  EXPECT_EQ(b.grid[2], 1);
+  EXPECT_EQ(b.wsZeroBytes, 256);
+  a.B = 4, a.Lq = 4096; // 32 x 8 x 4 = 1024 items on 132 SMs
+  a.build();
+  ASSERT_EQ(attnc::rt::validate(k, a.t, 5, nullptr, b, 132), ATTNC_OK) << attnc_last_error();
+  EXPECT_EQ(b.grid[0], 132);
+  ASSERT_EQ(attnc::rt::validate(k, a.t, 5, nullptr, b, 78), ATTNC_OK) << attnc_last_error();
+  EXPECT_EQ(b.grid[0], 78);
+  // Without a device (sms 0) the H100/H200's 132.
+  ASSERT_EQ(attnc::rt::validate(k, a.t, 5, nullptr, b, 0), ATTNC_OK) << attnc_last_error();
+  EXPECT_EQ(b.grid[0], 132);
+  attnc_kernel_free(k);
+  // The same manifest without `persistent` launches its grid as written.
+  k = loadText(AttnManifest, &st);
+  ASSERT_EQ(st, ATTNC_OK) << attnc_last_error();
+  ASSERT_EQ(attnc::rt::validate(k, a.t, 5, nullptr, b, 132), ATTNC_OK) << attnc_last_error();
+  EXPECT_EQ(b.grid[0], 32);
+  EXPECT_EQ(b.grid[1], 8);
+  EXPECT_EQ(b.grid[2], 4);
+  attnc_kernel_free(k);
+}
+
+TEST(RuntimeManifest, PersistentNeedsAZeroedCounter) {
+  attnc_status st;
+  attnc_kernel *k = loadText(replaced(AttnManifest, R"("grid":)", R"("persistent": true, "grid":)"), &st);
+  EXPECT_EQ(k, nullptr);
+  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
+  EXPECT_NE(std::string(attnc_last_error()).find("persistent: a persistent kernel needs a workspace"),
+            std::string::npos)
+      << attnc_last_error();
+  k = loadText(replaced(persistentManifest(), R"("zero_bytes": 256)", R"("zero_bytes": 0)"), &st);
+  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
+  EXPECT_NE(std::string(attnc_last_error()).find("zeroed prefix of at least 4 bytes"), std::string::npos)
+      << attnc_last_error();
+  k = loadText(replaced(persistentManifest(), R"("persistent": true)", R"("persistent": 1)"), &st);
+  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
+  EXPECT_NE(std::string(attnc_last_error()).find("persistent: expected true or false"), std::string::npos)
+      << attnc_last_error();
+  // split_kv splits the keys over the grid: never persistent.
+  std::string d = replaced(decodeManifest(), R"("grid":)", R"("persistent": true, "grid":)");
+  k = loadText(d, &st);
+  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
+  EXPECT_NE(std::string(attnc_last_error()).find("a split_kv kernel cannot be persistent"), std::string::npos)
+      << attnc_last_error();
 }
 
 TEST(RuntimeValidation, ExpressionOverflowIsALimitError) {

@@ -94,6 +94,10 @@ struct Kernel {
   /// Unset: the runtime's default head constraints of ABI v1.
   std::optional<std::vector<ExprText>> constraints;
   std::optional<SplitKV> splitKV;
+  /// Persistent blocks: the grid is the kernel's work items; the runtime
+  /// launches min(grid.x * grid.y * grid.z, SMs) blocks on one axis, which
+  /// take the items from the workspace's first word (zeroed per launch).
+  bool persistent = false;
   std::optional<Attention> attention;
   std::optional<SpecNames> spec;
 };

@@ -105,3 +105,21 @@ func.func @g(%s: !attn_tile.stats) {
   } -> !attn_tile.stats
   return
 }
+
+// -----
+
+func.func @g() {
+  // expected-error @+1 {{runs a warp role's body: its parent must be attn_tile.warp_specialize}}
+  attn_tile.for_work {
+    attn_tile.yield
+  }
+  return
+}
+
+// -----
+
+func.func @g() {
+  // expected-error @+1 {{it must be inside attn_tile.for_work}}
+  attn_tile.release_q
+  return
+}

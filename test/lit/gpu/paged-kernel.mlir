@@ -26,7 +26,7 @@
 
 // The prefill kernel (128-key tiles): eight page loads per tile and column block.
 // PREFILL-LABEL: gpu.func @paged_kernel(
-// PREFILL: nvvm.setmaxregister  decrease 24
+// PREFILL: nvvm.setmaxregister  decrease 56
 // PREFILL-COUNT-16: nvgpu.tma.async.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], %{{.*}}[%{{.*}}] to %{{.*}} : <tensor = memref<16x1x64xbf16
 func.func @paged(%q: tensor<?x?x?x128xbf16>, %kp: tensor<?x16x?x128xbf16>, %vp: tensor<?x16x?x128xbf16>,
                  %len: tensor<?xi32>, %table: tensor<?x?xi32>) -> tensor<?x?x?x128xbf16> {

@@ -28,9 +28,11 @@
 // SOFTMAX-SAME: cvt.rn.bf16x2.f32
 // SOFTMAX-SAME: lg2.approx.f32
 // Warp roles: the producer gives registers to the consumers, which take
-// turns (named barriers) issuing their GEMMs.
-// PRODUCER: setmaxnreg.dec.sync.aligned.u32 \0924;
-// CONSUMER: setmaxnreg.inc.sync.aligned.u32 \09240;
+// turns (named barriers) issuing their GEMMs; a persistent block keeps 56
+// for the producer warpgroup's loops, whose thread takes the work items.
+// PRODUCER: setmaxnreg.dec.sync.aligned.u32 \0956;
+// PRODUCER-SAME: atom.global.add.u32
+// CONSUMER: setmaxnreg.inc.sync.aligned.u32 \09224;
 // CONSUMER-SAME: bar.sync \09{{%r[0-9]+}}, 256;
 // CONSUMER-SAME: bar.arrive {{%r[0-9]+}}, {{%r[0-9]+}}
 // P V with P in registers (register-A wgmma, V MN-major: trans-b 1).

@@ -1,6 +1,6 @@
 // RUN: attnc-opt --attn-gpu-plan-kernel -split-input-file %s | FileCheck %s
 // RUN: attnc-opt --attn-gpu-plan-kernel="decode=true" -split-input-file %s | FileCheck %s --check-prefix=DECODE
-// RUN: attnc-opt --attn-gpu-plan-kernel="schedule=ws block-n=64 stages=2" -split-input-file %s | FileCheck %s --check-prefix=OPTS
+// RUN: attnc-opt --attn-gpu-plan-kernel="schedule=ws block-n=64 stages=2 persistent=false" -split-input-file %s | FileCheck %s --check-prefix=OPTS
 // RUN: not attnc-opt --attn-gpu-build-kernel -split-input-file %s 2>&1 | FileCheck %s --check-prefix=NOPLAN
 // RUN: not attnc-opt --attn-gpu-build-kernel %S/Inputs/bad-plans.mlir -split-input-file 2>&1 | FileCheck %S/Inputs/bad-plans.mlir --check-prefix=BAD
 // attn-gpu-plan-kernel records the Hopper kernel's plan on each attention:
@@ -10,7 +10,7 @@
 
 // D128: 128 x 128 tiles, 3 stages (Q 32 KiB + 3 x (K 32 + V 32) KiB).
 // CHECK-LABEL: func.func @d128
-// CHECK-NEXT: attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false>
+// CHECK-NEXT: attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 56, consumer_regs = 224, schedule = "pingpong", pack_heads = false, persistent = true>
 // The decode schedule: 64 x 64 tiles, the deepest even ring (up to 8) that
 // fits (D128: 7 stages need 246800 bytes), the query heads of a KV head
 // packed into one tile.
@@ -27,7 +27,8 @@ func.func @d128(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tens
 // -----
 
 // D64: a 4-stage ring (decode: 6, its cap; an 8-deep ring faulted on the
-// H200). D256 (and any padded head dim above 128): 64 keys per tile, 2 stages.
+// H200). D256 (and any padded head dim above 128): 64 keys per tile, 2 stages,
+// not persistent (its consumers need 240 registers for a 64 x 256 O).
 // CHECK-LABEL: func.func @d64
 // CHECK-NEXT: #attn.kernel_plan<block_m = 128, block_n = 128, stages = 4,
 // DECODE-LABEL: func.func @d64
@@ -37,7 +38,7 @@ func.func @d64(%q: tensor<?x?x?x64xf16>, %k: tensor<?x?x?x64xf16>, %v: tensor<?x
   return %o : tensor<?x?x?x64xf16>
 }
 // CHECK-LABEL: func.func @d256
-// CHECK-NEXT: #attn.kernel_plan<block_m = 128, block_n = 64, stages = 2,
+// CHECK-NEXT: #attn.kernel_plan<block_m = 128, block_n = 64, stages = 2, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false>
 // DECODE-LABEL: func.func @d256
 // DECODE-NEXT: #attn.kernel_plan<block_m = 64, block_n = 64, stages = 2,
 func.func @d256(%q: tensor<?x?x?x256xbf16>, %k: tensor<?x?x?x256xbf16>, %v: tensor<?x?x?x256xbf16>) -> tensor<?x?x?x256xbf16> {

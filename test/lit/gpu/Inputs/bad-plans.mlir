@@ -1,6 +1,6 @@
 // Plans written by hand that the emitter does not implement (plan-kernel.mlir).
 
-// BAD: error: 'attn.attention' op GPU kernel: the emitter implements 2 consumer warpgroups with 24/240 registers, not the plan's #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 3
+// BAD: error: 'attn.attention' op GPU kernel: the emitter implements 2 consumer warpgroups, with registers per thread multiples of 8 in [24, 256] that fit the block's 64512, not the plan's #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 3
 func.func @three_consumers(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
   %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 3, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
   return %o : tensor<?x?x?x128xbf16>
@@ -19,5 +19,21 @@ func.func @too_deep(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: 
 // BAD: error: kernel_plan: pack_heads needs the split_kv schedule
 func.func @pack_without_split(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
   %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = true>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  return %o : tensor<?x?x?x128xbf16>
+}
+
+// -----
+
+// BAD: error: kernel_plan: the split_kv schedule is not persistent
+func.func @persistent_split(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, attn.kernel_plan = #attn.kernel_plan<block_m = 64, block_n = 64, stages = 4, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "split_kv", pack_heads = false, persistent = true>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  return %o : tensor<?x?x?x128xbf16>
+}
+
+// -----
+
+// BAD: error: 'attn.attention' op GPU kernel: the emitter implements 2 consumer warpgroups, with registers per thread multiples of 8 in [24, 256] that fit the block's 64512, not the plan's #attn.kernel_plan<{{.*}}producer_regs = 64, consumer_regs = 224
+func.func @registers_overcommitted(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 64, consumer_regs = 224, schedule = "pingpong", pack_heads = false, persistent = true>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
   return %o : tensor<?x?x?x128xbf16>
 }

@@ -1,0 +1,67 @@
+//===- Persistent.cpp - warp roles loop over their block's work items ----===//
+//
+// attn-tile-persistent (plans marked persistent): a block no longer owns one
+// query tile; each warp role runs its body once per work item in an
+// attn_tile.for_work, and each consumer releases Q after its tile loop, so
+// that the producer can load the next item's Q (and then its K/V) while the
+// consumers run the last P V and the epilogue of the current one.
+//
+//===----------------------------------------------------------------------===//
+#include "attnc/Passes/GPUPasses.h"
+
+namespace attnc {
+#define GEN_PASS_DEF_ATTNTILEPERSISTENT
+#include "attnc/Passes/GPUPasses.h.inc"
+} // namespace attnc
+
+using namespace mlir;
+using namespace attnc::tile;
+
+namespace {
+
+/// Moves every op of `role` into a for_work at its start.
+void wrapRole(Region &role, Location loc) {
+  Block &blk = role.front();
+  if (!blk.empty() && isa<ForWorkOp>(blk.front()))
+    return;
+  OpBuilder b(&blk, blk.begin());
+  auto work = ForWorkOp::create(b, loc);
+  Block *body = new Block();
+  work.getBody().push_back(body);
+  auto ops = llvm::make_range(std::next(Block::iterator(work)), blk.end());
+  body->getOperations().splice(body->end(), blk.getOperations(), ops.begin(), ops.end());
+  b.setInsertionPointToEnd(body);
+  YieldOp::create(b, loc, ValueRange{});
+}
+
+/// The consumers read Q in their tile loop's QK^T only: release it after
+/// the loop (before the epilogue).
+void releaseQAfterLoops(ForWorkOp work) {
+  for (Operation &op : work.getBody().front())
+    if (isa<ForTilesOp, PipelinedForOp>(op)) {
+      OpBuilder b(op.getContext());
+      b.setInsertionPointAfter(&op);
+      ReleaseQOp::create(b, op.getLoc());
+      return;
+    }
+}
+
+struct AttnTilePersistentPass
+    : public attnc::impl::AttnTilePersistentBase<AttnTilePersistentPass> {
+  void runOnOperation() override {
+    getOperation()->walk([&](WarpSpecializeOp ws) {
+      auto kernel = ws->getParentOfType<KernelOp>();
+      auto plan = kernel ? dyn_cast<attnc::attn::KernelPlanAttr>(kernel.getPlan()) : nullptr;
+      if (!plan || !plan.getPersistent())
+        return;
+      bool fresh = ws.getConsumer().front().empty() ||
+                   !isa<ForWorkOp>(ws.getConsumer().front().front());
+      wrapRole(ws.getProducer(), ws.getLoc());
+      wrapRole(ws.getConsumer(), ws.getLoc());
+      if (fresh)
+        releaseQAfterLoops(cast<ForWorkOp>(ws.getConsumer().front().front()));
+    });
+  }
+};
+
+} // namespace

@@ -1,0 +1,125 @@
+//===- EmitWork.cpp - persistent blocks: the work items of a block --------===//
+//
+// Under the persistent plan the grid holds one block per SM, and a block
+// runs items (a query tile of one batch and head) until none is left. The
+// producer thread takes the next item from a counter in the workspace
+// (zeroed by the runtime before each launch), writes it to a shared word
+// of the item's parity and loads the item's Q on the Q barrier; the
+// consumers and the V scanner wait for that phase of the Q barrier and
+// read the word. When they are done with Q (the consumers after their tile
+// loop, the scanner after its last tile) they arrive on the Q empty
+// barrier, which the producer waits for before it announces the next item.
+// An item past the last is announced the same way, without Q, and every
+// role leaves its loop. K/V ring ordinals continue across items, so the
+// producer fills the ring with the next item's tiles while the consumers
+// run the current one's last P V and epilogue.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelEmitter.h"
+
+using namespace mlir;
+using namespace attnc::gpu;
+
+Value KernelEmitter::numWorkItems() {
+  Value tiles = arith::DivUIOp::create(b, loc, add(argLq, ci32(c.BM - 1)), ci32(c.BM));
+  return mul(mul(tiles, argH), argB);
+}
+
+/// Item w: query tile w % tiles from the last (the launch order of the
+/// non-persistent grid: the longest tiles of causal-like carriers first, the
+/// tiles of one head together so that its K/V stay in L2), head
+/// (w / tiles) % H, batch w / (tiles * H).
+void KernelEmitter::setUpWorkItem(Value w) {
+  Value tiles = arith::DivUIOp::create(b, loc, add(argLq, ci32(c.BM - 1)), ci32(c.BM));
+  Value bh = arith::DivUIOp::create(b, loc, w, tiles);
+  Value bx = sub(sub(tiles, ci32(1)), arith::RemUIOp::create(b, loc, w, tiles));
+  hIdx = arith::RemUIOp::create(b, loc, bh, argH);
+  bIdx = arith::DivUIOp::create(b, loc, bh, argH);
+  setUpItem(bx);
+}
+
+/// The shared word (i32 address) that announces items of `count`'s parity.
+Value KernelEmitter::workWord(Value count) {
+  Value par = andI(toI32(count), ci32(1));
+  Value base = arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.workOff())));
+  return add(base, mul(par, ci32(4)));
+}
+
+void KernelEmitter::announceWork(Value item) {
+  // Item n reuses the word of item n - 2: every role read that one before
+  // it released item n - 1 (a fresh barrier passes parity 1 at once).
+  Value prevParity = arith::TruncIOp::create(
+      b, loc, b.getI1Type(), arith::XOrIOp::create(b, loc, andI(toI32(workCount), ci32(1)), ci32(1)));
+  waitBar(qEmpty, cidx(0), prevParity);
+  inlinePtx(Type(), {workWord(workCount), item}, "st.shared.b32 [$0], $1;", "r,r");
+}
+
+Value KernelEmitter::announcedWork() {
+  Value parity = arith::TruncIOp::create(b, loc, b.getI1Type(), andI(toI32(workCount), ci32(1)));
+  waitBar(qBar, cidx(0), parity);
+  return inlinePtx(i32, {workWord(workCount)}, "ld.shared.b32 $0, [$1];", "=r,r");
+}
+
+void KernelEmitter::leaveItem(Value barId, int64_t threads, Value leader) {
+  // The whole group has read the item's word before its leader lets the
+  // producer reuse it (a warp with nothing to do could otherwise lag by two
+  // items).
+  NVVM::BarrierOp::create(b, loc, TypeRange{}, barId, ci32(threads), NVVM::BarrierReductionAttr(),
+                          Value());
+  ifThen(leader, [&] {
+    nvgpu::MBarrierArriveOp::create(b, loc, nvgpu::MBarrierTokenType::get(ctx), qEmpty, cidx(0));
+  });
+}
+
+LogicalResult KernelEmitter::workLoop(WorkRole role, function_ref<LogicalResult()> body) {
+  Value total = numWorkItems();
+  LogicalResult r = success();
+  auto loop = scf::WhileOp::create(
+      b, loc, TypeRange{idx, idx, i32}, ValueRange{ringZero, ringZero},
+      [&](OpBuilder &bb, Location l, ValueRange a) {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPoint(bb.getInsertionBlock(), bb.getInsertionPoint());
+        workCount = a[0];
+        Value item;
+        if (role == WorkRole::Producer) {
+          item = LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::add, wsPtr, ci32(1),
+                                           LLVM::AtomicOrdering::monotonic);
+        } else {
+          item = announcedWork();
+        }
+        Value more = cmp(arith::CmpIPredicate::ult, item, total);
+        if (role == WorkRole::Producer)
+          ifThen(arith::XOrIOp::create(b, loc, more, arith::ConstantIntOp::create(b, loc, 1, 1)),
+                 [&] {
+                   // No item left: the others learn it as they learn items.
+                   announceWork(item);
+                   nvgpu::MBarrierArriveOp::create(b, loc, nvgpu::MBarrierTokenType::get(ctx),
+                                                   qBar, cidx(0));
+                 });
+        scf::ConditionOp::create(b, loc, more, ValueRange{a[0], a[1], item});
+      },
+      [&](OpBuilder &bb, Location l, ValueRange a) {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPoint(bb.getInsertionBlock(), bb.getInsertionPoint());
+        workCount = a[0];
+        ringBase = ringNext = a[1];
+        workItem = a[2];
+        setUpWorkItem(workItem);
+        r = body();
+        scf::YieldOp::create(b, loc, ValueRange{add(a[0], cidx(1)), ringNext});
+      });
+  (void)loop;
+  workItem = workCount = Value();
+  ringBase = ringZero;
+  return r;
+}
+
+LogicalResult KernelEmitter::lowerForWork(tile::ForWorkOp op) {
+  if (!c.persistent)
+    return op.emitOpError("attn-tile-to-nvvm: for_work needs the persistent plan");
+  if (workItem)
+    return op.emitOpError("attn-tile-to-nvvm: nested for_work");
+  return workLoop(inConsumers ? WorkRole::Consumer : WorkRole::Producer, [&]() -> LogicalResult {
+    return failure(failed(lowerBlock(op.getBody().front())));
+  });
+}

@@ -1,0 +1,74 @@
+// Persistent blocks (the plan's `persistent`, the default outside split_kv).
+// RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-tile-kernel --attn-tile-warp-specialize --attn-tile-pipeline --attn-tile-pingpong --attn-tile-persistent %s | FileCheck %s --check-prefix=TILE
+// RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=NVVM
+// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=OFF
+
+// attn-tile-persistent: each role's body runs per work item; the consumers
+// release Q after their tile loop, before the epilogue.
+// TILE: attn_tile.warp_specialize
+// TILE-SAME: producer {
+// TILE-NEXT: attn_tile.for_work {
+// TILE-NEXT: attn_tile.load_q {async}
+// TILE-NEXT: attn_tile.for_tiles {
+// TILE: } consumer {
+// TILE-NEXT: attn_tile.for_work {
+// TILE-NEXT: attn_tile.wait_q
+// TILE: attn_tile.pipelined_for
+// TILE: } -> !attn_tile.acc<64, 128>, !attn_tile.stats
+// TILE-NEXT: attn_tile.release_q
+// TILE-NEXT: attn_tile.store
+
+// The lowering: a workspace parameter (the counter) and `persistent` in the
+// manifest; a Q empty barrier counting both consumers and the scanner. The
+// producer thread takes items with an atomic add, waits until the previous
+// item is released, writes the item to the word of its parity and loads Q
+// (or, past the last item, only arrives). The scanner and the consumers
+// wait for Q's phase and read the word; each group meets on its named
+// barrier before its leader releases Q. Ring ordinals run on across items:
+// each role's loop carries them.
+// NVVM-LABEL: gpu.func @causal_kernel(
+// NVVM-SAME: %{{.*}}: i32, %[[WS:.*]]: !llvm.ptr) kernel
+// NVVM-SAME: {bytes = 256 : i64, kind = "workspace", name = "workspace", zero_bytes = 256 : i64}
+// NVVM-SAME: persistent = true
+// NVVM: %[[QBAR:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>>
+// NVVM: %[[QEMPTY:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>>
+// NVVM: nvgpu.mbarrier.init %[[QEMPTY]][%{{.*}}], %c3
+// NVVM: nvvm.setmaxregister  decrease 56
+// NVVM: scf.while (%[[CNT:.*]] = %c0, %{{.*}} = %c0) : (index, index) -> (index, index, i32)
+// NVVM: %[[ITEM:.*]] = llvm.atomicrmw add %[[WS]], %{{.*}} monotonic
+// NVVM: nvgpu.mbarrier.try_wait.parity %[[QEMPTY]]
+// NVVM: "st.shared.b32 [$0], $1;", "r,r" %{{.*}}, %[[ITEM]]
+// NVVM: nvgpu.mbarrier.arrive %[[QBAR]]
+// NVVM: scf.condition
+// NVVM: } do {
+// NVVM: nvgpu.mbarrier.try_wait.parity %[[QEMPTY]]
+// NVVM: "st.shared.b32 [$0], $1;"
+// NVVM: nvgpu.mbarrier.arrive.expect_tx %[[QBAR]]
+// NVVM: nvgpu.tma.async.load
+// NVVM: scf.yield
+// The scanner (warps 1-3 of the producer warpgroup).
+// NVVM: scf.while
+// NVVM: nvgpu.mbarrier.try_wait.parity %[[QBAR]]
+// NVVM: "ld.shared.b32 $0, [$1];"
+// NVVM: nvvm.barrier id = %c5_i32{{.*}} number_of_threads = %c96_i32
+// NVVM: %{{.*}} = arith.cmpi eq
+// NVVM: scf.if
+// NVVM: nvgpu.mbarrier.arrive %[[QEMPTY]]
+// The consumers.
+// NVVM: nvvm.setmaxregister  increase 224
+// NVVM: scf.while
+// NVVM: nvgpu.mbarrier.try_wait.parity %[[QBAR]]
+// NVVM: "ld.shared.b32 $0, [$1];"
+// NVVM: nvgpu.mbarrier.arrive %[[QEMPTY]]
+// NVVM: gpu.return
+
+// OFF-LABEL: gpu.func @causal_kernel(
+// OFF-SAME: %{{.*}}: i32) kernel
+// OFF-NOT: persistent
+// OFF-NOT: scf.while
+// OFF-NOT: atomicrmw
+// OFF: gpu.return
+func.func @causal(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {carrier = [#attn.causal<bottom_right>], scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  return %o : tensor<?x?x?x128xbf16>
+}
