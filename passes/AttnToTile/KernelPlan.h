@@ -43,11 +43,11 @@ struct KernelConfig {
   /// (one block per SM), split as producer x 128 + consumer x 256 <= that.
   /// 24 / 240 without the persistent plan. A persistent block's producer
   /// warpgroup carries an item's tile schedule through its loops (it
-  /// spilled 50-500 bytes at 24): 56 / 224, or 40 / 232 where a score region
-  /// needs consumer registers (ptxas -v over the benchmark kernels,
-  /// bench/NOTES.md).
+  /// spilled 50-500 bytes at 24): 56 / 224 (ptxas -v over the benchmark
+  /// kernels, bench/NOTES.md).
   static constexpr int64_t kRegisterFile = 168 * 384;
   static constexpr int64_t kProducerRegs = 24, kConsumerRegs = 240;
+  static constexpr int64_t kPersistentProducerRegs = 56, kPersistentConsumerRegs = 224;
   /// The deepest decode ring: an 8-deep ring (D = 64) faulted in its first
   /// K copy on the H200, 6 runs at the copy ceiling (bench/NOTES.md, paged KV).
   static constexpr int64_t kMaxDecodeStages = 6;

@@ -169,15 +169,15 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   if (failed(tiles))
     return failure();
   // Persistent blocks where the consumers can spare registers for the
-  // producer warpgroup's loops: O of at most 128 columns (a 64 x 256 O needs
-  // 240 per consumer thread, and at 24 the producer's loops spill).
-  const bool persistent = !splitKV && o.persistent && c.Dvp <= 128;
-  int64_t producerRegs = KernelConfig::kProducerRegs, consumerRegs = KernelConfig::kConsumerRegs;
-  if (persistent) {
-    bool scored = !op.getScore().empty();
-    producerRegs = scored ? 40 : 56;
-    consumerRegs = scored ? 232 : 224;
-  }
+  // producer warpgroup's loops (at 24 they spill): O of at most 128 columns
+  // (a 64 x 256 O needs 240 per consumer thread) and no score region (at
+  // 232 the softcap kernel ran 7% slower; bench/NOTES.md).
+  const bool persistent =
+      !splitKV && o.persistent && c.Dvp <= 128 && op.getScore().empty();
+  const int64_t producerRegs =
+      persistent ? KernelConfig::kPersistentProducerRegs : KernelConfig::kProducerRegs;
+  const int64_t consumerRegs =
+      persistent ? KernelConfig::kPersistentConsumerRegs : KernelConfig::kConsumerRegs;
   auto plan = KernelPlanAttr::get(op.getContext(), c.BM, c.BN, c.stages, KernelConfig::kConsumerWGs,
                                   producerRegs, consumerRegs,
                                   splitKV ? "split_kv" : schedule,

@@ -7,9 +7,9 @@
 
 // The host function is erased (it would print before the gpu.module).
 // CHECK-NOT: func.func @scored
-// CHECK-LABEL: gpu.func @scored_kernel(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: !llvm.ptr, %{{.*}}: i32, %{{.*}}: !llvm.ptr) kernel
+// CHECK-LABEL: gpu.func @scored_kernel(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: !llvm.ptr, %{{.*}}: i32) kernel
 // CHECK-SAME: attnc.manifest =
-// CHECK: attn_tile.kernel "scored_kernel" {plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 40, consumer_regs = 232, schedule = "pingpong", pack_heads = false, persistent = true>} spec {
+// CHECK: attn_tile.kernel "scored_kernel" {plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false>} spec {
 // CHECK-NEXT: ^bb0(%[[Q:.*]]: tensor<?x?x?x128xbf16>, %[[K:.*]]: tensor<?x?x?x128xbf16>, %[[V:.*]]: tensor<?x?x?x128xbf16>, %[[E:.*]]: tensor<?xf32>):
 // The region's values from above are cloned into the spec (a dim of the
 // extra, a constant); the plan is the kernel's, not the attention's.
