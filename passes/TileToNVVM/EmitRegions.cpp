@@ -384,6 +384,14 @@ LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
       map.map(op.getResult(0), r);
       continue;
     }
+    // log and log2 as the hardware's lg2 (relative error about 2^-22,
+    // subnormal inputs kept): libdevice's logf is a ~20-instruction
+    // expansion per score (the log-distance bias spent most of its time there).
+    if (isa<math::LogOp, math::Log2Op>(op) && op.getResult(0).getType().isF32()) {
+      Value l = lg2(map.lookup(op.getOperand(0)));
+      map.map(op.getResult(0), isa<math::LogOp>(op) ? fmul(l, cf32(0.6931471805599453)) : l);
+      continue;
+    }
     if (auto ef = dyn_cast<math::ErfOp>(op); ef && ef.getType().isF32()) {
       map.map(ef.getResult(), erfApprox(map.lookup(ef.getOperand())));
       continue;

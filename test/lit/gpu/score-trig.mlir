@@ -56,3 +56,29 @@ func.func @periodic(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: te
   }
   return %o : tensor<?x?x?x64xbf16>
 }
+
+// log and log2 as the hardware's lg2 (log: times ln 2); no libdevice call.
+// CHECK-LABEL: gpu.func @logs_kernel
+// CHECK: %[[L:.*]] = llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"(%[[Y:.*]]) : (f32) -> f32
+// CHECK: arith.constant 0.693147182 : f32
+// CHECK-NEXT: arith.mulf %[[L]], %{{.*}} : f32
+// CHECK: llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"(%[[Y]]) : (f32) -> f32
+// CHECK-NOT: math.log
+// CHECK: gpu.return
+func.func @logs(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.causal<bottom_right>]} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %d = arith.subi %i, %j : index
+    %di = arith.index_cast %d : index to i64
+    %n = arith.sitofp %di : i64 to f32
+    %c1 = arith.constant 1.0 : f32
+    %y = arith.addf %n, %c1 : f32
+    %l = math.log %y : f32
+    %l2 = math.log2 %y : f32
+    %a = arith.addf %s, %l : f32
+    %r = arith.addf %a, %l2 : f32
+    attn.yield %r : f32
+  }
+  return %o : tensor<?x?x?x64xbf16>
+}
