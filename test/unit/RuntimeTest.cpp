@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "attnc/Runtime/KernelManifest.h"
 #include "attnc/Runtime/attnc_runtime.h"
-#include "RuntimeInternal.h"
+#include "RuntimeTestUtil.h"
 
 #include "gtest/gtest.h"
 
@@ -21,36 +21,6 @@
 #include <vector>
 
 namespace {
-
-// A copy of an ABI-v1 manifest as passes/AttnToTile writes it (bf16, D = 128).
-const char *AttnManifest = R"json({
-  "abi_version": 1, "kernel": "attn_bf16_d128_full_kernel", "chip": "sm_90a", "dtype": "bf16",
-  "head_dim": 128, "head_dim_v": 128, "block_m": 128, "block_n": 128, "causal": "none",
-  "scale": 0.088388347648318433, "has_score_region": false, "has_mask_region": false,
-  "params": [
-    {"name": "q_map", "kind": "tensormap", "tensor": "q", "dtype": "bf16", "rank": 3,
-     "global_dims": [128, "Lq", "B*Hq"], "global_strides_bytes": [256, "Lq*256"],
-     "box": [64, 128, 1], "element_strides": [1, 1, 1],
-     "interleave": "none", "swizzle": 128, "l2_promotion": "l2_128b", "oob_fill": "zero"},
-    {"name": "k_map", "kind": "tensormap", "tensor": "k", "dtype": "bf16", "rank": 3,
-     "global_dims": [128, "Lk", "B*Hk"], "global_strides_bytes": [256, "Lk*256"],
-     "box": [64, 128, 1], "element_strides": [1, 1, 1],
-     "interleave": "none", "swizzle": 128, "l2_promotion": "l2_128b", "oob_fill": "zero"},
-    {"name": "v_map", "kind": "tensormap", "tensor": "v", "dtype": "bf16", "rank": 3,
-     "global_dims": [128, "Lk", "B*Hk"], "global_strides_bytes": [256, "Lk*256"],
-     "box": [64, 128, 1], "element_strides": [1, 1, 1],
-     "interleave": "none", "swizzle": 128, "l2_promotion": "l2_128b", "oob_fill": "zero"},
-    {"name": "o", "kind": "ptr", "tensor": "o", "dtype": "bf16", "shape": ["B", "H", "Lq", 128]},
-    {"name": "lse", "kind": "ptr", "tensor": "lse", "dtype": "f32", "shape": ["B", "H", "Lq"]},
-    {"name": "B", "kind": "i32", "value": "B"},
-    {"name": "H", "kind": "i32", "value": "H"},
-    {"name": "Hq", "kind": "i32", "value": "Hq"},
-    {"name": "Hk", "kind": "i32", "value": "Hk"},
-    {"name": "Lq", "kind": "i32", "value": "Lq"},
-    {"name": "Lk", "kind": "i32", "value": "Lk"}
-  ],
-  "grid": ["ceildiv(Lq,128)", "H", "B"], "block": [256, 1, 1], "shared_bytes": 197632
-})json";
 
 // The runtime test fixture's manifest (test/Inputs/scaled-copy): K comes
 // only from dims[], and a constraint C % 4 == 0.
@@ -69,39 +39,6 @@ const char *FixtureManifest = R"json({
   "grid": ["ceildiv(C,32)", "ceildiv(R,8)", 1], "block": [256, 1, 1], "shared_bytes": 0
 })json";
 
-attnc_kernel *loadText(const std::string &json, attnc_status *st = nullptr) {
-  attnc_kernel *k = nullptr;
-  attnc_status s = attnc_kernel_load_memory(json.data(), json.size(), "\x7f" "ELF", 4, &k);
-  if (st)
-    *st = s;
-  return k;
-}
-
-std::string replaced(std::string s, const std::string &from, const std::string &to) {
-  size_t p = s.find(from);
-  EXPECT_NE(p, std::string::npos) << "test bug: '" << from << "' not in the manifest";
-  if (p != std::string::npos)
-    s.replace(p, from.size(), to);
-  return s;
-}
-
-// Fake but well-aligned device addresses: validation never dereferences them.
-void *fakePtr(uintptr_t n) { return (void *)(uintptr_t)(0x7f0000000000ull + n * 0x10000000ull); }
-
-struct AttnArgs {
-  int64_t B = 2, H = 8, Hq = 8, Hk = 2, Lq = 100, Lk = 300, D = 128;
-  attnc_tensor t[5];
-  AttnArgs() { build(); }
-  void build() {
-    int64_t q[4] = {B, Hq, Lq, D}, k[4] = {B, Hk, Lk, D}, o[4] = {B, H, Lq, D}, l[3] = {B, H, Lq};
-    t[0] = attnc_tensor_contiguous(fakePtr(1), ATTNC_DTYPE_BF16, 4, q, 0);
-    t[1] = attnc_tensor_contiguous(fakePtr(2), ATTNC_DTYPE_BF16, 4, k, 0);
-    t[2] = attnc_tensor_contiguous(fakePtr(3), ATTNC_DTYPE_BF16, 4, k, 0);
-    t[3] = attnc_tensor_contiguous(fakePtr(4), ATTNC_DTYPE_BF16, 4, o, 0);
-    t[4] = attnc_tensor_contiguous(fakePtr(5), ATTNC_DTYPE_F32, 3, l, 0);
-  }
-};
-
 class AttnKernel : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -115,13 +52,6 @@ protected:
   attnc_kernel *K = nullptr;
 };
 
-#define EXPECT_ERR(expr, status, substr)                                                                            \
-  do {                                                                                                               \
-    attnc_status s_ = (expr);                                                                                        \
-    EXPECT_EQ(s_, status) << attnc_status_name(s_) << ": " << attnc_last_error();                                    \
-    EXPECT_NE(std::string(attnc_last_error()).find(substr), std::string::npos)                                       \
-        << "message: " << attnc_last_error() << "\nexpected to contain: " << (substr);                               \
-  } while (0)
 
 //===-- Manifests ---------------------------------------------------------===//
 
@@ -476,182 +406,6 @@ TEST_F(AttnKernel, NullDataAndLimits) {
   a.H = a.Hq = a.Hk = 70000; // grid.y = H
   a.build();
   EXPECT_ERR(check(a), ATTNC_ERR_LIMIT, "grid.y = H = 70000 is outside 1..65535");
-}
-
-// A decode manifest as passes/AttnToTile writes it (attnc compile --decode; D = 128,
-// packed heads): q through a 2-D map over its rows, a workspace, and the
-// split count S that the runtime chooses unless dims[] gives it.
-std::string decodeManifest() {
-  std::string gy = "Hk*(Hq/H)+H*(1-Hq/H)", gx = "ceildiv((H/(" + gy + "))*Lq,64)";
-  std::string cnt = "256*ceildiv(4*(" + gx + ")*(" + gy + ")*B,256)";
-  return R"json({
-  "abi_version": 1, "kernel": "decode_kernel", "chip": "sm_90a", "dtype": "bf16",
-  "head_dim": 128, "head_dim_v": 128, "block_m": 64, "block_n": 64, "decode": true,
-  "split_kv": {"dim": "S", "max_splits": 64, "key_tiles": "ceildiv(Lk,64)"},
-  "params": [
-    {"name": "q_map", "kind": "tensormap", "tensor": "q", "dtype": "bf16", "rank": 2,
-     "global_dims": [128, "B*Hq*Lq"], "global_strides_bytes": [256], "box": [64, 64], "element_strides": [1, 1],
-     "interleave": "none", "swizzle": 128, "l2_promotion": "l2_128b", "oob_fill": "zero"},
-    {"name": "k_map", "kind": "tensormap", "tensor": "k", "dtype": "bf16", "rank": 3,
-     "global_dims": [128, "Lk", "B*Hk"], "global_strides_bytes": [256, "Lk*256"],
-     "box": [64, 64, 1], "element_strides": [1, 1, 1],
-     "interleave": "none", "swizzle": 128, "l2_promotion": "l2_128b", "oob_fill": "zero"},
-    {"name": "v_map", "kind": "tensormap", "tensor": "v", "dtype": "bf16", "rank": 3,
-     "global_dims": [128, "Lk", "B*Hk"], "global_strides_bytes": [256, "Lk*256"],
-     "box": [64, 64, 1], "element_strides": [1, 1, 1],
-     "interleave": "none", "swizzle": 128, "l2_promotion": "l2_128b", "oob_fill": "zero"},
-    {"name": "o", "kind": "ptr", "tensor": "o", "dtype": "bf16", "shape": ["B", "H", "Lq", 128]},
-    {"name": "lse", "kind": "ptr", "tensor": "lse", "dtype": "f32", "shape": ["B", "H", "Lq"]},
-    {"name": "B", "kind": "i32", "value": "B"}, {"name": "H", "kind": "i32", "value": "H"},
-    {"name": "Hq", "kind": "i32", "value": "Hq"}, {"name": "Hk", "kind": "i32", "value": "Hk"},
-    {"name": "Lq", "kind": "i32", "value": "Lq"}, {"name": "Lk", "kind": "i32", "value": "Lk"},
-    {"name": "workspace", "kind": "workspace", "bytes": ")json" + cnt + R"json(+2*S*B*H*Lq*520",
-     "zero_bytes": ")json" + cnt + R"json("},
-    {"name": "S", "kind": "i32", "value": "S"}
-  ],
-  "grid": [")json" + gx + R"json(", ")json" + gy + R"json(", "B*S"], "block": [384, 1, 1], "shared_bytes": 214032
-})json";
-}
-
-TEST(RuntimeValidation, DecodeSplitCountAndHeadGroups) {
-  attnc_status st;
-  attnc_kernel *k = loadText(decodeManifest(), &st);
-  ASSERT_EQ(st, ATTNC_OK) << attnc_last_error();
-  // The workspace is no tensor of the launch.
-  EXPECT_EQ(attnc_kernel_num_tensors(k), 5);
-  ASSERT_EQ(attnc_kernel_num_dims(k), 7);
-  EXPECT_STREQ(attnc_kernel_dim_name(k, 6), "S");
-  auto resolve = [&](int64_t B, int64_t Hq, int64_t Hk, int64_t Lq, int64_t Lk, int64_t S, int64_t *out) {
-    AttnArgs a;
-    a.B = B, a.H = std::max(Hq, Hk), a.Hq = Hq, a.Hk = Hk, a.Lq = Lq, a.Lk = Lk;
-    a.build();
-    int64_t dims[7] = {-1, -1, -1, -1, -1, -1, S};
-    return attnc_kernel_validate(k, a.t, 5, dims, out);
-  };
-  int64_t d[7];
-  // GQA 32/8, 8 sequences, one query: 1 x 8 x 8 = 64 blocks per split on an
-  // assumed 132 SMs; 2 splits fill 128 of them (97%), the smallest split
-  // within 85% of the best wave efficiency.
-  ASSERT_EQ(resolve(8, 32, 8, 1, 32768, -1, d), ATTNC_OK) << attnc_last_error();
-  EXPECT_EQ(d[6], 2);
-  // One sequence: 8 blocks per split; 15 splits fill 120 SMs (91%), 14 only
-  // 112 (85%), and the best (33 splits, 264 blocks, two full waves) is 100%.
-  ASSERT_EQ(resolve(1, 32, 8, 1, 32768, -1, d), ATTNC_OK) << attnc_last_error();
-  EXPECT_EQ(d[6], 15);
-  // A full grid is not split; nor are short key ranges (at most Lk/64/2).
-  ASSERT_EQ(resolve(64, 32, 8, 1, 4096, -1, d), ATTNC_OK) << attnc_last_error();
-  EXPECT_EQ(d[6], 1);
-  ASSERT_EQ(resolve(1, 8, 8, 1, 200, -1, d), ATTNC_OK) << attnc_last_error();
-  EXPECT_EQ(d[6], 2);
-  // Given splits are kept, up to the kernel's maximum.
-  ASSERT_EQ(resolve(8, 32, 8, 1, 32768, 7, d), ATTNC_OK) << attnc_last_error();
-  EXPECT_EQ(d[6], 7);
-  EXPECT_ERR(resolve(8, 32, 8, 1, 32768, 65, d), ATTNC_ERR_LIMIT,
-             "split count S = 65 exceeds the kernel's maximum 64");
-  attnc_kernel_free(k);
-}
-
-TEST(RuntimeManifest, WorkspaceAndSplitFieldsAreChecked) {
-  std::string m = decodeManifest();
-  attnc_status st;
-  attnc_kernel *k = loadText(replaced(m, "\"dim\": \"S\"", "\"dim\": \"T\""), &st);
-  EXPECT_EQ(k, nullptr);
-  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
-  EXPECT_NE(std::string(attnc_last_error()).find("split_kv.dim: 'T' is not a dim of the kernel"), std::string::npos)
-      << attnc_last_error();
-  k = loadText(replaced(m, "\"max_splits\": 64", "\"max_splits\": 0"), &st);
-  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
-  EXPECT_NE(std::string(attnc_last_error()).find("split_kv.max_splits"), std::string::npos) << attnc_last_error();
-  k = loadText(replaced(m, "\"bytes\":", "\"size\":"), &st);
-  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
-  EXPECT_NE(std::string(attnc_last_error()).find(".bytes: missing field"), std::string::npos) << attnc_last_error();
-  // The split count cannot be a size that a tensor fixes.
-  k = loadText(replaced(m, "\"dim\": \"S\"", "\"dim\": \"B\""), &st);
-  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
-  EXPECT_NE(std::string(attnc_last_error()).find("split_kv.dim: 'B' is a size of tensor 'q'"), std::string::npos)
-      << attnc_last_error();
-  // One workspace: the runtime gives every workspace parameter the same buffer.
-  k = loadText(replaced(m, "{\"name\": \"S\", \"kind\": \"i32\", \"value\": \"S\"}",
-                        "{\"name\": \"ws2\", \"kind\": \"workspace\", \"bytes\": 64}, "
-                        "{\"name\": \"S\", \"kind\": \"i32\", \"value\": \"S\"}"),
-               &st);
-  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
-  EXPECT_NE(std::string(attnc_last_error()).find("a second workspace parameter"), std::string::npos)
-      << attnc_last_error();
-  // A zeroed prefix the runtime cannot clear in 4-byte words.
-  k = loadText(replaced(m, "\"zero_bytes\": \"", "\"zero_bytes\": \"2+"), &st);
-  ASSERT_EQ(st, ATTNC_OK) << attnc_last_error();
-  AttnArgs a;
-  a.B = 1, a.H = 8, a.Hq = 8, a.Hk = 2, a.Lq = 1, a.Lk = 1000;
-  a.build();
-  EXPECT_ERR(attnc_kernel_validate(k, a.t, 5, nullptr, nullptr), ATTNC_ERR_LIMIT, "a multiple of 4");
-  attnc_kernel_free(k);
-}
-
-// A persistent kernel (passes/AttnToTile: every prefill plan): the grid
-// counts work items, launched as one block per SM on grid.x, which take them
-// from the zeroed first word of the workspace.
-std::string persistentManifest() {
-  return replaced(replaced(AttnManifest, R"("grid":)", R"("persistent": true, "grid":)"),
-                  R"({"name": "Lk", "kind": "i32", "value": "Lk"})",
-                  R"({"name": "Lk", "kind": "i32", "value": "Lk"},
-    {"name": "workspace", "kind": "workspace", "bytes": 256, "zero_bytes": 256})");
-}
-
-TEST(RuntimeValidation, PersistentGridIsOneBlockPerSM) {
-  attnc_status st;
-  attnc_kernel *k = loadText(persistentManifest(), &st);
-  ASSERT_EQ(st, ATTNC_OK) << attnc_last_error();
-  EXPECT_EQ(attnc_kernel_num_tensors(k), 5);
-  AttnArgs a; // B 2, H 8, Lq 100: 1 x 8 x 2 = 16 items
-  attnc::rt::Bound b;
-  ASSERT_EQ(attnc::rt::validate(k, a.t, 5, nullptr, b, 132), ATTNC_OK) << attnc_last_error();
-  EXPECT_EQ(b.grid[0], 16);
-  EXPECT_EQ(b.grid[1], 1);
-  EXPECT_EQ(b.grid[2], 1);
-  EXPECT_EQ(b.wsZeroBytes, 256);
-  a.B = 4, a.Lq = 4096; // 32 x 8 x 4 = 1024 items on 132 SMs
-  a.build();
-  ASSERT_EQ(attnc::rt::validate(k, a.t, 5, nullptr, b, 132), ATTNC_OK) << attnc_last_error();
-  EXPECT_EQ(b.grid[0], 132);
-  ASSERT_EQ(attnc::rt::validate(k, a.t, 5, nullptr, b, 78), ATTNC_OK) << attnc_last_error();
-  EXPECT_EQ(b.grid[0], 78);
-  // Without a device (sms 0) the H100/H200's 132.
-  ASSERT_EQ(attnc::rt::validate(k, a.t, 5, nullptr, b, 0), ATTNC_OK) << attnc_last_error();
-  EXPECT_EQ(b.grid[0], 132);
-  attnc_kernel_free(k);
-  // The same manifest without `persistent` launches its grid as written.
-  k = loadText(AttnManifest, &st);
-  ASSERT_EQ(st, ATTNC_OK) << attnc_last_error();
-  ASSERT_EQ(attnc::rt::validate(k, a.t, 5, nullptr, b, 132), ATTNC_OK) << attnc_last_error();
-  EXPECT_EQ(b.grid[0], 32);
-  EXPECT_EQ(b.grid[1], 8);
-  EXPECT_EQ(b.grid[2], 4);
-  attnc_kernel_free(k);
-}
-
-TEST(RuntimeManifest, PersistentNeedsAZeroedCounter) {
-  attnc_status st;
-  attnc_kernel *k = loadText(replaced(AttnManifest, R"("grid":)", R"("persistent": true, "grid":)"), &st);
-  EXPECT_EQ(k, nullptr);
-  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
-  EXPECT_NE(std::string(attnc_last_error()).find("persistent: a persistent kernel needs a workspace"),
-            std::string::npos)
-      << attnc_last_error();
-  k = loadText(replaced(persistentManifest(), R"("zero_bytes": 256)", R"("zero_bytes": 0)"), &st);
-  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
-  EXPECT_NE(std::string(attnc_last_error()).find("zeroed prefix of at least 4 bytes"), std::string::npos)
-      << attnc_last_error();
-  k = loadText(replaced(persistentManifest(), R"("persistent": true)", R"("persistent": 1)"), &st);
-  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
-  EXPECT_NE(std::string(attnc_last_error()).find("persistent: expected true or false"), std::string::npos)
-      << attnc_last_error();
-  // split_kv splits the keys over the grid: never persistent.
-  std::string d = replaced(decodeManifest(), R"("grid":)", R"("persistent": true, "grid":)");
-  k = loadText(d, &st);
-  EXPECT_EQ(st, ATTNC_ERR_MANIFEST);
-  EXPECT_NE(std::string(attnc_last_error()).find("a split_kv kernel cannot be persistent"), std::string::npos)
-      << attnc_last_error();
 }
 
 TEST(RuntimeValidation, ExpressionOverflowIsALimitError) {

@@ -11,6 +11,7 @@ endif()
 add_executable(attnc-runtime-tests
   ${CMAKE_CURRENT_LIST_DIR}/RuntimeTest.cpp
   ${CMAKE_CURRENT_LIST_DIR}/RuntimeCacheTest.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/RuntimeLaunchShapeTest.cpp
   ${CMAKE_CURRENT_LIST_DIR}/RuntimeExprTest.cpp
   ${CMAKE_CURRENT_LIST_DIR}/RuntimeProgramTest.cpp)
 # The expression tests reach the runtime's private header.
