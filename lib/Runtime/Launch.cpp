@@ -235,13 +235,17 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
   cu::Device ctxDev = 0;
   if ((r = A.CtxGetDevice(&ctxDev)) != cu::SUCCESS)
     return fail(ATTNC_ERR_CUDA, "cuCtxGetDevice failed: " + cu::errorText(A, r));
-  // The split-KV choice and a persistent grid depend on the device's SM count.
+  // The split-KV choice (a validation over again) and a persistent grid
+  // (one block per SM) depend on the device's SM count.
   if (m.splitDim >= 0 || m.persistent) {
     int sms = 0;
     A.DeviceGetAttribute(&sms, cu::DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ctxDev);
-    if (sms > 0)
+    if (sms > 0 && m.splitDim >= 0) {
       if (attnc_status s = validate(k, args, nargs, dims, b, sms))
         return s;
+    } else if (sms > 0) {
+      b.grid[0] = std::min<int64_t>(b.items, sms);
+    }
   }
 
   // Device checks of every pointer.

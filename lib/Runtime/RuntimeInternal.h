@@ -84,6 +84,7 @@ struct Bound {
   int64_t grid[3] = {0, 0, 0}, block[3] = {0, 0, 0}, shared = 0;
   std::vector<int64_t> i32Values; // per param (I32 only)
   int64_t wsBytes = 0, wsZeroBytes = 0; // the workspace param, if any
+  int64_t items = 0; // persistent kernels: work items (the manifest's grid, multiplied)
 };
 
 /// This thread's stream-capture mode relaxed while the scope lives, as

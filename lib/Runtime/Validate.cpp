@@ -242,6 +242,7 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
     if (items > INT32_MAX)
       return fail(ATTNC_ERR_LIMIT, std::to_string(items) + " work items (grid " + m.grid[0].text() + " x " +
                                        m.grid[1].text() + " x " + m.grid[2].text() + ") do not fit in i32");
+    b.items = items;
     b.grid[0] = std::min<int64_t>(items, sms > 0 ? sms : 132);
     b.grid[1] = b.grid[2] = 1;
   }

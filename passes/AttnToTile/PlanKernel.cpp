@@ -87,13 +87,18 @@ LogicalResult attnc::gpu::applyKernelPlan(AttentionOp op, KernelPlanAttr plan, K
     c.pagesHND = pages.getLayout() == PageLayout::hnd;
     c.pageTable = pages.getTable();
   }
+  // setmaxnreg moves registers from the producer (down from the launch's
+  // share) to the consumers (up from it), within the block's file.
   int64_t pr = plan.getProducerRegs(), cr = plan.getConsumerRegs();
+  const int64_t share = KernelConfig::kRegisterFile / KernelConfig::kThreads;
   auto regsOk = [](int64_t r) { return r >= 24 && r <= 256 && r % 8 == 0; };
   if (plan.getConsumers() != KernelConfig::kConsumerWGs || !regsOk(pr) || !regsOk(cr) ||
+      pr > share || cr < share ||
       pr * 128 + cr * 128 * KernelConfig::kConsumerWGs > KernelConfig::kRegisterFile)
     return op.emitOpError() << "GPU kernel: the emitter implements " << KernelConfig::kConsumerWGs
                             << " consumer warpgroups, with registers per thread multiples of 8 in "
-                               "[24, 256] that fit the block's "
+                               "[24, 256] (producer at most "
+                            << share << ", consumers at least " << share << ") that fit the block's "
                             << KernelConfig::kRegisterFile << ", not the plan's " << plan;
   if (c.BM != (c.decode ? 64 : 128))
     return op.emitOpError() << "GPU kernel: block_m must be " << (c.decode ? 64 : 128)

@@ -34,16 +34,21 @@ void wrapRole(Region &role, Location loc) {
   YieldOp::create(b, loc, ValueRange{});
 }
 
-/// The consumers read Q in their tile loop's QK^T only: release it after
-/// the loop (before the epilogue).
+/// The consumers read Q in the QK^T of their tile loop: release it after the
+/// last op that holds one (before the epilogue), or at the start when none
+/// does (attn-tile-to-nvvm checks the placement).
 void releaseQAfterLoops(ForWorkOp work) {
-  for (Operation &op : work.getBody().front())
-    if (isa<ForTilesOp, PipelinedForOp>(op)) {
-      OpBuilder b(op.getContext());
-      b.setInsertionPointAfter(&op);
-      ReleaseQOp::create(b, op.getLoc());
-      return;
-    }
+  Block &body = work.getBody().front();
+  Operation *last = nullptr;
+  for (Operation &op : body.without_terminator())
+    if (op.walk([](QKOp) { return WalkResult::interrupt(); }).wasInterrupted())
+      last = &op;
+  OpBuilder b(work.getContext());
+  if (last)
+    b.setInsertionPointAfter(last);
+  else
+    b.setInsertionPointToStart(&body);
+  ReleaseQOp::create(b, work.getLoc());
 }
 
 struct AttnTilePersistentPass

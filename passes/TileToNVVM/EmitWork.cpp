@@ -20,17 +20,19 @@
 using namespace mlir;
 using namespace attnc::gpu;
 
-Value KernelEmitter::numWorkItems() {
-  Value tiles = arith::DivUIOp::create(b, loc, add(argLq, ci32(c.BM - 1)), ci32(c.BM));
-  return mul(mul(tiles, argH), argB);
+/// ceil(Lq / BM) as (Lq - 1) / BM + 1 (Lq >= 1; Lq + BM - 1 could wrap).
+Value KernelEmitter::queryTiles() {
+  return add(arith::DivUIOp::create(b, loc, sub(argLq, ci32(1)), ci32(c.BM)), ci32(1));
 }
+
+Value KernelEmitter::numWorkItems() { return mul(mul(queryTiles(), argH), argB); }
 
 /// Item w: query tile w % tiles from the last (the launch order of the
 /// non-persistent grid: the longest tiles of causal-like carriers first, the
 /// tiles of one head together so that its K/V stay in L2), head
 /// (w / tiles) % H, batch w / (tiles * H).
 void KernelEmitter::setUpWorkItem(Value w) {
-  Value tiles = arith::DivUIOp::create(b, loc, add(argLq, ci32(c.BM - 1)), ci32(c.BM));
+  Value tiles = queryTiles();
   Value bh = arith::DivUIOp::create(b, loc, w, tiles);
   Value bx = sub(sub(tiles, ci32(1)), arith::RemUIOp::create(b, loc, w, tiles));
   hIdx = arith::RemUIOp::create(b, loc, bh, argH);
@@ -119,6 +121,21 @@ LogicalResult KernelEmitter::lowerForWork(tile::ForWorkOp op) {
     return op.emitOpError("attn-tile-to-nvvm: for_work needs the persistent plan");
   if (workItem)
     return op.emitOpError("attn-tile-to-nvvm: nested for_work");
+  // The consumers must release Q once per item, after everything that reads
+  // it: without the release the producer waits forever for the next item;
+  // before a QK^T, the next item's Q would overwrite the tile it reads.
+  if (inConsumers) {
+    Block &body = op.getBody().front();
+    auto releases = body.getOps<tile::ReleaseQOp>();
+    int64_t n = std::distance(releases.begin(), releases.end());
+    bool readAfter = false;
+    if (n == 1)
+      for (Operation *it = (*releases.begin())->getNextNode(); it; it = it->getNextNode())
+        readAfter |= it->walk([](tile::QKOp) { return WalkResult::interrupt(); }).wasInterrupted();
+    if (n != 1 || readAfter)
+      return op.emitOpError("attn-tile-to-nvvm: the consumers' for_work must release Q exactly "
+                            "once, after their last QK^T (attn-tile-persistent places it)");
+  }
   return workLoop(inConsumers ? WorkRole::Consumer : WorkRole::Producer, [&]() -> LogicalResult {
     return failure(failed(lowerBlock(op.getBody().front())));
   });

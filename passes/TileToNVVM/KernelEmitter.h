@@ -171,6 +171,7 @@ private:
   /// the item's rows and tile schedule set up and the ring's ordinals
   /// continuing (ringBase in, ringNext out).
   mlir::LogicalResult workLoop(WorkRole role, llvm::function_ref<mlir::LogicalResult()> body);
+  mlir::Value queryTiles();
   mlir::Value numWorkItems();
   void setUpWorkItem(mlir::Value w);
   mlir::Value workWord(mlir::Value count);

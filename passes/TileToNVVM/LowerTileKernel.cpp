@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "KernelEmitter.h"
+#include "attnc/Analysis/CarrierLowering.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -422,6 +423,13 @@ LogicalResult KernelEmitter::lowerKernel(mlir::gpu::GPUFuncOp fn, tile::KernelOp
 namespace {
 
 struct AttnTileToNVVMPass : public attnc::impl::AttnTileToNVVMBase<AttnTileToNVVMPass> {
+  /// The carriers' tile-level models (the kernel's set-up reads the tile
+  /// schedule), also when this pass runs on its own.
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    attnc::registerCarrierLoweringExternalModels(registry);
+  }
+
   void runOnOperation() override {
     SmallVector<tile::KernelOp> kernels;
     getOperation()->walk([&](tile::KernelOp k) { kernels.push_back(k); });

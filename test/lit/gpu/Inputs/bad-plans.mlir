@@ -1,6 +1,6 @@
 // Plans written by hand that the emitter does not implement (plan-kernel.mlir).
 
-// BAD: error: 'attn.attention' op GPU kernel: the emitter implements 2 consumer warpgroups, with registers per thread multiples of 8 in [24, 256] that fit the block's 64512, not the plan's #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 3
+// BAD: error: 'attn.attention' op GPU kernel: the emitter implements 2 consumer warpgroups, with registers per thread multiples of 8 in [24, 256] (producer at most 168, consumers at least 168) that fit the block's 64512, not the plan's #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 3
 func.func @three_consumers(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
   %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 3, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
   return %o : tensor<?x?x?x128xbf16>
@@ -32,8 +32,16 @@ func.func @persistent_split(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf1
 
 // -----
 
-// BAD: error: 'attn.attention' op GPU kernel: the emitter implements 2 consumer warpgroups, with registers per thread multiples of 8 in [24, 256] that fit the block's 64512, not the plan's #attn.kernel_plan<{{.*}}producer_regs = 64, consumer_regs = 224
+// BAD: error: 'attn.attention' op GPU kernel: the emitter implements 2 consumer warpgroups, with registers per thread multiples of 8 in [24, 256] (producer at most 168, consumers at least 168) that fit the block's 64512, not the plan's #attn.kernel_plan<{{.*}}producer_regs = 64, consumer_regs = 224
 func.func @registers_overcommitted(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
   %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 64, consumer_regs = 224, schedule = "pingpong", pack_heads = false, persistent = true>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  return %o : tensor<?x?x?x128xbf16>
+}
+
+// -----
+
+// BAD: error: 'attn.attention' op GPU kernel: the emitter implements 2 consumer warpgroups, {{.*}}(producer at most 168, consumers at least 168){{.*}}producer_regs = 200, consumer_regs = 128
+func.func @registers_upside_down(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 200, consumer_regs = 128, schedule = "pingpong", pack_heads = false>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
   return %o : tensor<?x?x?x128xbf16>
 }
