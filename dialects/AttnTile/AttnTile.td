@@ -116,7 +116,8 @@ def AttnTile_PipelinedForOp : AttnTile_Op<"pipelined_for", [RecursiveMemoryEffec
     the results are the inits. `alternate` as for for_tiles. `turns`: the
     consumers take turns issuing tensor-core work (the regions hold
     turn_begin / turn_end); the loop balances the turn barriers around
-    itself.
+    itself. A release_q at the start of `drain` runs once the last kept
+    tile's QK^T is done, whether or not any tile was kept.
   }];
   let arguments = (ins Variadic<AnyType>:$inits, UnitAttr:$alternate, UnitAttr:$turns);
   let results = (outs Variadic<AnyType>:$results);

@@ -173,12 +173,17 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   FailureOr<attnc::CarrierTilePlan> tiles = attnc::CarrierTilePlan::get(op, c.BM, c.BN);
   if (failed(tiles))
     return failure();
-  // Persistent blocks where the consumers can spare registers for the
-  // producer warpgroup's loops (at 24 they spill): O of at most 128 columns
-  // (a 64 x 256 O needs 240 per consumer thread) and no score region (at
-  // 232 the softcap kernel ran 7% slower; bench/NOTES.md).
-  const bool persistent =
-      !splitKV && o.persistent && c.Dvp <= 128 && op.getScore().empty();
+  // Persistent blocks where query tiles differ in their key tiles (a
+  // carrier or a mask: short or uneven items, whose fixed costs the next
+  // item hides; dense items are long and alike, and ran 1-3% slower) and
+  // the consumers can spare registers for the producer warpgroup's loops
+  // (at 24 they spill): O of at most 128 columns (a 64 x 256 O needs 240
+  // per consumer thread), no score region (at 232 the softcap kernel ran 7%
+  // slower) and the exp link (signed_exp's consumers spilled twice as much
+  // at 224; bench/NOTES.md).
+  const bool uneven = !op.getCarrier().empty() || !op.getMask().empty();
+  const bool persistent = !splitKV && o.persistent && uneven && c.Dvp <= 128 &&
+                          op.getScore().empty() && op.getLinkKind() == Link::exp;
   const int64_t producerRegs =
       persistent ? KernelConfig::kPersistentProducerRegs : KernelConfig::kProducerRegs;
   const int64_t consumerRegs =

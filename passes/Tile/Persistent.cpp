@@ -36,7 +36,8 @@ void wrapRole(Region &role, Location loc) {
 
 /// The consumers read Q in the QK^T of their tile loop: release it after the
 /// last op that holds one (before the epilogue), or at the start when none
-/// does (attn-tile-to-nvvm checks the placement).
+/// does. A pipelined loop releases it at the start of its drain, which runs
+/// only the last tile's P V (attn-tile-to-nvvm checks the placement).
 void releaseQAfterLoops(ForWorkOp work) {
   Block &body = work.getBody().front();
   Operation *last = nullptr;
@@ -44,7 +45,11 @@ void releaseQAfterLoops(ForWorkOp work) {
     if (op.walk([](QKOp) { return WalkResult::interrupt(); }).wasInterrupted())
       last = &op;
   OpBuilder b(work.getContext());
-  if (last)
+  if (auto loop = dyn_cast_or_null<PipelinedForOp>(last);
+      loop && !loop.getDrain().front().walk([](QKOp) { return WalkResult::interrupt(); })
+                   .wasInterrupted())
+    b.setInsertionPointToStart(&loop.getDrain().front());
+  else if (last)
     b.setInsertionPointAfter(last);
   else
     b.setInsertionPointToStart(&body);

@@ -124,15 +124,27 @@ LogicalResult KernelEmitter::lowerForWork(tile::ForWorkOp op) {
   // The consumers must release Q once per item, after everything that reads
   // it: without the release the producer waits forever for the next item;
   // before a QK^T, the next item's Q would overwrite the tile it reads.
+  // It sits in the body, or opens the drain of a pipelined loop (which runs
+  // it after the loop).
   if (inConsumers) {
     Block &body = op.getBody().front();
-    auto releases = body.getOps<tile::ReleaseQOp>();
-    int64_t n = std::distance(releases.begin(), releases.end());
-    bool readAfter = false;
-    if (n == 1)
-      for (Operation *it = (*releases.begin())->getNextNode(); it; it = it->getNextNode())
+    SmallVector<tile::ReleaseQOp> releases;
+    op.walk([&](tile::ReleaseQOp r) { releases.push_back(r); });
+    bool placed = false, readAfter = false;
+    if (releases.size() == 1) {
+      Operation *r = releases.front();
+      auto loop = dyn_cast<tile::PipelinedForOp>(r->getParentOp());
+      placed = r->getBlock() == &body ||
+               (loop && loop->getBlock() == &body && &loop.getDrain().front().front() == r);
+      bool inDrain = loop && r->getBlock() != &body;
+      if (inDrain)
+        readAfter = loop.getDrain().walk([](tile::QKOp) { return WalkResult::interrupt(); })
+                        .wasInterrupted();
+      Operation *from = inDrain ? loop.getOperation() : r;
+      for (Operation *it = from->getNextNode(); it; it = it->getNextNode())
         readAfter |= it->walk([](tile::QKOp) { return WalkResult::interrupt(); }).wasInterrupted();
-    if (n != 1 || readAfter)
+    }
+    if (!placed || readAfter)
       return op.emitOpError("attn-tile-to-nvvm: the consumers' for_work must release Q exactly "
                             "once, after their last QK^T (attn-tile-persistent places it)");
   }

@@ -148,7 +148,9 @@ private:
   mlir::LogicalResult checkLoopAgainstPlan(mlir::Operation *op, bool alternate, bool turns);
   /// Lowering the consumers' region (loops there follow the plan's roles).
   bool inConsumers = false;
-  mlir::FailureOr<llvm::SmallVector<mlir::Value>> lowerBlock(mlir::Block &blk);
+  /// skipReleaseQ: a pipelined loop's drain, whose release_q runs before it.
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>> lowerBlock(mlir::Block &blk,
+                                                             bool skipReleaseQ = false);
   mlir::LogicalResult lowerOp(mlir::Operation &op);
   mlir::LogicalResult lowerWarpRoles(attnc::tile::WarpSpecializeOp op);
   mlir::LogicalResult lowerForTiles(attnc::tile::ForTilesOp op);

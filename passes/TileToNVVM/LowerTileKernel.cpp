@@ -105,10 +105,12 @@ SmallVector<Type> KernelEmitter::loweredTypes(TypeRange ts) {
 
 /// Lowers `blk` (all but its terminator) and returns the lowered operands
 /// of its yield, if any.
-FailureOr<SmallVector<Value>> KernelEmitter::lowerBlock(Block &blk) {
+FailureOr<SmallVector<Value>> KernelEmitter::lowerBlock(Block &blk, bool skipReleaseQ) {
   for (Operation &op : blk) {
     if (auto y = dyn_cast<tile::YieldOp>(op))
       return loweredAll(y.getValues());
+    if (skipReleaseQ && isa<tile::ReleaseQOp>(op))
+      continue;
     if (failed(lowerOp(op)))
       return failure();
   }
@@ -354,13 +356,17 @@ LogicalResult KernelEmitter::lowerPipelinedFor(tile::PipelinedForOp op) {
                               NVVM::BarrierReductionAttr(), Value());
     });
 
+  // Q is free once the loop is done (the drain runs no QK^T): a release_q
+  // that opens the drain runs here, with or without a kept tile.
+  if (!db.empty() && isa<tile::ReleaseQOp>(db.front()) && failed(lowerOp(db.front())))
+    return failure();
   SmallVector<Type> rTys = loweredTypes(op.getResultTypes());
   auto drain = scf::IfOp::create(b, loc, rTys, hasAny, /*withElse=*/true);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(drain.thenBlock());
     bindAll(db.getArguments(), loop->getResults().drop_front());
-    FailureOr<SmallVector<Value>> y = lowerBlock(db);
+    FailureOr<SmallVector<Value>> y = lowerBlock(db, /*skipReleaseQ=*/true);
     if (failed(y))
       return failure();
     scf::YieldOp::create(b, loc, *y);

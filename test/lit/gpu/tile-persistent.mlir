@@ -8,7 +8,8 @@
 // NORELEASE: error: 'attn_tile.for_work' op attn-tile-to-nvvm: the consumers' for_work must release Q exactly once, after their last QK^T
 
 // attn-tile-persistent: each role's body runs per work item; the consumers
-// release Q after their tile loop, before the epilogue.
+// release Q when their last QK^T is done: at the start of the pipelined
+// loop's drain (which runs only the last P V), before the epilogue.
 // TILE: attn_tile.warp_specialize
 // TILE-SAME: producer {
 // TILE-NEXT: attn_tile.for_work {
@@ -18,8 +19,11 @@
 // TILE-NEXT: attn_tile.for_work {
 // TILE-NEXT: attn_tile.wait_q
 // TILE: attn_tile.pipelined_for
-// TILE: } -> !attn_tile.acc<64, 128>, !attn_tile.stats
+// TILE: } drain {
+// TILE-NEXT: ^bb0(
 // TILE-NEXT: attn_tile.release_q
+// TILE-NEXT: attn_tile.ring_get
+// TILE: } -> !attn_tile.acc<64, 128>, !attn_tile.stats
 // TILE-NEXT: attn_tile.store
 
 // The lowering: a workspace parameter (the counter) and `persistent` in the
