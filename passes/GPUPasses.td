@@ -173,9 +173,10 @@ def AttnTilePersistent : Pass<"attn-tile-persistent"> {
   let description = [{
     Under a plan marked `persistent`: the body of each role of
     warp_specialize moves into an attn_tile.for_work, and each consumer
-    releases its Q tile (release_q) after its tile loop, the point after
-    which it reads Q no more, so that the producer can load the next item's
-    Q. Other plans are left as they are.
+    releases its Q tile (release_q) once its last QK^T is done (at the start
+    of a pipelined loop's drain, else after the last op holding a QK^T), so
+    that the producer can load the next item's Q. Other plans are left as
+    they are.
   }];
   let dependentDialects = ["attnc::tile::AttnTileDialect"];
 }

@@ -2,9 +2,9 @@
 //
 // attn-tile-persistent (plans marked persistent): a block no longer owns one
 // query tile; each warp role runs its body once per work item in an
-// attn_tile.for_work, and each consumer releases Q after its tile loop, so
-// that the producer can load the next item's Q (and then its K/V) while the
-// consumers run the last P V and the epilogue of the current one.
+// attn_tile.for_work, and each consumer releases Q once its last QK^T is
+// done, so that the producer can load the next item's Q (and then its K/V)
+// while the consumers run the last P V and the epilogue of the current one.
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/Passes/GPUPasses.h"

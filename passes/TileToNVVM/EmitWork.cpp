@@ -6,12 +6,12 @@
 // (zeroed by the runtime before each launch), writes it to a shared word
 // of the item's parity and loads the item's Q on the Q barrier; the
 // consumers and the V scanner wait for that phase of the Q barrier and
-// read the word. When they are done with Q (the consumers after their tile
-// loop, the scanner after its last tile) they arrive on the Q empty
+// read the word. When they are done with Q (the consumers after their last
+// QK^T, the scanner after its last tile) they arrive on the Q empty
 // barrier, which the producer waits for before it announces the next item.
 // An item past the last is announced the same way, without Q, and every
 // role leaves its loop. K/V ring ordinals continue across items, so the
-// producer fills the ring with the next item's tiles while the consumers
+// producer loads the next item's Q and first K/V tiles while the consumers
 // run the current one's last P V and epilogue.
 //
 //===----------------------------------------------------------------------===//
