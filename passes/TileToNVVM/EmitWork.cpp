@@ -76,7 +76,7 @@ void KernelEmitter::leaveItem(Value barId, int64_t threads, Value leader) {
 LogicalResult KernelEmitter::workLoop(WorkRole role, function_ref<LogicalResult()> body) {
   Value total = numWorkItems();
   LogicalResult r = success();
-  auto loop = scf::WhileOp::create(
+  scf::WhileOp::create(
       b, loc, TypeRange{idx, idx, i32}, ValueRange{ringZero, ringZero},
       [&](OpBuilder &bb, Location l, ValueRange a) {
         OpBuilder::InsertionGuard g(b);
@@ -110,7 +110,6 @@ LogicalResult KernelEmitter::workLoop(WorkRole role, function_ref<LogicalResult(
         r = body();
         scf::YieldOp::create(b, loc, ValueRange{add(a[0], cidx(1)), ringNext});
       });
-  (void)loop;
   workItem = workCount = Value();
   ringBase = ringZero;
   return r;
