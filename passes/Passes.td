@@ -74,6 +74,23 @@ def AttnSummarizeMaskTables : Pass<"attn-summarize-mask-tables", "mlir::ModuleOp
   }];
 }
 
+def AttnClassifyMaskBlocks : Pass<"attn-classify-mask-blocks", "mlir::ModuleOp"> {
+  let summary = "Classify a mask that defeats interval bounds per 128 x 128 block, on the GPU";
+  let description = [{
+    For an attention whose mask region MaskBounds cannot bound over a tile
+    (maskDefeatsTileBounds: a table read at i and j, float math on
+    positions, a loop), adds generic steps that evaluate the predicate over
+    every (query, key) pair once per launch, as FlexAttention's
+    create_block_mask does: per query row and key block the kept / dropped
+    bits, then per block of 128 x 128 pairs (`mask_classes`), then a
+    counted block list of the blocks with a kept pair, appended as a
+    block_list carrier. The kernel then visits only listed blocks and runs a
+    tile whose block keeps every pair without the predicate. Static shapes
+    only (the steps are generic GPU code); attentions with a block list,
+    paged keys, split keys or a context shard are left alone.
+  }];
+}
+
 def AttnTileNeighborhood : Pass<"attn-tile-neighborhood", "mlir::ModuleOp"> {
   let summary = "Store the tokens of a 2-D neighborhood attention in patch-major order";
   let description = [{

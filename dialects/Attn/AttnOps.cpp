@@ -157,7 +157,36 @@ std::string AttentionOp::contextShardRefusal() {
   return "";
 }
 
+/// mask_classes = c: extra c is the per-block class table of the mask.
+static LogicalResult verifyMaskClasses(AttentionOp op) {
+  std::optional<int64_t> c = op.getMaskClasses();
+  if (!c)
+    return success();
+  if (op.getMask().empty())
+    return op.emitOpError("mask_classes without a mask region");
+  if (*c < 0 || *c >= (int64_t)op.getExtras().size())
+    return op.emitOpError() << "mask_classes: " << *c << " is not an extra ("
+                            << op.getExtras().size() << " extras)";
+  auto ct = cast<RankedTensorType>(op.getExtras()[*c].getType());
+  auto qt = cast<RankedTensorType>(op.getQuery().getType());
+  auto ot = cast<RankedTensorType>(op.getResult().getType());
+  int64_t lk = op.getLogicalKeyType().getDimSize(2);
+  auto blocks = [](int64_t len) {
+    return ShapedType::isDynamic(len) ? len : llvm::divideCeil(len, AttentionOp::kMaskClassBlock);
+  };
+  auto oneOr = [](int64_t got, int64_t full) { return got == 1 || !staticMismatch(got, full); };
+  if (!ct.getElementType().isInteger(32) || ct.getRank() != 4 || !oneOr(ct.getDimSize(0), qt.getDimSize(0)) ||
+      !oneOr(ct.getDimSize(1), ot.getDimSize(1)) || staticMismatch(ct.getDimSize(2), blocks(qt.getDimSize(2))) ||
+      staticMismatch(ct.getDimSize(3), blocks(lk)))
+    return op.emitOpError() << "mask_classes: extra " << *c
+                            << " must be an i32 [1 or B, 1 or H, ceil(Lq / " << AttentionOp::kMaskClassBlock
+                            << "), ceil(Lk / " << AttentionOp::kMaskClassBlock << ")], got " << ct;
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
+  if (failed(verifyMaskClasses(*this)))
+    return failure();
   if (failed(verifyTableBounds(*this)))
     return failure();
   if (KVPagesAttr pages = getKvPagesAttr()) {

@@ -42,6 +42,11 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
     replaced by K, N, 2 (N = max(1, ceil(L / kTableBoundsBlock)) blocks,
     K = floor(log2 N) + 1 levels). The GPU tile schedule bounds a mask's
     table reads at a range of positions with it.
+    `mask_classes` = c (attn-classify-mask-blocks) says that extra c, an i32
+    [1 or B, 1 or H, ceil(Lq / kMaskClassBlock), ceil(Lk / kMaskClassBlock)],
+    holds for each block of kMaskClassBlock x kMaskClassBlock (query, key)
+    pairs bit 0 = the mask keeps some pair, bit 1 = it drops some pair; the
+    GPU tile schedule reads it for a tile inside one block.
     The optional `lse` result [B, H, Lq] (f32) is each row's log-sum-exp as
     docs/gpu-abi.md defines it: what partial results of one row merge by
     (context parallelism). `context_shard` marks a shard of a longer
@@ -58,6 +63,7 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
                        DefaultValuedAttr<I64Attr, "0">:$split_kv,
                        OptionalAttr<Attn_KVPagesAttr>:$kv_pages,
                        OptionalAttr<DenseI64ArrayAttr>:$table_bounds,
+                       OptionalAttr<I64Attr>:$mask_classes,
                        OptionalAttr<Attn_ContextShardAttr>:$context_shard);
   let results = (outs AnyRankedTensor:$result, Optional<AnyRankedTensor>:$lse);
   let regions = (region AnyRegion:$mask, AnyRegion:$score);
@@ -95,6 +101,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [RecursiveMemoryEffects]> {
     static int64_t tableBoundsLevels(int64_t blocks) {
       return ::mlir::ShapedType::isDynamic(blocks) ? blocks : ::llvm::Log2_64(blocks) + 1;
     }
+    /// Queries and keys per side of a `mask_classes` block.
+    static constexpr int64_t kMaskClassBlock = 128;
     /// The extra holding the bounds of extra `table`, if it has one.
     std::optional<unsigned> getTableBoundsOf(unsigned table);
     ::mlir::RankedTensorType getLogicalKeyType();

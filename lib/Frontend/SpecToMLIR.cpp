@@ -415,7 +415,7 @@ Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
   OperationState state(l, attn::AttentionOp::getOperationName());
   attn::AttentionOp::build(b, state, resultTy, lseTy, q, k, v, extraVals, b.getArrayAttr(carrier),
                            scale, linkAttr, anchorAttr, conv, a.signedWeights ? b.getUnitAttr() : UnitAttr(),
-                           b.getI64IntegerAttr(a.splitKV), attn::KVPagesAttr(), DenseI64ArrayAttr(),
+                           b.getI64IntegerAttr(a.splitKV), attn::KVPagesAttr(), DenseI64ArrayAttr(), IntegerAttr(),
                            shardAttr);
   auto op = cast<attn::AttentionOp>(b.create(state));
   Type indexTy = b.getIndexType();

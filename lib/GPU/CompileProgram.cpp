@@ -382,6 +382,7 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
         pm.addPass(createAttnExpandBlockSelect());
         pm.addPass(createAttnFoldPageGather());
         pm.addPass(createAttnSummarizeMaskTables());
+        pm.addPass(createAttnClassifyMaskBlocks());
         pm.addPass(createAttnGPUTileBlockLists());
         pm.addPass(createAttnGPUPartitionProgram(partition));
         return success();

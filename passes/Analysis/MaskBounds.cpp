@@ -38,9 +38,8 @@ public:
     for (Operation &o : blk.without_terminator())
       visit(o);
     Bound r = get(cast<YieldOp>(blk.getTerminator()).getValues()[0]);
-    if (r.kind != Bound::Bool)
-      return {m.t(), m.f()};
-    return {r.may, r.must};
+    MaskBox box = r.kind == Bound::Bool ? MaskBox{r.may, r.must} : MaskBox{m.t(), m.f()};
+    return withClasses(box, batch, head, i0, i1, j0, j1);
   }
 
 private:
@@ -78,6 +77,25 @@ private:
     vals[v] = x;
     return x;
   }
+  /// `box` narrowed by the per-block classes (mask_classes) where the box
+  /// lies inside one block: bit 0 clear, nothing kept; bit 1 clear, all kept.
+  MaskBox withClasses(MaskBox box, Value batch, Value head, Value i0, Value i1, Value j0, Value j1) {
+    std::optional<int64_t> n = op.getMaskClasses();
+    if (!n)
+      return box;
+    constexpr int64_t T = AttentionOp::kMaskClassBlock;
+    auto ct = cast<RankedTensorType>(op.getExtras()[*n].getType());
+    Value qb = m.fdiv(i0, T), kb = m.fdiv(j0, T);
+    Value single = m.land(m.eq(qb, m.fdiv(i1, T)), m.eq(kb, m.fdiv(j1, T)));
+    Value cls = access.loadIndex(b, loc, *n,
+                                 {ct.getDimSize(0) == 1 ? m.c(0) : batch,
+                                  ct.getDimSize(1) == 1 ? m.c(0) : head, qb, kb});
+    Value some = m.eq(m.rem(cls, 2), m.c(1));
+    Value dropsSome = m.le(m.c(2), cls);
+    return {m.land(box.may, m.lor(lnot(single), some)),
+            m.lor(box.must, m.land(single, lnot(dropsSome)))};
+  }
+
   static unsigned bitWidth(Type t) { return t.isIndex() ? 64 : t.getIntOrFloatBitWidth(); }
 
   /// Bounds after an integer cast from `from` to `to` bits (two's
@@ -325,7 +343,99 @@ private:
   }
 };
 
+/// Whether the evaluator above bounds value `v` of the mask region (an
+/// unknown, in its terms, is never produced for it). Mirrors eval().
+class Coverage {
+public:
+  explicit Coverage(AttentionOp op) : op(op), mask(op.getMask()) {}
+
+  bool bounded(Value v) {
+    if (auto it = memo.find(v); it != memo.end())
+      return it->second;
+    bool r = false;
+    Operation *def = v.getDefiningOp();
+    if (isa<BlockArgument>(v) || !def || !mask.isAncestor(def->getParentRegion()))
+      r = v.getType().isIntOrIndex(); // b, h, i, j and integers from above
+    else if (def->getParentRegion() == &mask && def->getNumResults() == 1)
+      r = boundedOp(*def);
+    memo[v] = r;
+    return r;
+  }
+
+private:
+  AttentionOp op;
+  Region &mask;
+  llvm::DenseMap<Value, bool> memo;
+
+  bool operandsBounded(Operation &o) {
+    return llvm::all_of(o.getOperands(), [&](Value x) { return bounded(x); });
+  }
+  static bool positiveConstant(Value v) {
+    APInt c;
+    return matchPattern(v, m_ConstantInt(&c)) && c.isStrictlyPositive() && c.getActiveBits() < 62;
+  }
+
+  bool boundedOp(Operation &o) {
+    using P = arith::CmpIPredicate;
+    if (auto c = dyn_cast<arith::ConstantOp>(o))
+      return isa<IntegerAttr>(c.getValue());
+    if (auto c = dyn_cast<arith::CmpIOp>(o))
+      return c.getPredicate() != P::ult && c.getPredicate() != P::ule && c.getPredicate() != P::ugt &&
+             c.getPredicate() != P::uge && operandsBounded(o);
+    if (isa<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp, arith::ExtUIOp, arith::TruncIOp,
+            arith::SelectOp, arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::MinSIOp, arith::MaxSIOp,
+            math::AbsIOp, arith::OrIOp, arith::XOrIOp>(o))
+      return (!isa<arith::OrIOp, arith::XOrIOp>(o) || o.getResult(0).getType().isInteger(1)) &&
+             operandsBounded(o);
+    if (isa<arith::AndIOp>(o))
+      return (o.getResult(0).getType().isInteger(1) || positiveConstant(o.getOperand(0)) ||
+              positiveConstant(o.getOperand(1))) &&
+             operandsBounded(o);
+    if (isa<arith::FloorDivSIOp, arith::DivSIOp, arith::RemSIOp>(o))
+      return positiveConstant(o.getOperand(1)) && operandsBounded(o);
+    if (auto ex = dyn_cast<tensor::ExtractOp>(o))
+      return lookupBounded(ex);
+    return false;
+  }
+
+  /// Lookup(): indices before the last single values over a tile (they do
+  /// not depend on i or j), the last one too or the table summarized.
+  bool lookupBounded(tensor::ExtractOp ex) {
+    auto extras = op.getExtras();
+    auto it = llvm::find(extras, ex.getTensor());
+    auto idx = ex.getIndices();
+    if (!ex.getType().isIntOrIndex() || it == extras.end() ||
+        !llvm::all_of(idx, [&](Value x) { return bounded(x); }))
+      return false;
+    for (size_t d = 0; d + 1 < idx.size(); ++d)
+      if (onPosition(idx[d]))
+        return false;
+    return idx.empty() || !onPosition(idx.back()) || op.getTableBoundsOf(it - extras.begin());
+  }
+
+  /// Whether `v` depends on i or j (mask arguments 2 and 3).
+  bool onPosition(Value v) {
+    if (auto it = posMemo.find(v); it != posMemo.end())
+      return it->second;
+    bool r = false;
+    if (auto arg = dyn_cast<BlockArgument>(v))
+      r = arg.getOwner() == &mask.front() ? arg.getArgNumber() >= 2 : mask.isAncestor(arg.getParentRegion());
+    else if (Operation *def = v.getDefiningOp(); def && mask.isAncestor(def->getParentRegion()))
+      r = def->getNumRegions() != 0 || llvm::any_of(def->getOperands(), [&](Value x) { return onPosition(x); });
+    posMemo[v] = r;
+    return r;
+  }
+  llvm::DenseMap<Value, bool> posMemo;
+};
+
 } // namespace
+
+bool attnc::maskDefeatsTileBounds(AttentionOp op) {
+  if (op.getMask().empty())
+    return false;
+  Value keep = cast<YieldOp>(op.getMask().front().getTerminator()).getValues()[0];
+  return !Coverage(op).bounded(keep);
+}
 
 MaskBox attnc::boundMaskOverBox(OpBuilder &b, Location loc, AttentionOp op,
                                 CarrierAccess &access, Value batch, Value head, Value i0,

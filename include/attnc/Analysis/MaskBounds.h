@@ -33,6 +33,12 @@ MaskBox boundMaskOverBox(mlir::OpBuilder &b, mlir::Location loc, attn::Attention
                          CarrierAccess &access, mlir::Value batch, mlir::Value head,
                          mlir::Value i0, mlir::Value i1, mlir::Value j0, mlir::Value j1);
 
+/// Whether boundMaskOverBox leaves `op`'s mask unknown over some box (an op
+/// it cannot bound lies on the path to the yielded value): then no tile is
+/// skipped or run without the mask, and a block classification computed
+/// from the predicate itself (attn-classify-mask-blocks) is what can.
+bool maskDefeatsTileBounds(attn::AttentionOp op);
+
 } // namespace attnc
 
 #endif // ATTNC_PASSES_GPU_MASKBOUNDS_H

@@ -634,3 +634,37 @@ func.func @table_bounds_dynamic(%q: tensor<1x2x200x64xf32>, %seq: tensor<?xi32>,
   %o = attn.attention %q, %q, %q extras(%seq, %bd : tensor<?xi32>, tensor<?x?x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, table_bounds = array<i64: 0, 1>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
   return %o : tensor<1x2x200x64xf32>
 }
+
+// -----
+
+func.func @mask_classes_no_mask(%q: tensor<1x2x200x64xf32>, %c: tensor<1x1x2x2xi32>) -> tensor<1x2x200x64xf32> {
+  // expected-error @+1 {{mask_classes without a mask region}}
+  %o = attn.attention %q, %q, %q extras(%c : tensor<1x1x2x2xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, mask_classes = 0 : i64} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
+  return %o : tensor<1x2x200x64xf32>
+}
+
+// -----
+
+func.func @mask_classes_shape(%q: tensor<1x2x200x64xf32>, %c: tensor<1x1x2x3xi32>) -> tensor<1x2x200x64xf32> {
+  // expected-error @+1 {{mask_classes: extra 0 must be an i32 [1 or B, 1 or H, ceil(Lq / 128), ceil(Lk / 128)], got 'tensor<1x1x2x3xi32>'}}
+  %o = attn.attention %q, %q, %q extras(%c : tensor<1x1x2x3xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>, mask_classes = 0 : i64} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %t = arith.constant true
+    attn.yield %t : i1
+  }
+  return %o : tensor<1x2x200x64xf32>
+}
+
+// -----
+
+func.func @mask_classes_index(%q: tensor<1x2x200x64xf32>) -> tensor<1x2x200x64xf32> {
+  // expected-error @+1 {{mask_classes: 0 is not an extra (0 extras)}}
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>, mask_classes = 0 : i64} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %t = arith.constant true
+    attn.yield %t : i1
+  }
+  return %o : tensor<1x2x200x64xf32>
+}

@@ -1,0 +1,188 @@
+//===- ClassifyMaskBlocks.cpp - a mask's block classes computed on the GPU ===//
+//
+// A mask that interval evaluation cannot bound over a tile (a table indexed
+// by i and j, float math on positions, a loop) would run on every tile with
+// the per-element predicate. As FlexAttention's create_block_mask does, the
+// predicate itself is evaluated once per launch over blocks of 128 x 128
+// pairs (generic steps before the kernel); the result drives the kernel two
+// ways: as a counted block list of the blocks with a kept pair (the kernel
+// visits only those), and as mask_classes, so that a tile inside a block
+// whose pairs are all kept runs without the predicate.
+//
+//===----------------------------------------------------------------------===//
+#include "attnc/Passes/Passes.h"
+#include "attnc/Analysis/MaskBounds.h"
+#include "attnc/Dialect/Attn/AttnDialect.h"
+#include "attnc/Dialect/Attn/CascadeBuilder.h"
+#include "attnc/Dialect/Attn/IndexMath.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace attnc {
+#define GEN_PASS_DEF_ATTNCLASSIFYMASKBLOCKS
+#include "attnc/Passes/Passes.h.inc"
+} // namespace attnc
+
+using namespace mlir;
+using namespace attnc;
+using namespace attnc::attn;
+
+namespace {
+
+constexpr int64_t T = AttentionOp::kMaskClassBlock;
+
+bool isStatic(Value v) { return cast<RankedTensorType>(v.getType()).hasStaticShape(); }
+
+/// The steps run as generic GPU code, built for static shapes: the operands
+/// and every tensor the mask reads must have them. Attentions whose tiles
+/// already come from a list, or whose positions the kernel remaps (paged
+/// keys, shards, split keys), are left to their own schedules.
+bool eligible(AttentionOp op) {
+  if (op.getMask().empty() || op.getMaskClasses() || op.getKvPages() || op.getContextShard() ||
+      op.getSplitKv() != 0 || !isStatic(op.getQuery()) || !isStatic(op.getResult()) ||
+      !op.getLogicalKeyType().hasStaticShape())
+    return false;
+  for (Attribute a : op.getCarrier())
+    if (isa<BlockListAttr, BlockSelectAttr>(a))
+      return false;
+  Region &mask = op.getMask();
+  bool staticReads = true;
+  mask.walk([&](Operation *o) {
+    for (Value v : o->getOperands())
+      if (isa<RankedTensorType>(v.getType()) && !mask.isAncestor(v.getParentRegion()))
+        staticReads &= isStatic(v);
+  });
+  return staticReads && maskDefeatsTileBounds(op);
+}
+
+Value named(Value v, StringRef why) {
+  v.getDefiningOp()->setAttr(kStepReasonAttr, StringAttr::get(v.getContext(), why));
+  return v;
+}
+
+/// Bits over the keys [j0, j1) of row i: 1 = some key kept, 2 = some dropped;
+/// the scan stops once both are seen.
+Value rowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1) {
+  Type i32 = b.getI32Type();
+  auto c32 = [&](OpBuilder &nb, Location nl, int64_t v) {
+    return arith::ConstantIntOp::create(nb, nl, i32, v).getResult();
+  };
+  Type it = b.getIndexType();
+  auto w = scf::WhileOp::create(
+      b, loc, TypeRange{it, i32}, ValueRange{j0, c32(b, loc, 0)},
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        IndexMath m{nb, nl};
+        Value go = m.land(m.lt(a[0], j1),
+                          arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, a[1], c32(nb, nl, 3)));
+        scf::ConditionOp::create(nb, nl, go, a);
+      },
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        IndexMath m{nb, nl};
+        Value keep = inlineRegion(nb, op.getMask(), {bh[0], bh[1], i, a[0]});
+        Value bit = m.sel(keep, c32(nb, nl, 1), c32(nb, nl, 2));
+        scf::YieldOp::create(nb, nl, ValueRange{m.add(a[0], 1), arith::OrIOp::create(nb, nl, a[1], bit)});
+      });
+  return w.getResult(1);
+}
+
+/// The class table [Bc, Hc, nQB, nKB] (mask_classes), through a per-row
+/// step so that each thread scans T keys rather than T x T pairs.
+Value buildClasses(OpBuilder &b, AttentionOp op, int64_t bc, int64_t hc, int64_t lq, int64_t lk) {
+  Location loc = op.getLoc();
+  CascadeBuilder cb(b, loc);
+  Type i32 = b.getI32Type();
+  int64_t nqb = llvm::divideCeil(lq, T), nkb = llvm::divideCeil(lk, T);
+  auto sizes = [&](int64_t rows) {
+    return SmallVector<OpFoldResult>{b.getIndexAttr(bc), b.getIndexAttr(hc), b.getIndexAttr(rows),
+                                     b.getIndexAttr(nkb)};
+  };
+  Value rows = named(cb.map(sizes(lq), i32, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+    IndexMath m{nb, nl};
+    Value j0 = m.mul(idx[3], T);
+    return rowBits(nb, nl, op, idx.take_front(2), idx[2], j0, m.min(m.add(j0, T), m.c(lk)));
+  }), "the kept / dropped bits of a mask per query row and key block");
+  return named(cb.map(sizes(nqb), i32, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+    IndexMath m{nb, nl};
+    Value r0 = m.mul(idx[2], T);
+    auto loop = scf::ForOp::create(
+        nb, nl, r0, m.min(m.add(r0, T), m.c(lq)), m.c(1),
+        ValueRange{arith::ConstantIntOp::create(nb, nl, i32, 0).getResult()},
+        [&](OpBuilder &lb, Location ll, Value r, ValueRange acc) {
+          Value x = tensor::ExtractOp::create(lb, ll, rows, ValueRange{idx[0], idx[1], r, idx[3]});
+          scf::YieldOp::create(lb, ll, ValueRange{arith::OrIOp::create(lb, ll, acc[0], x)});
+        });
+    return loop.getResult(0);
+  }), "the block classes of a mask (kept / dropped bits per block)");
+}
+
+/// The counted block list of the blocks with a kept pair: counts [B, H, nQB]
+/// and indices [B, H, nQB, nKB] (slot s: the s-th such key block).
+std::pair<Value, Value> buildList(OpBuilder &b, AttentionOp op, Value classes, int64_t B, int64_t H) {
+  Location loc = op.getLoc();
+  CascadeBuilder cb(b, loc);
+  Type i32 = b.getI32Type();
+  auto ct = cast<RankedTensorType>(classes.getType());
+  int64_t nqb = ct.getDimSize(2), nkb = ct.getDimSize(3);
+  // Slot `s` of the row (s < 0: the count), one scan of the row's classes.
+  auto scan = [&](OpBuilder &nb, Location nl, ValueRange idx, Value s) {
+    IndexMath m{nb, nl};
+    Value bb = ct.getDimSize(0) == 1 ? m.c(0) : idx[0], hh = ct.getDimSize(1) == 1 ? m.c(0) : idx[1];
+    auto c32 = [&](OpBuilder &x, Location l, int64_t v) { return arith::ConstantIntOp::create(x, l, i32, v).getResult(); };
+    auto loop = scf::ForOp::create(
+        nb, nl, m.c(0), m.c(nkb), m.c(1), ValueRange{m.c(0), c32(nb, nl, 0)},
+        [&](OpBuilder &lb, Location ll, Value kb, ValueRange acc) {
+          IndexMath lm{lb, ll};
+          Value cls = tensor::ExtractOp::create(lb, ll, classes, ValueRange{bb, hh, idx[2], kb});
+          Value kept = arith::CmpIOp::create(lb, ll, arith::CmpIPredicate::eq,
+                                             arith::AndIOp::create(lb, ll, cls, c32(lb, ll, 1)), c32(lb, ll, 1));
+          Value here = lm.land(kept, lm.eq(acc[0], s));
+          Value kb32 = arith::IndexCastOp::create(lb, ll, i32, kb);
+          scf::YieldOp::create(lb, ll, ValueRange{lm.sel(kept, lm.add(acc[0], 1), acc[0]),
+                                                  lm.sel(here, kb32, acc[1])});
+        });
+    return loop;
+  };
+  Value counts = named(cb.map({b.getIndexAttr(B), b.getIndexAttr(H), b.getIndexAttr(nqb)}, i32, {}, {},
+                              [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+    IndexMath m{nb, nl};
+    Value n = scan(nb, nl, idx, m.c(-1)).getResult(0);
+    return arith::IndexCastOp::create(nb, nl, i32, n).getResult();
+  }), "the key blocks with a kept pair per query block (count)");
+  Value indices = named(
+      cb.map({b.getIndexAttr(B), b.getIndexAttr(H), b.getIndexAttr(nqb), b.getIndexAttr(nkb)}, i32, {}, {},
+             [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+        return scan(nb, nl, idx, idx[3]).getResult(1);
+      }),
+      "the key blocks with a kept pair per query block (list)");
+  return {counts, indices};
+}
+
+void classify(AttentionOp op) {
+  if (!eligible(op))
+    return;
+  auto qt = cast<RankedTensorType>(op.getQuery().getType());
+  auto ot = cast<RankedTensorType>(op.getResult().getType());
+  int64_t B = qt.getDimSize(0), H = ot.getDimSize(1), lq = qt.getDimSize(2),
+          lk = op.getLogicalKeyType().getDimSize(2);
+  Block &mask = op.getMask().front();
+  // Classes per batch or head only where the predicate reads b or h.
+  int64_t bc = mask.getArgument(0).use_empty() ? 1 : B, hc = mask.getArgument(1).use_empty() ? 1 : H;
+  OpBuilder b(op);
+  Value classes = buildClasses(b, op, bc, hc, lq, lk);
+  auto [counts, indices] = buildList(b, op, classes, B, H);
+  int64_t n = op.getExtras().size();
+  op.getExtrasMutable().append({classes, counts, indices});
+  SmallVector<Attribute> carrier(op.getCarrier().begin(), op.getCarrier().end());
+  carrier.push_back(BlockListAttr::get(op.getContext(), T, T, n + 1, n + 2, /*counted=*/true));
+  op.setCarrierAttr(b.getArrayAttr(carrier));
+  op.setMaskClasses(n);
+}
+
+struct AttnClassifyMaskBlocksPass
+    : public attnc::impl::AttnClassifyMaskBlocksBase<AttnClassifyMaskBlocksPass> {
+  void runOnOperation() override { getOperation()->walk(classify); }
+};
+
+} // namespace

@@ -1,0 +1,99 @@
+// RUN: attnc-opt --attn-classify-mask-blocks -split-input-file %s | FileCheck %s
+// Running it twice changes nothing more:
+// RUN: attnc-opt --attn-classify-mask-blocks --attn-classify-mask-blocks -split-input-file %s | FileCheck %s
+// A mask interval evaluation cannot bound (here a table read at i and j)
+// gets its 128 x 128 block classes computed by generic steps (per row, then
+// per block), a counted block list of the blocks with a kept pair, and
+// mask_classes naming the class table. Masks it can bound, dynamic shapes
+// and attentions that already have a block list are left alone.
+
+// CHECK-LABEL: func.func @block_table
+// CHECK: %[[ROWS:.*]] = attn.map {attnc.gpu.step_reason = "the kept / dropped bits of a mask per query row and key block", indexing_maps = []} -> tensor<1x1x300x3xi32>
+// CHECK: scf.while
+// CHECK: tensor.extract %{{.*}} : tensor<5x5xi32>
+// CHECK: %[[CLS:.*]] = attn.map {attnc.gpu.step_reason = "the block classes of a mask (kept / dropped bits per block)", indexing_maps = []} -> tensor<1x1x3x3xi32>
+// CHECK: tensor.extract %[[ROWS]]
+// CHECK: arith.ori
+// CHECK: %[[N:.*]] = attn.map {{.*}}(count){{.*}} -> tensor<1x2x3xi32>
+// CHECK: %[[IDX:.*]] = attn.map {{.*}}(list){{.*}} -> tensor<1x2x3x3xi32>
+// CHECK: attn.attention {{.*}} extras(%{{.*}}, %[[CLS]], %[[N]], %[[IDX]] : tensor<5x5xi32>, tensor<1x1x3x3xi32>, tensor<1x2x3xi32>, tensor<1x2x3x3xi32>)
+// CHECK-SAME: carrier = [#attn.block_list<q_block = 128, k_block = 128, offsets = 2, indices = 3, counted = true>]
+// CHECK-SAME: mask_classes = 1 : i64
+func.func @block_table(%q: tensor<1x2x300x64xf32>, %t: tensor<5x5xi32>) -> tensor<1x2x300x64xf32> {
+  %o = attn.attention %q, %q, %q extras(%t : tensor<5x5xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32> -> tensor<1x2x300x64xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c64 = arith.constant 64 : index
+    %qb = arith.floordivsi %i, %c64 : index
+    %kb = arith.floordivsi %j, %c64 : index
+    %x = tensor.extract %t[%qb, %kb] : tensor<5x5xi32>
+    %c0 = arith.constant 0 : i32
+    %keep = arith.cmpi ne, %x, %c0 : i32
+    attn.yield %keep : i1
+  }
+  return %o : tensor<1x2x300x64xf32>
+}
+
+// -----
+
+// A predicate that reads h (and a float of the positions) is classified
+// per head; the causal carrier stays beside the block list.
+// CHECK-LABEL: func.func @per_head_float
+// CHECK: attn.map {{.*}} -> tensor<1x2x200x2xi32>
+// CHECK: attn.map {{.*}} -> tensor<1x2x2x2xi32>
+// CHECK: carrier = [#attn.causal<bottom_right>, #attn.block_list<q_block = 128, k_block = 128, offsets = 1, indices = 2, counted = true>]
+// CHECK-SAME: mask_classes = 0 : i64
+func.func @per_head_float(%q: tensor<1x2x200x64xf32>) -> tensor<1x2x200x64xf32> {
+  %o = attn.attention %q, %q, %q {carrier = [#attn.causal<bottom_right>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32> -> tensor<1x2x200x64xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %d = arith.subi %i, %j : index
+    %s = arith.addi %d, %h : index
+    %di = arith.index_cast %s : index to i64
+    %f = arith.sitofp %di : i64 to f32
+    %r = math.sqrt %f : f32
+    %w = arith.constant 8.0 : f32
+    %keep = arith.cmpf olt, %r, %w : f32
+    attn.yield %keep : i1
+  }
+  return %o : tensor<1x2x200x64xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT: attn.map
+// CHECK-NOT: mask_classes
+// CHECK: return
+func.func @left_alone(%q: tensor<1x2x300x64xf32>, %dq: tensor<1x2x?x64xf32>, %t: tensor<5x5xi32>, %off: tensor<1x2x3xi32>, %idx: tensor<1x2x3x3xi32>) -> (tensor<1x2x300x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x300x64xf32>) {
+  // Bounded by interval evaluation: a band and a table read at b only.
+  %a = attn.attention %q, %q, %q extras(%t : tensor<5x5xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32> -> tensor<1x2x300x64xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %d = arith.subi %i, %j : index
+    %abs = math.absi %d : index
+    %x = tensor.extract %t[%b, %b] : tensor<5x5xi32>
+    %w = arith.index_cast %x : i32 to index
+    %keep = arith.cmpi sle, %abs, %w : index
+    attn.yield %keep : i1
+  }
+  // Dynamic query length: the steps need static shapes.
+  %bd = attn.attention %dq, %dq, %dq extras(%t : tensor<5x5xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x2x?x64xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %x = tensor.extract %t[%i, %j] : tensor<5x5xi32>
+    %c0 = arith.constant 0 : i32
+    %keep = arith.cmpi ne, %x, %c0 : i32
+    attn.yield %keep : i1
+  }
+  // A block list already schedules the tiles.
+  %c = attn.attention %q, %q, %q extras(%t, %off, %idx : tensor<5x5xi32>, tensor<1x2x3xi32>, tensor<1x2x3x3xi32>) {carrier = [#attn.block_list<q_block = 128, k_block = 128, offsets = 1, indices = 2, counted = true>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32> -> tensor<1x2x300x64xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %x = tensor.extract %t[%i, %j] : tensor<5x5xi32>
+    %c0 = arith.constant 0 : i32
+    %keep = arith.cmpi ne, %x, %c0 : i32
+    attn.yield %keep : i1
+  }
+  return %a, %bd, %c : tensor<1x2x300x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x300x64xf32>
+}

@@ -1,0 +1,87 @@
+// REQUIRES: mlir-runner
+// The tile schedule of a mask that interval evaluation cannot bound, with
+// the block classes of attn-classify-mask-blocks (computed here on the
+// host by the same generic steps the GPU runs): brute force as in
+// carrier-tiles-exec.mlir, L = 300 (ragged last blocks). At 128 x 128
+// tiles (the classes' blocks) the schedule is exact: no empty tile visited,
+// no whole tile left partial; at 64 x 64, sound.
+// DEFINE: %{lower} = --attn-lower-cascade-to-linalg --canonicalize --one-shot-bufferize=bufferize-function-boundaries --convert-linalg-to-loops --convert-scf-to-cf --convert-vector-to-llvm --expand-strided-metadata --finalize-memref-to-llvm --convert-math-to-llvm --convert-arith-to-llvm --convert-index-to-llvm --convert-cf-to-llvm --convert-func-to-llvm --reconcile-unrealized-casts
+// DEFINE: %{check} = attn-test-carrier-tiles{bm=128 bn=128 min-lq=300 max-lq=300 min-lk=300 max-lk=300}
+// DEFINE: %{check64} = attn-test-carrier-tiles{bm=64 bn=64 min-lq=300 max-lq=300 min-lk=300 max-lk=300}
+// RUN: attnc-opt %s --pass-pipeline="builtin.module(attn-classify-mask-blocks, func.func(%{check}))" \
+// RUN:   | attnc-opt %{lower} | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_c_runner_utils \
+// RUN:   | FileCheck %s
+// RUN: attnc-opt %s --pass-pipeline="builtin.module(attn-classify-mask-blocks, func.func(%{check64}))" \
+// RUN:   | attnc-opt %{lower} | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_c_runner_utils \
+// RUN:   | FileCheck %s --check-prefix=SOUND
+// Without the classes every tile is visited and none is full:
+// RUN: attnc-opt %s --pass-pipeline="builtin.module(func.func(%{check}))" \
+// RUN:   | attnc-opt %{lower} | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_c_runner_utils \
+// RUN:   | FileCheck %s --check-prefix=NONE
+
+// Counters: tiles, visited, full, violations, visited empty, full missed.
+// The tiles with a kept pair and those with every pair kept, counted by
+// hand (a Python loop over the pairs): 5 and 1, 5 and 0, 8 and 4.
+// CHECK-DAG: tilecheck block_table: 9, 5, 1, 0, 0, 0{{$}}
+// CHECK-DAG: tilecheck unsigned_band: 9, 5, 0, 0, 0, 0{{$}}
+// CHECK-DAG: tilecheck per_head_table: 18, 8, 4, 0, 0, 0{{$}}
+// SOUND-DAG: tilecheck block_table: 25, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+// SOUND-DAG: tilecheck unsigned_band: 25, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+// SOUND-DAG: tilecheck per_head_table: 50, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+// (the causal half of block_table is bounded, its table read is not)
+// NONE-DAG: tilecheck block_table: 9, 6, 0, 0, 1, 1{{$}}
+// NONE-DAG: tilecheck unsigned_band: 9, 9, 0, 0, 4, 0{{$}}
+// NONE-DAG: tilecheck per_head_table: 18, 18, 0, 0, 10, 4{{$}}
+
+func.func @block_table() {
+  %t = arith.constant dense<[[1,0,0,0,0],[1,1,0,0,0],[0,1,1,0,0],[1,0,0,1,0],[0,0,1,1,1]]> : tensor<5x5xi32>
+  %q = tensor.empty() : tensor<1x1x300x4xf32>
+  %o = attn.attention %q, %q, %q extras(%t : tensor<5x5xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x1x300x4xf32>, tensor<1x1x300x4xf32>, tensor<1x1x300x4xf32> -> tensor<1x1x300x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c64 = arith.constant 64 : index
+    %qb = arith.floordivsi %i, %c64 : index
+    %kb = arith.floordivsi %j, %c64 : index
+    %x = tensor.extract %t[%qb, %kb] : tensor<5x5xi32>
+    %c0 = arith.constant 0 : i32
+    %on = arith.cmpi ne, %x, %c0 : i32
+    %causal = arith.cmpi sle, %j, %i : index
+    %keep = arith.andi %on, %causal : i1
+    attn.yield %keep : i1
+  }
+  return
+}
+func.func @unsigned_band() {
+  %q = tensor.empty() : tensor<1x1x300x4xf32>
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x1x300x4xf32>, tensor<1x1x300x4xf32>, tensor<1x1x300x4xf32> -> tensor<1x1x300x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %d = arith.subi %i, %j : index
+    %w = arith.constant 100 : index
+    %keep = arith.cmpi ult, %d, %w : index
+    attn.yield %keep : i1
+  }
+  return
+}
+func.func @per_head_table() {
+  %t = arith.constant dense<[[[1,1,0,0,0],[1,1,0,0,0],[0,0,1,1,0],[0,0,1,1,0],[0,0,0,0,1]],[[1,0,0,0,0],[0,1,0,0,0],[1,1,1,0,0],[0,0,0,1,0],[1,0,0,0,1]]]> : tensor<2x5x5xi32>
+  %q = tensor.empty() : tensor<1x2x300x4xf32>
+  %o = attn.attention %q, %q, %q extras(%t : tensor<2x5x5xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x300x4xf32>, tensor<1x2x300x4xf32>, tensor<1x2x300x4xf32> -> tensor<1x2x300x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c64 = arith.constant 64 : index
+    %qb = arith.floordivsi %i, %c64 : index
+    %kb = arith.floordivsi %j, %c64 : index
+    %x = tensor.extract %t[%h, %qb, %kb] : tensor<2x5x5xi32>
+    %c0 = arith.constant 0 : i32
+    %keep = arith.cmpi ne, %x, %c0 : i32
+    attn.yield %keep : i1
+  }
+  return
+}
+func.func @main() {
+  call @block_table() : () -> ()
+  call @unsigned_band() : () -> ()
+  call @per_head_table() : () -> ()
+  return
+}
