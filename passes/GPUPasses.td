@@ -88,6 +88,16 @@ def AttnGPUFuseCasts : Pass<"attn-gpu-fuse-casts", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def AttnGPUExpandIntMath : Pass<"attn-gpu-expand-int-math"> {
+  let summary = "Expand integer math ops (math.absi) into arith for the generic GPU path";
+  let description = [{
+    convert-gpu-to-nvvm has no pattern for math.absi; mask and score regions
+    evaluated by generic steps use it (`abs(i - j)`). Rewrites it to a
+    compare and a select.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 def AttnGPULaunchLoops : Pass<"attn-gpu-launch-loops", "mlir::func::FuncOp"> {
   let summary = "Turn the loop nests of a host function into gpu.launch, a thread per iteration";
   let description = [{

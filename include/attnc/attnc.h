@@ -125,6 +125,16 @@ attnc_status attnc_program_run_gpu(attnc_program *program, const attnc_tensor *i
  * default unless ATTNC_CHECK_TABLES=0) or not (0). */
 attnc_status attnc_program_set_table_checks(attnc_program *program, int enabled);
 
+/* GPU programs: the inputs NAMES (N of them) keep their contents from run to
+ * run (a mask's tables, as a FlexAttention BlockMask is built once). The
+ * steps that read only them (the block classification of a mask that the
+ * compiler cannot bound, the bounds of its tables) then run on the first run
+ * on each stream and are skipped on later runs given the same tensors (data
+ * pointers). N = 0 turns it off; call it again after changing such an
+ * input's contents in place. Returns the number of steps that can be skipped
+ * through *SKIPPED (may be NULL). */
+attnc_status attnc_program_keep_static(attnc_program *program, const char *const *names, int n, int *skipped);
+
 /* 1 when a kernel of the GPU program writes output N's LSE (a Hopper
  * attention kernel computes it), or the CPU program computes it (context
  * parallelism), else 0: attnc_program_run_gpu refuses an

@@ -451,6 +451,32 @@ attnc_status attnc_program_set_table_checks(attnc_program *p, int enabled) {
   return ATTNC_OK;
 }
 
+attnc_status attnc_program_keep_static(attnc_program *p, const char *const *names, int n, int *skipped) {
+  if (!p || n < 0 || (n && !names))
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_program_keep_static: NULL program or names");
+  if (p->target != ATTNC_TARGET_SM90A)
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_program_keep_static: not a GPU program");
+  std::vector<int> idx;
+  for (int k = 0; k < n; ++k) {
+    auto it = std::find_if(p->inputs.begin(), p->inputs.end(),
+                           [&](const attnc_program::Tensor &t) { return names[k] && t.name == names[k]; });
+    if (it == p->inputs.end())
+      return fail(ATTNC_ERR_INVALID_ARGUMENT, std::string("attnc_program_keep_static: no input named '") +
+                                                  (names[k] ? names[k] : "(null)") + "'");
+    idx.push_back((int)(it - p->inputs.begin()));
+  }
+#ifdef ATTNC_HAVE_GPU
+  if (attnc_status s = attnc_gpu_program_keep_static(p->gpu.get(), idx.data(), (int)idx.size()))
+    return s;
+  if (skipped)
+    *skipped = attnc_gpu_program_num_static_steps(p->gpu.get());
+  return ATTNC_OK;
+#else
+  (void)skipped;
+  return fail(ATTNC_ERR_INVALID_ARGUMENT, "this libattnc was built without GPU code generation");
+#endif
+}
+
 attnc_status attnc_program_run_gpu(attnc_program *p, const attnc_tensor *inputs, int numInputs,
                                    const attnc_tensor *outputs, int numOutputs, const attnc_tensor *lse,
                                    void *stream) {

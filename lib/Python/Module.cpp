@@ -174,6 +174,17 @@ public:
       raise(s);
   }
 
+  /// attnc_program_keep_static: returns how many steps later runs skip.
+  int keepStatic(const std::vector<std::string> &names) {
+    std::vector<const char *> c;
+    for (const std::string &n : names)
+      c.push_back(n.c_str());
+    int skipped = 0;
+    if (attnc_status s = attnc_program_keep_static(program.get(), c.data(), (int)c.size(), &skipped))
+      raise(s);
+    return skipped;
+  }
+
 private:
   attnc::Program program;
 
@@ -223,6 +234,9 @@ PYBIND11_MODULE(_attnc, m) {
       .def_property_readonly("merge_rule", &Program::mergeRule)
       .def_property_readonly("cp_schedule", [](const Program &p) { return p.cpSchedule(); })
       .def("run_cpu", &Program::runCPU, py::arg("inputs"), py::arg("with_lse") = false)
+      .def("keep_static", &Program::keepStatic, py::arg("names"),
+           "attnc_program_keep_static: these inputs keep their contents across runs; returns the "
+           "number of steps later runs skip.")
       .def("run_gpu", &Program::runGPU, py::arg("ptrs"), py::arg("strides"), py::arg("device"),
            py::arg("with_lse"), py::arg("stream"),
            "Internal (attnc/__init__.py): the shapes are the signature's and are not re-checked; "

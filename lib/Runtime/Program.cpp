@@ -34,7 +34,17 @@ struct attnc_gpu_program {
     void *ptr = nullptr;
     size_t bytes = 0;
     std::mutex queue;
+    /// The static steps' results on this stream (attnc_gpu_program_keep_static):
+    /// valid for the static inputs' data pointers in `keptFor` and the
+    /// program's `keepGeneration`.
+    void *kept = nullptr;
+    size_t keptBytes = 0;
+    std::vector<const void *> keptFor;
+    uint64_t keptGeneration = 0;
   };
+  std::vector<int> staticInputs;  // spec input indices
+  std::vector<bool> staticStep;   // per step (manifest::staticSteps)
+  uint64_t keepGeneration = 1;
   std::mutex mu;
   std::map<std::pair<int, void *>, std::unique_ptr<Arena>> arenas;
   std::vector<void *> retired;
@@ -44,6 +54,8 @@ struct attnc_gpu_program {
       attnc_kernel_free(k);
     for (auto &[key, arena] : arenas)
       attnc_device_free(arena->ptr);
+    for (auto &[key, arena] : arenas)
+      attnc_device_free(arena->kept);
     for (void *p : retired)
       attnc_device_free(p);
   }
@@ -275,11 +287,18 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inp
   // output's LSE beside it ([B, H, Lq] of o [B, H, Lq, Dv]).
   std::vector<std::vector<int64_t>> shapes(bufs.size());
   std::vector<size_t> offsets(bufs.size(), 0);
-  size_t total = 0;
+  // Temporaries the static steps write live apart (kept across runs).
+  std::vector<bool> keptBuf(bufs.size(), false);
+  for (size_t s = 0; s < p->plan.size(); ++s)
+    if (s < p->staticStep.size() && p->staticStep[s])
+      for (int bi : p->plan[s].bufferOf)
+        keptBuf[bi] = bufs[bi].kind == Kind::Temp;
+  size_t total = 0, keptTotal = 0;
   for (size_t i = 0; i < bufs.size(); ++i) {
     const manifest::ProgramBuffer &b = bufs[i];
     if ((b.kind != Kind::Temp && b.kind != Kind::Lse) || (b.kind == Kind::Lse && lse && b.index >= 0))
       continue;
+    size_t &sum = keptBuf[i] ? keptTotal : total;
     shapes[i] = b.shape;
     if (std::find(b.shape.begin(), b.shape.end(), -1) != b.shape.end()) {
       if (b.kind != Kind::Lse || b.index < 0 || b.index >= no)
@@ -291,17 +310,17 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inp
     bool over = false;
     for (int64_t d : shapes[i])
       over |= d < 0 || __builtin_mul_overflow(bytes, (size_t)d, &bytes);
-    over |= bytes > (size_t(1) << 50) || __builtin_add_overflow(total, (bytes + 255) & ~size_t(255), &total);
+    over |= bytes > (size_t(1) << 50) || __builtin_add_overflow(sum, (bytes + 255) & ~size_t(255), &sum);
     if (over)
       return fail(ATTNC_ERR_LIMIT, "program: temporary '" + b.name + "' is too large");
-    offsets[i] = total - ((bytes + 255) & ~size_t(255));
+    offsets[i] = sum - ((bytes + 255) & ~size_t(255));
   }
   // Runs on one stream share its temporaries; the whole run is queued under
   // the stream's lock so that two host threads do not interleave.
-  if (total && (uintptr_t)stream == 2)
+  if ((total || keptTotal) && (uintptr_t)stream == 2)
     return fail(ATTNC_ERR_INVALID_ARGUMENT, "program: the per-thread default stream (CU_STREAM_PER_THREAD) "
                                             "names a different stream in each thread; pass a stream");
-  attnc_gpu_program::Arena *arenaEntry = total ? &arenaOf(*p, device, stream) : nullptr;
+  attnc_gpu_program::Arena *arenaEntry = total || keptTotal ? &arenaOf(*p, device, stream) : nullptr;
   std::unique_lock<std::mutex> queued;
   if (arenaEntry)
     queued = std::unique_lock<std::mutex>(arenaEntry->queue);
@@ -309,8 +328,34 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inp
     if (attnc_status s = reserve(*p, *arenaEntry, device, stream, total))
       return s;
   char *arena = arenaEntry ? static_cast<char *>(arenaEntry->ptr) : nullptr;
+  // The static steps run when this stream has no results for these inputs.
+  bool reuse = false;
+  if (keptTotal) {
+    std::vector<const void *> key;
+    for (int i : p->staticInputs)
+      key.push_back(inputs[i].data);
+    reuse = arenaEntry->kept && arenaEntry->keptBytes >= keptTotal && arenaEntry->keptFor == key &&
+            arenaEntry->keptGeneration == p->keepGeneration;
+    if (!reuse) {
+      arenaEntry->keptFor.clear();
+      if (arenaEntry->keptBytes < keptTotal) {
+        void *fresh = nullptr;
+        if (attnc_status s = attnc_device_alloc_for_stream(device, stream, keptTotal, &fresh))
+          return fail(s, std::string("program: allocating the static steps' results failed: ") +
+                             attnc_last_error());
+        if (arenaEntry->kept) {
+          std::lock_guard<std::mutex> lock(p->mu);
+          p->retired.push_back(arenaEntry->kept);
+        }
+        arenaEntry->kept = fresh, arenaEntry->keptBytes = keptTotal;
+      }
+    }
+  }
+  char *kept = arenaEntry ? static_cast<char *>(arenaEntry->kept) : nullptr;
   std::vector<attnc_tensor> args;
   for (size_t i = 0; i < p->plan.size(); ++i) {
+    if (reuse && p->staticStep[i])
+      continue;
     args.clear();
     for (int bi : p->plan[i].bufferOf) {
       const manifest::ProgramBuffer &b = bufs[bi];
@@ -321,13 +366,43 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inp
       else if (b.kind == Kind::Lse && lse && b.index >= 0)
         args.push_back(lse[b.index]);
       else
-        args.push_back(attnc_tensor_contiguous(arena + offsets[bi], rt::dtypeFromName(b.dtype),
+        args.push_back(attnc_tensor_contiguous((keptBuf[bi] ? kept : arena) + offsets[bi], rt::dtypeFromName(b.dtype),
                                                (int)shapes[bi].size(), shapes[bi].data(), device));
     }
     if (attnc_status s = attnc_kernel_launch(p->plan[i].kernel, args.data(), (int)args.size(), nullptr, stream))
       return fail(s, "step " + std::to_string(i) + " (kernel " + p->m.steps[i].kernel + "): " + attnc_last_error());
   }
+  if (keptTotal && !reuse) {
+    for (int i : p->staticInputs)
+      arenaEntry->keptFor.push_back(inputs[i].data);
+    arenaEntry->keptGeneration = p->keepGeneration;
+  }
   return ATTNC_OK;
+}
+
+attnc_status attnc_gpu_program_keep_static(attnc_gpu_program *p, const int *inputs, int n) {
+  if (!p || n < 0 || (n && !inputs))
+    return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_gpu_program_keep_static: NULL program or inputs");
+  std::vector<bool> isStatic(p->inputs.size(), false);
+  std::vector<int> list;
+  for (int k = 0; k < n; ++k) {
+    if (inputs[k] < 0 || inputs[k] >= (int)p->inputs.size())
+      return fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_gpu_program_keep_static: input " + std::to_string(inputs[k]) +
+                                                  " out of range (the program has " +
+                                                  std::to_string(p->inputs.size()) + ")");
+    if (!isStatic[inputs[k]])
+      list.push_back(inputs[k]);
+    isStatic[inputs[k]] = true;
+  }
+  std::lock_guard<std::mutex> lock(p->mu);
+  p->staticInputs = list;
+  p->staticStep = manifest::staticSteps(p->m, isStatic);
+  ++p->keepGeneration; // earlier results may be of other contents
+  return ATTNC_OK;
+}
+
+int attnc_gpu_program_num_static_steps(const attnc_gpu_program *p) {
+  return p ? (int)std::count(p->staticStep.begin(), p->staticStep.end(), true) : 0;
 }
 
 } // extern "C"

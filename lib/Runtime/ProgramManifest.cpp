@@ -4,6 +4,8 @@
 #include "Manifest.h"
 #include "ManifestJson.h"
 
+#include <algorithm>
+
 using namespace attnc;
 using namespace attnc::manifest;
 using attnc::rt::JsonValue;
@@ -149,4 +151,31 @@ std::string attnc::manifest::printProgram(const Program &p) {
     s += "}";
   }
   return s + "\n  ]\n}\n";
+}
+
+std::vector<bool> attnc::manifest::staticSteps(const Program &p, const std::vector<bool> &isStatic) {
+  using Kind = ProgramBuffer::Kind;
+  std::vector<int64_t> producer(p.buffers.size(), -1);
+  std::vector<bool> out(p.steps.size(), false);
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    bool ok = true;
+    for (const auto &[tensor, bi] : p.steps[s].bind) {
+      if (bi < 0 || (size_t)bi >= p.buffers.size()) {
+        ok = false;
+        continue;
+      }
+      const ProgramBuffer &b = p.buffers[bi];
+      if (b.kind == Kind::Temp && producer[bi] < 0)
+        producer[bi] = (int64_t)s;
+      bool staticShape = std::find(b.shape.begin(), b.shape.end(), -1) == b.shape.end();
+      if (b.kind == Kind::Input)
+        ok &= b.index >= 0 && (size_t)b.index < isStatic.size() && isStatic[b.index];
+      else if (b.kind == Kind::Temp)
+        ok &= staticShape && (producer[bi] == (int64_t)s || out[producer[bi]]);
+      else
+        ok = false;
+    }
+    out[s] = ok;
+  }
+  return out;
 }

@@ -68,6 +68,7 @@ LogicalResult attnc::buildGPUGenericPipeline(OpPassManager &pm, StringRef chip, 
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   // Static shapes: a pointer per buffer is the whole launch contract.
   nvvm.useBarePtrCallConv = true;
+  gpm.addPass(createAttnGPUExpandIntMath());
   gpm.addPass(createConvertGpuOpsToNVVMOps(nvvm));
   gpm.addPass(createCanonicalizerPass());
   gpm.addPass(createCSEPass());

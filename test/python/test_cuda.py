@@ -362,3 +362,39 @@ def test_fp8_inputs_from_torch_float8():
     assert poisoned_rel_err(o, want) < 1e-2
     with pytest.raises(attnc.Error, match="float8_e4m3fn|f8e4m3"):
         fn(q8.to(torch.bfloat16), k8, v)
+
+
+def test_dense_mask_classified_on_the_gpu_and_kept_across_calls():
+    """A dense [L, L] mask table (no interval bounds): the program classifies it per block
+    before the kernel; keep_static skips that on later calls with the same table, and a
+    changed table after a new keep_static call gives the new result."""
+    B, H, L, D = 1, 2, 384, 64
+    fn = attnc.compile(os.path.join(ROOT, "test", "conformance", "dense_mask.attn"), target="cuda",
+                       B=B, H=H, L=L, D=D)
+    q, k, v = (rand(B, H, L, D, seed=s) for s in (1, 2, 3))
+    g = torch.Generator(device="cuda").manual_seed(4)
+    blocks = (torch.rand(3, 3, generator=g, device="cuda") < 0.5).to(torch.int32)
+    blocks.fill_diagonal_(1)
+    table = blocks.repeat_interleave(128, 0).repeat_interleave(128, 1)
+    table[:128, :128] = (torch.rand(128, 128, generator=g, device="cuda") < 0.5).to(torch.int32)
+    table[:128, 0] = 1  # every row keeps a key
+    assert fn.keep_static("allowed") == 4  # rows, classes, list counts, list entries
+    want, _ = reference(q, k, v, table.bool())
+    assert poisoned_rel_err(fn(q, k, v, table), want) < 2e-2
+    # The second call launches the attention kernel only.
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        o = fn(q, k, v, table)
+        torch.cuda.synchronize()
+    names = [e.key for e in prof.key_averages() if e.device_time_total > 0]
+    assert not [n for n in names if "_step" in n] and [n for n in names if n.endswith("_kernel")], names
+    assert poisoned_rel_err(o, want) < 2e-2
+    table2 = table.clone()
+    table2[128:, :] = 0
+    table2[128:, 128:] = torch.eye(256, device="cuda", dtype=torch.int32)
+    table.copy_(table2)  # same tensor, new contents: declared again
+    assert fn.keep_static("allowed") == 4
+    want, _ = reference(q, k, v, table.bool())
+    assert poisoned_rel_err(fn(q, k, v, table), want) < 2e-2
+    with pytest.raises(attnc.Error, match="no input named 'nope'"):
+        fn.keep_static("nope")

@@ -160,3 +160,51 @@ TEST(RuntimeProgram, RefusesStepsTheirKernelsCannotTake) {
   attnc_gpu_program_free(prog);
 }
 } // namespace
+
+// A mask's classification as the compiler writes it: two steps over the table
+// t alone, then the attention over q, t and their result.
+Program classified() {
+  using K = ProgramBuffer::Kind;
+  Program p;
+  p.buffers = {{"q", K::Input, 0, "bf16", {2, 8}},
+               {"t", K::Input, 1, "i32", {2, 8}},
+               {"rows", K::Temp, -1, "i32", {2, 8}},
+               {"classes", K::Temp, -1, "i32", {2, 8}},
+               {"lse", K::Lse, 0, "f32", {-1}},
+               {"o", K::Output, 0, "bf16", {2, 8}}};
+  p.steps = {{"rows_kernel", {{"t0", 1}, {"t1", 2}}, ""},
+             {"classes_kernel", {{"t0", 2}, {"t1", 3}}, ""},
+             {"attn_kernel", {{"q", 0}, {"t", 1}, {"c", 3}, {"o", 5}, {"lse", 4}}, ""}};
+  return p;
+}
+
+TEST(RuntimeProgram, StaticStepsReadOnlyStaticInputs) {
+  Program p = classified();
+  EXPECT_EQ(staticSteps(p, {false, true}), (std::vector<bool>{true, true, false}));
+  // Nothing is static: nothing is kept; q alone makes no step static either.
+  EXPECT_EQ(staticSteps(p, {false, false}), (std::vector<bool>{false, false, false}));
+  EXPECT_EQ(staticSteps(p, {true, false}), (std::vector<bool>{false, false, false}));
+  // A step that reads a temporary written from q is not static even when t is.
+  p.steps[1].bind.push_back({"t2", 0});
+  EXPECT_EQ(staticSteps(p, {false, true}), (std::vector<bool>{true, false, false}));
+  // Nor one that writes an output (nor what reads its temporaries).
+  p = classified();
+  p.steps[0].bind.push_back({"t2", 5});
+  EXPECT_EQ(staticSteps(p, {false, true}), (std::vector<bool>{false, false, false}));
+}
+
+TEST(RuntimeProgram, KeepStaticChecksItsInputs) {
+  attnc_gpu_program *p = load(twoSteps());
+  ASSERT_NE(p, nullptr);
+  int bad = 3, x = 0;
+  EXPECT_EQ(attnc_gpu_program_keep_static(p, &bad, 1), ATTNC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(attnc_last_error()).find("input 3 out of range (the program has 1)"), std::string::npos)
+      << attnc_last_error();
+  EXPECT_EQ(attnc_gpu_program_keep_static(nullptr, &x, 1), ATTNC_ERR_INVALID_ARGUMENT);
+  // x feeds the let, which writes a temporary from x alone: one step to keep.
+  EXPECT_EQ(attnc_gpu_program_keep_static(p, &x, 1), ATTNC_OK);
+  EXPECT_EQ(attnc_gpu_program_num_static_steps(p), 1);
+  EXPECT_EQ(attnc_gpu_program_keep_static(p, nullptr, 0), ATTNC_OK);
+  EXPECT_EQ(attnc_gpu_program_num_static_steps(p), 0);
+  attnc_gpu_program_free(p);
+}

@@ -132,6 +132,13 @@ struct Program {
 bool parseProgram(const std::string &text, Program &out, std::string &err);
 std::string printProgram(const Program &p);
 
+/// Which steps read only the inputs `isStatic` marks (by spec input index)
+/// and temporaries of static shape written by such steps, and write only
+/// such temporaries: their results stay valid while those inputs do
+/// (attnc_gpu_program_keep_static). A temporary is written by the first step
+/// that binds it (steps are in dependence order).
+std::vector<bool> staticSteps(const Program &p, const std::vector<bool> &isStatic);
+
 /// Reads a manifest's JSON text: every known field is type-checked (unknown
 /// fields are left to informational queries). On failure returns false and
 /// sets ERR to "FIELD: problem", e.g. "params[2].shape[1]: expected ...".

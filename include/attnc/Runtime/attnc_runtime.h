@@ -226,6 +226,19 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *program, const attnc_tenso
                                    const attnc_tensor *outputs, int num_outputs, const attnc_tensor *lse,
                                    void *stream);
 
+/* Declares the inputs (spec input indices) whose contents stay the same from
+ * run to run, such as a mask's tables (as a FlexAttention BlockMask is built
+ * once): the steps that read nothing else (a mask's block classification,
+ * the bounds of its tables) then run on the first run on each stream and
+ * their results are kept for later runs on it while the same tensors (data
+ * pointers) are passed. n = 0 turns it off. After changing such an input's
+ * contents in place, call this again: it drops the kept results. A run must
+ * not be in flight on another thread during the call. */
+attnc_status attnc_gpu_program_keep_static(attnc_gpu_program *program, const int *inputs, int n);
+/* How many steps the inputs declared by attnc_gpu_program_keep_static let a
+ * run skip. */
+int attnc_gpu_program_num_static_steps(const attnc_gpu_program *program);
+
 /* ---- driver ------------------------------------------------------------- */
 
 /* Device memory for hosts that have no CUDA runtime of their own (the attnc

@@ -53,6 +53,16 @@ class Compiled:
         # torch.compile trace, which must not see the op being registered.
         self._gpu = _GPUPlan(self) if target == "sm_90a" else None
 
+    def keep_static(self, *names):
+        """Declares inputs whose contents stay the same across calls (a mask's tables, as a
+        FlexAttention BlockMask is built once): the steps that read only them (a mask's block
+        classification) run on the first call and are skipped later while the same tensors are
+        passed. Call again after changing such a tensor in place; no names turns it off.
+        Returns the number of steps later calls skip."""
+        if self.target != "sm_90a":
+            raise Error("keep_static: only GPU programs have steps to keep")
+        return self.program.keep_static(list(names))
+
     def _bind(self, args, named):
         if len(args) > len(self.inputs):
             raise TypeError(f"{self.program.name}: {len(self.inputs)} inputs, got {len(args)}")
