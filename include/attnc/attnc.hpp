@@ -141,6 +141,17 @@ public:
                                                   (int)out.size(), nullptr, stream));
   }
 
+  /// GPU programs: the inputs NAMES keep their contents across runs (a
+  /// mask's tables); the steps that read only them run once per stream
+  /// (attnc_program_keep_static). SKIPPED receives how many steps later runs
+  /// skip.
+  Status keepStatic(const std::vector<std::string> &names, int *skipped = nullptr) const {
+    std::vector<const char *> c;
+    for (const std::string &n : names)
+      c.push_back(n.c_str());
+    return Status::fromCode(attnc_program_keep_static(program_, c.data(), (int)c.size(), skipped));
+  }
+
 private:
   static attnc_tensor tensor(void *data, const TensorInfo &info, int device = -1) {
     return attnc_tensor_contiguous(data, info.dtype, (int)info.shape.size(), info.shape.data(), device);

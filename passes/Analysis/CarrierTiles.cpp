@@ -22,7 +22,13 @@ FailureOr<CarrierTilePlan> CarrierTilePlan::get(AttentionOp op, int64_t BM, int6
   for (Attribute a : op.getCarrier())
     if (failed(getCarrierLowering(a).planTiles(op, p)))
       return failure();
-  if (!op.getMask().empty())
+  if (op.getMask().empty())
+    return p;
+  if (op.getMaskClasses())
+    p.bounding.push_back("mask region (classified per block before the kernel)");
+  else if (maskDefeatsTileBounds(op))
+    p.bounding.push_back(std::string("mask region (") + kMaskUnboundedNote + ")");
+  else
     p.bounding.push_back("mask region (tiles bounded by interval evaluation)");
   return p;
 }

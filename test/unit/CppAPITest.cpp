@@ -118,6 +118,9 @@ TEST(CppAPI, ErrorsComeBackAsStatusWithTheLibraryMessage) {
   EXPECT_EQ(s.code(), ATTNC_ERR_ARG_COUNT);
   EXPECT_NE(s.error().find("expected 3 inputs and 1 outputs"), std::string::npos) << s.error();
   EXPECT_TRUE(p.runCPU({a.data(), a.data(), a.data()}, {o.data()}).ok());
+  attnc::Status keep = p.keepStatic({"q"});
+  EXPECT_EQ(keep.code(), ATTNC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(keep.error().find("keep_static: not a GPU program"), std::string::npos) << keep.error();
 }
 
 TEST(CppAPI, ProgramsMoveAndAnEmptyOneRefusesToRun) {

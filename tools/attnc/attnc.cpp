@@ -6,6 +6,7 @@
 //             [--output NAME=FILE.npy] [--dtype=f32|f64]
 //
 //===----------------------------------------------------------------------===//
+#include "attnc/Analysis/MaskBounds.h"
 #include "attnc/CPU/CPUBackend.h"
 #include "attnc/CPU/CPUObject.h"
 #ifdef ATTNC_HAVE_GPU
@@ -344,6 +345,15 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
           if (!s.reason.empty() && reasons.insert(s.reason).second)
             llvm::errs() << "note: generic GPU code (a thread per element, not the Hopper kernel) for "
                          << s.reason << "\n";
+        for (const GPUKernelArtifact &k : program->kernels) {
+          manifest::Kernel km;
+          std::string err;
+          if (manifest::parseManifest(k.manifest, km, err) && km.attention)
+            for (const std::string &b : km.attention->tilesBounding)
+              if (b.find(kMaskUnboundedNote) != std::string::npos)
+                llvm::errs() << "note: " << k.kernel << ": the mask is " << kMaskUnboundedNote
+                             << " (--dim NAME=VALUE)\n";
+        }
         for (const GPUKernelArtifact &k : program->kernels)
           llvm::outs() << "wrote " << outputFile << "/" << k.kernel << ".{cubin,ptx,json} and "
                        << outputFile << "/" << spec.name << ".h\n";

@@ -39,6 +39,12 @@ MaskBox boundMaskOverBox(mlir::OpBuilder &b, mlir::Location loc, attn::Attention
 /// from the predicate itself (attn-classify-mask-blocks) is what can.
 bool maskDefeatsTileBounds(attn::AttentionOp op);
 
+/// How a kernel manifest's tiles_bounding describes such a mask left
+/// unclassified (the steps need static shapes); the CLI points users at it.
+inline constexpr const char *kMaskUnboundedNote =
+    "not bounded per tile: every tile runs the predicate; bind every dim to classify it per block "
+    "before the kernel";
+
 } // namespace attnc
 
 #endif // ATTNC_PASSES_GPU_MASKBOUNDS_H
