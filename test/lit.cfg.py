@@ -36,6 +36,7 @@ if os.path.exists(_runner_utils) and os.path.exists(
 # The CUDA toolkit (ptxas) turns GPU modules into cubins.
 if os.path.exists(os.environ.get("CUDA_HOME", "/usr/local/cuda") + "/bin/ptxas"):
     config.available_features.add("cuda-toolkit")
+    config.substitutions.append(("%ptxas", os.environ.get("CUDA_HOME", "/usr/local/cuda") + "/bin/ptxas"))
 
 # A GPU on this machine (tests of the no-GPU error paths are unsupported there).
 if os.path.exists("/dev/nvidia0"):

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/GPU/GPUArtifacts.h"
+#include "Ptxas.h"
 #include "attnc/Dialect/Attn/AttnDialect.h"
 #include "attnc/Dialect/Attn/VariantSignature.h"
 #include "attnc/Passes/GPUPasses.h"
@@ -137,7 +138,8 @@ public:
   ProgramReader(func::FuncOp fn, const attn::VariantSignature &sig, StringRef chip)
       : fn(fn), sig(sig), chip(chip) {}
 
-  llvm::Expected<GPUProgram> read(ModuleOp hopperBin, ModuleOp hopperPtx, ModuleOp genericBin,
+  /// `hopperCubin`: the Hopper kernels' PTX module (`hopperPtx`) assembled.
+  llvm::Expected<GPUProgram> read(const std::string &hopperCubin, ModuleOp hopperPtx, ModuleOp genericBin,
                                   ModuleOp genericPtx);
 
 private:
@@ -262,8 +264,8 @@ llvm::Error ProgramReader::genericStep(func::CallOp call, func::FuncOp callee, f
   return llvm::Error::success();
 }
 
-llvm::Expected<GPUProgram> ProgramReader::read(ModuleOp hopperBin, ModuleOp hopperPtxMod, ModuleOp genericBin,
-                                               ModuleOp genericPtxMod) {
+llvm::Expected<GPUProgram> ProgramReader::read(const std::string &hopperCubin, ModuleOp hopperPtxMod,
+                                               ModuleOp genericBin, ModuleOp genericPtxMod) {
   auto manifestsOf = [&](ModuleOp m, std::map<std::string, std::pair<std::string, manifest::Kernel>> &out)
       -> llvm::Error {
     auto dict = m->getAttrOfType<DictionaryAttr>("attnc.gpu.manifests");
@@ -278,12 +280,13 @@ llvm::Expected<GPUProgram> ProgramReader::read(ModuleOp hopperBin, ModuleOp hopp
     }
     return llvm::Error::success();
   };
-  if (hopperBin)
-    if (llvm::Error e = manifestsOf(hopperBin, hopperBins))
-      return std::move(e);
-  if (hopperPtxMod)
+  if (hopperPtxMod) {
     if (llvm::Error e = manifestsOf(hopperPtxMod, hopperPtx))
       return std::move(e);
+    hopperBins = hopperPtx;
+    for (auto &[name, entry] : hopperBins)
+      entry.first = hopperCubin;
+  }
   if (genericBin)
     genericBins = binaries(genericBin), genericPtx = binaries(genericPtxMod);
 
@@ -361,6 +364,100 @@ llvm::Expected<GPUProgram> ProgramReader::read(ModuleOp hopperBin, ModuleOp hopp
   return std::move(prog);
 }
 
+namespace {
+struct HopperKernels {
+  OwningOpRef<ModuleOp> ptx; // null without kernel steps
+  std::string cubin;
+};
+
+/// The names of the persistent kernels that ptxas reported spilling.
+std::vector<std::string> spillingPersistent(ModuleOp ptxModule, const std::map<std::string, int64_t> &spills) {
+  std::vector<std::string> out;
+  auto dict = ptxModule->getAttrOfType<DictionaryAttr>("attnc.gpu.manifests");
+  for (NamedAttribute a : dict ? dict : DictionaryAttr()) {
+    auto k = readManifestAttr(cast<DictionaryAttr>(a.getValue()));
+    auto it = spills.find(a.getName().str());
+    if (k && k->persistent && it != spills.end() && it->second > 0)
+      out.push_back(a.getName().str());
+    else if (!k)
+      llvm::consumeError(k.takeError());
+  }
+  return out;
+}
+
+/// The Hopper kernel steps of `prog` lowered to PTX and assembled by ptxas.
+/// A persistent kernel that spills is compiled again without persistence
+/// (kPersistentSpilledAttr on its attention in `prog`: 240 consumer
+/// registers instead of 224, but 24 for the producer, whose tile schedule
+/// may spill then); each kernel keeps the plan that spills less.
+llvm::Expected<HopperKernels> compileHopperKernels(ModuleOp prog, StringRef chip,
+                                                   const AttnGPUPlanKernelOptions &kernel,
+                                                   const GPUKernelOptions &options) {
+  struct Attempt {
+    HopperKernels k;
+    std::map<std::string, int64_t> spills;
+  };
+  auto compile = [&]() -> llvm::Expected<Attempt> {
+    Attempt a;
+    OwningOpRef<ModuleOp> h = stepsOfKind(prog, "kernel");
+    if (!hasSteps(*h))
+      return a;
+    if (llvm::Error e = runPasses(*h, options, "Hopper kernels to PTX",
+                                  [&](PassManager &pm) { return buildGPUPipeline(pm, chip, "isa", kernel); }))
+      return std::move(e);
+    std::map<std::string, std::string> bins = binaries(*h);
+    if (bins.size() != 1)
+      return llvm::createStringError("the GPU pipeline produced no kernel");
+    std::optional<TimingScope> t;
+    if (options.timing)
+      t = options.timing->nest("ptxas (Hopper kernels)");
+    auto r = assembleWithPtxas(bins.begin()->second, chip);
+    if (!r)
+      return r.takeError();
+    a.k.ptx = std::move(h);
+    a.k.cubin = std::move(r->cubin);
+    a.spills = std::move(r->spillStores);
+    return a;
+  };
+  auto mark = [&](const std::vector<std::string> &names, bool on) {
+    prog.walk([&](attn::AttentionOp op) {
+      auto name = op->getAttrOfType<StringAttr>("attnc.kernel_name");
+      if (!name || !llvm::is_contained(names, name.str()))
+        return;
+      if (on)
+        op->setAttr(kPersistentSpilledAttr, UnitAttr::get(op.getContext()));
+      else
+        op->removeAttr(kPersistentSpilledAttr);
+    });
+  };
+  auto first = compile();
+  if (!first)
+    return first.takeError();
+  if (!first->k.ptx)
+    return std::move(first->k);
+  std::vector<std::string> spilled = spillingPersistent(*first->k.ptx, first->spills);
+  if (spilled.empty() || !options.replanSpills)
+    return std::move(first->k);
+  mark(spilled, true);
+  auto second = compile();
+  if (!second)
+    return second.takeError();
+  std::vector<std::string> worse;
+  for (const std::string &k : spilled)
+    if (second->spills[k] >= first->spills[k])
+      worse.push_back(k);
+  if (worse.empty())
+    return std::move(second->k);
+  mark(worse, false);
+  if (worse.size() == spilled.size())
+    return std::move(first->k);
+  auto third = compile();
+  if (!third)
+    return third.takeError();
+  return std::move(third->k);
+}
+} // namespace
+
 llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip, const GPUKernelOptions &options) {
   auto variant = attn::readVariantSignature(module);
   if (!variant)
@@ -396,16 +493,12 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   AttnGPUPlanKernelOptions kernel;
   kernel.decode = options.decode;
   kernel.blockN = options.blockN;
-  OwningOpRef<ModuleOp> hopper[2], generic[2];
+  auto hopper = compileHopperKernels(*prog, chip, kernel, options);
+  if (!hopper)
+    return hopper.takeError();
+  OwningOpRef<ModuleOp> generic[2];
   const char *formats[2] = {"bin", "isa"};
   for (int f = 0; f < 2; ++f) {
-    OwningOpRef<ModuleOp> h = stepsOfKind(*prog, "kernel");
-    if (hasSteps(*h)) {
-      if (llvm::Error e = runPasses(*h, options, f ? "Hopper kernels to PTX" : "Hopper kernels to cubin",
-                                    [&](PassManager &pm) { return buildGPUPipeline(pm, chip, formats[f], kernel); }))
-        return std::move(e);
-      hopper[f] = std::move(h);
-    }
     OwningOpRef<ModuleOp> g = stepsOfKind(*prog, "generic");
     if (hasSteps(*g)) {
       // Generic steps are built for bound dims.
@@ -421,6 +514,6 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
     }
   }
   ProgramReader reader(fn, sig, chip);
-  return reader.read(hopper[0] ? *hopper[0] : ModuleOp(), hopper[1] ? *hopper[1] : ModuleOp(),
+  return reader.read(hopper->cubin, hopper->ptx ? *hopper->ptx : ModuleOp(),
                      generic[0] ? *generic[0] : ModuleOp(), generic[1] ? *generic[1] : ModuleOp());
 }

@@ -211,7 +211,8 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
   llvm::raw_string_ostream ks(key.specText);
   module.print(ks, OpPrintingFlags().elideLargeElementsAttrs());
   key.target = chip.str() + (options.decode ? "+decode" : "") +
-               (options.blockN ? "+bn" + std::to_string(options.blockN) : "");
+               (options.blockN ? "+bn" + std::to_string(options.blockN) : "") +
+               (options.replanSpills ? "" : "+first-plan");
   key.compilerVersion = compilerIdentity();
   // A refusal or compile error is the compiler's message (file:line:col of
   // the spec), not the cache's wrapping of it.

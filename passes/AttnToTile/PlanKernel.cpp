@@ -182,8 +182,11 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   // slower) and the exp link (signed_exp's consumers spilled twice as much
   // at 224; bench/NOTES.md).
   const bool uneven = !op.getCarrier().empty() || !op.getMask().empty();
+  // And not where ptxas reported spills of the persistent kernel (the GPU
+  // compile marks such attentions and plans them again).
   const bool persistent = !splitKV && o.persistent && uneven && c.Dvp <= 128 &&
-                          op.getScore().empty() && op.getLinkKind() == Link::exp;
+                          op.getScore().empty() && op.getLinkKind() == Link::exp &&
+                          !op->hasAttr(kPersistentSpilledAttr);
   const int64_t producerRegs =
       persistent ? KernelConfig::kPersistentProducerRegs : KernelConfig::kProducerRegs;
   const int64_t consumerRegs =

@@ -87,6 +87,12 @@ static cl::opt<int64_t> blockN(
     "block-n", cl::desc("GPU: rows of a K/V tile, 64 or 128 (default: the kernel's choice)"),
     cl::init(0), cl::sub(compileCmd), cl::sub(runCmd));
 
+static cl::opt<bool> replanSpills(
+    "gpu-replan-spills",
+    cl::desc("GPU: compile a persistent kernel that spills registers again without persistence "
+             "and keep the plan that spills less (default on; off for A/B measurements)"),
+    cl::init(true), cl::Hidden, cl::sub(compileCmd), cl::sub(runCmd));
+
 static cl::opt<std::string> cacheDir(
     "cache-dir",
     cl::desc("GPU kernel cache directory (default $ATTNC_CACHE_DIR, else $XDG_CACHE_HOME/attnc, else ~/.cache/attnc; "
@@ -325,6 +331,7 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
       GPUKernelOptions kopts;
       kopts.decode = decodeKernel;
       kopts.blockN = blockN;
+      kopts.replanSpills = replanSpills;
       kopts.timing = &timing;
       size_t attentions = 0;
       module->walk([&](attn::AttentionOp) { ++attentions; });
@@ -555,6 +562,7 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
     GPUKernelOptions kopts;
     kopts.decode = decodeKernel;
     kopts.blockN = blockN;
+    kopts.replanSpills = replanSpills;
     auto result = runOnGPU(*module, "sm_90a", ptrs, kernelCacheDir(), kopts);
     if (!result)
       return fail(result.takeError());

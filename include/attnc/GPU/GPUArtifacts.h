@@ -21,6 +21,10 @@ struct GPUKernelOptions {
   bool decode = false;
   /// KV tile rows (64 or 128); 0: the kernel's choice.
   int64_t blockN = 0;
+  /// Plan a persistent kernel that ptxas reports spilling again without
+  /// persistence, keeping whichever spills less (off: the plan as first
+  /// chosen; for A/B measurements).
+  bool replanSpills = true;
   /// Where the stages report their time (`attnc compile --time`); not a
   /// kernel choice, so not part of the cache key.
   mlir::TimingScope *timing = nullptr;
