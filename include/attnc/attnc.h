@@ -130,7 +130,8 @@ attnc_status attnc_program_set_table_checks(attnc_program *program, int enabled)
  * steps that read only them (the block classification of a mask that the
  * compiler cannot bound, the bounds of its tables) then run on the first run
  * on each stream and are skipped on later runs given the same tensors (data
- * pointers). N = 0 turns it off; call it again after changing such an
+ * pointers, shapes and strides; a run captured into a CUDA graph runs them).
+ * N = 0 turns it off; call it again after changing such an
  * input's contents in place. Returns the number of steps that can be skipped
  * through *SKIPPED (may be NULL). */
 attnc_status attnc_program_keep_static(attnc_program *program, const char *const *names, int n, int *skipped);

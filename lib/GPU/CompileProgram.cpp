@@ -454,9 +454,11 @@ llvm::Expected<HopperKernels> compileHopperKernels(ModuleOp prog, StringRef chip
   if (!second)
     return second.takeError();
   std::vector<std::string> worse;
-  for (const std::string &k : spilled)
-    if ((double)second->spills[k] > kReplanKeepRatio * (double)first->spills[k])
+  for (const std::string &k : spilled) {
+    auto it = second->spills.find(k); // not in the report: keep the first plan
+    if (it == second->spills.end() || (double)it->second > kReplanKeepRatio * (double)first->spills[k])
       worse.push_back(k);
+  }
   if (worse.empty())
     return std::move(second->k);
   mark(worse, false);

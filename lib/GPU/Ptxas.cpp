@@ -68,13 +68,14 @@ llvm::Expected<PtxasResult> attnc::assembleWithPtxas(llvm::StringRef ptx, llvm::
   if (!ptxas)
     return llvm::createStringError("ptxas not found (set CUDA_HOME, or put the CUDA toolkit's bin on PATH)");
   llvm::SmallString<128> in, out, log;
+  llvm::scope_exit cleanup([&] {
+    for (const auto &p : {in, out, log})
+      if (!p.empty())
+        llvm::sys::fs::remove(p);
+  });
   for (auto [path, ext] : {std::pair{&in, "ptx"}, {&out, "cubin"}, {&log, "log"}})
     if (std::error_code ec = llvm::sys::fs::createTemporaryFile("attnc-kernels", ext, *path))
       return llvm::createStringError(ec, "ptxas: cannot create a temporary file");
-  llvm::scope_exit cleanup([&] {
-    for (const auto &p : {in, out, log})
-      llvm::sys::fs::remove(p);
-  });
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(in, ec);

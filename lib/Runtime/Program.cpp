@@ -35,11 +35,11 @@ struct attnc_gpu_program {
     size_t bytes = 0;
     std::mutex queue;
     /// The static steps' results on this stream (attnc_gpu_program_keep_static):
-    /// valid for the static inputs' data pointers in `keptFor` and the
-    /// program's `keepGeneration`.
+    /// valid for the static inputs in `keptFor` (their data pointers,
+    /// shapes and strides) and the program's `keepGeneration`.
     void *kept = nullptr;
     size_t keptBytes = 0;
-    std::vector<const void *> keptFor;
+    std::vector<int64_t> keptFor;
     uint64_t keptGeneration = 0;
   };
   std::vector<int> staticInputs;  // spec input indices
@@ -328,16 +328,28 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inp
     if (attnc_status s = reserve(*p, *arenaEntry, device, stream, total))
       return s;
   char *arena = arenaEntry ? static_cast<char *>(arenaEntry->ptr) : nullptr;
-  // The static steps run when this stream has no results for these inputs.
-  bool reuse = false;
+  // The static steps run when this stream has no results for these inputs,
+  // and in a CUDA-graph capture always: a graph must not depend on results
+  // a later run may overwrite, nor may a run rely on a capture's (not run).
+  bool reuse = false, capturing = false;
+  std::vector<int64_t> key;
   if (keptTotal) {
-    std::vector<const void *> key;
-    for (int i : p->staticInputs)
-      key.push_back(inputs[i].data);
-    reuse = arenaEntry->kept && arenaEntry->keptBytes >= keptTotal && arenaEntry->keptFor == key &&
+    int cap = 0;
+    if (attnc_status s = attnc_stream_is_capturing(device, stream, &cap))
+      return s;
+    capturing = cap != 0;
+    for (int i : p->staticInputs) {
+      const attnc_tensor &t = inputs[i];
+      key.push_back((int64_t)(uintptr_t)t.data);
+      key.push_back(t.rank);
+      key.insert(key.end(), t.shape, t.shape + t.rank);
+      key.insert(key.end(), t.strides, t.strides + t.rank);
+    }
+    reuse = !capturing && arenaEntry->kept && arenaEntry->keptBytes >= keptTotal && arenaEntry->keptFor == key &&
             arenaEntry->keptGeneration == p->keepGeneration;
     if (!reuse) {
       arenaEntry->keptFor.clear();
+      arenaEntry->keptGeneration = 0;
       if (arenaEntry->keptBytes < keptTotal) {
         void *fresh = nullptr;
         if (attnc_status s = attnc_device_alloc_for_stream(device, stream, keptTotal, &fresh))
@@ -372,9 +384,8 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inp
     if (attnc_status s = attnc_kernel_launch(p->plan[i].kernel, args.data(), (int)args.size(), nullptr, stream))
       return fail(s, "step " + std::to_string(i) + " (kernel " + p->m.steps[i].kernel + "): " + attnc_last_error());
   }
-  if (keptTotal && !reuse) {
-    for (int i : p->staticInputs)
-      arenaEntry->keptFor.push_back(inputs[i].data);
+  if (keptTotal && !reuse && !capturing) {
+    arenaEntry->keptFor = std::move(key);
     arenaEntry->keptGeneration = p->keepGeneration;
   }
   return ATTNC_OK;

@@ -155,27 +155,51 @@ std::string attnc::manifest::printProgram(const Program &p) {
 
 std::vector<bool> attnc::manifest::staticSteps(const Program &p, const std::vector<bool> &isStatic) {
   using Kind = ProgramBuffer::Kind;
+  const size_t n = p.steps.size();
   std::vector<int64_t> producer(p.buffers.size(), -1);
-  std::vector<bool> out(p.steps.size(), false);
-  for (size_t s = 0; s < p.steps.size(); ++s) {
-    bool ok = true;
-    for (const auto &[tensor, bi] : p.steps[s].bind) {
-      if (bi < 0 || (size_t)bi >= p.buffers.size()) {
-        ok = false;
+  for (size_t s = 0; s < n; ++s)
+    for (const auto &bind : p.steps[s].bind)
+      if (bind.second >= 0 && (size_t)bind.second < p.buffers.size() &&
+          p.buffers[bind.second].kind == Kind::Temp && producer[bind.second] < 0)
+        producer[bind.second] = (int64_t)s;
+  // Largest set of steps that (a) read a declared input or a temporary of
+  // another such step, (b) bind nothing else but temporaries they write
+  // first, and (c) whose temporaries no other step binds except a Hopper
+  // kernel as a read-only extra (a generic step binding one may write it).
+  std::vector<bool> out(n, true);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t s = 0; s < n; ++s) {
+      if (!out[s])
         continue;
+      bool ok = true, source = false;
+      for (const auto &[tensor, bi] : p.steps[s].bind) {
+        if (bi < 0 || (size_t)bi >= p.buffers.size()) {
+          ok = false;
+          break;
+        }
+        const ProgramBuffer &b = p.buffers[bi];
+        bool staticShape = std::find(b.shape.begin(), b.shape.end(), -1) == b.shape.end();
+        if (b.kind == Kind::Input) {
+          ok &= b.index >= 0 && (size_t)b.index < isStatic.size() && isStatic[b.index];
+          source = true;
+        } else if (b.kind == Kind::Temp && staticShape && producer[bi] == (int64_t)s) {
+        } else if (b.kind == Kind::Temp && staticShape && out[producer[bi]]) {
+          source = true;
+        } else {
+          ok = false;
+        }
       }
-      const ProgramBuffer &b = p.buffers[bi];
-      if (b.kind == Kind::Temp && producer[bi] < 0)
-        producer[bi] = (int64_t)s;
-      bool staticShape = std::find(b.shape.begin(), b.shape.end(), -1) == b.shape.end();
-      if (b.kind == Kind::Input)
-        ok &= b.index >= 0 && (size_t)b.index < isStatic.size() && isStatic[b.index];
-      else if (b.kind == Kind::Temp)
-        ok &= staticShape && (producer[bi] == (int64_t)s || out[producer[bi]]);
-      else
-        ok = false;
+      if (!ok || !source)
+        out[s] = false, changed = true;
     }
-    out[s] = ok;
+    for (size_t s = 0; s < n; ++s)
+      for (const auto &[tensor, bi] : p.steps[s].bind)
+        if (bi >= 0 && (size_t)bi < p.buffers.size() && p.buffers[bi].kind == Kind::Temp) {
+          int64_t w = producer[bi];
+          if (w >= 0 && w != (int64_t)s && out[w] && !out[s] && tensor.rfind("extra_", 0) != 0)
+            out[w] = false, changed = true;
+        }
   }
   return out;
 }

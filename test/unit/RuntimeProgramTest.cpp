@@ -174,7 +174,7 @@ Program classified() {
                {"o", K::Output, 0, "bf16", {2, 8}}};
   p.steps = {{"rows_kernel", {{"t0", 1}, {"t1", 2}}, ""},
              {"classes_kernel", {{"t0", 2}, {"t1", 3}}, ""},
-             {"attn_kernel", {{"q", 0}, {"t", 1}, {"c", 3}, {"o", 5}, {"lse", 4}}, ""}};
+             {"attn_kernel", {{"q", 0}, {"extra_0", 1}, {"extra_1", 3}, {"o", 5}, {"lse", 4}}, ""}};
   return p;
 }
 
@@ -184,13 +184,27 @@ TEST(RuntimeProgram, StaticStepsReadOnlyStaticInputs) {
   // Nothing is static: nothing is kept; q alone makes no step static either.
   EXPECT_EQ(staticSteps(p, {false, false}), (std::vector<bool>{false, false, false}));
   EXPECT_EQ(staticSteps(p, {true, false}), (std::vector<bool>{false, false, false}));
-  // A step that reads a temporary written from q is not static even when t is.
+  // A step that also reads q is not static even when t is; nor, then, the
+  // step before it (a generic step binding its temporary may write it).
   p.steps[1].bind.push_back({"t2", 0});
-  EXPECT_EQ(staticSteps(p, {false, true}), (std::vector<bool>{true, false, false}));
+  EXPECT_EQ(staticSteps(p, {false, true}), (std::vector<bool>{false, false, false}));
   // Nor one that writes an output (nor what reads its temporaries).
   p = classified();
   p.steps[0].bind.push_back({"t2", 5});
   EXPECT_EQ(staticSteps(p, {false, true}), (std::vector<bool>{false, false, false}));
+  // A step that reads nothing (it fills a temporary that later steps update,
+  // as Sinkhorn's first step does) is not static, whatever is declared.
+  p = classified();
+  p.buffers.push_back({"zeros", ProgramBuffer::Kind::Temp, -1, "i32", {2, 8}});
+  p.steps.insert(p.steps.begin(), {"fill_kernel", {{"t0", 6}}, ""});
+  p.steps.back().bind.push_back({"extra_2", 6});
+  EXPECT_EQ(staticSteps(p, {false, true}), (std::vector<bool>{false, true, true, false}));
+  EXPECT_EQ(staticSteps(p, {false, false}), (std::vector<bool>{false, false, false, false}));
+  // A generic step that binds a static step's temporary may write it: that
+  // step is not static (the attention kernel's extras are read-only).
+  p = classified();
+  p.steps.push_back({"update_kernel", {{"t0", 0}, {"t1", 2}}, ""});
+  EXPECT_EQ(staticSteps(p, {false, true}), (std::vector<bool>{false, false, false, false}));
 }
 
 TEST(RuntimeProgram, KeepStaticChecksItsInputs) {

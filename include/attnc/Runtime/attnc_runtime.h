@@ -231,9 +231,12 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *program, const attnc_tenso
  * once): the steps that read nothing else (a mask's block classification,
  * the bounds of its tables) then run on the first run on each stream and
  * their results are kept for later runs on it while the same tensors (data
- * pointers) are passed. n = 0 turns it off. After changing such an input's
- * contents in place, call this again: it drops the kept results. A run must
- * not be in flight on another thread during the call. */
+ * pointers, shapes and strides) are passed. Steps that read no declared
+ * input, or whose results another generic step binds, always run. A run
+ * that a CUDA graph captures runs (captures) them too and keeps nothing. n = 0
+ * turns it off. After changing such an input's contents in place, call this
+ * again: it drops the kept results. A run must not be in flight on another
+ * thread during the call. */
 attnc_status attnc_gpu_program_keep_static(attnc_gpu_program *program, const int *inputs, int n);
 /* How many steps the inputs declared by attnc_gpu_program_keep_static let a
  * run skip. */
