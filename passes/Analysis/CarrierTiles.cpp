@@ -27,8 +27,7 @@ FailureOr<CarrierTilePlan> CarrierTilePlan::get(AttentionOp op, int64_t BM, int6
   if (op.getMaskClasses())
     p.bounding.push_back("mask region (classified per block before the kernel)");
   else if (maskDefeatsTileBounds(op))
-    p.bounding.push_back(std::string("mask region (") +
-                         (maskBoundedPerTile(op) ? kMaskPerTileNote : kMaskUnboundedNote) + ")");
+    p.bounding.push_back(std::string("mask region (") + kMaskUnboundedNote + ")");
   else
     p.bounding.push_back("mask region (tiles bounded by interval evaluation)");
   return p;

@@ -4,7 +4,6 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 
@@ -23,48 +22,6 @@ struct Bound {
   Value may, must; // Bool: some / every pair of the box gives true
   bool point = false; // Int: one value over the box (depends on b, h only)
 };
-
-/// Positions a value of the mask region steps through per position of i or
-/// j (its granule): 1 for i and j, c for x // c, 0 for a value that does not
-/// depend on them; the granule of the operand through shifts by a value
-/// without one, clamps and casts; 1 for anything else.
-int64_t granuleOf(Value v, Region &mask, int depth = 0) {
-  if (auto arg = dyn_cast<BlockArgument>(v)) {
-    if (arg.getOwner() == &mask.front())
-      return arg.getArgNumber() >= 2 ? 1 : 0;
-    return mask.isAncestor(arg.getParentRegion()) ? 1 : 0;
-  }
-  Operation *def = v.getDefiningOp();
-  if (!def || !mask.isAncestor(def->getParentRegion()))
-    return 0;
-  if (depth > 32 || def->getNumRegions() != 0)
-    return 1;
-  if (def->getNumOperands() == 0)
-    return 0;
-  if (isa<arith::IndexCastOp, arith::ExtSIOp, arith::TruncIOp>(def))
-    return granuleOf(def->getOperand(0), mask, depth + 1);
-  APInt c;
-  if (isa<arith::FloorDivSIOp, arith::DivSIOp>(def) && matchPattern(def->getOperand(1), m_ConstantInt(&c)) &&
-      c.isStrictlyPositive() && c.getActiveBits() < 32) {
-    int64_t g = granuleOf(def->getOperand(0), mask, depth + 1);
-    return g * c.getSExtValue();
-  }
-  if (isa<arith::AddIOp, arith::SubIOp, arith::MinSIOp, arith::MaxSIOp>(def)) {
-    int64_t x = granuleOf(def->getOperand(0), mask, depth + 1), y = granuleOf(def->getOperand(1), mask, depth + 1);
-    return !x ? y : !y ? x : 1;
-  }
-  return llvm::all_of(def->getOperands(), [&](Value o) { return granuleOf(o, mask, depth + 1) == 0; }) ? 0 : 1;
-}
-
-/// Whether a read of a table over the indices' ranges on a 128 x 128 tile
-/// visits at most kMaxMaskBoxEntries entries, by their granules.
-bool smallBoxPerTile(tensor::ExtractOp ex, Region &mask) {
-  int64_t entries = 1;
-  for (Value i : ex.getIndices())
-    if (int64_t g = granuleOf(i, mask))
-      entries *= (128 + g - 1) / g + 1;
-  return entries <= kMaxMaskBoxEntries;
-}
 
 class Evaluator {
 public:
@@ -336,79 +293,16 @@ private:
     if (it == extras.end())
       return {};
     unsigned n = it - extras.begin();
-    SmallVector<Bound> at;
-    for (Value i : ex.getIndices()) {
-      at.push_back(get(i));
-      if (at.back().kind != Bound::Int)
-        return {};
-    }
-    auto ranged = llvm::make_filter_range(at, [](const Bound &x) { return !x.point; });
-    if (ranged.empty()) {
-      SmallVector<Value> idx;
-      for (const Bound &x : at)
-        idx.push_back(x.lo);
-      return pointOf(access.loadIndex(b, loc, n, idx));
-    }
-    if (!at.back().point && std::distance(ranged.begin(), ranged.end()) == 1 && op.getTableBoundsOf(n)) {
-      SmallVector<Value> lead;
-      for (const Bound &x : ArrayRef<Bound>(at).drop_back())
-        lead.push_back(x.lo);
-      return rangeLookup(n, lead, at.back());
-    }
-    if (!smallBoxPerTile(ex, op.getMask()))
-      return {};
-    return boxLookup(n, at, cast<IntegerType>(ex.getType().isIndex() ? b.getI64Type() : ex.getType()));
-  }
-
-  /// Table `n` read over a box of indices (tile-granular tables: a table of
-  /// 64 x 64 blocks read at [i // 64, j // 64] spans 2 x 2 entries of a
-  /// 128 x 128 tile): the [min, max] of the entries in the box, visited
-  /// when there are at most kMaxBoxEntries of them; else the element
-  /// type's range.
-  Bound boxLookup(unsigned n, ArrayRef<Bound> at, IntegerType elem) {
-    SmallVector<Value> lo, end;
-    Value count = m.c(1);
-    for (auto [d, x] : llvm::enumerate(at)) {
-      Value last = m.max(m.sub(access.dim(b, loc, n, d), m.c(1)), m.c(0));
-      Value l = m.min(m.max(x.lo, m.c(0)), last), h = m.min(m.max(x.hi, m.c(0)), last);
-      lo.push_back(l);
-      end.push_back(m.add(m.max(h, l), m.c(1)));
-      count = m.mul(count, m.sub(end.back(), l));
-    }
-    Value small = m.le(count, m.c(kMaxMaskBoxEntries));
-    for (auto [d, x] : llvm::enumerate(at))
-      if (!x.point) // an empty loop when the box is large
-        end[d] = m.sel(small, end[d], lo[d]);
-    unsigned w = elem.getWidth();
-    int64_t tmax = w >= 64 ? INT64_MAX : (int64_t(1) << (w - 1)) - 1, tmin = -tmax - 1;
     SmallVector<Value> idx;
-    auto [mn, mx] = visitBox(b, loc, n, at, lo, end, idx, m.c(tmax), m.c(tmin));
-    return range(m.sel(small, mn, m.c(tmin)), m.sel(small, mx, m.c(tmax)));
-  }
-
-  std::pair<Value, Value> visitBox(OpBuilder &bb, Location l, unsigned n, ArrayRef<Bound> at,
-                                   ArrayRef<Value> lo, ArrayRef<Value> end, SmallVector<Value> &idx,
-                                   Value mn, Value mx) {
-    IndexMath im{bb, l};
-    size_t d = idx.size();
-    if (d == at.size()) {
-      Value v = access.loadIndex(bb, l, n, idx);
-      return {im.min(mn, v), im.max(mx, v)};
+    for (Value i : ex.getIndices()) {
+      Bound x = get(i);
+      if (x.kind != Bound::Int || (!x.point && idx.size() + 1 < ex.getIndices().size()))
+        return {};
+      if (!x.point)
+        return rangeLookup(n, idx, x);
+      idx.push_back(x.lo);
     }
-    if (at[d].point) {
-      idx.push_back(lo[d]);
-      auto r = visitBox(bb, l, n, at, lo, end, idx, mn, mx);
-      idx.pop_back();
-      return r;
-    }
-    auto loop = scf::ForOp::create(bb, l, lo[d], end[d], im.c(1), ValueRange{mn, mx},
-                                   [&](OpBuilder &nb, Location nl, Value iv, ValueRange it) {
-                                     idx.push_back(iv);
-                                     auto [a, c] = visitBox(nb, nl, n, at, lo, end, idx, it[0], it[1]);
-                                     idx.pop_back();
-                                     scf::YieldOp::create(nb, nl, ValueRange{a, c});
-                                   });
-    return {loop.getResult(0), loop.getResult(1)};
+    return pointOf(access.loadIndex(b, loc, n, idx));
   }
 
   /// Table `n` read at [lead..., r] for r in `last`, bounded by the
@@ -453,9 +347,7 @@ private:
 /// unknown, in its terms, is never produced for it). Mirrors eval().
 class Coverage {
 public:
-  /// boxes: count table reads over small boxes (tile-granular tables) as
-  /// bounded; they are per tile, not over a run of tiles.
-  Coverage(AttentionOp op, bool boxes) : op(op), mask(op.getMask()), boxes(boxes) {}
+  explicit Coverage(AttentionOp op) : op(op), mask(op.getMask()) {}
 
   bool bounded(Value v) {
     if (auto it = memo.find(v); it != memo.end())
@@ -473,7 +365,6 @@ public:
 private:
   AttentionOp op;
   Region &mask;
-  bool boxes;
   llvm::DenseMap<Value, bool> memo;
 
   bool operandsBounded(Operation &o) {
@@ -520,8 +411,6 @@ private:
     if (!ex.getType().isIntOrIndex() || it == extras.end() ||
         !llvm::all_of(idx, [&](Value x) { return bounded(x); }))
       return false;
-    if (boxes && smallBoxPerTile(ex, mask))
-      return true;
     for (size_t d = 0; d + 1 < idx.size(); ++d)
       if (onPosition(idx[d]))
         return false;
@@ -549,14 +438,7 @@ bool attnc::maskDefeatsTileBounds(AttentionOp op) {
   if (op.getMask().empty())
     return false;
   Value keep = cast<YieldOp>(op.getMask().front().getTerminator()).getValues()[0];
-  return !Coverage(op, /*boxes=*/false).bounded(keep);
-}
-
-bool attnc::maskBoundedPerTile(AttentionOp op) {
-  if (op.getMask().empty())
-    return true;
-  Value keep = cast<YieldOp>(op.getMask().front().getTerminator()).getValues()[0];
-  return Coverage(op, /*boxes=*/true).bounded(keep);
+  return !Coverage(op).bounded(keep);
 }
 
 MaskBox attnc::boundMaskOverBox(OpBuilder &b, Location loc, AttentionOp op,

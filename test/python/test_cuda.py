@@ -398,3 +398,26 @@ def test_dense_mask_classified_on_the_gpu_and_kept_across_calls():
     assert poisoned_rel_err(fn(q, k, v, table), want) < 2e-2
     with pytest.raises(attnc.Error, match="no input named 'nope'"):
         fn.keep_static("nope")
+
+
+def test_kept_classification_and_cuda_graphs():
+    """A graph captured after keep_static runs the classification itself: replayed after the
+    table changed in place, it follows the new table (it reads no kept results)."""
+    B, H, L, D = 1, 2, 256, 64
+    fn = attnc.compile(os.path.join(ROOT, "test", "conformance", "dense_mask.attn"), target="cuda",
+                       B=B, H=H, L=L, D=D)
+    q, k, v = (rand(B, H, L, D, seed=s) for s in (21, 22, 23))
+    eye = torch.eye(L, device="cuda", dtype=torch.int32)
+    table = torch.ones(L, L, device="cuda", dtype=torch.int32).tril()
+    fn.keep_static("allowed")
+    fn(q, k, v, table)  # computes and keeps the classification of the causal table
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        o = fn(q, k, v, table)
+    table.copy_(eye)  # only the diagonal: o = v
+    o.fill_(float("nan"))
+    graph.replay()
+    torch.cuda.synchronize()
+    want, _ = reference(q, k, v, eye.bool())
+    assert poisoned_rel_err(o, want) < 1e-2

@@ -357,9 +357,9 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
           std::string err;
           if (manifest::parseManifest(k.manifest, km, err) && km.attention)
             for (const std::string &b : km.attention->tilesBounding)
-              for (const char *note : {kMaskUnboundedNote, kMaskPerTileNote})
-                if (b.find(note) != std::string::npos)
-                  llvm::errs() << "note: " << k.kernel << ": the mask is " << note << " (--dim NAME=VALUE)\n";
+              if (b.find(kMaskUnboundedNote) != std::string::npos)
+                llvm::errs() << "note: " << k.kernel << ": the mask is " << kMaskUnboundedNote
+                             << " (--dim NAME=VALUE)\n";
         }
         for (const GPUKernelArtifact &k : program->kernels)
           llvm::outs() << "wrote " << outputFile << "/" << k.kernel << ".{cubin,ptx,json} and "

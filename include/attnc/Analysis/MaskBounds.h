@@ -7,11 +7,10 @@
 // without the per-element mask (must = true).
 //
 // Sound for any region: an op it cannot bound (float arithmetic, lookups
-// indexed finely by i or j, unsigned compares) gives "unknown" (may = true,
+// indexed by i or j, unsigned compares) gives "unknown" (may = true,
 // must = false), never a wrong answer. Exact for comparisons of expressions
 // monotone in i or j (+, -, *, // and % by constants, min, max, abs, and
-// lookups indexed by b and h only, which are loaded; lookups of a few
-// entries per tile, which are visited; lookups of summarized tables).
+// lookups indexed by b and h only, which are loaded).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_PASSES_GPU_MASKBOUNDS_H
@@ -23,10 +22,6 @@
 #include "mlir/IR/Builders.h"
 
 namespace attnc {
-
-/// The most table entries a lookup over a box of indices visits to bound
-/// it (a tile-granular table read at i // c and j // c).
-inline constexpr int64_t kMaxMaskBoxEntries = 16;
 
 struct MaskBox {
   mlir::Value may, must; // i1
@@ -43,17 +38,9 @@ MaskBox boundMaskOverBox(mlir::OpBuilder &b, mlir::Location loc, attn::Attention
 /// skipped or run without the mask, and a block classification computed
 /// from the predicate itself (attn-classify-mask-blocks) is what can.
 bool maskDefeatsTileBounds(attn::AttentionOp op);
-/// Whether it bounds `op`'s mask over a single tile at least: also through
-/// table reads over a few entries per tile (a table of 64 x 64 blocks read
-/// at [i // 64, j // 64]), which a run of tiles has too many of, so that the
-/// tile schedule visits every tile it cannot rule out otherwise and skips
-/// or runs whole the ones these reads decide.
-bool maskBoundedPerTile(attn::AttentionOp op);
 
 /// How a kernel manifest's tiles_bounding describes such a mask left
 /// unclassified (the steps need static shapes); the CLI points users at it.
-inline constexpr const char *kMaskPerTileNote =
-    "bounded tile by tile through its table reads; bind every dim to classify it per block before the kernel";
 inline constexpr const char *kMaskUnboundedNote =
     "not bounded per tile: every tile runs the predicate; bind every dim to classify it per block "
     "before the kernel";
