@@ -8,21 +8,14 @@ import os
 import sys
 
 import torch
-from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+from torch.nn.attention.flex_attention import create_block_mask
 
 import attnc
-from timing import time_ms
+from timing import flex_for_many_masks, time_ms
 
-# Timed as a hot loop would run: without the per-call host check of the index tables
-# (attnc_program_set_table_checks; it waits for the stream and copies the tables).
-os.environ["ATTNC_CHECK_TABLES"] = "0"
+flex = flex_for_many_masks()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONF = os.path.join(ROOT, "test", "conformance")
-# Many shapes and masks in one process: more room than the default 8 recompiles
-# (past it Flex falls back to its slow eager path, which would void the ratios).
-torch._dynamo.config.cache_size_limit = 64
-torch._dynamo.config.accumulated_cache_size_limit = 1024
-flex = torch.compile(flex_attention)
 
 
 def main():
