@@ -2,7 +2,7 @@
 //
 // attn-gpu-partition-program splits the variant function into steps; the
 // Hopper pipeline builds the kernel steps and the generic pipeline the rest
-// (each run twice: cubin, then PTX, on copies); this file reads the result
+// (each to PTX, which ptxas assembles: Ptxas.h); this file reads the result
 // into a GPUProgram: the kernels with their manifests and the buffers and
 // steps that run them.
 //
@@ -139,8 +139,8 @@ public:
       : fn(fn), sig(sig), chip(chip) {}
 
   /// `hopperCubin`: the Hopper kernels' PTX module (`hopperPtx`) assembled.
-  llvm::Expected<GPUProgram> read(const std::string &hopperCubin, ModuleOp hopperPtx, ModuleOp genericBin,
-                                  ModuleOp genericPtx);
+  llvm::Expected<GPUProgram> read(const std::string &hopperCubin, ModuleOp hopperPtx,
+                                  const std::map<std::string, std::string> &genericCubins, ModuleOp genericPtx);
 
 private:
   int addBuffer(manifest::ProgramBuffer::Kind kind, std::string name, int index, Type type) {
@@ -265,7 +265,8 @@ llvm::Error ProgramReader::genericStep(func::CallOp call, func::FuncOp callee, f
 }
 
 llvm::Expected<GPUProgram> ProgramReader::read(const std::string &hopperCubin, ModuleOp hopperPtxMod,
-                                               ModuleOp genericBin, ModuleOp genericPtxMod) {
+                                               const std::map<std::string, std::string> &genericCubins,
+                                               ModuleOp genericPtxMod) {
   auto manifestsOf = [&](ModuleOp m, std::map<std::string, std::pair<std::string, manifest::Kernel>> &out)
       -> llvm::Error {
     auto dict = m->getAttrOfType<DictionaryAttr>("attnc.gpu.manifests");
@@ -287,8 +288,8 @@ llvm::Expected<GPUProgram> ProgramReader::read(const std::string &hopperCubin, M
     for (auto &[name, entry] : hopperBins)
       entry.first = hopperCubin;
   }
-  if (genericBin)
-    genericBins = binaries(genericBin), genericPtx = binaries(genericPtxMod);
+  if (genericPtxMod)
+    genericBins = genericCubins, genericPtx = binaries(genericPtxMod);
 
   for (auto [n, arg] : llvm::enumerate(fn.getArguments()))
     bufferOf[arg] = addBuffer(manifest::ProgramBuffer::Kind::Input, sig.inputs[n].name, (int)n, arg.getType());
@@ -319,7 +320,7 @@ llvm::Expected<GPUProgram> ProgramReader::read(const std::string &hopperCubin, M
                                        call.getCallee().str().c_str(),
                                        v.getDefiningOp() ? v.getDefiningOp()->getName().getStringRef().str().c_str()
                                                          : "an argument");
-    func::FuncOp host = genericBin ? genericBin.lookupSymbol<func::FuncOp>(callee.getSymName()) : nullptr;
+    func::FuncOp host = genericPtxMod ? genericPtxMod.lookupSymbol<func::FuncOp>(callee.getSymName()) : nullptr;
     size_t reps = 1;
     for (Value r : call.getResults()) {
       SmallVector<int> outs = returnedAs.lookup(r);
@@ -509,24 +510,32 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   auto hopper = compileHopperKernels(*prog, chip, kernel, options);
   if (!hopper)
     return hopper.takeError();
-  OwningOpRef<ModuleOp> generic[2];
-  const char *formats[2] = {"bin", "isa"};
-  for (int f = 0; f < 2; ++f) {
-    OwningOpRef<ModuleOp> g = stepsOfKind(*prog, "generic");
-    if (hasSteps(*g)) {
-      // Generic steps are built for bound dims.
-      for (func::FuncOp f : g->getOps<func::FuncOp>())
-        if (llvm::any_of(f.getArgumentTypes(), [](Type t) { return !cast<ShapedType>(t).hasStaticShape(); }))
-          return llvm::createStringError(
-              "%s: error: this runs as generic GPU code (%s), which needs every dim bound (--dim NAME=VALUE)",
-              locText(f.getLoc()).c_str(), f->getAttrOfType<StringAttr>("attnc.gpu.reason").str().c_str());
-      if (llvm::Error e = runPasses(*g, options, f ? "generic steps to PTX" : "generic steps to cubin",
-                                    [&](PassManager &pm) { return buildGPUGenericPipeline(pm, chip, formats[f]); }))
-        return std::move(e);
-      generic[f] = std::move(g);
+  // Generic steps are built for bound dims; like the Hopper kernels, lowered
+  // to PTX once and assembled by ptxas (one cubin per launch's module).
+  OwningOpRef<ModuleOp> generic = stepsOfKind(*prog, "generic");
+  std::map<std::string, std::string> genericCubins;
+  if (hasSteps(*generic)) {
+    for (func::FuncOp f : generic->getOps<func::FuncOp>())
+      if (llvm::any_of(f.getArgumentTypes(), [](Type t) { return !cast<ShapedType>(t).hasStaticShape(); }))
+        return llvm::createStringError(
+            "%s: error: this runs as generic GPU code (%s), which needs every dim bound (--dim NAME=VALUE)",
+            locText(f.getLoc()).c_str(), f->getAttrOfType<StringAttr>("attnc.gpu.reason").str().c_str());
+    if (llvm::Error e = runPasses(*generic, options, "generic steps to PTX",
+                                  [&](PassManager &pm) { return buildGPUGenericPipeline(pm, chip, "isa"); }))
+      return std::move(e);
+    std::optional<TimingScope> t;
+    if (options.timing)
+      t = options.timing->nest("ptxas (generic steps)");
+    for (const auto &[name, ptx] : binaries(*generic)) {
+      auto r = assembleWithPtxas(ptx, chip);
+      if (!r)
+        return r.takeError();
+      genericCubins[name] = std::move(r->cubin);
     }
+  } else {
+    generic = nullptr;
   }
   ProgramReader reader(fn, sig, chip);
-  return reader.read(hopper->cubin, hopper->ptx ? *hopper->ptx : ModuleOp(),
-                     generic[0] ? *generic[0] : ModuleOp(), generic[1] ? *generic[1] : ModuleOp());
+  return reader.read(hopper->cubin, hopper->ptx ? *hopper->ptx : ModuleOp(), genericCubins,
+                     generic ? *generic : ModuleOp());
 }
