@@ -35,6 +35,9 @@ def AttnGPUPlanKernel : Pass<"attn-gpu-plan-kernel", "mlir::ModuleOp"> {
     Option<"persistent", "persistent", "bool", /*default=*/"true",
            "Persistent blocks (one per SM, taking work items from a counter); "
            "never under split_kv">,
+    Option<"gridTiles", "grid-tiles", "bool", /*default=*/"true",
+           "Tiles as boxes of a multi-dimensional neighborhood's grid (q_patch, "
+           "k_patch) where the grid admits them; never under split_kv">,
   ];
   let dependentDialects = ["attnc::attn::AttnDialect"];
 }

@@ -129,12 +129,17 @@ def Attn_KernelPlanAttr : Attn_Attr<"KernelPlan", "kernel_plan"> {
     persistent (not split_kv): one thread block per SM takes work items (a
     query tile of one head) from a counter until none is left, so that the
     next item's Q and K/V load under the current item's last tiles and
-    epilogue (attn-tile-persistent). }];
+    epilogue (attn-tile-persistent). q_patch / k_patch (a neighborhood's
+    grid, one extent per axis): query and key tiles are boxes of the grid
+    of those extents (block_m and block_n tokens) instead of runs of
+    consecutive tokens (CarrierTiles.h, GridTiles). }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$block_n, "int64_t":$stages,
                         "int64_t":$consumers, "int64_t":$producer_regs,
                         "int64_t":$consumer_regs, StringRefParameter<>:$schedule,
                         "bool":$pack_heads,
-                        DefaultValuedParameter<"bool", "false">:$persistent);
+                        DefaultValuedParameter<"bool", "false">:$persistent,
+                        OptionalArrayRefParameter<"int64_t">:$q_patch,
+                        OptionalArrayRefParameter<"int64_t">:$k_patch);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

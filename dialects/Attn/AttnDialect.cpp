@@ -147,7 +147,8 @@ LogicalResult KernelPlanAttr::verify(function_ref<InFlightDiagnostic()> emitErro
                                      int64_t blockM, int64_t blockN, int64_t stages,
                                      int64_t consumers, int64_t producerRegs,
                                      int64_t consumerRegs, StringRef schedule, bool packHeads,
-                                     bool persistent) {
+                                     bool persistent, ArrayRef<int64_t> qPatch,
+                                     ArrayRef<int64_t> kPatch) {
   if (blockM < 1 || blockN < 1 || stages < 1 || consumers < 1 || producerRegs < 1 ||
       consumerRegs < 1)
     return emitError() << "kernel_plan: sizes, stages, warpgroups and registers must be positive";
@@ -158,6 +159,25 @@ LogicalResult KernelPlanAttr::verify(function_ref<InFlightDiagnostic()> emitErro
     return emitError() << "kernel_plan: pack_heads needs the split_kv schedule";
   if (persistent && schedule == "split_kv")
     return emitError() << "kernel_plan: the split_kv schedule is not persistent";
+  if (qPatch.size() != kPatch.size())
+    return emitError() << "kernel_plan: q_patch and k_patch need one extent per grid axis each";
+  if (!qPatch.empty()) {
+    if (schedule == "split_kv")
+      return emitError() << "kernel_plan: grid patches are not for the split_kv schedule";
+    auto product = [](ArrayRef<int64_t> p) {
+      int64_t n = 1;
+      for (int64_t x : p)
+        n = x > 0 ? n * x : -1;
+      return n;
+    };
+    if (product(qPatch) != blockM || product(kPatch) != blockN)
+      return emitError() << "kernel_plan: the patches must hold block_m (" << blockM
+                         << ") and block_n (" << blockN << ") tokens";
+    // A thread's accumulator columns come in runs of eight keys, which must
+    // stay on the grid's last axis (the kernel adds constant offsets).
+    if (kPatch.back() % 8 != 0)
+      return emitError() << "kernel_plan: k_patch's last extent must be a multiple of 8";
+  }
   return success();
 }
 

@@ -507,6 +507,7 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   AttnGPUPlanKernelOptions kernel;
   kernel.decode = options.decode;
   kernel.blockN = options.blockN;
+  kernel.gridTiles = options.gridTiles;
   auto hopper = compileHopperKernels(*prog, chip, kernel, options);
   if (!hopper)
     return hopper.takeError();

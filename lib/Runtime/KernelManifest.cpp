@@ -156,6 +156,7 @@ bool Reader::param(const JsonValue &p, const std::string &f, Param &ps) {
            exprList(p, "global_strides_bytes", f, ps.globalStridesBytes, true) &&
            exprList(p, "box", f, ps.box, true) &&
            exprList(p, "element_strides", f, ps.elementStrides, false) &&
+           exprList(p, "shape", f, ps.shape, false) &&
            (!p.get("element_strides") || !ps.elementStrides.empty() ||
             fail(f + ".element_strides", "expected one entry per map dimension, found none")) &&
            enumName(p, "interleave", f, ps.interleave) && enumName(p, "swizzle", f, ps.swizzle) &&
@@ -362,6 +363,7 @@ std::string paramJson(const Param &p) {
     f.add("rank", std::to_string(p.rank)).add("global_dims", list(p.globalDims, exprJson));
     f.add("global_strides_bytes", list(p.globalStridesBytes, exprJson)).add("box", list(p.box, exprJson));
     f.addIf(!p.elementStrides.empty(), "element_strides", list(p.elementStrides, exprJson));
+    f.addIf(!p.shape.empty(), "shape", list(p.shape, exprJson));
     f.addIf(!p.interleave.empty(), "interleave", quote(p.interleave));
     f.addIf(!p.swizzle.empty(), "swizzle", quote(p.swizzle));
     f.addIf(!p.l2Promotion.empty(), "l2_promotion", quote(p.l2Promotion));

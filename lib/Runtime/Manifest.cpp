@@ -343,9 +343,18 @@ bool Builder::mapParam(const manifest::Param &p, const std::string &f, ParamSpec
     if (s.isLiteral() && s.literalValue() % 16 != 0)
       return fail(f + ".global_strides_bytes[" + std::to_string(i) + "]", "must be a multiple of 16 (TMA rule)");
   }
+  // A map that declares the tensor's shape reads boxes of a contiguous
+  // row-major tensor of that shape (its dims need not match the map's, e.g.
+  // [B, H, L, D] read as boxes of [B*H, n0, n1, D]); Validate checks it is
+  // contiguous, and no grouping is recorded.
+  std::vector<Expr> shape;
+  if (!p.shape.empty()) {
+    if (!exprList(p.shape, f + ".shape", shape, 1, ATTNC_MAX_RANK))
+      return false;
+    return tensorRef(p, f, ps.mapDtype, shape, true, 16, ps.tensor);
+  }
   // The tensor's logical shape: the map's dims, outermost first, with
   // products of names ("B*Hq") split into their factors.
-  std::vector<Expr> shape;
   for (size_t i = r; i-- > 0;) {
     std::vector<Expr> fs = ps.globalDims[i].productFactors();
     for (Expr &e : fs)

@@ -294,8 +294,10 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
       return fail(ATTNC_ERR_POINTER, argName(k, i) + ": data is NULL");
     // Pointer parameters: row-major contiguous (size-1 dims may have any stride).
     bool ptrUse = false;
+    // (So are tensors a map reads as boxes of another shape: no grouping.)
     for (const ParamSpec &ps : m.params)
-      if (ps.kind == ParamSpec::Ptr && ps.tensor == i)
+      if (ps.tensor == i && (ps.kind == ParamSpec::Ptr ||
+                             (ps.kind == ParamSpec::TensorMap && ps.groupSizes.empty())))
         ptrUse = true;
     if (ptrUse) {
       int64_t expect = 1;
@@ -310,7 +312,7 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
     // Tensor-map parameters: the strides the map is encoded with.
     for (size_t p = 0; p < m.params.size(); ++p) {
       const ParamSpec &ps = m.params[p];
-      if (ps.kind != ParamSpec::TensorMap || ps.tensor != i)
+      if (ps.kind != ParamSpec::TensorMap || ps.tensor != i || ps.groupSizes.empty())
         continue;
       int j = t.rank; // logical dims consumed from the innermost end
       for (int g = 0; g < ps.rank; ++g) {

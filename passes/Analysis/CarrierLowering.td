@@ -76,6 +76,14 @@ def Attnc_CarrierLoweringAttrInterface : AttrInterface<"CarrierLoweringAttrInter
       (ins "::attnc::IndexMath &":$m, "const ::attnc::QueryTileRows &":$tile,
            "::mlir::Value":$j0, "::mlir::Value":$j1,
            "::llvm::ArrayRef<::mlir::Value>":$rowState)>,
+    InterfaceMethod<[{
+        The family as a window per axis of a row-major grid (GridAxis, outer
+        axis first), when its keep(i, j) is exactly the AND of the axes'
+        windows over the tokens' coordinates; then tiles may be boxes of the
+        grid (CarrierTiles.h, GridTiles). Empty: not a grid family.
+      }],
+      "::llvm::SmallVector<::attnc::GridAxis, 3>", "gridAxes", (ins),
+      /*methodBody=*/"", /*defaultImplementation=*/[{ return {}; }]>,
   ];
 }
 

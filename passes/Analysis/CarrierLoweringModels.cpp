@@ -266,32 +266,8 @@ Value attnc::neighborhoodAxis(IM &m, Value qi, Value kj, int64_t n, int64_t k, i
 
 namespace {
 
-/// The window of the outermost axis for coordinate q (dilation 1), as the
-/// tiles see it: the leader of q's stride group, and the clamped non-causal
-/// start.
-struct NbAxis {
-  int64_t n, k, s;
-  bool causal;
-  Value leader(IM &m, Value q) const {
-    Value g = m.mul(m.fdiv(q, s), s);
-    return m.min(m.add(g, causal ? s - 1 : (s - 1) / 2), m.c(n - 1));
-  }
-  Value start(IM &m, Value q) const {
-    Value st = m.sub(leader(m, q), m.c(k / 2));
-    return m.min(m.max(st, m.c(0)), m.c(std::max<int64_t>(n - k, 0)));
-  }
-  /// Kept key coordinates of queries with coordinates in [a0, a1]: [lo, hi).
-  /// Causal: [leader(q) - k + 1, q] (neighborhoodAxis: never a future key,
-  /// as NATTEN; leader(q) >= q).
-  std::pair<Value, Value> keys(IM &m, Value a0, Value a1) const {
-    if (causal)
-      return {m.max(m.sub(leader(m, a0), m.c(k - 1)), m.c(0)), m.add(a1, 1)};
-    return {start(m, a0), m.min(m.add(start(m, a1), k), m.c(n))};
-  }
-};
-
-NbAxis outerAxis(NeighborhoodAttr n) {
-  return NbAxis{n.getGrid()[0], n.getWindow()[0], n.getStride()[0], n.getCausal()[0]};
+GridAxis axisOf(NeighborhoodAttr n, size_t a) {
+  return GridAxis{n.getGrid()[a], n.getWindow()[a], n.getStride()[a], n.getCausal()[a]};
 }
 int64_t innerSize(NeighborhoodAttr n) {
   int64_t inner = 1;
@@ -337,7 +313,7 @@ struct NeighborhoodLowering : LoweringModel<NeighborhoodLowering, NeighborhoodAt
     if (nb.getDilation()[0] != 1)
       return;
     int64_t inner = innerSize(nb);
-    NbAxis ax = outerAxis(nb);
+    GridAxis ax = axisOf(nb, 0);
     auto [klo, khi] = ax.keys(m, m.fdiv(tile.i0, inner), m.fdiv(tile.i1, inner));
     keys.lo = m.max(keys.lo, m.mul(klo, inner));
     keys.hi = m.min(keys.hi, m.mul(khi, inner));
@@ -347,12 +323,16 @@ struct NeighborhoodLowering : LoweringModel<NeighborhoodLowering, NeighborhoodAt
     auto nb = cast<NeighborhoodAttr>(attr);
     if (nb.getGrid().size() != 1 || nb.getDilation()[0] != 1)
       return m.f();
-    NbAxis ax = outerAxis(nb);
-    if (ax.causal)
-      return m.land(m.le(m.sub(ax.leader(m, tile.i1), m.c(ax.k - 1)), j0),
-                    m.le(j1, tile.i0));
-    return m.land(m.le(ax.start(m, tile.i1), j0),
-                  m.lt(j1, m.add(ax.start(m, tile.i0), ax.k)));
+    return axisOf(nb, 0).keepsAll(m, tile.i0, tile.i1, j0, j1);
+  }
+  SmallVector<GridAxis, 3> gridAxes(Attribute attr) const {
+    auto nb = cast<NeighborhoodAttr>(attr);
+    SmallVector<GridAxis, 3> axes;
+    if (llvm::any_of(nb.getDilation(), [](int64_t d) { return d != 1; }))
+      return axes;
+    for (size_t a = 0; a < nb.getGrid().size(); ++a)
+      axes.push_back(axisOf(nb, a));
+    return axes;
   }
 };
 

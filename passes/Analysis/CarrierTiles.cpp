@@ -15,13 +15,105 @@ using namespace attnc::attn;
 
 using IM = attnc::IndexMath;
 
-FailureOr<CarrierTilePlan> CarrierTilePlan::get(AttentionOp op, int64_t BM, int64_t BN) {
+//===----------------------------------------------------------------------===//
+// Grid axes and boxes
+//===----------------------------------------------------------------------===//
+
+Value GridAxis::keepsAll(IM &m, Value a0, Value a1, Value k0, Value k1) const {
+  if (causal)
+    return m.land(m.le(m.sub(leader(m, a1), m.c(k - 1)), k0), m.le(k1, a0));
+  return m.land(m.le(start(m, a1), k0), m.lt(k1, m.add(start(m, a0), k)));
+}
+
+SmallVector<Value, 3> GridTiles::origin(IM &m, Value tile, bool key) const {
+  ArrayRef<int64_t> patch = key ? kPatch : qPatch;
+  SmallVector<Value, 3> at(axes.size());
+  for (size_t a = axes.size(); a-- > 0;) {
+    int64_t nb = boxesAlong(a, key);
+    at[a] = m.mul(a == 0 ? tile : m.rem(tile, nb), patch[a]);
+    tile = m.fdiv(tile, nb);
+  }
+  return at;
+}
+
+Value GridTiles::token(IM &m, ArrayRef<Value> coords) const {
+  Value t = coords[0];
+  for (size_t a = 1; a < axes.size(); ++a)
+    t = m.add(m.mul(t, axes[a].n), coords[a]);
+  return t;
+}
+
+int64_t GridTiles::localOffset(int64_t local, bool key) const {
+  ArrayRef<int64_t> patch = key ? kPatch : qPatch;
+  int64_t off = 0, stride = 1;
+  for (size_t a = axes.size(); a-- > 0;) {
+    off += (local % patch[a]) * stride;
+    local /= patch[a];
+    stride *= axes[a].n;
+  }
+  return off;
+}
+
+Value GridTiles::localOffset(IM &m, Value local, bool key) const {
+  ArrayRef<int64_t> patch = key ? kPatch : qPatch;
+  Value off = m.c(0);
+  int64_t stride = 1;
+  for (size_t a = axes.size(); a-- > 0;) {
+    off = m.add(off, m.mul(a == 0 ? local : m.rem(local, patch[a]), stride));
+    local = m.fdiv(local, patch[a]);
+    stride *= axes[a].n;
+  }
+  return off;
+}
+
+SmallVector<GridAxis, 3> attnc::gridAxesOf(AttentionOp op) {
+  if (op.getCarrier().size() != 1 || !op.getMask().empty())
+    return {};
+  SmallVector<GridAxis, 3> axes = getCarrierLowering(op.getCarrier()[0]).gridAxes();
+  int64_t tokens = 1;
+  for (const GridAxis &a : axes)
+    tokens *= a.n;
+  // Dynamic lengths must be the grid's at launch (a manifest constraint).
+  auto q = cast<RankedTensorType>(op.getQuery().getType());
+  auto k = op.getLogicalKeyType();
+  for (int64_t len : {q.getDimSize(2), k.getDimSize(2)})
+    if (!ShapedType::isDynamic(len) && len != tokens)
+      return {};
+  return axes;
+}
+
+FailureOr<CarrierTilePlan> CarrierTilePlan::get(AttentionOp op, int64_t BM, int64_t BN,
+                                                ArrayRef<int64_t> qPatch,
+                                                ArrayRef<int64_t> kPatch) {
   CarrierTilePlan p;
   p.BM = BM;
   p.BN = BN;
   for (Attribute a : op.getCarrier())
     if (failed(getCarrierLowering(a).planTiles(op, p)))
       return failure();
+  if (!qPatch.empty() || !kPatch.empty()) {
+    GridTiles g{gridAxesOf(op), {}, {}};
+    g.qPatch.assign(qPatch.begin(), qPatch.end());
+    g.kPatch.assign(kPatch.begin(), kPatch.end());
+    int64_t qn = 1, kn = 1;
+    bool fits = !g.axes.empty() && qPatch.size() == g.axes.size() &&
+                kPatch.size() == g.axes.size();
+    for (size_t a = 0; fits && a < g.axes.size(); ++a) {
+      fits = qPatch[a] > 0 && kPatch[a] > 0 && g.axes[a].n % qPatch[a] == 0 &&
+             g.axes[a].n % kPatch[a] == 0;
+      qn *= qPatch[a];
+      kn *= kPatch[a];
+    }
+    if (!fits || qn != BM || kn != BN)
+      return op.emitOpError() << "GPU kernel: grid tiles need a carrier that is one "
+                                 "neighborhood without dilation and no mask region, with "
+                                 "boxes that divide its grid, of "
+                              << BM << " query and " << BN << " key tokens",
+             failure();
+    p.bounding.clear();
+    p.exact.push_back("neighborhood (grid boxes)");
+    p.grid = std::move(g);
+  }
   if (op.getMask().empty())
     return p;
   if (op.getMaskClasses())
@@ -96,6 +188,25 @@ QueryTileCarrier::QueryTileCarrier(OpBuilder &b, Location loc,
   i0 = firstRow ? firstRow : m.mul(qTile, plan.BM);
   i1 = lastRow ? lastRow : m.sub(m.min(m.add(i0, plan.BM), env.lq), m.c(1));
   nTot = m.cdiv(env.lk, BN);
+  if (plan.grid) {
+    // Per axis: the query box's coordinates [a0, a1], the keys they may keep
+    // and the key boxes over those; slots run over the product.
+    const GridTiles &g = *plan.grid;
+    SmallVector<Value, 3> at = g.origin(m, qTile, /*key=*/false);
+    slots = m.c(1);
+    for (size_t a = 0; a < g.axes.size(); ++a) {
+      Value a1 = m.add(at[a], g.qPatch[a] - 1);
+      auto [klo, khi] = g.axes[a].keys(m, at[a], a1);
+      Value lo = m.fdiv(klo, g.kPatch[a]);
+      Value count = m.max(m.sub(m.cdiv(khi, g.kPatch[a]), lo), m.c(0));
+      gridA0.push_back(at[a]);
+      gridA1.push_back(a1);
+      gridKLo.push_back(lo);
+      gridKCount.push_back(count);
+      slots = m.mul(slots, count);
+    }
+    return;
+  }
   std::tie(p0, p1, q0, q1) =
       familyTileRanges(m, plan, op.getCarrier().getValue(), {plan, env, i0, i1}, &rowState);
   if (hasMask && !plan.blockList) {
@@ -148,6 +259,20 @@ QueryTileCarrier::QueryTileCarrier(OpBuilder &b, Location loc,
 
 Value QueryTileCarrier::tileOfSlot(OpBuilder &b, Location loc, Value t) const {
   IM m{b, loc};
+  if (plan.grid) {
+    // Slot t: key box gridKLo + (t's digits in the counts), last axis fastest.
+    const GridTiles &g = *plan.grid;
+    Value tile = m.c(0);
+    SmallVector<Value, 3> box(g.axes.size());
+    for (size_t a = g.axes.size(); a-- > 0;) {
+      box[a] = m.add(gridKLo[a], a == 0 ? t : m.rem(t, gridKCount[a]));
+      if (a)
+        t = m.div(t, gridKCount[a]);
+    }
+    for (size_t a = 0; a < g.axes.size(); ++a)
+      tile = m.add(m.mul(tile, g.boxesAlong(a, /*key=*/true)), box[a]);
+    return tile;
+  }
   if (!plan.blockList)
     return m.sel(m.lt(t, pCount), m.add(p0, t), m.add(q0, m.sub(t, pCount)));
   int64_t r = plan.kTilesPerBlock;
@@ -265,6 +390,16 @@ Value QueryTileCarrier::slotIsValid(OpBuilder &b, Location loc, Value tile) cons
 
 Value QueryTileCarrier::isFull(OpBuilder &b, Location loc, Value kTile) const {
   IM m{b, loc};
+  if (plan.grid) {
+    // A box of the product window is full when it is on every axis.
+    const GridTiles &g = *plan.grid;
+    SmallVector<Value, 3> k0 = g.origin(m, kTile, /*key=*/true);
+    Value full = m.t();
+    for (size_t a = 0; a < g.axes.size(); ++a)
+      full = m.land(full, g.axes[a].keepsAll(m, gridA0[a], gridA1[a], k0[a],
+                                             m.add(k0[a], g.kPatch[a] - 1)));
+    return full;
+  }
   Value j0 = m.mul(kTile, plan.BN);
   Value j1 = m.sub(m.min(m.add(j0, plan.BN), env.lk), m.c(1));
   Value full = m.t();

@@ -76,7 +76,8 @@ FailureOr<KernelConfig> attnc::gpu::configureKernel(attnc::attn::AttentionOp op,
   if (c.nullExtra >= 0 && !c.extras[c.nullExtra].elem.isF32())
     return op.emitOpError("GPU kernel: the null-logit extra must be a float [H]"), failure();
   c.op = op;
-  FailureOr<attnc::CarrierTilePlan> plan = attnc::CarrierTilePlan::get(op, c.BM, c.BN);
+  FailureOr<attnc::CarrierTilePlan> plan =
+      attnc::CarrierTilePlan::get(op, c.BM, c.BN, c.qPatch, c.kPatch);
   if (failed(plan))
     return failure();
   c.plan = *plan;

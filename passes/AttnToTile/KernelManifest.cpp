@@ -84,8 +84,35 @@ std::vector<manifest::Param> kernelParams(const KernelConfig &c) {
     p.box = {"64", std::to_string(boxRows), "1"};
     return p;
   };
+  // Grid boxes: the rows of a head as the grid [n0, .., nA-1] (last axis
+  // fastest), a box of the patch's extents.
+  auto boxMap = [&](StringRef name, StringRef tensor, int64_t d, StringRef len, StringRef heads,
+                    ArrayRef<int64_t> patch) {
+    const attnc::GridTiles &g = *c.plan.grid;
+    size_t A = g.axes.size();
+    manifest::Param p = tensorMap(name, tensor, dt, A + 2);
+    int64_t stride = d * 2;
+    p.globalDims = {std::to_string(d)};
+    p.box = {"64"};
+    for (size_t a = A; a-- > 0;) {
+      p.globalDims.push_back(std::to_string(g.axes[a].n));
+      p.globalStridesBytes.push_back(std::to_string(stride));
+      p.box.push_back(std::to_string(patch[a]));
+      stride *= g.axes[a].n;
+    }
+    p.globalDims.push_back(("B*" + heads).str());
+    p.globalStridesBytes.push_back(std::to_string(stride));
+    p.box.push_back("1");
+    // The tensor is [B, heads, L, d], read as boxes of the grid.
+    p.shape = {"B", heads.str(), len.str(), std::to_string(d)};
+    return p;
+  };
   std::vector<manifest::Param> ps;
-  if (c.decode) {
+  if (c.plan.grid) {
+    ps.push_back(boxMap("q_map", "q", c.D, "Lq", "Hq", c.qPatch));
+    ps.push_back(boxMap("k_map", "k", c.D, "Lk", "Hk", c.kPatch));
+    ps.push_back(boxMap("v_map", "v", c.Dv, "Lk", "Hk", c.kPatch));
+  } else if (c.decode) {
     // The rows of q as one [B*Hq*Lq, D] matrix: a tile may span heads.
     manifest::Param q = tensorMap("q_map", "q", dt, 2);
     q.globalDims = {D, "B*Hq*Lq"}, q.globalStridesBytes = {std::to_string(c.D * 2)};
@@ -97,7 +124,7 @@ std::vector<manifest::Param> kernelParams(const KernelConfig &c) {
   if (c.pageSize) {
     ps.push_back(poolMap(c, "k_map", "k", c.D));
     ps.push_back(poolMap(c, "v_map", "v", c.Dv));
-  } else {
+  } else if (!c.plan.grid) {
     ps.push_back(rowsMap("k_map", "k", c.D, "Lk", "Hk", c.BN));
     ps.push_back(rowsMap("v_map", "v", c.Dv, "Lk", "Hk", c.BN));
   }
@@ -172,9 +199,19 @@ void launchShape(const KernelConfig &c, manifest::Kernel &k) {
     extra.push_back(c.pagesHND ? "P*Hk <= 2147483647"
                                : llvm::formatv("P*{0} <= 2147483647", c.pageSize).str());
   }
-  for (Attribute a : c.op.getCarrier())
+  for (Attribute a : c.op.getCarrier()) {
     if (auto len = dyn_cast<attnc::attn::LengthsAttr>(a))
       perBatch(len.getKv());
+    // A neighborhood's tokens are its grid's (the verifier's rule for
+    // static lengths; grid boxes also read the grid's extent by TMA).
+    if (auto nb = dyn_cast<attnc::attn::NeighborhoodAttr>(a)) {
+      int64_t tokens = 1;
+      for (int64_t g : nb.getGrid())
+        tokens *= g;
+      extra.push_back(llvm::formatv("Lq == {0}", tokens).str());
+      extra.push_back(llvm::formatv("Lk == {0}", tokens).str());
+    }
+  }
   // The regions' 32-bit index math relies on the static extents the kernel
   // was built for (EmitRegions.cpp, RegionIntRanges): a launch past them is
   // refused rather than wrapping.

@@ -71,6 +71,9 @@ struct KernelConfig {
   /// grid, manifest `persistent`) takes work items (query tile, head, batch)
   /// from a counter at the workspace's start until none is left.
   bool persistent = false;
+  /// Grid boxes (the plan's q_patch, k_patch; empty: runs of tokens): tiles
+  /// are boxes of the carrier's grid, plan.grid says which.
+  llvm::SmallVector<int64_t, 3> qPatch, kPatch;
   /// Paged K/V (attention kv_pages): the k and v maps cover the pools, and
   /// each tile's rows come from the page table (extra `pageTable`), one TMA
   /// box of min(BN, pageSize) rows per page. 0: contiguous K/V.

@@ -79,6 +79,10 @@ LogicalResult attnc::gpu::applyKernelPlan(AttentionOp op, KernelPlanAttr plan, K
   c.pingpong = plan.getSchedule() == "pingpong";
   c.packHeads = plan.getPackHeads();
   c.persistent = plan.getPersistent();
+  c.qPatch.assign(plan.getQPatch().begin(), plan.getQPatch().end());
+  c.kPatch.assign(plan.getKPatch().begin(), plan.getKPatch().end());
+  if (!c.qPatch.empty() && (c.decode || op.getKvPagesAttr()))
+    return op.emitOpError("GPU kernel: grid boxes are for contiguous K/V outside split_kv");
   if (c.persistent && c.decode)
     return op.emitOpError("GPU kernel: the split_kv schedule is not persistent (its grid "
                           "splits the keys)");
@@ -127,6 +131,74 @@ bool attnc::gpu::headsPackable(AttentionOp op, const attnc::CarrierTilePlan &til
   return !tiles.blockList && !tiles.tileMask && !maskReadsHead;
 }
 
+namespace {
+
+/// Every way to write `total` as a product of one extent per axis, each
+/// dividing its axis's length (the last also a multiple of `lastMultiple`).
+void boxShapes(ArrayRef<attnc::GridAxis> axes, int64_t total, int64_t lastMultiple,
+               SmallVector<int64_t, 3> &cur, SmallVector<SmallVector<int64_t, 3>> &out) {
+  size_t a = cur.size();
+  if (a + 1 == axes.size()) {
+    if (axes[a].n % total == 0 && total % lastMultiple == 0) {
+      cur.push_back(total);
+      out.push_back(cur);
+      cur.pop_back();
+    }
+    return;
+  }
+  for (int64_t e = 1; e <= total; ++e)
+    if (total % e == 0 && axes[a].n % e == 0) {
+      cur.push_back(e);
+      boxShapes(axes, total / e, lastMultiple, cur, out);
+      cur.pop_back();
+    }
+}
+
+/// Mean number of key boxes (extent kp) that a query box (extent qp) visits
+/// along one axis, over the query boxes of the axis (the schedule's formula).
+double meanBoxesAlong(const attnc::GridAxis &ax, int64_t qp, int64_t kp) {
+  attnc::IntIndexMath m;
+  int64_t sum = 0;
+  for (int64_t a0 = 0; a0 < ax.n; a0 += qp) {
+    auto [lo, hi] = ax.keys(m, a0, a0 + qp - 1);
+    sum += std::max<int64_t>(m.fdiv(hi + kp - 1, kp) - m.fdiv(lo, kp), 0);
+  }
+  return double(sum) * qp / ax.n;
+}
+
+/// Grid boxes for a multi-dimensional window: the query and key box shapes
+/// (BM and BN tokens) with the fewest visited keys per query box, each
+/// visited key tile also charged a fixed cost; none for one axis (runs of
+/// tokens are its boxes already) or where no box shape divides the grid.
+std::pair<SmallVector<int64_t, 3>, SmallVector<int64_t, 3>>
+chooseGridBoxes(AttentionOp op, int64_t BM, int64_t BN) {
+  SmallVector<attnc::GridAxis, 3> axes = attnc::gridAxesOf(op);
+  // A box's TMA map has the head dim, the axes and the heads: at most 5.
+  if (axes.size() < 2 || axes.size() > 3)
+    return {};
+  SmallVector<SmallVector<int64_t, 3>> qShapes, kShapes;
+  SmallVector<int64_t, 3> cur;
+  boxShapes(axes, BM, 1, cur, qShapes);
+  boxShapes(axes, BN, 8, cur, kShapes);
+  // A key tile's fixed cost (waits, the O rescale, the row statistics) in
+  // keys' worth of tensor-core work: an estimate, not a measurement.
+  constexpr double kTileOverheadKeys = 32;
+  double best = 0;
+  std::pair<SmallVector<int64_t, 3>, SmallVector<int64_t, 3>> choice;
+  for (const auto &q : qShapes)
+    for (const auto &k : kShapes) {
+      double tiles = 1;
+      for (size_t a = 0; a < axes.size(); ++a)
+        tiles *= meanBoxesAlong(axes[a], q[a], k[a]);
+      double cost = tiles * (BN + kTileOverheadKeys);
+      if (choice.first.empty() || cost < best)
+        best = cost, choice = {q, k};
+    }
+  return choice;
+}
+
+} // namespace
+
 FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPlanKernelOptions &o) {
   const std::string &schedule = o.schedule;
   const bool decode = o.decode;
@@ -170,7 +242,13 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
     if (splitKV)
       c.stages &= ~int64_t(1);
   }
-  FailureOr<attnc::CarrierTilePlan> tiles = attnc::CarrierTilePlan::get(op, c.BM, c.BN);
+  // Boxes of a neighborhood's grid where they fit (not paged: a box is not
+  // a run of a page's rows).
+  std::pair<SmallVector<int64_t, 3>, SmallVector<int64_t, 3>> boxes;
+  if (!splitKV && o.gridTiles && !op.getKvPagesAttr())
+    boxes = chooseGridBoxes(op, c.BM, c.BN);
+  FailureOr<attnc::CarrierTilePlan> tiles =
+      attnc::CarrierTilePlan::get(op, c.BM, c.BN, boxes.first, boxes.second);
   if (failed(tiles))
     return failure();
   // Persistent blocks where query tiles differ in their key tiles (a
@@ -194,7 +272,8 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   auto plan = KernelPlanAttr::get(op.getContext(), c.BM, c.BN, c.stages, KernelConfig::kConsumerWGs,
                                   producerRegs, consumerRegs,
                                   splitKV ? "split_kv" : schedule,
-                                  splitKV && headsPackable(op, *tiles), persistent);
+                                  splitKV && headsPackable(op, *tiles), persistent, boxes.first,
+                                  boxes.second);
   // The plan is checked as the tile kernel's builder checks it: a plan this
   // pass records always builds.
   KernelConfig check;
@@ -220,6 +299,7 @@ struct AttnGPUPlanKernelPass
       attnc::AttnGPUPlanKernelOptions o;
       o.blockN = blockN, o.schedule = schedule, o.stages = stages, o.decode = decode;
       o.persistent = persistent;
+      o.gridTiles = gridTiles;
       FailureOr<KernelPlanAttr> p = planKernel(op, o);
       if (failed(p))
         return WalkResult::interrupt();

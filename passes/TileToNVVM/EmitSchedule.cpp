@@ -28,9 +28,9 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
         nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
     return UnrealizedConversionCastOp::create(b, loc, ty, p).getResult(0);
   };
-  qMap = castMap(args[0], tileType(c.BM, /*flat=*/c.decode));
-  kMap = castMap(args[1], kvBoxType());
-  vMap = castMap(args[2], kvBoxType());
+  qMap = castMap(args[0], c.plan.grid ? gridBoxType(false) : tileType(c.BM, /*flat=*/c.decode));
+  kMap = castMap(args[1], c.plan.grid ? gridBoxType(true) : kvBoxType());
+  vMap = castMap(args[2], c.plan.grid ? gridBoxType(true) : kvBoxType());
   oPtr = args[3];
   lsePtr = args[4];
   argB = args[5];
@@ -193,9 +193,24 @@ void KernelEmitter::setUpRows(Value bx, Value &firstRow, Value &lastRow) {
   bhOut = add(mul(bIdx, argH), h0);
   rowsValid = mul(G, argLq);
   m0 = mul(bx, ci32(c.BM));
+  qTileIdx = bx;
   Value rowOff = c.decode ? ci32(0) : mul(cw, ci32(64));
-  rowA = add(add(m0, rowOff), add(mul(warp, ci32(16)), quadRow));
-  rowB = add(rowA, ci32(8));
+  Value localA = add(rowOff, add(mul(warp, ci32(16)), quadRow));
+  if (c.plan.grid) {
+    // Grid boxes: a row's query is its token (the box's rows are its
+    // tokens row-major).
+    attnc::IndexMath m{b, loc};
+    const attnc::GridTiles &g = *c.plan.grid;
+    Value first = g.token(m, g.origin(m, toIdx(bx), /*key=*/false));
+    auto tokenOf = [&](Value local) {
+      return toI32(m.add(first, g.localOffset(m, toIdx(local), /*key=*/false)));
+    };
+    rowA = tokenOf(localA);
+    rowB = tokenOf(add(localA, ci32(8)));
+  } else {
+    rowA = add(m0, localA);
+    rowB = add(rowA, ci32(8));
+  }
   bI = toIdx(bIdx);
   lqI = toIdx(argLq);
   lkI = toIdx(argLk);
@@ -320,9 +335,35 @@ void KernelEmitter::arriveBar(Value group, Value stage) {
   });
 }
 
+MemRefType KernelEmitter::gridBoxType(bool key) {
+  SmallVector<int64_t> shape{1};
+  for (int64_t e : key ? c.kPatch : c.qPatch)
+    shape.push_back(e);
+  shape.push_back(64);
+  return MemRefType::get(shape, c.elemTy, MemRefLayoutAttrInterface{}, wgAS);
+}
+
+/// A box's coordinates innermost first, as its map's dims: the chunk's
+/// column, the box's origin on each axis (last first), the head.
+SmallVector<Value> KernelEmitter::gridBoxCoords(Value tile, bool key, int64_t ch, Value bh) {
+  attnc::IndexMath m{b, loc};
+  SmallVector<Value, 3> at = c.plan.grid->origin(m, tile, key);
+  SmallVector<Value> coords{cidx(ch * 64)};
+  coords.append(at.rbegin(), at.rend());
+  coords.push_back(toIdx(bh));
+  return coords;
+}
+
 void KernelEmitter::loadQ() {
   nvgpu::MBarrierArriveExpectTxOp::create(b, loc, qBar, cidx(c.qBytes()), cidx(0), Value());
   for (int64_t ch = 0; ch < c.Dp / 64; ++ch) {
+    if (c.plan.grid) {
+      Value dst = smemView(cidx(ch * c.BM * 128), gridBoxType(false));
+      nvgpu::TmaAsyncLoadOp::create(b, loc, dst, qBar, qMap,
+                                    gridBoxCoords(toIdx(qTileIdx), false, ch, bhq), cidx(0),
+                                    Value(), Value());
+      continue;
+    }
     Value dst = smemView(cidx(ch * c.BM * 128), tileType(c.BM, /*flat=*/c.decode));
     // Decode: a 2-D map over the [B*Hq*Lq, D] rows of q (a tile may span
     // heads).
@@ -403,6 +444,12 @@ void KernelEmitter::loadKV(Value tile, Value stage, bool isV) {
   }
   Value row = mul(tile, cidx(c.BN));
   for (int64_t ch = 0; ch < (isV ? c.Dvp : c.Dp) / 64; ++ch) {
+    if (c.plan.grid) {
+      Value dst = smemView(add(base, cidx(ch * c.BN * 128)), gridBoxType(true));
+      nvgpu::TmaAsyncLoadOp::create(b, loc, dst, full, map, gridBoxCoords(tile, true, ch, bhk),
+                                    stage, Value(), Value());
+      continue;
+    }
     Value dst = smemView(add(base, cidx(ch * c.BN * 128)), tileType(c.BN));
     nvgpu::TmaAsyncLoadOp::create(b, loc, dst, full, map,
                                   ValueRange{cidx(ch * 64), row, toIdx(bhk)}, stage, Value(),

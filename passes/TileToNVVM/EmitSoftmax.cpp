@@ -17,24 +17,48 @@ using namespace attnc::gpu;
 static constexpr double kLog2e = 1.4426950408889634;
 
 /// Mask only partial tiles (CarrierTiles classification) and the tile that
-/// crosses Lk.
+/// crosses Lk (a grid box never does: boxes divide the grid).
 Value KernelEmitter::needMaskOf(Value n, Value tile) {
+  Value partial = arith::XOrIOp::create(b, loc, qtc->isFull(b, loc, tile),
+                                        arith::ConstantIntOp::create(b, loc, 1, 1));
+  if (c.plan.grid)
+    return partial;
   Value tileEnd = add(mul(n, ci32(c.BN)), ci32(c.BN));
-  return orI(cmp(arith::CmpIPredicate::sgt, tileEnd, lkEff),
-             arith::XOrIOp::create(b, loc, qtc->isFull(b, loc, tile),
-                                   arith::ConstantIntOp::create(b, loc, 1, 1)));
+  return orI(cmp(arith::CmpIPredicate::sgt, tileEnd, lkEff), partial);
+}
+
+/// Key tile n's position of this thread's first accumulator column: the
+/// key of entry r is keyBase(n) + keyOffset(r).
+Value KernelEmitter::keyBase(Value n) {
+  Value first = mul(n, ci32(c.BN));
+  if (c.plan.grid) {
+    attnc::IndexMath m{b, loc};
+    const attnc::GridTiles &g = *c.plan.grid;
+    first = toI32(g.token(m, g.origin(m, toIdx(n), /*key=*/true)));
+  }
+  return add(first, mul(quadCol, ci32(2)));
+}
+
+/// Entry r covers column (r / 4) * 8 + 2 * quadCol + r % 2: a box's columns
+/// are its tokens row-major, and runs of 8 stay on the grid's last axis
+/// (k_patch's last extent is a multiple of 8).
+int64_t KernelEmitter::keyOffset(int64_t r) {
+  int64_t run = (r / 4) * 8;
+  if (c.plan.grid)
+    run = c.plan.grid->localOffset(run, /*key=*/true);
+  return run + r % 2;
 }
 
 /// The scores with dropped pairs at -inf. The predicate is the shared carrier
 /// definition (include/attnc/Analysis/Carrier.h).
 FailureOr<SmallVector<Value>> KernelEmitter::maskScores(ArrayRef<Value> tv, Value n) {
   int64_t nS = tv.size();
-  Value jBase = add(mul(n, ci32(c.BN)), mul(quadCol, ci32(2)));
+  Value jBase = keyBase(n);
   Value ninf = negInf();
   access->newTile();
   SmallVector<Value> masked(nS);
   for (int64_t r = 0; r < nS; ++r) {
-    Value j = add(jBase, ci32((r / 4) * 8 + (r % 2)));
+    Value j = add(jBase, ci32(keyOffset(r)));
     Value keep = cmp(arith::CmpIPredicate::slt, j, lkEff);
     bool rowB = (r / 2) % 2;
     keep = andI(keep, attnc::buildKeepPredicate(b, loc, c.op, bI, rowB ? hBIdx : hAIdx,
@@ -66,11 +90,11 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
     for (int64_t r = 0; r < nS; ++r)
       tv[r] = fmul(sv[r], kk);
   } else {
-    Value jBase = add(mul(n, ci32(c.BN)), mul(quadCol, ci32(2)));
+    Value jBase = keyBase(n);
     Value kk = cf32(c.scale), l2e = cf32(post);
     affineBases.clear(); // per tile: the bases are built at their first use
     for (int64_t r = 0; r < nS; ++r) {
-      int64_t jOff = (r / 4) * 8 + (r % 2), rowKey = (r / 2) % 2;
+      int64_t jOff = keyOffset(r), rowKey = (r / 2) % 2;
       Value j = toIdx(add(jBase, ci32(jOff)));
       scoreElement = ScoreElement{jBase, rowKey ? rowBIdx : rowAIdx, jOff, rowKey};
       FailureOr<Value> v = inlineRegion(

@@ -198,6 +198,11 @@ private:
   void loadPagedKV(mlir::Value tile, mlir::Value stage, mlir::Value base, mlir::Value full,
                    mlir::Value map, int64_t chunks);
   mlir::MemRefType kvBoxType();
+  /// The smem type of a grid box's TMA load ([1, p0, .., 64]).
+  mlir::MemRefType gridBoxType(bool key);
+  /// The TMA coordinates of grid box `tile` for 64-column chunk ch.
+  llvm::SmallVector<mlir::Value> gridBoxCoords(mlir::Value tile, bool key, int64_t ch,
+                                               mlir::Value bh);
   /// lReduced: st.l already holds the row's sum (not this thread's part).
   void emitEpilogue(mlir::Value o, RowState st, bool lReduced = false);
   /// Decode: store this consumer's partial, count it, and let the last
@@ -268,6 +273,8 @@ private:
     mlir::Value dropped;        // i1: the tile dropped pairs (zero weights)
   };
   mlir::Value needMaskOf(mlir::Value n, mlir::Value tile);
+  mlir::Value keyBase(mlir::Value n);
+  int64_t keyOffset(int64_t r);
   mlir::FailureOr<Soft> softmaxTile(mlir::Value s, mlir::Value n, mlir::Value tile,
                                     RowState in);
   mlir::FailureOr<llvm::SmallVector<mlir::Value>> maskScores(llvm::ArrayRef<mlir::Value> tv,
@@ -341,6 +348,7 @@ private:
   mlir::Value kvHead;
   mlir::Value tid, wg, cw, warp, lane, quadRow, quadCol, isWGLeader;
   mlir::Value bIdx, hIdx, m0, bhq, bhk, bhOut;
+  mlir::Value qTileIdx; // i32: the item's query tile
   mlir::Value bI, hI, lqI, lkI, rowA, rowB, rowAIdx, rowBIdx;
   // Per accumulator row: output head (index); rowAIdx/rowBIdx hold the query
   // position i. rowsValid: rows of this (b, head group) that exist.

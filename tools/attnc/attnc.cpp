@@ -93,6 +93,12 @@ static cl::opt<bool> replanSpills(
              "and keep the plan that spills less (default on; off for A/B measurements)"),
     cl::init(true), cl::Hidden, cl::sub(compileCmd), cl::sub(runCmd));
 
+static cl::opt<bool> gridTiles(
+    "gpu-grid-tiles",
+    cl::desc("GPU: tile a multi-dimensional neighborhood as boxes of its grid where it admits "
+             "them (default on; off for A/B measurements)"),
+    cl::init(true), cl::Hidden, cl::sub(compileCmd), cl::sub(runCmd));
+
 static cl::opt<std::string> cacheDir(
     "cache-dir",
     cl::desc("GPU kernel cache directory (default $ATTNC_CACHE_DIR, else $XDG_CACHE_HOME/attnc, else ~/.cache/attnc; "
@@ -332,6 +338,7 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
       kopts.decode = decodeKernel;
       kopts.blockN = blockN;
       kopts.replanSpills = replanSpills;
+      kopts.gridTiles = gridTiles;
       kopts.timing = &timing;
       size_t attentions = 0;
       module->walk([&](attn::AttentionOp) { ++attentions; });
@@ -563,6 +570,7 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
     kopts.decode = decodeKernel;
     kopts.blockN = blockN;
     kopts.replanSpills = replanSpills;
+    kopts.gridTiles = gridTiles;
     auto result = runOnGPU(*module, "sm_90a", ptrs, kernelCacheDir(), kopts);
     if (!result)
       return fail(result.takeError());

@@ -31,12 +31,83 @@
 
 #include "attnc/Dialect/Attn/AttnDialect.h"
 #include "attnc/Analysis/Carrier.h"
+#include "attnc/Dialect/Attn/IndexMath.h"
 #include "mlir/IR/Builders.h"
 
 #include <optional>
 #include <string>
 
 namespace attnc {
+
+/// IndexMath's subset that GridAxis uses, on compile-time integers: the
+/// planner evaluates the same formulas the kernel emits.
+struct IntIndexMath {
+  using Value = int64_t;
+  int64_t c(int64_t v) const { return v; }
+  int64_t add(int64_t x, int64_t y) const { return x + y; }
+  int64_t sub(int64_t x, int64_t y) const { return x - y; }
+  int64_t mul(int64_t x, int64_t y) const { return x * y; }
+  int64_t fdiv(int64_t x, int64_t y) const { return x >= 0 ? x / y : -((-x + y - 1) / y); }
+  int64_t min(int64_t x, int64_t y) const { return x < y ? x : y; }
+  int64_t max(int64_t x, int64_t y) const { return x > y ? x : y; }
+};
+
+/// One axis of a grid whose tokens a carrier family relates by a window (a
+/// neighborhood without dilation, docs/semantics.md): length n, window k,
+/// stride s, causal along the axis. M is IndexMath (IR) or IntIndexMath.
+struct GridAxis {
+  int64_t n = 1, k = 1, s = 1;
+  bool causal = false;
+  /// The query whose window coordinate q shares (its stride group's leader).
+  template <typename M>
+  typename M::Value leader(M &m, typename M::Value q) const {
+    auto g = m.mul(m.fdiv(q, s), s);
+    return m.min(m.add(g, m.c(causal ? s - 1 : s / 2)), m.c(n - 1));
+  }
+  /// The first key of the border-clamped non-causal window of q.
+  template <typename M>
+  typename M::Value start(M &m, typename M::Value q) const {
+    auto st = m.sub(leader(m, q), m.c(k / 2));
+    return m.min(m.max(st, m.c(0)), m.c(std::max<int64_t>(n - k, 0)));
+  }
+  /// Kept key coordinates of queries with coordinates in [a0, a1]: [lo, hi).
+  /// Causal: [leader(q) - k + 1, q] (never a future key, as NATTEN;
+  /// leader(q) >= q). The leader and the clamped start are monotone in q, so
+  /// the union over [a0, a1] is spanned by its ends.
+  template <typename M>
+  std::pair<typename M::Value, typename M::Value> keys(M &m, typename M::Value a0,
+                                                       typename M::Value a1) const {
+    if (causal)
+      return {m.max(m.sub(leader(m, a0), m.c(k - 1)), m.c(0)), m.add(a1, m.c(1))};
+    return {start(m, a0), m.min(m.add(start(m, a1), m.c(k)), m.c(n))};
+  }
+  /// i1: every query in [a0, a1] keeps every key in [k0, k1].
+  mlir::Value keepsAll(IndexMath &m, mlir::Value a0, mlir::Value a1, mlir::Value k0,
+                       mlir::Value k1) const;
+};
+
+/// Queries and keys tiled as boxes of a row-major grid (last axis fastest)
+/// instead of runs of consecutive tokens: a query tile is a qPatch box
+/// (BM tokens), a key tile a kPatch box (BN tokens), tiles numbered
+/// row-major over the grid of boxes, tokens row-major inside a box. A
+/// multi-dimensional window then keeps most keys of the few key boxes it
+/// touches (NATTEN's FNA/GNA tile the same way); TMA loads each box
+/// straight from the row-major tensor, so nothing is gathered.
+struct GridTiles {
+  llvm::SmallVector<GridAxis, 3> axes;
+  llvm::SmallVector<int64_t, 3> qPatch, kPatch;
+  /// Boxes along axis a.
+  int64_t boxesAlong(size_t a, bool key) const {
+    return axes[a].n / (key ? kPatch : qPatch)[a];
+  }
+  /// Grid coordinates of the first token of box `tile`.
+  llvm::SmallVector<mlir::Value, 3> origin(IndexMath &m, mlir::Value tile, bool key) const;
+  /// Row-major token index of grid coordinates.
+  mlir::Value token(IndexMath &m, llvm::ArrayRef<mlir::Value> coords) const;
+  /// Token offset of box-local position `local` from the box's first token.
+  int64_t localOffset(int64_t local, bool key) const;
+  mlir::Value localOffset(IndexMath &m, mlir::Value local, bool key) const;
+};
 
 /// What can be decided at compile time about an attention's tile schedule.
 struct CarrierTilePlan {
@@ -54,12 +125,23 @@ struct CarrierTilePlan {
   /// Families tiled exactly / by a bounding range (for reports and the
   /// manifest).
   llvm::SmallVector<std::string> exact, bounding;
+  /// Set: tiles are boxes of the carrier's grid (GridTiles).
+  std::optional<GridTiles> grid;
 
   /// Checks that the carrier can be tiled with BM x BN tiles; emits an error
   /// on `op` otherwise (block_list needs BM | q_block and BN | k_block).
+  /// With patches, tiles are boxes of the carrier's grid (gridAxesOf).
   static mlir::FailureOr<CarrierTilePlan> get(attn::AttentionOp op, int64_t BM,
-                                              int64_t BN);
+                                              int64_t BN,
+                                              llvm::ArrayRef<int64_t> qPatch = {},
+                                              llvm::ArrayRef<int64_t> kPatch = {});
 };
+
+/// The grid axes the attention's carrier can be tiled along: one family that
+/// relates tokens by a window per axis (CarrierLoweringAttrInterface::
+/// gridAxes), no other family, no mask region, Lq = Lk = the grid's tokens.
+/// Empty otherwise.
+llvm::SmallVector<GridAxis, 3> gridAxesOf(attn::AttentionOp op);
 
 /// Run-time context: batch and output head, lengths (index values), and how
 /// extras are read.
@@ -117,6 +199,9 @@ private:
   std::pair<mlir::Value, mlir::Value> tileMaskBits(mlir::OpBuilder &b, mlir::Location loc,
                                                    mlir::Value kTile) const;
   mlir::Value maskRowRep; // i64: bit 0 of each bit row the query tile covers
+  // Grid mode: the query box's first and last coordinate per axis, the
+  // first key box along each axis and how many it visits.
+  llvm::SmallVector<mlir::Value, 3> gridA0, gridA1, gridKLo, gridKCount;
   // Per family (in carrier order), the per query tile values its isFull
   // term reuses (CarrierLoweringAttrInterface::boundTileKeys).
   llvm::SmallVector<llvm::SmallVector<mlir::Value, 4>> rowState;

@@ -25,6 +25,10 @@ struct GPUKernelOptions {
   /// persistence, keeping whichever spills less (off: the plan as first
   /// chosen; for A/B measurements).
   bool replanSpills = true;
+  /// Tile a multi-dimensional neighborhood as boxes of its grid where it
+  /// admits them (attn-gpu-plan-kernel{grid-tiles}; off: runs of tokens, for
+  /// A/B measurements).
+  bool gridTiles = true;
   /// Where the stages report their time (`attnc compile --time`); not a
   /// kernel choice, so not part of the cache key.
   mlir::TimingScope *timing = nullptr;

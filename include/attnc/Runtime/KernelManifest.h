@@ -32,7 +32,8 @@ struct Param {
   Kind kind = Kind::Ptr;
   // TensorMap and Ptr: the tensor the parameter reads or writes.
   std::string tensor, dtype;
-  // Ptr: the tensor's shape, outermost first; its alignment in bytes (0: the
+  // Ptr (and optionally TensorMap: boxes of a contiguous tensor of another
+  // shape): the tensor's shape, outermost first; its alignment in bytes (0: the
   // element size).
   std::vector<ExprText> shape;
   int64_t align = 0;

@@ -44,7 +44,8 @@ struct AttnTestCarrierTilesPass
   LogicalResult check(AttentionOp op) {
     if (!op.getResult().use_empty())
       return op.emitOpError("attn-test-carrier-tiles: the result must be unused");
-    FailureOr<CarrierTilePlan> plan = CarrierTilePlan::get(op, bm, bn);
+    SmallVector<int64_t> qp(qPatch.begin(), qPatch.end()), kp(kPatch.begin(), kPatch.end());
+    FailureOr<CarrierTilePlan> plan = CarrierTilePlan::get(op, bm, bn, qp, kp);
     if (failed(plan))
       return failure();
     OpBuilder b(op);
@@ -107,9 +108,27 @@ struct AttnTestCarrierTilesPass
               if (injectBug == 1)
                 slots = arith::MaxSIOp::create(
                     b5, loc, arith::SubIOp::create(b5, loc, slots, cst(b5, 1)), cst(b5, 0));
-              Value i0 = arith::MulIOp::create(b5, loc, qt, cst(b5, bm));
-              Value i1 = arith::MinSIOp::create(
-                  b5, loc, arith::AddIOp::create(b5, loc, i0, cst(b5, bm)), lq);
+              // A tile's tokens: a run of consecutive ones (clipped to the
+              // length), or a box of the grid.
+              auto tileTokens = [&](OpBuilder &ob, Value t, int64_t size, Value len, bool key)
+                  -> std::pair<Value, std::function<Value(OpBuilder &, Value)>> {
+                IndexMath m{ob, loc};
+                if (plan->grid) {
+                  const GridTiles &g = *plan->grid;
+                  Value first = g.token(m, g.origin(m, t, key));
+                  return {m.c(size), [first, key, &g](OpBuilder &ib, Value local) {
+                            IndexMath im{ib, ib.getUnknownLoc()};
+                            return im.add(first, g.localOffset(im, local, key));
+                          }};
+                }
+                Value first = m.mul(t, size);
+                return {m.sub(m.min(m.add(first, size), len), first),
+                        [first](OpBuilder &ib, Value local) {
+                          return arith::AddIOp::create(ib, ib.getUnknownLoc(), first, local)
+                              .getResult();
+                        }};
+              };
+              auto [nRows, rowOf] = tileTokens(b5, qt, bm, lq, /*key=*/false);
               forLoop(b5, cst(b5, 0), nk, [&](OpBuilder &b6, Value n) {
                 // How often the schedule visits tile n.
                 auto occLoop = scf::ForOp::create(
@@ -125,18 +144,18 @@ struct AttnTestCarrierTilesPass
                     });
                 Value occ = occLoop.getResult(0);
                 // Brute force: any / all kept over the in-bounds part.
-                Value j0 = arith::MulIOp::create(b6, loc, n, cst(b6, bn));
-                Value j1 = arith::MinSIOp::create(
-                    b6, loc, arith::AddIOp::create(b6, loc, j0, cst(b6, bn)), lk);
+                auto [nCols, colOf] = tileTokens(b6, n, bn, lk, /*key=*/true);
                 Value tr = arith::ConstantIntOp::create(b6, loc, 1, 1);
                 Value fa = arith::ConstantIntOp::create(b6, loc, 0, 1);
                 auto rowLoop = scf::ForOp::create(
-                    b6, loc, i0, i1, cst(b6, 1), ValueRange{fa, tr},
-                    [&](OpBuilder &ob, Location ol, Value i, ValueRange it) {
+                    b6, loc, cst(b6, 0), nRows, cst(b6, 1), ValueRange{fa, tr},
+                    [&](OpBuilder &ob, Location ol, Value r, ValueRange it) {
+                      Value i = rowOf(ob, r);
                       auto colLoop = scf::ForOp::create(
-                          ob, ol, j0, j1, arith::ConstantIndexOp::create(ob, ol, 1),
-                          ValueRange{it[0], it[1]},
-                          [&](OpBuilder &cb, Location cl, Value j, ValueRange it2) {
+                          ob, ol, arith::ConstantIndexOp::create(ob, ol, 0), nCols,
+                          arith::ConstantIndexOp::create(ob, ol, 1), ValueRange{it[0], it[1]},
+                          [&](OpBuilder &cb, Location cl, Value col, ValueRange it2) {
+                            Value j = colOf(cb, col);
                             Value k = buildKeepPredicate(cb, cl, op, bb, hh, i, j, lq, lk);
                             scf::YieldOp::create(
                                 cb, cl,

@@ -27,6 +27,10 @@ def AttnTestCarrierTiles : Pass<"attn-test-carrier-tiles", "mlir::func::FuncOp">
     Option<"maxLk", "max-lk", "int64_t", /*default=*/"40", "largest Lk">,
     Option<"injectBug", "inject-bug", "int64_t", /*default=*/"0",
            "1: drop the last slot, 2: call every tile full">,
+    ListOption<"qPatch", "q-patch", "int64_t",
+               "Grid boxes: the query box's extent per axis (with k-patch)">,
+    ListOption<"kPatch", "k-patch", "int64_t",
+               "Grid boxes: the key box's extent per axis (with q-patch)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::scf::SCFDialect",

@@ -49,6 +49,8 @@
 // CHECK-DAG: tilecheck nb1d: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck nb1d_causal_stride: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck nb1d_stride3: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
+// An even stride: the leader is the group's start + s // 2, as in the predicate.
+// CHECK-DAG: tilecheck nb1d_stride2: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck nb1d_bigwindow: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck nb1d_dilated: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
 // CHECK-DAG: tilecheck nb2d: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
@@ -183,6 +185,12 @@ func.func @nb1d_stride3() {
   %c8 = arith.constant 8 : index
   %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
   %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [31], window = [9], dilation = [1], stride = [3], causal = [false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  return
+}
+func.func @nb1d_stride2() {
+  %c8 = arith.constant 8 : index
+  %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [32], window = [7], dilation = [1], stride = [2], causal = [false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
   return
 }
 func.func @nb1d_bigwindow() {
@@ -356,6 +364,7 @@ func.func @mask_truncation() {
   return
 }
 func.func @main() {
+  call @nb1d_stride2() : () -> ()
   call @nb1d_causal_full() : () -> ()
   call @nb1d_full() : () -> ()
   call @causal_br() : () -> ()
