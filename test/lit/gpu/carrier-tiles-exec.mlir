@@ -190,7 +190,7 @@ func.func @nb1d_stride3() {
 func.func @nb1d_stride2() {
   %c8 = arith.constant 8 : index
   %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
-  %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [32], window = [7], dilation = [1], stride = [2], causal = [false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [40], window = [11], dilation = [1], stride = [2], causal = [false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
   return
 }
 func.func @nb1d_bigwindow() {
