@@ -54,6 +54,26 @@ int64_t GridTiles::localOffset(int64_t local, bool key) const {
   return off;
 }
 
+SmallVector<int64_t, 3> GridTiles::localCoords(int64_t local, bool key) const {
+  ArrayRef<int64_t> patch = key ? kPatch : qPatch;
+  SmallVector<int64_t, 3> at(axes.size());
+  for (size_t a = axes.size(); a-- > 0;) {
+    at[a] = local % patch[a];
+    local /= patch[a];
+  }
+  return at;
+}
+
+SmallVector<Value, 3> GridTiles::localCoords(IM &m, Value local, bool key) const {
+  ArrayRef<int64_t> patch = key ? kPatch : qPatch;
+  SmallVector<Value, 3> at(axes.size());
+  for (size_t a = axes.size(); a-- > 0;) {
+    at[a] = a == 0 ? local : m.rem(local, patch[a]);
+    local = m.fdiv(local, patch[a]);
+  }
+  return at;
+}
+
 Value GridTiles::localOffset(IM &m, Value local, bool key) const {
   ArrayRef<int64_t> patch = key ? kPatch : qPatch;
   Value off = m.c(0);
@@ -99,16 +119,15 @@ FailureOr<CarrierTilePlan> CarrierTilePlan::get(AttentionOp op, int64_t BM, int6
     bool fits = !g.axes.empty() && qPatch.size() == g.axes.size() &&
                 kPatch.size() == g.axes.size();
     for (size_t a = 0; fits && a < g.axes.size(); ++a) {
-      fits = qPatch[a] > 0 && kPatch[a] > 0 && g.axes[a].n % qPatch[a] == 0 &&
-             g.axes[a].n % kPatch[a] == 0;
+      fits = qPatch[a] > 0 && kPatch[a] > 0;
       qn *= qPatch[a];
       kn *= kPatch[a];
     }
     if (!fits || qn != BM || kn != BN)
       return op.emitOpError() << "GPU kernel: grid tiles need a carrier that is one "
-                                 "neighborhood without dilation and no mask region, with "
-                                 "boxes that divide its grid, of "
-                              << BM << " query and " << BN << " key tokens",
+                                 "neighborhood without dilation and no mask region, and "
+                                 "boxes of "
+                              << BM << " query and " << BN << " key tokens, one extent per axis",
              failure();
     p.bounding.clear();
     p.exact.push_back("neighborhood (grid boxes)");

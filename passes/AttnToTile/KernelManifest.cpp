@@ -154,6 +154,8 @@ std::vector<manifest::Param> kernelParams(const KernelConfig &c) {
 /// and the split count S, which the runtime chooses when the caller does not.
 void launchShape(const KernelConfig &c, manifest::Kernel &k) {
   std::string gx = llvm::formatv("ceildiv(Lq,{0})", c.BM).str(), gy = "H", gz = "B";
+  if (c.plan.grid)
+    gx = std::to_string(c.plan.grid->numBoxes(/*key=*/false));
   if (c.decode) {
     if (c.packHeads) {
       // Head groups: Hk when Hq == H (Hq / H is then 1, else 0), else H;

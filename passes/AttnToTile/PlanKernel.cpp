@@ -133,13 +133,14 @@ bool attnc::gpu::headsPackable(AttentionOp op, const attnc::CarrierTilePlan &til
 
 namespace {
 
-/// Every way to write `total` as a product of one extent per axis, each
-/// dividing its axis's length (the last also a multiple of `lastMultiple`).
+/// Every way to write `total` as a product of one extent per axis, none
+/// more than twice its axis's length (the last also a multiple of
+/// `lastMultiple`).
 void boxShapes(ArrayRef<attnc::GridAxis> axes, int64_t total, int64_t lastMultiple,
                SmallVector<int64_t, 3> &cur, SmallVector<SmallVector<int64_t, 3>> &out) {
   size_t a = cur.size();
   if (a + 1 == axes.size()) {
-    if (axes[a].n % total == 0 && total % lastMultiple == 0) {
+    if (total <= 2 * axes[a].n && total % lastMultiple == 0) {
       cur.push_back(total);
       out.push_back(cur);
       cur.pop_back();
@@ -147,29 +148,30 @@ void boxShapes(ArrayRef<attnc::GridAxis> axes, int64_t total, int64_t lastMultip
     return;
   }
   for (int64_t e = 1; e <= total; ++e)
-    if (total % e == 0 && axes[a].n % e == 0) {
+    if (total % e == 0 && e <= 2 * axes[a].n) {
       cur.push_back(e);
       boxShapes(axes, total / e, lastMultiple, cur, out);
       cur.pop_back();
     }
 }
 
-/// Mean number of key boxes (extent kp) that a query box (extent qp) visits
-/// along one axis, over the query boxes of the axis (the schedule's formula).
-double meanBoxesAlong(const attnc::GridAxis &ax, int64_t qp, int64_t kp) {
+/// Key boxes (extent kp) that the query boxes (extent qp) of one axis visit
+/// along it, summed over those query boxes (the schedule's formula).
+int64_t boxesVisitedAlong(const attnc::GridAxis &ax, int64_t qp, int64_t kp) {
   attnc::IntIndexMath m;
   int64_t sum = 0;
   for (int64_t a0 = 0; a0 < ax.n; a0 += qp) {
     auto [lo, hi] = ax.keys(m, a0, a0 + qp - 1);
     sum += std::max<int64_t>(m.fdiv(hi + kp - 1, kp) - m.fdiv(lo, kp), 0);
   }
-  return double(sum) * qp / ax.n;
+  return sum;
 }
 
 /// Grid boxes for a multi-dimensional window: the query and key box shapes
-/// (BM and BN tokens) with the fewest visited keys per query box, each
-/// visited key tile also charged a fixed cost; none for one axis (runs of
-/// tokens are its boxes already) or where no box shape divides the grid.
+/// (BM and BN tokens) that visit the fewest key tiles over all query boxes
+/// (boxes reaching past the grid included: their positions are computed
+/// and dropped), each charged its keys and a fixed cost; none for one axis
+/// (runs of tokens are its boxes already).
 std::pair<SmallVector<int64_t, 3>, SmallVector<int64_t, 3>>
 chooseGridBoxes(AttentionOp op, int64_t BM, int64_t BN) {
   SmallVector<attnc::GridAxis, 3> axes = attnc::gridAxesOf(op);
@@ -187,9 +189,10 @@ chooseGridBoxes(AttentionOp op, int64_t BM, int64_t BN) {
   std::pair<SmallVector<int64_t, 3>, SmallVector<int64_t, 3>> choice;
   for (const auto &q : qShapes)
     for (const auto &k : kShapes) {
+      // Per axis sums multiply: the visited set is a product over axes.
       double tiles = 1;
       for (size_t a = 0; a < axes.size(); ++a)
-        tiles *= meanBoxesAlong(axes[a], q[a], k[a]);
+        tiles *= double(boxesVisitedAlong(axes[a], q[a], k[a]));
       double cost = tiles * (BN + kTileOverheadKeys);
       if (choice.first.empty() || cost < best)
         best = cost, choice = {q, k};

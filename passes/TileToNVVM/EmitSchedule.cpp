@@ -198,15 +198,28 @@ void KernelEmitter::setUpRows(Value bx, Value &firstRow, Value &lastRow) {
   Value localA = add(rowOff, add(mul(warp, ci32(16)), quadRow));
   if (c.plan.grid) {
     // Grid boxes: a row's query is its token (the box's rows are its
-    // tokens row-major).
+    // tokens row-major); a row past the grid (a box reaching past it) gets
+    // Lq, which the epilogue does not store. Each row's window per axis,
+    // [lo, lo + width], is for the element test (maskScoresInBox): per
+    // item, not per score.
     attnc::IndexMath m{b, loc};
     const attnc::GridTiles &g = *c.plan.grid;
-    Value first = g.token(m, g.origin(m, toIdx(bx), /*key=*/false));
-    auto tokenOf = [&](Value local) {
-      return toI32(m.add(first, g.localOffset(m, toIdx(local), /*key=*/false)));
-    };
-    rowA = tokenOf(localA);
-    rowB = tokenOf(add(localA, ci32(8)));
+    SmallVector<Value, 3> qOrigin = g.origin(m, toIdx(bx), /*key=*/false);
+    for (int rr = 0; rr < 2; ++rr) {
+      SmallVector<Value, 3> at =
+          g.localCoords(m, toIdx(rr ? add(localA, ci32(8)) : localA), /*key=*/false);
+      gridRowLo[rr].clear();
+      gridRowWidth[rr].clear();
+      Value inGrid = m.t();
+      for (size_t a = 0; a < g.axes.size(); ++a) {
+        at[a] = m.add(qOrigin[a], at[a]);
+        inGrid = m.land(inGrid, m.lt(at[a], m.c(g.axes[a].n)));
+        auto [lo, hi] = g.axes[a].window(m, at[a]);
+        gridRowLo[rr].push_back(toI32(lo));
+        gridRowWidth[rr].push_back(toI32(m.sub(hi, lo)));
+      }
+      (rr ? rowB : rowA) = select(inGrid, toI32(g.token(m, at)), argLq);
+    }
   } else {
     rowA = add(m0, localA);
     rowB = add(rowA, ci32(8));

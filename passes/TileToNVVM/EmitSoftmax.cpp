@@ -52,6 +52,8 @@ int64_t KernelEmitter::keyOffset(int64_t r) {
 /// The scores with dropped pairs at -inf. The predicate is the shared carrier
 /// definition (include/attnc/Analysis/Carrier.h).
 FailureOr<SmallVector<Value>> KernelEmitter::maskScores(ArrayRef<Value> tv, Value n) {
+  if (c.plan.grid)
+    return maskScoresInBox(tv, n);
   int64_t nS = tv.size();
   Value jBase = keyBase(n);
   Value ninf = negInf();
@@ -66,6 +68,39 @@ FailureOr<SmallVector<Value>> KernelEmitter::maskScores(ArrayRef<Value> tv, Valu
                                                 lqI, lkI, access.get()));
     if (regionFailed)
       return failure();
+    masked[r] = select(keep, tv[r], ninf);
+  }
+  return masked;
+}
+
+/// Grid boxes (the carrier is one neighborhood, nothing else): a key is
+/// kept when each axis's coordinate lies in the row's window, tested as
+/// (key - lo) <=u width in 32 bits. A key's coordinates are the box's
+/// origin plus constants of the accumulator layout (plus 2 quadCol on the
+/// last axis), so a score costs an add and a compare per axis; the general
+/// predicate (neighborhoodAxis) divides token indices in 64 bits instead.
+SmallVector<Value> KernelEmitter::maskScoresInBox(ArrayRef<Value> tv, Value n) {
+  const attnc::GridTiles &g = *c.plan.grid;
+  attnc::IndexMath m{b, loc};
+  size_t A = g.axes.size();
+  SmallVector<Value, 3> kOrigin = g.origin(m, toIdx(n), /*key=*/true);
+  SmallVector<Value, 3> base[2];
+  for (int rr = 0; rr < 2; ++rr)
+    for (size_t a = 0; a < A; ++a) {
+      Value d = sub(toI32(kOrigin[a]), gridRowLo[rr][a]);
+      base[rr].push_back(a + 1 == A ? add(d, mul(quadCol, ci32(2))) : d);
+    }
+  Value ninf = negInf();
+  SmallVector<Value> masked(tv.size());
+  for (int64_t r = 0; r < (int64_t)tv.size(); ++r) {
+    int rr = (r / 2) % 2;
+    SmallVector<int64_t, 3> at = g.localCoords((r / 4) * 8, /*key=*/true);
+    at.back() += r % 2;
+    Value keep;
+    for (size_t a = 0; a < A; ++a) {
+      Value in = cmp(arith::CmpIPredicate::ule, add(base[rr][a], ci32(at[a])), gridRowWidth[rr][a]);
+      keep = keep ? andI(keep, in) : in;
+    }
     masked[r] = select(keep, tv[r], ninf);
   }
   return masked;

@@ -20,8 +20,11 @@
 using namespace mlir;
 using namespace attnc::gpu;
 
-/// ceil(Lq / BM) as (Lq - 1) / BM + 1 (Lq >= 1; Lq + BM - 1 could wrap).
+/// ceil(Lq / BM) as (Lq - 1) / BM + 1 (Lq >= 1; Lq + BM - 1 could wrap);
+/// with grid boxes, the query boxes (the launch grid's x).
 Value KernelEmitter::queryTiles() {
+  if (c.plan.grid)
+    return ci32(c.plan.grid->numBoxes(/*key=*/false));
   return add(arith::DivUIOp::create(b, loc, sub(argLq, ci32(1)), ci32(c.BM)), ci32(1));
 }
 

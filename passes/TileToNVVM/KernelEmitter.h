@@ -279,6 +279,7 @@ private:
                                     RowState in);
   mlir::FailureOr<llvm::SmallVector<mlir::Value>> maskScores(llvm::ArrayRef<mlir::Value> tv,
                                                              mlir::Value n);
+  llvm::SmallVector<mlir::Value> maskScoresInBox(llvm::ArrayRef<mlir::Value> tv, mlir::Value n);
   mlir::Value rescaleO(mlir::Value o, mlir::Value alphaA, mlir::Value alphaB);
   llvm::SmallVector<mlir::Value> packP(llvm::ArrayRef<mlir::Value> p);
   mlir::Value linkWeight(mlir::Value s);
@@ -349,6 +350,8 @@ private:
   mlir::Value tid, wg, cw, warp, lane, quadRow, quadCol, isWGLeader;
   mlir::Value bIdx, hIdx, m0, bhq, bhk, bhOut;
   mlir::Value qTileIdx; // i32: the item's query tile
+  // Grid boxes: rows A and B's window per axis, [lo, lo + width] (i32).
+  llvm::SmallVector<mlir::Value, 3> gridRowLo[2], gridRowWidth[2];
   mlir::Value bI, hI, lqI, lkI, rowA, rowB, rowAIdx, rowBIdx;
   // Per accumulator row: output head (index); rowAIdx/rowBIdx hold the query
   // position i. rowsValid: rows of this (b, head group) that exist.

@@ -73,13 +73,23 @@ struct GridAxis {
   /// Kept key coordinates of queries with coordinates in [a0, a1]: [lo, hi).
   /// Causal: [leader(q) - k + 1, q] (never a future key, as NATTEN;
   /// leader(q) >= q). The leader and the clamped start are monotone in q, so
-  /// the union over [a0, a1] is spanned by its ends.
+  /// the union over [a0, a1] is spanned by its ends; a1 may lie past the
+  /// axis (a box reaching past the grid), as the clamps make it n - 1.
   template <typename M>
   std::pair<typename M::Value, typename M::Value> keys(M &m, typename M::Value a0,
                                                        typename M::Value a1) const {
     if (causal)
-      return {m.max(m.sub(leader(m, a0), m.c(k - 1)), m.c(0)), m.add(a1, m.c(1))};
+      return {m.max(m.sub(leader(m, a0), m.c(k - 1)), m.c(0)), m.min(m.add(a1, m.c(1)), m.c(n))};
     return {start(m, a0), m.min(m.add(start(m, a1), m.c(k)), m.c(n))};
+  }
+  /// The keys [lo, hi] (inclusive) that query coordinate q keeps: the
+  /// family's predicate on this axis (neighborhoodAxis without dilation).
+  template <typename M>
+  std::pair<typename M::Value, typename M::Value> window(M &m, typename M::Value q) const {
+    if (causal)
+      return {m.sub(leader(m, q), m.c(k - 1)), q};
+    auto st = start(m, q);
+    return {st, m.add(st, m.c(k - 1))};
   }
   /// i1: every query in [a0, a1] keeps every key in [k0, k1].
   mlir::Value keepsAll(IndexMath &m, mlir::Value a0, mlir::Value a1, mlir::Value k0,
@@ -92,13 +102,24 @@ struct GridAxis {
 /// row-major over the grid of boxes, tokens row-major inside a box. A
 /// multi-dimensional window then keeps most keys of the few key boxes it
 /// touches (NATTEN's FNA/GNA tile the same way); TMA loads each box
-/// straight from the row-major tensor, so nothing is gathered.
+/// straight from the row-major tensor, so nothing is gathered. Boxes need
+/// not divide the grid: the last box along an axis reaches past it (TMA
+/// fills those positions with zeros; no window keeps them, and such query
+/// rows are not stored).
 struct GridTiles {
   llvm::SmallVector<GridAxis, 3> axes;
   llvm::SmallVector<int64_t, 3> qPatch, kPatch;
   /// Boxes along axis a.
   int64_t boxesAlong(size_t a, bool key) const {
-    return axes[a].n / (key ? kPatch : qPatch)[a];
+    int64_t p = (key ? kPatch : qPatch)[a];
+    return (axes[a].n + p - 1) / p;
+  }
+  /// Boxes of queries (or keys) in all.
+  int64_t numBoxes(bool key) const {
+    int64_t n = 1;
+    for (size_t a = 0; a < axes.size(); ++a)
+      n *= boxesAlong(a, key);
+    return n;
   }
   /// Grid coordinates of the first token of box `tile`.
   llvm::SmallVector<mlir::Value, 3> origin(IndexMath &m, mlir::Value tile, bool key) const;
@@ -106,6 +127,9 @@ struct GridTiles {
   mlir::Value token(IndexMath &m, llvm::ArrayRef<mlir::Value> coords) const;
   /// Token offset of box-local position `local` from the box's first token.
   int64_t localOffset(int64_t local, bool key) const;
+  /// Coordinates of box-local position `local` inside its box, per axis.
+  llvm::SmallVector<int64_t, 3> localCoords(int64_t local, bool key) const;
+  llvm::SmallVector<mlir::Value, 3> localCoords(IndexMath &m, mlir::Value local, bool key) const;
   mlir::Value localOffset(IndexMath &m, mlir::Value local, bool key) const;
 };
 

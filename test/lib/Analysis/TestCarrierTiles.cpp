@@ -98,37 +98,49 @@ struct AttnTestCarrierTilesPass
       forLoop(b1, cst(b1, lkMin), cst(b1, lkMax + 1), [&](OpBuilder &b2, Value lk) {
         forLoop(b2, cst(b2, 0), cst(b2, B), [&](OpBuilder &b3, Value bb) {
           forLoop(b3, cst(b3, 0), cst(b3, H), [&](OpBuilder &b4, Value hh) {
-            Value nq = arith::CeilDivSIOp::create(b4, loc, lq, cst(b4, bm));
+            Value nq = plan->grid ? cst(b4, plan->grid->numBoxes(false))
+                                  : arith::CeilDivSIOp::create(b4, loc, lq, cst(b4, bm)).getResult();
             forLoop(b4, cst(b4, 0), nq, [&](OpBuilder &b5, Value qt) {
               CarrierAccess access(op.getExtras());
               TileEnv env{bb, hh, lq, lk, &access};
               QueryTileCarrier qtc(b5, loc, *plan, op, env, qt);
-              Value nk = arith::CeilDivSIOp::create(b5, loc, lk, cst(b5, bn));
+              Value nk = plan->grid ? cst(b5, plan->grid->numBoxes(true))
+                                    : arith::CeilDivSIOp::create(b5, loc, lk, cst(b5, bn)).getResult();
               Value slots = qtc.numSlots();
               if (injectBug == 1)
                 slots = arith::MaxSIOp::create(
                     b5, loc, arith::SubIOp::create(b5, loc, slots, cst(b5, 1)), cst(b5, 0));
               // A tile's tokens: a run of consecutive ones (clipped to the
-              // length), or a box of the grid.
-              auto tileTokens = [&](OpBuilder &ob, Value t, int64_t size, Value len, bool key)
-                  -> std::pair<Value, std::function<Value(OpBuilder &, Value)>> {
+              // length), or a box of the grid (positions past the grid are
+              // not tokens: valid false).
+              using TokenOf = std::function<std::pair<Value, Value>(OpBuilder &, Value)>;
+              auto tileTokens = [&](OpBuilder &ob, Value t, int64_t size, Value len,
+                                    bool key) -> std::pair<Value, TokenOf> {
                 IndexMath m{ob, loc};
                 if (plan->grid) {
                   const GridTiles &g = *plan->grid;
-                  Value first = g.token(m, g.origin(m, t, key));
-                  return {m.c(size), [first, key, &g](OpBuilder &ib, Value local) {
+                  SmallVector<Value, 3> origin = g.origin(m, t, key);
+                  return {m.c(size), [origin, key, &g](OpBuilder &ib, Value local) {
                             IndexMath im{ib, ib.getUnknownLoc()};
-                            return im.add(first, g.localOffset(im, local, key));
+                            SmallVector<Value, 3> at = g.localCoords(im, local, key);
+                            Value valid = im.t();
+                            for (size_t a = 0; a < at.size(); ++a) {
+                              at[a] = im.add(origin[a], at[a]);
+                              valid = im.land(valid, im.lt(at[a], im.c(g.axes[a].n)));
+                            }
+                            return std::make_pair(g.token(im, at), valid);
                           }};
                 }
                 Value first = m.mul(t, size);
                 return {m.sub(m.min(m.add(first, size), len), first),
                         [first](OpBuilder &ib, Value local) {
-                          return arith::AddIOp::create(ib, ib.getUnknownLoc(), first, local)
-                              .getResult();
+                          IndexMath im{ib, ib.getUnknownLoc()};
+                          return std::make_pair(im.add(first, local), im.t());
                         }};
               };
-              auto [nRows, rowOf] = tileTokens(b5, qt, bm, lq, /*key=*/false);
+              std::pair<Value, TokenOf> rows = tileTokens(b5, qt, bm, lq, /*key=*/false);
+              Value nRows = rows.first;
+              TokenOf rowOf = rows.second;
               forLoop(b5, cst(b5, 0), nk, [&](OpBuilder &b6, Value n) {
                 // How often the schedule visits tile n.
                 auto occLoop = scf::ForOp::create(
@@ -144,23 +156,32 @@ struct AttnTestCarrierTilesPass
                     });
                 Value occ = occLoop.getResult(0);
                 // Brute force: any / all kept over the in-bounds part.
-                auto [nCols, colOf] = tileTokens(b6, n, bn, lk, /*key=*/true);
+                std::pair<Value, TokenOf> cols = tileTokens(b6, n, bn, lk, /*key=*/true);
+                Value nCols = cols.first;
+                TokenOf colOf = cols.second;
                 Value tr = arith::ConstantIntOp::create(b6, loc, 1, 1);
                 Value fa = arith::ConstantIntOp::create(b6, loc, 0, 1);
                 auto rowLoop = scf::ForOp::create(
                     b6, loc, cst(b6, 0), nRows, cst(b6, 1), ValueRange{fa, tr},
                     [&](OpBuilder &ob, Location ol, Value r, ValueRange it) {
-                      Value i = rowOf(ob, r);
+                      std::pair<Value, Value> iv = rowOf(ob, r);
+                      Value i = iv.first, iValid = iv.second;
                       auto colLoop = scf::ForOp::create(
                           ob, ol, arith::ConstantIndexOp::create(ob, ol, 0), nCols,
                           arith::ConstantIndexOp::create(ob, ol, 1), ValueRange{it[0], it[1]},
                           [&](OpBuilder &cb, Location cl, Value col, ValueRange it2) {
-                            Value j = colOf(cb, col);
+                            auto [j, jValid] = colOf(cb, col);
+                            IndexMath im{cb, cl};
                             Value k = buildKeepPredicate(cb, cl, op, bb, hh, i, j, lq, lk);
+                            // Positions past the grid: neither kept nor dropped.
+                            Value valid = im.land(iValid, jValid);
+                            Value kept = im.land(valid, k);
+                            Value dropped = im.land(valid, arith::XOrIOp::create(cb, cl, k, im.t()));
                             scf::YieldOp::create(
                                 cb, cl,
-                                ValueRange{arith::OrIOp::create(cb, cl, it2[0], k).getResult(),
-                                           arith::AndIOp::create(cb, cl, it2[1], k).getResult()});
+                                ValueRange{im.lor(it2[0], kept),
+                                           im.land(it2[1], arith::XOrIOp::create(cb, cl, dropped,
+                                                                                 im.t()))});
                           });
                       scf::YieldOp::create(ob, ol, colLoop.getResults());
                     });

@@ -24,16 +24,22 @@
 // RUN: attnc-opt %s --pass-pipeline="builtin.module(func.func(attn-test-carrier-tiles{bm=16 bn=16 q-patch=4,4 k-patch=2,8 inject-bug=2}))" \
 // RUN:   | attnc-opt %{lower} | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_c_runner_utils \
 // RUN:   | FileCheck %s --check-prefix=BUG
-// Boxes that do not hold BM / BN tokens (or divide the grid) are refused.
+// Boxes that do not hold BM / BN tokens are refused.
 // RUN: not attnc-opt %s --pass-pipeline="builtin.module(func.func(attn-test-carrier-tiles{bm=16 bn=16 q-patch=4,2 k-patch=2,8}))" 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=REFUSED
-// REFUSED: error: 'attn.attention' op GPU kernel: grid tiles need a carrier that is one neighborhood without dilation and no mask region, with boxes that divide its grid, of 16 query and 16 key tokens
+// REFUSED: error: 'attn.attention' op GPU kernel: grid tiles need a carrier that is one neighborhood without dilation and no mask region, and boxes of 16 query and 16 key tokens, one extent per axis
 
 // BUG: tilecheck nb2d: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[1-9][0-9]*}},
 // TWO-DAG: tilecheck nb2d: 512, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, 0{{$}}
 // TWO-DAG: tilecheck nb2d_causal_stride: 512, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, 0{{$}}
 // TWO-DAG: tilecheck nb2d_even_stride: 512, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, 0{{$}}
 // TWO-DAG: tilecheck nb2d_window_covers: 512, 512, 512, 0, 0, 0{{$}}
+// Grids the boxes do not divide: the last boxes reach past the grid, where
+// positions are neither kept nor dropped (so a box pair there may be kept
+// whole and still called partial: the last count is not 0).
+// TWO-DAG: tilecheck nb2d_ragged: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+// TWO-DAG: tilecheck nb2d_ragged_causal_stride: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+// TWO-DAG: tilecheck nb2d_ragged_covers: [[T:[0-9]+]], [[T]], {{[1-9][0-9]*}}, 0, 0, {{[0-9]+}}{{$}}
 func.func @nb2d() {
   %q = tensor.empty() : tensor<2x1x256x4xf32>
   %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [16, 16], window = [5, 7], dilation = [1, 1], stride = [1, 1], causal = [false, false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<2x1x256x4xf32>, tensor<2x1x256x4xf32>, tensor<2x1x256x4xf32> -> tensor<2x1x256x4xf32>
@@ -55,7 +61,27 @@ func.func @nb2d_window_covers() {
   %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [16, 16], window = [16, 16], dilation = [1, 1], stride = [1, 1], causal = [false, false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<2x1x256x4xf32>, tensor<2x1x256x4xf32>, tensor<2x1x256x4xf32> -> tensor<2x1x256x4xf32>
   return
 }
+// 14 x 10 tokens (4 x 4 query boxes: 4 x 3 of them, the last row and
+// column of boxes partly past the grid).
+func.func @nb2d_ragged() {
+  %q = tensor.empty() : tensor<1x2x140x4xf32>
+  %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [14, 10], window = [5, 3], dilation = [1, 1], stride = [1, 1], causal = [false, false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x140x4xf32>, tensor<1x2x140x4xf32>, tensor<1x2x140x4xf32> -> tensor<1x2x140x4xf32>
+  return
+}
+func.func @nb2d_ragged_causal_stride() {
+  %q = tensor.empty() : tensor<1x2x140x4xf32>
+  %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [14, 10], window = [4, 5], dilation = [1, 1], stride = [3, 2], causal = [true, false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x140x4xf32>, tensor<1x2x140x4xf32>, tensor<1x2x140x4xf32> -> tensor<1x2x140x4xf32>
+  return
+}
+func.func @nb2d_ragged_covers() {
+  %q = tensor.empty() : tensor<1x2x140x4xf32>
+  %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [14, 10], window = [14, 10], dilation = [1, 1], stride = [1, 1], causal = [false, false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x140x4xf32>, tensor<1x2x140x4xf32>, tensor<1x2x140x4xf32> -> tensor<1x2x140x4xf32>
+  return
+}
 func.func @main() {
+  call @nb2d_ragged() : () -> ()
+  call @nb2d_ragged_causal_stride() : () -> ()
+  call @nb2d_ragged_covers() : () -> ()
   call @nb2d() : () -> ()
   call @nb2d_causal_stride() : () -> ()
   call @nb2d_even_stride() : () -> ()
