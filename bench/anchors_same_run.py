@@ -115,6 +115,11 @@ MASKS = {
     "mask_head": lambda b, h, i, j: (h % 2 == 0) | (j <= i),
     "mask_prefix": lambda b, h, i, j: (j <= i) | (j < 1024),
     "mask_band": lambda b, h, i, j: (i - j).abs() <= 256,
+    # NATTEN's 2-D neighborhood over a 128 x 128 grid, window 17 x 17 (border-clamped starts).
+    "neighborhood_2d": lambda b, h, i, j: (((j // 128 - (i // 128 - 8).clamp(0, 111)) >= 0)
+                                          & ((j // 128 - (i // 128 - 8).clamp(0, 111)) < 17)
+                                          & ((j % 128 - (i % 128 - 8).clamp(0, 111)) >= 0)
+                                          & ((j % 128 - (i % 128 - 8).clamp(0, 111)) < 17)),
 }
 
 
@@ -133,6 +138,7 @@ def kept_pairs(mm, H, S):
 def variants():
     D = 128
     cases = VARIANTS + [(n, "mask", B, 16, S) for n in MASK_VARIANTS for (B, S) in [(4, 4096), (1, 16384)]]
+    cases.append(("neighborhood_2d", "mask", 2, 16, 16384))
     for (name, mask, B, H, S) in cases:
         if not ONLY.search(name):
             continue

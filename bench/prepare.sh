@@ -16,3 +16,4 @@ $ATTNC compile bench/decode_gqa.attn --target=sm_90a --dim D=128 --decode -o ben
 for v in mask_causal mask_dilated mask_block_causal mask_head mask_prefix mask_band; do
   $ATTNC compile bench/$v.attn --target=sm_90a --dim D=128 -o bench-artifacts/$v
 done
+$ATTNC compile bench/neighborhood_2d.attn --target=sm_90a --dim D=128 -o bench-artifacts/neighborhood_2d

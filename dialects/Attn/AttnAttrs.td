@@ -138,8 +138,8 @@ def Attn_KernelPlanAttr : Attn_Attr<"KernelPlan", "kernel_plan"> {
                         "int64_t":$consumer_regs, StringRefParameter<>:$schedule,
                         "bool":$pack_heads,
                         DefaultValuedParameter<"bool", "false">:$persistent,
-                        OptionalArrayRefParameter<"int64_t">:$q_patch,
-                        OptionalArrayRefParameter<"int64_t">:$k_patch);
+                        OptionalParameter<"::mlir::DenseI64ArrayAttr">:$q_patch,
+                        OptionalParameter<"::mlir::DenseI64ArrayAttr">:$k_patch);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

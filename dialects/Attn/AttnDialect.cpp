@@ -147,8 +147,13 @@ LogicalResult KernelPlanAttr::verify(function_ref<InFlightDiagnostic()> emitErro
                                      int64_t blockM, int64_t blockN, int64_t stages,
                                      int64_t consumers, int64_t producerRegs,
                                      int64_t consumerRegs, StringRef schedule, bool packHeads,
-                                     bool persistent, ArrayRef<int64_t> qPatch,
-                                     ArrayRef<int64_t> kPatch) {
+                                     bool persistent, DenseI64ArrayAttr qPatchAttr,
+                                     DenseI64ArrayAttr kPatchAttr) {
+  ArrayRef<int64_t> qPatch, kPatch;
+  if (qPatchAttr)
+    qPatch = qPatchAttr.asArrayRef();
+  if (kPatchAttr)
+    kPatch = kPatchAttr.asArrayRef();
   if (blockM < 1 || blockN < 1 || stages < 1 || consumers < 1 || producerRegs < 1 ||
       consumerRegs < 1)
     return emitError() << "kernel_plan: sizes, stages, warpgroups and registers must be positive";

@@ -79,8 +79,10 @@ LogicalResult attnc::gpu::applyKernelPlan(AttentionOp op, KernelPlanAttr plan, K
   c.pingpong = plan.getSchedule() == "pingpong";
   c.packHeads = plan.getPackHeads();
   c.persistent = plan.getPersistent();
-  c.qPatch.assign(plan.getQPatch().begin(), plan.getQPatch().end());
-  c.kPatch.assign(plan.getKPatch().begin(), plan.getKPatch().end());
+  if (plan.getQPatch())
+    c.qPatch.assign(plan.getQPatch().asArrayRef().begin(), plan.getQPatch().asArrayRef().end());
+  if (plan.getKPatch())
+    c.kPatch.assign(plan.getKPatch().asArrayRef().begin(), plan.getKPatch().asArrayRef().end());
   if (!c.qPatch.empty() && (c.decode || op.getKvPagesAttr()))
     return op.emitOpError("GPU kernel: grid boxes are for contiguous K/V outside split_kv");
   if (c.persistent && c.decode)
@@ -200,6 +202,11 @@ chooseGridBoxes(AttentionOp op, int64_t BM, int64_t BN) {
   return choice;
 }
 
+/// A patch as the plan's attribute; null (the parameter omitted) for none.
+DenseI64ArrayAttr patchAttr(MLIRContext *ctx, ArrayRef<int64_t> patch) {
+  return patch.empty() ? DenseI64ArrayAttr() : DenseI64ArrayAttr::get(ctx, patch);
+}
+
 } // namespace
 
 FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPlanKernelOptions &o) {
@@ -275,8 +282,9 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   auto plan = KernelPlanAttr::get(op.getContext(), c.BM, c.BN, c.stages, KernelConfig::kConsumerWGs,
                                   producerRegs, consumerRegs,
                                   splitKV ? "split_kv" : schedule,
-                                  splitKV && headsPackable(op, *tiles), persistent, boxes.first,
-                                  boxes.second);
+                                  splitKV && headsPackable(op, *tiles), persistent,
+                                  patchAttr(op.getContext(), boxes.first),
+                                  patchAttr(op.getContext(), boxes.second));
   // The plan is checked as the tile kernel's builder checks it: a plan this
   // pass records always builds.
   KernelConfig check;

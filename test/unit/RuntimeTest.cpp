@@ -348,6 +348,40 @@ TEST_F(AttnKernel, HeadConstraints) {
   EXPECT_ERR(check(a), ATTNC_ERR_SHAPE, "constraint 'H % Hk == 0' does not hold (H=6, Hk=4)");
 }
 
+// A map that reads q as boxes of a 10 x 10 grid (attn-gpu-plan-kernel's grid
+// boxes) declares q's own shape: q binds B, Hq and Lq from it, must be
+// contiguous row-major, and the constraint pins Lq to the grid's tokens.
+TEST(GridBoxMap, DeclaredShape) {
+  std::string m = replaced(AttnManifest, R"("rank": 3,
+     "global_dims": [128, "Lq", "B*Hq"], "global_strides_bytes": [256, "Lq*256"],
+     "box": [64, 128, 1], "element_strides": [1, 1, 1],)",
+                           R"("rank": 4,
+     "global_dims": [128, 10, 10, "B*Hq"], "global_strides_bytes": [256, 2560, 25600],
+     "box": [64, 16, 8, 1], "element_strides": [1, 1, 1, 1], "shape": ["B", "Hq", "Lq", 128],)");
+  m = replaced(m, R"j("grid": )j",
+               R"j("constraints": ["H == max(Hq, Hk)", "H % Hq == 0", "H % Hk == 0", "Lq == 100"], "grid": )j");
+  attnc_status s;
+  attnc_kernel *K = loadText(m, &s);
+  ASSERT_EQ(s, ATTNC_OK) << attnc_last_error();
+  AttnArgs a;
+  EXPECT_EQ(attnc_kernel_validate(K, a.t, 5, nullptr, nullptr), ATTNC_OK) << attnc_last_error();
+  a.t[0].strides[2] = 256; // q rows padded: TMA would read the grid wrong
+  a.t[0].strides[1] = 256 * a.Lq;
+  a.t[0].strides[0] = 256 * a.Lq * a.Hq;
+  EXPECT_ERR(attnc_kernel_validate(K, a.t, 5, nullptr, nullptr), ATTNC_ERR_STRIDE,
+             "argument 0 (q): stride[2] is 256 elements, the kernel needs 128 (a contiguous row-major tensor)");
+  a.Lq = 120; // not the grid's 100 tokens
+  a.build();
+  EXPECT_ERR(attnc_kernel_validate(K, a.t, 5, nullptr, nullptr), ATTNC_ERR_SHAPE,
+             "constraint 'Lq == 100' does not hold (Lq=120)");
+  a.Lq = 100;
+  a.D = 64; // the declared shape's last dim
+  a.build();
+  EXPECT_ERR(attnc_kernel_validate(K, a.t, 5, nullptr, nullptr), ATTNC_ERR_SHAPE,
+             "argument 0 (q): shape[3] is 64, the kernel needs 128");
+  attnc_kernel_free(K);
+}
+
 TEST_F(AttnKernel, Strides) {
   AttnArgs a;
   // o as a transposed view: [B, H, Lq, D] over [B, Lq, H, D] memory.
