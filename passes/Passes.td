@@ -91,25 +91,6 @@ def AttnClassifyMaskBlocks : Pass<"attn-classify-mask-blocks", "mlir::ModuleOp">
   }];
 }
 
-def AttnTileNeighborhood : Pass<"attn-tile-neighborhood", "mlir::ModuleOp"> {
-  let summary = "Store the tokens of a 2-D neighborhood attention in patch-major order";
-  let description = [{
-    An attention whose carrier is a 2-D neighborhood (dilation and stride
-    1, not causal, grid divisible by the patch) becomes: q, k, v gathered
-    into patch-major order (attn.map marked attnc.layout_only), the same
-    attention with the neighborhood as a mask over patch-major positions,
-    and its result gathered back. A query tile is then one patch, and only
-    the key tiles near it are visited. Not in the default GPU pipeline: on
-    the H200 it was slower than the row-major kernel (bench/NOTES.md, 2-D
-    neighborhood), because the mask schedule visits the hull of the key
-    tiles (three rows of patches) and the gathers are scalar generic steps.
-  }];
-  let options = [
-    Option<"tileRows", "tile-rows", "int64_t", "16", "rows of a patch">,
-    Option<"tileCols", "tile-cols", "int64_t", "8", "columns of a patch (rows x columns = the kernel's 128-row query tile)">,
-  ];
-}
-
 def AttnDecompose : Pass<"attn-decompose", "mlir::ModuleOp"> {
   let summary = "Rewrite attn.attention and the prologue ops into the einsum cascade";
   let description = [{

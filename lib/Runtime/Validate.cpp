@@ -49,6 +49,31 @@ static std::string dimsText(const attnc_kernel *k, const Bound &b, const Expr &e
   return r;
 }
 
+/// A map that declares its tensor's shape reads boxes of its own dims: the
+/// last byte it can address, (dims - 1) . strides plus one element, must lie
+/// inside the tensor (`tensorBytes`), whatever the dims say.
+static attnc_status checkMapSpan(const ParamSpec &ps, const Bound &b, int64_t es, int64_t tensorBytes,
+                                 const std::string &arg) {
+  int64_t last = 0;
+  for (int d = 0; d < ps.rank; ++d) {
+    int64_t dim, stride = es, term;
+    if (attnc_status s = evalOrFail(ps.globalDims[d], b, [&] { return ps.name + ".global_dims"; }, dim))
+      return s;
+    if (d > 0)
+      if (attnc_status s = evalOrFail(ps.globalStridesBytes[d - 1], b,
+                                      [&] { return ps.name + ".global_strides_bytes"; }, stride))
+        return s;
+    if (dim < 1 || stride < 0 || __builtin_mul_overflow(dim - 1, stride, &term) ||
+        __builtin_add_overflow(last, term, &last))
+      return fail(ATTNC_ERR_LIMIT, ps.name + ": its dims and strides overflow 64 bits");
+  }
+  if (last + es > tensorBytes)
+    return fail(ATTNC_ERR_SHAPE, arg + ": the kernel's tensor map " + ps.name + " reads " +
+                                     std::to_string(last + es) + " bytes, the tensor holds " +
+                                     std::to_string(tensorBytes));
+  return ATTNC_OK;
+}
+
 /// The split-KV count (the manifest's split_kv dim): the caller's, checked
 /// against the kernel's maximum, or (choose) picked by chooseSplits from
 /// the grid of one split. sms: the device's, or 0 for the assumed 132.
@@ -309,11 +334,18 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
         expect *= t.shape[j] > 0 ? t.shape[j] : 1;
       }
     }
-    // Tensor-map parameters: the strides the map is encoded with.
+    // Tensor-map parameters: the strides the map is encoded with; a map
+    // that reads boxes of its own dims (a declared shape, no grouping) must
+    // stay inside the tensor.
     for (size_t p = 0; p < m.params.size(); ++p) {
       const ParamSpec &ps = m.params[p];
-      if (ps.kind != ParamSpec::TensorMap || ps.tensor != i || ps.groupSizes.empty())
+      if (ps.kind != ParamSpec::TensorMap || ps.tensor != i)
         continue;
+      if (ps.groupSizes.empty()) {
+        if (attnc_status s = checkMapSpan(ps, b, es, b.extentBytes[i], argName(k, i)))
+          return s;
+        continue;
+      }
       int j = t.rank; // logical dims consumed from the innermost end
       for (int g = 0; g < ps.rank; ++g) {
         int64_t base = 1; // element stride the map needs for this group's innermost dim

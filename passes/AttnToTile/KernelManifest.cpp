@@ -211,7 +211,7 @@ void launchShape(const KernelConfig &c, manifest::Kernel &k) {
       for (int64_t g : nb.getGrid())
         tokens *= g;
       extra.push_back(llvm::formatv("Lq == {0}", tokens).str());
-      extra.push_back(llvm::formatv("Lk == {0}", tokens).str());
+      extra.push_back(llvm::formatv("{0} == {1}", keyLengthExpr(c), tokens).str());
     }
   }
   // The regions' 32-bit index math relies on the static extents the kernel

@@ -225,13 +225,8 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   c.decode = splitKV;
   c.BM = splitKV ? 64 : 128;
   // Decode streams K/V with little work per tile: smaller tiles, a deeper
-  // ring (bench/NOTES.md, decode). A layout pass may ask for a smaller key
-  // tile that matches its geometry (attn-tile-neighborhood: 64 keys, half a
-  // patch), never a larger one; the option overrides both.
+  // ring (bench/NOTES.md, decode); the option overrides it.
   int64_t defaultBN = splitKV || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128;
-  if (auto h = op->getAttrOfType<IntegerAttr>("attnc.block_n"))
-    if (h.getInt() == 64)
-      defaultBN = 64;
   c.BN = blockN > 0 ? blockN : defaultBN;
   // The deepest ring that fits, unless the option fixes it. Decode: the
   // consumers take alternate tiles, so with an even ring each slot always

@@ -733,10 +733,9 @@ def self_test():
                             assert got == want, (n, kw, d, st, causal, qi, got, want)
     # Against NATTEN's GNA mask (natten/backends/flex.py, written out here
     # independently): identical for odd strides (non-causal) and for stride 1
-    # (causal). They differ for even strides (NATTEN's leader is the right of
-    # the two centre queries, s // 2; the semantics takes (s - 1) // 2) and
-    # for causal strides > 1 (NATTEN also requires kk <= qq); see
-    # natten_disagreements().
+    # (causal); both take the right of an even stride group's two centre
+    # queries (s // 2) as its leader. Causal strides > 1 may differ (NATTEN
+    # also requires kk <= qq); see natten_disagreements().
     for n in (1, 5, 8, 13):
         for kw in (1, 2, 3, 4, 7):
             for d in (1, 2, 3):

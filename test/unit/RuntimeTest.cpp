@@ -382,6 +382,29 @@ TEST(GridBoxMap, DeclaredShape) {
   attnc_kernel_free(K);
 }
 
+// Without the constraint, the runtime still keeps the map inside its tensor:
+// a q of 16 rows per head cannot back a map over a 10 x 10 grid.
+TEST(GridBoxMap, SpanInsideTensor) {
+  std::string m = replaced(AttnManifest, R"("rank": 3,
+     "global_dims": [128, "Lq", "B*Hq"], "global_strides_bytes": [256, "Lq*256"],
+     "box": [64, 128, 1], "element_strides": [1, 1, 1],)",
+                           R"("rank": 4,
+     "global_dims": [128, 10, 10, "B*Hq"], "global_strides_bytes": [256, 2560, 25600],
+     "box": [64, 16, 8, 1], "element_strides": [1, 1, 1, 1], "shape": ["B", "Hq", "Lq", 128],)");
+  attnc_status s;
+  attnc_kernel *K = loadText(m, &s);
+  ASSERT_EQ(s, ATTNC_OK) << attnc_last_error();
+  AttnArgs a;
+  a.Lq = 100;
+  a.build();
+  EXPECT_EQ(attnc_kernel_validate(K, a.t, 5, nullptr, nullptr), ATTNC_OK) << attnc_last_error();
+  a.Lq = 16;
+  a.build();
+  EXPECT_ERR(attnc_kernel_validate(K, a.t, 5, nullptr, nullptr), ATTNC_ERR_SHAPE,
+             "argument 0 (q): the kernel's tensor map q_map reads 409600 bytes, the tensor holds 65536");
+  attnc_kernel_free(K);
+}
+
 TEST_F(AttnKernel, Strides) {
   AttnArgs a;
   // o as a transposed view: [B, H, Lq, D] over [B, Lq, H, D] memory.

@@ -43,8 +43,8 @@ namespace attnc {
 /// One axis of a neighborhood (docs/semantics.md): whether key coordinate
 /// kj is in the window of query coordinate qi on an axis of length n
 /// (window k, dilation d, stride s). The neighborhood family ANDs it over
-/// its axes; a layout that stores tokens in another order calls it with the
-/// coordinates it computes.
+/// its axes (without dilation, GridAxis::window is the same window as a
+/// range).
 mlir::Value neighborhoodAxis(IndexMath &m, mlir::Value qi, mlir::Value kj, int64_t n, int64_t k,
                              int64_t d, int64_t s, bool causal);
 
