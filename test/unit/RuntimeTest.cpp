@@ -348,16 +348,21 @@ TEST_F(AttnKernel, HeadConstraints) {
   EXPECT_ERR(check(a), ATTNC_ERR_SHAPE, "constraint 'H % Hk == 0' does not hold (H=6, Hk=4)");
 }
 
-// A map that reads q as boxes of a 10 x 10 grid (attn-gpu-plan-kernel's grid
-// boxes) declares q's own shape: q binds B, Hq and Lq from it, must be
-// contiguous row-major, and the constraint pins Lq to the grid's tokens.
-TEST(GridBoxMap, DeclaredShape) {
-  std::string m = replaced(AttnManifest, R"("rank": 3,
+// The attention manifest with q read as boxes of a 10 x 10 grid (attn-gpu-
+// plan-kernel's grid boxes): a rank-4 map that declares q's own shape.
+static std::string gridBoxManifest() {
+  return replaced(AttnManifest, R"("rank": 3,
      "global_dims": [128, "Lq", "B*Hq"], "global_strides_bytes": [256, "Lq*256"],
      "box": [64, 128, 1], "element_strides": [1, 1, 1],)",
-                           R"("rank": 4,
+                  R"("rank": 4,
      "global_dims": [128, 10, 10, "B*Hq"], "global_strides_bytes": [256, 2560, 25600],
      "box": [64, 16, 8, 1], "element_strides": [1, 1, 1, 1], "shape": ["B", "Hq", "Lq", 128],)");
+}
+
+// q binds B, Hq and Lq from the declared shape, must be contiguous row-major,
+// and the constraint pins Lq to the grid's tokens.
+TEST(GridBoxMap, DeclaredShape) {
+  std::string m = gridBoxManifest();
   m = replaced(m, R"j("grid": )j",
                R"j("constraints": ["H == max(Hq, Hk)", "H % Hq == 0", "H % Hk == 0", "Lq == 100"], "grid": )j");
   attnc_status s;
@@ -385,14 +390,8 @@ TEST(GridBoxMap, DeclaredShape) {
 // Without the constraint, the runtime still keeps the map inside its tensor:
 // a q of 16 rows per head cannot back a map over a 10 x 10 grid.
 TEST(GridBoxMap, SpanInsideTensor) {
-  std::string m = replaced(AttnManifest, R"("rank": 3,
-     "global_dims": [128, "Lq", "B*Hq"], "global_strides_bytes": [256, "Lq*256"],
-     "box": [64, 128, 1], "element_strides": [1, 1, 1],)",
-                           R"("rank": 4,
-     "global_dims": [128, 10, 10, "B*Hq"], "global_strides_bytes": [256, 2560, 25600],
-     "box": [64, 16, 8, 1], "element_strides": [1, 1, 1, 1], "shape": ["B", "Hq", "Lq", 128],)");
   attnc_status s;
-  attnc_kernel *K = loadText(m, &s);
+  attnc_kernel *K = loadText(gridBoxManifest(), &s);
   ASSERT_EQ(s, ATTNC_OK) << attnc_last_error();
   AttnArgs a;
   a.Lq = 100;
