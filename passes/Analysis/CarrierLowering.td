@@ -79,8 +79,9 @@ def Attnc_CarrierLoweringAttrInterface : AttrInterface<"CarrierLoweringAttrInter
     InterfaceMethod<[{
         The family as a window per axis of a row-major grid (GridAxis, outer
         axis first), when its keep(i, j) is exactly the AND of the axes'
-        windows over the tokens' coordinates; then tiles may be boxes of the
-        grid (CarrierTiles.h, GridTiles). Empty: not a grid family.
+        windows over the tokens' coordinates (the grid's axes need not be the
+        family's own: a dilated axis may be two); then tiles may be boxes of
+        the grid (CarrierTiles.h, GridTiles). Empty: not a grid family.
       }],
       "::llvm::SmallVector<::attnc::GridAxis, 3>", "gridAxes", (ins),
       /*methodBody=*/"", /*defaultImplementation=*/[{ return {}; }]>,

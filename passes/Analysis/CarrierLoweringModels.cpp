@@ -325,13 +325,27 @@ struct NeighborhoodLowering : LoweringModel<NeighborhoodLowering, NeighborhoodAt
       return m.f();
     return axisOf(nb, 0).keepsAll(m, tile.i0, tile.i1, j0, j1);
   }
+  /// An axis of length n with dilation d dividing n is two grid axes: x =
+  /// c * d + g, the window on c (every dilation group has n / d positions)
+  /// and a window of one on g (a key in the query's group only). A
+  /// dilation that does not divide its axis gives groups of two lengths:
+  /// no grid.
   SmallVector<GridAxis, 3> gridAxes(Attribute attr) const {
     auto nb = cast<NeighborhoodAttr>(attr);
     SmallVector<GridAxis, 3> axes;
-    if (llvm::any_of(nb.getDilation(), [](int64_t d) { return d != 1; }))
-      return axes;
-    for (size_t a = 0; a < nb.getGrid().size(); ++a)
-      axes.push_back(axisOf(nb, a));
+    for (size_t a = 0; a < nb.getGrid().size(); ++a) {
+      GridAxis ax = axisOf(nb, a);
+      int64_t d = nb.getDilation()[a];
+      if (d == 1) {
+        axes.push_back(ax);
+        continue;
+      }
+      if (ax.n % d != 0)
+        return {};
+      ax.n /= d;
+      axes.push_back(ax);
+      axes.push_back(GridAxis{d, 1, 1, false});
+    }
     return axes;
   }
 };

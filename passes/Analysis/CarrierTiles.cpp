@@ -125,7 +125,7 @@ FailureOr<CarrierTilePlan> CarrierTilePlan::get(AttentionOp op, int64_t BM, int6
     }
     if (!fits || qn != BM || kn != BN)
       return op.emitOpError() << "GPU kernel: grid tiles need a carrier that is one "
-                                 "neighborhood without dilation and no mask region, and "
+                                 "neighborhood (dilations dividing their axes) and no mask region, and "
                                  "boxes of "
                               << BM << " query and " << BN << " key tokens, one extent per axis",
              failure();

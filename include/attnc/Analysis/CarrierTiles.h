@@ -53,7 +53,8 @@ struct IntIndexMath {
 };
 
 /// One axis of a grid whose tokens a carrier family relates by a window (a
-/// neighborhood without dilation, docs/semantics.md): length n, window k,
+/// neighborhood axis without dilation, or one dilation group's positions of a
+/// dilated axis, docs/semantics.md): length n, window k,
 /// stride s, causal along the axis. M is IndexMath (IR) or IntIndexMath.
 struct GridAxis {
   int64_t n = 1, k = 1, s = 1;

@@ -47,14 +47,37 @@ func.func @nat(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<
 
 // -----
 
-// Not grid boxes: one axis (runs of tokens are its boxes), a dilated axis,
-// and a neighborhood next to another family.
+// Not grid boxes: one axis (runs of tokens are its boxes), a dilation that
+// does not divide its axis (groups of 32 and 31 positions), and a
+// neighborhood next to another family.
 // PLAN-LABEL: func.func @others
 // PLAN-NOT: q_patch
 // PLAN: return
 func.func @others(%q: tensor<?x?x?x64xbf16>) -> (tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>) {
   %a = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [4096], window = [65], dilation = [1], stride = [1], causal = [false]>]} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
-  %b = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [64, 64], window = [7, 7], dilation = [2, 1], stride = [1, 1], causal = [false, false]>]} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  %b = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [63, 64], window = [7, 7], dilation = [2, 1], stride = [1, 1], causal = [false, false]>]} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
   %c = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [64, 64], window = [7, 7], dilation = [1, 1], stride = [1, 1], causal = [false, false]>, #attn.causal<top_left>]} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
   return %a, %b, %c : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>
+}
+
+// -----
+
+// A dilation that divides its axis: the axis is two grid axes, positions and
+// dilation group (a window of one: a key in the query's group only), so a
+// 1-D dilated neighborhood gets boxes too, and a 2-D one with a dilated
+// first axis gets boxes over three axes. (A dilated last axis makes the
+// group axis the innermost: with two groups no key box has the 8-key runs
+// the kernel needs there, so that one keeps runs of tokens.)
+// PLAN-LABEL: func.func @dilated
+// PLAN: q_patch = [{{[0-9]+}}, {{[0-9]+}}], k_patch = [{{[0-9]+}}, {{[0-9]+}}]>
+// PLAN: q_patch = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}], k_patch = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}]>
+// NVVM-LABEL: gpu.func @dilated_kernel0(
+// NVVM-SAME: global_dims = [64, 4, 1024, "B*Hq"]
+// NVVM-SAME: tiles_exact = ["neighborhood (grid boxes)"]
+// NVVM-LABEL: gpu.func @dilated_kernel1(
+// NVVM-SAME: global_dims = [64, 48, 2, 16, "B*Hq"]
+func.func @dilated(%q: tensor<?x?x4096x64xbf16>, %r: tensor<?x?x1536x64xbf16>) -> (tensor<?x?x4096x64xbf16>, tensor<?x?x1536x64xbf16>) {
+  %a = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [4096], window = [33], dilation = [4], stride = [1], causal = [true]>]} : tensor<?x?x4096x64xbf16>, tensor<?x?x4096x64xbf16>, tensor<?x?x4096x64xbf16> -> tensor<?x?x4096x64xbf16>
+  %b = attn.attention %r, %r, %r {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [32, 48], window = [7, 9], dilation = [2, 1], stride = [1, 1], causal = [false, false]>]} : tensor<?x?x1536x64xbf16>, tensor<?x?x1536x64xbf16>, tensor<?x?x1536x64xbf16> -> tensor<?x?x1536x64xbf16>
+  return %a, %b : tensor<?x?x4096x64xbf16>, tensor<?x?x1536x64xbf16>
 }

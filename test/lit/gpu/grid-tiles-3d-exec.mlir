@@ -8,6 +8,8 @@
 // RUN:   | FileCheck %s
 
 // CHECK-DAG: tilecheck nb3d: 256, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, 0{{$}}
+// A 2-D neighborhood whose first axis is dilated: grid axes [4, 2, 32].
+// CHECK-DAG: tilecheck nb2d_dilated_outer: 256, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
 // CHECK-DAG: tilecheck nb3d_stride: 256, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, 0{{$}}
 func.func @nb3d() {
   %q = tensor.empty() : tensor<1x1x256x4xf32>
@@ -19,7 +21,13 @@ func.func @nb3d_stride() {
   %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [4, 8, 8], window = [3, 4, 3], dilation = [1, 1, 1], stride = [1, 2, 3], causal = [false, false, true]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x1x256x4xf32>, tensor<1x1x256x4xf32>, tensor<1x1x256x4xf32> -> tensor<1x1x256x4xf32>
   return
 }
+func.func @nb2d_dilated_outer() {
+  %q = tensor.empty() : tensor<1x1x256x4xf32>
+  %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [8, 32], window = [3, 5], dilation = [2, 1], stride = [1, 1], causal = [false, false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x1x256x4xf32>, tensor<1x1x256x4xf32>, tensor<1x1x256x4xf32> -> tensor<1x1x256x4xf32>
+  return
+}
 func.func @main() {
+  call @nb2d_dilated_outer() : () -> ()
   call @nb3d() : () -> ()
   call @nb3d_stride() : () -> ()
   return

@@ -27,7 +27,7 @@
 // Boxes that do not hold BM / BN tokens are refused.
 // RUN: not attnc-opt %s --pass-pipeline="builtin.module(func.func(attn-test-carrier-tiles{bm=16 bn=16 q-patch=4,2 k-patch=2,8}))" 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=REFUSED
-// REFUSED: error: 'attn.attention' op GPU kernel: grid tiles need a carrier that is one neighborhood without dilation and no mask region, and boxes of 16 query and 16 key tokens, one extent per axis
+// REFUSED: error: 'attn.attention' op GPU kernel: grid tiles need a carrier that is one neighborhood (dilations dividing their axes) and no mask region, and boxes of 16 query and 16 key tokens, one extent per axis
 
 // BUG: tilecheck nb2d: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[1-9][0-9]*}},
 // TWO-DAG: tilecheck nb2d: 512, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, 0{{$}}
@@ -39,6 +39,10 @@
 // whole and still called partial: the last count is not 0).
 // TWO-DAG: tilecheck nb2d_ragged: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
 // TWO-DAG: tilecheck nb2d_ragged_causal_stride: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+// A dilated 1-D axis is two grid axes, positions and dilation group (64 =
+// 16 x 4; the 8-wide key boxes reach past the 4 groups).
+// TWO-DAG: tilecheck nb1d_dilated: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
+// TWO-DAG: tilecheck nb1d_dilated_causal_stride: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
 // TWO-DAG: tilecheck nb2d_ragged_covers: [[T:[0-9]+]], [[T]], {{[1-9][0-9]*}}, 0, 0, {{[0-9]+}}{{$}}
 func.func @nb2d() {
   %q = tensor.empty() : tensor<2x1x256x4xf32>
@@ -78,7 +82,19 @@ func.func @nb2d_ragged_covers() {
   %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [14, 10], window = [14, 10], dilation = [1, 1], stride = [1, 1], causal = [false, false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x140x4xf32>, tensor<1x2x140x4xf32>, tensor<1x2x140x4xf32> -> tensor<1x2x140x4xf32>
   return
 }
+func.func @nb1d_dilated() {
+  %q = tensor.empty() : tensor<1x2x64x4xf32>
+  %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [64], window = [5], dilation = [4], stride = [1], causal = [false]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x64x4xf32>, tensor<1x2x64x4xf32>, tensor<1x2x64x4xf32> -> tensor<1x2x64x4xf32>
+  return
+}
+func.func @nb1d_dilated_causal_stride() {
+  %q = tensor.empty() : tensor<1x2x64x4xf32>
+  %o = attn.attention %q, %q, %q {carrier = [#attn.neighborhood<grid = [64], window = [4], dilation = [2], stride = [2], causal = [true]>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x64x4xf32>, tensor<1x2x64x4xf32>, tensor<1x2x64x4xf32> -> tensor<1x2x64x4xf32>
+  return
+}
 func.func @main() {
+  call @nb1d_dilated() : () -> ()
+  call @nb1d_dilated_causal_stride() : () -> ()
   call @nb2d_ragged() : () -> ()
   call @nb2d_ragged_causal_stride() : () -> ()
   call @nb2d_ragged_covers() : () -> ()

@@ -17,7 +17,7 @@ func.func @product(%q: tensor<?x?x4096x128xbf16>) -> tensor<?x?x4096x128xbf16> {
 
 // -----
 
-// CHECK: error: 'attn.attention' op GPU kernel: grid tiles need a carrier that is one neighborhood without dilation and no mask region, and boxes of 128 query and 128 key tokens, one extent per axis
+// CHECK: error: 'attn.attention' op GPU kernel: grid tiles need a carrier that is one neighborhood (dilations dividing their axes) and no mask region, and boxes of 128 query and 128 key tokens, one extent per axis
 func.func @not_a_grid(%q: tensor<?x?x4096x128xbf16>) -> tensor<?x?x4096x128xbf16> {
   %o = attn.attention %q, %q, %q {attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false, q_patch = [8, 16], k_patch = [16, 8]>, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.causal<top_left>]} : tensor<?x?x4096x128xbf16>, tensor<?x?x4096x128xbf16>, tensor<?x?x4096x128xbf16> -> tensor<?x?x4096x128xbf16>
   return %o : tensor<?x?x4096x128xbf16>
