@@ -146,6 +146,18 @@ def Attn_KernelPlanAttr : Attn_Attr<"KernelPlan", "kernel_plan"> {
     /// The discardable attribute name under which an attention carries it.
     static constexpr llvm::StringLiteral kAttrName = "attn.kernel_plan";
     bool isSplitKV() const { return getSchedule() == "split_kv"; }
+    /// Whether key boxes of `kPatch` suit the kernel: a thread's
+    /// accumulator columns are runs of 8 box positions from a multiple of 8,
+    /// to whose constant coordinates it adds its own offset (< 8), so a run
+    /// must split into per-axis coordinates without carries: the last
+    /// extent a multiple of 8, or 2 or 4 with the next one a multiple of 4
+    /// or 2 (a run then covers whole rows of the last axis).
+    static bool keyRunsFit(::llvm::ArrayRef<int64_t> kPatch) {
+      int64_t p = kPatch.back();
+      if (p % 8 == 0)
+        return true;
+      return (p == 2 || p == 4) && kPatch.size() >= 2 && kPatch[kPatch.size() - 2] % (8 / p) == 0;
+    }
   }];
 }
 

@@ -178,10 +178,9 @@ LogicalResult KernelPlanAttr::verify(function_ref<InFlightDiagnostic()> emitErro
     if (product(qPatch) != blockM || product(kPatch) != blockN)
       return emitError() << "kernel_plan: the patches must hold block_m (" << blockM
                          << ") and block_n (" << blockN << ") tokens";
-    // A thread's accumulator columns come in runs of eight keys, which must
-    // stay on the grid's last axis (the kernel adds constant offsets).
-    if (kPatch.back() % 8 != 0)
-      return emitError() << "kernel_plan: k_patch's last extent must be a multiple of 8";
+    if (!KernelPlanAttr::keyRunsFit(kPatch))
+      return emitError() << "kernel_plan: k_patch's last extent must be a multiple of 8, or 2 "
+                            "or 4 with the extent before it a multiple of 4 or 2";
   }
   return success();
 }

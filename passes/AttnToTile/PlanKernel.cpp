@@ -136,23 +136,21 @@ bool attnc::gpu::headsPackable(AttentionOp op, const attnc::CarrierTilePlan &til
 namespace {
 
 /// Every way to write `total` as a product of one extent per axis, none
-/// more than twice its axis's length (the last also a multiple of
-/// `lastMultiple`).
-void boxShapes(ArrayRef<attnc::GridAxis> axes, int64_t total, int64_t lastMultiple,
+/// more than twice its axis's length (and key boxes the kernel's runs fit).
+void boxShapes(ArrayRef<attnc::GridAxis> axes, int64_t total, bool key,
                SmallVector<int64_t, 3> &cur, SmallVector<SmallVector<int64_t, 3>> &out) {
   size_t a = cur.size();
   if (a + 1 == axes.size()) {
-    if (total <= 2 * axes[a].n && total % lastMultiple == 0) {
-      cur.push_back(total);
+    cur.push_back(total);
+    if (total <= 2 * axes[a].n && (!key || KernelPlanAttr::keyRunsFit(cur)))
       out.push_back(cur);
-      cur.pop_back();
-    }
+    cur.pop_back();
     return;
   }
   for (int64_t e = 1; e <= total; ++e)
     if (total % e == 0 && e <= 2 * axes[a].n) {
       cur.push_back(e);
-      boxShapes(axes, total / e, lastMultiple, cur, out);
+      boxShapes(axes, total / e, key, cur, out);
       cur.pop_back();
     }
 }
@@ -182,8 +180,8 @@ chooseGridBoxes(AttentionOp op, int64_t BM, int64_t BN) {
     return {};
   SmallVector<SmallVector<int64_t, 3>> qShapes, kShapes;
   SmallVector<int64_t, 3> cur;
-  boxShapes(axes, BM, 1, cur, qShapes);
-  boxShapes(axes, BN, 8, cur, kShapes);
+  boxShapes(axes, BM, /*key=*/false, cur, qShapes);
+  boxShapes(axes, BN, /*key=*/true, cur, kShapes);
   // A key tile's fixed cost (waits, the O rescale, the row statistics) in
   // keys' worth of tensor-core work: an estimate, not a measurement.
   constexpr double kTileOverheadKeys = 32;

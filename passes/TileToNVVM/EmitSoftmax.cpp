@@ -28,20 +28,22 @@ Value KernelEmitter::needMaskOf(Value n, Value tile) {
 }
 
 /// Key tile n's position of this thread's first accumulator column: the
-/// key of entry r is keyBase(n) + keyOffset(r).
+/// key of entry r is keyBase(n) + keyOffset(r). In a grid box the thread's
+/// offset (2 quadCol) is a box position too; KernelPlanAttr::keyRunsFit
+/// makes a run's coordinates plus the thread's carry-free, so token offsets
+/// add.
 Value KernelEmitter::keyBase(Value n) {
-  Value first = mul(n, ci32(c.BN));
-  if (c.plan.grid) {
-    attnc::IndexMath m{b, loc};
-    const attnc::GridTiles &g = *c.plan.grid;
-    first = toI32(g.token(m, g.origin(m, toIdx(n), /*key=*/true)));
-  }
-  return add(first, mul(quadCol, ci32(2)));
+  if (!c.plan.grid)
+    return add(mul(n, ci32(c.BN)), mul(quadCol, ci32(2)));
+  attnc::IndexMath m{b, loc};
+  const attnc::GridTiles &g = *c.plan.grid;
+  Value first = g.token(m, g.origin(m, toIdx(n), /*key=*/true));
+  return toI32(m.add(first, g.localOffset(m, toIdx(mul(quadCol, ci32(2))), /*key=*/true)));
 }
 
 /// Entry r covers column (r / 4) * 8 + 2 * quadCol + r % 2: a box's columns
-/// are its tokens row-major, and runs of 8 stay on the grid's last axis
-/// (k_patch's last extent is a multiple of 8).
+/// are its tokens row-major; r % 2 is the next key on the last axis (its
+/// extent is at least 2).
 int64_t KernelEmitter::keyOffset(int64_t r) {
   int64_t run = (r / 4) * 8;
   if (c.plan.grid)
@@ -49,8 +51,6 @@ int64_t KernelEmitter::keyOffset(int64_t r) {
   return run + r % 2;
 }
 
-/// The scores with dropped pairs at -inf. The predicate is the shared carrier
-/// definition (include/attnc/Analysis/Carrier.h).
 FailureOr<SmallVector<Value>> KernelEmitter::maskScores(ArrayRef<Value> tv, Value n) {
   if (c.plan.grid)
     return maskScoresInBox(tv, n);
@@ -76,20 +76,19 @@ FailureOr<SmallVector<Value>> KernelEmitter::maskScores(ArrayRef<Value> tv, Valu
 /// Grid boxes (the carrier is one neighborhood, nothing else): a key is
 /// kept when each axis's coordinate lies in the row's window, tested as
 /// (key - lo) <=u width in 32 bits. A key's coordinates are the box's
-/// origin plus constants of the accumulator layout (plus 2 quadCol on the
-/// last axis), so a score costs an add and a compare per axis; the general
+/// origin, the thread's offset and constants of the accumulator layout
+/// (keyBase), so a score costs an add and a compare per axis; the general
 /// predicate (neighborhoodAxis) divides token indices in 64 bits instead.
 SmallVector<Value> KernelEmitter::maskScoresInBox(ArrayRef<Value> tv, Value n) {
   const attnc::GridTiles &g = *c.plan.grid;
   attnc::IndexMath m{b, loc};
   size_t A = g.axes.size();
   SmallVector<Value, 3> kOrigin = g.origin(m, toIdx(n), /*key=*/true);
+  SmallVector<Value, 3> mine = g.localCoords(m, toIdx(mul(quadCol, ci32(2))), /*key=*/true);
   SmallVector<Value, 3> base[2];
   for (int rr = 0; rr < 2; ++rr)
-    for (size_t a = 0; a < A; ++a) {
-      Value d = sub(toI32(kOrigin[a]), gridRowLo[rr][a]);
-      base[rr].push_back(a + 1 == A ? add(d, mul(quadCol, ci32(2))) : d);
-    }
+    for (size_t a = 0; a < A; ++a)
+      base[rr].push_back(add(sub(toI32(kOrigin[a]), gridRowLo[rr][a]), toI32(mine[a])));
   Value ninf = negInf();
   SmallVector<Value> masked(tv.size());
   for (int64_t r = 0; r < (int64_t)tv.size(); ++r) {

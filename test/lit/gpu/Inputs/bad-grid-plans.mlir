@@ -1,9 +1,10 @@
 // Hand-written plans with grid boxes that the kernel cannot follow (checked
 // by test/lit/gpu/grid-boxes.mlir).
 
-// CHECK: error: kernel_plan: k_patch's last extent must be a multiple of 8
+// A last extent of 1: the thread's two adjacent keys would sit on another axis.
+// CHECK: error: kernel_plan: k_patch's last extent must be a multiple of 8, or 2 or 4 with the extent before it a multiple of 4 or 2
 func.func @last_extent(%q: tensor<?x?x4096x128xbf16>) -> tensor<?x?x4096x128xbf16> {
-  %o = attn.attention %q, %q, %q {attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false, q_patch = [8, 16], k_patch = [32, 4]>, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [64, 64], window = [7, 7], dilation = [1, 1], stride = [1, 1], causal = [false, false]>]} : tensor<?x?x4096x128xbf16>, tensor<?x?x4096x128xbf16>, tensor<?x?x4096x128xbf16> -> tensor<?x?x4096x128xbf16>
+  %o = attn.attention %q, %q, %q {attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false, q_patch = [8, 16], k_patch = [128, 1]>, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [64, 64], window = [7, 7], dilation = [1, 1], stride = [1, 1], causal = [false, false]>]} : tensor<?x?x4096x128xbf16>, tensor<?x?x4096x128xbf16>, tensor<?x?x4096x128xbf16> -> tensor<?x?x4096x128xbf16>
   return %o : tensor<?x?x4096x128xbf16>
 }
 
