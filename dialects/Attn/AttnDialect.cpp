@@ -169,15 +169,19 @@ LogicalResult KernelPlanAttr::verify(function_ref<InFlightDiagnostic()> emitErro
   if (!qPatch.empty()) {
     if (schedule == "split_kv")
       return emitError() << "kernel_plan: grid patches are not for the split_kv schedule";
-    auto product = [](ArrayRef<int64_t> p) {
+    // A box's extent is a TMA box dimension: 1 to 256.
+    auto product = [](ArrayRef<int64_t> p) -> int64_t {
       int64_t n = 1;
-      for (int64_t x : p)
-        n = x > 0 ? n * x : -1;
+      for (int64_t x : p) {
+        if (x < 1 || x > 256)
+          return -1;
+        n *= x;
+      }
       return n;
     };
     if (product(qPatch) != blockM || product(kPatch) != blockN)
       return emitError() << "kernel_plan: the patches must hold block_m (" << blockM
-                         << ") and block_n (" << blockN << ") tokens";
+                         << ") and block_n (" << blockN << ") tokens, each extent 1 to 256";
     if (!KernelPlanAttr::keyRunsFit(kPatch))
       return emitError() << "kernel_plan: k_patch's last extent must be a multiple of 8, or 2 "
                             "or 4 with the extent before it a multiple of 4 or 2";

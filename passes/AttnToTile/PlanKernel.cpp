@@ -183,7 +183,8 @@ chooseGridBoxes(AttentionOp op, int64_t BM, int64_t BN) {
   boxShapes(axes, BM, /*key=*/false, cur, qShapes);
   boxShapes(axes, BN, /*key=*/true, cur, kShapes);
   // A key tile's fixed cost (waits, the O rescale, the row statistics) in
-  // keys' worth of tensor-core work: an estimate, not a measurement.
+  // keys' worth of tensor-core work: fitted to one A/B pair (2-D, 128- vs
+  // 64-key boxes, bench/NOTES.md); the 3-D pair it does not explain.
   constexpr double kTileOverheadKeys = 32;
   double best = 0;
   std::pair<SmallVector<int64_t, 3>, SmallVector<int64_t, 3>> choice;

@@ -17,7 +17,8 @@ using namespace attnc::gpu;
 static constexpr double kLog2e = 1.4426950408889634;
 
 /// Mask only partial tiles (CarrierTiles classification) and the tile that
-/// crosses Lk (a grid box never does: boxes divide the grid).
+/// crosses Lk. A grid box past the grid is never full (no window keeps a
+/// position there), so its partial test covers that.
 Value KernelEmitter::needMaskOf(Value n, Value tile) {
   Value partial = arith::XOrIOp::create(b, loc, qtc->isFull(b, loc, tile),
                                         arith::ConstantIntOp::create(b, loc, 1, 1));
@@ -51,6 +52,9 @@ int64_t KernelEmitter::keyOffset(int64_t r) {
   return run + r % 2;
 }
 
+/// The scores with dropped pairs at -inf. The predicate is the shared carrier
+/// definition (include/attnc/Analysis/Carrier.h), or its per-axis windows in
+/// a grid box.
 FailureOr<SmallVector<Value>> KernelEmitter::maskScores(ArrayRef<Value> tv, Value n) {
   if (c.plan.grid)
     return maskScoresInBox(tv, n);
