@@ -8,6 +8,8 @@
 //     MASK: full | causal (bottom-right) | window=W (causal, W keys) -- how pairs are counted
 //           decode: a decode kernel (bottom-right causal); prints TB/s of q, k, v and o
 //           moved once instead of TFLOP/s
+//           docN: N equal documents, causal inside each (a document carrier's kernel,
+//           whose cumulative lengths [N + 1] this passes as its first extra)
 #include "attnc/Runtime/attnc_runtime.h"
 
 #include <cuda_runtime.h>
@@ -68,9 +70,21 @@ int main(int argc, char **argv) {
                        ? ATTNC_DTYPE_F16 : ATTNC_DTYPE_BF16;
   int64_t sq[4] = {B, Hq, Lq, D}, sk[4] = {B, Hk, Lk, D}, sv[4] = {B, Hk, Lk, Dv},
           so[4] = {B, H, Lq, Dv}, sl[3] = {B, H, Lq};
-  attnc_tensor args[5] = {attnc_tensor_contiguous(q, dt, 4, sq, 0), attnc_tensor_contiguous(k, dt, 4, sk, 0),
+  attnc_tensor args[6] = {attnc_tensor_contiguous(q, dt, 4, sq, 0), attnc_tensor_contiguous(k, dt, 4, sk, 0),
                           attnc_tensor_contiguous(v, dt, 4, sv, 0), attnc_tensor_contiguous(o, dt, 4, so, 0),
                           attnc_tensor_contiguous(lse, ATTNC_DTYPE_F32, 3, sl, 0)};
+  int numArgs = 5;
+  int64_t docs = mask.rfind("doc", 0) == 0 ? atoll(mask.c_str() + 3) : 0;
+  if (docs > 0) {
+    std::vector<int32_t> cu(docs + 1);
+    for (int64_t n = 0; n <= docs; ++n)
+      cu[n] = (int32_t)(n * Lq / docs);
+    void *dcu;
+    CUDA_CK(cudaMalloc(&dcu, cu.size() * 4));
+    CUDA_CK(cudaMemcpy(dcu, cu.data(), cu.size() * 4, cudaMemcpyHostToDevice));
+    int64_t scu[1] = {docs + 1};
+    args[numArgs++] = attnc_tensor_contiguous(dcu, ATTNC_DTYPE_I32, 1, scu, 0);
+  }
   std::vector<int64_t> dims(attnc_kernel_num_dims(kernel), -1);
   std::string given = argc > 9 ? argv[9] : "";
   for (size_t p = 0; p < given.size();) {
@@ -90,7 +104,7 @@ int main(int argc, char **argv) {
   cudaStream_t stream;
   CUDA_CK(cudaStreamCreate(&stream));
   auto launch = [&]() -> bool {
-    if (attnc_kernel_launch(kernel, args, 5, dims.data(), stream) != ATTNC_OK) {
+    if (attnc_kernel_launch(kernel, args, numArgs, dims.data(), stream) != ATTNC_OK) {
       fprintf(stderr, "launch: %s\n", attnc_last_error());
       return false;
     }
@@ -121,6 +135,11 @@ int main(int argc, char **argv) {
     int64_t W = atoll(mask.c_str() + 7);
     for (int64_t i = 0; i < Lq; ++i)
       pairs += (double)std::min<int64_t>(W, std::max<int64_t>(0, i + (Lk - Lq) + 1));
+  } else if (docs > 0) {
+    for (int64_t n = 0; n < docs; ++n) {
+      double len = (double)((n + 1) * Lq / docs - n * Lq / docs);
+      pairs += len * (len + 1) / 2;
+    }
   } else if (mask == "causal") {
     for (int64_t i = 0; i < Lq; ++i)
       pairs += (double)std::min<int64_t>(Lk, std::max<int64_t>(0, i + (Lk - Lq) + 1));

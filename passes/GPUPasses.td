@@ -38,6 +38,9 @@ def AttnGPUPlanKernel : Pass<"attn-gpu-plan-kernel", "mlir::ModuleOp"> {
     Option<"gridTiles", "grid-tiles", "bool", /*default=*/"true",
            "Tiles as boxes of a multi-dimensional neighborhood's grid (q_patch, "
            "k_patch) where the grid admits them; never under split_kv">,
+    Option<"qSlots", "q-slots", "int64_t", /*default=*/"0",
+           "Shared-memory slots for Q in a persistent kernel (2: the next item's Q "
+           "loads under the current item; 0: two where two ring stages still fit)">,
   ];
   let dependentDialects = ["attnc::attn::AttnDialect"];
 }

@@ -132,14 +132,18 @@ def Attn_KernelPlanAttr : Attn_Attr<"KernelPlan", "kernel_plan"> {
     epilogue (attn-tile-persistent). q_patch / k_patch (a neighborhood's
     grid, one extent per axis): query and key tiles are boxes of the grid
     of those extents (block_m and block_n tokens) instead of runs of
-    consecutive tokens (CarrierTiles.h, GridTiles). }];
+    consecutive tokens (CarrierTiles.h, GridTiles). q_slots (persistent
+    only, 1 or 2): shared-memory slots for Q; with two, the producer loads
+    the next item's Q while the consumers still run the current one, so a
+    short item does not wait for its Q. }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$block_n, "int64_t":$stages,
                         "int64_t":$consumers, "int64_t":$producer_regs,
                         "int64_t":$consumer_regs, StringRefParameter<>:$schedule,
                         "bool":$pack_heads,
                         DefaultValuedParameter<"bool", "false">:$persistent,
                         OptionalParameter<"::mlir::DenseI64ArrayAttr">:$q_patch,
-                        OptionalParameter<"::mlir::DenseI64ArrayAttr">:$k_patch);
+                        OptionalParameter<"::mlir::DenseI64ArrayAttr">:$k_patch,
+                        DefaultValuedParameter<"int64_t", "1">:$q_slots);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

@@ -148,7 +148,7 @@ LogicalResult KernelPlanAttr::verify(function_ref<InFlightDiagnostic()> emitErro
                                      int64_t consumers, int64_t producerRegs,
                                      int64_t consumerRegs, StringRef schedule, bool packHeads,
                                      bool persistent, DenseI64ArrayAttr qPatchAttr,
-                                     DenseI64ArrayAttr kPatchAttr) {
+                                     DenseI64ArrayAttr kPatchAttr, int64_t qSlots) {
   ArrayRef<int64_t> qPatch, kPatch;
   if (qPatchAttr)
     qPatch = qPatchAttr.asArrayRef();
@@ -164,6 +164,8 @@ LogicalResult KernelPlanAttr::verify(function_ref<InFlightDiagnostic()> emitErro
     return emitError() << "kernel_plan: pack_heads needs the split_kv schedule";
   if (persistent && schedule == "split_kv")
     return emitError() << "kernel_plan: the split_kv schedule is not persistent";
+  if (qSlots != 1 && (qSlots != 2 || !persistent))
+    return emitError() << "kernel_plan: q_slots must be 1, or 2 with a persistent plan, got " << qSlots;
   if (qPatch.size() != kPatch.size())
     return emitError() << "kernel_plan: q_patch and k_patch need one extent per grid axis each";
   if (!qPatch.empty()) {

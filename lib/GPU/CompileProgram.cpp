@@ -508,6 +508,7 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   kernel.decode = options.decode;
   kernel.blockN = options.blockN;
   kernel.gridTiles = options.gridTiles;
+  kernel.qSlots = options.qSlots;
   auto hopper = compileHopperKernels(*prog, chip, kernel, options);
   if (!hopper)
     return hopper.takeError();

@@ -212,7 +212,8 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
   module.print(ks, OpPrintingFlags().elideLargeElementsAttrs());
   key.target = chip.str() + (options.decode ? "+decode" : "") +
                (options.blockN ? "+bn" + std::to_string(options.blockN) : "") +
-               (options.replanSpills ? "" : "+first-plan") + (options.gridTiles ? "" : "+token-runs");
+               (options.replanSpills ? "" : "+first-plan") + (options.gridTiles ? "" : "+token-runs") +
+               (options.qSlots ? "+q" + std::to_string(options.qSlots) : "");
   key.compilerVersion = compilerIdentity();
   // A refusal or compile error is the compiler's message (file:line:col of
   // the spec), not the cache's wrapping of it.

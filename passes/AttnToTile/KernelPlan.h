@@ -71,6 +71,10 @@ struct KernelConfig {
   /// grid, manifest `persistent`) takes work items (query tile, head, batch)
   /// from a counter at the workspace's start until none is left.
   bool persistent = false;
+  /// Persistent only: Q's shared-memory slots (item n uses slot n mod
+  /// qSlots), so that with two the producer loads the next item's Q while
+  /// the consumers still read the current one's.
+  int64_t qSlots = 1;
   /// Grid boxes (the plan's q_patch, k_patch; empty: runs of tokens): tiles
   /// are boxes of the carrier's grid, plan.grid says which.
   llvm::SmallVector<int64_t, 3> qPatch, kPatch;
@@ -116,7 +120,7 @@ struct KernelConfig {
            link == attnc::attn::Link::signed_exp;
   }
   /// Shared memory (offsets from a 1024-aligned base), 128B-swizzled tiles of
-  /// 64 columns: Q [D/64][BM][64], 1 KiB of zeros, then the K ring
+  /// 64 columns: Q [qSlots][D/64][BM][64], 1 KiB of zeros, then the K ring
   /// [stages][D/64][BN][64], then the V ring [stages][Dv/64][BN][64].
   int64_t qBytes() const { return (Dp / 64) * BM * 128; }
   int64_t kBytes() const { return (Dp / 64) * BN * 128; }
@@ -125,8 +129,8 @@ struct KernelConfig {
   /// added (EmitExactPV.cpp), read with both descriptor strides 0 (every
   /// core matrix the same 1 KiB). It sits before the K ring so that the
   /// whole extent of an ordinary operand from it is still allocated.
-  int64_t zeroOff() const { return qBytes(); }
-  int64_t kOff(int64_t s) const { return qBytes() + 1024 + s * kBytes(); }
+  int64_t zeroOff() const { return qSlots * qBytes(); }
+  int64_t kOff(int64_t s) const { return zeroOff() + 1024 + s * kBytes(); }
   int64_t vOff(int64_t s) const { return kOff(stages) + s * vBytes(); }
   /// Decode: one flag word per consumer (is it the last partial?).
   int64_t flagsOff() const { return vOff(stages); }

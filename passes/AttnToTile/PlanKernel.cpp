@@ -79,6 +79,7 @@ LogicalResult attnc::gpu::applyKernelPlan(AttentionOp op, KernelPlanAttr plan, K
   c.pingpong = plan.getSchedule() == "pingpong";
   c.packHeads = plan.getPackHeads();
   c.persistent = plan.getPersistent();
+  c.qSlots = plan.getQSlots();
   if (plan.getQPatch())
     c.qPatch.assign(plan.getQPatch().asArrayRef().begin(), plan.getQPatch().asArrayRef().end());
   if (plan.getKPatch())
@@ -227,6 +228,32 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   // ring (bench/NOTES.md, decode); the option overrides it.
   int64_t defaultBN = splitKV || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128;
   c.BN = blockN > 0 ? blockN : defaultBN;
+  // Persistent blocks where query tiles differ in their key tiles (a
+  // carrier or a mask: short or uneven items, whose fixed costs the next
+  // item hides; dense items are long and alike, and ran 1-3% slower) and
+  // the consumers can spare registers for the producer warpgroup's loops
+  // (at 24 they spill): O of at most 128 columns (a 64 x 256 O needs 240
+  // per consumer thread), no score region (at 232 the softcap kernel ran 7%
+  // slower) and the exp link (signed_exp's consumers spilled twice as much
+  // at 224; bench/NOTES.md).
+  const bool uneven = !op.getCarrier().empty() || !op.getMask().empty();
+  // And not where ptxas reported spills of the persistent kernel (the GPU
+  // compile marks such attentions and plans them again).
+  const bool persistent = !splitKV && o.persistent && uneven && c.Dvp <= 128 &&
+                          op.getScore().empty() && op.getLinkKind() == Link::exp &&
+                          !op->hasAttr(kPersistentSpilledAttr);
+  // A persistent kernel loads the next item's Q into a second slot while
+  // the consumers run the current item, where two ring stages still fit
+  // (at D128 the slot costs the third stage, as FlashAttention-3 runs two
+  // there; 2-5% faster on every persistent kernel measured, bench/NOTES.md).
+  c.persistent = persistent;
+  c.qSlots = 1;
+  if (persistent && o.qSlots != 1) {
+    c.qSlots = 2;
+    c.stages = stages > 0 ? stages : 2;
+    if (o.qSlots == 0 && c.sharedBytes() > KernelConfig::kMaxShared)
+      c.qSlots = 1;
+  }
   // The deepest ring that fits, unless the option fixes it. Decode: the
   // consumers take alternate tiles, so with an even ring each slot always
   // serves the same consumer, which then waits for its phases in order
@@ -255,20 +282,6 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
       attnc::CarrierTilePlan::get(op, c.BM, c.BN, boxes.first, boxes.second);
   if (failed(tiles))
     return failure();
-  // Persistent blocks where query tiles differ in their key tiles (a
-  // carrier or a mask: short or uneven items, whose fixed costs the next
-  // item hides; dense items are long and alike, and ran 1-3% slower) and
-  // the consumers can spare registers for the producer warpgroup's loops
-  // (at 24 they spill): O of at most 128 columns (a 64 x 256 O needs 240
-  // per consumer thread), no score region (at 232 the softcap kernel ran 7%
-  // slower) and the exp link (signed_exp's consumers spilled twice as much
-  // at 224; bench/NOTES.md).
-  const bool uneven = !op.getCarrier().empty() || !op.getMask().empty();
-  // And not where ptxas reported spills of the persistent kernel (the GPU
-  // compile marks such attentions and plans them again).
-  const bool persistent = !splitKV && o.persistent && uneven && c.Dvp <= 128 &&
-                          op.getScore().empty() && op.getLinkKind() == Link::exp &&
-                          !op->hasAttr(kPersistentSpilledAttr);
   const int64_t producerRegs =
       persistent ? KernelConfig::kPersistentProducerRegs : KernelConfig::kProducerRegs;
   const int64_t consumerRegs =
@@ -278,7 +291,7 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
                                   splitKV ? "split_kv" : schedule,
                                   splitKV && headsPackable(op, *tiles), persistent,
                                   patchAttr(op.getContext(), boxes.first),
-                                  patchAttr(op.getContext(), boxes.second));
+                                  patchAttr(op.getContext(), boxes.second), c.qSlots);
   // The plan is checked as the tile kernel's builder checks it: a plan this
   // pass records always builds.
   KernelConfig check;
@@ -305,6 +318,7 @@ struct AttnGPUPlanKernelPass
       o.blockN = blockN, o.schedule = schedule, o.stages = stages, o.decode = decode;
       o.persistent = persistent;
       o.gridTiles = gridTiles;
+      o.qSlots = qSlots;
       FailureOr<KernelPlanAttr> p = planKernel(op, o);
       if (failed(p))
         return WalkResult::interrupt();

@@ -88,21 +88,23 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
       arith::IndexCastUIOp::create(b, loc, i64, arith::AddIOp::create(b, loc, baseIdx, pad));
 
   auto barTy = [&](unsigned n) { return nvgpu::MBarrierGroupType::get(ctx, wgAS, n); };
-  qBar = nvgpu::MBarrierCreateOp::create(b, loc, barTy(1));
+  qBar = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.qSlots));
   kFull = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
   kEmpty = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
   vFull = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
   vEmpty = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
   vScan = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.stages));
   if (c.persistent)
-    qEmpty = nvgpu::MBarrierCreateOp::create(b, loc, barTy(1));
+    qEmpty = nvgpu::MBarrierCreateOp::create(b, loc, barTy(c.qSlots));
   ifThen(cmp(arith::CmpIPredicate::eq, tid, ci32(0)), [&] {
-    nvgpu::MBarrierInitOp::create(b, loc, qBar, cidx(1), cidx(0), Value());
-    // Q is free again when both consumers and the scanner are done with
-    // the item (lowerForWork).
-    if (c.persistent)
-      nvgpu::MBarrierInitOp::create(b, loc, qEmpty, cidx(KernelConfig::kConsumerWGs + 1), cidx(0),
-                                    Value());
+    for (int64_t s = 0; s < c.qSlots; ++s) {
+      nvgpu::MBarrierInitOp::create(b, loc, qBar, cidx(1), cidx(s), Value());
+      // Q is free again when both consumers and the scanner are done with
+      // the item (lowerForWork).
+      if (c.persistent)
+        nvgpu::MBarrierInitOp::create(b, loc, qEmpty, cidx(KernelConfig::kConsumerWGs + 1),
+                                      cidx(s), Value());
+    }
     for (int64_t s = 0; s < c.stages; ++s) {
       nvgpu::MBarrierInitOp::create(b, loc, kFull, cidx(1), cidx(s), Value());
       nvgpu::MBarrierInitOp::create(b, loc, vFull, cidx(1), cidx(s), Value());
@@ -130,6 +132,7 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
   // Each consumer's 64 rows of Q (decode: both read the same 64).
   Value cw64 = arith::ExtUIOp::create(b, loc, i64, c.decode ? ci32(0) : cw);
   qDesc = makeDesc(mul(cw64, ci64(64 * 128)), /*lbo=*/16, /*sbo=*/1024);
+  qSlot = cidx(0);
 }
 
 /// The block's current work item, query tile bx of head hIdx, batch bIdx:
@@ -368,22 +371,24 @@ SmallVector<Value> KernelEmitter::gridBoxCoords(Value tile, bool key, int64_t ch
 }
 
 void KernelEmitter::loadQ() {
-  nvgpu::MBarrierArriveExpectTxOp::create(b, loc, qBar, cidx(c.qBytes()), cidx(0), Value());
+  nvgpu::MBarrierArriveExpectTxOp::create(b, loc, qBar, cidx(c.qBytes()), qSlot, Value());
+  Value slotOff = mul(qSlot, cidx(c.qBytes()));
   for (int64_t ch = 0; ch < c.Dp / 64; ++ch) {
+    Value off = add(slotOff, cidx(ch * c.BM * 128));
     if (c.plan.grid) {
-      Value dst = smemView(cidx(ch * c.BM * 128), gridBoxType(false));
+      Value dst = smemView(off, gridBoxType(false));
       nvgpu::TmaAsyncLoadOp::create(b, loc, dst, qBar, qMap,
-                                    gridBoxCoords(toIdx(qTileIdx), false, ch, bhq), cidx(0),
+                                    gridBoxCoords(toIdx(qTileIdx), false, ch, bhq), qSlot,
                                     Value(), Value());
       continue;
     }
-    Value dst = smemView(cidx(ch * c.BM * 128), tileType(c.BM, /*flat=*/c.decode));
+    Value dst = smemView(off, tileType(c.BM, /*flat=*/c.decode));
     // Decode: a 2-D map over the [B*Hq*Lq, D] rows of q (a tile may span
     // heads).
     SmallVector<Value> at{cidx(ch * 64), toIdx(m0), toIdx(bhq)};
     if (c.decode)
       at = {cidx(ch * 64), toIdx(add(mul(bhq, argLq), m0))};
-    nvgpu::TmaAsyncLoadOp::create(b, loc, dst, qBar, qMap, at, cidx(0), Value(), Value());
+    nvgpu::TmaAsyncLoadOp::create(b, loc, dst, qBar, qMap, at, qSlot, Value(), Value());
   }
 }
 

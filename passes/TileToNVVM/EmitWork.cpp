@@ -50,18 +50,30 @@ Value KernelEmitter::workWord(Value count) {
   return add(base, mul(par, ci32(4)));
 }
 
+Value KernelEmitter::qSlotOf(Value count) {
+  return c.qSlots == 1 ? cidx(0) : arith::RemUIOp::create(b, loc, count, cidx(c.qSlots)).getResult();
+}
+
+Value KernelEmitter::qPhaseOf(Value count) {
+  Value n = toI32(count);
+  if (c.qSlots == 2)
+    n = arith::ShRUIOp::create(b, loc, n, ci32(1));
+  return arith::TruncIOp::create(b, loc, b.getI1Type(), andI(n, ci32(1)));
+}
+
 void KernelEmitter::announceWork(Value item) {
-  // Item n reuses the word of item n - 2: every role read that one before
-  // it released item n - 1 (a fresh barrier passes parity 1 at once).
-  Value prevParity = arith::TruncIOp::create(
-      b, loc, b.getI1Type(), arith::XOrIOp::create(b, loc, andI(toI32(workCount), ci32(1)), ci32(1)));
-  waitBar(qEmpty, cidx(0), prevParity);
+  // Item n waits for the release of the item before it on its Q slot (n - 1
+  // with one slot, n - 2 with two; a fresh barrier passes parity 1 at once),
+  // and reuses the word of item n - 2, which every role read before it
+  // released item n - 1 or n - 2.
+  Value prevParity =
+      arith::XOrIOp::create(b, loc, qPhaseOf(workCount), arith::ConstantIntOp::create(b, loc, 1, 1));
+  waitBar(qEmpty, qSlot, prevParity);
   inlinePtx(Type(), {workWord(workCount), item}, "st.shared.b32 [$0], $1;", "r,r");
 }
 
 Value KernelEmitter::announcedWork() {
-  Value parity = arith::TruncIOp::create(b, loc, b.getI1Type(), andI(toI32(workCount), ci32(1)));
-  waitBar(qBar, cidx(0), parity);
+  waitBar(qBar, qSlot, qPhaseOf(workCount));
   return inlinePtx(i32, {workWord(workCount)}, "ld.shared.b32 $0, [$1];", "=r,r");
 }
 
@@ -72,7 +84,7 @@ void KernelEmitter::leaveItem(Value barId, int64_t threads, Value leader) {
   NVVM::BarrierOp::create(b, loc, TypeRange{}, barId, ci32(threads), NVVM::BarrierReductionAttr(),
                           Value());
   ifThen(leader, [&] {
-    nvgpu::MBarrierArriveOp::create(b, loc, nvgpu::MBarrierTokenType::get(ctx), qEmpty, cidx(0));
+    nvgpu::MBarrierArriveOp::create(b, loc, nvgpu::MBarrierTokenType::get(ctx), qEmpty, qSlot);
   });
 }
 
@@ -85,6 +97,7 @@ LogicalResult KernelEmitter::workLoop(WorkRole role, function_ref<LogicalResult(
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPoint(bb.getInsertionBlock(), bb.getInsertionPoint());
         workCount = a[0];
+        qSlot = qSlotOf(workCount);
         Value item;
         if (role == WorkRole::Producer) {
           item = LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::add, wsPtr, ci32(1),
@@ -99,7 +112,7 @@ LogicalResult KernelEmitter::workLoop(WorkRole role, function_ref<LogicalResult(
                    // No item left: the others learn it as they learn items.
                    announceWork(item);
                    nvgpu::MBarrierArriveOp::create(b, loc, nvgpu::MBarrierTokenType::get(ctx),
-                                                   qBar, cidx(0));
+                                                   qBar, qSlot);
                  });
         scf::ConditionOp::create(b, loc, more, ValueRange{a[0], a[1], item});
       },
@@ -107,13 +120,21 @@ LogicalResult KernelEmitter::workLoop(WorkRole role, function_ref<LogicalResult(
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPoint(bb.getInsertionBlock(), bb.getInsertionPoint());
         workCount = a[0];
+        qSlot = qSlotOf(workCount);
         ringBase = ringNext = a[1];
         workItem = a[2];
         setUpWorkItem(workItem);
+        // The item's Q descriptor (Q of slot s starts s * qBytes later).
+        Value qDesc0 = qDesc;
+        if (c.qSlots > 1)
+          qDesc = add(qDesc, mul(arith::IndexCastUIOp::create(b, loc, i64, qSlot),
+                                 ci64(c.qBytes() >> 4)));
         r = body();
+        qDesc = qDesc0;
         scf::YieldOp::create(b, loc, ValueRange{add(a[0], cidx(1)), ringNext});
       });
   workItem = workCount = Value();
+  qSlot = cidx(0);
   ringBase = ringZero;
   return r;
 }

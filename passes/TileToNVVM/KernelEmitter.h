@@ -177,6 +177,11 @@ private:
   mlir::Value numWorkItems();
   void setUpWorkItem(mlir::Value w);
   mlir::Value workWord(mlir::Value count);
+  /// Item `count`'s Q slot (index) and the parity of its phase on that
+  /// slot's barriers: with one slot every item is a phase of slot 0; with
+  /// two, items alternate slots and each slot sees every other item.
+  mlir::Value qSlotOf(mlir::Value count);
+  mlir::Value qPhaseOf(mlir::Value count);
   /// Producer: wait until the previous item is released, then write `item`
   /// to the word of workCount's parity (Q's arrival announces it).
   void announceWork(mlir::Value item);
@@ -372,6 +377,8 @@ private:
   /// Per V slot: the scanner has left its answer in the slot's word.
   mlir::Value vScan;
   mlir::Value qDesc, nSlots, ticks;
+  /// The current item's Q slot (index; 0 outside the persistent plan).
+  mlir::Value qSlot;
   /// Per V tile (smem value of a ring_get): the last op of its wait (null
   /// when it has none), and the tile's ordinal (index).
   llvm::DenseMap<mlir::Value, std::pair<mlir::Operation *, mlir::Value>> vArrivals;

@@ -99,6 +99,12 @@ static cl::opt<bool> gridTiles(
              "them (default on; off for A/B measurements)"),
     cl::init(true), cl::Hidden, cl::sub(compileCmd), cl::sub(runCmd));
 
+static cl::opt<int64_t> qSlots(
+    "gpu-q-slots",
+    cl::desc("GPU: shared-memory slots for Q in a persistent kernel (0: the planner's choice; "
+             "1 or 2 for A/B measurements)"),
+    cl::init(0), cl::Hidden, cl::sub(compileCmd), cl::sub(runCmd));
+
 static cl::opt<std::string> cacheDir(
     "cache-dir",
     cl::desc("GPU kernel cache directory (default $ATTNC_CACHE_DIR, else $XDG_CACHE_HOME/attnc, else ~/.cache/attnc; "
@@ -339,6 +345,7 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
       kopts.blockN = blockN;
       kopts.replanSpills = replanSpills;
       kopts.gridTiles = gridTiles;
+      kopts.qSlots = qSlots;
       kopts.timing = &timing;
       size_t attentions = 0;
       module->walk([&](attn::AttentionOp) { ++attentions; });
@@ -571,6 +578,7 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
     kopts.blockN = blockN;
     kopts.replanSpills = replanSpills;
     kopts.gridTiles = gridTiles;
+    kopts.qSlots = qSlots;
     auto result = runOnGPU(*module, "sm_90a", ptrs, kernelCacheDir(), kopts);
     if (!result)
       return fail(result.takeError());

@@ -29,6 +29,9 @@ struct GPUKernelOptions {
   /// admits them (attn-gpu-plan-kernel{grid-tiles}; off: runs of tokens, for
   /// A/B measurements).
   bool gridTiles = true;
+  /// Q slots of a persistent kernel (attn-gpu-plan-kernel{q-slots}; 0: the
+  /// planner's choice; 1 or 2 for A/B measurements).
+  int64_t qSlots = 0;
   /// Where the stages report their time (`attnc compile --time`); not a
   /// kernel choice, so not part of the cache key.
   mlir::TimingScope *timing = nullptr;

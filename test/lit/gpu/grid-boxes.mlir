@@ -12,7 +12,7 @@
 // key boxes visit 7.5 key tiles per query box on average (17-row bands of
 // 128-token runs would visit about 17).
 // PLAN-LABEL: func.func @nb2d
-// PLAN: persistent = true, q_patch = [8, 16], k_patch = [16, 8]>
+// PLAN: persistent = true, q_patch = [8, 16], k_patch = [16, 8], q_slots = 2>
 // RUNS-LABEL: func.func @nb2d
 // RUNS-NOT: q_patch
 // RUNS: return
@@ -36,7 +36,7 @@ func.func @nb2d(%q: tensor<?x?x16384x128xbf16>, %k: tensor<?x?x16384x128xbf16>, 
 // grid's 56 columns (no 128-token box divides it); the launch grid counts
 // the 28 query boxes.
 // PLAN-LABEL: func.func @nat
-// PLAN: q_patch = [2, 64], k_patch = [2, 64]>
+// PLAN: q_patch = [2, 64], k_patch = [2, 64]{{.*}}>
 // NVVM-LABEL: gpu.func @nat_kernel(
 // NVVM-SAME: constraints = [{{.*}}"Lq == 3136", "Lk == 3136"]
 // NVVM-SAME: grid = [28, "H", "B"]
@@ -69,8 +69,8 @@ func.func @others(%q: tensor<?x?x?x64xbf16>) -> (tensor<?x?x?x64xbf16>, tensor<?
 // group axis the innermost: with two groups no key box has the 8-key runs
 // the kernel needs there, so that one keeps runs of tokens.)
 // PLAN-LABEL: func.func @dilated
-// PLAN: q_patch = [{{[0-9]+}}, {{[0-9]+}}], k_patch = [{{[0-9]+}}, {{[0-9]+}}]>
-// PLAN: q_patch = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}], k_patch = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}]>
+// PLAN: q_patch = [{{[0-9]+}}, {{[0-9]+}}], k_patch = [{{[0-9]+}}, {{[0-9]+}}]{{.*}}>
+// PLAN: q_patch = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}], k_patch = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}]{{.*}}>
 // NVVM-LABEL: gpu.func @dilated_kernel0(
 // NVVM-SAME: global_dims = [64, 4, 1024, "B*Hq"]
 // NVVM-SAME: tiles_exact = ["neighborhood (grid boxes)"]

@@ -1,6 +1,7 @@
 // RUN: attnc-opt --attn-gpu-plan-kernel -split-input-file %s | FileCheck %s
 // RUN: attnc-opt --attn-gpu-plan-kernel="decode=true" -split-input-file %s | FileCheck %s --check-prefix=DECODE
 // RUN: attnc-opt --attn-gpu-plan-kernel="schedule=ws block-n=64 stages=2 persistent=false" -split-input-file %s | FileCheck %s --check-prefix=OPTS
+// RUN: attnc-opt --attn-gpu-plan-kernel="q-slots=1" -split-input-file %s | FileCheck %s --check-prefix=Q1
 // RUN: not attnc-opt --attn-gpu-build-kernel -split-input-file %s 2>&1 | FileCheck %s --check-prefix=NOPLAN
 // RUN: not attnc-opt --attn-gpu-build-kernel %S/Inputs/bad-plans.mlir -split-input-file 2>&1 | FileCheck %S/Inputs/bad-plans.mlir --check-prefix=BAD
 // attn-gpu-plan-kernel records the Hopper kernel's plan on each attention:
@@ -8,9 +9,11 @@
 // the schedule; attn-gpu-build-kernel follows it (and refuses a plan the
 // emitter does not implement).
 
-// D128: 128 x 128 tiles, 3 stages (Q 32 KiB + 3 x (K 32 + V 32) KiB).
+// D128 causal: 128 x 128 tiles; persistent, with two Q slots and 2 stages
+// (2 x Q 32 KiB + 2 x (K 32 + V 32) KiB; one slot would leave room for 3).
 // CHECK-LABEL: func.func @d128
-// CHECK-NEXT: attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 56, consumer_regs = 224, schedule = "pingpong", pack_heads = false, persistent = true>
+// CHECK-NEXT: attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 2, consumers = 2, producer_regs = 56, consumer_regs = 224, schedule = "pingpong", pack_heads = false, persistent = true, q_slots = 2>
+// Q1: #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, {{.*}}persistent = true>
 // The decode schedule: 64 x 64 tiles, the deepest even ring (up to 8) that
 // fits (D128: 7 stages need 246800 bytes), the query heads of a KV head
 // packed into one tile.

@@ -2,6 +2,7 @@
 // RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-tile-kernel --attn-tile-warp-specialize --attn-tile-pipeline --attn-tile-pingpong --attn-tile-persistent %s | FileCheck %s --check-prefix=TILE
 // RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=NVVM
 // RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=OFF
+// RUN: attnc-opt --attn-gpu-plan-kernel="q-slots=1" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=Q1
 // RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-tile-kernel --attn-tile-warp-specialize --attn-tile-pipeline --attn-tile-pingpong --attn-tile-persistent %s | sed -e '/attn_tile.release_q/d' | not attnc-opt --attn-tile-to-nvvm 2>&1 | FileCheck %s --check-prefix=NORELEASE
 
 // RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-tile-kernel --attn-tile-warp-specialize --attn-tile-pipeline --attn-tile-pingpong --attn-tile-persistent %s | sed -e '/attn_tile.release_q/d' -e '/attn_tile.wait_q/a attn_tile.release_q' | not attnc-opt --attn-tile-to-nvvm 2>&1 | FileCheck %s --check-prefix=NORELEASE
@@ -41,9 +42,16 @@
 // NVVM-SAME: %{{.*}}: i32, %[[WS:.*]]: !llvm.ptr) kernel
 // NVVM-SAME: {bytes = 256 : i64, kind = "workspace", name = "workspace", zero_bytes = 256 : i64}
 // NVVM-SAME: persistent = true
-// NVVM: %[[QBAR:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>>
-// NVVM: %[[QEMPTY:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>>
-// NVVM: nvgpu.mbarrier.init %[[QEMPTY]][%{{.*}}], %c3
+// Two Q slots (the next item's Q loads while the current one runs): Q's
+// full and empty barriers have one per slot, and the K/V ring two stages.
+// NVVM-SAME: shared_bytes = 198672 : i64, stages = 2 : i64
+// NVVM: %[[QBAR:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 2>
+// NVVM-COUNT-5: nvgpu.mbarrier.create
+// NVVM-NEXT: %[[QEMPTY:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 2>
+// NVVM: nvgpu.mbarrier.init %[[QBAR]][%c0{{.*}}], %c1
+// NVVM: nvgpu.mbarrier.init %[[QEMPTY]][%c0{{.*}}], %c3
+// NVVM: nvgpu.mbarrier.init %[[QBAR]][%c1{{.*}}], %c1
+// NVVM: nvgpu.mbarrier.init %[[QEMPTY]][%c1{{.*}}], %c3
 // NVVM: nvvm.setmaxregister  decrease 56
 // NVVM: scf.while (%[[CNT:.*]] = %c0, %{{.*}} = %c0) : (index, index) -> (index, index, i32)
 // NVVM: %[[ITEM:.*]] = llvm.atomicrmw add %[[WS]], %{{.*}} monotonic
@@ -65,13 +73,28 @@
 // NVVM: %{{.*}} = arith.cmpi eq
 // NVVM: scf.if
 // NVVM: nvgpu.mbarrier.arrive %[[QEMPTY]]
-// The consumers.
+// The consumers: item n's slot is n mod 2, its phase (n / 2) mod 2 on that
+// slot's barriers, and its QK^T reads Q through a descriptor 32 KiB (2048
+// units of 16 bytes) further on for slot 1.
 // NVVM: nvvm.setmaxregister  increase 224
-// NVVM: scf.while
-// NVVM: nvgpu.mbarrier.try_wait.parity %[[QBAR]]
+// NVVM: scf.while (%[[CCNT:[^ ]*]] = %c0
+// NVVM: %[[SLOT:.*]] = arith.remui %[[CCNT]], %c2
+// NVVM: %[[HALF:.*]] = arith.shrui %{{.*}}, %c1_i32{{.*}}
+// NVVM: %[[PAR:.*]] = arith.andi %[[HALF]], %c1_i32
+// NVVM: nvgpu.mbarrier.try_wait.parity %[[QBAR]][%[[SLOT]]]
 // NVVM: "ld.shared.b32 $0, [$1];"
+// NVVM: } do {
+// NVVM: %[[SLOT64:.*]] = arith.index_castui %{{.*}} : index to i64
+// NVVM: arith.muli %[[SLOT64]], %c2048_i64
 // NVVM: nvgpu.mbarrier.arrive %[[QEMPTY]]
 // NVVM: gpu.return
+
+// One Q slot (q-slots=1): one Q barrier of each kind, three ring stages,
+// every item a phase of slot 0.
+// Q1: shared_bytes = 231444 : i64, stages = 3 : i64
+// Q1: %[[QBAR:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>>
+// Q1-NOT: arith.muli %{{.*}}, %c2048_i64
+// Q1: gpu.return
 
 // OFF-LABEL: gpu.func @causal_kernel(
 // OFF-SAME: %{{.*}}: i32) kernel
