@@ -380,9 +380,6 @@ struct HopperKernels {
 /// more than those spills cost).
 constexpr int64_t kReplanSpillBytes = 64;
 constexpr double kReplanKeepRatio = 0.6;
-/// Fallback levels of a spilling persistent kernel (kPersistentSpilledAttr):
-/// 1 = one Q slot, 2 = not persistent.
-constexpr int64_t kPersistentFallbackLevels = 2;
 
 /// The names of the persistent kernels that ptxas reported spilling more
 /// than kReplanSpillBytes.
@@ -401,11 +398,10 @@ std::vector<std::string> spillingPersistent(ModuleOp ptxModule, const std::map<s
 }
 
 /// The Hopper kernel steps of `prog` lowered to PTX and assembled by ptxas.
-/// A persistent kernel that spills is compiled again one fallback level
-/// down (kPersistentSpilledAttr on its attention in `prog`): first with one
-/// Q slot (fewer live addresses), then without persistence (240 consumer
+/// A persistent kernel that spills is compiled again without persistence
+/// (kPersistentSpilledAttr on its attention in `prog`: 240 consumer
 /// registers instead of 224, but 24 for the producer, whose tile schedule
-/// may spill then); it keeps a level where it spills much less.
+/// may spill then); it keeps that plan where it spills much less.
 llvm::Expected<HopperKernels> compileHopperKernels(ModuleOp prog, StringRef chip,
                                                    const AttnGPUPlanKernelOptions &kernel,
                                                    const GPUKernelOptions &options) {
@@ -435,55 +431,44 @@ llvm::Expected<HopperKernels> compileHopperKernels(ModuleOp prog, StringRef chip
     a.spills = std::move(r->spillStores);
     return a;
   };
-  // Each kernel's fallback level, on its attention (0: the planner's choice).
-  std::map<std::string, int64_t> levelOf;
-  auto mark = [&](const std::vector<std::string> &names, int64_t level) {
-    for (const std::string &n : names)
-      levelOf[n] = level;
+  auto mark = [&](const std::vector<std::string> &names, bool on) {
     prog.walk([&](attn::AttentionOp op) {
       auto name = op->getAttrOfType<StringAttr>("attnc.kernel_name");
-      if (!name || !levelOf.count(name.str()))
+      if (!name || !llvm::is_contained(names, name.str()))
         return;
-      if (int64_t l = levelOf[name.str()])
-        op->setAttr(kPersistentSpilledAttr, IntegerAttr::get(IntegerType::get(op.getContext(), 64), l));
+      if (on)
+        op->setAttr(kPersistentSpilledAttr, UnitAttr::get(op.getContext()));
       else
         op->removeAttr(kPersistentSpilledAttr);
     });
   };
-  auto best = compile();
-  if (!best)
-    return best.takeError();
-  if (!best->k.ptx || !options.replanSpills)
-    return std::move(best->k);
-  for (int64_t level = 1; level <= kPersistentFallbackLevels; ++level) {
-    // Still persistent and spilling: one level further down, kept where
-    // it spills much less than the plan before.
-    std::vector<std::string> spilled = spillingPersistent(*best->k.ptx, best->spills);
-    if (spilled.empty())
-      break;
-    std::map<std::string, int64_t> before = levelOf;
-    mark(spilled, level);
-    auto next = compile();
-    if (!next)
-      return next.takeError();
-    std::vector<std::string> worse;
-    for (const std::string &k : spilled) {
-      auto it = next->spills.find(k); // not in the report: keep the plan before
-      if (it == next->spills.end() || (double)it->second > kReplanKeepRatio * (double)best->spills[k])
-        worse.push_back(k);
-    }
-    for (const std::string &k : worse)
-      mark({k}, before.count(k) ? before[k] : 0);
-    if (worse.size() == spilled.size())
-      continue;
-    if (!worse.empty()) {
-      next = compile();
-      if (!next)
-        return next.takeError();
-    }
-    best = std::move(next);
+  auto first = compile();
+  if (!first)
+    return first.takeError();
+  if (!first->k.ptx)
+    return std::move(first->k);
+  std::vector<std::string> spilled = spillingPersistent(*first->k.ptx, first->spills);
+  if (spilled.empty() || !options.replanSpills)
+    return std::move(first->k);
+  mark(spilled, true);
+  auto second = compile();
+  if (!second)
+    return second.takeError();
+  std::vector<std::string> worse;
+  for (const std::string &k : spilled) {
+    auto it = second->spills.find(k); // not in the report: keep the first plan
+    if (it == second->spills.end() || (double)it->second > kReplanKeepRatio * (double)first->spills[k])
+      worse.push_back(k);
   }
-  return std::move(best->k);
+  if (worse.empty())
+    return std::move(second->k);
+  mark(worse, false);
+  if (worse.size() == spilled.size())
+    return std::move(first->k);
+  auto third = compile();
+  if (!third)
+    return third.takeError();
+  return std::move(third->k);
 }
 } // namespace
 

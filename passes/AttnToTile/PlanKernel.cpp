@@ -207,13 +207,6 @@ DenseI64ArrayAttr patchAttr(MLIRContext *ctx, ArrayRef<int64_t> patch) {
   return patch.empty() ? DenseI64ArrayAttr() : DenseI64ArrayAttr::get(ctx, patch);
 }
 
-/// How far the GPU compile moved a spilling persistent kernel down
-/// (kPersistentSpilledAttr): 1, one Q slot; 2, not persistent.
-int64_t fallbackLevel(AttentionOp op) {
-  auto a = op->getAttrOfType<IntegerAttr>(attnc::kPersistentSpilledAttr);
-  return a ? a.getInt() : 0;
-}
-
 } // namespace
 
 FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPlanKernelOptions &o) {
@@ -248,14 +241,14 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   // compile marks such attentions and plans them again).
   const bool persistent = !splitKV && o.persistent && uneven && c.Dvp <= 128 &&
                           op.getScore().empty() && op.getLinkKind() == Link::exp &&
-                          fallbackLevel(op) < 2;
+                          !op->hasAttr(kPersistentSpilledAttr);
   // A persistent kernel loads the next item's Q into a second slot while
   // the consumers run the current item, where two ring stages still fit
   // (at D128 the slot costs the third stage, as FlashAttention-3 runs two
   // there; 2-5% faster on every persistent kernel measured, bench/NOTES.md).
   c.persistent = persistent;
   c.qSlots = 1;
-  if (persistent && o.qSlots != 1 && fallbackLevel(op) < 1) {
+  if (persistent && o.qSlots != 1) {
     c.qSlots = 2;
     c.stages = stages > 0 ? stages : 2;
     if (o.qSlots == 0 && c.sharedBytes() > KernelConfig::kMaxShared)

@@ -54,10 +54,10 @@ namespace attnc {
 /// attn-gpu-partition-program: why the op runs as a generic GPU step (the
 /// program's step reason).
 inline constexpr llvm::StringLiteral kStepReasonAttr = "attnc.gpu.step_reason";
-/// An integer attribute on an attention whose persistent kernel spilled
-/// registers (ptxas's report, read back by the GPU compile), the fallback
-/// level: 1, the kernel plan gives it one Q slot; 2 (or more), a grid of one
-/// block per query tile, whose consumers have more registers.
+/// A unit attribute on an attention whose persistent kernel spilled
+/// registers (ptxas's report, read back by the GPU compile): the kernel plan
+/// then gives it a grid of one block per query tile, whose consumers have
+/// more registers.
 inline constexpr llvm::StringLiteral kPersistentSpilledAttr = "attnc.gpu.persistent_spilled";
 } // namespace attnc
 #include "attnc/Dialect/Attn/AttnAttrInterfaces.h.inc"
