@@ -308,6 +308,11 @@ Value QueryTileCarrier::tileOfSlot(OpBuilder &b, Location loc, Value t) const {
 /// `kTile` (clipped to Lk).
 static MaskBox maskBoxOfTile(IM &m, AttentionOp op, const CarrierTilePlan &plan,
                              const TileEnv &env, Value i0, Value i1, Value kTile) {
+  // A tile that is one class block: its class says all (the interval walk
+  // would read the tables' summaries again for what the class already says).
+  constexpr int64_t T = AttentionOp::kMaskClassBlock;
+  if (op.getMaskClasses() && plan.BM == T && plan.BN == T && !plan.grid)
+    return maskClassesOfBlock(m.b, m.loc, op, *env.access, env.batch, env.head, m.fdiv(i0, T), kTile);
   Value j0 = m.mul(kTile, plan.BN);
   Value j1 = m.sub(m.min(m.add(j0, plan.BN), env.lk), m.c(1));
   return boundMaskOverBox(m.b, m.loc, op, *env.access, env.batch, env.head, i0, i1, j0, j1);

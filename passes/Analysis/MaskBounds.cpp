@@ -441,6 +441,18 @@ bool attnc::maskDefeatsTileBounds(AttentionOp op) {
   return !Coverage(op).bounded(keep);
 }
 
+MaskBox attnc::maskClassesOfBlock(OpBuilder &b, Location loc, AttentionOp op, CarrierAccess &access,
+                                  Value batch, Value head, Value qb, Value kb) {
+  IndexMath m{b, loc};
+  unsigned n = *op.getMaskClasses();
+  auto ct = cast<RankedTensorType>(op.getExtras()[n].getType());
+  Value cls = access.loadIndex(b, loc, n,
+                               {ct.getDimSize(0) == 1 ? m.c(0) : batch, ct.getDimSize(1) == 1 ? m.c(0) : head,
+                                qb, kb});
+  Value dropsSome = m.le(m.c(2), cls);
+  return {m.eq(m.rem(cls, 2), m.c(1)), arith::XOrIOp::create(b, loc, dropsSome, m.t())};
+}
+
 MaskBox attnc::boundMaskOverBox(OpBuilder &b, Location loc, AttentionOp op,
                                 CarrierAccess &access, Value batch, Value head, Value i0,
                                 Value i1, Value j0, Value j1) {

@@ -7,7 +7,13 @@
 // pairs (generic steps before the kernel); the result drives the kernel two
 // ways: as a counted block list of the blocks with a kept pair (the kernel
 // visits only those), and as mask_classes, so that a tile inside a block
-// whose pairs are all kept runs without the predicate.
+// whose pairs are all kept runs without the predicate. A mask that interval
+// evaluation bounds only through its tables' block summaries (document or
+// segment ids compared at i and j) is classified too: the kernel would
+// otherwise bound every key tile of a row's range through table reads to
+// find the few it keeps. The classification itself first bounds each (row,
+// key block) by interval evaluation and scans the keys only where that
+// leaves the block undecided.
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/Passes/Passes.h"
@@ -54,7 +60,7 @@ bool eligible(AttentionOp op) {
       if (isa<RankedTensorType>(v.getType()) && !mask.isAncestor(v.getParentRegion()))
         staticReads &= isStatic(v);
   });
-  return staticReads && maskDefeatsTileBounds(op);
+  return staticReads && (maskDefeatsTileBounds(op) || op.getTableBounds().has_value());
 }
 
 Value named(Value v, StringRef why) {
@@ -62,9 +68,8 @@ Value named(Value v, StringRef why) {
   return v;
 }
 
-/// Bits over the keys [j0, j1) of row i: 1 = some key kept, 2 = some dropped;
-/// the scan stops once both are seen.
-Value rowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1) {
+/// rowBits' scan of the keys themselves.
+Value scanRowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1) {
   Type i32 = b.getI32Type();
   auto c32 = [&](OpBuilder &nb, Location nl, int64_t v) {
     return arith::ConstantIntOp::create(nb, nl, i32, v).getResult();
@@ -85,6 +90,28 @@ Value rowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i
         scf::YieldOp::create(nb, nl, ValueRange{m.add(a[0], 1), arith::OrIOp::create(nb, nl, a[1], bit)});
       });
   return w.getResult(1);
+}
+
+/// Bits over the keys [j0, j1) of row i: 1 = some key kept, 2 = some dropped;
+/// interval evaluation first (the tables' summaries where the op has them),
+/// then, where it leaves the block undecided, a scan that stops once both
+/// are seen.
+Value rowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1) {
+  Type i32 = b.getI32Type();
+  auto c32 = [&](OpBuilder &nb, Location nl, int64_t v) {
+    return arith::ConstantIntOp::create(nb, nl, i32, v).getResult();
+  };
+  IndexMath m{b, loc};
+  CarrierAccess access(op.getExtras());
+  MaskBox box = boundMaskOverBox(b, loc, op, access, bh[0], bh[1], i, i, j0, m.sub(j1, m.c(1)));
+  Value decided = m.lor(box.must, arith::XOrIOp::create(b, loc, box.may, m.t()));
+  auto ifDecided = scf::IfOp::create(b, loc, TypeRange{i32}, decided, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(ifDecided.thenBlock());
+  scf::YieldOp::create(b, loc, ValueRange{m.sel(box.must, c32(b, loc, 1), c32(b, loc, 2))});
+  b.setInsertionPointToStart(ifDecided.elseBlock());
+  scf::YieldOp::create(b, loc, ValueRange{scanRowBits(b, loc, op, bh, i, j0, j1)});
+  return ifDecided.getResult(0);
 }
 
 /// The class table [Bc, Hc, nQB, nKB] (mask_classes), through a per-row

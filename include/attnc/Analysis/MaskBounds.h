@@ -33,6 +33,13 @@ MaskBox boundMaskOverBox(mlir::OpBuilder &b, mlir::Location loc, attn::Attention
                          CarrierAccess &access, mlir::Value batch, mlir::Value head,
                          mlir::Value i0, mlir::Value i1, mlir::Value j0, mlir::Value j1);
 
+/// The mask over the block pair (qb, kb) of its classes (the op's
+/// mask_classes, which it must have): exact, one table read, for a tile that
+/// is one class block.
+MaskBox maskClassesOfBlock(mlir::OpBuilder &b, mlir::Location loc, attn::AttentionOp op,
+                           CarrierAccess &access, mlir::Value batch, mlir::Value head,
+                           mlir::Value qb, mlir::Value kb);
+
 /// Whether boundMaskOverBox leaves `op`'s mask unknown over some box (an op
 /// it cannot bound lies on the path to the yielded value): then no tile is
 /// skipped or run without the mask, and a block classification computed

@@ -1,6 +1,7 @@
 // RUN: attnc-opt --attn-classify-mask-blocks -split-input-file %s | FileCheck %s
 // Running it twice changes nothing more:
 // RUN: attnc-opt --attn-classify-mask-blocks --attn-classify-mask-blocks -split-input-file %s | FileCheck %s
+// RUN: attnc-opt --attn-summarize-mask-tables --attn-classify-mask-blocks -split-input-file %s | FileCheck %s --check-prefix=SUM
 // A mask interval evaluation cannot bound (here a table read at i and j)
 // gets its 128 x 128 block classes computed by generic steps (per row, then
 // per block), a counted block list of the blocks with a kept pair, and
@@ -96,4 +97,35 @@ func.func @left_alone(%q: tensor<1x2x300x64xf32>, %dq: tensor<1x2x?x64xf32>, %t:
     attn.yield %keep : i1
   }
   return %a, %bd, %c : tensor<1x2x300x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x300x64xf32>
+}
+
+// -----
+
+// Document ids compared at i and j: interval evaluation bounds it through
+// the table's block summaries (attn-summarize-mask-tables), which the
+// kernel would read for every key tile of a row's range; it is classified
+// all the same, and each (row, key block) is decided by interval evaluation
+// first (scf.if), its keys scanned only where that leaves it undecided.
+// SUM-LABEL: func.func @document_ids
+// SUM: attn.map {attnc.gpu.step_reason = "the per-block bounds of a table a mask reads"
+// SUM: attn.map {attnc.gpu.step_reason = "the kept / dropped bits of a mask per query row and key block"
+// SUM: scf.if
+// SUM: } else {
+// SUM: scf.while
+// SUM: attn.attention
+// SUM-SAME: carrier = [#attn.block_list<q_block = 128, k_block = 128, offsets = 3, indices = 4, counted = true>]
+// SUM-SAME: mask_classes = 2 : i64
+// SUM-SAME: table_bounds = array<i64: 0, 1>
+func.func @document_ids(%q: tensor<1x2x300x64xf32>, %doc: tensor<300xi32>) -> tensor<1x2x300x64xf32> {
+  %o = attn.attention %q, %q, %q extras(%doc : tensor<300xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32> -> tensor<1x2x300x64xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %di = tensor.extract %doc[%i] : tensor<300xi32>
+    %dj = tensor.extract %doc[%j] : tensor<300xi32>
+    %same = arith.cmpi eq, %di, %dj : i32
+    %causal = arith.cmpi sle, %j, %i : index
+    %keep = arith.andi %same, %causal : i1
+    attn.yield %keep : i1
+  }
+  return %o : tensor<1x2x300x64xf32>
 }

@@ -8,7 +8,7 @@
 // DEFINE: %{lower} = --attn-lower-cascade-to-linalg --canonicalize --one-shot-bufferize=bufferize-function-boundaries --convert-linalg-to-loops --convert-scf-to-cf --convert-vector-to-llvm --expand-strided-metadata --finalize-memref-to-llvm --convert-math-to-llvm --convert-arith-to-llvm --convert-index-to-llvm --convert-cf-to-llvm --convert-func-to-llvm --reconcile-unrealized-casts
 // DEFINE: %{check} = attn-test-carrier-tiles{bm=128 bn=128 min-lq=300 max-lq=300 min-lk=300 max-lk=300}
 // DEFINE: %{check64} = attn-test-carrier-tiles{bm=64 bn=64 min-lq=300 max-lq=300 min-lk=300 max-lk=300}
-// RUN: attnc-opt %s --pass-pipeline="builtin.module(attn-classify-mask-blocks, func.func(%{check}))" \
+// RUN: attnc-opt %s --pass-pipeline="builtin.module(attn-summarize-mask-tables, attn-classify-mask-blocks, func.func(%{check}))" \
 // RUN:   | attnc-opt %{lower} | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_c_runner_utils \
 // RUN:   | FileCheck %s
 // RUN: attnc-opt %s --pass-pipeline="builtin.module(attn-classify-mask-blocks, func.func(%{check64}))" \
@@ -26,6 +26,11 @@
 // CHECK-DAG: tilecheck block_table: 9, 5, 1, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck unsigned_band: 9, 5, 0, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck per_head_table: 18, 8, 4, 0, 0, 0{{$}}
+// Document ids compared at i and j (documents [0, 100) and [100, 300)),
+// causal: bounded through the table's block summaries, and classified too
+// (each block decided by interval evaluation where it can be, by its keys
+// where not): 6 tiles with a kept pair, 1 with all kept.
+// CHECK-DAG: tilecheck document_ids: 9, 6, 1, 0, 0, 0{{$}}
 // SOUND-DAG: tilecheck block_table: 25, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
 // SOUND-DAG: tilecheck unsigned_band: 25, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
 // SOUND-DAG: tilecheck per_head_table: 50, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
@@ -33,6 +38,7 @@
 // NONE-DAG: tilecheck block_table: 9, 6, 0, 0, 1, 1{{$}}
 // NONE-DAG: tilecheck unsigned_band: 9, 9, 0, 0, 4, 0{{$}}
 // NONE-DAG: tilecheck per_head_table: 18, 18, 0, 0, 10, 4{{$}}
+// NONE-DAG: tilecheck document_ids: 9, 6, 0, 0, 0, 1{{$}}
 
 func.func @block_table() {
   %t = arith.constant dense<[[1,0,0,0,0],[1,1,0,0,0],[0,1,1,0,0],[1,0,0,1,0],[0,0,1,1,1]]> : tensor<5x5xi32>
@@ -80,8 +86,24 @@ func.func @per_head_table() {
   }
   return
 }
+func.func @document_ids() {
+  %doc = arith.constant dense<[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]> : tensor<300xi32>
+  %q = tensor.empty() : tensor<1x1x300x4xf32>
+  %o = attn.attention %q, %q, %q extras(%doc : tensor<300xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x1x300x4xf32>, tensor<1x1x300x4xf32>, tensor<1x1x300x4xf32> -> tensor<1x1x300x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %di = tensor.extract %doc[%i] : tensor<300xi32>
+    %dj = tensor.extract %doc[%j] : tensor<300xi32>
+    %same = arith.cmpi eq, %di, %dj : i32
+    %causal = arith.cmpi sle, %j, %i : index
+    %keep = arith.andi %same, %causal : i1
+    attn.yield %keep : i1
+  }
+  return
+}
 func.func @main() {
   call @block_table() : () -> ()
+  call @document_ids() : () -> ()
   call @unsigned_band() : () -> ()
   call @per_head_table() : () -> ()
   return
