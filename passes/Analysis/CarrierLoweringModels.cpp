@@ -157,6 +157,7 @@ struct DocumentLowering : LoweringModel<DocumentLowering, DocumentAttr> {
     auto [s0, e0] = ex.documentSpan(b, loc, n, tile.i0);
     auto [s1, e1] = ex.documentSpan(b, loc, n, tile.i1);
     rowState.append({s0, e0, s1, e1});
+    ex.noteTileDocument(n, s0, e0, s1, e1);
     Value total = ex.loadIndex(b, loc, n, {m.sub(ex.dim(b, loc, n, 0), m.c(1))});
     Value valid0 = m.lt(s0, e0);
     Value endKey = m.sel(m.lt(s1, e1), e1, total);

@@ -70,7 +70,30 @@ Value KernelAccess::outerValue(OpBuilder &ob, Location loc, Value v) {
   return succeeded(mv) ? *mv : Value();
 }
 void KernelAccess::prepareDocumentSpan(OpBuilder &ob, unsigned n, Value t) {
-  memo[{n, t.getAsOpaquePointer()}] = e.documentSpan(ob, n, t);
+  auto tile = tileDocs.find(n);
+  if (tile == tileDocs.end()) {
+    memo[{n, t.getAsOpaquePointer()}] = e.documentSpan(ob, n, t);
+    return;
+  }
+  // A row of a tile whose first and last rows share one (non-empty)
+  // document lies in it too: no search (rows past the tile are not stored).
+  auto [s0, e0, s1, e1] = tile->second;
+  Location loc = t.getLoc();
+  auto eq = [&](Value x, Value y) { return arith::CmpIOp::create(ob, loc, arith::CmpIPredicate::eq, x, y); };
+  Value one = arith::AndIOp::create(
+      ob, loc, arith::AndIOp::create(ob, loc, eq(s0, s1), eq(e0, e1)),
+      arith::CmpIOp::create(ob, loc, arith::CmpIPredicate::slt, s0, e0));
+  Type it = ob.getIndexType();
+  auto ifOne = scf::IfOp::create(ob, loc, TypeRange{it, it}, one, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard g(ob);
+    ob.setInsertionPointToStart(ifOne.thenBlock());
+    scf::YieldOp::create(ob, loc, ValueRange{s0, e0});
+    ob.setInsertionPointToStart(ifOne.elseBlock());
+    auto [s, en] = e.documentSpan(ob, n, t);
+    scf::YieldOp::create(ob, loc, ValueRange{s, en});
+  }
+  memo[{n, t.getAsOpaquePointer()}] = {ifOne.getResult(0), ifOne.getResult(1)};
 }
 
 Value KernelEmitter::extraDim(OpBuilder &ob, unsigned n, unsigned d) {

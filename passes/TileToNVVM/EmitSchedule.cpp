@@ -143,11 +143,12 @@ void KernelEmitter::setUpItem(Value bx) {
   Value firstRow, lastRow;
   setUpRows(bx, firstRow, lastRow);
   access = std::make_unique<KernelAccess>(*this);
-  for (Attribute a : c.op.getCarrier())
-    attnc::getCarrierLowering(a).prepareRows(b, *access, ValueRange{rowAIdx, rowBIdx});
+  // The tile schedule first: the rows' spans may reuse what it computed.
   attnc::TileEnv env{bI, hI, lqI, lkI, access.get()};
   qtc = std::make_unique<attnc::QueryTileCarrier>(b, loc, c.plan, c.op, env, toIdx(bx),
                                                   firstRow, lastRow);
+  for (Attribute a : c.op.getCarrier())
+    attnc::getCarrierLowering(a).prepareRows(b, *access, ValueRange{rowAIdx, rowBIdx});
   nSlots = qtc->numSlots();
   slotLo = cidx(0);
   slotHi = nSlots;

@@ -51,8 +51,14 @@ public:
   std::pair<mlir::Value, mlir::Value> documentSpan(mlir::OpBuilder &ob, mlir::Location,
                                                    unsigned n, mlir::Value t) override;
   mlir::Value outerValue(mlir::OpBuilder &ob, mlir::Location loc, mlir::Value v) override;
-  /// Precomputes the span of `t` (a value that dominates every later use).
+  /// Precomputes the span of `t` (a value that dominates every later use):
+  /// the tile's span when its first and last rows share one document (noted
+  /// by the tile schedule), else a search.
   void prepareDocumentSpan(mlir::OpBuilder &ob, unsigned n, mlir::Value t) override;
+  void noteTileDocument(unsigned n, mlir::Value start0, mlir::Value end0, mlir::Value start1,
+                        mlir::Value end1) override {
+    tileDocs[n] = {start0, end0, start1, end1};
+  }
   /// The row's bits of its tile word, read once per row and block (all keys
   /// of a key tile share one mask tile), then a shift per key.
   mlir::Value tileMaskBit(mlir::OpBuilder &ob, mlir::Location loc, attnc::attn::BlockListAttr bl,
@@ -71,6 +77,7 @@ private:
   KernelEmitter &e;
   std::map<std::pair<unsigned, const void *>, std::pair<mlir::Value, mlir::Value>> memo;
   std::map<std::pair<const void *, mlir::Block *>, mlir::Value> tileMaskRows;
+  std::map<unsigned, std::array<mlir::Value, 4>> tileDocs;
 };
 
 /// One consumer's online-softmax state for its two accumulator rows (A: row

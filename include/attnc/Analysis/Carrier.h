@@ -45,6 +45,12 @@ public:
   /// Precomputes documentSpan(n, t) for a later call with the same `t`
   /// (CarrierLoweringAttrInterface::prepareRows). Default: nothing.
   virtual void prepareDocumentSpan(mlir::OpBuilder &b, unsigned n, mlir::Value t) {}
+  /// The document spans of a query tile's first and last rows under
+  /// document(seqlens = n), as the tile schedule computed them: a later
+  /// prepareDocumentSpan of a row of that tile may take them instead of a
+  /// search when they are one document. Default: nothing.
+  virtual void noteTileDocument(unsigned n, mlir::Value start0, mlir::Value end0,
+                                mlir::Value start1, mlir::Value end1) {}
   /// i1: block list `bl`'s tile_mask keeps (i, j). Default: the pair's bit
   /// of its tile's word.
   virtual mlir::Value tileMaskBit(mlir::OpBuilder &b, mlir::Location loc,
