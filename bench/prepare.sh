@@ -17,4 +17,4 @@ for v in mask_causal mask_dilated mask_block_causal mask_head mask_prefix mask_b
   $ATTNC compile bench/$v.attn --target=sm_90a --dim D=128 -o bench-artifacts/$v
 done
 $ATTNC compile bench/neighborhood_2d.attn --target=sm_90a --dim D=128 -o bench-artifacts/neighborhood_2d
-$ATTNC compile examples/02_varlen_packed.attn --target=sm_90a --dim D=128 -o bench-artifacts/document
+$ATTNC compile examples/02_varlen_packed.attn --target=sm_90a --dim D=128 -o bench-artifacts/varlen_packed

@@ -37,7 +37,7 @@ for m in mask_causal mask_dilated mask_block_causal mask_head mask_prefix mask_b
 done
 # 2-D neighborhood (128 x 128 grid, 17 x 17 window): kept pairs counted by the Flex anchor.
 CASES+=("neighborhood_2d neighborhood_2d_kernel mask 2 16 16 16384")
-CASES+=("document varlen_packed_kernel doc8 8 16 16 4096" "document varlen_packed_kernel doc8 2 16 16 16384")
+CASES+=("varlen_packed varlen_packed_kernel doc8 8 16 16 4096" "varlen_packed varlen_packed_kernel doc8 2 16 16 16384")
 # BENCH_ONLY=REGEX restricts the run to the cases (and anchors) whose
 # artifact name matches.
 ONLY=${BENCH_ONLY:-.}

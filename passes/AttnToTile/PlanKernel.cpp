@@ -215,6 +215,9 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   const int64_t blockN = o.blockN, stages = o.stages;
   if (failed(checkKernelSupport(op)))
     return failure();
+  if (o.qSlots < 0 || o.qSlots > 2)
+    return op.emitOpError() << "GPU kernel: q-slots must be 0 (the planner's choice), 1 or 2, got "
+                            << o.qSlots;
   if (schedule != "pingpong" && schedule != "ws")
     return op.emitOpError() << "GPU kernel: schedule must be pingpong or ws, got '"
                             << schedule << "'";

@@ -4,15 +4,16 @@
 // runs items (a query tile of one batch and head) until none is left. The
 // producer thread takes the next item from a counter in the workspace
 // (zeroed by the runtime before each launch), writes it to a shared word
-// of the item's parity and loads the item's Q on the Q barrier; the
-// consumers and the V scanner wait for that phase of the Q barrier and
-// read the word. When they are done with Q (the consumers after their last
-// QK^T, the scanner after its last tile) they arrive on the Q empty
-// barrier, which the producer waits for before it announces the next item.
-// An item past the last is announced the same way, without Q, and every
-// role leaves its loop. K/V ring ordinals continue across items, so the
-// producer loads the next item's Q and first K/V tiles while the consumers
-// run the current one's last P V and epilogue.
+// of the item's parity and loads the item's Q into its Q slot (item n:
+// slot n mod qSlots) on that slot's barrier; the consumers and the V
+// scanner wait for the item's phase of that barrier and read the word.
+// When they are done with Q (the consumers after their last QK^T, the
+// scanner after its last tile) they arrive on the slot's Q empty barrier,
+// which the producer waits for before it announces the next item of the
+// slot. An item past the last is announced the same way, without Q, and
+// every role leaves its loop. K/V ring ordinals continue across items; with
+// two slots the producer loads item n + 1's Q while the consumers still run
+// item n, and its first K/V tiles as ring slots free.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelEmitter.h"

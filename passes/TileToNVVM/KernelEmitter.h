@@ -189,8 +189,9 @@ private:
   /// two, items alternate slots and each slot sees every other item.
   mlir::Value qSlotOf(mlir::Value count);
   mlir::Value qPhaseOf(mlir::Value count);
-  /// Producer: wait until the previous item is released, then write `item`
-  /// to the word of workCount's parity (Q's arrival announces it).
+  /// Producer: wait until the item before this one on its Q slot is
+  /// released, then write `item` to the word of workCount's parity (Q's
+  /// arrival announces it).
   void announceWork(mlir::Value item);
   /// The other roles: wait for Q of item workCount, then read its word.
   mlir::Value announcedWork();

@@ -2,6 +2,8 @@
 // RUN: attnc-opt --attn-gpu-plan-kernel="decode=true" -split-input-file %s | FileCheck %s --check-prefix=DECODE
 // RUN: attnc-opt --attn-gpu-plan-kernel="schedule=ws block-n=64 stages=2 persistent=false" -split-input-file %s | FileCheck %s --check-prefix=OPTS
 // RUN: attnc-opt --attn-gpu-plan-kernel="q-slots=1" -split-input-file %s | FileCheck %s --check-prefix=Q1
+// RUN: not attnc-opt --attn-gpu-plan-kernel="q-slots=3" -split-input-file %s 2>&1 | FileCheck %s --check-prefix=Q3
+// Q3: error: 'attn.attention' op GPU kernel: q-slots must be 0 (the planner's choice), 1 or 2, got 3
 // RUN: not attnc-opt --attn-gpu-build-kernel -split-input-file %s 2>&1 | FileCheck %s --check-prefix=NOPLAN
 // RUN: not attnc-opt --attn-gpu-build-kernel %S/Inputs/bad-plans.mlir -split-input-file 2>&1 | FileCheck %S/Inputs/bad-plans.mlir --check-prefix=BAD
 // attn-gpu-plan-kernel records the Hopper kernel's plan on each attention:
