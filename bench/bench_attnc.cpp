@@ -75,6 +75,10 @@ int main(int argc, char **argv) {
                           attnc_tensor_contiguous(lse, ATTNC_DTYPE_F32, 3, sl, 0)};
   int numArgs = 5;
   int64_t docs = mask.rfind("doc", 0) == 0 ? atoll(mask.c_str() + 3) : 0;
+  if (mask.rfind("doc", 0) == 0 && (docs < 1 || docs > Lq || Lq != Lk)) {
+    fprintf(stderr, "bench_attnc: %s: docN needs 1 <= N <= Lq and Lq == Lk\n", mask.c_str());
+    return 2;
+  }
   if (docs > 0) {
     std::vector<int32_t> cu(docs + 1);
     for (int64_t n = 0; n <= docs; ++n)

@@ -40,7 +40,8 @@ def AttnGPUPlanKernel : Pass<"attn-gpu-plan-kernel", "mlir::ModuleOp"> {
            "k_patch) where the grid admits them; never under split_kv">,
     Option<"qSlots", "q-slots", "int64_t", /*default=*/"0",
            "Shared-memory slots for Q in a persistent kernel (2: the next item's Q "
-           "loads under the current item; 0: two where two ring stages still fit)">,
+           "loads under the current item; 0: two where two ring stages still fit; "
+           "plans that are not persistent have one)">,
   ];
   let dependentDialects = ["attnc::attn::AttnDialect"];
 }

@@ -116,6 +116,11 @@ FailureOr<CarrierTilePlan> CarrierTilePlan::get(AttentionOp op, int64_t BM, int6
     g.qPatch.assign(qPatch.begin(), qPatch.end());
     g.kPatch.assign(kPatch.begin(), kPatch.end());
     int64_t qn = 1, kn = 1;
+    if (g.axes.size() > GridTiles::kMaxAxes)
+      return op.emitOpError() << "GPU kernel: grid tiles need at most " << GridTiles::kMaxAxes
+                              << " grid axes (a dilated axis counts two), the carrier has "
+                              << g.axes.size(),
+             failure();
     bool fits = !g.axes.empty() && qPatch.size() == g.axes.size() &&
                 kPatch.size() == g.axes.size();
     for (size_t a = 0; fits && a < g.axes.size(); ++a) {

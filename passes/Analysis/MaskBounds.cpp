@@ -13,6 +13,19 @@ using namespace mlir;
 using namespace attnc;
 using namespace attnc::attn;
 
+/// Bit 0 of a class: the block keeps some pair; bit 1: it drops some.
+MaskBox attnc::maskClassesOfBlock(OpBuilder &b, Location loc, AttentionOp op, CarrierAccess &access,
+                                  Value batch, Value head, Value qb, Value kb) {
+  IndexMath m{b, loc};
+  unsigned n = *op.getMaskClasses();
+  auto ct = cast<RankedTensorType>(op.getExtras()[n].getType());
+  Value cls = access.loadIndex(b, loc, n,
+                               {ct.getDimSize(0) == 1 ? m.c(0) : batch, ct.getDimSize(1) == 1 ? m.c(0) : head,
+                                qb, kb});
+  Value dropsSome = m.le(m.c(2), cls);
+  return {m.eq(m.rem(cls, 2), m.c(1)), arith::XOrIOp::create(b, loc, dropsSome, m.t())};
+}
+
 namespace {
 
 /// What is known of one SSA value of the region over the box.
@@ -84,16 +97,10 @@ private:
     if (!n)
       return box;
     constexpr int64_t T = AttentionOp::kMaskClassBlock;
-    auto ct = cast<RankedTensorType>(op.getExtras()[*n].getType());
     Value qb = m.fdiv(i0, T), kb = m.fdiv(j0, T);
     Value single = m.land(m.eq(qb, m.fdiv(i1, T)), m.eq(kb, m.fdiv(j1, T)));
-    Value cls = access.loadIndex(b, loc, *n,
-                                 {ct.getDimSize(0) == 1 ? m.c(0) : batch,
-                                  ct.getDimSize(1) == 1 ? m.c(0) : head, qb, kb});
-    Value some = m.eq(m.rem(cls, 2), m.c(1));
-    Value dropsSome = m.le(m.c(2), cls);
-    return {m.land(box.may, m.lor(lnot(single), some)),
-            m.lor(box.must, m.land(single, lnot(dropsSome)))};
+    MaskBox cls = maskClassesOfBlock(b, loc, op, access, batch, head, qb, kb);
+    return {m.land(box.may, m.lor(lnot(single), cls.may)), m.lor(box.must, m.land(single, cls.must))};
   }
 
   static unsigned bitWidth(Type t) { return t.isIndex() ? 64 : t.getIntOrFloatBitWidth(); }
@@ -439,18 +446,6 @@ bool attnc::maskDefeatsTileBounds(AttentionOp op) {
     return false;
   Value keep = cast<YieldOp>(op.getMask().front().getTerminator()).getValues()[0];
   return !Coverage(op).bounded(keep);
-}
-
-MaskBox attnc::maskClassesOfBlock(OpBuilder &b, Location loc, AttentionOp op, CarrierAccess &access,
-                                  Value batch, Value head, Value qb, Value kb) {
-  IndexMath m{b, loc};
-  unsigned n = *op.getMaskClasses();
-  auto ct = cast<RankedTensorType>(op.getExtras()[n].getType());
-  Value cls = access.loadIndex(b, loc, n,
-                               {ct.getDimSize(0) == 1 ? m.c(0) : batch, ct.getDimSize(1) == 1 ? m.c(0) : head,
-                                qb, kb});
-  Value dropsSome = m.le(m.c(2), cls);
-  return {m.eq(m.rem(cls, 2), m.c(1)), arith::XOrIOp::create(b, loc, dropsSome, m.t())};
 }
 
 MaskBox attnc::boundMaskOverBox(OpBuilder &b, Location loc, AttentionOp op,

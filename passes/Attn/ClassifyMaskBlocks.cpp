@@ -63,6 +63,11 @@ bool eligible(AttentionOp op) {
   return staticReads && (maskDefeatsTileBounds(op) || op.getTableBounds().has_value());
 }
 
+/// An i32 constant (the classes' bit words).
+Value c32(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v).getResult();
+}
+
 Value named(Value v, StringRef why) {
   v.getDefiningOp()->setAttr(kStepReasonAttr, StringAttr::get(v.getContext(), why));
   return v;
@@ -71,9 +76,6 @@ Value named(Value v, StringRef why) {
 /// rowBits' scan of the keys themselves.
 Value scanRowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1) {
   Type i32 = b.getI32Type();
-  auto c32 = [&](OpBuilder &nb, Location nl, int64_t v) {
-    return arith::ConstantIntOp::create(nb, nl, i32, v).getResult();
-  };
   Type it = b.getIndexType();
   auto w = scf::WhileOp::create(
       b, loc, TypeRange{it, i32}, ValueRange{j0, c32(b, loc, 0)},
@@ -98,9 +100,6 @@ Value scanRowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Val
 /// are seen.
 Value rowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1) {
   Type i32 = b.getI32Type();
-  auto c32 = [&](OpBuilder &nb, Location nl, int64_t v) {
-    return arith::ConstantIntOp::create(nb, nl, i32, v).getResult();
-  };
   IndexMath m{b, loc};
   CarrierAccess access(op.getExtras());
   MaskBox box = boundMaskOverBox(b, loc, op, access, bh[0], bh[1], i, i, j0, m.sub(j1, m.c(1)));
@@ -156,7 +155,6 @@ std::pair<Value, Value> buildList(OpBuilder &b, AttentionOp op, Value classes, i
   auto scan = [&](OpBuilder &nb, Location nl, ValueRange idx, Value s) {
     IndexMath m{nb, nl};
     Value bb = ct.getDimSize(0) == 1 ? m.c(0) : idx[0], hh = ct.getDimSize(1) == 1 ? m.c(0) : idx[1];
-    auto c32 = [&](OpBuilder &x, Location l, int64_t v) { return arith::ConstantIntOp::create(x, l, i32, v).getResult(); };
     auto loop = scf::ForOp::create(
         nb, nl, m.c(0), m.c(nkb), m.c(1), ValueRange{m.c(0), c32(nb, nl, 0)},
         [&](OpBuilder &lb, Location ll, Value kb, ValueRange acc) {

@@ -195,14 +195,12 @@ struct AttnGPUPartitionProgramPass
     }
     int64_t kernelIndex = 0, genericIndex = 0;
     for (Operation *op : steps) {
-      bool layoutOnly = op->hasAttr("attnc.layout_only");
       // A pass that adds a step of its own names it (attn-summarize-mask-tables).
       auto given = op->getAttrOfType<StringAttr>(kStepReasonAttr);
       std::string reason = given ? given.str()
                            : isa<attn::SelectBlocksOp>(op)
                                ? "the estimation stage of a block_select carrier"
-                           : layoutOnly ? "a token permutation (a 2-D neighborhood in patch-major order)"
-                                        : "a let or an output expression",
+                               : "a let or an output expression",
                   kernel;
       if (auto att = dyn_cast<attn::AttentionOp>(op)) {
         // Kernels keep the names they have without steps: <fn>_kernel, or
@@ -223,7 +221,7 @@ struct AttnGPUPartitionProgramPass
       StepBuilder sb(fn, op);
       // The estimation stage computes in f32 from 16-bit inputs itself; steps
       // a pass added (a named reason) compute on their own types.
-      bool promote = generic && !given && !isa<attn::SelectBlocksOp>(op) && !layoutOnly;
+      bool promote = generic && !given && !isa<attn::SelectBlocksOp>(op);
       FailureOr<func::FuncOp> callee = sb.build(name, promote);
       if (failed(callee))
         return failure();

@@ -176,8 +176,7 @@ int64_t boxesVisitedAlong(const attnc::GridAxis &ax, int64_t qp, int64_t kp) {
 std::pair<SmallVector<int64_t, 3>, SmallVector<int64_t, 3>>
 chooseGridBoxes(AttentionOp op, int64_t BM, int64_t BN) {
   SmallVector<attnc::GridAxis, 3> axes = attnc::gridAxesOf(op);
-  // A box's TMA map has the head dim, the axes and the heads: at most 5.
-  if (axes.size() < 2 || axes.size() > 3)
+  if (axes.size() < 2 || axes.size() > attnc::GridTiles::kMaxAxes)
     return {};
   SmallVector<SmallVector<int64_t, 3>> qShapes, kShapes;
   SmallVector<int64_t, 3> cur;

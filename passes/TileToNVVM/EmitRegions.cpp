@@ -79,10 +79,8 @@ void KernelAccess::prepareDocumentSpan(OpBuilder &ob, unsigned n, Value t) {
   // document lies in it too: no search (rows past the tile are not stored).
   auto [s0, e0, s1, e1] = tile->second;
   Location loc = t.getLoc();
-  auto eq = [&](Value x, Value y) { return arith::CmpIOp::create(ob, loc, arith::CmpIPredicate::eq, x, y); };
-  Value one = arith::AndIOp::create(
-      ob, loc, arith::AndIOp::create(ob, loc, eq(s0, s1), eq(e0, e1)),
-      arith::CmpIOp::create(ob, loc, arith::CmpIPredicate::slt, s0, e0));
+  attnc::IndexMath m{ob, loc};
+  Value one = m.land(m.land(m.eq(s0, s1), m.eq(e0, e1)), m.lt(s0, e0));
   Type it = ob.getIndexType();
   auto ifOne = scf::IfOp::create(ob, loc, TypeRange{it, it}, one, /*withElseRegion=*/true);
   {

@@ -108,6 +108,9 @@ struct GridAxis {
 /// fills those positions with zeros; no window keeps them, and such query
 /// rows are not stored).
 struct GridTiles {
+  /// A box's TMA map has the head dim, the grid axes and the heads: rank at
+  /// most 5.
+  static constexpr size_t kMaxAxes = 3;
   llvm::SmallVector<GridAxis, 3> axes;
   llvm::SmallVector<int64_t, 3> qPatch, kPatch;
   /// Boxes along axis a.

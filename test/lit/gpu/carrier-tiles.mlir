@@ -29,6 +29,14 @@ func.func @sinks(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: ten
 // DOC: scf.while
 // DOC: llvm.getelementptr %[[CU]][%{{.*}}] : (!llvm.ptr, i64) -> !llvm.ptr, i32
 // DOC: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr -> i32
+// A thread's rows take the tile's span when its first and last rows share
+// one document (the tile schedule's searches), else search themselves.
+// DOC: scf.if %{{.*}} -> (index, index) {
+// DOC-NEXT: scf.yield %[[S0:[0-9]+]], %[[E0:[0-9]+]] : index, index
+// DOC-NEXT: } else {
+// DOC: scf.while
+// DOC: scf.if %{{.*}} -> (index, index) {
+// DOC-NEXT: scf.yield %[[S0]], %[[E0]] : index, index
 // DOC: scf.for
 func.func @doc(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>, %cu: tensor<?xi32>) -> tensor<?x?x?x128xbf16> {
   %o = attn.attention %q, %k, %v extras(%cu : tensor<?xi32>) {carrier = [#attn.document<seqlens = 0>, #attn.causal<top_left>], scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>

@@ -1,5 +1,5 @@
-// Grid boxes (CarrierTiles.h, GridTiles): a neighborhood of 2-3 axes without
-// dilation is tiled as boxes of its grid. The plan records the box shapes it
+// Grid boxes (CarrierTiles.h, GridTiles): a neighborhood of 2-3 grid axes (a
+// dilation that divides its axis makes it two) is tiled as boxes of its grid. The plan records the box shapes it
 // chose (q_patch, k_patch: the fewest key tiles over all query boxes); the
 // kernel reads each box with one TMA load of a rank-4 map over the grid, and
 // tests a score with one compare per axis.
@@ -65,12 +65,14 @@ func.func @others(%q: tensor<?x?x?x64xbf16>) -> (tensor<?x?x?x64xbf16>, tensor<?
 // A dilation that divides its axis: the axis is two grid axes, positions and
 // dilation group (a window of one: a key in the query's group only), so a
 // 1-D dilated neighborhood gets boxes too, and a 2-D one with a dilated
-// first axis gets boxes over three axes. (A dilated last axis makes the
-// group axis the innermost: with two groups no key box has the 8-key runs
-// the kernel needs there, so that one keeps runs of tokens.)
+// first axis gets boxes over three axes. A dilated last axis makes the
+// group axis the innermost: its key boxes end in 2 (two groups) with the
+// extent before a multiple of 4, so a thread's 8-key run covers whole rows.
 // PLAN-LABEL: func.func @dilated
 // PLAN: q_patch = [{{[0-9]+}}, {{[0-9]+}}], k_patch = [{{[0-9]+}}, {{[0-9]+}}]{{.*}}>
 // PLAN: q_patch = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}], k_patch = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}]{{.*}}>
+// PLAN-LABEL: func.func @dilated_last
+// PLAN: k_patch = [{{[0-9]+}}, {{[0-9]*[048]}}, 2]{{.*}}>
 // NVVM-LABEL: gpu.func @dilated_kernel0(
 // NVVM-SAME: global_dims = [64, 4, 1024, "B*Hq"]
 // NVVM-SAME: tiles_exact = ["neighborhood (grid boxes)"]
@@ -80,4 +82,11 @@ func.func @dilated(%q: tensor<?x?x4096x64xbf16>, %r: tensor<?x?x1536x64xbf16>) -
   %a = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [4096], window = [33], dilation = [4], stride = [1], causal = [true]>]} : tensor<?x?x4096x64xbf16>, tensor<?x?x4096x64xbf16>, tensor<?x?x4096x64xbf16> -> tensor<?x?x4096x64xbf16>
   %b = attn.attention %r, %r, %r {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [32, 48], window = [7, 9], dilation = [2, 1], stride = [1, 1], causal = [false, false]>]} : tensor<?x?x1536x64xbf16>, tensor<?x?x1536x64xbf16>, tensor<?x?x1536x64xbf16> -> tensor<?x?x1536x64xbf16>
   return %a, %b : tensor<?x?x4096x64xbf16>, tensor<?x?x1536x64xbf16>
+}
+
+// -----
+
+func.func @dilated_last(%r: tensor<?x?x1536x64xbf16>) -> tensor<?x?x1536x64xbf16> {
+  %b = attn.attention %r, %r, %r {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [32, 48], window = [7, 9], dilation = [1, 2], stride = [1, 1], causal = [false, false]>]} : tensor<?x?x1536x64xbf16>, tensor<?x?x1536x64xbf16>, tensor<?x?x1536x64xbf16> -> tensor<?x?x1536x64xbf16>
+  return %b : tensor<?x?x1536x64xbf16>
 }

@@ -32,3 +32,22 @@ func.func @huge(%q: tensor<?x?x4096x128xbf16>) -> tensor<?x?x4096x128xbf16> {
   %o = attn.attention %q, %q, %q {attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false, q_patch = [3, 6148914691236517248], k_patch = [16, 8]>, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [64, 64], window = [7, 7], dilation = [1, 1], stride = [1, 1], causal = [false, false]>]} : tensor<?x?x4096x128xbf16>, tensor<?x?x4096x128xbf16>, tensor<?x?x4096x128xbf16> -> tensor<?x?x4096x128xbf16>
   return %o : tensor<?x?x4096x128xbf16>
 }
+
+// -----
+
+// Both axes dilated: four grid axes, a rank-6 box the TMA cannot load.
+// CHECK: error: 'attn.attention' op GPU kernel: grid tiles need at most 3 grid axes (a dilated axis counts two), the carrier has 4
+func.func @four_axes(%q: tensor<?x?x4096x128xbf16>) -> tensor<?x?x4096x128xbf16> {
+  %o = attn.attention %q, %q, %q {attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false, q_patch = [4, 2, 4, 4], k_patch = [4, 2, 4, 4]>, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [64, 64], window = [7, 7], dilation = [2, 2], stride = [1, 1], causal = [false, false]>]} : tensor<?x?x4096x128xbf16>, tensor<?x?x4096x128xbf16>, tensor<?x?x4096x128xbf16> -> tensor<?x?x4096x128xbf16>
+  return %o : tensor<?x?x4096x128xbf16>
+}
+
+// -----
+
+// A last extent of 2 needs the extent before it a multiple of 4 (a thread's
+// run of 8 keys covers whole rows of the last axis).
+// CHECK: error: kernel_plan: k_patch's last extent must be a multiple of 8, or 2 or 4 with the extent before it a multiple of 4 or 2
+func.func @last_two(%q: tensor<?x?x4096x128xbf16>) -> tensor<?x?x4096x128xbf16> {
+  %o = attn.attention %q, %q, %q {attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false, q_patch = [8, 4, 4], k_patch = [32, 2, 2]>, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.neighborhood<grid = [64, 64], window = [7, 7], dilation = [1, 1], stride = [1, 1], causal = [false, false]>]} : tensor<?x?x4096x128xbf16>, tensor<?x?x4096x128xbf16>, tensor<?x?x4096x128xbf16> -> tensor<?x?x4096x128xbf16>
+  return %o : tensor<?x?x4096x128xbf16>
+}
