@@ -283,10 +283,12 @@ LogicalResult AttentionOp::verify() {
                             "use anchor row_abs or none";
   if (static_cast<int64_t>(getSplitKv()) < 0)
     return emitOpError("split_kv chunk must be positive");
-  if (getSplitKv() > 0 && (link != Link::exp || anchor != Anchor::row ||
-                           getAnchor().hasNullKey() || getScoreConv()))
-    return emitOpError("split_kv needs the softmax combine rule (link exp, "
-                       "anchor row, no null key, no score convolution)");
+  // Partials over key chunks merge for every link under the anchors none,
+  // row and row_abs; Sinkhorn normalises columns across all chunks, and a
+  // score convolution reads scores across a chunk's edge.
+  if (getSplitKv() > 0 && (anchor == Anchor::sinkhorn || getScoreConv()))
+    return emitOpError("split_kv needs an anchor whose partials merge (none, "
+                       "row or row_abs; not sinkhorn) and no score convolution");
 
   if (auto idx = getAnchor().getNullExtra())
     if (failed(verifyExtraInput(*idx, 1, false, "anchor null_extra")))

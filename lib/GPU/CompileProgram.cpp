@@ -479,10 +479,18 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   const attn::VariantSignature &sig = variant->second;
   if (chip != "sm_90a")
     return llvm::createStringError("the GPU pipeline does not support chip '%s' yet (sm_90a)", chip.str().c_str());
-  for (Type t : variant->first.getArgumentTypes())
-    if (auto s = dyn_cast<ShapedType>(t); s && s.getRank() == 4 && s.isDynamicDim(3))
-      return llvm::createStringError("the GPU target needs static head dims: bind them with "
-                                     "--dim (multiples of 16 from 16 to 256)");
+  // The head dims are the last dims of each attention's q, k and v (a rank-4 extra such as a
+  // [B, H, Lq, Lk] bias keeps its lengths free).
+  WalkResult headDims = module.walk([](attn::AttentionOp op) {
+    for (Value x : {op.getQuery(), op.getKey(), op.getValue()})
+      if (auto s = dyn_cast<ShapedType>(x.getType()); s && s.hasRank() && s.getRank() > 0 &&
+                                                     s.isDynamicDim(s.getRank() - 1))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  if (headDims.wasInterrupted())
+    return llvm::createStringError("the GPU target needs static head dims: bind them with "
+                                   "--dim (multiples of 16 from 16 to 256)");
 
   OwningOpRef<ModuleOp> prog = module.clone();
   AttnGPUPartitionProgramOptions partition;

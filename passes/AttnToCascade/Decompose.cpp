@@ -402,7 +402,11 @@ Value AttentionDecomposer::run() {
       Value finite = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNE, el[0], m.ninf());
       return arith::AndIOp::create(nb, nl, el[1], finite);
     });
-  if (op.getSplitKv() > 0)
+  // Only the softmax rule's partials differ in rounding from one pass (each
+  // chunk's own max); the other links' partials are plain sums, which the
+  // one-pass form computes exactly as well.
+  if (op.getSplitKv() > 0 && op.getLinkKind() == Link::exp && op.getAnchorKind() == Anchor::row &&
+      !op.getAnchor().hasNullKey())
     return splitSoftmax(s, keep, vx);
   return softmax(s, keep, vx);
 }

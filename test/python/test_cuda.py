@@ -289,6 +289,46 @@ def test_paged_decode_reads_pages_through_the_table():
         fn(q, kp, vp, bad.cuda(), lens.cuda())
 
 
+def test_paged_decode_composes_window_alibi_sinks():
+    # Paged K/V under a window, an ALiBi score and per-head sinks (a null key),
+    # GQA 8/2, ragged lengths (one of 1 key), 1 and 4 queries.
+    spec = """variant paged_mix
+dims B, H, Hk, Lq, D, P, MP
+input q : [B, H, Lq, D]
+input k_pages : [P, 16, Hk, D]
+input v_pages : [P, 16, Hk, D]
+input page_table : [B, MP] i32
+input kv_len : [B] i32
+input slopes : [H]
+input sinks : [H]
+let k = paged(k_pages, table=page_table)
+let v = paged(v_pages, table=page_table)
+attention a(q, k, v) {
+  carrier lengths(kv=kv_len)
+  carrier window(left=200, right=0, align=bottom_right)
+  score s + slopes[h] * (j - i)
+  link exp
+  anchor row(null=sinks)
+}
+output o = a
+"""
+    B, H, Hk, D, P, MP, PS = 3, 8, 2, 128, 70, 44, 16
+    g = torch.Generator(device="cpu").manual_seed(17)
+    table = torch.randperm(P, generator=g)[:B * MP].view(B, MP).to(torch.int32)
+    lens = torch.tensor([700, 1, 300], dtype=torch.int32)
+    slopes = (2.0 ** (-8.0 * (torch.arange(H) + 1) / H)).float()
+    sinks = torch.randn(H, generator=g).float()
+    kp = torch.randn(P, PS, Hk, D, generator=g).to(torch.bfloat16).cuda()
+    vp = torch.randn(P, PS, Hk, D, generator=g).to(torch.bfloat16).cuda()
+    for Lq in (1, 4):
+        dims = dict(B=B, H=H, Hk=Hk, Lq=Lq, D=D, P=P, MP=MP)
+        q = rand(B, H, Lq, D, seed=70 + Lq)
+        ins = (q, kp, vp, table.cuda(), lens.cuda(), slopes.cuda(), sinks.cuda())
+        fn = attnc.compile(spec, target="cuda", decode=True, **dims)
+        want = cpu_reference(spec, ins, **dims)
+        assert poisoned_rel_err(fn(*ins), want) < 1e-2
+
+
 def test_unchecked_page_past_the_pool_reads_zeros():
     # With the table checks off, a page id outside the pool reads zeros (the
     # copy's bounds), also for ids whose coordinate would wrap 32 bits back

@@ -266,16 +266,8 @@ func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x
 // -----
 
 func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
-  // expected-error @+1 {{split_kv needs the softmax combine rule}}
-  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row, null = -1.5>, split_kv = 64} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
-  return %o : tensor<1x4x8x16xf32>
-}
-
-// -----
-
-func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
-  // expected-error @+1 {{split_kv needs the softmax combine rule}}
-  %o = attn.attention %q, %k, %v {link = #attn.link<sigmoid>, anchor = #attn.anchor<none>, split_kv = 64} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  // expected-error @+1 {{split_kv needs an anchor whose partials merge (none, row or row_abs; not sinkhorn)}}
+  %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<sinkhorn, iterations = 3>, split_kv = 64} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
   return %o : tensor<1x4x8x16xf32>
 }
 

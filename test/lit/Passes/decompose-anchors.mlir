@@ -1,6 +1,7 @@
 // RUN: attnc-opt %s --attn-decompose --split-input-file | FileCheck %s
 // Each anchor's cascade: none (no denominator), row_abs, sinkhorn, the null
-// key of a sub-stochastic row, and split-KV with the softmax combine rule.
+// key of a sub-stochastic row, and split-KV with the softmax combine rule (and
+// without it: the one-pass form).
 
 // CHECK-LABEL: func.func @sigmoid_none
 // CHECK-NOT: attn.reduce <max>
@@ -78,6 +79,20 @@ func.func @null_key(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor
 // CHECK: attn.merge_partials %[[M]], %[[L]], %[[ACC]] {{.*}} -> tensor<1x2x1x8xf32>
 func.func @split_kv(%q: tensor<1x2x1x8xf32>, %k: tensor<1x2x100x8xf32>, %v: tensor<1x2x100x8xf32>) -> tensor<1x2x1x8xf32> {
   %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, split_kv = 32} : tensor<1x2x1x8xf32>, tensor<1x2x100x8xf32>, tensor<1x2x100x8xf32> -> tensor<1x2x1x8xf32>
+  return %o : tensor<1x2x1x8xf32>
+}
+
+// -----
+
+// Split-KV of a link without a row maximum: its partials are plain sums, so
+// the cascade is the one-pass form (no merge), equal to the merged sums.
+// CHECK-LABEL: func.func @split_kv_sigmoid
+// CHECK-NOT: attn.merge_partials
+// CHECK: attn.einsum
+// CHECK-NOT: attn.merge_partials
+// CHECK: return
+func.func @split_kv_sigmoid(%q: tensor<1x2x1x8xf32>, %k: tensor<1x2x100x8xf32>, %v: tensor<1x2x100x8xf32>) -> tensor<1x2x1x8xf32> {
+  %o = attn.attention %q, %k, %v {link = #attn.link<sigmoid>, anchor = #attn.anchor<none>, split_kv = 32} : tensor<1x2x1x8xf32>, tensor<1x2x100x8xf32>, tensor<1x2x100x8xf32> -> tensor<1x2x1x8xf32>
   return %o : tensor<1x2x1x8xf32>
 }
 
