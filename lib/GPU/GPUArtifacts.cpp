@@ -213,7 +213,8 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
   key.target = chip.str() + (options.decode ? "+decode" : "") +
                (options.blockN ? "+bn" + std::to_string(options.blockN) : "") +
                (options.replanSpills ? "" : "+first-plan") + (options.gridTiles ? "" : "+token-runs") +
-               (options.qSlots ? "+q" + std::to_string(options.qSlots) : "");
+               (options.qSlots ? "+q" + std::to_string(options.qSlots) : "") +
+               (options.persistent ? "" : "+not-persistent");
   key.compilerVersion = compilerIdentity();
   // A refusal or compile error is the compiler's message (file:line:col of
   // the spec), not the cache's wrapping of it.

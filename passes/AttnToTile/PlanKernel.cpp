@@ -230,20 +230,16 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   // ring (bench/NOTES.md, decode); the option overrides it.
   int64_t defaultBN = splitKV || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128;
   c.BN = blockN > 0 ? blockN : defaultBN;
-  // Persistent blocks where query tiles differ in their key tiles (a
-  // carrier or a mask: short or uneven items, whose fixed costs the next
-  // item hides; dense items are long and alike, and ran 1-3% slower) and
-  // the consumers can spare registers for the producer warpgroup's loops
-  // (at 24 they spill): O of at most 128 columns (a 64 x 256 O needs 240
-  // per consumer thread), no score region (at 232 the softcap kernel ran 7%
-  // slower) and the exp link (signed_exp's consumers spilled twice as much
-  // at 224; bench/NOTES.md).
-  const bool uneven = !op.getCarrier().empty() || !op.getMask().empty();
+  // Persistent blocks (the next item's Q and first K/V load while the
+  // current item finishes; with two Q slots dense and score-region kernels
+  // gain too, bench/NOTES.md) where the consumers can spare registers for
+  // the producer warpgroup's loops (at 24 they spill): O of at most 128
+  // columns (a 64 x 256 O needs 240 per consumer thread) and the exp link
+  // (signed_exp's consumers spilled twice as much at 224).
   // And not where ptxas reported spills of the persistent kernel (the GPU
   // compile marks such attentions and plans them again).
-  const bool persistent = !splitKV && o.persistent && uneven && c.Dvp <= 128 &&
-                          op.getScore().empty() && op.getLinkKind() == Link::exp &&
-                          !op->hasAttr(kPersistentSpilledAttr);
+  const bool persistent = !splitKV && o.persistent && c.Dvp <= 128 &&
+                          op.getLinkKind() == Link::exp && !op->hasAttr(kPersistentSpilledAttr);
   // A persistent kernel loads the next item's Q into a second slot while
   // the consumers run the current item, where two ring stages still fit
   // (at D128 the slot costs the third stage, as FlashAttention-3 runs two

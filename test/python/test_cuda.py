@@ -312,7 +312,7 @@ attention a(q, k, v) {
 }
 output o = a
 """
-    B, H, Hk, D, P, MP, PS = 3, 8, 2, 128, 70, 44, 16
+    B, H, Hk, D, P, MP, PS = 3, 8, 2, 128, 140, 44, 16
     g = torch.Generator(device="cpu").manual_seed(17)
     table = torch.randperm(P, generator=g)[:B * MP].view(B, MP).to(torch.int32)
     lens = torch.tensor([700, 1, 300], dtype=torch.int32)

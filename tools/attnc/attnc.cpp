@@ -105,6 +105,12 @@ static cl::opt<int64_t> qSlots(
              "1 or 2 for A/B measurements)"),
     cl::init(0), cl::Hidden, cl::sub(compileCmd), cl::sub(runCmd));
 
+static cl::opt<bool> persistentBlocks(
+    "gpu-persistent",
+    cl::desc("GPU: persistent blocks where the planner admits them (default on; off for A/B "
+             "measurements)"),
+    cl::init(true), cl::Hidden, cl::sub(compileCmd), cl::sub(runCmd));
+
 static cl::opt<std::string> cacheDir(
     "cache-dir",
     cl::desc("GPU kernel cache directory (default $ATTNC_CACHE_DIR, else $XDG_CACHE_HOME/attnc, else ~/.cache/attnc; "
@@ -346,6 +352,7 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
       kopts.replanSpills = replanSpills;
       kopts.gridTiles = gridTiles;
       kopts.qSlots = qSlots;
+      kopts.persistent = persistentBlocks;
       kopts.timing = &timing;
       size_t attentions = 0;
       module->walk([&](attn::AttentionOp) { ++attentions; });
@@ -579,6 +586,7 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
     kopts.replanSpills = replanSpills;
     kopts.gridTiles = gridTiles;
     kopts.qSlots = qSlots;
+    kopts.persistent = persistentBlocks;
     auto result = runOnGPU(*module, "sm_90a", ptrs, kernelCacheDir(), kopts);
     if (!result)
       return fail(result.takeError());

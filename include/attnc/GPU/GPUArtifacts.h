@@ -32,6 +32,9 @@ struct GPUKernelOptions {
   /// Q slots of a persistent kernel (attn-gpu-plan-kernel{q-slots}; 0: the
   /// planner's choice; 1 or 2 for A/B measurements).
   int64_t qSlots = 0;
+  /// Persistent blocks where the planner admits them
+  /// (attn-gpu-plan-kernel{persistent}; off for A/B measurements).
+  bool persistent = true;
   /// Where the stages report their time (`attnc compile --time`); not a
   /// kernel choice, so not part of the cache key.
   mlir::TimingScope *timing = nullptr;

@@ -31,11 +31,12 @@ func.func @d128(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tens
 
 // -----
 
-// D64: a 4-stage ring (decode: 6, its cap; an 8-deep ring faulted on the
-// H200); dense (no carrier, no mask), so not persistent. D256 (and any padded head dim above 128): 64 keys per tile, 2 stages,
-// not persistent (its consumers need 240 registers for a 64 x 256 O).
+// D64 (dense: persistent as well): a 4-stage ring with two Q slots (decode:
+// 6, its cap; an 8-deep ring faulted on the H200). D256 (and any padded
+// head dim above 128): 64 keys per tile, 2 stages, not persistent (its
+// consumers need 240 registers for a 64 x 256 O).
 // CHECK-LABEL: func.func @d64
-// CHECK-NEXT: #attn.kernel_plan<block_m = 128, block_n = 128, stages = 4, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false>
+// CHECK-NEXT: #attn.kernel_plan<block_m = 128, block_n = 128, stages = 4, consumers = 2, producer_regs = 56, consumer_regs = 224, schedule = "pingpong", pack_heads = false, persistent = true, q_slots = 2>
 // DECODE-LABEL: func.func @d64
 // DECODE-NEXT: #attn.kernel_plan<block_m = 64, block_n = 64, stages = 6,
 func.func @d64(%q: tensor<?x?x?x64xf16>, %k: tensor<?x?x?x64xf16>, %v: tensor<?x?x?x64xf16>) -> tensor<?x?x?x64xf16> {
