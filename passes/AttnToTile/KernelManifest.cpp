@@ -222,7 +222,9 @@ void launchShape(const KernelConfig &c, manifest::Kernel &k) {
     auto o = cast<RankedTensorType>(c.op.getResult().getType());
     int64_t extents[4] = {q.getDimSize(0), o.getDimSize(1), q.getDimSize(2),
                           c.op.getLogicalKeyType().getDimSize(2)};
-    const char *names[4] = {"B", "H", "Lq", "Lk"};
+    // The key length as the kernel computes it (paged K/V: pages times the
+    // page size; no tensor gives a size Lk there).
+    const std::string names[4] = {"B", "H", "Lq", keyLengthExpr(c)};
     for (int k = 0; k < 4; ++k)
       if (!ShapedType::isDynamic(extents[k]))
         extra.push_back(llvm::formatv("{0} <= {1}", names[k], extents[k]).str());

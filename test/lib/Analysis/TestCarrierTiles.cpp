@@ -173,10 +173,14 @@ struct AttnTestCarrierTilesPass
                             auto [j, jValid] = colOf(cb, col);
                             IndexMath im{cb, cl};
                             Value k = buildKeepPredicate(cb, cl, op, bb, hh, i, j, lq, lk);
-                            // Positions past the grid: neither kept nor dropped.
+                            // A query row past the grid is never stored: its pairs
+                            // count neither way. A key past the grid is dropped (a
+                            // full tile runs without the mask, so such a key would
+                            // be weighed).
                             Value valid = im.land(iValid, jValid);
                             Value kept = im.land(valid, k);
-                            Value dropped = im.land(valid, arith::XOrIOp::create(cb, cl, k, im.t()));
+                            Value notJ = arith::XOrIOp::create(cb, cl, jValid, im.t());
+                            Value dropped = im.land(iValid, im.lor(notJ, arith::XOrIOp::create(cb, cl, k, im.t())));
                             scf::YieldOp::create(
                                 cb, cl,
                                 ValueRange{im.lor(it2[0], kept),
