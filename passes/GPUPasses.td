@@ -42,6 +42,9 @@ def AttnGPUPlanKernel : Pass<"attn-gpu-plan-kernel", "mlir::ModuleOp"> {
            "Shared-memory slots for Q in a persistent kernel (2: the next item's Q "
            "loads under the current item; 0: two where two ring stages still fit; "
            "plans that are not persistent have one)">,
+    Option<"oTmaStore", "o-tma-store", "bool", /*default=*/"true",
+           "Store O through shared memory (the item's Q slot) and TMA where the "
+           "plan admits it (o_tma_store); off: each thread stores its O values">,
   ];
   let dependentDialects = ["attnc::attn::AttnDialect"];
 }
@@ -192,8 +195,9 @@ def AttnTilePersistent : Pass<"attn-tile-persistent"> {
     warp_specialize moves into an attn_tile.for_work, and each consumer
     releases its Q tile (release_q) once its last QK^T is done (at the start
     of a pipelined loop's drain, else after the last op holding a QK^T), so
-    that the producer can load the next item's Q. Other plans are left as
-    they are.
+    that the producer can load the next item's Q; under `o_tma_store` after
+    the store, which stages O in the Q slot. Other plans are left as they
+    are.
   }];
   let dependentDialects = ["attnc::tile::AttnTileDialect"];
 }

@@ -135,7 +135,11 @@ def Attn_KernelPlanAttr : Attn_Attr<"KernelPlan", "kernel_plan"> {
     consecutive tokens (CarrierTiles.h, GridTiles). q_slots (persistent
     only, 1 or 2): shared-memory slots for Q; with two, the producer loads
     the next item's Q while the consumers still run the current one, so a
-    short item does not wait for its Q. }];
+    short item does not wait for its Q. o_tma_store: each consumer
+    warpgroup writes its normalised O rows into its half of the item's Q
+    slot (free after its last QK^T) and one thread stores them with TMA
+    (rows tiles only, not split_kv; persistent plans need two Q slots, as
+    the slot is released only once the store has read it). }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$block_n, "int64_t":$stages,
                         "int64_t":$consumers, "int64_t":$producer_regs,
                         "int64_t":$consumer_regs, StringRefParameter<>:$schedule,
@@ -143,7 +147,8 @@ def Attn_KernelPlanAttr : Attn_Attr<"KernelPlan", "kernel_plan"> {
                         DefaultValuedParameter<"bool", "false">:$persistent,
                         OptionalParameter<"::mlir::DenseI64ArrayAttr">:$q_patch,
                         OptionalParameter<"::mlir::DenseI64ArrayAttr">:$k_patch,
-                        DefaultValuedParameter<"int64_t", "1">:$q_slots);
+                        DefaultValuedParameter<"int64_t", "1">:$q_slots,
+                        DefaultValuedParameter<"bool", "false">:$o_tma_store);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

@@ -148,7 +148,8 @@ LogicalResult KernelPlanAttr::verify(function_ref<InFlightDiagnostic()> emitErro
                                      int64_t consumers, int64_t producerRegs,
                                      int64_t consumerRegs, StringRef schedule, bool packHeads,
                                      bool persistent, DenseI64ArrayAttr qPatchAttr,
-                                     DenseI64ArrayAttr kPatchAttr, int64_t qSlots) {
+                                     DenseI64ArrayAttr kPatchAttr, int64_t qSlots,
+                                     bool oTmaStore) {
   ArrayRef<int64_t> qPatch, kPatch;
   if (qPatchAttr)
     qPatch = qPatchAttr.asArrayRef();
@@ -168,6 +169,9 @@ LogicalResult KernelPlanAttr::verify(function_ref<InFlightDiagnostic()> emitErro
     return emitError() << "kernel_plan: q_slots must be 1, or 2 with a persistent plan, got " << qSlots;
   if (qPatch.size() != kPatch.size())
     return emitError() << "kernel_plan: q_patch and k_patch need one extent per grid axis each";
+  if (oTmaStore && (schedule == "split_kv" || !qPatch.empty() || (persistent && qSlots != 2)))
+    return emitError() << "kernel_plan: o_tma_store needs tiles of rows (not split_kv, no grid "
+                          "patches) and, when persistent, two Q slots";
   if (!qPatch.empty()) {
     if (schedule == "split_kv")
       return emitError() << "kernel_plan: grid patches are not for the split_kv schedule";

@@ -384,15 +384,16 @@ constexpr int64_t kReplanSpillBytes = 64;
 constexpr int64_t kReplanSpillBytesScoreRegion = 0;
 constexpr double kReplanKeepRatio = 0.6;
 
-/// The names of the persistent kernels that ptxas reported spilling more
+/// The names of the (persistent) kernels that ptxas reported spilling more
 /// than kReplanSpillBytes.
-std::vector<std::string> spillingPersistent(ModuleOp ptxModule, const std::map<std::string, int64_t> &spills) {
+std::vector<std::string> spilling(ModuleOp ptxModule, const std::map<std::string, int64_t> &spills,
+                                  bool persistentOnly) {
   std::vector<std::string> out;
   auto dict = ptxModule->getAttrOfType<DictionaryAttr>("attnc.gpu.manifests");
   for (NamedAttribute a : dict ? dict : DictionaryAttr()) {
     auto k = readManifestAttr(cast<DictionaryAttr>(a.getValue()));
     auto it = spills.find(a.getName().str());
-    if (k && k->persistent && it != spills.end() &&
+    if (k && (k->persistent || !persistentOnly) && it != spills.end() &&
         it->second > (k->attention && k->attention->hasScoreRegion ? kReplanSpillBytesScoreRegion
                                                                     : kReplanSpillBytes))
       out.push_back(a.getName().str());
@@ -402,11 +403,32 @@ std::vector<std::string> spillingPersistent(ModuleOp ptxModule, const std::map<s
   return out;
 }
 
+/// The names of the kernels in `ptxModule` whose O goes through shared
+/// memory and TMA (the o_map parameter of plan o_tma_store).
+std::vector<std::string> storingOByTMA(ModuleOp ptxModule, const std::vector<std::string> &names) {
+  std::vector<std::string> out;
+  auto dict = ptxModule->getAttrOfType<DictionaryAttr>("attnc.gpu.manifests");
+  for (NamedAttribute a : dict ? dict : DictionaryAttr()) {
+    if (!llvm::is_contained(names, a.getName().str()))
+      continue;
+    auto k = readManifestAttr(cast<DictionaryAttr>(a.getValue()));
+    if (!k) {
+      llvm::consumeError(k.takeError());
+      continue;
+    }
+    if (llvm::any_of(k->params, [](const manifest::Param &p) { return p.name == "o_map"; }))
+      out.push_back(a.getName().str());
+  }
+  return out;
+}
+
 /// The Hopper kernel steps of `prog` lowered to PTX and assembled by ptxas.
-/// A persistent kernel that spills is compiled again without persistence
-/// (kPersistentSpilledAttr on its attention in `prog`: 240 consumer
+/// A persistent kernel that spills is compiled again with per-thread O
+/// stores (kOStoresSpilledAttr: the staged store's registers), then, if it
+/// still spills, without persistence (kPersistentSpilledAttr: 240 consumer
 /// registers instead of 224, but 24 for the producer, whose tile schedule
-/// may spill then); it keeps that plan where it spills much less.
+/// may spill then), then, if it stages O and still spills, with per-thread
+/// stores; each step is kept where it spills much less.
 llvm::Expected<HopperKernels> compileHopperKernels(ModuleOp prog, StringRef chip,
                                                    const AttnGPUPlanKernelOptions &kernel,
                                                    const GPUKernelOptions &options) {
@@ -436,44 +458,63 @@ llvm::Expected<HopperKernels> compileHopperKernels(ModuleOp prog, StringRef chip
     a.spills = std::move(r->spillStores);
     return a;
   };
-  auto mark = [&](const std::vector<std::string> &names, bool on) {
+  auto mark = [&](const std::vector<std::string> &names, StringRef attr, bool on) {
     prog.walk([&](attn::AttentionOp op) {
       auto name = op->getAttrOfType<StringAttr>("attnc.kernel_name");
       if (!name || !llvm::is_contained(names, name.str()))
         return;
       if (on)
-        op->setAttr(kPersistentSpilledAttr, UnitAttr::get(op.getContext()));
+        op->setAttr(attr, UnitAttr::get(op.getContext()));
       else
-        op->removeAttr(kPersistentSpilledAttr);
+        op->removeAttr(attr);
     });
+  };
+  // One relief step: `attr` on the attentions of `names`, kept for those
+  // whose kernel then spills at most kReplanKeepRatio of what it did.
+  auto relieve = [&](Attempt first, const std::vector<std::string> &names,
+                     StringRef attr) -> llvm::Expected<Attempt> {
+    if (names.empty())
+      return std::move(first);
+    mark(names, attr, true);
+    auto second = compile();
+    if (!second)
+      return second.takeError();
+    std::vector<std::string> worse;
+    for (const std::string &k : names) {
+      auto it = second->spills.find(k); // not in the report: keep the first plan
+      if (it == second->spills.end() || (double)it->second > kReplanKeepRatio * (double)first.spills[k])
+        worse.push_back(k);
+    }
+    if (worse.empty())
+      return std::move(*second);
+    mark(worse, attr, false);
+    if (worse.size() == names.size())
+      return std::move(first);
+    return compile();
   };
   auto first = compile();
   if (!first)
     return first.takeError();
-  if (!first->k.ptx)
+  if (!first->k.ptx || !options.replanSpills)
     return std::move(first->k);
-  std::vector<std::string> spilled = spillingPersistent(*first->k.ptx, first->spills);
-  if (spilled.empty() || !options.replanSpills)
+  std::vector<std::string> spilled = spilling(*first->k.ptx, first->spills, /*persistentOnly=*/true);
+  if (spilled.empty())
     return std::move(first->k);
-  mark(spilled, true);
-  auto second = compile();
-  if (!second)
-    return second.takeError();
-  std::vector<std::string> worse;
-  for (const std::string &k : spilled) {
-    auto it = second->spills.find(k); // not in the report: keep the first plan
-    if (it == second->spills.end() || (double)it->second > kReplanKeepRatio * (double)first->spills[k])
-      worse.push_back(k);
-  }
-  if (worse.empty())
-    return std::move(second->k);
-  mark(worse, false);
-  if (worse.size() == spilled.size())
-    return std::move(first->k);
-  auto third = compile();
-  if (!third)
-    return third.takeError();
-  return std::move(third->k);
+  std::vector<std::string> staged = storingOByTMA(*first->k.ptx, spilled);
+  auto direct = relieve(std::move(*first), staged, kOStoresSpilledAttr);
+  if (!direct)
+    return direct.takeError();
+  spilled = spilling(*direct->k.ptx, direct->spills, /*persistentOnly=*/true);
+  auto single = relieve(std::move(*direct), spilled, kPersistentSpilledAttr);
+  if (!single)
+    return single.takeError();
+  // A kernel that left persistence may still spill through its staged O.
+  spilled = spilling(*single->k.ptx, single->spills, /*persistentOnly=*/false);
+  staged = storingOByTMA(*single->k.ptx, spilled);
+  auto last = relieve(std::move(*single), staged, kOStoresSpilledAttr);
+  if (!last)
+    return last.takeError();
+  return std::move(last->k);
 }
 } // namespace
 
@@ -523,6 +564,7 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   kernel.gridTiles = options.gridTiles;
   kernel.qSlots = options.qSlots;
   kernel.persistent = options.persistent;
+  kernel.oTmaStore = options.oTmaStore;
   auto hopper = compileHopperKernels(*prog, chip, kernel, options);
   if (!hopper)
     return hopper.takeError();

@@ -72,6 +72,8 @@ FailureOr<KernelConfig> attnc::gpu::configureKernel(attnc::attn::AttentionOp op,
   } else if (c.persistent) {
     c.wsParam = next++;
   }
+  if (c.oTmaStore)
+    c.oMapParam = next++;
   c.numParams = next;
   if (c.nullExtra >= 0 && !c.extras[c.nullExtra].elem.isF32())
     return op.emitOpError("GPU kernel: the null-logit extra must be a float [H]"), failure();
@@ -190,6 +192,8 @@ struct AttnGPUBuildTileKernelPass
       argTys[11 + n] = ptrTy;
     if (cfg->wsParam >= 0)
       argTys[cfg->wsParam] = ptrTy;
+    if (cfg->oMapParam >= 0)
+      argTys[cfg->oMapParam] = ptrTy;
     OpBuilder mb = OpBuilder::atBlockEnd(gm.getBody());
     auto fn = mlir::gpu::GPUFuncOp::create(mb, op.getLoc(), name,
                                            FunctionType::get(ctx, argTys, {}));

@@ -187,6 +187,22 @@ void launchShape(const KernelConfig &c, manifest::Kernel &k) {
     k.params.push_back(ws);
     k.persistent = true;
   }
+  if (c.oTmaStore) {
+    // O as [Dv, Lq, B*H] in boxes of 64 columns by a consumer's 64 rows
+    // (rows past Lq are not written by the store).
+    manifest::Param o = tensorMap("o_map", "o", c.dtypeName(), 3);
+    std::string rowBytes = std::to_string(c.Dv * 2);
+    o.globalDims = {std::to_string(c.Dv), "Lq", "B*H"};
+    o.globalStridesBytes = {rowBytes, "Lq*" + rowBytes};
+    o.box = {"64", "64", "1"};
+    o.shape = {"B", "H", "Lq", std::to_string(c.Dv)};
+    // In device memory, not a grid constant: a grid constant's generic
+    // address is taken at the kernel's entry and held in two registers
+    // through every consumer's tile loop (spills in mask kernels); a pointer
+    // parameter is read from the constant bank where the store needs it.
+    o.byValue = false;
+    k.params.push_back(o);
+  }
   // Tables indexed by the batch must have a row per batch (the kernel
   // clamps its reads; a short table would silently alias batches), and the
   // pool's rows are one signed 32-bit TMA coordinate.
@@ -319,7 +335,10 @@ llvm::json::Value attrToJson(Attribute a) {
 
 llvm::SmallVector<int64_t> attnc::gpu::byValueParams(const KernelConfig &c) {
   llvm::SmallVector<int64_t> out;
-  for (auto [n, p] : llvm::enumerate(kernelParams(c)))
+  manifest::Kernel k;
+  k.params = kernelParams(c);
+  launchShape(c, k);
+  for (auto [n, p] : llvm::enumerate(k.params))
     if (p.byValue)
       out.push_back((int64_t)n);
   return out;

@@ -88,6 +88,10 @@ struct KernelConfig {
   /// Decode: parameter indices of the workspace pointer and of S; persistent:
   /// the workspace pointer (its first word counts the items taken).
   int64_t wsParam = -1, sParam = -1;
+  /// O stored through the item's Q slot and TMA (plan o_tma_store), with the
+  /// parameter index of its tensor map (after the workspace).
+  bool oTmaStore = false;
+  int64_t oMapParam = -1;
   double scale = 1.0;
   mlir::Region *score = nullptr; // null when empty
   mlir::Region *mask = nullptr;

@@ -80,6 +80,10 @@ LogicalResult attnc::gpu::applyKernelPlan(AttentionOp op, KernelPlanAttr plan, K
   c.packHeads = plan.getPackHeads();
   c.persistent = plan.getPersistent();
   c.qSlots = plan.getQSlots();
+  c.oTmaStore = plan.getOTmaStore();
+  if (c.oTmaStore && c.Dvp > c.Dp)
+    return op.emitOpError() << "GPU kernel: o_tma_store stages O in the Q slot, which holds "
+                            << c.Dp << " columns, not Dv's " << c.Dvp;
   if (plan.getQPatch())
     c.qPatch.assign(plan.getQPatch().asArrayRef().begin(), plan.getQPatch().asArrayRef().end());
   if (plan.getKPatch())
@@ -284,12 +288,17 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
       persistent ? KernelConfig::kPersistentProducerRegs : KernelConfig::kProducerRegs;
   const int64_t consumerRegs =
       persistent ? KernelConfig::kPersistentConsumerRegs : KernelConfig::kConsumerRegs;
+  // O through the Q slot and TMA: rows tiles whose O fits the slot (Dv <=
+  // D after padding), and, when persistent, a second Q slot to run the next
+  // item from while the store reads this one.
+  const bool oTmaStore = o.oTmaStore && !op->hasAttr(kOStoresSpilledAttr) && !splitKV && boxes.first.empty() && c.Dvp <= c.Dp &&
+                         (!persistent || c.qSlots == 2);
   auto plan = KernelPlanAttr::get(op.getContext(), c.BM, c.BN, c.stages, KernelConfig::kConsumerWGs,
                                   producerRegs, consumerRegs,
                                   splitKV ? "split_kv" : schedule,
                                   splitKV && headsPackable(op, *tiles), persistent,
                                   patchAttr(op.getContext(), boxes.first),
-                                  patchAttr(op.getContext(), boxes.second), c.qSlots);
+                                  patchAttr(op.getContext(), boxes.second), c.qSlots, oTmaStore);
   // The plan is checked as the tile kernel's builder checks it: a plan this
   // pass records always builds.
   KernelConfig check;
@@ -317,6 +326,7 @@ struct AttnGPUPlanKernelPass
       o.persistent = persistent;
       o.gridTiles = gridTiles;
       o.qSlots = qSlots;
+      o.oTmaStore = oTmaStore;
       FailureOr<KernelPlanAttr> p = planKernel(op, o);
       if (failed(p))
         return WalkResult::interrupt();

@@ -36,10 +36,21 @@ void wrapRole(Region &role, Location loc) {
 
 /// The consumers read Q in the QK^T of their tile loop: release it after the
 /// last op that holds one (before the epilogue), or at the start when none
-/// does. A pipelined loop releases it at the start of its drain, which runs
+/// does; after the store when that stages O in the Q slot. A pipelined loop releases it at the start of its drain, which runs
 /// only the last tile's P V (attn-tile-to-nvvm checks the placement).
-void releaseQAfterLoops(ForWorkOp work) {
+void releaseQAfterLoops(ForWorkOp work, bool afterStore) {
   Block &body = work.getBody().front();
+  // O stored through the Q slot (plan o_tma_store): Q is free once the
+  // store has read it.
+  if (afterStore) {
+    for (Operation &op : body.without_terminator())
+      if (isa<StoreOp>(op)) {
+        OpBuilder b(op.getContext());
+        b.setInsertionPointAfter(&op);
+        ReleaseQOp::create(b, work.getLoc());
+        return;
+      }
+  }
   Operation *last = nullptr;
   for (Operation &op : body.without_terminator())
     if (op.walk([](QKOp) { return WalkResult::interrupt(); }).wasInterrupted())
@@ -69,7 +80,7 @@ struct AttnTilePersistentPass
       wrapRole(ws.getProducer(), ws.getLoc());
       wrapRole(ws.getConsumer(), ws.getLoc());
       if (fresh)
-        releaseQAfterLoops(cast<ForWorkOp>(ws.getConsumer().front().front()));
+        releaseQAfterLoops(cast<ForWorkOp>(ws.getConsumer().front().front()), plan.getOTmaStore());
     });
   }
 };

@@ -33,6 +33,8 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
   vMap = castMap(args[2], c.plan.grid ? gridBoxType(true) : kvBoxType());
   oPtr = args[3];
   lsePtr = args[4];
+  if (c.oTmaStore)
+    oMapArg = args[c.oMapParam];
   argB = args[5];
   argH = args[6];
   argHq = args[7];
@@ -587,6 +589,17 @@ void KernelEmitter::emitEpilogue(Value oFin, RowState st, bool lReduced) {
                 ? select(pos, arith::DivFOp::create(b, loc, one, l), zeroF)
                 : one;
     }
+    if (c.oTmaStore) {
+      stageORow(ov, rr, inv);
+      ifThen(andI(cmp(arith::CmpIPredicate::slt, row, rowsValid),
+                  cmp(arith::CmpIPredicate::eq, quadCol, ci32(0))),
+             [&] {
+               Value ptr = LLVM::GEPOp::create(b, loc, ptrTy, i8, lsePtr,
+                                               ValueRange{mul(outputRow(row), ci64(4))});
+               LLVM::StoreOp::create(b, loc, lse, ptr, /*alignment=*/4);
+             });
+      continue;
+    }
     ifThen(cmp(arith::CmpIPredicate::slt, row, rowsValid), [&] {
       Value rowLin = outputRow(row);
       Value rowByte = mul(rowLin, ci64(c.Dv * 2));
@@ -607,4 +620,62 @@ void KernelEmitter::emitEpilogue(Value oFin, RowState st, bool lReduced) {
       });
     });
   }
+  if (c.oTmaStore)
+    storeStagedO();
+}
+
+/// Rows rr (A: 0, B: 1) of this thread's normalised O into the consumer's
+/// half of the item's Q slot, laid out as the Q tile's 128B-swizzled
+/// [64 rows][64 columns] chunks (the layout the O map's boxes read): entry
+/// r holds columns (r / 4) * 8 + 2 * quadCol + {0, 1} of local row warp * 16
+/// + quadRow + 8 * rr, whose 16-byte unit (r / 4) % 8 lands at unit
+/// ((r / 4) % 8) ^ quadRow of its 128-byte row (the row mod 8 is quadRow).
+void KernelEmitter::stageORow(ArrayRef<Value> ov, int rr, Value inv) {
+  Value slotBase = add(arith::TruncIOp::create(b, loc, i32, smemBase64),
+                       toI32(mul(qSlot, cidx(c.qBytes()))));
+  Value lr = add(add(mul(warp, ci32(16)), quadRow), ci32(8 * rr));
+  Value rowBase = add(add(slotBase, add(mul(cw, ci32(64 * 128)), mul(lr, ci32(128)))),
+                      mul(quadCol, ci32(4)));
+  // Taken through an opaque move, so that no address is computed before
+  // the tile loop and held through it (hoisted there, the 32 addresses
+  // spilled the dilated mask's persistent kernel: 252 bytes).
+  rowBase = inlinePtx(i32, {rowBase}, "mov.b32 $0, $1;", "=r,r");
+  for (int64_t r = 0; r < c.Dvp / 2; r += 2) {
+    if (((r / 2) % 2) != rr)
+      continue;
+    Value unit = arith::XOrIOp::create(b, loc, ci32((r / 4) % 8), quadRow);
+    Value addr = add(rowBase, add(ci32((r / 32) * c.BM * 128), mul(unit, ci32(16))));
+    inlinePtx(Type(), {addr, packHalf2(fmul(ov[r], inv), fmul(ov[r + 1], inv))},
+              "st.shared.b32 [$0], $1;", "r,r");
+  }
+}
+
+/// The consumer's staged O rows to global memory: its 128 threads' shared
+/// writes made visible to the async proxy, then one thread stores a box of
+/// 64 columns per chunk (rows past Lq are clipped by the map) and waits
+/// until the store has read the slot, which the producer may then reuse.
+void KernelEmitter::storeStagedO() {
+  inlinePtx(Type(), {}, "fence.proxy.async.shared::cta;", "~{memory}");
+  NVVM::BarrierOp::create(b, loc, TypeRange{}, add(cw, ci32(3)), ci32(128),
+                          NVVM::BarrierReductionAttr(), Value());
+  ifThen(isWGLeader, [&] {
+    // Addresses taken here through opaque moves, and the store written as
+    // PTX on a 32-bit shared address: nvgpu's op reads the slot through the
+    // kernel's 64-bit shared-memory descriptor, whose values then stay live
+    // through every consumer's tile loop (the dilated mask's persistent
+    // kernel spilled 456 bytes).
+    Value map = inlinePtx(i64, {LLVM::PtrToIntOp::create(b, loc, i64, oMapArg)}, "mov.b64 $0, $1;",
+                          "=l,l");
+    Value src = add(add(arith::TruncIOp::create(b, loc, i32, smemBase64),
+                        toI32(mul(qSlot, cidx(c.qBytes())))),
+                    mul(cw, ci32(64 * 128)));
+    src = inlinePtx(i32, {src}, "mov.b32 $0, $1;", "=r,r");
+    Value row = add(m0, mul(cw, ci32(64)));
+    for (int64_t ch = 0; ch < c.Dvp / 64; ++ch)
+      inlinePtx(Type(), {map, ci32(ch * 64), row, bhOut, add(src, ci32(ch * c.BM * 128))},
+                "cp.async.bulk.tensor.3d.global.shared::cta.tile.bulk_group [$0, {$1, $2, $3}], [$4];",
+                "l,r,r,r,r,~{memory}");
+    inlinePtx(Type(), {}, "cp.async.bulk.commit_group;", "~{memory}");
+    inlinePtx(Type(), {}, "cp.async.bulk.wait_group.read 0;", "~{memory}");
+  });
 }

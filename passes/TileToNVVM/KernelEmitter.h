@@ -339,6 +339,9 @@ public:
   llvm::SmallVector<mlir::Value> unpack(mlir::Value st, int64_t n);
   mlir::Value pack(mlir::Type st, llvm::ArrayRef<mlir::Value> vals);
   mlir::Value packHalf2(mlir::Value lo, mlir::Value hi);
+  /// Plan o_tma_store: O rows into the Q slot, then to global by TMA.
+  void stageORow(llvm::ArrayRef<mlir::Value> ov, int rr, mlir::Value inv);
+  void storeStagedO();
   /// One inline PTX statement; resTy null for none. sideEffects = false lets
   /// LLVM treat it as a pure function of its operands.
   mlir::Value inlinePtx(mlir::Type resTy, mlir::ValueRange args, llvm::StringRef text,
@@ -355,6 +358,7 @@ private:
   // Kernel-wide values (setUp).
   mlir::Value dyn, pad, smemBase64; // dynamic smem, pad to 1024, aligned base (i64)
   mlir::Value qMap, kMap, vMap, oPtr, lsePtr;
+  mlir::Value oMapArg; // plan o_tma_store only: the O map's parameter
   mlir::Value argB, argH, argHq, argHk, argLq, argLk;
   /// This block's key length (i32): Lk, or its sequence's under `lengths`.
   mlir::Value lkEff;

@@ -111,6 +111,12 @@ static cl::opt<bool> persistentBlocks(
              "measurements)"),
     cl::init(true), cl::Hidden, cl::sub(compileCmd), cl::sub(runCmd));
 
+static cl::opt<bool> oTmaStore(
+    "gpu-o-tma-store",
+    cl::desc("GPU: store O through shared memory and TMA where the plan admits it (default on; "
+             "off for A/B measurements)"),
+    cl::init(true), cl::Hidden, cl::sub(compileCmd), cl::sub(runCmd));
+
 static cl::opt<std::string> cacheDir(
     "cache-dir",
     cl::desc("GPU kernel cache directory (default $ATTNC_CACHE_DIR, else $XDG_CACHE_HOME/attnc, else ~/.cache/attnc; "
@@ -353,6 +359,7 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
       kopts.gridTiles = gridTiles;
       kopts.qSlots = qSlots;
       kopts.persistent = persistentBlocks;
+      kopts.oTmaStore = oTmaStore;
       kopts.timing = &timing;
       size_t attentions = 0;
       module->walk([&](attn::AttentionOp) { ++attentions; });
@@ -587,6 +594,7 @@ int runMain(MLIRContext &ctx, const spec::Spec &spec) {
     kopts.gridTiles = gridTiles;
     kopts.qSlots = qSlots;
     kopts.persistent = persistentBlocks;
+    kopts.oTmaStore = oTmaStore;
     auto result = runOnGPU(*module, "sm_90a", ptrs, kernelCacheDir(), kopts);
     if (!result)
       return fail(result.takeError());

@@ -35,6 +35,9 @@ struct GPUKernelOptions {
   /// Persistent blocks where the planner admits them
   /// (attn-gpu-plan-kernel{persistent}; off for A/B measurements).
   bool persistent = true;
+  /// O through shared memory and TMA where the plan admits it
+  /// (attn-gpu-plan-kernel{o-tma-store}; off for A/B measurements).
+  bool oTmaStore = true;
   /// Where the stages report their time (`attnc compile --time`); not a
   /// kernel choice, so not part of the cache key.
   mlir::TimingScope *timing = nullptr;

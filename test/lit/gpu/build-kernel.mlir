@@ -1,8 +1,8 @@
-// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false" --attn-gpu-build-kernel %s | FileCheck %s
-// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=CAUSAL
-// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=REGIONS
-// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=PADDED
-// RUN: attnc-opt --attn-gpu-plan-kernel="schedule=ws stages=2 persistent=false" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=WS
+// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false o-tma-store=false" --attn-gpu-build-kernel %s | FileCheck %s
+// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false o-tma-store=false" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=CAUSAL
+// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false o-tma-store=false" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=REGIONS
+// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false o-tma-store=false" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=PADDED
+// RUN: attnc-opt --attn-gpu-plan-kernel="schedule=ws stages=2 persistent=false o-tma-store=false" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=WS
 // RUN: not attnc-opt --attn-gpu-plan-kernel="schedule=v3" %s 2>&1 | FileCheck %s --check-prefix=BADSCHED
 // RUN: not attnc-opt --attn-gpu-plan-kernel="stages=4 persistent=false" --attn-gpu-build-kernel %s 2>&1 | FileCheck %s --check-prefix=BADSTAGES
 // BADSCHED: schedule must be pingpong or ws, got 'v3'

@@ -1,6 +1,6 @@
-// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false" --attn-gpu-build-kernel --canonicalize %s | FileCheck %s --check-prefix=SINKS
-// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false" --attn-gpu-build-kernel --canonicalize %s | FileCheck %s --check-prefix=DOC
-// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false" --attn-gpu-build-kernel --canonicalize %s | FileCheck %s --check-prefix=LIST
+// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false o-tma-store=false" --attn-gpu-build-kernel --canonicalize %s | FileCheck %s --check-prefix=SINKS
+// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false o-tma-store=false" --attn-gpu-build-kernel --canonicalize %s | FileCheck %s --check-prefix=DOC
+// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false o-tma-store=false" --attn-gpu-build-kernel --canonicalize %s | FileCheck %s --check-prefix=LIST
 // The tile schedule/classification IR (passes/Analysis/CarrierTiles) in the kernel.
 // Behaviour is checked by brute force in carrier-tiles-exec.mlir.
 

@@ -12,9 +12,10 @@
 // emitter does not implement).
 
 // D128 causal: 128 x 128 tiles; persistent, with two Q slots and 2 stages
-// (2 x Q 32 KiB + 2 x (K 32 + V 32) KiB; one slot would leave room for 3).
+// (2 x Q 32 KiB + 2 x (K 32 + V 32) KiB; one slot would leave room for 3);
+// O stored through the Q slot and TMA.
 // CHECK-LABEL: func.func @d128
-// CHECK-NEXT: attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 2, consumers = 2, producer_regs = 56, consumer_regs = 224, schedule = "pingpong", pack_heads = false, persistent = true, q_slots = 2>
+// CHECK-NEXT: attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 2, consumers = 2, producer_regs = 56, consumer_regs = 224, schedule = "pingpong", pack_heads = false, persistent = true, q_slots = 2, o_tma_store = true>
 // Q1: #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, {{.*}}persistent = true>
 // The decode schedule: 64 x 64 tiles, the deepest even ring (up to 8) that
 // fits (D128: 7 stages need 246800 bytes), the query heads of a KV head
@@ -22,7 +23,7 @@
 // DECODE-LABEL: func.func @d128
 // DECODE-NEXT: #attn.kernel_plan<block_m = 64, block_n = 64, stages = 6, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "split_kv", pack_heads = true>
 // OPTS-LABEL: func.func @d128
-// OPTS: #attn.kernel_plan<block_m = 128, block_n = 64, stages = 2, {{.*}}schedule = "ws", pack_heads = false>
+// OPTS: #attn.kernel_plan<block_m = 128, block_n = 64, stages = 2, {{.*}}schedule = "ws", pack_heads = false, o_tma_store = true>
 // NOPLAN: error: 'attn.attention' op GPU kernel: no kernel plan (attn.kernel_plan); run attn-gpu-plan-kernel first
 func.func @d128(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
   %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.causal<bottom_right>]} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
@@ -36,7 +37,7 @@ func.func @d128(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tens
 // head dim above 128): 64 keys per tile, 2 stages, not persistent (its
 // consumers need 240 registers for a 64 x 256 O).
 // CHECK-LABEL: func.func @d64
-// CHECK-NEXT: #attn.kernel_plan<block_m = 128, block_n = 128, stages = 4, consumers = 2, producer_regs = 56, consumer_regs = 224, schedule = "pingpong", pack_heads = false, persistent = true, q_slots = 2>
+// CHECK-NEXT: #attn.kernel_plan<block_m = 128, block_n = 128, stages = 4, consumers = 2, producer_regs = 56, consumer_regs = 224, schedule = "pingpong", pack_heads = false, persistent = true, q_slots = 2, o_tma_store = true>
 // DECODE-LABEL: func.func @d64
 // DECODE-NEXT: #attn.kernel_plan<block_m = 64, block_n = 64, stages = 6,
 func.func @d64(%q: tensor<?x?x?x64xf16>, %k: tensor<?x?x?x64xf16>, %v: tensor<?x?x?x64xf16>) -> tensor<?x?x?x64xf16> {
@@ -44,7 +45,7 @@ func.func @d64(%q: tensor<?x?x?x64xf16>, %k: tensor<?x?x?x64xf16>, %v: tensor<?x
   return %o : tensor<?x?x?x64xf16>
 }
 // CHECK-LABEL: func.func @d256
-// CHECK-NEXT: #attn.kernel_plan<block_m = 128, block_n = 64, stages = 2, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false>
+// CHECK-NEXT: #attn.kernel_plan<block_m = 128, block_n = 64, stages = 2, consumers = 2, producer_regs = 24, consumer_regs = 240, schedule = "pingpong", pack_heads = false, o_tma_store = true>
 // DECODE-LABEL: func.func @d256
 // DECODE-NEXT: #attn.kernel_plan<block_m = 64, block_n = 64, stages = 2,
 func.func @d256(%q: tensor<?x?x?x256xbf16>, %k: tensor<?x?x?x256xbf16>, %v: tensor<?x?x?x256xbf16>) -> tensor<?x?x?x256xbf16> {

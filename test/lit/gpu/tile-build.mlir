@@ -2,8 +2,8 @@
 // body is an attn_tile.kernel: the attention itself (over block arguments
 // standing for q, k, v and the extras) and the sequential tile program (a
 // plan that is not persistent: attn-tile-persistent adds the work loop).
-// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false" --attn-gpu-build-tile-kernel %s | FileCheck %s
-// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false" --attn-gpu-build-tile-kernel=keep-host %s | FileCheck %s --check-prefix=KEEP
+// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false o-tma-store=false" --attn-gpu-build-tile-kernel %s | FileCheck %s
+// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false o-tma-store=false" --attn-gpu-build-tile-kernel=keep-host %s | FileCheck %s --check-prefix=KEEP
 // RUN: not attnc-opt --attn-gpu-build-tile-kernel %s 2>&1 | FileCheck %s --check-prefix=NOPLAN
 
 // The host function is erased (it would print before the gpu.module).

@@ -1,8 +1,10 @@
 // Persistent blocks (the plan's `persistent`, the default outside split_kv).
 // RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-tile-kernel --attn-tile-warp-specialize --attn-tile-pipeline --attn-tile-pingpong --attn-tile-persistent %s | FileCheck %s --check-prefix=TILE
+// RUN: attnc-opt --attn-gpu-plan-kernel="o-tma-store=false" --attn-gpu-build-tile-kernel --attn-tile-warp-specialize --attn-tile-pipeline --attn-tile-pingpong --attn-tile-persistent %s | FileCheck %s --check-prefix=DRAIN
 // RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=NVVM
-// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=OFF
+// RUN: attnc-opt --attn-gpu-plan-kernel="persistent=false o-tma-store=false" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=OFF
 // RUN: attnc-opt --attn-gpu-plan-kernel="q-slots=1" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=Q1
+// RUN: attnc-opt --attn-gpu-plan-kernel="o-tma-store=false" --attn-gpu-build-kernel %s | FileCheck %s --check-prefix=DIRECT
 // RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-tile-kernel --attn-tile-warp-specialize --attn-tile-pipeline --attn-tile-pingpong --attn-tile-persistent %s | sed -e '/attn_tile.release_q/d' | not attnc-opt --attn-tile-to-nvvm 2>&1 | FileCheck %s --check-prefix=NORELEASE
 
 // RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-tile-kernel --attn-tile-warp-specialize --attn-tile-pipeline --attn-tile-pingpong --attn-tile-persistent %s | sed -e '/attn_tile.release_q/d' -e '/attn_tile.wait_q/a attn_tile.release_q' | not attnc-opt --attn-tile-to-nvvm 2>&1 | FileCheck %s --check-prefix=NORELEASE
@@ -11,9 +13,11 @@
 // released before a QK^T, the next item's Q would overwrite the tile it reads.
 // NORELEASE: error: 'attn_tile.for_work' op attn-tile-to-nvvm: the consumers' for_work must release Q exactly once, after their last QK^T
 
-// attn-tile-persistent: each role's body runs per work item; the consumers
-// release Q when their last QK^T is done: at the start of the pipelined
-// loop's drain (which runs only the last P V), before the epilogue.
+// attn-tile-persistent: each role's body runs per work item. The plan
+// stores O through the Q slot (o_tma_store), so the consumers release Q
+// after the store; without that, when their last QK^T is done: at the
+// start of the pipelined loop's drain (which runs only the last P V),
+// before the epilogue.
 // TILE: attn_tile.warp_specialize
 // TILE-SAME: producer {
 // TILE-NEXT: attn_tile.for_work {
@@ -25,10 +29,17 @@
 // TILE: attn_tile.pipelined_for
 // TILE: } drain {
 // TILE-NEXT: ^bb0(
-// TILE-NEXT: attn_tile.release_q
 // TILE-NEXT: attn_tile.ring_get
 // TILE: } -> !attn_tile.acc<64, 128>, !attn_tile.stats
 // TILE-NEXT: attn_tile.store
+// TILE-NEXT: attn_tile.release_q
+// DRAIN: } drain {
+// DRAIN-NEXT: ^bb0(
+// DRAIN-NEXT: attn_tile.release_q
+// DRAIN-NEXT: attn_tile.ring_get
+// DRAIN: } -> !attn_tile.acc<64, 128>, !attn_tile.stats
+// DRAIN-NEXT: attn_tile.store
+// DRAIN-NOT: attn_tile.release_q
 
 // The lowering: a workspace parameter (the counter) and `persistent` in the
 // manifest; a Q empty barrier counting both consumers and the scanner. The
@@ -39,7 +50,9 @@
 // barrier before its leader releases Q. Ring ordinals run on across items:
 // each role's loop carries them.
 // NVVM-LABEL: gpu.func @causal_kernel(
-// NVVM-SAME: %{{.*}}: i32, %[[WS:.*]]: !llvm.ptr) kernel
+// NVVM-SAME: %{{.*}}: i32, %[[WS:.*]]: !llvm.ptr, %[[OMAP:.*]]: !llvm.ptr) kernel
+// The O map is a pointer parameter, not a grid constant (only q, k, v's).
+// NVVM-SAME: attnc.grid_constant_args = array<i64: 0, 1, 2>
 // NVVM-SAME: {bytes = 256 : i64, kind = "workspace", name = "workspace", zero_bytes = 256 : i64}
 // NVVM-SAME: persistent = true
 // Two Q slots (the next item's Q loads while the current one runs): Q's
@@ -86,8 +99,24 @@
 // NVVM: } do {
 // NVVM: %[[SLOT64:.*]] = arith.index_castui %{{.*}} : index to i64
 // NVVM: arith.muli %[[SLOT64]], %c2048_i64
+// The epilogue: O rows into the consumer's half of the item's Q slot
+// (32 KiB per slot), made visible to the async proxy; the warpgroup meets;
+// its leader stores two 64-column boxes by TMA and waits until they have
+// been read before Q's slot is released.
+// NVVM: arith.muli %{{.*}}, %c32768
+// NVVM-COUNT-32: "st.shared.b32 [$0], $1;", "r,r"
+// NVVM: "fence.proxy.async.shared::cta;"
+// NVVM: nvvm.barrier id = %{{.*}} number_of_threads = %c128_i32
+// NVVM: scf.if
+// NVVM-COUNT-2: "cp.async.bulk.tensor.3d.global.shared::cta.tile.bulk_group [$0, {$1, $2, $3}], [$4];"
+// NVVM: "cp.async.bulk.commit_group;"
+// NVVM-NEXT: "cp.async.bulk.wait_group.read 0;"
 // NVVM: nvgpu.mbarrier.arrive %[[QEMPTY]]
 // NVVM: gpu.return
+// DIRECT-LABEL: gpu.func @causal_kernel(
+// DIRECT-SAME: %{{.*}}: i32, %{{.*}}: !llvm.ptr) kernel
+// DIRECT-NOT: cp.async.bulk.tensor.3d.global.shared
+// DIRECT: gpu.return
 
 // One Q slot (q-slots=1): one Q barrier of each kind, three ring stages,
 // every item a phase of slot 0.

@@ -59,6 +59,9 @@ inline constexpr llvm::StringLiteral kStepReasonAttr = "attnc.gpu.step_reason";
 /// then gives it a grid of one block per query tile, whose consumers have
 /// more registers.
 inline constexpr llvm::StringLiteral kPersistentSpilledAttr = "attnc.gpu.persistent_spilled";
+/// A unit attribute on an attention whose persistent kernel spilled with O
+/// stored through shared memory and TMA: the plan then stores O per thread.
+inline constexpr llvm::StringLiteral kOStoresSpilledAttr = "attnc.gpu.o_stores_spilled";
 } // namespace attnc
 #include "attnc/Dialect/Attn/AttnAttrInterfaces.h.inc"
 
