@@ -509,8 +509,11 @@ llvm::Expected<HopperKernels> compileHopperKernels(ModuleOp prog, StringRef chip
   if (!single)
     return single.takeError();
   // A kernel that left persistence may still spill through its staged O.
-  spilled = spilling(*single->k.ptx, single->spills, /*persistentOnly=*/false);
-  staged = storingOByTMA(*single->k.ptx, spilled);
+  std::vector<std::string> left;
+  for (const std::string &k : spilling(*single->k.ptx, single->spills, /*persistentOnly=*/false))
+    if (llvm::is_contained(spilled, k))
+      left.push_back(k);
+  staged = storingOByTMA(*single->k.ptx, left);
   auto last = relieve(std::move(*single), staged, kOStoresSpilledAttr);
   if (!last)
     return last.takeError();

@@ -42,6 +42,8 @@ void releaseQAfterLoops(ForWorkOp work, bool afterStore) {
   Block &body = work.getBody().front();
   // O stored through the Q slot (plan o_tma_store): Q is free once the
   // store has read it.
+  // Without a store in the body there is no O staged in the slot; the
+  // lowering checks the placement either way.
   if (afterStore) {
     for (Operation &op : body.without_terminator())
       if (isa<StoreOp>(op)) {

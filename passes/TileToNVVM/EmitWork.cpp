@@ -167,10 +167,15 @@ LogicalResult KernelEmitter::lowerForWork(tile::ForWorkOp op) {
       Operation *from = inDrain ? loop.getOperation() : r;
       for (Operation *it = from->getNextNode(); it; it = it->getNextNode())
         readAfter |= it->walk([](tile::QKOp) { return WalkResult::interrupt(); }).wasInterrupted();
+      // O staged in the Q slot (o_tma_store): also after the store.
+      if (c.oTmaStore)
+        for (Operation *it = from->getNextNode(); it; it = it->getNextNode())
+          readAfter |= it->walk([](tile::StoreOp) { return WalkResult::interrupt(); }).wasInterrupted();
     }
     if (!placed || readAfter)
       return op.emitOpError("attn-tile-to-nvvm: the consumers' for_work must release Q exactly "
-                            "once, after their last QK^T (attn-tile-persistent places it)");
+                            "once, after their last QK^T (and after the store under o_tma_store; "
+                            "attn-tile-persistent places it)");
   }
   return workLoop(inConsumers ? WorkRole::Consumer : WorkRole::Producer, [&]() -> LogicalResult {
     return failure(failed(lowerBlock(op.getBody().front())));

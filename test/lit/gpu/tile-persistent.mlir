@@ -9,8 +9,12 @@
 
 // RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-tile-kernel --attn-tile-warp-specialize --attn-tile-pipeline --attn-tile-pingpong --attn-tile-persistent %s | sed -e '/attn_tile.release_q/d' -e '/attn_tile.wait_q/a attn_tile.release_q' | not attnc-opt --attn-tile-to-nvvm 2>&1 | FileCheck %s --check-prefix=NORELEASE
 
+// RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-tile-kernel --attn-tile-warp-specialize --attn-tile-pipeline --attn-tile-pingpong --attn-tile-persistent %s | sed -e '/attn_tile.release_q/d' -e '/attn_tile.store/i attn_tile.release_q' | not attnc-opt --attn-tile-to-nvvm 2>&1 | FileCheck %s --check-prefix=NORELEASE
+
 // Without its release the producer would wait for the next item forever;
 // released before a QK^T, the next item's Q would overwrite the tile it reads.
+// released before the store of O staged in the Q slot (o_tma_store), the
+// next item's Q would overwrite it.
 // NORELEASE: error: 'attn_tile.for_work' op attn-tile-to-nvvm: the consumers' for_work must release Q exactly once, after their last QK^T
 
 // attn-tile-persistent: each role's body runs per work item. The plan
