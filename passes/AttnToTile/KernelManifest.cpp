@@ -73,17 +73,20 @@ manifest::Param poolMap(const KernelConfig &c, StringRef name, StringRef tensor,
 /// The kernel's parameters in launch order (docs/gpu-abi.md): q, k, v maps,
 /// o, lse, the sizes, the extras and their free extents, then the decode
 /// workspace and split count.
+/// A [B, heads, len, d] tensor as the 3-D map [d, len, B*heads] read or
+/// written in boxes of 64 columns by `boxRows` rows.
+manifest::Param rowsMap(const KernelConfig &c, StringRef name, StringRef tensor, int64_t d,
+                        StringRef len, StringRef heads, int64_t boxRows) {
+  manifest::Param p = tensorMap(name, tensor, c.dtypeName(), 3);
+  std::string rowBytes = std::to_string(d * 2);
+  p.globalDims = {std::to_string(d), len.str(), ("B*" + heads).str()};
+  p.globalStridesBytes = {rowBytes, (len + "*" + rowBytes).str()};
+  p.box = {"64", std::to_string(boxRows), "1"};
+  return p;
+}
+
 std::vector<manifest::Param> kernelParams(const KernelConfig &c) {
   std::string dt = c.dtypeName(), D = std::to_string(c.D), Dv = std::to_string(c.Dv);
-  auto rowsMap = [&](StringRef name, StringRef tensor, int64_t d, StringRef len, StringRef heads,
-                     int64_t boxRows) {
-    manifest::Param p = tensorMap(name, tensor, dt, 3);
-    std::string rowBytes = std::to_string(d * 2);
-    p.globalDims = {std::to_string(d), len.str(), ("B*" + heads).str()};
-    p.globalStridesBytes = {rowBytes, (len + "*" + rowBytes).str()};
-    p.box = {"64", std::to_string(boxRows), "1"};
-    return p;
-  };
   // Grid boxes: the rows of a head as the grid [n0, .., nA-1] (last axis
   // fastest), a box of the patch's extents.
   auto boxMap = [&](StringRef name, StringRef tensor, int64_t d, StringRef len, StringRef heads,
@@ -119,14 +122,14 @@ std::vector<manifest::Param> kernelParams(const KernelConfig &c) {
     q.box = {"64", std::to_string(c.BM)};
     ps.push_back(q);
   } else {
-    ps.push_back(rowsMap("q_map", "q", c.D, "Lq", "Hq", c.BM));
+    ps.push_back(rowsMap(c, "q_map", "q", c.D, "Lq", "Hq", c.BM));
   }
   if (c.pageSize) {
     ps.push_back(poolMap(c, "k_map", "k", c.D));
     ps.push_back(poolMap(c, "v_map", "v", c.Dv));
   } else if (!c.plan.grid) {
-    ps.push_back(rowsMap("k_map", "k", c.D, "Lk", "Hk", c.BN));
-    ps.push_back(rowsMap("v_map", "v", c.Dv, "Lk", "Hk", c.BN));
+    ps.push_back(rowsMap(c, "k_map", "k", c.D, "Lk", "Hk", c.BN));
+    ps.push_back(rowsMap(c, "v_map", "v", c.Dv, "Lk", "Hk", c.BN));
   }
   ps.push_back(ptr("o", dt, {"B", "H", "Lq", Dv}));
   ps.push_back(ptr("lse", "f32", {"B", "H", "Lq"}));
@@ -190,11 +193,7 @@ void launchShape(const KernelConfig &c, manifest::Kernel &k) {
   if (c.oTmaStore) {
     // O as [Dv, Lq, B*H] in boxes of 64 columns by a consumer's 64 rows
     // (rows past Lq are not written by the store).
-    manifest::Param o = tensorMap("o_map", "o", c.dtypeName(), 3);
-    std::string rowBytes = std::to_string(c.Dv * 2);
-    o.globalDims = {std::to_string(c.Dv), "Lq", "B*H"};
-    o.globalStridesBytes = {rowBytes, "Lq*" + rowBytes};
-    o.box = {"64", "64", "1"};
+    manifest::Param o = rowsMap(c, "o_map", "o", c.Dv, "Lq", "H", 64);
     o.shape = {"B", "H", "Lq", std::to_string(c.Dv)};
     // In device memory, not a grid constant: a grid constant's generic
     // address is taken at the kernel's entry and held in two registers
