@@ -33,7 +33,7 @@ struct Bound {
   enum Kind { Unknown, Int, Bool } kind = Unknown;
   Value lo, hi;    // Int: index bounds, lo <= every value <= hi
   Value may, must; // Bool: some / every pair of the box gives true
-  bool point = false; // Int: one value over the box (depends on b, h only)
+  bool point = false; // one value over the box (depends on b, h only); a Bool's may is its must
 };
 
 class Evaluator {
@@ -152,15 +152,22 @@ private:
       auto ia = dyn_cast<IntegerAttr>(c.getValue());
       if (!ia)
         return {};
-      if (ia.getType().isInteger(1))
-        return ia.getValue().isZero() ? boolean(m.f(), m.f()) : boolean(m.t(), m.t());
+      if (ia.getType().isInteger(1)) {
+        Value v = ia.getValue().isZero() ? m.f() : m.t();
+        Bound r = boolean(v, v);
+        r.point = true;
+        return r;
+      }
       return pointOf(m.c(ia.getValue().getSExtValue()));
     }
     if (isa<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp, arith::ExtUIOp,
             arith::TruncIOp>(o)) {
       Bound x = get(o.getOperand(0));
-      if (x.kind == Bound::Bool && isa<arith::ExtUIOp>(o)) // a bool as 0 / 1
+      if (x.kind == Bound::Bool && isa<arith::ExtUIOp>(o)) { // a bool as 0 / 1
+        if (x.point)
+          return pointOf(m.sel(x.may, m.c(1), m.c(0)));
         return range(m.sel(x.must, m.c(1), m.c(0)), m.sel(x.may, m.c(1), m.c(0)));
+      }
       if (x.kind != Bound::Int)
         return {};
       return afterIntCast(x, bitWidth(o.getOperand(0).getType()), bitWidth(o.getResult(0).getType()),
@@ -215,6 +222,8 @@ private:
       if (int64_t c = std::max(positiveConstant(o.getOperand(0)), positiveConstant(o.getOperand(1))))
         return range(m.c(0), m.c(c));
     int64_t c = positiveConstant(o.getOperand(1));
+    if (!c && isa<arith::FloorDivSIOp, arith::DivSIOp>(o))
+      return quotientOverRanges(o, x, y);
     if (!c)
       return {};
     // Division by a positive constant is monotone (floor and truncation).
@@ -235,10 +244,40 @@ private:
     return {};
   }
 
+  /// x / y for a divisor known only at run time (a size such as L in
+  /// `(i + sh) % L`). With y of one sign over the box, the quotient (floor
+  /// or truncation) is monotone in x and in y separately, so its extremes
+  /// are at the corners. A divisor whose range holds 0 leaves |x / y| <=
+  /// |x|; a divisor that is 0 at run time is never divided by (the
+  /// frontend guards it), so the corners divide by 1 instead.
+  Bound quotientOverRanges(Operation &o, const Bound &x, const Bound &y) {
+    bool floor = isa<arith::FloorDivSIOp>(o);
+    auto quotient = [&](Value a, Value d) -> Value {
+      Value safe = m.sel(m.eq(d, m.c(0)), m.c(1), d);
+      return floor ? m.div(a, safe) : arith::DivSIOp::create(b, loc, a, safe).getResult();
+    };
+    if (y.point) { // one divisor: monotone in x
+      Value a = quotient(x.lo, y.lo), c = quotient(x.hi, y.lo);
+      return range(m.min(a, c), m.max(a, c));
+    }
+    Value q[4] = {quotient(x.lo, y.lo), quotient(x.lo, y.hi), quotient(x.hi, y.lo), quotient(x.hi, y.hi)};
+    Value lo = m.min(m.min(q[0], q[1]), m.min(q[2], q[3]));
+    Value hi = m.max(m.max(q[0], q[1]), m.max(q[2], q[3]));
+    Value oneSign = m.lor(m.lt(m.c(0), y.lo), m.lt(y.hi, m.c(0)));
+    Value mag = m.max(m.max(x.lo, m.sub(m.c(0), x.lo)), m.max(x.hi, m.sub(m.c(0), x.hi)));
+    return range(m.sel(oneSign, lo, m.sub(m.c(0), mag)), m.sel(oneSign, hi, mag));
+  }
+
   Bound compare(arith::CmpIPredicate p, const Bound &x, const Bound &y) {
     using P = arith::CmpIPredicate;
     if (x.kind != Bound::Int || y.kind != Bound::Int)
       return unknownBool();
+    if (x.point && y.point) {
+      Value v = m.cmp(p, x.lo, y.lo);
+      Bound r = boolean(v, v);
+      r.point = true;
+      return r;
+    }
     switch (p) {
     case P::slt: return boolean(m.lt(x.lo, y.hi), m.lt(x.hi, y.lo));
     case P::sle: return boolean(m.le(x.lo, y.hi), m.le(x.hi, y.lo));
@@ -262,6 +301,14 @@ private:
   Bound logic(Operation &o, const Bound &x, const Bound &y) {
     if (x.kind != Bound::Bool || y.kind != Bound::Bool)
       return unknownBool();
+    if (x.point && y.point) {
+      Value v = isa<arith::AndIOp>(o)  ? m.land(x.may, y.may)
+                : isa<arith::OrIOp>(o) ? m.lor(x.may, y.may)
+                                       : arith::XOrIOp::create(b, loc, x.may, y.may).getResult();
+      Bound r = boolean(v, v);
+      r.point = true;
+      return r;
+    }
     if (isa<arith::AndIOp>(o))
       return boolean(m.land(x.may, y.may), m.land(x.must, y.must));
     if (isa<arith::OrIOp>(o))
@@ -276,6 +323,14 @@ private:
   Bound selectOf(const Bound &c, const Bound &x, const Bound &y) {
     if (c.kind != Bound::Bool || x.kind != y.kind || x.kind == Bound::Unknown)
       return {};
+    if (c.point && x.point && y.point) {
+      Value lo = m.sel(c.may, x.lo, y.lo);
+      Bound r = x.kind == Bound::Int ? range(lo, lo) : boolean(m.sel(c.may, x.may, y.may), {});
+      if (x.kind == Bound::Bool)
+        r.must = r.may;
+      r.point = true;
+      return r;
+    }
     if (x.kind == Bound::Bool) {
       Value may = m.lor(m.land(c.may, x.may), m.land(lnot(c.must), y.may));
       Value must = m.land(m.lor(lnot(c.may), x.must), m.lor(c.must, y.must));
@@ -402,7 +457,9 @@ private:
       return (o.getResult(0).getType().isInteger(1) || positiveConstant(o.getOperand(0)) ||
               positiveConstant(o.getOperand(1))) &&
              operandsBounded(o);
-    if (isa<arith::FloorDivSIOp, arith::DivSIOp, arith::RemSIOp>(o))
+    if (isa<arith::FloorDivSIOp, arith::DivSIOp>(o))
+      return operandsBounded(o);
+    if (isa<arith::RemSIOp>(o))
       return positiveConstant(o.getOperand(1)) && operandsBounded(o);
     if (auto ex = dyn_cast<tensor::ExtractOp>(o))
       return lookupBounded(ex);

@@ -16,25 +16,53 @@ constexpr int64_t kMaxPosition = (int64_t(1) << 31) - 2;
 
 unsigned widthOf(Type t) { return ConstantIntRanges::getStorageBitwidth(t); }
 
-/// c when `sub` is x - (x // c) * c (or x - c * (x // c)) for a constant c > 0
-/// (the caller checks that the product cannot wrap).
-std::optional<APInt> floorModulus(arith::SubIOp sub) {
+/// The divisor d when `sub` is the floor modulus x - (x // d) * d (either
+/// order of the product), d a constant or a value; with d a value, the
+/// frontend guards a zero divisor: x - select(d == 0, 0, x // select(d ==
+/// 0, 1, d)) * d. The caller checks that d > 0 and that the product cannot
+/// wrap.
+Value floorModulusDivisor(arith::SubIOp sub) {
   auto mul = sub.getRhs().getDefiningOp<arith::MulIOp>();
   if (!mul)
-    return std::nullopt;
+    return {};
+  // `c` when `v` is select(d == 0, c, other), else null; `other` is set.
+  auto unguard = [](Value v, Value d, Value &other) -> Value {
+    auto sel = v.getDefiningOp<arith::SelectOp>();
+    auto cmp = sel ? sel.getCondition().getDefiningOp<arith::CmpIOp>() : arith::CmpIOp();
+    if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq || cmp.getLhs() != d ||
+        !matchPattern(cmp.getRhs(), m_Zero()))
+      return {};
+    other = sel.getFalseValue();
+    return sel.getTrueValue();
+  };
   for (int k = 0; k < 2; ++k) {
-    auto div = mul->getOperand(k).getDefiningOp<arith::FloorDivSIOp>();
+    Value quotient = mul->getOperand(k), d = mul->getOperand(1 - k), inner;
+    if (Value onZero = unguard(quotient, d, inner)) {
+      if (!matchPattern(onZero, m_Zero()))
+        continue;
+      quotient = inner;
+    }
+    auto div = quotient.getDefiningOp<arith::FloorDivSIOp>();
+    if (!div || div.getLhs() != sub.getLhs())
+      continue;
+    Value divisor = div.getRhs(), unguarded;
+    if (Value onZero = unguard(divisor, d, unguarded)) {
+      if (!matchPattern(onZero, m_One()))
+        continue;
+      divisor = unguarded;
+    }
     APInt c, c2;
-    if (div && div.getLhs() == sub.getLhs() && matchPattern(div.getRhs(), m_ConstantInt(&c)) &&
-        matchPattern(mul->getOperand(1 - k), m_ConstantInt(&c2)) && c == c2 && c.isStrictlyPositive())
-      return c;
+    if (divisor == d || (matchPattern(divisor, m_ConstantInt(&c)) && matchPattern(d, m_ConstantInt(&c2)) &&
+                         c == c2))
+      return d;
   }
-  return std::nullopt;
+  return {};
 }
 } // namespace
 
 RegionIntRanges::RegionIntRanges(Region &region, unsigned firstIndexArg,
-                                 ArrayRef<int64_t> largest) {
+                                 ArrayRef<int64_t> largest,
+                                 function_ref<std::optional<int64_t>(Value)> outerLargest) {
   Block &entry = region.front();
   for (BlockArgument a : entry.getArguments()) {
     unsigned k = a.getArgNumber() - firstIndexArg;
@@ -45,6 +73,17 @@ RegionIntRanges::RegionIntRanges(Region &region, unsigned firstIndexArg,
     unsigned w = widthOf(a.getType());
     ranges.try_emplace(a, ConstantIntRanges::fromSigned(APInt(w, 0), APInt(w, hi, true)));
   }
+  if (outerLargest)
+    region.walk([&](Operation *op) {
+      for (Value v : op->getOperands()) {
+        if (!v.getType().isIntOrIndex() || region.isAncestor(v.getParentRegion()) || ranges.count(v))
+          continue;
+        if (std::optional<int64_t> hi = outerLargest(v)) {
+          unsigned w = widthOf(v.getType());
+          ranges.try_emplace(v, ConstantIntRanges::fromSigned(APInt(w, 1), APInt(w, *hi, true)));
+        }
+      }
+    });
   region.walk([&](Operation *op) { visit(*op); });
 }
 
@@ -75,13 +114,13 @@ void RegionIntRanges::visit(Operation &op) {
   // Floor modulo as the frontend spells it, x - (x // c) * c with c > 0, is
   // in [0, c - 1]; interval arithmetic alone would see two unrelated terms.
   if (auto sub = dyn_cast<arith::SubIOp>(op))
-    if (std::optional<APInt> c = floorModulus(sub)) {
-      // (x // c) * c wraps only for |x| near the type's limit.
-      ConstantIntRanges x = rangeOf(sub.getLhs());
-      unsigned w = c->getBitWidth();
+    if (Value d = floorModulusDivisor(sub)) {
+      // (x // d) * d wraps only for |x| near the type's limit.
+      ConstantIntRanges x = rangeOf(sub.getLhs()), dr = rangeOf(d);
+      unsigned w = x.smin().getBitWidth();
       APInt limit = APInt::getSignedMaxValue(w).ashr(1);
-      if (x.smin().sgt(-limit) && x.smax().slt(limit)) {
-        set(sub.getResult(), ConstantIntRanges::fromSigned(APInt(w, 0), *c - 1));
+      if (dr.smin().isStrictlyPositive() && x.smin().sgt(-limit) && x.smax().slt(limit)) {
+        set(sub.getResult(), ConstantIntRanges::fromSigned(APInt(w, 0), dr.smax() - 1));
         return;
       }
     }

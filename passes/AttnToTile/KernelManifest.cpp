@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "KernelPlan.h"
+#include "attnc/Analysis/RegionIntRanges.h"
 #include "attnc/Passes/GPUPasses.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -230,8 +231,8 @@ void launchShape(const KernelConfig &c, manifest::Kernel &k) {
     }
   }
   // The regions' 32-bit index math relies on the static extents the kernel
-  // was built for (EmitRegions.cpp, RegionIntRanges): a launch past them is
-  // refused rather than wrapping.
+  // was built for, or kRegionMaxExtent where they are dynamic (EmitRegions.cpp,
+  // RegionIntRanges): a launch past them is refused rather than wrapping.
   if (c.score || c.mask) {
     auto q = cast<RankedTensorType>(c.op.getQuery().getType());
     auto o = cast<RankedTensorType>(c.op.getResult().getType());
@@ -241,8 +242,10 @@ void launchShape(const KernelConfig &c, manifest::Kernel &k) {
     // page size; no tensor gives a size Lk there).
     const std::string names[4] = {"B", "H", "Lq", keyLengthExpr(c)};
     for (int k = 0; k < 4; ++k)
-      if (!ShapedType::isDynamic(extents[k]))
-        extra.push_back(llvm::formatv("{0} <= {1}", names[k], extents[k]).str());
+      extra.push_back(llvm::formatv("{0} <= {1}", names[k],
+                                    ShapedType::isDynamic(extents[k]) ? attnc::kRegionMaxExtent
+                                                                      : extents[k])
+                          .str());
   }
   if (!extra.empty()) {
     std::vector<std::string> all = k.constraints.value_or(

@@ -234,13 +234,26 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
     auto q = cast<RankedTensorType>(c.op.getQuery().getType());
     auto o = cast<RankedTensorType>(c.op.getResult().getType());
     auto k = c.op.getLogicalKeyType();
-    auto largest = [](int64_t extent, int64_t slack) {
-      return ShapedType::isDynamic(extent) ? int64_t(-1) : extent - 1 + slack;
+    // The manifest refuses dynamic extents past kRegionMaxExtent.
+    auto extentOf = [](int64_t extent) {
+      return ShapedType::isDynamic(extent) ? attnc::kRegionMaxExtent : extent;
     };
+    auto largest = [&](int64_t extent, int64_t slack) { return extentOf(extent) - 1 + slack; };
     int64_t bounds[4] = {largest(q.getDimSize(0), 0), largest(o.getDimSize(1), 0),
                          largest(q.getDimSize(2), c.BM), largest(k.getDimSize(2), c.BN)};
+    // Sizes of q, k and v read from above (B, the heads, Lq, Lk): as bounded.
+    auto sizeLargest = [&](Value v) -> std::optional<int64_t> {
+      auto dim = v.getDefiningOp<tensor::DimOp>();
+      std::optional<int64_t> d = dim ? dim.getConstantIndex() : std::nullopt;
+      Value src = dim ? dim.getSource() : Value();
+      bool pool = c.pageSize && (src == c.op.getKey() || src == c.op.getValue());
+      if (!d || *d > 2 || pool ||
+          (src != c.op.getQuery() && src != c.op.getKey() && src != c.op.getValue()))
+        return std::nullopt;
+      return extentOf(cast<RankedTensorType>(src.getType()).getDimSize(*d));
+    };
     // A score region's (b, h, i, j) follow the score, a mask's come first.
-    ranges = std::make_unique<attnc::RegionIntRanges>(r, &r == c.score ? 1 : 0, bounds);
+    ranges = std::make_unique<attnc::RegionIntRanges>(r, &r == c.score ? 1 : 0, bounds, sizeLargest);
   }
   llvm::DenseMap<Value, Value> narrowed;
   NarrowScope scope{ranges.get(), &narrowed};

@@ -15,11 +15,20 @@
 #include "mlir/Interfaces/InferIntRangeInterface.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+#include <optional>
 
 namespace attnc {
 
 /// index or a signless integer wider than 32 bits.
 bool isWideInt(mlir::Type t);
+
+/// The largest B, H, Lq and Lk a kernel with a score or mask region is
+/// launched with when they are not static (its manifest refuses more): with
+/// positions and sizes below 2^29, sums such as `i + L - s` keep to 32 bits.
+/// 2^29 keys of one head are 128 GiB of bf16 K at D = 128.
+constexpr int64_t kRegionMaxExtent = int64_t(1) << 29;
 
 class RegionIntRanges {
 public:
@@ -27,8 +36,11 @@ public:
   /// arguments b, h, i, j follow in that order: 0 for a mask, 1 for a score).
   /// `largest`: for b, h, i and j, the largest value the caller passes where
   /// it knows one (static extents), else -1 for the size cap.
+  /// `outerLargest`: for a size the region reads from above (a launch
+  /// refuses sizes below 1), its largest value; nullopt for anything else.
   RegionIntRanges(mlir::Region &region, unsigned firstIndexArg,
-                  llvm::ArrayRef<int64_t> largest = {});
+                  llvm::ArrayRef<int64_t> largest = {},
+                  llvm::function_ref<std::optional<int64_t>(mlir::Value)> outerLargest = nullptr);
 
   /// The range of an integer value (the full range of its type when unknown).
   mlir::ConstantIntRanges rangeOf(mlir::Value v) const;

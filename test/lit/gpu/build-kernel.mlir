@@ -132,9 +132,10 @@ func.func @causal_d64(%q: tensor<2x4x?x64xf16>, %k: tensor<2x4x?x64xf16>, %v: te
 // REGIONS: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 64, k = 16>
 // REGIONS: arith.sitofp %{{.*}} : i64 to f32
 // REGIONS: arith.mulf %{{.*}}, %{{.*}} : f32
-// A mask region is bounded per tile (MaskBounds.h); partial tiles apply it per element.
+// A mask region is bounded per tile (MaskBounds.h); partial tiles apply it
+// per element, in 32 bits (j + 256 with Lk at most kRegionMaxExtent).
 // REGIONS: scf.if %{{.*}} -> (f32,
-// REGIONS: arith.cmpi sge, %{{.*}}, %{{.*}} : index
+// REGIONS: arith.cmpi sge, %{{.*}}, %{{.*}} : i32
 // REGIONS: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16
 func.func @regions_d256(%q: tensor<?x?x?x256xbf16>, %k: tensor<?x?x?x256xbf16>, %v: tensor<?x?x?x256xbf16>) -> tensor<?x?x?x256xbf16> {
   %o = attn.attention %q, %k, %v {scale = 0.0625 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x256xbf16>, tensor<?x?x?x256xbf16>, tensor<?x?x?x256xbf16> -> tensor<?x?x?x256xbf16>

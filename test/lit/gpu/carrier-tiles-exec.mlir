@@ -68,6 +68,12 @@
 // bound that ignored the wrap-around skipped tiles (a violation).
 // CHECK-DAG: tilecheck mask_truncation: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
 // CHECK-DAG: tilecheck mask_padding: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
+// Division by a value known only at run time (a size, a head-dependent
+// width of either sign, a key-dependent divisor whose range holds 0): the
+// corners of the quotient bound it, exactly here.
+// CHECK-DAG: tilecheck mask_mod_by_size: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
+// CHECK-DAG: tilecheck mask_div_by_head: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
+// CHECK-DAG: tilecheck mask_div_straddle: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck nb1d_causal_full: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck nb1d_full: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 
@@ -363,6 +369,74 @@ func.func @mask_truncation() {
   }
   return
 }
+func.func @mask_mod_by_size() {
+  %c8 = arith.constant 8 : index
+  %c2 = arith.constant 2 : index
+  %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
+  %L = tensor.dim %q, %c2 : tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c3 = arith.constant 3 : index
+    %sh = arith.muli %h, %c3 : index
+    %z = arith.cmpi eq, %L, %c0 : index
+    %d = arith.select %z, %c1, %L : index
+    %xi = arith.subi %i, %sh : index
+    %qi0 = arith.floordivsi %xi, %d : index
+    %qi = arith.select %z, %c0, %qi0 : index
+    %pi = arith.muli %qi, %L : index
+    %mi = arith.subi %xi, %pi : index
+    %ci = arith.floordivsi %mi, %c3 : index
+    %xj = arith.subi %j, %sh : index
+    %qj0 = arith.floordivsi %xj, %d : index
+    %qj = arith.select %z, %c0, %qj0 : index
+    %pj = arith.muli %qj, %L : index
+    %mj = arith.subi %xj, %pj : index
+    %cj = arith.floordivsi %mj, %c3 : index
+    %keep = arith.cmpi eq, %ci, %cj : index
+    attn.yield %keep : i1
+  }
+  return
+}
+func.func @mask_div_by_head() {
+  %c8 = arith.constant 8 : index
+  %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %c5 = arith.constant 5 : index
+    %h2 = arith.muli %h, %c2 : index
+    %sgn = arith.subi %h2, %c1 : index
+    %w = arith.muli %sgn, %c5 : index
+    %qi = arith.floordivsi %i, %w : index
+    %qj = arith.divsi %j, %w : index
+    %keep = arith.cmpi eq, %qi, %qj : index
+    attn.yield %keep : i1
+  }
+  return
+}
+func.func @mask_div_straddle() {
+  %c8 = arith.constant 8 : index
+  %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c9 = arith.constant 9 : index
+    %d0 = arith.subi %j, %c9 : index
+    %z = arith.cmpi eq, %d0, %c0 : index
+    %d = arith.select %z, %c1, %d0 : index
+    %q1 = arith.floordivsi %i, %d : index
+    %keep = arith.cmpi sle, %q1, %c1 : index
+    attn.yield %keep : i1
+  }
+  return
+}
 func.func @main() {
   call @nb1d_stride2() : () -> ()
   call @nb1d_causal_full() : () -> ()
@@ -397,5 +471,8 @@ func.func @main() {
   call @mask_float_unknown() : () -> ()
   call @mask_padding() : () -> ()
   call @mask_truncation() : () -> ()
+  call @mask_mod_by_size() : () -> ()
+  call @mask_div_by_head() : () -> ()
+  call @mask_div_straddle() : () -> ()
   return
 }

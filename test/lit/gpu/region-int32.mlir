@@ -116,3 +116,44 @@ func.func @score(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: ten
   }
   return %o : tensor<?x?x?x128xbf16>
 }
+
+// -----
+
+// A modulus by a length the kernel reads at launch, as the frontend spells
+// it ((i + L - 32 * (h % 2)) % L, its zero divisor guarded): the result is
+// in [0, L), and with lengths at most 2^29 at launch (the manifest's
+// constraints) the whole computation runs in i32.
+// CHECK-LABEL: gpu.func @mod_by_length_kernel
+// CHECK-SAME: "B <= 536870912", "H <= 536870912", "Lq <= 536870912", "Lk <= 536870912"
+// CHECK: arith.floordivsi %{{.*}}, %{{.*}} : i32
+// CHECK: arith.muli %{{.*}}, %{{.*}} : i32
+// CHECK: arith.shrsi %{{.*}}, %{{.*}} : i32
+func.func @mod_by_length(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
+  %c2 = arith.constant 2 : index
+  %L = tensor.dim %q, %c2 : tensor<?x?x?x128xbf16>
+  %o = attn.attention %q, %k, %v {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c32 = arith.constant 32 : index
+    %c64 = arith.constant 64 : index
+    %c2h = arith.constant 2 : index
+    %hq = arith.floordivsi %h, %c2h : index
+    %hm = arith.muli %hq, %c2h : index
+    %hr = arith.subi %h, %hm : index
+    %sh = arith.muli %hr, %c32 : index
+    %z = arith.cmpi eq, %L, %c0 : index
+    %d = arith.select %z, %c1, %L : index
+    %a = arith.addi %i, %L : index
+    %xi = arith.subi %a, %sh : index
+    %qi0 = arith.floordivsi %xi, %d : index
+    %qi = arith.select %z, %c0, %qi0 : index
+    %pi = arith.muli %qi, %L : index
+    %mi = arith.subi %xi, %pi : index
+    %ci = arith.floordivsi %mi, %c64 : index
+    %keep = arith.cmpi eq, %ci, %c0 : index
+    attn.yield %keep : i1
+  }
+  return %o : tensor<?x?x?x128xbf16>
+}
