@@ -138,6 +138,7 @@ def kept_pairs(mm, H, S):
 def variants():
     D = 128
     cases = VARIANTS + [(n, "mask", B, 16, S) for n in MASK_VARIANTS for (B, S) in [(4, 4096), (1, 16384)]]
+    cases += [("shifted_chunks", "mask", 4, 16, 4096), ("shifted_chunks", "mask", 1, 16, 16384)]
     cases.append(("neighborhood_2d", "mask", 2, 16, 16384))
     # Document masking + causal, 8 equal documents (the built-in carrier, bench_attnc doc8).
     cases += [("varlen_packed", "doc8", 8, 16, 4096), ("varlen_packed", "doc8", 2, 16, 16384)]
@@ -147,6 +148,8 @@ def variants():
         q, k, v = (torch.randn(B, H, S, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
         slopes = torch.exp2(-8.0 * torch.arange(1, H + 1, device="cuda", dtype=torch.float32) / H)
         mm = MASKS.get(name, lambda b, h, i, j: i >= j)
+        if name == "shifted_chunks":  # examples/08_shifted_chunks.attn
+            mm = lambda b, h, i, j, S=S: (((i + S - (h % 2) * 32) % S) // 64) == (((j + S - (h % 2) * 32) % S) // 64)
         if name == "varlen_packed":
             n = S // 8
             mm = lambda b, h, i, j: (i >= j) & (i // n == j // n)

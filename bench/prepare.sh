@@ -16,5 +16,7 @@ $ATTNC compile bench/decode_gqa.attn --target=sm_90a --dim D=128 --decode -o ben
 for v in mask_causal mask_dilated mask_block_causal mask_head mask_prefix mask_band; do
   $ATTNC compile bench/$v.attn --target=sm_90a --dim D=128 -o bench-artifacts/$v
 done
+# A mask dividing by the run-time L (chunks of 64, shifted by 32 on odd heads, wrapping around).
+$ATTNC compile examples/08_shifted_chunks.attn --target=sm_90a --dim D=128 -o bench-artifacts/shifted_chunks
 $ATTNC compile bench/neighborhood_2d.attn --target=sm_90a --dim D=128 -o bench-artifacts/neighborhood_2d
 $ATTNC compile examples/02_varlen_packed.attn --target=sm_90a --dim D=128 -o bench-artifacts/varlen_packed

@@ -35,6 +35,7 @@ done
 for m in mask_causal mask_dilated mask_block_causal mask_head mask_prefix mask_band; do
   CASES+=("$m ${m}_kernel mask 4 16 16 4096" "$m ${m}_kernel mask 1 16 16 16384")
 done
+CASES+=("shifted_chunks shifted_chunks_kernel mask 4 16 16 4096" "shifted_chunks shifted_chunks_kernel mask 1 16 16 16384")
 # 2-D neighborhood (128 x 128 grid, 17 x 17 window): kept pairs counted by the Flex anchor.
 CASES+=("neighborhood_2d neighborhood_2d_kernel mask 2 16 16 16384")
 CASES+=("varlen_packed varlen_packed_kernel doc8 8 16 16 4096" "varlen_packed varlen_packed_kernel doc8 2 16 16 16384")

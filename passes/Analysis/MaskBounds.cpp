@@ -217,6 +217,10 @@ private:
       return range(m.min(x.lo, y.lo), m.min(x.hi, y.hi));
     if (isa<arith::MaxSIOp>(o))
       return range(m.max(x.lo, y.lo), m.max(x.hi, y.hi));
+    if (isa<arith::OrIOp, arith::XOrIOp>(o)) // integers (bools go to logic())
+      return bitwiseOr(isa<arith::XOrIOp>(o), x, y);
+    if (isa<arith::ShRSIOp, arith::ShLIOp>(o))
+      return shifted(isa<arith::ShLIOp>(o), x, y);
     // x & c with c >= 0 keeps only bits of c: in [0, c] whatever x's sign.
     if (isa<arith::AndIOp>(o))
       if (int64_t c = std::max(positiveConstant(o.getOperand(0)), positiveConstant(o.getOperand(1))))
@@ -242,6 +246,34 @@ private:
       return range(lo, hi);
     }
     return {};
+  }
+
+  /// x | y and x ^ y: of non-negative operands, at least the larger (or)
+  /// or 0 (xor) and at most their sum; else both lie in [-2^k, 2^k) with
+  /// 2^k <= 2M for M the largest magnitude, and so does the result.
+  Bound bitwiseOr(bool isXor, const Bound &x, const Bound &y) {
+    Value nonNeg = m.land(m.le(m.c(0), x.lo), m.le(m.c(0), y.lo));
+    auto mag = [&](Value v) { return m.max(v, m.sub(m.c(0), v)); };
+    Value big = m.max(m.max(mag(x.lo), mag(x.hi)), m.max(mag(y.lo), mag(y.hi)));
+    Value wide = m.add(m.mul(big, 2), m.c(1));
+    Value lo = isXor ? m.c(0) : m.max(x.lo, y.lo);
+    return range(m.sel(nonNeg, lo, m.sub(m.c(0), wide)), m.sel(nonNeg, m.add(x.hi, y.hi), wide));
+  }
+
+  /// x >> n (arithmetic) and x << n with counts clamped to [0, 63] as the
+  /// frontend clamps them: monotone in x and in n for x of one sign, so the
+  /// corners bound it (a left shift that wraps, like a product that does,
+  /// is not: positions stay far below it).
+  Bound shifted(bool left, const Bound &x, const Bound &n) {
+    auto clampCount = [&](Value c) { return m.min(m.max(c, m.c(0)), m.c(63)); };
+    Value n0 = clampCount(n.lo), n1 = clampCount(n.hi);
+    auto sh = [&](Value a, Value c) -> Value {
+      if (left)
+        return arith::ShLIOp::create(b, loc, a, c);
+      return arith::ShRSIOp::create(b, loc, a, c);
+    };
+    Value v[4] = {sh(x.lo, n0), sh(x.lo, n1), sh(x.hi, n0), sh(x.hi, n1)};
+    return range(m.min(m.min(v[0], v[1]), m.min(v[2], v[3])), m.max(m.max(v[0], v[1]), m.max(v[2], v[3])));
   }
 
   /// x / y for a divisor known only at run time (a size such as L in
@@ -450,9 +482,8 @@ private:
       return !isBool(o.getResult(0)) && (!isBool(o.getOperand(0)) || isa<arith::ExtUIOp>(o)) &&
              operandsBounded(o);
     if (isa<arith::SelectOp, arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::MinSIOp, arith::MaxSIOp,
-            math::AbsIOp, arith::OrIOp, arith::XOrIOp>(o))
-      return (!isa<arith::OrIOp, arith::XOrIOp>(o) || o.getResult(0).getType().isInteger(1)) &&
-             operandsBounded(o);
+            math::AbsIOp, arith::OrIOp, arith::XOrIOp, arith::ShRSIOp, arith::ShLIOp>(o))
+      return operandsBounded(o);
     if (isa<arith::AndIOp>(o))
       return (o.getResult(0).getType().isInteger(1) || positiveConstant(o.getOperand(0)) ||
               positiveConstant(o.getOperand(1))) &&

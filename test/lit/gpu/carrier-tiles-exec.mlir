@@ -74,6 +74,10 @@
 // CHECK-DAG: tilecheck mask_mod_by_size: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck mask_div_by_head: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck mask_div_straddle: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
+// Shifts by a head-dependent count (clamped as the frontend clamps it) are
+// bounded at the corners, exactly here; integer | and ^ soundly.
+// CHECK-DAG: tilecheck mask_shift_blocks: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
+// CHECK-DAG: tilecheck mask_bitwise_or: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
 // CHECK-DAG: tilecheck nb1d_causal_full: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 // CHECK-DAG: tilecheck nb1d_full: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0, 0, 0{{$}}
 
@@ -437,6 +441,44 @@ func.func @mask_div_straddle() {
   }
   return
 }
+func.func @mask_shift_blocks() {
+  %c8 = arith.constant 8 : index
+  %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c63 = arith.constant 63 : index
+    %n0 = arith.addi %h, %c1 : index
+    %n1 = arith.maxsi %n0, %c0 : index
+    %n = arith.minsi %n1, %c63 : index
+    %qi = arith.shrsi %i, %n : index
+    %kj = arith.shrsi %j, %n : index
+    %up = arith.shli %kj, %c1 : index
+    %keep = arith.cmpi sle, %up, %qi : index
+    attn.yield %keep : i1
+  }
+  return
+}
+func.func @mask_bitwise_or() {
+  %c8 = arith.constant 8 : index
+  %q = tensor.empty(%c8) : tensor<1x2x?x4xf32>
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> -> tensor<1x2x?x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c3 = arith.constant 3 : index
+    %c5 = arith.constant 5 : index
+    %c9 = arith.constant 9 : index
+    %d = arith.subi %i, %j : index
+    %a = arith.ori %d, %c3 : index
+    %x = arith.xori %j, %c5 : index
+    %s = arith.addi %a, %x : index
+    %keep = arith.cmpi slt, %s, %c9 : index
+    attn.yield %keep : i1
+  }
+  return
+}
 func.func @main() {
   call @nb1d_stride2() : () -> ()
   call @nb1d_causal_full() : () -> ()
@@ -474,5 +516,7 @@ func.func @main() {
   call @mask_mod_by_size() : () -> ()
   call @mask_div_by_head() : () -> ()
   call @mask_div_straddle() : () -> ()
+  call @mask_shift_blocks() : () -> ()
+  call @mask_bitwise_or() : () -> ()
   return
 }
