@@ -62,7 +62,8 @@ Value floorModulusDivisor(arith::SubIOp sub) {
 
 RegionIntRanges::RegionIntRanges(Region &region, unsigned firstIndexArg,
                                  ArrayRef<int64_t> largest,
-                                 function_ref<std::optional<int64_t>(Value)> outerLargest) {
+                                 function_ref<std::optional<int64_t>(Value)> outerLargest)
+    : region(&region), firstIndexArg(firstIndexArg) {
   Block &entry = region.front();
   for (BlockArgument a : entry.getArguments()) {
     unsigned k = a.getArgNumber() - firstIndexArg;
@@ -131,6 +132,20 @@ void RegionIntRanges::visit(Operation &op) {
   for (Value v : op.getOperands())
     args.push_back(rangeOf(v));
   infer.inferResultRanges(args, set);
+}
+
+bool RegionIntRanges::onPosition(Value v) const {
+  if (auto it = positionMemo.find(v); it != positionMemo.end())
+    return it->second;
+  bool r = false;
+  if (auto arg = dyn_cast<BlockArgument>(v))
+    r = arg.getOwner() == &region->front() ? arg.getArgNumber() >= firstIndexArg + 2
+                                           : region->isAncestor(arg.getParentRegion());
+  else if (Operation *def = v.getDefiningOp(); def && region->isAncestor(def->getParentRegion()))
+    r = def->getNumRegions() != 0 ||
+        llvm::any_of(def->getOperands(), [&](Value x) { return onPosition(x); });
+  positionMemo[v] = r;
+  return r;
 }
 
 bool RegionIntRanges::fitsI32(Value v) const {

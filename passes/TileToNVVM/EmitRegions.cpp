@@ -2,6 +2,7 @@
 #include "KernelEmitter.h"
 #include "attnc/Dialect/Attn/IndexMath.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
@@ -271,6 +272,45 @@ Value KernelEmitter::absInt(Value x) {
   return select(cmp(arith::CmpIPredicate::slt, x, zero), sub(zero, x), x);
 }
 
+Value KernelEmitter::divideByInvariant(Operation &op, Value x, Value d) {
+  // Granlund and Montgomery (Hacker's Delight 10-8): for d >= 1 and l =
+  // ceil(log2 d), m = floor(2^32 (2^l - d) / d) + 1 and t = umulhi(m, u),
+  // u / d = (t + ((u - t) >> min(l, 1))) >> max(l - 1, 0) for every u < 2^32.
+  Type i64 = b.getI64Type();
+  Value one = ci32(1), zero = ci32(0);
+  Value dd = arith::MaxUIOp::create(b, loc, d, one); // nonzero: the setup may leave the loop
+  Value clz = LLVM::CountLeadingZerosOp::create(b, loc, i32, sub(dd, one), /*is_zero_poison=*/false);
+  Value l = sub(ci32(32), clz);
+  Value l64 = arith::ExtUIOp::create(b, loc, i64, l);
+  Value d64 = arith::ExtUIOp::create(b, loc, i64, dd);
+  Value pow = arith::ShLIOp::create(b, loc, arith::ConstantIntOp::create(b, loc, i64, 1), l64);
+  Value num = arith::ShLIOp::create(b, loc, arith::SubIOp::create(b, loc, pow, d64),
+                                    arith::ConstantIntOp::create(b, loc, i64, 32));
+  Value m = add(arith::TruncIOp::create(b, loc, i32, arith::DivUIOp::create(b, loc, num, d64)), one);
+  Value sh1 = arith::MinUIOp::create(b, loc, l, one);
+  Value sh2 = sub(arith::MaxUIOp::create(b, loc, l, one), one);
+  auto udiv = [&](Value u) -> Value {
+    Value t = arith::MulUIExtendedOp::create(b, loc, m, u).getHigh();
+    Value half = arith::ShRUIOp::create(b, loc, sub(u, t), sh1);
+    return arith::ShRUIOp::create(b, loc, add(t, half), sh2);
+  };
+  Value neg = cmp(arith::CmpIPredicate::slt, x, zero);
+  Value allOnes = ci32(-1);
+  if (isa<arith::FloorDivSIOp>(op)) {
+    // floor(x / d) = ~floor(~x / d) for x < 0 (~x = -x - 1 >= 0).
+    Value notX = arith::XOrIOp::create(b, loc, x, allOnes);
+    Value q = udiv(select(neg, notX, x));
+    return select(neg, arith::XOrIOp::create(b, loc, q, allOnes), q);
+  }
+  // Truncation: the quotient of |x|, negated back (|x| <= 2^31 as unsigned).
+  Value mag = select(neg, sub(zero, x), x);
+  Value q = udiv(mag);
+  Value tq = select(neg, sub(zero, q), q);
+  if (isa<arith::DivSIOp>(op))
+    return tq;
+  return sub(x, arith::MulIOp::create(b, loc, tq, d));
+}
+
 Value KernelEmitter::narrowOf(Value orig, IRMapping &map) {
   if (Value n = narrow.values->lookup(orig))
     return n;
@@ -317,6 +357,16 @@ bool KernelEmitter::inlineNarrow(Operation &op, IRMapping &map) {
       fd && matchPattern(fd.getRhs(), m_ConstantInt(&d)) && d.isStrictlyPositive() && d.isPowerOf2()) {
     widen(fd.getResult(), arith::ShRSIOp::create(b, loc, narrowOf(fd.getLhs(), map),
                                                  ci32(d.logBase2())));
+    return true;
+  }
+  // A division by a run-time divisor that does not vary over the tile (a
+  // size, a per-head value): by a multiplier, not by ptxas's division per
+  // element.
+  if (isa<arith::FloorDivSIOp, arith::DivSIOp, arith::RemSIOp>(op) &&
+      !matchPattern(op.getOperand(1), m_Constant()) && !ranges.onPosition(op.getOperand(1)) &&
+      ranges.rangeOf(op.getOperand(1)).smin().isStrictlyPositive()) {
+    widen(op.getResult(0),
+          divideByInvariant(op, narrowOf(op.getOperand(0), map), narrowOf(op.getOperand(1), map)));
     return true;
   }
   IRMapping operands;

@@ -117,6 +117,10 @@ public:
   std::map<mlir::Region *, std::unique_ptr<attnc::RegionIntRanges>> intRanges;
   /// |x| as compare + select: math.absi has no lowering in the NVVM pipeline.
   mlir::Value absInt(mlir::Value x);
+  /// x / d, x // d or x % d (op's kind) in i32 for d > 0 the same for every
+  /// pair of a tile: u / d as umulhi(m, u) plus shifts, m and the shifts
+  /// computed from d alone, so that they leave the tile loop.
+  mlir::Value divideByInvariant(mlir::Operation &op, mlir::Value x, mlir::Value d);
   /// The i32 form of a region value that fits 32 bits.
   mlir::Value narrowOf(mlir::Value orig, mlir::IRMapping &map);
   /// Inlines `op` in 32 bits when RegionIntRanges allows it; false otherwise.

@@ -44,6 +44,9 @@ public:
 
   /// The range of an integer value (the full range of its type when unknown).
   mlir::ConstantIntRanges rangeOf(mlir::Value v) const;
+  /// Whether `v` depends on i or j (the same for every pair of a tile row or
+  /// column otherwise: a size, a per-head value).
+  bool onPosition(mlir::Value v) const;
   /// Whether every value `v` can take fits a signed 32-bit integer.
   bool fitsI32(mlir::Value v) const;
   /// Whether `op` computes on integers wider than 32 bits whose operands and
@@ -53,6 +56,9 @@ public:
 private:
   void visit(mlir::Operation &op);
   llvm::DenseMap<mlir::Value, mlir::ConstantIntRanges> ranges;
+  mlir::Region *region;
+  unsigned firstIndexArg;
+  mutable llvm::DenseMap<mlir::Value, bool> positionMemo;
 };
 
 } // namespace attnc

@@ -122,10 +122,15 @@ func.func @score(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: ten
 // A modulus by a length the kernel reads at launch, as the frontend spells
 // it ((i + L - 32 * (h % 2)) % L, its zero divisor guarded): the result is
 // in [0, L), and with lengths at most 2^29 at launch (the manifest's
-// constraints) the whole computation runs in i32.
+// constraints) the whole computation runs in i32. The divisor is the same
+// for the whole tile: the division is a high multiply by a multiplier
+// computed from it (its 64-bit division leaves the loop), no floordivsi.
 // CHECK-LABEL: gpu.func @mod_by_length_kernel
 // CHECK-SAME: "B <= 536870912", "H <= 536870912", "Lq <= 536870912", "Lk <= 536870912"
-// CHECK: arith.floordivsi %{{.*}}, %{{.*}} : i32
+// CHECK-NOT: arith.floordivsi %{{.*}}, %{{.*}} : i32
+// CHECK: llvm.intr.ctlz
+// CHECK: arith.divui %{{.*}}, %{{.*}} : i64
+// CHECK: arith.mului_extended %{{.*}}, %{{.*}} : i32
 // CHECK: arith.muli %{{.*}}, %{{.*}} : i32
 // CHECK: arith.shrsi %{{.*}}, %{{.*}} : i32
 func.func @mod_by_length(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
