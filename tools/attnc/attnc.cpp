@@ -649,6 +649,18 @@ int main(int argc, char **argv) {
       break;
     }
   }
+  // Every LLVM backend registers its flags at the top level, where they fill
+  // --help with hundreds of unrelated lines; attnc's own flags are registered
+  // per subcommand (--quiet for all). The others stay usable and are listed
+  // by --help-hidden.
+  for (auto &entry : cl::getRegisteredOptions(cl::SubCommand::getTopLevel())) {
+    cl::Option *o = entry.second;
+    bool generic = llvm::any_of(o->Categories, [](cl::OptionCategory *c) {
+      return c->getName() == "Generic Options"; // --help, --version (not exported by name)
+    });
+    if (o != &quiet && !generic)
+      o->setHiddenFlag(cl::Hidden);
+  }
   cl::ParseCommandLineOptions((int)args.size(), args.data(),
                               "attnc: a compiler for attention variants\n");
   if (!checkCmd && !compileCmd && !runCmd)
