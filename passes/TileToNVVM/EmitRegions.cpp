@@ -5,6 +5,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 
@@ -361,10 +362,17 @@ bool KernelEmitter::inlineNarrow(Operation &op, IRMapping &map) {
   }
   // A division by a run-time divisor that does not vary over the tile (a
   // size, a per-head value): by a multiplier, not by ptxas's division per
-  // element.
+  // element. Not for a divisor read from a table: its load may stay in the
+  // loop, and the multiplier's setup (a 64-bit division) with it.
+  std::function<bool(Value)> readsTable = [&](Value v) {
+    Operation *def = v.getDefiningOp();
+    if (!def || !c.op->isAncestor(def))
+      return false;
+    return isa<tensor::ExtractOp>(def) || llvm::any_of(def->getOperands(), readsTable);
+  };
   if (isa<arith::FloorDivSIOp, arith::DivSIOp, arith::RemSIOp>(op) &&
       !matchPattern(op.getOperand(1), m_Constant()) && !ranges.onPosition(op.getOperand(1)) &&
-      ranges.rangeOf(op.getOperand(1)).smin().isStrictlyPositive()) {
+      ranges.rangeOf(op.getOperand(1)).smin().isStrictlyPositive() && !readsTable(op.getOperand(1))) {
     widen(op.getResult(0),
           divideByInvariant(op, narrowOf(op.getOperand(0), map), narrowOf(op.getOperand(1), map)));
     return true;

@@ -162,3 +162,26 @@ func.func @mod_by_length(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>,
   }
   return %o : tensor<?x?x?x128xbf16>
 }
+
+// -----
+
+// A positive divisor read from a table (per head) keeps ptxas's division:
+// the multiplier's setup would follow the table's load into the loop.
+// CHECK-LABEL: gpu.func @div_by_table_kernel
+// CHECK-NOT: arith.mului_extended
+// CHECK: arith.floordivsi %{{.*}}, %{{.*}} : i32
+func.func @div_by_table(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>, %t: tensor<?xi32>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v extras(%t : tensor<?xi32>) {scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %w = tensor.extract %t[%h] : tensor<?xi32>
+    %wi = arith.index_cast %w : i32 to index
+    %c1 = arith.constant 1 : index
+    %d = arith.maxsi %wi, %c1 : index
+    %qi = arith.floordivsi %i, %d : index
+    %qj = arith.floordivsi %j, %d : index
+    %keep = arith.cmpi eq, %qi, %qj : index
+    attn.yield %keep : i1
+  }
+  return %o : tensor<?x?x?x128xbf16>
+}
