@@ -1,5 +1,6 @@
 //===- MaskBounds.cpp - interval evaluation of a mask region over a tile --===//
 #include "attnc/Analysis/MaskBounds.h"
+#include "attnc/Analysis/RegionIntRanges.h"
 #include "attnc/Dialect/Attn/IndexMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -356,11 +357,12 @@ private:
     if (c.kind != Bound::Bool || x.kind != y.kind || x.kind == Bound::Unknown)
       return {};
     if (c.point && x.point && y.point) {
-      Value lo = m.sel(c.may, x.lo, y.lo);
-      Bound r = x.kind == Bound::Int ? range(lo, lo) : boolean(m.sel(c.may, x.may, y.may), {});
-      if (x.kind == Bound::Bool)
-        r.must = r.may;
-      r.point = true;
+      Bound r = x.kind == Bound::Int ? pointOf(m.sel(c.may, x.lo, y.lo)) : Bound{};
+      if (x.kind == Bound::Bool) {
+        Value v = m.sel(c.may, x.may, y.may);
+        r = boolean(v, v);
+        r.point = true;
+      }
       return r;
     }
     if (x.kind == Bound::Bool) {
@@ -513,18 +515,8 @@ private:
   }
 
   /// Whether `v` depends on i or j (mask arguments 2 and 3).
-  bool onPosition(Value v) {
-    if (auto it = posMemo.find(v); it != posMemo.end())
-      return it->second;
-    bool r = false;
-    if (auto arg = dyn_cast<BlockArgument>(v))
-      r = arg.getOwner() == &mask.front() ? arg.getArgNumber() >= 2 : mask.isAncestor(arg.getParentRegion());
-    else if (Operation *def = v.getDefiningOp(); def && mask.isAncestor(def->getParentRegion()))
-      r = def->getNumRegions() != 0 || llvm::any_of(def->getOperands(), [&](Value x) { return onPosition(x); });
-    posMemo[v] = r;
-    return r;
-  }
-  llvm::DenseMap<Value, bool> posMemo;
+  bool onPosition(Value v) { return regionDepsOf(mask, 2, v, depsMemo).position; }
+  llvm::DenseMap<Value, RegionDeps> depsMemo;
 };
 
 } // namespace

@@ -134,18 +134,29 @@ void RegionIntRanges::visit(Operation &op) {
   infer.inferResultRanges(args, set);
 }
 
-bool RegionIntRanges::onPosition(Value v) const {
-  if (auto it = positionMemo.find(v); it != positionMemo.end())
+RegionDeps attnc::regionDepsOf(Region &region, unsigned firstPositionArg, Value v,
+                               llvm::DenseMap<Value, RegionDeps> &memo) {
+  if (auto it = memo.find(v); it != memo.end())
     return it->second;
-  bool r = false;
-  if (auto arg = dyn_cast<BlockArgument>(v))
-    r = arg.getOwner() == &region->front() ? arg.getArgNumber() >= firstIndexArg + 2
-                                           : region->isAncestor(arg.getParentRegion());
-  else if (Operation *def = v.getDefiningOp(); def && region->isAncestor(def->getParentRegion()))
-    r = def->getNumRegions() != 0 ||
-        llvm::any_of(def->getOperands(), [&](Value x) { return onPosition(x); });
-  positionMemo[v] = r;
+  RegionDeps r;
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    r.position = arg.getOwner() == &region.front() ? arg.getArgNumber() >= firstPositionArg
+                                                   : region.isAncestor(arg.getParentRegion());
+  } else if (Operation *def = v.getDefiningOp(); def && region.isAncestor(def->getParentRegion())) {
+    r.position = def->getNumRegions() != 0;
+    r.table = isa<tensor::ExtractOp>(def);
+    for (Value x : def->getOperands()) {
+      RegionDeps d = regionDepsOf(region, firstPositionArg, x, memo);
+      r.position |= d.position;
+      r.table |= d.table;
+    }
+  }
+  memo[v] = r;
   return r;
+}
+
+RegionDeps RegionIntRanges::depsOf(Value v) const {
+  return regionDepsOf(*region, firstIndexArg + 2, v, depsMemo);
 }
 
 bool RegionIntRanges::fitsI32(Value v) const {

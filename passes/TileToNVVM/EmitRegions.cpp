@@ -364,18 +364,14 @@ bool KernelEmitter::inlineNarrow(Operation &op, IRMapping &map) {
   // size, a per-head value): by a multiplier, not by ptxas's division per
   // element. Not for a divisor read from a table: its load may stay in the
   // loop, and the multiplier's setup (a 64-bit division) with it.
-  std::function<bool(Value)> readsTable = [&](Value v) {
-    Operation *def = v.getDefiningOp();
-    if (!def || !c.op->isAncestor(def))
-      return false;
-    return isa<tensor::ExtractOp>(def) || llvm::any_of(def->getOperands(), readsTable);
-  };
   if (isa<arith::FloorDivSIOp, arith::DivSIOp, arith::RemSIOp>(op) &&
-      !matchPattern(op.getOperand(1), m_Constant()) && !ranges.onPosition(op.getOperand(1)) &&
-      ranges.rangeOf(op.getOperand(1)).smin().isStrictlyPositive() && !readsTable(op.getOperand(1))) {
-    widen(op.getResult(0),
-          divideByInvariant(op, narrowOf(op.getOperand(0), map), narrowOf(op.getOperand(1), map)));
-    return true;
+      !matchPattern(op.getOperand(1), m_Constant())) {
+    attnc::RegionDeps deps = ranges.depsOf(op.getOperand(1));
+    if (!deps.position && !deps.table && ranges.rangeOf(op.getOperand(1)).smin().isStrictlyPositive()) {
+      widen(op.getResult(0),
+            divideByInvariant(op, narrowOf(op.getOperand(0), map), narrowOf(op.getOperand(1), map)));
+      return true;
+    }
   }
   IRMapping operands;
   for (Value v : op.getOperands())

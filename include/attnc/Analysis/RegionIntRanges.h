@@ -24,6 +24,16 @@ namespace attnc {
 /// index or a signless integer wider than 32 bits.
 bool isWideInt(mlir::Type t);
 
+/// What a value of a score or mask region depends on: the positions i or j
+/// (entry-block arguments from `firstPositionArg`, a nested block's
+/// arguments, anything computed by an op with regions) and table reads
+/// (tensor.extract). Values from above depend on neither.
+struct RegionDeps {
+  bool position = false, table = false;
+};
+RegionDeps regionDepsOf(mlir::Region &region, unsigned firstPositionArg, mlir::Value v,
+                        llvm::DenseMap<mlir::Value, RegionDeps> &memo);
+
 /// The largest B, H, Lq and Lk a kernel with a score or mask region is
 /// launched with when they are not static (its manifest refuses more): with
 /// positions and sizes below 2^29, sums such as `i + L - s` keep to 32 bits.
@@ -44,9 +54,9 @@ public:
 
   /// The range of an integer value (the full range of its type when unknown).
   mlir::ConstantIntRanges rangeOf(mlir::Value v) const;
-  /// Whether `v` depends on i or j (the same for every pair of a tile row or
-  /// column otherwise: a size, a per-head value).
-  bool onPosition(mlir::Value v) const;
+  /// What `v` depends on (regionDepsOf): a value on neither position is the
+  /// same for every pair of a tile (a size, a per-head value).
+  RegionDeps depsOf(mlir::Value v) const;
   /// Whether every value `v` can take fits a signed 32-bit integer.
   bool fitsI32(mlir::Value v) const;
   /// Whether `op` computes on integers wider than 32 bits whose operands and
@@ -58,7 +68,7 @@ private:
   llvm::DenseMap<mlir::Value, mlir::ConstantIntRanges> ranges;
   mlir::Region *region;
   unsigned firstIndexArg;
-  mutable llvm::DenseMap<mlir::Value, bool> positionMemo;
+  mutable llvm::DenseMap<mlir::Value, RegionDeps> depsMemo;
 };
 
 } // namespace attnc
