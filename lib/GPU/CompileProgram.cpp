@@ -14,9 +14,12 @@
 #include "attnc/Passes/GPUPasses.h"
 #include "attnc/Passes/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -95,39 +98,182 @@ std::string dtypeName(Type t) {
   return "";
 }
 
-/// The manifest of a generic kernel: a pointer per buffer (static shapes),
-/// the launch's grid and block, no dims.
+/// What a memref axis is called in a size expression, or nullopt.
+using AxisName = std::function<std::optional<std::string>(Value memref, int64_t axis)>;
+
+/// The host's index arithmetic as a size expression of the runtime
+/// (lib/Runtime/Expr.h), its buffer sizes named by `axisName`; nullopt for
+/// anything else. Sizes are non-negative, so unsigned and signed division
+/// agree with the expression's floor division.
+std::optional<std::string> sizeExprOf(Value v, const AxisName &axisName) {
+  if (std::optional<int64_t> c = getConstantIntValue(v))
+    return std::to_string(*c);
+  Operation *op = v.getDefiningOp();
+  if (!op)
+    return std::nullopt;
+  if (isa<memref::DimOp, tensor::DimOp>(op)) {
+    Value source = op->getOperand(0);
+    std::optional<int64_t> axis = getConstantIntValue(op->getOperand(1));
+    if (!axis)
+      return std::nullopt;
+    auto t = cast<ShapedType>(source.getType());
+    if (!t.isDynamicDim(*axis))
+      return std::to_string(t.getDimSize(*axis));
+    // A new buffer's or tensor's size is its operand.
+    if (auto alloc = source.getDefiningOp<memref::AllocOp>())
+      return sizeExprOf(alloc.getDynamicSizes()[t.getDynamicDimIndex(*axis)], axisName);
+    if (auto empty = source.getDefiningOp<tensor::EmptyOp>())
+      return sizeExprOf(empty.getDynamicSizes()[t.getDynamicDimIndex(*axis)], axisName);
+    return axisName(source, *axis);
+  }
+  if (isa<arith::IndexCastOp, arith::IndexCastUIOp>(op))
+    return sizeExprOf(op->getOperand(0), axisName);
+  const char *infix = isa<arith::AddIOp>(op)                       ? "+"
+                      : isa<arith::SubIOp>(op)                     ? "-"
+                      : isa<arith::MulIOp>(op)                     ? "*"
+                      : isa<arith::DivUIOp, arith::DivSIOp, arith::FloorDivSIOp>(op) ? "/"
+                      : isa<arith::RemUIOp, arith::RemSIOp>(op)    ? "%"
+                                                                   : nullptr;
+  const char *call = isa<arith::CeilDivUIOp, arith::CeilDivSIOp>(op) ? "ceildiv"
+                     : isa<arith::MaxSIOp, arith::MaxUIOp>(op)       ? "max"
+                     : isa<arith::MinSIOp, arith::MinUIOp>(op)       ? "min"
+                                                                     : nullptr;
+  if ((!infix && !call) || op->getNumOperands() != 2)
+    return std::nullopt;
+  std::optional<std::string> a = sizeExprOf(op->getOperand(0), axisName),
+                             b = sizeExprOf(op->getOperand(1), axisName);
+  if (!a || !b)
+    return std::nullopt;
+  if (call && std::string(call) != "ceildiv" && *a == *b)
+    return a; // max(H, H)
+  return infix ? "(" + *a + ")" + infix + "(" + *b + ")" : std::string(call) + "(" + *a + "," + *b + ")";
+}
+
+/// max(a, b) as a size expression (a when both are one expression).
+std::optional<std::string> maxOf(const std::optional<std::string> &a, const std::optional<std::string> &b) {
+  if (!a || !b)
+    return std::nullopt;
+  return *a == *b ? *a : "max(" + *a + "," + *b + ")";
+}
+
+/// Whether `a` and `b` are the same size on the host: one value, or
+/// memref.dim of one buffer and axis.
+bool sameSize(Value a, Value b) {
+  if (a == b)
+    return true;
+  auto da = a.getDefiningOp<memref::DimOp>(), db = b.getDefiningOp<memref::DimOp>();
+  return da && db && da.getSource() == db.getSource() && da.getConstantIndex() &&
+         da.getConstantIndex() == db.getConstantIndex();
+}
+
+/// The manifest of a generic kernel. Each buffer is its memref descriptor
+/// (the allocated and aligned pointers, offset, sizes and strides, as the
+/// NVVM lowering unpacks it), its dynamic sizes named "tN_A" (operand N,
+/// axis A) and bound from the tensors at launch; an index operand and the
+/// grid are the host's arithmetic over those sizes.
 llvm::Expected<std::string> genericManifest(gpu::LaunchFuncOp launch, StringRef chip) {
   manifest::Kernel m;
   m.kernel = launch.getKernelName().str();
   m.chip = chip.str();
   m.dims.emplace();
   m.constraints.emplace();
-  for (auto [i, v] : llvm::enumerate(launch.getKernelOperands())) {
-    auto t = dyn_cast<MemRefType>(v.getType());
-    if (!t || !t.hasStaticShape() || !t.getLayout().isIdentity() || dtypeName(t.getElementType()).empty())
-      return llvm::createStringError("generic GPU kernel %s: argument %zu is not a static buffer",
-                                     m.kernel.c_str(), i);
-    manifest::Param p;
-    p.name = "p" + std::to_string(i);
-    p.kind = manifest::Param::Kind::Ptr;
-    p.tensor = "t" + std::to_string(i);
-    p.dtype = dtypeName(t.getElementType());
-    for (int64_t d : t.getShape())
-      p.shape.push_back(std::to_string(d));
-    m.params.push_back(p);
-  }
-  auto lit = [&](Value v) -> std::string {
-    std::optional<int64_t> c = getConstantIntValue(v);
-    return c ? std::to_string(*c) : "";
+  auto operands = launch.getKernelOperands();
+  // A host size -> the operand axis holding it: the axis of an operand
+  // itself, or of an operand allocated with that size.
+  std::function<std::optional<std::string>(Value, int64_t)> axisName;
+  auto named = [&](Value size) -> std::optional<std::string> {
+    for (auto [i, v] : llvm::enumerate(operands))
+      if (auto alloc = v.getDefiningOp<memref::AllocOp>())
+        for (int64_t a = 0, n = 0; a < alloc.getType().getRank(); ++a)
+          if (alloc.getType().isDynamicDim(a) && sameSize(alloc.getDynamicSizes()[n++], size))
+            return "t" + std::to_string(i) + "_" + std::to_string(a);
+    return sizeExprOf(size, axisName);
   };
+  axisName = [&](Value memref, int64_t axis) -> std::optional<std::string> {
+    for (auto [i, v] : llvm::enumerate(operands))
+      if (v == memref)
+        return "t" + std::to_string(i) + "_" + std::to_string(axis);
+    for (auto [i, v] : llvm::enumerate(operands))
+      if (auto alloc = v.getDefiningOp<memref::AllocOp>())
+        for (int64_t a = 0, n = 0; a < alloc.getType().getRank(); ++a)
+          if (alloc.getType().isDynamicDim(a)) {
+            auto d = alloc.getDynamicSizes()[n++].getDefiningOp<memref::DimOp>();
+            if (d && d.getSource() == memref && d.getConstantIndex() == axis)
+              return "t" + std::to_string(i) + "_" + std::to_string(a);
+          }
+    return std::nullopt;
+  };
+  for (auto [index, operand] : llvm::enumerate(operands)) {
+    size_t i = index;
+    Value v = operand;
+    auto error = [&](const char *what) {
+      std::string type;
+      llvm::raw_string_ostream os(type);
+      os << v.getType();
+      return llvm::createStringError("generic GPU kernel %s: argument %zu (%s) %s", m.kernel.c_str(), i,
+                                     type.c_str(), what);
+    };
+    if (v.getType().isIndex()) {
+      std::optional<std::string> e = named(v);
+      if (!e)
+        return error(("is not an expression of the kernel's buffer sizes (" +
+                      (v.getDefiningOp() ? v.getDefiningOp()->getName().getStringRef().str() : "an argument") + ")")
+                         .c_str());
+      manifest::Param s;
+      s.name = "s" + std::to_string(i), s.kind = manifest::Param::Kind::I64, s.value = *e;
+      m.params.push_back(s);
+      continue;
+    }
+    auto t = dyn_cast<MemRefType>(v.getType());
+    if (!t || !t.getLayout().isIdentity() || dtypeName(t.getElementType()).empty())
+      return error("is not a contiguous buffer");
+    std::string tensor = "t" + std::to_string(i);
+    SmallVector<std::string> sizes;
+    for (int64_t a = 0; a < t.getRank(); ++a) {
+      sizes.push_back(t.isDynamicDim(a) ? tensor + "_" + std::to_string(a) : std::to_string(t.getDimSize(a)));
+      if (t.isDynamicDim(a))
+        m.dims->push_back(sizes.back());
+    }
+    manifest::Param p;
+    p.kind = manifest::Param::Kind::Ptr;
+    p.tensor = tensor;
+    p.dtype = dtypeName(t.getElementType());
+    p.shape.assign(sizes.begin(), sizes.end());
+    for (const char *which : {"_allocated", "_aligned"}) {
+      p.name = "p" + std::to_string(i) + which;
+      m.params.push_back(p);
+    }
+    auto scalar = [&](std::string name, std::string value) {
+      manifest::Param s;
+      s.name = "p" + std::to_string(i) + name, s.kind = manifest::Param::Kind::I64, s.value = std::move(value);
+      m.params.push_back(s);
+    };
+    scalar("_offset", "0");
+    for (int64_t a = 0; a < t.getRank(); ++a)
+      scalar("_size" + std::to_string(a), sizes[a]);
+    // Row-major strides of the contiguous tensor (the runtime checks that
+    // every ptr tensor is contiguous).
+    for (int64_t a = 0; a < t.getRank(); ++a) {
+      std::string stride;
+      for (int64_t b = a + 1; b < t.getRank(); ++b)
+        stride += (stride.empty() ? "" : "*") + sizes[b];
+      if (stride.empty())
+        stride = "1";
+      scalar("_stride" + std::to_string(a), stride);
+    }
+  }
   gpu::KernelDim3 g = launch.getGridSizeOperandValues(), b = launch.getBlockSizeOperandValues();
-  m.grid[0] = lit(g.x), m.grid[1] = lit(g.y), m.grid[2] = lit(g.z);
-  m.block[0] = lit(b.x), m.block[1] = lit(b.y), m.block[2] = lit(b.z);
+  Value launchSizes[] = {g.x, g.y, g.z, b.x, b.y, b.z};
+  std::string *fields[] = {&m.grid[0], &m.grid[1], &m.grid[2], &m.block[0], &m.block[1], &m.block[2]};
+  for (auto [v, field] : llvm::zip(launchSizes, fields)) {
+    std::optional<std::string> e = named(v);
+    if (!e)
+      return llvm::createStringError("generic GPU kernel %s: the launch's size is not an expression of its "
+                                     "buffers' sizes",
+                                     m.kernel.c_str());
+    *field = *e;
+  }
   m.sharedBytes = "0";
-  for (const std::string &e : {m.grid[0], m.grid[1], m.grid[2], m.block[0], m.block[1], m.block[2]})
-    if (e.empty())
-      return llvm::createStringError("generic GPU kernel %s: the launch is not static", m.kernel.c_str());
   return manifest::printManifest(m);
 }
 
@@ -143,14 +289,80 @@ public:
                                   const std::map<std::string, std::string> &genericCubins, ModuleOp genericPtx);
 
 private:
-  int addBuffer(manifest::ProgramBuffer::Kind kind, std::string name, int index, Type type) {
+  /// `sizes`: per axis, the size over the spec's dims (used where the type
+  /// has a dynamic axis; an empty string leaves that axis to the caller).
+  int addBuffer(manifest::ProgramBuffer::Kind kind, std::string name, int index, Type type,
+                ArrayRef<std::string> sizes = {}) {
     auto t = cast<ShapedType>(type);
     manifest::ProgramBuffer b;
     b.name = std::move(name), b.kind = kind, b.index = index, b.dtype = dtypeName(t.getElementType());
     for (int64_t d : t.getShape())
       b.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+    if (!t.hasStaticShape() && sizes.size() == b.shape.size() && llvm::none_of(sizes, [](auto &e) { return e.empty(); }))
+      for (auto [d, e] : llvm::zip(b.shape, sizes))
+        b.sizes.push_back(d >= 0 ? std::to_string(d) : e);
     prog.program.buffers.push_back(std::move(b));
     return (int)prog.program.buffers.size() - 1;
+  }
+  /// The size of axis `axis` of `v`, a tensor in the callee of `call`, over
+  /// the spec's dims (through the sizes of the call's operands), or nullopt.
+  std::optional<std::string> stepSize(func::CallOp call, Value v, int64_t axis) const {
+    auto t = cast<ShapedType>(v.getType());
+    if (axis >= t.getRank())
+      return std::nullopt;
+    if (!t.isDynamicDim(axis))
+      return std::to_string(t.getDimSize(axis));
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      std::string e = arg.getOwner()->isEntryBlock() && arg.getArgNumber() < call.getNumOperands()
+                          ? sizeOfBuffer(bufferOf.lookup(call.getOperand(arg.getArgNumber())), axis)
+                          : "";
+      return e.empty() ? std::nullopt : std::optional<std::string>(e);
+    }
+    Operation *op = v.getDefiningOp();
+    auto same = [&](Value w) { return stepSize(call, w, axis); };
+    if (auto a = dyn_cast<attn::AttentionOp>(op)) {
+      // [B, max(Hq, Hk), Lq, Dv] (docs/semantics.md)
+      if (axis == 1) {
+        auto hq = stepSize(call, a.getQuery(), 1), hk = stepSize(call, a.getKey(), 1);
+        return maxOf(hq, hk);
+      }
+      return stepSize(call, axis == 3 ? a.getValue() : a.getQuery(), axis);
+    }
+    auto sizeOf = [&](Value index) {
+      return sizeExprOf(index, [&](Value w, int64_t a) { return stepSize(call, w, a); });
+    };
+    if (auto map = dyn_cast<attn::MapOp>(op))
+      return sizeOf(map.getSizes()[t.getDynamicDimIndex(axis)]);
+    if (auto sel = dyn_cast<attn::SelectBlocksOp>(op)) {
+      // counts [B, H, ceil(Lq/q_block)], indices [..., ceil(Lk/k_block)]
+      if (axis == 0)
+        return stepSize(call, sel.getQuery(), 0);
+      if (axis == 1) {
+        auto hq = stepSize(call, sel.getQuery(), 1), hk = stepSize(call, sel.getKey(), 1);
+        return maxOf(hq, hk);
+      }
+      bool keys = axis == 3;
+      auto len = stepSize(call, keys ? sel.getKey() : sel.getQuery(), 2);
+      int64_t block = keys ? sel.getSelect().getKBlock() : sel.getSelect().getQBlock();
+      return len ? std::optional<std::string>("ceildiv(" + *len + "," + std::to_string(block) + ")") : std::nullopt;
+    }
+    if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
+      return same(dps.getTiedOpOperand(cast<OpResult>(v))->get());
+    if (auto empty = dyn_cast<tensor::EmptyOp>(op))
+      return sizeOf(empty.getDynamicSizes()[t.getDynamicDimIndex(axis)]);
+    // Results shaped as the operands.
+    if (op->hasTrait<OpTrait::SameOperandsAndResultType>() || op->hasTrait<OpTrait::Elementwise>())
+      for (Value w : op->getOperands())
+        if (auto wt = dyn_cast<ShapedType>(w.getType()); wt && wt.getRank() == t.getRank())
+          return same(w);
+    return std::nullopt;
+  }
+  /// The sizes of buffer `b` (the spec's dims), or "" per axis if unknown.
+  std::string sizeOfBuffer(int b, int64_t axis) const {
+    const manifest::ProgramBuffer &buf = prog.program.buffers[b];
+    if (axis < (int64_t)buf.shape.size() && buf.shape[axis] >= 0)
+      return std::to_string(buf.shape[axis]);
+    return axis < (int64_t)buf.sizes.size() ? buf.sizes[axis] : "";
   }
   llvm::Error kernelStep(func::CallOp call, func::FuncOp callee, int out, int outIndex);
   llvm::Error genericStep(func::CallOp call, func::FuncOp callee, func::FuncOp host, ArrayRef<int> outs);
@@ -185,7 +397,13 @@ llvm::Error ProgramReader::kernelStep(func::CallOp call, func::FuncOp callee, in
   s.bind.push_back({"o", out});
   auto o = cast<RankedTensorType>(op.getResult().getType());
   auto lseType = RankedTensorType::get(o.getShape().drop_back(), Float32Type::get(op.getContext()));
-  s.bind.push_back({"lse", addBuffer(manifest::ProgramBuffer::Kind::Lse, callee.getSymName().str() + ".lse", outIndex, lseType)});
+  // [B, H, Lq] of o [B, H, Lq, Dv]
+  const std::vector<std::string> &oSizes = prog.program.buffers[out].sizes;
+  SmallVector<std::string> lseSizes(oSizes.begin(), oSizes.end());
+  if (!lseSizes.empty())
+    lseSizes.pop_back();
+  s.bind.push_back({"lse", addBuffer(manifest::ProgramBuffer::Kind::Lse, callee.getSymName().str() + ".lse", outIndex,
+                                     lseType, lseSizes)});
   if (!prog.findKernel(s.kernel)) {
     auto b = hopperBins.find(s.kernel), p = hopperPtx.find(s.kernel);
     if (b == hopperBins.end() || p == hopperPtx.end())
@@ -221,13 +439,38 @@ llvm::Error ProgramReader::genericStep(func::CallOp call, func::FuncOp callee, f
   std::string reason = callee->getAttrOfType<StringAttr>("attnc.gpu.reason").str();
   unsigned numIn = call.getNumOperands();
   for (Operation &op : host.getBody().getOps()) {
-    if (isa<arith::ConstantOp, func::ReturnOp, memref::DeallocOp>(op))
+    // Index arithmetic sizes launches and temporaries (read through
+    // sizeExprOf where they are used).
+    if (isa<func::ReturnOp, memref::DeallocOp>(op) ||
+        (op.getNumRegions() == 0 && isMemoryEffectFree(&op) &&
+         llvm::all_of(op.getResultTypes(), [](Type t) { return t.isIndex() || t.isIntOrFloat(); })))
       continue;
-    if (isa<memref::AllocOp>(op)) {
-      if (!temps.count(&op))
-        temps[&op] = addBuffer(manifest::ProgramBuffer::Kind::Temp,
-                               callee.getSymName().str() + ".t" + std::to_string(temps.size()), -1,
-                               op.getResult(0).getType());
+    if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+      if (temps.count(&op))
+        continue;
+      // A dynamic size: the host's arithmetic over the step's buffers.
+      SmallVector<std::string> sizes;
+      auto axisName = [&](Value memref, int64_t axis) -> std::optional<std::string> {
+        auto arg = dyn_cast<BlockArgument>(memref);
+        if (!arg || arg.getOwner() != &host.getBody().front() || arg.getArgNumber() >= numIn + outs.size())
+          return std::nullopt;
+        unsigned n = arg.getArgNumber();
+        std::string e = sizeOfBuffer(n < numIn ? bufferOf.lookup(call.getOperand(n)) : outs[n - numIn], axis);
+        return e.empty() ? std::nullopt : std::optional<std::string>(e);
+      };
+      auto type = alloc.getType();
+      for (int64_t a = 0; a < type.getRank(); ++a) {
+        std::optional<std::string> e =
+            type.isDynamicDim(a) ? sizeExprOf(alloc.getDynamicSizes()[type.getDynamicDimIndex(a)], axisName)
+                                 : std::optional<std::string>(std::to_string(type.getDimSize(a)));
+        if (!e)
+          return llvm::createStringError("%s: error: a temporary of this step has a size that is no expression of "
+                                         "the spec's dims",
+                                         locText(alloc.getLoc()).c_str());
+        sizes.push_back(*e);
+      }
+      temps[&op] = addBuffer(manifest::ProgramBuffer::Kind::Temp,
+                             callee.getSymName().str() + ".t" + std::to_string(temps.size()), -1, type, sizes);
       continue;
     }
     auto launch = dyn_cast<gpu::LaunchFuncOp>(op);
@@ -247,6 +490,8 @@ llvm::Error ProgramReader::genericStep(func::CallOp call, func::FuncOp callee, f
     s.kernel = artifact;
     s.reason = reason;
     for (auto [i, v] : llvm::enumerate(launch.getKernelOperands())) {
+      if (!isa<MemRefType>(v.getType()))
+        continue; // a size (genericManifest)
       int b;
       if (auto arg = dyn_cast<BlockArgument>(v)) {
         // The destination ABI: the step's inputs, then one buffer per result.
@@ -292,7 +537,8 @@ llvm::Expected<GPUProgram> ProgramReader::read(const std::string &hopperCubin, M
     genericBins = genericCubins, genericPtx = binaries(genericPtxMod);
 
   for (auto [n, arg] : llvm::enumerate(fn.getArguments()))
-    bufferOf[arg] = addBuffer(manifest::ProgramBuffer::Kind::Input, sig.inputs[n].name, (int)n, arg.getType());
+    bufferOf[arg] = addBuffer(manifest::ProgramBuffer::Kind::Input, sig.inputs[n].name, (int)n, arg.getType(),
+                              sig.inputs[n].shape);
   auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
   llvm::DenseMap<Value, SmallVector<int>> returnedAs;
   for (auto [n, v] : llvm::enumerate(ret.getOperands())) {
@@ -324,12 +570,6 @@ llvm::Expected<GPUProgram> ProgramReader::read(const std::string &hopperCubin, M
     size_t reps = 1;
     for (Value r : call.getResults()) {
       SmallVector<int> outs = returnedAs.lookup(r);
-      // A result another step reads lives in a temporary, sized at compile time.
-      if (outs.empty() && !cast<ShapedType>(r.getType()).hasStaticShape())
-        return llvm::createStringError(
-            "%s: error: another step reads this result (a temporary of the GPU program), which needs every "
-            "dim bound (--dim NAME=VALUE)",
-            locText(callee.getLoc()).c_str());
       if (numResults > 1 && outs.size() > 1)
         return llvm::createStringError("GPU program: step %s returns a result as several outputs",
                                        call.getCallee().str().c_str());
@@ -340,11 +580,29 @@ llvm::Expected<GPUProgram> ProgramReader::read(const std::string &hopperCubin, M
       SmallVector<int> outBufs;
       for (auto [ri, r] : llvm::enumerate(call.getResults())) {
         SmallVector<int> outs = returnedAs.lookup(r);
+        // A result another step reads lives in a temporary, sized from the
+        // spec's dims; so is an output whose shape the signature lacks.
+        SmallVector<std::string> sizes;
+        int64_t rank = cast<ShapedType>(r.getType()).getRank();
+        if (!outs.empty() && (int64_t)sig.outputs[outs[rep]].shape.size() == rank)
+          sizes.assign(sig.outputs[outs[rep]].shape.begin(), sig.outputs[outs[rep]].shape.end());
+        else if (!cast<ShapedType>(r.getType()).hasStaticShape()) {
+          Value inner = callee.getBody().front().getTerminator()->getOperand(ri);
+          for (int64_t a = 0; a < cast<ShapedType>(r.getType()).getRank(); ++a) {
+            std::optional<std::string> e = stepSize(call, inner, a);
+            if (!e)
+              return llvm::createStringError(
+                  "%s: error: another step reads this result (a temporary of the GPU program), whose size the "
+                  "GPU program cannot derive from the spec's dims: bind every dim (--dim NAME=VALUE)",
+                  locText(callee.getLoc()).c_str());
+            sizes.push_back(*e);
+          }
+        }
         int out = outs.empty() ? addBuffer(manifest::ProgramBuffer::Kind::Temp,
                                            callee.getSymName().str() + ".r" + std::to_string(ri), -1,
-                                           r.getType())
+                                           r.getType(), sizes)
                                : addBuffer(manifest::ProgramBuffer::Kind::Output, sig.outputs[outs[rep]].name,
-                                           outs[rep], r.getType());
+                                           outs[rep], r.getType(), sizes);
         if (rep == 0)
           bufferOf[r] = out;
         outBufs.push_back(out);
@@ -576,11 +834,6 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   OwningOpRef<ModuleOp> generic = stepsOfKind(*prog, "generic");
   std::map<std::string, std::string> genericCubins;
   if (hasSteps(*generic)) {
-    for (func::FuncOp f : generic->getOps<func::FuncOp>())
-      if (llvm::any_of(f.getArgumentTypes(), [](Type t) { return !cast<ShapedType>(t).hasStaticShape(); }))
-        return llvm::createStringError(
-            "%s: error: this runs as generic GPU code (%s), which needs every dim bound (--dim NAME=VALUE)",
-            locText(f.getLoc()).c_str(), f->getAttrOfType<StringAttr>("attnc.gpu.reason").str().c_str());
     if (llvm::Error e = runPasses(*generic, options, "generic steps to PTX",
                                   [&](PassManager &pm) { return buildGPUGenericPipeline(pm, chip, "isa"); }))
       return std::move(e);

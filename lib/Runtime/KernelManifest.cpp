@@ -135,8 +135,8 @@ bool Reader::param(const JsonValue &p, const std::string &f, Param &ps) {
   std::string kind;
   if (!str(p, "name", f, ps.name, true) || !str(p, "kind", f, kind, true))
     return false;
-  if (kind == "i32") {
-    ps.kind = Param::Kind::I32;
+  if (kind == "i32" || kind == "i64") {
+    ps.kind = kind == "i32" ? Param::Kind::I32 : Param::Kind::I64;
     return expr(p, "value", f, ps.value, true);
   }
   if (kind == "workspace") {
@@ -163,7 +163,7 @@ bool Reader::param(const JsonValue &p, const std::string &f, Param &ps) {
            enumName(p, "l2_promotion", f, ps.l2Promotion) && enumName(p, "oob_fill", f, ps.oobFill) &&
            boolean(p, "by_value", f, ps.byValue);
   }
-  return fail(f + ".kind", "unknown kind '" + kind + "' (known: tensormap, ptr, i32, workspace)");
+  return fail(f + ".kind", "unknown kind '" + kind + "' (known: tensormap, ptr, i32, i64, workspace)");
 }
 
 bool Reader::attention(const JsonValue &r, Attention &a) {
@@ -348,7 +348,8 @@ std::string paramJson(const Param &p) {
   f.add("name", quote(p.name));
   switch (p.kind) {
   case Param::Kind::I32:
-    f.add("kind", quote("i32")).add("value", exprJson(p.value));
+  case Param::Kind::I64:
+    f.add("kind", quote(p.kind == Param::Kind::I32 ? "i32" : "i64")).add("value", exprJson(p.value));
     break;
   case Param::Kind::Workspace:
     f.add("kind", quote("workspace")).add("bytes", exprJson(p.bytes));

@@ -384,8 +384,11 @@ attnc_status attnc_kernel_launch(attnc_kernel *k, const attnc_tensor *args, int 
       slots[p] = (uint64_t)(uintptr_t)args[ps.tensor].data;
     } else if (ps.kind == ParamSpec::Workspace) {
       slots[p] = mapBase + mapPart;
+    } else if (ps.kind == ParamSpec::I64) {
+      int64_t v = b.scalarValues[p];
+      memcpy(&slots[p], &v, sizeof v);
     } else {
-      int32_t v = (int32_t)b.i32Values[p];
+      int32_t v = (int32_t)b.scalarValues[p];
       memcpy(&slots[p], &v, sizeof v);
     }
     ptrs[p] = &slots[p];

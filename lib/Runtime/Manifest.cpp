@@ -267,7 +267,8 @@ private:
     ps.name = p.name;
     switch (p.kind) {
     case manifest::Param::Kind::I32:
-      ps.kind = ParamSpec::I32;
+    case manifest::Param::Kind::I64:
+      ps.kind = p.kind == manifest::Param::Kind::I32 ? ParamSpec::I32 : ParamSpec::I64;
       if (!expr(p.value, f + ".value", ps.value))
         return false;
       break;

@@ -23,11 +23,11 @@ struct TensorSpec {
 };
 
 struct ParamSpec {
-  enum Kind { TensorMap, Ptr, I32, Workspace };
+  enum Kind { TensorMap, Ptr, I32, I64, Workspace };
   std::string name;
   Kind kind = Ptr;
   int tensor = -1; ///< TensorMap, Ptr
-  Expr value;      ///< I32
+  Expr value;      ///< I32, I64
   /// Workspace: device scratch the runtime allocates per launch (stream
   /// ordered); its first zeroBytes bytes are zeroed before the launch.
   Expr bytes, zeroBytes;

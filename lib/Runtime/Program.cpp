@@ -26,6 +26,10 @@ struct attnc_gpu_program {
   };
   std::vector<StepPlan> plan;
   std::vector<int> inputs, outputs; // spec input / output -> buffer
+  /// The dims that buffers' sizes name (the spec's), and each buffer's
+  /// sizes over them (empty where the buffer has none).
+  std::vector<std::string> dimNames;
+  std::vector<std::vector<rt::Expr>> sizeOf;
   /// The temporaries of the runs on one (device, stream): runs on a stream
   /// are ordered on the GPU, and `queue` keeps two host threads from
   /// interleaving their launches on it. Outgrown buffers are kept until the
@@ -74,6 +78,20 @@ template <class F> attnc_status plan(attnc_gpu_program &p, F kernelFor) {
       (*list)[b.index] = (int)i;
     }
   }
+  p.dimNames.clear(), p.sizeOf.assign(p.m.buffers.size(), {});
+  auto idOf = [&](const std::string &n) {
+    auto it = std::find(p.dimNames.begin(), p.dimNames.end(), n);
+    if (it != p.dimNames.end())
+      return (int)(it - p.dimNames.begin());
+    p.dimNames.push_back(n);
+    return (int)p.dimNames.size() - 1;
+  };
+  for (size_t i = 0; i < p.m.buffers.size(); ++i)
+    for (const std::string &text : p.m.buffers[i].sizes) {
+      std::string err;
+      if (!rt::Expr::parse(text, idOf, p.sizeOf[i].emplace_back(), err))
+        return fail(ATTNC_ERR_MANIFEST, "program: buffer '" + p.m.buffers[i].name + "' size '" + text + "': " + err);
+    }
   for (const manifest::ProgramStep &s : p.m.steps) {
     attnc_kernel *k = nullptr;
     if (attnc_status st = kernelFor(s.kernel, k))
@@ -135,6 +153,66 @@ attnc_status checkTensor(const attnc_tensor &t, const manifest::ProgramBuffer &b
     return fail(ATTNC_ERR_SHAPE, std::string(what) + " '" + b.name + "': expected shape " + want + "], got " +
                                      got + "]");
   }
+  return ATTNC_OK;
+}
+
+/// The first dim `e` reads that no input or output has bound, or "".
+std::string unboundDim(const attnc_gpu_program &p, const rt::Expr &e, const std::vector<int64_t> &dims) {
+  std::vector<int> ids;
+  e.collectDims(ids);
+  for (int id : ids)
+    if (dims[id] < 0)
+      return p.dimNames[id];
+  return "";
+}
+
+/// `e` over the bound dims into `out`; "" or what went wrong.
+std::string evalSize(const attnc_gpu_program &p, const rt::Expr &e, const std::vector<int64_t> &dims,
+                     int64_t &out) {
+  std::string err = unboundDim(p, e, dims);
+  if (!err.empty())
+    return "dim '" + err + "' is not the size of any input's or output's axis";
+  if (!e.eval(dims.data(), out, err))
+    return err;
+  return out < 0 ? "negative (" + std::to_string(out) + ")" : "";
+}
+
+/// The program's dims from the caller's inputs and outputs (NULL: inputs
+/// only): an axis whose size is a bare name binds it; every other use must
+/// agree.
+attnc_status bindDims(const attnc_gpu_program &p, const attnc_tensor *inputs, const attnc_tensor *outputs,
+                      std::vector<int64_t> &dims) {
+  const int64_t unbound = -1;
+  dims.assign(p.dimNames.size(), unbound);
+  std::vector<std::string> from(p.dimNames.size());
+  for (int pass = 0; pass < 2; ++pass)
+    for (size_t i = 0; i < p.m.buffers.size(); ++i) {
+      const manifest::ProgramBuffer &b = p.m.buffers[i];
+      const attnc_tensor *t = b.kind == Kind::Input                 ? &inputs[b.index]
+                              : b.kind == Kind::Output && outputs ? &outputs[b.index]
+                                                                    : nullptr;
+      if (!t)
+        continue;
+      std::string what = std::string(b.kind == Kind::Input ? "input" : "output") + " '" + b.name + "'";
+      for (size_t d = 0; d < p.sizeOf[i].size(); ++d) {
+        const rt::Expr &e = p.sizeOf[i][d];
+        int id = e.dimId();
+        if (pass == 0 && id >= 0 && dims[id] == unbound) {
+          dims[id] = t->shape[d], from[id] = what;
+          continue;
+        }
+        if (pass == 0)
+          continue;
+        int64_t want;
+        std::string err = evalSize(p, e, dims, want);
+        if (!err.empty())
+          return fail(ATTNC_ERR_SHAPE, what + " axis " + std::to_string(d) + " (" + e.text() + "): " + err);
+        if (want != t->shape[d])
+          return fail(ATTNC_ERR_SHAPE, what + " axis " + std::to_string(d) + ": size " + std::to_string(t->shape[d]) +
+                                           ", but " + e.text() + " = " + std::to_string(want) +
+                                           (id >= 0 ? " from " + from[id] : std::string()));
+      }
+    }
   return ATTNC_OK;
 }
 
@@ -249,6 +327,35 @@ int attnc_gpu_program_output_shape(const attnc_gpu_program *p, int i, int64_t *s
     std::copy(s.begin(), s.end(), shape);
   return (int)s.size();
 }
+int attnc_gpu_program_output_shape_for(const attnc_gpu_program *p, int i, const attnc_tensor *inputs, int ni,
+                                       int64_t *shape) {
+  if (!p || i < 0 || i >= (int)p->outputs.size() || ni != (int)p->inputs.size() || (ni && !inputs)) {
+    fail(ATTNC_ERR_INVALID_ARGUMENT, "attnc_gpu_program_output_shape_for: bad program, index or inputs");
+    return -1;
+  }
+  for (int n = 0; n < ni; ++n)
+    if (checkTensor(inputs[n], p->m.buffers[p->inputs[n]], "input"))
+      return -1;
+  std::vector<int64_t> dims;
+  if (bindDims(*p, inputs, nullptr, dims))
+    return -1;
+  int b = p->outputs[i];
+  const std::vector<int64_t> &s = p->m.buffers[b].shape;
+  for (size_t d = 0; d < s.size(); ++d) {
+    int64_t v = s[d];
+    if (v < 0) {
+      std::string err = d < p->sizeOf[b].size() ? evalSize(*p, p->sizeOf[b][d], dims, v) : "no size";
+      if (!err.empty()) {
+        fail(ATTNC_ERR_SHAPE, "output '" + p->m.buffers[b].name + "' axis " + std::to_string(d) + ": " + err);
+        return -1;
+      }
+    }
+    if (shape)
+      shape[d] = v;
+  }
+  return (int)s.size();
+}
+
 int attnc_gpu_program_output_has_lse(const attnc_gpu_program *p, int i) {
   if (!p)
     return 0;
@@ -281,6 +388,9 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inp
         return fail(ATTNC_ERR_INVALID_ARGUMENT, "output '" + p->m.buffers[p->outputs[i]].name +
                                                     "' has no LSE: it is not an attention computed by a Hopper "
                                                     "kernel (pass lse = NULL)");
+  std::vector<int64_t> dims;
+  if (attnc_status s = bindDims(*p, inputs, outputs, dims))
+    return s;
   const std::vector<manifest::ProgramBuffer> &bufs = p->m.buffers;
   int device = no ? outputs[0].device : ni ? inputs[0].device : 0;
   // Places of the temporaries and LSEs for this run: a static shape, or an
@@ -301,10 +411,19 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inp
     size_t &sum = keptBuf[i] ? keptTotal : total;
     shapes[i] = b.shape;
     if (std::find(b.shape.begin(), b.shape.end(), -1) != b.shape.end()) {
-      if (b.kind != Kind::Lse || b.index < 0 || b.index >= no)
+      if (b.kind == Kind::Lse && b.index >= 0 && b.index < no) {
+        const attnc_tensor &o = outputs[b.index];
+        shapes[i].assign(o.shape, o.shape + std::max(o.rank - 1, 0));
+      } else if (p->sizeOf[i].size() == b.shape.size()) {
+        for (size_t d = 0; d < b.shape.size(); ++d) {
+          std::string err = evalSize(*p, p->sizeOf[i][d], dims, shapes[i][d]);
+          if (!err.empty())
+            return fail(ATTNC_ERR_SHAPE, "program: temporary '" + b.name + "' axis " + std::to_string(d) + " (" +
+                                             p->sizeOf[i][d].text() + "): " + err);
+        }
+      } else {
         return fail(ATTNC_ERR_MANIFEST, "program: temporary '" + b.name + "' has no static shape");
-      const attnc_tensor &o = outputs[b.index];
-      shapes[i].assign(o.shape, o.shape + std::max(o.rank - 1, 0));
+      }
     }
     size_t bytes = attnc_dtype_size(rt::dtypeFromName(b.dtype));
     bool over = false;

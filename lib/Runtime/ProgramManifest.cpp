@@ -60,10 +60,27 @@ bool readBuffer(const JsonValue &v, const std::string &at, ProgramBuffer &b, std
       return bad(err, at + ".shape", "expected sizes 0..2^40, or -1 (dynamic)");
     b.shape.push_back(d.integer());
   }
+  if (const JsonValue *sizes = v.get("sizes")) {
+    if (!sizes->isArray() || sizes->array().size() != b.shape.size())
+      return bad(err, at + ".sizes", "expected an array as long as the shape");
+    for (size_t d = 0; d < b.shape.size(); ++d) {
+      const JsonValue &e = sizes->array()[d];
+      std::string text = e.isInteger() ? std::to_string(e.integer()) : e.isString() ? e.str() : "";
+      rt::Expr parsed;
+      std::string perr;
+      if (text.empty() || !rt::Expr::parse(text, [](const std::string &) { return 0; }, parsed, perr))
+        return bad(err, at + ".sizes[" + std::to_string(d) + "]",
+                   "expected an integer or a size expression" + (perr.empty() ? "" : " (" + perr + ")"));
+      if (b.shape[d] >= 0 && !(parsed.isLiteral() && parsed.literalValue() == b.shape[d]))
+        return bad(err, at + ".sizes[" + std::to_string(d) + "]", "'" + text + "' for a static size");
+      b.sizes.push_back(text);
+    }
+  }
+  // A temporary's dynamic size is evaluated from the dims its sizes name.
   bool temp = b.kind == ProgramBuffer::Kind::Temp;
   for (int64_t d : b.shape)
-    if (d < 0 && temp)
-      return bad(err, at + ".shape", "a temporary needs a static shape");
+    if (d < 0 && temp && b.sizes.empty())
+      return bad(err, at + ".shape", "a temporary of dynamic shape needs its sizes");
   return true;
 }
 } // namespace
@@ -137,7 +154,14 @@ std::string attnc::manifest::printProgram(const Program &p) {
     const ProgramBuffer &b = p.buffers[i];
     s += std::string(i ? "," : "") + "\n    {\"name\": " + jsonQuote(b.name) + ", \"kind\": \"" + kindName(b.kind) +
          "\", \"index\": " + std::to_string(b.index) + ", \"dtype\": " + jsonQuote(b.dtype) +
-         ", \"shape\": " + ints(b.shape) + "}";
+         ", \"shape\": " + ints(b.shape);
+    if (!b.sizes.empty()) {
+      s += ", \"sizes\": [";
+      for (size_t d = 0; d < b.sizes.size(); ++d)
+        s += (d ? ", " : "") + (b.shape[d] >= 0 ? b.sizes[d] : jsonQuote(b.sizes[d]));
+      s += "]";
+    }
+    s += "}";
   }
   s += "\n  ],\n  \"steps\": [";
   for (size_t i = 0; i < p.steps.size(); ++i) {

@@ -82,7 +82,7 @@ struct Bound {
   std::vector<int64_t> dims;
   std::vector<int64_t> extentBytes; // per tensor: bytes from data to one past the last element
   int64_t grid[3] = {0, 0, 0}, block[3] = {0, 0, 0}, shared = 0;
-  std::vector<int64_t> i32Values; // per param (I32 only)
+  std::vector<int64_t> scalarValues; // per param (I32, I64)
   int64_t wsBytes = 0, wsZeroBytes = 0; // the workspace param, if any
   int64_t items = 0; // persistent kernels: work items (the manifest's grid, multiplied)
 };

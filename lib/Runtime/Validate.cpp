@@ -230,18 +230,18 @@ attnc_status attnc::rt::validate(const attnc_kernel *k, const attnc_tensor *args
       return fail(ATTNC_ERR_SHAPE, "constraint '" + c.text() + "' does not hold (" + dimsText(k, b, c) + ")");
   }
   // Scalar parameters and the launch configuration.
-  b.i32Values.assign(m.params.size(), 0);
+  b.scalarValues.assign(m.params.size(), 0);
   for (size_t p = 0; p < m.params.size(); ++p) {
     const ParamSpec &ps = m.params[p];
-    if (ps.kind != ParamSpec::I32)
+    if (ps.kind != ParamSpec::I32 && ps.kind != ParamSpec::I64)
       continue;
     int64_t v;
     if (attnc_status s = evalOrFail(ps.value, b, [&] { return "parameter " + ps.name; }, v))
       return s;
-    if (v < INT32_MIN || v > INT32_MAX)
+    if (ps.kind == ParamSpec::I32 && (v < INT32_MIN || v > INT32_MAX))
       return fail(ATTNC_ERR_LIMIT, "parameter " + ps.name + " = " + ps.value.text() + " = " + std::to_string(v) +
                                        " does not fit in i32");
-    b.i32Values[p] = v;
+    b.scalarValues[p] = v;
   }
   static const char *axis[] = {"x", "y", "z"};
   for (int a = 0; a < 3; ++a) {

@@ -66,8 +66,9 @@ LogicalResult attnc::buildGPUGenericPipeline(OpPassManager &pm, StringRef chip, 
   addNVVMTarget(pm, chip);
   OpPassManager &gpm = pm.nest<gpu::GPUModuleOp>();
   ConvertGpuOpsToNVVMOpsOptions nvvm;
-  // Static shapes: a pointer per buffer is the whole launch contract.
-  nvvm.useBarePtrCallConv = true;
+  // Each buffer is passed as its descriptor (pointers, offset, sizes,
+  // strides: the manifest's ptr and i64 parameters), so that sizes may be
+  // run-time values.
   gpm.addPass(createAttnGPUExpandIntMath());
   gpm.addPass(createConvertGpuOpsToNVVMOps(nvvm));
   gpm.addPass(createCanonicalizerPass());

@@ -4,8 +4,8 @@
 // does not compute (lets, output expressions, attentions it refuses) through
 // linalg to parallel loops. This pass turns each top-level loop nest of a
 // host function into a gpu.launch: a 1-D grid of 256-thread blocks, one
-// thread per iteration of the (static) iteration space, reductions left to
-// the thread's sequential inner loops. memref.copy becomes such a launch too,
+// thread per iteration of the iteration space (sized on the host where it
+// is dynamic), reductions left to the thread's sequential inner loops. memref.copy becomes such a launch too,
 // so that the host function is only allocations and launches.
 //
 //===----------------------------------------------------------------------===//
@@ -17,6 +17,7 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -36,17 +37,15 @@ using namespace mlir;
 namespace {
 constexpr int64_t kThreads = 256;
 
-/// memref.copy as the equivalent parallel loop nest (static shapes).
-FailureOr<scf::ParallelOp> copyAsLoops(memref::CopyOp copy) {
-  auto dst = cast<MemRefType>(copy.getTarget().getType());
-  if (!dst.hasStaticShape())
-    return copy.emitOpError("generic GPU path: a copy needs a static shape"), failure();
+/// memref.copy as the equivalent parallel loop nest.
+scf::ParallelOp copyAsLoops(memref::CopyOp copy) {
   OpBuilder b(copy);
   Location loc = copy.getLoc();
   Value zero = arith::ConstantIndexOp::create(b, loc, 0), one = arith::ConstantIndexOp::create(b, loc, 1);
-  SmallVector<Value> lbs(dst.getRank(), zero), steps(dst.getRank(), one), ubs;
-  for (int64_t s : dst.getShape())
-    ubs.push_back(arith::ConstantIndexOp::create(b, loc, s));
+  auto rank = cast<MemRefType>(copy.getTarget().getType()).getRank();
+  SmallVector<Value> lbs(rank, zero), steps(rank, one), ubs;
+  for (int64_t d = 0; d < rank; ++d)
+    ubs.push_back(getValueOrCreateConstantIndexOp(b, loc, memref::getMixedSize(b, loc, copy.getTarget(), d)));
   auto par = scf::ParallelOp::create(b, loc, lbs, ubs, steps,
                                      [&](OpBuilder &nb, Location l, ValueRange ivs) {
                                        Value x = memref::LoadOp::create(nb, l, copy.getSource(), ivs);
@@ -56,39 +55,109 @@ FailureOr<scf::ParallelOp> copyAsLoops(memref::CopyOp copy) {
   return par;
 }
 
+/// The trip counts of `par`'s loops: constants where the bounds are, else
+/// index arithmetic on the host (its sizes read from the buffers' shapes).
+/// Lower bounds and steps must be constant.
+LogicalResult tripCounts(scf::ParallelOp par, OpBuilder &b, SmallVector<int64_t> &lb, SmallVector<int64_t> &step,
+                         SmallVector<OpFoldResult> &trip) {
+  Location loc = par.getLoc();
+  for (auto [l, u, s] : llvm::zip(par.getLowerBound(), par.getUpperBound(), par.getStep())) {
+    std::optional<int64_t> cl = getConstantIntValue(l), cu = getConstantIntValue(u), cs = getConstantIntValue(s);
+    if (!cl || !cs || *cs <= 0)
+      return par.emitOpError("generic GPU path: loop lower bounds and steps must be constants");
+    lb.push_back(*cl), step.push_back(*cs);
+    if (cu) {
+      trip.push_back(b.getIndexAttr(*cu > *cl ? (*cu - *cl + *cs - 1) / *cs : 0));
+      continue;
+    }
+    // max(u - l, 0) ceildiv s (u, a size, is never negative)
+    Value span = u;
+    if (*cl != 0) {
+      span = arith::SubIOp::create(b, loc, u, arith::ConstantIndexOp::create(b, loc, *cl));
+      span = arith::MaxSIOp::create(b, loc, span, arith::ConstantIndexOp::create(b, loc, 0));
+    }
+    if (*cs != 1)
+      span = arith::CeilDivUIOp::create(b, loc, span, arith::ConstantIndexOp::create(b, loc, *cs));
+    trip.push_back(span);
+  }
+  return success();
+}
+
+/// Scalars the kernel reads (constants, index math, sizes of buffers) are
+/// recomputed in it, so that buffers are its only parameters. Unlike
+/// sinkOperationsIntoLaunchOp, the size of a buffer the kernel does not
+/// otherwise touch is sunk too (that buffer becomes a parameter), so that
+/// every size the kernel needs comes from a buffer's shape.
+void sinkScalars(gpu::LaunchOp launch) {
+  Region &body = launch.getBody();
+  auto sinkable = [](Operation *op) {
+    return op && op->getNumRegions() == 0 && isMemoryEffectFree(op) &&
+           llvm::none_of(op->getResultTypes(), [](Type t) { return isa<BaseMemRefType>(t); });
+  };
+  for (bool changed = true; changed;) {
+    changed = false;
+    SetVector<Value> above;
+    getUsedValuesDefinedAbove(body, above);
+    for (Value v : above) {
+      Operation *def = v.getDefiningOp();
+      if (!sinkable(def))
+        continue;
+      OpBuilder b = OpBuilder::atBlockBegin(&body.front());
+      Operation *clone = b.clone(*def);
+      for (auto [from, to] : llvm::zip(def->getResults(), clone->getResults()))
+        replaceAllUsesInRegionWith(from, to, body);
+      changed = true;
+    }
+  }
+}
+
 /// One loop nest -> gpu.launch; the body runs where the thread's linear
-/// index is inside the iteration space.
+/// index is inside the iteration space. A dynamic space sizes the grid on
+/// the host (the manifest turns that arithmetic into the launch's grid).
 LogicalResult launch(scf::ParallelOp par) {
   if (par.getNumResults() != 0)
     return par.emitOpError("generic GPU path: parallel loops with reductions are not supported");
-  SmallVector<int64_t> lb, step, trip;
-  int64_t total = 1;
-  for (auto [l, u, s] : llvm::zip(par.getLowerBound(), par.getUpperBound(), par.getStep())) {
-    std::optional<int64_t> cl = getConstantIntValue(l), cu = getConstantIntValue(u),
-                           cs = getConstantIntValue(s);
-    if (!cl || !cu || !cs || *cs <= 0)
-      return par.emitOpError("generic GPU path: loop bounds must be static (bind every dim)");
-    int64_t n = *cu > *cl ? (*cu - *cl + *cs - 1) / *cs : 0;
-    lb.push_back(*cl), step.push_back(*cs), trip.push_back(n);
-    if (n && total > std::numeric_limits<int64_t>::max() / n)
-      return par.emitOpError("generic GPU path: the iteration space overflows 64 bits");
-    total *= n;
-  }
-  if (total == 0)
-    return par.erase(), success();
-  int64_t blocks = llvm::divideCeil(total, kThreads);
-  if (blocks > std::numeric_limits<int32_t>::max())
-    return par.emitOpError() << "generic GPU path: " << total
-                             << " iterations exceed the grid (2^31 - 1 blocks of " << kThreads << ")";
   OpBuilder b(par);
   Location loc = par.getLoc();
+  SmallVector<int64_t> lb, step;
+  SmallVector<OpFoldResult> trip;
+  if (failed(tripCounts(par, b, lb, step, trip)))
+    return failure();
   auto cst = [&](OpBuilder &ob, int64_t v) { return arith::ConstantIndexOp::create(ob, loc, v); };
+  auto value = [&](OpBuilder &ob, OpFoldResult f) -> Value {
+    if (auto v = dyn_cast<Value>(f))
+      return v;
+    return cst(ob, *getConstantIntValue(f));
+  };
+  // Static spaces are checked here; dynamic ones by the runtime's grid limit.
+  std::optional<int64_t> staticTotal = 1;
+  for (OpFoldResult t : trip) {
+    std::optional<int64_t> n = getConstantIntValue(t);
+    if (!n || !staticTotal)
+      staticTotal = std::nullopt;
+    else if (*n && *staticTotal > std::numeric_limits<int64_t>::max() / *n)
+      return par.emitOpError("generic GPU path: the iteration space overflows 64 bits");
+    else
+      staticTotal = *staticTotal * *n;
+  }
+  if (staticTotal == 0)
+    return par.erase(), success();
+  if (staticTotal && llvm::divideCeil(*staticTotal, kThreads) > std::numeric_limits<int32_t>::max())
+    return par.emitOpError() << "generic GPU path: " << *staticTotal
+                             << " iterations exceed the grid (2^31 - 1 blocks of " << kThreads << ")";
+  Value total = value(b, trip.front());
+  for (OpFoldResult t : ArrayRef(trip).drop_front())
+    total = arith::MulIOp::create(b, loc, total, value(b, t));
+  Value blocks = staticTotal ? cst(b, llvm::divideCeil(*staticTotal, kThreads)).getResult()
+                             : arith::DivUIOp::create(b, loc, arith::AddIOp::create(b, loc, total, cst(b, kThreads - 1)),
+                                                      cst(b, kThreads))
+                                   .getResult();
   Value one = cst(b, 1);
-  auto gl = gpu::LaunchOp::create(b, loc, cst(b, blocks), one, one, cst(b, kThreads), one, one);
+  auto gl = gpu::LaunchOp::create(b, loc, blocks, one, one, cst(b, kThreads), one, one);
   OpBuilder kb = OpBuilder::atBlockBegin(&gl.getBody().front());
   Value id = arith::AddIOp::create(
       kb, loc, arith::MulIOp::create(kb, loc, gl.getBlockIds().x, cst(kb, kThreads)), gl.getThreadIds().x);
-  Value inside = arith::CmpIOp::create(kb, loc, arith::CmpIPredicate::ult, id, cst(kb, total));
+  Value inside = arith::CmpIOp::create(kb, loc, arith::CmpIPredicate::ult, id, total);
   auto guard = scf::IfOp::create(kb, loc, inside, /*withElseRegion=*/false);
   gpu::TerminatorOp::create(kb, loc);
   OpBuilder ib = guard.getThenBodyBuilder();
@@ -97,7 +166,7 @@ LogicalResult launch(scf::ParallelOp par) {
   SmallVector<Value> ivs(trip.size());
   Value rest = id;
   for (int64_t d = (int64_t)trip.size() - 1; d >= 0; --d) {
-    Value n = cst(ib, trip[d]);
+    Value n = value(ib, trip[d]);
     Value idx = d ? arith::RemUIOp::create(ib, loc, rest, n).getResult() : rest;
     if (d)
       rest = arith::DivUIOp::create(ib, loc, rest, n);
@@ -108,12 +177,8 @@ LogicalResult launch(scf::ParallelOp par) {
   for (Operation &op : par.getBody()->without_terminator())
     ib.clone(op, map);
   par.erase();
-  // Scalars (constants, index math) are recomputed in the kernel, so that
-  // buffers are its only parameters.
-  return sinkOperationsIntoLaunchOp(gl, [](Operation *op) {
-    return op->getNumRegions() == 0 && isMemoryEffectFree(op) &&
-           llvm::none_of(op->getResultTypes(), [](Type t) { return isa<BaseMemRefType>(t); });
-  });
+  sinkScalars(gl);
+  return success();
 }
 
 struct AttnGPULaunchLoopsPass : public attnc::impl::AttnGPULaunchLoopsBase<AttnGPULaunchLoopsPass> {
@@ -143,12 +208,8 @@ struct AttnGPULaunchLoopsPass : public attnc::impl::AttnGPULaunchLoopsBase<AttnG
     }
     for (Operation *op : work) {
       scf::ParallelOp par = dyn_cast<scf::ParallelOp>(op);
-      if (auto copy = dyn_cast<memref::CopyOp>(op)) {
-        FailureOr<scf::ParallelOp> p = copyAsLoops(copy);
-        if (failed(p))
-          return signalPassFailure();
-        par = *p;
-      }
+      if (auto copy = dyn_cast<memref::CopyOp>(op))
+        par = copyAsLoops(copy);
       if (failed(launch(par)))
         return signalPassFailure();
     }

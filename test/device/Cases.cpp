@@ -427,12 +427,15 @@ void CaseRunner::runProgram(const Case &c) {
       return failCase("input '" + name + "': " + bufs.back()->error());
     in.push_back(attnc_tensor_contiguous(bufs.back()->ptr(), dt, (int)a.shape.size(), a.shape.data(), 0));
   }
-  // Every output in the program's shape (static: every dim is bound for a
-  // program case), poisoned; output 0 is the one the reference checks.
+  // Every output in the program's shape for these inputs (its sizes are
+  // run-time values), poisoned; output 0 is the one the reference checks.
   std::vector<std::vector<int64_t>> shapes;
   for (int i = 0; i < attnc_gpu_program_num_outputs(p); ++i) {
     std::vector<int64_t> &shape = shapes.emplace_back(ATTNC_MAX_RANK);
-    shape.resize(std::max(attnc_gpu_program_output_shape(p, i, shape.data()), 0));
+    int rank = attnc_gpu_program_output_shape_for(p, i, in.data(), (int)in.size(), shape.data());
+    if (rank < 0)
+      return failCase(std::string("output shape: ") + attnc_last_error());
+    shape.resize(rank);
     size_t n = 1;
     for (int64_t d : shape)
       n *= d < 0 ? 0 : (size_t)d;

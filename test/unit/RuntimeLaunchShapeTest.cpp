@@ -154,4 +154,32 @@ TEST(RuntimeManifest, PersistentNeedsAZeroedCounter) {
       << attnc_last_error();
 }
 
+TEST(RuntimeValidation, I64ParametersHoldSizesPastI32) {
+  // A generic kernel's descriptor fields are i64: a size expression past
+  // 2^31 is passed whole, where an i32 parameter is refused.
+  const char *m = R"json({
+    "abi_version": 1, "kernel": "d_kernel", "chip": "sm_90a", "dims": ["n"],
+    "params": [
+      {"name": "p", "kind": "ptr", "tensor": "t", "dtype": "f32", "shape": ["n"]},
+      {"name": "big", "kind": "i64", "value": "n*1073741824"}
+    ],
+    "grid": [1, 1, 1], "block": [32, 1, 1], "shared_bytes": 0, "constraints": []
+  })json";
+  attnc_status st;
+  attnc_kernel *k = loadText(m, &st);
+  ASSERT_EQ(st, ATTNC_OK) << attnc_last_error();
+  int64_t shape[1] = {6};
+  char buf[64];
+  attnc_tensor t = attnc_tensor_contiguous(buf, ATTNC_DTYPE_F32, 1, shape, 0);
+  attnc::rt::Bound b;
+  ASSERT_EQ(attnc::rt::validate(k, &t, 1, nullptr, b, 132), ATTNC_OK) << attnc_last_error();
+  EXPECT_EQ(b.scalarValues[1], int64_t(6) << 30);
+  attnc_kernel_free(k);
+  k = loadText(replaced(m, R"("kind": "i64")", R"("kind": "i32")"), &st);
+  ASSERT_EQ(st, ATTNC_OK) << attnc_last_error();
+  EXPECT_EQ(attnc::rt::validate(k, &t, 1, nullptr, b, 132), ATTNC_ERR_LIMIT);
+  EXPECT_NE(std::string(attnc_last_error()).find("does not fit in i32"), std::string::npos) << attnc_last_error();
+  attnc_kernel_free(k);
+}
+
 } // namespace

@@ -68,7 +68,16 @@ TEST(RuntimeProgram, RefusesMalformedPrograms) {
           "steps[0].bind.t0: expected a buffer index");
   refused(R"({"buffers": [{"name": "t", "kind": "temp", "index": -1, "dtype": "f32", "shape": [-1]}, )" + x + "," +
               y + R"(], "steps": []})",
-          "a temporary needs a static shape");
+          "a temporary of dynamic shape needs its sizes");
+  refused(R"({"buffers": [{"name": "t", "kind": "temp", "index": -1, "dtype": "f32", "shape": [-1, 2], "sizes": ["N"]}, )" +
+              x + "," + y + R"(], "steps": []})",
+          "buffers[0].sizes: expected an array as long as the shape");
+  refused(R"({"buffers": [{"name": "t", "kind": "temp", "index": -1, "dtype": "f32", "shape": [-1, 2], "sizes": ["N", "M"]}, )" +
+              x + "," + y + R"(], "steps": []})",
+          "buffers[0].sizes[1]: 'M' for a static size");
+  refused(R"({"buffers": [{"name": "t", "kind": "temp", "index": -1, "dtype": "f32", "shape": [-1], "sizes": ["N +"]}, )" +
+              x + "," + y + R"(], "steps": []})",
+          "buffers[0].sizes[0]: expected an integer or a size expression");
   refused(R"({"buffers": [{"name": "t", "kind": "temp", "index": -1, "dtype": "f33", "shape": []}], "steps": []})",
           "unknown dtype 'f33'");
   refused(R"({"buffers": [)" + x + "," + y + R"(, {"name": "l", "kind": "lse", "index": 1, "dtype": "f32", "shape": [2]}], "steps": []})",
@@ -160,6 +169,86 @@ TEST(RuntimeProgram, RefusesStepsTheirKernelsCannotTake) {
   attnc_gpu_program_free(prog);
 }
 } // namespace
+
+// A generic kernel of dynamic sizes as lib/GPU writes one: each buffer its
+// descriptor (two pointers, offset, sizes, strides), the grid over its sizes.
+const char *DynCopyKernel = R"json({
+  "abi_version": 1, "kernel": "d_kernel", "chip": "sm_90a", "dims": ["t0_0", "t1_0"],
+  "params": [
+    {"name": "p0_allocated", "kind": "ptr", "tensor": "t0", "dtype": "bf16", "shape": ["t0_0", 8]},
+    {"name": "p0_aligned", "kind": "ptr", "tensor": "t0", "dtype": "bf16", "shape": ["t0_0", 8]},
+    {"name": "p0_offset", "kind": "i64", "value": 0},
+    {"name": "p0_size0", "kind": "i64", "value": "t0_0"},
+    {"name": "p0_stride0", "kind": "i64", "value": 8},
+    {"name": "p1_allocated", "kind": "ptr", "tensor": "t1", "dtype": "f32", "shape": ["t1_0", 8]},
+    {"name": "p1_aligned", "kind": "ptr", "tensor": "t1", "dtype": "f32", "shape": ["t1_0", 8]},
+    {"name": "s2", "kind": "i64", "value": "t0_0*4294967296"}
+  ],
+  "grid": ["((t1_0)*(8)+(255))/(256)", 1, 1], "block": [256, 1, 1], "shared_bytes": 0, "constraints": []
+})json";
+
+/// x [N, 8] -> a temporary [2*N, 8] -> y [N, 8].
+Program dynamicSteps() {
+  using K = ProgramBuffer::Kind;
+  Program p;
+  p.buffers = {{"x", K::Input, 0, "bf16", {-1, 8}, {"N", "8"}},
+               {"d.t0", K::Temp, -1, "f32", {-1, 8}, {"2*N", "8"}},
+               {"y", K::Output, 0, "f32", {-1, 8}, {"N", "8"}}};
+  p.steps = {{"d_kernel", {{"t0", 0}, {"t1", 1}}, ""}, {"d_kernel", {{"t0", 0}, {"t1", 2}}, ""}};
+  return p;
+}
+
+TEST(RuntimeProgram, DynamicSizesRoundTrip) {
+  std::string text = printProgram(dynamicSteps());
+  EXPECT_NE(text.find(R"("shape": [-1, 8], "sizes": ["2*N", 8])"), std::string::npos) << text;
+  Program back;
+  std::string err;
+  ASSERT_TRUE(parseProgram(text, back, err)) << err;
+  EXPECT_EQ(back.buffers[1].sizes, (std::vector<std::string>{"2*N", "8"}));
+  EXPECT_EQ(printProgram(back), text);
+  // A temporary of dynamic size is never kept across runs.
+  EXPECT_EQ(staticSteps(back, {true}), (std::vector<bool>{false, false}));
+}
+
+TEST(RuntimeProgram, DynamicSizesBindFromTheCallersTensors) {
+  attnc_kernel *k = nullptr;
+  ASSERT_EQ(attnc_kernel_load_memory(DynCopyKernel, strlen(DynCopyKernel), nullptr, 0, &k), ATTNC_OK)
+      << attnc_last_error();
+  const char *name = "d_kernel";
+  std::string text = printProgram(dynamicSteps());
+  attnc_gpu_program *p = nullptr;
+  ASSERT_EQ(attnc_gpu_program_load_memory(text.data(), text.size(), &k, &name, 1, &p), ATTNC_OK)
+      << attnc_last_error();
+  int64_t s38[2] = {3, 8}, s48[2] = {4, 8};
+  char buf[256];
+  attnc_tensor x = attnc_tensor_contiguous(buf, ATTNC_DTYPE_BF16, 2, s38, 0);
+  int64_t shape[ATTNC_MAX_RANK] = {};
+  EXPECT_EQ(attnc_gpu_program_output_shape(p, 0, shape), 2);
+  EXPECT_EQ(shape[0], -1);
+  ASSERT_EQ(attnc_gpu_program_output_shape_for(p, 0, &x, 1, shape), 2) << attnc_last_error();
+  EXPECT_EQ(shape[0], 3);
+  EXPECT_EQ(shape[1], 8);
+  EXPECT_EQ(attnc_gpu_program_output_shape_for(p, 1, &x, 1, shape), -1);
+  attnc_tensor y4 = attnc_tensor_contiguous(buf, ATTNC_DTYPE_F32, 2, s48, 0);
+  EXPECT_EQ(attnc_gpu_program_run(p, &x, 1, &y4, 1, nullptr, nullptr), ATTNC_ERR_SHAPE);
+  EXPECT_NE(std::string(attnc_last_error()).find("output 'y' axis 0: size 4, but N = 3 from input 'x'"),
+            std::string::npos)
+      << attnc_last_error();
+  attnc_gpu_program_free(p);
+  // A size naming a dim that no input or output gives.
+  Program unbound = dynamicSteps();
+  unbound.buffers[1].sizes[0] = "M";
+  text = printProgram(unbound);
+  ASSERT_EQ(attnc_kernel_load_memory(DynCopyKernel, strlen(DynCopyKernel), nullptr, 0, &k), ATTNC_OK);
+  ASSERT_EQ(attnc_gpu_program_load_memory(text.data(), text.size(), &k, &name, 1, &p), ATTNC_OK)
+      << attnc_last_error();
+  attnc_tensor y3 = attnc_tensor_contiguous(buf, ATTNC_DTYPE_F32, 2, s38, 0);
+  EXPECT_EQ(attnc_gpu_program_run(p, &x, 1, &y3, 1, nullptr, nullptr), ATTNC_ERR_SHAPE);
+  EXPECT_NE(std::string(attnc_last_error()).find("temporary 'd.t0' axis 0 (M): dim 'M' is not the size of any"),
+            std::string::npos)
+      << attnc_last_error();
+  attnc_gpu_program_free(p);
+}
 
 // A mask's classification as the compiler writes it: two steps over the table
 // t alone, then the attention over q, t and their result.

@@ -27,7 +27,7 @@ using ExprText = std::string;
 
 /// One kernel parameter, in launch order.
 struct Param {
-  enum class Kind { TensorMap, Ptr, I32, Workspace };
+  enum class Kind { TensorMap, Ptr, I32, I64, Workspace };
   std::string name;
   Kind kind = Kind::Ptr;
   // TensorMap and Ptr: the tensor the parameter reads or writes.
@@ -37,7 +37,7 @@ struct Param {
   // element size).
   std::vector<ExprText> shape;
   int64_t align = 0;
-  // I32: the value.
+  // I32, I64: the value.
   ExprText value;
   // Workspace: bytes the runtime provides per launch, of which the first
   // zeroBytes are zeroed.
@@ -116,6 +116,11 @@ struct ProgramBuffer {
   int64_t index = -1;
   std::string dtype; ///< "bf16", "f32", "i32", "i1", ...
   std::vector<int64_t> shape; ///< -1: dynamic (an output's LSE follows the output)
+  /// Per axis, the size as an expression over the program's dims (the spec's
+  /// names, e.g. "L" or "B*H"), or empty when no axis is dynamic. An input's
+  /// or output's bare name binds that dim from the caller's tensor; a
+  /// temporary's dynamic sizes are evaluated from them.
+  std::vector<ExprText> sizes;
 };
 struct ProgramStep {
   std::string kernel; ///< the kernel's file stem (<kernel>.json, .cubin)

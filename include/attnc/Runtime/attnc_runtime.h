@@ -208,6 +208,12 @@ attnc_dtype attnc_gpu_program_output_dtype(const attnc_gpu_program *program, int
 /* The rank of output INDEX (-1 for a bad index); its sizes into SHAPE (NULL,
  * or ATTNC_MAX_RANK entries), -1 where the size is a run-time value. */
 int attnc_gpu_program_output_shape(const attnc_gpu_program *program, int index, int64_t *shape);
+/* The shape of output INDEX for these inputs (NI of them, in order): its
+ * run-time sizes from the dims the inputs' shapes give. Returns the rank, or
+ * -1 with attnc_last_error() set (a bad index, inputs that disagree, or a
+ * size no input gives). */
+int attnc_gpu_program_output_shape_for(const attnc_gpu_program *program, int index, const attnc_tensor *inputs,
+                                       int ni, int64_t *shape);
 /* 1 when a kernel of the program writes output INDEX's LSE, else 0. */
 int attnc_gpu_program_output_has_lse(const attnc_gpu_program *program, int index);
 /* The distinct kernels, in the order steps first use them. */

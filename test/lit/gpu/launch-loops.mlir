@@ -42,12 +42,37 @@ func.func @nest(%a: memref<3x500xf32>, %b: memref<3x500xf32>, %c: memref<3x500xf
 
 // -----
 
-func.func @dynamic(%a: memref<?xf32>, %n: index) {
+// A dynamic iteration space: the grid is computed on the host from the
+// buffer's size, and the kernel reads the size again (sunk into the launch),
+// also of a buffer the body does not otherwise touch.
+// CHECK-LABEL: func.func @dynamic
+// CHECK: %[[N:.*]] = memref.dim %arg1, %c0
+// CHECK: %[[T:.*]] = arith.addi %[[N]], %c255
+// CHECK: %[[G:.*]] = arith.divui %[[T]], %c256
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[G]],
+// CHECK: memref.dim %arg1
+// CHECK: arith.cmpi ult
+// CHECK: memref.store {{.*}}, %arg0
+func.func @dynamic(%a: memref<?xf32>, %sized: memref<?xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %zero = arith.constant 0.0 : f32
-  // expected-error @+1 {{generic GPU path: loop bounds must be static (bind every dim)}}
+  %n = memref.dim %sized, %c0 : memref<?xf32>
   scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    memref.store %zero, %a[%i] : memref<?xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+func.func @dynamic_start(%a: memref<?xf32>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %zero = arith.constant 0.0 : f32
+  // expected-error @+1 {{generic GPU path: loop lower bounds and steps must be constants}}
+  scf.parallel (%i) = (%n) to (%c4) step (%c1) {
     memref.store %zero, %a[%i] : memref<?xf32>
     scf.reduce
   }
