@@ -23,6 +23,7 @@
 #include "attnc/Dialect/Attn/IndexMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -39,29 +40,27 @@ namespace {
 
 constexpr int64_t T = AttentionOp::kMaskClassBlock;
 
-bool isStatic(Value v) { return cast<RankedTensorType>(v.getType()).hasStaticShape(); }
-
-/// The steps run as generic GPU code, built for static shapes: the operands
-/// and every tensor the mask reads must have them. Attentions whose tiles
-/// already come from a list, or whose positions the kernel remaps (paged
-/// keys, shards, split keys), are left to their own schedules.
+/// Attentions whose tiles already come from a list, or whose positions the
+/// kernel remaps (paged keys, shards, split keys), are left to their own
+/// schedules. Sizes may be run-time values (the steps are sized from them).
 bool eligible(AttentionOp op) {
   if (op.getMask().empty() || op.getMaskClasses() || op.getKvPages() || op.getContextShard() ||
-      op.getSplitKv() != 0 || !isStatic(op.getQuery()) || !isStatic(op.getResult()) ||
-      !op.getLogicalKeyType().hasStaticShape())
+      op.getSplitKv() != 0)
     return false;
   for (Attribute a : op.getCarrier())
     if (isa<BlockListAttr, BlockSelectAttr>(a))
       return false;
-  Region &mask = op.getMask();
-  bool staticReads = true;
-  mask.walk([&](Operation *o) {
-    for (Value v : o->getOperands())
-      if (isa<RankedTensorType>(v.getType()) && !mask.isAncestor(v.getParentRegion()))
-        staticReads &= isStatic(v);
-  });
-  return staticReads && (maskDefeatsTileBounds(op) || op.getTableBounds().has_value());
+  return maskDefeatsTileBounds(op) || op.getTableBounds().has_value();
 }
+
+/// ceil(n / d) as a constant or index arithmetic.
+OpFoldResult ceilDiv(OpBuilder &b, Location loc, OpFoldResult n, int64_t d) {
+  if (std::optional<int64_t> c = getConstantIntValue(n))
+    return b.getIndexAttr(llvm::divideCeil(*c, d));
+  return arith::CeilDivSIOp::create(b, loc, cast<Value>(n), arith::ConstantIndexOp::create(b, loc, d)).getResult();
+}
+
+Value valueOf(OpBuilder &b, Location loc, OpFoldResult v) { return getValueOrCreateConstantIndexOp(b, loc, v); }
 
 /// An i32 constant (the classes' bit words).
 Value c32(OpBuilder &b, Location loc, int64_t v) {
@@ -115,25 +114,24 @@ Value rowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i
 
 /// The class table [Bc, Hc, nQB, nKB] (mask_classes), through a per-row
 /// step so that each thread scans T keys rather than T x T pairs.
-Value buildClasses(OpBuilder &b, AttentionOp op, int64_t bc, int64_t hc, int64_t lq, int64_t lk) {
+Value buildClasses(OpBuilder &b, AttentionOp op, OpFoldResult bc, OpFoldResult hc, OpFoldResult lq,
+                   OpFoldResult lk) {
   Location loc = op.getLoc();
   CascadeBuilder cb(b, loc);
   Type i32 = b.getI32Type();
-  int64_t nqb = llvm::divideCeil(lq, T), nkb = llvm::divideCeil(lk, T);
-  auto sizes = [&](int64_t rows) {
-    return SmallVector<OpFoldResult>{b.getIndexAttr(bc), b.getIndexAttr(hc), b.getIndexAttr(rows),
-                                     b.getIndexAttr(nkb)};
-  };
+  OpFoldResult nqb = ceilDiv(b, loc, lq, T), nkb = ceilDiv(b, loc, lk, T);
+  auto sizes = [&](OpFoldResult rows) { return SmallVector<OpFoldResult>{bc, hc, rows, nkb}; };
+  Value lkv = valueOf(b, loc, lk), lqv = valueOf(b, loc, lq);
   Value rows = named(cb.map(sizes(lq), i32, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     IndexMath m{nb, nl};
     Value j0 = m.mul(idx[3], T);
-    return rowBits(nb, nl, op, idx.take_front(2), idx[2], j0, m.min(m.add(j0, T), m.c(lk)));
+    return rowBits(nb, nl, op, idx.take_front(2), idx[2], j0, m.min(m.add(j0, T), lkv));
   }), "the kept / dropped bits of a mask per query row and key block");
   return named(cb.map(sizes(nqb), i32, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     IndexMath m{nb, nl};
     Value r0 = m.mul(idx[2], T);
     auto loop = scf::ForOp::create(
-        nb, nl, r0, m.min(m.add(r0, T), m.c(lq)), m.c(1),
+        nb, nl, r0, m.min(m.add(r0, T), lqv), m.c(1),
         ValueRange{arith::ConstantIntOp::create(nb, nl, i32, 0).getResult()},
         [&](OpBuilder &lb, Location ll, Value r, ValueRange acc) {
           Value x = tensor::ExtractOp::create(lb, ll, rows, ValueRange{idx[0], idx[1], r, idx[3]});
@@ -145,18 +143,19 @@ Value buildClasses(OpBuilder &b, AttentionOp op, int64_t bc, int64_t hc, int64_t
 
 /// The counted block list of the blocks with a kept pair: counts [B, H, nQB]
 /// and indices [B, H, nQB, nKB] (slot s: the s-th such key block).
-std::pair<Value, Value> buildList(OpBuilder &b, AttentionOp op, Value classes, int64_t B, int64_t H) {
+std::pair<Value, Value> buildList(OpBuilder &b, AttentionOp op, Value classes, OpFoldResult B, OpFoldResult H) {
   Location loc = op.getLoc();
   CascadeBuilder cb(b, loc);
   Type i32 = b.getI32Type();
   auto ct = cast<RankedTensorType>(classes.getType());
-  int64_t nqb = ct.getDimSize(2), nkb = ct.getDimSize(3);
+  OpFoldResult nqb = tensor::getMixedSize(b, loc, classes, 2), nkb = tensor::getMixedSize(b, loc, classes, 3);
+  Value nkbv = valueOf(b, loc, nkb);
   // Slot `s` of the row (s < 0: the count), one scan of the row's classes.
   auto scan = [&](OpBuilder &nb, Location nl, ValueRange idx, Value s) {
     IndexMath m{nb, nl};
     Value bb = ct.getDimSize(0) == 1 ? m.c(0) : idx[0], hh = ct.getDimSize(1) == 1 ? m.c(0) : idx[1];
     auto loop = scf::ForOp::create(
-        nb, nl, m.c(0), m.c(nkb), m.c(1), ValueRange{m.c(0), c32(nb, nl, 0)},
+        nb, nl, m.c(0), nkbv, m.c(1), ValueRange{m.c(0), c32(nb, nl, 0)},
         [&](OpBuilder &lb, Location ll, Value kb, ValueRange acc) {
           IndexMath lm{lb, ll};
           Value cls = tensor::ExtractOp::create(lb, ll, classes, ValueRange{bb, hh, idx[2], kb});
@@ -169,14 +168,14 @@ std::pair<Value, Value> buildList(OpBuilder &b, AttentionOp op, Value classes, i
         });
     return loop;
   };
-  Value counts = named(cb.map({b.getIndexAttr(B), b.getIndexAttr(H), b.getIndexAttr(nqb)}, i32, {}, {},
+  Value counts = named(cb.map({B, H, nqb}, i32, {}, {},
                               [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     IndexMath m{nb, nl};
     Value n = scan(nb, nl, idx, m.c(-1)).getResult(0);
     return arith::IndexCastOp::create(nb, nl, i32, n).getResult();
   }), "the key blocks with a kept pair per query block (count)");
   Value indices = named(
-      cb.map({b.getIndexAttr(B), b.getIndexAttr(H), b.getIndexAttr(nqb), b.getIndexAttr(nkb)}, i32, {}, {},
+      cb.map({B, H, nqb, nkb}, i32, {}, {},
              [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
         return scan(nb, nl, idx, idx[3]).getResult(1);
       }),
@@ -187,14 +186,20 @@ std::pair<Value, Value> buildList(OpBuilder &b, AttentionOp op, Value classes, i
 void classify(AttentionOp op) {
   if (!eligible(op))
     return;
-  auto qt = cast<RankedTensorType>(op.getQuery().getType());
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  auto size = [&](Value t, int64_t d) { return tensor::getMixedSize(b, loc, t, d); };
+  // Output heads: max(Hq, Hk).
+  OpFoldResult B = size(op.getQuery(), 0), lq = size(op.getQuery(), 2), lk = size(op.getKey(), 2);
   auto ot = cast<RankedTensorType>(op.getResult().getType());
-  int64_t B = qt.getDimSize(0), H = ot.getDimSize(1), lq = qt.getDimSize(2),
-          lk = op.getLogicalKeyType().getDimSize(2);
+  OpFoldResult H = b.getIndexAttr(ot.getDimSize(1));
+  if (ot.isDynamicDim(1))
+    H = arith::MaxSIOp::create(b, loc, valueOf(b, loc, size(op.getQuery(), 1)), valueOf(b, loc, size(op.getKey(), 1)))
+            .getResult();
   Block &mask = op.getMask().front();
   // Classes per batch or head only where the predicate reads b or h.
-  int64_t bc = mask.getArgument(0).use_empty() ? 1 : B, hc = mask.getArgument(1).use_empty() ? 1 : H;
-  OpBuilder b(op);
+  OpFoldResult bc = mask.getArgument(0).use_empty() ? b.getIndexAttr(1) : B,
+               hc = mask.getArgument(1).use_empty() ? b.getIndexAttr(1) : H;
   Value classes = buildClasses(b, op, bc, hc, lq, lk);
   auto [counts, indices] = buildList(b, op, classes, B, H);
   int64_t n = op.getExtras().size();

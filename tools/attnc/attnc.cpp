@@ -386,8 +386,7 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
           if (manifest::parseManifest(k.manifest, km, err) && km.attention)
             for (const std::string &b : km.attention->tilesBounding)
               if (b.find(kMaskUnboundedNote) != std::string::npos)
-                llvm::errs() << "note: " << k.kernel << ": the mask is " << kMaskUnboundedNote
-                             << " (--dim NAME=VALUE)\n";
+                llvm::errs() << "note: " << k.kernel << ": the mask is " << kMaskUnboundedNote << "\n";
         }
         for (const GPUKernelArtifact &k : program->kernels)
           llvm::outs() << "wrote " << outputFile << "/" << k.kernel << ".{cubin,ptx,json} and "

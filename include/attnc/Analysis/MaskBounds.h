@@ -47,10 +47,11 @@ MaskBox maskClassesOfBlock(mlir::OpBuilder &b, mlir::Location loc, attn::Attenti
 bool maskDefeatsTileBounds(attn::AttentionOp op);
 
 /// How a kernel manifest's tiles_bounding describes such a mask left
-/// unclassified (the steps need static shapes); the CLI points users at it.
+/// unclassified (attn-classify-mask-blocks leaves paged, sharded and split
+/// keys and block lists to their own schedules); the CLI points users at it.
 inline constexpr const char *kMaskUnboundedNote =
-    "not bounded per tile: every tile runs the predicate; bind every dim to classify it per block "
-    "before the kernel";
+    "not bounded per tile: every tile runs the predicate (no block classification before a kernel "
+    "over paged, sharded or split keys or a block list)";
 
 } // namespace attnc
 

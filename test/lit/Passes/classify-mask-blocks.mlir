@@ -66,7 +66,7 @@ func.func @per_head_float(%q: tensor<1x2x200x64xf32>) -> tensor<1x2x200x64xf32> 
 // CHECK-NOT: attn.map
 // CHECK-NOT: mask_classes
 // CHECK: return
-func.func @left_alone(%q: tensor<1x2x300x64xf32>, %dq: tensor<1x2x?x64xf32>, %t: tensor<5x5xi32>, %off: tensor<1x2x3xi32>, %idx: tensor<1x2x3x3xi32>) -> (tensor<1x2x300x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x300x64xf32>) {
+func.func @left_alone(%q: tensor<1x2x300x64xf32>, %t: tensor<5x5xi32>, %off: tensor<1x2x3xi32>, %idx: tensor<1x2x3x3xi32>) -> (tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32>) {
   // Bounded by interval evaluation: a band and a table read at b only.
   %a = attn.attention %q, %q, %q extras(%t : tensor<5x5xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32> -> tensor<1x2x300x64xf32>
   mask {
@@ -78,15 +78,6 @@ func.func @left_alone(%q: tensor<1x2x300x64xf32>, %dq: tensor<1x2x?x64xf32>, %t:
     %keep = arith.cmpi sle, %abs, %w : index
     attn.yield %keep : i1
   }
-  // Dynamic query length: the steps need static shapes.
-  %bd = attn.attention %dq, %dq, %dq extras(%t : tensor<5x5xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x2x?x64xf32>
-  mask {
-  ^bb0(%b: index, %h: index, %i: index, %j: index):
-    %x = tensor.extract %t[%i, %j] : tensor<5x5xi32>
-    %c0 = arith.constant 0 : i32
-    %keep = arith.cmpi ne, %x, %c0 : i32
-    attn.yield %keep : i1
-  }
   // A block list already schedules the tiles.
   %c = attn.attention %q, %q, %q extras(%t, %off, %idx : tensor<5x5xi32>, tensor<1x2x3xi32>, tensor<1x2x3x3xi32>) {carrier = [#attn.block_list<q_block = 128, k_block = 128, offsets = 1, indices = 2, counted = true>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32> -> tensor<1x2x300x64xf32>
   mask {
@@ -96,7 +87,33 @@ func.func @left_alone(%q: tensor<1x2x300x64xf32>, %dq: tensor<1x2x?x64xf32>, %t:
     %keep = arith.cmpi ne, %x, %c0 : i32
     attn.yield %keep : i1
   }
-  return %a, %bd, %c : tensor<1x2x300x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x300x64xf32>
+  return %a, %c : tensor<1x2x300x64xf32>, tensor<1x2x300x64xf32>
+}
+
+// -----
+
+// A dynamic query length: the steps are sized at run time (ceil(L / 128)
+// blocks), the list over the output heads max(Hq, Hk).
+// CHECK-LABEL: func.func @dynamic_length
+// CHECK: %[[L:.*]] = tensor.dim %arg0, %c2
+// CHECK: arith.ceildivsi %[[L]], %c128
+// CHECK: %[[NKB:.*]] = arith.ceildivsi %{{.*}}, %c128
+// CHECK: attn.map sizes(%[[L]], %[[NKB]]) {attnc.gpu.step_reason = "the kept / dropped bits of a mask per query row and key block"
+// CHECK-SAME: -> tensor<1x1x?x?xi32>
+// CHECK: attn.map sizes({{.*}}) {attnc.gpu.step_reason = "the block classes of a mask
+// CHECK: attn.attention
+// CHECK-SAME: tensor<1x1x?x?xi32>, tensor<1x2x?xi32>, tensor<1x2x?x?xi32>
+// CHECK-SAME: mask_classes = 1 : i64
+func.func @dynamic_length(%dq: tensor<1x2x?x64xf32>, %t: tensor<5x5xi32>) -> tensor<1x2x?x64xf32> {
+  %bd = attn.attention %dq, %dq, %dq extras(%t : tensor<5x5xi32>) {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x2x?x64xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %x = tensor.extract %t[%i, %j] : tensor<5x5xi32>
+    %c0 = arith.constant 0 : i32
+    %keep = arith.cmpi ne, %x, %c0 : i32
+    attn.yield %keep : i1
+  }
+  return %bd : tensor<1x2x?x64xf32>
 }
 
 // -----
