@@ -47,6 +47,10 @@ LogicalResult attnc::buildGPUGenericPipeline(OpPassManager &pm, StringRef chip, 
   pm.addPass(createAttnLowerCascadeToLinalg());
   pm.addNestedPass<func::FuncOp>(createAttnGPUUnrollHostLoops());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  // One tensor.dim per size first: with dynamic sizes, fusion needs the
+  // consumer's and producer's sizes to be the same values.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createAttnGPUFuseCasts());
   pm.addPass(createAttnExpandFloat8());
   pm.addPass(createCanonicalizerPass());
