@@ -12,7 +12,7 @@
 //           whose cumulative lengths [N + 1] this passes as its first extra)
 #include "attnc/Runtime/attnc_runtime.h"
 
-#include <cuda_runtime.h>
+#include "CudaCheck.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -20,15 +20,6 @@
 #include <cstring>
 #include <string>
 #include <vector>
-
-#define CUDA_CK(x)                                                                        \
-  do {                                                                                    \
-    cudaError_t e_ = (x);                                                                 \
-    if (e_ != cudaSuccess) {                                                              \
-      fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
-      return 2;                                                                           \
-    }                                                                                     \
-  } while (0)
 
 int main(int argc, char **argv) {
   if (argc < 8) {

@@ -8,7 +8,7 @@
 #include "attnc/Runtime/KernelManifest.h"
 #include "attnc/Runtime/attnc_runtime.h"
 
-#include <cuda_runtime.h>
+#include "CudaCheck.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -18,15 +18,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#define CUDA_CK(x)                                                                        \
-  do {                                                                                    \
-    cudaError_t e_ = (x);                                                                 \
-    if (e_ != cudaSuccess) {                                                              \
-      fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
-      return 2;                                                                           \
-    }                                                                                     \
-  } while (0)
 
 int main(int argc, char **argv) {
   if (argc < 3) {
