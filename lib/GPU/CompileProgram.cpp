@@ -401,9 +401,9 @@ llvm::Expected<GPUProgram> ProgramReader::read(const std::string &hopperCubin, M
             std::optional<std::string> e = stepSize(call, inner, a);
             if (!e)
               return llvm::createStringError(
-                  "%s: error: another step reads this result (a temporary of the GPU program), whose size the "
-                  "GPU program cannot derive from the spec's dims: bind every dim (--dim NAME=VALUE)",
-                  locText(callee.getLoc()).c_str());
+                  "%s: error: the size of this step's result (axis %lld) cannot be derived from the spec's "
+                  "dims: bind every dim (--dim NAME=VALUE)",
+                  locText(callee.getLoc()).c_str(), (long long)a);
             sizes.push_back(*e);
           }
         }
