@@ -93,7 +93,9 @@ def AttnGPUFuseCasts : Pass<"attn-gpu-fuse-casts", "mlir::func::FuncOp"> {
     producer that only converts its operand (the f32 extension of a 16-bit
     input a generic step starts with) whatever its number of users: each
     consumer converts on its own load instead of every step writing and
-    re-reading an f32 copy of its inputs.
+    re-reading an f32 copy of its inputs. A gather of a cast's result
+    (tensor.extract at computed indices, as RoPE's partner channel) reads the
+    cast's operand and converts the one element.
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }

@@ -53,13 +53,6 @@ bool eligible(AttentionOp op) {
   return maskDefeatsTileBounds(op) || op.getTableBounds().has_value();
 }
 
-/// ceil(n / d) as a constant or index arithmetic.
-OpFoldResult ceilDiv(OpBuilder &b, Location loc, OpFoldResult n, int64_t d) {
-  if (std::optional<int64_t> c = getConstantIntValue(n))
-    return b.getIndexAttr(llvm::divideCeil(*c, d));
-  return arith::CeilDivSIOp::create(b, loc, cast<Value>(n), arith::ConstantIndexOp::create(b, loc, d)).getResult();
-}
-
 Value valueOf(OpBuilder &b, Location loc, OpFoldResult v) { return getValueOrCreateConstantIndexOp(b, loc, v); }
 
 /// An i32 constant (the classes' bit words).
@@ -119,7 +112,7 @@ Value buildClasses(OpBuilder &b, AttentionOp op, OpFoldResult bc, OpFoldResult h
   Location loc = op.getLoc();
   CascadeBuilder cb(b, loc);
   Type i32 = b.getI32Type();
-  OpFoldResult nqb = ceilDiv(b, loc, lq, T), nkb = ceilDiv(b, loc, lk, T);
+  OpFoldResult nqb = ceilDivSize(b, loc, lq, T), nkb = ceilDivSize(b, loc, lk, T);
   auto sizes = [&](OpFoldResult rows) { return SmallVector<OpFoldResult>{bc, hc, rows, nkb}; };
   Value lkv = valueOf(b, loc, lk), lqv = valueOf(b, loc, lq);
   Value rows = named(cb.map(sizes(lq), i32, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {

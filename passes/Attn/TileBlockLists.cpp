@@ -27,30 +27,30 @@ using namespace attnc::attn;
 
 namespace {
 
-bool staticShape(Value v) { return cast<RankedTensorType>(v.getType()).hasStaticShape(); }
-
 /// Mask word (b, h, qt, kt): for each bit row r of tile qt (rows qt T + r QB
 /// .. + QB, all in one query block), the CSR row's key blocks clipped to
 /// tile kt set their bit columns. CSR positions are clamped to the indices'
-/// extent (an unchecked bad offset reads no further than the table).
+/// extent (an unchecked bad offset reads no further than the table), and a
+/// row past Lq or past the listed query blocks reads no offsets at all.
+/// Sizes may be run-time values (a program compiled with its lengths free).
 Value buildTileMask(OpBuilder &b, AttentionOp op, BlockListAttr bl) {
   Location loc = op.getLoc();
   CascadeBuilder cb(b, loc);
+  IndexMath hm{b, loc};
   const int64_t T = BlockListAttr::kMaskTile, qpb = bl.maskRowsPerBit(),
                 kpb = bl.maskKeysPerBit(), rowBits = T / qpb, colBits = T / kpb;
   Value offsets = op.getExtras()[bl.getOffsets()], indices = op.getExtras()[bl.getIndices()];
-  auto offT = cast<RankedTensorType>(offsets.getType());
   auto idxT = cast<RankedTensorType>(indices.getType());
-  int64_t lq = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(2);
-  int64_t lk = op.getLogicalKeyType().getDimSize(2);
   bool counted = bl.getCounted();
-  int64_t nqb = counted ? offT.getDimSize(2) : offT.getDimSize(2) - 1;
-  int64_t width = idxT.getDimSize(idxT.getRank() - 1);
+  OpFoldResult lqSize = cb.dim(op.getQuery(), 2), lkSize = cb.dim(op.getKey(), 2);
+  Value lq = cb.value(lqSize);
+  Value offRows = cb.value(cb.dim(offsets, 2));
+  Value nqb = counted ? offRows : hm.max(hm.sub(offRows, hm.c(1)), hm.c(0));
+  Value width = cb.value(cb.dim(indices, idxT.getRank() - 1));
+  Value rowsListed = hm.min(lq, hm.mul(nqb, bl.getQBlock()));
   Type i64 = b.getI64Type();
-  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(offT.getDimSize(0)),
-                                     b.getIndexAttr(offT.getDimSize(1)),
-                                     b.getIndexAttr((lq + T - 1) / T),
-                                     b.getIndexAttr((lk + T - 1) / T)};
+  SmallVector<OpFoldResult> sizes = {cb.dim(offsets, 0), cb.dim(offsets, 1), ceilDivSize(b, loc, lqSize, T),
+                                     ceilDivSize(b, loc, lkSize, T)};
   Value mask = cb.map(sizes, i64, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx,
                                               ValueRange) -> Value {
     IndexMath m{nb, nl};
@@ -58,7 +58,7 @@ Value buildTileMask(OpBuilder &b, AttentionOp op, BlockListAttr bl) {
     auto asIndex = [&](Value v) {
       return arith::IndexCastOp::create(nb, nl, nb.getIndexType(), v).getResult();
     };
-    auto clampPos = [&](Value v) { return m.min(m.max(v, m.c(0)), m.c(width)); };
+    auto clampPos = [&](IndexMath &im, Value v) { return im.min(im.max(v, im.c(0)), width); };
     Value bIdx = idx[0], hIdx = idx[1], qt = idx[2], kt = idx[3];
     Value k0 = m.mul(kt, m.c(T)), kEnd = m.add(k0, m.c(T));
     auto rows = scf::ForOp::create(
@@ -66,20 +66,24 @@ Value buildTileMask(OpBuilder &b, AttentionOp op, BlockListAttr bl) {
         [&](OpBuilder &rb, Location rl, Value r, ValueRange rowIt) {
           IndexMath im{rb, rl};
           Value row0 = im.add(im.mul(qt, im.c(T)), im.mul(r, im.c(qpb)));
-          Value qb = im.min(im.fdiv(row0, bl.getQBlock()), im.c(nqb - 1));
-          Value start, end;
-          if (counted) {
-            start = im.c(0);
-            end = asIndex(tensor::ExtractOp::create(rb, rl, offsets, ValueRange{bIdx, hIdx, qb}));
-          } else {
-            start = asIndex(tensor::ExtractOp::create(rb, rl, offsets, ValueRange{bIdx, hIdx, qb}));
-            end = asIndex(tensor::ExtractOp::create(rb, rl, offsets,
-                                                    ValueRange{bIdx, hIdx, im.add(qb, im.c(1))}));
-          }
-          start = clampPos(start);
-          // Rows past Lq (or past the query blocks) list nothing.
-          Value live = im.lt(row0, im.c(std::min(lq, nqb * bl.getQBlock())));
-          end = im.sel(live, im.max(clampPos(end), start), start);
+          Value live = im.lt(row0, rowsListed);
+          Value qb = im.max(im.min(im.fdiv(row0, bl.getQBlock()), im.sub(nqb, im.c(1))), im.c(0));
+          auto range = scf::IfOp::create(
+              rb, rl, live,
+              [&](OpBuilder &tb, Location tl) {
+                IndexMath tm{tb, tl};
+                auto offsetAt = [&](Value q) {
+                  return asIndex(tensor::ExtractOp::create(tb, tl, offsets, ValueRange{bIdx, hIdx, q}));
+                };
+                Value start = counted ? tm.c(0) : clampPos(tm, offsetAt(qb));
+                Value end = clampPos(tm, offsetAt(counted ? qb : tm.add(qb, tm.c(1))));
+                scf::YieldOp::create(tb, tl, ValueRange{start, tm.max(end, start)});
+              },
+              [&](OpBuilder &eb, Location el) {
+                Value zero = IndexMath{eb, el}.c(0);
+                scf::YieldOp::create(eb, el, ValueRange{zero, zero});
+              });
+          Value start = range.getResult(0), end = range.getResult(1);
           auto keys = scf::ForOp::create(
               rb, rl, start, end, im.c(1), rowIt,
               [&](OpBuilder &kb, Location kl, Value e, ValueRange it) {
@@ -127,10 +131,9 @@ void tileBlockLists(AttentionOp op) {
          bl.getKBlock() % BlockListAttr::kMaskTile == 0))
       continue;
     auto offT = cast<RankedTensorType>(op.getExtras()[bl.getOffsets()].getType());
-    bool noRows = offT.hasStaticShape() && offT.getDimSize(2) < (bl.getCounted() ? 1 : 2);
-    if (noRows || !staticShape(op.getQuery()) || !op.getLogicalKeyType().hasStaticShape() ||
-        !staticShape(op.getExtras()[bl.getOffsets()]) ||
-        !staticShape(op.getExtras()[bl.getIndices()]))
+    bool noRows = !offT.isDynamicDim(2) && offT.getDimSize(2) < (bl.getCounted() ? 1 : 2);
+    // Paged keys have no key length to read here until their gather folds.
+    if (noRows || op.getKvPagesAttr())
       continue;
     OpBuilder b(op);
     int64_t slot = op.getExtras().size();

@@ -18,6 +18,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <cmath>
+
 #include "llvm/Support/MathExtras.h"
 
 namespace attnc {
@@ -432,8 +434,10 @@ Value decomposeRope(OpBuilder &b, RopeOp op) {
     Value other = tensor::ExtractOp::create(nb, nl, x, ValueRange{idx[0], idx[1], idx[2], partner});
     Value pos = m.fromIndex(arith::AddIOp::create(nb, nl, idx[2],
                                                   arith::ConstantIndexOp::create(nb, nl, offset)));
-    Value expo = m.div(m.mul(m.c(-2.0), m.fromIndex(pair)), m.fromIndex(dV));
-    Value freq = math::PowFOp::create(nb, nl, m.c(theta), expo);
+    // theta^x as exp2(x log2 theta), log2 theta folded here: powf's general
+    // path (logarithm, exponent splitting) is most of a GPU step's work.
+    Value expo = m.div(m.mul(m.c(-2.0 * std::log2(theta)), m.fromIndex(pair)), m.fromIndex(dV));
+    Value freq = math::Exp2Op::create(nb, nl, expo);
     Value angle = m.mul(pos, freq);
     Value cs = math::CosOp::create(nb, nl, angle), sn = math::SinOp::create(nb, nl, angle);
     // low half: x cos - x[d+D/2] sin; high half: x cos + x[d-D/2] sin

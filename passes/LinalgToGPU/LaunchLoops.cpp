@@ -142,33 +142,78 @@ LogicalResult launch(scf::ParallelOp par) {
   }
   if (staticTotal == 0)
     return par.erase(), success();
-  if (staticTotal && llvm::divideCeil(*staticTotal, kThreads) > std::numeric_limits<int32_t>::max())
-    return par.emitOpError() << "generic GPU path: " << *staticTotal
-                             << " iterations exceed the grid (2^31 - 1 blocks of " << kThreads << ")";
-  Value total = value(b, trip.front());
-  for (OpFoldResult t : ArrayRef(trip).drop_front())
+  // The outer one or two loops go to the grid's z and y (each block loops
+  // over them when they exceed the 65535 blocks an axis allows), the rest to
+  // x: a thread then delinearises only the inner loops, so that no division
+  // by a run-time size is left per element where the outer sizes are the
+  // run-time ones (batch, heads). An outer loop stays in x where the inner
+  // ones are too few to fill a block.
+  int64_t outer = std::min<int64_t>(2, (int64_t)trip.size() - 1);
+  auto innerVolume = [&](int64_t k) -> std::optional<int64_t> {
+    int64_t v = 1;
+    for (OpFoldResult t : ArrayRef(trip).drop_front(k)) {
+      std::optional<int64_t> n = getConstantIntValue(t);
+      if (!n)
+        return std::nullopt;
+      v *= *n;
+    }
+    return v;
+  };
+  while (outer > 0 && innerVolume(outer) && *innerVolume(outer) < kThreads)
+    --outer;
+  std::optional<int64_t> innerStatic = innerVolume(outer);
+  if (innerStatic && llvm::divideCeil(*innerStatic, kThreads) > std::numeric_limits<int32_t>::max())
+    return par.emitOpError() << "generic GPU path: " << *innerStatic
+                             << " iterations of the inner loops exceed the grid (2^31 - 1 blocks of " << kThreads << ")";
+  Value total = value(b, trip[outer]);
+  for (OpFoldResult t : ArrayRef(trip).drop_front(outer + 1))
     total = arith::MulIOp::create(b, loc, total, value(b, t));
-  Value blocks = staticTotal ? cst(b, llvm::divideCeil(*staticTotal, kThreads)).getResult()
+  Value blocks = innerStatic ? cst(b, llvm::divideCeil(*innerStatic, kThreads)).getResult()
                              : arith::DivUIOp::create(b, loc, arith::AddIOp::create(b, loc, total, cst(b, kThreads - 1)),
                                                       cst(b, kThreads))
                                    .getResult();
+  constexpr int64_t kMaxYZ = 65535;
+  auto axisBlocks = [&](OpFoldResult t) -> Value {
+    if (std::optional<int64_t> n = getConstantIntValue(t))
+      return cst(b, std::clamp<int64_t>(*n, 1, kMaxYZ));
+    return arith::MaxUIOp::create(b, loc, arith::MinUIOp::create(b, loc, value(b, t), cst(b, kMaxYZ)), cst(b, 1));
+  };
   Value one = cst(b, 1);
-  auto gl = gpu::LaunchOp::create(b, loc, blocks, one, one, cst(b, kThreads), one, one);
+  Value gridY = outer >= 1 ? axisBlocks(trip[outer - 1]) : one;
+  Value gridZ = outer == 2 ? axisBlocks(trip[0]) : one;
+  auto gl = gpu::LaunchOp::create(b, loc, blocks, gridY, gridZ, cst(b, kThreads), one, one);
   OpBuilder kb = OpBuilder::atBlockBegin(&gl.getBody().front());
+  gpu::TerminatorOp::create(kb, loc);
+  kb.setInsertionPointToStart(&gl.getBody().front());
+  // Outer loop d over blocks along `axis`: blockIdx, stepping by the grid
+  // where the trip count may exceed an axis (a single pass where it cannot).
+  SmallVector<Value> ivs(trip.size());
+  auto outerLoop = [&](int64_t d, Value blockId, Value gridSize) {
+    std::optional<int64_t> n = getConstantIntValue(trip[d]);
+    Value iv = blockId;
+    if (!n || *n > kMaxYZ) {
+      auto loop = scf::ForOp::create(kb, loc, blockId, value(kb, trip[d]), gridSize);
+      kb.setInsertionPointToStart(loop.getBody());
+      iv = loop.getInductionVar();
+    }
+    ivs[d] = arith::AddIOp::create(kb, loc, cst(kb, lb[d]), arith::MulIOp::create(kb, loc, iv, cst(kb, step[d])));
+  };
+  if (outer == 2)
+    outerLoop(0, gl.getBlockIds().z, gl.getGridSize().z);
+  if (outer >= 1)
+    outerLoop(outer - 1, gl.getBlockIds().y, gl.getGridSize().y);
   Value id = arith::AddIOp::create(
       kb, loc, arith::MulIOp::create(kb, loc, gl.getBlockIds().x, cst(kb, kThreads)), gl.getThreadIds().x);
   Value inside = arith::CmpIOp::create(kb, loc, arith::CmpIPredicate::ult, id, total);
   auto guard = scf::IfOp::create(kb, loc, inside, /*withElseRegion=*/false);
-  gpu::TerminatorOp::create(kb, loc);
   OpBuilder ib = guard.getThenBodyBuilder();
-  // Row-major delinearisation: the innermost loop varies fastest, so
-  // neighbouring threads touch neighbouring elements.
-  SmallVector<Value> ivs(trip.size());
+  // Row-major delinearisation of the inner loops: the innermost varies
+  // fastest, so that neighbouring threads touch neighbouring elements.
   Value rest = id;
-  for (int64_t d = (int64_t)trip.size() - 1; d >= 0; --d) {
+  for (int64_t d = (int64_t)trip.size() - 1; d >= outer; --d) {
     Value n = value(ib, trip[d]);
-    Value idx = d ? arith::RemUIOp::create(ib, loc, rest, n).getResult() : rest;
-    if (d)
+    Value idx = d > outer ? arith::RemUIOp::create(ib, loc, rest, n).getResult() : rest;
+    if (d > outer)
       rest = arith::DivUIOp::create(ib, loc, rest, n);
     ivs[d] = arith::AddIOp::create(ib, loc, cst(ib, lb[d]), arith::MulIOp::create(ib, loc, idx, cst(ib, step[d])));
   }
@@ -248,8 +293,30 @@ struct AttnGPUFuseCastsPass : public attnc::impl::AttnGPUFuseCastsBase<AttnGPUFu
            isa<arith::ExtFOp, arith::TruncFOp, arith::ExtSIOp, arith::SIToFPOp>(body->front());
   }
 
+  /// A gather (tensor.extract, as RoPE's partner element) of a cast's
+  /// result reads the cast's operand and converts the one element instead:
+  /// elementwise fusion only sees the consumer's indexing maps, so without
+  /// this a let that gathers keeps a whole f32 copy of its input.
+  struct ExtractOfCast : OpRewritePattern<tensor::ExtractOp> {
+    using OpRewritePattern::OpRewritePattern;
+    LogicalResult matchAndRewrite(tensor::ExtractOp op, PatternRewriter &rewriter) const override {
+      auto cast = op.getTensor().getDefiningOp<linalg::GenericOp>();
+      if (!isCast(cast) || !llvm::all_of(cast.getIndexingMapsArray(),
+                                         [](AffineMap m) { return m.isIdentity(); }))
+        return failure();
+      Value source = cast.getDpsInputOperand(0)->get();
+      Value element = tensor::ExtractOp::create(rewriter, op.getLoc(), source, op.getIndices());
+      Operation &convert = cast.getBody()->front();
+      IRMapping map;
+      map.map(cast.getBody()->getArgument(0), element);
+      rewriter.replaceOp(op, rewriter.clone(convert, map)->getResults());
+      return success();
+    }
+  };
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
+    patterns.add<ExtractOfCast>(&getContext());
     linalg::ControlFusionFn control = [](OpOperand *use) {
       Operation *producer = use->get().getDefiningOp();
       return producer && (producer->hasOneUse() || isCast(producer));

@@ -5,7 +5,7 @@
 // CHECK: attn.map ins(%arg0 : tensor<1x2x5x8xf32>)
 // CHECK:   arith.divui %c8, %c2
 // CHECK:   tensor.extract %arg0
-// CHECK:   math.powf
+// CHECK:   math.exp2
 // CHECK:   math.cos
 // CHECK:   math.sin
 // CHECK-NOT: attn.rope

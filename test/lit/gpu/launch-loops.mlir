@@ -1,17 +1,19 @@
 // RUN: attnc-opt --pass-pipeline='builtin.module(func.func(attn-gpu-launch-loops))' -split-input-file -verify-diagnostics %s | FileCheck %s
 // Each loop nest of a host function becomes a launch of 256-thread blocks,
-// a thread per iteration (row-major, guarded), with the scalars recomputed
+// a thread per iteration of the inner loops (row-major, guarded) and the
+// outer one or two loops on the grid's y and z, with the scalars recomputed
 // inside; a copy becomes such a launch too.
 
+// 3 x 500: the rows on y (3 blocks), 500 columns on x (2 blocks of 256); a
+// thread has no index to divide.
 // CHECK-LABEL: func.func @nest
-// CHECK-DAG: %[[GRID:.*]] = arith.constant 6 : index
-// CHECK-DAG: %[[BLOCK:.*]] = arith.constant 256 : index
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in ({{.*}} = %[[BLOCK]],
-// CHECK: %[[ID:.*]] = arith.addi
-// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[ID]], %{{.*}} : index
+// CHECK: gpu.launch blocks(%{{.*}}, %[[BY:.*]], %{{.*}}) in (%{{.*}} = %c2{{(_[0-9]+)?}}, %{{.*}} = %c3{{(_[0-9]+)?}}, %{{.*}} = %c1{{(_[0-9]+)?}}) threads(%{{.*}}) in (%{{.*}} = %c256{{(_[0-9]+)?}},
+// CHECK: %[[M:.*]] = arith.muli %[[BY]]
+// CHECK: %[[ROW:.*]] = arith.addi %{{.*}}, %[[M]]
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %c500{{(_[0-9]+)?}} : index
 // CHECK: scf.if %[[IN]] {
-// CHECK: arith.remui %[[ID]]
-// CHECK: arith.divui %[[ID]]
+// CHECK-NOT: arith.divui
+// CHECK: memref.store %{{.*}}, %arg0[%[[ROW]], %{{.*}}]
 // CHECK: scf.for
 // CHECK: memref.store
 // CHECK: gpu.terminator
@@ -60,6 +62,37 @@ func.func @dynamic(%a: memref<?xf32>, %sized: memref<?xf32>) {
   %n = memref.dim %sized, %c0 : memref<?xf32>
   scf.parallel (%i) = (%c0) to (%n) step (%c1) {
     memref.store %zero, %a[%i] : memref<?xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Run-time batch and heads with 64 channels: 64 columns do not fill a block,
+// so the heads stay in x (divided by the constant 64) and the batch goes to
+// y, at most 65535 blocks that step over the batch.
+// CHECK-LABEL: func.func @dynamic_outer
+// CHECK: %[[B:.*]] = memref.dim %arg0, %c0
+// CHECK: %[[MIN:.*]] = arith.minui %[[B]], %c65535
+// CHECK: %[[GY:.*]] = arith.maxui %[[MIN]], %c1
+// CHECK: gpu.launch blocks(%{{.*}}, %[[BY:.*]], %{{.*}}) in (%{{.*}} = %{{.*}}, %[[NY:.*]] = %[[GY]],
+// CHECK: scf.for %[[IB:.*]] = %[[BY]] to %{{.*}} step %[[NY]]
+// CHECK: %[[M:.*]] = arith.muli %[[IB]]
+// CHECK: %[[BATCH:.*]] = arith.addi %{{.*}}, %[[M]]
+// CHECK: scf.if
+// CHECK: arith.remui %{{.*}}, %c64
+// CHECK: arith.divui %{{.*}}, %c64
+// CHECK: memref.store {{.*}}, %arg0[%[[BATCH]],
+func.func @dynamic_outer(%a: memref<?x?x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  %b = memref.dim %a, %c0 : memref<?x?x64xf32>
+  %h = memref.dim %a, %c1 : memref<?x?x64xf32>
+  scf.parallel (%i, %j, %k) = (%c0, %c0, %c0) to (%b, %h, %c64) step (%c1, %c1, %c1) {
+    memref.store %zero, %a[%i, %j, %k] : memref<?x?x64xf32>
     scf.reduce
   }
   return

@@ -17,6 +17,9 @@
 // MASK: tensor.extract %[[M]]
 // MASK-NEXT: arith.index_cast
 // MASK: arith.shrui
+// The same list with every size a run-time value: the mask is sized from them.
+// MASK: %[[MD:.*]] = attn.map sizes({{.*}}) {attnc.gpu.step_reason = "the per-tile mask of a block list"{{.*}}-> tensor<?x?x?x?xi64>
+// MASK: tensor.extract %[[MD]]
 // CHECK: rows 600
 // CHECK-NEXT: checksum
 func.func @main() {
@@ -50,6 +53,13 @@ func.func @main() {
   %cnt = arith.constant dense<[[[3, 0], [6, 6]]]> : tensor<1x2x2xi32>
   %cidx = arith.constant dense<[[[[5, 8, 11, 0, 0, 0], [0, 0, 0, 0, 0, 0]], [[0, 1, 2, 5, 7, 10], [1, 3, 6, 7, 8, 9]]]]> : tensor<1x2x2x6xi32>
   %o2 = attn.attention %q, %k, %k extras(%cnt, %cidx : tensor<1x2x2xi32>, tensor<1x2x2x6xi32>) {carrier = [#attn.block_list<q_block = 256, k_block = 32, offsets = 0, indices = 1, counted = true>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x300x4xf32>, tensor<1x2x500x4xf32>, tensor<1x2x500x4xf32> -> tensor<1x2x300x4xf32>
+  // The first list again, its sizes known only at run time.
+  %qd = tensor.cast %q : tensor<1x2x300x4xf32> to tensor<?x?x?x4xf32>
+  %kd = tensor.cast %k : tensor<1x2x500x4xf32> to tensor<?x?x?x4xf32>
+  %offd = tensor.cast %off : tensor<1x2x20xi32> to tensor<?x?x?xi32>
+  %idxd = tensor.cast %idx : tensor<1x2x59xi32> to tensor<?x?x?xi32>
+  %o3d = attn.attention %qd, %kd, %kd extras(%offd, %idxd : tensor<?x?x?xi32>, tensor<?x?x?xi32>) {carrier = [#attn.block_list<q_block = 16, k_block = 32, offsets = 0, indices = 1>], link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x4xf32>, tensor<?x?x?x4xf32>, tensor<?x?x?x4xf32> -> tensor<?x?x?x4xf32>
+  %o3 = tensor.cast %o3d : tensor<?x?x?x4xf32> to tensor<1x2x300x4xf32>
   // Every output element, then a count of rows and a checksum line.
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -63,6 +73,8 @@ func.func @main() {
         vector.print %x : f32
         %y = tensor.extract %o2[%c0, %h, %i, %d] : tensor<1x2x300x4xf32>
         vector.print %y : f32
+        %w = tensor.extract %o3[%c0, %h, %i, %d] : tensor<1x2x300x4xf32>
+        vector.print %w : f32
       }
     }
   }

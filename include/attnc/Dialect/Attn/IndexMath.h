@@ -9,6 +9,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 
 namespace attnc {
@@ -50,6 +51,17 @@ struct IndexMath {
     return mlir::arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
   }
 };
+
+/// ceil(n / d) of a size: a constant where n is one (static shapes stay
+/// static), else index arithmetic.
+inline mlir::OpFoldResult ceilDivSize(mlir::OpBuilder &b, mlir::Location loc, mlir::OpFoldResult n,
+                                      int64_t d) {
+  if (std::optional<int64_t> c = mlir::getConstantIntValue(n))
+    return b.getIndexAttr((*c + d - 1) / d);
+  return mlir::arith::CeilDivSIOp::create(b, loc, mlir::cast<mlir::Value>(n),
+                                          mlir::arith::ConstantIndexOp::create(b, loc, d))
+      .getResult();
+}
 
 } // namespace attnc
 
