@@ -100,6 +100,18 @@ def AttnGPUFuseCasts : Pass<"attn-gpu-fuse-casts", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def AttnGPUHoistInvariants : Pass<"attn-gpu-hoist-invariants", "mlir::func::FuncOp"> {
+  let summary = "Compute the costly part of an elementwise step once per point of the loops it depends on";
+  let description = [{
+    In a parallel linalg.generic, a scalar whose computation involves a
+    math-dialect function and depends on fewer loops than the op's (RoPE's
+    cosine and sine: position and channel, not batch and head) is computed
+    by a generic op over those loops only, into a table that the step then
+    reads as an input broadcast over the other loops.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
+}
+
 def AttnGPUExpandIntMath : Pass<"attn-gpu-expand-int-math"> {
   let summary = "Expand integer math ops (math.absi) into arith for the generic GPU path";
   let description = [{

@@ -52,6 +52,7 @@ LogicalResult attnc::buildGPUGenericPipeline(OpPassManager &pm, StringRef chip, 
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createAttnGPUFuseCasts());
+  pm.addNestedPass<func::FuncOp>(createAttnGPUHoistInvariants());
   pm.addPass(createAttnExpandFloat8());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
