@@ -5,13 +5,17 @@
 // linalg to parallel loops. This pass turns each top-level loop nest of a
 // host function into a gpu.launch: a 1-D grid of 256-thread blocks, one
 // thread per iteration of the iteration space (sized on the host where it
-// is dynamic), reductions left to the thread's sequential inner loops. memref.copy becomes such a launch too,
-// so that the host function is only allocations and launches.
+// is dynamic), reductions left to the thread's sequential inner loops; a
+// reduction along a row (rmsnorm's sum of squares) gets a warp per
+// iteration instead. memref.copy becomes such a launch too, so that the host
+// function is only allocations and launches.
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/Passes/GPUPasses.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Utils/GPUUtils.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -111,6 +115,126 @@ void sinkScalars(gpu::LaunchOp launch) {
   }
 }
 
+/// A reduction that a loop nest carries through memory, as linalg lowers
+/// one: the parallel body is one scf.for whose body loads out[I], combines it
+/// with the iteration's value and stores it back to out[I].
+struct MemoryReduction {
+  scf::ForOp loop;
+  memref::LoadOp acc;
+  memref::StoreOp store;
+  Operation *combiner = nullptr;
+};
+
+/// `par` as a reduction worth a warp per iteration: the reduction loop walks
+/// the innermost subscript of a buffer (a row), so that a thread per
+/// iteration would read with a stride of a row while a warp's lanes read a
+/// row together. The combiner must have a neutral element (sum, product,
+/// max, min ...) and a 32-bit type (the lanes' shuffle).
+std::optional<MemoryReduction> matchRowReduction(scf::ParallelOp par) {
+  MemoryReduction r;
+  for (Operation &op : par.getBody()->without_terminator()) {
+    if (auto loop = dyn_cast<scf::ForOp>(op)) {
+      if (r.loop)
+        return std::nullopt;
+      r.loop = loop;
+    } else if (op.getNumRegions() || !isMemoryEffectFree(&op)) {
+      return std::nullopt;
+    }
+  }
+  if (!r.loop || r.loop.getNumResults())
+    return std::nullopt;
+  Block *body = r.loop.getBody();
+  for (Operation &op : body->without_terminator()) {
+    if (auto store = dyn_cast<memref::StoreOp>(op)) {
+      if (r.store)
+        return std::nullopt;
+      r.store = store;
+    } else if (op.getNumRegions() || (!isa<memref::LoadOp>(op) && !isMemoryEffectFree(&op))) {
+      return std::nullopt;
+    }
+  }
+  if (!r.store || !llvm::all_of(r.store.getIndices(), [&](Value i) { return r.loop.isDefinedOutsideOfLoop(i); }))
+    return std::nullopt;
+  r.combiner = r.store.getValueToStore().getDefiningOp();
+  if (!r.combiner || r.combiner->getBlock() != body || r.combiner->getNumOperands() != 2 ||
+      !r.combiner->hasOneUse() || !arith::getNeutralElement(r.combiner))
+    return std::nullopt;
+  Type type = r.combiner->getResult(0).getType();
+  if (!type.isIntOrFloat() || type.getIntOrFloatBitWidth() != 32)
+    return std::nullopt;
+  Value iv = r.loop.getInductionVar();
+  bool walksRow = false;
+  for (auto load : body->getOps<memref::LoadOp>()) {
+    if (load.getMemRef() == r.store.getMemRef()) {
+      // The accumulator, read only by the combiner; any other read of the
+      // output buffer inside the loop would see partial sums.
+      if (r.acc || load.getIndices() != r.store.getIndices() || !load->hasOneUse() ||
+          *load->user_begin() != r.combiner)
+        return std::nullopt;
+      r.acc = load;
+      continue;
+    }
+    ValueRange idx = load.getIndices();
+    if (idx.empty())
+      continue;
+    Operation *last = idx.back().getDefiningOp();
+    walksRow |= idx.back() == iv || (last && last->getBlock() == body && llvm::is_contained(last->getOperands(), iv));
+  }
+  if (!r.acc || !walksRow)
+    return std::nullopt;
+  return r;
+}
+
+/// The reduction loop of `r` split over a warp: lane l takes iterations
+/// l, l + 32, ... into a register, the lanes combine by butterfly shuffles
+/// and lane 0 adds the total to out[I].
+void emitWarpReduction(OpBuilder &b, Location loc, MemoryReduction r, IRMapping &map, Value lane) {
+  constexpr int64_t kLanes = 32;
+  auto cst = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+  Value lb = map.lookupOrDefault(r.loop.getLowerBound()), ub = map.lookupOrDefault(r.loop.getUpperBound());
+  Value step = map.lookupOrDefault(r.loop.getStep());
+  Value start = arith::AddIOp::create(b, loc, lb, arith::MulIOp::create(b, loc, lane, step));
+  Value stride = arith::MulIOp::create(b, loc, step, cst(kLanes));
+  Value neutral = arith::ConstantOp::create(b, loc, *arith::getNeutralElement(r.combiner));
+  unsigned accPos = r.combiner->getOperand(0) == r.acc.getResult() ? 0 : 1;
+  // The combiner applied to (partial, x): the accumulator's operand mapped.
+  auto combine = [&](OpBuilder &cb, IRMapping &m, Value partial) {
+    m.map(r.acc.getResult(), partial);
+    return cb.clone(*r.combiner, m)->getResult(0);
+  };
+  auto part = scf::ForOp::create(b, loc, start, ub, stride, ValueRange{neutral},
+                                 [&](OpBuilder &fb, Location fl, Value iv, ValueRange args) {
+    IRMapping m = map;
+    m.map(r.loop.getInductionVar(), iv);
+    Value combined;
+    for (Operation &op : r.loop.getBody()->without_terminator()) {
+      if (&op == r.acc.getOperation() || &op == r.store.getOperation())
+        continue;
+      if (&op == r.combiner)
+        combined = combine(fb, m, args[0]);
+      else
+        fb.clone(op, m);
+    }
+    scf::YieldOp::create(fb, fl, combined);
+  });
+  Value total = part.getResult(0);
+  for (int32_t offset = kLanes / 2; offset >= 1; offset /= 2) {
+    Value other = gpu::ShuffleOp::create(b, loc, total, offset, kLanes, gpu::ShuffleMode::XOR).getShuffleResult();
+    IRMapping m;
+    m.map(r.combiner->getOperand(1 - accPos), other);
+    total = combine(b, m, total);
+  }
+  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, cst(0));
+  auto write = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+  OpBuilder wb = write.getThenBodyBuilder();
+  IRMapping m = map;
+  Value old = wb.clone(*r.acc, m)->getResult(0);
+  m.map(r.combiner->getOperand(1 - accPos), total);
+  m.map(r.acc.getResult(), old);
+  m.map(r.store.getValueToStore(), wb.clone(*r.combiner, m)->getResult(0));
+  wb.clone(*r.store, m);
+}
+
 /// One loop nest -> gpu.launch; the body runs where the thread's linear
 /// index is inside the iteration space. A dynamic space sizes the grid on
 /// the host (the manifest turns that arithmetic into the launch's grid).
@@ -142,6 +266,13 @@ LogicalResult launch(scf::ParallelOp par) {
   }
   if (staticTotal == 0)
     return par.erase(), success();
+  // A row reduction: a warp per iteration, its lane as an innermost loop.
+  std::optional<MemoryReduction> rowReduction = matchRowReduction(par);
+  if (rowReduction) {
+    trip.push_back(b.getIndexAttr(32));
+    lb.push_back(0);
+    step.push_back(1);
+  }
   // The outer one or two loops go to the grid's z and y (each block loops
   // over them when they exceed the 65535 blocks an axis allows), the rest to
   // x: a thread then delinearises only the inner loops, so that no division
@@ -218,9 +349,13 @@ LogicalResult launch(scf::ParallelOp par) {
     ivs[d] = arith::AddIOp::create(ib, loc, cst(ib, lb[d]), arith::MulIOp::create(ib, loc, idx, cst(ib, step[d])));
   }
   IRMapping map;
-  map.map(par.getInductionVars(), ivs);
-  for (Operation &op : par.getBody()->without_terminator())
-    ib.clone(op, map);
+  map.map(par.getInductionVars(), ArrayRef(ivs).take_front(par.getNumLoops()));
+  for (Operation &op : par.getBody()->without_terminator()) {
+    if (rowReduction && &op == rowReduction->loop.getOperation())
+      emitWarpReduction(ib, loc, *rowReduction, map, ivs.back());
+    else
+      ib.clone(op, map);
+  }
   par.erase();
   sinkScalars(gl);
   return success();

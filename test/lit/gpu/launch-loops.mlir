@@ -122,3 +122,120 @@ func.func @host_loop(%a: memref<4xf32>) {
   }
   return
 }
+
+// -----
+
+// A sum along rows, as linalg lowers rmsnorm's sum of squares (the
+// accumulator in memory): a warp per row, lane l takes columns l, l + 32,
+// ..., the lanes combine by a butterfly of shuffles and lane 0 adds the
+// total to the output. Rows are read together by a warp's lanes instead of
+// a thread per row striding by a row.
+// CHECK-LABEL: func.func @row_sum
+// CHECK: %[[N:.*]] = memref.dim %arg0, %c0
+// CHECK: %[[T:.*]] = arith.muli %[[N]], %c32
+// CHECK: gpu.launch
+// CHECK: scf.if
+// CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %c32
+// CHECK: arith.divui %{{.*}}, %c32
+// CHECK: %[[P:.*]] = scf.for %[[D:.*]] = %{{.*}} to %c128{{.*}} step %{{.*}} iter_args(%[[A:.*]] = %cst) -> (f32) {
+// CHECK-NOT: memref.load %arg1
+// CHECK: %[[V:.*]] = memref.load %arg0[%[[ROW:.*]], %[[D]]]
+// CHECK: %[[SQ:.*]] = arith.mulf %[[V]], %[[V]]
+// CHECK: %[[S:.*]] = arith.addf %[[A]], %[[SQ]]
+// CHECK-NOT: memref.store
+// CHECK: scf.yield %[[S]]
+// CHECK: %[[X16:.*]], %{{.*}} = gpu.shuffle  xor %[[P]], %c16_i32, %c32_i32 : f32
+// CHECK: %[[R16:.*]] = arith.addf %[[P]], %[[X16]]
+// CHECK: gpu.shuffle  xor %[[R16]], %c8_i32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c4_i32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32
+// CHECK: %[[X1:.*]], %{{.*}} = gpu.shuffle  xor %{{.*}}, %c1_i32
+// CHECK: %[[TOT:.*]] = arith.addf %{{.*}}, %[[X1]]
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %{{.*}}, %c0
+// CHECK: scf.if %[[FIRST]] {
+// CHECK: %[[OLD:.*]] = memref.load %arg1[%[[ROW]]]
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %[[TOT]]
+// CHECK: memref.store %[[NEW]], %arg1[%[[ROW]]]
+func.func @row_sum(%x: memref<?x128xf32>, %s: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  %n = memref.dim %x, %c0 : memref<?x128xf32>
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    scf.for %d = %c0 to %c128 step %c1 {
+      %v = memref.load %x[%i, %d] : memref<?x128xf32>
+      %a = memref.load %s[%i] : memref<?xf32>
+      %sq = arith.mulf %v, %v : f32
+      %r = arith.addf %a, %sq : f32
+      memref.store %r, %s[%i] : memref<?xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A maximum along rows uses the maximum's neutral element (-inf); a sum down
+// columns is already read together by neighbouring threads (a thread per
+// column), and a reduction that reads its output elsewhere in the loop is
+// left to a thread too.
+// CHECK-LABEL: func.func @row_max
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %cst) -> (f32)
+// CHECK: arith.maxnumf
+// CHECK: gpu.shuffle
+// CHECK-LABEL: func.func @column_sum
+// CHECK-NOT: gpu.shuffle
+// CHECK-LABEL: func.func @reads_output
+// CHECK-NOT: gpu.shuffle
+// CHECK: return
+func.func @row_max(%x: memref<4x100xf32>, %s: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c100 = arith.constant 100 : index
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    scf.for %d = %c0 to %c100 step %c1 {
+      %v = memref.load %x[%i, %d] : memref<4x100xf32>
+      %a = memref.load %s[%i] : memref<4xf32>
+      %r = arith.maxnumf %v, %a : f32
+      memref.store %r, %s[%i] : memref<4xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+func.func @column_sum(%x: memref<100x512xf32>, %s: memref<512xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c100 = arith.constant 100 : index
+  %c512 = arith.constant 512 : index
+  scf.parallel (%j) = (%c0) to (%c512) step (%c1) {
+    scf.for %d = %c0 to %c100 step %c1 {
+      %v = memref.load %x[%d, %j] : memref<100x512xf32>
+      %a = memref.load %s[%j] : memref<512xf32>
+      %r = arith.addf %a, %v : f32
+      memref.store %r, %s[%j] : memref<512xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+func.func @reads_output(%x: memref<4x100xf32>, %s: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c100 = arith.constant 100 : index
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    scf.for %d = %c0 to %c100 step %c1 {
+      %v = memref.load %x[%i, %d] : memref<4x100xf32>
+      %a = memref.load %s[%i] : memref<4xf32>
+      %b = memref.load %s[%c0] : memref<4xf32>
+      %w = arith.mulf %v, %b : f32
+      %r = arith.addf %a, %w : f32
+      memref.store %r, %s[%i] : memref<4xf32>
+    }
+    scf.reduce
+  }
+  return
+}
