@@ -112,6 +112,18 @@ def AttnGPUHoistInvariants : Pass<"attn-gpu-hoist-invariants", "mlir::func::Func
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
 }
 
+def AttnGPUReductionsInner : Pass<"attn-gpu-reductions-inner", "mlir::func::FuncOp"> {
+  let summary = "Move the reduction loops of a linalg.generic inside its parallel loops";
+  let description = [{
+    The conversion to parallel loops makes only the outermost run of
+    parallel loops parallel; a reduction loop ahead of a parallel one (a
+    column sum, [b, h, i (sum), j]) would make the loops after it
+    sequential. The reduction loops move inside, in their order, so that
+    every parallel loop becomes a thread dimension.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def AttnGPUExpandIntMath : Pass<"attn-gpu-expand-int-math"> {
   let summary = "Expand integer math ops (math.absi) into arith for the generic GPU path";
   let description = [{

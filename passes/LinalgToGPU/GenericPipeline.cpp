@@ -53,6 +53,7 @@ LogicalResult attnc::buildGPUGenericPipeline(OpPassManager &pm, StringRef chip, 
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createAttnGPUFuseCasts());
   pm.addNestedPass<func::FuncOp>(createAttnGPUHoistInvariants());
+  pm.addNestedPass<func::FuncOp>(createAttnGPUReductionsInner());
   pm.addPass(createAttnExpandFloat8());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -123,14 +123,16 @@ struct MemoryReduction {
   memref::LoadOp acc;
   memref::StoreOp store;
   Operation *combiner = nullptr;
+  /// The loop walks the innermost subscript of a buffer (a row): a thread
+  /// per iteration would read with a stride of a row, a warp's lanes read
+  /// the row together. Needs a 32-bit type (the lanes' shuffles).
+  bool warp = false;
 };
 
-/// `par` as a reduction worth a warp per iteration: the reduction loop walks
-/// the innermost subscript of a buffer (a row), so that a thread per
-/// iteration would read with a stride of a row while a warp's lanes read a
-/// row together. The combiner must have a neutral element (sum, product,
-/// max, min ...) and a 32-bit type (the lanes' shuffle).
-std::optional<MemoryReduction> matchRowReduction(scf::ParallelOp par) {
+/// `par` as a reduction whose accumulator can live in registers: the
+/// combiner has a neutral element (sum, product, max, min ...) and nothing
+/// else in the loop touches the output.
+std::optional<MemoryReduction> matchMemoryReduction(scf::ParallelOp par) {
   MemoryReduction r;
   for (Operation &op : par.getBody()->without_terminator()) {
     if (auto loop = dyn_cast<scf::ForOp>(op)) {
@@ -160,7 +162,7 @@ std::optional<MemoryReduction> matchRowReduction(scf::ParallelOp par) {
       !r.combiner->hasOneUse() || !arith::getNeutralElement(r.combiner))
     return std::nullopt;
   Type type = r.combiner->getResult(0).getType();
-  if (!type.isIntOrFloat() || type.getIntOrFloatBitWidth() != 32)
+  if (!type.isIntOrFloat())
     return std::nullopt;
   Value iv = r.loop.getInductionVar();
   bool walksRow = false;
@@ -180,21 +182,23 @@ std::optional<MemoryReduction> matchRowReduction(scf::ParallelOp par) {
     Operation *last = idx.back().getDefiningOp();
     walksRow |= idx.back() == iv || (last && last->getBlock() == body && llvm::is_contained(last->getOperands(), iv));
   }
-  if (!r.acc || !walksRow)
+  if (!r.acc)
     return std::nullopt;
+  r.warp = walksRow && type.getIntOrFloatBitWidth() == 32;
   return r;
 }
 
-/// The reduction loop of `r` split over a warp: lane l takes iterations
-/// l, l + 32, ... into a register, the lanes combine by butterfly shuffles
-/// and lane 0 adds the total to out[I].
-void emitWarpReduction(OpBuilder &b, Location loc, MemoryReduction r, IRMapping &map, Value lane) {
-  constexpr int64_t kLanes = 32;
+/// The reduction loop of `r` with its accumulator in a register, the output
+/// read and written once. With a lane (r.warp), split over a warp: lane l
+/// takes iterations l, l + 32, ..., the lanes combine by butterfly shuffles
+/// and lane 0 writes.
+void emitRegisterReduction(OpBuilder &b, Location loc, MemoryReduction r, IRMapping &map, Value lane) {
+  const int64_t lanes = r.warp ? 32 : 1;
   auto cst = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
   Value lb = map.lookupOrDefault(r.loop.getLowerBound()), ub = map.lookupOrDefault(r.loop.getUpperBound());
   Value step = map.lookupOrDefault(r.loop.getStep());
-  Value start = arith::AddIOp::create(b, loc, lb, arith::MulIOp::create(b, loc, lane, step));
-  Value stride = arith::MulIOp::create(b, loc, step, cst(kLanes));
+  Value start = r.warp ? arith::AddIOp::create(b, loc, lb, arith::MulIOp::create(b, loc, lane, step)) : lb;
+  Value stride = r.warp ? arith::MulIOp::create(b, loc, step, cst(lanes)) : step;
   Value neutral = arith::ConstantOp::create(b, loc, *arith::getNeutralElement(r.combiner));
   unsigned accPos = r.combiner->getOperand(0) == r.acc.getResult() ? 0 : 1;
   // The combiner applied to (partial, x): the accumulator's operand mapped.
@@ -218,15 +222,17 @@ void emitWarpReduction(OpBuilder &b, Location loc, MemoryReduction r, IRMapping 
     scf::YieldOp::create(fb, fl, combined);
   });
   Value total = part.getResult(0);
-  for (int32_t offset = kLanes / 2; offset >= 1; offset /= 2) {
-    Value other = gpu::ShuffleOp::create(b, loc, total, offset, kLanes, gpu::ShuffleMode::XOR).getShuffleResult();
+  for (int32_t offset = lanes / 2; offset >= 1; offset /= 2) {
+    Value other = gpu::ShuffleOp::create(b, loc, total, offset, lanes, gpu::ShuffleMode::XOR).getShuffleResult();
     IRMapping m;
     m.map(r.combiner->getOperand(1 - accPos), other);
     total = combine(b, m, total);
   }
-  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, cst(0));
-  auto write = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
-  OpBuilder wb = write.getThenBodyBuilder();
+  OpBuilder wb = b;
+  if (r.warp) {
+    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, cst(0));
+    wb = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false).getThenBodyBuilder();
+  }
   IRMapping m = map;
   Value old = wb.clone(*r.acc, m)->getResult(0);
   m.map(r.combiner->getOperand(1 - accPos), total);
@@ -266,9 +272,10 @@ LogicalResult launch(scf::ParallelOp par) {
   }
   if (staticTotal == 0)
     return par.erase(), success();
-  // A row reduction: a warp per iteration, its lane as an innermost loop.
-  std::optional<MemoryReduction> rowReduction = matchRowReduction(par);
-  if (rowReduction) {
+  // A reduction's accumulator in a register; along a row, a warp per
+  // iteration, its lane as an innermost loop.
+  std::optional<MemoryReduction> reduction = matchMemoryReduction(par);
+  if (reduction && reduction->warp) {
     trip.push_back(b.getIndexAttr(32));
     lb.push_back(0);
     step.push_back(1);
@@ -351,8 +358,8 @@ LogicalResult launch(scf::ParallelOp par) {
   IRMapping map;
   map.map(par.getInductionVars(), ArrayRef(ivs).take_front(par.getNumLoops()));
   for (Operation &op : par.getBody()->without_terminator()) {
-    if (rowReduction && &op == rowReduction->loop.getOperation())
-      emitWarpReduction(ib, loc, *rowReduction, map, ivs.back());
+    if (reduction && &op == reduction->loop.getOperation())
+      emitRegisterReduction(ib, loc, *reduction, map, reduction->warp ? ivs.back() : Value());
     else
       ib.clone(op, map);
   }

@@ -176,18 +176,27 @@ func.func @row_sum(%x: memref<?x128xf32>, %s: memref<?xf32>) {
 
 // -----
 
-// A maximum along rows uses the maximum's neutral element (-inf); a sum down
-// columns is already read together by neighbouring threads (a thread per
-// column), and a reduction that reads its output elsewhere in the loop is
-// left to a thread too.
+// A maximum along rows uses the maximum's neutral element (-inf). A sum down
+// columns is already read together by neighbouring threads: a thread per
+// column, its sum in a register and the output written once. A reduction
+// that reads its output elsewhere in the loop keeps it in memory.
 // CHECK-LABEL: func.func @row_max
 // CHECK: scf.for {{.*}} iter_args(%{{.*}} = %cst) -> (f32)
 // CHECK: arith.maxnumf
 // CHECK: gpu.shuffle
 // CHECK-LABEL: func.func @column_sum
 // CHECK-NOT: gpu.shuffle
+// CHECK: %[[S:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %cst) -> (f32) {
+// CHECK-NOT: memref.store
+// CHECK: scf.yield
+// CHECK: %[[OLD:.*]] = memref.load %arg1
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %[[S]]
+// CHECK: memref.store %[[NEW]], %arg1
 // CHECK-LABEL: func.func @reads_output
 // CHECK-NOT: gpu.shuffle
+// CHECK-NOT: iter_args
+// CHECK: scf.for
+// CHECK: memref.store
 // CHECK: return
 func.func @row_max(%x: memref<4x100xf32>, %s: memref<4xf32>) {
   %c0 = arith.constant 0 : index
