@@ -123,11 +123,21 @@ struct MemoryReduction {
   memref::LoadOp acc;
   memref::StoreOp store;
   Operation *combiner = nullptr;
-  /// The loop walks the innermost subscript of a buffer (a row): a thread
-  /// per iteration would read with a stride of a row, a warp's lanes read
-  /// the row together. Needs a 32-bit type (the lanes' shuffles).
+  /// A buffer's row is walked by the loop while neighbouring iterations of
+  /// the nest read different rows: a thread per iteration would read with
+  /// a stride of a row, a warp's lanes read the row together. Needs a
+  /// 32-bit type (the lanes' shuffles).
   bool warp = false;
 };
+
+/// Whether index `v` is computed from `iv` (index arithmetic a few ops deep).
+bool dependsOn(Value v, Value iv, int depth = 4) {
+  if (v == iv)
+    return true;
+  Operation *def = v.getDefiningOp();
+  return def && depth > 0 && isMemoryEffectFree(def) &&
+         llvm::any_of(def->getOperands(), [&](Value o) { return dependsOn(o, iv, depth - 1); });
+}
 
 /// `par` as a reduction whose accumulator can live in registers: the
 /// combiner has a neutral element (sum, product, max, min ...) and nothing
@@ -164,8 +174,8 @@ std::optional<MemoryReduction> matchMemoryReduction(scf::ParallelOp par) {
   Type type = r.combiner->getResult(0).getType();
   if (!type.isIntOrFloat())
     return std::nullopt;
-  Value iv = r.loop.getInductionVar();
-  bool walksRow = false;
+  Value iv = r.loop.getInductionVar(), inner = par.getInductionVars().back();
+  bool stridedRows = false;
   for (auto load : body->getOps<memref::LoadOp>()) {
     if (load.getMemRef() == r.store.getMemRef()) {
       // The accumulator, read only by the combiner; any other read of the
@@ -177,14 +187,13 @@ std::optional<MemoryReduction> matchMemoryReduction(scf::ParallelOp par) {
       continue;
     }
     ValueRange idx = load.getIndices();
-    if (idx.empty())
-      continue;
-    Operation *last = idx.back().getDefiningOp();
-    walksRow |= idx.back() == iv || (last && last->getBlock() == body && llvm::is_contained(last->getOperands(), iv));
+    if (!idx.empty() && dependsOn(idx.back(), iv) &&
+        llvm::any_of(idx.drop_back(), [&](Value i) { return dependsOn(i, inner); }))
+      stridedRows = true;
   }
   if (!r.acc)
     return std::nullopt;
-  r.warp = walksRow && type.getIntOrFloatBitWidth() == 32;
+  r.warp = stridedRows && type.getIntOrFloatBitWidth() == 32;
   return r;
 }
 

@@ -192,6 +192,9 @@ func.func @row_sum(%x: memref<?x128xf32>, %s: memref<?xf32>) {
 // CHECK: %[[OLD:.*]] = memref.load %arg1
 // CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %[[S]]
 // CHECK: memref.store %[[NEW]], %arg1
+// CHECK-LABEL: func.func @weights_times_values
+// CHECK-NOT: gpu.shuffle
+// CHECK: scf.for {{.*}} iter_args
 // CHECK-LABEL: func.func @reads_output
 // CHECK-NOT: gpu.shuffle
 // CHECK-NOT: iter_args
@@ -225,6 +228,26 @@ func.func @column_sum(%x: memref<100x512xf32>, %s: memref<512xf32>) {
       %a = memref.load %s[%j] : memref<512xf32>
       %r = arith.addf %a, %v : f32
       memref.store %r, %s[%j] : memref<512xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+// o[i, e] = sum_j w[i, j] v[j, e]: neighbouring threads (e) read one w
+// element and neighbouring v elements, so a thread per output stays.
+func.func @weights_times_values(%w: memref<64x100xf32>, %v: memref<100x64xf32>, %o: memref<64x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c100 = arith.constant 100 : index
+  scf.parallel (%i, %e) = (%c0, %c0) to (%c64, %c64) step (%c1, %c1) {
+    scf.for %j = %c0 to %c100 step %c1 {
+      %a = memref.load %w[%i, %j] : memref<64x100xf32>
+      %b = memref.load %v[%j, %e] : memref<100x64xf32>
+      %acc = memref.load %o[%i, %e] : memref<64x64xf32>
+      %p = arith.mulf %a, %b : f32
+      %r = arith.addf %acc, %p : f32
+      memref.store %r, %o[%i, %e] : memref<64x64xf32>
     }
     scf.reduce
   }
