@@ -3,9 +3,10 @@
 // The generic GPU path (GenericPipeline.cpp) lowers what the Hopper kernel
 // does not compute (lets, output expressions, attentions it refuses) through
 // linalg to parallel loops. This pass turns each top-level loop nest of a
-// host function into a gpu.launch: a 1-D grid of 256-thread blocks, one
-// thread per iteration of the iteration space (sized on the host where it
-// is dynamic), reductions left to the thread's sequential inner loops; a
+// host function into a gpu.launch: 256-thread blocks over the iteration
+// space (sized on the host where it is dynamic), each thread taking a few
+// iterations a grid apart, reductions left to the thread's sequential inner
+// loops; a
 // reduction along a row (rmsnorm's sum of squares) gets a warp per
 // iteration instead. memref.copy becomes such a launch too, so that the host
 // function is only allocations and launches.
@@ -40,6 +41,12 @@ using namespace mlir;
 
 namespace {
 constexpr int64_t kThreads = 256;
+/// Iterations per thread of an elementwise nest (a grid-stride loop): a
+/// thread's set-up (its buffers' descriptors, the outer loops' offsets) is
+/// shared by several elements; neighbouring threads still take neighbouring
+/// iterations. A nest with inner loops (reductions) has work enough per
+/// iteration and often few iterations (a column sum's columns): one each.
+constexpr int64_t kPerThread = 4;
 
 /// memref.copy as the equivalent parallel loop nest.
 scf::ParallelOp copyAsLoops(memref::CopyOp copy) {
@@ -315,9 +322,12 @@ LogicalResult launch(scf::ParallelOp par) {
   Value total = value(b, trip[outer]);
   for (OpFoldResult t : ArrayRef(trip).drop_front(outer + 1))
     total = arith::MulIOp::create(b, loc, total, value(b, t));
-  Value blocks = innerStatic ? cst(b, llvm::divideCeil(*innerStatic, kThreads)).getResult()
-                             : arith::DivUIOp::create(b, loc, arith::AddIOp::create(b, loc, total, cst(b, kThreads - 1)),
-                                                      cst(b, kThreads))
+  bool elementwise = llvm::none_of(par.getBody()->getOperations(),
+                                   [](Operation &op) { return op.getNumRegions() != 0; });
+  const int64_t kSpan = kThreads * (elementwise ? kPerThread : 1);
+  Value blocks = innerStatic ? cst(b, llvm::divideCeil(*innerStatic, kSpan)).getResult()
+                             : arith::DivUIOp::create(b, loc, arith::AddIOp::create(b, loc, total, cst(b, kSpan - 1)),
+                                                      cst(b, kSpan))
                                    .getResult();
   constexpr int64_t kMaxYZ = 65535;
   auto axisBlocks = [&](OpFoldResult t) -> Value {
@@ -351,9 +361,10 @@ LogicalResult launch(scf::ParallelOp par) {
     outerLoop(outer - 1, gl.getBlockIds().y, gl.getGridSize().y);
   Value id = arith::AddIOp::create(
       kb, loc, arith::MulIOp::create(kb, loc, gl.getBlockIds().x, cst(kb, kThreads)), gl.getThreadIds().x);
-  Value inside = arith::CmpIOp::create(kb, loc, arith::CmpIPredicate::ult, id, total);
-  auto guard = scf::IfOp::create(kb, loc, inside, /*withElseRegion=*/false);
-  OpBuilder ib = guard.getThenBodyBuilder();
+  Value gridStride = arith::MulIOp::create(kb, loc, gl.getGridSize().x, cst(kb, kThreads));
+  auto strideLoop = scf::ForOp::create(kb, loc, id, total, gridStride);
+  OpBuilder ib = OpBuilder::atBlockBegin(strideLoop.getBody());
+  id = strideLoop.getInductionVar();
   // Row-major delinearisation of the inner loops: the innermost varies
   // fastest, so that neighbouring threads touch neighbouring elements.
   Value rest = id;

@@ -1,17 +1,20 @@
 // RUN: attnc-opt --pass-pipeline='builtin.module(func.func(attn-gpu-launch-loops))' -split-input-file -verify-diagnostics %s | FileCheck %s
-// Each loop nest of a host function becomes a launch of 256-thread blocks,
-// a thread per iteration of the inner loops (row-major, guarded) and the
+// Each loop nest of a host function becomes a launch of 256-thread blocks
+// over the inner loops (row-major, a grid-stride loop: an elementwise nest
+// takes up to 4 iterations per thread, a nest with inner loops one) and the
 // outer one or two loops on the grid's y and z, with the scalars recomputed
 // inside; a copy becomes such a launch too.
 
-// 3 x 500: the rows on y (3 blocks), 500 columns on x (2 blocks of 256); a
-// thread has no index to divide.
+// 3 x 500 with an inner loop: the rows on y (3 blocks), 500 columns on x
+// (2 blocks of 256); a thread has no index to divide.
 // CHECK-LABEL: func.func @nest
-// CHECK: gpu.launch blocks(%{{.*}}, %[[BY:.*]], %{{.*}}) in (%{{.*}} = %c2{{(_[0-9]+)?}}, %{{.*}} = %c3{{(_[0-9]+)?}}, %{{.*}} = %c1{{(_[0-9]+)?}}) threads(%{{.*}}) in (%{{.*}} = %c256{{(_[0-9]+)?}},
+// CHECK: gpu.launch blocks(%{{.*}}, %[[BY:.*]], %{{.*}}) in (%[[NX:.*]] = %c2{{(_[0-9]+)?}}, %{{.*}} = %c3{{(_[0-9]+)?}}, %{{.*}} = %c1{{(_[0-9]+)?}}) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c256{{(_[0-9]+)?}},
 // CHECK: %[[M:.*]] = arith.muli %[[BY]]
 // CHECK: %[[ROW:.*]] = arith.addi %{{.*}}, %[[M]]
-// CHECK: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %c500{{(_[0-9]+)?}} : index
-// CHECK: scf.if %[[IN]] {
+// CHECK: %[[B0:.*]] = arith.muli %{{.*}}, %c256
+// CHECK: %[[ID:.*]] = arith.addi %[[B0]], %[[TX]]
+// CHECK: %[[STRIDE:.*]] = arith.muli %[[NX]], %c256
+// CHECK: scf.for %{{.*}} = %[[ID]] to %c500{{(_[0-9]+)?}} step %[[STRIDE]] {
 // CHECK-NOT: arith.divui
 // CHECK: memref.store %{{.*}}, %arg0[%[[ROW]], %{{.*}}]
 // CHECK: scf.for
@@ -49,11 +52,11 @@ func.func @nest(%a: memref<3x500xf32>, %b: memref<3x500xf32>, %c: memref<3x500xf
 // also of a buffer the body does not otherwise touch.
 // CHECK-LABEL: func.func @dynamic
 // CHECK: %[[N:.*]] = memref.dim %arg1, %c0
-// CHECK: %[[T:.*]] = arith.addi %[[N]], %c255
-// CHECK: %[[G:.*]] = arith.divui %[[T]], %c256
+// CHECK: %[[T:.*]] = arith.addi %[[N]], %c1023
+// CHECK: %[[G:.*]] = arith.divui %[[T]], %c1024
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[G]],
-// CHECK: memref.dim %arg1
-// CHECK: arith.cmpi ult
+// CHECK: %[[NK:.*]] = memref.dim %arg1
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[NK]] step
 // CHECK: memref.store {{.*}}, %arg0
 func.func @dynamic(%a: memref<?xf32>, %sized: memref<?xf32>) {
   %c0 = arith.constant 0 : index
@@ -80,7 +83,7 @@ func.func @dynamic(%a: memref<?xf32>, %sized: memref<?xf32>) {
 // CHECK: scf.for %[[IB:.*]] = %[[BY]] to %{{.*}} step %[[NY]]
 // CHECK: %[[M:.*]] = arith.muli %[[IB]]
 // CHECK: %[[BATCH:.*]] = arith.addi %{{.*}}, %[[M]]
-// CHECK: scf.if
+// CHECK: scf.for
 // CHECK: arith.remui %{{.*}}, %c64
 // CHECK: arith.divui %{{.*}}, %c64
 // CHECK: memref.store {{.*}}, %arg0[%[[BATCH]],
@@ -134,7 +137,7 @@ func.func @host_loop(%a: memref<4xf32>) {
 // CHECK: %[[N:.*]] = memref.dim %arg0, %c0
 // CHECK: %[[T:.*]] = arith.muli %[[N]], %c32
 // CHECK: gpu.launch
-// CHECK: scf.if
+// CHECK: scf.for
 // CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %c32
 // CHECK: arith.divui %{{.*}}, %c32
 // CHECK: %[[P:.*]] = scf.for %[[D:.*]] = %{{.*}} to %c128{{.*}} step %{{.*}} iter_args(%[[A:.*]] = %cst) -> (f32) {
