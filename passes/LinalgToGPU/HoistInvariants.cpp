@@ -224,7 +224,9 @@ void readTables(linalg::GenericOp g, ArrayRef<std::pair<llvm::BitVector, SmallVe
 }
 
 void hoist(linalg::GenericOp g) {
-  if (!g.hasPureTensorSemantics() || g.getNumReductionLoops() != 0)
+  // The loops' extents must follow from the operands' shapes (the table's
+  // sizes are built from them).
+  if (!g.hasPureTensorSemantics() || g.getNumReductionLoops() != 0 || !g.getShapesToLoopsMap())
     return;
   BodyDeps deps = analyse(g);
   auto groups = frontier(g, deps);

@@ -6,10 +6,10 @@
 // host function into a gpu.launch: 256-thread blocks over the iteration
 // space (sized on the host where it is dynamic), each thread taking a few
 // iterations a grid apart, reductions left to the thread's sequential inner
-// loops; a
-// reduction along a row (rmsnorm's sum of squares) gets a warp per
-// iteration instead. memref.copy becomes such a launch too, so that the host
-// function is only allocations and launches.
+// loops with the accumulator in a register; a reduction along rows that
+// neighbouring threads would read with a stride (rmsnorm's sum of squares)
+// gets a warp per iteration instead. memref.copy becomes such a launch too,
+// so that the host function is only allocations and launches.
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/Passes/GPUPasses.h"
@@ -257,9 +257,10 @@ void emitRegisterReduction(OpBuilder &b, Location loc, MemoryReduction r, IRMapp
   wb.clone(*r.store, m);
 }
 
-/// One loop nest -> gpu.launch; the body runs where the thread's linear
-/// index is inside the iteration space. A dynamic space sizes the grid on
-/// the host (the manifest turns that arithmetic into the launch's grid).
+/// One loop nest -> gpu.launch; each thread runs the body for the linear
+/// indices id, id + grid, ... inside the iteration space. A dynamic space
+/// sizes the grid on the host (the manifest turns that arithmetic into the
+/// launch's grid).
 LogicalResult launch(scf::ParallelOp par) {
   if (par.getNumResults() != 0)
     return par.emitOpError("generic GPU path: parallel loops with reductions are not supported");

@@ -195,6 +195,11 @@ func.func @row_sum(%x: memref<?x128xf32>, %s: memref<?xf32>) {
 // CHECK: %[[OLD:.*]] = memref.load %arg1
 // CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %[[S]]
 // CHECK: memref.store %[[NEW]], %arg1
+// CHECK-LABEL: func.func @row_difference
+// CHECK-NOT: gpu.shuffle
+// CHECK-NOT: iter_args
+// CHECK: arith.subf
+// CHECK: memref.store
 // CHECK-LABEL: func.func @weights_times_values
 // CHECK-NOT: gpu.shuffle
 // CHECK: scf.for {{.*}} iter_args
@@ -231,6 +236,24 @@ func.func @column_sum(%x: memref<100x512xf32>, %s: memref<512xf32>) {
       %a = memref.load %s[%j] : memref<512xf32>
       %r = arith.addf %a, %v : f32
       memref.store %r, %s[%j] : memref<512xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+// A subtraction has no neutral element (nor is it associative): its
+// running value stays in memory, in order.
+func.func @row_difference(%x: memref<4x100xf32>, %s: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c100 = arith.constant 100 : index
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    scf.for %d = %c0 to %c100 step %c1 {
+      %v = memref.load %x[%i, %d] : memref<4x100xf32>
+      %a = memref.load %s[%i] : memref<4xf32>
+      %r = arith.subf %a, %v : f32
+      memref.store %r, %s[%i] : memref<4xf32>
     }
     scf.reduce
   }
