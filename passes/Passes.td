@@ -26,6 +26,38 @@ def AttnFoldPageGather : Pass<"attn-fold-page-gather", "mlir::ModuleOp"> {
   }];
 }
 
+def AttnReassociateLinear : Pass<"attn-reassociate-linear", "mlir::ModuleOp"> {
+  let summary = "Compute linear attention as (phi(q) (phi(k)^T [v | 1])): linear in the length";
+  let description = [{
+    An attention whose weights are the plain products scale * q.k (link
+    identity, no score region) under anchor none, or row_abs when q, k and
+    the scale are provably nonnegative (a feature map such as elu(x) + 1,
+    relu, exp, sigmoid), and whose carrier does not depend on the query row
+    (none, `lengths`, or a mask region that reads only b, j and the extras),
+    is rewritten as two attentions of the same kind, both of them dense
+    products the GPU kernel runs on tensor cores:
+
+      KV = attention(I_D, k, [v | 1 | 0...])  [B, Hk, D, Dv + 16] (the keys' state)
+      N  = attention(q, I_D, KV)              [B, H, Lq, Dv + 16]
+      o  = N[..., :Dv] / N[..., Dv]  (0 where the sum is 0; row_abs)
+
+    (I_D an identity of D rows; the carrier moves to the first attention;
+    under anchor none the ones column is left out and o = N). Work falls
+    from Lq Lk (D + Dv) to about (Lq + Lk) D (D + Dv + 16) multiply-adds;
+    the rewrite applies when all lengths and head dims are static and the
+    quadratic work is more than `min-work-ratio` times that, and the value
+    head dim leaves room for the sums column (Dv <= 240).
+    The summation order differs from the quadratic form, and a non-finite
+    value of v reaches every row of its head (docs/semantics.md).
+  }];
+  let options = [
+    Option<"minWorkRatio", "min-work-ratio", "double", /*default=*/"2.0",
+           "Rewrite only when the quadratic form does more than this many times "
+           "the reassociated form's work (0: whenever the rewrite is legal)">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
+}
+
 def AttnShardPositions : Pass<"attn-shard-positions", "mlir::ModuleOp"> {
   let summary = "Rewrite a context_shard attention into one over its own rows";
   let description = [{

@@ -615,6 +615,7 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   if (llvm::Error e = runPasses(*prog, options, "partition into steps", [&](PassManager &pm) {
         pm.addPass(createAttnShardPositions());
         pm.addPass(createAttnExpandBlockSelect());
+        pm.addPass(createAttnReassociateLinear());
         pm.addPass(createAttnFoldPageGather());
         pm.addPass(createAttnSummarizeMaskTables());
         pm.addPass(createAttnClassifyMaskBlocks());

@@ -14,6 +14,7 @@ using namespace mlir;
 void attnc::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createAttnShardPositions());
   pm.addPass(createAttnExpandBlockSelect());
+  pm.addPass(createAttnReassociateLinear());
   pm.addPass(createAttnDecompose());
   pm.addPass(createAttnLowerCascadeToLinalg());
   pm.addPass(createAttnExpandFloat8());

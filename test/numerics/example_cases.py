@@ -190,6 +190,15 @@ def ref_linear(x, d):
                        anchor="row_abs")
 
 
+def kv_lengths(rng, d):
+    """[B] i32: a full sequence, an empty one (its rows give 0), the rest random."""
+    return np.array([d["Lk"], 0] + list(rng.integers(0, d["Lk"] + 1, d["B"] - 2)), dtype=np.int32)
+
+
+def all_keep(lq, lk):
+    return np.ones((lq, lk), dtype=bool)
+
+
 def ref_lightning(x, d):
     dec = x["decay"]
     return R.attention(x["q"], x["k"], x["v"], keep=R.causal_keep(d["L"], d["L"]),
@@ -459,9 +468,22 @@ CASES = [
     ("08_maxvit_grid.attn",
      [dict(B=2, H=2, L=144, D=16, GW=12, G=4), dict(B=1, H=3, L=54, D=8, GW=9, G=3),
       dict(B=1, H=2, L=70, D=16, GW=10, G=4)], qkv_self, ref_maxvit_grid),
+    # Shapes on both sides of attn-reassociate-linear's work gate (2x): 70 x 70 at D 8 and
+    # 300 x 400 are reassociated, the others stay quadratic.
     ("09_linear.attn",
      [dict(B=2, H=2, Lq=37, Lk=53, D=16, Dv=8), dict(B=1, H=3, Lq=70, Lk=70, D=8, Dv=8),
-      dict(B=1, H=2, Lq=5, Lk=129, D=32, Dv=16)], qkv_cross, ref_linear),
+      dict(B=1, H=2, Lq=5, Lk=129, D=32, Dv=16), dict(B=1, H=2, Lq=300, Lk=400, D=8, Dv=8)],
+     qkv_cross, ref_linear),
+    ("09_linear_gqa_varlen.attn",
+     [dict(B=3, H=4, Hk=2, Lq=200, Lk=300, D=8, Dv=16), dict(B=3, H=2, Hk=2, Lq=9, Lk=40, D=16, Dv=16)],
+     with_(lambda rng, d: qkv(rng, d, hk="Hk"), kv_len=kv_lengths),
+     lambda x, d: R.attention(np.maximum(x["q"], 0.0), phi(x["k"]), x["v"], link="identity",
+                              anchor="row_abs", keep=R.lengths_keep(x["kv_len"], d["Lq"], d["Lk"], all_keep))),
+    ("09_linear_padded_unnormalized.attn",
+     [dict(B=3, H=2, Lq=150, Lk=260, D=8), dict(B=3, H=2, Lq=12, Lk=30, D=16)],
+     with_(qkv_cross, kv_len=kv_lengths),
+     lambda x, d: R.attention(x["q"], x["k"], x["v"], link="identity", anchor="none",
+                              keep=R.lengths_keep(x["kv_len"], d["Lq"], d["Lk"], all_keep))),
     ("10_lightning_causal_linear.attn", S_SELF,
      with_(qkv_self, decay=uniform(0.8, 0.99, ["H"])), ref_lightning),
     ("10_linear_swa_hybrid.attn", S_SELF, qkv_self, ref_hybrid),

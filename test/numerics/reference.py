@@ -460,11 +460,18 @@ def attention(q, k, v, keep=None, scale=None, scores=(), conv=None, link="exp",
         den = w.sum(axis=-1, keepdims=True)
         if null is not None:
             den = den + lf(_null_value(null, H))
-        return np.where(any_kept, num / np.where(any_kept, den, 1.0), 0.0)
+        return _row_divide(num, den, any_kept)
     if anchor == "row_abs":
         den = np.abs(w).sum(axis=-1, keepdims=True)
-        return np.where(any_kept, num / np.where(any_kept, den, 1.0), 0.0)
+        return _row_divide(num, den, any_kept)
     raise ValueError("unknown anchor " + anchor)
+
+
+def _row_divide(num, den, any_kept):
+    """num / den per row; 0 for a row with no kept key or whose kept weights sum to 0
+    (docs/semantics.md, Anchors); a NaN sum stays NaN."""
+    ok = any_kept & (den != 0)
+    return np.where(ok, num / np.where(ok, den, 1.0), 0.0)
 
 
 def _null_value(null, H):

@@ -404,6 +404,7 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
     PassManager pm(&ctx);
     pm.addPass(createAttnShardPositions());
     pm.addPass(createAttnExpandBlockSelect());
+    pm.addPass(createAttnReassociateLinear());
     pm.addPass(createAttnDecompose());
     if (failed(pm.run(*module)))
       return 1;
