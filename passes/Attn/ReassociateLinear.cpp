@@ -39,6 +39,8 @@ constexpr double kUnbounded = -std::numeric_limits<double>::infinity();
 /// that the widened head dim stays a multiple of 16 (the kernel's TMA rows).
 constexpr int64_t kSumColumns = 16;
 constexpr int64_t kMaxHeadDim = 256;
+/// Keys per partial sum of the state on the CPU (the GPU picks its split).
+constexpr int64_t kStateChunk = 1024;
 
 /// A lower bound of every non-NaN value `v` takes, from the feature maps
 /// the front end writes (elu(x) + 1, relu, exp, sigmoid, softplus, squares,
@@ -198,14 +200,15 @@ void nameStep(Value v, StringRef why) {
 }
 
 /// An identity-link attention with no score region, `scale`, the given
-/// carrier, extras and mask (moved from the original), weights signed.
+/// carrier and extras, weights signed, keys split in chunks of `splitKV`.
 AttentionOp buildProducts(OpBuilder &b, Location loc, RankedTensorType resultTy, Value q, Value k,
-                          Value v, ValueRange extras, ArrayAttr carrier, FloatAttr scale) {
+                          Value v, ValueRange extras, ArrayAttr carrier, FloatAttr scale,
+                          int64_t splitKV) {
   MLIRContext *ctx = b.getContext();
   OperationState state(loc, AttentionOp::getOperationName());
   AttentionOp::build(b, state, resultTy, Type(), q, k, v, extras, carrier, scale,
                      LinkAttr::get(ctx, Link::identity), AnchorAttr::get(ctx, Anchor::none), ScoreConvAttr(),
-                     b.getUnitAttr(), b.getI64IntegerAttr(0), KVPagesAttr(), DenseI64ArrayAttr(),
+                     b.getUnitAttr(), b.getI64IntegerAttr(splitKV), KVPagesAttr(), DenseI64ArrayAttr(),
                      IntegerAttr(), ContextShardAttr());
   return cast<AttentionOp>(b.create(state));
 }
@@ -251,14 +254,17 @@ void reassociate(AttentionOp op) {
   }
 
   // The keys' state, one per KV head; the carrier only ever names keys.
+  // Its D rows are one or two tiles per head: the keys are split (plain
+  // sums under anchor none) so that the GPU spreads them over its SMs (the
+  // runtime picks the count; the CPU sums chunks of kStateChunk).
   auto stateTy = cb.tensorType({batch, kvHeads, dSize, dwSize}, elem);
-  AttentionOp kv = buildProducts(b, loc, stateTy, eyeQ, k, values,
-                                 op.getExtras(), op.getCarrier(), b.getF64FloatAttr(1.0));
+  AttentionOp kv = buildProducts(b, loc, stateTy, eyeQ, k, values, op.getExtras(), op.getCarrier(),
+                                 b.getF64FloatAttr(1.0), kStateChunk);
   kv.getMask().takeBody(op.getMask());
   auto rowsTy = RankedTensorType::get({resultTy.getDimSize(0), resultTy.getDimSize(1),
                                        resultTy.getDimSize(2), dw}, elem);
   AttentionOp rows = buildProducts(b, loc, rowsTy, q, identity(kvHeads), kv.getResult(), {},
-                                   b.getArrayAttr({}), op.getScaleAttr());
+                                   b.getArrayAttr({}), op.getScaleAttr(), /*splitKV=*/0);
   Value result = rows.getResult();
   if (sums) {
     // The sums column as the map's input; the numerator, wider than the

@@ -13,7 +13,7 @@
 // CHECK: %[[V1:.*]] = attn.map {attnc.gpu.step_reason = "v with a column of ones {{.*}} -> tensor<2x2x100x24xf32>
 // CHECK:   tensor.extract %arg2
 // CHECK: %[[KV:.*]] = attn.attention %[[EYEQ]], %[[K:.*]], %[[V1]] extras(%arg3 : tensor<2xi32>)
-// CHECK-SAME: anchor = #attn.anchor<none>, carrier = [#attn.lengths<kv = 0>], link = #attn.link<identity>, scale = 1.000000e+00 : f64, weights_signed
+// CHECK-SAME: anchor = #attn.anchor<none>, carrier = [#attn.lengths<kv = 0>], link = #attn.link<identity>, scale = 1.000000e+00 : f64, split_kv = 1024 : i64, weights_signed
 // CHECK-SAME: tensor<2x1x8x8xf32>, tensor<2x2x100x8xf32>, tensor<2x2x100x24xf32> -> tensor<2x2x8x24xf32>
 // CHECK: %[[EYEK:.*]] = attn.map {{.*}} -> tensor<2x2x8x8xf32>
 // CHECK: %[[N:.*]] = attn.attention %[[Q:.*]], %[[EYEK]], %[[KV]] {anchor = #attn.anchor<none>, link = #attn.link<identity>, scale = 5.000000e-01 : f64, weights_signed}
