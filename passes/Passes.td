@@ -37,18 +37,17 @@ def AttnReassociateLinear : Pass<"attn-reassociate-linear", "mlir::ModuleOp"> {
     is rewritten as two attentions of the same kind, both of them dense
     products the GPU kernel runs on tensor cores:
 
-      KV = attention(I_D, k, [v | 1 | 0...])  [B, Hk, D, Dv + 16] (the keys' state)
-      N  = attention(q, I_D, KV)              [B, H, Lq, Dv + 16]
-      o  = N[..., :Dv] / N[..., Dv]  (0 where the sum is 0; row_abs)
+      KV = attention(I_D, k, v)   [B, Hk, D, Dv] (the keys' state; split_kv)
+      o  = attention(q, I_D, KV)  [B, H, Lq, Dv]
 
-    (I_D an identity of D rows; the carrier moves to the first attention;
-    under anchor none the ones column is left out and o = N). Work falls
-    from Lq Lk (D + Dv) to about (Lq + Lk) D (D + Dv + 16) multiply-adds;
-    the rewrite applies when all lengths and head dims are static and the
-    quadratic work is more than `min-work-ratio` times that, and the value
-    head dim leaves room for the sums column (Dv <= 240).
-    The summation order differs from the quadratic form, and a non-finite
-    value of v reaches every row of its head (docs/semantics.md).
+    (I_D an identity of D rows; the carrier moves to the first attention).
+    Under row_abs the same pair over ones [B, Hk, Lk, 16] gives each row's
+    sum of weights, and o is divided by it (0 where it is 0). Work falls
+    from Lq Lk (D + Dv) to about (Lq + Lk) D (D + Dv) multiply-adds (twice
+    that with the sums); the rewrite applies when all lengths and head dims
+    are static and the quadratic work is more than `min-work-ratio` times
+    that. The summation order differs from the quadratic form, and a
+    non-finite value of v reaches more rows (docs/semantics.md).
   }];
   let options = [
     Option<"minWorkRatio", "min-work-ratio", "double", /*default=*/"2.0",

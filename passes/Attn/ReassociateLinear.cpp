@@ -5,8 +5,8 @@
 // replaces the [Lq, Lk] weight matrix. The two contractions are written as
 // attentions against identity matrices (I . k^T = k^T, q . I^T = q), so the
 // GPU runs both on the Hopper kernel's tensor cores and the CPU through the
-// same cascade as every other attention. The row_abs denominator rides
-// along as an extra column of ones in V: N[..., Dv] = sum_j |w_ij| once the
+// same cascade as every other attention. The row_abs denominator is the
+// same product with ones for v: q_i . (sum_j k_j) = sum_j |w_ij| once the
 // weights are known to be nonnegative.
 //
 //===----------------------------------------------------------------------===//
@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
 
 #include <cmath>
 #include <limits>
@@ -35,10 +36,9 @@ using namespace attnc::attn;
 namespace {
 
 constexpr double kUnbounded = -std::numeric_limits<double>::infinity();
-/// Columns appended to V for the row sums: one of ones, the rest zero, so
-/// that the widened head dim stays a multiple of 16 (the kernel's TMA rows).
+/// Width of the ones whose products are the row sums: the narrowest value
+/// head dim the kernel takes (16; TMA rows of 32 bytes).
 constexpr int64_t kSumColumns = 16;
-constexpr int64_t kMaxHeadDim = 256;
 /// Keys per partial sum of the state on the CPU (the GPU picks its split).
 constexpr int64_t kStateChunk = 1024;
 
@@ -179,9 +179,6 @@ std::string refusal(AttentionOp op, double minWorkRatio) {
       ShapedType::isDynamic(dv))
     return "a length or head dim is dynamic";
   bool sums = anchor == Anchor::row_abs;
-  int64_t dw = sums ? dv + kSumColumns : dv;
-  if (d > kMaxHeadDim || dw > kMaxHeadDim)
-    return "the head dims leave no room for the sums column";
   if (sums) {
     LowerBounds lb;
     std::optional<APFloat> scale = op.getScale();
@@ -189,7 +186,7 @@ std::string refusal(AttentionOp op, double minWorkRatio) {
       return "the weights are not provably nonnegative (row_abs needs them so)";
   }
   double quadratic = double(lq) * lk * (d + dv);
-  double linear = double(lq + lk) * d * (d + dw);
+  double linear = double(lq + lk) * d * (d + dv + (sums ? kSumColumns + d : 0));
   if (quadratic <= minWorkRatio * linear)
     return "the quadratic form is cheaper at these sizes";
   return "";
@@ -221,77 +218,74 @@ void reassociate(AttentionOp op) {
   auto resultTy = cast<RankedTensorType>(op.getResult().getType());
   Type elem = resultTy.getElementType();
   int64_t d = cast<RankedTensorType>(q.getType()).getDimSize(3);
-  int64_t dv = cast<RankedTensorType>(v.getType()).getDimSize(3);
-  bool sums = op.getAnchorKind() == Anchor::row_abs;
-  int64_t dw = sums ? dv + kSumColumns : dv;
   OpFoldResult batch = cb.dim(k, 0), kvHeads = cb.dim(k, 1), lk = cb.dim(k, 2);
-  OpFoldResult dSize = b.getIndexAttr(d), dwSize = b.getIndexAttr(dw);
+  OpFoldResult dSize = b.getIndexAttr(d);
 
-  auto identity = [&](OpFoldResult heads) {
-    Value eye = cb.map({batch, heads, dSize, dSize}, elem, {}, {},
-                       [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) -> Value {
+  auto constant = [&](ArrayRef<OpFoldResult> sizes, bool eye, StringRef why) {
+    Value x = cb.map(sizes, elem, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) -> Value {
       IndexMath m{nb, nl};
       CascadeBuilder nc(nb, nl);
-      return m.sel(m.eq(idx[2], idx[3]), nc.f(elem, 1.0), nc.f(elem, 0.0));
+      return eye ? m.sel(m.eq(idx[2], idx[3]), nc.f(elem, 1.0), nc.f(elem, 0.0)) : nc.f(elem, 1.0);
     });
-    nameStep(eye, "an identity matrix (linear attention reassociated)");
-    return eye;
+    nameStep(x, why);
+    return x;
   };
-  Value eyeQ = identity(b.getIndexAttr(1));
-  Value values = v;
-  if (sums) {
-    values = cb.map({batch, kvHeads, lk, dwSize}, elem, {}, {},
-                    [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) -> Value {
-      IndexMath m{nb, nl};
-      CascadeBuilder nc(nb, nl);
-      Value inV = m.lt(idx[3], m.c(dv));
-      Value col = m.min(idx[3], m.c(dv - 1));
-      Value x = tensor::ExtractOp::create(nb, nl, v, ValueRange{idx[0], idx[1], idx[2], col});
-      Value pad = m.sel(m.eq(idx[3], m.c(dv)), nc.f(elem, 1.0), nc.f(elem, 0.0));
-      return m.sel(inV, x, pad);
-    });
-    nameStep(values, "v with a column of ones (linear attention's row sums)");
-  }
-
-  // The keys' state, one per KV head; the carrier only ever names keys.
-  // Its D rows are one or two tiles per head: the keys are split (plain
+  StringRef eyeWhy = "an identity matrix (linear attention reassociated)";
+  Value eyeQ = constant({batch, b.getIndexAttr(1), dSize, dSize}, true, eyeWhy);
+  Value eyeK = constant({batch, kvHeads, dSize, dSize}, true, eyeWhy);
+  // `values` [.., Lk, n] -> q . (k^T values) [B, H, Lq, n]: the keys' state,
+  // one per KV head (the carrier only ever names keys), then the rows. The
+  // state's D rows are one or two tiles per head: its keys are split (plain
   // sums under anchor none) so that the GPU spreads them over its SMs (the
   // runtime picks the count; the CPU sums chunks of kStateChunk).
-  auto stateTy = cb.tensorType({batch, kvHeads, dSize, dwSize}, elem);
-  AttentionOp kv = buildProducts(b, loc, stateTy, eyeQ, k, values, op.getExtras(), op.getCarrier(),
-                                 b.getF64FloatAttr(1.0), kStateChunk);
-  kv.getMask().takeBody(op.getMask());
-  auto rowsTy = RankedTensorType::get({resultTy.getDimSize(0), resultTy.getDimSize(1),
-                                       resultTy.getDimSize(2), dw}, elem);
-  AttentionOp rows = buildProducts(b, loc, rowsTy, q, identity(kvHeads), kv.getResult(), {},
-                                   b.getArrayAttr({}), op.getScaleAttr(), /*splitKV=*/0);
-  Value result = rows.getResult();
-  if (sums) {
-    // The sums column as the map's input; the numerator, wider than the
-    // result, is read in the body (a map's inputs span its index space).
-    Value rowsN = result;
-    AffineMap sumCol = AffineMap::get(4, 0, {b.getAffineDimExpr(0), b.getAffineDimExpr(1),
-                                             b.getAffineDimExpr(2), b.getAffineConstantExpr(dv)},
-                                      b.getContext());
+  auto throughState = [&](Value values, bool moveMask) {
+    OpFoldResult n = cb.dim(values, 3);
+    AttentionOp state = buildProducts(b, loc, cb.tensorType({batch, kvHeads, dSize, n}, elem), eyeQ, k,
+                                      values, op.getExtras(), op.getCarrier(), b.getF64FloatAttr(1.0),
+                                      kStateChunk);
+    IRMapping none;
+    if (moveMask)
+      state.getMask().takeBody(op.getMask());
+    else
+      op.getMask().cloneInto(&state.getMask(), none);
+    auto rowsTy = RankedTensorType::get({resultTy.getDimSize(0), resultTy.getDimSize(1), resultTy.getDimSize(2),
+                                         cast<RankedTensorType>(values.getType()).getDimSize(3)}, elem);
+    return buildProducts(b, loc, rowsTy, q, eyeK, state.getResult(), {}, b.getArrayAttr({}),
+                         op.getScaleAttr(), /*splitKV=*/0)
+        .getResult();
+  };
+  Value result;
+  if (op.getAnchorKind() == Anchor::row_abs) {
+    // The row sums sum_j w_ij through their own state of kSumColumns ones
+    // (the narrowest value the kernel takes), not as a column beside v:
+    // v's head dim stays the kernel's (128, not 192 with the column).
+    Value ones = constant({batch, kvHeads, lk, b.getIndexAttr(kSumColumns)}, false,
+                          "ones (linear attention's row sums)");
+    Value sums = throughState(ones, /*moveMask=*/false);
+    Value num = throughState(v, /*moveMask=*/true);
+    AffineMap all = AffineMap::getMultiDimIdentityMap(4, b.getContext());
+    AffineMap first = AffineMap::get(4, 0, {b.getAffineDimExpr(0), b.getAffineDimExpr(1), b.getAffineDimExpr(2),
+                                            b.getAffineConstantExpr(0)}, b.getContext());
     SmallVector<OpFoldResult> sizes;
     for (int64_t n = 0; n < 4; ++n)
       sizes.push_back(cb.dim(op.getResult(), n));
-    result = cb.map(sizes, elem, {rowsN}, {sumCol},
-                    [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange e) -> Value {
+    result = cb.map(sizes, elem, {num, sums}, {all, first},
+                    [&](OpBuilder &nb, Location nl, ValueRange, ValueRange e) -> Value {
       // In f32 at least: the quotient of two rounded sums.
       Type wide = elem.getIntOrFloatBitWidth() < 32 ? nb.getF32Type() : elem;
       auto widen = [&](Value x) {
         return x.getType() == wide ? x : arith::ExtFOp::create(nb, nl, wide, x).getResult();
       };
-      Value num = widen(tensor::ExtractOp::create(nb, nl, rowsN, idx));
-      Value den = widen(e[0]);
+      Value x = widen(e[0]), den = widen(e[1]);
       CascadeBuilder nc(nb, nl);
       Value zero = nc.f(wide, 0.0);
       Value empty = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, den, zero);
-      Value r = arith::SelectOp::create(nb, nl, empty, zero, arith::DivFOp::create(nb, nl, num, den));
+      Value r = arith::SelectOp::create(nb, nl, empty, zero, arith::DivFOp::create(nb, nl, x, den));
       return r.getType() == elem ? r : arith::TruncFOp::create(nb, nl, elem, r).getResult();
     });
     nameStep(result, "the row_abs normalisation of the reassociated linear attention");
+  } else {
+    result = throughState(v, /*moveMask=*/true);
   }
   op.getResult().replaceAllUsesWith(result);
   op.erase();

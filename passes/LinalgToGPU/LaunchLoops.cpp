@@ -5,7 +5,9 @@
 // linalg to parallel loops. This pass turns each top-level loop nest of a
 // host function into a gpu.launch: 256-thread blocks over the iteration
 // space (sized on the host where it is dynamic), each thread taking a few
-// iterations a grid apart, reductions left to the thread's sequential inner
+// iterations a grid apart (where every block has its full share of an
+// elementwise nest: four iterations a block apart, all loads before any
+// store, so that they are in flight together), reductions left to the thread's sequential inner
 // loops with the accumulator in a register; a reduction along rows that
 // neighbouring threads would read with a stride (rmsnorm's sum of squares)
 // gets a warp per iteration instead. memref.copy becomes such a launch too,
@@ -257,6 +259,24 @@ void emitRegisterReduction(OpBuilder &b, Location loc, MemoryReduction r, IRMapp
   wb.clone(*r.store, m);
 }
 
+/// Whether the loop body only reads memory, computes, and stores at its
+/// end (no store is read back within the body): its stores can then wait
+/// for the loads of the thread's other iterations.
+bool loadsThenStores(scf::ParallelOp par) {
+  bool stored = false;
+  for (Operation &op : par.getBody()->without_terminator()) {
+    if (isa<memref::StoreOp>(op)) {
+      stored = true;
+      continue;
+    }
+    if (stored || op.getNumRegions() != 0)
+      return false;
+    if (!isa<memref::LoadOp>(op) && !isMemoryEffectFree(&op))
+      return false;
+  }
+  return true;
+}
+
 /// One loop nest -> gpu.launch; each thread runs the body for the linear
 /// indices id, id + grid, ... inside the iteration space. A dynamic space
 /// sizes the grid on the host (the manifest turns that arithmetic into the
@@ -360,22 +380,49 @@ LogicalResult launch(scf::ParallelOp par) {
     outerLoop(0, gl.getBlockIds().z, gl.getGridSize().z);
   if (outer >= 1)
     outerLoop(outer - 1, gl.getBlockIds().y, gl.getGridSize().y);
+  // Row-major delinearisation of the inner loops: the innermost varies
+  // fastest, so that neighbouring threads touch neighbouring elements.
+  auto delinearize = [&](OpBuilder &ob, Value rest, SmallVector<Value> &at) {
+    for (int64_t d = (int64_t)trip.size() - 1; d >= outer; --d) {
+      Value n = value(ob, trip[d]);
+      Value idx = d > outer ? arith::RemUIOp::create(ob, loc, rest, n).getResult() : rest;
+      if (d > outer)
+        rest = arith::DivUIOp::create(ob, loc, rest, n);
+      at[d] = arith::AddIOp::create(ob, loc, cst(ob, lb[d]), arith::MulIOp::create(ob, loc, idx, cst(ob, step[d])));
+    }
+  };
+  Value tid = gl.getThreadIds().x;
+  if (elementwise && innerStatic && *innerStatic % kSpan == 0 && loadsThenStores(par)) {
+    // Every block has kSpan iterations: no loop and no bounds. The thread's
+    // loads of all its iterations come before its stores (the iterations
+    // are independent), so that kPerThread loads are in flight at once: a
+    // loop of load-compute-store keeps one, and 2-byte elements then reach
+    // about a third of the memory's bandwidth (bench/NOTES.md).
+    Value first = arith::AddIOp::create(
+        kb, loc, arith::MulIOp::create(kb, loc, gl.getBlockIds().x, cst(kb, kSpan)), tid);
+    SmallVector<IRMapping> maps(kPerThread);
+    for (int64_t k = 0; k < kPerThread; ++k) {
+      SmallVector<Value> at(ivs);
+      delinearize(kb, arith::AddIOp::create(kb, loc, first, cst(kb, k * kThreads)), at);
+      maps[k].map(par.getInductionVars(), ArrayRef(at).take_front(par.getNumLoops()));
+      for (Operation &op : par.getBody()->without_terminator())
+        if (!isa<memref::StoreOp>(op))
+          kb.clone(op, maps[k]);
+    }
+    for (int64_t k = 0; k < kPerThread; ++k)
+      for (Operation &op : par.getBody()->without_terminator())
+        if (isa<memref::StoreOp>(op))
+          kb.clone(op, maps[k]);
+    par.erase();
+    sinkScalars(gl);
+    return success();
+  }
   Value id = arith::AddIOp::create(
-      kb, loc, arith::MulIOp::create(kb, loc, gl.getBlockIds().x, cst(kb, kThreads)), gl.getThreadIds().x);
+      kb, loc, arith::MulIOp::create(kb, loc, gl.getBlockIds().x, cst(kb, kThreads)), tid);
   Value gridStride = arith::MulIOp::create(kb, loc, gl.getGridSize().x, cst(kb, kThreads));
   auto strideLoop = scf::ForOp::create(kb, loc, id, total, gridStride);
   OpBuilder ib = OpBuilder::atBlockBegin(strideLoop.getBody());
-  id = strideLoop.getInductionVar();
-  // Row-major delinearisation of the inner loops: the innermost varies
-  // fastest, so that neighbouring threads touch neighbouring elements.
-  Value rest = id;
-  for (int64_t d = (int64_t)trip.size() - 1; d >= outer; --d) {
-    Value n = value(ib, trip[d]);
-    Value idx = d > outer ? arith::RemUIOp::create(ib, loc, rest, n).getResult() : rest;
-    if (d > outer)
-      rest = arith::DivUIOp::create(ib, loc, rest, n);
-    ivs[d] = arith::AddIOp::create(ib, loc, cst(ib, lb[d]), arith::MulIOp::create(ib, loc, idx, cst(ib, step[d])));
-  }
+  delinearize(ib, strideLoop.getInductionVar(), ivs);
   IRMapping map;
   map.map(par.getInductionVars(), ArrayRef(ivs).take_front(par.getNumLoops()));
   for (Operation &op : par.getBody()->without_terminator()) {

@@ -468,8 +468,8 @@ CASES = [
     ("08_maxvit_grid.attn",
      [dict(B=2, H=2, L=144, D=16, GW=12, G=4), dict(B=1, H=3, L=54, D=8, GW=9, G=3),
       dict(B=1, H=2, L=70, D=16, GW=10, G=4)], qkv_self, ref_maxvit_grid),
-    # Shapes on both sides of attn-reassociate-linear's work gate (2x): 70 x 70 at D 8 and
-    # 300 x 400 are reassociated, the others stay quadratic.
+    # Shapes on both sides of attn-reassociate-linear's work gate (2x): 300 x 400 is
+    # reassociated, the others stay quadratic.
     ("09_linear.attn",
      [dict(B=2, H=2, Lq=37, Lk=53, D=16, Dv=8), dict(B=1, H=3, Lq=70, Lk=70, D=8, Dv=8),
       dict(B=1, H=2, Lq=5, Lk=129, D=32, Dv=16), dict(B=1, H=2, Lq=300, Lk=400, D=8, Dv=8)],

@@ -1,7 +1,8 @@
 // RUN: attnc-opt --pass-pipeline='builtin.module(func.func(attn-gpu-launch-loops))' -split-input-file -verify-diagnostics %s | FileCheck %s
 // Each loop nest of a host function becomes a launch of 256-thread blocks
 // over the inner loops (row-major, a grid-stride loop: an elementwise nest
-// takes up to 4 iterations per thread, a nest with inner loops one) and the
+// takes up to 4 iterations per thread, unrolled with its loads first where
+// every block has 1024; a nest with inner loops one) and the
 // outer one or two loops on the grid's y and z, with the scalars recomputed
 // inside; a copy becomes such a launch too.
 
@@ -293,6 +294,60 @@ func.func @reads_output(%x: memref<4x100xf32>, %s: memref<4xf32>) {
       %r = arith.addf %a, %w : f32
       memref.store %r, %s[%i] : memref<4xf32>
     }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// An elementwise nest whose inner volume is a multiple of a block's 1024
+// iterations (2 x 4096: the rows on y, 4 blocks on x): no loop and no
+// bounds; each thread issues its four loads (256 apart) before its stores.
+// CHECK-LABEL: func.func @unrolled
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c4{{(_[0-9]+)?}}, %{{.*}} = %c2{{(_[0-9]+)?}},
+// CHECK-NOT: scf.for
+// CHECK: memref.load %arg0
+// CHECK: arith.constant 256
+// CHECK: memref.load %arg0
+// CHECK: memref.load %arg0
+// CHECK: memref.load %arg0
+// CHECK-NOT: memref.load
+// CHECK-COUNT-4: memref.store {{.*}}, %arg1
+// CHECK-NOT: memref.store
+// CHECK: gpu.terminator
+func.func @unrolled(%a: memref<2x4096xbf16>, %b: memref<2x4096xbf16>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4096 = arith.constant 4096 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c2, %c4096) step (%c1, %c1) {
+    %x = memref.load %a[%i, %j] : memref<2x4096xbf16>
+    %y = arith.addf %x, %x : bf16
+    memref.store %y, %b[%i, %j] : memref<2x4096xbf16>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A body that reads back what it stored keeps the grid-stride loop.
+// CHECK-LABEL: func.func @store_then_load
+// CHECK: scf.for
+// CHECK: memref.store
+// CHECK: memref.load %arg1
+func.func @store_then_load(%a: memref<2x4096xf32>, %b: memref<2x4096xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4096 = arith.constant 4096 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c2, %c4096) step (%c1, %c1) {
+    %x = memref.load %a[%i, %j] : memref<2x4096xf32>
+    memref.store %x, %b[%i, %j] : memref<2x4096xf32>
+    %y = memref.load %b[%i, %j] : memref<2x4096xf32>
+    %z = arith.addf %y, %x : f32
+    memref.store %z, %a[%i, %j] : memref<2x4096xf32>
     scf.reduce
   }
   return
