@@ -120,9 +120,9 @@ def main():
     rows.append(("differential (causal)", time_ms_p(lambda: f(q, k, q2, k2, v, lam)), time_ms_p(ref),
                  time_ms_p(fdiff) if fl else float("nan"), err))
 
-    # Linear attention on the Hopper kernel (quadratic on the tensor cores, carrier tiles skipped)
-    # next to PyTorch's linear-time forms: Lightning-2's chunked scan for the causal one, the
-    # reassociated phi(Q) (phi(K)^T V) for the non-causal one.
+    # Linear attention next to PyTorch's linear-time forms: the causal one quadratic on the Hopper
+    # kernel (carrier tiles skipped) vs Lightning-2's chunked scan; the non-causal one reassociated
+    # by attn-reassociate-linear (two kernels through a [D, Dv] state) vs phi(Q) (phi(K)^T V).
     for Bl, Hl, Ll, Dl in [(2, 16, 4096, 128), (1, 16, 16384, 128)]:
         ql, kl, vl = r(Bl, Hl, Ll, Dl), r(Bl, Hl, Ll, Dl), r(Bl, Hl, Ll, Dl)
         decay = 0.9 + 0.1 * torch.rand(Hl, device="cuda")

@@ -21,6 +21,8 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 
+#include "llvm/Support/Debug.h"
+
 #include <cmath>
 #include <limits>
 
@@ -32,6 +34,8 @@ namespace attnc {
 using namespace mlir;
 using namespace attnc;
 using namespace attnc::attn;
+
+#define DEBUG_TYPE "attn-reassociate-linear"
 
 namespace {
 
@@ -54,6 +58,8 @@ public:
       return it->second;
     ++depth;
     double r = compute(v);
+    if (std::isnan(r)) // inf + -inf: no bound
+      r = kUnbounded;
     --depth;
     memo[v] = r;
     return r;
@@ -297,7 +303,10 @@ struct AttnReassociateLinearPass
   void runOnOperation() override {
     SmallVector<AttentionOp> ops;
     getOperation().walk([&](AttentionOp op) {
-      if (refusal(op, minWorkRatio).empty())
+      std::string why = refusal(op, minWorkRatio);
+      LLVM_DEBUG(llvm::dbgs() << "attn-reassociate-linear: " << op.getLoc() << ": "
+                              << (why.empty() ? "reassociated" : why) << "\n");
+      if (why.empty())
         ops.push_back(op);
     });
     for (AttentionOp op : ops)
