@@ -6,9 +6,9 @@
 // host function into a gpu.launch: 256-thread blocks over the iteration
 // space (sized on the host where it is dynamic), each thread taking a few
 // iterations a grid apart (where every block has its full share of an
-// elementwise nest: four iterations a block apart, all loads before any
-// store, so that they are in flight together), reductions left to the thread's sequential inner
-// loops with the accumulator in a register; a reduction along rows that
+// elementwise nest: four iterations, all loads before any store, so that
+// they are in flight together), reductions left to the thread's sequential
+// inner loops with the accumulator in a register; a reduction along rows that
 // neighbouring threads would read with a stride (rmsnorm's sum of squares)
 // gets a warp per iteration instead. memref.copy becomes such a launch too,
 // so that the host function is only allocations and launches.
@@ -30,6 +30,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/Support/MathExtras.h"
 
 namespace attnc {
@@ -277,6 +278,33 @@ bool loadsThenStores(scf::ParallelOp par) {
   return true;
 }
 
+/// The body of `par` once per iteration in `iterations` (its induction
+/// variables) in three rounds over the iterations: the loads with what
+/// their indices need, then the rest of the math, then the stores
+/// (loadsThenStores), so that no load waits behind another iteration's math.
+void cloneLoadsFirst(OpBuilder &b, scf::ParallelOp par, ArrayRef<SmallVector<Value>> iterations) {
+  Block *body = par.getBody();
+  llvm::SmallPtrSet<Operation *, 16> feedsLoad;
+  for (Operation &op : llvm::reverse(body->without_terminator()))
+    if (isa<memref::LoadOp>(op) || feedsLoad.contains(&op))
+      for (Value x : op.getOperands())
+        if (Operation *def = x.getDefiningOp(); def && def->getBlock() == body)
+          feedsLoad.insert(def);
+  auto round = [&](Operation &op) {
+    if (isa<memref::LoadOp>(op) || feedsLoad.contains(&op))
+      return 0;
+    return isa<memref::StoreOp>(op) ? 2 : 1;
+  };
+  SmallVector<IRMapping> maps(iterations.size());
+  for (auto [map, ivs] : llvm::zip(maps, iterations))
+    map.map(par.getInductionVars(), ArrayRef(ivs).take_front(par.getNumLoops()));
+  for (int r = 0; r < 3; ++r)
+    for (IRMapping &map : maps)
+      for (Operation &op : body->without_terminator())
+        if (round(op) == r)
+          b.clone(op, map);
+}
+
 /// One loop nest -> gpu.launch; each thread runs the body for the linear
 /// indices id, id + grid, ... inside the iteration space. A dynamic space
 /// sizes the grid on the host (the manifest turns that arithmetic into the
@@ -400,19 +428,10 @@ LogicalResult launch(scf::ParallelOp par) {
     // about a third of the memory's bandwidth (bench/NOTES.md).
     Value first = arith::AddIOp::create(
         kb, loc, arith::MulIOp::create(kb, loc, gl.getBlockIds().x, cst(kb, kSpan)), tid);
-    SmallVector<IRMapping> maps(kPerThread);
-    for (int64_t k = 0; k < kPerThread; ++k) {
-      SmallVector<Value> at(ivs);
-      delinearize(kb, arith::AddIOp::create(kb, loc, first, cst(kb, k * kThreads)), at);
-      maps[k].map(par.getInductionVars(), ArrayRef(at).take_front(par.getNumLoops()));
-      for (Operation &op : par.getBody()->without_terminator())
-        if (!isa<memref::StoreOp>(op))
-          kb.clone(op, maps[k]);
-    }
+    SmallVector<SmallVector<Value>> iterations(kPerThread, ivs);
     for (int64_t k = 0; k < kPerThread; ++k)
-      for (Operation &op : par.getBody()->without_terminator())
-        if (isa<memref::StoreOp>(op))
-          kb.clone(op, maps[k]);
+      delinearize(kb, arith::AddIOp::create(kb, loc, first, cst(kb, k * kThreads)), iterations[k]);
+    cloneLoadsFirst(kb, par, iterations);
     par.erase();
     sinkScalars(gl);
     return success();

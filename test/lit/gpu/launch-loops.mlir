@@ -307,11 +307,11 @@ func.func @reads_output(%x: memref<4x100xf32>, %s: memref<4xf32>) {
 // CHECK-LABEL: func.func @unrolled
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c4{{(_[0-9]+)?}}, %{{.*}} = %c2{{(_[0-9]+)?}},
 // CHECK-NOT: scf.for
-// CHECK: memref.load %arg0
-// CHECK: arith.constant 256
-// CHECK: memref.load %arg0
-// CHECK: memref.load %arg0
-// CHECK: memref.load %arg0
+// CHECK: %[[FIRST:.*]] = arith.addi %{{.*}}, %arg5
+// CHECK: arith.addi %[[FIRST]], %c256
+// CHECK: arith.addi %[[FIRST]], %c512
+// CHECK: arith.addi %[[FIRST]], %c768
+// CHECK-COUNT-4: memref.load %arg0
 // CHECK-NOT: memref.load
 // CHECK-COUNT-4: memref.store {{.*}}, %arg1
 // CHECK-NOT: memref.store
