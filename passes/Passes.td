@@ -57,6 +57,41 @@ def AttnReassociateLinear : Pass<"attn-reassociate-linear", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
 }
 
+def AttnChunkCausalLinear : Pass<"attn-chunk-causal-linear", "mlir::ModuleOp"> {
+  let summary = "Compute causal linear attention in chunks: a band of C keys plus chunk states";
+  let description = [{
+    A causal attention (the causal carrier alone, Lq <= Lk) with the identity
+    link, under anchor none, or row_abs when the weights are provably
+    nonnegative, whose score region is absent or s * F(i - j) with F an
+    exponential (`pow(x, i - j)`, `exp(c * (i - j))`: a decay) and whose
+    mask does not read i, is rewritten in chunks of C keys (whole kernel
+    tiles). With a(i) the first key of row i's chunk and n = a(i) / C:
+
+      intra = the attention masked to a(i) <= j        [B, H, Lq, Dv]
+      P     = attention(I, k, v) masked to j < (r / D) C, score F(nC - j)
+                                                       [B, Hs, N D, Dv]
+      inter = attention(q, I, P) masked to r / D == n, score F(i - nC)
+      o     = intra + inter
+
+    (I the tiled identity: row r is e_{r mod D}; Hs the KV heads, or the
+    query heads when a region reads h under GQA). Under row_abs the same
+    three over ones [B, Hk, Lk, 16] give the row sums. Key visits fall from
+    about Lq Lk / 2 to D Lk^2 / 2C + Lq (C / 2 + D); C is the power-of-two
+    multiple of 128 with the fewest, and the rewrite applies when every
+    length and head dim is static and the causal form visits more than
+    `min-work-ratio` times as many keys. A GPU schedule: the CPU visits
+    every masked pair, so its pipeline does not run it.
+  }];
+  let options = [
+    Option<"minWorkRatio", "min-work-ratio", "double", /*default=*/"2.0",
+           "Rewrite only when the causal form visits more than this many times "
+           "the chunked form's keys (0: whenever the rewrite is legal)">,
+    Option<"chunk", "chunk", "int64_t", /*default=*/"0",
+           "Keys per chunk (0: the cheapest power-of-two multiple of 128)">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
+}
+
 def AttnShardPositions : Pass<"attn-shard-positions", "mlir::ModuleOp"> {
   let summary = "Rewrite a context_shard attention into one over its own rows";
   let description = [{

@@ -616,6 +616,7 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
         pm.addPass(createAttnShardPositions());
         pm.addPass(createAttnExpandBlockSelect());
         pm.addPass(createAttnReassociateLinear());
+        pm.addPass(createAttnChunkCausalLinear());
         pm.addPass(createAttnFoldPageGather());
         pm.addPass(createAttnSummarizeMaskTables());
         pm.addPass(createAttnClassifyMaskBlocks());

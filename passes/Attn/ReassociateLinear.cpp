@@ -14,6 +14,7 @@
 #include "attnc/Dialect/Attn/AttnDialect.h"
 #include "attnc/Dialect/Attn/CascadeBuilder.h"
 #include "attnc/Dialect/Attn/IndexMath.h"
+#include "LinearForms.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -23,8 +24,6 @@
 
 #include "llvm/Support/Debug.h"
 
-#include <cmath>
-#include <limits>
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNREASSOCIATELINEAR
@@ -39,118 +38,8 @@ using namespace attnc::attn;
 
 namespace {
 
-constexpr double kUnbounded = -std::numeric_limits<double>::infinity();
-/// Width of the ones whose products are the row sums: the narrowest value
-/// head dim the kernel takes (16; TMA rows of 32 bytes).
-constexpr int64_t kSumColumns = 16;
 /// Keys per partial sum of the state on the CPU (the GPU picks its split).
 constexpr int64_t kStateChunk = 1024;
-
-/// A lower bound of every non-NaN value `v` takes, from the feature maps
-/// the front end writes (elu(x) + 1, relu, exp, sigmoid, softplus, squares,
-/// abs, ...); kUnbounded where it cannot tell. Intervals suffice: a proof
-/// that weights are nonnegative needs only the sign of each factor.
-class LowerBounds {
-public:
-  double of(Value v) {
-    auto [it, fresh] = memo.try_emplace(v, kUnbounded);
-    if (!fresh || depth > 64)
-      return it->second;
-    ++depth;
-    double r = compute(v);
-    if (std::isnan(r)) // inf + -inf: no bound
-      r = kUnbounded;
-    --depth;
-    memo[v] = r;
-    return r;
-  }
-
-private:
-  double compute(Value v) {
-    if (auto arg = dyn_cast<BlockArgument>(v)) {
-      // An element argument of an attn.map body: the input's elements.
-      auto map = dyn_cast_or_null<MapOp>(arg.getOwner()->getParentOp());
-      int64_t rank = map ? map.getResult().getType().getRank() : 0;
-      if (!map || arg.getArgNumber() < rank)
-        return kUnbounded;
-      return of(map.getInputs()[arg.getArgNumber() - rank]);
-    }
-    Operation *op = v.getDefiningOp();
-    if (auto map = dyn_cast<MapOp>(op))
-      return of(cast<YieldOp>(map.getBody().front().getTerminator()).getValues()[0]);
-    if (auto c = dyn_cast<arith::ConstantOp>(op))
-      if (auto f = dyn_cast<FloatAttr>(c.getValue()))
-        return f.getValueAsDouble();
-    // Integer literals in float expressions (`elu(x) + 1`) arrive as casts.
-    if (isa<arith::UIToFPOp>(op))
-      return 0;
-    if (isa<arith::SIToFPOp>(op)) {
-      std::optional<int64_t> c = integerConstant(op->getOperand(0));
-      return c ? double(*c) : kUnbounded;
-    }
-    if (isa<math::ExpOp, math::Exp2Op, math::SqrtOp, math::AbsFOp>(op))
-      return 0;
-    if (isa<math::ExpM1Op>(op))
-      return -1;
-    // Rounding is monotone and the bounds met here are representable.
-    if (isa<arith::ExtFOp, arith::TruncFOp>(op))
-      return of(op->getOperand(0));
-    if (auto l = dyn_cast<math::Log1pOp>(op)) {
-      double x = of(l.getOperand());
-      return x > -1 ? std::log1p(x) : kUnbounded;
-    }
-    if (isa<arith::AddFOp>(op))
-      return of(op->getOperand(0)) + of(op->getOperand(1));
-    if (isa<arith::MaximumFOp, arith::MaxNumFOp>(op))
-      return std::max(of(op->getOperand(0)), of(op->getOperand(1)));
-    if (isa<arith::MinimumFOp, arith::MinNumFOp>(op))
-      return std::min(of(op->getOperand(0)), of(op->getOperand(1)));
-    if (auto m = dyn_cast<arith::MulFOp>(op)) {
-      if (m.getLhs() == m.getRhs())
-        return 0;
-      double a = of(m.getLhs()), b = of(m.getRhs());
-      return a >= 0 && b >= 0 ? a * b : kUnbounded;
-    }
-    if (auto d = dyn_cast<arith::DivFOp>(op)) {
-      // A divisor that may be 0 may give NaN (0 / 0): only a positive one.
-      return of(d.getLhs()) >= 0 && of(d.getRhs()) > 0 ? 0 : kUnbounded;
-    }
-    if (auto s = dyn_cast<arith::SelectOp>(op))
-      return selectBound(s);
-    return kUnbounded;
-  }
-
-  static std::optional<int64_t> integerConstant(Value v) {
-    while (Operation *op = v.getDefiningOp()) {
-      if (!isa<arith::IndexCastOp, arith::ExtSIOp>(op))
-        break;
-      v = op->getOperand(0);
-    }
-    return getConstantIntValue(v);
-  }
-
-  /// select(x > c, x, f) (elu, a clamp): on its true side x exceeds c.
-  double selectBound(arith::SelectOp s) {
-    double t = of(s.getTrueValue()), f = of(s.getFalseValue());
-    if (auto cmp = s.getCondition().getDefiningOp<arith::CmpFOp>()) {
-      using P = arith::CmpFPredicate;
-      P p = cmp.getPredicate();
-      Value x, c;
-      if ((p == P::OGT || p == P::OGE) && cmp.getLhs() == s.getTrueValue())
-        x = cmp.getLhs(), c = cmp.getRhs();
-      else if ((p == P::OLT || p == P::OLE) && cmp.getRhs() == s.getTrueValue())
-        x = cmp.getRhs(), c = cmp.getLhs();
-      if (x)
-        if (auto k = c.getDefiningOp<arith::ConstantOp>())
-          if (auto fa = dyn_cast<FloatAttr>(k.getValue()))
-            t = std::max(t, fa.getValueAsDouble());
-    }
-    return std::min(t, f);
-  }
-
-  llvm::DenseMap<Value, double> memo;
-  int depth = 0;
-};
 
 /// Why `op` is not rewritten, or "" when it is.
 std::string refusal(AttentionOp op, double minWorkRatio) {
@@ -185,35 +74,14 @@ std::string refusal(AttentionOp op, double minWorkRatio) {
       ShapedType::isDynamic(dv))
     return "a length or head dim is dynamic";
   bool sums = anchor == Anchor::row_abs;
-  if (sums) {
-    LowerBounds lb;
-    std::optional<APFloat> scale = op.getScale();
-    if ((scale && scale->isNegative()) || lb.of(op.getQuery()) < 0 || lb.of(op.getKey()) < 0)
-      return "the weights are not provably nonnegative (row_abs needs them so)";
-  }
+  if (sums)
+    if (std::string why = nonnegativeWeightsRefusal(op); !why.empty())
+      return why;
   double quadratic = double(lq) * lk * (d + dv);
   double linear = double(lq + lk) * d * (d + dv + (sums ? kSumColumns + d : 0));
   if (quadratic <= minWorkRatio * linear)
     return "the quadratic form is cheaper at these sizes";
   return "";
-}
-
-void nameStep(Value v, StringRef why) {
-  v.getDefiningOp()->setAttr(kStepReasonAttr, StringAttr::get(v.getContext(), why));
-}
-
-/// An identity-link attention with no score region, `scale`, the given
-/// carrier and extras, weights signed, keys split in chunks of `splitKV`.
-AttentionOp buildProducts(OpBuilder &b, Location loc, RankedTensorType resultTy, Value q, Value k,
-                          Value v, ValueRange extras, ArrayAttr carrier, FloatAttr scale,
-                          int64_t splitKV) {
-  MLIRContext *ctx = b.getContext();
-  OperationState state(loc, AttentionOp::getOperationName());
-  AttentionOp::build(b, state, resultTy, Type(), q, k, v, extras, carrier, scale,
-                     LinkAttr::get(ctx, Link::identity), AnchorAttr::get(ctx, Anchor::none), ScoreConvAttr(),
-                     b.getUnitAttr(), b.getI64IntegerAttr(splitKV), KVPagesAttr(), DenseI64ArrayAttr(),
-                     IntegerAttr(), ContextShardAttr());
-  return cast<AttentionOp>(b.create(state));
 }
 
 void reassociate(AttentionOp op) {
@@ -233,7 +101,7 @@ void reassociate(AttentionOp op) {
       CascadeBuilder nc(nb, nl);
       return eye ? m.sel(m.eq(idx[2], idx[3]), nc.f(elem, 1.0), nc.f(elem, 0.0)) : nc.f(elem, 1.0);
     });
-    nameStep(x, why);
+    nameLinearStep(x, why);
     return x;
   };
   StringRef eyeWhy = "an identity matrix (linear attention reassociated)";
@@ -246,7 +114,7 @@ void reassociate(AttentionOp op) {
   // runtime picks the count; the CPU sums chunks of kStateChunk).
   auto throughState = [&](Value values, bool moveMask) {
     OpFoldResult n = cb.dim(values, 3);
-    AttentionOp state = buildProducts(b, loc, cb.tensorType({batch, kvHeads, dSize, n}, elem), eyeQ, k,
+    AttentionOp state = buildLinearProducts(b, loc, cb.tensorType({batch, kvHeads, dSize, n}, elem), eyeQ, k,
                                       values, op.getExtras(), op.getCarrier(), b.getF64FloatAttr(1.0),
                                       kStateChunk);
     IRMapping none;
@@ -256,7 +124,7 @@ void reassociate(AttentionOp op) {
       op.getMask().cloneInto(&state.getMask(), none);
     auto rowsTy = RankedTensorType::get({resultTy.getDimSize(0), resultTy.getDimSize(1), resultTy.getDimSize(2),
                                          cast<RankedTensorType>(values.getType()).getDimSize(3)}, elem);
-    return buildProducts(b, loc, rowsTy, q, eyeK, state.getResult(), {}, b.getArrayAttr({}),
+    return buildLinearProducts(b, loc, rowsTy, q, eyeK, state.getResult(), {}, b.getArrayAttr({}),
                          op.getScaleAttr(), /*splitKV=*/0)
         .getResult();
   };
@@ -269,27 +137,7 @@ void reassociate(AttentionOp op) {
                           "ones (linear attention's row sums)");
     Value sums = throughState(ones, /*moveMask=*/false);
     Value num = throughState(v, /*moveMask=*/true);
-    AffineMap all = AffineMap::getMultiDimIdentityMap(4, b.getContext());
-    AffineMap first = AffineMap::get(4, 0, {b.getAffineDimExpr(0), b.getAffineDimExpr(1), b.getAffineDimExpr(2),
-                                            b.getAffineConstantExpr(0)}, b.getContext());
-    SmallVector<OpFoldResult> sizes;
-    for (int64_t n = 0; n < 4; ++n)
-      sizes.push_back(cb.dim(op.getResult(), n));
-    result = cb.map(sizes, elem, {num, sums}, {all, first},
-                    [&](OpBuilder &nb, Location nl, ValueRange, ValueRange e) -> Value {
-      // In f32 at least: the quotient of two rounded sums.
-      Type wide = elem.getIntOrFloatBitWidth() < 32 ? nb.getF32Type() : elem;
-      auto widen = [&](Value x) {
-        return x.getType() == wide ? x : arith::ExtFOp::create(nb, nl, wide, x).getResult();
-      };
-      Value x = widen(e[0]), den = widen(e[1]);
-      CascadeBuilder nc(nb, nl);
-      Value zero = nc.f(wide, 0.0);
-      Value empty = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, den, zero);
-      Value r = arith::SelectOp::create(nb, nl, empty, zero, arith::DivFOp::create(nb, nl, x, den));
-      return r.getType() == elem ? r : arith::TruncFOp::create(nb, nl, elem, r).getResult();
-    });
-    nameStep(result, "the row_abs normalisation of the reassociated linear attention");
+    result = divideByRowSums(b, loc, num, sums, "the row_abs normalisation of the reassociated linear attention");
   } else {
     result = throughState(v, /*moveMask=*/true);
   }

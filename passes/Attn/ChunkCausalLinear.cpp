@@ -1,0 +1,356 @@
+//===- ChunkCausalLinear.cpp - causal linear attention in chunks ---------===//
+//
+// Causal linear attention (identity link) sums (q_i . k_j) g(i - j) v_j over
+// j <= i. Split the keys at the start a(i) of row i's chunk of C keys:
+//
+//   keys a(i) <= j <= i   the original attention, masked to its chunk
+//                          (a band of C keys: intra-chunk, quadratic in C);
+//   keys j < a(i)          q_i . P_n, with n = a(i) / C and
+//                          P_n = sum_{j < nC} k_j v_j^T g(nC - j) [D, Dv],
+//
+// because g(i - j) = g(i - nC) g(nC - j) for an exponential decay g (or
+// g = 1). P is one attention of a tiled identity against k and v (row
+// nD + d of the query is e_d, masked to j < nC), q . P another (row i reads
+// the D state rows of its chunk), so the GPU runs all three on the Hopper
+// kernel with their tiles skipped by the masks. Work falls from about
+// Lq Lk / 2 key visits to D Lk^2 / 2C + Lq (C / 2 + D), least near
+// C = sqrt(D Lk). Only the GPU gains: the CPU visits every masked pair.
+//
+//===----------------------------------------------------------------------===//
+#include "attnc/Passes/Passes.h"
+#include "attnc/Dialect/Attn/AttnDialect.h"
+#include "attnc/Dialect/Attn/CascadeBuilder.h"
+#include "attnc/Dialect/Attn/IndexMath.h"
+#include "LinearForms.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/IRMapping.h"
+
+#include "llvm/Support/Debug.h"
+
+namespace attnc {
+#define GEN_PASS_DEF_ATTNCHUNKCAUSALLINEAR
+#include "attnc/Passes/Passes.h.inc"
+} // namespace attnc
+
+using namespace mlir;
+using namespace attnc;
+using namespace attnc::attn;
+
+#define DEBUG_TYPE "attn-chunk-causal-linear"
+
+namespace {
+
+/// Keys per partial sum of a chunk state (the runtime spreads them over SMs).
+constexpr int64_t kStateSplit = 1024;
+/// Rows and keys per tile of the Hopper kernel: chunks are whole tiles.
+constexpr int64_t kTile = 128;
+
+/// Whether `v` (in a score block) depends on the positions i and j only as a
+/// homogeneous linear function of i - j, so that an exponential of it is
+/// multiplicative: F(x + y) = F(x) F(y). `diffs` collects the subtractions.
+bool linearInDiff(Value v, BlockArgument i, BlockArgument j, SmallVectorImpl<Operation *> &diffs);
+
+/// Whether `v` reads neither i nor j.
+bool invariant(Value v, BlockArgument i, BlockArgument j) {
+  if (v == i || v == j)
+    return false;
+  Operation *op = v.getDefiningOp();
+  if (!op || op->getBlock() != i.getOwner())
+    return true;
+  return llvm::all_of(op->getOperands(), [&](Value x) { return invariant(x, i, j); });
+}
+
+bool linearInDiff(Value v, BlockArgument i, BlockArgument j, SmallVectorImpl<Operation *> &diffs) {
+  Operation *op = v.getDefiningOp();
+  if (!op)
+    return false;
+  if (auto sub = dyn_cast<arith::SubIOp>(op)) {
+    bool ij = (sub.getLhs() == i && sub.getRhs() == j) || (sub.getLhs() == j && sub.getRhs() == i);
+    if (ij)
+      diffs.push_back(op);
+    return ij;
+  }
+  if (isa<arith::IndexCastOp, arith::ExtSIOp, arith::SIToFPOp, arith::NegFOp, arith::ExtFOp>(op))
+    return linearInDiff(op->getOperand(0), i, j, diffs);
+  if (isa<arith::MulFOp, arith::MulIOp>(op)) {
+    Value a = op->getOperand(0), b = op->getOperand(1);
+    if (invariant(a, i, j))
+      return linearInDiff(b, i, j, diffs);
+    return invariant(b, i, j) && linearInDiff(a, i, j, diffs);
+  }
+  if (auto d = dyn_cast<arith::DivFOp>(op))
+    return invariant(d.getRhs(), i, j) && linearInDiff(d.getLhs(), i, j, diffs);
+  return false;
+}
+
+/// Why the score region is not s * F(i - j) with F exponential, or "".
+std::string decayRefusal(Block &score) {
+  BlockArgument s = score.getArgument(0), i = score.getArgument(3), j = score.getArgument(4);
+  auto yield = cast<YieldOp>(score.getTerminator());
+  auto mul = yield.getValues()[0].getDefiningOp<arith::MulFOp>();
+  Value factor = !mul ? Value() : mul.getLhs() == s ? mul.getRhs() : mul.getRhs() == s ? mul.getLhs() : Value();
+  if (!factor || !s.hasOneUse())
+    return "the score is not s times a factor";
+  SmallVector<Operation *> diffs;
+  Operation *f = factor.getDefiningOp();
+  bool exponential = false;
+  if (auto p = dyn_cast_or_null<math::PowFOp>(f))
+    exponential = invariant(p.getLhs(), i, j) && linearInDiff(p.getRhs(), i, j, diffs);
+  else if (isa_and_nonnull<math::ExpOp, math::Exp2Op>(f))
+    exponential = linearInDiff(f->getOperand(0), i, j, diffs);
+  if (!exponential)
+    return "the score's factor is not an exponential of i - j (a decay)";
+  // i and j reach the score only through those differences.
+  for (BlockArgument x : {i, j})
+    for (Operation *user : x.getUsers())
+      if (!llvm::is_contained(diffs, user))
+        return "the score reads i or j outside the decay";
+  return "";
+}
+
+struct Shape {
+  int64_t lq, lk, d, dv, off;
+};
+
+/// Key visits of the chunked form with chunks of `c` keys (tile-granular).
+double chunkedVisits(const Shape &s, int64_t c) {
+  int64_t n = (s.lk + c - 1) / c;
+  double states = double(s.d) * c * n * (n - 1) / 2;
+  return states + double(s.lq) * (c / 2 + kTile / 2) + double(s.lq) * s.d;
+}
+
+/// The chunk (whole tiles) with the fewest visits, 0 when none beats the
+/// causal form by `minWorkRatio`.
+int64_t chooseChunk(const Shape &s, int64_t forced, double minWorkRatio) {
+  if (forced > 0)
+    return forced;
+  double causal = double(s.lq) * s.off + double(s.lq) * (s.lq + 1) / 2;
+  int64_t best = 0;
+  double bestVisits = 0;
+  for (int64_t c = kTile; c < s.lk; c *= 2)
+    if (double v = chunkedVisits(s, c); !best || v < bestVisits)
+      best = c, bestVisits = v;
+  return best && causal > minWorkRatio * bestVisits ? best : 0;
+}
+
+/// Why `op` is not rewritten, or "" when it is; fills `shape`.
+std::string refusal(AttentionOp op, Shape &shape) {
+  if (op.getLinkKind() != Link::identity)
+    return "the link is not identity";
+  Anchor anchor = op.getAnchorKind();
+  AnchorAttr a = op.getAnchor();
+  if ((anchor != Anchor::none && anchor != Anchor::row_abs) || a.getNullLogit() || a.getNullExtra())
+    return "the anchor is not none or row_abs without a null key";
+  if (op.getScoreConv() || op.getLse() || op.getSplitKv() != 0 || op.getKvPagesAttr() ||
+      op.getContextShardAttr() || op.getTableBounds() || op.getMaskClasses())
+    return "the op is already scheduled, or convolves its scores";
+  if (op.getCarrier().size() != 1 || !isa<CausalAttr>(op.getCarrier()[0]))
+    return "the carrier is not causal alone";
+  if (!op.getScore().empty())
+    if (std::string why = decayRefusal(op.getScore().front()); !why.empty())
+      return why;
+  if (!op.getMask().empty() && !op.getMask().front().getArgument(2).use_empty())
+    return "the mask depends on the query row";
+  auto q = cast<RankedTensorType>(op.getQuery().getType());
+  auto k = cast<RankedTensorType>(op.getKey().getType());
+  auto v = cast<RankedTensorType>(op.getValue().getType());
+  shape = {q.getDimSize(2), k.getDimSize(2), q.getDimSize(3), v.getDimSize(3), 0};
+  if (ShapedType::isDynamic(shape.lq) || ShapedType::isDynamic(shape.lk) || ShapedType::isDynamic(shape.d) ||
+      ShapedType::isDynamic(shape.dv))
+    return "a length or head dim is dynamic";
+  if (shape.lq > shape.lk)
+    return "there are more queries than keys";
+  if (cast<CausalAttr>(op.getCarrier()[0]).getAlign() == Align::bottom_right)
+    shape.off = shape.lk - shape.lq;
+  if (anchor == Anchor::row_abs)
+    if (std::string why = nonnegativeWeightsRefusal(op); !why.empty())
+      return why;
+  return "";
+}
+
+/// Whether a region of `op` reads the head index.
+bool readsHead(AttentionOp op) {
+  auto reads = [](Region &r, unsigned arg) { return !r.empty() && !r.front().getArgument(arg).use_empty(); };
+  return reads(op.getMask(), 1) || reads(op.getScore(), 2);
+}
+
+/// Fills `dst` (empty) with `keep(b, h, i, j) && src(b, h, i, j)`; src may
+/// be empty.
+void buildMask(Region &dst, Region &src, Location loc,
+               llvm::function_ref<Value(IndexMath &, ValueRange)> keep) {
+  Block *blk = new Block();
+  dst.push_back(blk);
+  for (int n = 0; n < 4; ++n)
+    blk->addArgument(IndexType::get(loc.getContext()), loc);
+  OpBuilder b = OpBuilder::atBlockBegin(blk);
+  IndexMath m{b, loc};
+  Value kept = keep(m, blk->getArguments());
+  if (!src.empty()) {
+    IRMapping map;
+    map.map(src.front().getArguments(), blk->getArguments());
+    for (Operation &o : src.front().without_terminator())
+      b.clone(o, map);
+    Value old = map.lookup(cast<YieldOp>(src.front().getTerminator()).getValues()[0]);
+    kept = m.land(kept, old);
+  }
+  YieldOp::create(b, loc, kept);
+}
+
+/// Fills `dst` (empty) with the score region `src` whose position `which`
+/// (3: i, 4: j) is replaced by `at(i of the new block)`.
+void buildScore(Region &dst, Region &src, unsigned which, llvm::function_ref<Value(IndexMath &, Value)> at) {
+  if (src.empty())
+    return;
+  Block &old = src.front();
+  Block *blk = new Block();
+  dst.push_back(blk);
+  for (BlockArgument a : old.getArguments())
+    blk->addArgument(a.getType(), a.getLoc());
+  OpBuilder b = OpBuilder::atBlockBegin(blk);
+  IndexMath m{b, old.getTerminator()->getLoc()};
+  IRMapping map;
+  map.map(old.getArguments(), blk->getArguments());
+  map.map(old.getArgument(which), at(m, blk->getArgument(3)));
+  for (Operation &o : old)
+    b.clone(o, map);
+}
+
+class Chunker {
+public:
+  Chunker(AttentionOp op, const Shape &shape, int64_t chunk)
+      : op(op), b(op), loc(op.getLoc()), cb(b, loc), s(shape), c(chunk), n((shape.lk + chunk - 1) / chunk) {}
+
+  void run();
+
+private:
+  /// Keys before the chunk of a row: a(i) = ((i + off) / C) C.
+  Value chunkStart(IndexMath &m, Value i) { return m.mul(m.fdiv(m.add(i, s.off), c), c); }
+  /// [B, heads, N D, D] with row n D + d equal to e_d.
+  Value tiledIdentity(OpFoldResult heads);
+  /// The original attention restricted to a(i) <= j, of `values`.
+  Value intra(Value values);
+  /// sum over j < a(i) of the weights times `values`, through the chunk states.
+  Value inter(Value values, Value eyeQ, Value eyeK);
+
+  AttentionOp op;
+  OpBuilder b;
+  Location loc;
+  CascadeBuilder cb;
+  Shape s;
+  int64_t c, n;
+  OpFoldResult statesHeads;
+};
+
+Value Chunker::tiledIdentity(OpFoldResult heads) {
+  Type elem = cast<RankedTensorType>(op.getResult().getType()).getElementType();
+  int64_t d = s.d;
+  Value x = cb.map({cb.dim(op.getKey(), 0), heads, b.getIndexAttr(n * d), b.getIndexAttr(d)}, elem, {}, {},
+                   [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) -> Value {
+    IndexMath m{nb, nl};
+    CascadeBuilder nc(nb, nl);
+    return m.sel(m.eq(idx[3], m.rem(idx[2], d)), nc.f(elem, 1.0), nc.f(elem, 0.0));
+  });
+  nameLinearStep(x, "a tiled identity (causal linear attention in chunks)");
+  return x;
+}
+
+Value Chunker::intra(Value values) {
+  auto resultTy = cast<RankedTensorType>(op.getResult().getType());
+  auto ty = RankedTensorType::get({resultTy.getDimSize(0), resultTy.getDimSize(1), resultTy.getDimSize(2),
+                                   cast<RankedTensorType>(values.getType()).getDimSize(3)},
+                                  resultTy.getElementType());
+  AttentionOp x = buildLinearProducts(b, loc, ty, op.getQuery(), op.getKey(), values, op.getExtras(),
+                                      op.getCarrier(), op.getScaleAttr(), 0);
+  buildMask(x.getMask(), op.getMask(), loc,
+            [&](IndexMath &m, ValueRange a) { return m.le(chunkStart(m, a[2]), a[3]); });
+  IRMapping none;
+  op.getScore().cloneInto(&x.getScore(), none);
+  nameLinearStep(x.getResult(), "the keys of a row's own chunk (causal linear attention in chunks)");
+  return x.getResult();
+}
+
+Value Chunker::inter(Value values, Value eyeQ, Value eyeK) {
+  Type elem = cast<RankedTensorType>(op.getResult().getType()).getElementType();
+  OpFoldResult dv = cb.dim(values, 3);
+  // P: row n D + d of chunk n sums k_j[d] v_j g(nC - j) over j < nC.
+  AttentionOp states = buildLinearProducts(b, loc, cb.tensorType({cb.dim(op.getKey(), 0), statesHeads,
+                                                                  b.getIndexAttr(n * s.d), dv}, elem),
+                                           eyeQ, op.getKey(), values, op.getExtras(), b.getArrayAttr({}),
+                                           b.getF64FloatAttr(1.0), kStateSplit);
+  int64_t d = s.d;
+  buildMask(states.getMask(), op.getMask(), loc,
+            [&](IndexMath &m, ValueRange a) { return m.lt(a[3], m.mul(m.fdiv(a[2], d), c)); });
+  buildScore(states.getScore(), op.getScore(), 3, [&](IndexMath &m, Value r) { return m.mul(m.fdiv(r, d), c); });
+  nameLinearStep(states.getResult(), "the chunk states (causal linear attention in chunks)");
+  // q_i . P_{a(i) / C} g(i - a(i)).
+  auto resultTy = cast<RankedTensorType>(op.getResult().getType());
+  auto ty = RankedTensorType::get({resultTy.getDimSize(0), resultTy.getDimSize(1), resultTy.getDimSize(2),
+                                   cast<RankedTensorType>(values.getType()).getDimSize(3)}, elem);
+  AttentionOp rows = buildLinearProducts(b, loc, ty, op.getQuery(), eyeK, states.getResult(), op.getExtras(),
+                                         b.getArrayAttr({}), op.getScaleAttr(), 0);
+  Region none;
+  buildMask(rows.getMask(), none, loc, [&](IndexMath &m, ValueRange a) {
+    return m.eq(m.fdiv(a[3], d), m.fdiv(m.add(a[2], s.off), c));
+  });
+  buildScore(rows.getScore(), op.getScore(), 4, [&](IndexMath &m, Value i) { return chunkStart(m, i); });
+  nameLinearStep(rows.getResult(), "the earlier chunks through their states (causal linear attention in chunks)");
+  return rows.getResult();
+}
+
+void Chunker::run() {
+  Type elem = cast<RankedTensorType>(op.getResult().getType()).getElementType();
+  auto kTy = cast<RankedTensorType>(op.getKey().getType());
+  auto oTy = cast<RankedTensorType>(op.getResult().getType());
+  // One state per KV head, unless a region tells the query heads of a KV
+  // head apart (a per-head decay under GQA).
+  bool perQueryHead = readsHead(op) && kTy.getDimSize(1) != oTy.getDimSize(1);
+  statesHeads = perQueryHead ? cb.dim(op.getResult(), 1) : cb.dim(op.getKey(), 1);
+  Value eyeQ = tiledIdentity(perQueryHead ? statesHeads : OpFoldResult(b.getIndexAttr(1)));
+  Value eyeK = tiledIdentity(statesHeads);
+  auto sum = [&](Value x, Value y, StringRef why) {
+    Value r = cb.mapSame({x, y}, elem, [](OpBuilder &nb, Location nl, ValueRange, ValueRange e) -> Value {
+      return arith::AddFOp::create(nb, nl, e[0], e[1]);
+    });
+    nameLinearStep(r, why);
+    return r;
+  };
+  Value num = sum(intra(op.getValue()), inter(op.getValue(), eyeQ, eyeK),
+                  "own chunk plus earlier chunks (causal linear attention in chunks)");
+  Value result = num;
+  if (op.getAnchorKind() == Anchor::row_abs) {
+    Value ones = cb.map({cb.dim(op.getKey(), 0), cb.dim(op.getKey(), 1), cb.dim(op.getKey(), 2),
+                         b.getIndexAttr(kSumColumns)}, elem, {}, {},
+                        [&](OpBuilder &nb, Location nl, ValueRange, ValueRange) -> Value {
+      return CascadeBuilder(nb, nl).f(elem, 1.0);
+    });
+    nameLinearStep(ones, "ones (linear attention's row sums)");
+    Value den = sum(intra(ones), inter(ones, eyeQ, eyeK), "row sums of own and earlier chunks");
+    result = divideByRowSums(b, loc, num, den, "the row_abs normalisation of causal linear attention in chunks");
+  }
+  op.getResult().replaceAllUsesWith(result);
+  op.erase();
+}
+
+struct AttnChunkCausalLinearPass : public attnc::impl::AttnChunkCausalLinearBase<AttnChunkCausalLinearPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    SmallVector<std::tuple<AttentionOp, Shape, int64_t>> ops;
+    getOperation().walk([&](AttentionOp op) {
+      Shape shape{};
+      std::string why = refusal(op, shape);
+      int64_t c = why.empty() ? chooseChunk(shape, chunk, minWorkRatio) : 0;
+      if (why.empty() && !c)
+        why = "the causal form is cheaper at these sizes";
+      LLVM_DEBUG(llvm::dbgs() << "attn-chunk-causal-linear: " << op.getLoc() << ": "
+                              << (why.empty() ? "chunks of " + std::to_string(c) : why) << "\n");
+      if (why.empty())
+        ops.emplace_back(op, shape, c);
+    });
+    for (auto [op, shape, c] : ops)
+      Chunker(op, shape, c).run();
+  }
+};
+
+} // namespace
