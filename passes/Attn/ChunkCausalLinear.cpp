@@ -25,6 +25,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 
 #include "llvm/Support/Debug.h"
@@ -42,8 +43,15 @@ using namespace attnc::attn;
 
 namespace {
 
-/// Keys per partial sum of a chunk state (the runtime spreads them over SMs).
+/// Keys per partial sum of a chunk state where its query tiles are too few
+/// to fill the GPU (fewer than about one per SM of an H100 / H200): the
+/// runtime then spreads each tile's keys over SMs. Otherwise the states run
+/// as whole tiles (the split schedule's 64 x 64 tiles are slower there).
 constexpr int64_t kStateSplit = 1024;
+constexpr int64_t kMinStateItems = 132;
+static int64_t stateSplit(int64_t items) {
+  return items < kMinStateItems ? kStateSplit : 0;
+}
 /// Rows and keys per tile of the Hopper kernel: chunks are whole tiles.
 constexpr int64_t kTile = 128;
 
@@ -274,11 +282,15 @@ Value Chunker::intra(Value values) {
 Value Chunker::inter(Value values, Value eyeQ, Value eyeK) {
   Type elem = cast<RankedTensorType>(op.getResult().getType()).getElementType();
   OpFoldResult dv = cb.dim(values, 3);
+  // Run-time batch or heads: counted as few (split).
+  int64_t batch = cast<RankedTensorType>(op.getKey().getType()).getDimSize(0);
+  std::optional<int64_t> heads = getConstantIntValue(statesHeads);
+  int64_t items = ShapedType::isDynamic(batch) || !heads ? 0 : batch * *heads * ((n * s.d + kTile - 1) / kTile);
   // P: row n D + d of chunk n sums k_j[d] v_j g(nC - j) over j < nC.
   AttentionOp states = buildLinearProducts(b, loc, cb.tensorType({cb.dim(op.getKey(), 0), statesHeads,
                                                                   b.getIndexAttr(n * s.d), dv}, elem),
                                            eyeQ, op.getKey(), values, op.getExtras(), b.getArrayAttr({}),
-                                           b.getF64FloatAttr(1.0), kStateSplit);
+                                           b.getF64FloatAttr(1.0), stateSplit(items));
   int64_t d = s.d;
   buildMask(states.getMask(), op.getMask(), loc,
             [&](IndexMath &m, ValueRange a) { return m.lt(a[3], m.mul(m.fdiv(a[2], d), c)); });

@@ -243,7 +243,8 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   // And not where ptxas reported spills of the persistent kernel (the GPU
   // compile marks such attentions and plans them again).
   const bool persistent = !splitKV && o.persistent && c.Dvp <= 128 &&
-                          op.getLinkKind() == Link::exp && !op->hasAttr(kPersistentSpilledAttr);
+                          (op.getLinkKind() == Link::exp || op.getLinkKind() == Link::identity) &&
+                          !op->hasAttr(kPersistentSpilledAttr);
   // A persistent kernel loads the next item's Q into a second slot while
   // the consumers run the current item, where two ring stages still fit
   // (at D128 the slot costs the third stage, as FlashAttention-3 runs two

@@ -501,9 +501,11 @@ LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
         map.map(pw.getResult(), ex2(fmul(map.lookup(pw.getRhs()), cf32(std::log2(*base)))));
         continue;
       } else {
-        bool intExponent = pw.getRhs().getDefiningOp<arith::SIToFPOp>() != nullptr;
+        auto cv = pw.getRhs().getDefiningOp<arith::SIToFPOp>();
+        // A decay's exponent i - j: its parity per row, not a conversion per score.
+        Value odd = cv && scoreElement && &blk == &r.front() ? affineOddBit(blk, cv) : Value();
         map.map(pw.getResult(),
-                powApprox(map.lookup(pw.getLhs()), map.lookup(pw.getRhs()), intExponent));
+                powApprox(map.lookup(pw.getLhs()), map.lookup(pw.getRhs()), cv != nullptr, odd));
         continue;
       }
     }
@@ -656,7 +658,26 @@ bool attnc::gpu::scoreNeedsRegisters(Region *score) {
 /// (also for x = 0 or inf: log2|x| is clamped to a finite range, so 0 times
 /// it is 0; a NaN x gives NaN, where C gives pow(NaN, 0) = 1). The libm-style expansion is some forty instructions per score;
 /// with an integer exponent (a decay pow(lambda, i - j)) this is six.
-Value KernelEmitter::powApprox(Value x, Value y, bool intExponent) {
+Value KernelEmitter::affineOddBit(Block &blk, arith::SIToFPOp cv) {
+  std::optional<Affine> af = affineFloatOf(blk, cv);
+  if (!af)
+    return nullptr;
+  const ScoreElement &el = *scoreElement;
+  Value &rowBit = affineParities[{el.rowKey, af->a, af->b}];
+  if (!rowBit) {
+    // The low bit of a*jBase + b*i (wrapping keeps it) in bit 31.
+    Value j32 = el.jBase;
+    Value i32v = arith::IndexCastOp::create(b, loc, i32, el.row);
+    Value sum = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, j32, ci32(af->a)),
+                                      arith::MulIOp::create(b, loc, i32v, ci32(af->b)));
+    rowBit = arith::ShLIOp::create(b, loc, sum, ci32(31));
+  }
+  if ((af->a * el.jOff + af->c) % 2 == 0)
+    return rowBit;
+  return arith::XOrIOp::create(b, loc, rowBit, ci32(int32_t(0x80000000u)));
+}
+
+Value KernelEmitter::powApprox(Value x, Value y, bool intExponent, Value oddBit) {
   Value l = lg2(math::AbsFOp::create(b, loc, x));
   // minimumf/maximumf propagate a NaN x (minnum would clamp it away).
   l = arith::MaximumFOp::create(b, loc, arith::MinimumFOp::create(b, loc, l, cf32(1e30)),
@@ -666,10 +687,9 @@ Value KernelEmitter::powApprox(Value x, Value y, bool intExponent) {
     // The sign bit of x where y is odd: y's low bit shifted into bit 31.
     // (fptosi saturates past 2^31 to an odd value; the result there is 0 or
     // inf, and a clamp costs this kernel's registers: documented instead.)
-    Value yi = arith::FPToSIOp::create(b, loc, i32, y);
-    Value signBit = arith::AndIOp::create(
-        b, loc, arith::BitcastOp::create(b, loc, i32, x),
-        arith::ShLIOp::create(b, loc, yi, ci32(31)));
+    if (!oddBit)
+      oddBit = arith::ShLIOp::create(b, loc, arith::FPToSIOp::create(b, loc, i32, y), ci32(31));
+    Value signBit = arith::AndIOp::create(b, loc, arith::BitcastOp::create(b, loc, i32, x), oddBit);
     Value bits = arith::XOrIOp::create(b, loc, arith::BitcastOp::create(b, loc, i32, mag), signBit);
     return arith::BitcastOp::create(b, loc, f32, bits);
   }

@@ -131,6 +131,7 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
     Value jBase = keyBase(n);
     Value kk = cf32(c.scale), l2e = cf32(post);
     affineBases.clear(); // per tile: the bases are built at their first use
+    affineParities.clear();
     for (int64_t r = 0; r < nS; ++r) {
       int64_t jOff = keyOffset(r), rowKey = (r / 2) % 2;
       Value j = toIdx(add(jBase, ci32(jOff)));

@@ -140,8 +140,12 @@ public:
   };
   std::optional<ScoreElement> scoreElement;
   std::map<std::array<int64_t, 3>, mlir::Value> affineBases; // (rowKey, a, b) -> f32
+  std::map<std::array<int64_t, 3>, mlir::Value> affineParities; // (rowKey, a, b) -> i32 bit 31
   /// sitofp(E) for E = a*j + b*i + c over the region's i and j, or null.
   mlir::Value affineToFloat(mlir::Block &blk, mlir::arith::SIToFPOp cv);
+  /// Bit 31 set where E (as above) is odd, from the row's parity and the
+  /// constant's (no conversion per score), or null.
+  mlir::Value affineOddBit(mlir::Block &blk, mlir::arith::SIToFPOp cv);
 
 private:
   // ---- LowerTileKernel.cpp: tile values and the walk ----
@@ -300,7 +304,9 @@ private:
   mlir::Value rescaleO(mlir::Value o, mlir::Value alphaA, mlir::Value alphaB);
   llvm::SmallVector<mlir::Value> packP(llvm::ArrayRef<mlir::Value> p);
   mlir::Value linkWeight(mlir::Value s);
-  mlir::Value powApprox(mlir::Value x, mlir::Value y, bool intExponent);
+  /// x^y; with `intExponent`, y is an integer and a negative x gives the
+  /// sign of (-1)^y, from `oddBit` (bit 31 set where y is odd) when given.
+  mlir::Value powApprox(mlir::Value x, mlir::Value y, bool intExponent, mlir::Value oddBit = {});
   /// sin or cos of x: a three-constant Cody-Waite reduction into [-pi, pi]
   /// and the hardware approximation.
   mlir::Value trigApprox(mlir::Value x, bool cosine);
