@@ -83,9 +83,9 @@ def AttnChunkCausalLinear : Pass<"attn-chunk-causal-linear", "mlir::ModuleOp"> {
     every masked pair, so its pipeline does not run it.
   }];
   let options = [
-    Option<"minWorkRatio", "min-work-ratio", "double", /*default=*/"2.0",
-           "Rewrite only when the causal form visits more than this many times "
-           "the chunked form's keys (0: whenever the rewrite is legal)">,
+    Option<"minWorkRatio", "min-work-ratio", "double", /*default=*/"1.25",
+           "Rewrite only when the causal form costs more than this many times "
+           "the chunked form, in tiles and kernel items (0: whenever legal)">,
     Option<"chunk", "chunk", "int64_t", /*default=*/"0",
            "Keys per chunk (0: the cheapest power-of-two multiple of 128)">
   ];

@@ -43,15 +43,6 @@ using namespace attnc::attn;
 
 namespace {
 
-/// Keys per partial sum of a chunk state where its query tiles are too few
-/// to fill the GPU (fewer than about one per SM of an H100 / H200): the
-/// runtime then spreads each tile's keys over SMs. Otherwise the states run
-/// as whole tiles (the split schedule's 64 x 64 tiles are slower there).
-constexpr int64_t kStateSplit = 1024;
-constexpr int64_t kMinStateItems = 132;
-static int64_t stateSplit(int64_t items) {
-  return items < kMinStateItems ? kStateSplit : 0;
-}
 /// Rows and keys per tile of the Hopper kernel: chunks are whole tiles.
 constexpr int64_t kTile = 128;
 
@@ -122,25 +113,42 @@ struct Shape {
   int64_t lq, lk, d, dv, off;
 };
 
-/// Key visits of the chunked form with chunks of `c` keys (tile-granular).
-double chunkedVisits(const Shape &s, int64_t c) {
+/// A kernel item's fixed cost (its Q load, pipeline fill and drain,
+/// epilogue) in tiles: short items cost about 7 us beside 2.5 us per tile
+/// (bench/NOTES.md).
+constexpr double kItemTiles = 3;
+
+/// The states before each chunk are a generic step (an einsum over chunk
+/// pairs, N^2 D Dv multiply-adds) that ran about 100 times slower per
+/// multiply-add than the kernel's tiles (bench/NOTES.md).
+constexpr double kGenericSlowdown = 100;
+
+int64_t tilesOf(int64_t n) { return (n + kTile - 1) / kTile; }
+
+/// Tiles (with their items' fixed cost) that the chunked form visits with
+/// chunks of `c` keys: the band, the chunk states, the rows through them,
+/// and the prefix over chunks in tile equivalents.
+double chunkedTiles(const Shape &s, int64_t c) {
   int64_t n = (s.lk + c - 1) / c;
-  double states = double(s.d) * c * n * (n - 1) / 2;
-  return states + double(s.lq) * (c / 2 + kTile / 2) + double(s.lq) * s.d;
+  double band = tilesOf(s.lq) * ((c / kTile + 1) / 2.0 + kItemTiles);
+  double states = tilesOf(n * s.d) * (c / kTile + kItemTiles);
+  double rows = tilesOf(s.lq) * (tilesOf(s.d) + kItemTiles);
+  double prefix = kGenericSlowdown * double(n) * n * s.d * s.dv / (double(kTile) * kTile * (s.d + s.dv));
+  return band + states + rows + prefix;
 }
 
-/// The chunk (whole tiles) with the fewest visits, 0 when none beats the
+/// The chunk (whole tiles) with the fewest tiles, 0 when none beats the
 /// causal form by `minWorkRatio`.
 int64_t chooseChunk(const Shape &s, int64_t forced, double minWorkRatio) {
   if (forced > 0)
     return forced;
-  double causal = double(s.lq) * s.off + double(s.lq) * (s.lq + 1) / 2;
+  double causal = tilesOf(s.lq) * ((s.off + s.lq / 2.0) / kTile + kItemTiles);
   int64_t best = 0;
-  double bestVisits = 0;
+  double bestTiles = 0;
   for (int64_t c = kTile; c < s.lk; c *= 2)
-    if (double v = chunkedVisits(s, c); !best || v < bestVisits)
-      best = c, bestVisits = v;
-  return best && causal > minWorkRatio * bestVisits ? best : 0;
+    if (double t = chunkedTiles(s, c); !best || t < bestTiles)
+      best = c, bestTiles = t;
+  return best && causal > minWorkRatio * bestTiles ? best : 0;
 }
 
 /// Why `op` is not rewritten, or "" when it is; fills `shape`.
@@ -239,6 +247,8 @@ private:
   Value tiledIdentity(OpFoldResult heads);
   /// The original attention restricted to a(i) <= j, of `values`.
   Value intra(Value values);
+  /// [1 or B, 1 or Hs, N, N]: F((n - 1 - m) C) where m < n, else 0.
+  Value chunkDecays();
   /// sum over j < a(i) of the weights times `values`, through the chunk states.
   Value inter(Value values, Value eyeQ, Value eyeK);
 
@@ -279,28 +289,74 @@ Value Chunker::intra(Value values) {
   return x.getResult();
 }
 
+Value Chunker::chunkDecays() {
+  Type elem = cast<RankedTensorType>(op.getResult().getType()).getElementType();
+  Region &score = op.getScore();
+  auto reads = [&](unsigned arg) { return !score.empty() && !score.front().getArgument(arg).use_empty(); };
+  bool perBatch = reads(1), perHead = reads(2);
+  OpFoldResult one = b.getIndexAttr(1);
+  Value t = cb.map({perBatch ? cb.dim(op.getKey(), 0) : one, perHead ? statesHeads : one, b.getIndexAttr(n),
+                    b.getIndexAttr(n)}, elem, {}, {},
+                   [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) -> Value {
+    IndexMath m{nb, nl};
+    CascadeBuilder nc(nb, nl);
+    Value decay;
+    if (score.empty()) {
+      decay = nc.f(elem, 1.0);
+    } else {
+      // The score region at s = 1, i = nC, j = (m + 1) C: F((n - 1 - m) C).
+      Block &blk = score.front();
+      IRMapping map;
+      map.map(blk.getArgument(0), nc.f(blk.getArgument(0).getType(), 1.0));
+      map.map(blk.getArgument(1), idx[0]);
+      map.map(blk.getArgument(2), idx[1]);
+      map.map(blk.getArgument(3), m.mul(idx[2], c));
+      map.map(blk.getArgument(4), m.mul(m.add(idx[3], 1), c));
+      for (Operation &o : blk.without_terminator())
+        nb.clone(o, map);
+      decay = map.lookup(cast<YieldOp>(blk.getTerminator()).getValues()[0]);
+      if (decay.getType() != elem)
+        decay = elem.getIntOrFloatBitWidth() < decay.getType().getIntOrFloatBitWidth()
+                    ? arith::TruncFOp::create(nb, nl, elem, decay).getResult()
+                    : arith::ExtFOp::create(nb, nl, elem, decay).getResult();
+    }
+    return m.sel(m.lt(idx[3], idx[2]), decay, nc.f(elem, 0.0));
+  });
+  nameLinearStep(t, "the decays between chunk ends (causal linear attention in chunks)");
+  return t;
+}
+
 Value Chunker::inter(Value values, Value eyeQ, Value eyeK) {
   Type elem = cast<RankedTensorType>(op.getResult().getType()).getElementType();
-  OpFoldResult dv = cb.dim(values, 3);
-  // Run-time batch or heads: counted as few (split).
-  int64_t batch = cast<RankedTensorType>(op.getKey().getType()).getDimSize(0);
-  std::optional<int64_t> heads = getConstantIntValue(statesHeads);
-  int64_t items = ShapedType::isDynamic(batch) || !heads ? 0 : batch * *heads * ((n * s.d + kTile - 1) / kTile);
-  // P: row n D + d of chunk n sums k_j[d] v_j g(nC - j) over j < nC.
-  AttentionOp states = buildLinearProducts(b, loc, cb.tensorType({cb.dim(op.getKey(), 0), statesHeads,
-                                                                  b.getIndexAttr(n * s.d), dv}, elem),
-                                           eyeQ, op.getKey(), values, op.getExtras(), b.getArrayAttr({}),
-                                           b.getF64FloatAttr(1.0), stateSplit(items));
+  MLIRContext *ctx = b.getContext();
+  OpFoldResult dv = cb.dim(values, 3), batch = cb.dim(op.getKey(), 0), rowsOfStates = b.getIndexAttr(n * s.d);
   int64_t d = s.d;
-  buildMask(states.getMask(), op.getMask(), loc,
-            [&](IndexMath &m, ValueRange a) { return m.lt(a[3], m.mul(m.fdiv(a[2], d), c)); });
-  buildScore(states.getScore(), op.getScore(), 3, [&](IndexMath &m, Value r) { return m.mul(m.fdiv(r, d), c); });
-  nameLinearStep(states.getResult(), "the chunk states (causal linear attention in chunks)");
-  // q_i . P_{a(i) / C} g(i - a(i)).
+  // KVc: row m D + d sums k_j[d] v_j F((m + 1) C - j) over chunk m's keys.
+  AttentionOp chunkStates = buildLinearProducts(b, loc, cb.tensorType({batch, statesHeads, rowsOfStates, dv}, elem),
+                                                eyeQ, op.getKey(), values, op.getExtras(), b.getArrayAttr({}),
+                                                b.getF64FloatAttr(1.0), 0);
+  buildMask(chunkStates.getMask(), op.getMask(), loc,
+            [&](IndexMath &m, ValueRange a) { return m.eq(m.fdiv(a[3], c), m.fdiv(a[2], d)); });
+  buildScore(chunkStates.getScore(), op.getScore(), 3,
+             [&](IndexMath &m, Value r) { return m.mul(m.add(m.fdiv(r, d), 1), c); });
+  nameLinearStep(chunkStates.getResult(), "the chunk states (causal linear attention in chunks)");
+  // P_n = sum_{m < n} F((n - 1 - m) C) KVc_m over iteration dims (b, h, r, m, e), r = n D + d.
+  Value decays = chunkDecays();
+  auto decaysTy = cast<RankedTensorType>(decays.getType());
+  AffineExpr db = getAffineDimExpr(0, ctx), dh = getAffineDimExpr(1, ctx), dr = getAffineDimExpr(2, ctx),
+             dm = getAffineDimExpr(3, ctx), de = getAffineDimExpr(4, ctx), zero = getAffineConstantExpr(0, ctx);
+  AffineMap onDecays = AffineMap::get(5, 0, {decaysTy.getDimSize(0) == 1 ? zero : db,
+                                             decaysTy.getDimSize(1) == 1 ? zero : dh, dr.floorDiv(d), dm}, ctx);
+  AffineMap onStates = AffineMap::get(5, 0, {db, dh, dm * d + dr % d, de}, ctx);
+  AffineMap out = AffineMap::get(5, 0, {db, dh, dr, de}, ctx);
+  Value prefix = cb.einsum({decays, chunkStates.getResult()}, {onDecays, onStates, out},
+                           {batch, statesHeads, rowsOfStates, dv}, elem);
+  nameLinearStep(prefix, "the states before each chunk (causal linear attention in chunks)");
+  // q_i . P_{a(i) / C} F(i - a(i)).
   auto resultTy = cast<RankedTensorType>(op.getResult().getType());
   auto ty = RankedTensorType::get({resultTy.getDimSize(0), resultTy.getDimSize(1), resultTy.getDimSize(2),
                                    cast<RankedTensorType>(values.getType()).getDimSize(3)}, elem);
-  AttentionOp rows = buildLinearProducts(b, loc, ty, op.getQuery(), eyeK, states.getResult(), op.getExtras(),
+  AttentionOp rows = buildLinearProducts(b, loc, ty, op.getQuery(), eyeK, prefix, op.getExtras(),
                                          b.getArrayAttr({}), op.getScaleAttr(), 0);
   Region none;
   buildMask(rows.getMask(), none, loc, [&](IndexMath &m, ValueRange a) {

@@ -4,7 +4,7 @@
 // written twice, the second with a score the pass does not match (+ 0.0),
 // so that it stays causal. Printed: the largest difference is below 1e-9,
 // and the results are not all zero.
-// DEFINE: %{lower} = --attn-decompose --attn-lower-cascade-to-linalg --canonicalize --one-shot-bufferize=bufferize-function-boundaries --convert-linalg-to-loops --convert-scf-to-cf --convert-vector-to-llvm --expand-strided-metadata --finalize-memref-to-llvm --convert-math-to-llvm --convert-math-to-libm --convert-arith-to-llvm --convert-index-to-llvm --convert-cf-to-llvm --convert-func-to-llvm --reconcile-unrealized-casts
+// DEFINE: %{lower} = --attn-decompose --attn-lower-cascade-to-linalg --canonicalize --one-shot-bufferize=bufferize-function-boundaries --convert-linalg-to-loops --lower-affine --convert-scf-to-cf --convert-vector-to-llvm --expand-strided-metadata --finalize-memref-to-llvm --convert-math-to-llvm --convert-math-to-libm --convert-arith-to-llvm --convert-index-to-llvm --convert-cf-to-llvm --convert-func-to-llvm --reconcile-unrealized-casts
 // RUN: attnc-opt %s --attn-chunk-causal-linear=chunk=8 | FileCheck %s --check-prefix=IR
 // RUN: attnc-opt %s --attn-chunk-causal-linear=chunk=8 | attnc-opt %{lower} \
 // RUN:   | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_c_runner_utils | FileCheck %s

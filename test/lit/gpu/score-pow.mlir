@@ -4,17 +4,20 @@
 // small integer exponent as products.
 
 // CHECK-LABEL: gpu.func @decay_kernel
+// The exponent i - j is affine: its parity comes from the row's (bit 31),
+// flipped for the columns at odd offsets; no float-to-int per score.
+// CHECK: %[[ROW:.*]] = arith.shli %{{.*}}, %c31{{.*}} : i32
 // CHECK: %[[LG:.*]] = llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"
 // CHECK: %[[LO:.*]] = arith.minimumf %[[LG]]
 // CHECK: %[[L:.*]] = arith.maximumf %[[LO]]
 // CHECK: %[[E:.*]] = arith.mulf %[[N:.*]], %[[L]] : f32
 // CHECK: %[[MAG:.*]] = llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"(%[[E]])
-// CHECK: %[[NI:.*]] = arith.fptosi %[[N]] : f32 to i32
 // CHECK: %[[XB:.*]] = arith.bitcast %{{.*}} : f32 to i32
-// CHECK: %[[ODD:.*]] = arith.shli %[[NI]]
-// CHECK: %[[SIGN:.*]] = arith.andi %[[XB]], %[[ODD]] : i32
+// CHECK: %[[SIGN:.*]] = arith.andi %[[XB]], %[[ROW]] : i32
 // CHECK: %[[MB:.*]] = arith.bitcast %[[MAG]] : f32 to i32
 // CHECK: arith.xori %[[MB]], %[[SIGN]] : i32
+// CHECK: arith.xori %[[ROW]], %c-2147483648_i32
+// CHECK-NOT: arith.fptosi
 // CHECK-NOT: math.powf
 // CHECK: gpu.return
 func.func @decay(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>, %decay: tensor<?xf32>) -> tensor<?x?x?x64xbf16> {
@@ -24,6 +27,32 @@ func.func @decay(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tenso
     %x = tensor.extract %decay[%h] : tensor<?xf32>
     %d = arith.subi %i, %j : index
     %di = arith.index_cast %d : index to i64
+    %n = arith.sitofp %di : i64 to f32
+    %p = math.powf %x, %n : f32
+    %r = arith.mulf %s, %p : f32
+    attn.yield %r : f32
+  }
+  return %o : tensor<?x?x?x64xbf16>
+}
+
+// An exponent that is not affine in i and j ((i - j) // 2): its parity from
+// the float, per score.
+// CHECK-LABEL: gpu.func @decay_halves_kernel
+// CHECK: %[[MAG:.*]] = llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// CHECK: %[[NI:.*]] = arith.fptosi %{{.*}} : f32 to i32
+// CHECK: %[[ODD:.*]] = arith.shli %[[NI]]
+// CHECK: %[[SIGN:.*]] = arith.andi %{{.*}}, %[[ODD]] : i32
+// CHECK-NOT: math.powf
+// CHECK: gpu.return
+func.func @decay_halves(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>, %decay: tensor<?xf32>) -> tensor<?x?x?x64xbf16> {
+  %o = attn.attention %q, %k, %v extras(%decay : tensor<?xf32>) {scale = 0.125 : f64, link = #attn.link<identity>, anchor = #attn.anchor<none>, weights_signed, carrier = [#attn.causal<bottom_right>]} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %x = tensor.extract %decay[%h] : tensor<?xf32>
+    %d = arith.subi %i, %j : index
+    %c2 = arith.constant 2 : index
+    %d2 = arith.floordivsi %d, %c2 : index
+    %di = arith.index_cast %d2 : index to i64
     %n = arith.sitofp %di : i64 to f32
     %p = math.powf %x, %n : f32
     %r = arith.mulf %s, %p : f32
