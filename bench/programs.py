@@ -82,6 +82,28 @@ def linear_reassociated(q, k, v):
     return (num / den).to(q.dtype)
 
 
+def linear_causal_chunked(q, k, v, C=64):
+    """The linear half of examples/10_linear_swa_hybrid.attn (elu + 1 features, scale 1, causal,
+    row_abs: the weights are positive, so sum |w| is the plain sum) in the chunked form: intra-chunk
+    masked products plus the states of earlier chunks (exclusive prefix sums of K^T V and K)."""
+    B, H, L, D = q.shape
+    N = L // C
+    qf = (F.elu(q.float()) + 1).view(B, H, N, C, D)
+    kf = (F.elu(k.float()) + 1).view(B, H, N, C, D)
+    vf = v.float().view(B, H, N, C, -1)
+    w = (qf @ kf.transpose(-1, -2)).tril()
+    kv, ks = kf.transpose(-1, -2) @ vf, kf.sum(-2)
+    kv, ks = kv.cumsum(2) - kv, ks.cumsum(2) - ks
+    num = w @ vf + qf @ kv
+    den = (w.sum(-1) + (qf * ks.unsqueeze(-2)).sum(-1)).unsqueeze(-1)
+    return torch.where(den == 0, torch.zeros_like(num), num / den).reshape(B, H, L, -1)
+
+
+def window_flex(L, left):
+    bm = create_block_mask(lambda b, h, qi, kv: (kv <= qi) & (qi - kv <= left), None, None, L, L, device="cuda")
+    return lambda qq, kk, vv: flex(qq, kk, vv, block_mask=bm)
+
+
 def rel_err(a, b):
     return ((a.float() - b.float()).norm() / b.float().norm()).item()
 
@@ -120,9 +142,10 @@ def main():
     rows.append(("differential (causal)", time_ms_p(lambda: f(q, k, q2, k2, v, lam)), time_ms_p(ref),
                  time_ms_p(fdiff) if fl else float("nan"), err))
 
-    # Linear attention next to PyTorch's linear-time forms: the causal one quadratic on the Hopper
-    # kernel (carrier tiles skipped) vs Lightning-2's chunked scan; the non-causal one reassociated
-    # by attn-reassociate-linear (two kernels through a [D, Dv] state) vs phi(Q) (phi(K)^T V).
+    # Linear attention next to PyTorch's linear-time forms: the causal one in chunks
+    # (attn-chunk-causal-linear: a band of C keys, chunk states and their decayed prefix) vs
+    # Lightning-2's chunked scan; the non-causal one reassociated by attn-reassociate-linear (two
+    # kernels through a [D, Dv] state) vs phi(Q) (phi(K)^T V).
     for Bl, Hl, Ll, Dl in [(2, 16, 4096, 128), (1, 16, 16384, 128)]:
         ql, kl, vl = r(Bl, Hl, Ll, Dl), r(Bl, Hl, Ll, Dl), r(Bl, Hl, Ll, Dl)
         decay = 0.9 + 0.1 * torch.rand(Hl, device="cuda")
@@ -132,6 +155,14 @@ def main():
         err = rel_err(f(ql, kl, vl, decay), ref())
         rows.append((f"causal linear + decay, B{Bl} H{Hl} L{Ll} (vs chunked)", time_ms_p(lambda: f(ql, kl, vl, decay)),
                      time_ms_p(ref), float("nan"), err))
+        if flex:
+            # The hybrid: causal linear attention plus an 8-key sliding-window softmax, summed.
+            f = attnc.compile(os.path.join(EX, "10_linear_swa_hybrid.attn"), target="cuda", B=Bl, H=Hl, L=Ll, D=Dl)
+            win = window_flex(Ll, 8)
+            ref = lambda: (linear_causal_chunked(ql, kl, vl) + win(ql, kl, vl).float()).to(torch.bfloat16)
+            err = rel_err(f(ql, kl, vl), ref())
+            rows.append((f"linear + SWA-8 hybrid, B{Bl} H{Hl} L{Ll} (vs chunked + Flex)",
+                         time_ms_p(lambda: f(ql, kl, vl)), time_ms_p(ref), float("nan"), err))
         f = attnc.compile(os.path.join(EX, "09_linear.attn"), target="cuda", B=Bl, H=Hl, Lq=Ll, Lk=Ll, D=Dl, Dv=Dl)
         ref = lambda: linear_reassociated(ql, kl, vl)
         err = rel_err(f(ql, kl, vl), ref())
