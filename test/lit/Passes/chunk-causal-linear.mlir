@@ -120,6 +120,60 @@ func.func @row_abs_exp2_decay(%q: tensor<1x2x384x64xf32>, %k: tensor<1x2x512x64x
 
 // -----
 
+// row_abs with a decay of a literal base: pow(0.9, i - j) is nonnegative,
+// so the weights are (relu features): rewritten, with the sums.
+// CHECK-LABEL: func.func @row_abs_literal_pow
+// CHECK: "the chunk states
+// CHECK: "the row_abs normalisation
+func.func @row_abs_literal_pow(%q: tensor<1x2x512x64xf32>, %k: tensor<1x2x512x64xf32>, %v: tensor<1x2x512x64xf32>) -> tensor<1x2x512x64xf32> {
+  %qf = attn.map ins(%q : tensor<1x2x512x64xf32>) {indexing_maps = [affine_map<(b, h, i, d) -> (b, h, i, d)>]} -> tensor<1x2x512x64xf32> {
+  ^bb0(%b: index, %h: index, %i: index, %d: index, %x: f32):
+    %z = arith.constant 0.0 : f32
+    %r = arith.maximumf %x, %z : f32
+    attn.yield %r : f32
+  }
+  %o = attn.attention %qf, %qf, %v {carrier = [#attn.causal<bottom_right>], link = #attn.link<identity>, anchor = #attn.anchor<row_abs>, weights_signed} : tensor<1x2x512x64xf32>, tensor<1x2x512x64xf32>, tensor<1x2x512x64xf32> -> tensor<1x2x512x64xf32> score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %x = arith.constant 0.9 : f32
+    %t = arith.subi %i, %j : index
+    %ti = arith.index_cast %t : index to i64
+    %tf = arith.sitofp %ti : i64 to f32
+    %p = math.powf %x, %tf : f32
+    %r = arith.mulf %s, %p : f32
+    attn.yield %r : f32
+  }
+  return %o : tensor<1x2x512x64xf32>
+}
+
+// -----
+
+// The same with a base of unknown sign (an input): refused, as the sums of
+// |w| are then not the sums of w.
+// CHECK-LABEL: func.func @row_abs_input_pow
+// CHECK-NOT: chunk
+// CHECK: return
+func.func @row_abs_input_pow(%q: tensor<1x2x512x64xf32>, %v: tensor<1x2x512x64xf32>, %decay: tensor<2xf32>) -> tensor<1x2x512x64xf32> {
+  %qf = attn.map ins(%q : tensor<1x2x512x64xf32>) {indexing_maps = [affine_map<(b, h, i, d) -> (b, h, i, d)>]} -> tensor<1x2x512x64xf32> {
+  ^bb0(%b: index, %h: index, %i: index, %d: index, %x: f32):
+    %z = arith.constant 0.0 : f32
+    %r = arith.maximumf %x, %z : f32
+    attn.yield %r : f32
+  }
+  %o = attn.attention %qf, %qf, %v extras(%decay : tensor<2xf32>) {carrier = [#attn.causal<bottom_right>], link = #attn.link<identity>, anchor = #attn.anchor<row_abs>, weights_signed} : tensor<1x2x512x64xf32>, tensor<1x2x512x64xf32>, tensor<1x2x512x64xf32> -> tensor<1x2x512x64xf32> score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %x = tensor.extract %decay[%h] : tensor<2xf32>
+    %t = arith.subi %i, %j : index
+    %ti = arith.index_cast %t : index to i64
+    %tf = arith.sitofp %ti : i64 to f32
+    %p = math.powf %x, %tf : f32
+    %r = arith.mulf %s, %p : f32
+    attn.yield %r : f32
+  }
+  return %o : tensor<1x2x512x64xf32>
+}
+
+// -----
+
 // A sliding window is not the causal carrier alone.
 // CHECK-LABEL: func.func @window
 // CHECK-NOT: chunk
