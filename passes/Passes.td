@@ -67,20 +67,24 @@ def AttnChunkCausalLinear : Pass<"attn-chunk-causal-linear", "mlir::ModuleOp"> {
     mask does not read i, is rewritten in chunks of C keys (whole kernel
     tiles). With a(i) the first key of row i's chunk and n = a(i) / C:
 
-      intra = the attention masked to a(i) <= j        [B, H, Lq, Dv]
-      P     = attention(I, k, v) masked to j < (r / D) C, score F(nC - j)
-                                                       [B, Hs, N D, Dv]
-      inter = attention(q, I, P) masked to r / D == n, score F(i - nC)
-      o     = intra + inter
+      band  = the attention masked to a(i) <= j          [B, H, Lq, Dv]
+      KVc   = attention(I, k, v) masked to j / C == r / D, score F((r / D + 1) C - j)
+                                                         [B, Hs, N D, Dv]
+      T     = F((n - 1 - m) C) for m < n, else 0         [1|B, 1|Hs, N, N]
+      P     = einsum over m: T[n, m] KVc[m D + d]        [B, Hs, N D, Dv]
+      rows  = attention(q, I, P) masked to r / D == n, score F(i - nC)
+      o     = band + rows
 
     (I the tiled identity: row r is e_{r mod D}; Hs the KV heads, or the
     query heads when a region reads h under GQA). Under row_abs the same
-    three over ones [B, Hk, Lk, 16] give the row sums. Key visits fall from
-    about Lq Lk / 2 to D Lk^2 / 2C + Lq (C / 2 + D); C is the power-of-two
-    multiple of 128 with the fewest, and the rewrite applies when every
-    length and head dim is static and the causal form visits more than
-    `min-work-ratio` times as many keys. A GPU schedule: the CPU visits
-    every masked pair, so its pipeline does not run it.
+    over ones [B, Hk, Lk, 16] gives the row sums. Key visits fall from about
+    Lq Lk / 2 to Lq (C / 2 + D) + D Lk, plus N^2 D Dv multiply-adds in the
+    einsum (a generic step). C is the power-of-two multiple of 128 that a
+    cost model of tiles, kernel items and the einsum finds cheapest, and
+    the rewrite applies when every length and head dim is static and the
+    causal form costs more than `min-work-ratio` times as much. A GPU
+    schedule: the CPU visits every masked pair, so its pipeline does not
+    run it.
   }];
   let options = [
     Option<"minWorkRatio", "min-work-ratio", "double", /*default=*/"1.25",

@@ -1,20 +1,24 @@
 //===- ChunkCausalLinear.cpp - causal linear attention in chunks ---------===//
 //
-// Causal linear attention (identity link) sums (q_i . k_j) g(i - j) v_j over
+// Causal linear attention (identity link) sums (q_i . k_j) F(i - j) v_j over
 // j <= i. Split the keys at the start a(i) of row i's chunk of C keys:
 //
-//   keys a(i) <= j <= i   the original attention, masked to its chunk
-//                          (a band of C keys: intra-chunk, quadratic in C);
-//   keys j < a(i)          q_i . P_n, with n = a(i) / C and
-//                          P_n = sum_{j < nC} k_j v_j^T g(nC - j) [D, Dv],
+//   keys a(i) <= j <= i   the original attention, masked to its chunk (the
+//                          band: C / 2 keys per row on average);
+//   keys j < a(i)          F(i - a(i)) q_i . P_n with n = a(i) / C and
+//                          P_n = sum_{j < nC} F(nC - j) k_j v_j^T [D, Dv],
 //
-// because g(i - j) = g(i - nC) g(nC - j) for an exponential decay g (or
-// g = 1). P is one attention of a tiled identity against k and v (row
-// nD + d of the query is e_d, masked to j < nC), q . P another (row i reads
-// the D state rows of its chunk), so the GPU runs all three on the Hopper
-// kernel with their tiles skipped by the masks. Work falls from about
-// Lq Lk / 2 key visits to D Lk^2 / 2C + Lq (C / 2 + D), least near
-// C = sqrt(D Lk). Only the GPU gains: the CPU visits every masked pair.
+// because F(i - j) = F(i - a) F(a - j) for an exponential decay F (or
+// F = 1). P comes in two steps: each chunk's own state KVc_m (an attention
+// of a tiled identity, row m D + d being e_d, against k and v, masked to
+// chunk m and decayed to its end), then P_n = sum_{m < n} F((n - 1 - m) C)
+// KVc_m (an einsum over chunk pairs). The rows are an attention of q
+// against the tiled identity and P, masked to the row's chunk. So the GPU
+// runs the contractions on the Hopper kernel with their tiles skipped by
+// the masks: about Lq (C / 2 + D) + D Lk key visits instead of Lq Lk / 2,
+// plus N^2 D Dv multiply-adds of the einsum (N = Lk / C). The chunk comes
+// from a cost model of tiles, kernel items and that einsum. Only the GPU
+// gains: the CPU visits every masked pair.
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/Passes/Passes.h"
@@ -58,6 +62,9 @@ bool invariant(Value v, BlockArgument i, BlockArgument j) {
   Operation *op = v.getDefiningOp();
   if (!op || op->getBlock() != i.getOwner())
     return true;
+  // A loop's body may read i or j without an operand saying so.
+  if (op->getNumRegions())
+    return false;
   return llvm::all_of(op->getOperands(), [&](Value x) { return invariant(x, i, j); });
 }
 
