@@ -160,12 +160,9 @@ int64_t chooseChunk(const Shape &s, int64_t forced, double minWorkRatio) {
 
 /// Why `op` is not rewritten, or "" when it is; fills `shape`.
 std::string refusal(AttentionOp op, Shape &shape) {
-  if (op.getLinkKind() != Link::identity)
-    return "the link is not identity";
+  if (std::string why = linearAttentionRefusal(op); !why.empty())
+    return why;
   Anchor anchor = op.getAnchorKind();
-  AnchorAttr a = op.getAnchor();
-  if ((anchor != Anchor::none && anchor != Anchor::row_abs) || a.getNullLogit() || a.getNullExtra())
-    return "the anchor is not none or row_abs without a null key";
   if (op.getScoreConv() || op.getLse() || op.getSplitKv() != 0 || op.getKvPagesAttr() ||
       op.getContextShardAttr() || op.getTableBounds() || op.getMaskClasses())
     return "the op is already scheduled, or convolves its scores";

@@ -111,6 +111,16 @@ double LowerBounds::selectBound(arith::SelectOp s) {
   return std::min(t, f);
 }
 
+std::string attnc::linearAttentionRefusal(AttentionOp op) {
+  if (op.getLinkKind() != Link::identity)
+    return "the link is not identity";
+  Anchor anchor = op.getAnchorKind();
+  AnchorAttr a = op.getAnchor();
+  if ((anchor != Anchor::none && anchor != Anchor::row_abs) || a.getNullLogit() || a.getNullExtra())
+    return "the anchor is not none or row_abs without a null key";
+  return "";
+}
+
 std::string attnc::nonnegativeWeightsRefusal(AttentionOp op) {
   LowerBounds lb;
   std::optional<APFloat> scale = op.getScale();

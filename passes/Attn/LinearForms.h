@@ -37,6 +37,10 @@ private:
   int depth = 0;
 };
 
+/// Why `op` is not a linear attention the rewrites take (link identity,
+/// anchor none or row_abs, no null key), or "".
+std::string linearAttentionRefusal(attn::AttentionOp op);
+
 /// Why the weights of `op` (identity link) are not provably nonnegative for
 /// a row_abs anchor to sum them as they are, or "" when they are.
 std::string nonnegativeWeightsRefusal(attn::AttentionOp op);

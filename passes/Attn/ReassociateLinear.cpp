@@ -43,12 +43,9 @@ constexpr int64_t kStateChunk = 1024;
 
 /// Why `op` is not rewritten, or "" when it is.
 std::string refusal(AttentionOp op, double minWorkRatio) {
-  if (op.getLinkKind() != Link::identity)
-    return "the link is not identity";
+  if (std::string why = linearAttentionRefusal(op); !why.empty())
+    return why;
   Anchor anchor = op.getAnchorKind();
-  AnchorAttr a = op.getAnchor();
-  if ((anchor != Anchor::none && anchor != Anchor::row_abs) || a.getNullLogit() || a.getNullExtra())
-    return "the anchor is not none or row_abs without a null key";
   if (!op.getScore().empty() || op.getScoreConv() || op.getLse() || op.getSplitKv() != 0 ||
       op.getKvPagesAttr() || op.getContextShardAttr() || op.getTableBounds() || op.getMaskClasses())
     return "scores are modified, or the op is already scheduled";

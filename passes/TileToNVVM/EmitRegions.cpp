@@ -609,6 +609,14 @@ std::optional<Affine> affineFloatOf(Block &blk, arith::SIToFPOp cv) {
     return std::nullopt; // constants fold anyway
   return af;
 }
+/// a*jBase + b*i of a score element's row, in `ty` (i32 or i64; jBase is i32).
+Value rowAffineSum(OpBuilder &b, Location loc, const KernelEmitter::ScoreElement &el, int64_t a, int64_t bi,
+                   Type ty) {
+  Value j = ty == el.jBase.getType() ? el.jBase : arith::ExtSIOp::create(b, loc, ty, el.jBase).getResult();
+  Value i = arith::IndexCastOp::create(b, loc, ty, el.row);
+  auto c = [&](int64_t v) { return arith::ConstantIntOp::create(b, loc, ty, v).getResult(); };
+  return arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, j, c(a)), arith::MulIOp::create(b, loc, i, c(bi)));
+}
 } // namespace
 
 Value KernelEmitter::affineToFloat(Block &blk, arith::SIToFPOp cv) {
@@ -617,15 +625,8 @@ Value KernelEmitter::affineToFloat(Block &blk, arith::SIToFPOp cv) {
     return nullptr;
   const ScoreElement &el = *scoreElement;
   Value &base = affineBases[{el.rowKey, af->a, af->b}];
-  if (!base) {
-    // a*jBase + b*i in 64 bits, converted once per row and tile.
-    Value j64 = arith::ExtSIOp::create(b, loc, i64, el.jBase);
-    Value i64v = arith::IndexCastOp::create(b, loc, i64, el.row);
-    Value sum = arith::AddIOp::create(
-        b, loc, arith::MulIOp::create(b, loc, j64, ci64(af->a)),
-        arith::MulIOp::create(b, loc, i64v, ci64(af->b)));
-    base = arith::SIToFPOp::create(b, loc, f32, sum);
-  }
+  if (!base) // in 64 bits, converted once per row and tile
+    base = arith::SIToFPOp::create(b, loc, f32, rowAffineSum(b, loc, el, af->a, af->b, i64));
   return fadd(base, cf32(double(af->a * el.jOff + af->c)));
 }
 
@@ -652,31 +653,25 @@ bool attnc::gpu::scoreNeedsRegisters(Region *score) {
   return !affineUses(blk.getArgument(3)) || !affineUses(blk.getArgument(4));
 }
 
-/// x^y as 2^(y log2|x|) on the hardware approximations (MUFU.LG2/EX2, about
-/// 2^-22 relative in the exponent), with C's signs: a negative x gives
-/// -|x|^y for an odd integer y, NaN for a non-integer y; y = 0 gives 1
-/// (also for x = 0 or inf: log2|x| is clamped to a finite range, so 0 times
-/// it is 0; a NaN x gives NaN, where C gives pow(NaN, 0) = 1). The libm-style expansion is some forty instructions per score;
-/// with an integer exponent (a decay pow(lambda, i - j)) this is six.
 Value KernelEmitter::affineOddBit(Block &blk, arith::SIToFPOp cv) {
   std::optional<Affine> af = affineFloatOf(blk, cv);
   if (!af)
     return nullptr;
   const ScoreElement &el = *scoreElement;
   Value &rowBit = affineParities[{el.rowKey, af->a, af->b}];
-  if (!rowBit) {
-    // The low bit of a*jBase + b*i (wrapping keeps it) in bit 31.
-    Value j32 = el.jBase;
-    Value i32v = arith::IndexCastOp::create(b, loc, i32, el.row);
-    Value sum = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, j32, ci32(af->a)),
-                                      arith::MulIOp::create(b, loc, i32v, ci32(af->b)));
-    rowBit = arith::ShLIOp::create(b, loc, sum, ci32(31));
-  }
+  if (!rowBit) // its low bit (wrapping keeps it) in bit 31
+    rowBit = arith::ShLIOp::create(b, loc, rowAffineSum(b, loc, el, af->a, af->b, i32), ci32(31));
   if ((af->a * el.jOff + af->c) % 2 == 0)
     return rowBit;
   return arith::XOrIOp::create(b, loc, rowBit, ci32(int32_t(0x80000000u)));
 }
 
+/// x^y as 2^(y log2|x|) on the hardware approximations (MUFU.LG2/EX2, about
+/// 2^-22 relative in the exponent), with C's signs: a negative x gives
+/// -|x|^y for an odd integer y, NaN for a non-integer y; y = 0 gives 1
+/// (also for x = 0 or inf: log2|x| is clamped to a finite range, so 0 times
+/// it is 0; a NaN x gives NaN, where C gives pow(NaN, 0) = 1). The libm-style expansion is some forty instructions per score;
+/// with an integer exponent (a decay pow(lambda, i - j)) this is six.
 Value KernelEmitter::powApprox(Value x, Value y, bool intExponent, Value oddBit) {
   Value l = lg2(math::AbsFOp::create(b, loc, x));
   // minimumf/maximumf propagate a NaN x (minnum would clamp it away).
