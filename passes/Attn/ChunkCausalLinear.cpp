@@ -250,11 +250,11 @@ private:
   /// [B, heads, N D, D] with row n D + d equal to e_d.
   Value tiledIdentity(OpFoldResult heads);
   /// The original attention restricted to a(i) <= j, of `values`.
-  Value intra(Value values);
+  Value band(Value values);
   /// [1 or B, 1 or Hs, N, N]: F((n - 1 - m) C) where m < n, else 0.
   Value chunkDecays();
   /// sum over j < a(i) of the weights times `values`, through the chunk states.
-  Value inter(Value values, Value eyeQ, Value eyeK);
+  Value earlierChunks(Value values, Value eyeQ, Value eyeK);
 
   AttentionOp op;
   OpBuilder b;
@@ -278,7 +278,7 @@ Value Chunker::tiledIdentity(OpFoldResult heads) {
   return x;
 }
 
-Value Chunker::intra(Value values) {
+Value Chunker::band(Value values) {
   auto resultTy = cast<RankedTensorType>(op.getResult().getType());
   auto ty = RankedTensorType::get({resultTy.getDimSize(0), resultTy.getDimSize(1), resultTy.getDimSize(2),
                                    cast<RankedTensorType>(values.getType()).getDimSize(3)},
@@ -330,7 +330,7 @@ Value Chunker::chunkDecays() {
   return t;
 }
 
-Value Chunker::inter(Value values, Value eyeQ, Value eyeK) {
+Value Chunker::earlierChunks(Value values, Value eyeQ, Value eyeK) {
   Type elem = cast<RankedTensorType>(op.getResult().getType()).getElementType();
   MLIRContext *ctx = b.getContext();
   OpFoldResult dv = cb.dim(values, 3), batch = cb.dim(op.getKey(), 0), rowsOfStates = b.getIndexAttr(n * s.d);
@@ -388,7 +388,7 @@ void Chunker::run() {
     nameLinearStep(r, why);
     return r;
   };
-  Value num = sum(intra(op.getValue()), inter(op.getValue(), eyeQ, eyeK),
+  Value num = sum(band(op.getValue()), earlierChunks(op.getValue(), eyeQ, eyeK),
                   "own chunk plus earlier chunks (causal linear attention in chunks)");
   Value result = num;
   if (op.getAnchorKind() == Anchor::row_abs) {
@@ -398,7 +398,7 @@ void Chunker::run() {
       return CascadeBuilder(nb, nl).f(elem, 1.0);
     });
     nameLinearStep(ones, "ones (linear attention's row sums)");
-    Value den = sum(intra(ones), inter(ones, eyeQ, eyeK), "row sums of own and earlier chunks");
+    Value den = sum(band(ones), earlierChunks(ones, eyeQ, eyeK), "row sums of own and earlier chunks");
     result = divideByRowSums(b, loc, num, den, "the row_abs normalisation of causal linear attention in chunks");
   }
   op.getResult().replaceAllUsesWith(result);
