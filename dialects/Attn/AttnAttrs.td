@@ -46,6 +46,15 @@ def Attn_ReduceKindAttr : EnumAttr<Attn_Dialect, Attn_ReduceKind, "reduce_kind">
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Attn_PoolKind : I32EnumAttr<"PoolKind", "combiner of a group of tokens", [
+    I32EnumAttrCase<"mean", 0>, I32EnumAttrCase<"max", 1>, I32EnumAttrCase<"sum", 2>]> {
+  let cppNamespace = "::attnc::attn";
+  let genSpecializedAttr = 0;
+}
+def Attn_PoolKindAttr : EnumAttr<Attn_Dialect, Attn_PoolKind, "pool_kind"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 class Attn_Attr<string name, string attrMnemonic, list<Trait> traits = []>
     : AttrDef<Attn_Dialect, name, traits> {
   let mnemonic = attrMnemonic;

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/Sequence.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -50,6 +51,32 @@ RankedTensorType PageGatherOp::inferType(RankedTensorType pool, RankedTensorType
                                 pool.getDimSize(pageHeadAxis(layout)), lk,
                                 pool.getDimSize(3)},
                                pool.getElementType());
+}
+
+int64_t PoolOp::groupCount(int64_t length, int64_t size, int64_t stride) {
+  if (ShapedType::isDynamic(length))
+    return ShapedType::kDynamic;
+  return llvm::divideCeil(std::max<int64_t>(length - size, 0), stride) + 1;
+}
+
+RankedTensorType PoolOp::inferType(RankedTensorType input, int64_t size, int64_t stride) {
+  SmallVector<int64_t> shape(input.getShape());
+  shape[2] = groupCount(shape[2], size, stride);
+  return RankedTensorType::get(shape, input.getElementType());
+}
+
+LogicalResult PoolOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  if (in.getRank() != 4 || !isa<FloatType>(in.getElementType()))
+    return emitOpError("input must be a rank-4 float tensor [B, H, L, D]");
+  auto want = inferType(in, getSize(), getStride());
+  auto got = cast<RankedTensorType>(getResult().getType());
+  if (got.getRank() != 4 || got.getElementType() != want.getElementType() ||
+      llvm::any_of(llvm::seq(0, 4), [&](int d) {
+        return staticMismatch(got.getDimSize(d), want.getDimSize(d));
+      }))
+    return emitOpError() << "result must be " << want << ", got " << got;
+  return success();
 }
 
 LogicalResult PageGatherOp::verify() {

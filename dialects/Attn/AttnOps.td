@@ -129,6 +129,26 @@ def Attn_RowNormOp : Attn_Op<"row_norm", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
+def Attn_PoolOp : Attn_Op<"pool", [Pure]> {
+  let summary = "groups of tokens of [B, H, L, D] combined: [B, H, N, D]";
+  let description = [{ Group g holds the tokens of [g * stride, g * stride +
+    size) that lie below L; N = ceildiv(max(L - size, 0), stride) + 1 groups
+    cover every token. result[b, h, g, d] is the mean, max or sum of
+    input[b, h, t, d] over the group's tokens (0 for a group with none). }];
+  let arguments = (ins AnyRankedTensor:$input, Attn_PoolKindAttr:$kind,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$size,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$stride);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$kind $input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The number of groups over `length` tokens (dynamic stays dynamic).
+    static int64_t groupCount(int64_t length, int64_t size, int64_t stride);
+    static ::mlir::RankedTensorType inferType(::mlir::RankedTensorType input,
+                                              int64_t size, int64_t stride);
+  }];
+}
+
 def Attn_PageGatherOp : Attn_Op<"page_gather", [Pure]> {
   let summary = "keys or values of a paged cache as a [B, Hk, MP * PS, D] tensor";
   let description = [{ `pool` is [P, PS, Hk, D] (nhd) or [P, Hk, PS, D]

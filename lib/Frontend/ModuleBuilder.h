@@ -101,6 +101,12 @@ private:
                                 llvm::function_ref<int64_t(const std::string &, const SourceLoc &)> extraIndex,
                                 SmallVectorImpl<Attribute> &out);
   Value emitOutput(const OutputDecl &o);
+  /// [B, H, X, Y] -> [B, H, Y, X]: tokens and features trade places
+  /// (attention and norms along the feature axis). Layouts.cpp.
+  Value swapTokensFeatures(Location l, Value t);
+  /// Under `axis features`, q and k share their tokens and k and v their
+  /// channels; a static mismatch is reported in the spec's terms.
+  LogicalResult checkFeatureAxisShapes(const AttentionDecl &a, Value q, Value k, Value v);
   RankedTensorType inputType(const InputDecl &in);
   Value widenFloat8(Value arg, Type to, llvm::StringRef name);
 

@@ -26,16 +26,37 @@ const InputDecl *findInput(const Spec &spec, llvm::StringRef name) {
   return nullptr;
 }
 
+/// The number of groups a pool let makes of `length` tokens, as a runtime
+/// size expression (lib/Runtime/Expr.h; attn.pool's count).
+std::string poolLength(const LetDecl &let, const std::string &length) {
+  double size = 1, stride = 0;
+  for (const Arg &a : let.args) {
+    if (a.key == "size")
+      size = a.number;
+    if (a.key == "stride")
+      stride = a.number;
+  }
+  std::string sz = std::to_string((int64_t)size);
+  std::string st = std::to_string((int64_t)(stride > 0 ? stride : size));
+  return "ceildiv(max((" + length + ") - " + sz + ", 0), " + st + ") + 1";
+}
+
 /// The shape of an input, or of the input a let transforms (a paged let:
-/// [B, Hk, MP*PS, D] from its pool and table).
-std::vector<std::string> shapeOf(const Spec &spec, std::string tensor) {
-  for (int hops = 0; hops <= (int)spec.lets.size(); ++hops) {
+/// [B, Hk, MP*PS, D] from its pool and table; a pool let: fewer tokens).
+std::vector<std::string> shapeOf(const Spec &spec, std::string tensor, int depth = 0) {
+  if (depth <= (int)spec.lets.size()) {
     if (const InputDecl *in = findInput(spec, tensor))
       return in->shape;
     auto let = std::find_if(spec.lets.begin(), spec.lets.end(),
                             [&](const LetDecl &l) { return l.name == tensor; });
     if (let == spec.lets.end())
-      break;
+      return {};
+    if (let->fn == "pool") {
+      std::vector<std::string> s = shapeOf(spec, let->source, depth + 1);
+      if (s.size() == 4)
+        s[2] = poolLength(*let, s[2]);
+      return s;
+    }
     if (let->fn == "paged") {
       const InputDecl *pool = findInput(spec, let->source);
       const InputDecl *table = nullptr;
@@ -52,7 +73,7 @@ std::vector<std::string> shapeOf(const Spec &spec, std::string tensor) {
       return {table->shape[0], pool->shape[hnd ? 1 : 2], table->shape[1] + "*" + ps,
               pool->shape[3]};
     }
-    tensor = let->source;
+    return shapeOf(spec, let->source, depth + 1);
   }
   return {};
 }
@@ -65,6 +86,10 @@ std::vector<std::string> outputShape(const Spec &spec, const OutputDecl &o) {
   if (qs.size() != 4 || ks.size() != 4 || vs.size() != 4)
     return {};
   std::string heads = qs[1] == ks[1] ? qs[1] : "max(" + qs[1] + ", " + ks[1] + ")";
+  // Along the feature axis, the rows are q's channels and the columns v's
+  // tokens, swapped back: [B, H, v's tokens, q's channels].
+  if (a->featureAxis)
+    return {qs[0], heads, vs[2], qs[3]};
   return {qs[0], heads, qs[2], vs[3]};
 }
 } // namespace

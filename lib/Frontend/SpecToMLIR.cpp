@@ -198,12 +198,28 @@ Value ModuleBuilder::emitLet(const LetDecl &let) {
     return attn::RopeOp::create(b, l, ty, src,
                                 b.getF64FloatAttr(argNumber(let.args, "theta", 10000.0)),
                                 b.getI64IntegerAttr((int64_t)argNumber(let.args, "offset", 0)));
-  if (let.fn == "l2norm" || let.fn == "rmsnorm")
-    return attn::RowNormOp::create(
-        b, l, ty, src,
+  if (let.fn == "l2norm" || let.fn == "rmsnorm") {
+    // Along tokens: the same row norm between two swaps of the last axes.
+    bool tokens = argWord(let.args, "axis") == "tokens";
+    Value x = tokens ? swapTokensFeatures(l, src) : src;
+    Value y = attn::RowNormOp::create(
+        b, l, x.getType(), x,
         attn::RowNormKindAttr::get(&ctx, let.fn == "l2norm" ? attn::RowNormKind::l2
                                                             : attn::RowNormKind::rms),
         b.getF64FloatAttr(argNumber(let.args, "eps", 1e-6)));
+    return tokens ? swapTokensFeatures(l, y) : y;
+  }
+  if (let.fn == "pool") {
+    int64_t size = (int64_t)argNumber(let.args, "size", 1);
+    int64_t stride = (int64_t)argNumber(let.args, "stride", (double)size);
+    std::string op = argWord(let.args, "op");
+    auto kind = op == "max" ? attn::PoolKind::max
+                : op == "sum" ? attn::PoolKind::sum
+                              : attn::PoolKind::mean;
+    return attn::PoolOp::create(b, l, attn::PoolOp::inferType(ty, size, stride), src,
+                                attn::PoolKindAttr::get(&ctx, kind),
+                                b.getI64IntegerAttr(size), b.getI64IntegerAttr(stride));
+  }
   if (let.fn == "paged") {
     std::string tableName = argWord(let.args, "table");
     Value table = tensors.lookup(tableName);
@@ -317,6 +333,11 @@ Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
       error(a.loc) << "'" << name << "' must be a float tensor [B, H, L, D]";
       return nullptr;
     }
+  if (a.featureAxis) {
+    if (failed(checkFeatureAxisShapes(a, q, k, v)))
+      return nullptr;
+    q = swapTokensFeatures(l, q), k = swapTokensFeatures(l, k), v = swapTokensFeatures(l, v);
+  }
   auto qt = cast<RankedTensorType>(q.getType()), kt = cast<RankedTensorType>(k.getType()),
        vt = cast<RankedTensorType>(v.getType());
   int64_t h = ShapedType::kDynamic;
@@ -408,7 +429,7 @@ Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
     shardAttr = attn::ContextShardAttr::get(&ctx, cs.qStride, cs.kStride, cs.qParts, cs.kParts, off);
   }
   Type lseTy;
-  if (opts.returnLse)
+  if (opts.returnLse && !a.featureAxis)
     lseTy = RankedTensorType::get({qt.getDimSize(0), h, qt.getDimSize(2)}, b.getF32Type());
 
   SmallVector<Value> extraVals(extras.begin(), extras.end());
@@ -473,7 +494,7 @@ Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
     }
     attn::YieldOp::create(eb, l, s);
   }
-  return op.getResult();
+  return a.featureAxis ? swapTokensFeatures(l, op.getResult()) : op.getResult();
 }
 
 Value ModuleBuilder::emitOutput(const OutputDecl &o) {

@@ -137,6 +137,14 @@ private:
       }
       return stepSize(call, axis == 3 ? a.getValue() : a.getQuery(), axis);
     }
+    if (auto pool = dyn_cast<attn::PoolOp>(op)) {
+      // [B, H, N, D], N = ceildiv(max(L - size, 0), stride) + 1 groups.
+      auto len = stepSize(call, pool.getInput(), axis);
+      if (axis != 2 || !len)
+        return len;
+      return "ceildiv(max((" + *len + ")-" + std::to_string(pool.getSize()) + ",0)," +
+             std::to_string(pool.getStride()) + ")+1";
+    }
     auto sizeOf = [&](Value index) {
       return sizeExprOf(index, [&](Value w, int64_t a) { return stepSize(call, w, a); });
     };
@@ -606,7 +614,8 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   });
   if (headDims.wasInterrupted())
     return llvm::createStringError("the GPU target needs static head dims: bind them with "
-                                   "--dim (multiples of 16 from 16 to 256)");
+                                   "--dim (multiples of 16 from 16 to 256; along the feature "
+                                   "axis, an attention's head dim is its token length)");
 
   OwningOpRef<ModuleOp> prog = module.clone();
   AttnGPUPartitionProgramOptions partition;

@@ -74,6 +74,7 @@ private:
   bool checkLet(const LetDecl &let);
   bool checkAttention(const AttentionDecl &a);
   bool checkOperands(const AttentionDecl &a);
+  bool checkFeatureAxis(const AttentionDecl &a);
   bool checkScoreConv(const AttentionDecl &a);
   bool checkLinkAnchor(const AttentionDecl &a);
   bool checkOutput(const OutputDecl &o);

@@ -40,6 +40,14 @@ const InputDecl *rootInput(const Spec &spec, std::string name) {
   return nullptr;
 }
 
+/// The word a let's keyword argument gives, or "".
+std::string argWordOf(const LetDecl &let, llvm::StringRef key) {
+  for (const Arg &a : let.args)
+    if (a.key == key && a.kind == Arg::Kind::Word)
+      return a.word;
+  return "";
+}
+
 } // namespace
 
 llvm::Expected<ContextShard> attnc::spec::prepareContextParallel(Spec &spec, CPLayout layout,
@@ -58,7 +66,17 @@ llvm::Expected<ContextShard> attnc::spec::prepareContextParallel(Spec &spec, CPL
                                           "' must be the attention '" + a.name +
                                           "' itself (an expression of it would be applied to "
                                           "partial results before they merge)");
+  if (a.featureAxis)
+    return detail::makeError(a.axisLoc, "context parallelism splits the tokens, which attention '" +
+                                            a.name + "' (axis features) contracts over; run it "
+                                            "unsharded");
   for (const LetDecl &let : spec.lets) {
+    if (let.fn == "pool")
+      return detail::makeError(let.fnLoc, "context parallelism: pool groups tokens across "
+                                          "shards' boundaries; pool before sharding");
+    if ((let.fn == "l2norm" || let.fn == "rmsnorm") && argWordOf(let, "axis") == "tokens")
+      return detail::makeError(let.fnLoc, "context parallelism: " + let.fn +
+                                              "(axis=tokens) normalises over every shard's tokens");
     if (let.fn == "rope")
       return detail::makeError(let.fnLoc, "context parallelism: rope reads token positions, "
                                           "which a shard does not know; apply RoPE before sharding");

@@ -597,7 +597,7 @@ bool JsonReader::readLet(const Json &j, const std::string &ptr, LetDecl &let) {
 bool JsonReader::readAttention(const Json &j, const std::string &ptr, AttentionDecl &a) {
   static const std::vector<std::string> keys = {
       "name",  "q",          "k",    "v",      "carrier", "mask",    "scale",
-      "score", "score_conv", "link", "anchor", "weights", "schedule"};
+      "score", "score_conv", "link", "anchor", "weights", "schedule", "axis"};
   if (!expectObject(j, ptr, "an attention {\"name\", \"q\", \"k\", \"v\", ...}") ||
       !checkKeys(j, ptr, keys, "an attention") ||
       !getString(j, ptr, "name", a.name, true, &a.loc) ||
@@ -654,6 +654,12 @@ bool JsonReader::readAttention(const Json &j, const std::string &ptr, AttentionD
     if (!it->is_string() || it->get<std::string>() != "signed")
       return fail(ptr + "/weights", "'weights' must be \"signed\" (omit it for the default)");
     a.signedWeights = true;
+  }
+  if (auto it = j.find("axis"); it != j.end()) {
+    if (!it->is_string() || (*it != "features" && *it != "tokens"))
+      return fail(ptr + "/axis", "'axis' must be \"tokens\" (the default) or \"features\"");
+    a.featureAxis = *it == "features";
+    a.axisLoc = at(ptr + "/axis");
   }
   if (auto it = j.find("schedule"); it != j.end()) {
     std::string sptr = ptr + "/schedule";
@@ -846,6 +852,8 @@ std::string attnc::spec::printSpecJson(const Spec &spec) {
         o["weights"] = "signed";
       if (a.splitKV)
         o["schedule"] = Json{{"split_kv", a.splitKV}};
+      if (a.featureAxis)
+        o["axis"] = "features";
       atts.push_back(o);
     }
     root["attentions"] = atts;

@@ -176,7 +176,7 @@ private:
   bool parseOutput(Spec &spec);
 
   struct SeenClauses {
-    std::optional<SourceLoc> scale, scoreConv, link, anchor, weights, schedule;
+    std::optional<SourceLoc> scale, scoreConv, link, anchor, weights, schedule, axis;
     /// Local bindings (`let NAME = EXPR` in the block), substituted into the
     /// clauses that follow them.
     llvm::StringMap<ExprPtr> locals;
@@ -625,6 +625,16 @@ bool Parser::parseClause(AttentionDecl &a, SeenClauses &seen) {
       return failAt(tok(), "expected 'signed' after 'weights', got " + tok().describe());
     consume();
     a.signedWeights = true;
+    return true;
+  }
+  if (w == "axis") {
+    if (!checkUnique(seen.axis, kw, a))
+      return false;
+    if (!tok().isIdent("features") && !tok().isIdent("tokens"))
+      return failAt(tok(), "expected 'tokens' or 'features' after 'axis', got " + tok().describe());
+    a.featureAxis = tok().text == "features";
+    a.axisLoc = loc(kw);
+    consume();
     return true;
   }
   if (w == "schedule") {

@@ -233,6 +233,8 @@ std::string attnc::spec::printSpec(const Spec &spec) {
       out += "  weights signed\n";
     if (a.splitKV)
       out += "  schedule split_kv(" + std::to_string(a.splitKV) + ")\n";
+    if (a.featureAxis)
+      out += "  axis features\n";
     out += "}\n";
   }
   for (const OutputDecl &o : spec.outputs)

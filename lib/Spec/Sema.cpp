@@ -452,12 +452,32 @@ bool Checker::checkAttention(const AttentionDecl &a) {
     ok &= checkTopExpr(s, score, a.loc);
   ok &= checkScoreConv(a);
   ok &= checkLinkAnchor(a);
+  ok &= checkFeatureAxis(a);
   if (a.splitKV < 0)
     ok = fail(a.loc, "schedule split_kv needs a positive chunk size");
   else if (a.splitKV > kMaxIntParam)
     ok = fail(a.loc, "schedule split_kv chunk must be at most " + std::to_string(kMaxIntParam));
   if (ok)
     attentions[a.name] = &a;
+  return ok;
+}
+
+/// Under `axis features` the rows and columns are channels: carriers, score
+/// convolutions and split-KV schedules describe token positions, so they have
+/// no meaning there (a mask over the channel indices i, j does).
+bool Checker::checkFeatureAxis(const AttentionDecl &a) {
+  if (!a.featureAxis)
+    return true;
+  std::string why = "attention '" + a.name + "' runs along the feature axis (axis features, at " +
+                    a.axisLoc.str() + "): its rows and columns are channels, not tokens";
+  bool ok = true;
+  for (const CarrierDecl &c : a.carriers)
+    ok = fail(c.loc, "carrier '" + c.kind + "' selects keys by token position, but " + why +
+                         "; write a mask over the channel indices i and j instead");
+  if (a.scoreConv)
+    ok = fail(a.scoreConv->loc, "score_conv convolves over token positions, but " + why);
+  if (a.splitKV)
+    ok = fail(a.loc, "schedule split_kv splits the keys' tokens, but " + why);
   return ok;
 }
 

@@ -138,12 +138,21 @@ llvm::ArrayRef<FamilyInfo> detail::anchorFamilies() {
 llvm::ArrayRef<FamilyInfo> detail::letFamilies() {
   static const std::vector<FamilyInfo> table = {
       {"rope", {{"theta", ValueKind::PosNumber, false, {}}, {"offset", ValueKind::Int, false, {}}}},
-      {"l2norm", {{"eps", ValueKind::PosNumber, false, {}}}},
-      {"rmsnorm", {{"eps", ValueKind::PosNumber, false, {}}}},
+      {"l2norm",
+       {{"eps", ValueKind::PosNumber, false, {}},
+        {"axis", ValueKind::Enum, false, {"features", "tokens"}}}},
+      {"rmsnorm",
+       {{"eps", ValueKind::PosNumber, false, {}},
+        {"axis", ValueKind::Enum, false, {"features", "tokens"}}}},
       {"map", {}},
       {"paged",
        {{"table", ValueKind::Tensor2, true, {}},
         {"layout", ValueKind::Enum, false, {"nhd", "hnd"}}}},
+      // Groups of `size` tokens every `stride` (default: size) along L.
+      {"pool",
+       {{"size", ValueKind::PosInt, true, {}, 1 << 20},
+        {"stride", ValueKind::PosInt, false, {}, 1 << 20},
+        {"op", ValueKind::Enum, false, {"mean", "max", "sum"}}}},
   };
   return table;
 }
@@ -197,7 +206,7 @@ bool detail::isReservedName(llvm::StringRef name) {
 llvm::ArrayRef<std::string> detail::clauseKeywords() {
   static const std::vector<std::string> words = {"carrier", "mask",   "scale",   "score",
                                                  "score_conv", "link", "anchor", "weights",
-                                                 "schedule"};
+                                                 "schedule", "axis"};
   return words;
 }
 

@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -500,6 +501,50 @@ Value decomposePageGather(OpBuilder &b, PageGatherOp op) {
   });
 }
 
+/// pool: result[b, h, g, d] combines input[b, h, t, d] over the group's
+/// tokens t in [g * stride, g * stride + size) below L; a loop per element,
+/// as the group is small and the generic lowering runs maps in parallel.
+Value decomposePool(OpBuilder &b, PoolOp op) {
+  CascadeBuilder cb(b, op.getLoc());
+  Value x = op.getInput();
+  Type elem = cast<RankedTensorType>(x.getType()).getElementType();
+  int64_t size = op.getSize(), stride = op.getStride();
+  PoolKind kind = op.getKind();
+  Value len = cb.value(cb.dim(x, 2));
+  // The group count from the input's length (never a dim of the op's own
+  // result, which is replaced).
+  int64_t staticGroups = op.getResult().getType().getDimSize(2);
+  OpFoldResult groups = b.getIndexAttr(staticGroups);
+  if (ShapedType::isDynamic(staticGroups)) {
+    IndexMath m{b, op.getLoc()};
+    groups = m.add(m.cdiv(m.max(m.sub(len, m.c(size)), m.c(0)), stride), 1);
+  }
+  SmallVector<OpFoldResult> sizes{cb.dim(x, 0), cb.dim(x, 1), groups, cb.dim(x, 3)};
+  return cb.map(sizes, elem, {}, {},
+                [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+    IndexMath m{nb, nl};
+    FMath f{nb, nl, elem};
+    Value start = m.mul(idx[2], stride);
+    Value count = m.max(m.min(m.c(size), m.sub(len, start)), m.c(0));
+    Value init = kind == PoolKind::max ? f.ninf() : f.c(0.0);
+    auto loop = scf::ForOp::create(nb, nl, m.c(0), count, m.c(1), ValueRange{init});
+    {
+      OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+      IndexMath lm{lb, nl};
+      FMath lf{lb, nl, elem};
+      Value t = lm.add(start, loop.getInductionVar());
+      Value e = tensor::ExtractOp::create(lb, nl, x, ValueRange{idx[0], idx[1], t, idx[3]});
+      Value acc = loop.getRegionIterArg(0);
+      scf::YieldOp::create(lb, nl, kind == PoolKind::max ? lf.max(acc, e) : lf.add(acc, e));
+    }
+    Value r = loop.getResult(0);
+    Value empty = m.eq(count, m.c(0));
+    if (kind == PoolKind::mean)
+      r = f.div(r, f.fromIndex(count));
+    return f.select(empty, f.c(0.0), r);
+  });
+}
+
 /// An attention whose keys and values are page pools (kv_pages, set by the
 /// GPU path's attn-gpu-fold-page-gather) reads them through page_gather ops
 /// again, so that the cascade sees [B, Hk, Lk, D] operands.
@@ -531,7 +576,7 @@ struct AttnDecomposePass : public attnc::impl::AttnDecomposeBase<AttnDecomposePa
     });
     SmallVector<Operation *> worklist;
     getOperation()->walk([&](Operation *o) {
-      if (isa<AttentionOp, RopeOp, RowNormOp, SelectBlocksOp, PageGatherOp>(o))
+      if (isa<AttentionOp, RopeOp, RowNormOp, SelectBlocksOp, PageGatherOp, PoolOp>(o))
         worklist.push_back(o);
     });
     for (Operation *o : worklist) {
@@ -577,6 +622,8 @@ struct AttnDecomposePass : public attnc::impl::AttnDecomposeBase<AttnDecomposePa
         replacement = decomposeRope(b, r);
       else if (auto g = dyn_cast<PageGatherOp>(o))
         replacement = decomposePageGather(b, g);
+      else if (auto p = dyn_cast<PoolOp>(o))
+        replacement = decomposePool(b, p);
       else
         replacement = decomposeRowNorm(b, cast<RowNormOp>(o));
       if (replacement.getType() != o->getResult(0).getType())

@@ -290,7 +290,7 @@ struct AttnLowerCascadeToLinalgPass
         worklist.push_back(o);
         return WalkResult::skip();
       }
-      if (isa<AttentionOp, RopeOp, RowNormOp, PageGatherOp, SelectBlocksOp>(o)) {
+      if (isa<AttentionOp, RopeOp, RowNormOp, PageGatherOp, PoolOp, SelectBlocksOp>(o)) {
         o->emitError("run attn-decompose before lowering the cascade");
         signalPassFailure();
       }

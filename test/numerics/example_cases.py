@@ -327,6 +327,32 @@ def ref_induced(x, d):
     return R.attention(x["q"], pool, pool)
 
 
+def ref_nsa_compressed(x, d):
+    L = d["L"]
+    kc = R.pool_tokens(x["k"], 32, 16, "mean")
+    vc = R.pool_tokens(x["v"], 32, 16, "mean")
+    n = kc.shape[2]
+    cmp = R.attention(x["q"], kc, vc,
+                      keep=(np.arange(n)[None, :] * 16 + 31 <= np.arange(L)[:, None]))
+    win = R.attention(x["q"], x["k"], x["v"], keep=R.window_keep(L, L, left=63))
+    gate = R.sigmoid(x["g"]).reshape(1, -1, 1, 1)
+    return gate * cmp + (1 - gate) * win
+
+
+def ref_xca(x, d):
+    """Written from XCiT's definition (channel-by-channel scores), not from token swaps."""
+    qn, kn = R.l2norm(x["q"], axis=2), R.l2norm(x["k"], axis=2)
+    s = np.einsum("bhtc,bhte->bhce", qn, kn) * x["temperature"].reshape(1, -1, 1, 1)
+    p = np.exp(s - s.max(axis=-1, keepdims=True))
+    p = p / p.sum(axis=-1, keepdims=True)
+    return np.einsum("bhce,bhte->bhtc", p, x["v"])
+
+
+def ref_pooled_landmarks(x, d):
+    gather = R.attention(R.pool_tokens(x["q"], 64, op="mean"), x["k"], x["v"])
+    return R.attention(x["q"], R.pool_tokens(x["k"], 64, op="max"), gather)
+
+
 def ref_differential(x, d):
     L = d["L"]
     keep = R.causal_keep(L, L)
@@ -554,6 +580,14 @@ CASES = [
      [dict(B=2, H=2, L=37, M=4, D=16), dict(B=1, H=3, L=70, M=1, D=8), dict(B=1, H=1, L=129, M=9, D=32)],
      with_(qkv_self, ind=lambda rng, d: normal(rng, d["B"], d["H"], d["M"], d["D"])),
      ref_induced),
+    ("20_nsa_compressed.attn",
+     [dict(B=2, H=2, L=37, D=16), dict(B=1, H=3, L=100, D=8), dict(B=1, H=1, L=129, D=32),
+      dict(B=1, H=2, L=20, D=16)],
+     with_(qkv_self, g=normal_of("H")), ref_nsa_compressed),
+    ("20_xca.attn", S_SELF, with_(qkv_self, temperature=uniform(0.5, 2.0, ["H"])), ref_xca),
+    ("20_pooled_landmarks.attn",
+     [dict(B=2, H=2, L=37, D=16), dict(B=1, H=3, L=130, D=8), dict(B=1, H=1, L=64, D=32),
+      dict(B=1, H=2, L=200, D=16)], qkv_self, ref_pooled_landmarks),
     ("17_signed_exp_declared.attn", S_SELF, qkv_self,
      att(keep=lambda x, d: R.causal_keep(d["L"], d["L"]), link="signed_exp", anchor="row_abs")),
     ("18_sinkhorn.attn",

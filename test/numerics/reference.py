@@ -74,9 +74,21 @@ def rope(x, theta=10000.0):
     return np.concatenate([x1 * c - x2 * s, x2 * c + x1 * s], axis=-1)
 
 
-def l2norm(x, eps=1e-6):
+def l2norm(x, eps=1e-6, axis=-1):
     x = np.asarray(x, dtype=np.float64)
-    return x / np.sqrt(np.sum(x * x, axis=-1, keepdims=True) + eps)
+    return x / np.sqrt(np.sum(x * x, axis=axis, keepdims=True) + eps)
+
+
+def pool_tokens(x, size, stride=None, op="mean"):
+    """[B, H, L, D] -> [B, H, N, D]: group g combines tokens [g*stride, g*stride + size)
+    below L, N = ceil(max(L - size, 0) / stride) + 1."""
+    x = np.asarray(x, dtype=np.float64)
+    stride = stride or size
+    L = x.shape[2]
+    n = -(-max(L - size, 0) // stride) + 1
+    f = {"mean": np.mean, "max": np.max, "sum": np.sum}[op]
+    return np.stack([f(x[:, :, g * stride:min(g * stride + size, L)], axis=2) for g in range(n)],
+                    axis=2)
 
 
 def rmsnorm(x, eps=1e-6):
@@ -566,6 +578,14 @@ def self_test():
     o = attention(rng.standard_normal((1, 1, 11, D)), rng.standard_normal((1, 1, 7, D)),
                   rng.standard_normal((1, 1, 7, Dv)), keep=keep)
     assert np.all(o[0, 0, :4] == 0)
+
+    # Pooling: hand-counted groups (L = 7, size 3, stride 2: [0,3) [2,5) [4,7); size 4
+    # stride 4: [0,4) [4,7), the last one short).
+    x = np.arange(7.0).reshape(1, 1, 7, 1)
+    _close(pool_tokens(x, 3, 2, "mean")[0, 0, :, 0], np.array([1.0, 3.0, 5.0]))
+    _close(pool_tokens(x, 4, None, "max")[0, 0, :, 0], np.array([3.0, 6.0]))
+    _close(pool_tokens(x, 4, None, "sum")[0, 0, :, 0], np.array([6.0, 15.0]))
+    _close(pool_tokens(x, 9, 1, "mean")[0, 0, :, 0], np.array([3.0]))
 
     # Softmax is shift invariant: a large constant score shift changes nothing.
     _close(attention(q, k, v, scores=[lambda s, b, h, i, j: s + 500.0]), attention(q, k, v))

@@ -95,7 +95,7 @@ TEST(SpecJson, DefaultsAndShortForms) {
 
 TEST(SpecJson, TextToJsonToTextRoundTrips) {
   for (const std::string &text :
-       {std::string(kEverything), withClauses(""),
+       {std::string(kEverything), std::string(kPoolAndAxes), withClauses(""),
         withClauses("  anchor row(null=-inf)\n  link relu(power=1.5)\n  mask !(i < j) || j == 0\n"),
         withClauses("  carrier window(left=2, right=-1)\n  score s + 1e-7 * 2.0\n"),
         // This session's constructs: block_select, bitwise operators, sum(), a declared
@@ -256,7 +256,7 @@ TEST(SpecJsonErrors, UnknownKeys) {
   EXPECT_EQ(jsonError(jsonWith(", \"maks\": [\"i >= j\"]")),
             "t.json:/attentions/0/maks:5:60: error: unknown key 'maks' in an attention; expected "
             "one of name, q, k, v, carrier, mask, scale, score, score_conv, link, anchor, "
-            "weights, schedule; did you mean 'mask'?");
+            "weights, schedule, axis; did you mean 'mask'?");
   EXPECT_EQ(jsonError(jsonWith("", ", \"output\": []")),
             "t.json:/output:6:42: error: unknown key 'output' in the spec; expected one of "
             "variant, dims, inputs, lets, attentions, outputs; did you mean 'outputs'?");

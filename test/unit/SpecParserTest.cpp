@@ -498,7 +498,7 @@ TEST(SpecParser, CanonicalFormNormalisesOrderAndDefaults) {
 
 TEST(SpecParser, PrintIsIdempotent) {
   for (const std::string &text :
-       {std::string(kEverything), withClauses(""),
+       {std::string(kEverything), std::string(kPoolAndAxes), withClauses(""),
         withClauses("  mask -(i - j) <= 3 && !(j > i)\n  score -s ^ 2 / (1 + 2 ^ -s)\n"),
         withClauses("  anchor row(null=-inf)\n  link sigmoid\n"),
         withClauses("  anchor row(null=-2.5)\n  link softplus\n")}) {
@@ -609,7 +609,7 @@ TEST(SpecParserErrors, Statements) {
 TEST(SpecParserErrors, Lets) {
   EXPECT_EQ(firstLine(errorOf(std::string(kPreamble) + "let y = rpoe(q)\n")),
             "t.attn:6:9: error: unknown transform 'rpoe'; expected one of rope, l2norm, rmsnorm, "
-            "map, paged; did you mean 'rope'?");
+            "map, paged, pool; did you mean 'rope'?");
   EXPECT_EQ(firstLine(errorOf(std::string(kPreamble) + "let y = map(q)\n")),
             "t.attn:6:14: error: map needs an expression: map(q, EXPR)");
   EXPECT_EQ(firstLine(errorOf(std::string(kPreamble) + "let y = map(q, x, 2)\n")),
@@ -625,7 +625,7 @@ TEST(SpecParserErrors, Lets) {
 TEST(SpecParserErrors, Clauses) {
   EXPECT_EQ(firstLine(errorOf(withClauses("  maks i >= j\n"))),
             "t.attn:7:3: error: unknown clause 'maks' in attention 'a'; expected one of carrier, "
-            "mask, scale, score, score_conv, link, anchor, weights, schedule; did you mean "
+            "mask, scale, score, score_conv, link, anchor, weights, schedule, axis; did you mean "
             "'mask'?");
   EXPECT_EQ(firstLine(errorOf(withClauses("  weights unsigned\n"))),
             "t.attn:7:11: error: expected 'signed' after 'weights', got 'unsigned'");
@@ -656,7 +656,7 @@ TEST(SpecParserErrors, Clauses) {
             "softplus), got end of line");
   EXPECT_EQ(firstLine(errorOf(withClauses("  123\n"))),
             "t.attn:7:3: error: expected a clause (carrier, mask, scale, score, score_conv, link, "
-            "anchor, weights, schedule) or '}', got '123'");
+            "anchor, weights, schedule, axis) or '}', got '123'");
 }
 
 TEST(SpecParserErrors, FilesAreReadAndChecked) {

@@ -478,3 +478,24 @@ TEST(SpecSema, NullLogitPlusInfinityIsRefused) {
   EXPECT_NE(clauseError("  anchor row(null=inf)\n").find("'null' must be a number below +inf"),
             std::string::npos);
 }
+TEST(SpecSema, PoolLetsAndAxes) {
+  EXPECT_EQ(errorOf(kPoolAndAxes), "");
+  std::string pre = kPreamble;
+  EXPECT_EQ(firstLine(errorOf(pre + "let y = pool(k, stride=2)\n")), "t.attn:6:9: error: transform 'pool' needs 'size='");
+  EXPECT_EQ(firstLine(errorOf(pre + "let y = pool(k, size=0)\n")), "t.attn:6:17: error: transform 'pool' 'size' must be a positive integer");
+  EXPECT_EQ(firstLine(errorOf(pre + "let y = pool(k, size=4, op=median)\n")), "t.attn:6:25: error: transform 'pool' 'op' must be one of mean, max, sum, got "
+            "'median'; did you mean 'mean'?");
+  EXPECT_EQ(firstLine(errorOf(pre + "let y = l2norm(k, axis=heads)\n")), "t.attn:6:19: error: transform 'l2norm' 'axis' must be one of features, tokens, "
+            "got 'heads'");
+  EXPECT_EQ(clauseError("  axis sideways\n"), "t.attn:7:8: error: expected 'tokens' or 'features' after 'axis', got 'sideways'");
+  EXPECT_EQ(clauseError("  axis tokens\n  axis features\n"), "t.attn:8:3: error: duplicate 'axis' clause in attention 'a'; the first is at 7:3");
+  // Token positions have no meaning along the feature axis; a mask over channels does.
+  EXPECT_EQ(clauseError("  axis features\n  carrier causal\n"), "t.attn:8:11: error: carrier 'causal' selects keys by token position, but attention 'a' "
+            "runs along the feature axis (axis features, at t.attn:7:3): its rows and columns are "
+            "channels, not tokens; write a mask over the channel indices i and j instead");
+  EXPECT_EQ(clauseError("  axis features\n  schedule split_kv(64)\n"), "t.attn:6:11: error: schedule split_kv splits the keys' tokens, but attention 'a' runs "
+            "along the feature axis (axis features, at t.attn:7:3): its rows and columns are "
+            "channels, not tokens");
+  EXPECT_EQ(clauseError("  axis features\n  mask i >= j\n"), "");
+  EXPECT_EQ(clauseError("  axis tokens\n  carrier causal\n"), "");
+}

@@ -141,6 +141,26 @@ inline const char *kEverything =
     "}\n"
     "output o = a + 0.5 * n\n";
 
+/// Pool lets, a norm along tokens and an attention along the feature axis.
+inline const char *kPoolAndAxes =
+    "variant axes\n"
+    "dims B, H, L, D\n"
+    "input q : [B, H, L, D]\n"
+    "input k : [B, H, L, D]\n"
+    "input v : [B, H, L, D]\n"
+    "let kp = pool(k, size=32, stride=16, op=max)\n"
+    "let vp = pool(v, size=32, op=sum)\n"
+    "let qt = l2norm(q, axis=tokens)\n"
+    "attention c(q, kp, vp) {\n"
+    "  mask j * 16 + 31 <= i\n"
+    "}\n"
+    "attention f(qt, k, v) {\n"
+    "  axis features\n"
+    "  scale 1\n"
+    "  mask i != j\n"
+    "}\n"
+    "output o = c + f\n";
+
 } // namespace attnc::spec::test
 
 #endif // ATTNC_TEST_UNIT_SPECTESTUTIL_H

@@ -167,7 +167,10 @@ struct AttentionDecl {
                                 // sinkhorn: iterations=
   bool signedWeights = false;   // `weights signed`
   int64_t splitKV = 0;          // `schedule split_kv(CHUNK)`; 0: none
-  SourceLoc loc, linkLoc, anchorLoc;
+  /// `axis features`: rows and columns are channels (q's and k's last axis)
+  /// and the scores contract over tokens, as cross-covariance attention does.
+  bool featureAxis = false;
+  SourceLoc loc, linkLoc, anchorLoc, axisLoc;
   SourceLoc qLoc, kLoc, vLoc;   // where Q, K and V were written
 };
 

@@ -660,3 +660,27 @@ func.func @mask_classes_index(%q: tensor<1x2x200x64xf32>) -> tensor<1x2x200x64xf
   }
   return %o : tensor<1x2x200x64xf32>
 }
+
+// -----
+
+func.func @pool_length(%x: tensor<1x2x100x8xf32>) -> tensor<1x2x5x8xf32> {
+  // expected-error @+1 {{'attn.pool' op result must be 'tensor<1x2x6x8xf32>', got 'tensor<1x2x5x8xf32>'}}
+  %a = attn.pool <sum> %x {size = 32 : i64, stride = 16 : i64} : tensor<1x2x100x8xf32> -> tensor<1x2x5x8xf32>
+  return %a : tensor<1x2x5x8xf32>
+}
+
+// -----
+
+func.func @pool_stride(%x: tensor<1x2x100x8xf32>) -> tensor<1x2x5x8xf32> {
+  // expected-error @+1 {{'attn.pool' op attribute 'stride' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
+  %a = attn.pool <sum> %x {size = 32 : i64, stride = 0 : i64} : tensor<1x2x100x8xf32> -> tensor<1x2x5x8xf32>
+  return %a : tensor<1x2x5x8xf32>
+}
+
+// -----
+
+func.func @pool_rank(%x: tensor<2x100x8xf32>) -> tensor<2x100x8xf32> {
+  // expected-error @+1 {{'attn.pool' op input must be a rank-4 float tensor [B, H, L, D]}}
+  %a = attn.pool <mean> %x {size = 1 : i64, stride = 1 : i64} : tensor<2x100x8xf32> -> tensor<2x100x8xf32>
+  return %a : tensor<2x100x8xf32>
+}

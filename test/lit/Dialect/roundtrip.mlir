@@ -77,3 +77,14 @@ func.func @wide_window(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: t
   %o = attn.attention %q, %k, %v {link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.window<left = 37, right = 0, sinks = 0, align = bottom_right>]} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
   return %o : tensor<1x4x8x16xf32>
 }
+
+// A pool changes the length: 100 tokens in groups of 32 every 16 make 6 (the last
+// one holds tokens 80 to 99).
+// CHECK-LABEL: func.func @pool
+// CHECK: attn.pool <max> %{{.*}} {size = 32 : i64, stride = 16 : i64} : tensor<1x2x100x8xf32> -> tensor<1x2x6x8xf32>
+// CHECK: attn.pool <mean> %{{.*}} {size = 64 : i64, stride = 64 : i64} : tensor<?x?x?x8xf32> -> tensor<?x?x?x8xf32>
+func.func @pool(%x: tensor<1x2x100x8xf32>, %y: tensor<?x?x?x8xf32>) -> (tensor<1x2x6x8xf32>, tensor<?x?x?x8xf32>) {
+  %a = attn.pool <max> %x {size = 32 : i64, stride = 16 : i64} : tensor<1x2x100x8xf32> -> tensor<1x2x6x8xf32>
+  %b = attn.pool <mean> %y {size = 64 : i64, stride = 64 : i64} : tensor<?x?x?x8xf32> -> tensor<?x?x?x8xf32>
+  return %a, %b : tensor<1x2x6x8xf32>, tensor<?x?x?x8xf32>
+}
