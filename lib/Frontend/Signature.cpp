@@ -41,16 +41,23 @@ std::string poolLength(const LetDecl &let, const std::string &length) {
   return "ceildiv(max((" + length + ") - " + sz + ", 0), " + st + ") + 1";
 }
 
-/// The shape of an input, or of the input a let transforms (a paged let:
-/// [B, Hk, MP*PS, D] from its pool and table; a pool let: fewer tokens).
+std::vector<std::string> attentionShape(const Spec &spec, const AttentionDecl &a, int depth);
+
+/// The shape of an input, of the input a let transforms (a paged let:
+/// [B, Hk, MP*PS, D] from its pool and table; a pool let: fewer tokens), or
+/// of an earlier attention's result.
 std::vector<std::string> shapeOf(const Spec &spec, std::string tensor, int depth = 0) {
-  if (depth <= (int)spec.lets.size()) {
+  if (depth <= (int)(spec.lets.size() + spec.attentions.size())) {
     if (const InputDecl *in = findInput(spec, tensor))
       return in->shape;
     auto let = std::find_if(spec.lets.begin(), spec.lets.end(),
                             [&](const LetDecl &l) { return l.name == tensor; });
-    if (let == spec.lets.end())
+    if (let == spec.lets.end()) {
+      for (const AttentionDecl &a : spec.attentions)
+        if (a.name == tensor)
+          return attentionShape(spec, a, depth + 1);
       return {};
+    }
     if (let->fn == "pool") {
       std::vector<std::string> s = shapeOf(spec, let->source, depth + 1);
       if (s.size() == 4)
@@ -78,21 +85,58 @@ std::vector<std::string> shapeOf(const Spec &spec, std::string tensor, int depth
   return {};
 }
 
-std::vector<std::string> outputShape(const Spec &spec, const OutputDecl &o) {
-  const AttentionDecl *a = firstAttention(spec, *o.expr);
-  if (!a)
-    return {};
-  auto qs = shapeOf(spec, a->q), ks = shapeOf(spec, a->k), vs = shapeOf(spec, a->v);
+/// [B, max(Hq, Hk), Lq, Dv] (docs/semantics.md).
+std::vector<std::string> attentionShape(const Spec &spec, const AttentionDecl &a, int depth) {
+  auto qs = shapeOf(spec, a.q, depth), ks = shapeOf(spec, a.k, depth),
+       vs = shapeOf(spec, a.v, depth);
   if (qs.size() != 4 || ks.size() != 4 || vs.size() != 4)
     return {};
   std::string heads = qs[1] == ks[1] ? qs[1] : "max(" + qs[1] + ", " + ks[1] + ")";
   // Along the feature axis, the rows are q's channels and the columns v's
   // tokens, swapped back: [B, H, v's tokens, q's channels].
-  if (a->featureAxis)
+  if (a.featureAxis)
     return {qs[0], heads, vs[2], qs[3]};
   return {qs[0], heads, qs[2], vs[3]};
 }
+
+std::vector<std::string> outputShape(const Spec &spec, const OutputDecl &o) {
+  const AttentionDecl *a = firstAttention(spec, *o.expr);
+  return a ? attentionShape(spec, *a, 0) : std::vector<std::string>{};
+}
+
+bool isLiteral(llvm::StringRef size) {
+  return !size.empty() && llvm::all_of(size, [](char c) { return c >= '0' && c <= '9'; });
+}
 } // namespace
+
+std::string attnc::operandSizeMismatch(const Spec &spec, const AttentionDecl &a) {
+  auto qs = shapeOf(spec, a.q), ks = shapeOf(spec, a.k), vs = shapeOf(spec, a.v);
+  if (qs.size() != 4 || ks.size() != 4 || vs.size() != 4)
+    return "";
+  struct Pair {
+    const std::vector<std::string> &x, &y;
+    int axis;
+    const char *what;
+  };
+  // The axes each pair of operands must share: the contraction of q with
+  // k (their channels, or their tokens along the feature axis) and the keys'
+  // pairing with the values (tokens, or channels), beside batch and heads.
+  const Pair pairs[] = {{qs, ks, 0, "batch"},
+                        {ks, vs, 0, "batch"},
+                        {ks, vs, 1, "heads"},
+                        {qs, ks, a.featureAxis ? 2 : 3, a.featureAxis ? "tokens" : "channels"},
+                        {ks, vs, a.featureAxis ? 3 : 2, a.featureAxis ? "channels" : "tokens"}};
+  for (const Pair &p : pairs) {
+    const std::string &x = p.x[p.axis], &y = p.y[p.axis];
+    if (x == y || (isLiteral(x) && isLiteral(y)))
+      continue; // literals are compared on the IR, with the sizes
+    bool qk = &p.x == &qs;
+    return "attention '" + a.name + "' pairs the " + p.what + " of '" + (qk ? a.q : a.k) +
+           "' (" + x + ") with those of '" + (qk ? a.k : a.v) + "' (" + y +
+           "), which the spec does not make equal; declare both with one dim";
+  }
+  return "";
+}
 
 attn::VariantSignature attnc::variantSignature(const Spec &spec) {
   attn::VariantSignature sig;

@@ -333,6 +333,14 @@ Value ModuleBuilder::emitAttention(const AttentionDecl &a) {
       error(a.loc) << "'" << name << "' must be a float tensor [B, H, L, D]";
       return nullptr;
     }
+  // With sizes left to run time, only the spec's names can say that the
+  // shared axes agree (bound sizes are compared by the op's verifier).
+  if (llvm::any_of(ValueRange{q, k, v},
+                   [](Value t) { return !cast<RankedTensorType>(t.getType()).hasStaticShape(); }))
+    if (std::string why = operandSizeMismatch(spec, a); !why.empty()) {
+      error(a.loc) << why;
+      return nullptr;
+    }
   if (a.featureAxis) {
     if (failed(checkFeatureAxisShapes(a, q, k, v)))
       return nullptr;

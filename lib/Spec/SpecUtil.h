@@ -80,7 +80,7 @@ struct FamilyInfo {
 llvm::ArrayRef<FamilyInfo> carrierFamilies();
 llvm::ArrayRef<FamilyInfo> linkFamilies();
 llvm::ArrayRef<FamilyInfo> anchorFamilies();
-llvm::ArrayRef<FamilyInfo> letFamilies(); // rope l2norm rmsnorm map
+llvm::ArrayRef<FamilyInfo> letFamilies(); // rope l2norm rmsnorm map paged pool
 const FamilyInfo *findFamily(llvm::ArrayRef<FamilyInfo> table, llvm::StringRef name);
 std::vector<std::string> familyNames(llvm::ArrayRef<FamilyInfo> table);
 

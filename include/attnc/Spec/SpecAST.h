@@ -124,9 +124,10 @@ struct Arg {
   std::vector<Arg> list;  // List: elements (Number or Word)
 };
 
-/// `let NAME = FN(TENSOR, args...)`: a prologue transform producing a tensor
-/// of the same shape: rope(x, theta=, dims=), l2norm(x), rmsnorm(x, eps=),
-/// or map(x, EXPR) with `x` the element and b, h, i, d its indices.
+/// `let NAME = FN(TENSOR, args...)`: a prologue transform, of the same shape:
+/// rope(x, theta=, offset=), l2norm(x, eps=, axis=), rmsnorm(x, eps=, axis=),
+/// or map(x, EXPR) with `x` the element and b, h, i, d its indices; or of
+/// another length: paged(pool, table=, layout=), pool(x, size=, stride=, op=).
 struct LetDecl {
   std::string name;
   std::string fn;
