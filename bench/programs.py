@@ -1,5 +1,5 @@
 """GPU programs with generic steps (issue 6): RoPE + causal, QK-norm + causal,
-differential attention and linear attention, through the Python API,
+differential attention, linear attention, NSA's pooled branch and cross-covariance attention, through the Python API,
 next to PyTorch on the same inputs in the same process (eager torch for the
 lets and combines, SDPA and FlexAttention for the attentions; the linear-time
 chunked and reassociated forms for linear attention). Each attnc result is checked against
@@ -186,6 +186,48 @@ def main():
     err = rel_err(f(q8, k8, v8, qs, ks, vs), fp8_ref())
     rows.append(("FP8 e4m3 + block scales, causal (vs dequantize + SDPA)", time_ms_p(lambda: f(q8, k8, v8, qs, ks, vs)),
                  time_ms_p(fp8_ref), float("nan"), err))
+
+    # NSA's compressed + sliding branches (examples/20_nsa_compressed.attn): mean pools of 32 keys
+    # and values every 16 (pool lets, generic steps), attended where the whole block is past, gated
+    # per head with a 64-key window. PyTorch pools with unfold (L - 32 a multiple of 16: every group
+    # full, as attnc's count); rows with no whole past block are 0 on both sides.
+    g = torch.randn(H, device="cuda")
+    f = attnc.compile(os.path.join(EX, "20_nsa_compressed.attn"), target="cuda", B=B, H=H, L=L, D=D)
+    N = (L - 32) // 16 + 1
+    ii, jl = torch.arange(L, device="cuda")[:, None], torch.arange(L, device="cuda")[None, :]
+    cmask = torch.arange(N, device="cuda")[None, :] * 16 + 31 <= ii
+    wmask = (jl <= ii) & (ii - jl <= 63)
+    gate = torch.sigmoid(g)[None, :, None, None]
+    pool32 = lambda x: x.float().unfold(2, 32, 16).mean(-1).to(x.dtype)
+    mix = lambda c, w: (gate * c.float() + (1 - gate) * w.float()).to(torch.bfloat16)
+
+    def nsa_ref():
+        kc, vc = pool32(k), pool32(v)
+        cmp = F.scaled_dot_product_attention(q, kc, vc, attn_mask=cmask).nan_to_num(0.0)
+        return mix(cmp, F.scaled_dot_product_attention(q, k, v, attn_mask=wmask))
+    err = rel_err(f(q, k, v, g), nsa_ref())
+    nsa_flex = None
+    if flex:
+        cbm = create_block_mask(lambda b, h, qi, kv: kv * 16 + 31 <= qi, None, None, L, N, device="cuda")
+        win63 = window_flex(L, 63)
+        nsa_flex = lambda: mix(flex(q, pool32(k), pool32(v), block_mask=cbm), win63(q, k, v))
+    rows.append(("NSA compressed (pool 32/16) + window 64, gated", time_ms_p(lambda: f(q, k, v, g)),
+                 time_ms_p(nsa_ref), time_ms_p(nsa_flex) if nsa_flex else float("nan"), err))
+
+    # Cross-covariance attention (examples/20_xca.attn) at an XCiT-S-like shape (28 x 28 tokens,
+    # 8 heads of 48 channels) vs eager PyTorch as XCiT writes it.
+    Bx, Hx, Lx, Dx = 64, 8, 784, 48
+    qx, kx, vx = r(Bx, Hx, Lx, Dx), r(Bx, Hx, Lx, Dx), r(Bx, Hx, Lx, Dx)
+    temp = 0.5 + torch.rand(Hx, device="cuda")
+    f = attnc.compile(os.path.join(EX, "20_xca.attn"), target="cuda", B=Bx, H=Hx, L=Lx, D=Dx)
+
+    def xca_ref():
+        qn, kn = F.normalize(qx.float(), dim=-2), F.normalize(kx.float(), dim=-2)
+        a = ((qn.transpose(-2, -1) @ kn) * temp[None, :, None, None]).softmax(-1)
+        return (vx.float() @ a.transpose(-2, -1)).to(torch.bfloat16)
+    err = rel_err(f(qx, kx, vx, temp), xca_ref())
+    rows.append((f"XCA B{Bx} H{Hx} L{Lx} D{Dx} (vs eager)", time_ms_p(lambda: f(qx, kx, vx, temp)),
+                 time_ms_p(xca_ref), float("nan"), err))
 
     print("| program | attnc ms | PyTorch eager + SDPA ms | + Flex ms | attnc vs SDPA | attnc vs Flex | rel err |")
     print("|---|---|---|---|---|---|---|")

@@ -133,8 +133,9 @@ def Attn_PoolOp : Attn_Op<"pool", [Pure]> {
   let summary = "groups of tokens of [B, H, L, D] combined: [B, H, N, D]";
   let description = [{ Group g holds the tokens of [g * stride, g * stride +
     size) that lie below L; N = ceildiv(max(L - size, 0), stride) + 1 groups
-    cover every token. result[b, h, g, d] is the mean, max or sum of
-    input[b, h, t, d] over the group's tokens (0 for a group with none). }];
+    (with stride <= size, which the spec language checks, they cover every
+    token). result[b, h, g, d] is the mean, max or sum of input[b, h, t, d]
+    over the group's tokens (0 for a group with none). }];
   let arguments = (ins AnyRankedTensor:$input, Attn_PoolKindAttr:$kind,
                        ConfinedAttr<I64Attr, [IntPositive]>:$size,
                        ConfinedAttr<I64Attr, [IntPositive]>:$stride);

@@ -157,6 +157,20 @@ bool Checker::checkLet(const LetDecl &let) {
       return false;
     if (let.fn == "paged" && !checkPaged(let, srcLoc))
       return false;
+    // Groups that overlap or touch cover every token, and the count
+    // ceildiv(L - size, stride) + 1 leaves no empty group at the end.
+    const Arg *size = nullptr, *stride = nullptr;
+    for (const Arg &a : let.args) {
+      if (a.key == "size")
+        size = &a;
+      if (a.key == "stride")
+        stride = &a;
+    }
+    if (let.fn == "pool" && size && stride && stride->number > size->number)
+      return fail(stride->loc, "pool stride " + std::to_string((int64_t)stride->number) +
+                                   " exceeds its size " + std::to_string((int64_t)size->number) +
+                                   ": the groups would skip tokens; pool every token (stride <= "
+                                   "size) and mask the groups instead");
   }
   lets[let.name] = &let;
   return true;

@@ -485,6 +485,12 @@ TEST(SpecSema, PoolLetsAndAxes) {
   EXPECT_EQ(firstLine(errorOf(pre + "let y = pool(k, size=0)\n")), "t.attn:6:17: error: transform 'pool' 'size' must be a positive integer");
   EXPECT_EQ(firstLine(errorOf(pre + "let y = pool(k, size=4, op=median)\n")), "t.attn:6:25: error: transform 'pool' 'op' must be one of mean, max, sum, got "
             "'median'; did you mean 'mean'?");
+  EXPECT_EQ(firstLine(errorOf(pre + "let y = pool(k, size=4, stride=5)\n")),
+            "t.attn:6:25: error: pool stride 5 exceeds its size 4: the groups would skip tokens; "
+            "pool every token (stride <= size) and mask the groups instead");
+  EXPECT_EQ(errorOf(pre + "let y = pool(k, size=4, stride=4)\nattention a(q, y, y) {\n}\n"
+                          "output o = a\n"),
+            "");
   EXPECT_EQ(firstLine(errorOf(pre + "let y = l2norm(k, axis=heads)\n")), "t.attn:6:19: error: transform 'l2norm' 'axis' must be one of features, tokens, "
             "got 'heads'");
   EXPECT_EQ(clauseError("  axis sideways\n"), "t.attn:7:8: error: expected 'tokens' or 'features' after 'axis', got 'sideways'");
