@@ -26,10 +26,7 @@ namespace attnc::frontend {
 using namespace mlir;
 using namespace attnc::spec;
 
-std::string argWord(const std::vector<Arg> &args, llvm::StringRef key);
-const Arg *findArg(const std::vector<Arg> &args, llvm::StringRef key);
-double argNumber(const std::vector<Arg> &args, llvm::StringRef key, double dflt);
-std::vector<int64_t> argList(const std::vector<Arg> &args, llvm::StringRef key, size_t n,
+std::vector<int64_t> argList(const std::vector<Arg> &args, const std::string &key, size_t n,
                              int64_t dflt);
 
 /// A typed scalar during expression emission.

@@ -29,15 +29,9 @@ const InputDecl *findInput(const Spec &spec, llvm::StringRef name) {
 /// The number of groups a pool let makes of `length` tokens, as a runtime
 /// size expression (lib/Runtime/Expr.h; attn.pool's count).
 std::string poolLength(const LetDecl &let, const std::string &length) {
-  double size = 1, stride = 0;
-  for (const Arg &a : let.args) {
-    if (a.key == "size")
-      size = a.number;
-    if (a.key == "stride")
-      stride = a.number;
-  }
+  double size = argNumber(let.args, "size", 1);
   std::string sz = std::to_string((int64_t)size);
-  std::string st = std::to_string((int64_t)(stride > 0 ? stride : size));
+  std::string st = std::to_string((int64_t)argNumber(let.args, "stride", size));
   return "ceildiv(max((" + length + ") - " + sz + ", 0), " + st + ") + 1";
 }
 
@@ -114,26 +108,26 @@ std::string attnc::operandSizeMismatch(const Spec &spec, const AttentionDecl &a)
   if (qs.size() != 4 || ks.size() != 4 || vs.size() != 4)
     return "";
   struct Pair {
-    const std::vector<std::string> &x, &y;
+    const std::vector<std::string> &xs, &ys;
+    const std::string &x, &y; // the operands' names
     int axis;
     const char *what;
   };
   // The axes each pair of operands must share: the contraction of q with
   // k (their channels, or their tokens along the feature axis) and the keys'
   // pairing with the values (tokens, or channels), beside batch and heads.
-  const Pair pairs[] = {{qs, ks, 0, "batch"},
-                        {ks, vs, 0, "batch"},
-                        {ks, vs, 1, "heads"},
-                        {qs, ks, a.featureAxis ? 2 : 3, a.featureAxis ? "tokens" : "channels"},
-                        {ks, vs, a.featureAxis ? 3 : 2, a.featureAxis ? "channels" : "tokens"}};
+  bool f = a.featureAxis;
+  const Pair pairs[] = {{qs, ks, a.q, a.k, 0, "batch"},
+                        {ks, vs, a.k, a.v, 0, "batch"},
+                        {ks, vs, a.k, a.v, 1, "heads"},
+                        {qs, ks, a.q, a.k, f ? 2 : 3, f ? "tokens" : "channels"},
+                        {ks, vs, a.k, a.v, f ? 3 : 2, f ? "channels" : "tokens"}};
   for (const Pair &p : pairs) {
-    const std::string &x = p.x[p.axis], &y = p.y[p.axis];
-    if (x == y || (isLiteral(x) && isLiteral(y)))
-      continue; // literals are compared on the IR, with the sizes
-    bool qk = &p.x == &qs;
-    return "attention '" + a.name + "' pairs the " + p.what + " of '" + (qk ? a.q : a.k) +
-           "' (" + x + ") with those of '" + (qk ? a.k : a.v) + "' (" + y +
-           "), which the spec does not make equal; declare both with one dim";
+    const std::string &x = p.xs[p.axis], &y = p.ys[p.axis];
+    if (x != y && !(isLiteral(x) && isLiteral(y))) // literals: compared on the IR
+      return "attention '" + a.name + "' pairs the " + p.what + " of '" + p.x + "' (" + x +
+             ") with those of '" + p.y + "' (" + y +
+             "), which the spec does not make equal; declare both with one dim";
   }
   return "";
 }

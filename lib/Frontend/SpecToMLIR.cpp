@@ -70,23 +70,7 @@ void attnc::registerAttncDialects(DialectRegistry &registry) {
 
 namespace attnc::frontend {
 
-std::string argWord(const std::vector<Arg> &args, llvm::StringRef key) {
-  for (const Arg &a : args)
-    if (a.key == key && a.kind == Arg::Kind::Word)
-      return a.word;
-  return "";
-}
-const Arg *findArg(const std::vector<Arg> &args, llvm::StringRef key) {
-  for (const Arg &a : args)
-    if (a.key == key)
-      return &a;
-  return nullptr;
-}
-double argNumber(const std::vector<Arg> &args, llvm::StringRef key, double dflt) {
-  const Arg *a = findArg(args, key);
-  return a && a->kind == Arg::Kind::Number ? a->number : dflt;
-}
-std::vector<int64_t> argList(const std::vector<Arg> &args, llvm::StringRef key,
+std::vector<int64_t> argList(const std::vector<Arg> &args, const std::string &key,
                              size_t n, int64_t dflt) {
   const Arg *a = findArg(args, key);
   std::vector<int64_t> out;

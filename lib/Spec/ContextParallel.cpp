@@ -40,14 +40,6 @@ const InputDecl *rootInput(const Spec &spec, std::string name) {
   return nullptr;
 }
 
-/// The word a let's keyword argument gives, or "".
-std::string argWordOf(const LetDecl &let, llvm::StringRef key) {
-  for (const Arg &a : let.args)
-    if (a.key == key && a.kind == Arg::Kind::Word)
-      return a.word;
-  return "";
-}
-
 } // namespace
 
 llvm::Expected<ContextShard> attnc::spec::prepareContextParallel(Spec &spec, CPLayout layout,
@@ -74,7 +66,7 @@ llvm::Expected<ContextShard> attnc::spec::prepareContextParallel(Spec &spec, CPL
     if (let.fn == "pool")
       return detail::makeError(let.fnLoc, "context parallelism: pool groups tokens across "
                                           "shards' boundaries; pool before sharding");
-    if ((let.fn == "l2norm" || let.fn == "rmsnorm") && argWordOf(let, "axis") == "tokens")
+    if ((let.fn == "l2norm" || let.fn == "rmsnorm") && argWord(let.args, "axis") == "tokens")
       return detail::makeError(let.fnLoc, "context parallelism: " + let.fn +
                                               "(axis=tokens) normalises over every shard's tokens");
     if (let.fn == "rope")

@@ -159,13 +159,7 @@ bool Checker::checkLet(const LetDecl &let) {
       return false;
     // Groups that overlap or touch cover every token, and the count
     // ceildiv(L - size, stride) + 1 leaves no empty group at the end.
-    const Arg *size = nullptr, *stride = nullptr;
-    for (const Arg &a : let.args) {
-      if (a.key == "size")
-        size = &a;
-      if (a.key == "stride")
-        stride = &a;
-    }
+    const Arg *size = findArg(let.args, "size"), *stride = findArg(let.args, "stride");
     if (let.fn == "pool" && size && stride && stride->number > size->number)
       return fail(stride->loc, "pool stride " + std::to_string((int64_t)stride->number) +
                                    " exceeds its size " + std::to_string((int64_t)size->number) +

@@ -124,6 +124,24 @@ struct Arg {
   std::vector<Arg> list;  // List: elements (Number or Word)
 };
 
+/// The argument KEY of ARGS, or null.
+inline const Arg *findArg(const std::vector<Arg> &args, const std::string &key) {
+  for (const Arg &a : args)
+    if (a.key == key)
+      return &a;
+  return nullptr;
+}
+/// The word argument KEY gives, or "".
+inline std::string argWord(const std::vector<Arg> &args, const std::string &key) {
+  const Arg *a = findArg(args, key);
+  return a && a->kind == Arg::Kind::Word ? a->word : "";
+}
+/// The number argument KEY gives, or DFLT.
+inline double argNumber(const std::vector<Arg> &args, const std::string &key, double dflt) {
+  const Arg *a = findArg(args, key);
+  return a && a->kind == Arg::Kind::Number ? a->number : dflt;
+}
+
 /// `let NAME = FN(TENSOR, args...)`: a prologue transform, of the same shape:
 /// rope(x, theta=, offset=), l2norm(x, eps=, axis=), rmsnorm(x, eps=, axis=),
 /// or map(x, EXPR) with `x` the element and b, h, i, d its indices; or of
