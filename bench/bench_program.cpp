@@ -2,9 +2,11 @@
 // kernels beside it) through the runtime with CUDA events: warm-up, then the
 // median of 5 repeats of ITERS back-to-back runs. The program's dims are
 // given as NAME=V (its inputs' sizes must be names or literals); float
-// inputs hold random values in [-1, 1), integer inputs zeros.
+// inputs hold random values in [-1, 1), integer inputs zeros. With LABEL, it
+// also prints the time as bench_attnc prints a mask kernel's (dims B, H, L
+// and D), for bench/ratios.py.
 //
-//   bench_program PROGRAM.json NAME=V[,NAME=V...] [ITERS]
+//   bench_program PROGRAM.json NAME=V[,NAME=V...] [ITERS] [LABEL]
 #include "attnc/Runtime/KernelManifest.h"
 #include "attnc/Runtime/attnc_runtime.h"
 
@@ -21,7 +23,7 @@
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s PROGRAM.json NAME=V[,NAME=V...] [ITERS]\n", argv[0]);
+    fprintf(stderr, "usage: %s PROGRAM.json NAME=V[,NAME=V...] [ITERS] [LABEL]\n", argv[0]);
     return 2;
   }
   int iters = argc > 3 ? atoi(argv[3]) : 20;
@@ -125,6 +127,11 @@ int main(int argc, char **argv) {
   std::sort(ms.begin(), ms.end());
   printf("%s %s: %.4f ms (median of 5 x %d runs; min %.4f max %.4f)\n", argv[1], argv[2], ms[2], iters, ms[0],
          ms[4]);
+  if (argc > 4) {
+    auto dim = [&](const char *n) { return (long long)(dims.count(n) ? dims[n] : 0); };
+    printf("attnc mask     %-28s B%lld H%lld(kv %lld) Lq%lld Lk%lld D%lld  %8.3f ms %7.1f TFLOP/s\n", argv[4], dim("B"),
+           dim("H"), dim("H"), dim("L"), dim("L"), dim("D"), ms[2], 0.0);
+  }
   attnc_gpu_program_free(p);
   return 0;
 }

@@ -4,6 +4,9 @@ once from the same predicate. One process, bf16, D128; every attnc output checke
 first. The time of attnc's classification steps and of its attention kernel comes from the
 CUDA profiler (kernel names), over the same calls; then the same program with the table
 declared static (Compiled.keep_static: the classification runs once, as Flex's block mask).
+A mask over positions only (shifted chunks, a floor modulus by the run-time L) reads no table:
+its classification is kept by the runtime for the sizes it was computed for, so its first call
+(profiled: classification + kernel) and its later calls are printed apart.
     PYTHONPATH=<attnc package> python3 bench/classified_masks.py
 """
 import os
@@ -61,6 +64,26 @@ def run(name, B, H, L, D, table, mask_mod, density):
           f"{tf / ta:.2f} | {tf / tk:.2f} | {max(err, err_k):.1e} |", flush=True)
 
 
+def run_positions(name, path, B, H, L, D, mask_mod):
+    dev = "cuda"
+    r = lambda *s: torch.randn(*s, device=dev, dtype=torch.bfloat16)
+    q, k, v = r(B, H, L, D), r(B, H, L, D), r(B, H, L, D)
+    f = attnc.compile(path, target="cuda", D=D)  # L at launch
+    bm = create_block_mask(mask_mod, None, H, L, L, device=dev)
+    fl = lambda: flex(q, k, v, block_mask=bm)
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        got = f(q, k, v)  # the first call at this L classifies
+        torch.cuda.synchronize()
+    steps = sum(e.device_time_total for e in prof.key_averages() if "_step" in e.key) / 1000.0
+    want = fl()
+    err = ((got.float() - want.float()).norm() / want.float().norm()).item()
+    _, attn = kernel_ms(lambda: f(q, k, v))
+    tk, tf = time_ms(lambda: f(q, k, v)), time_ms(fl)
+    print(f"| {name} B{B} L{L} | {steps + attn:.3f} | {steps:.3f} | {attn:.3f} | {tk:.3f} | {tf:.3f} | "
+          f"{tf / (steps + attn):.2f} | {tf / tk:.2f} | {err:.1e} |", flush=True)
+
+
 def main():
     torch.manual_seed(0)
     D = 128
@@ -85,6 +108,14 @@ def main():
         allowed = torch.where(diag.bool(), speckle, allowed).contiguous()
         mm2 = lambda b, h, i, j: allowed[i, j] != 0
         run("dense_mask", B, H, L, D, allowed, mm2, allowed.float().mean().item())
+    print()
+    print("| mask over positions | attnc ms (first call: classification + kernel) | classification ms | "
+          "attention kernel ms | attnc ms (later calls) | Flex ms | Flex / attnc first | Flex / attnc later | "
+          "rel err |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for B, L in ((4, 4096), (1, 16384)):
+        mm = lambda b, h, i, j, L=L: (((i + L - (h % 2) * 32) % L) // 64) == (((j + L - (h % 2) * 32) % L) // 64)
+        run_positions("shifted_chunks", os.path.join(ROOT, "examples", "08_shifted_chunks.attn"), B, 16, L, D, mm)
 
 
 if __name__ == "__main__":

@@ -149,14 +149,17 @@ def AttnClassifyMaskBlocks : Pass<"attn-classify-mask-blocks", "mlir::ModuleOp">
   let description = [{
     For an attention whose mask region MaskBounds cannot bound over a tile
     (maskDefeatsTileBounds: a table read at i and j, float math on
-    positions, a loop), adds generic steps that evaluate the predicate over
-    every (query, key) pair once per launch, as FlexAttention's
-    create_block_mask does: per query row and key block the kept / dropped
-    bits, then per block of 128 x 128 pairs (`mask_classes`), then a
-    counted block list of the blocks with a kept pair, appended as a
-    block_list carrier. The kernel then visits only listed blocks and runs a
-    tile whose block keeps every pair without the predicate. Static shapes
-    only (the steps are generic GPU code); attentions with a block list,
+    positions, a loop), bounds only through its tables' block summaries,
+    or wraps around (maskWrapsOverTiles: a floor modulus of a position by a
+    run-time size or a constant of at least a block), adds generic steps
+    that classify the predicate once per launch, as FlexAttention's
+    create_block_mask does: per group of 16 query rows and key block the
+    kept / dropped bits (interval evaluation of the group's box, then rows,
+    then keys where undecided), then per block of 128 x 128 pairs
+    (`mask_classes`), then a counted block list of the blocks with a kept
+    pair, appended as a block_list carrier. The kernel then visits only
+    listed blocks and runs a tile whose block keeps every pair without the
+    predicate. Sizes may be run-time values; attentions with a block list,
     paged keys, split keys or a context shard are left alone.
   }];
 }

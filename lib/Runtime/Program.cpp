@@ -132,6 +132,8 @@ attnc_status finish(std::unique_ptr<attnc_gpu_program> p, attnc_gpu_program **ou
       attnc_kernel_free(k);
   if (st != ATTNC_OK)
     return st;
+  // Steps that read no input depend on the sizes alone: kept from the start.
+  p->staticStep = manifest::staticSteps(p->m, std::vector<bool>(p->inputs.size(), false));
   *out = p.release();
   return ATTNC_OK;
 }
@@ -457,6 +459,7 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inp
     if (attnc_status s = attnc_stream_is_capturing(device, stream, &cap))
       return s;
     capturing = cap != 0;
+    key = dims;
     for (int i : p->staticInputs) {
       const attnc_tensor &t = inputs[i];
       key.push_back((int64_t)(uintptr_t)t.data);

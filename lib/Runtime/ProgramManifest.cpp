@@ -186,35 +186,33 @@ std::vector<bool> attnc::manifest::staticSteps(const Program &p, const std::vect
       if (bind.second >= 0 && (size_t)bind.second < p.buffers.size() &&
           p.buffers[bind.second].kind == Kind::Temp && producer[bind.second] < 0)
         producer[bind.second] = (int64_t)s;
-  // Largest set of steps that (a) read a declared input or a temporary of
-  // another such step, (b) bind nothing else but temporaries they write
-  // first, and (c) whose temporaries no other step binds except a Hopper
-  // kernel as a read-only extra (a generic step binding one may write it).
+  // Largest set of steps that (a) read only declared static inputs and
+  // temporaries of other such steps (or no input at all: their results are
+  // a function of the sizes, as a mask's block classes are), (b) bind
+  // nothing else but temporaries they write first, and (c) whose
+  // temporaries no other step binds except a Hopper kernel as a read-only
+  // extra (a generic step binding one may write it). The run keys kept
+  // results by the static inputs and every dim, so temporaries of dynamic
+  // size qualify.
   std::vector<bool> out(n, true);
   for (bool changed = true; changed;) {
     changed = false;
     for (size_t s = 0; s < n; ++s) {
       if (!out[s])
         continue;
-      bool ok = true, source = false;
+      bool ok = true;
       for (const auto &[tensor, bi] : p.steps[s].bind) {
         if (bi < 0 || (size_t)bi >= p.buffers.size()) {
           ok = false;
           break;
         }
         const ProgramBuffer &b = p.buffers[bi];
-        bool staticShape = std::find(b.shape.begin(), b.shape.end(), -1) == b.shape.end();
-        if (b.kind == Kind::Input) {
+        if (b.kind == Kind::Input)
           ok &= b.index >= 0 && (size_t)b.index < isStatic.size() && isStatic[b.index];
-          source = true;
-        } else if (b.kind == Kind::Temp && staticShape && producer[bi] == (int64_t)s) {
-        } else if (b.kind == Kind::Temp && staticShape && out[producer[bi]]) {
-          source = true;
-        } else {
+        else if (b.kind != Kind::Temp || producer[bi] < 0 || (producer[bi] != (int64_t)s && !out[producer[bi]]))
           ok = false;
-        }
       }
-      if (!ok || !source)
+      if (!ok)
         out[s] = false, changed = true;
     }
     for (size_t s = 0; s < n; ++s)

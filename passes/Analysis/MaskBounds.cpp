@@ -528,6 +528,22 @@ bool attnc::maskDefeatsTileBounds(AttentionOp op) {
   return !Coverage(op).bounded(keep);
 }
 
+bool attnc::maskWrapsOverTiles(AttentionOp op) {
+  if (op.getMask().empty())
+    return false;
+  Region &mask = op.getMask();
+  llvm::DenseMap<Value, RegionDeps> memo;
+  bool wraps = false;
+  mask.walk([&](arith::SubIOp sub) {
+    Value d = floorModulusDivisor(sub);
+    if (!d || !regionDepsOf(mask, 2, sub.getLhs(), memo).position)
+      return;
+    APInt c;
+    wraps |= !matchPattern(d, m_ConstantInt(&c)) || c.sge(AttentionOp::kMaskClassBlock);
+  });
+  return wraps;
+}
+
 MaskBox attnc::boundMaskOverBox(OpBuilder &b, Location loc, AttentionOp op,
                                 CarrierAccess &access, Value batch, Value head, Value i0,
                                 Value i1, Value j0, Value j1) {

@@ -16,12 +16,11 @@ constexpr int64_t kMaxPosition = (int64_t(1) << 31) - 2;
 
 unsigned widthOf(Type t) { return ConstantIntRanges::getStorageBitwidth(t); }
 
-/// The divisor d when `sub` is the floor modulus x - (x // d) * d (either
-/// order of the product), d a constant or a value; with d a value, the
-/// frontend guards a zero divisor: x - select(d == 0, 0, x // select(d ==
-/// 0, 1, d)) * d. The caller checks that d > 0 and that the product cannot
-/// wrap.
-Value floorModulusDivisor(arith::SubIOp sub) {
+} // namespace
+
+// The frontend guards a zero divisor as x - select(d == 0, 0, x //
+// select(d == 0, 1, d)) * d.
+Value attnc::floorModulusDivisor(arith::SubIOp sub) {
   auto mul = sub.getRhs().getDefiningOp<arith::MulIOp>();
   if (!mul)
     return {};
@@ -58,7 +57,6 @@ Value floorModulusDivisor(arith::SubIOp sub) {
   }
   return {};
 }
-} // namespace
 
 RegionIntRanges::RegionIntRanges(Region &region, unsigned firstIndexArg,
                                  ArrayRef<int64_t> largest,

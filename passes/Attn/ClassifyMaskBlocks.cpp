@@ -11,9 +11,10 @@
 // evaluation bounds only through its tables' block summaries (document or
 // segment ids compared at i and j) is classified too: the kernel would
 // otherwise bound every key tile of a row's range through table reads to
-// find the few it keeps. The classification itself first bounds each (row,
-// key block) by interval evaluation and scans the keys only where that
-// leaves the block undecided.
+// find the few it keeps. So is one that wraps around the sequence
+// (maskWrapsOverTiles). The classification itself bounds each group of
+// rows of a block by interval evaluation first, then each row, and scans
+// keys only where that leaves a row undecided.
 //
 //===----------------------------------------------------------------------===//
 #include "attnc/Passes/Passes.h"
@@ -50,7 +51,7 @@ bool eligible(AttentionOp op) {
   for (Attribute a : op.getCarrier())
     if (isa<BlockListAttr, BlockSelectAttr>(a))
       return false;
-  return maskDefeatsTileBounds(op) || op.getTableBounds().has_value();
+  return maskDefeatsTileBounds(op) || op.getTableBounds().has_value() || maskWrapsOverTiles(op);
 }
 
 Value valueOf(OpBuilder &b, Location loc, OpFoldResult v) { return getValueOrCreateConstantIndexOp(b, loc, v); }
@@ -105,29 +106,73 @@ Value rowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i
   return ifDecided.getResult(0);
 }
 
-/// The class table [Bc, Hc, nQB, nKB] (mask_classes), through a per-row
-/// step so that each thread scans T keys rather than T x T pairs.
+/// Rows of a query block per thread of the first classification step: a
+/// block decided over its rows' box costs one interval evaluation, and an
+/// undecided one (a boundary, a diagonal) is finished row by row by R
+/// threads in parallel rather than one.
+constexpr int64_t kRowsPerGroup = 16;
+
+/// Bits over rows [i0, i1) x keys [j0, j1) (both non-empty): the box first;
+/// where it leaves them undecided, row by row (rowBits) until both bits
+/// are seen.
+Value groupBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i0, Value i1, Value j0,
+                Value j1) {
+  Type i32 = b.getI32Type();
+  Type it = b.getIndexType();
+  IndexMath m{b, loc};
+  CarrierAccess access(op.getExtras());
+  MaskBox box = boundMaskOverBox(b, loc, op, access, bh[0], bh[1], i0, m.sub(i1, m.c(1)), j0, m.sub(j1, m.c(1)));
+  Value decided = m.lor(box.must, arith::XOrIOp::create(b, loc, box.may, m.t()));
+  auto ifDecided = scf::IfOp::create(b, loc, TypeRange{i32}, decided, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(ifDecided.thenBlock());
+  scf::YieldOp::create(b, loc, ValueRange{m.sel(box.must, c32(b, loc, 1), c32(b, loc, 2))});
+  b.setInsertionPointToStart(ifDecided.elseBlock());
+  auto rows = scf::WhileOp::create(
+      b, loc, TypeRange{it, i32}, ValueRange{i0, c32(b, loc, 0)},
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        IndexMath nm{nb, nl};
+        Value go = nm.land(nm.lt(a[0], i1),
+                           arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, a[1], c32(nb, nl, 3)));
+        scf::ConditionOp::create(nb, nl, go, a);
+      },
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        IndexMath nm{nb, nl};
+        Value bits = rowBits(nb, nl, op, bh, a[0], j0, j1);
+        scf::YieldOp::create(nb, nl, ValueRange{nm.add(a[0], 1), arith::OrIOp::create(nb, nl, a[1], bits)});
+      });
+  scf::YieldOp::create(b, loc, ValueRange{rows.getResult(1)});
+  return ifDecided.getResult(0);
+}
+
+/// The class table [Bc, Hc, nQB, nKB] (mask_classes), through a step over
+/// groups of kRowsPerGroup rows of each block, then their union per block.
 Value buildClasses(OpBuilder &b, AttentionOp op, OpFoldResult bc, OpFoldResult hc, OpFoldResult lq,
                    OpFoldResult lk) {
   Location loc = op.getLoc();
   CascadeBuilder cb(b, loc);
   Type i32 = b.getI32Type();
+  constexpr int64_t G = T / kRowsPerGroup;
   OpFoldResult nqb = ceilDivSize(b, loc, lq, T), nkb = ceilDivSize(b, loc, lk, T);
-  auto sizes = [&](OpFoldResult rows) { return SmallVector<OpFoldResult>{bc, hc, rows, nkb}; };
   Value lkv = valueOf(b, loc, lk), lqv = valueOf(b, loc, lq);
-  Value rows = named(cb.map(sizes(lq), i32, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+  Value groups = named(
+      cb.map({bc, hc, nqb, nkb, b.getIndexAttr(G)}, i32, {}, {},
+             [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
+        IndexMath m{nb, nl};
+        // A group past the last row (a ragged last block) repeats that row,
+        // which lies in the same block.
+        Value i0 = m.min(m.add(m.mul(idx[2], T), m.mul(idx[4], kRowsPerGroup)), m.sub(lqv, m.c(1)));
+        Value i1 = m.min(m.add(i0, kRowsPerGroup), lqv);
+        Value j0 = m.mul(idx[3], T);
+        return groupBits(nb, nl, op, idx.take_front(2), i0, i1, j0, m.min(m.add(j0, T), lkv));
+      }),
+      "the kept / dropped bits of a mask per group of query rows and key block");
+  return named(cb.map({bc, hc, nqb, nkb}, i32, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     IndexMath m{nb, nl};
-    Value j0 = m.mul(idx[3], T);
-    return rowBits(nb, nl, op, idx.take_front(2), idx[2], j0, m.min(m.add(j0, T), lkv));
-  }), "the kept / dropped bits of a mask per query row and key block");
-  return named(cb.map(sizes(nqb), i32, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
-    IndexMath m{nb, nl};
-    Value r0 = m.mul(idx[2], T);
     auto loop = scf::ForOp::create(
-        nb, nl, r0, m.min(m.add(r0, T), lqv), m.c(1),
-        ValueRange{arith::ConstantIntOp::create(nb, nl, i32, 0).getResult()},
-        [&](OpBuilder &lb, Location ll, Value r, ValueRange acc) {
-          Value x = tensor::ExtractOp::create(lb, ll, rows, ValueRange{idx[0], idx[1], r, idx[3]});
+        nb, nl, m.c(0), m.c(G), m.c(1), ValueRange{arith::ConstantIntOp::create(nb, nl, i32, 0).getResult()},
+        [&](OpBuilder &lb, Location ll, Value g, ValueRange acc) {
+          Value x = tensor::ExtractOp::create(lb, ll, groups, ValueRange{idx[0], idx[1], idx[2], idx[3], g});
           scf::YieldOp::create(lb, ll, ValueRange{arith::OrIOp::create(lb, ll, acc[0], x)});
         });
     return loop.getResult(0);
@@ -143,34 +188,53 @@ std::pair<Value, Value> buildList(OpBuilder &b, AttentionOp op, Value classes, O
   auto ct = cast<RankedTensorType>(classes.getType());
   OpFoldResult nqb = tensor::getMixedSize(b, loc, classes, 2), nkb = tensor::getMixedSize(b, loc, classes, 3);
   Value nkbv = valueOf(b, loc, nkb);
-  // Slot `s` of the row (s < 0: the count), one scan of the row's classes.
-  auto scan = [&](OpBuilder &nb, Location nl, ValueRange idx, Value s) {
+  auto isKept = [&](OpBuilder &nb, Location nl, ValueRange idx, Value kb) {
     IndexMath m{nb, nl};
     Value bb = ct.getDimSize(0) == 1 ? m.c(0) : idx[0], hh = ct.getDimSize(1) == 1 ? m.c(0) : idx[1];
-    auto loop = scf::ForOp::create(
-        nb, nl, m.c(0), nkbv, m.c(1), ValueRange{m.c(0), c32(nb, nl, 0)},
-        [&](OpBuilder &lb, Location ll, Value kb, ValueRange acc) {
-          IndexMath lm{lb, ll};
-          Value cls = tensor::ExtractOp::create(lb, ll, classes, ValueRange{bb, hh, idx[2], kb});
-          Value kept = arith::CmpIOp::create(lb, ll, arith::CmpIPredicate::eq,
-                                             arith::AndIOp::create(lb, ll, cls, c32(lb, ll, 1)), c32(lb, ll, 1));
-          Value here = lm.land(kept, lm.eq(acc[0], s));
-          Value kb32 = arith::IndexCastOp::create(lb, ll, i32, kb);
-          scf::YieldOp::create(lb, ll, ValueRange{lm.sel(kept, lm.add(acc[0], 1), acc[0]),
-                                                  lm.sel(here, kb32, acc[1])});
-        });
-    return loop;
+    Value cls = tensor::ExtractOp::create(nb, nl, classes, ValueRange{bb, hh, idx[2], kb});
+    return arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, arith::AndIOp::create(nb, nl, cls, c32(nb, nl, 1)),
+                                 c32(nb, nl, 1))
+        .getResult();
   };
   Value counts = named(cb.map({B, H, nqb}, i32, {}, {},
                               [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     IndexMath m{nb, nl};
-    Value n = scan(nb, nl, idx, m.c(-1)).getResult(0);
-    return arith::IndexCastOp::create(nb, nl, i32, n).getResult();
+    auto loop = scf::ForOp::create(nb, nl, m.c(0), nkbv, m.c(1), ValueRange{c32(nb, nl, 0)},
+                                   [&](OpBuilder &lb, Location ll, Value kb, ValueRange acc) {
+      Value one = arith::ExtUIOp::create(lb, ll, i32, isKept(lb, ll, idx, kb));
+      scf::YieldOp::create(lb, ll, ValueRange{arith::AddIOp::create(lb, ll, acc[0], one).getResult()});
+    });
+    return loop.getResult(0);
   }), "the key blocks with a kept pair per query block (count)");
+  // Slot s: the s-th kept block, found by a scan that stops there (0 past
+  // the count, which the kernel never reads).
   Value indices = named(
       cb.map({B, H, nqb, nkb}, i32, {}, {},
              [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
-        return scan(nb, nl, idx, idx[3]).getResult(1);
+        IndexMath m{nb, nl};
+        Value n = arith::IndexCastOp::create(nb, nl, nb.getIndexType(),
+                                             tensor::ExtractOp::create(nb, nl, counts, idx.take_front(3)));
+        auto inList = scf::IfOp::create(nb, nl, TypeRange{i32}, m.lt(idx[3], n), /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard g(nb);
+        nb.setInsertionPointToStart(inList.thenBlock());
+        Type it = nb.getIndexType();
+        // (next block, kept blocks seen): stops after the (s + 1)-th.
+        auto w = scf::WhileOp::create(
+            nb, nl, TypeRange{it, it}, ValueRange{m.c(0), m.c(0)},
+            [&](OpBuilder &wb, Location wl, ValueRange a) {
+              IndexMath wm{wb, wl};
+              scf::ConditionOp::create(wb, wl, wm.le(a[1], idx[3]), a);
+            },
+            [&](OpBuilder &wb, Location wl, ValueRange a) {
+              IndexMath wm{wb, wl};
+              Value seen = wm.sel(isKept(wb, wl, idx, a[0]), wm.add(a[1], 1), a[1]);
+              scf::YieldOp::create(wb, wl, ValueRange{wm.add(a[0], 1), seen});
+            });
+        Value kb = m.sub(w.getResult(0), m.c(1));
+        scf::YieldOp::create(nb, nl, ValueRange{arith::IndexCastOp::create(nb, nl, i32, kb).getResult()});
+        nb.setInsertionPointToStart(inList.elseBlock());
+        scf::YieldOp::create(nb, nl, ValueRange{c32(nb, nl, 0)});
+        return inList.getResult(0);
       }),
       "the key blocks with a kept pair per query block (list)");
   return {counts, indices};

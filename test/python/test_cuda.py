@@ -440,6 +440,34 @@ def test_dense_mask_classified_on_the_gpu_and_kept_across_calls():
         fn.keep_static("nope")
 
 
+def shifted_chunks_keep(B, H, L):
+    """examples/08_shifted_chunks: chunks of 64, odd heads shifted by 32 with wrap-around."""
+    i = torch.arange(L, device="cuda")
+    sh = (torch.arange(H, device="cuda") % 2 * 32)[:, None]
+    chunk = ((i[None, :] + L - sh) % L) // 64  # [H, L]
+    return (chunk[:, :, None] == chunk[:, None, :])[None].expand(B, H, L, L)
+
+
+def test_mask_over_positions_classified_once_per_size():
+    """A mask that wraps around the sequence (a floor modulus by the run-time L) is classified
+    per block before the kernel; its steps read no input, so their results are kept for the
+    sizes they were computed for: a second call at the same L launches the attention kernel
+    only, and another L classifies again and gives that length's result."""
+    B, H, D = 1, 4, 64
+    fn = attnc.compile(os.path.join(ROOT, "examples", "08_shifted_chunks.attn"), target="cuda", D=D)
+    from torch.profiler import ProfilerActivity, profile
+    for L, seed in ((384, 31), (256, 34), (384, 37)):
+        q, k, v = (rand(B, H, L, D, seed=seed + s) for s in range(3))
+        want, _ = reference(q, k, v, shifted_chunks_keep(B, H, L))
+        assert poisoned_rel_err(fn(q, k, v), want) < 2e-2, L
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            o = fn(q, k, v)
+            torch.cuda.synchronize()
+        names = [e.key for e in prof.key_averages() if e.device_time_total > 0]
+        assert not [n for n in names if "_step" in n] and [n for n in names if n.endswith("_kernel")], names
+        assert poisoned_rel_err(o, want) < 2e-2, L
+
+
 def test_kept_classification_and_cuda_graphs():
     """A graph captured after keep_static runs the classification itself: replayed after the
     table changed in place, it follows the new table (it reads no kept results)."""

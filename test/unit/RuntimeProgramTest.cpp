@@ -206,8 +206,10 @@ TEST(RuntimeProgram, DynamicSizesRoundTrip) {
   ASSERT_TRUE(parseProgram(text, back, err)) << err;
   EXPECT_EQ(back.buffers[1].sizes, (std::vector<std::string>{"2*N", "8"}));
   EXPECT_EQ(printProgram(back), text);
-  // A temporary of dynamic size is never kept across runs.
-  EXPECT_EQ(staticSteps(back, {true}), (std::vector<bool>{false, false}));
+  // A temporary of dynamic size is kept too (the run keys it by the dims);
+  // the step that writes the output is never static.
+  EXPECT_EQ(staticSteps(back, {true}), (std::vector<bool>{true, false}));
+  EXPECT_EQ(staticSteps(back, {false}), (std::vector<bool>{false, false}));
 }
 
 TEST(RuntimeProgram, DynamicSizesBindFromTheCallersTensors) {
@@ -281,14 +283,23 @@ TEST(RuntimeProgram, StaticStepsReadOnlyStaticInputs) {
   p = classified();
   p.steps[0].bind.push_back({"t2", 5});
   EXPECT_EQ(staticSteps(p, {false, true}), (std::vector<bool>{false, false, false}));
-  // A step that reads nothing (it fills a temporary that later steps update,
-  // as Sinkhorn's first step does) is not static, whatever is declared.
+  // A step that reads no input depends on the sizes alone: static whatever
+  // is declared, while only the attention kernel reads its temporary ...
   p = classified();
   p.buffers.push_back({"zeros", ProgramBuffer::Kind::Temp, -1, "i32", {2, 8}});
   p.steps.insert(p.steps.begin(), {"fill_kernel", {{"t0", 6}}, ""});
   p.steps.back().bind.push_back({"extra_2", 6});
-  EXPECT_EQ(staticSteps(p, {false, true}), (std::vector<bool>{false, true, true, false}));
-  EXPECT_EQ(staticSteps(p, {false, false}), (std::vector<bool>{false, false, false, false}));
+  EXPECT_EQ(staticSteps(p, {false, true}), (std::vector<bool>{true, true, true, false}));
+  EXPECT_EQ(staticSteps(p, {false, false}), (std::vector<bool>{true, false, false, false}));
+  // ... but not when it fills a temporary that a later generic step updates
+  // (as Sinkhorn's first step does).
+  p.steps.insert(p.steps.begin() + 1, {"update_kernel", {{"t0", 0}, {"t1", 6}}, ""});
+  EXPECT_EQ(staticSteps(p, {false, true}), (std::vector<bool>{false, false, true, true, false}));
+  // Classification over positions only (a shifted window): kept with nothing
+  // declared.
+  p = classified();
+  p.steps[0].bind = {{"t0", 2}};
+  EXPECT_EQ(staticSteps(p, {false, false}), (std::vector<bool>{true, true, false}));
   // A generic step that binds a static step's temporary may write it: that
   // step is not static (the attention kernel's extras are read-only).
   p = classified();

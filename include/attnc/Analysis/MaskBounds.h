@@ -46,6 +46,17 @@ MaskBox maskClassesOfBlock(mlir::OpBuilder &b, mlir::Location loc, attn::Attenti
 /// from the predicate itself (attn-classify-mask-blocks) is what can.
 bool maskDefeatsTileBounds(attn::AttentionOp op);
 
+/// Whether `op`'s mask takes a floor modulus of a position expression by a
+/// run-time divisor or a constant of at least a class block (a shifted
+/// window wrapping around the sequence, `(i + s) % L`). Such a remainder
+/// restarts once per divisor: a tile across the restart bounds to the
+/// divisor's whole range, so the in-kernel key range of every query tile
+/// widens to it, and each tile's bounds divide by the divisor. Classified
+/// per block before the kernel, the kernel visits the kept blocks only.
+/// (Smaller constant divisors repeat within every tile, where bounds and
+/// classes both say "partial".)
+bool maskWrapsOverTiles(attn::AttentionOp op);
+
 /// How a kernel manifest's tiles_bounding describes such a mask left
 /// unclassified (attn-classify-mask-blocks leaves paged, sharded and split
 /// keys and block lists to their own schedules); the CLI points users at it.

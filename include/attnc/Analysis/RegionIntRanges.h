@@ -11,6 +11,7 @@
 #ifndef ATTNC_ANALYSIS_REGIONINTRANGES_H
 #define ATTNC_ANALYSIS_REGIONINTRANGES_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Region.h"
 #include "mlir/Interfaces/InferIntRangeInterface.h"
 
@@ -33,6 +34,12 @@ struct RegionDeps {
 };
 RegionDeps regionDepsOf(mlir::Region &region, unsigned firstPositionArg, mlir::Value v,
                         llvm::DenseMap<mlir::Value, RegionDeps> &memo);
+
+/// The divisor d when `sub` is the floor modulus x - (x // d) * d as the
+/// frontend spells `%` (either order of the product; with d a value, the
+/// zero divisor guarded by selects); null otherwise. The caller checks that
+/// d > 0 and that the product cannot wrap.
+mlir::Value floorModulusDivisor(mlir::arith::SubIOp sub);
 
 /// The largest B, H, Lq and Lk a kernel with a score or mask region is
 /// launched with when they are not static (its manifest refuses more): with

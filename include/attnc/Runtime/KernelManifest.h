@@ -139,8 +139,9 @@ bool parseProgram(const std::string &text, Program &out, std::string &err);
 std::string printProgram(const Program &p);
 
 /// Which steps read only the inputs `isStatic` marks (by spec input index)
-/// and temporaries of static shape written by such steps, and write only
-/// such temporaries: their results stay valid while those inputs do
+/// and temporaries written by such steps (a step that reads no input
+/// depends on the sizes alone), and write only such temporaries: their
+/// results stay valid while those inputs and the dims do
 /// (attnc_gpu_program_keep_static). A temporary is written by the first step
 /// that binds it (steps are in dependence order).
 std::vector<bool> staticSteps(const Program &p, const std::vector<bool> &isStatic);

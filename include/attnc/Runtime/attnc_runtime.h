@@ -237,15 +237,18 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *program, const attnc_tenso
  * once): the steps that read nothing else (a mask's block classification,
  * the bounds of its tables) then run on the first run on each stream and
  * their results are kept for later runs on it while the same tensors (data
- * pointers, shapes and strides) are passed. Steps that read no declared
- * input, or whose results another generic step binds, always run. A run
- * that a CUDA graph captures runs (captures) them too and keeps nothing. n = 0
- * turns it off. After changing such an input's contents in place, call this
+ * pointers, shapes and strides) and dims are passed. Steps that read no
+ * input at all depend on the dims alone and are kept that way from the
+ * program's load (a mask over positions only, as a shifted window).
+ * Steps that read an undeclared input, or whose results another generic
+ * step binds, always run. A run that a CUDA graph captures runs (captures)
+ * them too and keeps nothing. n = 0 keeps only the steps that read no
+ * input. After changing such an input's contents in place, call this
  * again: it drops the kept results. A run must not be in flight on another
  * thread during the call. */
 attnc_status attnc_gpu_program_keep_static(attnc_gpu_program *program, const int *inputs, int n);
-/* How many steps the inputs declared by attnc_gpu_program_keep_static let a
- * run skip. */
+/* How many steps a run may skip: those of the inputs declared by
+ * attnc_gpu_program_keep_static and those that read no input. */
 int attnc_gpu_program_num_static_steps(const attnc_gpu_program *program);
 
 /* ---- driver ------------------------------------------------------------- */

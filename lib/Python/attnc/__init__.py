@@ -57,8 +57,9 @@ class Compiled:
         """Declares inputs whose contents stay the same across calls (a mask's tables, as a
         FlexAttention BlockMask is built once): the steps that read only them (a mask's block
         classification) run on the first call and are skipped later while the same tensors are
-        passed. Call again after changing such a tensor in place; no names turns it off.
-        Returns the number of steps later calls skip."""
+        passed (steps that read no input, such as the classification of a mask over positions
+        only, are kept per size without this). Call again after changing such a tensor in
+        place; no names keeps only those. Returns the number of steps later calls skip."""
         if self.target != "sm_90a":
             raise Error("keep_static: only GPU programs have steps to keep")
         return self.program.keep_static(list(names))

@@ -3,20 +3,31 @@
 // RUN: attnc-opt --attn-classify-mask-blocks --attn-classify-mask-blocks -split-input-file %s | FileCheck %s
 // RUN: attnc-opt --attn-summarize-mask-tables --attn-classify-mask-blocks -split-input-file %s | FileCheck %s --check-prefix=SUM
 // A mask interval evaluation cannot bound (here a table read at i and j)
-// gets its 128 x 128 block classes computed by generic steps (per row, then
-// per block), a counted block list of the blocks with a kept pair, and
+// gets its 128 x 128 block classes computed by generic steps (per group of
+// 16 rows of a block: the group's box first, row by row where it leaves
+// the block undecided; then the union per block), a counted block list of
+// the blocks with a kept pair (each slot's scan stops at its block), and
 // mask_classes naming the class table. Masks it can bound, dynamic shapes
 // and attentions that already have a block list are left alone.
 
 // CHECK-LABEL: func.func @block_table
-// CHECK: %[[ROWS:.*]] = attn.map {attnc.gpu.step_reason = "the kept / dropped bits of a mask per query row and key block", indexing_maps = []} -> tensor<1x1x300x3xi32>
+// CHECK: %[[ROWS:.*]] = attn.map {attnc.gpu.step_reason = "the kept / dropped bits of a mask per group of query rows and key block", indexing_maps = []} -> tensor<1x1x3x3x8xi32>
+// CHECK: scf.if
+// CHECK: } else {
+// CHECK: scf.while
+// CHECK: scf.if
+// CHECK: } else {
 // CHECK: scf.while
 // CHECK: tensor.extract %{{.*}} : tensor<5x5xi32>
 // CHECK: %[[CLS:.*]] = attn.map {attnc.gpu.step_reason = "the block classes of a mask (kept / dropped bits per block)", indexing_maps = []} -> tensor<1x1x3x3xi32>
+// CHECK: scf.for %{{.*}} = %c0 to %c8
 // CHECK: tensor.extract %[[ROWS]]
 // CHECK: arith.ori
 // CHECK: %[[N:.*]] = attn.map {{.*}}(count){{.*}} -> tensor<1x2x3xi32>
 // CHECK: %[[IDX:.*]] = attn.map {{.*}}(list){{.*}} -> tensor<1x2x3x3xi32>
+// CHECK: tensor.extract %[[N]]
+// CHECK: scf.if
+// CHECK: scf.while
 // CHECK: attn.attention {{.*}} extras(%{{.*}}, %[[CLS]], %[[N]], %[[IDX]] : tensor<5x5xi32>, tensor<1x1x3x3xi32>, tensor<1x2x3xi32>, tensor<1x2x3x3xi32>)
 // CHECK-SAME: carrier = [#attn.block_list<q_block = 128, k_block = 128, offsets = 2, indices = 3, counted = true>]
 // CHECK-SAME: mask_classes = 1 : i64
@@ -40,7 +51,7 @@ func.func @block_table(%q: tensor<1x2x300x64xf32>, %t: tensor<5x5xi32>) -> tenso
 // A predicate that reads h (and a float of the positions) is classified
 // per head; the causal carrier stays beside the block list.
 // CHECK-LABEL: func.func @per_head_float
-// CHECK: attn.map {{.*}} -> tensor<1x2x200x2xi32>
+// CHECK: attn.map {{.*}} -> tensor<1x2x2x2x8xi32>
 // CHECK: attn.map {{.*}} -> tensor<1x2x2x2xi32>
 // CHECK: carrier = [#attn.causal<bottom_right>, #attn.block_list<q_block = 128, k_block = 128, offsets = 1, indices = 2, counted = true>]
 // CHECK-SAME: mask_classes = 0 : i64
@@ -96,10 +107,10 @@ func.func @left_alone(%q: tensor<1x2x300x64xf32>, %t: tensor<5x5xi32>, %off: ten
 // blocks), the list over the output heads max(Hq, Hk).
 // CHECK-LABEL: func.func @dynamic_length
 // CHECK: %[[L:.*]] = tensor.dim %arg0, %c2
-// CHECK: arith.ceildivsi %[[L]], %c128
+// CHECK: %[[NQB:.*]] = arith.ceildivsi %[[L]], %c128
 // CHECK: %[[NKB:.*]] = arith.ceildivsi %{{.*}}, %c128
-// CHECK: attn.map sizes(%[[L]], %[[NKB]]) {attnc.gpu.step_reason = "the kept / dropped bits of a mask per query row and key block"
-// CHECK-SAME: -> tensor<1x1x?x?xi32>
+// CHECK: attn.map sizes(%[[NQB]], %[[NKB]]) {attnc.gpu.step_reason = "the kept / dropped bits of a mask per group of query rows and key block"
+// CHECK-SAME: -> tensor<1x1x?x?x8xi32>
 // CHECK: attn.map sizes({{.*}}) {attnc.gpu.step_reason = "the block classes of a mask
 // CHECK: attn.attention
 // CHECK-SAME: tensor<1x1x?x?xi32>, tensor<1x2x?xi32>, tensor<1x2x?x?xi32>
@@ -121,11 +132,15 @@ func.func @dynamic_length(%dq: tensor<1x2x?x64xf32>, %t: tensor<5x5xi32>) -> ten
 // Document ids compared at i and j: interval evaluation bounds it through
 // the table's block summaries (attn-summarize-mask-tables), which the
 // kernel would read for every key tile of a row's range; it is classified
-// all the same, and each (row, key block) is decided by interval evaluation
-// first (scf.if), its keys scanned only where that leaves it undecided.
+// all the same, and each group of rows of a block is decided by interval
+// evaluation first (scf.if), row by row and then key by key only where
+// that leaves it undecided.
 // SUM-LABEL: func.func @document_ids
 // SUM: attn.map {attnc.gpu.step_reason = "the per-block bounds of a table a mask reads"
-// SUM: attn.map {attnc.gpu.step_reason = "the kept / dropped bits of a mask per query row and key block"
+// SUM: attn.map {attnc.gpu.step_reason = "the kept / dropped bits of a mask per group of query rows and key block"
+// SUM: scf.if
+// SUM: } else {
+// SUM: scf.while
 // SUM: scf.if
 // SUM: } else {
 // SUM: scf.while
@@ -145,4 +160,68 @@ func.func @document_ids(%q: tensor<1x2x300x64xf32>, %doc: tensor<300xi32>) -> te
     attn.yield %keep : i1
   }
   return %o : tensor<1x2x300x64xf32>
+}
+
+// -----
+
+// A floor modulus of a position by a run-time size (a shifted window that
+// wraps around the sequence, as LongLoRA's shifted chunks) or by a constant
+// of at least a block is classified: a tile across the wrap bounds to the
+// divisor's whole range. A remainder by a small constant repeats inside
+// every tile (partial either way) and is left to the kernel's bounds.
+// CHECK-LABEL: func.func @wraps
+// CHECK: attn.attention
+// CHECK-SAME: mask_classes = 0 : i64
+// CHECK: attn.attention
+// CHECK-SAME: mask_classes = 0 : i64
+// CHECK: attn.attention
+// CHECK-NOT: mask_classes
+// CHECK: return
+func.func @wraps(%q: tensor<1x2x?x64xf32>) -> (tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>) {
+  %c2 = arith.constant 2 : index
+  %len = tensor.dim %q, %c2 : tensor<1x2x?x64xf32>
+  %a = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x2x?x64xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c32 = arith.constant 32 : index
+    %c64 = arith.constant 64 : index
+    %x = arith.addi %i, %c32 : index
+    %z = arith.cmpi eq, %len, %c0 : index
+    %d = arith.select %z, %c1, %len : index
+    %f = arith.floordivsi %x, %d : index
+    %fq = arith.select %z, %c0, %f : index
+    %m = arith.muli %fq, %len : index
+    %r = arith.subi %x, %m : index
+    %qc = arith.floordivsi %r, %c64 : index
+    %kc = arith.floordivsi %j, %c64 : index
+    %keep = arith.cmpi eq, %qc, %kc : index
+    attn.yield %keep : i1
+  }
+  %b2 = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x2x?x64xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c256 = arith.constant 256 : index
+    %c64 = arith.constant 64 : index
+    %x = arith.addi %j, %c64 : index
+    %f = arith.floordivsi %x, %c256 : index
+    %m = arith.muli %f, %c256 : index
+    %r = arith.subi %x, %m : index
+    %keep = arith.cmpi sle, %r, %i : index
+    attn.yield %keep : i1
+  }
+  %c = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x2x?x64xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c4 = arith.constant 4 : index
+    %c0 = arith.constant 0 : index
+    %d = arith.subi %i, %j : index
+    %f = arith.floordivsi %d, %c4 : index
+    %m = arith.muli %f, %c4 : index
+    %r = arith.subi %d, %m : index
+    %keep = arith.cmpi eq, %r, %c0 : index
+    attn.yield %keep : i1
+  }
+  return %a, %b2, %c : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>
 }

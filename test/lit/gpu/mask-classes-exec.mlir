@@ -31,6 +31,11 @@
 // (each block decided by interval evaluation where it can be, by its keys
 // where not): 6 tiles with a kept pair, 1 with all kept.
 // CHECK-DAG: tilecheck document_ids: 9, 6, 1, 0, 0, 0{{$}}
+// Shifted chunks (64 tokens, odd heads shifted by 32 with wrap-around,
+// a floor modulus by the length): classified because the remainder wraps;
+// per head 3 and 9 tiles with a kept pair, 1 and 0 with all kept.
+// CHECK-DAG: tilecheck shifted_chunks: 18, 12, 1, 0, 0, 0{{$}}
+// NONE-DAG: tilecheck shifted_chunks: 18, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
 // SOUND-DAG: tilecheck block_table: 25, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
 // SOUND-DAG: tilecheck unsigned_band: 25, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
 // SOUND-DAG: tilecheck per_head_table: 50, {{[0-9]+}}, {{[0-9]+}}, 0, {{[0-9]+}}, {{[0-9]+}}{{$}}
@@ -101,7 +106,44 @@ func.func @document_ids() {
   }
   return
 }
+func.func @shifted_chunks() {
+  %q = tensor.empty() : tensor<1x2x300x4xf32>
+  %c2 = arith.constant 2 : index
+  %len = tensor.dim %q, %c2 : tensor<1x2x300x4xf32>
+  %o = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x300x4xf32>, tensor<1x2x300x4xf32>, tensor<1x2x300x4xf32> -> tensor<1x2x300x4xf32>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c32 = arith.constant 32 : index
+    %c64 = arith.constant 64 : index
+    %hf = arith.floordivsi %h, %c2 : index
+    %hm = arith.muli %hf, %c2 : index
+    %odd = arith.subi %h, %hm : index
+    %sh = arith.muli %odd, %c32 : index
+    %z = arith.cmpi eq, %len, %c0 : index
+    %d = arith.select %z, %c1, %len : index
+    %xi0 = arith.addi %i, %len : index
+    %xi = arith.subi %xi0, %sh : index
+    %fi = arith.floordivsi %xi, %d : index
+    %fqi = arith.select %z, %c0, %fi : index
+    %mi = arith.muli %fqi, %len : index
+    %ri = arith.subi %xi, %mi : index
+    %ci = arith.floordivsi %ri, %c64 : index
+    %xj0 = arith.addi %j, %len : index
+    %xj = arith.subi %xj0, %sh : index
+    %fj = arith.floordivsi %xj, %d : index
+    %fqj = arith.select %z, %c0, %fj : index
+    %mj = arith.muli %fqj, %len : index
+    %rj = arith.subi %xj, %mj : index
+    %cj = arith.floordivsi %rj, %c64 : index
+    %keep = arith.cmpi eq, %ci, %cj : index
+    attn.yield %keep : i1
+  }
+  return
+}
 func.func @main() {
+  call @shifted_chunks() : () -> ()
   call @block_table() : () -> ()
   call @document_ids() : () -> ()
   call @unsigned_band() : () -> ()
