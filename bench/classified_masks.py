@@ -68,14 +68,17 @@ def run_positions(name, path, B, H, L, D, mask_mod):
     dev = "cuda"
     r = lambda *s: torch.randn(*s, device=dev, dtype=torch.bfloat16)
     q, k, v = r(B, H, L, D), r(B, H, L, D), r(B, H, L, D)
-    f = attnc.compile(path, target="cuda", D=D)  # L at launch
+    f = attnc.compile(path, target="cuda", B=B, H=H, L=L, D=D)
     bm = create_block_mask(mask_mod, None, H, L, L, device=dev)
     fl = lambda: flex(q, k, v, block_mask=bm)
     torch.cuda.synchronize()
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
         got = f(q, k, v)  # the first call at this L classifies
         torch.cuda.synchronize()
-    steps = sum(e.device_time_total for e in prof.key_averages() if "_step" in e.key) / 1000.0
+    each = [(e.key, e.device_time_total / 1000.0) for e in prof.key_averages() if "_step" in e.key]
+    steps = sum(t for _, t in each)
+    print("  classification steps (ms): " + ", ".join(f"{k.split('_step')[-1]} {t:.3f}" for k, t in each),
+          flush=True)
     want = fl()
     err = ((got.float() - want.float()).norm() / want.float().norm()).item()
     _, attn = kernel_ms(lambda: f(q, k, v))

@@ -254,6 +254,9 @@ llvm::Error ProgramReader::genericStep(func::CallOp call, func::FuncOp callee, f
   if (!host)
     return llvm::createStringError("GPU program: no host function for step %s", callee.getSymName().str().c_str());
   std::string reason = callee->getAttrOfType<StringAttr>("attnc.gpu.reason").str();
+  ArrayRef<int64_t> shapeOnly;
+  if (auto a = callee->getAttrOfType<DenseI64ArrayAttr>(kShapeOnlyAttr))
+    shapeOnly = a.asArrayRef();
   unsigned numIn = call.getNumOperands();
   for (Operation &op : host.getBody().getOps()) {
     // Index arithmetic sizes launches and temporaries (read through
@@ -317,6 +320,8 @@ llvm::Error ProgramReader::genericStep(func::CallOp call, func::FuncOp callee, f
           return llvm::createStringError("generic GPU step %s: launch operand %zu is no buffer of the step",
                                          callee.getSymName().str().c_str(), i);
         b = n < numIn ? bufferOf.lookup(call.getOperand(n)) : outs[n - numIn];
+        if (n < numIn && llvm::is_contained(shapeOnly, (int64_t)n))
+          s.shapeOnly.push_back("t" + std::to_string(i));
       } else
         b = temps.at(v.getDefiningOp());
       s.bind.push_back({"t" + std::to_string(i), b});

@@ -125,9 +125,12 @@ bool attnc::manifest::parseProgram(const std::string &text, Program &out, std::s
   for (size_t i = 0; i < steps->array().size(); ++i) {
     const JsonValue &v = steps->array()[i];
     std::string at = "steps[" + std::to_string(i) + "]";
-    const JsonValue *kernel = v.get("kernel"), *bind = v.get("bind"), *reason = v.get("reason");
-    if (!kernel || !kernel->isString() || !bind || !bind->isObject() || (reason && !reason->isString()))
-      return bad(err, at, "expected kernel (a string), bind (an object) and an optional reason (a string)");
+    const JsonValue *kernel = v.get("kernel"), *bind = v.get("bind"), *reason = v.get("reason"),
+                    *shapeOnly = v.get("shape_only");
+    if (!kernel || !kernel->isString() || !bind || !bind->isObject() || (reason && !reason->isString()) ||
+        (shapeOnly && !shapeOnly->isArray()))
+      return bad(err, at, "expected kernel (a string), bind (an object), an optional reason (a string) and an "
+                          "optional shape_only (an array)");
     ProgramStep &s = out.steps.emplace_back();
     s.kernel = kernel->str();
     if (!fileStem(s.kernel))
@@ -137,6 +140,11 @@ bool attnc::manifest::parseProgram(const std::string &text, Program &out, std::s
       if (!b.isInteger() || b.integer() < 0 || b.integer() >= (int64_t)out.buffers.size())
         return bad(err, at + ".bind." + tensor, "expected a buffer index");
       s.bind.push_back({tensor, b.integer()});
+    }
+    for (const JsonValue &t : shapeOnly ? shapeOnly->array() : std::vector<JsonValue>{}) {
+      if (!t.isString() || std::none_of(s.bind.begin(), s.bind.end(), [&](const auto &b) { return b.first == t.str(); }))
+        return bad(err, at + ".shape_only", "expected names of bound tensors");
+      s.shapeOnly.push_back(t.str());
     }
   }
   return true;
@@ -172,6 +180,12 @@ std::string attnc::manifest::printProgram(const Program &p) {
     s += "}";
     if (!st.reason.empty())
       s += ", \"reason\": " + jsonQuote(st.reason);
+    if (!st.shapeOnly.empty()) {
+      s += ", \"shape_only\": [";
+      for (size_t j = 0; j < st.shapeOnly.size(); ++j)
+        s += (j ? ", " : "") + jsonQuote(st.shapeOnly[j]);
+      s += "]";
+    }
     s += "}";
   }
   return s + "\n  ]\n}\n";
@@ -187,8 +201,9 @@ std::vector<bool> attnc::manifest::staticSteps(const Program &p, const std::vect
           p.buffers[bind.second].kind == Kind::Temp && producer[bind.second] < 0)
         producer[bind.second] = (int64_t)s;
   // Largest set of steps that (a) read only declared static inputs and
-  // temporaries of other such steps (or no input at all: their results are
-  // a function of the sizes, as a mask's block classes are), (b) bind
+  // temporaries of other such steps (or no input at all, or only inputs'
+  // sizes: their results are a function of the dims, as a mask's block
+  // classes over positions are), (b) bind
   // nothing else but temporaries they write first, and (c) whose
   // temporaries no other step binds except a Hopper kernel as a read-only
   // extra (a generic step binding one may write it). The run keys kept
@@ -207,8 +222,10 @@ std::vector<bool> attnc::manifest::staticSteps(const Program &p, const std::vect
           break;
         }
         const ProgramBuffer &b = p.buffers[bi];
+        bool sizesOnly = std::find(p.steps[s].shapeOnly.begin(), p.steps[s].shapeOnly.end(), tensor) !=
+                         p.steps[s].shapeOnly.end();
         if (b.kind == Kind::Input)
-          ok &= b.index >= 0 && (size_t)b.index < isStatic.size() && isStatic[b.index];
+          ok &= sizesOnly || (b.index >= 0 && (size_t)b.index < isStatic.size() && isStatic[b.index]);
         else if (b.kind != Kind::Temp || producer[bi] < 0 || (producer[bi] != (int64_t)s && !out[producer[bi]]))
           ok = false;
       }

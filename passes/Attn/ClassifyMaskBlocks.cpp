@@ -66,7 +66,11 @@ Value named(Value v, StringRef why) {
   return v;
 }
 
-/// rowBits' scan of the keys themselves.
+/// Keys a row scan evaluates per step: independent predicates (table reads
+/// among them) issued together.
+constexpr int64_t kKeyUnroll = 4;
+
+/// rowBits' scan of the keys themselves, kKeyUnroll keys per step.
 Value scanRowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1) {
   Type i32 = b.getI32Type();
   Type it = b.getIndexType();
@@ -80,9 +84,14 @@ Value scanRowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Val
       },
       [&](OpBuilder &nb, Location nl, ValueRange a) {
         IndexMath m{nb, nl};
-        Value keep = inlineRegion(nb, op.getMask(), {bh[0], bh[1], i, a[0]});
-        Value bit = m.sel(keep, c32(nb, nl, 1), c32(nb, nl, 2));
-        scf::YieldOp::create(nb, nl, ValueRange{m.add(a[0], 1), arith::OrIOp::create(nb, nl, a[1], bit)});
+        Value bits = a[1];
+        for (int64_t u = 0; u < kKeyUnroll; ++u) {
+          // A key past the block repeats its last key (same bits).
+          Value j = m.min(m.add(a[0], u), m.sub(j1, m.c(1)));
+          Value keep = inlineRegion(nb, op.getMask(), {bh[0], bh[1], i, j});
+          bits = arith::OrIOp::create(nb, nl, bits, m.sel(keep, c32(nb, nl, 1), c32(nb, nl, 2)));
+        }
+        scf::YieldOp::create(nb, nl, ValueRange{m.add(a[0], kKeyUnroll), bits});
       });
   return w.getResult(1);
 }
@@ -108,9 +117,14 @@ Value rowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i
 
 /// Rows of a query block per thread of the first classification step: a
 /// block decided over its rows' box costs one interval evaluation, and an
-/// undecided one (a boundary, a diagonal) is finished row by row by R
-/// threads in parallel rather than one.
+/// undecided one (a boundary, a diagonal) is finished row by row by
+/// T / kRowsPerGroup threads in parallel rather than one. A mask that
+/// defeats interval bounds gets no decision from a box: one row per thread.
 constexpr int64_t kRowsPerGroup = 16;
+int64_t rowsPerGroup(AttentionOp op) { return maskDefeatsTileBounds(op) ? 1 : kRowsPerGroup; }
+
+/// Key blocks a list scan reads per step (buildList).
+constexpr int64_t kScanUnroll = 8;
 
 /// Bits over rows [i0, i1) x keys [j0, j1) (both non-empty): the box first;
 /// where it leaves them undecided, row by row (rowBits) until both bits
@@ -146,13 +160,13 @@ Value groupBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value
 }
 
 /// The class table [Bc, Hc, nQB, nKB] (mask_classes), through a step over
-/// groups of kRowsPerGroup rows of each block, then their union per block.
+/// groups of rowsPerGroup rows of each block, then their union per block.
 Value buildClasses(OpBuilder &b, AttentionOp op, OpFoldResult bc, OpFoldResult hc, OpFoldResult lq,
                    OpFoldResult lk) {
   Location loc = op.getLoc();
   CascadeBuilder cb(b, loc);
   Type i32 = b.getI32Type();
-  constexpr int64_t G = T / kRowsPerGroup;
+  const int64_t R = rowsPerGroup(op), G = T / R;
   OpFoldResult nqb = ceilDivSize(b, loc, lq, T), nkb = ceilDivSize(b, loc, lk, T);
   Value lkv = valueOf(b, loc, lk), lqv = valueOf(b, loc, lq);
   Value groups = named(
@@ -161,19 +175,26 @@ Value buildClasses(OpBuilder &b, AttentionOp op, OpFoldResult bc, OpFoldResult h
         IndexMath m{nb, nl};
         // A group past the last row (a ragged last block) repeats that row,
         // which lies in the same block.
-        Value i0 = m.min(m.add(m.mul(idx[2], T), m.mul(idx[4], kRowsPerGroup)), m.sub(lqv, m.c(1)));
-        Value i1 = m.min(m.add(i0, kRowsPerGroup), lqv);
-        Value j0 = m.mul(idx[3], T);
-        return groupBits(nb, nl, op, idx.take_front(2), i0, i1, j0, m.min(m.add(j0, T), lkv));
+        Value i0 = m.min(m.add(m.mul(idx[2], T), m.mul(idx[4], R)), m.sub(lqv, m.c(1)));
+        Value j0 = m.mul(idx[3], T), j1 = m.min(m.add(j0, T), lkv);
+        if (R == 1)
+          return rowBits(nb, nl, op, idx.take_front(2), i0, j0, j1);
+        return groupBits(nb, nl, op, idx.take_front(2), i0, m.min(m.add(i0, R), lqv), j0, j1);
       }),
       "the kept / dropped bits of a mask per group of query rows and key block");
   return named(cb.map({bc, hc, nqb, nkb}, i32, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     IndexMath m{nb, nl};
+    // Eight groups per step: independent loads issued together.
     auto loop = scf::ForOp::create(
-        nb, nl, m.c(0), m.c(G), m.c(1), ValueRange{arith::ConstantIntOp::create(nb, nl, i32, 0).getResult()},
-        [&](OpBuilder &lb, Location ll, Value g, ValueRange acc) {
-          Value x = tensor::ExtractOp::create(lb, ll, groups, ValueRange{idx[0], idx[1], idx[2], idx[3], g});
-          scf::YieldOp::create(lb, ll, ValueRange{arith::OrIOp::create(lb, ll, acc[0], x)});
+        nb, nl, m.c(0), m.c(G), m.c(8), ValueRange{c32(nb, nl, 0)},
+        [&](OpBuilder &lb, Location ll, Value g0, ValueRange acc) {
+          IndexMath lm{lb, ll};
+          Value bits = acc[0];
+          for (int64_t g = 0; g < 8; ++g) {
+            Value x = tensor::ExtractOp::create(lb, ll, groups, ValueRange{idx[0], idx[1], idx[2], idx[3], lm.add(g0, g)});
+            bits = arith::OrIOp::create(lb, ll, bits, x);
+          }
+          scf::YieldOp::create(lb, ll, ValueRange{bits});
         });
     return loop.getResult(0);
   }), "the block classes of a mask (kept / dropped bits per block)");
@@ -188,23 +209,37 @@ std::pair<Value, Value> buildList(OpBuilder &b, AttentionOp op, Value classes, O
   auto ct = cast<RankedTensorType>(classes.getType());
   OpFoldResult nqb = tensor::getMixedSize(b, loc, classes, 2), nkb = tensor::getMixedSize(b, loc, classes, 3);
   Value nkbv = valueOf(b, loc, nkb);
+  // Block kb of the row has a kept pair (false past the row's end). The
+  // scans below read kScanUnroll blocks per step: independent loads issued
+  // together, so that a thread waits once per step rather than per block.
   auto isKept = [&](OpBuilder &nb, Location nl, ValueRange idx, Value kb) {
     IndexMath m{nb, nl};
     Value bb = ct.getDimSize(0) == 1 ? m.c(0) : idx[0], hh = ct.getDimSize(1) == 1 ? m.c(0) : idx[1];
-    Value cls = tensor::ExtractOp::create(nb, nl, classes, ValueRange{bb, hh, idx[2], kb});
-    return arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, arith::AndIOp::create(nb, nl, cls, c32(nb, nl, 1)),
-                                 c32(nb, nl, 1))
-        .getResult();
+    Value at = m.min(kb, m.sub(nkbv, m.c(1)));
+    Value cls = tensor::ExtractOp::create(nb, nl, classes, ValueRange{bb, hh, idx[2], at});
+    Value kept = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq,
+                                       arith::AndIOp::create(nb, nl, cls, c32(nb, nl, 1)), c32(nb, nl, 1));
+    return m.land(kept, m.lt(kb, nkbv));
+  };
+  auto stepBits = [&](OpBuilder &nb, Location nl, ValueRange idx, Value kb0) {
+    IndexMath m{nb, nl};
+    SmallVector<Value, kScanUnroll> bits;
+    for (int64_t u = 0; u < kScanUnroll; ++u)
+      bits.push_back(isKept(nb, nl, idx, m.add(kb0, u)));
+    return bits;
   };
   Value counts = named(cb.map({B, H, nqb}, i32, {}, {},
                               [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     IndexMath m{nb, nl};
-    auto loop = scf::ForOp::create(nb, nl, m.c(0), nkbv, m.c(1), ValueRange{c32(nb, nl, 0)},
-                                   [&](OpBuilder &lb, Location ll, Value kb, ValueRange acc) {
-      Value one = arith::ExtUIOp::create(lb, ll, i32, isKept(lb, ll, idx, kb));
-      scf::YieldOp::create(lb, ll, ValueRange{arith::AddIOp::create(lb, ll, acc[0], one).getResult()});
+    auto loop = scf::ForOp::create(nb, nl, m.c(0), nkbv, m.c(kScanUnroll), ValueRange{m.c(0)},
+                                   [&](OpBuilder &lb, Location ll, Value kb0, ValueRange acc) {
+      IndexMath lm{lb, ll};
+      Value n = acc[0];
+      for (Value bit : stepBits(lb, ll, idx, kb0))
+        n = lm.sel(bit, lm.add(n, 1), n);
+      scf::YieldOp::create(lb, ll, ValueRange{n});
     });
-    return loop.getResult(0);
+    return arith::IndexCastOp::create(nb, nl, i32, loop.getResult(0)).getResult();
   }), "the key blocks with a kept pair per query block (count)");
   // Slot s: the s-th kept block, found by a scan that stops there (0 past
   // the count, which the kernel never reads).
@@ -218,20 +253,24 @@ std::pair<Value, Value> buildList(OpBuilder &b, AttentionOp op, Value classes, O
         OpBuilder::InsertionGuard g(nb);
         nb.setInsertionPointToStart(inList.thenBlock());
         Type it = nb.getIndexType();
-        // (next block, kept blocks seen): stops after the (s + 1)-th.
+        // (first block of the step, kept blocks before it, the slot's block
+        // or -1): stops at the step holding the (s + 1)-th.
         auto w = scf::WhileOp::create(
-            nb, nl, TypeRange{it, it}, ValueRange{m.c(0), m.c(0)},
+            nb, nl, TypeRange{it, it, it}, ValueRange{m.c(0), m.c(0), m.c(-1)},
             [&](OpBuilder &wb, Location wl, ValueRange a) {
               IndexMath wm{wb, wl};
-              scf::ConditionOp::create(wb, wl, wm.le(a[1], idx[3]), a);
+              scf::ConditionOp::create(wb, wl, wm.lt(a[2], wm.c(0)), a);
             },
             [&](OpBuilder &wb, Location wl, ValueRange a) {
               IndexMath wm{wb, wl};
-              Value seen = wm.sel(isKept(wb, wl, idx, a[0]), wm.add(a[1], 1), a[1]);
-              scf::YieldOp::create(wb, wl, ValueRange{wm.add(a[0], 1), seen});
+              Value seen = a[1], found = a[2];
+              for (auto [u, bit] : llvm::enumerate(stepBits(wb, wl, idx, a[0]))) {
+                found = wm.sel(wm.land(bit, wm.eq(seen, idx[3])), wm.add(a[0], (int64_t)u), found);
+                seen = wm.sel(bit, wm.add(seen, 1), seen);
+              }
+              scf::YieldOp::create(wb, wl, ValueRange{wm.add(a[0], kScanUnroll), seen, found});
             });
-        Value kb = m.sub(w.getResult(0), m.c(1));
-        scf::YieldOp::create(nb, nl, ValueRange{arith::IndexCastOp::create(nb, nl, i32, kb).getResult()});
+        scf::YieldOp::create(nb, nl, ValueRange{arith::IndexCastOp::create(nb, nl, i32, w.getResult(2)).getResult()});
         nb.setInsertionPointToStart(inList.elseBlock());
         scf::YieldOp::create(nb, nl, ValueRange{c32(nb, nl, 0)});
         return inList.getResult(0);

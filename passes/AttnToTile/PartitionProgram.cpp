@@ -50,6 +50,21 @@ std::string kernelRefusal(attn::AttentionOp op, const AttnGPUPlanKernelOptions &
   return text.empty() ? "the Hopper kernel refuses it" : text.str();
 }
 
+/// The arguments of a step's function whose contents it never reads, only
+/// their sizes (tensor.dim, through the f32 extension of a 16-bit tensor):
+/// a mask's classification takes q for its length. The program marks them
+/// so that the runtime can keep the step's results per dims.
+SmallVector<int64_t> shapeOnlyArguments(func::FuncOp callee) {
+  auto onlyDims = [](Value v) { return llvm::all_of(v.getUsers(), [](Operation *u) { return isa<tensor::DimOp>(u); }); };
+  SmallVector<int64_t> out;
+  for (BlockArgument a : callee.getArguments())
+    if (!a.use_empty() && llvm::all_of(a.getUsers(), [&](Operation *u) {
+          return isa<tensor::DimOp>(u) || (isa<arith::ExtFOp>(u) && onlyDims(u->getResult(0)));
+        }))
+      out.push_back(a.getArgNumber());
+  return out;
+}
+
 /// The callee of one step: `op` and the scalar values it needs, over the
 /// tensors it reads (operands and values its regions capture).
 class StepBuilder {
@@ -228,6 +243,8 @@ struct AttnGPUPartitionProgramPass
       (*callee)->setAttr("attnc.gpu.step", StringAttr::get(ctx, generic ? "generic" : "kernel"));
       if (generic)
         (*callee)->setAttr("attnc.gpu.reason", StringAttr::get(ctx, reason));
+      if (SmallVector<int64_t> sized = shapeOnlyArguments(*callee); !sized.empty())
+        (*callee)->setAttr(kShapeOnlyAttr, DenseI64ArrayAttr::get(ctx, sized));
       OpBuilder b(op);
       auto call = func::CallOp::create(b, op->getLoc(), *callee, sb.arguments());
       op->replaceAllUsesWith(call.getResults());

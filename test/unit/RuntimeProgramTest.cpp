@@ -296,10 +296,26 @@ TEST(RuntimeProgram, StaticStepsReadOnlyStaticInputs) {
   p.steps.insert(p.steps.begin() + 1, {"update_kernel", {{"t0", 0}, {"t1", 6}}, ""});
   EXPECT_EQ(staticSteps(p, {false, true}), (std::vector<bool>{false, false, true, true, false}));
   // Classification over positions only (a shifted window): kept with nothing
-  // declared.
+  // declared, whether it binds no input or reads only q's sizes.
   p = classified();
   p.steps[0].bind = {{"t0", 2}};
   EXPECT_EQ(staticSteps(p, {false, false}), (std::vector<bool>{true, true, false}));
+  p.steps[0].bind.push_back({"t1", 0});
+  EXPECT_EQ(staticSteps(p, {false, false}), (std::vector<bool>{false, false, false}));
+  p.steps[0].shapeOnly = {"t1"};
+  EXPECT_EQ(staticSteps(p, {false, false}), (std::vector<bool>{true, true, false}));
+  std::string text = printProgram(p);
+  EXPECT_NE(text.find(R"("bind": {"t0": 2, "t1": 0}, "shape_only": ["t1"]})"), std::string::npos) << text;
+  Program back;
+  std::string err;
+  ASSERT_TRUE(parseProgram(text, back, err)) << err;
+  EXPECT_EQ(back.steps[0].shapeOnly, (std::vector<std::string>{"t1"}));
+  // A shape-only name must be one of the step's bound tensors.
+  size_t at = text.find(R"(["t1"])");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 6, R"(["t9"])");
+  EXPECT_FALSE(parseProgram(text, back, err));
+  EXPECT_NE(err.find("steps[0].shape_only: expected names of bound tensors"), std::string::npos) << err;
   // A generic step that binds a static step's temporary may write it: that
   // step is not static (the attention kernel's extras are read-only).
   p = classified();

@@ -32,6 +32,10 @@ namespace attnc {
 /// turns into __grid_constant__ parameters (the TMA descriptors).
 inline constexpr llvm::StringLiteral kGridConstantArgsAttr = "attnc.grid_constant_args";
 
+/// A step function's attribute (attn-gpu-partition-program): the arguments
+/// whose sizes alone it reads (the program's `shape_only`).
+inline constexpr llvm::StringLiteral kShapeOnlyAttr = "attnc.gpu.shape_only";
+
 /// Registers the GPU passes and the pipelines `attn-gpu-build-kernel` (the
 /// kernel stages below) and `attnc-gpu-pipeline{chip=sm_90a format=bin}`.
 void registerGPUPasses();

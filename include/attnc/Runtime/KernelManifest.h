@@ -126,6 +126,9 @@ struct ProgramStep {
   std::string kernel; ///< the kernel's file stem (<kernel>.json, .cubin)
   std::vector<std::pair<std::string, int64_t>> bind; ///< kernel tensor -> buffer
   std::string reason; ///< generic steps: why the Hopper kernel does not compute this
+  /// Tensors of `bind` whose contents the step never reads, only their sizes
+  /// (a mask's classification reads L from q).
+  std::vector<std::string> shapeOnly;
 };
 struct Program {
   std::vector<ProgramBuffer> buffers;
@@ -139,8 +142,8 @@ bool parseProgram(const std::string &text, Program &out, std::string &err);
 std::string printProgram(const Program &p);
 
 /// Which steps read only the inputs `isStatic` marks (by spec input index)
-/// and temporaries written by such steps (a step that reads no input
-/// depends on the sizes alone), and write only such temporaries: their
+/// and temporaries written by such steps (a step that reads no input, or
+/// only inputs' sizes (ProgramStep::shapeOnly), depends on the dims alone), and write only such temporaries: their
 /// results stay valid while those inputs and the dims do
 /// (attnc_gpu_program_keep_static). A temporary is written by the first step
 /// that binds it (steps are in dependence order).

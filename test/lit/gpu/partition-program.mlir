@@ -1,4 +1,4 @@
-// RUN: attnc-opt --attn-gpu-partition-program -split-input-file %s | FileCheck %s
+// RUN: attnc-opt --attn-classify-mask-blocks --attn-gpu-partition-program -split-input-file %s | FileCheck %s
 // A variant function becomes a program of calls: the attention the Hopper
 // kernel plans is a "kernel" step named after its kernel; lets, output
 // expressions and attentions the kernel refuses are "generic" steps that
@@ -88,4 +88,45 @@ func.func @sel(%q: tensor<1x2x256x64xbf16>, %k: tensor<1x2x256x64xbf16>, %v: ten
   %c, %i = attn.select_blocks %q, %k {carrier = [#attn.causal<bottom_right>], select = #attn.block_select<q_block = 128, k_block = 128, pool = mean, stride = 1, top_k = 1, force_first = false, force_last = true>} : tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16> -> tensor<1x2x2xi32>, tensor<1x2x2x2xi32>
   %a = attn.attention %q, %k, %v extras(%c, %i : tensor<1x2x2xi32>, tensor<1x2x2x2xi32>) {anchor = #attn.anchor<row>, carrier = [#attn.causal<bottom_right>, #attn.block_list<q_block = 128, k_block = 128, offsets = 0, indices = 1, counted = true>], link = #attn.link<exp>} : tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16> -> tensor<1x2x256x64xbf16>
   return %a : tensor<1x2x256x64xbf16>
+}
+
+// -----
+
+// Steps that read only an input's sizes (a mask's classification over
+// positions, sized from the run-time length of q) mark those arguments
+// shape-only: the runtime keeps such steps' results per dims.
+// CHECK-LABEL: func.func private @wrap_step0(
+// CHECK-SAME: %arg0: tensor<1x2x?x64xbf16>
+// CHECK-SAME: attnc.gpu.shape_only = array<i64: 0>
+// CHECK-LABEL: func.func private @wrap_step1(
+// CHECK-SAME: attnc.gpu.shape_only = array<i64: 1>
+// CHECK-LABEL: func.func private @wrap_step2(
+// CHECK-NOT: shape_only
+// CHECK-SAME: attnc.gpu.step = "generic"
+// CHECK-LABEL: func.func private @wrap_kernel_host(
+// CHECK-NOT: shape_only
+// CHECK-SAME: attnc.gpu.step = "kernel"
+func.func @wrap(%q: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
+  %c2 = arith.constant 2 : index
+  %len = tensor.dim %q, %c2 : tensor<1x2x?x64xbf16>
+  %a = attn.attention %q, %q, %q {link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c32 = arith.constant 32 : index
+    %c64 = arith.constant 64 : index
+    %x = arith.addi %i, %c32 : index
+    %z = arith.cmpi eq, %len, %c0 : index
+    %d = arith.select %z, %c1, %len : index
+    %f = arith.floordivsi %x, %d : index
+    %fq = arith.select %z, %c0, %f : index
+    %m = arith.muli %fq, %len : index
+    %r = arith.subi %x, %m : index
+    %qc = arith.floordivsi %r, %c64 : index
+    %kc = arith.floordivsi %j, %c64 : index
+    %keep = arith.cmpi eq, %qc, %kc : index
+    attn.yield %keep : i1
+  }
+  return %a : tensor<1x2x?x64xbf16>
 }
