@@ -153,9 +153,9 @@ def AttnClassifyMaskBlocks : Pass<"attn-classify-mask-blocks", "mlir::ModuleOp">
     or wraps around (maskWrapsOverTiles: a floor modulus of a position by a
     run-time size or a constant of at least a block), adds generic steps
     that classify the predicate once per launch, as FlexAttention's
-    create_block_mask does: per group of 16 query rows and key block the
+    create_block_mask does: per group of 4 query rows and key block the
     kept / dropped bits (interval evaluation of the group's box, then rows,
-    then keys where undecided), then per block of 128 x 128 pairs
+    then 32-key pieces, then keys where undecided), then per block of 128 x 128 pairs
     (`mask_classes`), then a counted block list of the blocks with a kept
     pair, appended as a block_list carrier. The kernel then visits only
     listed blocks and runs a tile whose block keeps every pair without the

@@ -96,11 +96,11 @@ Value scanRowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Val
   return w.getResult(1);
 }
 
-/// Bits over the keys [j0, j1) of row i: 1 = some key kept, 2 = some dropped;
-/// interval evaluation first (the tables' summaries where the op has them),
-/// then, where it leaves the block undecided, a scan that stops once both
-/// are seen.
-Value rowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1) {
+/// Bits over the keys [j0, j1) of row i from interval evaluation (the
+/// tables' summaries where the op has them), or from `undecided` where it
+/// leaves them undecided.
+Value rowBoxBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1,
+                 function_ref<Value(OpBuilder &, Location)> undecided) {
   Type i32 = b.getI32Type();
   IndexMath m{b, loc};
   CarrierAccess access(op.getExtras());
@@ -111,8 +111,42 @@ Value rowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i
   b.setInsertionPointToStart(ifDecided.thenBlock());
   scf::YieldOp::create(b, loc, ValueRange{m.sel(box.must, c32(b, loc, 1), c32(b, loc, 2))});
   b.setInsertionPointToStart(ifDecided.elseBlock());
-  scf::YieldOp::create(b, loc, ValueRange{scanRowBits(b, loc, op, bh, i, j0, j1)});
+  scf::YieldOp::create(b, loc, ValueRange{undecided(b, loc)});
   return ifDecided.getResult(0);
+}
+
+/// Keys per sub-box where a row's box over a block is undecided: a chunk or
+/// window edge inside the block leaves the pieces on either side decided.
+constexpr int64_t kSubKeys = 32;
+
+/// Bits over the keys [j0, j1) of row i (1 = some key kept, 2 = some
+/// dropped): the row's box; where undecided, boxes of kSubKeys keys (when
+/// `refine`: a mask that bounds over boxes) and the keys of those still
+/// undecided, stopping once both bits are seen.
+Value rowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1,
+              bool refine) {
+  auto scan = [&](Value s0, Value s1) {
+    return [&, s0, s1](OpBuilder &nb, Location nl) { return scanRowBits(nb, nl, op, bh, i, s0, s1); };
+  };
+  if (!refine)
+    return rowBoxBits(b, loc, op, bh, i, j0, j1, scan(j0, j1));
+  return rowBoxBits(b, loc, op, bh, i, j0, j1, [&](OpBuilder &nb, Location nl) {
+    Type i32 = nb.getI32Type();
+    auto w = scf::WhileOp::create(
+        nb, nl, TypeRange{nb.getIndexType(), i32}, ValueRange{j0, c32(nb, nl, 0)},
+        [&](OpBuilder &cb, Location cl, ValueRange a) {
+          IndexMath m{cb, cl};
+          Value go = m.land(m.lt(a[0], j1), arith::CmpIOp::create(cb, cl, arith::CmpIPredicate::ne, a[1], c32(cb, cl, 3)));
+          scf::ConditionOp::create(cb, cl, go, a);
+        },
+        [&](OpBuilder &wb, Location wl, ValueRange a) {
+          IndexMath m{wb, wl};
+          Value s1 = m.min(m.add(a[0], kSubKeys), j1);
+          Value bits = rowBoxBits(wb, wl, op, bh, i, a[0], s1, scan(a[0], s1));
+          scf::YieldOp::create(wb, wl, ValueRange{s1, arith::OrIOp::create(wb, wl, a[1], bits)});
+        });
+    return w.getResult(1);
+  });
 }
 
 /// Rows of a query block per thread of the first classification step: a
@@ -120,7 +154,7 @@ Value rowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i
 /// undecided one (a boundary, a diagonal) is finished row by row by
 /// T / kRowsPerGroup threads in parallel rather than one. A mask that
 /// defeats interval bounds gets no decision from a box: one row per thread.
-constexpr int64_t kRowsPerGroup = 16;
+constexpr int64_t kRowsPerGroup = 4;
 int64_t rowsPerGroup(AttentionOp op) { return maskDefeatsTileBounds(op) ? 1 : kRowsPerGroup; }
 
 /// Key blocks a list scan reads per step (buildList).
@@ -152,7 +186,7 @@ Value groupBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value
       },
       [&](OpBuilder &nb, Location nl, ValueRange a) {
         IndexMath nm{nb, nl};
-        Value bits = rowBits(nb, nl, op, bh, a[0], j0, j1);
+        Value bits = rowBits(nb, nl, op, bh, a[0], j0, j1, /*refine=*/true);
         scf::YieldOp::create(nb, nl, ValueRange{nm.add(a[0], 1), arith::OrIOp::create(nb, nl, a[1], bits)});
       });
   scf::YieldOp::create(b, loc, ValueRange{rows.getResult(1)});
@@ -178,7 +212,7 @@ Value buildClasses(OpBuilder &b, AttentionOp op, OpFoldResult bc, OpFoldResult h
         Value i0 = m.min(m.add(m.mul(idx[2], T), m.mul(idx[4], R)), m.sub(lqv, m.c(1)));
         Value j0 = m.mul(idx[3], T), j1 = m.min(m.add(j0, T), lkv);
         if (R == 1)
-          return rowBits(nb, nl, op, idx.take_front(2), i0, j0, j1);
+          return rowBits(nb, nl, op, idx.take_front(2), i0, j0, j1, /*refine=*/false);
         return groupBits(nb, nl, op, idx.take_front(2), i0, m.min(m.add(i0, R), lqv), j0, j1);
       }),
       "the kept / dropped bits of a mask per group of query rows and key block");

@@ -134,7 +134,7 @@ func.func @dynamic_length(%dq: tensor<1x2x?x64xf32>, %t: tensor<5x5xi32>) -> ten
 // that leaves it undecided.
 // SUM-LABEL: func.func @document_ids
 // SUM: attn.map {attnc.gpu.step_reason = "the per-block bounds of a table a mask reads"
-// SUM: attn.map {attnc.gpu.step_reason = "the kept / dropped bits of a mask per group of query rows and key block"{{.*}} -> tensor<1x1x3x3x8xi32>
+// SUM: attn.map {attnc.gpu.step_reason = "the kept / dropped bits of a mask per group of query rows and key block"{{.*}} -> tensor<1x1x3x3x32xi32>
 // SUM: scf.if
 // SUM: } else {
 // SUM: scf.while
@@ -167,7 +167,7 @@ func.func @document_ids(%q: tensor<1x2x300x64xf32>, %doc: tensor<300xi32>) -> te
 // divisor's whole range. A remainder by a small constant repeats inside
 // every tile (partial either way) and is left to the kernel's bounds.
 // CHECK-LABEL: func.func @wraps
-// CHECK: attn.map {{.*}} -> tensor<1x1x?x?x8xi32>
+// CHECK: attn.map {{.*}} -> tensor<1x1x?x?x32xi32>
 // CHECK: attn.attention
 // CHECK-SAME: mask_classes = 0 : i64
 // CHECK: attn.attention
