@@ -66,45 +66,54 @@ Value named(Value v, StringRef why) {
   return v;
 }
 
-/// Keys a row scan evaluates per step: independent predicates (table reads
-/// among them) issued together.
-constexpr int64_t kKeyUnroll = 4;
-
-/// rowBits' scan of the keys themselves, kKeyUnroll keys per step.
-Value scanRowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1) {
+/// Folds kept / dropped bits (1 = some pair kept, 2 = some dropped) over
+/// positions from `start` while below `end` and until both are seen; `step`
+/// gives the bits from a position and the next position.
+using BitsStep = function_ref<std::pair<Value, Value>(OpBuilder &, Location, Value)>;
+Value untilBothSeen(OpBuilder &b, Location loc, Value start, Value end, BitsStep step) {
   Type i32 = b.getI32Type();
-  Type it = b.getIndexType();
   auto w = scf::WhileOp::create(
-      b, loc, TypeRange{it, i32}, ValueRange{j0, c32(b, loc, 0)},
+      b, loc, TypeRange{b.getIndexType(), i32}, ValueRange{start, c32(b, loc, 0)},
       [&](OpBuilder &nb, Location nl, ValueRange a) {
         IndexMath m{nb, nl};
-        Value go = m.land(m.lt(a[0], j1),
-                          arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, a[1], c32(nb, nl, 3)));
+        Value go = m.land(m.lt(a[0], end), arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, a[1], c32(nb, nl, 3)));
         scf::ConditionOp::create(nb, nl, go, a);
       },
       [&](OpBuilder &nb, Location nl, ValueRange a) {
-        IndexMath m{nb, nl};
-        Value bits = a[1];
-        for (int64_t u = 0; u < kKeyUnroll; ++u) {
-          // A key past the block repeats its last key (same bits).
-          Value j = m.min(m.add(a[0], u), m.sub(j1, m.c(1)));
-          Value keep = inlineRegion(nb, op.getMask(), {bh[0], bh[1], i, j});
-          bits = arith::OrIOp::create(nb, nl, bits, m.sel(keep, c32(nb, nl, 1), c32(nb, nl, 2)));
-        }
-        scf::YieldOp::create(nb, nl, ValueRange{m.add(a[0], kKeyUnroll), bits});
+        auto [bits, next] = step(nb, nl, a[0]);
+        scf::YieldOp::create(nb, nl, ValueRange{next, arith::OrIOp::create(nb, nl, a[1], bits)});
       });
   return w.getResult(1);
 }
 
-/// Bits over the keys [j0, j1) of row i from interval evaluation (the
+/// Keys a row scan evaluates per step: independent predicates (table reads
+/// among them) issued together.
+constexpr int64_t kKeyUnroll = 4;
+
+/// The keys [j0, j1) of row i themselves, kKeyUnroll keys per step.
+Value scanRowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1) {
+  return untilBothSeen(b, loc, j0, j1, [&](OpBuilder &nb, Location nl, Value j) {
+    IndexMath m{nb, nl};
+    Value bits = c32(nb, nl, 0);
+    for (int64_t u = 0; u < kKeyUnroll; ++u) {
+      // A key past the range repeats its last key (same bits).
+      Value ju = m.min(m.add(j, u), m.sub(j1, m.c(1)));
+      Value keep = inlineRegion(nb, op.getMask(), {bh[0], bh[1], i, ju});
+      bits = arith::OrIOp::create(nb, nl, bits, m.sel(keep, c32(nb, nl, 1), c32(nb, nl, 2)));
+    }
+    return std::make_pair(bits, m.add(j, kKeyUnroll));
+  });
+}
+
+/// Bits over rows [i0, i1] x keys [j0, j1) from interval evaluation (the
 /// tables' summaries where the op has them), or from `undecided` where it
 /// leaves them undecided.
-Value rowBoxBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1,
-                 function_ref<Value(OpBuilder &, Location)> undecided) {
+Value boxBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i0, Value i1, Value j0, Value j1,
+              function_ref<Value(OpBuilder &, Location)> undecided) {
   Type i32 = b.getI32Type();
   IndexMath m{b, loc};
   CarrierAccess access(op.getExtras());
-  MaskBox box = boundMaskOverBox(b, loc, op, access, bh[0], bh[1], i, i, j0, m.sub(j1, m.c(1)));
+  MaskBox box = boundMaskOverBox(b, loc, op, access, bh[0], bh[1], i0, i1, j0, m.sub(j1, m.c(1)));
   Value decided = m.lor(box.must, arith::XOrIOp::create(b, loc, box.may, m.t()));
   auto ifDecided = scf::IfOp::create(b, loc, TypeRange{i32}, decided, /*withElseRegion=*/true);
   OpBuilder::InsertionGuard g(b);
@@ -119,33 +128,22 @@ Value rowBoxBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Valu
 /// window edge inside the block leaves the pieces on either side decided.
 constexpr int64_t kSubKeys = 32;
 
-/// Bits over the keys [j0, j1) of row i (1 = some key kept, 2 = some
-/// dropped): the row's box; where undecided, boxes of kSubKeys keys (when
-/// `refine`: a mask that bounds over boxes) and the keys of those still
-/// undecided, stopping once both bits are seen.
+/// Bits over the keys [j0, j1) of row i: the row's box; where undecided,
+/// boxes of kSubKeys keys (when `refine`: a mask that bounds over boxes)
+/// and the keys of those still undecided, stopping once both bits are seen.
 Value rowBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i, Value j0, Value j1,
               bool refine) {
   auto scan = [&](Value s0, Value s1) {
     return [&, s0, s1](OpBuilder &nb, Location nl) { return scanRowBits(nb, nl, op, bh, i, s0, s1); };
   };
   if (!refine)
-    return rowBoxBits(b, loc, op, bh, i, j0, j1, scan(j0, j1));
-  return rowBoxBits(b, loc, op, bh, i, j0, j1, [&](OpBuilder &nb, Location nl) {
-    Type i32 = nb.getI32Type();
-    auto w = scf::WhileOp::create(
-        nb, nl, TypeRange{nb.getIndexType(), i32}, ValueRange{j0, c32(nb, nl, 0)},
-        [&](OpBuilder &cb, Location cl, ValueRange a) {
-          IndexMath m{cb, cl};
-          Value go = m.land(m.lt(a[0], j1), arith::CmpIOp::create(cb, cl, arith::CmpIPredicate::ne, a[1], c32(cb, cl, 3)));
-          scf::ConditionOp::create(cb, cl, go, a);
-        },
-        [&](OpBuilder &wb, Location wl, ValueRange a) {
-          IndexMath m{wb, wl};
-          Value s1 = m.min(m.add(a[0], kSubKeys), j1);
-          Value bits = rowBoxBits(wb, wl, op, bh, i, a[0], s1, scan(a[0], s1));
-          scf::YieldOp::create(wb, wl, ValueRange{s1, arith::OrIOp::create(wb, wl, a[1], bits)});
-        });
-    return w.getResult(1);
+    return boxBits(b, loc, op, bh, i, i, j0, j1, scan(j0, j1));
+  return boxBits(b, loc, op, bh, i, i, j0, j1, [&](OpBuilder &nb, Location nl) {
+    return untilBothSeen(nb, nl, j0, j1, [&](OpBuilder &wb, Location wl, Value s0) {
+      IndexMath m{wb, wl};
+      Value s1 = m.min(m.add(s0, kSubKeys), j1);
+      return std::make_pair(boxBits(wb, wl, op, bh, i, i, s0, s1, scan(s0, s1)), s1);
+    });
   });
 }
 
@@ -165,32 +163,13 @@ constexpr int64_t kScanUnroll = 8;
 /// are seen.
 Value groupBits(OpBuilder &b, Location loc, AttentionOp op, ValueRange bh, Value i0, Value i1, Value j0,
                 Value j1) {
-  Type i32 = b.getI32Type();
-  Type it = b.getIndexType();
   IndexMath m{b, loc};
-  CarrierAccess access(op.getExtras());
-  MaskBox box = boundMaskOverBox(b, loc, op, access, bh[0], bh[1], i0, m.sub(i1, m.c(1)), j0, m.sub(j1, m.c(1)));
-  Value decided = m.lor(box.must, arith::XOrIOp::create(b, loc, box.may, m.t()));
-  auto ifDecided = scf::IfOp::create(b, loc, TypeRange{i32}, decided, /*withElseRegion=*/true);
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPointToStart(ifDecided.thenBlock());
-  scf::YieldOp::create(b, loc, ValueRange{m.sel(box.must, c32(b, loc, 1), c32(b, loc, 2))});
-  b.setInsertionPointToStart(ifDecided.elseBlock());
-  auto rows = scf::WhileOp::create(
-      b, loc, TypeRange{it, i32}, ValueRange{i0, c32(b, loc, 0)},
-      [&](OpBuilder &nb, Location nl, ValueRange a) {
-        IndexMath nm{nb, nl};
-        Value go = nm.land(nm.lt(a[0], i1),
-                           arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, a[1], c32(nb, nl, 3)));
-        scf::ConditionOp::create(nb, nl, go, a);
-      },
-      [&](OpBuilder &nb, Location nl, ValueRange a) {
-        IndexMath nm{nb, nl};
-        Value bits = rowBits(nb, nl, op, bh, a[0], j0, j1, /*refine=*/true);
-        scf::YieldOp::create(nb, nl, ValueRange{nm.add(a[0], 1), arith::OrIOp::create(nb, nl, a[1], bits)});
-      });
-  scf::YieldOp::create(b, loc, ValueRange{rows.getResult(1)});
-  return ifDecided.getResult(0);
+  return boxBits(b, loc, op, bh, i0, m.sub(i1, m.c(1)), j0, j1, [&](OpBuilder &nb, Location nl) {
+    return untilBothSeen(nb, nl, i0, i1, [&](OpBuilder &rb, Location rl, Value r) {
+      IndexMath rm{rb, rl};
+      return std::make_pair(rowBits(rb, rl, op, bh, r, j0, j1, /*refine=*/true), rm.add(r, 1));
+    });
+  });
 }
 
 /// The class table [Bc, Hc, nQB, nKB] (mask_classes), through a step over
