@@ -399,9 +399,19 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inp
   // output's LSE beside it ([B, H, Lq] of o [B, H, Lq, Dv]).
   std::vector<std::vector<int64_t>> shapes(bufs.size());
   std::vector<size_t> offsets(bufs.size(), 0);
-  // Temporaries the static steps write live apart (kept across runs).
+  // Temporaries the static steps write live apart (kept across runs), but
+  // not in a CUDA-graph capture: there the static steps run and write the
+  // run's own temporaries, so that a replay never overwrites results that
+  // later runs reuse, nor relies on them.
+  bool capturing = false;
+  if (std::find(p->staticStep.begin(), p->staticStep.end(), true) != p->staticStep.end()) {
+    int cap = 0;
+    if (attnc_status s = attnc_stream_is_capturing(device, stream, &cap))
+      return s;
+    capturing = cap != 0;
+  }
   std::vector<bool> keptBuf(bufs.size(), false);
-  for (size_t s = 0; s < p->plan.size(); ++s)
+  for (size_t s = 0; s < p->plan.size() && !capturing; ++s)
     if (s < p->staticStep.size() && p->staticStep[s])
       for (int bi : p->plan[s].bufferOf)
         keptBuf[bi] = bufs[bi].kind == Kind::Temp;
@@ -449,16 +459,11 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inp
     if (attnc_status s = reserve(*p, *arenaEntry, device, stream, total))
       return s;
   char *arena = arenaEntry ? static_cast<char *>(arenaEntry->ptr) : nullptr;
-  // The static steps run when this stream has no results for these inputs,
-  // and in a CUDA-graph capture always: a graph must not depend on results
-  // a later run may overwrite, nor may a run rely on a capture's (not run).
-  bool reuse = false, capturing = false;
+  // The static steps run when this stream has no results for these inputs
+  // and dims (and in a capture always, above).
+  bool reuse = false;
   std::vector<int64_t> key;
   if (keptTotal) {
-    int cap = 0;
-    if (attnc_status s = attnc_stream_is_capturing(device, stream, &cap))
-      return s;
-    capturing = cap != 0;
     key = dims;
     for (int i : p->staticInputs) {
       const attnc_tensor &t = inputs[i];
@@ -467,7 +472,7 @@ attnc_status attnc_gpu_program_run(attnc_gpu_program *p, const attnc_tensor *inp
       key.insert(key.end(), t.shape, t.shape + t.rank);
       key.insert(key.end(), t.strides, t.strides + t.rank);
     }
-    reuse = !capturing && arenaEntry->kept && arenaEntry->keptBytes >= keptTotal && arenaEntry->keptFor == key &&
+    reuse = arenaEntry->kept && arenaEntry->keptBytes >= keptTotal && arenaEntry->keptFor == key &&
             arenaEntry->keptGeneration == p->keepGeneration;
     if (!reuse) {
       arenaEntry->keptFor.clear();

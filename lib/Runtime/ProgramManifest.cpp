@@ -141,7 +141,8 @@ bool attnc::manifest::parseProgram(const std::string &text, Program &out, std::s
         return bad(err, at + ".bind." + tensor, "expected a buffer index");
       s.bind.push_back({tensor, b.integer()});
     }
-    for (const JsonValue &t : shapeOnly ? shapeOnly->array() : std::vector<JsonValue>{}) {
+    for (size_t k = 0; shapeOnly && k < shapeOnly->array().size(); ++k) {
+      const JsonValue &t = shapeOnly->array()[k];
       if (!t.isString() || std::none_of(s.bind.begin(), s.bind.end(), [&](const auto &b) { return b.first == t.str(); }))
         return bad(err, at + ".shape_only", "expected names of bound tensors");
       s.shapeOnly.push_back(t.str());

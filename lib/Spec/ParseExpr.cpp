@@ -91,9 +91,7 @@ Parsed Parser::parseUnary() {
     return parsePower();
   Token op = tok();
   consume();
-  ++nesting;
-  Parsed operand = parseUnary();
-  --nesting;
+  Parsed operand = parseNestedUnary();
   if (!operand)
     return {};
   auto e = std::make_shared<Expr>();
@@ -104,6 +102,13 @@ Parsed Parser::parseUnary() {
   return {std::move(e), operand.depth + 1};
 }
 
+Parsed Parser::parseNestedUnary() {
+  ++nesting;
+  Parsed operand = parseUnary();
+  --nesting;
+  return operand;
+}
+
 Parsed Parser::parsePower() {
   Parsed base = parsePrimary();
   if (!base || !tok().isPunct("^"))
@@ -112,9 +117,7 @@ Parsed Parser::parsePower() {
   consume();
   // The exponent is a unary expression: right associative (2^3^2 = 2^9) and
   // allows a sign (2^-1).
-  ++nesting;
-  Parsed exponent = parseUnary();
-  --nesting;
+  Parsed exponent = parseNestedUnary();
   if (!exponent)
     return {};
   return makeBinary(op, std::move(base), std::move(exponent));

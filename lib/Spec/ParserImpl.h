@@ -215,6 +215,8 @@ private:
   Parsed parseAdditive();
   Parsed parseMultiplicative();
   Parsed parseUnary();
+  /// parseUnary one nesting level deeper (an operand of `-`, `!` or `^`).
+  Parsed parseNestedUnary();
   Parsed parsePower();
   Parsed parsePrimary();
   Parsed makeBinary(const Token &op, Parsed lhs, Parsed rhs);
