@@ -281,6 +281,38 @@ QueryTileCarrier::QueryTileCarrier(OpBuilder &b, Location loc,
   slots = m.mul(m.max(m.sub(listEnd, listStart), m.c(0)), plan.kTilesPerBlock);
 }
 
+void QueryTileCarrier::forEachItemValue(function_ref<void(Value &)> f) {
+  for (Value *v : {&i0, &i1, &nTot, &p0, &p1, &q0, &q1, &pCount, &slots, &listRow, &listStart,
+                   &maskRowRep})
+    f(*v);
+  for (auto *vs : {&gridA0, &gridA1, &gridKLo, &gridKCount})
+    for (Value &v : *vs)
+      f(v);
+  for (auto &vs : rowState)
+    for (Value &v : vs)
+      f(v);
+}
+
+SmallVector<Value> QueryTileCarrier::itemValues() const {
+  SmallVector<Value> out;
+  const_cast<QueryTileCarrier *>(this)->forEachItemValue([&](Value &v) {
+    if (v)
+      out.push_back(v);
+  });
+  return out;
+}
+
+void QueryTileCarrier::adoptItemValues(ValueRange vals) {
+  size_t n = 0;
+  forEachItemValue([&](Value &v) {
+    if (!v)
+      return;
+    assert(n < vals.size() && vals[n].getType() == v.getType() && "itemValues() order");
+    v = vals[n++];
+  });
+  assert(n == vals.size() && "itemValues() count");
+}
+
 Value QueryTileCarrier::tileOfSlot(OpBuilder &b, Location loc, Value t) const {
   IM m{b, loc};
   if (plan.grid) {

@@ -143,7 +143,14 @@ struct KernelConfig {
   int64_t scanOff() const { return flagsOff() + (decode ? 16 : 0); }
   /// Persistent: two words, the work item announced with each parity of Q.
   int64_t workOff() const { return scanOff() + 4 * stages; }
-  int64_t sharedBytes() const { return workOff() + (persistent ? 8 : 0) + 1024; }
+  /// Persistent: per parity, the item's tile schedule as the producer
+  /// computed it (QueryTileCarrier::itemValues, 8 bytes each), which the
+  /// other roles read with the item's word.
+  static constexpr int64_t kMaxItemValues = 32;
+  int64_t itemOff() const { return (workOff() + 8 + 7) / 8 * 8; }
+  int64_t sharedBytes() const {
+    return persistent ? itemOff() + 2 * kMaxItemValues * 8 + 1024 : workOff() + 1024;
+  }
   std::string dtypeName() const { return elemTy.isBF16() ? "bf16" : "f16"; }
   std::string causalName() const;
 };

@@ -71,6 +71,11 @@ Value KernelAccess::outerValue(OpBuilder &ob, Location loc, Value v) {
   FailureOr<Value> mv = e.materializeOuter(v);
   return succeeded(mv) ? *mv : Value();
 }
+void KernelAccess::remapTileDocuments(const IRMapping &map) {
+  for (auto &[n, vals] : tileDocs)
+    for (Value &v : vals)
+      v = map.lookupOrDefault(v);
+}
 void KernelAccess::prepareDocumentSpan(OpBuilder &ob, unsigned n, Value t) {
   auto tile = tileDocs.find(n);
   if (tile == tileDocs.end()) {

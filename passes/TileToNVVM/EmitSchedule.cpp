@@ -141,14 +141,17 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
 /// its rows and heads, and the carrier's tile schedule of the tile,
 /// evaluated by every thread so that producer and consumers walk one
 /// sequence of key tiles.
-void KernelEmitter::setUpItem(Value bx) {
+void KernelEmitter::setUpItem(Value bx, ItemSchedule how) {
   Value firstRow, lastRow;
   setUpRows(bx, firstRow, lastRow);
   access = std::make_unique<KernelAccess>(*this);
   // The tile schedule first: the rows' spans may reuse what it computed.
   attnc::TileEnv env{bI, hI, lqI, lkI, access.get()};
-  qtc = std::make_unique<attnc::QueryTileCarrier>(b, loc, c.plan, c.op, env, toIdx(bx),
-                                                  firstRow, lastRow);
+  if (how == ItemSchedule::Compute)
+    qtc = std::make_unique<attnc::QueryTileCarrier>(b, loc, c.plan, c.op, env, toIdx(bx),
+                                                    firstRow, lastRow);
+  else
+    shareItemSchedule(env, bx, firstRow, lastRow, how == ItemSchedule::Publish);
   for (Attribute a : c.op.getCarrier())
     attnc::getCarrierLowering(a).prepareRows(b, *access, ValueRange{rowAIdx, rowBIdx});
   nSlots = qtc->numSlots();

@@ -35,13 +35,114 @@ Value KernelEmitter::numWorkItems() { return mul(mul(queryTiles(), argH), argB);
 /// non-persistent grid: the longest tiles of causal-like carriers first, the
 /// tiles of one head together so that its K/V stay in L2), head
 /// (w / tiles) % H, batch w / (tiles * H).
-void KernelEmitter::setUpWorkItem(Value w) {
+void KernelEmitter::setUpWorkItem(Value w, WorkRole role) {
   Value tiles = queryTiles();
   Value bh = arith::DivUIOp::create(b, loc, w, tiles);
   Value bx = sub(sub(tiles, ci32(1)), arith::RemUIOp::create(b, loc, w, tiles));
   hIdx = arith::RemUIOp::create(b, loc, bh, argH);
   bIdx = arith::DivUIOp::create(b, loc, bh, argH);
-  setUpItem(bx);
+  setUpItem(bx, role == WorkRole::Producer ? ItemSchedule::Publish : ItemSchedule::Adopt);
+}
+
+Value KernelEmitter::itemValueAddr(int64_t n) {
+  Value par = andI(toI32(workCount), ci32(1));
+  Value base = arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.itemOff())));
+  return add(base, add(mul(par, ci32(KernelConfig::kMaxItemValues * 8)), ci32(8 * n)));
+}
+
+/// Whether `v` (a schedule value built into `blk`) costs more than a few
+/// integer ops to compute: something in its slice within `blk` reads
+/// memory or has regions (a search loop, a bisection, a table read).
+static bool computedFromMemory(Value v, Block *blk) {
+  SmallVector<Operation *> work;
+  llvm::SmallPtrSet<Operation *, 32> seen;
+  auto push = [&](Value x) {
+    if (Operation *d = x.getDefiningOp(); d && d->getBlock() == blk && seen.insert(d).second)
+      work.push_back(d);
+  };
+  push(v);
+  while (!work.empty()) {
+    Operation *op = work.pop_back_val();
+    if (op->getNumRegions() || !isPure(op))
+      return true;
+    for (Value o : op->getOperands())
+      push(o);
+  }
+  return false;
+}
+
+/// Index and integer values of at most 64 bits, no more than the area holds.
+static bool publishable(ArrayRef<Value> vals) {
+  return vals.size() <= size_t(KernelConfig::kMaxItemValues) &&
+         llvm::all_of(vals, [](Value v) {
+           return v.getType().isIndex() ||
+                  (v.getType().isSignlessInteger() && v.getType().getIntOrFloatBitWidth() <= 64);
+         });
+}
+
+void KernelEmitter::shareItemSchedule(const attnc::TileEnv &env, Value bx, Value firstRow,
+                                      Value lastRow, bool publish) {
+  // Built off the function first, so that the values to share are told
+  // apart by their slices the same way in every role.
+  auto scratch = std::make_unique<Block>();
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(scratch.get());
+    qtc = std::make_unique<attnc::QueryTileCarrier>(b, loc, c.plan, c.op, env, toIdx(bx),
+                                                    firstRow, lastRow);
+  }
+  SmallVector<Value> all = qtc->itemValues(), shared;
+  for (Value v : all)
+    if (computedFromMemory(v, scratch.get()))
+      shared.push_back(v);
+  Block *here = b.getInsertionBlock();
+  Operation *first = scratch->empty() ? nullptr : &scratch->front();
+  Operation *last = scratch->empty() ? nullptr : &scratch->back();
+  here->getOperations().splice(b.getInsertionPoint(), scratch->getOperations());
+  if (shared.empty() || !publishable(shared))
+    return;
+  if (publish) {
+    // Item n's area is item n - 2's: wait for that item's release, as the
+    // announcement of its word does (announceWork waits again, at once).
+    Value prevParity = arith::XOrIOp::create(b, loc, qPhaseOf(workCount),
+                                             arith::ConstantIntOp::create(b, loc, 1, 1));
+    waitBar(qEmpty, qSlot, prevParity);
+    for (auto [n, v] : llvm::enumerate(shared)) {
+      Value w = v.getType().isIndex()
+                    ? arith::IndexCastOp::create(b, loc, i64, v).getResult()
+                    : (v.getType() == i64 ? v : arith::ExtUIOp::create(b, loc, i64, v).getResult());
+      inlinePtx(Type(), {itemValueAddr(n), w}, "st.shared.b64 [$0], $1;", "r,l");
+    }
+    return;
+  }
+  IRMapping map;
+  for (auto [n, v] : llvm::enumerate(shared)) {
+    Value w = inlinePtx(i64, {itemValueAddr(n)}, "ld.shared.b64 $0, [$1];", "=l,r");
+    Value r = v.getType().isIndex()
+                  ? arith::IndexCastOp::create(b, loc, v.getType(), w).getResult()
+                  : (v.getType() == i64
+                         ? w
+                         : arith::TruncIOp::create(b, loc, v.getType(), w).getResult());
+    map.map(v, r);
+  }
+  SmallVector<Value> adopted;
+  for (Value v : all)
+    adopted.push_back(map.lookupOrDefault(v));
+  qtc->adoptItemValues(adopted);
+  access->remapTileDocuments(map);
+  // What computed the shared values is dead now (pure ops, reads, loops of
+  // them); erased from the last op built back to the first, except what
+  // defines a value the schedule keeps (its uses come later).
+  llvm::SmallPtrSet<Operation *, 16> kept;
+  for (Value v : adopted)
+    if (Operation *d = v.getDefiningOp())
+      kept.insert(d);
+  for (Operation *op = last; op;) {
+    Operation *prev = op == first ? nullptr : op->getPrevNode();
+    if (!kept.contains(op) && isOpTriviallyDead(op))
+      op->erase();
+    op = prev;
+  }
 }
 
 /// The shared word (i32 address) that announces items of `count`'s parity.
@@ -124,7 +225,7 @@ LogicalResult KernelEmitter::workLoop(WorkRole role, function_ref<LogicalResult(
         qSlot = qSlotOf(workCount);
         ringBase = ringNext = a[1];
         workItem = a[2];
-        setUpWorkItem(workItem);
+        setUpWorkItem(workItem, role);
         // The item's Q descriptor (Q of slot s starts s * qBytes later).
         Value qDesc0 = qDesc;
         if (c.qSlots > 1)

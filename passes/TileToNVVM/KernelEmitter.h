@@ -66,6 +66,9 @@ public:
                           mlir::Value j) override;
   /// Forgets the rows' words (a new tile's predicate is being built).
   void newTile() { tileMaskRows.clear(); }
+  /// The tile's document spans now come from `map` (an item schedule read
+  /// from shared memory in place of the one computed).
+  void remapTileDocuments(const mlir::IRMapping &map);
   /// A CSR block list is the schedule itself (list mode); one read through
   /// its tile_mask still needs the bit of each pair.
   bool skipFamily(mlir::Attribute a) override {
@@ -190,7 +193,17 @@ private:
   mlir::LogicalResult workLoop(WorkRole role, llvm::function_ref<mlir::LogicalResult()> body);
   mlir::Value queryTiles();
   mlir::Value numWorkItems();
-  void setUpWorkItem(mlir::Value w);
+  void setUpWorkItem(mlir::Value w, WorkRole role);
+  /// Item `workCount`'s schedule values in shared memory (8 bytes each).
+  mlir::Value itemValueAddr(int64_t n);
+  /// Builds the item's tile schedule (qtc). Of its values, those whose
+  /// computation reads memory or loops (document searches, mask bisections,
+  /// list offsets) are computed once per item: the producer (`publish`)
+  /// writes them to shared memory before Q's arrival announces the item, the
+  /// other roles read them there; the cheap rest every role computes (and
+  /// folds). Where they do not fit, every role computes all.
+  void shareItemSchedule(const attnc::TileEnv &env, mlir::Value bx, mlir::Value firstRow,
+                         mlir::Value lastRow, bool publish);
   mlir::Value workWord(mlir::Value count);
   /// Item `count`'s Q slot (index) and the parity of its phase on that
   /// slot's barriers: with one slot every item is a phase of slot 0; with
@@ -209,7 +222,9 @@ private:
 
   // ---- EmitSchedule.cpp ----
   void setUp(mlir::gpu::GPUFuncOp fn);
-  void setUpItem(mlir::Value bx);
+  /// How a role gets the item's tile schedule (persistent blocks share it).
+  enum class ItemSchedule { Compute, Publish, Adopt };
+  void setUpItem(mlir::Value bx, ItemSchedule how = ItemSchedule::Compute);
   void setUpRows(mlir::Value bx, mlir::Value &firstRow, mlir::Value &lastRow);
   mlir::Value nextSlot(mlir::Value from);
   void loadQ();

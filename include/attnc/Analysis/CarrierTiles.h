@@ -207,7 +207,18 @@ public:
   /// i1: every in-bounds (i, j) of key tile `kTile` is kept.
   mlir::Value isFull(mlir::OpBuilder &b, mlir::Location loc, mlir::Value kTile) const;
 
+  /// Every per-query-tile value the constructor emitted, in one fixed order
+  /// (members it left null skipped). A persistent block's producer publishes
+  /// them in shared memory so that the other roles take the schedule from
+  /// there instead of recomputing it (document searches, mask bisections,
+  /// list offsets: dependent global loads at the start of every item).
+  llvm::SmallVector<mlir::Value> itemValues() const;
+  /// Takes `vals` in place of itemValues() (same count, order and types).
+  void adoptItemValues(mlir::ValueRange vals);
+
 private:
+  /// Visits the per-query-tile members in itemValues()'s order.
+  void forEachItemValue(llvm::function_ref<void(mlir::Value &)> f);
   /// [t0, t1) without the leading and trailing tiles the mask rules out.
   std::pair<mlir::Value, mlir::Value> narrowToMask(mlir::OpBuilder &b, mlir::Location loc,
                                                    mlir::Value t0, mlir::Value t1) const;

@@ -61,7 +61,7 @@
 // NVVM-SAME: persistent = true
 // Two Q slots (the next item's Q loads while the current one runs): Q's
 // full and empty barriers have one per slot, and the K/V ring two stages.
-// NVVM-SAME: shared_bytes = 198672 : i64, stages = 2 : i64
+// NVVM-SAME: shared_bytes = 199184 : i64, stages = 2 : i64
 // NVVM: %[[QBAR:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 2>
 // NVVM-COUNT-5: nvgpu.mbarrier.create
 // NVVM-NEXT: %[[QEMPTY:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 2>
@@ -124,7 +124,7 @@
 
 // One Q slot (q-slots=1): one Q barrier of each kind, three ring stages,
 // every item a phase of slot 0.
-// Q1: shared_bytes = 231444 : i64, stages = 3 : i64
+// Q1: shared_bytes = 231960 : i64, stages = 3 : i64
 // Q1: %[[QBAR:.*]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>>
 // Q1-NOT: arith.muli %{{.*}}, %c2048_i64
 // Q1: gpu.return
