@@ -47,3 +47,20 @@ func.func @doc(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tenso
   %o = attn.attention %q, %k, %v extras(%cu : tensor<?xi32>) {carrier = [#attn.document<seqlens = 0>, #attn.causal<top_left>], scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
   return %o : tensor<?x?x?x128xbf16>
 }
+
+// A block list: the row's start in the indices and its slot count come
+// from the offsets table (two reads); the producer shares both.
+// CHECK-LABEL: gpu.func @bl_kernel
+// CHECK: nvvm.setmaxregister  decrease
+// CHECK: llvm.load
+// CHECK-COUNT-2: "st.shared.b64 [$0], $1;", "r,l"
+// CHECK-NOT: "st.shared.b64
+// CHECK: nvvm.setmaxregister  increase
+// CHECK: "ld.shared.b32 $0, [$1];"
+// CHECK-COUNT-2: "ld.shared.b64 $0, [$1];", "=l,r"
+// CHECK-NOT: "ld.shared.b64
+// CHECK: gpu.return
+func.func @bl(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>, %off: tensor<?x?x?xi32>, %idx: tensor<?x?x?xi32>) -> tensor<?x?x?x128xbf16> {
+  %o = attn.attention %q, %k, %v extras(%off, %idx : tensor<?x?x?xi32>, tensor<?x?x?xi32>) {carrier = [#attn.block_list<q_block = 128, k_block = 128, offsets = 0, indices = 1>], scale = 0.08838834764831845 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>} : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
+  return %o : tensor<?x?x?x128xbf16>
+}
