@@ -6,7 +6,9 @@
 // (zeroed by the runtime before each launch), writes it to a shared word
 // of the item's parity and loads the item's Q into its Q slot (item n:
 // slot n mod qSlots) on that slot's barrier; the consumers and the V
-// scanner wait for the item's phase of that barrier and read the word.
+// scanner wait for the item's phase of that barrier and read the word, and
+// the part of the item's tile schedule that takes reads or loops, which the
+// producer computed and wrote beside it (shareItemSchedule).
 // When they are done with Q (the consumers after their last QK^T, the
 // scanner after its last tile) they arrive on the slot's Q empty barrier,
 // which the producer waits for before it announces the next item of the
