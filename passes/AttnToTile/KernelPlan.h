@@ -143,9 +143,10 @@ struct KernelConfig {
   int64_t scanOff() const { return flagsOff() + (decode ? 16 : 0); }
   /// Persistent: two words, the work item announced with each parity of Q.
   int64_t workOff() const { return scanOff() + 4 * stages; }
-  /// Persistent: per parity, the item's tile schedule as the producer
-  /// computed it (QueryTileCarrier::itemValues, 8 bytes each), which the
-  /// other roles read with the item's word.
+  /// Persistent: per parity, the values of the item's tile schedule that
+  /// take reads or loops, as the producer computed them (8 bytes each; see
+  /// KernelEmitter::shareItemSchedule), which the other roles read with the
+  /// item's word.
   static constexpr int64_t kMaxItemValues = 32;
   int64_t itemOff() const { return (workOff() + 8 + 7) / 8 * 8; }
   int64_t sharedBytes() const {

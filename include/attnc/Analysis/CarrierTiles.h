@@ -209,9 +209,10 @@ public:
 
   /// Every per-query-tile value the constructor emitted, in one fixed order
   /// (members it left null skipped). A persistent block's producer publishes
-  /// them in shared memory so that the other roles take the schedule from
-  /// there instead of recomputing it (document searches, mask bisections,
-  /// list offsets: dependent global loads at the start of every item).
+  /// those that take reads or loops in shared memory so that the other roles
+  /// take them from there instead of recomputing them (document searches,
+  /// mask bisections, list offsets: dependent global loads at the start of
+  /// every item).
   llvm::SmallVector<mlir::Value> itemValues() const;
   /// Takes `vals` in place of itemValues() (same count, order and types).
   void adoptItemValues(mlir::ValueRange vals);
