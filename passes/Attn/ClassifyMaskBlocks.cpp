@@ -157,6 +157,10 @@ int64_t rowsPerGroup(AttentionOp op) { return maskDefeatsTileBounds(op) ? 1 : kR
 
 /// Key blocks a list scan reads per step (buildList).
 constexpr int64_t kScanUnroll = 8;
+/// Row groups the class step reads per step (buildClasses).
+constexpr int64_t kGroupUnroll = 8;
+static_assert(T % (kRowsPerGroup * kGroupUnroll) == 0 && T % kGroupUnroll == 0,
+              "whole steps of row groups per block");
 
 /// Bits over rows [i0, i1) x keys [j0, j1) (both non-empty): the box first;
 /// where it leaves them undecided, row by row (rowBits) until both bits
@@ -197,13 +201,13 @@ Value buildClasses(OpBuilder &b, AttentionOp op, OpFoldResult bc, OpFoldResult h
       "the kept / dropped bits of a mask per group of query rows and key block");
   return named(cb.map({bc, hc, nqb, nkb}, i32, {}, {}, [&](OpBuilder &nb, Location nl, ValueRange idx, ValueRange) {
     IndexMath m{nb, nl};
-    // Eight groups per step: independent loads issued together.
+    // kGroupUnroll groups per step: independent loads issued together.
     auto loop = scf::ForOp::create(
-        nb, nl, m.c(0), m.c(G), m.c(8), ValueRange{c32(nb, nl, 0)},
+        nb, nl, m.c(0), m.c(G), m.c(kGroupUnroll), ValueRange{c32(nb, nl, 0)},
         [&](OpBuilder &lb, Location ll, Value g0, ValueRange acc) {
           IndexMath lm{lb, ll};
           Value bits = acc[0];
-          for (int64_t g = 0; g < 8; ++g) {
+          for (int64_t g = 0; g < kGroupUnroll; ++g) {
             Value x = tensor::ExtractOp::create(lb, ll, groups, ValueRange{idx[0], idx[1], idx[2], idx[3], lm.add(g0, g)});
             bits = arith::OrIOp::create(lb, ll, bits, x);
           }

@@ -55,7 +55,7 @@ Value KernelEmitter::itemValueAddr(int64_t n) {
 /// Whether `v` (a schedule value built into `blk`) costs more than a few
 /// integer ops to compute: something in its slice within `blk` reads
 /// memory or has regions (a search loop, a bisection, a table read).
-static bool computedFromMemory(Value v, Block *blk) {
+static bool needsReadsOrLoops(Value v, Block *blk) {
   SmallVector<Operation *> work;
   llvm::SmallPtrSet<Operation *, 32> seen;
   auto push = [&](Value x) {
@@ -95,7 +95,7 @@ void KernelEmitter::shareItemSchedule(const attnc::TileEnv &env, Value bx, Value
   }
   SmallVector<Value> all = qtc->itemValues(), shared;
   for (Value v : all)
-    if (computedFromMemory(v, scratch.get()))
+    if (needsReadsOrLoops(v, scratch.get()))
       shared.push_back(v);
   Block *here = b.getInsertionBlock();
   Operation *first = scratch->empty() ? nullptr : &scratch->front();
@@ -104,11 +104,9 @@ void KernelEmitter::shareItemSchedule(const attnc::TileEnv &env, Value bx, Value
   if (shared.empty() || !publishable(shared))
     return;
   if (publish) {
-    // Item n's area is item n - 2's: wait for that item's release, as the
-    // announcement of its word does (announceWork waits again, at once).
-    Value prevParity = arith::XOrIOp::create(b, loc, qPhaseOf(workCount),
-                                             arith::ConstantIntOp::create(b, loc, 1, 1));
-    waitBar(qEmpty, qSlot, prevParity);
+    // Item n's area is item n - 2's, as its word is (announceWork waits
+    // again, at once).
+    waitForSlotRelease();
     for (auto [n, v] : llvm::enumerate(shared)) {
       Value w = v.getType().isIndex()
                     ? arith::IndexCastOp::create(b, loc, i64, v).getResult()
@@ -165,14 +163,18 @@ Value KernelEmitter::qPhaseOf(Value count) {
   return arith::TruncIOp::create(b, loc, b.getI1Type(), andI(n, ci32(1)));
 }
 
+void KernelEmitter::waitForSlotRelease() {
+  Value prevParity =
+      arith::XOrIOp::create(b, loc, qPhaseOf(workCount), arith::ConstantIntOp::create(b, loc, 1, 1));
+  waitBar(qEmpty, qSlot, prevParity);
+}
+
 void KernelEmitter::announceWork(Value item) {
   // Item n waits for the release of the item before it on its Q slot (n - 1
   // with one slot, n - 2 with two; a fresh barrier passes parity 1 at once),
   // and reuses the word of item n - 2, which every role read before it
   // released item n - 1 or n - 2.
-  Value prevParity =
-      arith::XOrIOp::create(b, loc, qPhaseOf(workCount), arith::ConstantIntOp::create(b, loc, 1, 1));
-  waitBar(qEmpty, qSlot, prevParity);
+  waitForSlotRelease();
   inlinePtx(Type(), {workWord(workCount), item}, "st.shared.b32 [$0], $1;", "r,r");
 }
 

@@ -214,6 +214,9 @@ private:
   /// released, then write `item` to the word of workCount's parity (Q's
   /// arrival announces it).
   void announceWork(mlir::Value item);
+  /// Producer: waits until the item before workCount's on its Q slot is
+  /// released (its word and schedule area are then free).
+  void waitForSlotRelease();
   /// The other roles: wait for Q of item workCount, then read its word.
   mlir::Value announcedWork();
   /// Done with the item's Q: `threads` threads meet on `barId`, then

@@ -38,7 +38,9 @@
 
 // Without persistence every block computes its own schedule.
 // RUN: attnc-opt --attn-gpu-plan-kernel --attn-gpu-build-kernel %S/tile-persistent.mlir | FileCheck %s --check-prefix=CAUSAL
+// CAUSAL-LABEL: gpu.func @causal_kernel
 // CAUSAL-NOT: shared.b64
+// CAUSAL: gpu.return
 // OFF-LABEL: gpu.func @doc_kernel
 // OFF-NOT: st.shared.b64
 // OFF-NOT: ld.shared.b64
