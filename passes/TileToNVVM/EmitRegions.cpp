@@ -464,6 +464,11 @@ LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
                                         /*sideEffects=*/false));
       continue;
     }
+    if (auto dv = dyn_cast<arith::DivFOp>(op); dv && dv.getType().isF32()) {
+      map.map(dv.getResult(), fdiv(map.lookup(dv.getLhs()), map.lookup(dv.getRhs()),
+                                   literalOf(dv.getRhs())));
+      continue;
+    }
     // sin, cos and tan as a reduction and the hardware's approximations:
     // the math library's full-range reduction (a Payne-Hanek table walk in
     // local memory), unrolled over a thread's scores, spilled 16 KB.
@@ -471,7 +476,7 @@ LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
       Value x = map.lookup(op.getOperand(0));
       Value r;
       if (isa<math::TanOp>(op))
-        r = arith::DivFOp::create(b, loc, trigApprox(x, false), trigApprox(x, true));
+        r = fdiv(trigApprox(x, false), trigApprox(x, true));
       else
         r = trigApprox(x, isa<math::CosOp>(op));
       map.map(op.getResult(0), r);
@@ -711,7 +716,7 @@ Value KernelEmitter::linkWeight(Value sc) {
   const double log2e = 1.4426950408889634;
   if (c.link == Link::sigmoid) {
     Value e = ex2(fmul(sc, cf32(-log2e))); // exp(-s): +inf for a masked score
-    return arith::DivFOp::create(b, loc, cf32(1.0), fadd(cf32(1.0), e));
+    return fdiv(cf32(1.0), fadd(cf32(1.0), e));
   }
   Value ninf = negInf();
   if (c.link == Link::identity) // a masked (or -inf) score weighs 0

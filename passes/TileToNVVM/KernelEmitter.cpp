@@ -57,6 +57,20 @@ Value KernelEmitter::ex2(Value x) {
                                        ValueRange{x})
       .getResult(0);
 }
+/// x / y for scores and link weights: by a literal, a multiply by its
+/// reciprocal; else the hardware's full-range division (2 ulp). The IEEE
+/// div.rn.f32 that arith.divf becomes is a dozen instructions with a slow
+/// path, per score (softcap(s, 30) ran at 40% of causal's rate through it).
+Value KernelEmitter::fdiv(Value x, Value y, std::optional<double> literalY) {
+  if (literalY && *literalY != 0.0) {
+    double r = 1.0 / *literalY;
+    if (std::isnormal(float(r)))
+      return fmul(x, cf32(r));
+  }
+  return LLVM::CallIntrinsicOp::create(b, loc, f32, b.getStringAttr("llvm.nvvm.div.full"),
+                                       ValueRange{x, y})
+      .getResult(0);
+}
 Value KernelEmitter::lg2(Value x) {
   return LLVM::CallIntrinsicOp::create(b, loc, f32, b.getStringAttr("llvm.nvvm.lg2.approx.f"),
                                        ValueRange{x})

@@ -353,6 +353,7 @@ public:
   mlir::Value select(mlir::Value c0, mlir::Value x, mlir::Value y);
   mlir::Value ex2(mlir::Value x);
   mlir::Value lg2(mlir::Value x);
+  mlir::Value fdiv(mlir::Value x, mlir::Value y, std::optional<double> literalY = std::nullopt);
   mlir::Value quadMax(mlir::Value v);
   mlir::Value quadSum(mlir::Value v);
   /// Combines v across the 4 threads of a quad (one accumulator row).

@@ -89,7 +89,10 @@ func.func @square(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tens
 // CHECK-LABEL: gpu.func @alibi_slope_kernel
 // CHECK-NOT: math.powf
 // CHECK-NOT: math.floor
-// CHECK: %[[Y:.*]] = arith.divf
+// The literal divisor 16 as a multiply by 1/16, not a division.
+// CHECK-NOT: arith.divf
+// CHECK: %[[SIXTEENTH:.*]] = arith.constant 6.250000e-02 : f32
+// CHECK-NEXT: %[[Y:.*]] = arith.mulf %{{.*}}, %[[SIXTEENTH]] : f32
 // CHECK: arith.constant 1.000000e+00 : f32
 // CHECK-NEXT: %[[E:.*]] = arith.mulf %[[Y]], %{{.*}} : f32
 // CHECK-NEXT: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"(%[[E]])
@@ -118,6 +121,32 @@ func.func @alibi_slope(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v:
     %df = arith.sitofp %di : i64 to f32
     %t = arith.mulf %slope, %df : f32
     %r = arith.addf %s, %t : f32
+    attn.yield %r : f32
+  }
+  return %o : tensor<?x?x?x64xbf16>
+}
+
+// Divisions in a score: by a literal that has no exact reciprocal (softcap's
+// 30), a multiply by its rounded reciprocal; by a run-time value (the table's
+// entry), the hardware's full-range division. Neither is the IEEE div.rn
+// sequence that arith.divf becomes (a dozen instructions per score).
+// CHECK-LABEL: gpu.func @divisions_kernel
+// CHECK-NOT: arith.divf
+// CHECK: %[[THIRTIETH:.*]] = arith.constant 0.0333333351 : f32
+// CHECK-NEXT: %[[X:.*]] = arith.mulf %{{.*}}, %[[THIRTIETH]] : f32
+// CHECK-NEXT: llvm.inline_asm "tanh.approx.f32 $0, $1;", "=f,f" %[[X]]
+// CHECK: llvm.call_intrinsic "llvm.nvvm.div.full"(%{{.*}}, %{{.*}}) : (f32, f32) -> f32
+// CHECK: gpu.return
+func.func @divisions(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>, %t: tensor<?xf32>) -> tensor<?x?x?x64xbf16> {
+  %o = attn.attention %q, %k, %v extras(%t : tensor<?xf32>) {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.causal<bottom_right>]} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %c30 = arith.constant 30.0 : f32
+    %x = arith.divf %s, %c30 : f32
+    %th = math.tanh %x : f32
+    %cap = arith.mulf %c30, %th : f32
+    %w = tensor.extract %t[%h] : tensor<?xf32>
+    %r = arith.divf %cap, %w : f32
     attn.yield %r : f32
   }
   return %o : tensor<?x?x?x64xbf16>

@@ -23,7 +23,7 @@
 // CHECK: llvm.inline_asm "cos.approx.f32 $0, $1;"
 // CHECK: %[[S:.*]] = llvm.inline_asm "sin.approx.f32
 // CHECK: %[[C:.*]] = llvm.inline_asm "cos.approx.f32
-// CHECK: arith.divf %[[S]], %[[C]] : f32
+// CHECK: llvm.call_intrinsic "llvm.nvvm.div.full"(%[[S]], %[[C]])
 // CHECK: %[[AX:.*]] = math.absf %[[E:.*]] : f32
 // CHECK: %[[D:.*]] = math.fma %[[AX]], %{{.*}}, %{{.*}} : f32
 // CHECK: %[[T:.*]] = llvm.inline_asm "rcp.approx.ftz.f32 $0, $1;", "=f,f" %[[D]]
