@@ -111,6 +111,16 @@ Value KernelEmitter::extraDim(OpBuilder &ob, unsigned n, unsigned d) {
 
 Value KernelEmitter::loadExtra(OpBuilder &ob, unsigned n, ValueRange indices) {
   const KernelConfig::Extra &e = c.extras[n];
+  Value ptr = extraAddress(ob, n, indices);
+  // Extras are inputs no thread writes during the kernel: invariant loads
+  // (ld.global.nc) that LLVM may hoist out of the tile loop and share
+  // across the per-element copies of a region.
+  return LLVM::LoadOp::create(ob, loc, e.elem, ptr, /*alignment=*/e.elem.isInteger(64) ? 8 : 4,
+                              /*isVolatile=*/false, /*isNonTemporal=*/false, /*isInvariant=*/true);
+}
+
+Value KernelEmitter::extraAddress(OpBuilder &ob, unsigned n, ValueRange indices) {
+  const KernelConfig::Extra &e = c.extras[n];
   Value lin;
   for (auto [d, ix] : llvm::enumerate(indices)) {
     Value i = ix;
@@ -129,12 +139,7 @@ Value KernelEmitter::loadExtra(OpBuilder &ob, unsigned n, ValueRange indices) {
               : i;
   }
   Value off = arith::IndexCastOp::create(ob, loc, ob.getI64Type(), lin);
-  Value ptr = LLVM::GEPOp::create(ob, loc, ptrTy, e.elem, extraArgs[n], ValueRange{off});
-  // Extras are inputs no thread writes during the kernel: invariant loads
-  // (ld.global.nc) that LLVM may hoist out of the tile loop and share
-  // across the per-element copies of a region.
-  return LLVM::LoadOp::create(ob, loc, e.elem, ptr, /*alignment=*/e.elem.isInteger(64) ? 8 : 4,
-                              /*isVolatile=*/false, /*isNonTemporal=*/false, /*isInvariant=*/true);
+  return LLVM::GEPOp::create(ob, loc, ptrTy, e.elem, extraArgs[n], ValueRange{off});
 }
 
 std::pair<Value, Value> KernelEmitter::documentSpan(OpBuilder &ob, unsigned n, Value t) {

@@ -102,6 +102,8 @@ public:
   // ---- EmitRegions.cpp (also used by KernelAccess) ----
   mlir::Value extraDim(mlir::OpBuilder &ob, unsigned n, unsigned d);
   mlir::Value loadExtra(mlir::OpBuilder &ob, unsigned n, mlir::ValueRange indices);
+  /// The address loadExtra reads (every index clamped into the table).
+  mlir::Value extraAddress(mlir::OpBuilder &ob, unsigned n, mlir::ValueRange indices);
   std::pair<mlir::Value, mlir::Value> documentSpan(mlir::OpBuilder &ob, unsigned n,
                                                    mlir::Value t);
   /// Clones a single-block attn region with f32 in place of the element type;

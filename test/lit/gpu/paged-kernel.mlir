@@ -12,6 +12,15 @@
 // CHECK-LABEL: gpu.func @paged_kernel(
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.ptr to !nvgpu.tensormap.descriptor<tensor = memref<16x1x64xbf16
 // CHECK: nvvm.setmaxregister  decrease 24
+// The producer reads a tile's four page ids, then pulls the table line of the
+// tile four ahead (key 4 * 64 further on, clamped like the reads) into L1,
+// before the copies.
+// CHECK-COUNT-4: llvm.load %{{.*}} invariant {alignment = 4 : i64} : !llvm.ptr -> i32
+// CHECK: %[[AHEAD:.*]] = arith.constant 256 : index
+// CHECK-NEXT: arith.addi %{{.*}}, %[[AHEAD]] : index
+// CHECK: %[[TP:.*]] = llvm.getelementptr
+// CHECK-NEXT: %[[TA:.*]] = llvm.ptrtoint %[[TP]]
+// CHECK-NEXT: llvm.inline_asm has_side_effects "prefetch.global.L1 [$0];", "l" %[[TA]]
 // A page id from the table is clamped to [-1, cap] before its copy, so that an
 // unchecked id outside the pool cannot wrap the 32-bit coordinate into it.
 // CHECK: %[[M1:.*]] = arith.constant -1 : index
