@@ -177,8 +177,12 @@ int64_t boxesVisitedAlong(const attnc::GridAxis &ax, int64_t qp, int64_t kp) {
 /// (boxes reaching past the grid included: their positions are computed
 /// and dropped), each charged its keys and a fixed cost; none for one axis
 /// (runs of tokens are its boxes already).
-std::pair<SmallVector<int64_t, 3>, SmallVector<int64_t, 3>>
-chooseGridBoxes(AttentionOp op, int64_t BM, int64_t BN) {
+struct GridBoxChoice {
+  SmallVector<int64_t, 3> q, k;
+  double cost = 0; // keys' worth of tensor-core work over all query boxes
+};
+
+GridBoxChoice chooseGridBoxes(AttentionOp op, int64_t BM, int64_t BN) {
   SmallVector<attnc::GridAxis, 3> axes = attnc::gridAxesOf(op);
   if (axes.size() < 2 || axes.size() > attnc::GridTiles::kMaxAxes)
     return {};
@@ -190,8 +194,7 @@ chooseGridBoxes(AttentionOp op, int64_t BM, int64_t BN) {
   // keys' worth of tensor-core work: fitted to one A/B pair (2-D, 128- vs
   // 64-key boxes, bench/NOTES.md); the 3-D pair it does not explain.
   constexpr double kTileOverheadKeys = 32;
-  double best = 0;
-  std::pair<SmallVector<int64_t, 3>, SmallVector<int64_t, 3>> choice;
+  GridBoxChoice choice;
   for (const auto &q : qShapes)
     for (const auto &k : kShapes) {
       // Per axis sums multiply: the visited set is a product over axes.
@@ -199,10 +202,21 @@ chooseGridBoxes(AttentionOp op, int64_t BM, int64_t BN) {
       for (size_t a = 0; a < axes.size(); ++a)
         tiles *= double(boxesVisitedAlong(axes[a], q[a], k[a]));
       double cost = tiles * (BN + kTileOverheadKeys);
-      if (choice.first.empty() || cost < best)
-        best = cost, choice = {q, k};
+      if (choice.q.empty() || cost < choice.cost)
+        choice = {q, k, cost};
     }
   return choice;
+}
+
+/// The key tile of a 2-D neighborhood's boxes: 64 keys where the cost model
+/// charges less than for 128 (a 17 x 17 window visits 8 x 8 key boxes with
+/// fewer dropped keys: 10% and 8% faster measured, bench/NOTES.md). Three
+/// axes keep 128 (their 64-key boxes have short TMA rows: 18% slower).
+int64_t gridKeyTile(AttentionOp op, int64_t BM, int64_t BN) {
+  if (BN != 128 || attnc::gridAxesOf(op).size() != 2)
+    return BN;
+  GridBoxChoice wide = chooseGridBoxes(op, BM, 128), narrow = chooseGridBoxes(op, BM, 64);
+  return !narrow.q.empty() && (wide.q.empty() || narrow.cost < wide.cost) ? 64 : BN;
 }
 
 /// A patch as the plan's attribute; null (the parameter omitted) for none.
@@ -234,6 +248,8 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   // ring (bench/NOTES.md, decode); the option overrides it.
   int64_t defaultBN = splitKV || std::max(c.Dp, c.Dvp) > 128 ? 64 : 128;
   c.BN = blockN > 0 ? blockN : defaultBN;
+  if (blockN <= 0 && !splitKV && o.gridTiles && !op.getKvPagesAttr())
+    c.BN = gridKeyTile(op, c.BM, c.BN);
   // Persistent blocks (the next item's Q and first K/V load while the
   // current item finishes; with two Q slots dense and score-region kernels
   // gain too, bench/NOTES.md) where the consumers can spare registers for
@@ -278,11 +294,11 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   }
   // Boxes of a neighborhood's grid where they fit (not paged: a box is not
   // a run of a page's rows).
-  std::pair<SmallVector<int64_t, 3>, SmallVector<int64_t, 3>> boxes;
+  GridBoxChoice boxes;
   if (!splitKV && o.gridTiles && !op.getKvPagesAttr())
     boxes = chooseGridBoxes(op, c.BM, c.BN);
   FailureOr<attnc::CarrierTilePlan> tiles =
-      attnc::CarrierTilePlan::get(op, c.BM, c.BN, boxes.first, boxes.second);
+      attnc::CarrierTilePlan::get(op, c.BM, c.BN, boxes.q, boxes.k);
   if (failed(tiles))
     return failure();
   const int64_t producerRegs =
@@ -292,14 +308,14 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
   // O through the Q slot and TMA: rows tiles whose O fits the slot (Dv <=
   // D after padding), and, when persistent, a second Q slot to run the next
   // item from while the store reads this one.
-  const bool oTmaStore = o.oTmaStore && !op->hasAttr(kOStoresSpilledAttr) && !splitKV && boxes.first.empty() && c.Dvp <= c.Dp &&
+  const bool oTmaStore = o.oTmaStore && !op->hasAttr(kOStoresSpilledAttr) && !splitKV && boxes.q.empty() && c.Dvp <= c.Dp &&
                          (!persistent || c.qSlots == 2);
   auto plan = KernelPlanAttr::get(op.getContext(), c.BM, c.BN, c.stages, KernelConfig::kConsumerWGs,
                                   producerRegs, consumerRegs,
                                   splitKV ? "split_kv" : schedule,
                                   splitKV && headsPackable(op, *tiles), persistent,
-                                  patchAttr(op.getContext(), boxes.first),
-                                  patchAttr(op.getContext(), boxes.second), c.qSlots, oTmaStore);
+                                  patchAttr(op.getContext(), boxes.q),
+                                  patchAttr(op.getContext(), boxes.k), c.qSlots, oTmaStore);
   // The plan is checked as the tile kernel's builder checks it: a plan this
   // pass records always builds.
   KernelConfig check;

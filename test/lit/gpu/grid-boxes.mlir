@@ -10,9 +10,11 @@
 
 // The issue's 128 x 128 grid, window 17 x 17: 8 x 16 query boxes and 16 x 8
 // key boxes visit 7.5 key tiles per query box on average (17-row bands of
-// 128-token runs would visit about 17).
+// 128-token runs would visit about 17); 8 x 8 key boxes of 64 keys visit
+// fewer keys for the tiles' fixed cost, so the plan takes 64-key tiles.
 // PLAN-LABEL: func.func @nb2d
-// PLAN: persistent = true, q_patch = [8, 16], k_patch = [16, 8], q_slots = 2>
+// PLAN: block_n = 64,
+// PLAN-SAME: persistent = true, q_patch = [8, 16], k_patch = [8, 8], q_slots = 2>
 // RUNS-LABEL: func.func @nb2d
 // RUNS-NOT: q_patch
 // RUNS: return
@@ -32,11 +34,12 @@ func.func @nb2d(%q: tensor<?x?x16384x128xbf16>, %k: tensor<?x?x16384x128xbf16>, 
 
 // -----
 
-// NAT's 56 x 56 grid with dynamic lengths: boxes of 2 x 64 reach past the
-// grid's 56 columns (no 128-token box divides it); the launch grid counts
-// the 28 query boxes.
+// NAT's 56 x 56 grid with dynamic lengths: boxes of 2 x 64 and 1 x 64 (64-key
+// tiles) reach past the grid's 56 columns (no 128-token box divides it); the
+// launch grid counts the 28 query boxes.
 // PLAN-LABEL: func.func @nat
-// PLAN: q_patch = [2, 64], k_patch = [2, 64]{{.*}}>
+// PLAN: block_n = 64,
+// PLAN-SAME: q_patch = [2, 64], k_patch = [1, 64]{{.*}}>
 // NVVM-LABEL: gpu.func @nat_kernel(
 // NVVM-SAME: constraints = [{{.*}}"Lq == 3136", "Lk == 3136"]
 // NVVM-SAME: grid = [28, "H", "B"]
