@@ -469,7 +469,9 @@ LogicalResult KernelEmitter::inlineOps(Region &r, Block &blk, IRMapping &map) {
                                         /*sideEffects=*/false));
       continue;
     }
-    if (auto dv = dyn_cast<arith::DivFOp>(op); dv && dv.getType().isF32()) {
+    // A score's division as fdiv; a mask's stays IEEE, as the CPU reference
+    // and the block classification divide (a predicate must not flip).
+    if (auto dv = dyn_cast<arith::DivFOp>(op); dv && dv.getType().isF32() && &r == c.score) {
       map.map(dv.getResult(), fdiv(map.lookup(dv.getLhs()), map.lookup(dv.getRhs()),
                                    literalOf(dv.getRhs())));
       continue;

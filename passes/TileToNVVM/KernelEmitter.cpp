@@ -60,7 +60,7 @@ Value KernelEmitter::ex2(Value x) {
 /// x / y for scores and link weights: by a literal, a multiply by its
 /// reciprocal; else the hardware's full-range division (2 ulp). The IEEE
 /// div.rn.f32 that arith.divf becomes is a dozen instructions with a slow
-/// path, per score (softcap(s, 30) ran at 40% of causal's rate through it).
+/// path, per score.
 Value KernelEmitter::fdiv(Value x, Value y, std::optional<double> literalY) {
   if (literalY && *literalY != 0.0) {
     double r = 1.0 / *literalY;

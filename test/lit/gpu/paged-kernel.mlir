@@ -20,7 +20,7 @@
 // CHECK-NEXT: arith.addi %{{.*}}, %[[AHEAD]] : index
 // CHECK: %[[TP:.*]] = llvm.getelementptr
 // CHECK-NEXT: %[[TA:.*]] = llvm.ptrtoint %[[TP]]
-// CHECK-NEXT: llvm.inline_asm has_side_effects "prefetch.global.L1 [$0];", "l" %[[TA]]
+// CHECK-NEXT: llvm.inline_asm has_side_effects "prefetch.L1 [$0];", "l" %[[TA]]
 // A page id from the table is clamped to [-1, cap] before its copy, so that an
 // unchecked id outside the pool cannot wrap the 32-bit coordinate into it.
 // CHECK: %[[M1:.*]] = arith.constant -1 : index

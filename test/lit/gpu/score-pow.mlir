@@ -151,3 +151,27 @@ func.func @divisions(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: t
   }
   return %o : tensor<?x?x?x64xbf16>
 }
+
+// A mask's division stays IEEE (arith.divf, as the CPU reference and the block
+// classification compute it): an approximate quotient could flip the predicate.
+// CHECK-LABEL: gpu.func @mask_division_kernel
+// CHECK-NOT: llvm.nvvm.div.full
+// CHECK: %[[THREE:.*]] = arith.constant 3.000000e+00 : f32
+// CHECK: arith.divf %{{.*}}, %[[THREE]] : f32
+// CHECK-NOT: llvm.nvvm.div.full
+// CHECK: gpu.return
+func.func @mask_division(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
+  %o = attn.attention %q, %k, %v {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = []} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %c3 = arith.constant 3.0 : f32
+    %ii = arith.index_cast %i : index to i64
+    %if = arith.sitofp %ii : i64 to f32
+    %ji = arith.index_cast %j : index to i64
+    %jf = arith.sitofp %ji : i64 to f32
+    %x = arith.divf %if, %c3 : f32
+    %keep = arith.cmpf oge, %x, %jf : f32
+    attn.yield %keep : i1
+  }
+  return %o : tensor<?x?x?x64xbf16>
+}
