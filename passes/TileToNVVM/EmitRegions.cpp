@@ -234,7 +234,30 @@ static std::optional<double> literalOf(Value v) {
   return std::nullopt;
 }
 
-FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
+/// Whether `v` (a value of a region) is computed from `arg`.
+static bool computedFrom(Value v, Value arg) {
+  SmallVector<Value> work{v};
+  llvm::DenseSet<Value> seen;
+  while (!work.empty()) {
+    Value x = work.pop_back_val();
+    if (x == arg)
+      return true;
+    Operation *d = x.getDefiningOp();
+    if (!d || !seen.insert(x).second)
+      continue;
+    if (d->getNumRegions() &&
+        d->walk([&](Operation *in) {
+           return llvm::is_contained(in->getOperands(), arg) ? WalkResult::interrupt()
+                                                             : WalkResult::advance();
+         }).wasInterrupted())
+      return true;
+    llvm::append_range(work, d->getOperands());
+  }
+  return false;
+}
+
+FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args,
+                                             Value *additiveTerm) {
   Block &blk = r.front();
   IRMapping map;
   for (auto [a, v] : llvm::zip(blk.getArguments(), args))
@@ -275,6 +298,16 @@ FailureOr<Value> KernelEmitter::inlineRegion(Region &r, ArrayRef<Value> args) {
   if (failed(inlined))
     return failure();
   auto y = cast<attnc::attn::YieldOp>(blk.getTerminator());
+  // A result s + t with t free of s (a bias): t, for the caller to fuse
+  // the add with the scale into one FMA.
+  if (additiveTerm) {
+    *additiveTerm = Value();
+    Value s = blk.getArgument(0);
+    if (auto add = y.getValues()[0].getDefiningOp<arith::AddFOp>())
+      for (int k = 0; k < 2; ++k)
+        if (add.getOperand(k) == s && !computedFrom(add.getOperand(1 - k), s))
+          *additiveTerm = map.lookupOrDefault(add.getOperand(1 - k));
+  }
   return map.lookupOrDefault(y.getValues()[0]);
 }
 

@@ -2,8 +2,9 @@
 //
 // Per thread: the two accumulator rows A and B of the wgmma fragment (entry r
 // of a 64 x BN accumulator is row (r / 2) % 2 ? B : A, column
-// (r / 4) * 8 + 2 * quadCol + r % 2). Scores are kept in the log2 domain for
-// the exp link (the scale and log2(e) folded into one multiply), in natural
+// (r / 4) * 8 + 2 * quadCol + r % 2). For the exp link the row statistics
+// are in the log2 domain and log2(e) (with the scale, when no score region
+// applies it) is folded into the exponent's FMA; scores stay in natural
 // units for the other links.
 //
 //===----------------------------------------------------------------------===//
@@ -116,11 +117,13 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
   SmallVector<Value> tv(nS);
   const bool expLink = c.expFamily();
   double post = expLink ? kLog2e : 1.0;
-  // Without a score region and with a positive scale, the scale commutes
-  // with the row max: keep raw scores and fold scale and shift into one FMA
-  // per element (exp2(s * k - m)) instead of a multiply and a subtract.
+  // A positive factor commutes with the row max, so it folds with the
+  // shift into one FMA per element (exp2(s * k - m)) instead of a multiply
+  // and a subtract: without a score region the scale and log2(e) (scores
+  // kept raw), with one log2(e) (scores kept in natural units).
   const bool foldScale = expLink && !c.score && c.scale > 0.0;
-  const double k = c.scale * post;
+  const bool fold = foldScale || (expLink && c.score);
+  const double k = c.score ? post : c.scale * post;
   if (foldScale) {
     tv = sv;
   } else if (!c.score) {
@@ -136,12 +139,17 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
       int64_t jOff = keyOffset(r), rowKey = (r / 2) % 2;
       Value j = toIdx(add(jBase, ci32(jOff)));
       scoreElement = ScoreElement{jBase, rowKey ? rowBIdx : rowAIdx, jOff, rowKey};
+      Value bias;
       FailureOr<Value> v = inlineRegion(
-          *c.score, {fmul(sv[r], kk), bI, rowKey ? hBIdx : hAIdx, rowKey ? rowBIdx : rowAIdx, j});
+          *c.score, {fmul(sv[r], kk), bI, rowKey ? hBIdx : hAIdx, rowKey ? rowBIdx : rowAIdx, j},
+          &bias);
       scoreElement.reset();
       if (failed(v))
         return failure();
-      tv[r] = expLink ? fmul(*v, l2e) : *v;
+      // s * scale + bias as one FMA (the region's own add is left dead).
+      tv[r] = bias ? math::FmaOp::create(b, loc, sv[r], kk, bias).getResult() : *v;
+      if (expLink && !fold)
+        tv[r] = fmul(tv[r], l2e);
     }
   }
 
@@ -184,7 +192,7 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
       else
         mxA = fmax(mxA, mag[r]);
     }
-    if (foldScale) {
+    if (fold) {
       mxA = fmul(mxA, cf32(k));
       mxB = fmul(mxB, cf32(k));
     }
@@ -198,7 +206,7 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
     Value mUseA = safe(out.st.mA), mUseB = safe(out.st.mB);
     out.alphaA = ex2(fsub(in.mA, mUseA));
     out.alphaB = ex2(fsub(in.mB, mUseB));
-    if (foldScale) {
+    if (fold) {
       Value kk = cf32(k);
       Value negA = arith::NegFOp::create(b, loc, mUseA);
       Value negB = arith::NegFOp::create(b, loc, mUseB);

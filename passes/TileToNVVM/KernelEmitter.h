@@ -107,8 +107,10 @@ public:
   std::pair<mlir::Value, mlir::Value> documentSpan(mlir::OpBuilder &ob, unsigned n,
                                                    mlir::Value t);
   /// Clones a single-block attn region with f32 in place of the element type;
-  /// returns the yielded value.
-  mlir::FailureOr<mlir::Value> inlineRegion(mlir::Region &r, llvm::ArrayRef<mlir::Value> args);
+  /// returns the yielded value, and in `additiveTerm` (when given) t where
+  /// the region yields s + t with t not computed from s (null otherwise).
+  mlir::FailureOr<mlir::Value> inlineRegion(mlir::Region &r, llvm::ArrayRef<mlir::Value> args,
+                                            mlir::Value *additiveTerm = nullptr);
   mlir::LogicalResult inlineOps(mlir::Region &r, mlir::Block &blk, mlir::IRMapping &map);
   mlir::LogicalResult inlineLoop(mlir::Region &r, mlir::scf::ForOp loop, mlir::IRMapping &map);
   bool regionFailed = false;

@@ -175,3 +175,27 @@ func.func @mask_division(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %
   }
   return %o : tensor<?x?x?x64xbf16>
 }
+
+// A score s + t with t free of s (a bias) is one FMA of the raw score, the
+// scale and t (the region's own add is left dead); log2(e) is folded into
+// the exponent's FMA with the row maximum, as without a score region.
+// CHECK-LABEL: gpu.func @additive_bias_kernel
+// CHECK: %[[SCALE:.*]] = arith.constant 1.250000e-01 : f32
+// CHECK: %[[T:.*]] = llvm.load %{{.*}} invariant {alignment = 4 : i64} : !llvm.ptr -> f32
+// CHECK-NEXT: arith.addf
+// CHECK-NEXT: %{{.*}} = math.fma %{{.*}}, %[[SCALE]], %[[T]] : f32
+// CHECK: %[[NEG:.*]] = arith.negf
+// CHECK-NEXT: arith.negf
+// CHECK-NEXT: %[[E:.*]] = math.fma %{{.*}}, %{{.*}}, %[[NEG]] : f32
+// CHECK-NEXT: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"(%[[E]])
+// CHECK: gpu.return
+func.func @additive_bias(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>, %t: tensor<?xf32>) -> tensor<?x?x?x64xbf16> {
+  %o = attn.attention %q, %k, %v extras(%t : tensor<?xf32>) {scale = 0.125 : f64, link = #attn.link<exp>, anchor = #attn.anchor<row>, carrier = [#attn.causal<bottom_right>]} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %w = tensor.extract %t[%h] : tensor<?xf32>
+    %r = arith.addf %s, %w : f32
+    attn.yield %r : f32
+  }
+  return %o : tensor<?x?x?x64xbf16>
+}
