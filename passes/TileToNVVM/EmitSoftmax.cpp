@@ -132,7 +132,7 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
       tv[r] = fmul(sv[r], kk);
   } else {
     Value jBase = keyBase(n);
-    Value kk = cf32(c.scale), l2e = cf32(post);
+    Value kk = cf32(c.scale);
     affineBases.clear(); // per tile: the bases are built at their first use
     affineParities.clear();
     for (int64_t r = 0; r < nS; ++r) {
@@ -147,9 +147,8 @@ FailureOr<KernelEmitter::Soft> KernelEmitter::softmaxTile(Value s, Value n, Valu
       if (failed(v))
         return failure();
       // s * scale + bias as one FMA (the region's own add is left dead).
+      // Natural units: the exp link folds log2(e) in below.
       tv[r] = bias ? math::FmaOp::create(b, loc, sv[r], kk, bias).getResult() : *v;
-      if (expLink && !fold)
-        tv[r] = fmul(tv[r], l2e);
     }
   }
 
