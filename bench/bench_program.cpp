@@ -2,11 +2,14 @@
 // kernels beside it) through the runtime with CUDA events: warm-up, then the
 // median of 5 repeats of ITERS back-to-back runs. The program's dims are
 // given as NAME=V (its inputs' sizes must be names or literals); float
-// inputs hold random values in [-1, 1), integer inputs zeros. With LABEL, it
-// also prints the time as bench_attnc prints a mask kernel's (dims B, H, L
-// and D), for bench/ratios.py.
+// inputs hold random values in [-1, 1), integer inputs zeros unless
+// ATTNC_BENCH_FILL names them: INPUT=perm (a random permutation of
+// [0, elements), e.g. a page table over a pool of exactly that many pages) or
+// INPUT=V (every element V, e.g. full cache lengths), comma-separated. With
+// LABEL, it also prints the time as bench_attnc prints a mask kernel's (dims
+// B, H, L and D), for bench/ratios.py.
 //
-//   bench_program PROGRAM.json NAME=V[,NAME=V...] [ITERS] [LABEL]
+//   [ATTNC_BENCH_FILL=INPUT=perm|V,...] bench_program PROGRAM.json NAME=V[,NAME=V...] [ITERS] [LABEL]
 #include "attnc/Runtime/KernelManifest.h"
 #include "attnc/Runtime/attnc_runtime.h"
 
@@ -17,6 +20,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <numeric>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -32,6 +37,13 @@ int main(int argc, char **argv) {
   for (std::string kv; std::getline(list, kv, ',');)
     if (size_t eq = kv.find('='); eq != std::string::npos)
       dims[kv.substr(0, eq)] = atoll(kv.c_str() + eq + 1);
+  std::map<std::string, std::string> fills;
+  if (const char *env = getenv("ATTNC_BENCH_FILL")) {
+    std::stringstream fl(env);
+    for (std::string kv; std::getline(fl, kv, ',');)
+      if (size_t eq = kv.find('='); eq != std::string::npos)
+        fills[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
   std::ifstream f(argv[1]);
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   attnc::manifest::Program m;
@@ -82,6 +94,17 @@ int main(int argc, char **argv) {
         r = r * 1664525u + 1013904223u; // [-1, 1): sign, exponent 126 or less
         x = dt == ATTNC_DTYPE_BF16 ? (uint16_t)(((r >> 16) & 0x8000) | (0x3c00 + ((r >> 8) & 0x1ff)) | ((r >> 3) & 0x7f))
                                    : (uint16_t)(((r >> 16) & 0x8000) | (0x3000 + ((r >> 8) & 0xbff)));
+      }
+      CUDA_CK(cudaMemcpy(ptr, host.data(), bytes, cudaMemcpyHostToDevice));
+    } else if (auto fill = fills.find(b.name); fill != fills.end()) {
+      if (dt != ATTNC_DTYPE_I32) {
+        fprintf(stderr, "ATTNC_BENCH_FILL: input '%s' is not i32\n", b.name.c_str());
+        return 2;
+      }
+      std::vector<int32_t> host(n, atoi(fill->second.c_str()));
+      if (fill->second == "perm") {
+        std::iota(host.begin(), host.end(), 0);
+        std::shuffle(host.begin(), host.end(), std::mt19937(7 + b.index));
       }
       CUDA_CK(cudaMemcpy(ptr, host.data(), bytes, cudaMemcpyHostToDevice));
     }

@@ -114,10 +114,11 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
       nvgpu::MBarrierInitOp::create(b, loc, vFull, cidx(1), cidx(s), Value());
       // One arrival per consumer warpgroup that reads the slot (its leader,
       // after its wgmma wait): both, or in decode the one whose tile it is;
-      // V slots also wait for the scanner (emitVScanner).
+      // V slots also wait for the scanner where there is one (emitVScanner).
       int64_t readers = c.decode ? 1 : KernelConfig::kConsumerWGs;
       nvgpu::MBarrierInitOp::create(b, loc, kEmpty, cidx(readers), cidx(s), Value());
-      nvgpu::MBarrierInitOp::create(b, loc, vEmpty, cidx(readers + 1), cidx(s), Value());
+      nvgpu::MBarrierInitOp::create(b, loc, vEmpty, cidx(readers + (c.vScanner() ? 1 : 0)), cidx(s),
+                                    Value());
       nvgpu::MBarrierInitOp::create(b, loc, vScan, cidx(1), cidx(s), Value());
     }
     nvgpu::TmaPrefetchOp::create(b, loc, qMap, Value());

@@ -152,7 +152,8 @@ RowState KernelEmitter::rowState(Value stats) {
 }
 
 /// Warpgroup 0 produces (one thread issues every copy; warps 1-3 check the
-/// V tiles for NaN and Inf, emitVScanner), the others consume;
+/// V tiles for NaN and Inf, emitVScanner, except under split_kv), the
+/// others consume;
 /// setmaxnreg moves registers from the producer to the consumers.
 LogicalResult KernelEmitter::lowerWarpRoles(tile::WarpSpecializeOp op) {
   Value isProducer = cmp(arith::CmpIPredicate::eq, wg, ci32(0));
@@ -165,15 +166,17 @@ LogicalResult KernelEmitter::lowerWarpRoles(tile::WarpSpecializeOp op) {
          [&] { r = lowerBlock(op.getProducer().front()); });
   if (failed(r))
     return failure();
-  ifThen(cmp(arith::CmpIPredicate::uge, tid, ci32(32)), [&] {
-    if (!c.persistent)
-      return emitVScanner();
-    r = workLoop(WorkRole::Scanner, [&] {
-      emitVScanner();
-      leaveItem(ci32(5), 96, cmp(arith::CmpIPredicate::eq, tid, ci32(32)));
-      return success();
+  if (c.vScanner()) {
+    ifThen(cmp(arith::CmpIPredicate::uge, tid, ci32(32)), [&] {
+      if (!c.persistent)
+        return emitVScanner();
+      r = workLoop(WorkRole::Scanner, [&] {
+        emitVScanner();
+        leaveItem(ci32(5), 96, cmp(arith::CmpIPredicate::eq, tid, ci32(32)));
+        return success();
+      });
     });
-  });
+  }
   if (failed(r))
     return failure();
   b.setInsertionPointToStart(roles.elseBlock());
@@ -189,7 +192,7 @@ LogicalResult KernelEmitter::lowerWarpRoles(tile::WarpSpecializeOp op) {
 /// the tiles of ordinal n with n % 2 == w.
 /// The ring's empty barriers count one release per consumer (two, or one
 /// under split_kv where the consumers take alternate tiles; V slots one more,
-/// the scanner's) and the turns
+/// the scanner's, where there is one) and the turns
 /// are those of the pingpong plan: a loop must take its tiles as the plan
 /// says, else the ring deadlocks or refills a slot still being read.
 LogicalResult KernelEmitter::checkLoopAgainstPlan(Operation *op, bool alternate, bool turns) {
