@@ -42,6 +42,9 @@ def AttnGPUPlanKernel : Pass<"attn-gpu-plan-kernel", "mlir::ModuleOp"> {
            "Shared-memory slots for Q in a persistent kernel (2: the next item's Q "
            "loads under the current item; 0: two where two ring stages still fit; "
            "plans that are not persistent have one)">,
+    Option<"vScanner", "v-scanner", "bool", /*default=*/"true",
+           "Producer warps 1-3 scan V tiles for NaN and Inf (v_scanner; not "
+           "split_kv); off: the consumers scan their own tiles">,
     Option<"oTmaStore", "o-tma-store", "bool", /*default=*/"true",
            "Store O through shared memory (the item's Q slot) and TMA where the "
            "plan admits it (o_tma_store); off: each thread stores its O values">,

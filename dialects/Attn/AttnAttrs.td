@@ -148,7 +148,11 @@ def Attn_KernelPlanAttr : Attn_Attr<"KernelPlan", "kernel_plan"> {
     warpgroup writes its normalised O rows into its half of the item's Q
     slot (free after its last QK^T) and one thread stores them with TMA
     (rows tiles only, not split_kv; persistent plans need two Q slots, as
-    the slot is released only once the store has read it). }];
+    the slot is released only once the store has read it). v_scanner (not
+    split_kv, whose consumers scan their own tiles): warps 1-3 of the
+    producer warpgroup check each V tile with dropped pairs for NaN and Inf
+    and release every V slot as a third reader; off, each consumer scans
+    its tiles with dropped pairs itself. }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$block_n, "int64_t":$stages,
                         "int64_t":$consumers, "int64_t":$producer_regs,
                         "int64_t":$consumer_regs, StringRefParameter<>:$schedule,
@@ -157,7 +161,8 @@ def Attn_KernelPlanAttr : Attn_Attr<"KernelPlan", "kernel_plan"> {
                         OptionalParameter<"::mlir::DenseI64ArrayAttr">:$q_patch,
                         OptionalParameter<"::mlir::DenseI64ArrayAttr">:$k_patch,
                         DefaultValuedParameter<"int64_t", "1">:$q_slots,
-                        DefaultValuedParameter<"bool", "false">:$o_tma_store);
+                        DefaultValuedParameter<"bool", "false">:$o_tma_store,
+                        DefaultValuedParameter<"bool", "true">:$v_scanner);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

@@ -149,7 +149,7 @@ LogicalResult KernelPlanAttr::verify(function_ref<InFlightDiagnostic()> emitErro
                                      int64_t consumerRegs, StringRef schedule, bool packHeads,
                                      bool persistent, DenseI64ArrayAttr qPatchAttr,
                                      DenseI64ArrayAttr kPatchAttr, int64_t qSlots,
-                                     bool oTmaStore) {
+                                     bool oTmaStore, bool /*vScanner*/) {
   ArrayRef<int64_t> qPatch, kPatch;
   if (qPatchAttr)
     qPatch = qPatchAttr.asArrayRef();

@@ -651,6 +651,7 @@ llvm::Expected<GPUProgram> attnc::compileForGPU(ModuleOp module, StringRef chip,
   kernel.qSlots = options.qSlots;
   kernel.persistent = options.persistent;
   kernel.oTmaStore = options.oTmaStore;
+  kernel.vScanner = options.vScanner;
   auto hopper = compileHopperKernels(*prog, chip, kernel, options);
   if (!hopper)
     return hopper.takeError();

@@ -214,7 +214,8 @@ attnc::compileForGPUCached(ModuleOp module, StringRef chip,
                (options.blockN ? "+bn" + std::to_string(options.blockN) : "") +
                (options.replanSpills ? "" : "+first-plan") + (options.gridTiles ? "" : "+token-runs") +
                (options.qSlots ? "+q" + std::to_string(options.qSlots) : "") +
-               (options.persistent ? "" : "+not-persistent") + (options.oTmaStore ? "" : "+o-stores");
+               (options.persistent ? "" : "+not-persistent") + (options.oTmaStore ? "" : "+o-stores") +
+               (options.vScanner ? "" : "+no-v-scanner");
   key.compilerVersion = compilerIdentity();
   // A refusal or compile error is the compiler's message (file:line:col of
   // the spec), not the cache's wrapping of it.

@@ -67,13 +67,14 @@ struct KernelConfig {
   /// where the tile schedule does not depend on the head (no block list, no
   /// mask region reading h).
   bool packHeads = false;
-  /// Warps 1-3 of the producer warpgroup scan V tiles with dropped pairs for
-  /// NaN and Inf and release each V slot as a third reader. Not under the
-  /// decode schedule: there the ring's round trip sets the speed, and the
+  /// Plan v_scanner: warps 1-3 of the producer warpgroup scan V tiles with
+  /// dropped pairs for NaN and Inf and release each V slot (and, when
+  /// persistent, each Q slot) as one more reader. Never under the decode
+  /// schedule: there the ring's round trip sets the speed, and the
   /// scanner's release in tile order added to it (16-token pages ran 30-50%
   /// slower, bench/NOTES.md); its consumers scan their own rare partial
-  /// tiles.
-  bool vScanner() const { return !decode; }
+  /// tiles, as every consumer does without the scanner.
+  bool vScanner = true;
   /// Persistent blocks (not decode): one block per SM (the runtime caps the
   /// grid, manifest `persistent`) takes work items (query tile, head, batch)
   /// from a counter at the workspace's start until none is left.

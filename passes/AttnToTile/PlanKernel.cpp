@@ -81,6 +81,7 @@ LogicalResult attnc::gpu::applyKernelPlan(AttentionOp op, KernelPlanAttr plan, K
   c.persistent = plan.getPersistent();
   c.qSlots = plan.getQSlots();
   c.oTmaStore = plan.getOTmaStore();
+  c.vScanner = plan.getVScanner() && !c.decode;
   if (c.oTmaStore && c.Dvp > c.Dp)
     return op.emitOpError() << "GPU kernel: o_tma_store stages O in the Q slot, which holds "
                             << c.Dp << " columns, not Dv's " << c.Dvp;
@@ -315,7 +316,8 @@ FailureOr<KernelPlanAttr> attnc::gpu::planKernel(AttentionOp op, const AttnGPUPl
                                   splitKV ? "split_kv" : schedule,
                                   splitKV && headsPackable(op, *tiles), persistent,
                                   patchAttr(op.getContext(), boxes.q),
-                                  patchAttr(op.getContext(), boxes.k), c.qSlots, oTmaStore);
+                                  patchAttr(op.getContext(), boxes.k), c.qSlots, oTmaStore,
+                                  /*v_scanner=*/o.vScanner);
   // The plan is checked as the tile kernel's builder checks it: a plan this
   // pass records always builds.
   KernelConfig check;
@@ -344,6 +346,7 @@ struct AttnGPUPlanKernelPass
       o.gridTiles = gridTiles;
       o.qSlots = qSlots;
       o.oTmaStore = oTmaStore;
+      o.vScanner = vScanner;
       FailureOr<KernelPlanAttr> p = planKernel(op, o);
       if (failed(p))
         return WalkResult::interrupt();

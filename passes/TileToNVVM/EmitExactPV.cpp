@@ -122,7 +122,7 @@ void KernelEmitter::emitVScanner() {
 Value KernelEmitter::scannedNonFinite(Value stage, Value ordinal) {
   // Without a scanner the consumer warpgroup scans the tile itself (its V
   // has arrived: P V waits for it before this).
-  if (!c.vScanner())
+  if (!c.vScanner)
     return scanVTileBy(stage, andI(tid, ci32(127)), 128, add(cw, ci32(3)));
   waitBar(vScan, stage, parityOf(ordinal));
   Value word = add(arith::TruncIOp::create(b, loc, i32, add(smemBase64, ci64(c.scanOff()))),

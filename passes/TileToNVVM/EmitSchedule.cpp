@@ -106,7 +106,8 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
       // Q is free again when both consumers and the scanner are done with
       // the item (lowerForWork).
       if (c.persistent)
-        nvgpu::MBarrierInitOp::create(b, loc, qEmpty, cidx(KernelConfig::kConsumerWGs + 1),
+        nvgpu::MBarrierInitOp::create(b, loc, qEmpty,
+                                      cidx(KernelConfig::kConsumerWGs + (c.vScanner ? 1 : 0)),
                                       cidx(s), Value());
     }
     for (int64_t s = 0; s < c.stages; ++s) {
@@ -117,7 +118,7 @@ void KernelEmitter::setUp(mlir::gpu::GPUFuncOp fn) {
       // V slots also wait for the scanner where there is one (emitVScanner).
       int64_t readers = c.decode ? 1 : KernelConfig::kConsumerWGs;
       nvgpu::MBarrierInitOp::create(b, loc, kEmpty, cidx(readers), cidx(s), Value());
-      nvgpu::MBarrierInitOp::create(b, loc, vEmpty, cidx(readers + (c.vScanner() ? 1 : 0)), cidx(s),
+      nvgpu::MBarrierInitOp::create(b, loc, vEmpty, cidx(readers + (c.vScanner ? 1 : 0)), cidx(s),
                                     Value());
       nvgpu::MBarrierInitOp::create(b, loc, vScan, cidx(1), cidx(s), Value());
     }

@@ -166,7 +166,7 @@ LogicalResult KernelEmitter::lowerWarpRoles(tile::WarpSpecializeOp op) {
          [&] { r = lowerBlock(op.getProducer().front()); });
   if (failed(r))
     return failure();
-  if (c.vScanner()) {
+  if (c.vScanner) {
     ifThen(cmp(arith::CmpIPredicate::uge, tid, ci32(32)), [&] {
       if (!c.persistent)
         return emitVScanner();

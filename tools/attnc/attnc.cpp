@@ -117,6 +117,12 @@ static cl::opt<bool> oTmaStore(
              "off for A/B measurements)"),
     cl::init(true), cl::Hidden, cl::sub(compileCmd), cl::sub(runCmd));
 
+static cl::opt<bool> vScanner(
+    "gpu-v-scanner",
+    cl::desc("GPU: warps of the producer warpgroup scan V tiles for NaN and Inf (default on; off "
+             "for A/B measurements: the consumers scan their own tiles)"),
+    cl::init(true), cl::Hidden, cl::sub(compileCmd), cl::sub(runCmd));
+
 static cl::opt<std::string> cacheDir(
     "cache-dir",
     cl::desc("GPU kernel cache directory (default $ATTNC_CACHE_DIR, else $XDG_CACHE_HOME/attnc, else ~/.cache/attnc; "
@@ -360,6 +366,7 @@ int compileMain(MLIRContext &ctx, const spec::Spec &spec, TimingScope &timing) {
       kopts.qSlots = qSlots;
       kopts.persistent = persistentBlocks;
       kopts.oTmaStore = oTmaStore;
+      kopts.vScanner = vScanner;
       kopts.timing = &timing;
       size_t attentions = 0;
       module->walk([&](attn::AttentionOp) { ++attentions; });

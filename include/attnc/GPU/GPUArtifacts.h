@@ -38,6 +38,8 @@ struct GPUKernelOptions {
   /// O through shared memory and TMA where the plan admits it
   /// (attn-gpu-plan-kernel{o-tma-store}; off for A/B measurements).
   bool oTmaStore = true;
+  /// The plan's V scanner (A/B; attn-gpu-plan-kernel's v-scanner).
+  bool vScanner = true;
   /// Where the stages report their time (`attnc compile --time`); not a
   /// kernel choice, so not part of the cache key.
   mlir::TimingScope *timing = nullptr;

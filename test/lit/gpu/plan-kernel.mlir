@@ -2,6 +2,7 @@
 // RUN: attnc-opt --attn-gpu-plan-kernel="decode=true" -split-input-file %s | FileCheck %s --check-prefix=DECODE
 // RUN: attnc-opt --attn-gpu-plan-kernel="schedule=ws block-n=64 stages=2 persistent=false" -split-input-file %s | FileCheck %s --check-prefix=OPTS
 // RUN: attnc-opt --attn-gpu-plan-kernel="q-slots=1" -split-input-file %s | FileCheck %s --check-prefix=Q1
+// RUN: attnc-opt --attn-gpu-plan-kernel="v-scanner=false" -split-input-file %s | FileCheck %s --check-prefix=NOSCAN
 // RUN: not attnc-opt --attn-gpu-plan-kernel="q-slots=3" -split-input-file %s 2>&1 | FileCheck %s --check-prefix=Q3
 // Q3: error: 'attn.attention' op GPU kernel: q-slots must be 0 (the planner's choice), 1 or 2, got 3
 // RUN: not attnc-opt --attn-gpu-build-kernel -split-input-file %s 2>&1 | FileCheck %s --check-prefix=NOPLAN
@@ -17,6 +18,9 @@
 // CHECK-LABEL: func.func @d128
 // CHECK-NEXT: attn.kernel_plan = #attn.kernel_plan<block_m = 128, block_n = 128, stages = 2, consumers = 2, producer_regs = 56, consumer_regs = 224, schedule = "pingpong", pack_heads = false, persistent = true, q_slots = 2, o_tma_store = true>
 // Q1: #attn.kernel_plan<block_m = 128, block_n = 128, stages = 3, {{.*}}persistent = true>
+// The V scanner is on by default (not printed); the option turns it off.
+// CHECK-NOT: v_scanner
+// NOSCAN: #attn.kernel_plan<block_m = 128, block_n = 128, stages = 2, {{.*}}o_tma_store = true, v_scanner = false>
 // The decode schedule: 64 x 64 tiles, the deepest even ring (up to 8) that
 // fits (D128: 7 stages need 246800 bytes), the query heads of a KV head
 // packed into one tile.
