@@ -71,8 +71,8 @@ struct KernelConfig {
   /// dropped pairs for NaN and Inf and release each V slot (and, when
   /// persistent, each Q slot) as one more reader. Never under the decode
   /// schedule: there the ring's round trip sets the speed, and the
-  /// scanner's release in tile order added to it (16-token pages ran 30-50%
-  /// slower, bench/NOTES.md); its consumers scan their own rare partial
+  /// scanner's release in tile order added to it (bench/NOTES.md, the
+  /// paged-decode regression); its consumers scan their own rare partial
   /// tiles, as every consumer does without the scanner.
   bool vScanner = true;
   /// Persistent blocks (not decode): one block per SM (the runtime caps the

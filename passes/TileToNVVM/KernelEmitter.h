@@ -294,8 +294,9 @@ private:
 
   // ---- EmitExactPV.cpp ----
   /// Whether the V tile of ring slot `stage` (tile ordinal `ordinal`) holds
-  /// a NaN or an Inf, as the producer warpgroup's scanner found it (i1,
-  /// uniform): a wait on the slot's scan barrier and a read of its word.
+  /// a NaN or an Inf (i1, uniform): as the producer warpgroup's scanner
+  /// found it (a wait on the slot's scan barrier and a read of its word),
+  /// or, without a scanner, as the calling consumer warpgroup scans it.
   mlir::Value scannedNonFinite(mlir::Value stage, mlir::Value ordinal);
   /// Warps 1-3 of the producer warpgroup: every V tile with dropped pairs
   /// checked once as it arrives (EmitExactPV.cpp).

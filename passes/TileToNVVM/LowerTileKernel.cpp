@@ -152,8 +152,8 @@ RowState KernelEmitter::rowState(Value stats) {
 }
 
 /// Warpgroup 0 produces (one thread issues every copy; warps 1-3 check the
-/// V tiles for NaN and Inf, emitVScanner, except under split_kv), the
-/// others consume;
+/// V tiles for NaN and Inf, emitVScanner, where the plan has a V scanner),
+/// the others consume;
 /// setmaxnreg moves registers from the producer to the consumers.
 LogicalResult KernelEmitter::lowerWarpRoles(tile::WarpSpecializeOp op) {
   Value isProducer = cmp(arith::CmpIPredicate::eq, wg, ci32(0));
