@@ -32,17 +32,26 @@ int main(int argc, char **argv) {
     return 2;
   }
   int iters = argc > 3 ? atoi(argv[3]) : 20;
-  std::map<std::string, int64_t> dims;
-  std::stringstream list(argv[2]);
-  for (std::string kv; std::getline(list, kv, ',');)
-    if (size_t eq = kv.find('='); eq != std::string::npos)
-      dims[kv.substr(0, eq)] = atoll(kv.c_str() + eq + 1);
-  std::map<std::string, std::string> fills;
-  if (const char *env = getenv("ATTNC_BENCH_FILL")) {
-    std::stringstream fl(env);
-    for (std::string kv; std::getline(fl, kv, ',');)
+  // NAME=V,... lists: the dims (argument 2) and ATTNC_BENCH_FILL.
+  auto pairs = [](const char *text) {
+    std::map<std::string, std::string> r;
+    std::stringstream list(text ? text : "");
+    for (std::string kv; std::getline(list, kv, ',');)
       if (size_t eq = kv.find('='); eq != std::string::npos)
-        fills[kv.substr(0, eq)] = kv.substr(eq + 1);
+        r[kv.substr(0, eq)] = kv.substr(eq + 1);
+    return r;
+  };
+  std::map<std::string, int64_t> dims;
+  for (const auto &[name, v] : pairs(argv[2]))
+    dims[name] = atoll(v.c_str());
+  std::map<std::string, std::string> fills = pairs(getenv("ATTNC_BENCH_FILL"));
+  for (const auto &[name, v] : fills) {
+    char *end = nullptr;
+    strtol(v.c_str(), &end, 10);
+    if (v != "perm" && (v.empty() || *end)) {
+      fprintf(stderr, "ATTNC_BENCH_FILL: %s=%s: expected perm or an integer\n", name.c_str(), v.c_str());
+      return 2;
+    }
   }
   std::ifstream f(argv[1]);
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -87,6 +96,10 @@ int main(int argc, char **argv) {
     void *ptr;
     CUDA_CK(cudaMalloc(&ptr, std::max<size_t>(bytes, 16)));
     CUDA_CK(cudaMemset(ptr, 0, bytes));
+    if (fills.count(b.name) && dt != ATTNC_DTYPE_I32) {
+      fprintf(stderr, "ATTNC_BENCH_FILL: input '%s' is not i32\n", b.name.c_str());
+      return 2;
+    }
     if (dt == ATTNC_DTYPE_BF16 || dt == ATTNC_DTYPE_F16) {
       std::vector<uint16_t> host(n);
       uint32_t r = 12345 + b.index;
@@ -97,18 +110,19 @@ int main(int argc, char **argv) {
       }
       CUDA_CK(cudaMemcpy(ptr, host.data(), bytes, cudaMemcpyHostToDevice));
     } else if (auto fill = fills.find(b.name); fill != fills.end()) {
-      if (dt != ATTNC_DTYPE_I32) {
-        fprintf(stderr, "ATTNC_BENCH_FILL: input '%s' is not i32\n", b.name.c_str());
-        return 2;
-      }
       std::vector<int32_t> host(n, atoi(fill->second.c_str()));
       if (fill->second == "perm") {
         std::iota(host.begin(), host.end(), 0);
         std::shuffle(host.begin(), host.end(), std::mt19937(7 + b.index));
       }
       CUDA_CK(cudaMemcpy(ptr, host.data(), bytes, cudaMemcpyHostToDevice));
+      fills.erase(fill);
     }
     in[b.index] = attnc_tensor_contiguous(ptr, dt, (int)s.size(), s.data(), 0);
+  }
+  if (!fills.empty()) { // a misspelt name would leave its input zeros
+    fprintf(stderr, "ATTNC_BENCH_FILL: '%s' is not an input of %s\n", fills.begin()->first.c_str(), argv[1]);
+    return 2;
   }
   for (int i = 0; i < no; ++i) {
     std::vector<int64_t> &s = shapes[ni + i];
